@@ -1,0 +1,112 @@
+"""The ``sciml`` command line.
+
+Each domain package contributes its subcommands through a ``register(subparsers)``
+function in its own ``cli`` module; heavy imports happen inside the handlers so that
+``sciml --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+__all__ = ["build_parser", "main", "resolve"]
+
+# Domain modules whose ``register`` adds subcommands, in the order shown by --help.
+_COMMAND_MODULES = (
+    "sciml.chem.cli",
+    "sciml.rt.cli",
+    "sciml.physics.cli",
+    "sciml.demo",
+)
+
+
+def resolve(kind: str, name: str, choices: dict) -> object:
+    """Return ``choices[name]``, or raise a ``ValueError`` that lists the valid names.
+
+    This is the one place where CLI strings become Python objects.
+    """
+    try:
+        return choices[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown {kind} {name!r}; choose one of: {', '.join(sorted(choices))}"
+        ) from None
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    import platform
+
+    import numpy
+    import torch
+
+    import sciml
+    from sciml.data import cache_dir, data_dir
+    from sciml.train.device import default_device
+
+    lines = {
+        "sciml": sciml.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "device": str(default_device()),
+        "cuda available": str(torch.cuda.is_available()),
+        "SCIML_DATA_DIR": str(data_dir()) if data_dir() else "(unset)",
+        "cache": str(cache_dir()),
+    }
+    for module in ("rdkit", "torch_geometric", "deepxde", "xarray", "scipy", "sklearn"):
+        try:
+            mod = importlib.import_module(module)
+            lines[module] = getattr(mod, "__version__", "installed")
+        except ImportError:
+            lines[module] = "not installed"
+    width = max(map(len, lines))
+    for key, value in lines.items():
+        print(f"{key:<{width}}  {value}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every available subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="sciml",
+        description=(
+            "Scientific machine learning on molecules and physics. Train and apply "
+            "molecular property models (random forest, GNN, domain-adapted transformer), "
+            "the Regression Transformer, and multi-task DeepONets for PDEs."
+        ),
+        epilog="Run 'sciml COMMAND --help' for the options of one command.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    info = sub.add_parser("info", help="print versions, compute device and data directory")
+    info.set_defaults(handler=_cmd_info)
+    for module_name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``sciml`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.handler(args) or 0)
+    except (ValueError, FileNotFoundError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"sciml {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
