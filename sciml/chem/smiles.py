@@ -81,6 +81,7 @@ class InvalidSmilesError(ValueError):
 
     def __init__(self, invalid: Sequence[InvalidSmiles], total: int | None = None) -> None:
         self.invalid = list(invalid)
+        self.total = total
         head = f"{len(self.invalid)} invalid SMILES" + (f" of {total}" if total else "")
         lines = [f"  [{bad.index}] {bad.value!r}: {bad.reason}" for bad in self.invalid]
         super().__init__(head + ":\n" + "\n".join(lines))
@@ -88,7 +89,7 @@ class InvalidSmilesError(ValueError):
     def __reduce__(self) -> tuple:
         # Process pools pickle exceptions back to the parent; the default would call
         # __init__ with the message string instead of the list.
-        return (type(self), (self.invalid,))
+        return (type(self), (self.invalid, self.total))
 
 
 @dataclass
