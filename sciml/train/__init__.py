@@ -1,0 +1,72 @@
+"""The common multi-output Trainer, objectives, loss weighting and checkpoints.
+
+Public API
+----------
+- :class:`Trainer`, :class:`TrainConfig`, :class:`NonFiniteLossError`
+- objectives: :class:`Objective`, :class:`MultiTaskRegression`, :class:`TokenCrossEntropy`,
+  :class:`Combined`, :class:`HLGauss`, :func:`masked_task_mean`
+- weighting: :class:`EqualWeighting`, :class:`StaticWeighting`,
+  :class:`UncertaintyWeighting`, :class:`DWAWeighting`
+- :class:`Standardizer`; data: :class:`ArrayDataset`, :class:`RegressionMLP`
+- checkpoints: :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`load_model`,
+  :class:`CheckpointError`
+"""
+
+from sciml.train.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    load_model,
+    rebuild_model,
+    save_checkpoint,
+)
+from sciml.train.data import ArrayDataset, RegressionMLP
+from sciml.train.device import autocast, default_device, seed_everything
+from sciml.train.losses import (
+    ELEMENTWISE_LOSSES,
+    Combined,
+    HLGauss,
+    MultiTaskRegression,
+    Objective,
+    TokenCrossEntropy,
+    masked_task_mean,
+)
+from sciml.train.normalize import Standardizer
+from sciml.train.trainer import NonFiniteLossError, TrainConfig, Trainer
+from sciml.train.weighting import (
+    WEIGHTINGS,
+    DWAWeighting,
+    EqualWeighting,
+    LossWeighting,
+    StaticWeighting,
+    UncertaintyWeighting,
+)
+
+__all__ = [
+    "ELEMENTWISE_LOSSES",
+    "WEIGHTINGS",
+    "ArrayDataset",
+    "CheckpointError",
+    "Combined",
+    "DWAWeighting",
+    "EqualWeighting",
+    "HLGauss",
+    "LossWeighting",
+    "MultiTaskRegression",
+    "NonFiniteLossError",
+    "Objective",
+    "RegressionMLP",
+    "StaticWeighting",
+    "Standardizer",
+    "TokenCrossEntropy",
+    "TrainConfig",
+    "Trainer",
+    "UncertaintyWeighting",
+    "autocast",
+    "default_device",
+    "load_checkpoint",
+    "load_model",
+    "masked_task_mean",
+    "rebuild_model",
+    "save_checkpoint",
+    "seed_everything",
+]

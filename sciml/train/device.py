@@ -1,0 +1,58 @@
+"""Device selection, mixed precision and seeding."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+
+import numpy as np
+import torch
+
+__all__ = ["autocast", "default_device", "move_to_device", "seed_everything"]
+
+
+def default_device(prefer: str | torch.device | None = None) -> torch.device:
+    """Return ``prefer`` if given, else CUDA, then Apple MPS, then CPU.
+
+    ``$SCIML_DEVICE`` overrides the automatic choice (e.g. ``cpu`` to keep a GPU free).
+    """
+    if prefer is not None:
+        return torch.device(prefer)
+    env = os.environ.get("SCIML_DEVICE")
+    if env:
+        return torch.device(env)
+    if torch.cuda.is_available():
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
+    """Autocast context: bf16 on CUDA where supported, else fp16; a no-op elsewhere."""
+    if not enabled or device.type != "cuda":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def move_to_device(batch, device: torch.device):
+    """Recursively move tensors in dicts, lists and tuples to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, dict):
+        return {k: move_to_device(v, device) for k, v in batch.items()}
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(move_to_device(v, device) for v in batch)
+    return batch
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (all devices) for reproducible runs."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)

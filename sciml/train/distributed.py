@@ -1,0 +1,66 @@
+"""Data-parallel training on ``torch.distributed`` (DDP), launched by ``torchrun``.
+
+``torchrun --nproc_per_node N script.py`` sets ``WORLD_SIZE``, ``RANK`` and
+``LOCAL_RANK``; :func:`init_from_env` then joins the process group (NCCL on CUDA,
+gloo on CPU) and the Trainer wraps the model in ``DistributedDataParallel`` and
+shards the training set with a ``DistributedSampler``. Multi-node runs use the same
+script with ``torchrun --nnodes ... --rdzv-endpoint ...``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+
+__all__ = ["all_reduce_mean", "init_from_env", "is_distributed", "is_main_process", "rank", "world_size"]
+
+
+def is_distributed() -> bool:
+    """True when a process group with more than one rank is active."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def rank() -> int:
+    """This process's global rank (0 when not distributed)."""
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+
+
+def world_size() -> int:
+    """Number of processes (1 when not distributed)."""
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
+def is_main_process() -> bool:
+    """Rank 0 writes checkpoints, history files and progress bars."""
+    return rank() == 0
+
+
+def init_from_env() -> bool:
+    """Join the process group described by torchrun's environment, if any.
+
+    Returns True when running distributed. Safe to call more than once.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not dist.is_available():
+        return False
+    if not dist.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if backend == "nccl":
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+        dist.init_process_group(backend=backend)
+    return is_distributed()
+
+
+def all_reduce_mean(values: dict[str, float]) -> dict[str, float]:
+    """Average a dict of floats over ranks (identity when not distributed).
+
+    Every rank must pass the same keys; used so that epoch losses, and therefore
+    early-stopping decisions, agree on all ranks.
+    """
+    if not is_distributed() or not values:
+        return values
+    keys = sorted(values)
+    tensor = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    dist.all_reduce(tensor)
+    return dict(zip(keys, (tensor / world_size()).tolist()))

@@ -1,0 +1,455 @@
+"""The one multi-output Trainer shared by every sciml model family."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from sciml._io import atomic_write
+from sciml.train import distributed
+from sciml.train.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
+from sciml.train.device import autocast, default_device, move_to_device, seed_everything
+from sciml.train.losses import Objective
+from sciml.train.weighting import EqualWeighting, LossWeighting
+
+__all__ = ["ExtraLoss", "NonFiniteLossError", "TrainConfig", "Trainer"]
+
+#: An extra loss hook: ``(model, batch, outputs) -> {name: scalar}``, e.g. a PDE residual.
+ExtraLoss = Callable[[nn.Module, dict, object], dict[str, torch.Tensor]]
+
+_MAXIMISE = ("r2", "pearson", "spearman")
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training hyper-parameters.
+
+    Attributes
+    ----------
+    max_epochs : int
+        Upper bound on epochs.
+    batch_size : int
+        Samples per batch (per process under DDP).
+    lr, weight_decay : float
+        AdamW learning rate and decoupled weight decay.
+    warmup : float
+        Linear warm-up length: a fraction of all steps if < 1, else a number of steps.
+    schedule : {"cosine", "linear", "constant"}
+        Decay after warm-up, down to ``min_lr_ratio * lr``.
+    grad_clip : float or None
+        Clip the global gradient norm to this value.
+    monitor : str or None
+        Early-stopping metric: ``"val_loss"`` (default with validation data),
+        ``"val_rmse"``, ``"val_mae"``, ``"val_r2"``, ``"val_pearson"``, ``"val_rel_l2"``
+        or ``"train_loss"`` (default without).
+    patience : int or None
+        Epochs without improvement before stopping; ``None`` trains all epochs. The
+        best weights are restored at the end either way.
+    seed : int
+        Seeds Python, NumPy, torch and the shuffling order (deterministic runs).
+    device : str or None
+        ``None`` picks CUDA, then MPS, then CPU.
+    amp : bool
+        bf16/fp16 autocast on CUDA (ignored elsewhere).
+    checkpoint_dir : str or None
+        Where ``last.pt`` (every epoch) and ``best.pt`` go; ``None`` writes none.
+    history_csv : str or None
+        Per-epoch history written here (atomically) after each epoch.
+    progress : bool
+        Show tqdm progress bars.
+    """
+
+    max_epochs: int = 100
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float = 0.01
+    warmup: float = 0.05
+    schedule: str = "cosine"
+    min_lr_ratio: float = 0.0
+    grad_clip: float | None = 1.0
+    monitor: str | None = None
+    patience: int | None = None
+    seed: int = 0
+    device: str | None = None
+    amp: bool = True
+    checkpoint_dir: str | None = None
+    history_csv: str | None = None
+    progress: bool = True
+    num_workers: int = 0
+
+    def __post_init__(self):
+        if self.schedule not in ("cosine", "linear", "constant"):
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose cosine, linear or constant")
+        if self.max_epochs < 1 or self.batch_size < 1:
+            raise ValueError("max_epochs and batch_size must be >= 1")
+
+    def replace(self, **changes) -> TrainConfig:
+        """Return a copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def _lr_lambda(config: TrainConfig, total_steps: int) -> Callable[[int], float]:
+    warmup = int(config.warmup * total_steps) if config.warmup < 1 else int(config.warmup)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if config.schedule == "constant":
+            return 1.0
+        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        decay = 0.5 * (1 + math.cos(math.pi * progress)) if config.schedule == "cosine" else 1 - progress
+        return config.min_lr_ratio + (1 - config.min_lr_ratio) * decay
+
+    return factor
+
+
+class Trainer:
+    """Train any ``nn.Module`` on named loss terms from an :class:`Objective`.
+
+    One trainer serves sparse multi-task regression, token-level objectives and field
+    outputs with physics-residual terms: the objective turns ``(outputs, batch)`` into
+    named scalar terms, ``extra_losses`` hooks add more (a PDE residual, an auxiliary
+    language-model loss), and ``weighting`` combines them.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Called as ``model(batch)`` with a dict batch; returns a tensor or a dict.
+    objective : Objective
+        Loss specification (e.g. :class:`~sciml.train.MultiTaskRegression`).
+    config : TrainConfig
+        Hyper-parameters.
+    weighting : LossWeighting, optional
+        How terms combine (default: equal weights).
+    extra_losses : sequence of callables
+        ``hook(model, batch, outputs) -> {name: scalar}``, added during training only.
+    callbacks : sequence of callables
+        ``callback(trainer, epoch, row)`` after every epoch (``row`` is the history dict).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciml.train import ArrayDataset, MultiTaskRegression, RegressionMLP, TrainConfig, Trainer
+    >>> x = torch.randn(64, 3); y = torch.stack([x.sum(1), x[:, 0]], 1)
+    >>> model = RegressionMLP(3, 2, hidden=(16,))
+    >>> trainer = Trainer(model, MultiTaskRegression(["a", "b"]),
+    ...                   TrainConfig(max_epochs=2, progress=False))
+    >>> history = trainer.fit(ArrayDataset(x=x, y=y))
+    >>> list(history.columns[:2])
+    ['epoch', 'train_loss']
+    """
+
+    def __init__(self, model: nn.Module, objective: Objective, config: TrainConfig = TrainConfig(),
+                 weighting: LossWeighting | None = None, extra_losses: Sequence[ExtraLoss] = (),
+                 callbacks: Sequence[Callable] = ()):
+        self.model = model
+        self.objective = objective
+        self.config = config
+        self.weighting = weighting if weighting is not None else EqualWeighting()
+        self.extra_losses = list(extra_losses)
+        self.callbacks = list(callbacks)
+        self.history: list[dict] = []
+        self.device = default_device(config.device)
+        self.global_step = 0
+
+    # ------------------------------------------------------------------ data
+    def _loader(self, data, shuffle: bool, generator: torch.Generator | None = None) -> DataLoader | Iterable:
+        if data is None or isinstance(data, DataLoader):
+            return data
+        if not isinstance(data, Dataset):
+            raise TypeError(f"expected a torch Dataset or DataLoader, got {type(data).__name__}")
+        if len(data) == 0:
+            raise ValueError("the data set is empty")
+        sampler = None
+        if shuffle and distributed.is_distributed():
+            sampler = DistributedSampler(data, shuffle=True, seed=self.config.seed)
+        return DataLoader(
+            data,
+            batch_size=self.config.batch_size,
+            shuffle=shuffle and sampler is None,
+            sampler=sampler,
+            generator=generator,
+            num_workers=self.config.num_workers,
+            collate_fn=getattr(data, "collate", None),
+        )
+
+    @staticmethod
+    def _set_epoch(loader, epoch: int) -> None:
+        for holder in (getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None)):
+            if hasattr(holder, "set_epoch"):
+                holder.set_epoch(epoch)
+
+    # --------------------------------------------------------------- helpers
+    @property
+    def raw_model(self) -> nn.Module:
+        """The model without a DDP wrapper."""
+        return getattr(self.model, "module", self.model)
+
+    def _terms(self, batch: dict, outputs, with_extra: bool) -> dict[str, torch.Tensor]:
+        terms = dict(self.objective.terms(outputs, batch, self.raw_model))
+        if with_extra:
+            for hook in self.extra_losses:
+                for key, value in hook(self.model, batch, outputs).items():
+                    if key in terms:
+                        raise ValueError(f"extra loss term {key!r} clashes with an objective term")
+                    terms[key] = value
+        return terms
+
+    def _monitor_name(self, has_val: bool) -> str:
+        return self.config.monitor or ("val_loss" if has_val else "train_loss")
+
+    def _better(self, value: float, best: float | None, name: str) -> bool:
+        if not np.isfinite(value):
+            return False
+        if best is None:
+            return True
+        return value > best if name.endswith(_MAXIMISE) else value < best
+
+    def _training_state(self, optimizer, scheduler, grad_scaler, epoch: int, best) -> dict:
+        return {
+            "epoch": epoch,
+            "global_step": self.global_step,
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "grad_scaler": grad_scaler.state_dict(),
+            "weighting": self.weighting.state_dict(),
+            "rng": get_rng_state(),
+            "history": self.history,
+            "best": best,
+            "config": dataclasses.asdict(self.config),
+        }
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, train, val=None, *, resume: str | Path | None = None) -> pd.DataFrame:
+        """Train, validate each epoch, checkpoint, stop early and restore the best weights.
+
+        Parameters
+        ----------
+        train, val : torch Dataset or DataLoader
+            Dict batches (see :mod:`sciml.train.losses`). A Dataset's optional
+            ``collate`` method is used as ``collate_fn``.
+        resume : path, optional
+            A ``last.pt`` written by an earlier, interrupted run with the same config;
+            training continues exactly where it stopped.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per epoch: losses per term, validation metrics, learning rate, time.
+        """
+        cfg = self.config
+        distributed.init_from_env()
+        main = distributed.is_main_process()
+        seed_everything(cfg.seed)
+        generator = torch.Generator()
+        train_loader = self._loader(train, shuffle=True, generator=generator)
+        val_loader = self._loader(val, shuffle=False)
+        if len(train_loader) == 0:
+            raise ValueError("the training data set is empty")
+
+        model = self.raw_model.to(self.device)
+        self.weighting.to(self.device)
+        self.objective.setup(model, lambda: (move_to_device(b, self.device) for b in self._loader(train, shuffle=False)))
+        params = [p for p in model.parameters() if p.requires_grad]
+        params += [p for p in self.weighting.parameters() if p.requires_grad]
+        if not params:
+            raise ValueError("the model has no trainable parameter")
+        optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        total_steps = cfg.max_epochs * len(train_loader)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, total_steps))
+        use_amp = cfg.amp and self.device.type == "cuda"
+        fp16 = use_amp and not torch.cuda.is_bf16_supported()
+        grad_scaler = torch.amp.GradScaler("cuda", enabled=fp16)
+
+        start_epoch, best = 0, {"value": None, "epoch": None}
+        ckpt_dir = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
+        best_state = None
+        if resume is not None:
+            payload = load_checkpoint(resume, map_location=self.device)
+            if payload["training"] is None:
+                raise ValueError(f"{resume} holds a model only, no training state to resume from")
+            model.load_state_dict(payload["state_dict"])
+            state = payload["training"]
+            optimizer.load_state_dict(state["optimizer"])
+            scheduler.load_state_dict(state["scheduler"])
+            grad_scaler.load_state_dict(state["grad_scaler"])
+            self.weighting.load_state_dict(state["weighting"])
+            set_rng_state(state["rng"])
+            start_epoch = state["epoch"] + 1
+            self.global_step = state["global_step"]
+            self.history = list(state["history"])
+            best = state["best"]
+            best_file = Path(resume).with_name("best.pt")
+            if best_file.is_file():
+                best_state = load_checkpoint(best_file, map_location="cpu")["state_dict"]
+        else:
+            self.history = []
+
+        if distributed.is_distributed():
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+        else:
+            self.model = model
+        monitor = self._monitor_name(val_loader is not None)
+        stale = 0 if best["epoch"] is None else len(self.history) - 1 - best["epoch"]
+
+        from tqdm.auto import tqdm
+
+        bar = tqdm(range(start_epoch, cfg.max_epochs), desc="train", disable=not (cfg.progress and main),
+                   initial=start_epoch, total=cfg.max_epochs)
+        for epoch in bar:
+            start = time.perf_counter()
+            generator.manual_seed(cfg.seed + epoch)
+            self._set_epoch(train_loader, epoch)
+            self.model.train()
+            sums: dict[str, float] = {}
+            counts: dict[str, int] = {}
+            total_sum, n_batches = 0.0, 0
+            for b, batch in enumerate(train_loader):
+                batch = move_to_device(batch, self.device)
+                with autocast(self.device, use_amp):
+                    outputs = self.model(batch)
+                terms = self._terms(batch, outputs, with_extra=True)
+                loss = self.weighting.combine(terms)
+                if not torch.isfinite(loss):
+                    values = {k: float(v) for k, v in terms.items()}
+                    where = f" last good checkpoint: {ckpt_dir / 'last.pt'}" if ckpt_dir else ""
+                    raise NonFiniteLossError(
+                        f"non-finite loss {float(loss)} at epoch {epoch}, batch {b} "
+                        f"(terms: {values}); training stopped.{where}"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                grad_scaler.scale(loss).backward()
+                if cfg.grad_clip:
+                    grad_scaler.unscale_(optimizer)
+                    nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+                grad_scaler.step(optimizer)
+                grad_scaler.update()
+                scheduler.step()
+                self.global_step += 1
+                total_sum += float(loss.detach())
+                n_batches += 1
+                for key, value in terms.items():
+                    sums[key] = sums.get(key, 0.0) + float(value.detach())
+                    counts[key] = counts.get(key, 0) + 1
+            means = {k: sums[k] / counts[k] for k in sums}
+            means["loss"] = total_sum / max(1, n_batches)
+            means = distributed.all_reduce_mean(means)
+            train_loss = means.pop("loss")
+            self.weighting.epoch_end(means)
+            row = {"epoch": epoch, "train_loss": train_loss}
+            row.update({f"train_{k}": v for k, v in means.items()})
+            if val_loader is not None:
+                row.update(self.evaluate(val_loader, prefix="val_"))
+            row["lr"] = scheduler.get_last_lr()[0]
+            row["seconds"] = time.perf_counter() - start
+            self.history.append(row)
+
+            value = row.get(monitor)
+            if value is None:
+                raise KeyError(f"monitor {monitor!r} is not computed; available: {', '.join(row)}")
+            if self._better(value, best["value"], monitor):
+                best = {"value": float(value), "epoch": epoch}
+                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+                stale = 0
+                if ckpt_dir and main:
+                    save_checkpoint(ckpt_dir / "best.pt", model)
+            else:
+                stale += 1
+            if ckpt_dir and main:
+                save_checkpoint(ckpt_dir / "last.pt", model,
+                                training=self._training_state(optimizer, scheduler, grad_scaler, epoch, best))
+            if cfg.history_csv and main:
+                with atomic_write(cfg.history_csv) as handle:
+                    pd.DataFrame(self.history).to_csv(handle, index=False)
+            bar.set_postfix({k: f"{row[k]:.4g}" for k in ("train_loss", monitor) if k in row})
+            for callback in self.callbacks:
+                callback(self, epoch, row)
+            if cfg.patience is not None and stale >= cfg.patience:
+                break
+        bar.close()
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        self.best = best
+        return pd.DataFrame(self.history)
+
+    # ------------------------------------------------------------- evaluate
+    @torch.no_grad()
+    def evaluate(self, data, prefix: str = "") -> dict[str, float]:
+        """Mean loss terms and, where the objective decodes, regression metrics.
+
+        Extra-loss hooks (e.g. PDE residuals, which need input gradients) are not
+        evaluated here. Returns ``{prefix + "loss", prefix + term, prefix + "rmse", ...}``.
+        """
+        from sciml import metrics
+
+        loader = self._loader(data, shuffle=False)
+        model = self.model
+        model.eval()
+        sums: dict[str, float] = {}
+        counts: dict[str, float] = {}
+        total, n = 0.0, 0
+        preds, targets = [], []
+        for batch in loader:
+            batch = move_to_device(batch, self.device)
+            with autocast(self.device, self.config.amp and self.device.type == "cuda"):
+                outputs = model(batch)
+            terms = self._terms(batch, outputs, with_extra=False)
+            if terms:
+                total += float(self.weighting.combine(terms))
+                n += 1
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + float(value)
+                counts[key] = counts.get(key, 0) + 1
+            decoded = self.objective.decode(outputs, batch, self.raw_model)
+            if decoded is not None and "target" in decoded:
+                preds.append(decoded["pred"].detach().double().cpu())
+                targets.append(decoded["target"].detach().double().cpu())
+        result = {f"{prefix}loss": total / n if n else float("nan")}
+        result.update({f"{prefix}{k}": sums[k] / counts[k] for k in sums})
+        if preds:
+            pred = torch.cat(preds).numpy()
+            target = torch.cat(targets).numpy()
+            if pred.ndim == 3:  # fields (S, N, T): relative L2 per sample, then flattened metrics
+                result[f"{prefix}rel_l2"] = float(metrics.relative_l2(target, pred, reduce="mean"))
+            flat_p = pred.reshape(-1, pred.shape[-1])
+            flat_t = target.reshape(-1, target.shape[-1])
+            for name in ("rmse", "mae", "r2", "pearson"):
+                value = getattr(metrics, name)(flat_t, flat_p, reduce="mean")
+                result[f"{prefix}{name}"] = float(value)
+        return result
+
+    # -------------------------------------------------------------- predict
+    @torch.no_grad()
+    def predict(self, data) -> dict[str, np.ndarray]:
+        """Decoded predictions in physical units, concatenated over batches.
+
+        Returns the objective's decode entries, e.g. ``{"pred": (S, T), "var": (S, T)}``.
+        """
+        loader = self._loader(data, shuffle=False)
+        model = self.raw_model.to(self.device).eval()
+        parts: dict[str, list] = {}
+        for batch in loader:
+            batch = move_to_device(batch, self.device)
+            with autocast(self.device, self.config.amp and self.device.type == "cuda"):
+                outputs = model(batch)
+            decoded = self.objective.decode(outputs, batch, model)
+            if decoded is None:
+                raise TypeError(f"{type(self.objective).__name__} does not decode predictions")
+            for key, value in decoded.items():
+                parts.setdefault(key, []).append(value.detach().double().cpu())
+        return {key: torch.cat(values).numpy() for key, values in parts.items()}
