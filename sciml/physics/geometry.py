@@ -288,12 +288,12 @@ def boundary_points(geometry: Geometry, n: int, *, seed: int | None = 0) -> np.n
     """
     if n < 1:
         raise ValueError(f"n must be positive, got {n}")
-    # DeepXDE prints a warning when it falls back or rounds n; the fallback is handled here.
+    # DeepXDE's base class "implements" evenly spaced points by silently drawing random ones
+    # from the unseeded global generator, so only call it where a subclass overrides it.
+    has_uniform = type(geometry).uniform_boundary_points is not Geometry.uniform_boundary_points
+    # DeepXDE prints a warning when it rounds n to a lattice; that case falls back below.
     with contextlib.redirect_stdout(io.StringIO()):
-        try:
-            points = geometry.uniform_boundary_points(n)
-        except (NotImplementedError, AttributeError):
-            points = None
+        points = geometry.uniform_boundary_points(n) if has_uniform else None
         if points is None or len(points) != n:
             state = np.random.get_state()
             try:

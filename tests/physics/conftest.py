@@ -1,0 +1,4 @@
+import matplotlib
+
+# Figures are only inspected, never shown.
+matplotlib.use("Agg")

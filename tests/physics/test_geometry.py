@@ -1,0 +1,126 @@
+import numpy as np
+import pytest
+
+from sciml.physics.errors import GeometryError, ResolutionError
+from sciml.physics.geometry import (
+    SHAPES,
+    Cuboid,
+    Disk,
+    Grid,
+    Rectangle,
+    Sphere,
+    annulus,
+    boundary_points,
+    check_resolution,
+    circle,
+    difference,
+    interior_mask,
+    intersection,
+    rasterize,
+    square_with_cross,
+    union,
+)
+
+AREAS = {
+    "square": 1.0,
+    "circle": np.pi / 4,
+    "triangle": np.sqrt(3) / 4,
+    "square_with_cross": 1.0 - (2 * 0.5 * 0.1 - 0.1**2),
+    "l_shape": 0.75,
+    "annulus": np.pi * (0.5**2 - 0.25**2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_named_shape_area_from_mask(name):
+    grid = Grid.uniform((201, 201), cell_centred=True)
+    mask = rasterize(SHAPES[name](), grid)
+    assert mask.dtype == bool and mask.shape == (201, 201)
+    assert mask.mean() == pytest.approx(AREAS[name], rel=0.02)
+
+
+def test_grid_uniform_nodes_and_cells():
+    nodes = Grid.uniform((5, 3))
+    np.testing.assert_allclose(nodes.axes[0], [0, 0.25, 0.5, 0.75, 1])
+    assert nodes.spacing == (0.25, 0.5)
+    cells = Grid.uniform((4,), cell_centred=True)
+    np.testing.assert_allclose(cells.axes[0], [0.125, 0.375, 0.625, 0.875])
+    points = nodes.points()
+    assert points.shape == (15, 2)
+    # "ij" order: the second coordinate varies fastest
+    np.testing.assert_allclose(points[:3], [[0, 0], [0, 0.5], [0, 1]])
+    with pytest.raises(ValueError, match="increasing"):
+        Grid((np.array([0.0, 0.0, 1.0]),))
+
+
+def test_annulus_hole_and_interior_mask():
+    grid = Grid.uniform((41, 41))
+    mask = rasterize(annulus(), grid)
+    assert not mask[20, 20] and mask[20, 5]
+    interior = interior_mask(annulus(), grid)
+    assert interior.sum() < mask.sum()
+    assert not interior[0].any() and not interior[:, -1].any()
+    assert np.all(mask[interior])
+
+
+def test_csg_helpers_match_operators():
+    a, b = Disk([0.4, 0.5], 0.3), Disk([0.6, 0.5], 0.3)
+    grid = Grid.uniform((51, 51))
+    ma, mb = rasterize(a, grid), rasterize(b, grid)
+    np.testing.assert_array_equal(rasterize(union(a, b), grid), ma | mb)
+    np.testing.assert_array_equal(rasterize(intersection(a, b), grid), ma & mb)
+    np.testing.assert_array_equal(rasterize(difference(a, b), grid, check=False), ma & ~mb)
+
+
+def test_3d_cuboid_minus_sphere_volume():
+    solid = Cuboid([0, 0, 0], [1, 1, 1]) - Sphere([0.5, 0.5, 0.5], 0.3)
+    mask = rasterize(solid, Grid.uniform((40, 40, 40), cell_centred=True))
+    assert mask.mean() == pytest.approx(1 - 4 / 3 * np.pi * 0.3**3, rel=0.01)
+    assert not mask[20, 20, 20]
+
+
+def test_boundary_points_on_boundary_and_reproducible():
+    state = np.random.get_state()
+    pts = boundary_points(annulus(), 200, seed=3)
+    assert pts.shape == (200, 2)
+    radii = np.linalg.norm(pts - 0.5, axis=1)
+    assert np.all(np.isclose(radii, 0.25, atol=1e-5) | np.isclose(radii, 0.5, atol=1e-5))
+    np.testing.assert_array_equal(pts, boundary_points(annulus(), 200, seed=3))
+    # the global NumPy generator that DeepXDE uses is restored
+    np.testing.assert_array_equal(np.random.get_state()[1], state[1])
+    circle_pts = boundary_points(circle(0.3), 16)
+    np.testing.assert_allclose(np.linalg.norm(circle_pts - 0.5, axis=1), 0.3, atol=1e-6)
+
+
+def test_empty_mask_is_an_error():
+    with pytest.raises(GeometryError, match="empty mask"):
+        rasterize(Disk([3.0, 3.0], 0.1), Grid.uniform((20, 20)))
+    with pytest.raises(GeometryError, match="empty mask"):
+        rasterize(difference(Rectangle([0.2, 0.2], [0.4, 0.4]), circle()), Grid.uniform((20, 20)))
+
+
+def test_hole_larger_than_domain_is_an_error():
+    with pytest.raises(GeometryError, match="hole radius"):
+        annulus(inner=0.6, outer=0.5)
+    with pytest.raises(GeometryError, match="width < arm"):
+        square_with_cross(arm=0.5, width=0.6)
+    with pytest.raises(GeometryError, match="radius"):
+        circle(0.8)
+
+
+def test_grid_too_coarse_for_thin_cross_hole():
+    geometry = square_with_cross(width=0.03)
+    with pytest.raises(ResolutionError, match="too coarse.*0 hole.*1 hole"):
+        rasterize(geometry, Grid.uniform((20, 20)))
+    # a fine enough grid resolves it
+    assert not rasterize(geometry, Grid.uniform((200, 200)))[100, 100]
+
+
+def test_grid_too_coarse_without_interior():
+    with pytest.raises(ResolutionError, match="too coarse"):
+        check_resolution(Disk([0.5, 0.5], 0.12), Grid.uniform((6, 6)))
+
+
+def test_dimension_mismatch():
+    with pytest.raises(GeometryError, match="2-D grid"):
+        rasterize(Sphere([0.5, 0.5, 0.5], 0.2), Grid.uniform((5, 5)))
