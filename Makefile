@@ -1,0 +1,43 @@
+# Two commands from a fresh clone: `make demo` and `make test`.
+# Each creates .venv if needed and installs sciml with its dependencies, with the pins
+# in constraints.txt (torch is pinned to the CPU wheel there; pyproject keeps a range).
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.sciml-installed
+PYTEST_ARGS ?=
+export SCIML_DATA_DIR ?= $(abspath ../shared/data)
+
+.PHONY: install test test-fast test-slow demo lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Full test suite, notebooks included (executed in fast mode, SCIML_FAST=1).
+test: $(STAMP)
+	SCIML_FAST=1 $(PY) -m pytest tests notebooks --nbmake -p no:cacheprovider $(PYTEST_ARGS)
+
+## Everything except tests marked slow.
+test-fast: $(STAMP)
+	SCIML_FAST=1 $(PY) -m pytest tests notebooks --nbmake -m "not slow" $(PYTEST_ARGS)
+
+## The main job: a short tour of all three model families, written to ./sciml-demo/.
+demo: $(STAMP)
+	$(VENV)/bin/sciml demo --out sciml-demo
+
+lint: $(STAMP)
+	$(PY) -m pip install -q ruff
+	$(VENV)/bin/ruff check sciml
+
+## Regenerate every results table in benchmarks/results/ (long; see README).
+bench: $(STAMP)
+	for script in benchmarks/[a-z]*.py; do $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) sciml-demo .pytest_cache
