@@ -145,7 +145,7 @@ _CHEMBL_CITATION = ("Mendez, D. et al. ChEMBL: towards direct deposition of bioa
                     "Nucleic Acids Res. 47, D930 (2019).")
 
 # The floors are the smallest value in each column of the 3521 file; 958 HLM and 346 RLM
-# rows sit exactly there (4.74 and 10.67 mL/min/kg).
+# rows sit exactly there (4.74 and 10.66 mL/min/kg).
 _BIOGEN_ENDPOINTS = (
     Endpoint("HLM", "human liver microsomal intrinsic clearance", "mL/min/kg", 10,
              "LOG HLM_CLint (mL/min/kg)", censor_floor=0.675686709),
