@@ -51,7 +51,7 @@ ENCODER_SIZES: dict[str, dict[str, int]] = {
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
-    """Number of (distinct) parameters of ``module``; tied weights count once."""
+    """Count the (distinct) parameters of ``module``; tied weights count once."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -138,7 +138,8 @@ class TransformerEncoder(nn.Module):
     def from_size(cls, size: str, vocab_size: int, **overrides: Any) -> TransformerEncoder:
         """Build a named size from :data:`ENCODER_SIZES` (``overrides`` replace any field)."""
         if size not in ENCODER_SIZES:
-            raise ValueError(f"unknown encoder size {size!r}; choose one of: {', '.join(ENCODER_SIZES)}")
+            raise ValueError(f"unknown encoder size {size!r}; "
+                             f"choose one of: {', '.join(ENCODER_SIZES)}")
         return cls(vocab_size=vocab_size, **{**ENCODER_SIZES[size], **overrides})
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
@@ -164,7 +165,8 @@ class TransformerEncoder(nn.Module):
         """
         b, length = input_ids.shape
         if length > self.max_len:
-            raise ValueError(f"sequence length {length} exceeds the encoder's max_len={self.max_len}")
+            raise ValueError(f"sequence length {length} exceeds the encoder's "
+                             f"max_len={self.max_len}")
         if attention_mask is None:
             attention_mask = input_ids != self.pad_id
         x = self.token_embedding(input_ids)
@@ -305,7 +307,8 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
             stop = min(start + self.batch_size, len(members))
             if self.max_tokens is not None:
                 # Sorted ascending, so the last member is the longest of the batch.
-                while stop - start > 1 and (stop - start) * self.lengths[members[stop - 1]] > self.max_tokens:
+                while (stop - start > 1
+                       and (stop - start) * self.lengths[members[stop - 1]] > self.max_tokens):
                     stop -= 1
             batch = members[start:stop].tolist()
             if not (self.drop_last and len(batch) < self.batch_size and self.max_tokens is None):
