@@ -85,7 +85,10 @@ def _build() -> dict[str, RemoteFile]:
         RemoteFile(
             "esol",
             "esol/delaney-processed.csv",
-            "https://deepchemdata.s3-us-west-1.amazonaws.com/datasets/delaney-processed.csv",
+            # MoleculeNet's processed file, as first uploaded to this repository; the checksum is
+            # of that copy (DeepChem's mirror of the same table may differ byte for byte).
+            "https://raw.githubusercontent.com/ajia90/smilestransformer/"
+            "d1b3d45df4fc565accbe53b006ce567934a732e4/delaney-processed.csv",
             "8c06a76f0c6487d29ab0f903e6a7a7139f189ab3c1178f159c8be8964602f189",
             "public research data (MoleculeNet)",
             "Delaney, J. S. ESOL: Estimating Aqueous Solubility Directly from Molecular "
