@@ -1,0 +1,233 @@
+"""Sequences, vocabulary and the dataset whose collator alternates the two RT objectives.
+
+A sequence is ``[CLS] <p1> n n n ... <p2> n n ... | molecule tokens [SEP]``: the property
+block (:class:`~sciml.rt.numbers.NumberTokenizer`) has a fixed length, so every property
+token sits at the same position in every sequence. A missing property (NaN) is written as
+``[MASK]`` tokens in its value slots and never gets a label.
+
+The two objectives differ only in what the collator masks:
+
+- ``"property"`` (regression): every value token (sign and digits) is replaced by ``[MASK]``
+  and labelled in ``batch["property_labels"]``; the molecule stays visible;
+- ``"generation"`` (conditional generation): the properties stay visible and one or two
+  contiguous spans of the molecule, ``mask_fraction`` of its tokens in all, are masked and
+  labelled in ``batch["generation_labels"]``.
+
+With ``mode="alternate"`` the collator switches objective on every batch, so the common
+Trainer alternates them without a loop of its own: each batch carries the label key of its
+objective, and :class:`~sciml.train.TokenCrossEntropy` terms read only their own key.
+
+Examples
+--------
+>>> from sciml.rt.numbers import NumberTokenizer, PropertySpec
+>>> numbers = NumberTokenizer([PropertySpec("qed", 0, 1, 4)])
+>>> sequence_text({"qed": 0.39364}, "CBr", numbers)
+'<qed>0.3936|CBr'
+>>> sequence_tokens({"qed": 0.3936}, "CBr", numbers)[:3]
+['<qed>', '_0_0_', '_._']
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from sciml.chem.tokenizer import SmilesTokenizer, TokenizationError
+from sciml.rt.numbers import SEPARATOR, NumberTokenizer
+
+__all__ = [
+    "IGNORE_INDEX",
+    "MODES",
+    "RTDataset",
+    "build_tokenizer",
+    "encode_sequence",
+    "mask_molecule_spans",
+    "sequence_text",
+    "sequence_tokens",
+]
+
+IGNORE_INDEX = -100
+MODES = ("property", "generation")
+
+
+def build_tokenizer(smiles: Sequence[str], numbers: NumberTokenizer | Sequence[NumberTokenizer],
+                    min_freq: int = 1) -> SmilesTokenizer:
+    """Vocabulary of SMILES tokens of ``smiles`` plus every number token of ``numbers``.
+
+    Pass several number tokenizers to share one vocabulary between models of different
+    properties (e.g. pre-train on QED, fine-tune on solubility).
+    """
+    tokenizers = [numbers] if isinstance(numbers, NumberTokenizer) else list(numbers)
+    extra = list(dict.fromkeys(t for n in tokenizers for t in n.vocabulary()))
+    return SmilesTokenizer.build_vocab(smiles, min_freq=min_freq, extra_tokens=extra)
+
+
+def sequence_text(values: Mapping[str, float], smiles: str, numbers: NumberTokenizer) -> str:
+    """The human-readable sequence, e.g. ``<qed>0.3936|CBr`` (values rounded as encoded)."""
+    numbers.check_names(values)
+    parts = []
+    for spec in numbers.specs:
+        value = values.get(spec.name, math.nan)
+        text = "?" if value is None or math.isnan(value) else f"{spec.round(value):.{spec.precision}f}"
+        parts.append(f"{spec.tag}{text}")
+    return "".join(parts) + SEPARATOR + smiles
+
+
+def sequence_tokens(values: Mapping[str, float], smiles: str, numbers: NumberTokenizer,
+                    tokenizer: SmilesTokenizer | None = None, out_of_range: str = "raise") -> list[str]:
+    """Property block tokens followed by the molecule's tokens (no ``[CLS]``/``[SEP]``)."""
+    from sciml.chem.tokenizer import tokenize_smiles
+
+    mol = tokenizer.tokenize(smiles) if tokenizer is not None else tokenize_smiles(smiles)
+    return numbers.encode(values, out_of_range=out_of_range) + mol
+
+
+def encode_sequence(values: Mapping[str, float], smiles: str, numbers: NumberTokenizer,
+                    tokenizer: SmilesTokenizer, out_of_range: str = "raise") -> list[int]:
+    """Ids of ``[CLS] block molecule [SEP]``."""
+    tokens = sequence_tokens(values, smiles, numbers, tokenizer, out_of_range)
+    return [tokenizer.cls_id, *tokenizer.convert_tokens_to_ids(tokens), tokenizer.sep_id]
+
+
+def mask_molecule_spans(n_tokens: int, fraction: float, rng: np.random.Generator,
+                        max_spans: int = 2) -> np.ndarray:
+    """Choose ``round(fraction * n_tokens)`` (at least 1) positions in 1..max_spans spans.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_tokens,)`` bool, True where masked.
+    """
+    mask = np.zeros(n_tokens, dtype=bool)
+    if n_tokens == 0:
+        return mask
+    k = int(min(n_tokens, max(1, round(fraction * n_tokens))))
+    n_spans = int(rng.integers(1, max_spans + 1)) if k > 1 else 1
+    cuts = np.sort(rng.choice(np.arange(1, k), size=n_spans - 1, replace=False)) if n_spans > 1 else []
+    lengths = np.diff(np.concatenate([[0], cuts, [k]])).astype(int)
+    for length in lengths:
+        free = n_tokens - length
+        start = int(rng.integers(0, free + 1))
+        mask[start:start + length] = True
+    # Overlapping spans mask fewer than k; top up from the unmasked positions next to them.
+    while mask.sum() < k:
+        edges = np.flatnonzero(~mask & (np.roll(mask, 1) | np.roll(mask, -1)))
+        mask[edges[0] if len(edges) else np.flatnonzero(~mask)[0]] = True
+    return mask
+
+
+class RTDataset(Dataset):
+    """Molecules with property values, collated for the RT objectives.
+
+    Parameters
+    ----------
+    smiles : sequence of str
+        Molecules (tokenised with ``tokenizer``; rows that cannot be tokenised raise,
+        listing them).
+    values : array-like ``(N, T)``
+        Property values in the order of ``numbers.specs``; NaN = missing.
+    numbers : NumberTokenizer
+        The property notation.
+    tokenizer : SmilesTokenizer
+        Vocabulary holding SMILES and number tokens (:func:`build_tokenizer`).
+    mode : {"alternate", "property", "generation"}
+        Which objective each batch trains; ``"alternate"`` switches every batch, starting
+        with ``"property"``.
+    mask_fraction : (float, float)
+        Generation mode masks a fraction of each molecule drawn uniformly from this range.
+    out_of_range : {"raise", "clip"}
+        Values outside a property's range (e.g. a test label beyond the training range).
+    """
+
+    def __init__(self, smiles: Sequence[str], values, numbers: NumberTokenizer,
+                 tokenizer: SmilesTokenizer, mode: Literal["alternate", "property", "generation"] = "alternate",
+                 mask_fraction: tuple[float, float] = (0.1, 0.6),
+                 out_of_range: Literal["raise", "clip"] = "raise") -> None:
+        if mode not in ("alternate", *MODES):
+            raise ValueError(f"mode must be 'alternate', 'property' or 'generation', got {mode!r}")
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim == 1:
+            values = values[:, None]
+        if values.shape != (len(smiles), len(numbers.specs)):
+            raise ValueError(f"values have shape {values.shape}; expected ({len(smiles)}, "
+                             f"{len(numbers.specs)}) for properties {numbers.names}")
+        lo, hi = mask_fraction
+        if not 0 < lo <= hi <= 1:
+            raise ValueError(f"mask_fraction must satisfy 0 < low <= high <= 1, got {mask_fraction}")
+        self.numbers, self.tokenizer, self.mode = numbers, tokenizer, mode
+        self.mask_fraction = (float(lo), float(hi))
+        self.values = values
+        self.smiles = list(smiles)
+        self.ids: list[np.ndarray] = []
+        bad = []
+        for i, s in enumerate(self.smiles):
+            row = dict(zip(numbers.names, values[i]))
+            try:
+                self.ids.append(np.asarray(encode_sequence(row, s, numbers, tokenizer, out_of_range)))
+            except (TokenizationError, ValueError) as exc:
+                bad.append(f"  [{i}] {s!r}: {exc}")
+        if bad:
+            raise ValueError(f"{len(bad)} rows cannot be encoded:\n" + "\n".join(bad[:20]))
+        block = numbers.block_length
+        # Absolute positions of the value tokens: after [CLS], at each spec's offset + slot.
+        self.value_positions = np.asarray(
+            [1 + off + slot for spec, off in zip(numbers.specs, numbers.offsets().values())
+             for slot in spec.value_slots()], dtype=np.int64)
+        self.mol_start = 1 + block
+        self._modes = itertools.cycle(MODES)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def lengths(self) -> list[int]:
+        """Token count of every sequence (for length-bucketed batching)."""
+        return [len(x) for x in self.ids]
+
+    def __getitem__(self, i: int) -> dict:
+        return {"ids": self.ids[i], "y": self.values[i]}
+
+    def next_mode(self) -> str:
+        """The objective of the next batch."""
+        return next(self._modes) if self.mode == "alternate" else self.mode
+
+    def collate(self, samples: Sequence[dict]) -> dict:
+        """Pad, mask for this batch's objective and label the masked positions.
+
+        Returns
+        -------
+        dict
+            ``input_ids`` ``(B, L)``, ``attention_mask`` ``(B, L)``, ``y`` ``(B, T)`` and either
+            ``property_labels`` or ``generation_labels`` ``(B, L)`` (``-100`` = no label).
+        """
+        mode = self.next_mode()
+        tok = self.tokenizer
+        width = max(len(s["ids"]) for s in samples)
+        ids = torch.full((len(samples), width), tok.pad_id, dtype=torch.long)
+        for i, s in enumerate(samples):
+            ids[i, :len(s["ids"])] = torch.as_tensor(s["ids"])
+        attention = ids != tok.pad_id
+        labels = torch.full_like(ids, IGNORE_INDEX)
+        if mode == "property":
+            pos = torch.as_tensor(self.value_positions)
+            original = ids[:, pos]
+            # Missing properties are already [MASK] in the input and stay unlabelled.
+            labels[:, pos] = torch.where(original == tok.mask_id, IGNORE_INDEX, original)
+            ids[:, pos] = tok.mask_id
+        else:
+            # torch's RNG drives the masks, so the Trainer's seed makes them reproducible.
+            rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())))
+            lo, hi = self.mask_fraction
+            for i, s in enumerate(samples):
+                n_mol = len(s["ids"]) - self.mol_start - 1
+                spans = mask_molecule_spans(n_mol, rng.uniform(lo, hi), rng)
+                pos = torch.as_tensor(self.mol_start + np.flatnonzero(spans))
+                labels[i, pos] = ids[i, pos]
+                ids[i, pos] = tok.mask_id
+        y = torch.as_tensor(np.stack([s["y"] for s in samples]), dtype=torch.float32)
+        return {"input_ids": ids, "attention_mask": attention, "y": y, f"{mode}_labels": labels}
