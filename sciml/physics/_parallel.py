@@ -18,6 +18,11 @@ __all__ = ["sample_seeds", "run_samples"]
 
 SampleFn = Callable[..., dict[str, Any]]
 
+# Forked workers inherit the loaded modules; spawned ones re-import NumPy, SciPy, DeepXDE
+# (and the caller's main module), which costs seconds per worker and dominated small runs.
+# The parent only builds arrays before the pool starts, so forking it is safe.
+_START_METHOD = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+
 
 def sample_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
     """Return the ``n`` independent per-sample seed sequences derived from ``seed``."""
@@ -83,8 +88,7 @@ def run_samples(
                 results[i] = task(i, s)
                 bar.update()
         else:
-            # "spawn" avoids forking a parent that may hold torch or BLAS threads.
-            context = multiprocessing.get_context("spawn")
+            context = multiprocessing.get_context(_START_METHOD)
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
                 futures = {pool.submit(task, i, s): i for i, s in enumerate(seeds)}
                 for future in as_completed(futures):
