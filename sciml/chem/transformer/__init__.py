@@ -1,0 +1,44 @@
+"""Molecular property transformer with domain adaptation (Sultan et al., 2025).
+
+Pipeline by stage:
+
+- :mod:`~sciml.chem.transformer.data` -- token data sets, MLM masking, length-bucketed loaders;
+- :mod:`~sciml.chem.transformer.model` -- :class:`MolecularTransformer` (encoder + MLM, MTR and
+  endpoint heads) and the descriptor MTR objective;
+- :mod:`~sciml.chem.transformer.stages` -- :func:`pretrain`, :func:`adapt`, :func:`embed` and
+  stage checkpoints;
+- :mod:`~sciml.chem.transformer.predictor` -- :class:`TransformerModel` (the baselines'
+  ``fit``/``predict``/``save``/``load`` interface) and :class:`MolecularPropertyPredictor`;
+- :mod:`~sciml.chem.transformer.cli` -- ``sciml pretrain`` and ``sciml adapt``.
+"""
+
+from sciml.chem.transformer.data import SmilesTokenDataset, encode_smiles, mask_tokens
+from sciml.chem.transformer.model import DescriptorRegression, MolecularTransformer
+from sciml.chem.transformer.stages import (
+    OBJECTIVES,
+    Stage,
+    adapt,
+    descriptor_targets,
+    embed,
+    load_stage,
+    pretrain,
+    save_stage,
+    select_corpus,
+)
+
+__all__ = [
+    "OBJECTIVES",
+    "DescriptorRegression",
+    "MolecularTransformer",
+    "SmilesTokenDataset",
+    "Stage",
+    "adapt",
+    "descriptor_targets",
+    "embed",
+    "encode_smiles",
+    "load_stage",
+    "mask_tokens",
+    "pretrain",
+    "save_stage",
+    "select_corpus",
+]
