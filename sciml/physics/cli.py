@@ -146,8 +146,14 @@ def _register_generate(pde_sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_generate)
 
 
+def _register_operator(pde_sub: argparse._SubParsersAction) -> None:
+    from sciml.physics.operator_cli import register_operator_commands
+
+    register_operator_commands(pde_sub)
+
+
 # One registration function per ``sciml pde`` subcommand, in --help order.
-_SUBCOMMANDS = (_register_generate,)
+_SUBCOMMANDS = (_register_generate, _register_operator)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
