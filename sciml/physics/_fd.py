@@ -163,9 +163,7 @@ def solve_spd(
         diagonal = matrix.diagonal()
         preconditioner = spla.LinearOperator(matrix.shape, matvec=lambda r: r / diagonal)
         limit = maxiter if maxiter is not None else 10 * matrix.shape[0]
-        solution, info = spla.cg(
-            matrix, rhs, rtol=rtol, atol=0.0, maxiter=limit, M=preconditioner
-        )
+        solution, info = spla.cg(matrix, rhs, rtol=rtol, atol=0.0, maxiter=limit, M=preconditioner)
         if info != 0:
             residual = np.linalg.norm(rhs - matrix @ solution) / max(np.linalg.norm(rhs), 1e-300)
             raise SolverError(

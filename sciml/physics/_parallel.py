@@ -99,7 +99,8 @@ def run_samples(
 
 def _run_dask(task: SampleFn, seeds: list, client: Any, progress: bool, desc: str) -> list:
     try:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError(
             "generating on a Dask cluster needs 'distributed': pip install 'sciml[dask]'"

@@ -1,9 +1,9 @@
-"""Darcy flow in 2-D: reference solver and operator-learning data sets.
+r"""Darcy flow in 2-D: reference solver and operator-learning data sets.
 
 Equation, on a domain ``Omega`` inside the unit square:
 
-.. math:: -\\nabla \\cdot (K \\nabla u) = f \\ \\text{in } \\Omega, \\qquad
-          u = 0 \\ \\text{on } \\partial\\Omega \\text{ and outside } \\Omega.
+.. math:: -\nabla \cdot (K \nabla u) = f \ \text{in } \Omega, \qquad
+          u = 0 \ \text{on } \partial\Omega \text{ and outside } \Omega.
 
 Discretisation: nodes ``linspace(0, 1, n)`` in each direction; the unknowns are the nodes
 strictly inside ``Omega`` (:func:`~sciml.physics.geometry.interior_mask`); the 5-point
@@ -184,7 +184,8 @@ def _darcy_masks(
 
     grid = Grid.uniform((resolution, resolution))
     return tuple(
-        (name, rasterize(geom, grid), interior_mask(geom, grid)) for name, geom in geometries.items()
+        (name, rasterize(geom, grid), interior_mask(geom, grid))
+        for name, geom in geometries.items()
     )
 
 
@@ -325,7 +326,9 @@ def sample_darcy_fno(index: int, seed: np.random.SeedSequence, config: DarcyFNOC
     # The reference interpolates the 3/12 field with splines, which over- and undershoot at
     # the jumps (occasionally below zero next to the boundary); reproducing the benchmark
     # means keeping that, so the positivity check of solve_darcy is skipped here only.
-    u_nodes = _solve_unchecked(k_nodes, unknown, 1.0 / (s - 1), config.source, "arithmetic", "direct")
+    u_nodes = _solve_unchecked(
+        k_nodes, unknown, 1.0 / (s - 1), config.source, "arithmetic", "direct"
+    )
     u_cells = _spline_resample(u_nodes, nodes, centres)
     keep = slice(None, None, config.subsample)
     return {"K": k_cells[keep, keep], "u": u_cells[keep, keep]}
@@ -365,7 +368,9 @@ def generate_darcy_fno(
 
     config = config or DarcyFNOConfig()
     if n_train < 0 or n_test < 0 or n_train + n_test < 1:
-        raise ValueError(f"need n_train, n_test >= 0 with a positive total, got {n_train}, {n_test}")
+        raise ValueError(
+            f"need n_train, n_test >= 0 with a positive total, got {n_train}, {n_test}"
+        )
     n = n_train + n_test
     results = run_samples(
         sample_darcy_fno,

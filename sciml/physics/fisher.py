@@ -1,8 +1,8 @@
-"""Fisher-KPP reaction-diffusion in 1-D: reference solver and operator-learning data set.
+r"""Fisher-KPP reaction-diffusion in 1-D: reference solver and operator-learning data set.
 
 Equation, on ``x in [0, 1]``, ``t in [0, T]``:
 
-.. math:: u_t = D u_{xx} + R(u), \\qquad R(u) = c_1 u + c_2 u^2 + c_3 u^3 + c_4 u^4,
+.. math:: u_t = D u_{xx} + R(u), \qquad R(u) = c_1 u + c_2 u^2 + c_3 u^3 + c_4 u^4,
 
 with homogeneous Neumann (zero-flux) boundary conditions ``u_x(0, t) = u_x(1, t) = 0``.
 Initial conditions are Gaussian random fields (:func:`~sciml.physics.grf.gaussian_random_field_on`,

@@ -149,7 +149,7 @@ class Grid:
         lower = np.zeros(d) if lower is None else np.asarray(lower, dtype=float)
         upper = np.ones(d) if upper is None else np.asarray(upper, dtype=float)
         axes = []
-        for n, lo, hi in zip(shape, lower, upper):
+        for n, lo, hi in zip(shape, lower, upper, strict=True):
             if cell_centred:
                 h = (hi - lo) / n
                 axes.append(lo + h * (np.arange(n) + 0.5))
@@ -179,9 +179,7 @@ class Grid:
 
     def refined(self, factor: int) -> Grid:
         """Return a uniform grid ``factor`` times finer over the same extent."""
-        return Grid(
-            tuple(np.linspace(a[0], a[-1], (a.size - 1) * factor + 1) for a in self.axes)
-        )
+        return Grid(tuple(np.linspace(a[0], a[-1], (a.size - 1) * factor + 1) for a in self.axes))
 
 
 def _inside(geometry: Geometry, grid: Grid) -> np.ndarray:

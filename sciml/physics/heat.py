@@ -1,10 +1,10 @@
-"""Steady 3-D heat conduction in a plate with through-holes: solver and data set.
+r"""Steady 3-D heat conduction in a plate with through-holes: solver and data set.
 
 Domain: the plate ``[0, Lx] x [0, Ly] x [0, Lz]`` (default ``1 x 1 x 0.25``) minus 2-9
 cylindrical holes through its thickness, represented by a voxel mask on a cell-centred grid
 (default 32 x 32 x 8, cubic voxels). Equation and boundary conditions:
 
-.. math:: -k \\Delta T = q \\quad \\text{in the plate},
+.. math:: -k \Delta T = q \quad \text{in the plate},
 
 - ``T = T_left`` on the face ``x = 0`` and ``T = T_right`` on ``x = Lx`` (held faces);
 - ``T = T_hole`` on the hole walls (cooling channels);
@@ -17,7 +17,8 @@ consistent unit system).
 Discretisation: 7-point finite volumes on the voxel centres. A held face lies half a voxel
 from the first centre; a hole wall is represented by the centres of the hole voxels
 (staircase). The symmetric positive definite system is solved directly (SuperLU) or by
-conjugate gradients (the default, with a Jacobi preconditioner). On a plate without holes the scheme is second order in ``h``.
+conjugate gradients (the default, with a Jacobi preconditioner). On a plate without holes
+the scheme is second order in ``h``.
 
 The hole-position parameter of each sample is the array of hole centres, drawn uniformly in
 the plate with rejection so that holes keep two voxels from each other and from the edges.
@@ -259,7 +260,7 @@ class HeatConfig:
     @property
     def spacing(self) -> tuple[float, float, float]:
         """Voxel sizes ``(hx, hy, hz)``."""
-        return tuple(length / n for length, n in zip(self.size, self.shape))  # type: ignore[return-value]
+        return tuple(length / n for length, n in zip(self.size, self.shape, strict=True))  # type: ignore[return-value]
 
     def grid(self) -> Grid:
         """The cell-centred voxel grid."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import xarray as xr
 
 from sciml._io import atomic_path
@@ -24,7 +23,7 @@ def _encoding(ds: xr.Dataset, complevel: int, samples_per_chunk: int) -> dict[st
             continue  # variable-length strings cannot be compressed or chunked by HDF5
         chunks = tuple(
             min(samples_per_chunk, size) if dim == "sample" else size
-            for dim, size in zip(var.dims, var.shape)
+            for dim, size in zip(var.dims, var.shape, strict=True)
         )
         encoding[name] = {"zlib": True, "complevel": complevel}
         if chunks:
@@ -59,9 +58,7 @@ def save_dataset(
     """
     path = Path(path)
     with atomic_path(path) as tmp:
-        ds.to_netcdf(
-            tmp, engine="h5netcdf", encoding=_encoding(ds, complevel, samples_per_chunk)
-        )
+        ds.to_netcdf(tmp, engine="h5netcdf", encoding=_encoding(ds, complevel, samples_per_chunk))
     return path
 
 

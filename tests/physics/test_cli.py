@@ -6,8 +6,24 @@ from sciml.physics.storage import load_dataset
 
 def test_generate_fisher_writes_a_dataset(tmp_path, capsys):
     out = tmp_path / "fisher.nc"
-    rc = main(["pde", "generate", "fisher", "--n", "3", "--resolution", "16",
-               "--family", "zeldovich", "--seed", "4", "--out", str(out), "--no-progress"])
+    rc = main(
+        [
+            "pde",
+            "generate",
+            "fisher",
+            "--n",
+            "3",
+            "--resolution",
+            "16",
+            "--family",
+            "zeldovich",
+            "--seed",
+            "4",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
     assert rc == 0
     ds = load_dataset(out)
     assert ds.sizes["sample"] == 3 and ds.sizes["x"] == 16
@@ -25,7 +41,9 @@ def test_generate_fisher_writes_a_dataset(tmp_path, capsys):
 )
 def test_generate_other_pdes(tmp_path, pde, extra, sizes):
     out = tmp_path / f"{pde}.nc"
-    assert main(["pde", "generate", pde, "--n", "2", "--out", str(out), "--no-progress", *extra]) == 0
+    assert (
+        main(["pde", "generate", pde, "--n", "2", "--out", str(out), "--no-progress", *extra]) == 0
+    )
     ds = load_dataset(out)
     for dim, size in sizes.items():
         assert ds.sizes[dim] == size
@@ -34,8 +52,12 @@ def test_generate_other_pdes(tmp_path, pde, extra, sizes):
 
 def test_unknown_names_list_the_valid_ones(tmp_path, capsys):
     out = str(tmp_path / "x.nc")
-    assert main(["pde", "generate", "darcy", "--n", "1", "--geometry", "hexagon", "--out", out]) == 2
-    assert "annulus, circle, l_shape, square, square_with_cross, triangle" in capsys.readouterr().err
+    assert (
+        main(["pde", "generate", "darcy", "--n", "1", "--geometry", "hexagon", "--out", out]) == 2
+    )
+    assert (
+        "annulus, circle, l_shape, square, square_with_cross, triangle" in capsys.readouterr().err
+    )
     assert main(["pde", "generate", "fisher", "--n", "1", "--family", "kpp", "--out", out]) == 2
     assert "logistic" in capsys.readouterr().err
     assert not (tmp_path / "x.nc").exists()
@@ -43,14 +65,30 @@ def test_unknown_names_list_the_valid_ones(tmp_path, capsys):
 
 def test_too_coarse_grid_is_reported(tmp_path, capsys):
     out = str(tmp_path / "x.nc")
-    rc = main(["pde", "generate", "darcy", "--n", "1", "--geometry", "square_with_cross",
-               "--resolution", "8", "--out", out, "--no-progress"])
+    rc = main(
+        [
+            "pde",
+            "generate",
+            "darcy",
+            "--n",
+            "1",
+            "--geometry",
+            "square_with_cross",
+            "--resolution",
+            "8",
+            "--out",
+            out,
+            "--no-progress",
+        ]
+    )
     assert rc == 2 and "too coarse" in capsys.readouterr().err
 
 
 def test_pde_command_is_registered_with_generate():
     parser = build_parser()
-    args = parser.parse_args(["pde", "generate", "heat", "--n", "5", "--out", "h.nc", "--workers", "2"])
+    args = parser.parse_args(
+        ["pde", "generate", "heat", "--n", "5", "--out", "h.nc", "--workers", "2"]
+    )
     assert (args.pde, args.n, args.workers, args.dask_scheduler) == ("heat", 5, 2, None)
     with pytest.raises(SystemExit):
         parser.parse_args(["pde", "generate", "burgers", "--n", "1", "--out", "x.nc"])

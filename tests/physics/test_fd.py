@@ -14,7 +14,7 @@ def test_neumann_laplacian_conserves_trapezoidal_mass_and_is_exact_for_quadratic
     np.testing.assert_allclose(weights @ lap.toarray(), 0, atol=1e-10)
     x = np.linspace(0, 1, n)
     # cos(pi x) has zero slope at both ends; second differences approximate -pi^2 cos(pi x)
-    np.testing.assert_allclose(lap @ np.cos(np.pi * x), -np.pi**2 * np.cos(np.pi * x), atol=0.1)
+    np.testing.assert_allclose(lap @ np.cos(np.pi * x), -(np.pi**2) * np.cos(np.pi * x), atol=0.1)
     # interior rows are exact for quadratics
     np.testing.assert_allclose((lap @ x**2)[1:-1], 2.0)
 

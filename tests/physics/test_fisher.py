@@ -74,8 +74,13 @@ def test_pure_diffusion_second_order_in_space():
     def error(nx):
         x = np.linspace(0, 1, nx)
         _, u = solve_fisher(
-            0.5 + 0.5 * np.cos(np.pi * x), np.zeros(4), diffusivity=d, t_final=t_end,
-            n_times=2, rtol=1e-11, atol=1e-13,
+            0.5 + 0.5 * np.cos(np.pi * x),
+            np.zeros(4),
+            diffusivity=d,
+            t_final=t_end,
+            n_times=2,
+            rtol=1e-11,
+            atol=1e-13,
         )
         exact = 0.5 + 0.5 * np.exp(-d * np.pi**2 * t_end) * np.cos(np.pi * x)
         return np.abs(u[-1] - exact).max()
@@ -100,8 +105,14 @@ def test_manufactured_solution_with_reaction_second_order():
     def error(nx):
         x = np.linspace(0, 1, nx)
         t, u = solve_fisher(
-            exact(x, 0.0), c, diffusivity=d, t_final=1.0, n_times=5, forcing=forcing,
-            rtol=1e-11, atol=1e-13,
+            exact(x, 0.0),
+            c,
+            diffusivity=d,
+            t_final=1.0,
+            n_times=5,
+            forcing=forcing,
+            rtol=1e-11,
+            atol=1e-13,
         )
         return np.abs(u - exact(x[None, :], t[:, None])).max()
 
@@ -111,8 +122,9 @@ def test_manufactured_solution_with_reaction_second_order():
 
 def test_uniform_state_follows_the_logistic_ode():
     a, u0 = 0.9, 0.1
-    t, u = solve_fisher(np.full(16, u0), LOGISTIC.coefficients(a), t_final=3.0, n_times=7,
-                        rtol=1e-10, atol=1e-12)
+    t, u = solve_fisher(
+        np.full(16, u0), LOGISTIC.coefficients(a), t_final=3.0, n_times=7, rtol=1e-10, atol=1e-12
+    )
     exact = u0 * np.exp(a * t) / (1 - u0 + u0 * np.exp(a * t))
     np.testing.assert_allclose(u, np.repeat(exact[:, None], 16, axis=1), rtol=1e-7)
 
@@ -122,8 +134,9 @@ def test_pure_diffusion_conserves_mass_with_neumann_ends():
     nx = 64
     x = np.linspace(0, 1, nx)
     u0 = rng.uniform(0, 1, nx)
-    _, u = solve_fisher(u0, np.zeros(4), diffusivity=0.05, t_final=2.0, n_times=10,
-                        rtol=1e-10, atol=1e-12)
+    _, u = solve_fisher(
+        u0, np.zeros(4), diffusivity=0.05, t_final=2.0, n_times=10, rtol=1e-10, atol=1e-12
+    )
     mass = np.trapezoid(u, x, axis=1)
     np.testing.assert_allclose(mass, mass[0], rtol=1e-9)
     assert u[-1].std() < 0.1 * u0.std()  # and it does diffuse
@@ -137,7 +150,12 @@ def test_generated_solutions_stay_in_unit_interval_for_every_family():
     np.testing.assert_allclose(ds["u"][:, 0], ds["u0"])
     np.testing.assert_allclose(ds["u0"].min("x"), 0)
     np.testing.assert_allclose(ds["u0"].max("x"), 1)
-    assert list(ds["family"].values[:4]) == ["logistic", "newell_whitehead", "exponential", "zeldovich"]
+    assert list(ds["family"].values[:4]) == [
+        "logistic",
+        "newell_whitehead",
+        "exponential",
+        "zeldovich",
+    ]
     assert ds["a"].min() >= 0.1 and ds["a"].max() <= 1.0
     uses_beta = ds["family"] == "exponential"
     assert np.all(np.isfinite(ds["beta"][uses_beta])) and np.all(np.isnan(ds["beta"][~uses_beta]))

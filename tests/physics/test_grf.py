@@ -35,7 +35,9 @@ def test_fno_normalisation_matches_reference_formula():
 def test_samples_satisfy_zero_flux_at_the_ends():
     x = np.array([0.0, 1e-5, 1 - 1e-5, 1.0])
     for seed in range(5):
-        f = gaussian_random_field_on([x], np.random.default_rng(seed), alpha=2.0, tau=5.0, n_modes=64)
+        f = gaussian_random_field_on(
+            [x], np.random.default_rng(seed), alpha=2.0, tau=5.0, n_modes=64
+        )
         assert abs(f[1] - f[0]) / 1e-5 < 1e-2
         assert abs(f[3] - f[2]) / 1e-5 < 1e-2
 

@@ -17,12 +17,12 @@ SIZE = (1.0, 1.0, 0.25)
 
 
 def _centres(shape):
-    return [(np.arange(n) + 0.5) * length / n for n, length in zip(shape, SIZE)]
+    return [(np.arange(n) + 0.5) * length / n for n, length in zip(shape, SIZE, strict=True)]
 
 
 def _manufactured_error(n, z_dependent, method):
     shape = (n, n, n // 4 if z_dependent else 2)
-    spacing = [length / m for length, m in zip(SIZE, shape)]
+    spacing = [length / m for length, m in zip(SIZE, shape, strict=True)]
     X, Y, Z = np.meshgrid(*_centres(shape), indexing="ij")
     lz, t_left, t_right = SIZE[2], 1.0, 0.3
     mode_z = np.cos(np.pi * Z / lz) if z_dependent else 1.0
@@ -49,7 +49,7 @@ def test_second_order_convergence_fully_3d():
 
 def test_linear_profile_is_exact_and_solvers_agree():
     shape = (10, 6, 3)
-    spacing = [length / n for length, n in zip(SIZE, shape)]
+    spacing = [length / n for length, n in zip(SIZE, shape, strict=True)]
     X = np.meshgrid(*_centres(shape), indexing="ij")[0]
     for method in ("direct", "cg"):
         T = solve_heat(np.ones(shape, bool), spacing, t_left=2.0, t_right=-1.0, method=method)

@@ -29,12 +29,17 @@ def test_results_do_not_depend_on_the_number_of_processes():
 def test_dask_client_and_scheduler_address_give_the_same_data():
     distributed = pytest.importorskip("distributed")
     serial = run_samples(sample_fisher, 4, 3, config=CONFIG)
-    with distributed.LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         on_client = run_samples(sample_fisher, 4, 3, client=client, config=CONFIG)
-        on_address = run_samples(sample_fisher, 4, 3, client=cluster.scheduler_address, config=CONFIG)
-    for a, b, c in zip(serial, on_client, on_address):
+        on_address = run_samples(
+            sample_fisher, 4, 3, client=cluster.scheduler_address, config=CONFIG
+        )
+    for a, b, c in zip(serial, on_client, on_address, strict=True):
         np.testing.assert_array_equal(a["u"], b["u"])
         np.testing.assert_array_equal(a["u"], c["u"])
 
