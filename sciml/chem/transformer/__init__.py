@@ -14,6 +14,12 @@ Pipeline by stage:
 
 from sciml.chem.transformer.data import SmilesTokenDataset, encode_smiles, mask_tokens
 from sciml.chem.transformer.model import DescriptorRegression, MolecularTransformer
+from sciml.chem.transformer.predictor import (
+    HEADS,
+    MolecularPropertyPredictor,
+    TransformerConfig,
+    TransformerModel,
+)
 from sciml.chem.transformer.stages import (
     OBJECTIVES,
     Stage,
@@ -22,12 +28,17 @@ from sciml.chem.transformer.stages import (
     embed,
     load_stage,
     pretrain,
+    run_batches,
     save_stage,
     select_corpus,
 )
 
 __all__ = [
+    "HEADS",
     "OBJECTIVES",
+    "MolecularPropertyPredictor",
+    "TransformerConfig",
+    "TransformerModel",
     "DescriptorRegression",
     "MolecularTransformer",
     "SmilesTokenDataset",
@@ -39,6 +50,7 @@ __all__ = [
     "load_stage",
     "mask_tokens",
     "pretrain",
+    "run_batches",
     "save_stage",
     "select_corpus",
 ]

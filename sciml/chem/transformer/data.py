@@ -35,8 +35,9 @@ __all__ = [
 IGNORE_INDEX = -100
 
 
-def encode_smiles(smiles: Sequence[object], tokenizer: SmilesTokenizer, max_len: int,
-                  errors: str = "raise") -> tuple[list[np.ndarray], np.ndarray, list[InvalidSmiles]]:
+def encode_smiles(
+    smiles: Sequence[object], tokenizer: SmilesTokenizer, max_len: int, errors: str = "raise",
+) -> tuple[list[np.ndarray], np.ndarray, list[InvalidSmiles]]:
     """Encode strings to ``[CLS] ... [SEP]`` id arrays, applying an ``errors`` policy.
 
     A row is invalid when it is not a string, holds characters no token covers, or is

@@ -54,6 +54,7 @@ __all__ = [
     "embed",
     "load_stage",
     "pretrain",
+    "run_batches",
     "save_stage",
     "select_corpus",
 ]
@@ -175,7 +176,8 @@ def descriptor_targets(smiles: Sequence[str], n_jobs: int | None = None
     with np.errstate(invalid="ignore"):
         spread = np.nanstd(values, axis=0) if len(values) > 1 else np.zeros(values.shape[1])
     keep = np.isfinite(spread) & (spread > 0)
-    return values[:, keep].astype(np.float32), [c for c, k in zip(frame.columns, keep) if k]
+    names = [c for c, k in zip(frame.columns, keep, strict=True) if k]
+    return values[:, keep].astype(np.float32), names
 
 
 def _check_objective(objective: str) -> None:
@@ -349,10 +351,13 @@ def adapt(checkpoint: Stage | str | os.PathLike, smiles: Sequence[str], *, objec
 @torch.no_grad()
 def run_batches(model: MolecularTransformer, ids: Sequence[np.ndarray], batch_size: int,
                 keys: Sequence[str] = ("embedding",), device: str | None = None,
-                pad_id: int = 0) -> dict[str, np.ndarray]:
-    """Forward encoded rows in length-sorted batches; outputs ``(N, ...)`` in input order."""
+                pad_id: int = 0, train: bool = False) -> dict[str, np.ndarray]:
+    """Forward encoded rows in length-sorted batches; outputs ``(N, ...)`` in input order.
+
+    ``train=True`` keeps dropout active (MC-dropout sampling); gradients are never kept.
+    """
     device = default_device(device)
-    model = model.to(device).eval()
+    model = model.to(device).train(train)
     lengths = np.fromiter((len(r) for r in ids), dtype=np.int64, count=len(ids))
     out: dict[str, np.ndarray] = {}
     for batch_idx in LengthBucketBatchSampler(lengths, batch_size, shuffle=False):
@@ -360,7 +365,8 @@ def run_batches(model: MolecularTransformer, ids: Sequence[np.ndarray], batch_si
         input_ids = torch.full((len(batch_idx), width), pad_id, dtype=torch.long)
         for row, i in enumerate(batch_idx):
             input_ids[row, : lengths[i]] = torch.from_numpy(ids[i])
-        batch = {"input_ids": input_ids.to(device), "attention_mask": (input_ids != pad_id).to(device)}
+        batch = {"input_ids": input_ids.to(device),
+                 "attention_mask": (input_ids != pad_id).to(device)}
         result = model(batch)
         for key in keys:
             value = result[key].float().cpu().numpy()

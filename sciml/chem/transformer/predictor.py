@@ -1,0 +1,397 @@
+"""Downstream models on the (adapted) transformer, and the user-facing predictor.
+
+:class:`TransformerModel` has the interface of the other molecular models
+(:class:`sciml.chem.models.base.MoleculeModel`): ``fit(smiles, y_df)``,
+``predict(smiles, errors=, return_std=)``, ``save(dir)``, ``load(dir)``. Its ``fit`` runs
+the study's pipeline on the training molecules only: load a pre-trained stage (or start
+from a random encoder), domain-adapt it, then either
+
+- ``head="rf"``: freeze it and fit one random forest per endpoint on the [CLS] embeddings
+  (Sultan et al., 2025); the uncertainty is the spread over the forest's trees;
+- ``head="finetune"``: fine-tune encoder and an endpoint head on all endpoints at once,
+  missing labels masked; the uncertainty is MC dropout (``mc_samples`` stochastic passes).
+
+:class:`MolecularPropertyPredictor` loads a saved model and predicts lists, Series or
+files in bounded-memory chunks.
+
+Examples
+--------
+>>> import pandas as pd
+>>> smiles = ["CCO", "CCCO", "CCCCO", "CCCCCO", "c1ccccc1", "Cc1ccccc1"] * 3
+>>> y = pd.DataFrame({"logp": [-0.3, 0.1, 0.9, 1.4, 2.1, 2.7] * 3})
+>>> model = TransformerModel(size="tiny", adapt="mtr", adapt_epochs=1, n_estimators=10)
+>>> model.fit(smiles, y).predict(["CCCCCCO"], return_std=True).columns.tolist()
+['logp', 'logp_std']
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from sciml.chem.models._trees import ForestArrays
+from sciml.chem.models.base import LabelledSet, MoleculeModel, read_meta
+from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError, check_errors_arg
+from sciml.chem.tokenizer import SmilesTokenizer
+from sciml.chem.transformer.data import SmilesTokenDataset, encode_smiles, make_loader
+from sciml.chem.transformer.stages import (
+    Stage,
+    adapt,
+    embed,
+    load_stage,
+    pretrain,
+    run_batches,
+    save_stage,
+)
+from sciml.train import MultiTaskRegression, TrainConfig, Trainer
+from sciml.train.checkpoint import CheckpointError
+
+__all__ = ["HEADS", "MolecularPropertyPredictor", "TransformerConfig", "TransformerModel"]
+
+#: Downstream heads: frozen embeddings + random forest, or full fine-tuning.
+HEADS = ("rf", "finetune")
+_ADAPT = ("mtr", "mlm", "both", "none")
+_ENCODER_FILE = "encoder.pt"
+_FORESTS_FILE = "forests.npz"
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    """Hyper-parameters of :class:`TransformerModel`.
+
+    Attributes
+    ----------
+    pretrained : str or None
+        Stage checkpoint from :func:`~sciml.chem.transformer.pretrain` (or ``adapt``);
+        ``None`` starts from a randomly initialised encoder of ``size`` whose vocabulary is
+        built from the training SMILES.
+    size : str
+        Encoder size when ``pretrained`` is None.
+    adapt : {"mtr", "mlm", "both", "none"}
+        Domain adaptation on the training molecules before the head.
+    adapt_epochs, adapt_lr : int, float
+        Length and peak learning rate of domain adaptation.
+    head : {"rf", "finetune"}
+        Frozen embeddings + random forest, or multi-task fine-tuning.
+    n_estimators, max_features, min_samples_leaf : random-forest head.
+    finetune_epochs, finetune_lr : fine-tuning length and peak learning rate.
+    batch_size : int
+        Molecules per training batch.
+    mc_samples : int
+        Stochastic (dropout-on) passes for the fine-tuned head's uncertainty.
+    seed : int
+        Seeds every stage.
+    n_jobs : int or None
+        Threads for the forests, processes for descriptors.
+    progress : bool
+        Progress bars while training.
+    """
+
+    pretrained: str | None = None
+    size: str = "small"
+    adapt: str = "mtr"
+    adapt_epochs: int = 20
+    adapt_lr: float = 2e-4
+    head: str = "rf"
+    n_estimators: int = 300
+    max_features: float = 1 / 3
+    min_samples_leaf: int = 1
+    finetune_epochs: int = 30
+    finetune_lr: float = 1e-4
+    batch_size: int = 64
+    mc_samples: int = 20
+    seed: int = 0
+    n_jobs: int | None = None
+    progress: bool = False
+
+    def __post_init__(self):
+        if self.head not in HEADS:
+            raise ValueError(f"unknown head {self.head!r}; choose one of: {', '.join(HEADS)}")
+        if self.adapt not in _ADAPT:
+            raise ValueError(f"unknown adapt {self.adapt!r}; choose one of: {', '.join(_ADAPT)}")
+
+
+class TransformerModel(MoleculeModel):
+    """SMILES transformer (optionally pre-trained and domain-adapted) with an endpoint head.
+
+    Parameters
+    ----------
+    config : TransformerConfig, optional
+        Hyper-parameters.
+    **overrides
+        Fields of :class:`TransformerConfig` to change.
+    """
+
+    name = "transformer"
+    config_cls = TransformerConfig
+
+    def __init__(self, config: TransformerConfig | None = None, **overrides: Any):
+        super().__init__(config, **overrides)
+        self.stage: Stage | None = None
+        self.forests: dict[str, ForestArrays] = {}
+
+    @property
+    def uncertainty_method(self) -> str:
+        """How ``<endpoint>_std`` is estimated."""
+        if self.config.head == "rf":
+            return "spread (std) of the random forest's per-tree predictions"
+        return f"MC dropout: std over {self.config.mc_samples} dropout-on forward passes"
+
+    # --------------------------------------------------------------- fitting
+    def _start(self, smiles: list[str]) -> Stage:
+        cfg = self.config
+        if cfg.pretrained is not None:
+            return load_stage(cfg.pretrained)
+        return pretrain([], size=cfg.size, n_molecules=0, seed=cfg.seed, progress=False,
+                        tokenizer=SmilesTokenizer.build_vocab(smiles))
+
+    def _fit(self, train: LabelledSet, val: LabelledSet | None) -> None:
+        cfg = self.config
+        stage = self._start(train.smiles)
+        if cfg.adapt != "none":
+            stage = adapt(stage, train.smiles, objective=cfg.adapt, epochs=cfg.adapt_epochs,
+                          lr=cfg.adapt_lr, batch_size=cfg.batch_size, seed=cfg.seed,
+                          progress=cfg.progress, n_jobs=cfg.n_jobs)
+        if cfg.head == "rf":
+            self._fit_forests(stage, train)
+        else:
+            stage = self._finetune(stage, train, val)
+        self.stage = stage
+
+    def _fit_forests(self, stage: Stage, train: LabelledSet) -> None:
+        from sklearn.ensemble import RandomForestRegressor
+
+        cfg = self.config
+        x = embed(stage, train.smiles, errors="nan")
+        usable = ~np.isnan(x).any(1)
+        self.forests = {}
+        for t, target in enumerate(self.targets):
+            rows = usable & ~np.isnan(train.y[:, t])
+            forest = RandomForestRegressor(
+                n_estimators=cfg.n_estimators, max_features=cfg.max_features,
+                min_samples_leaf=cfg.min_samples_leaf, random_state=cfg.seed, n_jobs=cfg.n_jobs)
+            forest.fit(x[rows], train.y[rows, t])
+            self.forests[target] = ForestArrays.from_sklearn(forest)
+
+    def _finetune(self, stage: Stage, train: LabelledSet, val: LabelledSet | None) -> Stage:
+        cfg = self.config
+        model = stage.model.with_heads(endpoint_names=self.targets)
+        max_len = model.encoder.max_len
+
+        def loader(data: LabelledSet, shuffle: bool):
+            ds = SmilesTokenDataset(data.smiles, stage.tokenizer, max_len, targets=data.y,
+                                    errors="skip")
+            return make_loader(ds, cfg.batch_size, shuffle=shuffle, seed=cfg.seed)
+
+        trainer = Trainer(model, MultiTaskRegression(self.targets, output_key="endpoints"),
+                          TrainConfig(max_epochs=cfg.finetune_epochs, batch_size=cfg.batch_size,
+                                      lr=cfg.finetune_lr, weight_decay=0.01, warmup=0.1,
+                                      seed=cfg.seed, progress=cfg.progress,
+                                      patience=10 if val is not None else None))
+        history = trainer.fit(loader(train, True), loader(val, False) if val else None)
+        self.fit_info["finetune_epochs_run"] = len(history)
+        return Stage(model.cpu().eval(), stage.tokenizer, stage.info, history)
+
+    # ------------------------------------------------------------ predicting
+    def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        stage = self.stage
+        ids, _, _ = encode_smiles(smiles, stage.tokenizer, stage.model.encoder.max_len, "nan")
+        ok = np.array([len(r) > 0 for r in ids], dtype=bool)
+        mean = np.full((len(smiles), len(self.targets)), np.nan)
+        std = np.full_like(mean, np.nan)
+        kept = [r for r in ids if len(r)]
+        if not kept:
+            return mean, std if return_std else None
+        pad = stage.tokenizer.pad_id
+        if self.config.head == "rf":
+            x = run_batches(stage.model, kept, 256, pad_id=pad)["embedding"]
+            for t, target in enumerate(self.targets):
+                mean[ok, t], std[ok, t] = self.forests[target].predict(x)
+        else:
+            model = stage.model
+            z = run_batches(model, kept, 256, keys=("endpoints",), pad_id=pad)["endpoints"]
+            mean[ok] = model.target_scaler.inverse(torch.from_numpy(z).double()).numpy()
+            if return_std:
+                std[ok] = self._mc_dropout_std(kept, pad)
+        return mean, std if return_std else None
+
+    def _mc_dropout_std(self, ids: list[np.ndarray], pad: int) -> np.ndarray:
+        model = self.stage.model
+        generator_state = torch.get_rng_state()
+        torch.manual_seed(self.config.seed)  # repeatable uncertainties for the same input
+        draws = []
+        try:
+            for _ in range(self.config.mc_samples):
+                model.train()  # dropout on; no batch statistics exist to disturb
+                z = run_batches(model, ids, 256, keys=("endpoints",), pad_id=pad, train=True)
+                draws.append(model.target_scaler.inverse(
+                    torch.from_numpy(z["endpoints"]).double()).numpy())
+        finally:
+            model.eval()
+            torch.set_rng_state(generator_state)
+        return np.std(draws, axis=0, ddof=1)
+
+    # ----------------------------------------------------------- persistence
+    def _save(self, directory: Path) -> dict[str, Any]:
+        save_stage(self.stage, directory / _ENCODER_FILE)
+        extra: dict[str, Any] = {"encoder": _ENCODER_FILE, "uncertainty": self.uncertainty_method}
+        if self.forests:
+            arrays = {}
+            for t, target in enumerate(self.targets):
+                arrays.update(self.forests[target].to_dict(f"t{t}_"))
+            np.savez_compressed(directory / _FORESTS_FILE, **arrays)
+            extra["forests"] = _FORESTS_FILE
+        return extra
+
+    def _load(self, directory: Path, extra: dict[str, Any]) -> None:
+        self.stage = load_stage(directory / extra["encoder"])
+        if self.config.head == "rf":
+            if "forests" not in extra:
+                raise CheckpointError(f"{directory} has an rf head but no {_FORESTS_FILE}")
+            with np.load(directory / extra["forests"], allow_pickle=False) as arrays:
+                self.forests = {target: ForestArrays.from_dict(arrays, f"t{t}_")
+                                for t, target in enumerate(self.targets)}
+        elif self.stage.model.endpoint_names != self.targets:
+            raise CheckpointError(f"{directory}: the network predicts "
+                                  f"{self.stage.model.endpoint_names}, model.json says {self.targets}")
+
+
+class MolecularPropertyPredictor:
+    """Predict endpoints of many molecules with a saved model, in bounded memory.
+
+    Examples
+    --------
+    >>> predictor = MolecularPropertyPredictor.load("runs/adme_model")  # doctest: +SKIP
+    >>> predictor.predict(["CCO", "c1ccccc1O"])  # doctest: +SKIP
+    """
+
+    def __init__(self, model: MoleculeModel):
+        if not model.is_fitted:
+            raise ValueError("the model is not fitted")
+        self.model = model
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> MolecularPropertyPredictor:
+        """Load a model folder written by ``save`` (any registered molecular model kind)."""
+        meta = read_meta(path)
+        if meta.get("model") == TransformerModel.name:
+            return cls(TransformerModel.load(path))
+        from sciml.chem.models import load_model
+
+        return cls(load_model(path))
+
+    @property
+    def endpoints(self) -> list[str]:
+        """Endpoints the model predicts (column names, physical units as fitted)."""
+        return list(self.model.targets)
+
+    @property
+    def uncertainty_method(self) -> str:
+        """What the ``<endpoint>_std`` columns measure."""
+        method = getattr(self.model, "uncertainty_method", None)
+        return method or "spread over the model's ensemble members"
+
+    def predict(self, smiles: str | os.PathLike | Sequence[str] | pd.Series, *,
+                errors: str = "raise", endpoints: Sequence[str] | None = None,
+                uncertainty: bool = True, chunk_size: int = 10_000,
+                smiles_column: str = "smiles") -> pd.DataFrame:
+        """Predict endpoints in physical units (plus ``<endpoint>_std`` uncertainty columns).
+
+        Parameters
+        ----------
+        smiles : list, pandas.Series or path
+            Molecules; a path is read lazily in chunks: ``.csv``/``.csv.gz`` (column
+            ``smiles_column``) or a one-SMILES-per-line file (``.smi``, ``.txt``, ``.gz``).
+        errors : {"raise", "skip", "nan"}
+            Invalid SMILES: raise listing all of them (positions in the whole input), drop
+            their rows, or keep all-NaN rows.
+        endpoints : sequence of str, optional
+            Subset of :attr:`endpoints`; an unknown name raises ``KeyError`` listing them.
+        uncertainty : bool
+            Add the ``_std`` columns (see :attr:`uncertainty_method`).
+        chunk_size : int
+            Molecules held in memory at once (besides the output frame).
+        smiles_column : str
+            SMILES column of a CSV input.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: the Series' index, else the input position. ``attrs["invalid"]`` lists
+            ``(position, value, reason)``; ``attrs["uncertainty"]`` names the method.
+        """
+        check_errors_arg(errors)
+        if endpoints is not None:
+            unknown = [e for e in endpoints if e not in self.endpoints]
+            if unknown:
+                raise KeyError(f"unknown endpoint(s) {unknown}; this model predicts "
+                               f"{self.endpoints}")
+        frames, invalid, bad, offset = [], [], [], 0
+        for chunk in _chunks(smiles, chunk_size, smiles_column):
+            labelled = isinstance(smiles, pd.Series)
+            try:
+                frame = self.model.predict(chunk if labelled else list(chunk), errors=errors,
+                                           targets=endpoints,
+                                           return_std=uncertainty)
+            except InvalidSmilesError as exc:
+                bad += [InvalidSmiles(b.index + offset, b.value, b.reason)
+                        for b in exc.invalid]
+                offset += len(chunk)
+                continue
+            if not labelled:
+                frame.index = pd.Index(frame.index + offset, name="row")
+            invalid += [(i + offset, v, r) for i, v, r in frame.attrs.get("invalid", [])]
+            frames.append(frame)
+            offset += len(chunk)
+        if bad:
+            raise InvalidSmilesError(bad, total=offset)
+        columns = list(endpoints or self.endpoints)
+        if uncertainty:
+            columns += [f"{c}_std" for c in columns]
+        result = pd.concat(frames) if frames else pd.DataFrame(columns=columns, dtype=float)
+        result.attrs["invalid"] = invalid
+        result.attrs["uncertainty"] = self.uncertainty_method if uncertainty else None
+        return result
+
+
+def _chunks(source, size: int, column: str) -> Iterator[pd.Series]:
+    """Yield the input as Series of at most ``size`` SMILES (files are read lazily)."""
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"no SMILES file at {path} (pass SMILES strings as a list)")
+        name = path.name.lower().removesuffix(".gz")
+        if name.endswith((".csv", ".tsv")):
+            sep = "\t" if name.endswith(".tsv") else ","
+            for part in pd.read_csv(path, sep=sep, chunksize=size, usecols=[column]):
+                yield part[column].reset_index(drop=True)
+            return
+        import gzip
+
+        opener = gzip.open if path.suffix == ".gz" else open
+        buffer: list[str] = []
+        with opener(path, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                fields = line.split(maxsplit=1)
+                if fields:
+                    buffer.append(fields[0])
+                if len(buffer) == size:
+                    yield pd.Series(buffer)
+                    buffer = []
+        if buffer:
+            yield pd.Series(buffer)
+        return
+    if isinstance(source, pd.Series):
+        for start in range(0, len(source), size):
+            yield source.iloc[start:start + size]
+        return
+    items = list(source)
+    for start in range(0, len(items), size):
+        yield pd.Series(items[start:start + size])
