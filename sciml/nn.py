@@ -35,10 +35,19 @@ class MLP(nn.Sequential):
         LayerNorm after each hidden linear layer (as in the MT-DeepONet branch).
     """
 
-    def __init__(self, in_features: int, out_features: int, hidden: Sequence[int] = (128, 128),
-                 activation: str = "relu", dropout: float = 0.0, layer_norm: bool = False):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        hidden: Sequence[int] = (128, 128),
+        activation: str = "relu",
+        dropout: float = 0.0,
+        layer_norm: bool = False,
+    ):
         if activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}")
+            raise ValueError(
+                f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}"
+            )
         layers: list[nn.Module] = []
         width = in_features
         for h in hidden:

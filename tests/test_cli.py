@@ -28,5 +28,7 @@ def test_resolve_lists_valid_names():
 
 
 def test_console_script_runs():
-    result = subprocess.run([sys.executable, "-m", "sciml.cli", "--help"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "sciml.cli", "--help"], capture_output=True, text=True
+    )
     assert result.returncode == 0 and "sciml" in result.stdout

@@ -23,8 +23,14 @@ def isolated(tmp_path, monkeypatch):
 
 
 def _fake_file(monkeypatch, content: bytes, sha: str | None = None):
-    spec = RemoteFile("toy", "toy/toy.csv", "https://example.invalid/toy.csv",
-                      sha or hashlib.sha256(content).hexdigest(), "MIT", "nobody")
+    spec = RemoteFile(
+        "toy",
+        "toy/toy.csv",
+        "https://example.invalid/toy.csv",
+        sha or hashlib.sha256(content).hexdigest(),
+        "MIT",
+        "nobody",
+    )
     monkeypatch.setitem(REGISTRY, "toy", spec)
     return spec
 
@@ -52,8 +58,11 @@ def test_unknown_name_lists_registered_names():
 def test_download_verifies_checksum_and_caches(isolated, monkeypatch):
     _fake_file(monkeypatch, b"smiles\nCCO\n")
     calls = []
-    monkeypatch.setattr(data.urllib.request, "urlopen",
-                        lambda url, timeout: calls.append(url) or _Response(b"smiles\nCCO\n"))
+    monkeypatch.setattr(
+        data.urllib.request,
+        "urlopen",
+        lambda url, timeout: calls.append(url) or _Response(b"smiles\nCCO\n"),
+    )
     path = get_path("toy")
     assert path.read_bytes() == b"smiles\nCCO\n"
     assert path == isolated / "cache" / "toy" / "toy.csv"
@@ -65,7 +74,9 @@ def test_corrupt_download_raises_and_leaves_nothing(isolated, monkeypatch):
     monkeypatch.setattr(data.urllib.request, "urlopen", lambda url, timeout: _Response(b"evil"))
     with pytest.raises(ChecksumError, match="expected sha256 0000"):
         get_path("toy")
-    assert not any((isolated / "cache").rglob("*.csv")) and not any((isolated / "cache").rglob("*.tmp"))
+    assert not any((isolated / "cache").rglob("*.csv")) and not any(
+        (isolated / "cache").rglob("*.tmp")
+    )
 
 
 def test_offline_error_says_what_to_do(isolated, monkeypatch):

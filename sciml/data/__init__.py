@@ -99,9 +99,13 @@ def _download(spec: RemoteFile, target: Path, timeout: float) -> None:
             f"{cache_dir() / spec.relpath}), or set SCIML_DATA_DIR to a folder that holds it."
         ) from exc
     total = int(response.headers.get("Content-Length") or 0) or None
-    with atomic_path(target) as tmp, open(tmp, "wb") as out, tqdm(
-        total=total, unit="B", unit_scale=True, desc=f"download {spec.name}", leave=False
-    ) as bar:
+    with (
+        atomic_path(target) as tmp,
+        open(tmp, "wb") as out,
+        tqdm(
+            total=total, unit="B", unit_scale=True, desc=f"download {spec.name}", leave=False
+        ) as bar,
+    ):
         while block := response.read(1 << 20):
             out.write(block)
             bar.update(len(block))
@@ -121,7 +125,9 @@ def _verify(spec: RemoteFile, path: Path, source: str) -> None:
         )
 
 
-def get_path(name: str, *, download: bool = True, verify: bool = True, timeout: float = 60.0) -> Path:
+def get_path(
+    name: str, *, download: bool = True, verify: bool = True, timeout: float = 60.0
+) -> Path:
     """Return the local path of a registered data file, downloading it if needed.
 
     Parameters

@@ -51,7 +51,9 @@ _FANG_CITATION = (
     "Prediction: An Industrial Perspective. J. Chem. Inf. Model. 63, 3263 (2023)."
 )
 _CHEMBL_CITATION = "Mendez, D. et al. ChEMBL: towards direct deposition of bioassay data. NAR 2019."
-_GUACAMOL_CITATION = "Brown, N. et al. GuacaMol: Benchmarking Models for de Novo Molecular Design. JCIM 2019."
+_GUACAMOL_CITATION = (
+    "Brown, N. et al. GuacaMol: Benchmarking Models for de Novo Molecular Design. JCIM 2019."
+)
 
 #: Endpoint keys of the authors' own 80/20 split, in the order of the paper's tables.
 FANG_ENDPOINTS = ("HLM", "RLM", "MDR1_ER", "Sol", "hPPB", "rPPB")
@@ -122,8 +124,12 @@ def _build() -> dict[str, RemoteFile]:
                 _FANG_CITATION,
             )
         )
-    for split, file_id in (("train", 13612760), ("valid", 13612766), ("test", 13612757),
-                           ("all", 13612745)):
+    for split, file_id in (
+        ("train", 13612760),
+        ("valid", 13612766),
+        ("test", 13612757),
+        ("all", 13612745),
+    ):
         files.append(
             RemoteFile(
                 f"guacamol_{split}",

@@ -68,8 +68,13 @@ def get_rng_state() -> dict[str, Any]:
     np_state = np.random.get_state()
     state = {
         "python": [random.getstate()[0], list(random.getstate()[1]), random.getstate()[2]],
-        "numpy": [np_state[0], torch.from_numpy(np_state[1].astype(np.int64)), int(np_state[2]),
-                  int(np_state[3]), float(np_state[4])],
+        "numpy": [
+            np_state[0],
+            torch.from_numpy(np_state[1].astype(np.int64)),
+            int(np_state[2]),
+            int(np_state[3]),
+            float(np_state[4]),
+        ],
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -88,8 +93,13 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def save_checkpoint(path: str | os.PathLike, model: nn.Module, *, training: dict | None = None,
-                    extra: dict | None = None) -> Path:
+def save_checkpoint(
+    path: str | os.PathLike,
+    model: nn.Module,
+    *,
+    training: dict | None = None,
+    extra: dict | None = None,
+) -> Path:
     """Write a checkpoint atomically (temporary file, then rename).
 
     Parameters
@@ -148,8 +158,9 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return payload
 
 
-def rebuild_model(payload: dict, *, expected: type | None = None,
-                  allowed: tuple[type, ...] = ()) -> nn.Module:
+def rebuild_model(
+    payload: dict, *, expected: type | None = None, allowed: tuple[type, ...] = ()
+) -> nn.Module:
     """Rebuild a model from a loaded checkpoint: import its class, construct, load weights.
 
     Parameters
@@ -163,9 +174,7 @@ def rebuild_model(payload: dict, *, expected: type | None = None,
     """
     cls_name = payload["model"]["cls"]
     if expected is not None and cls_name != class_path(expected):
-        raise CheckpointError(
-            f"checkpoint holds a {cls_name}, not a {class_path(expected)}"
-        )
+        raise CheckpointError(f"checkpoint holds a {cls_name}, not a {class_path(expected)}")
     allowed_names = {class_path(c): c for c in allowed}
     if cls_name in allowed_names:
         cls = allowed_names[cls_name]
@@ -174,7 +183,9 @@ def rebuild_model(payload: dict, *, expected: type | None = None,
         try:
             cls = getattr(importlib.import_module(module_name), qualname)
         except (ImportError, AttributeError) as exc:
-            raise CheckpointError(f"checkpoint class {cls_name} does not exist in this sciml") from exc
+            raise CheckpointError(
+                f"checkpoint class {cls_name} does not exist in this sciml"
+            ) from exc
     else:
         raise CheckpointError(
             f"checkpoint class {cls_name} is outside sciml; pass it in allowed=(...) to load it"
@@ -187,7 +198,14 @@ def rebuild_model(payload: dict, *, expected: type | None = None,
     return model
 
 
-def load_model(path: str | os.PathLike, *, expected: type | None = None,
-               allowed: tuple[type, ...] = (), map_location: str | torch.device = "cpu") -> nn.Module:
+def load_model(
+    path: str | os.PathLike,
+    *,
+    expected: type | None = None,
+    allowed: tuple[type, ...] = (),
+    map_location: str | torch.device = "cpu",
+) -> nn.Module:
     """Rebuild a model from a checkpoint file alone, in evaluation mode."""
-    return rebuild_model(load_checkpoint(path, map_location), expected=expected, allowed=allowed).eval()
+    return rebuild_model(
+        load_checkpoint(path, map_location), expected=expected, allowed=allowed
+    ).eval()

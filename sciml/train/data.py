@@ -54,11 +54,24 @@ class RegressionMLP(nn.Module):
     ``n_bins`` is set); ``target_scaler`` maps them back to physical units.
     """
 
-    def __init__(self, in_features: int, n_tasks: int, hidden: tuple[int, ...] = (128, 128),
-                 dropout: float = 0.0, n_bins: int | None = None, activation: str = "relu"):
+    def __init__(
+        self,
+        in_features: int,
+        n_tasks: int,
+        hidden: tuple[int, ...] = (128, 128),
+        dropout: float = 0.0,
+        n_bins: int | None = None,
+        activation: str = "relu",
+    ):
         super().__init__()
-        self.hparams = {"in_features": in_features, "n_tasks": n_tasks, "hidden": list(hidden),
-                        "dropout": dropout, "n_bins": n_bins, "activation": activation}
+        self.hparams = {
+            "in_features": in_features,
+            "n_tasks": n_tasks,
+            "hidden": list(hidden),
+            "dropout": dropout,
+            "n_bins": n_bins,
+            "activation": activation,
+        }
         self.n_tasks, self.n_bins = n_tasks, n_bins
         self.net = MLP(in_features, n_tasks * (n_bins or 1), hidden, activation, dropout)
         self.target_scaler = Standardizer(n_tasks)
@@ -68,9 +81,8 @@ class RegressionMLP(nn.Module):
         x = batch["x"]
         if x.ndim != 2 or x.shape[1] != self.hparams["in_features"]:
             raise ValueError(
-                f"batch['x'] has shape {tuple(x.shape)}; expected (B, {self.hparams['in_features']})"
+                f"batch['x'] has shape {tuple(x.shape)}; "
+                f"expected (B, {self.hparams['in_features']})"
             )
         out = self.net(x)
         return out.view(len(x), self.n_tasks, self.n_bins) if self.n_bins else out
-
-

@@ -14,7 +14,14 @@ import os
 import torch
 import torch.distributed as dist
 
-__all__ = ["all_reduce_mean", "init_from_env", "is_distributed", "is_main_process", "rank", "world_size"]
+__all__ = [
+    "all_reduce_mean",
+    "init_from_env",
+    "is_distributed",
+    "is_main_process",
+    "rank",
+    "world_size",
+]
 
 
 def is_distributed() -> bool:
@@ -23,7 +30,7 @@ def is_distributed() -> bool:
 
 
 def rank() -> int:
-    """This process's global rank (0 when not distributed)."""
+    """Return the global rank of this process (0 when not distributed)."""
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 
@@ -63,4 +70,4 @@ def all_reduce_mean(values: dict[str, float]) -> dict[str, float]:
     keys = sorted(values)
     tensor = torch.tensor([values[k] for k in keys], dtype=torch.float64)
     dist.all_reduce(tensor)
-    return dict(zip(keys, (tensor / world_size()).tolist()))
+    return dict(zip(keys, (tensor / world_size()).tolist(), strict=True))

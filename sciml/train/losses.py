@@ -113,11 +113,14 @@ class HLGauss(nn.Module):
     True
     """
 
-    def __init__(self, n_bins: int = 64, vmin: float = -5.0, vmax: float = 5.0,
-                 sigma_ratio: float = 0.75):
+    def __init__(
+        self, n_bins: int = 64, vmin: float = -5.0, vmax: float = 5.0, sigma_ratio: float = 0.75
+    ):
         super().__init__()
         if n_bins < 2 or not vmax > vmin:
-            raise ValueError(f"HLGauss needs n_bins >= 2 and vmax > vmin; got {n_bins}, [{vmin}, {vmax}]")
+            raise ValueError(
+                f"HLGauss needs n_bins >= 2 and vmax > vmin; got {n_bins}, [{vmin}, {vmax}]"
+            )
         self.n_bins, self.vmin, self.vmax, self.sigma_ratio = n_bins, vmin, vmax, sigma_ratio
         edges = torch.linspace(vmin, vmax, n_bins + 1, dtype=torch.float64)
         self.register_buffer("edges", edges, persistent=False)
@@ -136,7 +139,7 @@ class HLGauss(nn.Module):
         probs = torch.softmax(logits.to(self.centers.dtype), dim=-1)
         mean = (probs * self.centers).sum(-1)
         var = (probs * self.centers**2).sum(-1) - mean**2
-        return mean, var.clamp_min(0.0)
+        return mean.to(logits.dtype), var.clamp_min(0.0).to(logits.dtype)
 
     def elementwise_loss(self, logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Cross-entropy per element: logits ``S + (K,)``, targets ``S`` to loss ``S``."""
@@ -169,7 +172,10 @@ def _select(outputs, key: str | None):
     if key is None:
         return outputs
     if not isinstance(outputs, dict) or key not in outputs:
-        raise KeyError(f"model outputs have no entry {key!r}; got {list(outputs) if isinstance(outputs, dict) else type(outputs).__name__}")
+        raise KeyError(
+            f"model outputs have no entry {key!r}; got "
+            f"{list(outputs) if isinstance(outputs, dict) else type(outputs).__name__}"
+        )
     return outputs[key]
 
 
@@ -195,10 +201,18 @@ class MultiTaskRegression(Objective):
         Prefix for term names, to tell objectives apart when combined.
     """
 
-    def __init__(self, task_names: Sequence[str], loss: str | HLGauss = "mse",
-                 output_key: str | None = None, target_key: str = "y", prefix: str = ""):
+    def __init__(
+        self,
+        task_names: Sequence[str],
+        loss: str | HLGauss = "mse",
+        output_key: str | None = None,
+        target_key: str = "y",
+        prefix: str = "",
+    ):
         if isinstance(loss, str) and loss not in ELEMENTWISE_LOSSES:
-            raise ValueError(f"unknown loss {loss!r}; choose one of: {', '.join(ELEMENTWISE_LOSSES)}")
+            raise ValueError(
+                f"unknown loss {loss!r}; choose one of: {', '.join(ELEMENTWISE_LOSSES)}"
+            )
         self.task_names = list(task_names)
         if not self.task_names:
             raise ValueError("MultiTaskRegression needs at least one task name")
@@ -305,8 +319,13 @@ class TokenCrossEntropy(Objective):
         Label value to skip.
     """
 
-    def __init__(self, name: str = "mlm", output_key: str = "logits", label_key: str = "labels",
-                 ignore_index: int = -100):
+    def __init__(
+        self,
+        name: str = "mlm",
+        output_key: str = "logits",
+        label_key: str = "labels",
+        ignore_index: int = -100,
+    ):
         self.name, self.output_key, self.label_key = name, output_key, label_key
         self.ignore_index = ignore_index
 
@@ -322,8 +341,9 @@ class TokenCrossEntropy(Objective):
                 f"logits have shape {tuple(logits.shape)} but labels {tuple(labels.shape)}; "
                 "expected logits (B, L, V) with labels (B, L)"
             )
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                               ignore_index=self.ignore_index)
+        loss = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=self.ignore_index
+        )
         return {self.name: loss}
 
 
@@ -358,4 +378,3 @@ class Combined(Objective):
             if decoded is not None:
                 return decoded
         return None
-

@@ -34,8 +34,12 @@ class Standardizer(nn.Module):
         self.register_buffer("fitted", torch.tensor(False))
 
     @torch.no_grad()
-    def fit(self, y: np.ndarray | torch.Tensor, mask: np.ndarray | torch.Tensor | None = None,
-            task_names: list[str] | None = None) -> Standardizer:
+    def fit(
+        self,
+        y: np.ndarray | torch.Tensor,
+        mask: np.ndarray | torch.Tensor | None = None,
+        task_names: list[str] | None = None,
+    ) -> Standardizer:
         """Fit mean and standard deviation per task, ignoring NaN and masked-out points.
 
         Parameters
@@ -52,8 +56,9 @@ class Standardizer(nn.Module):
         ValueError
             If the last axis is not ``T`` or a task has no labelled value.
         """
-        y = torch.as_tensor(np.asarray(y, dtype=np.float64) if not torch.is_tensor(y) else y,
-                            dtype=torch.float64).cpu()
+        y = torch.as_tensor(
+            np.asarray(y, dtype=np.float64) if not torch.is_tensor(y) else y, dtype=torch.float64
+        ).cpu()
         if y.ndim == 1 and self.n_tasks == 1:
             y = y[:, None]
         if y.shape[-1] != self.n_tasks:

@@ -7,9 +7,14 @@ import numpy as np
 __all__ = ["make_multitask_regression"]
 
 
-def make_multitask_regression(n: int = 600, n_features: int = 8, missing: float = 0.4,
-                              scales: tuple[float, ...] = (1e-3, 1.0, 1e3), noise: float = 0.02,
-                              seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def make_multitask_regression(
+    n: int = 600,
+    n_features: int = 8,
+    missing: float = 0.4,
+    scales: tuple[float, ...] = (1e-3, 1.0, 1e3),
+    noise: float = 0.02,
+    seed: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Smooth nonlinear tasks on very different scales, with labels missing at random.
 
     Parameters

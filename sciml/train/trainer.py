@@ -93,7 +93,9 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.schedule not in ("cosine", "linear", "constant"):
-            raise ValueError(f"unknown schedule {self.schedule!r}; choose cosine, linear or constant")
+            raise ValueError(
+                f"unknown schedule {self.schedule!r}; choose cosine, linear or constant"
+            )
         if self.max_epochs < 1 or self.batch_size < 1:
             raise ValueError("max_epochs and batch_size must be >= 1")
 
@@ -111,7 +113,11 @@ def _lr_lambda(config: TrainConfig, total_steps: int) -> Callable[[int], float]:
         if config.schedule == "constant":
             return 1.0
         progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
-        decay = 0.5 * (1 + math.cos(math.pi * progress)) if config.schedule == "cosine" else 1 - progress
+        decay = (
+            0.5 * (1 + math.cos(math.pi * progress))
+            if config.schedule == "cosine"
+            else 1 - progress
+        )
         return config.min_lr_ratio + (1 - config.min_lr_ratio) * decay
 
     return factor
@@ -143,7 +149,8 @@ class Trainer:
     Examples
     --------
     >>> import torch
-    >>> from sciml.train import ArrayDataset, MultiTaskRegression, RegressionMLP, TrainConfig, Trainer
+    >>> from sciml.train import ArrayDataset, MultiTaskRegression, RegressionMLP
+    >>> from sciml.train import TrainConfig, Trainer
     >>> x = torch.randn(64, 3); y = torch.stack([x.sum(1), x[:, 0]], 1)
     >>> model = RegressionMLP(3, 2, hidden=(16,))
     >>> trainer = Trainer(model, MultiTaskRegression(["a", "b"]),
@@ -153,9 +160,15 @@ class Trainer:
     ['epoch', 'train_loss']
     """
 
-    def __init__(self, model: nn.Module, objective: Objective, config: TrainConfig = TrainConfig(),
-                 weighting: LossWeighting | None = None, extra_losses: Sequence[ExtraLoss] = (),
-                 callbacks: Sequence[Callable] = ()):
+    def __init__(
+        self,
+        model: nn.Module,
+        objective: Objective,
+        config: TrainConfig = TrainConfig(),
+        weighting: LossWeighting | None = None,
+        extra_losses: Sequence[ExtraLoss] = (),
+        callbacks: Sequence[Callable] = (),
+    ):
         self.model = model
         self.objective = objective
         self.config = config
@@ -167,7 +180,9 @@ class Trainer:
         self.global_step = 0
 
     # ------------------------------------------------------------------ data
-    def _loader(self, data, shuffle: bool, generator: torch.Generator | None = None) -> DataLoader | Iterable:
+    def _loader(
+        self, data, shuffle: bool, generator: torch.Generator | None = None
+    ) -> DataLoader | Iterable:
         if data is None or isinstance(data, DataLoader):
             return data
         if not isinstance(data, Dataset):
@@ -263,7 +278,10 @@ class Trainer:
 
         model = self.raw_model.to(self.device)
         self.weighting.to(self.device)
-        self.objective.setup(model, lambda: (move_to_device(b, self.device) for b in self._loader(train, shuffle=False)))
+        self.objective.setup(
+            model,
+            lambda: (move_to_device(b, self.device) for b in self._loader(train, shuffle=False)),
+        )
         params = [p for p in model.parameters() if p.requires_grad]
         params += [p for p in self.weighting.parameters() if p.requires_grad]
         if not params:
@@ -309,8 +327,13 @@ class Trainer:
 
         from tqdm.auto import tqdm
 
-        bar = tqdm(range(start_epoch, cfg.max_epochs), desc="train", disable=not (cfg.progress and main),
-                   initial=start_epoch, total=cfg.max_epochs)
+        bar = tqdm(
+            range(start_epoch, cfg.max_epochs),
+            desc="train",
+            disable=not (cfg.progress and main),
+            initial=start_epoch,
+            total=cfg.max_epochs,
+        )
         for epoch in bar:
             start = time.perf_counter()
             generator.manual_seed(cfg.seed + epoch)
@@ -371,8 +394,11 @@ class Trainer:
             else:
                 stale += 1
             if ckpt_dir and main:
-                save_checkpoint(ckpt_dir / "last.pt", model,
-                                training=self._training_state(optimizer, scheduler, grad_scaler, epoch, best))
+                save_checkpoint(
+                    ckpt_dir / "last.pt",
+                    model,
+                    training=self._training_state(optimizer, scheduler, grad_scaler, epoch, best),
+                )
             if cfg.history_csv and main:
                 with atomic_write(cfg.history_csv) as handle:
                     pd.DataFrame(self.history).to_csv(handle, index=False)

@@ -86,7 +86,9 @@ class UncertaintyWeighting(LossWeighting):
     def combine(self, terms: Mapping[str, torch.Tensor]) -> torch.Tensor:
         if not terms:
             raise ValueError("no loss term in this batch: every task is unlabelled")
-        return sum(self.weight(n) * v + 0.5 * self.log_vars[self._index(n)] for n, v in terms.items())
+        return sum(
+            self.weight(n) * v + 0.5 * self.log_vars[self._index(n)] for n, v in terms.items()
+        )
 
 
 class DWAWeighting(LossWeighting):

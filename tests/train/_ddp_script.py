@@ -30,4 +30,6 @@ trainer = Trainer(model, MultiTaskRegression(["a", "b", "c"]), config)
 trainer.fit(ArrayDataset(x=x, y=y))
 rank = distributed.rank()
 torch.save(trainer.raw_model.state_dict(), out / f"weights_{rank}.pt")
-(out / f"rank_{rank}.json").write_text(json.dumps({"world": distributed.world_size(), "saves": calls}))
+(out / f"rank_{rank}.json").write_text(
+    json.dumps({"world": distributed.world_size(), "saves": calls})
+)

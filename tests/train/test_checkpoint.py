@@ -3,7 +3,14 @@ import pickle
 import pytest
 import torch
 
-from sciml.train import CheckpointError, RegressionMLP, Standardizer, load_checkpoint, load_model, save_checkpoint
+from sciml.train import (
+    CheckpointError,
+    RegressionMLP,
+    Standardizer,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
 
 
 def _model():

@@ -13,9 +13,19 @@ def test_ddp_two_cpu_ranks_end_identical_and_only_rank0_writes(tmp_path):
     script = Path(__file__).with_name("_ddp_script.py")
     env = {**os.environ, "OMP_NUM_THREADS": "1", "SCIML_DEVICE": "cpu"}
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-         str(script), str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            str(script),
+            str(tmp_path),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     ranks = [json.loads((tmp_path / f"rank_{r}.json").read_text()) for r in (0, 1)]

@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from sciml.train import HLGauss, MultiTaskRegression, Standardizer, TokenCrossEntropy, masked_task_mean
+from sciml.train import (
+    HLGauss,
+    MultiTaskRegression,
+    Standardizer,
+    TokenCrossEntropy,
+    masked_task_mean,
+)
 
 
 class _Scaled(torch.nn.Module):
@@ -90,4 +96,7 @@ def test_token_cross_entropy_ignores_unlabelled_positions():
     keep = labels != -100
     expected = torch.nn.functional.cross_entropy(logits[keep], labels[keep])
     assert loss.item() == pytest.approx(expected.item())
-    assert TokenCrossEntropy().terms({"logits": logits}, {"labels": torch.full((2, 3), -100)}, None) == {}
+    assert (
+        TokenCrossEntropy().terms({"logits": logits}, {"labels": torch.full((2, 3), -100)}, None)
+        == {}
+    )
