@@ -110,6 +110,20 @@ class OperatorDataset(Dataset):
         return OperatorDataset(self.coords.numpy(), y, branch, mask, self.grid_shape,
                                self.labels[idx.numpy()], **arrays)
 
+    @classmethod
+    def concat(cls, parts: Sequence[OperatorDataset]) -> OperatorDataset:
+        """Pool data sets on the same coordinates (e.g. several geometries on one grid)."""
+        first = parts[0]
+        for part in parts[1:]:
+            if part.coords.shape != first.coords.shape or not torch.equal(part.coords, first.coords):
+                raise ValueError("only data sets on the same query coordinates can be pooled")
+            if set(part.arrays) != set(first.arrays):
+                raise ValueError(f"data sets hold different arrays: {sorted(first.arrays)} vs {sorted(part.arrays)}")
+        arrays = {name: torch.cat([p.arrays[name] for p in parts]).numpy() for name in first.arrays}
+        y, branch, mask = arrays.pop("y"), arrays.pop("branch"), arrays.pop("mask", None)
+        return cls(first.coords.numpy(), y, branch, mask, first.grid_shape,
+                   np.concatenate([p.labels for p in parts]), **arrays)
+
     def where(self, label: str) -> np.ndarray:
         """Indices of the samples whose label is ``label``."""
         return np.flatnonzero(self.labels == label)

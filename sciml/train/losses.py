@@ -108,7 +108,7 @@ class HLGauss(nn.Module):
     --------
     >>> head = HLGauss(n_bins=64, vmin=-5.0, vmax=5.0)
     >>> y = torch.tensor([-1.3, 0.0, 2.2])
-    >>> mean, var = head.mean_var(head.to_probs(y).log())
+    >>> mean, var = head.mean_var(head.to_probs(y).float().log())
     >>> bool(torch.allclose(mean, y, atol=1e-3))
     True
     """

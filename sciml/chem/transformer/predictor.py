@@ -260,7 +260,8 @@ class TransformerModel(MoleculeModel):
                                 for t, target in enumerate(self.targets)}
         elif self.stage.model.endpoint_names != self.targets:
             raise CheckpointError(f"{directory}: the network predicts "
-                                  f"{self.stage.model.endpoint_names}, model.json says {self.targets}")
+                                  f"{self.stage.model.endpoint_names}, "
+                                  f"model.json says {self.targets}")
 
 
 class MolecularPropertyPredictor:
