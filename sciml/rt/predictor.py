@@ -1,0 +1,554 @@
+"""The user-facing Regression Transformer: ``fit``, ``predict``, ``generate``, ``save``, ``load``.
+
+Examples
+--------
+>>> from sciml.rt import RegressionTransformer                        # doctest: +SKIP
+>>> rt = RegressionTransformer(["qed"]).fit(smiles, qed_values)      # doctest: +SKIP
+>>> rt.predict(["CCO"])                                              # doctest: +SKIP
+>>> rt.generate(["CCOc1ccccc1"], targets={"qed": 0.8}, n=10)         # doctest: +SKIP
+
+Targets outside a property's trained range are **refused** (``ValueError`` naming the
+range) unless ``out_of_range="clip"`` is passed, which clips them with a warning: the
+number format of a property cannot represent values beyond its range, and the model
+has never seen them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+
+from sciml.chem.smiles import Errors, InvalidSmiles, InvalidSmilesError, canonicalize_batch, check_errors_arg
+from sciml.chem.tokenizer import SmilesTokenizer, VocabularyMismatchError
+from sciml.encoder import LengthBucketBatchSampler
+from sciml.rt.data import RTDataset, build_tokenizer, encode_sequence, mask_molecule_spans
+from sciml.rt.model import RegressionTransformerNet, RTObjective, SelfConsistency, iterative_unmask
+from sciml.rt.numbers import NumberTokenizer, PropertySpec
+from sciml.train import StaticWeighting, TrainConfig, Trainer, load_checkpoint, rebuild_model, save_checkpoint
+from sciml.train.device import default_device
+
+__all__ = ["RDKIT_PROPERTIES", "RTConfig", "RegressionTransformer", "true_property"]
+
+_FORMAT = "sciml.rt.RegressionTransformer"
+
+
+def _qed(mol) -> float:
+    from rdkit.Chem import QED
+
+    return QED.qed(mol)
+
+
+def _logp(mol) -> float:
+    from rdkit.Chem import Crippen
+
+    return Crippen.MolLogP(mol)
+
+
+def _tpsa(mol) -> float:
+    from rdkit.Chem import rdMolDescriptors
+
+    return rdMolDescriptors.CalcTPSA(mol)
+
+
+#: Properties RDKit can compute exactly, filled in as ``true_<name>`` by :meth:`generate`.
+RDKIT_PROPERTIES = {"qed": _qed, "logp": _logp, "tpsa": _tpsa}
+
+
+def true_property(name: str, smiles: Sequence[str]) -> np.ndarray:
+    """RDKit value of ``name`` for each SMILES (NaN where not computable or not parsable)."""
+    from sciml.chem.smiles import parse_batch
+
+    fn = RDKIT_PROPERTIES.get(name)
+    out = np.full(len(smiles), np.nan)
+    if fn is None:
+        return out
+    batch = parse_batch(smiles, errors="nan")
+    for i, mol in enumerate(batch.values):
+        if mol is not None:
+            out[i] = fn(mol)
+    return out
+
+
+@dataclass(frozen=True)
+class RTConfig:
+    """Model and objective settings of a :class:`RegressionTransformer`.
+
+    Attributes
+    ----------
+    size : {"tiny", "small", "base"}
+        Encoder size (:data:`sciml.encoder.ENCODER_SIZES`).
+    encoder_overrides : dict
+        Fields replacing those of the named size (e.g. ``{"d_model": 128}``).
+    precision : int
+        Decimals of properties whose range is inferred from the data.
+    numerical_encoding : bool
+        Add fixed numerical encodings to digit tokens.
+    digit_distance : float
+        Weight of the Number-Token-Loss-style digit-distance term (0 turns it off).
+    self_consistency : float
+        Weight of the self-consistency hook (0 turns it off; it costs two extra passes on
+        every generation-mode batch).
+    mask_fraction : (float, float)
+        Range of the molecule fraction masked in generation-mode training batches.
+    max_tokens : int
+        Cap on ``batch size x longest sequence`` per training batch.
+    """
+
+    size: str = "small"
+    encoder_overrides: Mapping[str, Any] = field(default_factory=dict)
+    precision: int = 4
+    numerical_encoding: bool = True
+    digit_distance: float = 0.5
+    self_consistency: float = 0.0
+    mask_fraction: tuple[float, float] = (0.1, 0.6)
+    max_tokens: int | None = None
+
+
+def _infer_spec(name: str, values: np.ndarray, precision: int) -> PropertySpec:
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        raise ValueError(f"property {name!r} has no finite training value")
+    low = math.floor(finite.min())
+    return PropertySpec(name, float(low), float(max(math.ceil(finite.max()), low + 1)), precision)
+
+
+def _as_frame(y, names: Sequence[str] | None, n: int) -> pd.DataFrame:
+    if isinstance(y, pd.DataFrame):
+        frame = y.reset_index(drop=True)
+    elif isinstance(y, pd.Series):
+        frame = y.reset_index(drop=True).to_frame(y.name or (names[0] if names else "y"))
+    elif isinstance(y, Mapping):
+        frame = pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in y.items()})
+    else:
+        arr = np.asarray(y, dtype=float)
+        arr = arr[:, None] if arr.ndim == 1 else arr
+        if not names or len(names) != arr.shape[1]:
+            raise ValueError("pass properties=[...] names for an unnamed target array")
+        frame = pd.DataFrame(arr, columns=list(names))
+    if len(frame) != n:
+        raise ValueError(f"{n} SMILES but {len(frame)} target rows")
+    return frame.astype(float)
+
+
+class RegressionTransformer:
+    """Property prediction and property-primed generation with one masked-LM transformer.
+
+    Parameters
+    ----------
+    properties : sequence of str or PropertySpec, optional
+        Properties in sequence order. Names get their range from the training data at
+        :meth:`fit` (floor of the minimum to ceiling of the maximum); pass a
+        :class:`~sciml.rt.PropertySpec` to fix range and precision. Default: the columns
+        of ``y`` at :meth:`fit`.
+    config : RTConfig
+        Model and objective settings.
+    tokenizer : SmilesTokenizer, optional
+        A vocabulary from :func:`sciml.rt.data.build_tokenizer` (needed when models
+        should share weights, e.g. ``fit(..., init_from=pretrained)``). Default: built
+        from the training SMILES at :meth:`fit`.
+    """
+
+    def __init__(self, properties: Sequence[str | PropertySpec] | None = None,
+                 config: RTConfig = RTConfig(), tokenizer: SmilesTokenizer | None = None):
+        self.properties = list(properties) if properties is not None else None
+        self.config = config
+        self.tokenizer = tokenizer
+        self.net: RegressionTransformerNet | None = None
+        self.history: pd.DataFrame | None = None
+
+    # ----------------------------------------------------------------- state
+    @property
+    def numbers(self) -> NumberTokenizer:
+        return self._require().numbers
+
+    @property
+    def property_names(self) -> list[str]:
+        """Properties the model predicts and can be primed with."""
+        return self.numbers.names
+
+    def _require(self) -> RegressionTransformerNet:
+        if self.net is None:
+            raise RuntimeError("the model is not trained: call fit() or RegressionTransformer.load()")
+        return self.net
+
+    def _device(self) -> torch.device:
+        return next(self._require().parameters()).device
+
+    # ------------------------------------------------------------------- fit
+    def fit(self, smiles: Sequence[str], y, *, val_smiles: Sequence[str] | None = None,
+            val_y=None, train_config: TrainConfig = TrainConfig(max_epochs=20, lr=5e-4),
+            init_from: RegressionTransformer | None = None, errors: Errors = "raise") -> RegressionTransformer:
+        """Train on molecules with property values (NaN = missing) through the common Trainer.
+
+        Parameters
+        ----------
+        smiles : sequence of str
+            Training molecules (canonicalised before use).
+        y : DataFrame, mapping, Series or array ``(N, T)``
+            Property values, one column per property.
+        val_smiles, val_y : optional
+            Validation set, decoded each epoch in property mode (``val_rmse``, ...);
+            labels beyond the trained range are clipped into it for the loss.
+        train_config : TrainConfig
+            Epochs, batch size, learning rate, early stopping, ...
+        init_from : RegressionTransformer, optional
+            Start from this model's weights (pre-training); it must use the same
+            vocabulary, else :class:`~sciml.chem.VocabularyMismatchError`.
+        errors : {"raise", "skip", "nan"}
+            Invalid training SMILES: raise, or drop them ("skip" and "nan" both drop).
+
+        Returns
+        -------
+        RegressionTransformer
+            ``self``, trained; :attr:`history` holds the per-epoch log.
+        """
+        canon, frame = self._clean(smiles, y, errors)
+        names = [p.name if isinstance(p, PropertySpec) else p for p in (self.properties or frame.columns)]
+        missing = [n for n in names if n not in frame.columns]
+        if missing:
+            raise KeyError(f"targets lack columns {missing}; got {list(frame.columns)}")
+        specs = []
+        for p in self.properties or names:
+            specs.append(p if isinstance(p, PropertySpec)
+                         else _infer_spec(p, frame[p].to_numpy(), self.config.precision))
+        numbers = NumberTokenizer(specs)
+        values = frame[names].to_numpy()
+        if self.tokenizer is None:
+            self.tokenizer = (init_from.tokenizer if init_from is not None
+                              else build_tokenizer(canon, numbers))
+        cfg = self.config
+        net = RegressionTransformerNet(self.tokenizer.vocab, [s.to_dict() for s in specs],
+                                       size=cfg.size, encoder_overrides=dict(cfg.encoder_overrides),
+                                       numerical_encoding=cfg.numerical_encoding)
+        if init_from is not None:
+            init_from.tokenizer.check_fingerprint(self.tokenizer.fingerprint)
+            source = init_from._require().state_dict()
+            target = net.state_dict()
+            shapes = {k: v.shape for k, v in target.items()}
+            net.load_state_dict({**target, **{k: v for k, v in source.items()
+                                              if k in shapes and v.shape == shapes[k]}})
+        train_ds = RTDataset(canon, values, numbers, self.tokenizer, mode="alternate",
+                             mask_fraction=cfg.mask_fraction)
+        val_ds = None
+        if val_smiles is not None:
+            v_canon, v_frame = self._clean(val_smiles, val_y, errors)
+            val_ds = RTDataset(v_canon, v_frame[names].to_numpy(), numbers, self.tokenizer,
+                               mode="property", out_of_range="clip")
+        train_loader = DataLoader(train_ds, collate_fn=train_ds.collate, batch_sampler=LengthBucketBatchSampler(
+            train_ds.lengths(), train_config.batch_size, shuffle=True, seed=train_config.seed,
+            max_tokens=cfg.max_tokens))
+        val_loader = None if val_ds is None else DataLoader(
+            val_ds, collate_fn=val_ds.collate, batch_sampler=LengthBucketBatchSampler(
+                val_ds.lengths(), 2 * train_config.batch_size, shuffle=False))
+        if train_config.monitor is None:
+            train_config = train_config.replace(monitor="val_rmse" if val_ds is not None else "train_loss")
+        hooks = [SelfConsistency()] if cfg.self_consistency > 0 else []
+        weighting = StaticWeighting({"digit_distance": cfg.digit_distance,
+                                     "self_consistency": cfg.self_consistency})
+        trainer = Trainer(net, RTObjective(digit_distance=cfg.digit_distance > 0), train_config,
+                          weighting=weighting, extra_losses=hooks)
+        self.history = trainer.fit(train_loader, val_loader)
+        self.net = trainer.raw_model.eval()
+        return self
+
+    def _clean(self, smiles, y, errors: str) -> tuple[list[str], pd.DataFrame]:
+        check_errors_arg(errors)
+        smiles = list(smiles)
+        names = [p.name if isinstance(p, PropertySpec) else p for p in self.properties or ()]
+        frame = _as_frame(y, names, len(smiles))
+        batch = canonicalize_batch(smiles, errors="raise" if errors == "raise" else "skip")
+        return list(batch.values), frame.iloc[batch.index].reset_index(drop=True)
+
+    # --------------------------------------------------------------- encode
+    def _encode_rows(self, smiles: Sequence[str], values: Sequence[Mapping[str, float]],
+                     out_of_range: str = "raise") -> list[list[int]]:
+        net = self._require()
+        return [encode_sequence(v, s, net.numbers, self.tokenizer, out_of_range)
+                for s, v in zip(smiles, values)]
+
+    def _valid_inputs(self, smiles: Sequence[object], errors: str) -> tuple[list[str | None], list[InvalidSmiles]]:
+        """Canonical SMILES per row (None if invalid) and the invalid rows (too long counts)."""
+        check_errors_arg(errors)
+        batch = canonicalize_batch(list(smiles), errors="nan")
+        canon = list(batch.values)
+        invalid = list(batch.invalid)
+        limit = self._require().encoder.max_len - 1 - self.numbers.block_length - 1
+        for i, s in enumerate(canon):
+            if s is not None and len(self.tokenizer.tokenize(s)) > limit:
+                invalid.append(InvalidSmiles(i, smiles[i], f"longer than the model's {limit} tokens"))
+                canon[i] = None
+        invalid.sort(key=lambda bad: bad.index)
+        if invalid and errors == "raise":
+            raise InvalidSmilesError(invalid, total=len(canon))
+        return canon, invalid
+
+    @staticmethod
+    def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, :len(r)] = torch.as_tensor(r)
+        return ids, ids != pad_id
+
+    # -------------------------------------------------------------- predict
+    @torch.no_grad()
+    def _predict_values(self, canon: Sequence[str], n_samples: int = 0, batch_size: int = 256,
+                        seed: int = 0) -> dict[str, np.ndarray]:
+        net = self._require().eval()
+        device = self._device()
+        rows = self._encode_rows(canon, [{}] * len(canon))
+        order = np.argsort([len(r) for r in rows], kind="stable")
+        generator = torch.Generator(device=device).manual_seed(seed)
+        parts: dict[str, np.ndarray] = {}
+        for start in range(0, len(rows), batch_size):
+            idx = order[start:start + batch_size]
+            ids, attention = self._pad([rows[i] for i in idx], self.tokenizer.pad_id)
+            logits = net({"input_ids": ids.to(device), "attention_mask": attention.to(device)})["logits"]
+            for key, value in net.decode_values(logits, n_samples, generator).items():
+                parts.setdefault(key, np.full((len(rows), value.shape[1]), np.nan))[idx] = value
+        return parts
+
+    def predict(self, smiles: Sequence[str], *, errors: Errors = "raise", n_samples: int = 0,
+                batch_size: int = 256, seed: int = 0) -> pd.DataFrame:
+        """Predict every property by greedy decoding of its digit tokens.
+
+        Parameters
+        ----------
+        smiles : sequence of str
+            Molecules.
+        errors : {"raise", "skip", "nan"}
+            Invalid SMILES (or longer than the model): raise listing them, drop the rows,
+            or keep NaN rows.
+        n_samples : int
+            With > 0, also sample that many digit sequences per molecule and report their
+            mean and standard deviation (``<name>_mean``, ``<name>_std``): an uncertainty.
+        batch_size : int
+            Molecules per forward pass.
+        seed : int
+            Seed of the sampling.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: input row; columns ``smiles`` (as given) and one per property.
+        """
+        smiles = list(smiles)
+        canon, invalid = self._valid_inputs(smiles, errors)
+        ok = [i for i, s in enumerate(canon) if s is not None]
+        names = self.property_names
+        frame = pd.DataFrame({"smiles": smiles})
+        if ok:
+            parts = self._predict_values([canon[i] for i in ok], n_samples, batch_size, seed)
+        for t, name in enumerate(names):
+            frame[name] = np.nan
+            if ok:
+                frame.loc[ok, name] = parts["pred"][:, t]
+            if n_samples > 0:
+                for stat in ("mean", "std"):
+                    frame[f"{name}_{stat}"] = np.nan
+                    if ok:
+                        frame.loc[ok, f"{name}_{stat}"] = parts[stat][:, t]
+        if errors == "skip":
+            frame = frame.loc[ok]
+        frame.attrs["invalid"] = invalid
+        return frame
+
+    # ------------------------------------------------------------- generate
+    def _target_rows(self, targets: Mapping[str, float | Sequence[float]],
+                     out_of_range: str) -> list[dict[str, float]]:
+        if not targets:
+            raise ValueError(f"targets must name at least one property of: {', '.join(self.property_names)}")
+        self.numbers.check_names(targets)
+        lists = {k: list(np.atleast_1d(np.asarray(v, dtype=float))) for k, v in targets.items()}
+        lengths = {len(v) for v in lists.values()}
+        if len(lengths) != 1:
+            raise ValueError(f"target lists must have one length, got { {k: len(v) for k, v in lists.items()} }")
+        rows = []
+        for j in range(lengths.pop()):
+            rows.append({k: self.numbers.spec(k).check_value(v[j], out_of_range) for k, v in lists.items()})
+        return rows
+
+    @torch.no_grad()
+    def generate(self, seed_smiles: Sequence[str], targets: Mapping[str, float | Sequence[float]], *,
+                 n: int = 10, mask_fraction: float = 0.3, n_steps: int = 4, temperature: float = 1.0,
+                 errors: Errors = "raise", out_of_range: Literal["raise", "clip"] = "raise",
+                 batch_size: int = 256, seed: int = 0) -> pd.DataFrame:
+        """Edit seed molecules towards target property values by iterative unmasking.
+
+        For every seed and every target (a property may take a list of values; lists of
+        several properties are zipped), ``n`` candidates are made: a random ``mask_fraction``
+        of the seed's molecule tokens (one or two spans) is masked, the property block is
+        set to the target (properties not in ``targets`` get the model's prediction for the
+        seed), and the masks are filled in ``n_steps`` passes. Candidate ``k`` of a seed uses
+        the same mask under every target, so with ``temperature=0`` outputs differ between
+        targets only because of the primer.
+
+        Parameters
+        ----------
+        seed_smiles : sequence of str
+            Starting molecules; invalid ones follow ``errors``.
+        targets : mapping
+            ``{"qed": 0.8}`` or ``{"qed": [0.2, 0.5, 0.8]}``. Unknown names raise
+            :class:`~sciml.rt.UnknownPropertyError` listing the known ones.
+        n : int
+            Candidates per seed and target (before filtering).
+        mask_fraction : float
+            Fraction of the molecule's tokens to re-generate, in (0, 1].
+        n_steps : int
+            Unmasking passes.
+        temperature : float
+            Sampling temperature (0 = greedy, candidates then differ only by their masks).
+        errors : {"raise", "skip", "nan"}
+            Invalid seeds: raise, or skip them ("nan" also skips: a seed yields no rows).
+        out_of_range : {"raise", "clip"}
+            Targets outside the trained range: refuse (default) or clip with a warning.
+        batch_size, seed : int
+            Sequences per pass; random seed of masks and sampling.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per valid, distinct (canonical) molecule per seed and target, with
+            columns ``seed``, ``target_<p>``, ``smiles``, ``predicted_<p>`` (the model's
+            prediction for the generated molecule), ``true_<p>`` (RDKit value where
+            computable, e.g. QED; else NaN) and ``is_seed`` (the seed came back unchanged).
+            ``attrs``: ``n_generated``, ``n_invalid`` (filtered out), ``n_duplicates``,
+            ``invalid_seeds``.
+        """
+        if not 0 < mask_fraction <= 1:
+            raise ValueError(f"mask_fraction must be in (0, 1], got {mask_fraction}")
+        if n < 1 or n_steps < 1:
+            raise ValueError("n and n_steps must be >= 1")
+        net = self._require().eval()
+        target_rows = self._target_rows(targets, out_of_range)
+        seed_smiles = list(seed_smiles)
+        canon, invalid = self._valid_inputs(seed_smiles, errors)
+        ok = [i for i, s in enumerate(canon) if s is not None]
+        names = self.property_names
+        columns = (["seed"] + [f"target_{p}" for p in targets] + ["smiles"]
+                   + [f"predicted_{p}" for p in names] + [f"true_{p}" for p in names] + ["is_seed"])
+        if not ok:
+            frame = pd.DataFrame(columns=columns)
+            frame.attrs.update(n_generated=0, n_invalid=0, n_duplicates=0, invalid_seeds=invalid)
+            return frame
+        seeds = [canon[i] for i in ok]
+        seed_pred = self._predict_values(seeds, batch_size=batch_size)["pred"]
+        generator = torch.Generator(device=self._device()).manual_seed(seed)
+        jobs, rows = [], []
+        mol_start = net.mol_start
+        for s_idx, s in enumerate(seeds):
+            for t_idx, target in enumerate(target_rows):
+                primer = {p: float(seed_pred[s_idx, k]) for k, p in enumerate(names)}
+                for p in primer:
+                    spec = self.numbers.spec(p)
+                    primer[p] = min(max(primer[p], spec.vmin), spec.vmax) if np.isfinite(primer[p]) else math.nan
+                primer.update(target)
+                base = self._encode_rows([s], [primer])[0]
+                n_mol = len(base) - mol_start - 1
+                for k in range(n):
+                    ids = np.asarray(base)
+                    # Candidate k of a seed uses the same mask under every target, so the
+                    # targets are compared on equal terms.
+                    spans = mask_molecule_spans(n_mol, mask_fraction,
+                                                np.random.default_rng((seed, s_idx, k)))
+                    ids[mol_start + np.flatnonzero(spans)] = self.tokenizer.mask_id
+                    rows.append(ids.tolist())
+                    jobs.append((s_idx, t_idx))
+        device = self._device()
+        texts: list[str] = [""] * len(rows)
+        order = np.argsort([len(r) for r in rows], kind="stable")
+        for start in range(0, len(rows), batch_size):
+            idx = order[start:start + batch_size]
+            ids, attention = self._pad([rows[i] for i in idx], self.tokenizer.pad_id)
+            filled = iterative_unmask(net, ids.to(device), attention.to(device), n_steps=n_steps,
+                                      temperature=temperature, generator=generator)
+            for j, i in enumerate(idx):
+                texts[i] = self.tokenizer.decode(filled[j, mol_start:][attention[j, mol_start:]])
+        checked = canonicalize_batch(texts, errors="nan")
+        records, seen = [], set()
+        n_invalid = n_duplicates = 0
+        for (s_idx, t_idx), smi in zip(jobs, checked.values):
+            if smi is None:
+                n_invalid += 1
+                continue
+            key = (s_idx, t_idx, smi)
+            if key in seen:
+                n_duplicates += 1
+                continue
+            seen.add(key)
+            record = {"seed": seed_smiles[ok[s_idx]]}
+            record.update({f"target_{p}": v for p, v in target_rows[t_idx].items()})
+            record["smiles"] = smi
+            record["is_seed"] = smi == seeds[s_idx]
+            records.append(record)
+        frame = pd.DataFrame.from_records(records, columns=[c for c in columns
+                                                            if not c.startswith(("predicted_", "true_"))])
+        if len(frame):
+            pred = self._predict_values(frame["smiles"].tolist(), batch_size=batch_size)["pred"]
+            for k, p in enumerate(names):
+                frame[f"predicted_{p}"] = pred[:, k]
+                frame[f"true_{p}"] = true_property(p, frame["smiles"].tolist())
+        else:
+            for p in names:
+                frame[f"predicted_{p}"] = pd.Series(dtype=float)
+                frame[f"true_{p}"] = pd.Series(dtype=float)
+        frame = frame[columns]
+        frame.attrs.update(n_generated=len(rows), n_invalid=n_invalid, n_duplicates=n_duplicates,
+                           invalid_seeds=invalid)
+        return frame
+
+    # ---------------------------------------------------------- persistence
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write a weights-only checkpoint holding the vocabulary, specs and config."""
+        net = self._require()
+        config = asdict(self.config)
+        config["encoder_overrides"] = dict(config["encoder_overrides"])
+        config["mask_fraction"] = list(config["mask_fraction"])
+        extra = {"format": _FORMAT, "tokenizer": json.dumps(self.tokenizer.to_dict()),
+                 "fingerprint": self.tokenizer.fingerprint, "config": json.dumps(config)}
+        return save_checkpoint(path, net, extra=extra)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, tokenizer: SmilesTokenizer | None = None,
+             map_location: str | torch.device | None = None) -> RegressionTransformer:
+        """Rebuild a saved model (``torch.load(weights_only=True)``).
+
+        Parameters
+        ----------
+        tokenizer : SmilesTokenizer, optional
+            Check that the model was trained with this vocabulary; a different one is
+            refused with :class:`~sciml.chem.VocabularyMismatchError`.
+        """
+        payload = load_checkpoint(path, map_location=map_location or default_device())
+        extra = payload.get("extra") or {}
+        if extra.get("format") != _FORMAT:
+            raise ValueError(f"{path} is not a saved RegressionTransformer")
+        saved = SmilesTokenizer.from_dict(json.loads(extra["tokenizer"]))
+        saved.check_fingerprint(extra["fingerprint"])
+        if tokenizer is not None and tokenizer.fingerprint != saved.fingerprint:
+            raise VocabularyMismatchError(
+                f"{path} was trained with vocabulary {saved.fingerprint[:12]}, not the given "
+                f"{tokenizer.fingerprint[:12]}; token ids would mean different tokens")
+        if payload["model"]["hparams"]["vocab"] != saved.vocab:
+            raise VocabularyMismatchError(f"{path}: model vocabulary and stored tokenizer differ")
+        config = json.loads(extra["config"])
+        config["mask_fraction"] = tuple(config["mask_fraction"])
+        net = rebuild_model(payload, expected=RegressionTransformerNet)
+        rt = cls([PropertySpec(**s) for s in net.hparams["specs"]], RTConfig(**config), saved)
+        rt.net = net.eval()
+        return rt
+
+    def __repr__(self) -> str:
+        if self.net is None:
+            return f"RegressionTransformer(untrained, size={self.config.size!r})"
+        return f"RegressionTransformer({self.numbers!r}, size={self.config.size!r})"
