@@ -1,0 +1,124 @@
+"""``sciml pretrain`` and ``sciml adapt``: the transformer's training stages.
+
+Examples
+--------
+::
+
+    sciml pretrain --corpus chembl30_sample --n-molecules 30000 --size small --out pre.pt
+    sciml adapt --checkpoint pre.pt --train train.csv --smiles-col SMILES --objective mtr \
+        --out adapted.pt
+
+``--corpus`` is a named data set (:func:`sciml.chem.datasets.dataset_names`) or a file
+(CSV with ``--smiles-col``, or one SMILES per line). Torch is imported inside the handlers.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["register"]
+
+
+def _read_smiles(source: str, column: str) -> list[str]:
+    from pathlib import Path
+
+    from sciml.chem.datasets import dataset_names, load_dataset, load_smiles_file
+
+    if source in dataset_names():
+        return load_dataset(source)["smiles"].tolist()
+    path = Path(source)
+    if not path.is_file():
+        raise FileNotFoundError(f"{source!r} is neither a data set ({', '.join(dataset_names())}) "
+                                "nor a file")
+    if path.name.lower().removesuffix(".gz").endswith(".csv"):
+        import pandas as pd
+
+        frame = pd.read_csv(path)
+        if column not in frame:
+            raise KeyError(f"{path} has no column {column!r}; columns: {list(frame.columns)}")
+        return frame[column].astype(str).str.strip().tolist()
+    return load_smiles_file(path)["smiles"].tolist()
+
+
+def _size(text: str) -> int | float:
+    value = float(text)
+    return value if "." in text else int(value)
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--smiles-col", default="smiles", metavar="COL",
+                        help="SMILES column of a CSV input (default: smiles)")
+    parser.add_argument("--epochs", type=int, help="training epochs")
+    parser.add_argument("--batch-size", type=int, help="molecules per batch")
+    parser.add_argument("--lr", type=float, help="peak learning rate")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--out", required=True, metavar="FILE.pt", help="checkpoint to write")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _options(args: argparse.Namespace) -> dict:
+    names = {"epochs": "epochs", "batch_size": "batch_size", "lr": "lr"}
+    return {key: getattr(args, attr) for attr, key in names.items()
+            if getattr(args, attr) is not None}
+
+
+def _report(stage) -> None:
+    last = stage.info["stages"][-1]
+    losses = {k: round(v, 4) for k, v in last["final"].items()
+              if k.endswith(("loss", "mlm", "mtr"))}
+    print(f"{last['stage']} ({last['objective']}) on {last['n_molecules']} molecules, "
+          f"{last['epochs']} epochs: {losses}")
+    print(f"wrote {stage.path}")
+
+
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from sciml.chem.transformer import pretrain
+
+    corpus = _read_smiles(args.corpus, args.smiles_col)
+    stage = pretrain(corpus, size=args.size, objective=args.objective,
+                     n_molecules=args.n_molecules, seed=args.seed, output=args.out,
+                     progress=not args.quiet, corpus_name=args.corpus, **_options(args))
+    _report(stage)
+    return 0
+
+
+def _cmd_adapt(args: argparse.Namespace) -> int:
+    from sciml.chem.transformer import adapt
+
+    smiles = _read_smiles(args.train, args.smiles_col)
+    stage = adapt(args.checkpoint, smiles, objective=args.objective, seed=args.seed,
+                  output=args.out, progress=not args.quiet, **_options(args))
+    _report(stage)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``pretrain`` and ``adapt`` to the ``sciml`` command line."""
+    from sciml.encoder import ENCODER_SIZES
+
+    p = subparsers.add_parser("pretrain", help="pre-train a SMILES transformer (MLM/MTR)",
+                              description="Pre-train a SMILES transformer encoder on a corpus "
+                                          "and write a self-describing checkpoint.")
+    p.add_argument("--corpus", required=True, metavar="NAME|FILE",
+                   help="data set name (e.g. chembl30_sample, guacamol) or SMILES file")
+    p.add_argument("--n-molecules", type=_size, metavar="N|FRACTION",
+                   help="molecules to use: a count (30000) or a fraction (0.3); default all")
+    p.add_argument("--size", default="small", choices=sorted(ENCODER_SIZES),
+                   help="encoder size (default: small)")
+    p.add_argument("--objective", default="mlm", choices=("mlm", "mtr", "both"),
+                   help="pre-training objective (default: mlm)")
+    _common(p)
+    p.set_defaults(handler=_cmd_pretrain)
+
+    a = subparsers.add_parser("adapt", help="domain-adapt a pre-trained transformer",
+                              description="Continue training a checkpoint on a data set's "
+                                          "training molecules (MTR on RDKit descriptors, "
+                                          "MLM, or both).")
+    a.add_argument("--checkpoint", required=True, metavar="FILE.pt",
+                   help="checkpoint from 'sciml pretrain' or an earlier 'sciml adapt'")
+    a.add_argument("--train", required=True, metavar="NAME|FILE",
+                   help="training molecules: data set name or file (never the test set)")
+    a.add_argument("--objective", default="mtr", choices=("mtr", "mlm", "both"),
+                   help="adaptation objective (default: mtr)")
+    _common(a)
+    a.set_defaults(handler=_cmd_adapt)
