@@ -1,0 +1,180 @@
+"""``sciml fit`` and ``sciml predict``: molecular property models from CSV files.
+
+::
+
+    sciml fit --train train.csv --smiles-col SMILES --targets HLM,RLM --model gnn --out runs/gnn \
+        [--epochs 50] [--seed 0] [--val-fraction 0.1] [--val val.csv] [--ensemble 3] \
+        [--errors raise|skip] [--set hidden=300 --set descriptors=false]
+    sciml predict --model runs/gnn --input new.csv --smiles-col SMILES --output preds.csv \
+        [--errors raise|skip|nan] [--targets HLM] [--std]
+
+``--model`` names a class in :data:`sciml.chem.models.MODELS` (resolved by
+:func:`sciml.cli.resolve`). Model options reach the model's configuration dataclass by
+field name: the named flags in :data:`MODEL_OPTIONS` (passed only when given) and any
+``--set FIELD=VALUE`` (VALUE read as JSON, else as a string). A model family that needs
+more flags adds them with :func:`add_fit_arguments`-style ``argparse`` calls and lists
+their ``dest`` in :data:`MODEL_OPTIONS`; new subcommands go into :func:`register`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+__all__ = ["MODEL_OPTIONS", "add_fit_arguments", "add_predict_arguments", "model_options",
+           "register"]
+
+#: ``argparse`` destinations forwarded to the model's configuration when given.
+MODEL_OPTIONS: list[str] = ["epochs", "seed", "val_fraction", "ensemble"]
+
+
+def _split_names(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected comma-separated names, e.g. HLM,RLM")
+    return names
+
+
+def _key_value(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = {"none": None, "true": True, "false": False}.get(raw.lower(), raw)
+    return key.strip(), value
+
+
+def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``sciml fit`` to ``parser``."""
+    parser.add_argument("--train", required=True, metavar="FILE.csv", help="training CSV file")
+    parser.add_argument("--smiles-col", default="smiles", metavar="COL",
+                        help="column holding SMILES (default: smiles)")
+    parser.add_argument("--targets", required=True, type=_split_names, metavar="A,B",
+                        help="comma-separated endpoint columns; empty cells are missing labels")
+    parser.add_argument("--model", default="rf", metavar="NAME",
+                        help="model kind: rf (random forest on RDKit descriptors) or gnn "
+                             "(D-MPNN); default rf")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder to save the model in")
+    parser.add_argument("--val", metavar="FILE.csv",
+                        help="validation CSV (same columns) for early stopping of neural models")
+    parser.add_argument("--epochs", type=int, help="training epochs (neural models)")
+    parser.add_argument("--seed", type=int, help="random seed")
+    parser.add_argument("--val-fraction", type=float,
+                        help="fraction of the training set held out to pick the best epoch "
+                             "when --val is not given (neural models)")
+    parser.add_argument("--ensemble", type=int, help="number of ensemble members (gnn)")
+    parser.add_argument("--set", dest="overrides", action="append", type=_key_value, default=[],
+                        metavar="FIELD=VALUE",
+                        help="set any configuration field of the model (repeatable), e.g. "
+                             "--set hidden=300 --set descriptors=false")
+    parser.add_argument("--errors", choices=("raise", "skip"), default="raise",
+                        help="invalid SMILES in the training data: stop with a list of them "
+                             "(raise, default) or drop those rows (skip)")
+
+
+def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the options of ``sciml predict`` to ``parser``."""
+    parser.add_argument("--model", required=True, metavar="DIR", help="folder written by sciml fit")
+    parser.add_argument("--input", required=True, metavar="FILE.csv", help="CSV file with SMILES")
+    parser.add_argument("--smiles-col", default="smiles", metavar="COL",
+                        help="column holding SMILES (default: smiles)")
+    parser.add_argument("--output", required=True, metavar="FILE.csv", help="predictions CSV")
+    parser.add_argument("--targets", type=_split_names, metavar="A,B",
+                        help="endpoints to predict (default: all the model knows)")
+    parser.add_argument("--errors", choices=("raise", "skip", "nan"), default="raise",
+                        help="invalid SMILES: stop with a list of them (raise, default), leave "
+                             "their rows out (skip) or write empty predictions (nan)")
+    parser.add_argument("--std", action="store_true",
+                        help="add <endpoint>_std columns (spread over trees or ensemble members)")
+
+
+def model_options(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
+    """Collect the configuration fields for ``config_cls`` from parsed arguments.
+
+    Named flags in :data:`MODEL_OPTIONS` are passed when given; ``--set`` pairs always.
+    A flag or field the configuration lacks raises ``ValueError`` naming the valid fields.
+    """
+    import dataclasses
+
+    fields = [f.name for f in dataclasses.fields(config_cls)]
+    options = {dest: getattr(args, dest) for dest in MODEL_OPTIONS
+               if getattr(args, dest, None) is not None}
+    options.update(dict(args.overrides))
+    unknown = sorted(set(options) - set(fields))
+    if unknown:
+        raise ValueError(f"model {args.model!r} has no option(s) {', '.join(unknown)}; "
+                         f"its options are: {', '.join(fields)}")
+    return options
+
+
+def _print_invalid(invalid: list, what: str) -> None:
+    if not invalid:
+        return
+    print(f"{what}: {len(invalid)} invalid SMILES skipped:", file=sys.stderr)
+    for index, value, reason in invalid[:20]:
+        print(f"  row {index}: {value!r}: {reason}", file=sys.stderr)
+    if len(invalid) > 20:
+        print(f"  ... and {len(invalid) - 20} more", file=sys.stderr)
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from sciml.chem.datasets import load_csv
+    from sciml.chem.models import MODELS
+    from sciml.cli import resolve
+
+    cls = resolve("model", args.model, MODELS)
+    model = cls(**model_options(args, cls.config_cls))
+    train = load_csv(args.train, args.smiles_col, args.targets)
+    val_smiles = val_y = None
+    if args.val:
+        val = load_csv(args.val, args.smiles_col, args.targets)
+        val_smiles, val_y = val["smiles"].tolist(), val[args.targets]
+    start = time.perf_counter()
+    model.fit(train["smiles"].tolist(), train[args.targets], val_smiles, val_y, errors=args.errors)
+    seconds = time.perf_counter() - start
+    _print_invalid(model.fit_info.get("invalid", []), args.train)
+    out = model.save(args.out)
+    print(f"fitted {cls.__name__} on {model.fit_info['n_train']} molecules "
+          f"({', '.join(model.targets)}) in {seconds:.1f} s; saved to {out}")
+    return 0
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from sciml.chem.datasets import load_csv
+    from sciml.chem.models import load_model
+
+    model = load_model(args.model)
+    frame = load_csv(args.input, args.smiles_col)
+    preds = model.predict(frame["smiles"], errors=args.errors, targets=args.targets,
+                          return_std=args.std)
+    _print_invalid(preds.attrs.get("invalid", []), args.input)
+    out = frame.loc[preds.index, ["smiles"]].rename(columns={"smiles": args.smiles_col})
+    out = out.join(preds)
+    out.index.name = "row"
+    from sciml._io import atomic_write
+
+    with atomic_write(args.output, "w", newline="") as handle:
+        out.to_csv(handle)
+    names = model.targets if args.targets is None else args.targets
+    print(f"wrote {len(out)} predictions of {', '.join(names)} to {args.output}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``fit`` and ``predict`` to the ``sciml`` command line."""
+    fit = subparsers.add_parser(
+        "fit", help="fit a molecular property model on a CSV file",
+        description="Fit a molecular property model (rf: random forest on RDKit descriptors; "
+                    "gnn: D-MPNN) on SMILES and endpoint columns of a CSV file, and save it.")
+    add_fit_arguments(fit)
+    fit.set_defaults(handler=_cmd_fit)
+    predict = subparsers.add_parser(
+        "predict", help="predict endpoints for the SMILES in a CSV file",
+        description="Predict endpoints (physical units) with a model saved by 'sciml fit'.")
+    add_predict_arguments(predict)
+    predict.set_defaults(handler=_cmd_predict)

@@ -1,0 +1,55 @@
+"""Molecular property models sharing one interface: SMILES in, endpoints in physical units out.
+
+Every model has ``fit(smiles, y, val_smiles=None, val_y=None, errors="raise")``,
+``predict(smiles, errors="raise", targets=None, return_std=False) -> DataFrame``,
+``save(directory)`` and the class method ``load(directory)``; :func:`load_model`
+rebuilds whichever model a folder holds. :data:`MODELS` maps the CLI names to classes.
+
+- :class:`RandomForestModel` (``"rf"``): RDKit descriptors, one forest per endpoint;
+- :class:`GNNModel` (``"gnn"``): D-MPNN with optional descriptor concatenation and
+  ensembling, trained by :class:`sciml.train.Trainer`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from sciml.chem.models.base import MoleculeModel, NotFittedError, read_meta
+from sciml.chem.models.gnn import GNNConfig, GNNModel
+from sciml.chem.models.rf import RandomForestConfig, RandomForestModel
+from sciml.train.checkpoint import CheckpointError
+
+__all__ = [
+    "MODELS",
+    "GNNConfig",
+    "GNNModel",
+    "MoleculeModel",
+    "NotFittedError",
+    "RandomForestConfig",
+    "RandomForestModel",
+    "load_model",
+]
+
+#: Model classes by the name used on the command line and in ``model.json``.
+MODELS: dict[str, type[MoleculeModel]] = {
+    "rf": RandomForestModel,
+    "gnn": GNNModel,
+}
+
+
+def load_model(directory: str | os.PathLike) -> MoleculeModel:
+    """Load a saved model of any registered kind.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``directory`` is not a saved model.
+    CheckpointError
+        The folder is malformed or names a model kind not in :data:`MODELS`.
+    """
+    meta = read_meta(directory)
+    kind = meta.get("model")
+    if kind not in MODELS:
+        raise CheckpointError(f"{directory} holds a model of kind {kind!r}, which this sciml does "
+                              f"not know; known kinds: {', '.join(sorted(MODELS))}")
+    return MODELS[kind].load(directory)

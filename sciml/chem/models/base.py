@@ -1,0 +1,356 @@
+"""The interface every molecular property model shares, and its on-disk format.
+
+A model is fitted on SMILES and a frame of endpoints (NaN = not measured), predicts a
+frame in the same physical units, and saves itself to a folder that rebuilds it alone:
+
+- ``model.json``: format tag and version, the registry name (``"rf"``, ``"gnn"``, ...),
+  the class path, the configuration, the endpoint names and the versions used;
+- the weights: weights-only torch checkpoints (:func:`sciml.train.save_checkpoint`) or
+  ``.npz`` arrays. Nothing is pickled, so loading never runs arbitrary code.
+
+SMILES are validated where they enter (:meth:`MoleculeModel.fit`,
+:meth:`MoleculeModel.predict`) with the ``errors=`` policy of :mod:`sciml.chem.smiles`,
+so a bad molecule never reaches a featuriser or a network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from sciml._io import atomic_write
+from sciml.chem.smiles import Errors, InvalidSmiles, canonicalize_batch, check_errors_arg
+from sciml.train.checkpoint import CheckpointError, class_path
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "META_FILE",
+    "LabelledSet",
+    "MoleculeModel",
+    "NotFittedError",
+    "prepare_labelled",
+    "read_meta",
+]
+
+FORMAT = "sciml.chem.model"
+FORMAT_VERSION = 1
+#: Name of the self-describing metadata file inside a saved model folder.
+META_FILE = "model.json"
+
+
+class NotFittedError(RuntimeError):
+    """A model was asked to predict or save before :meth:`MoleculeModel.fit`."""
+
+
+@dataclass(frozen=True)
+class LabelledSet:
+    """Validated training (or validation) data.
+
+    Attributes
+    ----------
+    smiles : list of str
+        Canonical SMILES of the kept rows.
+    y : numpy.ndarray
+        ``(N, T)`` float64 targets in physical units, NaN where not measured.
+    index : numpy.ndarray
+        ``(N,)`` positions of the kept rows in the caller's input.
+    invalid : list of InvalidSmiles
+        Rows dropped because their SMILES were invalid.
+    """
+
+    smiles: list[str]
+    y: np.ndarray
+    index: np.ndarray
+    invalid: list[InvalidSmiles]
+
+
+def _as_frame(y: pd.DataFrame | pd.Series) -> pd.DataFrame:
+    if isinstance(y, pd.Series):
+        return y.to_frame(name=y.name if y.name is not None else "y")
+    if not isinstance(y, pd.DataFrame):
+        raise TypeError("y must be a pandas DataFrame (one column per endpoint), "
+                        f"got {type(y).__name__}")
+    return y
+
+
+def prepare_labelled(smiles: Iterable[object], y: pd.DataFrame | pd.Series, *,
+                     errors: Errors = "raise", what: str = "training") -> LabelledSet:
+    """Validate SMILES and align targets; rows without any label are dropped.
+
+    Parameters
+    ----------
+    smiles : iterable
+        Input SMILES, one per row of ``y``.
+    y : DataFrame or Series
+        ``(N, T)`` targets, NaN where not measured.
+    errors : {"raise", "skip"}
+        Invalid SMILES raise :class:`~sciml.chem.smiles.InvalidSmilesError` or drop their row.
+    what : str
+        Names the data in error messages.
+    """
+    check_errors_arg(errors)
+    if errors == "nan":
+        raise ValueError("fitting accepts errors='raise' or 'skip'; a NaN row cannot be learnt")
+    frame = _as_frame(y)
+    inputs = list(smiles)
+    if len(inputs) != len(frame):
+        raise ValueError(f"{what} data: {len(inputs)} SMILES but {len(frame)} rows of targets")
+    try:
+        values = frame.to_numpy(dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{what} targets must be numeric: {exc}") from exc
+    values = np.where(np.isfinite(values), values, np.nan)
+    batch = canonicalize_batch(inputs, errors=errors)
+    values = values[batch.index]
+    labelled = ~np.isnan(values).all(axis=1)
+    counts = (~np.isnan(values)).sum(0)
+    empty = [str(c) for c, n in zip(frame.columns, counts, strict=True) if n == 0]
+    if empty:
+        raise ValueError(f"{what} data has no value for endpoint(s) {', '.join(empty)}")
+    return LabelledSet([s for s, keep in zip(batch.values, labelled, strict=True) if keep],
+                       values[labelled], batch.index[labelled], list(batch.invalid))
+
+
+def read_meta(directory: str | os.PathLike) -> dict[str, Any]:
+    """Read and check ``model.json`` of a saved model folder.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``directory`` holds no ``model.json``.
+    CheckpointError
+        The file is not a sciml molecular model or has another format version.
+    """
+    path = Path(directory) / META_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"{directory} is not a saved sciml model (no {META_FILE})")
+    try:
+        meta = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a sciml molecular model (no '{FORMAT}' format tag)")
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path} has format version {meta.get('format_version')}; "
+                              f"this sciml reads version {FORMAT_VERSION}")
+    return meta
+
+
+class MoleculeModel:
+    """Base class: SMILES in, endpoint frame in physical units out.
+
+    Subclasses set :attr:`name` (the registry key) and :attr:`config_cls` (a frozen
+    dataclass of hyper-parameters) and implement ``_fit``, ``_predict``, ``_save`` and
+    ``_load``; validation, alignment, the ``errors=`` policy and the metadata file live
+    here, once.
+
+    Parameters
+    ----------
+    config : dataclass, optional
+        Hyper-parameters (defaults of :attr:`config_cls` if omitted).
+    **overrides
+        Fields of the configuration to change, e.g. ``GNNModel(epochs=10)``.
+    """
+
+    name: ClassVar[str] = ""
+    config_cls: ClassVar[type] = type(None)
+
+    def __init__(self, config: Any = None, **overrides: Any):
+        config = self.config_cls() if config is None else config
+        if not isinstance(config, self.config_cls):
+            raise TypeError(f"config must be a {self.config_cls.__name__}, "
+                            f"got {type(config).__name__}")
+        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(config)})
+        if unknown:
+            valid = ", ".join(f.name for f in dataclasses.fields(config))
+            raise TypeError(f"{type(self).__name__} has no option(s) {unknown}; options: {valid}")
+        self.config = dataclasses.replace(config, **overrides)
+        self.targets: list[str] = []
+        self.fit_info: dict[str, Any] = {}
+
+    # ----------------------------------------------------------- interface
+    @property
+    def is_fitted(self) -> bool:
+        """Whether :meth:`fit` (or :meth:`load`) has run."""
+        return bool(self.targets)
+
+    def fit(self, smiles: Sequence[object], y: pd.DataFrame | pd.Series,
+            val_smiles: Sequence[object] | None = None,
+            val_y: pd.DataFrame | pd.Series | None = None, *,
+            errors: Errors = "raise") -> MoleculeModel:
+        """Fit on SMILES and targets.
+
+        Parameters
+        ----------
+        smiles : sequence of str
+            ``N`` training SMILES.
+        y : DataFrame or Series
+            ``(N, T)`` targets in physical units, one column per endpoint, NaN where not
+            measured; rows with no label at all are dropped.
+        val_smiles, val_y : optional
+            Validation data with the same columns (early stopping / best epoch for
+            neural models; ignored by the random forest).
+        errors : {"raise", "skip"}
+            Invalid SMILES raise :class:`~sciml.chem.smiles.InvalidSmilesError` listing
+            every bad row, or are dropped (listed in ``fit_info["invalid"]``).
+
+        Returns
+        -------
+        MoleculeModel
+            ``self``.
+        """
+        train = prepare_labelled(smiles, y, errors=errors, what="training")
+        targets = [str(c) for c in _as_frame(y).columns]
+        if len(set(targets)) != len(targets):
+            raise ValueError(f"endpoint names must be unique, got {targets}")
+        val = None
+        if (val_smiles is None) != (val_y is None):
+            raise ValueError("pass both val_smiles and val_y, or neither")
+        if val_smiles is not None:
+            val_frame = _as_frame(val_y)
+            if [str(c) for c in val_frame.columns] != targets:
+                raise ValueError(f"val_y has columns {list(val_frame.columns)}; expected {targets}")
+            val = prepare_labelled(val_smiles, val_frame, errors=errors, what="validation")
+        self.targets = targets
+        self.fit_info = {"n_train": len(train.smiles),
+                         "invalid": [(b.index, b.value, b.reason) for b in train.invalid]}
+        self._fit(train, val)
+        return self
+
+    def predict(self, smiles: Sequence[object] | pd.Series, *, errors: Errors = "raise",
+                targets: Sequence[str] | None = None, return_std: bool = False) -> pd.DataFrame:
+        """Predict endpoints in physical units.
+
+        Parameters
+        ----------
+        smiles : sequence of str or pandas.Series
+            Input SMILES. A Series' index labels the output rows; otherwise rows are
+            labelled by input position.
+        errors : {"raise", "skip", "nan"}
+            Invalid SMILES: raise :class:`~sciml.chem.smiles.InvalidSmilesError` listing
+            every bad row, drop their rows, or keep them as all-NaN rows.
+        targets : sequence of str, optional
+            Endpoints to return (default: all fitted ones).
+        return_std : bool
+            Add a ``<endpoint>_std`` column per endpoint: the spread over the random
+            forest's trees or the GNN ensemble's members.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``(N, T)`` predictions (plus ``T`` std columns), index aligned to the input;
+            ``attrs["invalid"]`` lists ``(position, value, reason)`` of each invalid row.
+
+        Raises
+        ------
+        KeyError
+            ``targets`` names an endpoint the model was not fitted on.
+        NotFittedError
+            The model has not been fitted.
+        """
+        self._check_fitted()
+        columns = list(self.targets) if targets is None else [str(t) for t in targets]
+        unknown = [t for t in columns if t not in self.targets]
+        if unknown:
+            raise KeyError(f"the model was not fitted on endpoint(s) {unknown}; "
+                           f"it predicts {self.targets}")
+        labels = smiles.index if isinstance(smiles, pd.Series) else None
+        batch = canonicalize_batch(list(smiles), errors=errors)
+        valid_rows = np.array([v is not None for v in batch.values], dtype=bool)
+        valid_smiles = [v for v in batch.values if v is not None]
+        n_tasks = len(self.targets)
+        mean = np.full((len(batch.values), n_tasks), np.nan)
+        std = np.full_like(mean, np.nan)
+        if valid_smiles:
+            m, s = self._predict(valid_smiles, return_std)
+            mean[valid_rows] = m
+            if return_std:
+                std[valid_rows] = s
+        picked = [self.targets.index(t) for t in columns]
+        index = labels[batch.index] if labels is not None else pd.Index(batch.index, name="row")
+        frame = pd.DataFrame(mean[:, picked], index=index, columns=columns)
+        if return_std:
+            for j, t in zip(picked, columns, strict=True):
+                frame[f"{t}_std"] = std[:, j]
+        frame.attrs["invalid"] = [(b.index, b.value, b.reason) for b in batch.invalid]
+        return frame
+
+    def save(self, directory: str | os.PathLike) -> Path:
+        """Write the model into ``directory`` (created if needed); returns the folder.
+
+        ``model.json`` is written last, so a folder with one is complete.
+        """
+        self._check_fitted()
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        extra = self._save(directory)
+        import rdkit
+
+        import sciml
+
+        meta = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "model": self.name,
+            "class": class_path(self),
+            "config": dataclasses.asdict(self.config),
+            "targets": self.targets,
+            "fit_info": {"n_train": self.fit_info.get("n_train")},
+            "versions": {"sciml": sciml.__version__, "rdkit": rdkit.__version__},
+            "extra": extra,
+        }
+        with atomic_write(directory / META_FILE, "w") as handle:
+            json.dump(meta, handle, indent=2)
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | os.PathLike) -> MoleculeModel:
+        """Rebuild a model saved by :meth:`save`.
+
+        Raises
+        ------
+        CheckpointError
+            The folder holds another kind of model, or is not a sciml model.
+        """
+        meta = read_meta(directory)
+        if meta.get("class") != class_path(cls):
+            raise CheckpointError(
+                f"{directory} holds a {meta.get('class')} ({meta.get('model')!r}), "
+                f"not a {class_path(cls)} ({cls.name!r})")
+        model = cls(cls.config_cls(**meta["config"]))
+        model.targets = list(meta["targets"])
+        model.fit_info = dict(meta.get("fit_info", {}))
+        model._load(Path(directory), meta.get("extra", {}))
+        return model
+
+    # ------------------------------------------------------- subclass hooks
+    def _fit(self, train: LabelledSet, val: LabelledSet | None) -> None:
+        raise NotImplementedError
+
+    def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """Means ``(n, T)`` (and spreads ``(n, T)`` if ``return_std``) for canonical SMILES."""
+        raise NotImplementedError
+
+    def _save(self, directory: Path) -> dict[str, Any]:
+        """Write the weights; return JSON-able extras stored in ``model.json``."""
+        raise NotImplementedError
+
+    def _load(self, directory: Path, extra: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def _check_fitted(self) -> None:
+        if not self.is_fitted:
+            raise NotFittedError(f"{type(self).__name__} is not fitted; call fit() or load() first")
+
+    def __repr__(self) -> str:
+        state = f"targets={self.targets}" if self.is_fitted else "not fitted"
+        return f"{type(self).__name__}({self.config}, {state})"

@@ -1,0 +1,146 @@
+"""Random forest on RDKit physicochemical descriptors, the baseline chemists compare against.
+
+One forest per endpoint, each fitted on the molecules that have that endpoint, so
+sparse multi-endpoint tables need no imputation of labels. Descriptors
+(:func:`sciml.chem.descriptors.compute_descriptors`) that are undefined for a molecule
+are imputed with the training median. After fitting, the forests are copied into plain
+arrays (:class:`~sciml.chem.models._trees.ForestArrays`), which is what predicts and
+what :meth:`save` writes, so saved and in-memory models predict identically and a
+saved model is loaded without unpickling.
+
+Examples
+--------
+>>> import pandas as pd
+>>> smiles = ["CCO", "CCCO", "CCCCO", "CCCCCO", "c1ccccc1", "Cc1ccccc1"]
+>>> y = pd.DataFrame({"logp": [-0.3, 0.1, 0.9, 1.4, 2.1, 2.7]})
+>>> model = RandomForestModel(n_estimators=20, n_jobs=1).fit(smiles, y)
+>>> model.predict(["CCCCCCO"]).columns.tolist()
+['logp']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sciml.chem.descriptors import compute_descriptors, descriptor_names
+from sciml.chem.models._trees import ForestArrays
+from sciml.chem.models.base import LabelledSet, MoleculeModel
+from sciml.train.checkpoint import CheckpointError
+
+__all__ = ["RandomForestConfig", "RandomForestModel"]
+
+_WEIGHTS = "forests.npz"
+
+
+@dataclass(frozen=True)
+class RandomForestConfig:
+    """Hyper-parameters of :class:`RandomForestModel`.
+
+    Attributes
+    ----------
+    n_estimators : int
+        Trees per endpoint.
+    max_features : float
+        Fraction of descriptors tried at each split (1/3 is the usual regression choice).
+    min_samples_leaf : int
+        Minimum training molecules per leaf.
+    max_depth : int or None
+        Depth limit (None grows trees fully).
+    seed : int
+        Random seed of every forest.
+    n_jobs : int or None
+        Processes for descriptors and threads for tree building (None: all cores).
+    descriptor_cache : bool
+        Use the on-disk descriptor cache (:func:`~sciml.chem.descriptors.compute_descriptors`).
+    """
+
+    n_estimators: int = 300
+    max_features: float = 1 / 3
+    min_samples_leaf: int = 1
+    max_depth: int | None = None
+    seed: int = 0
+    n_jobs: int | None = None
+    descriptor_cache: bool = True
+
+
+class RandomForestModel(MoleculeModel):
+    """Random forest regression on RDKit descriptors, one forest per endpoint.
+
+    Parameters
+    ----------
+    config : RandomForestConfig, optional
+        Hyper-parameters.
+    **overrides
+        Fields of :class:`RandomForestConfig` to change.
+    """
+
+    name = "rf"
+    config_cls = RandomForestConfig
+
+    def __init__(self, config: RandomForestConfig | None = None, **overrides: Any):
+        super().__init__(config, **overrides)
+        self.forests: dict[str, ForestArrays] = {}
+        self.medians = np.empty(0)
+        self.descriptor_names: list[str] = []
+
+    def _features(self, smiles: list[str]) -> np.ndarray:
+        """``(n, D)`` descriptors with undefined values set to the training medians."""
+        frame = compute_descriptors(smiles, n_jobs=self.config.n_jobs,
+                                    cache=self.config.descriptor_cache)
+        x = frame.to_numpy(dtype=np.float64)
+        if self.medians.size:
+            x = np.where(np.isnan(x), self.medians, x)
+        return x
+
+    def _fit(self, train: LabelledSet, val: LabelledSet | None) -> None:
+        from sklearn.ensemble import RandomForestRegressor
+
+        self.descriptor_names = descriptor_names()
+        self.medians = np.empty(0)
+        x = self._features(train.smiles)
+        # A descriptor undefined for every training molecule carries no information; 0 is
+        # as good a constant as any.
+        with np.errstate(all="ignore"):
+            medians = np.nanmedian(np.where(np.isnan(x).all(0), 0.0, x), axis=0)
+        self.medians = medians
+        x = np.where(np.isnan(x), medians, x)
+        self.forests = {}
+        for t, target in enumerate(self.targets):
+            labelled = ~np.isnan(train.y[:, t])
+            forest = RandomForestRegressor(
+                n_estimators=self.config.n_estimators, max_features=self.config.max_features,
+                min_samples_leaf=self.config.min_samples_leaf, max_depth=self.config.max_depth,
+                random_state=self.config.seed, n_jobs=self.config.n_jobs)
+            forest.fit(x[labelled], train.y[labelled, t])
+            self.forests[target] = ForestArrays.from_sklearn(forest)
+
+    def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        x = self._features(smiles)
+        mean = np.empty((len(smiles), len(self.targets)))
+        std = np.empty_like(mean)
+        for t, target in enumerate(self.targets):
+            mean[:, t], std[:, t] = self.forests[target].predict(x)
+        return mean, std if return_std else None
+
+    def _save(self, directory: Path) -> dict[str, Any]:
+        arrays = {"medians": self.medians}
+        for t, target in enumerate(self.targets):
+            arrays.update(self.forests[target].to_dict(f"t{t}_"))
+        np.savez_compressed(directory / _WEIGHTS, **arrays)
+        return {"weights": _WEIGHTS, "descriptor_names": self.descriptor_names}
+
+    def _load(self, directory: Path, extra: dict[str, Any]) -> None:
+        names = list(extra.get("descriptor_names", []))
+        if names != descriptor_names():
+            raise CheckpointError(
+                f"{directory} was fitted on {len(names)} RDKit descriptors that differ from this "
+                f"RDKit's {len(descriptor_names())}; refit the model with this RDKit version")
+        self.descriptor_names = names
+        with np.load(directory / extra["weights"], allow_pickle=False) as arrays:
+            self.medians = np.asarray(arrays["medians"])
+            self.forests = {target: ForestArrays.from_dict(arrays, f"t{t}_")
+                            for t, target in enumerate(self.targets)}
