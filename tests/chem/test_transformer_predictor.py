@@ -1,0 +1,93 @@
+"""Tests of TransformerModel and MolecularPropertyPredictor (tiny model, tiny data)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from sciml.chem.smiles import InvalidSmilesError
+from sciml.chem.transformer import MolecularPropertyPredictor, TransformerModel
+
+SMILES = ["CCO", "CCCO", "CCCCO", "CCCCCO", "c1ccccc1", "Cc1ccccc1", "CCc1ccccc1", "OCCO"] * 2
+Y = pd.DataFrame({"logp": [-0.3, 0.1, 0.9, 1.4, 2.1, 2.7, 3.1, -1.0] * 2,
+                  "other": [1.0, 2.0, np.nan, 4.0, 5.0, np.nan, 7.0, 8.0] * 2})
+QUERY = ["CCCCCCO", "C1CC", "Cc1ccccc1C"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module", params=["rf", "finetune"])
+def fitted(request, tmp_path_factory):
+    torch.set_num_threads(1)
+    model = TransformerModel(size="tiny", adapt="mtr", adapt_epochs=2, head=request.param,
+                             n_estimators=20, finetune_epochs=3, mc_samples=3, n_jobs=1)
+    model.fit(SMILES, Y)
+    folder = tmp_path_factory.mktemp(request.param)
+    model.save(folder)
+    return model, folder
+
+
+def test_predict_columns_units_and_round_trip(fitted):
+    model, folder = fitted
+    pred = model.predict(QUERY, errors="nan", return_std=True)
+    assert list(pred.columns) == ["logp", "other", "logp_std", "other_std"]
+    assert pred.iloc[1].isna().all() and pred.drop(index=1).notna().all().all()
+    # Physical units: predictions lie in the range of the training labels.
+    assert Y["logp"].min() - 1 < pred.loc[0, "logp"] < Y["logp"].max() + 1
+    loaded = TransformerModel.load(folder)
+    again = loaded.predict(QUERY, errors="nan", return_std=True)
+    pd.testing.assert_frame_equal(pred, again)
+
+
+def test_errors_policies(fitted):
+    model, _ = fitted
+    with pytest.raises(InvalidSmilesError, match="C1CC"):
+        model.predict(QUERY)
+    assert len(model.predict(QUERY, errors="skip")) == 2
+
+
+def test_predictor_inputs(fitted, tmp_path):
+    _, folder = fitted
+    predictor = MolecularPropertyPredictor.load(folder)
+    assert predictor.endpoints == ["logp", "other"]
+    from_list = predictor.predict(QUERY, errors="nan", chunk_size=2)
+    assert list(from_list.index) == [0, 1, 2]
+    assert from_list.attrs["uncertainty"] == predictor.uncertainty_method
+    series = pd.Series(QUERY, index=["a", "b", "c"])
+    from_series = predictor.predict(series, errors="skip", chunk_size=2)
+    assert list(from_series.index) == ["a", "c"]
+    smi = tmp_path / "q.smi"
+    smi.write_text("\n".join(f"{s} mol{i}" for i, s in enumerate(QUERY)) + "\n")
+    csv = tmp_path / "q.csv"
+    pd.DataFrame({"SMILES": QUERY}).to_csv(csv, index=False)
+    from_smi = predictor.predict(smi, errors="nan", chunk_size=2, uncertainty=False)
+    from_csv = predictor.predict(csv, errors="nan", smiles_column="SMILES", uncertainty=False)
+    pd.testing.assert_frame_equal(from_smi, from_csv)
+    assert list(from_smi.columns) == ["logp", "other"]
+    if "MC dropout" not in predictor.uncertainty_method:  # dropout draws depend on batching
+        pd.testing.assert_frame_equal(from_list[["logp", "other"]], from_smi)
+
+
+def test_predictor_errors(fitted):
+    _, folder = fitted
+    predictor = MolecularPropertyPredictor.load(folder)
+    with pytest.raises(KeyError, match=r"HLM.*logp"):
+        predictor.predict(["CCO"], endpoints=["HLM"])
+    with pytest.raises(InvalidSmilesError) as info:
+        predictor.predict(["CCO", "CC", "C1CC", "CCN"], chunk_size=2)
+    assert [bad.index for bad in info.value.invalid] == [2]
+    with pytest.raises(FileNotFoundError, match="list"):
+        predictor.predict("CCO")
+
+
+def test_bad_options():
+    with pytest.raises(ValueError, match="rf, finetune"):
+        TransformerModel(head="svm")
+    with pytest.raises(ValueError, match="mtr"):
+        TransformerModel(adapt="xyz")

@@ -1,0 +1,103 @@
+"""Tests of sciml.encoder: shapes, padding invariance, extra embeddings, MLM head, sampler."""
+
+import numpy as np
+import pytest
+import torch
+
+from sciml.encoder import (
+    ENCODER_SIZES,
+    LengthBucketBatchSampler,
+    MaskedLMHead,
+    TransformerEncoder,
+    count_parameters,
+    pool,
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny models on a shared CPU run fastest (and most repeatably) on one thread.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def encoder():
+    torch.manual_seed(0)
+    return TransformerEncoder.from_size("tiny", vocab_size=40).eval()
+
+
+def test_shapes_and_sizes(encoder):
+    ids = torch.randint(5, 40, (3, 11))
+    assert encoder(ids).shape == (3, 11, 64)
+    assert 50_000 < count_parameters(encoder) < 150_000
+    assert set(ENCODER_SIZES) == {"tiny", "small", "base"}
+    assert ENCODER_SIZES["base"]["d_model"] == 768 and ENCODER_SIZES["base"]["n_layers"] == 12
+
+
+def test_padding_invariance(encoder):
+    ids = torch.randint(5, 40, (4, 9))
+    ids[:, 0] = 2
+    lengths = [9, 7, 5, 3]
+    alone = [encoder(ids[i:i + 1, :n])[0] for i, n in enumerate(lengths)]
+    padded_ids = ids.clone()
+    for i, n in enumerate(lengths):
+        padded_ids[i, n:] = 0
+    wide = torch.cat([padded_ids, torch.zeros(4, 6, dtype=torch.long)], 1)
+    batch = encoder(wide, wide != 0)
+    for i, n in enumerate(lengths):
+        torch.testing.assert_close(batch[i, :n], alone[i], atol=1e-5, rtol=1e-5)
+
+
+def test_extra_embeddings_hook(encoder):
+    ids = torch.randint(5, 40, (2, 6))
+    extra = torch.zeros(2, 6, 64)
+    torch.testing.assert_close(encoder(ids, extra_embeddings=extra), encoder(ids))
+    extra[:, 3] = 1.0
+    assert not torch.allclose(encoder(ids, extra_embeddings=extra), encoder(ids))
+    with pytest.raises(ValueError, match="extra_embeddings"):
+        encoder(ids, extra_embeddings=torch.zeros(2, 6, 8))
+
+
+def test_too_long_and_unknown_size(encoder):
+    with pytest.raises(ValueError, match="max_len"):
+        encoder(torch.ones(1, 300, dtype=torch.long))
+    with pytest.raises(ValueError, match="tiny, small, base"):
+        TransformerEncoder.from_size("huge", 10)
+
+
+def test_mlm_head_tied_and_untied(encoder):
+    tied = MaskedLMHead(64, 40, tied_embedding=encoder.token_embedding)
+    assert tied.decoder.weight is encoder.token_embedding.weight
+    untied = MaskedLMHead(64, 40)
+    hidden = torch.randn(2, 5, 64)
+    assert tied(hidden).shape == untied(hidden).shape == (2, 5, 40)
+
+
+def test_pool():
+    hidden = torch.arange(12.0).view(1, 4, 3)
+    mask = torch.tensor([[True, True, False, False]])
+    torch.testing.assert_close(pool(hidden, mask, "cls"), hidden[:, 0])
+    torch.testing.assert_close(pool(hidden, mask, "mean"), hidden[:, :2].mean(1))
+
+
+def test_bucket_sampler_covers_all_and_buckets():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 80, 1000)
+    sampler = LengthBucketBatchSampler(lengths, 32, pool_batches=10, seed=1)
+    batches = list(sampler)
+    assert len(batches) == len(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(1000))
+    spread = np.mean([np.ptp(lengths[b]) for b in batches])
+    assert spread < 0.25 * np.ptp(lengths)  # far less padding than random batches
+    sampler.set_epoch(1)
+    assert list(sampler) != batches
+    sampler.set_epoch(0)
+    assert list(sampler) == batches
+
+
+def test_bucket_sampler_max_tokens():
+    sampler = LengthBucketBatchSampler([10] * 8 + [100] * 4, 8, shuffle=False, max_tokens=250)
+    assert all(len(b) * 100 <= 250 for b in sampler if len(b) and max(b) >= 8)
