@@ -28,7 +28,8 @@ __all__ = ["MODEL_OPTIONS", "add_fit_arguments", "add_predict_arguments", "model
            "register"]
 
 #: ``argparse`` destinations forwarded to the model's configuration when given.
-MODEL_OPTIONS: list[str] = ["epochs", "seed", "val_fraction", "ensemble"]
+MODEL_OPTIONS: list[str] = ["epochs", "seed", "val_fraction", "ensemble", "pretrained", "adapt",
+                            "head"]
 
 
 def _split_names(text: str) -> list[str]:
@@ -68,6 +69,12 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fraction of the training set held out to pick the best epoch "
                              "when --val is not given (neural models)")
     parser.add_argument("--ensemble", type=int, help="number of ensemble members (gnn)")
+    parser.add_argument("--pretrained", metavar="CKPT",
+                        help="transformer: checkpoint from 'sciml pretrain' (default: random init)")
+    parser.add_argument("--adapt", choices=("mtr", "mlm", "both", "none"),
+                        help="transformer: domain adaptation on the training molecules")
+    parser.add_argument("--head", choices=("rf", "finetune"),
+                        help="transformer: frozen embeddings + random forest, or fine-tuning")
     parser.add_argument("--set", dest="overrides", action="append", type=_key_value, default=[],
                         metavar="FIELD=VALUE",
                         help="set any configuration field of the model (repeatable), e.g. "

@@ -17,6 +17,7 @@ import os
 from sciml.chem.models.base import MoleculeModel, NotFittedError, read_meta
 from sciml.chem.models.gnn import GNNConfig, GNNModel
 from sciml.chem.models.rf import RandomForestConfig, RandomForestModel
+from sciml.chem.transformer.predictor import TransformerModel
 from sciml.train.checkpoint import CheckpointError
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
 MODELS: dict[str, type[MoleculeModel]] = {
     "rf": RandomForestModel,
     "gnn": GNNModel,
+    "transformer": TransformerModel,
 }
 
 

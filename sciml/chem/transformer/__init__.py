@@ -12,6 +12,9 @@ Pipeline by stage:
 - :mod:`~sciml.chem.transformer.cli` -- ``sciml pretrain`` and ``sciml adapt``.
 """
 
+# TransformerModel is registered in sciml.chem.models.MODELS, whose package imports the
+# predictor module; loading that package first keeps the import order acyclic.
+import sciml.chem.models  # noqa: F401
 from sciml.chem.transformer.data import SmilesTokenDataset, encode_smiles, mask_tokens
 from sciml.chem.transformer.model import DescriptorRegression, MolecularTransformer
 from sciml.chem.transformer.predictor import (
