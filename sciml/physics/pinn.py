@@ -124,10 +124,10 @@ def trunk_derivatives(model: DeepONet, coords: torch.Tensor, *, second: bool = T
             return fast
     f = model.trunk_features
     t = f(coords)
-    dt = vmap(jacfwd(f))(coords)
+    dt = vmap(jacfwd(f))(coords).to(t.dtype)
     if not second:
         return t, dt
-    hess = vmap(jacfwd(jacfwd(f)))(coords)  # (N, p, d, d)
+    hess = vmap(jacfwd(jacfwd(f)))(coords).to(t.dtype)  # (N, p, d, d)
     return t, dt, torch.diagonal(hess, dim1=-2, dim2=-1)
 
 

@@ -179,7 +179,7 @@ class OperatorPredictor:
             mask = rasterize(self._geometry(geometry), Grid(self.grid_axes[:2]), check=False)
         else:
             return None
-        mask = np.broadcast_to(mask, (n, *shape)) if mask.ndim == 2 else mask
+        mask = np.repeat(mask[None], n, axis=0) if mask.ndim == 2 else mask
         if len(mask) != n:
             raise ValueError(f"{len(mask)} masks for {n} inputs")
         return mask
