@@ -1,0 +1,77 @@
+import numpy as np
+import pytest
+import torch
+
+from sciml.rt.data import IGNORE_INDEX, RTDataset, build_tokenizer, mask_molecule_spans, sequence_text
+from sciml.rt.numbers import NumberTokenizer, PropertySpec
+
+SMILES = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "CCN(CC)CC"]
+
+
+@pytest.fixture
+def setup():
+    numbers = NumberTokenizer([PropertySpec("qed", 0, 1, 3), PropertySpec("logp", -5, 10, 2)])
+    tok = build_tokenizer(SMILES, numbers)
+    values = np.array([[0.4, 1.0], [0.5, np.nan], [0.6, -2.5], [0.7, 3.0]])
+    return numbers, tok, RTDataset(SMILES, values, numbers, tok)
+
+
+def test_sequence_text():
+    numbers = NumberTokenizer([PropertySpec("qed", 0, 1, 4)])
+    assert sequence_text({"qed": 0.39364}, "CBr", numbers) == "<qed>0.3936|CBr"
+
+
+def test_alternates_and_property_mode_masks_exactly_the_value_tokens(setup):
+    numbers, tok, ds = setup
+    samples = [ds[i] for i in range(len(ds))]
+    first, second, third = ds.collate(samples), ds.collate(samples), ds.collate(samples)
+    assert "property_labels" in first and "generation_labels" in second and "property_labels" in third
+    value_tokens = {t for s in numbers.specs for t in s.tokens()
+                    if t.startswith("_") and t != "_._"}
+    for i, s in enumerate(samples):
+        original = tok.convert_ids_to_tokens(s["ids"])
+        masked = first["input_ids"][i, :len(original)]
+        changed = [j for j, t in enumerate(original) if tok.convert_ids_to_tokens([int(masked[j])])[0] != t]
+        assert changed == [j for j, t in enumerate(original) if t in value_tokens]
+        labelled = torch.nonzero(first["property_labels"][i] != IGNORE_INDEX).flatten().tolist()
+        assert labelled == changed
+        assert first["property_labels"][i, labelled].tolist() == s["ids"][labelled].tolist()
+    # the missing logp of row 1 is masked but unlabelled
+    pos = ds.value_positions[-5:]
+    assert (first["input_ids"][1, pos] == tok.mask_id).all()
+    assert (first["property_labels"][1, pos] == IGNORE_INDEX).all()
+
+
+def test_generation_mode_masks_only_molecule_spans(setup):
+    numbers, tok, ds = setup
+    ds.mode = "generation"
+    samples = [ds[i] for i in range(len(ds))]
+    for _ in range(20):
+        batch = ds.collate(samples)
+        for i, s in enumerate(samples):
+            labels = batch["generation_labels"][i]
+            pos = torch.nonzero(labels != IGNORE_INDEX).flatten()
+            assert len(pos) >= 1
+            assert pos.min() >= ds.mol_start and pos.max() < len(s["ids"]) - 1
+            assert (batch["input_ids"][i, pos] == tok.mask_id).all()
+            assert (labels[pos] == torch.as_tensor(s["ids"])[pos]).all()
+            keep = torch.ones(len(s["ids"]), dtype=torch.bool)
+            keep[pos] = False
+            assert (batch["input_ids"][i, :len(s["ids"])][keep] == torch.as_tensor(s["ids"])[keep]).all()
+
+
+@pytest.mark.parametrize("n, fraction", [(1, 0.5), (10, 0.3), (40, 0.6), (7, 1.0)])
+def test_span_mask_counts(n, fraction):
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        mask = mask_molecule_spans(n, fraction, rng)
+        assert mask.sum() == min(n, max(1, round(fraction * n)))
+        assert 1 <= np.sum(np.diff(np.concatenate([[0], mask.astype(int)])) == 1) <= 2
+
+
+def test_bad_rows_listed(setup):
+    numbers, tok, _ = setup
+    with pytest.raises(ValueError, match=r"\[1\].*outside the trained range"):
+        RTDataset(["CCO", "CCC"], [[0.5, 1.0], [2.0, 1.0]], numbers, tok)
+    with pytest.raises(ValueError, match="expected"):
+        RTDataset(["CCO"], [[0.5]], numbers, tok)

@@ -1,0 +1,90 @@
+import numpy as np
+import pandas as pd
+import pytest
+from rdkit import Chem
+
+from sciml.chem.smiles import InvalidSmilesError
+from sciml.chem.tokenizer import VocabularyMismatchError
+from sciml.rt import PropertySpec, RegressionTransformer, UnknownPropertyError
+from sciml.rt.data import build_tokenizer
+from sciml.rt.numbers import NumberTokenizer
+from sciml.rt.predictor import RTConfig
+from sciml.train import TrainConfig
+
+
+def test_overfits_a_handful_of_molecules(trained_rt, molecules, qed_frame):
+    pred = trained_rt.predict(molecules)
+    assert list(pred.columns) == ["smiles", "qed"]
+    err = np.abs(pred["qed"].to_numpy() - qed_frame["qed"].to_numpy())
+    assert np.median(err) <= 0.02 and err.max() < 0.15
+
+
+def test_sampling_gives_an_uncertainty(trained_rt, molecules):
+    pred = trained_rt.predict(molecules[:3], n_samples=8)
+    assert {"qed_mean", "qed_std"} <= set(pred.columns) and (pred["qed_std"] >= 0).all()
+
+
+def test_errors_policies(trained_rt):
+    smiles = ["CCO", "C1CC", "not a smiles"]
+    with pytest.raises(InvalidSmilesError, match=r"2 invalid SMILES of 3"):
+        trained_rt.predict(smiles)
+    nan = trained_rt.predict(smiles, errors="nan")
+    assert len(nan) == 3 and nan["qed"].isna().tolist() == [False, True, True]
+    skip = trained_rt.predict(smiles, errors="skip")
+    assert skip.index.tolist() == [0] and [b.index for b in skip.attrs["invalid"]] == [1, 2]
+    with pytest.raises(ValueError, match="errors must be one of"):
+        trained_rt.predict(smiles, errors="ignore")
+
+
+def test_generate_returns_valid_canonical_unique_molecules(trained_rt, molecules):
+    out = trained_rt.generate(molecules[:4], {"qed": [0.3, 0.8]}, n=6, mask_fraction=0.4)
+    assert list(out.columns) == ["seed", "target_qed", "smiles", "predicted_qed", "true_qed", "is_seed"]
+    assert out.attrs["n_generated"] == 4 * 2 * 6
+    assert len(out) + out.attrs["n_invalid"] + out.attrs["n_duplicates"] == out.attrs["n_generated"]
+    for smi in out["smiles"]:
+        assert Chem.MolToSmiles(Chem.MolFromSmiles(smi)) == smi
+    assert not out.duplicated(["seed", "target_qed", "smiles"]).any()
+    assert np.allclose(out["true_qed"], [Chem.QED.qed(Chem.MolFromSmiles(s)) for s in out["smiles"]])
+    assert set(out["target_qed"]) <= {0.3, 0.8}
+
+
+def test_generate_bad_input(trained_rt, molecules):
+    with pytest.raises(UnknownPropertyError, match="unknown property 'logp'; this model knows: qed"):
+        trained_rt.generate(molecules[:1], {"logp": 2.0})
+    with pytest.raises(ValueError, match=r"outside the trained range \[0.0, 1.0\]"):
+        trained_rt.generate(molecules[:1], {"qed": 1.4})
+    with pytest.warns(UserWarning, match="clipped"):
+        out = trained_rt.generate(molecules[:1], {"qed": 1.4}, n=2, out_of_range="clip")
+    assert (out["target_qed"] == 1.0).all()
+    with pytest.raises(InvalidSmilesError):
+        trained_rt.generate(["C1CC"], {"qed": 0.5})
+    out = trained_rt.generate(["C1CC", molecules[0]], {"qed": 0.5}, n=2, errors="skip")
+    assert [b.index for b in out.attrs["invalid_seeds"]] == [0]
+    assert set(out["seed"]) <= {molecules[0]}
+
+
+def test_save_load_identical_and_vocabulary_checked(trained_rt, molecules, tmp_path):
+    path = trained_rt.save(tmp_path / "rt.pt")
+    loaded = RegressionTransformer.load(path)
+    pd.testing.assert_frame_equal(loaded.predict(molecules), trained_rt.predict(molecules))
+    assert loaded.property_names == ["qed"]
+    other = build_tokenizer(["CCO"], NumberTokenizer([PropertySpec("qed", 0, 1, 2)]))
+    with pytest.raises(VocabularyMismatchError, match="token ids would mean different tokens"):
+        RegressionTransformer.load(path, tokenizer=other)
+    RegressionTransformer.load(path, tokenizer=trained_rt.tokenizer)
+
+
+def test_init_from_refuses_another_vocabulary(trained_rt, molecules, qed_frame):
+    other = build_tokenizer(["CCO", "CCN"], NumberTokenizer([PropertySpec("qed", 0, 1, 2)]))
+    rt = RegressionTransformer(["qed"], RTConfig(size="tiny", precision=2), tokenizer=other)
+    with pytest.raises(VocabularyMismatchError):
+        rt.fit(["CCO", "CCN"], pd.DataFrame({"qed": [0.4, 0.4]}), init_from=trained_rt,
+               train_config=TrainConfig(max_epochs=1, progress=False))
+
+
+def test_untrained_model_and_unknown_target_column():
+    rt = RegressionTransformer(["qed"], RTConfig(size="tiny"))
+    with pytest.raises(RuntimeError, match="not trained"):
+        rt.predict(["CCO"])
+    with pytest.raises(KeyError, match="lack columns"):
+        rt.fit(["CCO"], pd.DataFrame({"logp": [1.0]}))
