@@ -29,16 +29,26 @@ def _cmd_train(args: argparse.Namespace) -> int:
     frame = _read_smiles_csv(args.data, args.smiles_column)
     missing = [p for p in args.properties if p not in frame.columns]
     if missing:
-        raise ValueError(f"{args.data} has no column(s) {missing}; columns: {', '.join(frame.columns)}")
+        raise ValueError(
+            f"{args.data} has no column(s) {missing}; columns: {', '.join(frame.columns)}"
+        )
     val = _read_smiles_csv(args.val, args.smiles_column) if args.val else None
     config = RTConfig(size=size, precision=args.precision, self_consistency=args.self_consistency)
-    train_config = TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                               seed=args.seed, progress=not args.quiet)
+    train_config = TrainConfig(
+        max_epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
     rt = RegressionTransformer(args.properties, config).fit(
-        frame[args.smiles_column].tolist(), frame[args.properties],
+        frame[args.smiles_column].tolist(),
+        frame[args.properties],
         val_smiles=None if val is None else val[args.smiles_column].tolist(),
-        val_y=None if val is None else val[args.properties], train_config=train_config,
-        errors=args.errors)
+        val_y=None if val is None else val[args.properties],
+        train_config=train_config,
+        errors=args.errors,
+    )
     path = rt.save(args.output)
     print(f"saved {rt!r} to {path}")
     return 0
@@ -72,24 +82,40 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from sciml.rt.predictor import RegressionTransformer
 
     rt = RegressionTransformer.load(args.model)
-    seeds = (_read_smiles_csv(args.seeds, args.smiles_column)[args.smiles_column].tolist()
-             if args.seeds.endswith(".csv") else [args.seeds])
-    out = rt.generate(seeds, _parse_targets(args.target), n=args.n, mask_fraction=args.mask_fraction,
-                      temperature=args.temperature, errors=args.errors, out_of_range=args.out_of_range,
-                      seed=args.seed)
+    seeds = (
+        _read_smiles_csv(args.seeds, args.smiles_column)[args.smiles_column].tolist()
+        if args.seeds.endswith(".csv")
+        else [args.seeds]
+    )
+    out = rt.generate(
+        seeds,
+        _parse_targets(args.target),
+        n=args.n,
+        mask_fraction=args.mask_fraction,
+        temperature=args.temperature,
+        errors=args.errors,
+        out_of_range=args.out_of_range,
+        seed=args.seed,
+    )
     out.to_csv(args.output, index=False)
-    print(f"wrote {len(out)} molecules to {args.output} ({out.attrs['n_invalid']} of "
-          f"{out.attrs['n_generated']} candidates invalid, {out.attrs['n_duplicates']} duplicates)")
+    print(
+        f"wrote {len(out)} molecules to {args.output} ({out.attrs['n_invalid']} of "
+        f"{out.attrs['n_generated']} candidates invalid, {out.attrs['n_duplicates']} duplicates)"
+    )
     return 0
 
 
 def register(subparsers) -> None:
     """Add ``sciml rt`` with its ``train``, ``predict`` and ``generate`` subcommands."""
-    rt = subparsers.add_parser("rt", help="Regression Transformer: property prediction and "
-                                          "property-primed generation")
+    rt = subparsers.add_parser(
+        "rt", help="Regression Transformer: property prediction and property-primed generation"
+    )
     sub = rt.add_subparsers(dest="rt_command", metavar="RT_COMMAND", required=True)
-    errors = {"choices": ("raise", "skip", "nan"), "default": "raise",
-              "help": "invalid SMILES: raise, skip or nan (default: raise)"}
+    errors = {
+        "choices": ("raise", "skip", "nan"),
+        "default": "raise",
+        "help": "invalid SMILES: raise, skip or nan (default: raise)",
+    }
 
     train = sub.add_parser("train", help="train on a CSV of SMILES and property columns")
     train.add_argument("data", help="CSV with a SMILES column and one column per property")
@@ -102,8 +128,12 @@ def register(subparsers) -> None:
     train.add_argument("--epochs", type=int, default=20)
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--lr", type=float, default=5e-4)
-    train.add_argument("--self-consistency", type=float, default=0.0,
-                       help="weight of the self-consistency term (0: off)")
+    train.add_argument(
+        "--self-consistency",
+        type=float,
+        default=0.0,
+        help="weight of the self-consistency term (0: off)",
+    )
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--errors", **errors)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -114,22 +144,35 @@ def register(subparsers) -> None:
     predict.add_argument("input", help="CSV with a SMILES column")
     predict.add_argument("--output", required=True, help="CSV to write")
     predict.add_argument("--smiles-column", default="smiles")
-    predict.add_argument("--samples", type=int, default=0,
-                         help="sampled digit sequences per molecule for an uncertainty (0: off)")
+    predict.add_argument(
+        "--samples",
+        type=int,
+        default=0,
+        help="sampled digit sequences per molecule for an uncertainty (0: off)",
+    )
     predict.add_argument("--errors", **errors)
     predict.set_defaults(handler=_cmd_predict)
 
     generate = sub.add_parser("generate", help="edit seed molecules towards target property values")
     generate.add_argument("model", help="checkpoint written by 'sciml rt train'")
     generate.add_argument("seeds", help="a seed SMILES, or a CSV with a SMILES column")
-    generate.add_argument("--target", nargs="+", required=True, metavar="NAME=V[,V...]",
-                          help="target values, e.g. qed=0.8 or qed=0.2,0.5,0.8")
+    generate.add_argument(
+        "--target",
+        nargs="+",
+        required=True,
+        metavar="NAME=V[,V...]",
+        help="target values, e.g. qed=0.8 or qed=0.2,0.5,0.8",
+    )
     generate.add_argument("--output", required=True, help="CSV to write")
     generate.add_argument("--n", type=int, default=10, help="candidates per seed and target")
     generate.add_argument("--mask-fraction", type=float, default=0.3)
     generate.add_argument("--temperature", type=float, default=1.0)
-    generate.add_argument("--out-of-range", choices=("raise", "clip"), default="raise",
-                          help="targets beyond the trained range: refuse (default) or clip")
+    generate.add_argument(
+        "--out-of-range",
+        choices=("raise", "clip"),
+        default="raise",
+        help="targets beyond the trained range: refuse (default) or clip",
+    )
     generate.add_argument("--smiles-column", default="smiles")
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--errors", **errors)

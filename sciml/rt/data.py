@@ -56,8 +56,9 @@ IGNORE_INDEX = -100
 MODES = ("property", "generation")
 
 
-def build_tokenizer(smiles: Sequence[str], numbers: NumberTokenizer | Sequence[NumberTokenizer],
-                    min_freq: int = 1) -> SmilesTokenizer:
+def build_tokenizer(
+    smiles: Sequence[str], numbers: NumberTokenizer | Sequence[NumberTokenizer], min_freq: int = 1
+) -> SmilesTokenizer:
     """Vocabulary of SMILES tokens of ``smiles`` plus every number token of ``numbers``.
 
     Pass several number tokenizers to share one vocabulary between models of different
@@ -74,13 +75,20 @@ def sequence_text(values: Mapping[str, float], smiles: str, numbers: NumberToken
     parts = []
     for spec in numbers.specs:
         value = values.get(spec.name, math.nan)
-        text = "?" if value is None or math.isnan(value) else f"{spec.round(value):.{spec.precision}f}"
+        text = (
+            "?" if value is None or math.isnan(value) else f"{spec.round(value):.{spec.precision}f}"
+        )
         parts.append(f"{spec.tag}{text}")
     return "".join(parts) + SEPARATOR + smiles
 
 
-def sequence_tokens(values: Mapping[str, float], smiles: str, numbers: NumberTokenizer,
-                    tokenizer: SmilesTokenizer | None = None, out_of_range: str = "raise") -> list[str]:
+def sequence_tokens(
+    values: Mapping[str, float],
+    smiles: str,
+    numbers: NumberTokenizer,
+    tokenizer: SmilesTokenizer | None = None,
+    out_of_range: str = "raise",
+) -> list[str]:
     """Property block tokens followed by the molecule's tokens (no ``[CLS]``/``[SEP]``)."""
     from sciml.chem.tokenizer import tokenize_smiles
 
@@ -88,15 +96,21 @@ def sequence_tokens(values: Mapping[str, float], smiles: str, numbers: NumberTok
     return numbers.encode(values, out_of_range=out_of_range) + mol
 
 
-def encode_sequence(values: Mapping[str, float], smiles: str, numbers: NumberTokenizer,
-                    tokenizer: SmilesTokenizer, out_of_range: str = "raise") -> list[int]:
+def encode_sequence(
+    values: Mapping[str, float],
+    smiles: str,
+    numbers: NumberTokenizer,
+    tokenizer: SmilesTokenizer,
+    out_of_range: str = "raise",
+) -> list[int]:
     """Ids of ``[CLS] block molecule [SEP]``."""
     tokens = sequence_tokens(values, smiles, numbers, tokenizer, out_of_range)
     return [tokenizer.cls_id, *tokenizer.convert_tokens_to_ids(tokens), tokenizer.sep_id]
 
 
-def mask_molecule_spans(n_tokens: int, fraction: float, rng: np.random.Generator,
-                        max_spans: int = 2) -> np.ndarray:
+def mask_molecule_spans(
+    n_tokens: int, fraction: float, rng: np.random.Generator, max_spans: int = 2
+) -> np.ndarray:
     """Choose ``round(fraction * n_tokens)`` (at least 1) positions in 1..max_spans spans.
 
     Returns
@@ -109,12 +123,14 @@ def mask_molecule_spans(n_tokens: int, fraction: float, rng: np.random.Generator
         return mask
     k = int(min(n_tokens, max(1, round(fraction * n_tokens))))
     n_spans = int(rng.integers(1, max_spans + 1)) if k > 1 else 1
-    cuts = np.sort(rng.choice(np.arange(1, k), size=n_spans - 1, replace=False)) if n_spans > 1 else []
+    cuts = (
+        np.sort(rng.choice(np.arange(1, k), size=n_spans - 1, replace=False)) if n_spans > 1 else []
+    )
     lengths = np.diff(np.concatenate([[0], cuts, [k]])).astype(int)
     for length in lengths:
         free = n_tokens - length
         start = int(rng.integers(0, free + 1))
-        mask[start:start + length] = True
+        mask[start : start + length] = True
     # Overlapping spans mask fewer than k; top up from the unmasked positions next to them.
     while mask.sum() < k:
         edges = np.flatnonzero(~mask & (np.roll(mask, 1) | np.roll(mask, -1)))
@@ -145,21 +161,31 @@ class RTDataset(Dataset):
         Values outside a property's range (e.g. a test label beyond the training range).
     """
 
-    def __init__(self, smiles: Sequence[str], values, numbers: NumberTokenizer,
-                 tokenizer: SmilesTokenizer, mode: Literal["alternate", "property", "generation"] = "alternate",
-                 mask_fraction: tuple[float, float] = (0.1, 0.6),
-                 out_of_range: Literal["raise", "clip"] = "raise") -> None:
+    def __init__(
+        self,
+        smiles: Sequence[str],
+        values,
+        numbers: NumberTokenizer,
+        tokenizer: SmilesTokenizer,
+        mode: Literal["alternate", "property", "generation"] = "alternate",
+        mask_fraction: tuple[float, float] = (0.1, 0.6),
+        out_of_range: Literal["raise", "clip"] = "raise",
+    ) -> None:
         if mode not in ("alternate", *MODES):
             raise ValueError(f"mode must be 'alternate', 'property' or 'generation', got {mode!r}")
         values = np.asarray(values, dtype=np.float64)
         if values.ndim == 1:
             values = values[:, None]
         if values.shape != (len(smiles), len(numbers.specs)):
-            raise ValueError(f"values have shape {values.shape}; expected ({len(smiles)}, "
-                             f"{len(numbers.specs)}) for properties {numbers.names}")
+            raise ValueError(
+                f"values have shape {values.shape}; expected ({len(smiles)}, "
+                f"{len(numbers.specs)}) for properties {numbers.names}"
+            )
         lo, hi = mask_fraction
         if not 0 < lo <= hi <= 1:
-            raise ValueError(f"mask_fraction must satisfy 0 < low <= high <= 1, got {mask_fraction}")
+            raise ValueError(
+                f"mask_fraction must satisfy 0 < low <= high <= 1, got {mask_fraction}"
+            )
         self.numbers, self.tokenizer, self.mode = numbers, tokenizer, mode
         self.mask_fraction = (float(lo), float(hi))
         self.values = values
@@ -167,9 +193,11 @@ class RTDataset(Dataset):
         self.ids: list[np.ndarray] = []
         bad = []
         for i, s in enumerate(self.smiles):
-            row = dict(zip(numbers.names, values[i]))
+            row = dict(zip(numbers.names, values[i], strict=True))
             try:
-                self.ids.append(np.asarray(encode_sequence(row, s, numbers, tokenizer, out_of_range)))
+                self.ids.append(
+                    np.asarray(encode_sequence(row, s, numbers, tokenizer, out_of_range))
+                )
             except (TokenizationError, ValueError) as exc:
                 bad.append(f"  [{i}] {s!r}: {exc}")
         if bad:
@@ -177,8 +205,13 @@ class RTDataset(Dataset):
         block = numbers.block_length
         # Absolute positions of the value tokens: after [CLS], at each spec's offset + slot.
         self.value_positions = np.asarray(
-            [1 + off + slot for spec, off in zip(numbers.specs, numbers.offsets().values())
-             for slot in spec.value_slots()], dtype=np.int64)
+            [
+                1 + off + slot
+                for spec, off in zip(numbers.specs, numbers.offsets().values(), strict=True)
+                for slot in spec.value_slots()
+            ],
+            dtype=np.int64,
+        )
         self.mol_start = 1 + block
         self._modes = itertools.cycle(MODES)
 
@@ -210,7 +243,7 @@ class RTDataset(Dataset):
         width = max(len(s["ids"]) for s in samples)
         ids = torch.full((len(samples), width), tok.pad_id, dtype=torch.long)
         for i, s in enumerate(samples):
-            ids[i, :len(s["ids"])] = torch.as_tensor(s["ids"])
+            ids[i, : len(s["ids"])] = torch.as_tensor(s["ids"])
         attention = ids != tok.pad_id
         labels = torch.full_like(ids, IGNORE_INDEX)
         if mode == "property":

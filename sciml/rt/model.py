@@ -52,8 +52,11 @@ __all__ = [
 
 
 def _is_number_token(token: str) -> bool:
-    return (parse_digit_token(token) is not None or token in (DECIMAL_POINT, PLUS, MINUS, SEPARATOR)
-            or (token.startswith("<") and token.endswith(">")))
+    return (
+        parse_digit_token(token) is not None
+        or token in (DECIMAL_POINT, PLUS, MINUS, SEPARATOR)
+        or (token.startswith("<") and token.endswith(">"))
+    )
 
 
 def numerical_encodings(vocab: Sequence[str], d_model: int, scale: float = 0.1) -> torch.Tensor:
@@ -65,7 +68,7 @@ def numerical_encodings(vocab: Sequence[str], d_model: int, scale: float = 0.1) 
         parsed = parse_digit_token(token)
         if parsed is not None:
             digit, place = parsed
-            table[i] = scale * digit * 10.0 ** place * pattern
+            table[i] = scale * digit * 10.0**place * pattern
     return table.float()
 
 
@@ -95,38 +98,57 @@ class RegressionTransformerNet(nn.Module):
     :class:`SelfConsistency`), and returns ``{"logits": (B, L, V)}``.
     """
 
-    def __init__(self, vocab: Sequence[str], specs: Sequence[Mapping[str, Any]], size: str = "small",
-                 encoder_overrides: Mapping[str, Any] | None = None, numerical_encoding: bool = True,
-                 ne_scale: float = 0.1):
+    def __init__(
+        self,
+        vocab: Sequence[str],
+        specs: Sequence[Mapping[str, Any]],
+        size: str = "small",
+        encoder_overrides: Mapping[str, Any] | None = None,
+        numerical_encoding: bool = True,
+        ne_scale: float = 0.1,
+    ):
         super().__init__()
         if size not in ENCODER_SIZES:
-            raise ValueError(f"unknown encoder size {size!r}; choose one of: {', '.join(ENCODER_SIZES)}")
+            raise ValueError(
+                f"unknown encoder size {size!r}; choose one of: {', '.join(ENCODER_SIZES)}"
+            )
         vocab = list(vocab)
-        if tuple(vocab[:len(SPECIAL_TOKENS)]) != SPECIAL_TOKENS:
+        if tuple(vocab[: len(SPECIAL_TOKENS)]) != SPECIAL_TOKENS:
             raise ValueError(f"vocabulary must start with {SPECIAL_TOKENS}")
         self.hparams: dict[str, Any] = {
-            "vocab": vocab, "specs": [dict(s) for s in specs], "size": size,
+            "vocab": vocab,
+            "specs": [dict(s) for s in specs],
+            "size": size,
             "encoder_overrides": dict(encoder_overrides or {}),
-            "numerical_encoding": bool(numerical_encoding), "ne_scale": float(ne_scale),
+            "numerical_encoding": bool(numerical_encoding),
+            "ne_scale": float(ne_scale),
         }
         self.vocab = vocab
         self.numbers = NumberTokenizer([PropertySpec(**s) for s in specs])
         ids = {t: i for i, t in enumerate(vocab)}
         missing = [t for t in self.numbers.vocabulary() if t not in ids]
         if missing:
-            raise ValueError(f"the vocabulary lacks number tokens of these properties: {missing[:10]}")
-        self.encoder = TransformerEncoder.from_size(size, vocab_size=len(vocab),
-                                                    **dict(encoder_overrides or {}))
+            raise ValueError(
+                f"the vocabulary lacks number tokens of these properties: {missing[:10]}"
+            )
+        self.encoder = TransformerEncoder.from_size(
+            size, vocab_size=len(vocab), **dict(encoder_overrides or {})
+        )
         d_model = self.encoder.d_model
         self.head = MaskedLMHead(d_model, len(vocab), tied_embedding=self.encoder.token_embedding)
-        table = (numerical_encodings(vocab, d_model, ne_scale) if numerical_encoding
-                 else torch.zeros(len(vocab), d_model))
+        table = (
+            numerical_encodings(vocab, d_model, ne_scale)
+            if numerical_encoding
+            else torch.zeros(len(vocab), d_model)
+        )
         self.register_buffer("ne_table", table, persistent=False)
 
         # Value slots: absolute positions (after [CLS]), the tokens allowed at each, and
         # which property each belongs to.
         positions, allowed, owner = [], [], []
-        for t, (spec, offset) in enumerate(zip(self.numbers.specs, self.numbers.offsets().values())):
+        for t, (spec, offset) in enumerate(
+            zip(self.numbers.specs, self.numbers.offsets().values(), strict=True)
+        ):
             choices = spec.slot_choices()
             for slot in spec.value_slots():
                 positions.append(1 + offset + slot)
@@ -144,8 +166,9 @@ class RegressionTransformerNet(nn.Module):
             if parsed is not None:
                 digits[i] = parsed[0]
         self.register_buffer("digit_of_id", digits, persistent=False)
-        molecule = torch.tensor([i >= len(SPECIAL_TOKENS) and not _is_number_token(t)
-                                 for i, t in enumerate(vocab)])
+        molecule = torch.tensor(
+            [i >= len(SPECIAL_TOKENS) and not _is_number_token(t) for i, t in enumerate(vocab)]
+        )
         self.register_buffer("molecule_tokens", molecule, persistent=False)
         self.mask_id = SPECIAL_TOKENS.index("[MASK]")
         self.pad_id = SPECIAL_TOKENS.index("[PAD]")
@@ -182,9 +205,9 @@ class RegressionTransformerNet(nn.Module):
         for t, spec in enumerate(self.numbers.specs):
             slots = spec.value_slots()
             template = [c[0] for c in spec.slot_choices()]
-            for b, row in enumerate(slot_ids[:, start:start + len(slots)]):
+            for b, row in enumerate(slot_ids[:, start : start + len(slots)]):
                 tokens = list(template)
-                for slot, token_id in zip(slots, row):
+                for slot, token_id in zip(slots, row, strict=True):
                     tokens[slot] = self.vocab[int(token_id)]
                 decoded: DecodedNumber = spec.decode(tokens)
                 values[b, t] = decoded.value
@@ -192,8 +215,9 @@ class RegressionTransformerNet(nn.Module):
             start += len(slots)
         return values, reasons
 
-    def decode_values(self, logits: torch.Tensor, n_samples: int = 0,
-                      generator: torch.Generator | None = None) -> dict[str, np.ndarray]:
+    def decode_values(
+        self, logits: torch.Tensor, n_samples: int = 0, generator: torch.Generator | None = None
+    ) -> dict[str, np.ndarray]:
         """Property values from logits of a property-mode batch.
 
         Returns ``{"pred": (B, T)}`` from greedy (argmax) decoding; with ``n_samples > 0``
@@ -205,8 +229,9 @@ class RegressionTransformerNet(nn.Module):
         if n_samples > 0:
             probs = scores.softmax(-1)
             b, s, v = probs.shape
-            draws = torch.multinomial(probs.reshape(b * s, v), n_samples, replacement=True,
-                                      generator=generator).reshape(b, s, n_samples)
+            draws = torch.multinomial(
+                probs.reshape(b * s, v), n_samples, replacement=True, generator=generator
+            ).reshape(b, s, n_samples)
             samples = np.stack([self.decode_slots(draws[..., k])[0] for k in range(n_samples)])
             out["mean"] = np.nanmean(samples, axis=0)
             out["std"] = np.nanstd(samples, axis=0)
@@ -235,8 +260,11 @@ class RTObjective(Objective):
     def _ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | None:
         if not (labels != IGNORE_INDEX).any():
             return None
-        return F.cross_entropy(logits.float().reshape(-1, logits.shape[-1]), labels.reshape(-1),
-                               ignore_index=IGNORE_INDEX)
+        return F.cross_entropy(
+            logits.float().reshape(-1, logits.shape[-1]),
+            labels.reshape(-1),
+            ignore_index=IGNORE_INDEX,
+        )
 
     def terms(self, outputs, batch: dict, model: nn.Module) -> dict[str, torch.Tensor]:
         logits = outputs["logits"]
@@ -312,21 +340,30 @@ class SelfConsistency:
         soft = torch.where(filled, soft, torch.zeros_like(soft))
         query = primed.clone()
         query[:, pos] = net.mask_id
-        scores = model({"input_ids": query, "attention_mask": attention,
-                        "soft_embeddings": soft})["logits"]
+        scores = model({"input_ids": query, "attention_mask": attention, "soft_embeddings": soft})[
+            "logits"
+        ]
         target = primed[:, pos]
         target = torch.where(target == net.mask_id, IGNORE_INDEX, target)
         if not (target != IGNORE_INDEX).any():
             return {}
         slot = net.slot_logits(scores)
-        return {"self_consistency": F.cross_entropy(slot.reshape(-1, slot.shape[-1]), target.reshape(-1),
-                                                    ignore_index=IGNORE_INDEX)}
+        return {
+            "self_consistency": F.cross_entropy(
+                slot.reshape(-1, slot.shape[-1]), target.reshape(-1), ignore_index=IGNORE_INDEX
+            )
+        }
 
 
 @torch.no_grad()
-def iterative_unmask(net: RegressionTransformerNet, input_ids: torch.Tensor,
-                     attention_mask: torch.Tensor, n_steps: int = 4, temperature: float = 0.0,
-                     generator: torch.Generator | None = None) -> torch.Tensor:
+def iterative_unmask(
+    net: RegressionTransformerNet,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    n_steps: int = 4,
+    temperature: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Fill every ``[MASK]`` after the property block with SMILES tokens.
 
     Each pass predicts all masked molecule positions, then fixes the ``ceil(remaining /
@@ -352,7 +389,7 @@ def iterative_unmask(net: RegressionTransformerNet, input_ids: torch.Tensor,
     """
     ids = input_ids.clone()
     region = torch.zeros_like(ids, dtype=torch.bool)
-    region[:, net.mol_start:] = True
+    region[:, net.mol_start :] = True
     for step in range(n_steps):
         masked = (ids == net.mask_id) & region & attention_mask
         remaining = masked.sum(1)
@@ -363,7 +400,9 @@ def iterative_unmask(net: RegressionTransformerNet, input_ids: torch.Tensor,
         if temperature > 0:
             probs = (logits / temperature).softmax(-1)
             b, length, v = probs.shape
-            choice = torch.multinomial(probs.reshape(-1, v), 1, generator=generator).reshape(b, length)
+            choice = torch.multinomial(probs.reshape(-1, v), 1, generator=generator).reshape(
+                b, length
+            )
         else:
             probs = logits.softmax(-1)
             choice = probs.argmax(-1)
@@ -376,4 +415,3 @@ def iterative_unmask(net: RegressionTransformerNet, input_ids: torch.Tensor,
         fix = masked & (rank < k.unsqueeze(1))
         ids = torch.where(fix, choice, ids)
     return ids
-

@@ -149,8 +149,9 @@ def decode_number(tokens: Sequence[str]) -> DecodedNumber:
             if place < 0:
                 return _fail(f"first digit has fractional place {place}; expected place >= 0")
         elif place != expected_place:
-            return _fail(f"digit {token} at position {i} has place {place}; expected "
-                         f"{expected_place}")
+            return _fail(
+                f"digit {token} at position {i} has place {place}; expected {expected_place}"
+            )
         if place == -1 and n_points == 0:
             return _fail("fractional digits without a decimal point")
         text.append(str(digit))
@@ -195,10 +196,14 @@ class PropertySpec:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _NAME.match(self.name):
-            raise ValueError(f"property name must be letters, digits and '_' (starting with a "
-                             f"letter), got {self.name!r}")
+            raise ValueError(
+                f"property name must be letters, digits and '_' (starting with a "
+                f"letter), got {self.name!r}"
+            )
         if not (math.isfinite(self.vmin) and math.isfinite(self.vmax) and self.vmax > self.vmin):
-            raise ValueError(f"{self.name}: need finite vmin < vmax, got [{self.vmin}, {self.vmax}]")
+            raise ValueError(
+                f"{self.name}: need finite vmin < vmax, got [{self.vmin}, {self.vmax}]"
+            )
         if not 0 <= int(self.precision) <= 12:
             raise ValueError(f"{self.name}: precision must be 0..12, got {self.precision}")
 
@@ -265,13 +270,18 @@ class PropertySpec:
             return value
         if out_of_range == "clip":
             clipped = min(max(value, self.vmin), self.vmax)
-            warnings.warn(f"{self.name}={value} is outside the trained range "
-                          f"[{self.vmin}, {self.vmax}]; clipped to {clipped}", stacklevel=3)
+            warnings.warn(
+                f"{self.name}={value} is outside the trained range "
+                f"[{self.vmin}, {self.vmax}]; clipped to {clipped}",
+                stacklevel=3,
+            )
             return clipped
         if out_of_range != "raise":
             raise ValueError(f"out_of_range must be 'raise' or 'clip', got {out_of_range!r}")
-        raise ValueError(f"{self.name}={value} is outside the trained range "
-                         f"[{self.vmin}, {self.vmax}]; pass out_of_range='clip' to clip it")
+        raise ValueError(
+            f"{self.name}={value} is outside the trained range "
+            f"[{self.vmin}, {self.vmax}]; pass out_of_range='clip' to clip it"
+        )
 
     def encode(self, value: float, out_of_range: Literal["raise", "clip"] = "raise") -> list[str]:
         """Value to its fixed-width number tokens (without the tag).
@@ -310,8 +320,12 @@ class PropertySpec:
         return float(f"{float(value):.{self.precision}f}") + 0.0
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "vmin": float(self.vmin), "vmax": float(self.vmax),
-                "precision": int(self.precision)}
+        return {
+            "name": self.name,
+            "vmin": float(self.vmin),
+            "vmax": float(self.vmax),
+            "precision": int(self.precision),
+        }
 
 
 class NumberTokenizer:
@@ -379,8 +393,12 @@ class NumberTokenizer:
             seen += [t for t in spec.tokens() if t not in seen]
         return seen
 
-    def encode(self, values: Mapping[str, float], mask_token: str = "[MASK]",
-               out_of_range: Literal["raise", "clip"] = "raise") -> list[str]:
+    def encode(
+        self,
+        values: Mapping[str, float],
+        mask_token: str = "[MASK]",
+        out_of_range: Literal["raise", "clip"] = "raise",
+    ) -> list[str]:
         """The property block for ``values``; missing or NaN values become ``mask_token`` runs.
 
         Raises
@@ -405,11 +423,11 @@ class NumberTokenizer:
         """Read every property from a block (tags must be where the specs put them)."""
         block = list(block)
         out = {}
-        for spec, start in zip(self.specs, self.offsets().values()):
+        for spec, start in zip(self.specs, self.offsets().values(), strict=True):
             if start - 1 >= len(block) or block[start - 1] != spec.tag:
                 out[spec.name] = _fail(f"tag {spec.tag} not found at position {start - 1}")
                 continue
-            out[spec.name] = spec.decode(block[start:start + spec.width])
+            out[spec.name] = spec.decode(block[start : start + spec.width])
         return out
 
     def to_dict(self) -> dict:

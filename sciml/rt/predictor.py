@@ -28,13 +28,26 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
-from sciml.chem.smiles import Errors, InvalidSmiles, InvalidSmilesError, canonicalize_batch, check_errors_arg
+from sciml.chem.smiles import (
+    Errors,
+    InvalidSmiles,
+    InvalidSmilesError,
+    canonicalize_batch,
+    check_errors_arg,
+)
 from sciml.chem.tokenizer import SmilesTokenizer, VocabularyMismatchError
 from sciml.encoder import LengthBucketBatchSampler
 from sciml.rt.data import RTDataset, build_tokenizer, encode_sequence, mask_molecule_spans
 from sciml.rt.model import RegressionTransformerNet, RTObjective, SelfConsistency, iterative_unmask
 from sciml.rt.numbers import NumberTokenizer, PropertySpec
-from sciml.train import StaticWeighting, TrainConfig, Trainer, load_checkpoint, rebuild_model, save_checkpoint
+from sciml.train import (
+    StaticWeighting,
+    TrainConfig,
+    Trainer,
+    load_checkpoint,
+    rebuild_model,
+    save_checkpoint,
+)
 from sciml.train.device import default_device
 
 __all__ = ["RDKIT_PROPERTIES", "RTConfig", "RegressionTransformer", "true_property"]
@@ -158,8 +171,12 @@ class RegressionTransformer:
         from the training SMILES at :meth:`fit`.
     """
 
-    def __init__(self, properties: Sequence[str | PropertySpec] | None = None,
-                 config: RTConfig = RTConfig(), tokenizer: SmilesTokenizer | None = None):
+    def __init__(
+        self,
+        properties: Sequence[str | PropertySpec] | None = None,
+        config: RTConfig = RTConfig(),
+        tokenizer: SmilesTokenizer | None = None,
+    ):
         self.properties = list(properties) if properties is not None else None
         self.config = config
         self.tokenizer = tokenizer
@@ -178,16 +195,26 @@ class RegressionTransformer:
 
     def _require(self) -> RegressionTransformerNet:
         if self.net is None:
-            raise RuntimeError("the model is not trained: call fit() or RegressionTransformer.load()")
+            raise RuntimeError(
+                "the model is not trained: call fit() or RegressionTransformer.load()"
+            )
         return self.net
 
     def _device(self) -> torch.device:
         return next(self._require().parameters()).device
 
     # ------------------------------------------------------------------- fit
-    def fit(self, smiles: Sequence[str], y, *, val_smiles: Sequence[str] | None = None,
-            val_y=None, train_config: TrainConfig = TrainConfig(max_epochs=20, lr=5e-4),
-            init_from: RegressionTransformer | None = None, errors: Errors = "raise") -> RegressionTransformer:
+    def fit(
+        self,
+        smiles: Sequence[str],
+        y,
+        *,
+        val_smiles: Sequence[str] | None = None,
+        val_y=None,
+        train_config: TrainConfig | None = None,
+        init_from: RegressionTransformer | None = None,
+        errors: Errors = "raise",
+    ) -> RegressionTransformer:
         """Train on molecules with property values (NaN = missing) through the common Trainer.
 
         Parameters
@@ -199,8 +226,9 @@ class RegressionTransformer:
         val_smiles, val_y : optional
             Validation set, decoded each epoch in property mode (``val_rmse``, ...);
             labels beyond the trained range are clipped into it for the loss.
-        train_config : TrainConfig
-            Epochs, batch size, learning rate, early stopping, ...
+        train_config : TrainConfig, optional
+            Epochs, batch size, learning rate, early stopping, ... (default: 20 epochs,
+            lr 5e-4).
         init_from : RegressionTransformer, optional
             Start from this model's weights (pre-training); it must use the same
             vocabulary, else :class:`~sciml.chem.VocabularyMismatchError`.
@@ -212,51 +240,102 @@ class RegressionTransformer:
         RegressionTransformer
             ``self``, trained; :attr:`history` holds the per-epoch log.
         """
+        train_config = train_config or TrainConfig(max_epochs=20, lr=5e-4)
         canon, frame = self._clean(smiles, y, errors)
-        names = [p.name if isinstance(p, PropertySpec) else p for p in (self.properties or frame.columns)]
+        names = [
+            p.name if isinstance(p, PropertySpec) else p for p in (self.properties or frame.columns)
+        ]
         missing = [n for n in names if n not in frame.columns]
         if missing:
             raise KeyError(f"targets lack columns {missing}; got {list(frame.columns)}")
         specs = []
         for p in self.properties or names:
-            specs.append(p if isinstance(p, PropertySpec)
-                         else _infer_spec(p, frame[p].to_numpy(), self.config.precision))
+            specs.append(
+                p
+                if isinstance(p, PropertySpec)
+                else _infer_spec(p, frame[p].to_numpy(), self.config.precision)
+            )
         numbers = NumberTokenizer(specs)
         values = frame[names].to_numpy()
         if self.tokenizer is None:
-            self.tokenizer = (init_from.tokenizer if init_from is not None
-                              else build_tokenizer(canon, numbers))
+            self.tokenizer = (
+                init_from.tokenizer if init_from is not None else build_tokenizer(canon, numbers)
+            )
         cfg = self.config
-        net = RegressionTransformerNet(self.tokenizer.vocab, [s.to_dict() for s in specs],
-                                       size=cfg.size, encoder_overrides=dict(cfg.encoder_overrides),
-                                       numerical_encoding=cfg.numerical_encoding)
+        net = RegressionTransformerNet(
+            self.tokenizer.vocab,
+            [s.to_dict() for s in specs],
+            size=cfg.size,
+            encoder_overrides=dict(cfg.encoder_overrides),
+            numerical_encoding=cfg.numerical_encoding,
+        )
         if init_from is not None:
             init_from.tokenizer.check_fingerprint(self.tokenizer.fingerprint)
             source = init_from._require().state_dict()
             target = net.state_dict()
             shapes = {k: v.shape for k, v in target.items()}
-            net.load_state_dict({**target, **{k: v for k, v in source.items()
-                                              if k in shapes and v.shape == shapes[k]}})
-        train_ds = RTDataset(canon, values, numbers, self.tokenizer, mode="alternate",
-                             mask_fraction=cfg.mask_fraction)
+            net.load_state_dict(
+                {
+                    **target,
+                    **{k: v for k, v in source.items() if k in shapes and v.shape == shapes[k]},
+                }
+            )
+        train_ds = RTDataset(
+            canon,
+            values,
+            numbers,
+            self.tokenizer,
+            mode="alternate",
+            mask_fraction=cfg.mask_fraction,
+        )
         val_ds = None
         if val_smiles is not None:
             v_canon, v_frame = self._clean(val_smiles, val_y, errors)
-            val_ds = RTDataset(v_canon, v_frame[names].to_numpy(), numbers, self.tokenizer,
-                               mode="property", out_of_range="clip")
-        train_loader = DataLoader(train_ds, collate_fn=train_ds.collate, batch_sampler=LengthBucketBatchSampler(
-            train_ds.lengths(), train_config.batch_size, shuffle=True, seed=train_config.seed,
-            max_tokens=cfg.max_tokens))
-        val_loader = None if val_ds is None else DataLoader(
-            val_ds, collate_fn=val_ds.collate, batch_sampler=LengthBucketBatchSampler(
-                val_ds.lengths(), 2 * train_config.batch_size, shuffle=False))
+            val_ds = RTDataset(
+                v_canon,
+                v_frame[names].to_numpy(),
+                numbers,
+                self.tokenizer,
+                mode="property",
+                out_of_range="clip",
+            )
+        train_loader = DataLoader(
+            train_ds,
+            collate_fn=train_ds.collate,
+            batch_sampler=LengthBucketBatchSampler(
+                train_ds.lengths(),
+                train_config.batch_size,
+                shuffle=True,
+                seed=train_config.seed,
+                max_tokens=cfg.max_tokens,
+            ),
+        )
+        val_loader = (
+            None
+            if val_ds is None
+            else DataLoader(
+                val_ds,
+                collate_fn=val_ds.collate,
+                batch_sampler=LengthBucketBatchSampler(
+                    val_ds.lengths(), 2 * train_config.batch_size, shuffle=False
+                ),
+            )
+        )
         if train_config.monitor is None:
-            train_config = train_config.replace(monitor="val_rmse" if val_ds is not None else "train_loss")
+            train_config = train_config.replace(
+                monitor="val_rmse" if val_ds is not None else "train_loss"
+            )
         hooks = [SelfConsistency()] if cfg.self_consistency > 0 else []
-        weighting = StaticWeighting({"digit_distance": cfg.digit_distance,
-                                     "self_consistency": cfg.self_consistency})
-        trainer = Trainer(net, RTObjective(digit_distance=cfg.digit_distance > 0), train_config,
-                          weighting=weighting, extra_losses=hooks)
+        weighting = StaticWeighting(
+            {"digit_distance": cfg.digit_distance, "self_consistency": cfg.self_consistency}
+        )
+        trainer = Trainer(
+            net,
+            RTObjective(digit_distance=cfg.digit_distance > 0),
+            train_config,
+            weighting=weighting,
+            extra_losses=hooks,
+        )
         self.history = trainer.fit(train_loader, val_loader)
         self.net = trainer.raw_model.eval()
         return self
@@ -270,13 +349,21 @@ class RegressionTransformer:
         return list(batch.values), frame.iloc[batch.index].reset_index(drop=True)
 
     # --------------------------------------------------------------- encode
-    def _encode_rows(self, smiles: Sequence[str], values: Sequence[Mapping[str, float]],
-                     out_of_range: str = "raise") -> list[list[int]]:
+    def _encode_rows(
+        self,
+        smiles: Sequence[str],
+        values: Sequence[Mapping[str, float]],
+        out_of_range: str = "raise",
+    ) -> list[list[int]]:
         net = self._require()
-        return [encode_sequence(v, s, net.numbers, self.tokenizer, out_of_range)
-                for s, v in zip(smiles, values)]
+        return [
+            encode_sequence(v, s, net.numbers, self.tokenizer, out_of_range)
+            for s, v in zip(smiles, values, strict=True)
+        ]
 
-    def _valid_inputs(self, smiles: Sequence[object], errors: str) -> tuple[list[str | None], list[InvalidSmiles]]:
+    def _valid_inputs(
+        self, smiles: Sequence[object], errors: str
+    ) -> tuple[list[str | None], list[InvalidSmiles]]:
         """Canonical SMILES per row (None if invalid) and the invalid rows (too long counts)."""
         check_errors_arg(errors)
         batch = canonicalize_batch(list(smiles), errors="nan")
@@ -285,7 +372,9 @@ class RegressionTransformer:
         limit = self._require().encoder.max_len - 1 - self.numbers.block_length - 1
         for i, s in enumerate(canon):
             if s is not None and len(self.tokenizer.tokenize(s)) > limit:
-                invalid.append(InvalidSmiles(i, smiles[i], f"longer than the model's {limit} tokens"))
+                invalid.append(
+                    InvalidSmiles(i, smiles[i], f"longer than the model's {limit} tokens")
+                )
                 canon[i] = None
         invalid.sort(key=lambda bad: bad.index)
         if invalid and errors == "raise":
@@ -297,13 +386,14 @@ class RegressionTransformer:
         width = max(len(r) for r in rows)
         ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
         for i, r in enumerate(rows):
-            ids[i, :len(r)] = torch.as_tensor(r)
+            ids[i, : len(r)] = torch.as_tensor(r)
         return ids, ids != pad_id
 
     # -------------------------------------------------------------- predict
     @torch.no_grad()
-    def _predict_values(self, canon: Sequence[str], n_samples: int = 0, batch_size: int = 256,
-                        seed: int = 0) -> dict[str, np.ndarray]:
+    def _predict_values(
+        self, canon: Sequence[str], n_samples: int = 0, batch_size: int = 256, seed: int = 0
+    ) -> dict[str, np.ndarray]:
         net = self._require().eval()
         device = self._device()
         rows = self._encode_rows(canon, [{}] * len(canon))
@@ -311,15 +401,24 @@ class RegressionTransformer:
         generator = torch.Generator(device=device).manual_seed(seed)
         parts: dict[str, np.ndarray] = {}
         for start in range(0, len(rows), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             ids, attention = self._pad([rows[i] for i in idx], self.tokenizer.pad_id)
-            logits = net({"input_ids": ids.to(device), "attention_mask": attention.to(device)})["logits"]
+            logits = net({"input_ids": ids.to(device), "attention_mask": attention.to(device)})[
+                "logits"
+            ]
             for key, value in net.decode_values(logits, n_samples, generator).items():
                 parts.setdefault(key, np.full((len(rows), value.shape[1]), np.nan))[idx] = value
         return parts
 
-    def predict(self, smiles: Sequence[str], *, errors: Errors = "raise", n_samples: int = 0,
-                batch_size: int = 256, seed: int = 0) -> pd.DataFrame:
+    def predict(
+        self,
+        smiles: Sequence[str],
+        *,
+        errors: Errors = "raise",
+        n_samples: int = 0,
+        batch_size: int = 256,
+        seed: int = 0,
+    ) -> pd.DataFrame:
         """Predict every property by greedy decoding of its digit tokens.
 
         Parameters
@@ -364,25 +463,42 @@ class RegressionTransformer:
         return frame
 
     # ------------------------------------------------------------- generate
-    def _target_rows(self, targets: Mapping[str, float | Sequence[float]],
-                     out_of_range: str) -> list[dict[str, float]]:
+    def _target_rows(
+        self, targets: Mapping[str, float | Sequence[float]], out_of_range: str
+    ) -> list[dict[str, float]]:
         if not targets:
-            raise ValueError(f"targets must name at least one property of: {', '.join(self.property_names)}")
+            raise ValueError(
+                f"targets must name at least one property of: {', '.join(self.property_names)}"
+            )
         self.numbers.check_names(targets)
         lists = {k: list(np.atleast_1d(np.asarray(v, dtype=float))) for k, v in targets.items()}
         lengths = {len(v) for v in lists.values()}
         if len(lengths) != 1:
-            raise ValueError(f"target lists must have one length, got { {k: len(v) for k, v in lists.items()} }")
+            raise ValueError(
+                f"target lists must have one length, got { {k: len(v) for k, v in lists.items()} }"
+            )
         rows = []
         for j in range(lengths.pop()):
-            rows.append({k: self.numbers.spec(k).check_value(v[j], out_of_range) for k, v in lists.items()})
+            rows.append(
+                {k: self.numbers.spec(k).check_value(v[j], out_of_range) for k, v in lists.items()}
+            )
         return rows
 
     @torch.no_grad()
-    def generate(self, seed_smiles: Sequence[str], targets: Mapping[str, float | Sequence[float]], *,
-                 n: int = 10, mask_fraction: float = 0.3, n_steps: int = 4, temperature: float = 1.0,
-                 errors: Errors = "raise", out_of_range: Literal["raise", "clip"] = "raise",
-                 batch_size: int = 256, seed: int = 0) -> pd.DataFrame:
+    def generate(
+        self,
+        seed_smiles: Sequence[str],
+        targets: Mapping[str, float | Sequence[float]],
+        *,
+        n: int = 10,
+        mask_fraction: float = 0.3,
+        n_steps: int = 4,
+        temperature: float = 1.0,
+        errors: Errors = "raise",
+        out_of_range: Literal["raise", "clip"] = "raise",
+        batch_size: int = 256,
+        seed: int = 0,
+    ) -> pd.DataFrame:
         """Edit seed molecules towards target property values by iterative unmasking.
 
         For every seed and every target (a property may take a list of values; lists of
@@ -435,8 +551,14 @@ class RegressionTransformer:
         canon, invalid = self._valid_inputs(seed_smiles, errors)
         ok = [i for i, s in enumerate(canon) if s is not None]
         names = self.property_names
-        columns = (["seed"] + [f"target_{p}" for p in targets] + ["smiles"]
-                   + [f"predicted_{p}" for p in names] + [f"true_{p}" for p in names] + ["is_seed"])
+        columns = (
+            ["seed"]
+            + [f"target_{p}" for p in targets]
+            + ["smiles"]
+            + [f"predicted_{p}" for p in names]
+            + [f"true_{p}" for p in names]
+            + ["is_seed"]
+        )
         if not ok:
             frame = pd.DataFrame(columns=columns)
             frame.attrs.update(n_generated=0, n_invalid=0, n_duplicates=0, invalid_seeds=invalid)
@@ -451,7 +573,11 @@ class RegressionTransformer:
                 primer = {p: float(seed_pred[s_idx, k]) for k, p in enumerate(names)}
                 for p in primer:
                     spec = self.numbers.spec(p)
-                    primer[p] = min(max(primer[p], spec.vmin), spec.vmax) if np.isfinite(primer[p]) else math.nan
+                    primer[p] = (
+                        min(max(primer[p], spec.vmin), spec.vmax)
+                        if np.isfinite(primer[p])
+                        else math.nan
+                    )
                 primer.update(target)
                 base = self._encode_rows([s], [primer])[0]
                 n_mol = len(base) - mol_start - 1
@@ -459,8 +585,9 @@ class RegressionTransformer:
                     ids = np.asarray(base)
                     # Candidate k of a seed uses the same mask under every target, so the
                     # targets are compared on equal terms.
-                    spans = mask_molecule_spans(n_mol, mask_fraction,
-                                                np.random.default_rng((seed, s_idx, k)))
+                    spans = mask_molecule_spans(
+                        n_mol, mask_fraction, np.random.default_rng((seed, s_idx, k))
+                    )
                     ids[mol_start + np.flatnonzero(spans)] = self.tokenizer.mask_id
                     rows.append(ids.tolist())
                     jobs.append((s_idx, t_idx))
@@ -468,16 +595,22 @@ class RegressionTransformer:
         texts: list[str] = [""] * len(rows)
         order = np.argsort([len(r) for r in rows], kind="stable")
         for start in range(0, len(rows), batch_size):
-            idx = order[start:start + batch_size]
+            idx = order[start : start + batch_size]
             ids, attention = self._pad([rows[i] for i in idx], self.tokenizer.pad_id)
-            filled = iterative_unmask(net, ids.to(device), attention.to(device), n_steps=n_steps,
-                                      temperature=temperature, generator=generator)
+            filled = iterative_unmask(
+                net,
+                ids.to(device),
+                attention.to(device),
+                n_steps=n_steps,
+                temperature=temperature,
+                generator=generator,
+            )
             for j, i in enumerate(idx):
                 texts[i] = self.tokenizer.decode(filled[j, mol_start:][attention[j, mol_start:]])
         checked = canonicalize_batch(texts, errors="nan")
         records, seen = [], set()
         n_invalid = n_duplicates = 0
-        for (s_idx, t_idx), smi in zip(jobs, checked.values):
+        for (s_idx, t_idx), smi in zip(jobs, checked.values, strict=True):
             if smi is None:
                 n_invalid += 1
                 continue
@@ -491,8 +624,9 @@ class RegressionTransformer:
             record["smiles"] = smi
             record["is_seed"] = smi == seeds[s_idx]
             records.append(record)
-        frame = pd.DataFrame.from_records(records, columns=[c for c in columns
-                                                            if not c.startswith(("predicted_", "true_"))])
+        frame = pd.DataFrame.from_records(
+            records, columns=[c for c in columns if not c.startswith(("predicted_", "true_"))]
+        )
         if len(frame):
             pred = self._predict_values(frame["smiles"].tolist(), batch_size=batch_size)["pred"]
             for k, p in enumerate(names):
@@ -503,8 +637,12 @@ class RegressionTransformer:
                 frame[f"predicted_{p}"] = pd.Series(dtype=float)
                 frame[f"true_{p}"] = pd.Series(dtype=float)
         frame = frame[columns]
-        frame.attrs.update(n_generated=len(rows), n_invalid=n_invalid, n_duplicates=n_duplicates,
-                           invalid_seeds=invalid)
+        frame.attrs.update(
+            n_generated=len(rows),
+            n_invalid=n_invalid,
+            n_duplicates=n_duplicates,
+            invalid_seeds=invalid,
+        )
         return frame
 
     # ---------------------------------------------------------- persistence
@@ -514,13 +652,22 @@ class RegressionTransformer:
         config = asdict(self.config)
         config["encoder_overrides"] = dict(config["encoder_overrides"])
         config["mask_fraction"] = list(config["mask_fraction"])
-        extra = {"format": _FORMAT, "tokenizer": json.dumps(self.tokenizer.to_dict()),
-                 "fingerprint": self.tokenizer.fingerprint, "config": json.dumps(config)}
+        extra = {
+            "format": _FORMAT,
+            "tokenizer": json.dumps(self.tokenizer.to_dict()),
+            "fingerprint": self.tokenizer.fingerprint,
+            "config": json.dumps(config),
+        }
         return save_checkpoint(path, net, extra=extra)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, tokenizer: SmilesTokenizer | None = None,
-             map_location: str | torch.device | None = None) -> RegressionTransformer:
+    def load(
+        cls,
+        path: str | os.PathLike,
+        *,
+        tokenizer: SmilesTokenizer | None = None,
+        map_location: str | torch.device | None = None,
+    ) -> RegressionTransformer:
         """Rebuild a saved model (``torch.load(weights_only=True)``).
 
         Parameters
@@ -538,7 +685,8 @@ class RegressionTransformer:
         if tokenizer is not None and tokenizer.fingerprint != saved.fingerprint:
             raise VocabularyMismatchError(
                 f"{path} was trained with vocabulary {saved.fingerprint[:12]}, not the given "
-                f"{tokenizer.fingerprint[:12]}; token ids would mean different tokens")
+                f"{tokenizer.fingerprint[:12]}; token ids would mean different tokens"
+            )
         if payload["model"]["hparams"]["vocab"] != saved.vocab:
             raise VocabularyMismatchError(f"{path}: model vocabulary and stored tokenizer differ")
         config = json.loads(extra["config"])

@@ -11,9 +11,18 @@ from sciml.rt.predictor import RTConfig
 from sciml.train import TrainConfig
 
 MOLECULES = [
-    "CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "CCN(CC)CC", "CC(=O)Oc1ccccc1C(=O)O",
-    "Clc1ccc(Cl)cc1", "CCCCCCCCCC", "NC(=O)c1ccccc1", "OC(=O)CCC(=O)O", "c1ccc2ccccc2c1",
-    "CC(C)Cc1ccc(cc1)C(C)C(=O)O", "CN1CCC[C@H]1c1cccnc1",
+    "CCO",
+    "c1ccccc1O",
+    "CC(=O)Nc1ccc(O)cc1",
+    "CCN(CC)CC",
+    "CC(=O)Oc1ccccc1C(=O)O",
+    "Clc1ccc(Cl)cc1",
+    "CCCCCCCCCC",
+    "NC(=O)c1ccccc1",
+    "OC(=O)CCC(=O)O",
+    "c1ccc2ccccc2c1",
+    "CC(C)Cc1ccc(cc1)C(C)C(=O)O",
+    "CN1CCC[C@H]1c1cccnc1",
 ]
 
 
@@ -36,7 +45,12 @@ def trained_rt(molecules, qed_frame):
     try:
         config = RTConfig(size="tiny", precision=2)
         rt = RegressionTransformer(["qed"], config)
-        return rt.fit(molecules, qed_frame, train_config=TrainConfig(
-            max_epochs=150, batch_size=12, lr=3e-3, warmup=0.05, progress=False, seed=0))
+        return rt.fit(
+            molecules,
+            qed_frame,
+            train_config=TrainConfig(
+                max_epochs=150, batch_size=12, lr=3e-3, warmup=0.05, progress=False, seed=0
+            ),
+        )
     finally:
         torch.set_num_threads(threads)

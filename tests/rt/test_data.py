@@ -2,7 +2,13 @@ import numpy as np
 import pytest
 import torch
 
-from sciml.rt.data import IGNORE_INDEX, RTDataset, build_tokenizer, mask_molecule_spans, sequence_text
+from sciml.rt.data import (
+    IGNORE_INDEX,
+    RTDataset,
+    build_tokenizer,
+    mask_molecule_spans,
+    sequence_text,
+)
 from sciml.rt.numbers import NumberTokenizer, PropertySpec
 
 SMILES = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "CCN(CC)CC"]
@@ -25,13 +31,18 @@ def test_alternates_and_property_mode_masks_exactly_the_value_tokens(setup):
     numbers, tok, ds = setup
     samples = [ds[i] for i in range(len(ds))]
     first, second, third = ds.collate(samples), ds.collate(samples), ds.collate(samples)
-    assert "property_labels" in first and "generation_labels" in second and "property_labels" in third
-    value_tokens = {t for s in numbers.specs for t in s.tokens()
-                    if t.startswith("_") and t != "_._"}
+    assert (
+        "property_labels" in first and "generation_labels" in second and "property_labels" in third
+    )
+    value_tokens = {
+        t for s in numbers.specs for t in s.tokens() if t.startswith("_") and t != "_._"
+    }
     for i, s in enumerate(samples):
         original = tok.convert_ids_to_tokens(s["ids"])
-        masked = first["input_ids"][i, :len(original)]
-        changed = [j for j, t in enumerate(original) if tok.convert_ids_to_tokens([int(masked[j])])[0] != t]
+        masked = first["input_ids"][i, : len(original)]
+        changed = [
+            j for j, t in enumerate(original) if tok.convert_ids_to_tokens([int(masked[j])])[0] != t
+        ]
         assert changed == [j for j, t in enumerate(original) if t in value_tokens]
         labelled = torch.nonzero(first["property_labels"][i] != IGNORE_INDEX).flatten().tolist()
         assert labelled == changed
@@ -57,7 +68,9 @@ def test_generation_mode_masks_only_molecule_spans(setup):
             assert (labels[pos] == torch.as_tensor(s["ids"])[pos]).all()
             keep = torch.ones(len(s["ids"]), dtype=torch.bool)
             keep[pos] = False
-            assert (batch["input_ids"][i, :len(s["ids"])][keep] == torch.as_tensor(s["ids"])[keep]).all()
+            assert (
+                batch["input_ids"][i, : len(s["ids"])][keep] == torch.as_tensor(s["ids"])[keep]
+            ).all()
 
 
 @pytest.mark.parametrize("n, fraction", [(1, 0.5), (10, 0.3), (40, 0.6), (7, 1.0)])

@@ -20,7 +20,9 @@ def parts():
     torch.manual_seed(0)
     numbers = NumberTokenizer([PropertySpec("qed", 0, 1, 3), PropertySpec("logp", -5, 10, 2)])
     tok = build_tokenizer(SMILES, numbers)
-    ds = RTDataset(SMILES, np.array([[0.4, 1.0], [0.5, 2.0], [0.6, -2.5], [0.7, 3.0]]), numbers, tok)
+    ds = RTDataset(
+        SMILES, np.array([[0.4, 1.0], [0.5, 2.0], [0.6, -2.5], [0.7, 3.0]]), numbers, tok
+    )
     net = RegressionTransformerNet(tok.vocab, [s.to_dict() for s in numbers.specs], size="tiny")
     return numbers, tok, ds, net
 
@@ -38,7 +40,9 @@ def test_forward_objective_and_decode(parts):
     out = net(batch)
     assert out["logits"].shape == (*batch["input_ids"].shape, tok.vocab_size)
     terms = RTObjective().terms(out, batch, net)
-    assert set(terms) == {"property", "digit_distance"} and all(torch.isfinite(v) for v in terms.values())
+    assert set(terms) == {"property", "digit_distance"} and all(
+        torch.isfinite(v) for v in terms.values()
+    )
     decoded = RTObjective().decode(out, batch, net)
     assert decoded["pred"].shape == (4, 2) and torch.isfinite(decoded["pred"]).all()
     gen = ds.collate([ds[i] for i in range(4)])
@@ -79,13 +83,22 @@ def test_iterative_unmask_fills_only_masks_with_smiles_tokens(parts):
     ds.mode = "generation"
     batch = ds.collate([ds[i] for i in range(4)])
     masked = batch["input_ids"] == tok.mask_id
-    filled = iterative_unmask(net.eval(), batch["input_ids"], batch["attention_mask"], n_steps=3,
-                              temperature=1.0, generator=torch.Generator().manual_seed(0))
+    filled = iterative_unmask(
+        net.eval(),
+        batch["input_ids"],
+        batch["attention_mask"],
+        n_steps=3,
+        temperature=1.0,
+        generator=torch.Generator().manual_seed(0),
+    )
     assert (filled[~masked] == batch["input_ids"][~masked]).all()
     assert net.molecule_tokens[filled[masked]].all()
 
 
 def test_vocabulary_without_number_tokens_refused():
     with pytest.raises(ValueError, match="lacks number tokens"):
-        RegressionTransformerNet(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "C"],
-                                 [PropertySpec("qed", 0, 1).to_dict()], size="tiny")
+        RegressionTransformerNet(
+            ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "C"],
+            [PropertySpec("qed", 0, 1).to_dict()],
+            size="tiny",
+        )

@@ -56,23 +56,28 @@ def test_several_properties_round_trip(values):
     block = numbers.encode({"a": values[0], "b": values[1]})
     assert len(block) == numbers.block_length
     decoded = numbers.decode(block)
-    assert decoded["a"].value == round(values[0], 3) or decoded["a"].value == float(f"{values[0]:.3f}")
+    assert decoded["a"].value == round(values[0], 3) or decoded["a"].value == float(
+        f"{values[0]:.3f}"
+    )
     assert decoded["b"].value == float(f"{values[1]:.2f}")
 
 
-@pytest.mark.parametrize("tokens, reason", [
-    (["_1_0_", DECIMAL_POINT, DECIMAL_POINT, "_5_-1_"], "more than one decimal point"),
-    (["_1_0_", "_5_-1_"], "fractional digits without a decimal point"),
-    (["_1_0_", DECIMAL_POINT, "_5_-2_"], "has place -2; expected -1"),
-    (["_1_1_", DECIMAL_POINT], "does not follow the units digit"),
-    (["_1_0_", PLUS], "is not first"),
-    (["C", "_1_0_"], "is not a number token"),
-    ([], "no number tokens"),
-    ([MINUS], "no digit tokens"),
-    (["_1_0_", DECIMAL_POINT], "without fractional digits"),
-    (["_5_-1_"], "fractional place"),
-    ([None, 3], "not a number token"),
-])
+@pytest.mark.parametrize(
+    "tokens, reason",
+    [
+        (["_1_0_", DECIMAL_POINT, DECIMAL_POINT, "_5_-1_"], "more than one decimal point"),
+        (["_1_0_", "_5_-1_"], "fractional digits without a decimal point"),
+        (["_1_0_", DECIMAL_POINT, "_5_-2_"], "has place -2; expected -1"),
+        (["_1_1_", DECIMAL_POINT], "does not follow the units digit"),
+        (["_1_0_", PLUS], "is not first"),
+        (["C", "_1_0_"], "is not a number token"),
+        ([], "no number tokens"),
+        ([MINUS], "no digit tokens"),
+        (["_1_0_", DECIMAL_POINT], "without fractional digits"),
+        (["_5_-1_"], "fractional place"),
+        ([None, 3], "not a number token"),
+    ],
+)
 def test_malformed_runs_are_nan_with_reason(tokens, reason):
     decoded = decode_number(tokens)
     assert math.isnan(decoded.value) and not decoded.ok
@@ -82,7 +87,10 @@ def test_malformed_runs_are_nan_with_reason(tokens, reason):
 def test_spec_decode_checks_width_and_sign():
     spec = PropertySpec("s", -1, 1, 2)
     assert "needs 5 number tokens" in spec.decode(["_1_0_"]).reason
-    assert "sign token first" in spec.decode(["_1_0_", DECIMAL_POINT, "_0_-1_", "_0_-2_", "_0_-3_"]).reason
+    assert (
+        "sign token first"
+        in spec.decode(["_1_0_", DECIMAL_POINT, "_0_-1_", "_0_-2_", "_0_-3_"]).reason
+    )
     assert math.isnan(decode_number(12).value)
 
 
@@ -98,7 +106,9 @@ def test_out_of_range_refused_or_clipped():
 
 def test_unknown_property_lists_known_ones():
     numbers = NumberTokenizer([PropertySpec("qed", 0, 1), PropertySpec("logp", -5, 10)])
-    with pytest.raises(UnknownPropertyError, match="unknown property 'sol'; this model knows: qed, logp"):
+    with pytest.raises(
+        UnknownPropertyError, match="unknown property 'sol'; this model knows: qed, logp"
+    ):
         numbers.encode({"sol": 1.0})
 
 

@@ -38,18 +38,29 @@ def test_errors_policies(trained_rt):
 
 def test_generate_returns_valid_canonical_unique_molecules(trained_rt, molecules):
     out = trained_rt.generate(molecules[:4], {"qed": [0.3, 0.8]}, n=6, mask_fraction=0.4)
-    assert list(out.columns) == ["seed", "target_qed", "smiles", "predicted_qed", "true_qed", "is_seed"]
+    assert list(out.columns) == [
+        "seed",
+        "target_qed",
+        "smiles",
+        "predicted_qed",
+        "true_qed",
+        "is_seed",
+    ]
     assert out.attrs["n_generated"] == 4 * 2 * 6
     assert len(out) + out.attrs["n_invalid"] + out.attrs["n_duplicates"] == out.attrs["n_generated"]
     for smi in out["smiles"]:
         assert Chem.MolToSmiles(Chem.MolFromSmiles(smi)) == smi
     assert not out.duplicated(["seed", "target_qed", "smiles"]).any()
-    assert np.allclose(out["true_qed"], [Chem.QED.qed(Chem.MolFromSmiles(s)) for s in out["smiles"]])
+    assert np.allclose(
+        out["true_qed"], [Chem.QED.qed(Chem.MolFromSmiles(s)) for s in out["smiles"]]
+    )
     assert set(out["target_qed"]) <= {0.3, 0.8}
 
 
 def test_generate_bad_input(trained_rt, molecules):
-    with pytest.raises(UnknownPropertyError, match="unknown property 'logp'; this model knows: qed"):
+    with pytest.raises(
+        UnknownPropertyError, match="unknown property 'logp'; this model knows: qed"
+    ):
         trained_rt.generate(molecules[:1], {"logp": 2.0})
     with pytest.raises(ValueError, match=r"outside the trained range \[0.0, 1.0\]"):
         trained_rt.generate(molecules[:1], {"qed": 1.4})
@@ -78,8 +89,12 @@ def test_init_from_refuses_another_vocabulary(trained_rt, molecules, qed_frame):
     other = build_tokenizer(["CCO", "CCN"], NumberTokenizer([PropertySpec("qed", 0, 1, 2)]))
     rt = RegressionTransformer(["qed"], RTConfig(size="tiny", precision=2), tokenizer=other)
     with pytest.raises(VocabularyMismatchError):
-        rt.fit(["CCO", "CCN"], pd.DataFrame({"qed": [0.4, 0.4]}), init_from=trained_rt,
-               train_config=TrainConfig(max_epochs=1, progress=False))
+        rt.fit(
+            ["CCO", "CCN"],
+            pd.DataFrame({"qed": [0.4, 0.4]}),
+            init_from=trained_rt,
+            train_config=TrainConfig(max_epochs=1, progress=False),
+        )
 
 
 def test_untrained_model_and_unknown_target_column():
