@@ -75,7 +75,8 @@ def test_helpful_errors(train_csv, tmp_path, capsys):
     base = ["fit", "--train", str(train_csv), "--smiles-col", "SMILES", "--targets", "LogP",
             "--out", str(tmp_path / "m")]
     assert main(base + ["--model", "svm"]) == 2
-    assert "unknown model 'svm'; choose one of: gnn, rf" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown model 'svm'; choose one of: " in err and "gnn, rf" in err
     assert main(base + ["--model", "rf", "--epochs", "3"]) == 2
     assert "has no option(s) epochs" in capsys.readouterr().err
     assert main(base[:-1] + [str(tmp_path / "m"), "--targets", "nope"]) == 2
