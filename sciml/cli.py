@@ -16,6 +16,7 @@ __all__ = ["build_parser", "main", "resolve"]
 # Domain modules whose ``register`` adds subcommands, in the order shown by --help.
 _COMMAND_MODULES = (
     "sciml.chem.cli",
+    "sciml.chem.transformer.cli",
     "sciml.rt.cli",
     "sciml.physics.cli",
     "sciml.demo",
@@ -83,13 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="print versions, compute device and data directory")
     info.set_defaults(handler=_cmd_info)
     for module_name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(module_name).register(sub)
     return parser
 
 

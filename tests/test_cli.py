@@ -11,7 +11,7 @@ def test_help_lists_subcommands(capsys):
         main(["--help"])
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
-    for command in ("info", "fit", "predict", "pde", "rt"):
+    for command in ("info", "fit", "predict", "pretrain", "adapt", "rt", "pde", "demo"):
         assert command in out
 
 
