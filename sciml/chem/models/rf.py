@@ -114,7 +114,8 @@ class RandomForestModel(MoleculeModel):
             forest = RandomForestRegressor(
                 n_estimators=self.config.n_estimators, max_features=self.config.max_features,
                 min_samples_leaf=self.config.min_samples_leaf, max_depth=self.config.max_depth,
-                random_state=self.config.seed, n_jobs=self.config.n_jobs)
+                random_state=self.config.seed,
+                n_jobs=-1 if self.config.n_jobs is None else self.config.n_jobs)
             forest.fit(x[labelled], train.y[labelled, t])
             self.forests[target] = ForestArrays.from_sklearn(forest)
 
