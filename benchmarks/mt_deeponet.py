@@ -18,7 +18,6 @@ import argparse
 import contextlib
 import datetime as dt
 import io
-import json
 import os
 import sys
 import time
@@ -33,7 +32,13 @@ RESULTS = ROOT / "results"
 CACHE = ROOT / ".cache"
 
 from sciml.physics import pinn  # noqa: E402
-from sciml.physics.darcy import DarcyConfig, DarcyFNOConfig, generate_darcy, generate_darcy_fno, solve_darcy  # noqa: E402
+from sciml.physics.darcy import (
+    DarcyConfig,
+    DarcyFNOConfig,
+    generate_darcy,
+    generate_darcy_fno,
+    solve_darcy,
+)  # noqa: E402
 from sciml.physics.deeponet import DeepONet, MaskedFieldLoss, MTDeepONet  # noqa: E402
 from sciml.physics.fisher import FisherConfig, generate_fisher, solve_fisher  # noqa: E402
 from sciml.physics.geometry import SHAPES, Grid, interior_mask  # noqa: E402
@@ -44,25 +49,102 @@ from sciml.physics.storage import load_dataset, save_dataset  # noqa: E402
 from sciml.train import StaticWeighting, TrainConfig, Trainer  # noqa: E402
 
 SCALES = {
-    "fast": dict(fisher_n=24, fisher_test=12, held_n=30, few_shot=10, fisher_epochs=3, pi_sizes=(12, 24),
-                 pi_epochs=2, darcy_res=41, darcy_n=24, darcy_test=12, darcy_epochs=2, transfer_n=20,
-                 transfer_test=12, transfer_epochs=2, fno_res=43, fno_sub=1, fno_train=40, fno_test=10,
-                 fno_epochs=2, heat_shape=(24, 24, 4), heat_holes=(2, 4), heat_train=8, heat_test=8, heat_epochs=3,
-                 dde_funcs=6, dde_batch=3, dde_iters=2, inverse_steps=50, pinn_steps=30, speed_n=8),
-    "default": dict(fisher_n=200, fisher_test=50, held_n=80, few_shot=20, fisher_epochs=120,
-                    pi_sizes=(50, 100, 200), pi_epochs=60, darcy_res=50, darcy_n=250, darcy_test=50,
-                    darcy_epochs=60, transfer_n=100, transfer_test=100, transfer_epochs=120,
-                    fno_res=85, fno_sub=1, fno_train=1000, fno_test=100, fno_epochs=40,
-                    heat_shape=(32, 32, 8), heat_holes=(2, 6), heat_train=24, heat_test=40, heat_epochs=400,
-                    dde_funcs=100, dde_batch=50, dde_iters=3, inverse_steps=1500, pinn_steps=800,
-                    speed_n=64),
-    "paper": dict(fisher_n=1000, fisher_test=200, held_n=300, few_shot=50, fisher_epochs=500,
-                  pi_sizes=(50, 100, 200), pi_epochs=500, darcy_res=100, darcy_n=1800, darcy_test=200,
-                  darcy_epochs=300, transfer_n=100, transfer_test=200, transfer_epochs=1000,
-                  fno_res=421, fno_sub=5, fno_train=1000, fno_test=100, fno_epochs=500,
-                  heat_shape=(32, 32, 8), heat_holes=(2, 6), heat_train=24, heat_test=40, heat_epochs=3000,
-                  dde_funcs=1000, dde_batch=50, dde_iters=10, inverse_steps=10000, pinn_steps=10000,
-                  speed_n=256),
+    "fast": dict(
+        fisher_n=24,
+        fisher_test=12,
+        held_n=30,
+        few_shot=10,
+        fisher_epochs=3,
+        pi_sizes=(12, 24),
+        pi_epochs=2,
+        darcy_res=41,
+        darcy_n=24,
+        darcy_test=12,
+        darcy_epochs=2,
+        transfer_n=20,
+        transfer_test=12,
+        transfer_epochs=2,
+        fno_res=43,
+        fno_sub=1,
+        fno_train=40,
+        fno_test=10,
+        fno_epochs=2,
+        heat_shape=(24, 24, 4),
+        heat_holes=(2, 4),
+        heat_train=8,
+        heat_test=8,
+        heat_epochs=3,
+        dde_funcs=6,
+        dde_batch=3,
+        dde_iters=2,
+        inverse_steps=50,
+        pinn_steps=30,
+        speed_n=8,
+    ),
+    "default": dict(
+        fisher_n=200,
+        fisher_test=50,
+        held_n=80,
+        few_shot=20,
+        fisher_epochs=120,
+        pi_sizes=(50, 100, 200),
+        pi_epochs=60,
+        darcy_res=50,
+        darcy_n=250,
+        darcy_test=50,
+        darcy_epochs=60,
+        transfer_n=100,
+        transfer_test=100,
+        transfer_epochs=120,
+        fno_res=85,
+        fno_sub=1,
+        fno_train=1000,
+        fno_test=100,
+        fno_epochs=40,
+        heat_shape=(32, 32, 8),
+        heat_holes=(2, 6),
+        heat_train=24,
+        heat_test=40,
+        heat_epochs=400,
+        dde_funcs=100,
+        dde_batch=50,
+        dde_iters=3,
+        inverse_steps=1500,
+        pinn_steps=800,
+        speed_n=64,
+    ),
+    "paper": dict(
+        fisher_n=1000,
+        fisher_test=200,
+        held_n=300,
+        few_shot=50,
+        fisher_epochs=500,
+        pi_sizes=(50, 100, 200),
+        pi_epochs=500,
+        darcy_res=100,
+        darcy_n=1800,
+        darcy_test=200,
+        darcy_epochs=300,
+        transfer_n=100,
+        transfer_test=200,
+        transfer_epochs=1000,
+        fno_res=421,
+        fno_sub=5,
+        fno_train=1000,
+        fno_test=100,
+        fno_epochs=500,
+        heat_shape=(32, 32, 8),
+        heat_holes=(2, 6),
+        heat_train=24,
+        heat_test=40,
+        heat_epochs=3000,
+        dde_funcs=1000,
+        dde_batch=50,
+        dde_iters=10,
+        inverse_steps=10000,
+        pinn_steps=10000,
+        speed_n=256,
+    ),
 }
 TRAIN_FAMILIES = ("logistic", "newell_whitehead", "exponential")
 TRAIN_GEOMETRIES = ("square", "circle", "triangle")
@@ -89,12 +171,26 @@ def cached(name: str, make):
     return ds
 
 
-def fit(model, train, val=None, *, epochs, lr=1e-3, batch=32, loss="mse", hooks=(), weights=None,
-        seed=0):
-    cfg = TrainConfig(max_epochs=epochs, batch_size=batch, lr=lr, weight_decay=0.0, progress=False,
-                      seed=seed, warmup=0.02, monitor="val_rel_l2" if val is not None else None)
-    trainer = Trainer(model, MaskedFieldLoss(loss), cfg, extra_losses=list(hooks),
-                      weighting=StaticWeighting(weights) if weights else None)
+def fit(
+    model, train, val=None, *, epochs, lr=1e-3, batch=32, loss="mse", hooks=(), weights=None, seed=0
+):
+    cfg = TrainConfig(
+        max_epochs=epochs,
+        batch_size=batch,
+        lr=lr,
+        weight_decay=0.0,
+        progress=False,
+        seed=seed,
+        warmup=0.02,
+        monitor="val_rel_l2" if val is not None else None,
+    )
+    trainer = Trainer(
+        model,
+        MaskedFieldLoss(loss),
+        cfg,
+        extra_losses=list(hooks),
+        weighting=StaticWeighting(weights) if weights else None,
+    )
     start = time.perf_counter()
     trainer.fit(train, val)
     return trainer, time.perf_counter() - start
@@ -113,17 +209,27 @@ def pct(v) -> str:
 
 # ------------------------------------------------------------------------------------ Fisher
 def fisher_models(data, p=300):
-    kw = dict(p=p, branch_hidden=(128, 128), layer_norm=True, trunk_hidden=(128, 128, 128),
-              n_coefficients=4, coord_upper=(1.0, 1.0))
+    kw = dict(
+        p=p,
+        branch_hidden=(128, 128),
+        layer_norm=True,
+        trunk_hidden=(128, 128, 128),
+        n_coefficients=4,
+        coord_upper=(1.0, 1.0),
+    )
     return lambda multitask: (MTDeepONet if multitask else DeepONet)(data.branch_in, 2, **kw)
 
 
 def bench_fisher(s, md, figs):
     n_tr, n_te = s["fisher_n"], s["fisher_test"]
-    pool = cached(f"fisher_{n_tr}_{n_te}", lambda: generate_fisher(
-        3 * (n_tr + n_te), FisherConfig(families=TRAIN_FAMILIES), seed=1))
-    held = cached(f"fisher_zeldovich_{s['held_n']}", lambda: generate_fisher(
-        s["held_n"], FisherConfig(families=("zeldovich",)), seed=2))
+    pool = cached(
+        f"fisher_{n_tr}_{n_te}",
+        lambda: generate_fisher(3 * (n_tr + n_te), FisherConfig(families=TRAIN_FAMILIES), seed=1),
+    )
+    held = cached(
+        f"fisher_zeldovich_{s['held_n']}",
+        lambda: generate_fisher(s["held_n"], FisherConfig(families=("zeldovich",)), seed=2),
+    )
     data = fisher_dataset(pool)
     n_total = len(data)
     train_idx, test_idx = np.arange(3 * n_tr), np.arange(3 * n_tr, n_total)
@@ -137,28 +243,36 @@ def bench_fisher(s, md, figs):
     # Same budget: the pooled model sees every sample as often as the single-task models do.
     mt_trainer, mt_time = fit(make(True), train, epochs=s["fisher_epochs"])
     md.append("## Fisher-KPP: single-task per family vs one MT-DeepONet on pooled data\n")
-    md.append(f"{n_tr} training and {n_te} test samples per family (64 x-points x 20 times); "
-              f"{s['fisher_epochs']} epochs for every model; MSE loss; branch MLP [128,128]+LayerNorm "
-              "on u0 (64) + coefficients (4), trunk [128,128,128], p = 300.\n")
+    md.append(
+        f"{n_tr} training and {n_te} test samples per family (64 x-points x 20 times); "
+        f"{s['fisher_epochs']} epochs for every model; MSE loss; branch MLP [128,128]+LayerNorm "
+        "on u0 (64) + coefficients (4), trunk [128,128,128], p = 300.\n"
+    )
     md.append("| family | single-task rel. L2 | MT-DeepONet rel. L2 |\n|---|---|---|")
     per_family = {}
     for fam, err in rows:
         mt_err = rel_l2(mt_trainer, test.subset(test.where(fam)))
         per_family[fam] = (float(np.mean(err)), float(np.mean(mt_err)))
         md.append(f"| {fam} | {pct(err)} | {pct(mt_err)} |")
-    md.append(f"| **training time** | {single_time:.0f} s (3 models) | {mt_time:.0f} s (1 model) |\n")
+    md.append(
+        f"| **training time** | {single_time:.0f} s (3 models) | {mt_time:.0f} s (1 model) |\n"
+    )
     # Held-out family: zero-shot from its coefficients, then few-shot fine-tuning.
     hdata = fisher_dataset(held)
     k = s["few_shot"]
     htrain, htest = hdata.subset(np.arange(k)), hdata.subset(np.arange(k, len(hdata)))
     zero = rel_l2(mt_trainer, htest)
     ft_model = mt_trainer.raw_model
-    ft_trainer, ft_time = fit(ft_model, htrain, epochs=max(2, s["fisher_epochs"] // 2), lr=3e-4, batch=8)
+    ft_trainer, ft_time = fit(
+        ft_model, htrain, epochs=max(2, s["fisher_epochs"] // 2), lr=3e-4, batch=8
+    )
     few = rel_l2(ft_trainer, htest)
     scratch, _ = fit(make(True), htrain, epochs=max(2, s["fisher_epochs"] // 2), batch=8)
-    md.append(f"Held-out family **zeldovich** (a u^2 (1 - u)), {len(htest)} test samples: zero-shot "
-              f"MT-DeepONet {pct(zero)}; fine-tuned on {k} samples ({ft_time:.0f} s) {pct(few)}; "
-              f"same {k} samples from scratch {pct(rel_l2(scratch, htest))}.\n")
+    md.append(
+        f"Held-out family **zeldovich** (a u^2 (1 - u)), {len(htest)} test samples: zero-shot "
+        f"MT-DeepONet {pct(zero)}; fine-tuned on {k} samples ({ft_time:.0f} s) {pct(few)}; "
+        f"same {k} samples from scratch {pct(rel_l2(scratch, htest))}.\n"
+    )
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5, 3))
@@ -175,18 +289,27 @@ def bench_fisher(s, md, figs):
 
 def bench_physics(s, md, data, train, test):
     md.append("## Physics-informed vs data-only (Fisher-KPP, pooled families)\n")
-    md.append(f"Same MT-DeepONet, {s['pi_epochs']} epochs each; physics adds the batched residual "
-              "u_t - D u_xx - R(u) on 256 random points per step, the zero-flux BC and the IC "
-              "(static weights pde 1, bc 0.1, ic 1).\n")
-    md.append("| training samples | data-only rel. L2 | physics-informed rel. L2 | time data / physics |\n"
-              "|---|---|---|---|")
+    md.append(
+        f"Same MT-DeepONet, {s['pi_epochs']} epochs each; physics adds the batched residual "
+        "u_t - D u_xx - R(u) on 256 random points per step, the zero-flux BC and the IC "
+        "(static weights pde 1, bc 0.1, ic 1).\n"
+    )
+    md.append(
+        "| training samples | data-only rel. L2 | physics-informed rel. L2 | time data / physics |\n"
+        "|---|---|---|---|"
+    )
     make = fisher_models(data)
     curve = []
     for n in s["pi_sizes"]:
         sub = train.subset(np.random.default_rng(n).choice(len(train), n, replace=False))
         d_tr, d_t = fit(make(True), sub, epochs=s["pi_epochs"])
-        p_tr, p_t = fit(make(True), sub, epochs=s["pi_epochs"], hooks=[pinn.FisherResidual(n_collocation=256)],
-                        weights={"pde": 1.0, "bc": 0.1, "ic": 1.0})
+        p_tr, p_t = fit(
+            make(True),
+            sub,
+            epochs=s["pi_epochs"],
+            hooks=[pinn.FisherResidual(n_collocation=256)],
+            weights={"pde": 1.0, "bc": 0.1, "ic": 1.0},
+        )
         d_err, p_err = rel_l2(d_tr, test), rel_l2(p_tr, test)
         curve.append((n, np.mean(d_err), np.mean(p_err)))
         md.append(f"| {n} | {pct(d_err)} | {pct(p_err)} | {d_t:.0f} s / {p_t:.0f} s |")
@@ -196,8 +319,16 @@ def bench_physics(s, md, data, train, test):
 
 # ------------------------------------------------------------------------------------- Darcy
 def darcy_model(data, *, mask_channel=True):
-    return MTDeepONet(data.branch_in, 2, p=150, branch="cnn", branch_hidden=(128,), trunk_hidden=(128, 128, 128),
-                      mask_channel=mask_channel, layer_norm=False)
+    return MTDeepONet(
+        data.branch_in,
+        2,
+        p=150,
+        branch="cnn",
+        branch_hidden=(128,),
+        trunk_hidden=(128, 128, 128),
+        mask_channel=mask_channel,
+        layer_norm=False,
+    )
 
 
 def transfer_freeze(model):
@@ -215,19 +346,39 @@ def transfer_freeze(model):
 def bench_darcy(s, md, figs):
     res, n, nt = s["darcy_res"], s["darcy_n"], s["darcy_test"]
     config = DarcyConfig(resolution=res)
-    sets = {g: darcy_dataset(cached(f"darcy_{g}_{res}_{n + nt}", lambda g=g: generate_darcy(
-        n + nt, {g: SHAPES[g]()}, config, seed=10 + TRAIN_GEOMETRIES.index(g) if g in TRAIN_GEOMETRIES else 20)))
-        for g in (*TRAIN_GEOMETRIES,)}
-    cross_ds = cached(f"darcy_cross_{res}_{s['transfer_n'] + s['transfer_test']}", lambda: generate_darcy(
-        s["transfer_n"] + s["transfer_test"], {"square_with_cross": SHAPES["square_with_cross"]()}, config, seed=30))
+    sets = {
+        g: darcy_dataset(
+            cached(
+                f"darcy_{g}_{res}_{n + nt}",
+                lambda g=g: generate_darcy(
+                    n + nt,
+                    {g: SHAPES[g]()},
+                    config,
+                    seed=10 + TRAIN_GEOMETRIES.index(g) if g in TRAIN_GEOMETRIES else 20,
+                ),
+            )
+        )
+        for g in (*TRAIN_GEOMETRIES,)
+    }
+    cross_ds = cached(
+        f"darcy_cross_{res}_{s['transfer_n'] + s['transfer_test']}",
+        lambda: generate_darcy(
+            s["transfer_n"] + s["transfer_test"],
+            {"square_with_cross": SHAPES["square_with_cross"]()},
+            config,
+            seed=30,
+        ),
+    )
     trains = {g: d.subset(np.arange(n)) for g, d in sets.items()}
     tests = {g: d.subset(np.arange(n, n + nt)) for g, d in sets.items()}
     pooled = OperatorDataset.concat([trains[g] for g in TRAIN_GEOMETRIES])
     mt_tr, mt_time = fit(darcy_model(pooled), pooled, epochs=s["darcy_epochs"])
     md.append("## Darcy on several geometries: one MT-DeepONet vs single-geometry models\n")
-    md.append(f"{res} x {res} grid, K = exp(GRF), f = 1; {n} training and {nt} test samples per geometry; "
-              f"{s['darcy_epochs']} epochs for every model; CNN branch 16/32/64/64 on (K, mask), trunk "
-              "[128,128,128], p = 150, output multiplied by the mask; MSE inside the mask.\n")
+    md.append(
+        f"{res} x {res} grid, K = exp(GRF), f = 1; {n} training and {nt} test samples per geometry; "
+        f"{s['darcy_epochs']} epochs for every model; CNN branch 16/32/64/64 on (K, mask), trunk "
+        "[128,128,128], p = 150, output multiplied by the mask; MSE inside the mask.\n"
+    )
     md.append("| geometry | single-geometry rel. L2 | MT-DeepONet rel. L2 |\n|---|---|---|")
     single, total_single = {}, 0.0
     for g in TRAIN_GEOMETRIES:
@@ -237,21 +388,27 @@ def bench_darcy(s, md, figs):
     md.append(f"| **training time** | {total_single:.0f} s (3 models) | {mt_time:.0f} s |\n")
     # Transfer to the square with a cross-shaped hole.
     cross = darcy_dataset(cross_ds)
-    c_train, c_test = cross.subset(np.arange(s["transfer_n"])), cross.subset(
-        np.arange(s["transfer_n"], len(cross)))
+    c_train, c_test = (
+        cross.subset(np.arange(s["transfer_n"])),
+        cross.subset(np.arange(s["transfer_n"], len(cross))),
+    )
     import copy
 
     results = {}
-    for name, source in (("MT source", mt_tr.raw_model), ("single-geometry (square) source",
-                                                        single["square"].raw_model)):
+    for name, source in (
+        ("MT source", mt_tr.raw_model),
+        ("single-geometry (square) source", single["square"].raw_model),
+    ):
         model = transfer_freeze(copy.deepcopy(source))
         tr, t = fit(model, c_train, epochs=s["transfer_epochs"], loss="rel_l2", lr=1e-3, batch=16)
         results[name] = (rel_l2(tr, c_test), t)
     tr, t = fit(darcy_model(c_train), c_train, epochs=s["transfer_epochs"], loss="rel_l2", batch=16)
     results["scratch (all layers)"] = (rel_l2(tr, c_test), t)
-    md.append(f"**Transfer to square_with_cross** with {s['transfer_n']} samples, {s['transfer_epochs']} "
-              "epochs, masked relative-L2 loss; sources fine-tune the first conv layer, the branch head "
-              f"and the last trunk layer ({len(c_test)} test samples):\n")
+    md.append(
+        f"**Transfer to square_with_cross** with {s['transfer_n']} samples, {s['transfer_epochs']} "
+        "epochs, masked relative-L2 loss; sources fine-tune the first conv layer, the branch head "
+        f"and the last trunk layer ({len(c_test)} test samples):\n"
+    )
     md.append("| start | rel. L2 | time |\n|---|---|---|")
     for name, (err, t) in results.items():
         md.append(f"| {name} | {pct(err)} | {t:.0f} s |")
@@ -260,20 +417,27 @@ def bench_darcy(s, md, figs):
     import matplotlib.pyplot as plt
 
     axes_xy = (np.linspace(0, 1, res),) * 2
-    predictors = [OperatorPredictor(m.raw_model, "darcy", ("x", "y"), ("x", "y"), axes_xy) for m in (mt_tr, tr)]
+    predictors = [
+        OperatorPredictor(m.raw_model, "darcy", ("x", "y"), ("x", "y"), axes_xy)
+        for m in (mt_tr, tr)
+    ]
     fig, axes = plt.subplots(3, 4, figsize=(11, 7.5))
     for col, (g, d) in enumerate([*tests.items(), ("square_with_cross", c_test)]):
         k = d.arrays["branch"][0, 0].numpy()
         m = d.arrays["mask_grid"][0].numpy()
         pred = predictors[col == 3].predict(k, mask=m).values
         truth = np.where(m, d.arrays["y"][0, :, 0].numpy().reshape(res, res), np.nan)
-        for row, (img, title) in enumerate(((truth, f"{g}: solver"), (pred, "prediction"),
-                                            (np.abs(pred - truth), "|error|"))):
+        for row, (img, title) in enumerate(
+            ((truth, f"{g}: solver"), (pred, "prediction"), (np.abs(pred - truth), "|error|"))
+        ):
             im = axes[row, col].imshow(img.T, origin="lower", extent=(0, 1, 0, 1))
             axes[row, col].set_title(title, fontsize=8)
             axes[row, col].axis("off")
             fig.colorbar(im, ax=axes[row, col], fraction=0.046)
-    fig.suptitle("Darcy: MT-DeepONet on the training geometries; last column: scratch model on square_with_cross", fontsize=9)
+    fig.suptitle(
+        "Darcy: MT-DeepONet on the training geometries; last column: scratch model on square_with_cross",
+        fontsize=9,
+    )
     fig.tight_layout()
     figs["darcy_fields.png"] = fig
     return mt_tr.raw_model, res
@@ -281,40 +445,74 @@ def bench_darcy(s, md, figs):
 
 def bench_fno(s, md):
     cfg = DarcyFNOConfig(resolution=s["fno_res"], subsample=s["fno_sub"])
-    ds = cached(f"darcy_fno_{s['fno_res']}_{s['fno_sub']}_{s['fno_train']}_{s['fno_test']}",
-                lambda: generate_darcy_fno(s["fno_train"], s["fno_test"], cfg, seed=40))
+    ds = cached(
+        f"darcy_fno_{s['fno_res']}_{s['fno_sub']}_{s['fno_train']}_{s['fno_test']}",
+        lambda: generate_darcy_fno(s["fno_train"], s["fno_test"], cfg, seed=40),
+    )
     data = darcy_dataset(ds)
     split = ds["split"].values
-    train, test = data.subset(np.flatnonzero(split == "train")), data.subset(np.flatnonzero(split == "test"))
-    model = MTDeepONet(data.branch_in, 2, p=150, branch="cnn", branch_hidden=(128,), mask_channel=False,
-                       mask_output=False, layer_norm=False, coord_lower=(float(data.coords.min()),) * 2,
-                       coord_upper=(float(data.coords.max()),) * 2)
+    train, test = (
+        data.subset(np.flatnonzero(split == "train")),
+        data.subset(np.flatnonzero(split == "test")),
+    )
+    model = MTDeepONet(
+        data.branch_in,
+        2,
+        p=150,
+        branch="cnn",
+        branch_hidden=(128,),
+        mask_channel=False,
+        mask_output=False,
+        layer_norm=False,
+        coord_lower=(float(data.coords.min()),) * 2,
+        coord_upper=(float(data.coords.max()),) * 2,
+    )
     tr, t = fit(model, train, epochs=s["fno_epochs"], loss="rel_l2", lr=1e-3, batch=32)
     err = rel_l2(tr, test)
     side = cfg.output_resolution
     md.append("## Standard FNO Darcy benchmark\n")
-    md.append(f"{s['fno_train']} train / {s['fno_test']} test, {side} x {side} outputs (solver grid "
-              f"{s['fno_res']}, subsample {s['fno_sub']}), K in {{3, 12}}; CNN-branch DeepONet, "
-              f"relative-L2 loss, {s['fno_epochs']} epochs ({t:.0f} s). **Test relative L2 {pct(err)}** "
-              "(FNO paper: 1.08% at 85 x 85 with the 421 solver grid; goal 2%).\n")
+    md.append(
+        f"{s['fno_train']} train / {s['fno_test']} test, {side} x {side} outputs (solver grid "
+        f"{s['fno_res']}, subsample {s['fno_sub']}), K in {{3, 12}}; CNN-branch DeepONet, "
+        f"relative-L2 loss, {s['fno_epochs']} epochs ({t:.0f} s). **Test relative L2 {pct(err)}** "
+        "(FNO paper: 1.08% at 85 x 85 with the 421 solver grid; goal 2%).\n"
+    )
 
 
 def bench_heat(s, md):
     shape = tuple(s["heat_shape"])
-    ds = cached(f"heat_{'x'.join(map(str, shape))}_{s['heat_train'] + s['heat_test']}", lambda: generate_heat(
-        s["heat_train"] + s["heat_test"], HeatConfig(shape=shape, n_holes=tuple(s.get("heat_holes", (2, 9)))), seed=50))
+    ds = cached(
+        f"heat_{'x'.join(map(str, shape))}_{s['heat_train'] + s['heat_test']}",
+        lambda: generate_heat(
+            s["heat_train"] + s["heat_test"],
+            HeatConfig(shape=shape, n_holes=tuple(s.get("heat_holes", (2, 9)))),
+            seed=50,
+        ),
+    )
     data = heat_dataset(ds)
-    train, test = data.subset(np.arange(s["heat_train"])), data.subset(np.arange(s["heat_train"], len(data)))
+    train, test = (
+        data.subset(np.arange(s["heat_train"])),
+        data.subset(np.arange(s["heat_train"], len(data))),
+    )
     coords = data.coords.numpy()
-    model = MTDeepONet(data.branch_in, 3, p=128, branch_hidden=(128, 128), coord_lower=coords.min(0).tolist(),
-                       coord_upper=coords.max(0).tolist(), output_names=("T",))
+    model = MTDeepONet(
+        data.branch_in,
+        3,
+        p=128,
+        branch_hidden=(128, 128),
+        coord_lower=coords.min(0).tolist(),
+        coord_upper=coords.max(0).tolist(),
+        output_names=("T",),
+    )
     tr, t = fit(model, train, epochs=s["heat_epochs"], batch=8, lr=1e-3)
     err = rel_l2(tr, test)
     md.append("## 3-D heat: train on 24 designs, predict 40 new ones\n")
-    md.append(f"Plate {shape} voxels with {s.get('heat_holes', (2, 9))} holes (the data layer's default "
-              "2-9 cannot always place 9 holes of radius ~0.09, see the report); branch MLP on the design vector (source, wall "
-              f"temperatures, hole count, radius, 9 hole centres); {s['heat_epochs']} epochs ({t:.0f} s). "
-              f"**Relative L2 on {len(test)} unseen designs: {pct(err)}** (inside the solid).\n")
+    md.append(
+        f"Plate {shape} voxels with {s.get('heat_holes', (2, 9))} holes (the data layer's default "
+        "2-9 cannot always place 9 holes of radius ~0.09, see the report); branch MLP on the design vector (source, wall "
+        f"temperatures, hole count, radius, 9 hole centres); {s['heat_epochs']} epochs ({t:.0f} s). "
+        f"**Relative L2 on {len(test)} unseen designs: {pct(err)}** (inside the solid).\n"
+    )
 
 
 # ------------------------------------------------------------------------- PINN speed (DeepXDE)
@@ -333,11 +531,21 @@ def bench_dde_speed(s, md):
     ic = dde.icbc.IC(geom, lambda _: 0, lambda _, on_initial: on_initial)
     dde.config.set_random_seed(0)
     with contextlib.redirect_stdout(io.StringIO()):
-        problem = dde.data.TimePDE(geom, pde, [bc, ic], num_domain=200, num_boundary=40, num_initial=20)
+        problem = dde.data.TimePDE(
+            geom, pde, [bc, ic], num_domain=200, num_boundary=40, num_initial=20
+        )
         space = dde.data.GRF(length_scale=0.2)
-        data = dde.data.PDEOperatorCartesianProd(problem, space, np.linspace(0, 1, 50)[:, None],
-                                                 s["dde_funcs"], function_variables=[0], batch_size=s["dde_batch"])
-        net = dde.nn.DeepONetCartesianProd([50, 128, 128, 128], [2, 128, 128, 128], "tanh", "Glorot normal")
+        data = dde.data.PDEOperatorCartesianProd(
+            problem,
+            space,
+            np.linspace(0, 1, 50)[:, None],
+            s["dde_funcs"],
+            function_variables=[0],
+            batch_size=s["dde_batch"],
+        )
+        net = dde.nn.DeepONetCartesianProd(
+            [50, 128, 128, 128], [2, 128, 128, 128], "tanh", "Glorot normal"
+        )
         model = dde.Model(data, net)
         model.compile("adam", lr=5e-4)
 
@@ -355,8 +563,16 @@ def bench_dde_speed(s, md):
     # Ours: the same nets, points and batch, residual for the whole batch at once.
     x_all = data.train_x[1].astype(np.float32)
     nb, ni = problem.num_bcs
-    ours = DeepONet(50, 2, p=128, branch_hidden=(128, 128), trunk_hidden=(128, 128), activation="tanh",
-                    coord_lower=(-1.0, -1.0), coord_upper=(1.0, 1.0))  # identity coordinate scaling
+    ours = DeepONet(
+        50,
+        2,
+        p=128,
+        branch_hidden=(128, 128),
+        trunk_hidden=(128, 128),
+        activation="tanh",
+        coord_lower=(-1.0, -1.0),
+        coord_upper=(1.0, 1.0),
+    )  # identity coordinate scaling
     lin_b = [m for m in ours.branch_net if isinstance(m, torch.nn.Linear)]
     lin_t = [m for m in ours.trunk_net if isinstance(m, torch.nn.Linear)]
     with torch.no_grad():  # copy DeepXDE's weights to check that both compute the same loss
@@ -372,20 +588,28 @@ def bench_dde_speed(s, md):
 
     def our_losses():
         batch = {"branch": funcs}
-        d = pinn.field_derivatives(ours, batch, pts[nb + ni:])
+        d = pinn.field_derivatives(ours, batch, pts[nb + ni :])
         u = d["u"][..., 0]
-        res = d["grad"][..., 0, 1] - 0.01 * d["d2"][..., 0, 0] + 0.01 * u**2 - v_at[:, nb + ni:]
-        ub = ours.to_physical(ours.combine(ours.branch_features(batch), ours.trunk_features(pts[: nb + ni])))[..., 0]
+        res = d["grad"][..., 0, 1] - 0.01 * d["d2"][..., 0, 0] + 0.01 * u**2 - v_at[:, nb + ni :]
+        ub = ours.to_physical(
+            ours.combine(ours.branch_features(batch), ours.trunk_features(pts[: nb + ni]))
+        )[..., 0]
         return [res.pow(2).mean(), ub[:, :nb].pow(2).mean(), ub[:, nb:].pow(2).mean()]
 
     # DeepXDE's PDE loss on the same batch and weights (its per-function loop).
     with torch.no_grad():
         net.auxiliary_vars = torch.as_tensor(data.train_aux_vars[: s["dde_batch"]])
-    inputs = (torch.as_tensor(data.train_x[0][: s["dde_batch"]]), torch.as_tensor(x_all).requires_grad_())
+    inputs = (
+        torch.as_tensor(data.train_x[0][: s["dde_batch"]]),
+        torch.as_tensor(x_all).requires_grad_(),
+    )
     outputs = net(inputs)
     theirs = data.losses_train(None, outputs, lambda a, b: torch.mean((a - b) ** 2), inputs, model)
     mine = our_losses()
-    agree = max(abs(float(a.detach()) - float(b.detach())) / max(abs(float(b)), 1e-12) for a, b in zip(mine, theirs))
+    agree = max(
+        abs(float(a.detach()) - float(b.detach())) / max(abs(float(b)), 1e-12)
+        for a, b in zip(mine, theirs)
+    )
     opt = torch.optim.Adam(ours.parameters(), lr=5e-4)
 
     def step():
@@ -400,14 +624,20 @@ def bench_dde_speed(s, md):
         step()
     our_iter = (time.perf_counter() - start) / reps
     md.append("## PINN residual speed: batched residual vs DeepXDE `PDEOperatorCartesianProd`\n")
-    md.append(f"DeepXDE's diffusion-reaction PI-DeepONet example (u_t = 0.01 u_xx - 0.01 u^2 + v, zero BC/IC), "
-              f"nets [50,128,128,128] / [2,128,128,128], 200 domain + 40 boundary + 20 initial points, "
-              f"batch {s['dde_batch']} functions (example: 50), {s['dde_funcs']} functions; both do forward, "
-              "PDE+BC+IC losses, backward and an Adam step. With DeepXDE's weights copied into ours the "
-              f"three losses agree to a relative {agree:.1e}.\n")
+    md.append(
+        f"DeepXDE's diffusion-reaction PI-DeepONet example (u_t = 0.01 u_xx - 0.01 u^2 + v, zero BC/IC), "
+        f"nets [50,128,128,128] / [2,128,128,128], 200 domain + 40 boundary + 20 initial points, "
+        f"batch {s['dde_batch']} functions (example: 50), {s['dde_funcs']} functions; both do forward, "
+        "PDE+BC+IC losses, backward and an Adam step. With DeepXDE's weights copied into ours the "
+        f"three losses agree to a relative {agree:.1e}.\n"
+    )
     md.append("| implementation | s / iteration | speed-up |\n|---|---|---|")
-    md.append(f"| DeepXDE 1.15 (pytorch, per-function reverse-mode Hessians) | {dde_iter:.3f} | 1x |")
-    md.append(f"| sciml batched forward-mode trunk derivatives | {our_iter:.4f} | **{dde_iter / our_iter:.0f}x** |\n")
+    md.append(
+        f"| DeepXDE 1.15 (pytorch, per-function reverse-mode Hessians) | {dde_iter:.3f} | 1x |"
+    )
+    md.append(
+        f"| sciml batched forward-mode trunk derivatives | {our_iter:.4f} | **{dde_iter / our_iter:.0f}x** |\n"
+    )
 
 
 def bench_inverse(s, md):
@@ -416,37 +646,60 @@ def bench_inverse(s, md):
     d_true, a_true = 0.02, 0.8
     t, u = solve_fisher(u0, 0.8 * np.array([1.0, -1.0, 0.0, 0.0]), diffusivity=d_true, n_times=20)
     start = time.perf_counter()
-    res = pinn.fit_fisher_inverse(u, x, t, true_diffusivity=d_true, true_amplitude=a_true, n_obs=200,
-                                  noise=0.01, steps=s["inverse_steps"])
+    res = pinn.fit_fisher_inverse(
+        u,
+        x,
+        t,
+        true_diffusivity=d_true,
+        true_amplitude=a_true,
+        n_obs=200,
+        noise=0.01,
+        steps=s["inverse_steps"],
+    )
     md.append("## Inverse problem: D and a of Fisher-KPP (logistic) from sparse noisy data\n")
-    md.append(f"200 random observations of the solution with noise sigma = 0.01, {s['inverse_steps']} steps "
-              f"({time.perf_counter() - start:.0f} s), initial guesses D = 0.05, a = 0.3.\n")
+    md.append(
+        f"200 random observations of the solution with noise sigma = 0.01, {s['inverse_steps']} steps "
+        f"({time.perf_counter() - start:.0f} s), initial guesses D = 0.05, a = 0.3.\n"
+    )
     md.append("| parameter | true | recovered | relative error |\n|---|---|---|---|")
     md.append(f"| D | {d_true} | {res.diffusivity:.4f} | {100 * res.diffusivity_error:.1f}% |")
     md.append(f"| a | {a_true} | {res.amplitude:.4f} | {100 * res.amplitude_error:.1f}% |")
     md.append(f"\nField reconstruction relative L2: {100 * res.field_rel_l2:.2f}%.\n")
     # Pure PINN mode on one forward instance.
     start = time.perf_counter()
-    model, _ = pinn.solve_fisher_pinn(u0, 0.8 * np.array([1.0, -1.0, 0.0, 0.0]), diffusivity=d_true,
-                                      steps=s["pinn_steps"])
+    model, _ = pinn.solve_fisher_pinn(
+        u0, 0.8 * np.array([1.0, -1.0, 0.0, 0.0]), diffusivity=d_true, steps=s["pinn_steps"]
+    )
     tt, xx = np.meshgrid(t, x, indexing="ij")
     grid = torch.tensor(np.stack([xx.ravel(), tt.ravel()], 1), dtype=torch.float32)
     with torch.no_grad():
-        pred = model({"branch": torch.tensor(u0[None], dtype=torch.float32),
-                      "coefficients": torch.tensor(0.8 * np.array([[1.0, -1.0, 0.0, 0.0]]), dtype=torch.float32),
-                      "coords": grid})[0, :, 0].numpy()
+        pred = model(
+            {
+                "branch": torch.tensor(u0[None], dtype=torch.float32),
+                "coefficients": torch.tensor(
+                    0.8 * np.array([[1.0, -1.0, 0.0, 0.0]]), dtype=torch.float32
+                ),
+                "coords": grid,
+            }
+        )[0, :, 0].numpy()
     err = np.linalg.norm(pred - u.ravel()) / np.linalg.norm(u.ravel())
-    md.append(f"**Pure PINN mode** (no solution data) on the same forward instance, {s['pinn_steps']} steps "
-              f"({time.perf_counter() - start:.0f} s): relative L2 {100 * err:.2f}% against the BDF solver.\n")
+    md.append(
+        f"**Pure PINN mode** (no solution data) on the same forward instance, {s['pinn_steps']} steps "
+        f"({time.perf_counter() - start:.0f} s): relative L2 {100 * err:.2f}% against the BDF solver.\n"
+    )
 
 
 def bench_speed(s, md, model, res):
     md.append("## Speed: operator predictions vs the scipy solver (Darcy, square)\n")
-    md.append(f"Model trained at {res} x {res} (branch image); output evaluated at every node of the finer "
-              "grid (trunk once per call, branch per sample, batches of 64, `torch.inference_mode`); the "
-              "input K is subsampled to the branch grid, included in the time. Solver: 5-point finite "
-              "volumes + SuperLU per sample (as used to make the data).\n")
-    md.append("| resolution | solver ms/sample | operator ms/sample | speed-up |\n|---|---|---|---|")
+    md.append(
+        f"Model trained at {res} x {res} (branch image); output evaluated at every node of the finer "
+        "grid (trunk once per call, branch per sample, batches of 64, `torch.inference_mode`); the "
+        "input K is subsampled to the branch grid, included in the time. Solver: 5-point finite "
+        "volumes + SuperLU per sample (as used to make the data).\n"
+    )
+    md.append(
+        "| resolution | solver ms/sample | operator ms/sample | speed-up |\n|---|---|---|---|"
+    )
     grid_axis = np.linspace(0, 1, res)
     predictor = OperatorPredictor(model, "darcy", ("x", "y"), ("x", "y"), (grid_axis, grid_axis))
     rng = np.random.default_rng(0)
@@ -475,10 +728,16 @@ def bench_speed(s, md, model, res):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paper", action="store_true", help="the paper's sizes (hours on a CPU)")
-    parser.add_argument("--only", nargs="+", default=None,
-                        help="sections: fisher physics darcy fno heat dde inverse speed")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        default=None,
+        help="sections: fisher physics darcy fno heat dde inverse speed",
+    )
     args = parser.parse_args()
-    scale = "paper" if args.paper else ("fast" if os.environ.get("SCIML_FAST") == "1" else "default")
+    scale = (
+        "paper" if args.paper else ("fast" if os.environ.get("SCIML_FAST") == "1" else "default")
+    )
     s = SCALES[scale]
     # One thread: on the shared 2-core machine two OpenMP threads contend with other jobs and
     # ran the residual step 25x slower than one thread (measured 1.9 s vs 0.077 s).
@@ -488,7 +747,9 @@ def main() -> None:
     md: list[str] = []
     figs: dict = {}
     timings = {}
-    wanted = set(args.only or ["fisher", "physics", "darcy", "fno", "heat", "dde", "inverse", "speed"])
+    wanted = set(
+        args.only or ["fisher", "physics", "darcy", "fno", "heat", "dde", "inverse", "speed"]
+    )
 
     def section(name, fn, *a):
         if name not in wanted:
@@ -503,7 +764,9 @@ def main() -> None:
 
     fisher = section("fisher", bench_fisher, s, md, figs)
     if fisher is None and "physics" in wanted:
-        raise SystemExit("the physics section reuses the Fisher data: run it together with 'fisher'")
+        raise SystemExit(
+            "the physics section reuses the Fisher data: run it together with 'fisher'"
+        )
     curve = section("physics", bench_physics, s, md, *fisher) if fisher else None
     darcy = section("darcy", bench_darcy, s, md, figs)
     section("fno", bench_fno, s, md)
@@ -546,15 +809,18 @@ def main() -> None:
     except ImportError:
         import platform
 
-        machine = (f"- python {platform.python_version()}, torch {torch.__version__}, "
-                   f"{platform.platform()}, {os.cpu_count()} CPU cores visible, torch threads "
-                   f"{torch.get_num_threads()} (benchmarks/_machine.py not present in this checkout)")
+        machine = (
+            f"- python {platform.python_version()}, torch {torch.__version__}, "
+            f"{platform.platform()}, {os.cpu_count()} CPU cores visible, torch threads "
+            f"{torch.get_num_threads()} (benchmarks/_machine.py not present in this checkout)"
+        )
     total = time.perf_counter() - start
     head = [
         "# Multi-task DeepONet benchmark (Kumar et al. 2024)\n",
         f"Generated by `.venv/bin/python benchmarks/mt_deeponet.py` on {dt.date.today()} at the "
         f"**{scale}** scale; total wall time {total / 60:.1f} min (section times: "
-        + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items()) + ").\n",
+        + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
+        + ").\n",
         "**Compute budget.** CPU only (no GPU lent), 2 cores shared with other jobs, so the sample "
         "counts, grids and epochs are far below the paper's (see `SCALES` in the script; `--paper` runs "
         "the paper's sizes). Errors are therefore higher than with a full budget; every comparison "

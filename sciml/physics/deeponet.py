@@ -1,8 +1,8 @@
-"""DeepONet and multi-task DeepONet (Kumar et al. 2024, arXiv 2408.02198) with geometry masks.
+r"""DeepONet and multi-task DeepONet (Kumar et al. 2024, arXiv 2408.02198) with geometry masks.
 
 A DeepONet approximates an operator ``G: v -> u`` as
 
-.. math:: u(x)_k = \\sum_{j=1}^{p} b_{kj}(v)\\, t_j(x) + c_k,
+.. math:: u(x)_k = \sum_{j=1}^{p} b_{kj}(v)\, t_j(x) + c_k,
 
 with a *branch* network ``b`` on the input function ``v`` (an MLP on sampled values and
 coefficient vectors, or a CNN on an image of the input field) and a *trunk* network ``t``
@@ -70,8 +70,16 @@ class CNNBranch(nn.Module):
         One of :data:`sciml.nn.ACTIVATIONS`.
     """
 
-    def __init__(self, in_channels: int, image_shape: Sequence[int], channels: Sequence[int],
-                 extra_features: int, hidden: int, out_features: int, activation: str):
+    def __init__(
+        self,
+        in_channels: int,
+        image_shape: Sequence[int],
+        channels: Sequence[int],
+        extra_features: int,
+        hidden: int,
+        out_features: int,
+        activation: str,
+    ):
         super().__init__()
         layers: list[nn.Module] = []
         width = in_channels
@@ -138,19 +146,32 @@ class DeepONet(nn.Module):
     (3, 50, 1)
     """
 
-    def __init__(self, branch_in: int | Sequence[int], coord_dim: int, p: int = 128,
-                 n_outputs: int = 1, branch: str = "mlp",
-                 branch_hidden: Sequence[int] = (128, 128),
-                 cnn_channels: Sequence[int] = (16, 32, 64, 64), layer_norm: bool = False,
-                 trunk_hidden: Sequence[int] = (128, 128, 128), activation: str = "tanh",
-                 n_coefficients: int = 0, coord_lower: Sequence[float] | None = None,
-                 coord_upper: Sequence[float] | None = None, mask_channel: bool = False,
-                 mask_output: bool = False, output_names: Sequence[str] | None = None):
+    def __init__(
+        self,
+        branch_in: int | Sequence[int],
+        coord_dim: int,
+        p: int = 128,
+        n_outputs: int = 1,
+        branch: str = "mlp",
+        branch_hidden: Sequence[int] = (128, 128),
+        cnn_channels: Sequence[int] = (16, 32, 64, 64),
+        layer_norm: bool = False,
+        trunk_hidden: Sequence[int] = (128, 128, 128),
+        activation: str = "tanh",
+        n_coefficients: int = 0,
+        coord_lower: Sequence[float] | None = None,
+        coord_upper: Sequence[float] | None = None,
+        mask_channel: bool = False,
+        mask_output: bool = False,
+        output_names: Sequence[str] | None = None,
+    ):
         super().__init__()
         if branch not in ("mlp", "cnn"):
             raise ValueError(f"unknown branch {branch!r}; choose 'mlp' or 'cnn'")
         if activation not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}")
+            raise ValueError(
+                f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}"
+            )
         if branch == "cnn" and (isinstance(branch_in, int) or len(branch_in) != 3):
             raise ValueError(f"a CNN branch needs branch_in = (C, H, W), got {branch_in!r}")
         if branch == "mlp" and not isinstance(branch_in, int):
@@ -159,32 +180,59 @@ class DeepONet(nn.Module):
             raise ValueError("mask_channel needs a CNN branch (the mask is an image channel)")
         lower = [0.0] * coord_dim if coord_lower is None else [float(v) for v in coord_lower]
         upper = [1.0] * coord_dim if coord_upper is None else [float(v) for v in coord_upper]
-        if len(lower) != coord_dim or len(upper) != coord_dim or any(h <= lo for lo, h in zip(lower, upper)):
+        if (
+            len(lower) != coord_dim
+            or len(upper) != coord_dim
+            or any(h <= lo for lo, h in zip(lower, upper))
+        ):
             raise ValueError(f"coord_lower/coord_upper must be {coord_dim} increasing bounds")
-        names = list(output_names) if output_names else ["u"] + [f"u{k}" for k in range(1, n_outputs)]
+        names = (
+            list(output_names) if output_names else ["u"] + [f"u{k}" for k in range(1, n_outputs)]
+        )
         if len(names) != n_outputs:
             raise ValueError(f"{len(names)} output names for {n_outputs} outputs")
         self.hparams = {
             "branch_in": branch_in if isinstance(branch_in, int) else list(branch_in),
-            "coord_dim": coord_dim, "p": p, "n_outputs": n_outputs, "branch": branch,
-            "branch_hidden": list(branch_hidden), "cnn_channels": list(cnn_channels),
-            "layer_norm": layer_norm, "trunk_hidden": list(trunk_hidden),
-            "activation": activation, "n_coefficients": n_coefficients,
-            "coord_lower": lower, "coord_upper": upper, "mask_channel": mask_channel,
-            "mask_output": mask_output, "output_names": names,
+            "coord_dim": coord_dim,
+            "p": p,
+            "n_outputs": n_outputs,
+            "branch": branch,
+            "branch_hidden": list(branch_hidden),
+            "cnn_channels": list(cnn_channels),
+            "layer_norm": layer_norm,
+            "trunk_hidden": list(trunk_hidden),
+            "activation": activation,
+            "n_coefficients": n_coefficients,
+            "coord_lower": lower,
+            "coord_upper": upper,
+            "mask_channel": mask_channel,
+            "mask_output": mask_output,
+            "output_names": names,
         }
         self.p, self.n_outputs, self.coord_dim = p, n_outputs, coord_dim
-        self.n_coefficients, self.mask_channel, self.mask_output = n_coefficients, mask_channel, mask_output
+        self.n_coefficients, self.mask_channel, self.mask_output = (
+            n_coefficients,
+            mask_channel,
+            mask_output,
+        )
         self.output_names = names
         out = p * n_outputs
         if branch == "mlp":
-            self.branch_net: nn.Module = MLP(branch_in + n_coefficients, out, branch_hidden,
-                                             activation, layer_norm=layer_norm)
+            self.branch_net: nn.Module = MLP(
+                branch_in + n_coefficients, out, branch_hidden, activation, layer_norm=layer_norm
+            )
             self.input_scaler = Standardizer(branch_in)
         else:
             c, h, w = branch_in
-            self.branch_net = CNNBranch(c + int(mask_channel), (h, w), cnn_channels, n_coefficients,
-                                        branch_hidden[-1] if branch_hidden else 128, out, activation)
+            self.branch_net = CNNBranch(
+                c + int(mask_channel),
+                (h, w),
+                cnn_channels,
+                n_coefficients,
+                branch_hidden[-1] if branch_hidden else 128,
+                out,
+                activation,
+            )
             self.input_scaler = Standardizer(c)
         self.coef_scaler = Standardizer(max(n_coefficients, 1))
         self.trunk_net = MLP(coord_dim, p, trunk_hidden, activation)
@@ -203,8 +251,10 @@ class DeepONet(nn.Module):
             coefficients = self.coef_scaler.transform(batch["coefficients"].float())
         if self.hparams["branch"] == "mlp":
             if v.ndim != 2 or v.shape[1] != self.hparams["branch_in"]:
-                raise ValueError(f"batch['branch'] has shape {tuple(v.shape)}; expected "
-                                 f"(B, {self.hparams['branch_in']})")
+                raise ValueError(
+                    f"batch['branch'] has shape {tuple(v.shape)}; expected "
+                    f"(B, {self.hparams['branch_in']})"
+                )
             z = self.input_scaler.transform(v)
             if coefficients is not None:
                 z = torch.cat([z, coefficients], dim=1)
@@ -212,8 +262,10 @@ class DeepONet(nn.Module):
         else:
             expected = tuple(self.hparams["branch_in"])
             if v.ndim != 4 or tuple(v.shape[1:]) != expected:
-                raise ValueError(f"batch['branch'] has shape {tuple(v.shape)}; expected (B, {expected[0]}, "
-                                 f"{expected[1]}, {expected[2]})")
+                raise ValueError(
+                    f"batch['branch'] has shape {tuple(v.shape)}; expected (B, {expected[0]}, "
+                    f"{expected[1]}, {expected[2]})"
+                )
             z = self.input_scaler.transform(v.movedim(1, -1)).movedim(-1, 1)
             if self.mask_channel:
                 grid_mask = batch["mask_grid"].to(z.dtype)
@@ -247,8 +299,10 @@ class DeepONet(nn.Module):
         """Predictions ``(B, N, K)`` in physical units (zero outside ``batch["mask"]`` when masked)."""
         coords = batch["coords"].float()
         if coords.shape[-1] != self.coord_dim:
-            raise ValueError(f"batch['coords'] has shape {tuple(coords.shape)}; expected (N, {self.coord_dim}) "
-                             f"or (B, N, {self.coord_dim})")
+            raise ValueError(
+                f"batch['coords'] has shape {tuple(coords.shape)}; expected (N, {self.coord_dim}) "
+                f"or (B, N, {self.coord_dim})"
+            )
         if coords.ndim == 3 and coords.shape[0] == 1:
             coords = coords[0]
         z = self.combine(self.branch_features(batch), self.trunk_features(coords))
@@ -271,18 +325,43 @@ class MTDeepONet(DeepONet):
         As in :class:`DeepONet`; ``mask_channel`` defaults to true for a CNN branch.
     """
 
-    def __init__(self, branch_in: int | Sequence[int], coord_dim: int, p: int = 300,
-                 n_outputs: int = 1, branch: str = "mlp",
-                 branch_hidden: Sequence[int] = (128, 128),
-                 cnn_channels: Sequence[int] = (16, 32, 64, 64), layer_norm: bool = True,
-                 trunk_hidden: Sequence[int] = (128, 128, 128), activation: str = "tanh",
-                 n_coefficients: int = 0, coord_lower: Sequence[float] | None = None,
-                 coord_upper: Sequence[float] | None = None, mask_channel: bool | None = None,
-                 mask_output: bool = True, output_names: Sequence[str] | None = None):
-        super().__init__(branch_in, coord_dim, p, n_outputs, branch, branch_hidden, cnn_channels,
-                         layer_norm, trunk_hidden, activation, n_coefficients, coord_lower,
-                         coord_upper, branch == "cnn" if mask_channel is None else mask_channel,
-                         mask_output, output_names)
+    def __init__(
+        self,
+        branch_in: int | Sequence[int],
+        coord_dim: int,
+        p: int = 300,
+        n_outputs: int = 1,
+        branch: str = "mlp",
+        branch_hidden: Sequence[int] = (128, 128),
+        cnn_channels: Sequence[int] = (16, 32, 64, 64),
+        layer_norm: bool = True,
+        trunk_hidden: Sequence[int] = (128, 128, 128),
+        activation: str = "tanh",
+        n_coefficients: int = 0,
+        coord_lower: Sequence[float] | None = None,
+        coord_upper: Sequence[float] | None = None,
+        mask_channel: bool | None = None,
+        mask_output: bool = True,
+        output_names: Sequence[str] | None = None,
+    ):
+        super().__init__(
+            branch_in,
+            coord_dim,
+            p,
+            n_outputs,
+            branch,
+            branch_hidden,
+            cnn_channels,
+            layer_norm,
+            trunk_hidden,
+            activation,
+            n_coefficients,
+            coord_lower,
+            coord_upper,
+            branch == "cnn" if mask_channel is None else mask_channel,
+            mask_output,
+            output_names,
+        )
 
 
 class MaskedFieldLoss(Objective):
@@ -313,11 +392,15 @@ class MaskedFieldLoss(Objective):
 
         fit_scalers(model, train_batches())
 
-    def terms(self, outputs: torch.Tensor, batch: dict, model: nn.Module) -> dict[str, torch.Tensor]:
+    def terms(
+        self, outputs: torch.Tensor, batch: dict, model: nn.Module
+    ) -> dict[str, torch.Tensor]:
         y = batch["y"].float()
         if outputs.shape != y.shape:
-            raise ValueError(f"model output {tuple(outputs.shape)} and targets {tuple(y.shape)} differ; "
-                             "expected (B, N, K) for both")
+            raise ValueError(
+                f"model output {tuple(outputs.shape)} and targets {tuple(y.shape)} differ; "
+                "expected (B, N, K) for both"
+            )
         valid = ~torch.isnan(y)
         if "mask" in batch:
             valid = valid & batch["mask"].bool().unsqueeze(-1)
@@ -331,7 +414,9 @@ class MaskedFieldLoss(Objective):
         den = target.pow(2).sum(dim=(1, 2)).clamp_min(1e-12)
         return {self.name: (num / den).sqrt().mean()}
 
-    def decode(self, outputs: torch.Tensor, batch: dict, model: nn.Module) -> dict[str, torch.Tensor]:
+    def decode(
+        self, outputs: torch.Tensor, batch: dict, model: nn.Module
+    ) -> dict[str, torch.Tensor]:
         result = {"pred": outputs.double()}
         if "y" in batch:
             target = batch["y"].double()

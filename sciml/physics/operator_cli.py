@@ -18,8 +18,15 @@ import sys
 __all__ = ["register_operator_commands", "build_model"]
 
 
-def build_model(problem: str, data, *, multitask: bool = True, p: int | None = None,
-                width: int = 128, activation: str = "tanh"):
+def build_model(
+    problem: str,
+    data,
+    *,
+    multitask: bool = True,
+    p: int | None = None,
+    width: int = 128,
+    activation: str = "tanh",
+):
     """The default network for ``problem`` sized from an :class:`OperatorDataset`.
 
     Fisher: MLP branch on ``u0`` plus the coefficients (paper: [128, 128] with LayerNorm,
@@ -33,14 +40,36 @@ def build_model(problem: str, data, *, multitask: bool = True, p: int | None = N
     bounds = {"coord_lower": coords.min(0).tolist(), "coord_upper": coords.max(0).tolist()}
     common = {"activation": activation, "trunk_hidden": (width,) * 3, **bounds}
     if problem == "fisher":
-        return cls(data.branch_in, 2, p=p or 300, branch_hidden=(width, width), layer_norm=True,
-                   n_coefficients=data.n_coefficients, **common)
+        return cls(
+            data.branch_in,
+            2,
+            p=p or 300,
+            branch_hidden=(width, width),
+            layer_norm=True,
+            n_coefficients=data.n_coefficients,
+            **common,
+        )
     if problem == "darcy":
-        return cls(data.branch_in, 2, p=p or 150, branch="cnn", branch_hidden=(width,),
-                   mask_channel=multitask, mask_output=True, **common)
+        return cls(
+            data.branch_in,
+            2,
+            p=p or 150,
+            branch="cnn",
+            branch_hidden=(width,),
+            mask_channel=multitask,
+            mask_output=True,
+            **common,
+        )
     if problem == "heat":
-        return cls(data.branch_in, 3, p=p or 128, branch_hidden=(width, width),
-                   mask_output=True, output_names=("T",), **common)
+        return cls(
+            data.branch_in,
+            3,
+            p=p or 128,
+            branch_hidden=(width, width),
+            mask_output=True,
+            output_names=("T",),
+            **common,
+        )
     raise ValueError(f"unknown problem {problem!r}; choose fisher, darcy or heat")
 
 
@@ -55,13 +84,17 @@ def _train(args: argparse.Namespace) -> int:
 
     ds = load_dataset(args.data)
     pde = ds.attrs.get("pde", "")
-    builders = {"fisher_kpp": ("fisher", operator_data.fisher_dataset),
-                "darcy": ("darcy", operator_data.darcy_dataset),
-                "darcy_fno": ("darcy", operator_data.darcy_dataset),
-                "heat": ("heat", operator_data.heat_dataset)}
+    builders = {
+        "fisher_kpp": ("fisher", operator_data.fisher_dataset),
+        "darcy": ("darcy", operator_data.darcy_dataset),
+        "darcy_fno": ("darcy", operator_data.darcy_dataset),
+        "heat": ("heat", operator_data.heat_dataset),
+    }
     if pde not in builders:
-        print(f"sciml pde train: {args.data} has pde={pde!r}; expected one of {', '.join(builders)}",
-              file=sys.stderr)
+        print(
+            f"sciml pde train: {args.data} has pde={pde!r}; expected one of {', '.join(builders)}",
+            file=sys.stderr,
+        )
         return 2
     problem, build = builders[pde]
     if pde == "darcy_fno":
@@ -82,21 +115,37 @@ def _train(args: argparse.Namespace) -> int:
             hooks.append(pinn.FisherResidual(params["diffusivity"], params["t_final"]))
         elif problem == "darcy":
             x = ds["x"].values
-            hooks.append(pinn.DarcyResidual(data.grid_shape, (x[1] - x[0],) * 2, float(ds.attrs["source"])))
+            hooks.append(
+                pinn.DarcyResidual(data.grid_shape, (x[1] - x[0],) * 2, float(ds.attrs["source"]))
+            )
         else:
             print("sciml pde train: --physics supports fisher and darcy", file=sys.stderr)
             return 2
         weights = {"pde": args.physics, "bc": args.physics, "ic": args.physics}
-    config = TrainConfig(max_epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-                         weight_decay=0.0, seed=args.seed, progress=not args.no_progress,
-                         monitor="val_rel_l2", checkpoint_dir=args.checkpoint_dir)
-    trainer = Trainer(model, MaskedFieldLoss(args.loss), config,
-                      weighting=StaticWeighting(weights) if weights else None, extra_losses=hooks)
+    config = TrainConfig(
+        max_epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        weight_decay=0.0,
+        seed=args.seed,
+        progress=not args.no_progress,
+        monitor="val_rel_l2",
+        checkpoint_dir=args.checkpoint_dir,
+    )
+    trainer = Trainer(
+        model,
+        MaskedFieldLoss(args.loss),
+        config,
+        weighting=StaticWeighting(weights) if weights else None,
+        extra_losses=hooks,
+    )
     trainer.fit(data.subset(train_idx), data.subset(val_idx))
     metrics = trainer.evaluate(data.subset(val_idx))
     path = OperatorPredictor.from_dataset(model, ds).save(args.out)
-    print(f"trained {type(model).__name__} on {len(train_idx)} samples; validation relative L2 "
-          f"{metrics['rel_l2']:.4f} on {len(val_idx)}; wrote {path}")
+    print(
+        f"trained {type(model).__name__} on {len(train_idx)} samples; validation relative L2 "
+        f"{metrics['rel_l2']:.4f} on {len(val_idx)}; wrote {path}"
+    )
     return 0
 
 
@@ -126,10 +175,12 @@ def _predict(args: argparse.Namespace) -> int:
 def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> None:
     """Add ``train`` and ``predict`` to the ``sciml pde`` subcommands."""
     train = pde_subparsers.add_parser(
-        "train", help="train a (multi-task) DeepONet on a generated data set",
+        "train",
+        help="train a (multi-task) DeepONet on a generated data set",
         description="Train an MT-DeepONet (or single-task DeepONet) with the common Trainer on a "
         "netCDF data set from 'sciml pde generate' (problem read from the file); writes a "
-        "checkpoint usable by 'sciml pde predict'.")
+        "checkpoint usable by 'sciml pde predict'.",
+    )
     train.add_argument("--data", required=True, help="data set (.nc) from 'sciml pde generate'")
     train.add_argument("--out", required=True, help="model checkpoint to write (.pt)")
     train.add_argument("--epochs", type=int, default=50)
@@ -138,10 +189,18 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
     train.add_argument("--p", type=int, default=None, help="latent width (fisher 300, darcy 150)")
     train.add_argument("--width", type=int, default=128, help="hidden width of the networks")
     train.add_argument("--loss", choices=("mse", "rel_l2"), default="mse")
-    train.add_argument("--physics", type=float, default=0.0, metavar="W",
-                       help="add PDE residual/BC/IC losses with weight W (fisher, darcy)")
-    train.add_argument("--single-task", action="store_true",
-                       help="plain DeepONet (no mask channel/mask-multiplied output)")
+    train.add_argument(
+        "--physics",
+        type=float,
+        default=0.0,
+        metavar="W",
+        help="add PDE residual/BC/IC losses with weight W (fisher, darcy)",
+    )
+    train.add_argument(
+        "--single-task",
+        action="store_true",
+        help="plain DeepONet (no mask channel/mask-multiplied output)",
+    )
     train.add_argument("--val-fraction", type=float, default=0.1)
     train.add_argument("--checkpoint-dir", default=None)
     train.add_argument("--seed", type=int, default=0)
@@ -149,11 +208,15 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
     train.set_defaults(handler=_train)
 
     predict = pde_subparsers.add_parser(
-        "predict", help="predict fields with a trained operator network",
+        "predict",
+        help="predict fields with a trained operator network",
         description="Predict every sample (or --samples) of a data set with a checkpoint from "
-        "'sciml pde train'; NaN outside each geometry; writes netCDF.")
+        "'sciml pde train'; NaN outside each geometry; writes netCDF.",
+    )
     predict.add_argument("--model", required=True, help="checkpoint from 'sciml pde train'")
-    predict.add_argument("--data", required=True, help="inputs: a data set of the same problem (.nc)")
+    predict.add_argument(
+        "--data", required=True, help="inputs: a data set of the same problem (.nc)"
+    )
     predict.add_argument("--out", required=True, help="predictions to write (.nc)")
     predict.add_argument("--samples", type=int, nargs="+", default=None, help="sample indices")
     predict.add_argument("--batch-size", type=int, default=256)

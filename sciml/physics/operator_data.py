@@ -64,9 +64,16 @@ class OperatorDataset(Dataset):
         ``mask_grid`` ``(S, H, W)``, ...).
     """
 
-    def __init__(self, coords: np.ndarray, y: np.ndarray, branch: np.ndarray,
-                 mask: np.ndarray | None = None, grid_shape: Sequence[int] | None = None,
-                 labels: Sequence[str] | None = None, **extra: np.ndarray):
+    def __init__(
+        self,
+        coords: np.ndarray,
+        y: np.ndarray,
+        branch: np.ndarray,
+        mask: np.ndarray | None = None,
+        grid_shape: Sequence[int] | None = None,
+        labels: Sequence[str] | None = None,
+        **extra: np.ndarray,
+    ):
         self.coords = torch.as_tensor(np.asarray(coords, dtype=np.float32))
         self.arrays: dict[str, torch.Tensor] = {
             "y": torch.as_tensor(np.asarray(y, dtype=np.float32)),
@@ -76,17 +83,23 @@ class OperatorDataset(Dataset):
             self.arrays["mask"] = torch.as_tensor(np.asarray(mask, dtype=bool))
         for name, value in extra.items():
             value = np.asarray(value)
-            self.arrays[name] = torch.as_tensor(value if value.dtype == bool else value.astype(np.float32))
+            self.arrays[name] = torch.as_tensor(
+                value if value.dtype == bool else value.astype(np.float32)
+            )
         n = len(self.arrays["y"])
         for name, t in self.arrays.items():
             if len(t) != n:
                 raise ValueError(f"{name!r} has {len(t)} samples, y has {n}")
         y = self.arrays["y"]
         if y.ndim != 3 or y.shape[1] != len(self.coords) or self.coords.ndim != 2:
-            raise ValueError(f"y must be (S, N, K) with N = len(coords) = {len(self.coords)}; "
-                             f"got y {tuple(y.shape)}, coords {tuple(self.coords.shape)}")
+            raise ValueError(
+                f"y must be (S, N, K) with N = len(coords) = {len(self.coords)}; "
+                f"got y {tuple(y.shape)}, coords {tuple(self.coords.shape)}"
+            )
         if "mask" in self.arrays and self.arrays["mask"].shape != y.shape[:2]:
-            raise ValueError(f"mask has shape {tuple(self.arrays['mask'].shape)}; expected {tuple(y.shape[:2])}")
+            raise ValueError(
+                f"mask has shape {tuple(self.arrays['mask'].shape)}; expected {tuple(y.shape[:2])}"
+            )
         self.grid_shape = tuple(grid_shape) if grid_shape is not None else (len(self.coords),)
         self.labels = np.asarray(labels if labels is not None else [""] * n, dtype=str)
 
@@ -107,22 +120,40 @@ class OperatorDataset(Dataset):
         idx = torch.as_tensor(np.asarray(indices, dtype=np.int64))
         arrays = {name: t[idx].numpy() for name, t in self.arrays.items()}
         y, branch, mask = arrays.pop("y"), arrays.pop("branch"), arrays.pop("mask", None)
-        return OperatorDataset(self.coords.numpy(), y, branch, mask, self.grid_shape,
-                               self.labels[idx.numpy()], **arrays)
+        return OperatorDataset(
+            self.coords.numpy(),
+            y,
+            branch,
+            mask,
+            self.grid_shape,
+            self.labels[idx.numpy()],
+            **arrays,
+        )
 
     @classmethod
     def concat(cls, parts: Sequence[OperatorDataset]) -> OperatorDataset:
         """Pool data sets on the same coordinates (e.g. several geometries on one grid)."""
         first = parts[0]
         for part in parts[1:]:
-            if part.coords.shape != first.coords.shape or not torch.equal(part.coords, first.coords):
+            if part.coords.shape != first.coords.shape or not torch.equal(
+                part.coords, first.coords
+            ):
                 raise ValueError("only data sets on the same query coordinates can be pooled")
             if set(part.arrays) != set(first.arrays):
-                raise ValueError(f"data sets hold different arrays: {sorted(first.arrays)} vs {sorted(part.arrays)}")
+                raise ValueError(
+                    f"data sets hold different arrays: {sorted(first.arrays)} vs {sorted(part.arrays)}"
+                )
         arrays = {name: torch.cat([p.arrays[name] for p in parts]).numpy() for name in first.arrays}
         y, branch, mask = arrays.pop("y"), arrays.pop("branch"), arrays.pop("mask", None)
-        return cls(first.coords.numpy(), y, branch, mask, first.grid_shape,
-                   np.concatenate([p.labels for p in parts]), **arrays)
+        return cls(
+            first.coords.numpy(),
+            y,
+            branch,
+            mask,
+            first.grid_shape,
+            np.concatenate([p.labels for p in parts]),
+            **arrays,
+        )
 
     def where(self, label: str) -> np.ndarray:
         """Indices of the samples whose label is ``label``."""
@@ -166,9 +197,14 @@ def fisher_dataset(ds, indices: Sequence[int] | None = None) -> OperatorDataset:
     tt, xx = np.meshgrid(t, x, indexing="ij")
     coords = np.stack([xx.ravel(), tt.ravel()], axis=-1)
     u = ds["u"].transpose("sample", "t", "x").values
-    return OperatorDataset(coords, u.reshape(len(u), -1, 1), ds["u0"].values,
-                           grid_shape=(t.size, x.size), labels=ds["family"].values,
-                           coefficients=ds["coefficients"].values)
+    return OperatorDataset(
+        coords,
+        u.reshape(len(u), -1, 1),
+        ds["u0"].values,
+        grid_shape=(t.size, x.size),
+        labels=ds["family"].values,
+        coefficients=ds["coefficients"].values,
+    )
 
 
 def darcy_dataset(ds, indices: Sequence[int] | None = None) -> OperatorDataset:
@@ -198,8 +234,15 @@ def darcy_dataset(ds, indices: Sequence[int] | None = None) -> OperatorDataset:
     u = ds["u"].transpose("sample", "x", "y").values
     s = len(u)
     labels = ds["geometry"].values if "geometry" in ds else np.array(["square"] * s)
-    return OperatorDataset(coords, u.reshape(s, -1, 1), k[:, None], mask.reshape(s, -1),
-                           grid_shape=(x.size, y.size), labels=labels, mask_grid=mask)
+    return OperatorDataset(
+        coords,
+        u.reshape(s, -1, 1),
+        k[:, None],
+        mask.reshape(s, -1),
+        grid_shape=(x.size, y.size),
+        labels=labels,
+        mask_grid=mask,
+    )
 
 
 def heat_design_vector(ds) -> np.ndarray:
@@ -233,9 +276,14 @@ def heat_dataset(ds, indices: Sequence[int] | None = None) -> OperatorDataset:
     temperature = ds["T"].transpose("sample", "x", "y", "z").values
     mask = ds["mask"].transpose("sample", "x", "y", "z").values.astype(bool)
     s = len(temperature)
-    return OperatorDataset(coords, temperature.reshape(s, -1, 1), heat_design_vector(ds),
-                           mask.reshape(s, -1), grid_shape=tuple(a.size for a in axes),
-                           labels=["plate"] * s)
+    return OperatorDataset(
+        coords,
+        temperature.reshape(s, -1, 1),
+        heat_design_vector(ds),
+        mask.reshape(s, -1),
+        grid_shape=tuple(a.size for a in axes),
+        labels=["plate"] * s,
+    )
 
 
 @torch.no_grad()

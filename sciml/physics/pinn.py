@@ -131,8 +131,9 @@ def trunk_derivatives(model: DeepONet, coords: torch.Tensor, *, second: bool = T
     return t, dt, torch.diagonal(hess, dim1=-2, dim2=-1)
 
 
-def field_derivatives(model: DeepONet, batch: dict, coords: torch.Tensor, *,
-                      second: bool = True) -> dict[str, torch.Tensor]:
+def field_derivatives(
+    model: DeepONet, batch: dict, coords: torch.Tensor, *, second: bool = True
+) -> dict[str, torch.Tensor]:
     """The predicted field and its coordinate derivatives for the whole batch at once.
 
     Parameters
@@ -158,15 +159,22 @@ def field_derivatives(model: DeepONet, batch: dict, coords: torch.Tensor, *,
     std = model.target_scaler.std.to(branch)
     mean = model.target_scaler.mean.to(branch)
     z = torch.einsum("bkp,np->bnk", branch, parts[0]) + model.bias
-    out = {"u": z * std + mean,
-           "grad": torch.einsum("bkp,npd->bnkd", branch, parts[1]) * std[:, None]}
+    out = {
+        "u": z * std + mean,
+        "grad": torch.einsum("bkp,npd->bnkd", branch, parts[1]) * std[:, None],
+    }
     if second:
         out["d2"] = torch.einsum("bkp,npd->bnkd", branch, parts[2]) * std[:, None]
     return out
 
 
-def fisher_residual(u: torch.Tensor, u_t: torch.Tensor, u_xx: torch.Tensor,
-                    coefficients: torch.Tensor, diffusivity: float | torch.Tensor) -> torch.Tensor:
+def fisher_residual(
+    u: torch.Tensor,
+    u_t: torch.Tensor,
+    u_xx: torch.Tensor,
+    coefficients: torch.Tensor,
+    diffusivity: float | torch.Tensor,
+) -> torch.Tensor:
     """``u_t - D u_xx - sum_k c_k u^k`` for fields ``(B, N)`` and coefficients ``(B, 4)``."""
     c = coefficients[:, None, :]
     reaction = u * (c[..., 0] + u * (c[..., 1] + u * (c[..., 2] + u * c[..., 3])))
@@ -198,8 +206,14 @@ class FisherResidual:
         Seed of the point sampler.
     """
 
-    def __init__(self, diffusivity: float = 0.01, t_final: float = 1.0, n_collocation: int = 256,
-                 n_boundary: int = 32, seed: int = 0):
+    def __init__(
+        self,
+        diffusivity: float = 0.01,
+        t_final: float = 1.0,
+        n_collocation: int = 256,
+        n_boundary: int = 32,
+        seed: int = 0,
+    ):
         self.diffusivity, self.t_final = diffusivity, t_final
         self.n_collocation, self.n_boundary = n_collocation, n_boundary
         self.generator = _generator(seed)
@@ -210,7 +224,7 @@ class FisherResidual:
         scale = torch.tensor([1.0, self.t_final])
         pts = (torch.rand(self.n_collocation, 2, generator=self.generator) * scale).to(device)
         d = field_derivatives(model, batch, pts)
-        u, u_x, u_t = d["u"][..., 0], d["grad"][..., 0, 0], d["grad"][..., 0, 1]
+        u, u_t = d["u"][..., 0], d["grad"][..., 0, 1]
         u_xx = d["d2"][..., 0, 0]
         if hasattr(model, "reaction_coefficients"):
             coefficients = model.reaction_coefficients(len(u)).to(u)
@@ -219,14 +233,19 @@ class FisherResidual:
         diffusivity = getattr(model, "diffusivity", self.diffusivity)
         pde = fisher_residual(u, u_t, u_xx, coefficients, diffusivity).pow(2).mean()
         times = torch.rand(self.n_boundary, generator=self.generator) * self.t_final
-        ends = torch.cat([torch.stack([torch.zeros_like(times), times], 1),
-                          torch.stack([torch.ones_like(times), times], 1)]).to(device)
+        ends = torch.cat(
+            [
+                torch.stack([torch.zeros_like(times), times], 1),
+                torch.stack([torch.ones_like(times), times], 1),
+            ]
+        ).to(device)
         flux = field_derivatives(model, batch, ends, second=False)["grad"][..., 0, 0]
         u0 = batch["branch"].float()
         sensors = torch.linspace(0.0, 1.0, u0.shape[1], device=device)
         initial = torch.stack([sensors, torch.zeros_like(sensors)], 1)
-        u_init = model.to_physical(model.combine(model.branch_features(batch),
-                                                 model.trunk_features(initial)))[..., 0]
+        u_init = model.to_physical(
+            model.combine(model.branch_features(batch), model.trunk_features(initial))
+        )[..., 0]
         return {"pde": pde, "bc": flux.pow(2).mean(), "ic": (u_init - u0).pow(2).mean()}
 
 
@@ -254,8 +273,14 @@ class DarcyResidual:
         Seed of the node sampler.
     """
 
-    def __init__(self, grid_shape: Sequence[int], spacing: Sequence[float], source: float = 1.0,
-                 n_collocation: int = 512, seed: int = 0):
+    def __init__(
+        self,
+        grid_shape: Sequence[int],
+        spacing: Sequence[float],
+        source: float = 1.0,
+        n_collocation: int = 512,
+        seed: int = 0,
+    ):
         self.grid_shape = tuple(grid_shape)
         self.spacing = tuple(float(h) for h in spacing)
         self.source, self.n_collocation = source, n_collocation
@@ -263,15 +288,20 @@ class DarcyResidual:
 
     def _interior(self, mask: torch.Tensor) -> torch.Tensor:
         padded = torch.nn.functional.pad(mask.float(), (1, 1, 1, 1))[:, None]
-        kernel = torch.tensor([[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=padded.dtype,
-                              device=padded.device)[None, None]
+        kernel = torch.tensor(
+            [[0, 1, 0], [1, 1, 1], [0, 1, 0]], dtype=padded.dtype, device=padded.device
+        )[None, None]
         return torch.nn.functional.conv2d(padded, kernel)[:, 0] > 4.5
 
     def __call__(self, model: nn.Module, batch: dict, outputs=None) -> dict[str, torch.Tensor]:
         model = getattr(model, "module", model)
         h, w = self.grid_shape
         k = batch["branch"][:, 0].float()
-        grid_mask = batch["mask_grid"].bool() if "mask_grid" in batch else torch.ones_like(k, dtype=torch.bool)
+        grid_mask = (
+            batch["mask_grid"].bool()
+            if "mask_grid" in batch
+            else torch.ones_like(k, dtype=torch.bool)
+        )
         interior = self._interior(grid_mask).reshape(len(k), -1)
         k_x, k_y = torch.gradient(k, spacing=self.spacing, dim=(1, 2))
         flat = torch.randint(0, h * w, (self.n_collocation,), generator=self.generator).to(k.device)
@@ -284,8 +314,12 @@ class DarcyResidual:
         weight = interior[:, flat].to(residual.dtype)
         pde = (residual.pow(2) * weight).sum() / weight.sum().clamp_min(1.0)
         boundary = (grid_mask.reshape(len(k), -1) & ~interior).to(residual.dtype)
-        u_all = model.to_physical(model.combine(model.branch_features(batch),
-                                                model.trunk_features(batch["coords"].reshape(-1, 2).float())))
+        u_all = model.to_physical(
+            model.combine(
+                model.branch_features(batch),
+                model.trunk_features(batch["coords"].reshape(-1, 2).float()),
+            )
+        )
         bc = (u_all[..., 0].pow(2) * boundary).sum() / boundary.sum().clamp_min(1.0)
         return {"pde": pde, "bc": bc}
 
@@ -311,7 +345,9 @@ class FisherInverseDeepONet(DeepONet):
     ``d_init`` and ``a_init``; the rest as in :class:`DeepONet` (MLP branch on ``u0``).
     """
 
-    def __init__(self, family: str = "logistic", d_init: float = 0.05, a_init: float = 0.5, **kwargs):
+    def __init__(
+        self, family: str = "logistic", d_init: float = 0.05, a_init: float = 0.5, **kwargs
+    ):
         from sciml.physics.fisher import family_by_name
 
         super().__init__(**kwargs)
@@ -343,10 +379,20 @@ def _single_instance_setup(model: DeepONet) -> None:
     model.coef_scaler.fitted.fill_(True)
 
 
-def solve_fisher_pinn(u0: np.ndarray, coefficients: Sequence[float], *, diffusivity: float = 0.01,
-                      t_final: float = 1.0, steps: int = 2000, lr: float = 2e-3, p: int = 64,
-                      hidden: int = 64, n_collocation: int = 512, seed: int = 0,
-                      weights: dict[str, float] | None = None):
+def solve_fisher_pinn(
+    u0: np.ndarray,
+    coefficients: Sequence[float],
+    *,
+    diffusivity: float = 0.01,
+    t_final: float = 1.0,
+    steps: int = 2000,
+    lr: float = 2e-3,
+    p: int = 64,
+    hidden: int = 64,
+    n_collocation: int = 512,
+    seed: int = 0,
+    weights: dict[str, float] | None = None,
+):
     """Pure PINN mode: solve one Fisher-KPP instance with residual, BC and IC losses only.
 
     Parameters
@@ -374,19 +420,38 @@ def solve_fisher_pinn(u0: np.ndarray, coefficients: Sequence[float], *, diffusiv
 
     u0 = np.asarray(u0, dtype=np.float32)
     c = np.asarray(coefficients, dtype=np.float32)
-    model = DeepONet(u0.size, 2, p=p, n_coefficients=4, branch_hidden=(hidden,),
-                     trunk_hidden=(hidden, hidden, hidden), coord_upper=(1.0, t_final))
+    model = DeepONet(
+        u0.size,
+        2,
+        p=p,
+        n_coefficients=4,
+        branch_hidden=(hidden,),
+        trunk_hidden=(hidden, hidden, hidden),
+        coord_upper=(1.0, t_final),
+    )
     _single_instance_setup(model)
     model.target_scaler.fitted.fill_(True)
     from sciml.physics.operator_data import OperatorDataset
 
-    data = OperatorDataset(np.zeros((1, 2)), np.full((1, 1, 1), np.nan), u0[None],
-                           coefficients=c[None])
+    data = OperatorDataset(
+        np.zeros((1, 2)), np.full((1, 1, 1), np.nan), u0[None], coefficients=c[None]
+    )
     hook = FisherResidual(diffusivity, t_final, n_collocation, seed=seed)
-    trainer = Trainer(model, PhysicsOnly(), TrainConfig(max_epochs=steps, batch_size=1, lr=lr,
-                                                        weight_decay=0.0, progress=False, seed=seed,
-                                                        warmup=0.02),
-                      weighting=StaticWeighting(weights or {"ic": 10.0}), extra_losses=[hook])
+    trainer = Trainer(
+        model,
+        PhysicsOnly(),
+        TrainConfig(
+            max_epochs=steps,
+            batch_size=1,
+            lr=lr,
+            weight_decay=0.0,
+            progress=False,
+            seed=seed,
+            warmup=0.02,
+        ),
+        weighting=StaticWeighting(weights or {"ic": 10.0}),
+        extra_losses=[hook],
+    )
     history = trainer.fit(data)
     return model.eval(), history
 
@@ -413,11 +478,25 @@ class InverseResult:
         return abs(self.amplitude - self.true_amplitude) / self.true_amplitude
 
 
-def fit_fisher_inverse(u: np.ndarray, x: np.ndarray, t: np.ndarray, *, family: str = "logistic",
-                       true_diffusivity: float, true_amplitude: float, n_obs: int = 200,
-                       noise: float = 0.01, steps: int = 3000, lr: float = 3e-3, p: int = 64,
-                       hidden: int = 64, n_collocation: int = 512, d_init: float = 0.05,
-                       a_init: float = 0.3, seed: int = 0) -> InverseResult:
+def fit_fisher_inverse(
+    u: np.ndarray,
+    x: np.ndarray,
+    t: np.ndarray,
+    *,
+    family: str = "logistic",
+    true_diffusivity: float,
+    true_amplitude: float,
+    n_obs: int = 200,
+    noise: float = 0.01,
+    steps: int = 3000,
+    lr: float = 3e-3,
+    p: int = 64,
+    hidden: int = 64,
+    n_collocation: int = 512,
+    d_init: float = 0.05,
+    a_init: float = 0.3,
+    seed: int = 0,
+) -> InverseResult:
     """Learn ``D`` and ``a`` of Fisher-KPP jointly with ``u`` from sparse noisy observations.
 
     ``n_obs`` points of the reference solution ``u`` (``(nt, nx)`` on ``t`` x ``x``) are drawn
@@ -442,18 +521,37 @@ def fit_fisher_inverse(u: np.ndarray, x: np.ndarray, t: np.ndarray, *, family: s
     obs_coords = np.stack([x[xi], t[ti]], 1)
     obs = u[ti, xi] + noise * rng.standard_normal(len(flat))
     u0 = (u[0] + noise * rng.standard_normal(nx)).astype(np.float32)
-    model = FisherInverseDeepONet(family=family, d_init=d_init, a_init=a_init, branch_in=nx,
-                                  coord_dim=2, p=p, branch_hidden=(hidden,),
-                                  trunk_hidden=(hidden, hidden, hidden),
-                                  coord_upper=(1.0, float(t[-1])))
+    model = FisherInverseDeepONet(
+        family=family,
+        d_init=d_init,
+        a_init=a_init,
+        branch_in=nx,
+        coord_dim=2,
+        p=p,
+        branch_hidden=(hidden,),
+        trunk_hidden=(hidden, hidden, hidden),
+        coord_upper=(1.0, float(t[-1])),
+    )
     _single_instance_setup(model)
     data = OperatorDataset(obs_coords, obs[None, :, None], u0[None])
     hook = FisherResidual(t_final=float(t[-1]), n_collocation=n_collocation, seed=seed)
-    config = TrainConfig(max_epochs=steps, batch_size=1, lr=lr, weight_decay=0.0, progress=False,
-                         seed=seed, warmup=0.02, grad_clip=None)
-    trainer = Trainer(model, MaskedFieldLoss("mse", name="data"), config,
-                      weighting=StaticWeighting({"data": 1.0, "pde": 1.0, "bc": 0.1, "ic": 1.0}),
-                      extra_losses=[hook])
+    config = TrainConfig(
+        max_epochs=steps,
+        batch_size=1,
+        lr=lr,
+        weight_decay=0.0,
+        progress=False,
+        seed=seed,
+        warmup=0.02,
+        grad_clip=None,
+    )
+    trainer = Trainer(
+        model,
+        MaskedFieldLoss("mse", name="data"),
+        config,
+        weighting=StaticWeighting({"data": 1.0, "pde": 1.0, "bc": 0.1, "ic": 1.0}),
+        extra_losses=[hook],
+    )
     trainer.fit(data)
     model.eval()
     tt, xx = np.meshgrid(t, x, indexing="ij")
@@ -461,5 +559,11 @@ def fit_fisher_inverse(u: np.ndarray, x: np.ndarray, t: np.ndarray, *, family: s
     with torch.no_grad():
         pred = model({"branch": torch.from_numpy(u0[None]), "coords": grid})[0, :, 0].numpy()
     rel = float(np.linalg.norm(pred - u.ravel()) / np.linalg.norm(u.ravel()))
-    return InverseResult(float(model.diffusivity), float(model.amplitude), true_diffusivity,
-                         true_amplitude, rel, model)
+    return InverseResult(
+        float(model.diffusivity),
+        float(model.amplitude),
+        true_diffusivity,
+        true_amplitude,
+        rel,
+        model,
+    )

@@ -56,9 +56,15 @@ class OperatorPredictor:
         Name of the predicted field.
     """
 
-    def __init__(self, model: DeepONet, problem: str, coord_names: Sequence[str],
-                 grid_dims: Sequence[str], grid_axes: Sequence[Sequence[float]],
-                 output_name: str = "u"):
+    def __init__(
+        self,
+        model: DeepONet,
+        problem: str,
+        coord_names: Sequence[str],
+        grid_dims: Sequence[str],
+        grid_axes: Sequence[Sequence[float]],
+        output_name: str = "u",
+    ):
         from sciml.cli import resolve
 
         resolve("problem", problem, {p: p for p in PROBLEMS})
@@ -80,15 +86,27 @@ class OperatorPredictor:
         if pde in ("darcy", "darcy_fno"):
             return cls(model, "darcy", ("x", "y"), ("x", "y"), (ds["x"].values, ds["y"].values))
         if pde == "heat":
-            return cls(model, "heat", ("x", "y", "z"), ("x", "y", "z"),
-                       tuple(ds[a].values for a in ("x", "y", "z")), "T")
-        raise ValueError(f"data set attribute pde={pde!r}; expected fisher_kpp, darcy, darcy_fno or heat")
+            return cls(
+                model,
+                "heat",
+                ("x", "y", "z"),
+                ("x", "y", "z"),
+                tuple(ds[a].values for a in ("x", "y", "z")),
+                "T",
+            )
+        raise ValueError(
+            f"data set attribute pde={pde!r}; expected fisher_kpp, darcy, darcy_fno or heat"
+        )
 
     def metadata(self) -> dict:
         """JSON-able description stored next to the weights."""
-        return {"problem": self.problem, "coord_names": list(self.coord_names),
-                "grid_dims": list(self.grid_dims), "grid_axes": [a.tolist() for a in self.grid_axes],
-                "output_name": self.output_name}
+        return {
+            "problem": self.problem,
+            "coord_names": list(self.coord_names),
+            "grid_dims": list(self.grid_dims),
+            "grid_axes": [a.tolist() for a in self.grid_axes],
+            "output_name": self.output_name,
+        }
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write a weights-only checkpoint holding the model and this metadata."""
@@ -103,7 +121,9 @@ class OperatorPredictor:
 
         payload = load_checkpoint(path)
         if "operator" not in payload["extra"]:
-            raise CheckpointError(f"{path} holds no operator metadata; save it with OperatorPredictor.save")
+            raise CheckpointError(
+                f"{path} holds no operator metadata; save it with OperatorPredictor.save"
+            )
         model = rebuild_model(payload)
         if not isinstance(model, DeepONet):
             raise CheckpointError(f"{path} holds a {type(model).__name__}, not a DeepONet")
@@ -120,8 +140,10 @@ class OperatorPredictor:
         coords = np.asarray(coords, dtype=float)
         d = len(self.coord_names)
         if coords.ndim != 2 or coords.shape[1] != d:
-            raise ValueError(f"coords must have shape (N, {d}) with columns {self.coord_names}; "
-                             f"got {coords.shape}")
+            raise ValueError(
+                f"coords must have shape (N, {d}) with columns {self.coord_names}; "
+                f"got {coords.shape}"
+            )
         if not np.isfinite(coords).all():
             raise ValueError("coords contain NaN or infinite values")
         lower = self.model.coord_lower.numpy()
@@ -133,14 +155,17 @@ class OperatorPredictor:
             raise ValueError(
                 f"{int(outside.sum())} coordinate(s) lie outside the trained domain "
                 f"{dict(zip(self.coord_names, zip(lower.tolist(), upper.tolist())))}, e.g. {first.tolist()}; "
-                "a DeepONet does not extrapolate, so query points must lie inside it")
+                "a DeepONet does not extrapolate, so query points must lie inside it"
+            )
         return coords
 
     @staticmethod
     def _check_finite(name: str, values: np.ndarray) -> None:
         if not np.isfinite(values).all():
-            raise ValueError(f"{name} contains NaN or infinite values at {int((~np.isfinite(values)).sum())} "
-                             "entries; every input value must be finite")
+            raise ValueError(
+                f"{name} contains NaN or infinite values at {int((~np.isfinite(values)).sum())} "
+                "entries; every input value must be finite"
+            )
 
     def _coefficients(self, n: int, coefficients, family, a, beta) -> np.ndarray | None:
         if not self.model.n_coefficients:
@@ -151,11 +176,14 @@ class OperatorPredictor:
             families = [family] * n if isinstance(family, str) else list(family)
             a = np.broadcast_to(np.asarray(1.0 if a is None else a, dtype=float), (n,))
             beta = np.broadcast_to(np.asarray(np.nan if beta is None else beta, dtype=float), (n,))
-            coefficients = np.stack([family_by_name(f).coefficients(ai, bi)
-                                     for f, ai, bi in zip(families, a, beta)])
+            coefficients = np.stack(
+                [family_by_name(f).coefficients(ai, bi) for f, ai, bi in zip(families, a, beta)]
+            )
         if coefficients is None:
-            raise ValueError(f"this model needs coefficients of shape (S, {self.model.n_coefficients}) "
-                             "or a source family name (with a and beta)")
+            raise ValueError(
+                f"this model needs coefficients of shape (S, {self.model.n_coefficients}) "
+                "or a source family name (with a and beta)"
+            )
         coefficients = np.asarray(coefficients, dtype=float).reshape(-1, self.model.n_coefficients)
         if len(coefficients) == 1 and n > 1:
             coefficients = np.repeat(coefficients, n, axis=0)
@@ -170,8 +198,10 @@ class OperatorPredictor:
         if mask is not None:
             mask = np.asarray(mask)
             if mask.shape[-2:] != shape or mask.ndim not in (2, 3):
-                raise ValueError(f"mask has shape {mask.shape}; expected {shape} or (S, {shape[0]}, "
-                                 f"{shape[1]}) on the branch grid")
+                raise ValueError(
+                    f"mask has shape {mask.shape}; expected {shape} or (S, {shape[0]}, "
+                    f"{shape[1]}) on the branch grid"
+                )
             mask = mask.astype(bool)
         elif geometry is not None:
             from sciml.physics.geometry import Grid, rasterize
@@ -209,8 +239,10 @@ class OperatorPredictor:
             inside = np.asarray(self._geometry(geometry).inside(coords), dtype=bool)
             return np.broadcast_to(inside, (n, len(coords)))
         if grid_mask is not None:  # nearest branch-grid node
-            idx = [np.abs(axis[None, :] - coords[:, k, None]).argmin(1)
-                   for k, axis in enumerate(self.grid_axes[:2])]
+            idx = [
+                np.abs(axis[None, :] - coords[:, k, None]).argmin(1)
+                for k, axis in enumerate(self.grid_axes[:2])
+            ]
             return grid_mask[:, idx[0], idx[1]]
         return None
 
@@ -218,12 +250,26 @@ class OperatorPredictor:
     def _trunk(self, coords: np.ndarray) -> torch.Tensor:
         key = coords.tobytes()
         if self._trunk_cache is None or self._trunk_cache[0] != key:
-            self._trunk_cache = (key, self.model.trunk_features(torch.as_tensor(coords, dtype=torch.float32)))
+            self._trunk_cache = (
+                key,
+                self.model.trunk_features(torch.as_tensor(coords, dtype=torch.float32)),
+            )
         return self._trunk_cache[1]
 
     @torch.inference_mode()
-    def predict(self, inputs, *, coefficients=None, family=None, a=None, beta=None,
-                geometry=None, mask=None, coords=None, batch_size: int = 256):
+    def predict(
+        self,
+        inputs,
+        *,
+        coefficients=None,
+        family=None,
+        a=None,
+        beta=None,
+        geometry=None,
+        mask=None,
+        coords=None,
+        batch_size: int = 256,
+    ):
         """Predict the output field for one or many inputs.
 
         Parameters
@@ -259,19 +305,28 @@ class OperatorPredictor:
         if inputs.ndim == item_ndim:
             inputs, single = inputs[None], True
         if inputs.ndim != item_ndim + 1:
-            raise ValueError(f"inputs have shape {inputs.shape}; expected one input of {item_ndim} "
-                             f"dimension(s) or a stack of them")
+            raise ValueError(
+                f"inputs have shape {inputs.shape}; expected one input of {item_ndim} "
+                f"dimension(s) or a stack of them"
+            )
         self._check_finite("inputs", inputs)
         n = len(inputs)
-        expected = tuple(self.model.hparams["branch_in"][1:]) if self.problem == "darcy" else (
-            self.model.hparams["branch_in"],)
+        expected = (
+            tuple(self.model.hparams["branch_in"][1:])
+            if self.problem == "darcy"
+            else (self.model.hparams["branch_in"],)
+        )
         if inputs.shape[1:] != expected:
-            raise ValueError(f"inputs have shape {inputs.shape[1:]} per sample; expected {expected}")
+            raise ValueError(
+                f"inputs have shape {inputs.shape[1:]} per sample; expected {expected}"
+            )
         coeffs = self._coefficients(n, coefficients, family, a, beta)
         grid_mask = self._grid_mask(n, geometry, mask) if self.problem == "darcy" else None
         if self.model.mask_channel and grid_mask is None:
-            raise ValueError("this model takes the geometry mask as an input channel: pass geometry= "
-                             "(a shape name or a deepxde geometry) or mask= (H, W)")
+            raise ValueError(
+                "this model takes the geometry mask as an input channel: pass geometry= "
+                "(a shape name or a deepxde geometry) or mask= (H, W)"
+            )
         on_grid = coords is None
         query = self.grid_coords() if on_grid else self._check_coords(coords)
         inside = self._inside(query, n, geometry, grid_mask, inputs)
@@ -279,8 +334,12 @@ class OperatorPredictor:
         out = np.empty((n, len(query)), dtype=np.float32)
         for start in range(0, n, batch_size):
             sl = slice(start, start + batch_size)
-            batch = {"branch": torch.as_tensor(inputs[sl][:, None] if self.problem == "darcy" else inputs[sl],
-                                               dtype=torch.float32)}
+            batch = {
+                "branch": torch.as_tensor(
+                    inputs[sl][:, None] if self.problem == "darcy" else inputs[sl],
+                    dtype=torch.float32,
+                )
+            }
             if coeffs is not None:
                 batch["coefficients"] = torch.as_tensor(coeffs[sl], dtype=torch.float32)
             if grid_mask is not None:
@@ -292,11 +351,19 @@ class OperatorPredictor:
         name = self.output_name
         if on_grid:
             data = out.reshape(n, *(a.size for a in self.grid_axes))
-            result = xr.DataArray(data, dims=("sample", *self.grid_dims), name=name,
-                                  coords={d: a for d, a in zip(self.grid_dims, self.grid_axes)})
+            result = xr.DataArray(
+                data,
+                dims=("sample", *self.grid_dims),
+                name=name,
+                coords={d: a for d, a in zip(self.grid_dims, self.grid_axes)},
+            )
         else:
-            result = xr.DataArray(out, dims=("sample", "point"), name=name,
-                                  coords={c: ("point", query[:, k]) for k, c in enumerate(self.coord_names)})
+            result = xr.DataArray(
+                out,
+                dims=("sample", "point"),
+                name=name,
+                coords={c: ("point", query[:, k]) for k, c in enumerate(self.coord_names)},
+            )
         result.attrs["units"] = "physical (as the training data)"
         return result.isel(sample=0) if single else result
 
@@ -305,10 +372,17 @@ class OperatorPredictor:
         from sciml.physics.operator_data import heat_design_vector
 
         if self.problem == "fisher":
-            return self.predict(ds["u0"].values, coefficients=ds["coefficients"].values,
-                                coords=coords, batch_size=batch_size)
+            return self.predict(
+                ds["u0"].values,
+                coefficients=ds["coefficients"].values,
+                coords=coords,
+                batch_size=batch_size,
+            )
         if self.problem == "darcy":
-            return self.predict(ds["K"].transpose("sample", "x", "y").values,
-                                mask=ds["mask"].transpose("sample", "x", "y").values,
-                                coords=coords, batch_size=batch_size)
+            return self.predict(
+                ds["K"].transpose("sample", "x", "y").values,
+                mask=ds["mask"].transpose("sample", "x", "y").values,
+                coords=coords,
+                batch_size=batch_size,
+            )
         return self.predict(heat_design_vector(ds), coords=coords, batch_size=batch_size)

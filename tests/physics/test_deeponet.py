@@ -6,6 +6,7 @@ from sciml.physics.deeponet import DeepONet, MaskedFieldLoss, MTDeepONet
 from sciml.physics.operator_data import OperatorDataset
 from sciml.train import TrainConfig, Trainer, load_model, save_checkpoint
 
+
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():
     # Tiny nets: one thread avoids OpenMP contention on small shared CI machines.
@@ -15,19 +16,30 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-
 def _tiny(**kw):
     return DeepONet(8, 2, p=12, branch_hidden=(16,), trunk_hidden=(16, 16), **kw)
 
 
 def _cnn(**kw):
-    return MTDeepONet((1, 12, 12), 2, p=10, branch="cnn", branch_hidden=(16,), cnn_channels=(4, 8),
-                      trunk_hidden=(16,), **kw)
+    return MTDeepONet(
+        (1, 12, 12),
+        2,
+        p=10,
+        branch="cnn",
+        branch_hidden=(16,),
+        cnn_channels=(4, 8),
+        trunk_hidden=(16,),
+        **kw,
+    )
 
 
 def test_mlp_shapes_multiple_outputs_and_per_sample_coords():
     net = _tiny(n_outputs=3, n_coefficients=2)
-    batch = {"branch": torch.randn(5, 8), "coefficients": torch.randn(5, 2), "coords": torch.rand(40, 2)}
+    batch = {
+        "branch": torch.randn(5, 8),
+        "coefficients": torch.randn(5, 2),
+        "coords": torch.rand(40, 2),
+    }
     assert net(batch).shape == (5, 40, 3)
     batch["coords"] = torch.rand(5, 40, 2)
     assert net(batch).shape == (5, 40, 3)
@@ -37,8 +49,14 @@ def test_cnn_branch_with_mask_channel_shapes():
     net = _cnn()
     assert net.mask_channel and net.mask_output
     mask = torch.ones(4, 12, 12, dtype=torch.bool)
-    out = net({"branch": torch.rand(4, 1, 12, 12), "mask_grid": mask, "coords": torch.rand(144, 2),
-               "mask": mask.reshape(4, -1)})
+    out = net(
+        {
+            "branch": torch.rand(4, 1, 12, 12),
+            "mask_grid": mask,
+            "coords": torch.rand(144, 2),
+            "mask": mask.reshape(4, -1),
+        }
+    )
     assert out.shape == (4, 144, 1)
 
 
@@ -57,8 +75,13 @@ def test_mask_zeroes_output_outside_and_carries_no_loss():
     net = _cnn()
     torch.manual_seed(0)
     mask = torch.rand(3, 12, 12) > 0.4
-    batch = {"branch": torch.rand(3, 1, 12, 12), "mask_grid": mask, "coords": torch.rand(144, 2),
-             "mask": mask.reshape(3, -1), "y": torch.randn(3, 144, 1)}
+    batch = {
+        "branch": torch.rand(3, 1, 12, 12),
+        "mask_grid": mask,
+        "coords": torch.rand(144, 2),
+        "mask": mask.reshape(3, -1),
+        "y": torch.randn(3, 144, 1),
+    }
     out = net(batch)
     outside = ~batch["mask"]
     assert torch.all(out[..., 0][outside] == 0.0)
@@ -81,8 +104,11 @@ def test_overfits_tiny_data():
     y = (amp * np.sin(np.pi * coords[:, 0]) * coords[:, 1])[..., None]
     data = OperatorDataset(coords, y, branch)
     net = _tiny()
-    trainer = Trainer(net, MaskedFieldLoss("mse"), TrainConfig(max_epochs=400, batch_size=12, lr=3e-3,
-                                                               weight_decay=0.0, progress=False))
+    trainer = Trainer(
+        net,
+        MaskedFieldLoss("mse"),
+        TrainConfig(max_epochs=400, batch_size=12, lr=3e-3, weight_decay=0.0, progress=False),
+    )
     trainer.fit(data)
     assert trainer.evaluate(data)["rel_l2"] < 0.05
 
@@ -93,8 +119,12 @@ def test_checkpoint_round_trip(tmp_path):
     path = save_checkpoint(tmp_path / "m.pt", net)
     again = load_model(path, expected=MTDeepONet)
     mask = torch.ones(2, 12, 12, dtype=torch.bool)
-    batch = {"branch": torch.rand(2, 1, 12, 12), "coefficients": torch.randn(2, 2), "mask_grid": mask,
-             "coords": torch.rand(10, 2)}
+    batch = {
+        "branch": torch.rand(2, 1, 12, 12),
+        "coefficients": torch.randn(2, 2),
+        "mask_grid": mask,
+        "coords": torch.rand(10, 2),
+    }
     with torch.no_grad():
         assert torch.equal(net.eval()(batch), again(batch))
     assert again.hparams == net.hparams

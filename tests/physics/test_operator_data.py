@@ -15,6 +15,7 @@ from sciml.physics.operator_data import (
     heat_dataset,
 )
 
+
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():
     # Tiny nets: one thread avoids OpenMP contention on small shared CI machines.
@@ -24,15 +25,18 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-
 @pytest.fixture(scope="module")
 def fisher_ds():
-    return generate_fisher(4, FisherConfig(nx=16, n_times=5, families=("logistic", "zeldovich")), seed=0)
+    return generate_fisher(
+        4, FisherConfig(nx=16, n_times=5, families=("logistic", "zeldovich")), seed=0
+    )
 
 
 @pytest.fixture(scope="module")
 def darcy_ds():
-    return generate_darcy(4, {"square": square(), "circle": circle()}, DarcyConfig(resolution=24), seed=0)
+    return generate_darcy(
+        4, {"square": square(), "circle": circle()}, DarcyConfig(resolution=24), seed=0
+    )
 
 
 def test_fisher_dataset_layout(fisher_ds):
@@ -69,8 +73,15 @@ def test_scalers_are_mask_aware_and_fitted_on_train_only(darcy_ds):
     train = data.subset([0, 1])
     outside = ~train.arrays["mask_grid"]
     train.arrays["branch"][:, 0][outside] = 1e6  # garbage outside the geometry
-    model = MTDeepONet(data.branch_in, 2, p=8, branch="cnn", branch_hidden=(8,), cnn_channels=(4,),
-                       trunk_hidden=(8,))
+    model = MTDeepONet(
+        data.branch_in,
+        2,
+        p=8,
+        branch="cnn",
+        branch_hidden=(8,),
+        cnn_channels=(4,),
+        trunk_hidden=(8,),
+    )
     fit_scalers(model, [train.collate([train[0], train[1]])])
     inside_k = train.arrays["branch"][:, 0][train.arrays["mask_grid"]].double()
     assert torch.isclose(model.input_scaler.mean[0], inside_k.mean())

@@ -6,6 +6,7 @@ from sciml.physics import pinn
 from sciml.physics.deeponet import DeepONet
 from sciml.physics.fisher import solve_fisher
 
+
 @pytest.fixture(autouse=True, scope="module")
 def _one_thread():
     # Tiny nets: one thread avoids OpenMP contention on small shared CI machines.
@@ -15,11 +16,19 @@ def _one_thread():
     torch.set_num_threads(threads)
 
 
-
 def _net(activation="tanh", **kw):
     torch.manual_seed(0)
-    net = DeepONet(6, 2, p=10, branch_hidden=(12,), trunk_hidden=(12, 12), activation=activation,
-                   coord_lower=(0.0, 0.0), coord_upper=(1.0, 2.0), **kw)
+    net = DeepONet(
+        6,
+        2,
+        p=10,
+        branch_hidden=(12,),
+        trunk_hidden=(12, 12),
+        activation=activation,
+        coord_lower=(0.0, 0.0),
+        coord_upper=(1.0, 2.0),
+        **kw,
+    )
     net.target_scaler.mean.fill_(0.3)
     net.target_scaler.std.fill_(1.7)
     return net
@@ -30,11 +39,13 @@ def _reference(net, batch, coords):
     us, grads, d2s = [], [], []
     for b in range(len(batch["branch"])):
         x = coords.clone().requires_grad_()
-        one = {k: v[b:b + 1] for k, v in batch.items()}
+        one = {k: v[b : b + 1] for k, v in batch.items()}
         u = net.to_physical(net.combine(net.branch_features(one), net.trunk_features(x)))[0, :, 0]
         g = torch.autograd.grad(u.sum(), x, create_graph=True)[0]
-        d2 = torch.stack([torch.autograd.grad(g[:, i].sum(), x, retain_graph=True)[0][:, i]
-                          for i in range(2)], -1)
+        d2 = torch.stack(
+            [torch.autograd.grad(g[:, i].sum(), x, retain_graph=True)[0][:, i] for i in range(2)],
+            -1,
+        )
         us.append(u), grads.append(g), d2s.append(d2)
     return torch.stack(us), torch.stack(grads), torch.stack(d2s)
 
@@ -65,13 +76,23 @@ def test_forward_mode_path_equals_torch_func():
 def test_fisher_residual_matches_reference_and_darcy_residual_runs():
     net = _net(n_coefficients=4)
     net.hparams["coord_upper"] = [1.0, 2.0]
-    batch = {"branch": torch.rand(3, 6), "coefficients": torch.randn(3, 4), "coords": torch.rand(9, 2)}
+    batch = {
+        "branch": torch.rand(3, 6),
+        "coefficients": torch.randn(3, 4),
+        "coords": torch.rand(9, 2),
+    }
     coords = torch.rand(25, 2) * torch.tensor([1.0, 2.0])
     d = pinn.field_derivatives(net, batch, coords)
     u, g, d2 = _reference(net, batch, coords)
-    r = pinn.fisher_residual(d["u"][..., 0], d["grad"][..., 0, 1], d["d2"][..., 0, 0], batch["coefficients"], 0.02)
+    r = pinn.fisher_residual(
+        d["u"][..., 0], d["grad"][..., 0, 1], d["d2"][..., 0, 0], batch["coefficients"], 0.02
+    )
     c = batch["coefficients"][:, None]
-    ref = g[..., 1] - 0.02 * d2[..., 0] - (c[..., 0] * u + c[..., 1] * u**2 + c[..., 2] * u**3 + c[..., 3] * u**4)
+    ref = (
+        g[..., 1]
+        - 0.02 * d2[..., 0]
+        - (c[..., 0] * u + c[..., 1] * u**2 + c[..., 2] * u**3 + c[..., 3] * u**4)
+    )
     assert torch.allclose(r, ref, atol=1e-4)
     terms = pinn.FisherResidual(0.02, t_final=2.0, n_collocation=16, n_boundary=4)(net, batch)
     assert set(terms) == {"pde", "bc", "ic"} and all(torch.isfinite(v) for v in terms.values())
@@ -96,9 +117,13 @@ def test_residual_vanishes_on_analytic_solution():
     coords = torch.rand(50, 2)
     d = pinn.field_derivatives(net, {"branch": torch.zeros(2, 3)}, coords)
     coefficients = torch.tensor([[1.0, -1.0, 0.0, 0.0]]).expand(2, 4) * net.A
-    r = pinn.fisher_residual(d["u"][..., 0], d["grad"][..., 0, 1], d["d2"][..., 0, 0], coefficients, net.D)
+    r = pinn.fisher_residual(
+        d["u"][..., 0], d["grad"][..., 0, 1], d["d2"][..., 0, 0], coefficients, net.D
+    )
     assert r.abs().max() < 1e-5
-    wrong = pinn.fisher_residual(d["u"][..., 0], d["grad"][..., 0, 1], d["d2"][..., 0, 0], coefficients, 2 * net.D)
+    wrong = pinn.fisher_residual(
+        d["u"][..., 0], d["grad"][..., 0, 1], d["d2"][..., 0, 0], coefficients, 2 * net.D
+    )
     assert wrong.abs().max() > 1e-2
 
 
@@ -132,8 +157,9 @@ def test_darcy_residual_vanishes_on_manufactured_field():
 def test_pure_pinn_mode_reduces_residual():
     x = np.linspace(0, 1, 16)
     u0 = 0.5 + 0.3 * np.cos(np.pi * x)
-    model, history = pinn.solve_fisher_pinn(u0, [1.0, -1.0, 0.0, 0.0], steps=40, p=16, hidden=16,
-                                            n_collocation=64)
+    model, history = pinn.solve_fisher_pinn(
+        u0, [1.0, -1.0, 0.0, 0.0], steps=40, p=16, hidden=16, n_collocation=64
+    )
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
 
 
@@ -142,7 +168,18 @@ def test_inverse_problem_recovers_d_and_a():
     x = np.linspace(0, 1, 32)
     u0 = 0.5 + 0.4 * np.cos(np.pi * x)
     t, u = solve_fisher(u0, 0.8 * np.array([1.0, -1.0, 0.0, 0.0]), diffusivity=0.02, n_times=11)
-    result = pinn.fit_fisher_inverse(u, x, t, true_diffusivity=0.02, true_amplitude=0.8, n_obs=150,
-                                     noise=0.005, steps=1500, p=32, hidden=32, n_collocation=256)
+    result = pinn.fit_fisher_inverse(
+        u,
+        x,
+        t,
+        true_diffusivity=0.02,
+        true_amplitude=0.8,
+        n_obs=150,
+        noise=0.005,
+        steps=1500,
+        p=32,
+        hidden=32,
+        n_collocation=256,
+    )
     assert result.amplitude_error < 0.1
     assert result.diffusivity_error < 0.3

@@ -21,8 +21,9 @@ def _one_thread():
 @pytest.fixture(scope="module")
 def darcy():
     torch.manual_seed(0)
-    net = MTDeepONet((1, N, N), 2, p=8, branch="cnn", branch_hidden=(8,), cnn_channels=(4,),
-                     trunk_hidden=(8,))
+    net = MTDeepONet(
+        (1, N, N), 2, p=8, branch="cnn", branch_hidden=(8,), cnn_channels=(4,), trunk_hidden=(8,)
+    )
     net.target_scaler.fit(torch.rand(20, 1) + 1.0)
     return OperatorPredictor(net, "darcy", ("x", "y"), ("x", "y"), (AXIS, AXIS))
 
@@ -31,7 +32,9 @@ def darcy():
 def fisher():
     torch.manual_seed(0)
     net = MTDeepONet(8, 2, p=8, branch_hidden=(8,), trunk_hidden=(8,), n_coefficients=4)
-    return OperatorPredictor(net, "fisher", ("x", "t"), ("t", "x"), (np.linspace(0, 1, 5), np.linspace(0, 1, 8)))
+    return OperatorPredictor(
+        net, "fisher", ("x", "t"), ("t", "x"), (np.linspace(0, 1, 5), np.linspace(0, 1, 8))
+    )
 
 
 def test_nan_outside_domain_and_physical_units(darcy):
@@ -87,8 +90,9 @@ def test_checkpoint_round_trip(tmp_path, darcy):
     path = darcy.save(tmp_path / "p.pt")
     again = OperatorPredictor.load(path)
     k = np.ones((2, N, N))
-    np.testing.assert_array_equal(again.predict(k, geometry="triangle").values,
-                                  darcy.predict(k, geometry="triangle").values)
+    np.testing.assert_array_equal(
+        again.predict(k, geometry="triangle").values, darcy.predict(k, geometry="triangle").values
+    )
     save_checkpoint(tmp_path / "plain.pt", darcy.model)
     with pytest.raises(CheckpointError, match="no operator metadata"):
         OperatorPredictor.load(tmp_path / "plain.pt")
