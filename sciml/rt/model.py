@@ -360,7 +360,7 @@ def iterative_unmask(
     net: RegressionTransformerNet,
     input_ids: torch.Tensor,
     attention_mask: torch.Tensor,
-    n_steps: int = 4,
+    n_steps: int | None = None,
     temperature: float = 0.0,
     generator: torch.Generator | None = None,
 ) -> torch.Tensor:
@@ -368,15 +368,18 @@ def iterative_unmask(
 
     Each pass predicts all masked molecule positions, then fixes the ``ceil(remaining /
     passes left)`` most confident of them (confidence = probability of the chosen token);
-    later passes see the tokens fixed before.
+    later passes see the tokens fixed before. By default there are as many passes as the
+    row with most masks has masks, so every pass fixes one token per row: tokens fixed in
+    the same pass are chosen independently of each other, which with few passes breaks
+    SMILES syntax (two ring-bond digits for one ring, a ``(`` whose ``)`` never comes).
 
     Parameters
     ----------
     net : RegressionTransformerNet
     input_ids, attention_mask : Tensor ``(B, L)``
         Sequences with ``[MASK]`` in the molecule part (value slots are left as given).
-    n_steps : int
-        Number of passes.
+    n_steps : int, optional
+        Number of passes (fewer passes are faster; default: one token per pass).
     temperature : float
         0 picks the most likely token; > 0 samples from the tempered distribution.
     generator : torch.Generator, optional
@@ -390,6 +393,8 @@ def iterative_unmask(
     ids = input_ids.clone()
     region = torch.zeros_like(ids, dtype=torch.bool)
     region[:, net.mol_start :] = True
+    if n_steps is None:
+        n_steps = max(1, int(((ids == net.mask_id) & region & attention_mask).sum(1).max()))
     for step in range(n_steps):
         masked = (ids == net.mask_id) & region & attention_mask
         remaining = masked.sum(1)

@@ -492,8 +492,9 @@ class RegressionTransformer:
         *,
         n: int = 10,
         mask_fraction: float = 0.3,
-        n_steps: int = 4,
+        n_steps: int | None = None,
         temperature: float = 1.0,
+        max_retries: int = 3,
         errors: Errors = "raise",
         out_of_range: Literal["raise", "clip"] = "raise",
         batch_size: int = 256,
@@ -507,7 +508,9 @@ class RegressionTransformer:
         set to the target (properties not in ``targets`` get the model's prediction for the
         seed), and the masks are filled in ``n_steps`` passes. Candidate ``k`` of a seed uses
         the same mask under every target, so with ``temperature=0`` outputs differ between
-        targets only because of the primer.
+        targets only because of the primer. A candidate RDKit cannot parse is filled again
+        from the same masked input, sampling, up to ``max_retries`` times; one still invalid
+        after that counts in ``n_invalid``.
 
         Parameters
         ----------
@@ -520,10 +523,15 @@ class RegressionTransformer:
             Candidates per seed and target (before filtering).
         mask_fraction : float
             Fraction of the molecule's tokens to re-generate, in (0, 1].
-        n_steps : int
-            Unmasking passes.
+        n_steps : int, optional
+            Unmasking passes (default: one token per pass, see
+            :func:`~sciml.rt.model.iterative_unmask`).
         temperature : float
             Sampling temperature (0 = greedy, candidates then differ only by their masks).
+        max_retries : int
+            Refills of a candidate that is not a valid molecule; they sample at
+            ``temperature`` (at 1.0 when ``temperature`` is 0, since a greedy refill would
+            repeat the same output).
         errors : {"raise", "skip", "nan"}
             Invalid seeds: raise, or skip them ("nan" also skips: a seed yields no rows).
         out_of_range : {"raise", "clip"}
@@ -538,13 +546,15 @@ class RegressionTransformer:
             columns ``seed``, ``target_<p>``, ``smiles``, ``predicted_<p>`` (the model's
             prediction for the generated molecule), ``true_<p>`` (RDKit value where
             computable, e.g. QED; else NaN) and ``is_seed`` (the seed came back unchanged).
-            ``attrs``: ``n_generated``, ``n_invalid`` (filtered out), ``n_duplicates``,
-            ``invalid_seeds``.
+            ``attrs``: ``n_generated``, ``n_invalid`` (still invalid after the retries,
+            filtered out), ``n_retried`` (refills made), ``n_duplicates``, ``invalid_seeds``.
         """
         if not 0 < mask_fraction <= 1:
             raise ValueError(f"mask_fraction must be in (0, 1], got {mask_fraction}")
-        if n < 1 or n_steps < 1:
+        if n < 1 or (n_steps is not None and n_steps < 1):
             raise ValueError("n and n_steps must be >= 1")
+        if max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
         net = self._require().eval()
         target_rows = self._target_rows(targets, out_of_range)
         seed_smiles = list(seed_smiles)
@@ -561,7 +571,9 @@ class RegressionTransformer:
         )
         if not ok:
             frame = pd.DataFrame(columns=columns)
-            frame.attrs.update(n_generated=0, n_invalid=0, n_duplicates=0, invalid_seeds=invalid)
+            frame.attrs.update(
+                n_generated=0, n_invalid=0, n_retried=0, n_duplicates=0, invalid_seeds=invalid
+            )
             return frame
         seeds = [canon[i] for i in ok]
         seed_pred = self._predict_values(seeds, batch_size=batch_size)["pred"]
@@ -591,26 +603,22 @@ class RegressionTransformer:
                     ids[mol_start + np.flatnonzero(spans)] = self.tokenizer.mask_id
                     rows.append(ids.tolist())
                     jobs.append((s_idx, t_idx))
-        device = self._device()
-        texts: list[str] = [""] * len(rows)
-        order = np.argsort([len(r) for r in rows], kind="stable")
-        for start in range(0, len(rows), batch_size):
-            idx = order[start : start + batch_size]
-            ids, attention = self._pad([rows[i] for i in idx], self.tokenizer.pad_id)
-            filled = iterative_unmask(
-                net,
-                ids.to(device),
-                attention.to(device),
-                n_steps=n_steps,
-                temperature=temperature,
-                generator=generator,
+        texts = self._fill(rows, n_steps, temperature, generator, batch_size)
+        outputs = list(canonicalize_batch(texts, errors="nan").values)
+        n_retried = 0
+        for _ in range(max_retries):
+            bad = [i for i, smi in enumerate(outputs) if smi is None]
+            if not bad:
+                break
+            n_retried += len(bad)
+            texts = self._fill(
+                [rows[i] for i in bad], n_steps, temperature or 1.0, generator, batch_size
             )
-            for j, i in enumerate(idx):
-                texts[i] = self.tokenizer.decode(filled[j, mol_start:][attention[j, mol_start:]])
-        checked = canonicalize_batch(texts, errors="nan")
+            for i, smi in zip(bad, canonicalize_batch(texts, errors="nan").values, strict=True):
+                outputs[i] = smi
         records, seen = [], set()
         n_invalid = n_duplicates = 0
-        for (s_idx, t_idx), smi in zip(jobs, checked.values, strict=True):
+        for (s_idx, t_idx), smi in zip(jobs, outputs, strict=True):
             if smi is None:
                 n_invalid += 1
                 continue
@@ -640,10 +648,38 @@ class RegressionTransformer:
         frame.attrs.update(
             n_generated=len(rows),
             n_invalid=n_invalid,
+            n_retried=n_retried,
             n_duplicates=n_duplicates,
             invalid_seeds=invalid,
         )
         return frame
+
+    def _fill(
+        self,
+        rows: Sequence[Sequence[int]],
+        n_steps: int | None,
+        temperature: float,
+        generator: torch.Generator,
+        batch_size: int,
+    ) -> list[str]:
+        """Fill the masks of each id row; the molecule part of each as a SMILES string."""
+        net, device, mol_start = self._require(), self._device(), self._require().mol_start
+        texts = [""] * len(rows)
+        order = np.argsort([len(r) for r in rows], kind="stable")
+        for start in range(0, len(rows), batch_size):
+            idx = order[start : start + batch_size]
+            ids, attention = self._pad([rows[i] for i in idx], self.tokenizer.pad_id)
+            filled = iterative_unmask(
+                net,
+                ids.to(device),
+                attention.to(device),
+                n_steps=n_steps,
+                temperature=temperature,
+                generator=generator,
+            ).cpu()
+            for j, i in enumerate(idx):
+                texts[i] = self.tokenizer.decode(filled[j, mol_start:][attention[j, mol_start:]])
+        return texts
 
     # ---------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike) -> Path:

@@ -102,3 +102,25 @@ def test_vocabulary_without_number_tokens_refused():
             [PropertySpec("qed", 0, 1).to_dict()],
             size="tiny",
         )
+
+
+def test_iterative_unmask_fixes_one_position_per_pass_by_default(parts):
+    # Filling several masks in one pass picks each token independently of the others
+    # (e.g. two ring-bond digits, or '(' without ')'); by default every pass fixes one.
+    _, tok, ds, net = parts
+    ds.mode = "generation"
+    ds.mask_fraction = (0.6, 0.6)
+    batch = ds.collate([ds[2]])
+    n_masked = int((batch["input_ids"] == tok.mask_id).sum())
+    assert n_masked > 4
+    calls = []
+
+    def counting(b):
+        calls.append(int((b["input_ids"] == tok.mask_id).sum()))
+        return net(b)
+
+    counting.mol_start, counting.mask_id = net.mol_start, net.mask_id
+    counting.molecule_tokens = net.molecule_tokens
+    filled = iterative_unmask(counting, batch["input_ids"], batch["attention_mask"])
+    assert calls == list(range(n_masked, 0, -1))
+    assert not (filled == tok.mask_id).any()

@@ -103,3 +103,13 @@ def test_untrained_model_and_unknown_target_column():
         rt.predict(["CCO"])
     with pytest.raises(KeyError, match="lack columns"):
         rt.fit(["CCO"], pd.DataFrame({"logp": [1.0]}))
+
+
+def test_generate_refills_invalid_candidates(trained_rt, molecules):
+    kwargs = dict(n=6, mask_fraction=0.4, temperature=0.0, seed=0)
+    once = trained_rt.generate(molecules[:6], {"qed": [0.3, 0.8]}, max_retries=0, **kwargs)
+    retried = trained_rt.generate(molecules[:6], {"qed": [0.3, 0.8]}, max_retries=4, **kwargs)
+    assert once.attrs["n_retried"] == 0
+    assert retried.attrs["n_retried"] > 0
+    assert retried.attrs["n_invalid"] < once.attrs["n_invalid"]
+    assert retried.attrs["n_generated"] == once.attrs["n_generated"]
