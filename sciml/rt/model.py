@@ -29,6 +29,7 @@ from torch import nn
 
 from sciml.chem.tokenizer import SPECIAL_TOKENS
 from sciml.encoder import ENCODER_SIZES, MaskedLMHead, TransformerEncoder
+from sciml.rt._syntax import SmilesSyntax
 from sciml.rt.data import IGNORE_INDEX
 from sciml.rt.numbers import (
     DECIMAL_POINT,
@@ -363,6 +364,7 @@ def iterative_unmask(
     n_steps: int | None = None,
     temperature: float = 0.0,
     generator: torch.Generator | None = None,
+    syntax: bool = True,
 ) -> torch.Tensor:
     """Fill every ``[MASK]`` after the property block with SMILES tokens.
 
@@ -384,6 +386,10 @@ def iterative_unmask(
         0 picks the most likely token; > 0 samples from the tempered distribution.
     generator : torch.Generator, optional
         Random source for sampling.
+    syntax : bool
+        Reject a chosen token that would leave the molecule unparsable whatever fills
+        the remaining masks (:class:`sciml.rt._syntax.SmilesSyntax`: branches, ring-bond
+        labels, impossible neighbours) and take the most likely token that does not.
 
     Returns
     -------
@@ -391,8 +397,11 @@ def iterative_unmask(
         The filled ids.
     """
     ids = input_ids.clone()
+    start = net.mol_start
     region = torch.zeros_like(ids, dtype=torch.bool)
-    region[:, net.mol_start :] = True
+    region[:, start:] = True
+    if syntax:
+        checker = SmilesSyntax(net.vocab)
     if n_steps is None:
         n_steps = max(1, int(((ids == net.mask_id) & region & attention_mask).sum(1).max()))
     for step in range(n_steps):
@@ -418,5 +427,38 @@ def iterative_unmask(
         rank = torch.empty_like(order)
         rank.scatter_(1, order, torch.arange(ids.shape[1], device=ids.device).expand_as(order))
         fix = masked & (rank < k.unsqueeze(1))
+        if syntax:
+            _repair_syntax(
+                checker, net.mask_id, ids, attention_mask, fix, choice, probs, confidence, start
+            )
         ids = torch.where(fix, choice, ids)
     return ids
+
+
+def _repair_syntax(
+    checker, mask_id, ids, attention_mask, fix, choice, probs, confidence, start
+) -> None:
+    """Replace, in place in ``choice``, fixed tokens that break SMILES syntax."""
+    for b in fix.any(1).nonzero().flatten().tolist():
+        end = int(attention_mask[b].nonzero().max())  # the [SEP]
+        row = ids[b, start:end].tolist()
+        tokens = [None if t == mask_id else t for t in row]
+        positions = fix[b].nonzero().flatten()
+        positions = positions[confidence[b, positions].argsort(descending=True)].tolist()
+        for pos in positions:
+            first = int(choice[b, pos])
+            candidates = [first] + [
+                t for t in probs[b, pos].argsort(descending=True).tolist() if t != first
+            ]
+            for token in candidates:
+                if probs[b, pos, token] <= 0:
+                    break
+                tokens[pos - start] = token
+                if checker.feasible(tokens):
+                    choice[b, pos] = token
+                    break
+            else:
+                tokens[pos - start] = first
+            if not checker.feasible(tokens):
+                tokens[pos - start] = first
+                choice[b, pos] = first
