@@ -16,3 +16,15 @@ def shared_data():
     if not path or not os.path.isdir(path):
         pytest.skip("SCIML_DATA_DIR is not set to the reference data folder")
     return path
+
+
+try:
+    from hypothesis import settings
+
+    # CI runs the same examples every time (no flaky new counter-examples on a green tree);
+    # locally hypothesis keeps exploring.
+    settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+    if os.environ.get("CI"):
+        settings.load_profile("ci")
+except ImportError:  # hypothesis is a test extra
+    pass
