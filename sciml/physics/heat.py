@@ -21,7 +21,9 @@ conjugate gradients (the default, with a Jacobi preconditioner). On a plate with
 the scheme is second order in ``h``.
 
 The hole-position parameter of each sample is the array of hole centres, drawn uniformly in
-the plate with rejection so that holes keep two voxels from each other and from the edges.
+the plate with rejection so that holes keep two voxels from each other and from the edges
+(:func:`place_holes` restarts when the placement jams; :func:`sample_heat` redraws the count
+and radius from the sample's own generator in the rare case that still fails).
 """
 
 from __future__ import annotations
@@ -174,6 +176,74 @@ def plate_mask(geometry: Geometry, grid: Grid, *, check: bool = True) -> np.ndar
     return np.repeat(section[:, :, None], grid.shape[2], axis=2)
 
 
+def _hole_bounds(radius: float, size: Sequence[float], gap: float) -> tuple[np.ndarray, np.ndarray]:
+    """Return the box ``(lo, hi)`` of admissible hole centres, each of shape ``(2,)``."""
+    lo = np.full(2, radius + gap)
+    return lo, np.asarray(size, dtype=float) - radius - gap
+
+
+def _check_hole_fits(radius: float, size: Sequence[float], gap: float) -> None:
+    if radius <= 0:
+        raise GeometryError(f"hole radius must be positive, got {radius}")
+    lo, hi = _hole_bounds(radius, size, gap)
+    if np.any(hi <= lo):
+        raise GeometryError(
+            f"a hole of radius {radius} with gap {gap} is larger than the plate "
+            f"{size[0]} x {size[1]}"
+        )
+
+
+def _max_holes(radius: float, size: Sequence[float], gap: float) -> int:
+    """Upper bound on how many holes can ever fit (a necessary condition, not sufficient).
+
+    Centres lie in the ``w x h`` box of :func:`_hole_bounds` at least ``d = 2 r + gap``
+    apart, so disks of radius ``d / 2`` around them are disjoint and inside the box grown by
+    ``d / 2``: ``n pi d^2 / 4 <= (w + d) (h + d)``.
+    """
+    lo, hi = _hole_bounds(radius, size, gap)
+    distance = 2 * radius + gap
+    width, height = hi - lo + distance
+    return int(4 * width * height / (np.pi * distance**2))
+
+
+_ROOM_CHECK_AFTER = 100
+"""Rejected candidates for one hole before :func:`place_holes` tests whether any room is left."""
+
+
+def _has_room(centers: np.ndarray, lo: np.ndarray, hi: np.ndarray, distance: float) -> bool:
+    """Whether some point of the box ``[lo, hi]`` keeps ``distance`` from all ``centers``.
+
+    If the free region is not empty, its point of largest ``x`` is a box corner, a crossing
+    of a circle of radius ``distance`` with a box edge, or a crossing of two such circles;
+    so testing those finitely many points decides exactly (and without drawing numbers)
+    whether sequential placement has jammed.
+    """
+    points = [np.array([[lo[0], lo[1]], [lo[0], hi[1]], [hi[0], lo[1]], [hi[0], hi[1]]])]
+    for axis in (0, 1):
+        for edge in (lo[axis], hi[axis]):
+            offset = centers[:, axis] - edge
+            inside = np.abs(offset) <= distance
+            half = np.sqrt(distance**2 - offset[inside] ** 2)
+            for sign in (-1.0, 1.0):
+                crossing = np.empty((int(inside.sum()), 2))
+                crossing[:, axis] = edge
+                crossing[:, 1 - axis] = centers[inside, 1 - axis] + sign * half
+                points.append(crossing)
+    first, second = np.triu_indices(len(centers), k=1)
+    chord = centers[second] - centers[first]
+    half_chord = np.linalg.norm(chord, axis=1) / 2
+    meet = (half_chord <= distance) & (half_chord > 0)
+    middle = (centers[first] + centers[second])[meet] / 2
+    normal = chord[meet][:, ::-1] * [-1.0, 1.0] / (2 * half_chord[meet, None])
+    height = np.sqrt(distance**2 - half_chord[meet] ** 2)[:, None]
+    points += [middle + height * normal, middle - height * normal]
+    candidates = np.concatenate(points)
+    tolerance = 1e-9 * distance
+    in_box = np.all((candidates >= lo - tolerance) & (candidates <= hi + tolerance), axis=1)
+    gaps = np.linalg.norm(candidates[in_box, None] - centers[None], axis=-1)
+    return bool(np.any(np.all(gaps >= distance - tolerance, axis=1)))
+
+
 def place_holes(
     n_holes: int,
     radius: float,
@@ -182,32 +252,52 @@ def place_holes(
     rng: np.random.Generator,
     *,
     max_tries: int = 10_000,
+    max_restarts: int = 20,
 ) -> np.ndarray:
     """Draw ``n_holes`` non-overlapping hole centres in a ``size`` plate, shape ``(n, 2)``.
 
-    Holes keep at least ``gap`` from each other and from the plate's edges.
+    Holes keep at least ``gap`` from each other and from the plate's edges. Centres are
+    drawn one by one, uniformly in the admissible box, rejecting candidates too close to a
+    hole already placed. Such sequential placement can jam (the holes placed so far leave
+    no room for the next one although all holes would fit), so a hole that finds no room in
+    ``max_tries`` candidates, or that provably has none left, discards the holes placed so
+    far and starts over, up to ``max_restarts`` times. Everything is drawn from ``rng``, so
+    the result is reproducible.
 
     Raises
     ------
     GeometryError
-        If the holes do not fit.
+        If a single hole does not fit, if the holes can never fit (an area bound), or if
+        they could not be placed in ``max_restarts`` attempts.
     """
-    if 2 * radius >= min(size):
-        raise GeometryError(f"a hole of radius {radius} is larger than the plate {size}")
-    lo = radius + gap
-    hi = np.asarray(size) - radius - gap
-    if np.any(hi <= lo):
-        raise GeometryError(f"holes of radius {radius} with gap {gap} do not fit in {size}")
-    centers: list[np.ndarray] = []
-    for _ in range(max_tries):
-        candidate = rng.uniform(lo, hi)
-        if all(np.linalg.norm(candidate - c) >= 2 * radius + gap for c in centers):
-            centers.append(candidate)
-            if len(centers) == n_holes:
-                return np.array(centers)
+    _check_hole_fits(radius, size, gap)
+    lo, hi = _hole_bounds(radius, size, gap)
+    distance = 2 * radius + gap
+    bound = _max_holes(radius, size, gap)
+    if n_holes > bound:
+        raise GeometryError(
+            f"could not place {n_holes} holes of radius {radius} with gap {gap} in a "
+            f"{size[0]} x {size[1]} plate: at most {bound} can ever fit"
+        )
+    for _ in range(max_restarts + 1):
+        centers = np.empty((n_holes, 2))
+        placed = 0
+        tries = 0
+        while placed < n_holes and tries < max_tries:
+            candidate = rng.uniform(lo, hi)
+            tries += 1
+            if np.all(np.hypot(*(centers[:placed] - candidate).T) >= distance):
+                centers[placed] = candidate
+                placed += 1
+                tries = 0
+            elif tries == _ROOM_CHECK_AFTER and not _has_room(centers[:placed], lo, hi, distance):
+                break
+        if placed == n_holes:
+            return centers
     raise GeometryError(
         f"could not place {n_holes} holes of radius {radius} in a {size[0]} x {size[1]} plate "
-        f"in {max_tries} tries; use fewer or smaller holes"
+        f"in {max_restarts + 1} attempts of {max_tries} tries per hole; use fewer or smaller "
+        "holes"
     )
 
 
@@ -224,7 +314,15 @@ class HeatConfig:
     n_holes
         Inclusive range of the number of holes, within ``[2, 9]``.
     hole_radius
-        Uniform range of the hole radius (one radius per sample).
+        Uniform range of the hole radius (one radius per sample). Holes keep
+        :attr:`hole_gap` (two voxels) from each other and from the edges; see
+        :func:`sample_heat` for what happens when a drawn count and radius do not fit.
+
+    Raises
+    ------
+    GeometryError
+        If the largest hole does not fit in the plate, or if the smallest request
+        (``n_holes[0]`` holes of radius ``hole_radius[0]``) can never fit.
     source
         Uniform range of the heat source ``q``.
     t_left, t_right
@@ -256,6 +354,23 @@ class HeatConfig:
             raise ValueError(f"need at least 2 voxels per direction, got {self.shape}")
         if self.conductivity <= 0:
             raise ValueError(f"conductivity must be positive, got {self.conductivity}")
+        r_low, r_high = self.hole_radius
+        if not 0 < r_low <= r_high:
+            raise ValueError(
+                f"hole_radius must be a range of positive radii, got {self.hole_radius}"
+            )
+        size_xy, gap = self.size[:2], self.hole_gap
+        _check_hole_fits(r_high, size_xy, gap)
+        if _max_holes(r_low, size_xy, gap) < low:
+            raise GeometryError(
+                f"{low} holes of radius {r_low} with gap {gap} can never fit in a "
+                f"{size_xy[0]} x {size_xy[1]} plate; use fewer or smaller holes"
+            )
+
+    @property
+    def hole_gap(self) -> float:
+        """Clearance between holes and from holes to the plate edges: two voxels."""
+        return 2.0 * max(self.size[0] / self.shape[0], self.size[1] / self.shape[1])
 
     @property
     def spacing(self) -> tuple[float, float, float]:
@@ -269,14 +384,44 @@ class HeatConfig:
         return Grid.uniform(self.shape, (0.0, 0.0, 0.0), self.size, cell_centred=True)
 
 
+_MAX_HOLE_DRAWS = 100
+"""Draws of (hole count, radius) per sample before :func:`sample_heat` gives up."""
+
+
+def _draw_holes(config: HeatConfig, rng: np.random.Generator) -> tuple[int, float, np.ndarray]:
+    size_xy, gap = config.size[:2], config.hole_gap
+    for _ in range(_MAX_HOLE_DRAWS):
+        n_holes = int(rng.integers(config.n_holes[0], config.n_holes[1] + 1))
+        radius = float(rng.uniform(*config.hole_radius))
+        try:
+            return n_holes, radius, place_holes(n_holes, radius, size_xy, gap, rng)
+        except GeometryError:
+            continue
+    raise GeometryError(
+        f"{_MAX_HOLE_DRAWS} draws of n_holes in {config.n_holes} and hole_radius in "
+        f"{config.hole_radius} all failed to fit in a {size_xy[0]} x {size_xy[1]} plate with "
+        f"gap {gap}; use fewer or smaller holes"
+    )
+
+
 def sample_heat(index: int, seed: np.random.SeedSequence, config: HeatConfig) -> dict:
-    """Draw a plate, a source and boundary temperatures, and solve (sample ``index``)."""
+    """Draw a plate, a source and boundary temperatures, and solve (sample ``index``).
+
+    The hole count and radius are drawn uniformly from the config's ranges and the centres
+    by :func:`place_holes` (which restarts when sequential placement jams). If that still
+    fails, the count and radius are drawn again from the sample's own generator, up to 100
+    times, so every sample is a valid design and depends on its seed only (not on the
+    number of workers). With the default config no redraw is needed in practice: the
+    largest request, 9 holes of radius 0.09, leaves room for a 3 x 3 lattice.
+
+    Raises
+    ------
+    GeometryError
+        If no drawn request fits (the config asks for holes that almost never fit).
+    """
     rng = np.random.default_rng(seed)
-    n_holes = int(rng.integers(config.n_holes[0], config.n_holes[1] + 1))
-    radius = rng.uniform(*config.hole_radius)
+    n_holes, radius, centers = _draw_holes(config, rng)
     size_xy = config.size[:2]
-    gap = 2.0 * max(config.spacing[:2])
-    centers = place_holes(n_holes, radius, size_xy, gap, rng)
     q = rng.uniform(*config.source)
     t_left = rng.uniform(*config.t_left)
     t_right = rng.uniform(*config.t_right)

@@ -98,6 +98,52 @@ def test_generated_dataset():
     assert ds.attrs["pde"] == "heat" and "zero flux" in ds.attrs["boundary_conditions"]
 
 
+def test_default_config_always_places_its_holes():
+    # seed 50 used to jam at sample 32 (9 holes of radius 0.089): random sequential placement
+    # can run out of room even though the holes fit; nz = 2 keeps the solves fast and leaves
+    # the (x, y) voxels, hence the 2-voxel gap, as in the default grid
+    config = HeatConfig(shape=(32, 32, 2))
+    for seed in (50, 7):
+        ds = generate_heat(64, config, seed=seed)
+        n_holes = ds["n_holes"].values
+        radius = ds["hole_radius"].values
+        assert np.all((n_holes >= 2) & (n_holes <= MAX_HOLES))
+        assert np.all((radius >= 0.05) & (radius <= 0.09))
+        gap = 2 * config.spacing[0]
+        for centres, n, r in zip(ds["hole_center"].values, n_holes, radius, strict=True):
+            placed = centres[:n]
+            assert np.all((placed >= r + gap) & (placed <= 1 - r - gap))
+            distances = np.linalg.norm(placed[:, None] - placed[None], axis=-1)
+            assert np.all(distances[~np.eye(n, dtype=bool)] >= 2 * r + gap)
+
+
+def test_tight_placements_restart_instead_of_failing():
+    # the largest default request (9 holes of radius 0.09, 3 x 3 would fit): seed 7 jams on
+    # the first attempt, the default restarts
+    request = (9, 0.09, (1.0, 1.0), 1 / 16)
+    with pytest.raises(GeometryError, match="could not place 9 holes"):
+        place_holes(*request, np.random.default_rng(7), max_restarts=0)
+    for seed in range(10):
+        assert place_holes(*request, np.random.default_rng(seed)).shape == (9, 2)
+
+
+def test_same_seed_same_holes_whatever_the_workers():
+    config = HeatConfig(shape=(32, 32, 2))
+    serial = generate_heat(40, config, seed=50)
+    parallel = generate_heat(40, config, seed=50, workers=2)
+    for key in ("hole_center", "hole_radius", "n_holes", "T"):
+        np.testing.assert_array_equal(serial[key].values, parallel[key].values)
+
+
+def test_impossible_hole_requests_are_geometry_errors():
+    with pytest.raises(GeometryError, match="larger than the plate"):
+        HeatConfig(hole_radius=(0.3, 0.6))
+    with pytest.raises(GeometryError, match="can never fit"):
+        HeatConfig(n_holes=(9, 9), hole_radius=(0.15, 0.2))
+    with pytest.raises(ValueError, match="hole_radius"):
+        HeatConfig(hole_radius=(0.09, 0.05))
+
+
 def test_default_grid():
     assert HeatConfig().shape == (32, 32, 8)
     assert HeatConfig().spacing == (1 / 32, 1 / 32, 1 / 32)
