@@ -101,7 +101,7 @@ def part_adme(out: Path, fast: bool, seed: int = 0) -> Section:
         "Transformer (MTR-DA, RF head)": TransformerModel(
             pretrained=str(encoder),
             adapt="mtr",
-            adapt_epochs=1 if fast else 5,
+            adapt_epochs=1 if fast else 10,
             head="rf",
             n_estimators=100 if fast else 300,
             seed=seed,
@@ -238,7 +238,7 @@ def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
         + _table(pred.set_index("smiles"))
         + f"\n\n**Generation** from {len(seeds)} seed molecules primed with QED 0.3 and 0.8: "
         f"{gen.attrs.get('n_invalid', 0)} of {n_total} candidates were invalid SMILES and were "
-        "dropped. Mean RDKit QED of the valid, new molecules per primer: " + summary_text
+        "dropped. Mean RDKit QED of the valid, new molecules per primer:\n\n" + summary_text
     )
     return section
 
@@ -272,9 +272,9 @@ def part_deeponet(out: Path, fast: bool, seed: int = 0) -> Section:
         model,
         MaskedFieldLoss("mse"),
         TrainConfig(
-            max_epochs=5 if fast else 150,
-            batch_size=16,
-            lr=1e-3,
+            max_epochs=5 if fast else 300,
+            batch_size=32,
+            lr=2e-3,
             weight_decay=0.0,
             seed=seed,
             progress=not fast,
