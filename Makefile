@@ -22,6 +22,7 @@ install: $(STAMP)
 ## Full test suite, notebooks included (executed in fast mode, SCIML_FAST=1).
 test: $(STAMP)
 	SCIML_FAST=1 $(PY) -m pytest tests notebooks --nbmake -p no:cacheprovider $(PYTEST_ARGS)
+	SCIML_FAST=1 $(PY) -m pytest --doctest-modules sciml -p no:cacheprovider -q
 
 ## Everything except tests marked slow.
 test-fast: $(STAMP)

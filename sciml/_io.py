@@ -22,12 +22,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 
     Examples
     --------
-    >>> import numpy as np, tempfile, pathlib
-    >>> target = pathlib.Path(tempfile.mkdtemp()) / "a.npy"
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "table.csv"
     >>> with atomic_path(target) as tmp:
-    ...     np.save(tmp, np.arange(3))
-    >>> np.load(target).tolist()
-    [0, 1, 2]
+    ...     _ = tmp.write_text("CCO,0.1")
+    >>> target.read_text()
+    'CCO,0.1'
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -183,7 +183,7 @@ class DeepONet(nn.Module):
         if (
             len(lower) != coord_dim
             or len(upper) != coord_dim
-            or any(h <= lo for lo, h in zip(lower, upper))
+            or any(h <= lo for lo, h in zip(lower, upper, strict=False))
         ):
             raise ValueError(f"coord_lower/coord_upper must be {coord_dim} increasing bounds")
         names = (

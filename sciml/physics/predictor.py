@@ -15,7 +15,7 @@ saves both in one weights-only checkpoint, and predicts under ``torch.inference_
 Examples
 --------
 >>> predictor = OperatorPredictor.load("darcy.pt")  # doctest: +SKIP
->>> field = predictor.predict(k, geometry="circle")  # (sample, x, y), NaN outside the disk
+>>> field = predictor.predict(k, geometry="circle")  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ class OperatorPredictor:
     def grid_coords(self) -> np.ndarray:
         """The default output grid as ``(N, d)`` coordinates in ``coord_names`` order."""
         mesh = np.meshgrid(*self.grid_axes, indexing="ij")
-        by_name = {dim: m.ravel() for dim, m in zip(self.grid_dims, mesh)}
+        by_name = {dim: m.ravel() for dim, m in zip(self.grid_dims, mesh, strict=False)}
         return np.stack([by_name[name] for name in self.coord_names], axis=-1)
 
     def _check_coords(self, coords) -> np.ndarray:
@@ -154,7 +154,7 @@ class OperatorPredictor:
             first = coords[np.argmax(outside)]
             raise ValueError(
                 f"{int(outside.sum())} coordinate(s) lie outside the trained domain "
-                f"{dict(zip(self.coord_names, zip(lower.tolist(), upper.tolist())))}, e.g. {first.tolist()}; "
+                f"{dict(zip(self.coord_names, zip(lower.tolist(), upper.tolist(), strict=False), strict=False))}, e.g. {first.tolist()}; "
                 "a DeepONet does not extrapolate, so query points must lie inside it"
             )
         return coords
@@ -177,7 +177,10 @@ class OperatorPredictor:
             a = np.broadcast_to(np.asarray(1.0 if a is None else a, dtype=float), (n,))
             beta = np.broadcast_to(np.asarray(np.nan if beta is None else beta, dtype=float), (n,))
             coefficients = np.stack(
-                [family_by_name(f).coefficients(ai, bi) for f, ai, bi in zip(families, a, beta)]
+                [
+                    family_by_name(f).coefficients(ai, bi)
+                    for f, ai, bi in zip(families, a, beta, strict=False)
+                ]
             )
         if coefficients is None:
             raise ValueError(
@@ -355,7 +358,7 @@ class OperatorPredictor:
                 data,
                 dims=("sample", *self.grid_dims),
                 name=name,
-                coords={d: a for d, a in zip(self.grid_dims, self.grid_axes)},
+                coords={d: a for d, a in zip(self.grid_dims, self.grid_axes, strict=False)},
             )
         else:
             result = xr.DataArray(
