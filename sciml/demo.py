@@ -48,7 +48,7 @@ def _table(frame, floatfmt: str = ".3f") -> str:
     """Markdown table without the optional ``tabulate`` dependency."""
     cols = [frame.index.name or ""] + [str(c) for c in frame.columns]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for idx, row in frame.iterrows():
+    for idx, *row in frame.itertuples():  # itertuples keeps each column's dtype
         cells = [str(idx)]
         for value in row:
             cells.append(format(value, floatfmt) if isinstance(value, float) else str(value))
