@@ -16,7 +16,7 @@ __all__ = ["build_parser", "main", "resolve"]
 # Domain modules whose ``register`` adds subcommands, in the order shown by --help.
 _COMMAND_MODULES = (
     "sciml.chem.cli",
-    "sciml.chem.transformer.cli",
+    "sciml.chem.transformer_cli",  # outside the package: its __init__ imports torch
     "sciml.rt.cli",
     "sciml.physics.cli",
     "sciml.demo",

@@ -32,3 +32,16 @@ def test_console_script_runs():
         [sys.executable, "-m", "sciml.cli", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "sciml" in result.stdout
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from sciml.cli import build_parser; build_parser(); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+def test_pretrain_size_choices_match_the_encoder_table():
+    from sciml.chem.transformer_cli import _SIZES
+    from sciml.encoder import ENCODER_SIZES
+
+    assert set(_SIZES) == set(ENCODER_SIZES)

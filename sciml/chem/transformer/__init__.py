@@ -9,7 +9,8 @@ Pipeline by stage:
   stage checkpoints;
 - :mod:`~sciml.chem.transformer.predictor` -- :class:`TransformerModel` (the baselines'
   ``fit``/``predict``/``save``/``load`` interface) and :class:`MolecularPropertyPredictor`;
-- :mod:`~sciml.chem.transformer.cli` -- ``sciml pretrain`` and ``sciml adapt``.
+- :mod:`sciml.chem.transformer_cli` -- ``sciml pretrain`` and ``sciml adapt`` (kept outside
+  this package so that ``sciml --help`` does not import torch).
 """
 
 # TransformerModel is registered in sciml.chem.models.MODELS, whose package imports the

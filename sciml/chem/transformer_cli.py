@@ -92,10 +92,13 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
     return 0
 
 
+# The names of sciml.encoder.ENCODER_SIZES, spelled out so that `sciml --help` needs no torch
+# import; pretrain() validates the name against the real table.
+_SIZES = ("tiny", "small", "base")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``pretrain`` and ``adapt`` to the ``sciml`` command line."""
-    from sciml.encoder import ENCODER_SIZES
-
     p = subparsers.add_parser("pretrain", help="pre-train a SMILES transformer (MLM/MTR)",
                               description="Pre-train a SMILES transformer encoder on a corpus "
                                           "and write a self-describing checkpoint.")
@@ -103,7 +106,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="data set name (e.g. chembl30_sample, guacamol) or SMILES file")
     p.add_argument("--n-molecules", type=_size, metavar="N|FRACTION",
                    help="molecules to use: a count (30000) or a fraction (0.3); default all")
-    p.add_argument("--size", default="small", choices=sorted(ENCODER_SIZES),
+    p.add_argument("--size", default="small", choices=_SIZES,
                    help="encoder size (default: small)")
     p.add_argument("--objective", default="mlm", choices=("mlm", "mtr", "both"),
                    help="pre-training objective (default: mlm)")
