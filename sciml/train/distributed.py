@@ -60,14 +60,19 @@ def init_from_env() -> bool:
 
 
 def all_reduce_mean(values: dict[str, float]) -> dict[str, float]:
-    """Average a dict of floats over ranks (identity when not distributed).
+    """Average a dict of floats over the ranks that report each key.
 
-    Every rank must pass the same keys; used so that epoch losses, and therefore
-    early-stopping decisions, agree on all ranks.
+    Used so that epoch losses, and therefore early-stopping decisions, agree on all
+    ranks. A key may be missing on some ranks (e.g. a task with no label in one rank's
+    shard for a whole epoch); it is then averaged over the ranks that have it.
     """
-    if not is_distributed() or not values:
+    if not is_distributed():
         return values
-    keys = sorted(values)
-    tensor = torch.tensor([values[k] for k in keys], dtype=torch.float64)
-    dist.all_reduce(tensor)
-    return dict(zip(keys, (tensor / world_size()).tolist(), strict=True))
+    gathered: list = [None] * world_size()
+    dist.all_gather_object(gathered, sorted(values))
+    keys = sorted(set().union(*gathered))
+    sums = torch.tensor([values.get(k, 0.0) for k in keys], dtype=torch.float64)
+    counts = torch.tensor([float(k in values) for k in keys], dtype=torch.float64)
+    dist.all_reduce(sums)
+    dist.all_reduce(counts)
+    return dict(zip(keys, (sums / counts).tolist(), strict=True))
