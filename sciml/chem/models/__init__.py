@@ -7,7 +7,9 @@ rebuilds whichever model a folder holds. :data:`MODELS` maps the CLI names to cl
 
 - :class:`RandomForestModel` (``"rf"``): RDKit descriptors, one forest per endpoint;
 - :class:`GNNModel` (``"gnn"``): D-MPNN with optional descriptor concatenation and
-  ensembling, trained by :class:`sciml.train.Trainer`.
+  ensembling, trained by :class:`sciml.train.Trainer`;
+- :class:`EnsembleModel` (``"ensemble"``, Python API only: it is built from member
+  objects): mean of several models, std across them.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import os
 
 from sciml.chem.models.base import MoleculeModel, NotFittedError, read_meta
+from sciml.chem.models.ensemble import EnsembleConfig, EnsembleModel
 from sciml.chem.models.gnn import GNNConfig, GNNModel
 from sciml.chem.models.rf import RandomForestConfig, RandomForestModel
 from sciml.chem.transformer.predictor import TransformerModel
@@ -22,6 +25,8 @@ from sciml.train.checkpoint import CheckpointError
 
 __all__ = [
     "MODELS",
+    "EnsembleConfig",
+    "EnsembleModel",
     "GNNConfig",
     "GNNModel",
     "MoleculeModel",
@@ -37,6 +42,8 @@ MODELS: dict[str, type[MoleculeModel]] = {
     "gnn": GNNModel,
     "transformer": TransformerModel,
 }
+#: Kinds :func:`load_model` reads: the CLI's, plus those built from other models in Python.
+_LOADABLE: dict[str, type[MoleculeModel]] = {**MODELS, "ensemble": EnsembleModel}
 
 
 def load_model(directory: str | os.PathLike) -> MoleculeModel:
@@ -51,7 +58,7 @@ def load_model(directory: str | os.PathLike) -> MoleculeModel:
     """
     meta = read_meta(directory)
     kind = meta.get("model")
-    if kind not in MODELS:
+    if kind not in _LOADABLE:
         raise CheckpointError(f"{directory} holds a model of kind {kind!r}, which this sciml does "
-                              f"not know; known kinds: {', '.join(sorted(MODELS))}")
-    return MODELS[kind].load(directory)
+                              f"not know; known kinds: {', '.join(sorted(_LOADABLE))}")
+    return _LOADABLE[kind].load(directory)

@@ -31,9 +31,26 @@ from sciml.chem.models._trees import ForestArrays
 from sciml.chem.models.base import LabelledSet, MoleculeModel
 from sciml.train.checkpoint import CheckpointError
 
-__all__ = ["RandomForestConfig", "RandomForestModel"]
+__all__ = ["RandomForestConfig", "RandomForestModel", "physchem_features", "training_medians"]
 
 _WEIGHTS = "forests.npz"
+
+
+def physchem_features(smiles: list[str], medians: np.ndarray | None = None, *,
+                      n_jobs: int | None = None, cache: bool = True) -> np.ndarray:
+    """``(n, D)`` RDKit descriptors; undefined values set to ``medians`` when given."""
+    x = compute_descriptors(smiles, n_jobs=n_jobs, cache=cache).to_numpy(dtype=np.float64)
+    if medians is not None and medians.size:
+        x = np.where(np.isnan(x), medians, x)
+    return x
+
+
+def training_medians(x: np.ndarray) -> np.ndarray:
+    """``(D,)`` NaN-aware column medians of the training descriptors ``x`` ``(n, D)``."""
+    # A descriptor undefined for every training molecule carries no information; 0 is
+    # as good a constant as any.
+    with np.errstate(all="ignore"):
+        return np.nanmedian(np.where(np.isnan(x).all(0), 0.0, x), axis=0)
 
 
 @dataclass(frozen=True)
@@ -89,12 +106,8 @@ class RandomForestModel(MoleculeModel):
 
     def _features(self, smiles: list[str]) -> np.ndarray:
         """``(n, D)`` descriptors with undefined values set to the training medians."""
-        frame = compute_descriptors(smiles, n_jobs=self.config.n_jobs,
-                                    cache=self.config.descriptor_cache)
-        x = frame.to_numpy(dtype=np.float64)
-        if self.medians.size:
-            x = np.where(np.isnan(x), self.medians, x)
-        return x
+        return physchem_features(smiles, self.medians, n_jobs=self.config.n_jobs,
+                                 cache=self.config.descriptor_cache)
 
     def _fit(self, train: LabelledSet, val: LabelledSet | None) -> None:
         from sklearn.ensemble import RandomForestRegressor
@@ -102,12 +115,8 @@ class RandomForestModel(MoleculeModel):
         self.descriptor_names = descriptor_names()
         self.medians = np.empty(0)
         x = self._features(train.smiles)
-        # A descriptor undefined for every training molecule carries no information; 0 is
-        # as good a constant as any.
-        with np.errstate(all="ignore"):
-            medians = np.nanmedian(np.where(np.isnan(x).all(0), 0.0, x), axis=0)
-        self.medians = medians
-        x = np.where(np.isnan(x), medians, x)
+        self.medians = training_medians(x)
+        x = np.where(np.isnan(x), self.medians, x)
         self.forests = {}
         for t, target in enumerate(self.targets):
             labelled = ~np.isnan(train.y[:, t])

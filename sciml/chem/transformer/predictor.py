@@ -7,7 +7,10 @@ the study's pipeline on the training molecules only: load a pre-trained stage (o
 from a random encoder), domain-adapt it, then either
 
 - ``head="rf"``: freeze it and fit one random forest per endpoint on the [CLS] embeddings
-  (Sultan et al., 2025); the uncertainty is the spread over the forest's trees;
+  (Sultan et al., 2025), or with ``features="embedding+descriptors"`` on the embeddings
+  concatenated with the RDKit physchem descriptors of
+  :class:`~sciml.chem.models.rf.RandomForestModel` (undefined values set to the training
+  medians); the uncertainty is the spread over the forest's trees;
 - ``head="finetune"``: fine-tune encoder and an endpoint head on all endpoints at once,
   missing labels masked; the uncertainty is MC dropout (``mc_samples`` stochastic passes).
 
@@ -36,6 +39,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from sciml.chem.descriptors import descriptor_names
 from sciml.chem.models._trees import ForestArrays
 from sciml.chem.models.base import LabelledSet, MoleculeModel, read_meta
 from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError, check_errors_arg
@@ -53,10 +57,13 @@ from sciml.chem.transformer.stages import (
 from sciml.train import MultiTaskRegression, TrainConfig, Trainer
 from sciml.train.checkpoint import CheckpointError
 
-__all__ = ["HEADS", "MolecularPropertyPredictor", "TransformerConfig", "TransformerModel"]
+__all__ = ["FEATURES", "HEADS", "MolecularPropertyPredictor", "TransformerConfig",
+           "TransformerModel"]
 
 #: Downstream heads: frozen embeddings + random forest, or full fine-tuning.
 HEADS = ("rf", "finetune")
+#: Inputs of the random-forest head.
+FEATURES = ("embedding", "embedding+descriptors")
 _ADAPT = ("mtr", "mlm", "both", "none")
 _ENCODER_FILE = "encoder.pt"
 _FORESTS_FILE = "forests.npz"
@@ -80,6 +87,9 @@ class TransformerConfig:
         Length and peak learning rate of domain adaptation.
     head : {"rf", "finetune"}
         Frozen embeddings + random forest, or multi-task fine-tuning.
+    features : {"embedding", "embedding+descriptors"}
+        Inputs of the random-forest head: the [CLS] embedding ``(B, d)``, or it concatenated
+        with the RDKit descriptors ``(B, d + D)``.
     n_estimators, max_features, min_samples_leaf : random-forest head.
     finetune_epochs, finetune_lr : fine-tuning length and peak learning rate.
     batch_size : int
@@ -100,6 +110,7 @@ class TransformerConfig:
     adapt_epochs: int = 20
     adapt_lr: float = 2e-4
     head: str = "rf"
+    features: str = "embedding"
     n_estimators: int = 300
     max_features: float = 1 / 3
     min_samples_leaf: int = 1
@@ -116,6 +127,11 @@ class TransformerConfig:
             raise ValueError(f"unknown head {self.head!r}; choose one of: {', '.join(HEADS)}")
         if self.adapt not in _ADAPT:
             raise ValueError(f"unknown adapt {self.adapt!r}; choose one of: {', '.join(_ADAPT)}")
+        if self.features not in FEATURES:
+            raise ValueError(f"unknown features {self.features!r}; choose one of: "
+                             f"{', '.join(FEATURES)}")
+        if self.features != "embedding" and self.head != "rf":
+            raise ValueError(f"features={self.features!r} needs head='rf'")
 
 
 class TransformerModel(MoleculeModel):
@@ -136,6 +152,7 @@ class TransformerModel(MoleculeModel):
         super().__init__(config, **overrides)
         self.stage: Stage | None = None
         self.forests: dict[str, ForestArrays] = {}
+        self.medians = np.empty(0)  # training medians of the descriptors (features with them)
 
     @property
     def uncertainty_method(self) -> str:
@@ -171,6 +188,13 @@ class TransformerModel(MoleculeModel):
         cfg = self.config
         x = embed(stage, train.smiles, errors="nan")
         usable = ~np.isnan(x).any(1)
+        self.medians = np.empty(0)
+        if cfg.features == "embedding+descriptors":
+            from sciml.chem.models.rf import physchem_features, training_medians
+
+            descriptors = physchem_features(train.smiles, n_jobs=cfg.n_jobs)
+            self.medians = training_medians(descriptors[usable])
+            x = np.hstack([x, np.where(np.isnan(descriptors), self.medians, descriptors)])
         self.forests = {}
         for t, target in enumerate(self.targets):
             rows = usable & ~np.isnan(train.y[:, t])
@@ -212,6 +236,12 @@ class TransformerModel(MoleculeModel):
         pad = stage.tokenizer.pad_id
         if self.config.head == "rf":
             x = run_batches(stage.model, kept, 256, pad_id=pad)["embedding"]
+            if self.config.features == "embedding+descriptors":
+                from sciml.chem.models.rf import physchem_features
+
+                valid = [s for s, keep in zip(smiles, ok, strict=True) if keep]
+                x = np.hstack([x, physchem_features(valid, self.medians,
+                                                    n_jobs=self.config.n_jobs)])
             for t, target in enumerate(self.targets):
                 mean[ok, t], std[ok, t] = self.forests[target].predict(x)
         else:
@@ -246,6 +276,9 @@ class TransformerModel(MoleculeModel):
             arrays = {}
             for t, target in enumerate(self.targets):
                 arrays.update(self.forests[target].to_dict(f"t{t}_"))
+            if self.medians.size:
+                arrays["medians"] = self.medians
+                extra["descriptor_names"] = descriptor_names()
             np.savez_compressed(directory / _FORESTS_FILE, **arrays)
             extra["forests"] = _FORESTS_FILE
         return extra
@@ -255,9 +288,15 @@ class TransformerModel(MoleculeModel):
         if self.config.head == "rf":
             if "forests" not in extra:
                 raise CheckpointError(f"{directory} has an rf head but no {_FORESTS_FILE}")
+            if self.config.features == "embedding+descriptors":
+                if extra.get("descriptor_names") != descriptor_names():
+                    raise CheckpointError(
+                        f"{directory} was fitted on RDKit descriptors that differ from this "
+                        f"RDKit's {len(descriptor_names())}; refit the model")
             with np.load(directory / extra["forests"], allow_pickle=False) as arrays:
                 self.forests = {target: ForestArrays.from_dict(arrays, f"t{t}_")
                                 for t, target in enumerate(self.targets)}
+                self.medians = np.asarray(arrays.get("medians", np.empty(0)))
         elif self.stage.model.endpoint_names != self.targets:
             raise CheckpointError(f"{directory}: the network predicts "
                                   f"{self.stage.model.endpoint_names}, "
