@@ -9,6 +9,22 @@ os.environ.setdefault("SCIML_DEVICE", "cpu")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """Run a module on one torch thread.
+
+    Tiny models on a small shared CPU run fastest, and most repeatably, on one intra-op
+    thread; a second one only adds synchronisation. Use with
+    ``pytestmark = pytest.mark.usefixtures("one_thread")``.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def shared_data():
     """Path of the reference data directory; skip when SCIML_DATA_DIR is unset."""

@@ -12,13 +12,7 @@ from sciml.metrics import r2
 from sciml.train import CheckpointError, load_checkpoint
 from tests.chem._molecules import SMILES, synthetic_targets, with_missing
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny graphs: a second intra-op thread only adds synchronisation, badly so on busy CPUs."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 SMALL = dict(hidden=48, ffn_hidden=48, batch_size=16, lr=3e-3, val_fraction=0.0, seed=0)

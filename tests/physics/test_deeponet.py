@@ -7,13 +7,7 @@ from sciml.physics.operator_data import OperatorDataset
 from sciml.train import TrainConfig, Trainer, load_model, save_checkpoint
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny nets: one thread avoids OpenMP contention on small shared CI machines.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _tiny(**kw):

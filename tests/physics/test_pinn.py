@@ -7,13 +7,7 @@ from sciml.physics.deeponet import DeepONet
 from sciml.physics.fisher import solve_fisher
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny nets: one thread avoids OpenMP contention on small shared CI machines.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _net(activation="tanh", **kw):
