@@ -178,6 +178,8 @@ class Trainer:
         self.history: list[dict] = []
         self.device = default_device(config.device)
         self.global_step = 0
+        #: Best monitored value and its epoch, set by :meth:`fit`.
+        self.best: dict = {"value": None, "epoch": None}
 
     # ------------------------------------------------------------------ data
     def _loader(

@@ -143,6 +143,7 @@ def test_early_stopping_restores_the_best_weights():
     history = trainer.fit(train, val)
     best = history["val_loss"].min()
     assert trainer.evaluate(val)["loss"] == pytest.approx(best, rel=1e-5)
+    assert trainer.best == {"value": pytest.approx(best), "epoch": int(history["val_loss"].idxmin())}
     if len(history) < 50:
         assert history["val_loss"].idxmin() == len(history) - 4
 
