@@ -72,9 +72,21 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--layers", type=int, default=4)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument(
+        "--reveal-digits",
+        type=float,
+        default=0.5,
+        help="fraction of property-mode rows that see the leading digits (RTConfig)",
+    )
     p.add_argument("--n-gen-seeds", type=int, default=10 if fast else 50)
     p.add_argument("--n-per-seed", type=int, default=4)
     p.add_argument("--mask-fraction", type=float, default=0.3)
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads (default: 2 if the machine is idle, else 1)",
+    )
     p.add_argument("--eval-only", action="store_true", help="evaluate the saved asset only")
     p.add_argument("--out", type=Path, default=ASSET)
     return p.parse_args()
@@ -127,13 +139,14 @@ def rt_config(args) -> RTConfig:
         },
         precision=QED_SPEC.precision,
         digit_distance=0.5,
+        reveal_digits=args.reveal_digits,
     )
 
 
 def train(args, parts, log, t_start: float) -> dict:
     load1 = os.getloadavg()[0]
     # Two threads only help when the other core is idle; on a loaded machine they thrash.
-    threads = 2 if load1 < 0.5 else 1
+    threads = args.threads or (2 if load1 < 0.5 else 1)
     torch.set_num_threads(threads)
     log(f"load average {load1:.2f} -> {threads} torch thread(s)")
     numbers = NumberTokenizer([QED_SPEC])

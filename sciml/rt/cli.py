@@ -59,7 +59,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     rt = RegressionTransformer.load(args.model)
     frame = _read_smiles_csv(args.input, args.smiles_column)
-    out = rt.predict(frame[args.smiles_column].tolist(), errors=args.errors, n_samples=args.samples)
+    out = rt.predict(
+        frame[args.smiles_column].tolist(),
+        errors=args.errors,
+        n_samples=args.samples,
+        decoding=args.decoding,
+    )
     out.to_csv(args.output, index=False)
     print(f"wrote {len(out)} predictions to {args.output}")
     return 0
@@ -149,6 +154,12 @@ def register(subparsers) -> None:
         type=int,
         default=0,
         help="sampled digit sequences per molecule for an uncertainty (0: off)",
+    )
+    predict.add_argument(
+        "--decoding",
+        choices=("expected", "greedy", "sequential"),
+        default="expected",
+        help="how values are read from the digit tokens (see RegressionTransformer.predict)",
     )
     predict.add_argument("--errors", **errors)
     predict.set_defaults(handler=_cmd_predict)

@@ -8,7 +8,12 @@ token sits at the same position in every sequence. A missing property (NaN) is w
 The two objectives differ only in what the collator masks:
 
 - ``"property"`` (regression): every value token (sign and digits) is replaced by ``[MASK]``
-  and labelled in ``batch["property_labels"]``; the molecule stays visible;
+  and labelled in ``batch["property_labels"]``; the molecule stays visible. With
+  ``reveal_digits > 0`` that fraction of rows keeps the leading ``k`` value tokens of a
+  property visible (``k`` drawn uniformly from 1 to its number of value tokens minus one)
+  and is labelled on the rest only, so the model also learns to predict a digit given the
+  more significant ones: the context that left-to-right ("sequential") decoding shows it,
+  and the one XLNet's permutation objective gives the original RT;
 - ``"generation"`` (conditional generation): the properties stay visible and one or two
   contiguous spans of the molecule, ``mask_fraction`` of its tokens in all, are masked and
   labelled in ``batch["generation_labels"]``.
@@ -159,6 +164,9 @@ class RTDataset(Dataset):
         Generation mode masks a fraction of each molecule drawn uniformly from this range.
     out_of_range : {"raise", "clip"}
         Values outside a property's range (e.g. a test label beyond the training range).
+    reveal_digits : float
+        Property mode: probability, per row and property, of leaving the leading value
+        tokens visible (see the module docstring); 0 masks every value token.
     """
 
     def __init__(
@@ -170,6 +178,7 @@ class RTDataset(Dataset):
         mode: Literal["alternate", "property", "generation"] = "alternate",
         mask_fraction: tuple[float, float] = (0.1, 0.6),
         out_of_range: Literal["raise", "clip"] = "raise",
+        reveal_digits: float = 0.0,
     ) -> None:
         if mode not in ("alternate", *MODES):
             raise ValueError(f"mode must be 'alternate', 'property' or 'generation', got {mode!r}")
@@ -186,6 +195,9 @@ class RTDataset(Dataset):
             raise ValueError(
                 f"mask_fraction must satisfy 0 < low <= high <= 1, got {mask_fraction}"
             )
+        if not 0 <= reveal_digits <= 1:
+            raise ValueError(f"reveal_digits must be in [0, 1], got {reveal_digits}")
+        self.reveal_digits = float(reveal_digits)
         self.numbers, self.tokenizer, self.mode = numbers, tokenizer, mode
         self.mask_fraction = (float(lo), float(hi))
         self.values = values
@@ -212,6 +224,13 @@ class RTDataset(Dataset):
             ],
             dtype=np.int64,
         )
+        # Value positions of each property, most significant first.
+        self.property_positions = []
+        start = 0
+        for spec in numbers.specs:
+            n_slots = len(spec.value_slots())
+            self.property_positions.append(self.value_positions[start : start + n_slots])
+            start += n_slots
         self.mol_start = 1 + block
         self._modes = itertools.cycle(MODES)
 
@@ -252,6 +271,8 @@ class RTDataset(Dataset):
             # Missing properties are already [MASK] in the input and stay unlabelled.
             labels[:, pos] = torch.where(original == tok.mask_id, IGNORE_INDEX, original)
             ids[:, pos] = tok.mask_id
+            if self.reveal_digits > 0:
+                self._reveal_leading(ids, labels)
         else:
             # torch's RNG drives the masks, so the Trainer's seed makes them reproducible.
             rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())))
@@ -264,3 +285,15 @@ class RTDataset(Dataset):
                 ids[i, pos] = tok.mask_id
         y = torch.as_tensor(np.stack([s["y"] for s in samples]), dtype=torch.float32)
         return {"input_ids": ids, "attention_mask": attention, "y": y, f"{mode}_labels": labels}
+
+    def _reveal_leading(self, ids: torch.Tensor, labels: torch.Tensor) -> None:
+        """Unmask, in place, the leading value tokens of some rows (``reveal_digits``)."""
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())))
+        for positions in self.property_positions:
+            if len(positions) < 2:
+                continue
+            for i in np.flatnonzero(rng.random(len(ids)) < self.reveal_digits):
+                shown = torch.as_tensor(positions[: rng.integers(1, len(positions))])
+                known = labels[i, shown] != IGNORE_INDEX  # missing values stay masked
+                ids[i, shown[known]] = labels[i, shown[known]]
+                labels[i, shown] = IGNORE_INDEX

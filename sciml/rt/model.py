@@ -6,9 +6,12 @@ tokens (added to their embeddings through the encoder's ``extra_embeddings`` hoo
 weight-tied MLM head. It owns the vocabulary and the property specs (both in ``hparams``,
 so a checkpoint rebuilds it) and with them the two decoding rules:
 
-- property values: at each value slot, the argmax (or a sample) over the tokens allowed
-  there (the ten digits of the slot's place, or the two signs), read back with
-  :meth:`PropertySpec.decode`;
+- property values (:data:`DECODINGS`): at each value slot, the argmax (``"greedy"``) or a
+  sample over the tokens allowed there (the ten digits of the slot's place, or the two
+  signs), read back with :meth:`PropertySpec.decode`; the expectation of the value under
+  those per-slot distributions (``"expected"``); or, with :func:`sequential_slot_ids`, the
+  argmax of one slot at a time, most significant first, each conditioned on the digits
+  fixed before it (``"sequential"``);
 - molecules: :func:`iterative_unmask` fills ``[MASK]`` positions with SMILES tokens over a
   few passes, the most confident positions first.
 
@@ -44,12 +47,24 @@ from sciml.rt.numbers import (
 from sciml.train.losses import Objective
 
 __all__ = [
+    "DECODINGS",
     "RTObjective",
     "RegressionTransformerNet",
     "SelfConsistency",
     "iterative_unmask",
     "numerical_encodings",
+    "sequential_slot_ids",
 ]
+
+#: How :meth:`RegressionTransformer.predict` reads property values from the digit slots.
+DECODINGS = ("greedy", "expected", "sequential")
+
+
+def check_decoding(decoding: str) -> str:
+    """Return ``decoding`` if it is one of :data:`DECODINGS`, else raise listing them."""
+    if decoding not in DECODINGS:
+        raise ValueError(f"unknown decoding {decoding!r}; choose one of: {', '.join(DECODINGS)}")
+    return decoding
 
 
 def _is_number_token(token: str) -> bool:
@@ -160,6 +175,18 @@ class RegressionTransformerNet(nn.Module):
         self.register_buffer("value_positions", torch.tensor(positions), persistent=False)
         self.register_buffer("slot_allowed", torch.stack(allowed), persistent=False)
         self.register_buffer("slot_owner", torch.tensor(owner), persistent=False)
+        # Place value 10**place of each slot (0 for sign slots) and whether it is a sign.
+        place_value, is_sign = [], []
+        for spec in self.numbers.specs:
+            places = spec.places()
+            for slot in spec.value_slots():
+                sign = spec.signed and slot == 0
+                is_sign.append(sign)
+                place_value.append(0.0 if sign else 10.0 ** places[slot])
+        self.register_buffer(
+            "slot_place_value", torch.tensor(place_value, dtype=torch.float64), persistent=False
+        )
+        self.register_buffer("slot_is_sign", torch.tensor(is_sign), persistent=False)
         # Digit value of each id (-1 for non-digits), for the digit-distance term.
         digits = torch.full((len(vocab),), -1, dtype=torch.long)
         for i, token in enumerate(vocab):
@@ -167,6 +194,11 @@ class RegressionTransformerNet(nn.Module):
             if parsed is not None:
                 digits[i] = parsed[0]
         self.register_buffer("digit_of_id", digits, persistent=False)
+        sign_of_id = torch.zeros(len(vocab), dtype=torch.float64)
+        for token, sign in ((PLUS, 1.0), (MINUS, -1.0)):
+            if token in ids:  # only vocabularies of signed properties hold the signs
+                sign_of_id[ids[token]] = sign
+        self.register_buffer("sign_of_id", sign_of_id, persistent=False)
         molecule = torch.tensor(
             [i >= len(SPECIAL_TOKENS) and not _is_number_token(t) for i, t in enumerate(vocab)]
         )
@@ -216,16 +248,74 @@ class RegressionTransformerNet(nn.Module):
             start += len(slots)
         return values, reasons
 
+    def expected_values(self, logits: torch.Tensor) -> tuple[np.ndarray, list[list[str]]]:
+        """Expected property values ``(B, T)`` under the per-slot digit distributions, and reasons.
+
+        Each value slot's softmax is restricted to the tokens allowed there, so the
+        expectation of a digit slot is ``sum_k p_k k``; a value is the sum of its slots'
+        expectations times their place values (times ``P(+) - P(-)`` for a signed
+        property), i.e. the exact mean of the value when the slots are independent, as
+        they are when every slot is masked. Unlike the argmax it is continuous: a model
+        unsure between 4 and 6 in the second decimal gives 5 only if it is equally unsure.
+        The result is clipped to the property's range; non-finite logits give NaN with a
+        reason.
+
+        Parameters
+        ----------
+        logits : Tensor ``(B, L, V)``
+            Output of a property-mode forward pass.
+        """
+        probs = self.slot_logits(logits.detach()).double().softmax(-1)  # (B, S, V)
+        digit_mean = (probs * self.digit_of_id.clamp_min(0).to(probs.dtype)).sum(-1)  # (B, S)
+        sign_mean = (probs * self.sign_of_id).sum(-1)  # (B, S): P(+) - P(-) on sign slots
+        contribution = (digit_mean * self.slot_place_value).cpu().numpy()
+        sign = torch.where(self.slot_is_sign, sign_mean, torch.ones_like(sign_mean))
+        sign = sign.cpu().numpy()
+        owner = self.slot_owner.cpu().numpy()
+        values = np.full((len(probs), len(self.numbers.specs)), np.nan)
+        reasons = [["" for _ in self.numbers.specs] for _ in range(len(probs))]
+        for t, spec in enumerate(self.numbers.specs):
+            mine = owner == t
+            value = contribution[:, mine].sum(1) * sign[:, mine].prod(1)
+            ok = np.isfinite(value)
+            values[ok, t] = np.clip(value[ok], spec.vmin, spec.vmax)
+            for b in np.flatnonzero(~ok):
+                reasons[b][t] = "non-finite digit probabilities"
+        return values, reasons
+
     def decode_values(
-        self, logits: torch.Tensor, n_samples: int = 0, generator: torch.Generator | None = None
+        self,
+        logits: torch.Tensor,
+        n_samples: int = 0,
+        generator: torch.Generator | None = None,
+        decoding: str = "greedy",
     ) -> dict[str, np.ndarray]:
         """Property values from logits of a property-mode batch.
 
-        Returns ``{"pred": (B, T)}`` from greedy (argmax) decoding; with ``n_samples > 0``
-        also ``"mean"`` and ``"std"`` over that many sampled digit sequences.
+        Parameters
+        ----------
+        logits : Tensor ``(B, L, V)``
+        n_samples : int
+            With > 0, also ``"mean"`` and ``"std"`` ``(B, T)`` over that many sampled digit
+            sequences.
+        generator : torch.Generator, optional
+            Random source of the samples.
+        decoding : {"greedy", "expected"}
+            ``"pred"`` from the per-slot argmax or from :meth:`expected_values`
+            (``"sequential"`` needs further forward passes: :func:`sequential_slot_ids`).
+
+        Returns
+        -------
+        dict
+            ``{"pred": (B, T)}`` and, with samples, ``"mean"`` and ``"std"``.
         """
+        if check_decoding(decoding) == "sequential":
+            raise ValueError("sequential decoding needs the model: use sequential_slot_ids()")
         scores = self.slot_logits(logits)
-        pred, _ = self.decode_slots(scores.argmax(-1))
+        if decoding == "expected":
+            pred, _ = self.expected_values(logits)
+        else:
+            pred, _ = self.decode_slots(scores.argmax(-1))
         out = {"pred": pred}
         if n_samples > 0:
             probs = scores.softmax(-1)
@@ -239,6 +329,50 @@ class RegressionTransformerNet(nn.Module):
         return out
 
 
+@torch.no_grad()
+def sequential_slot_ids(
+    net: RegressionTransformerNet,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    logits: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Value-slot token ids ``(B, S)`` decoded left to right, one slot per forward pass.
+
+    The masked-LM counterpart of the RT's autoregressive number decoding: the most
+    significant masked slot is set to its argmax, written into the input, and the model
+    is run again for the next slot, so every digit is predicted knowing the ones before it
+    (``S`` forward passes instead of one). Slots that are not ``[MASK]`` in the input keep
+    their token. A model trained with every value token masked never saw such partial
+    contexts; ``RTConfig(reveal_digits=...)`` trains them.
+
+    Parameters
+    ----------
+    net : RegressionTransformerNet
+    input_ids, attention_mask : Tensor ``(B, L)``
+        Property-mode sequences (value slots masked).
+    logits : Tensor ``(B, L, V)``, optional
+        The model's output for ``input_ids`` if already computed (saves one pass).
+
+    Returns
+    -------
+    Tensor ``(B, S)``
+        Token ids at :attr:`RegressionTransformerNet.value_positions`; read them with
+        :meth:`RegressionTransformerNet.decode_slots`.
+    """
+    ids = input_ids.clone()
+    positions = net.value_positions.tolist()
+    for s, pos in enumerate(positions):
+        masked = ids[:, pos] == net.mask_id
+        if not masked.any():
+            continue
+        if logits is None:
+            logits = net({"input_ids": ids, "attention_mask": attention_mask})["logits"]
+        choice = net.slot_logits(logits)[:, s].argmax(-1)
+        ids[:, pos] = torch.where(masked, choice, ids[:, pos])
+        logits = None
+    return ids[:, net.value_positions]
+
+
 class RTObjective(Objective):
     """Cross-entropy on whichever labels the batch carries, plus an optional digit distance.
 
@@ -250,12 +384,14 @@ class RTObjective(Objective):
     the model that 4 is closer to 5 than to 9. Weight it with
     :class:`~sciml.train.StaticWeighting`.
 
-    :meth:`decode` greedily decodes property-mode batches, so the Trainer reports
-    ``val_rmse``/``val_pearson`` in physical units.
+    :meth:`decode` decodes property-mode batches (``decoding``: ``"greedy"`` or
+    ``"expected"``, the default of :meth:`RegressionTransformer.predict`), so the Trainer
+    reports ``val_rmse``/``val_pearson`` in physical units.
     """
 
-    def __init__(self, digit_distance: bool = True):
+    def __init__(self, digit_distance: bool = True, decoding: str = "expected"):
         self.digit_distance = digit_distance
+        self.decoding = check_decoding(decoding)
 
     @staticmethod
     def _ce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor | None:
@@ -299,7 +435,7 @@ class RTObjective(Objective):
     def decode(self, outputs, batch: dict, model: nn.Module) -> dict[str, torch.Tensor] | None:
         if "property_labels" not in batch:
             return None
-        pred = model.decode_values(outputs["logits"])["pred"]
+        pred = model.decode_values(outputs["logits"], decoding=self.decoding)["pred"]
         return {"pred": torch.as_tensor(pred), "target": batch["y"].double().cpu()}
 
 

@@ -38,7 +38,14 @@ from sciml.chem.smiles import (
 from sciml.chem.tokenizer import SmilesTokenizer, VocabularyMismatchError
 from sciml.encoder import LengthBucketBatchSampler
 from sciml.rt.data import RTDataset, build_tokenizer, encode_sequence, mask_molecule_spans
-from sciml.rt.model import RegressionTransformerNet, RTObjective, SelfConsistency, iterative_unmask
+from sciml.rt.model import (
+    RegressionTransformerNet,
+    RTObjective,
+    SelfConsistency,
+    check_decoding,
+    iterative_unmask,
+    sequential_slot_ids,
+)
 from sciml.rt.numbers import NumberTokenizer, PropertySpec
 from sciml.train import (
     StaticWeighting,
@@ -115,6 +122,10 @@ class RTConfig:
         Range of the molecule fraction masked in generation-mode training batches.
     max_tokens : int
         Cap on ``batch size x longest sequence`` per training batch.
+    reveal_digits : float
+        Fraction of property-mode training rows that see the leading digits of a value and
+        predict only the rest (:class:`~sciml.rt.data.RTDataset`); it teaches the context
+        of ``predict(decoding="sequential")``. 0 masks every value token.
     """
 
     size: str = "small"
@@ -125,6 +136,7 @@ class RTConfig:
     self_consistency: float = 0.0
     mask_fraction: tuple[float, float] = (0.1, 0.6)
     max_tokens: int | None = None
+    reveal_digits: float = 0.0
 
 
 def _infer_spec(name: str, values: np.ndarray, precision: int) -> PropertySpec:
@@ -287,6 +299,7 @@ class RegressionTransformer:
             self.tokenizer,
             mode="alternate",
             mask_fraction=cfg.mask_fraction,
+            reveal_digits=cfg.reveal_digits,
         )
         val_ds = None
         if val_smiles is not None:
@@ -392,8 +405,14 @@ class RegressionTransformer:
     # -------------------------------------------------------------- predict
     @torch.no_grad()
     def _predict_values(
-        self, canon: Sequence[str], n_samples: int = 0, batch_size: int = 256, seed: int = 0
+        self,
+        canon: Sequence[str],
+        n_samples: int = 0,
+        batch_size: int = 256,
+        seed: int = 0,
+        decoding: str = "expected",
     ) -> dict[str, np.ndarray]:
+        check_decoding(decoding)
         net = self._require().eval()
         device = self._device()
         rows = self._encode_rows(canon, [{}] * len(canon))
@@ -403,10 +422,15 @@ class RegressionTransformer:
         for start in range(0, len(rows), batch_size):
             idx = order[start : start + batch_size]
             ids, attention = self._pad([rows[i] for i in idx], self.tokenizer.pad_id)
-            logits = net({"input_ids": ids.to(device), "attention_mask": attention.to(device)})[
-                "logits"
-            ]
-            for key, value in net.decode_values(logits, n_samples, generator).items():
+            ids, attention = ids.to(device), attention.to(device)
+            logits = net({"input_ids": ids, "attention_mask": attention})["logits"]
+            one_pass = "greedy" if decoding == "sequential" else decoding
+            decoded = net.decode_values(logits, n_samples, generator, decoding=one_pass)
+            if decoding == "sequential":
+                decoded["pred"] = net.decode_slots(
+                    sequential_slot_ids(net, ids, attention, logits)
+                )[0]
+            for key, value in decoded.items():
                 parts.setdefault(key, np.full((len(rows), value.shape[1]), np.nan))[idx] = value
         return parts
 
@@ -418,8 +442,9 @@ class RegressionTransformer:
         n_samples: int = 0,
         batch_size: int = 256,
         seed: int = 0,
+        decoding: str = "expected",
     ) -> pd.DataFrame:
-        """Predict every property by greedy decoding of its digit tokens.
+        """Predict every property by decoding its digit tokens.
 
         Parameters
         ----------
@@ -435,6 +460,14 @@ class RegressionTransformer:
             Molecules per forward pass.
         seed : int
             Seed of the sampling.
+        decoding : {"expected", "greedy", "sequential"}
+            How a value is read from its digit slots: ``"expected"`` (default), the
+            expectation of the value under the slots' predicted distributions (one forward
+            pass; continuous, no rounding to the likeliest digit); ``"greedy"``, the most
+            likely token of each slot independently (the RT paper's decoding; values on
+            the precision grid); ``"sequential"``, left to right, one forward pass per
+            slot, each slot's argmax conditioned on the digits fixed before it. The
+            benchmark (``benchmarks/results/regression_transformer.md``) compares them.
 
         Returns
         -------
@@ -447,7 +480,9 @@ class RegressionTransformer:
         names = self.property_names
         frame = pd.DataFrame({"smiles": smiles})
         if ok:
-            parts = self._predict_values([canon[i] for i in ok], n_samples, batch_size, seed)
+            parts = self._predict_values(
+                [canon[i] for i in ok], n_samples, batch_size, seed, decoding
+            )
         for t, name in enumerate(names):
             frame[name] = np.nan
             if ok:

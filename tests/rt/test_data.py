@@ -88,3 +88,31 @@ def test_bad_rows_listed(setup):
         RTDataset(["CCO", "CCC"], [[0.5, 1.0], [2.0, 1.0]], numbers, tok)
     with pytest.raises(ValueError, match="expected"):
         RTDataset(["CCO"], [[0.5]], numbers, tok)
+
+
+def test_reveal_digits_shows_leading_value_tokens_and_labels_the_rest():
+    numbers = NumberTokenizer([PropertySpec("qed", 0, 1, 3), PropertySpec("x", -5, 5, 1)])
+    smiles = ["CCO", "c1ccccc1", "CCN", "CCCl"] * 8
+    values = np.random.default_rng(0).uniform(0, 1, (32, 2))
+    values[0, 1] = np.nan
+    tok = build_tokenizer(smiles, numbers)
+    torch.manual_seed(0)
+    full = RTDataset(smiles, values, numbers, tok, mode="property")
+    ds = RTDataset(smiles, values, numbers, tok, mode="property", reveal_digits=0.5)
+    plain = full.collate([full[i] for i in range(32)])
+    batch = ds.collate([ds[i] for i in range(32)])
+    n_shown = 0
+    for positions in ds.property_positions:
+        ids, labels = batch["input_ids"][:, positions], batch["property_labels"][:, positions]
+        truth = plain["property_labels"][:, positions]
+        masked = ids == tok.mask_id
+        # A masked slot is labelled with the truth (unless missing); a shown one is the truth.
+        assert torch.equal(labels[masked], truth[masked])
+        assert torch.equal(ids[~masked], truth[~masked]) and (labels[~masked] == -100).all()
+        # Shown slots are a leading run, and at least the last slot stays masked.
+        assert (masked.int().diff(dim=1) >= 0).all() and masked[:, -1].all()
+        n_shown += int((~masked).any(1).sum())
+    assert 0.25 * 64 < n_shown < 0.75 * 64
+    assert (plain["input_ids"][:, ds.value_positions] == tok.mask_id).all()
+    with pytest.raises(ValueError, match="reveal_digits"):
+        RTDataset(smiles, values, numbers, tok, reveal_digits=1.5)

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from torch import nn
 
 from sciml.rt.data import RTDataset, build_tokenizer
 from sciml.rt.model import (
@@ -9,6 +10,7 @@ from sciml.rt.model import (
     SelfConsistency,
     iterative_unmask,
     numerical_encodings,
+    sequential_slot_ids,
 )
 from sciml.rt.numbers import NumberTokenizer, PropertySpec
 
@@ -153,3 +155,111 @@ def test_iterative_unmask_keeps_smiles_syntax_even_untrained(parts):
                 [Chem.MolFromSmiles(t, sanitize=False) is not None for t in texts]
             )
     assert rates[True] >= 0.5 > 2 * rates[False], rates
+
+
+def _slot_logits_net(specs, probs_per_slot, vocab_extra=("C",)):
+    """A net and logits ``(1, L, V)`` whose value-slot softmax equals the given probabilities."""
+    numbers = NumberTokenizer([PropertySpec(**s) for s in specs])
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *numbers.vocabulary(), *vocab_extra]
+    net = RegressionTransformerNet(vocab, specs, size="tiny")
+    length = 1 + numbers.block_length + 2
+    logits = torch.full((1, length, len(vocab)), -30.0)
+    ids = {t: i for i, t in enumerate(vocab)}
+    for pos, probs in zip(net.value_positions.tolist(), probs_per_slot, strict=True):
+        for token, p in probs.items():
+            logits[0, pos, ids[token]] = float(np.log(p))
+    return net, logits
+
+
+def test_expected_decoding_is_the_mean_of_the_slot_distributions():
+    specs = [PropertySpec("qed", 0, 1, 2).to_dict(), PropertySpec("logp", -5, 5, 1).to_dict()]
+    qed_slots = [
+        {"_0_0_": 1.0},
+        {"_3_-1_": 0.5, "_6_-1_": 0.5},
+        {f"_{d}_-2_": 0.1 for d in range(10)},
+    ]
+    logp_slots = [{"_+_": 0.75, "_-_": 0.25}, {"_2_0_": 0.2, "_4_0_": 0.8}, {"_5_-1_": 1.0}]
+    net, logits = _slot_logits_net(specs, qed_slots + logp_slots)
+    values, reasons = net.expected_values(logits)
+
+    def mean(slots, places):
+        return sum(
+            p * int(tok.split("_")[1]) * 10.0**place
+            for probs, place in zip(slots, places, strict=True)
+            for tok, p in probs.items()
+        )
+
+    qed = mean(qed_slots, [0, -1, -2])
+    logp = (0.75 - 0.25) * mean(logp_slots[1:], [0, -1])
+    np.testing.assert_allclose(values, [[qed, logp]], atol=1e-9)
+    assert reasons == [["", ""]]
+    # The argmax of each slot (ties aside) is what greedy decoding reads instead.
+    greedy = net.decode_values(logits)["pred"]
+    assert greedy[0, 1] == pytest.approx(4.5)
+    assert net.decode_values(logits, decoding="expected")["pred"] == pytest.approx(values)
+
+
+def test_expected_decoding_clips_to_the_range_and_flags_nan():
+    specs = [PropertySpec("qed", 0, 1, 1).to_dict()]
+    net, logits = _slot_logits_net(specs, [{"_9_0_": 1.0}, {"_5_-1_": 1.0}])
+    assert net.expected_values(logits)[0][0, 0] == 1.0
+    values, reasons = net.expected_values(torch.full_like(logits, float("nan")))
+    assert np.isnan(values[0, 0]) and "non-finite" in reasons[0][0]
+
+
+class _FixedLogits(nn.Module):
+    """Stands in for the net: logits from a function of the input ids."""
+
+    def __init__(self, net, fn):
+        super().__init__()
+        self.net, self.fn = net, fn
+        for name in ("value_positions", "mask_id", "slot_logits"):
+            setattr(self, name, getattr(net, name))
+
+    def forward(self, batch):
+        return {"logits": self.fn(batch["input_ids"])}
+
+
+def test_sequential_equals_greedy_when_slots_are_independent():
+    specs = [PropertySpec("qed", 0, 1, 3).to_dict()]
+    slots = [{"_0_0_": 0.9, "_1_0_": 0.1}, {"_3_-1_": 0.6, "_4_-1_": 0.4}]
+    slots += [{"_7_-2_": 0.3, "_2_-2_": 0.7}, {"_5_-3_": 0.5, "_1_-3_": 0.1, "_9_-3_": 0.4}]
+    net, logits = _slot_logits_net(specs, slots)
+    ids = torch.full(logits.shape[:2], net.mask_id)
+    fixed = _FixedLogits(net, lambda _: logits)
+    sequential = sequential_slot_ids(fixed, ids, torch.ones_like(ids, dtype=torch.bool))
+    greedy = net.slot_logits(logits).argmax(-1)
+    assert torch.equal(sequential, greedy)
+    assert net.decode_slots(sequential)[0][0, 0] == pytest.approx(0.325)
+
+
+def test_sequential_conditions_each_digit_on_the_ones_before():
+    # The second decimal's distribution depends on the first decimal written in the input:
+    # greedy (all slots masked) reads the "unsure" row, sequential the conditional one.
+    specs = [PropertySpec("qed", 0, 1, 2).to_dict()]
+    slots = [{"_0_0_": 1.0}, {"_4_-1_": 0.6, "_5_-1_": 0.4}, {"_5_-2_": 0.5, "_9_-2_": 0.5 - 1e-3}]
+    net, base = _slot_logits_net(specs, slots)
+    vocab = {t: i for i, t in enumerate(net.vocab)}
+    pos = net.value_positions.tolist()
+
+    def fn(ids):
+        logits = base.clone().expand(len(ids), -1, -1).clone()
+        if ids[0, pos[1]] == vocab["_4_-1_"]:
+            logits[:, pos[2], vocab["_9_-2_"]] = 5.0
+        return logits
+
+    ids = torch.full(base.shape[:2], net.mask_id)
+    sequential = sequential_slot_ids(
+        _FixedLogits(net, fn), ids, torch.ones_like(ids, dtype=torch.bool)
+    )
+    assert net.decode_slots(sequential)[0][0, 0] == pytest.approx(0.49)
+    assert net.decode_values(base)["pred"][0, 0] == pytest.approx(0.45)
+
+
+def test_unknown_decoding_lists_the_known_ones(parts):
+    _, _, ds, net = parts
+    logits = net(ds.collate([ds[0]]))["logits"]
+    with pytest.raises(ValueError, match="greedy, expected, sequential"):
+        net.decode_values(logits, decoding="mean")
+    with pytest.raises(ValueError, match="sequential_slot_ids"):
+        net.decode_values(logits, decoding="sequential")

@@ -113,3 +113,18 @@ def test_generate_refills_invalid_candidates(trained_rt, molecules):
     assert retried.attrs["n_retried"] > 0
     assert retried.attrs["n_invalid"] < once.attrs["n_invalid"]
     assert retried.attrs["n_generated"] == once.attrs["n_generated"]
+
+
+@pytest.mark.parametrize("decoding", ["greedy", "expected", "sequential"])
+def test_every_decoding_fits_the_training_molecules(trained_rt, molecules, qed_frame, decoding):
+    pred = trained_rt.predict(molecules, decoding=decoding)["qed"].to_numpy()
+    err = np.abs(pred - qed_frame["qed"].to_numpy())
+    assert np.median(err) <= 0.03 and ((pred >= 0) & (pred <= 1)).all()
+    on_grid = np.allclose(pred, np.round(pred, 2))
+    # Argmax decodings read digits (the 2-decimal grid); the expectation is continuous.
+    assert on_grid == (decoding != "expected")
+
+
+def test_unknown_decoding_is_refused(trained_rt):
+    with pytest.raises(ValueError, match="choose one of: greedy, expected, sequential"):
+        trained_rt.predict(["CCO"], decoding="beam")
