@@ -79,15 +79,22 @@ class EncoderLayer(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), nn.Linear(d_ff, d_model))
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None) -> torch.Tensor:
-        """``x`` ``(B, L, d)``; ``attn_mask`` ``(B, 1, 1, L)`` bool, True on keys to attend."""
+    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None,
+                queries: int | None = None) -> torch.Tensor:
+        """``x`` ``(B, L, d)``; ``attn_mask`` ``(B, 1, 1, L)`` bool, True on keys to attend.
+
+        ``queries=n`` computes only the first ``n`` output positions ``(B, n, d)`` (every
+        position is still attended to): the last layer of a [CLS]-pooled encoder needs one.
+        """
         b, length, d = x.shape
         q, k, v = (self.qkv(self.ln_attn(x))
                    .view(b, length, 3, self.n_heads, d // self.n_heads)
                    .permute(2, 0, 3, 1, 4))
+        if queries is not None:
+            x, q = x[:, :queries], q[:, :, :queries]
         attn = F.scaled_dot_product_attention(
             q, k, v, attn_mask=attn_mask, dropout_p=self.dropout if self.training else 0.0)
-        x = x + self.drop(self.out(attn.transpose(1, 2).reshape(b, length, d)))
+        x = x + self.drop(self.out(attn.transpose(1, 2).reshape(b, q.shape[2], d)))
         return x + self.drop(self.ffn(self.ln_ffn(x)))
 
 
@@ -143,7 +150,8 @@ class TransformerEncoder(nn.Module):
         return cls(vocab_size=vocab_size, **{**ENCODER_SIZES[size], **overrides})
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                extra_embeddings: torch.Tensor | None = None) -> torch.Tensor:
+                extra_embeddings: torch.Tensor | None = None,
+                first_only: bool = False) -> torch.Tensor:
         """Encode a batch.
 
         Parameters
@@ -157,6 +165,9 @@ class TransformerEncoder(nn.Module):
         extra_embeddings : Tensor ``(B, L, d)``, optional
             Added to the token embeddings before the positional ones (e.g. the
             Regression Transformer's numerical encodings).
+        first_only : bool
+            Return only position 0 ``(B, 1, d)``; the last layer then computes one query
+            per sequence, which saves ``1 / n_layers`` of the work for [CLS] pooling.
 
         Returns
         -------
@@ -179,8 +190,9 @@ class TransformerEncoder(nn.Module):
         x = self.embedding_dropout(x)
         # A batch without padding needs no mask, which lets SDPA pick its fastest kernel.
         mask = None if bool(attention_mask.all()) else attention_mask.bool()[:, None, None, :]
-        for layer in self.layers:
-            x = layer(x, mask)
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            x = layer(x, mask, queries=1 if first_only and i == last else None)
         return self.final_norm(x)
 
 

@@ -13,7 +13,6 @@ from sciml.encoder import (
     pool,
 )
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
@@ -43,6 +42,21 @@ def test_padding_invariance(encoder):
     batch = encoder(wide, wide != 0)
     for i, n in enumerate(lengths):
         torch.testing.assert_close(batch[i, :n], alone[i], atol=1e-5, rtol=1e-5)
+
+
+def test_first_only_matches_full_pass_with_padding(encoder):
+    ids = torch.randint(5, 40, (4, 12))
+    ids[:, 0] = 2
+    for i, n in enumerate([12, 9, 4, 2]):
+        ids[i, n:] = 0
+    mask = ids != 0
+    full = encoder(ids, mask)
+    first = encoder(ids, mask, first_only=True)
+    assert first.shape == (4, 1, 64)
+    torch.testing.assert_close(first, full[:, :1], atol=1e-5, rtol=1e-5)
+    # the first position still attends to every real token: changing the last one moves it
+    ids[0, 11] = 7 if ids[0, 11] != 7 else 8
+    assert not torch.allclose(encoder(ids, mask, first_only=True)[0], first[0])
 
 
 def test_extra_embeddings_hook(encoder):

@@ -76,11 +76,15 @@ class MolecularTransformer(nn.Module):
 
     def embed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
         """Pooled molecule embeddings ``(B, d)`` from ids and mask ``(B, L)``."""
-        return pool(self.encoder(input_ids, attention_mask), attention_mask, self.pooling)
+        first_only = self.pooling == "cls"
+        hidden = self.encoder(input_ids, attention_mask, first_only=first_only)
+        return pool(hidden, attention_mask, self.pooling)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Run the encoder once and every head the batch needs (see the class notes)."""
-        hidden = self.encoder(batch["input_ids"], batch["attention_mask"])
+        # Without MLM labels only the pooled state is used: [CLS] needs one query at the top.
+        first_only = self.pooling == "cls" and "labels" not in batch
+        hidden = self.encoder(batch["input_ids"], batch["attention_mask"], first_only=first_only)
         embedding = pool(hidden, batch["attention_mask"], self.pooling)
         out = {"embedding": embedding}
         if "labels" in batch:
