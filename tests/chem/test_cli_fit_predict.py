@@ -71,6 +71,45 @@ def test_fit_gnn_with_training_options(train_csv, tmp_path):
     assert model.fit_info["n_train"] == pd.read_csv(train_csv)["LogP"].notna().sum() < 40
 
 
+def test_transformer_pipeline_pretrain_adapt_fit_predict(train_csv, query_csv, tmp_path,
+                                                         capsys):
+    corpus = tmp_path / "corpus.smi"
+    corpus.write_text("\n".join(SMILES) + "\n")
+    pre, ada, out = tmp_path / "pre.pt", tmp_path / "ada.pt", tmp_path / "tf"
+    assert main(["pretrain", "--corpus", str(corpus), "--size", "tiny", "--epochs", "1",
+                 "--out", str(pre), "--quiet"]) == 0
+    assert main(["adapt", "--checkpoint", str(pre), "--train", str(train_csv), "--smiles-col",
+                 "SMILES", "--epochs", "1", "--out", str(ada), "--quiet"]) == 0
+    assert "adapt (mtr) on 40 molecules" in capsys.readouterr().out
+    assert main(["fit", "--train", str(train_csv), "--smiles-col", "SMILES", "--targets",
+                 "LogP,MW", "--model", "transformer", "--pretrained", str(ada), "--adapt",
+                 "none", "--head", "rf", "--out", str(out), "--set", "n_estimators=10",
+                 "--set", "n_jobs=1"]) == 0
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["model"] == "transformer" and meta["config"]["pretrained"] == str(ada)
+    tables = {}
+    for precision in ("fp32", "bf16"):
+        preds = tmp_path / f"{precision}.csv"
+        assert main(["predict", "--model", str(out), "--input", str(query_csv), "--smiles-col",
+                     "SMILES", "--output", str(preds), "--errors", "nan",
+                     "--precision", precision]) == 0
+        tables[precision] = pd.read_csv(preds, index_col="row")
+    assert tables["fp32"].loc[1, ["LogP", "MW"]].isna().all()
+    expected = load_model(out).predict(["CCCCCCCO", "c1ccccc1C"])
+    np.testing.assert_allclose(tables["fp32"].loc[[0, 2], ["LogP", "MW"]].to_numpy(),
+                               expected.to_numpy(), rtol=1e-6)
+    spread = pd.read_csv(train_csv)[["LogP", "MW"]].std().to_numpy()
+    diff = np.abs(tables["bf16"].loc[[0, 2], ["LogP", "MW"]].to_numpy()
+                  - tables["fp32"].loc[[0, 2], ["LogP", "MW"]].to_numpy())
+    assert (diff < 0.2 * spread).all()
+    rf = tmp_path / "rf"
+    assert main(["fit", "--train", str(train_csv), "--smiles-col", "SMILES", "--targets", "LogP",
+                 "--out", str(rf), "--set", "n_estimators=5"]) == 0
+    assert main(["predict", "--model", str(rf), "--input", str(query_csv), "--output",
+                 str(tmp_path / "p.csv"), "--precision", "bf16"]) == 2
+    assert "applies to transformer models" in capsys.readouterr().err
+
+
 def test_helpful_errors(train_csv, tmp_path, capsys):
     base = ["fit", "--train", str(train_csv), "--smiles-col", "SMILES", "--targets", "LogP",
             "--out", str(tmp_path / "m")]

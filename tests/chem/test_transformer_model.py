@@ -124,6 +124,19 @@ def test_embed_errors_policies(tokenizer):
     np.testing.assert_allclose(embed(stage, smiles, errors="skip"), nan[[0, 2]], atol=1e-6)
 
 
+def test_embed_precision(tokenizer):
+    stage = pretrain([], size="tiny", n_molecules=0, tokenizer=tokenizer, progress=False)
+    fp32 = embed(stage, MOLECULES, precision="fp32")
+    bf16 = embed(stage, MOLECULES, precision="bf16")
+    assert bf16.dtype == np.float32 and bf16.shape == fp32.shape
+    # bf16 keeps ~3 significant digits: close to fp32, but not the same computation
+    np.testing.assert_allclose(bf16, fp32, atol=0.05 * np.abs(fp32).max())
+    assert not np.array_equal(bf16, fp32)
+    np.testing.assert_array_equal(embed(stage, MOLECULES, precision="auto"), fp32)  # CPU
+    with pytest.raises(ValueError, match="auto, fp32, bf16"):
+        embed(stage, MOLECULES, precision="fp16")
+
+
 def test_with_heads_keeps_encoder(tokenizer):
     encoder = {"vocab_size": tokenizer.vocab_size, "d_model": 32, "n_layers": 1, "n_heads": 2,
                "d_ff": 64, "max_len": 64}

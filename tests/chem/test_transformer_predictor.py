@@ -81,6 +81,26 @@ def test_predictor_errors(fitted):
         predictor.predict("CCO")
 
 
+def test_predictor_precision(fitted, tmp_path):
+    model, folder = fitted
+    fp32 = MolecularPropertyPredictor.load(folder).predict(QUERY, errors="nan",
+                                                          uncertainty=False)
+    predictor = MolecularPropertyPredictor.load(folder, precision="bf16")
+    assert predictor.model.config.precision == "bf16"
+    bf16 = predictor.predict(QUERY, errors="nan", uncertainty=False)
+    assert bf16.iloc[1].isna().all()
+    spread = Y.std().to_numpy()
+    assert (np.abs(bf16 - fp32).drop(index=1).to_numpy() < 0.2 * spread).all()
+    with pytest.raises(ValueError, match="auto, fp32, bf16"):
+        TransformerModel(precision="int4")
+    from sciml.chem.models import RandomForestModel
+
+    forest = RandomForestModel(n_estimators=5, n_jobs=1).fit(SMILES, Y)
+    forest.save(tmp_path / "rf")
+    with pytest.raises(ValueError, match="transformer"):
+        MolecularPropertyPredictor.load(tmp_path / "rf", precision="bf16")
+
+
 def test_bad_options():
     with pytest.raises(ValueError, match="rf, finetune"):
         TransformerModel(head="svm")

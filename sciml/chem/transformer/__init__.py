@@ -26,6 +26,7 @@ from sciml.chem.transformer.predictor import (
 )
 from sciml.chem.transformer.stages import (
     OBJECTIVES,
+    PRECISIONS,
     Stage,
     adapt,
     descriptor_targets,
@@ -40,6 +41,7 @@ from sciml.chem.transformer.stages import (
 __all__ = [
     "HEADS",
     "OBJECTIVES",
+    "PRECISIONS",
     "MolecularPropertyPredictor",
     "TransformerConfig",
     "TransformerModel",

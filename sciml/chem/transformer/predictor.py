@@ -29,6 +29,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError, check_errors_ar
 from sciml.chem.tokenizer import SmilesTokenizer
 from sciml.chem.transformer.data import SmilesTokenDataset, encode_smiles, make_loader
 from sciml.chem.transformer.stages import (
+    PRECISIONS,
     Stage,
     adapt,
     embed,
@@ -102,6 +104,10 @@ class TransformerConfig:
         Threads for the forests, processes for descriptors.
     progress : bool
         Progress bars while training.
+    precision : {"auto", "fp32", "bf16"}
+        Autocast of every encoder forward pass outside training (embeddings for the forests
+        and predictions): ``auto`` is bf16 on CUDA and fp32 elsewhere; ``bf16`` on a CPU
+        with AVX512-BF16 or AMX is faster (``benchmarks/adme_domain_adaptation.py``).
     """
 
     pretrained: str | None = None
@@ -121,8 +127,12 @@ class TransformerConfig:
     seed: int = 0
     n_jobs: int | None = None
     progress: bool = False
+    precision: str = "auto"
 
     def __post_init__(self):
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {self.precision!r}; choose one of: "
+                             f"{', '.join(PRECISIONS)}")
         if self.head not in HEADS:
             raise ValueError(f"unknown head {self.head!r}; choose one of: {', '.join(HEADS)}")
         if self.adapt not in _ADAPT:
@@ -186,7 +196,7 @@ class TransformerModel(MoleculeModel):
         from sklearn.ensemble import RandomForestRegressor
 
         cfg = self.config
-        x = embed(stage, train.smiles, errors="nan")
+        x = embed(stage, train.smiles, errors="nan", precision=self.config.precision)
         usable = ~np.isnan(x).any(1)
         self.medians = np.empty(0)
         if cfg.features == "embedding+descriptors":
@@ -235,7 +245,8 @@ class TransformerModel(MoleculeModel):
             return mean, std if return_std else None
         pad = stage.tokenizer.pad_id
         if self.config.head == "rf":
-            x = run_batches(stage.model, kept, 256, pad_id=pad)["embedding"]
+            x = run_batches(stage.model, kept, 256, pad_id=pad,
+                            precision=self.config.precision)["embedding"]
             if self.config.features == "embedding+descriptors":
                 from sciml.chem.models.rf import physchem_features
 
@@ -246,7 +257,8 @@ class TransformerModel(MoleculeModel):
                 mean[ok, t], std[ok, t] = self.forests[target].predict(x)
         else:
             model = stage.model
-            z = run_batches(model, kept, 256, keys=("endpoints",), pad_id=pad)["endpoints"]
+            z = run_batches(model, kept, 256, keys=("endpoints",), pad_id=pad,
+                            precision=self.config.precision)["endpoints"]
             mean[ok] = model.target_scaler.inverse(torch.from_numpy(z).double()).numpy()
             if return_std:
                 std[ok] = self._mc_dropout_std(kept, pad)
@@ -260,7 +272,8 @@ class TransformerModel(MoleculeModel):
         try:
             for _ in range(self.config.mc_samples):
                 model.train()  # dropout on; no batch statistics exist to disturb
-                z = run_batches(model, ids, 256, keys=("endpoints",), pad_id=pad, train=True)
+                z = run_batches(model, ids, 256, keys=("endpoints",), pad_id=pad, train=True,
+                                precision=self.config.precision)
                 draws.append(model.target_scaler.inverse(
                     torch.from_numpy(z["endpoints"]).double()).numpy())
         finally:
@@ -318,11 +331,22 @@ class MolecularPropertyPredictor:
         self.model = model
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> MolecularPropertyPredictor:
-        """Load a model folder written by ``save`` (any registered molecular model kind)."""
+    def load(cls, path: str | os.PathLike,
+             precision: str | None = None) -> MolecularPropertyPredictor:
+        """Load a model folder written by ``save`` (any registered molecular model kind).
+
+        ``precision`` (``"auto"``, ``"fp32"`` or ``"bf16"``) overrides a transformer model's
+        inference precision; other kinds of model have none and refuse it.
+        """
         meta = read_meta(path)
         if meta.get("model") == TransformerModel.name:
-            return cls(TransformerModel.load(path))
+            model = TransformerModel.load(path)
+            if precision is not None:
+                model.config = dataclasses.replace(model.config, precision=precision)
+            return cls(model)
+        if precision is not None:
+            raise ValueError(f"precision={precision!r} applies to transformer models; "
+                             f"{path} holds a {meta.get('model')!r} model")
         from sciml.chem.models import load_model
 
         return cls(load_model(path))
