@@ -34,7 +34,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m pip install -q ruff
-	$(VENV)/bin/ruff check sciml
+	$(VENV)/bin/ruff check sciml tests benchmarks
 
 ## Regenerate every results table in benchmarks/results/ (long; see README).
 bench: $(STAMP)

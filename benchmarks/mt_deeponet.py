@@ -32,13 +32,13 @@ RESULTS = ROOT / "results"
 CACHE = ROOT / ".cache"
 
 from sciml.physics import pinn  # noqa: E402
-from sciml.physics.darcy import (
+from sciml.physics.darcy import (  # noqa: E402
     DarcyConfig,
     DarcyFNOConfig,
     generate_darcy,
     generate_darcy_fno,
     solve_darcy,
-)  # noqa: E402
+)
 from sciml.physics.deeponet import DeepONet, MaskedFieldLoss, MTDeepONet  # noqa: E402
 from sciml.physics.fisher import FisherConfig, generate_fisher, solve_fisher  # noqa: E402
 from sciml.physics.geometry import SHAPES, Grid, interior_mask  # noqa: E402
@@ -576,7 +576,8 @@ def bench_dde_speed(s, md):
     lin_b = [m for m in ours.branch_net if isinstance(m, torch.nn.Linear)]
     lin_t = [m for m in ours.trunk_net if isinstance(m, torch.nn.Linear)]
     with torch.no_grad():  # copy DeepXDE's weights to check that both compute the same loss
-        for ours_l, theirs in [*zip(lin_b, net.branch.linears), *zip(lin_t, net.trunk.linears)]:
+        for ours_l, theirs in [*zip(lin_b, net.branch.linears, strict=True),
+                               *zip(lin_t, net.trunk.linears, strict=True)]:
             ours_l.weight.copy_(theirs.weight)
             ours_l.bias.copy_(theirs.bias)
         ours.bias.copy_(net.b[0].detach().reshape(1))
@@ -608,7 +609,7 @@ def bench_dde_speed(s, md):
     mine = our_losses()
     agree = max(
         abs(float(a.detach()) - float(b.detach())) / max(abs(float(b)), 1e-12)
-        for a, b in zip(mine, theirs)
+        for a, b in zip(mine, theirs, strict=True)
     )
     opt = torch.optim.Adam(ours.parameters(), lr=5e-4)
 

@@ -6,7 +6,6 @@ from sciml.physics.deeponet import DeepONet, MaskedFieldLoss, MTDeepONet
 from sciml.physics.operator_data import OperatorDataset
 from sciml.train import TrainConfig, Trainer, load_model, save_checkpoint
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 

@@ -15,7 +15,6 @@ from sciml.physics.operator_data import (
     heat_dataset,
 )
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 

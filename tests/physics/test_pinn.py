@@ -6,7 +6,6 @@ from sciml.physics import pinn
 from sciml.physics.deeponet import DeepONet
 from sciml.physics.fisher import solve_fisher
 
-
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 

@@ -7,8 +7,14 @@ from pathlib import Path
 import torch
 
 import sciml.train.trainer as trainer_module
-from sciml.train import ArrayDataset, MultiTaskRegression, RegressionMLP, TrainConfig, Trainer
-from sciml.train import distributed
+from sciml.train import (
+    ArrayDataset,
+    MultiTaskRegression,
+    RegressionMLP,
+    TrainConfig,
+    Trainer,
+    distributed,
+)
 from sciml.train.synthetic import make_multitask_regression
 
 

@@ -112,7 +112,8 @@ def test_killed_run_resumes_exactly(tmp_path):
         train, val, tmp_path / "cut", epochs=6, resume=tmp_path / "cut" / "last.pt"
     )
     assert len(history) == 6 and history["epoch"].tolist() == list(range(6))
-    for a, b in zip(full.raw_model.state_dict().values(), resumed.raw_model.state_dict().values()):
+    for a, b in zip(full.raw_model.state_dict().values(), resumed.raw_model.state_dict().values(),
+                    strict=True):
         assert torch.equal(a, b)
     assert np.allclose(history["train_loss"], full_history["train_loss"])
     assert torch.equal(full.weighting.log_vars, resumed.weighting.log_vars)
