@@ -17,13 +17,16 @@ Design (default, CPU scale):
 longer training); it needs a GPU and the GuacaMol file. ``--finetune`` adds the fine-tuned
 head. ``--arms best`` runs only the "best model" arms (random forest on the [CLS]
 embedding concatenated with the RDKit descriptors, ``features="embedding+descriptors"``,
-and its average with RF-physchem, ``EnsembleModel``) on the same folds, merges their per-fold scores into the existing CSV and regenerates the
-tables from it, keeping the pre-training and speed sections of the existing report. The
-speed section times ``small``-model prediction (10K and, with ``--speed-100k``,
-100K SMILES) and pre-training throughput.
+and its average with RF-physchem, ``EnsembleModel``); ``--arms gnn`` the multi-task
+D-MPNN and its averages with the forests. Both run on the same folds, merge their per-fold
+scores into the existing CSV and regenerate the tables from it, keeping the pre-training
+and speed sections of the existing report. The speed section times ``small``-model
+prediction in fp32 and bf16 (10K and, with ``--speed-100k``, 100K SMILES), the end-to-end
+predictor and pre-training throughput; ``--speed-only`` reruns just that section.
 
 Run: ``SCIML_DATA_DIR=../shared/data .venv/bin/python benchmarks/adme_domain_adaptation.py``
-(then ``... --arms best --no-speed`` to add the best-model rows).
+(then ``... --arms best`` and ``... --arms gnn`` to add those rows, and
+``... --speed-only --speed-100k`` for the speed section).
 Writes ``benchmarks/results/adme_domain_adaptation.md`` and ``adme_domain_adaptation_*.png``.
 """
 
@@ -57,6 +60,18 @@ REFERENCE = pd.DataFrame(
     columns=ENDPOINTS)
 
 
+#: Arm sets added to an existing study run on the same folds, with what their rows are.
+ADDED_ARMS = {
+    "best": "Rows ending in `+ physchem`: random forest on the [CLS] embedding concatenated "
+            "with the RDKit descriptors (training-median imputed); `ensemble: RF-physchem + "
+            "MLM-0 + physchem` averages the two models' predictions (`EnsembleModel`).",
+    "gnn": "`GNN`: one multi-task D-MPNN with RDKit descriptors (`GNNModel`, width "
+           "`--gnn-hidden`, `--gnn-epochs` epochs, the best one on 10% of each training fold) "
+           "over all six endpoints with missing labels; `ensemble: ... + GNN` rows average "
+           "the named models' per-fold predictions.",
+}
+
+
 def _args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", default="tiny", help="encoder size (tiny, small, base)")
@@ -64,20 +79,27 @@ def _args(argv=None) -> argparse.Namespace:
                    help="comma-separated molecule counts of chembl30_sample (or fractions of "
                         "GuacaMol with --full)")
     p.add_argument("--pretrain-epochs", type=int, default=2)
-    p.add_argument("--adapt-epochs", type=int, default=5)
+    p.add_argument("--adapt-epochs", type=int, default=30)
+    p.add_argument("--adapt-lr", type=float, default=1e-3,
+                   help="peak learning rate of MTR-DA (5 epochs at 2e-4 undertrains it)")
     p.add_argument("--n-estimators", type=int, default=100)
     p.add_argument("--split", default="random", choices=["random", "scaffold", "both"])
     p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--arms", default="study", choices=["study", "best"],
+    p.add_argument("--arms", default="study", choices=["study", *ADDED_ARMS],
                    help="study: the paper's arms (rewrites the results); best: embedding + "
-                        "descriptor forests on MLM-0 and the largest pre-training, merged into "
-                        "the existing per-fold CSV")
+                        "descriptor forests on MLM-0 and the largest pre-training; gnn: the "
+                        "multi-task D-MPNN and its ensembles with the forests. best and gnn "
+                        "are merged into the existing per-fold CSV")
+    p.add_argument("--gnn-epochs", type=int, default=30)
+    p.add_argument("--gnn-hidden", type=int, default=128)
     p.add_argument("--finetune", action="store_true", help="add the fine-tuned head arm")
     p.add_argument("--finetune-epochs", type=int, default=15)
     p.add_argument("--full", action="store_true",
                    help="study scale: base encoder, GuacaMol 0/30/60/100 %%, more epochs")
     p.add_argument("--speed-100k", action="store_true", help="also time 100K SMILES")
     p.add_argument("--no-speed", action="store_true")
+    p.add_argument("--speed-only", action="store_true",
+                   help="only rerun the speed section of the existing report")
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads (1 is fastest on a small, shared CPU)")
     p.add_argument("--output", default=str(RESULTS / f"{STEM}.md"))
@@ -140,6 +162,8 @@ def _pretrain_arms(args, tokenizer, workdir: Path) -> dict[str, str]:
     tokens = args.pretrain_sizes.split(",")
     if args.arms == "best":  # no pre-training, and the largest one
         tokens = [tokens[0], tokens[-1]]
+    elif args.arms == "gnn":  # the GNN is averaged with the un-pre-trained encoder only
+        tokens = [tokens[0]]
     for token in tokens:
         size = float(token) if "." in token else int(token)
         if isinstance(size, float):
@@ -177,7 +201,7 @@ def _best_methods(args, arms: dict[str, str]) -> dict:
         name = f"MLM-{label}" + (" + MTR-DA" if adapt == "mtr" else "") + " + physchem"
         methods[name] = (lambda p=path, a=adapt: TransformerModel(
             pretrained=p, adapt=a, adapt_epochs=args.adapt_epochs,
-            n_estimators=args.n_estimators, n_jobs=2, head="rf",
+            adapt_lr=args.adapt_lr, n_estimators=args.n_estimators, n_jobs=2, head="rf",
             features="embedding+descriptors"))
     no_pretraining = methods[f"MLM-{first} + physchem"]
     methods[f"ensemble: RF-physchem + MLM-{first} + physchem"] = lambda: EnsembleModel(
@@ -197,32 +221,68 @@ def _study_methods(args, arms: dict[str, str]) -> dict:
             name = f"MLM-{label}" + (" + MTR-DA" if adapt == "mtr" else "")
             methods[name] = (lambda p=path, a=adapt: TransformerModel(
                 pretrained=p, adapt=a, adapt_epochs=args.adapt_epochs,
-                n_estimators=args.n_estimators, n_jobs=2, head="rf"))
+                adapt_lr=args.adapt_lr, n_estimators=args.n_estimators, n_jobs=2, head="rf"))
     if args.finetune:
         best = list(arms.values())[-1]
         methods[f"MLM-{list(arms)[-1]} + MTR-DA + finetune"] = lambda: TransformerModel(
-            pretrained=best, adapt="mtr", adapt_epochs=args.adapt_epochs, head="finetune",
+            pretrained=best, adapt="mtr", adapt_epochs=args.adapt_epochs,
+            adapt_lr=args.adapt_lr, head="finetune",
             finetune_epochs=args.finetune_epochs, mc_samples=2)
     return methods
+
+
+def _gnn_methods(args, arms: dict[str, str]) -> tuple[dict, dict, set]:
+    """The multi-task GNN; the forests it is averaged with (refitted, same seeds, not
+    re-recorded); and the prediction averages."""
+    from sciml.chem.models import GNNModel, RandomForestModel
+    from sciml.chem.transformer import TransformerModel
+
+    first = list(arms.items())[0]
+    embedding = f"MLM-{first[0]} + physchem"
+    methods = {
+        "RF-physchem": lambda: RandomForestModel(n_estimators=args.n_estimators, n_jobs=2,
+                                                 seed=0),
+        embedding: lambda: TransformerModel(pretrained=first[1], adapt="none",
+                                            n_estimators=args.n_estimators, n_jobs=2,
+                                            head="rf", features="embedding+descriptors"),
+        "GNN": lambda: GNNModel(hidden=args.gnn_hidden, ffn_hidden=args.gnn_hidden,
+                                epochs=args.gnn_epochs, seed=0),
+    }
+    ensembles = {"ensemble: RF-physchem + GNN": ["RF-physchem", "GNN"],
+                 f"ensemble: RF-physchem + GNN + {embedding}": ["RF-physchem", "GNN", embedding]}
+    return methods, ensembles, {"RF-physchem", embedding}
 
 
 def _cv(args, data: pd.DataFrame, split: str, arms: dict[str, str]) -> pd.DataFrame:
     smiles = data["smiles"].tolist()
     rows = []
-    methods = _best_methods(args, arms) if args.arms == "best" else _study_methods(args, arms)
+    ensembles, hidden = {}, set()
+    if args.arms == "gnn":
+        methods, ensembles, hidden = _gnn_methods(args, arms)
+    elif args.arms == "best":
+        methods = _best_methods(args, arms)
+    else:
+        methods = _study_methods(args, arms)
+
+    def record(fold: int, name: str, score: pd.DataFrame, seconds: float) -> None:
+        for endpoint, row in score.iterrows():
+            rows.append({"split": split, "fold": fold, "method": name,
+                         "endpoint": endpoint, **row.to_dict()})
+        _log(f"{split} fold {fold} {name}: mean R2 {score['r2'].mean():.3f} ({seconds:.0f} s)")
+
     for fold, (train, test) in enumerate(_folds(smiles, split, args.folds)):
         y_train = data.iloc[train][ENDPOINTS]
         y_test = data.iloc[test][ENDPOINTS].reset_index(drop=True)
+        preds = {}
         for name, make in methods.items():
             start = time.perf_counter()
             model = make().fit([smiles[i] for i in train], y_train)
-            pred = model.predict([smiles[i] for i in test]).reset_index(drop=True)
-            score = _score(y_test, pred)
-            for endpoint, row in score.iterrows():
-                rows.append({"split": split, "fold": fold, "method": name,
-                             "endpoint": endpoint, **row.to_dict()})
-            _log(f"{split} fold {fold} {name}: mean R2 {score['r2'].mean():.3f} "
-                 f"({time.perf_counter() - start:.0f} s)")
+            preds[name] = model.predict([smiles[i] for i in test]).reset_index(drop=True)
+            if name not in hidden:
+                record(fold, name, _score(y_test, preds[name]), time.perf_counter() - start)
+        for name, members in ensembles.items():
+            mean = sum(preds[m][ENDPOINTS] for m in members) / len(members)
+            record(fold, name, _score(y_test, mean), 0.0)
     return pd.DataFrame(rows)
 
 
@@ -277,13 +337,34 @@ def _boxplots(scores: pd.DataFrame) -> list[str]:
 
 
 def _speed(args, tokenizer, workdir: Path) -> str:
+    """Pre-training and prediction throughput of the ``small`` encoder, fp32 and bf16."""
+    import dataclasses
+
     import torch
 
     from sciml.chem.datasets import load_dataset
-    from sciml.chem.transformer import embed, pretrain
+    from sciml.chem.transformer import (
+        MolecularPropertyPredictor,
+        TransformerModel,
+        pretrain,
+        run_batches,
+    )
+    from sciml.chem.transformer.data import encode_smiles
+
+    class FullLastLayer(torch.nn.Module):
+        """The encoder without the [CLS]-only last layer: the reference for the ratio."""
+
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, batch):
+            hidden = self.model.encoder(batch["input_ids"], batch["attention_mask"])
+            return {"embedding": hidden[:, 0]}
 
     corpus = load_dataset("chembl30_sample")["smiles"].tolist()
-    lines = ["\n## Speed (CPU)\n"]
+    lines = ["\n## Speed (CPU)\n", machine_info(("numpy", "torch", "scikit-learn", "rdkit")),
+             f"\nArguments used: `{' '.join(sys.argv[1:]) or 'defaults'}`.\n"]
     start = time.perf_counter()
     n_pre = 2000
     pretrain(corpus, size="small", n_molecules=n_pre, tokenizer=tokenizer, epochs=1,
@@ -291,28 +372,74 @@ def _speed(args, tokenizer, workdir: Path) -> str:
     seconds = time.perf_counter() - start
     lines.append(f"- `small` MLM pre-training: {n_pre} molecules, 1 epoch, "
                  f"{n_pre / seconds:.0f} molecules/s ({torch.get_num_threads()} torch thread(s)).")
-    stage = pretrain([], size="small", n_molecules=0, tokenizer=tokenizer, progress=False)
+    stage = pretrain([], size="small", n_molecules=0, tokenizer=tokenizer, progress=False,
+                     output=workdir / "small.pt")
+    variants = {"fp32, full last layer": (FullLastLayer(stage.model), "fp32"),
+                "fp32": (stage.model, "fp32"), "bf16": (stage.model, "bf16")}
     counts = [10_000] + ([100_000] if args.speed_100k else [])
-    rows = []
     rng = np.random.default_rng(0)
-    for threads in sorted({1, 2}):
+    picked = {n: [corpus[i] for i in rng.integers(0, len(corpus), n)] for n in counts}
+    rows, embeddings = [], {}
+    for threads in (1, 2):
         torch.set_num_threads(threads)
         for n in counts:
-            picked = [corpus[i] for i in rng.integers(0, len(corpus), n)]
-            before = _peak_rss_mb()
-            start = time.perf_counter()
-            for k in range(0, n, 10_000):  # the predictor's chunking: bounded memory
-                embed(stage, picked[k:k + 10_000], batch_size=256, errors="nan")
-            seconds = time.perf_counter() - start
-            rows.append({"SMILES": n, "torch threads": threads, "seconds": round(seconds, 1),
-                         "molecules/s": round(n / seconds), "peak RSS MB (process)":
-                         round(_peak_rss_mb()), "RSS growth MB": round(_peak_rss_mb() - before)})
-            _log(f"speed: {n} SMILES, {threads} threads: {n / seconds:.0f} mol/s")
-    torch.set_num_threads(args.threads)
-    lines.append("\n`small` encoder ([CLS] embeddings, tokenisation included, length-bucketed "
-                 "batches of 256, fp32), randomly initialised weights (speed does not depend on "
-                 "them):\n")
+            for label, (model, precision) in variants.items():
+                if n > counts[0] and label.startswith("fp32, full"):
+                    continue  # the ratio is clear from 10K
+                start = time.perf_counter()
+                for k in range(0, n, 10_000):  # the predictor's chunking: bounded memory
+                    ids, _, _ = encode_smiles(picked[n][k:k + 10_000], stage.tokenizer,
+                                              stage.model.encoder.max_len, "nan")
+                    out = run_batches(model, [r for r in ids if len(r)], 256,
+                                      pad_id=stage.tokenizer.pad_id, precision=precision)
+                seconds = time.perf_counter() - start
+                embeddings[label] = out["embedding"]
+                rows.append({"SMILES": n, "torch threads": threads, "encoder": label,
+                             "seconds": round(seconds, 1), "molecules/s": round(n / seconds),
+                             "peak RSS MB (process)": round(_peak_rss_mb())})
+                _log(f"speed: {n} SMILES, {threads} threads, {label}: {n / seconds:.0f} mol/s")
+    frame = pd.DataFrame(rows)
+    base = frame[frame.encoder == "fp32, full last layer"].set_index("torch threads")["seconds"]
+    frame.insert(5, "speed-up vs full last layer", [
+        round(base[t] / sec, 2) if n == counts[0] else "" for n, t, sec in
+        zip(frame.SMILES, frame["torch threads"], frame.seconds, strict=True)])
+    ref = embeddings["fp32"]
+    rel = float(np.abs(embeddings["bf16"] - ref).max() / np.abs(ref).max())
+    lines.append("\n`small` encoder ([CLS] embeddings of random chembl30_sample SMILES, "
+                 "tokenisation included, 10K-molecule chunks, length-bucketed batches of 256), "
+                 "randomly initialised weights (speed does not depend on them). `fp32, full "
+                 "last layer` is the encoder before the last layer was cut to the [CLS] query; "
+                 f"`bf16` is `precision=\"bf16\"` (autocast; this CPU has AVX512-BF16). Largest "
+                 f"bf16 - fp32 embedding difference: {rel:.2%} of the largest |value|.\n")
+    lines.append(_md(frame, index=False))
+
+    # End to end, as users call it: MolecularPropertyPredictor on a small-encoder rf model.
+    torch.set_num_threads(2)
+    data = load_dataset("biogen_adme", drop_censored=True)
+    model = TransformerModel(pretrained=str(stage.path), adapt="none", head="rf",
+                             n_estimators=args.n_estimators, n_jobs=2)
+    model.fit(data["smiles"].tolist(), data[ENDPOINTS])
+    smiles = picked[counts[-1]]
+    rows, preds = [], {}
+    for precision in ("fp32", "bf16"):
+        model.config = dataclasses.replace(model.config, precision=precision)
+        predictor = MolecularPropertyPredictor(model)
+        start = time.perf_counter()
+        preds[precision] = predictor.predict(smiles, errors="nan")
+        seconds = time.perf_counter() - start
+        rows.append({"SMILES": len(smiles), "precision": precision,
+                     "seconds": round(seconds, 1), "molecules/s": round(len(smiles) / seconds),
+                     "peak RSS MB (process)": round(_peak_rss_mb())})
+        _log(f"speed: predictor {precision}: {len(smiles) / seconds:.0f} mol/s")
+    spread = data[ENDPOINTS].std()
+    shift = ((preds["bf16"][ENDPOINTS] - preds["fp32"][ENDPOINTS]).abs().max() / spread).max()
+    lines.append(f"\nEnd to end: `MolecularPropertyPredictor.predict(smiles, errors=\"nan\")` "
+                 f"with a `small` [CLS]-embedding model and {args.n_estimators}-tree forests "
+                 "fitted on biogen_adme (six endpoints, `_std` columns from the tree spread "
+                 "included), 2 torch threads. Largest bf16 - fp32 prediction difference: "
+                 f"{shift:.3f} endpoint standard deviations.\n")
     lines.append(_md(pd.DataFrame(rows), index=False))
+    torch.set_num_threads(args.threads)
     return "\n".join(lines) + "\n"
 
 
@@ -346,6 +473,43 @@ def _score_sections(scores: pd.DataFrame) -> list[str]:
     return lines
 
 
+def _replace_speed(args, tokenizer) -> None:
+    """``--speed-only``: rerun the speed section of the existing report in place."""
+    report = Path(args.output).read_text()
+    start, end = report.find("\n## Speed (CPU)"), report.find("\nFigures: ")
+    if end < 0:
+        raise SystemExit(f"{args.output} is not a report of this script; run the study first")
+    start = end if start < 0 else start  # a study run with --no-speed has none yet
+    with tempfile.TemporaryDirectory() as tmp:
+        speed = _speed(args, tokenizer, Path(tmp))
+    Path(args.output).write_text(report[:start] + "\n" + speed + report[end:])
+    _log(f"rewrote the speed section of {args.output}")
+
+
+_ADDED_MARKER = "\n**Arms added later on the same folds**\n"
+
+
+def _merged_head(report: str, args, minutes: float) -> str:
+    """The study run's heading, with one line per added arm set (the latest run of each)."""
+    head = report[:report.index("\n## Mean R²")]
+    notes = {}
+    cut = head.find(_ADDED_MARKER)
+    if cut >= 0:
+        for line in head[cut + len(_ADDED_MARKER):].splitlines():
+            if line.startswith("- `--arms "):
+                notes[line.split("`")[1].split()[1]] = line
+        head = head[:cut]
+    elif (legacy := head.find("\nRows ending in `+ physchem`")) >= 0:
+        head = head[:legacy]  # the one-paragraph note of earlier versions
+    load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
+    notes[args.arms] = (f"- `--arms {args.arms}` (arguments used: `{' '.join(sys.argv[1:])}`; "
+                        f"{minutes:.1f} min wall, "
+                        f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load average "
+                        f"{load}): {ADDED_ARMS[args.arms]}")
+    return (head.rstrip() + "\n" + _ADDED_MARKER + "\n".join(notes[k] for k in sorted(notes))
+            + "\n\nThe other rows and the pre-training section come from the study run above.\n")
+
+
 def main(argv=None) -> None:
     args = _args(argv)
     import torch
@@ -357,43 +521,38 @@ def main(argv=None) -> None:
     torch.set_num_threads(args.threads)
     wall = time.perf_counter()
     csv = RESULTS / f"{STEM}_scores.csv"
-    if args.arms == "best":
+    added = args.arms in ADDED_ARMS
+    if added:
         previous = pd.read_csv(csv)
         if previous["fold"].nunique() != args.folds:
-            raise SystemExit(f"{csv} has {previous['fold'].nunique()} folds; the best arms "
+            raise SystemExit(f"{csv} has {previous['fold'].nunique()} folds; added arms "
                              f"must run on the same folds (--folds {args.folds} given)")
     RESULTS.mkdir(parents=True, exist_ok=True)
     data = load_dataset("biogen_adme", drop_censored=True).reset_index(drop=True)
     corpus = load_dataset("chembl30_sample")["smiles"].tolist()
     tokenizer = SmilesTokenizer.build_vocab(corpus + data["smiles"].tolist())
+    if args.speed_only:
+        _replace_speed(args, tokenizer)
+        return
     n_params = count_parameters(TransformerEncoder.from_size(args.size, tokenizer.vocab_size))
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         arms, pre_timing = _pretrain_arms(args, tokenizer, workdir)
         splits = ["random", "scaffold"] if args.split == "both" else [args.split]
         scores = pd.concat([_cv(args, data, s, arms) for s in splits], ignore_index=True)
-        speed = "" if args.no_speed else _speed(args, tokenizer, workdir)
-    if args.arms == "best":  # merge: every table below is regenerated from the whole CSV
+        speed = "" if args.no_speed or added else _speed(args, tokenizer, workdir)
+    if added:  # merge: every table below is regenerated from the whole CSV
         scores = pd.concat([previous[~previous["method"].isin(set(scores["method"]))], scores],
                            ignore_index=True)
     scores.to_csv(csv, index=False)
     pngs = _boxplots(scores)
     minutes = (time.perf_counter() - wall) / 60
 
-    if args.arms == "best":
+    if added:
         report = Path(args.output).read_text()
         end = report.find("\nFigures: ")
         start = report.find("\n## Pre-training")
-        cut = report.find("\nRows ending in `+ physchem`")  # a previous --arms best note
-        head = [report[:cut if cut >= 0 else report.index("\n## Mean R²")].rstrip() + "\n",
-                f"\nRows ending in `+ physchem` (random forest on the [CLS] embedding "
-                "concatenated with the RDKit descriptors, training-median imputed; `ensemble:` "
-                "is the mean of the two named models' predictions) were added "
-                f"on the same folds by `--arms best` (arguments used: `{' '.join(sys.argv[1:])}`; "
-                f"{minutes:.1f} min wall, {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, "
-                f"load average {' / '.join(f'{v:.2f}' for v in os.getloadavg())}); "
-                "the other rows, the pre-training and the speed sections come from the "
-                "earlier run above.\n"]
+        head = [_merged_head(report, args, minutes)]
         tail = [report[start if start >= 0 else end:end]]
     else:
         head = [f"# ADME domain adaptation (Sultan et al., 2025) at "
@@ -405,7 +564,8 @@ def main(argv=None) -> None:
                 f"\nSetup: encoder `{args.size}` {ENCODER_SIZES[args.size]} "
                 f"({n_params / 1e6:.2f}M parameters, vocabulary {tokenizer.vocab_size}); MLM "
                 f"pre-training {args.pretrain_epochs} epochs on {args.pretrain_sizes} molecules; "
-                f"MTR-DA {args.adapt_epochs} epochs on each fold's training molecules; "
+                f"MTR-DA {args.adapt_epochs} epochs (peak learning rate {args.adapt_lr:g}) on each "
+                "fold's training molecules; "
                 f"random-forest heads with {args.n_estimators} trees; {args.folds}-fold CV; "
                 f"censored HLM/RLM dropped; {args.threads} torch thread(s). The 2-core machine "
                 "was shared with other jobs while this ran (see the load average), so times "
