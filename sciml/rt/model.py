@@ -501,7 +501,8 @@ def iterative_unmask(
     temperature: float = 0.0,
     generator: torch.Generator | None = None,
     syntax: bool = True,
-) -> torch.Tensor:
+    alternatives: int = 0,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Fill every ``[MASK]`` after the property block with SMILES tokens.
 
     Each pass predicts all masked molecule positions, then fixes the ``ceil(remaining /
@@ -526,11 +527,15 @@ def iterative_unmask(
         Reject a chosen token that would leave the molecule unparsable whatever fills
         the remaining masks (:class:`sciml.rt._syntax.SmilesSyntax`: branches, ring-bond
         labels, impossible neighbours) and take the most likely token that does not.
+    alternatives : int
+        With ``k > 0``, also return the ``k`` likeliest tokens of each filled position
+        at the pass that fixed it (for :func:`sciml.rt._repair.repair`).
 
     Returns
     -------
     Tensor ``(B, L)``
-        The filled ids.
+        The filled ids; with ``alternatives=k``, also a Tensor ``(B, L, k)`` of candidate
+        ids, ``-1`` at positions that were not filled.
     """
     ids = input_ids.clone()
     start = net.mol_start
@@ -540,6 +545,7 @@ def iterative_unmask(
         checker = SmilesSyntax(net.vocab)
     if n_steps is None:
         n_steps = max(1, int(((ids == net.mask_id) & region & attention_mask).sum(1).max()))
+    alt = torch.full((*ids.shape, max(alternatives, 1)), -1, dtype=torch.long, device=ids.device)
     for step in range(n_steps):
         masked = (ids == net.mask_id) & region & attention_mask
         remaining = masked.sum(1)
@@ -568,7 +574,10 @@ def iterative_unmask(
                 checker, net.mask_id, ids, attention_mask, fix, choice, probs, confidence, start
             )
         ids = torch.where(fix, choice, ids)
-    return ids
+        if alternatives:
+            top = probs.topk(alternatives, dim=-1).indices
+            alt = torch.where(fix.unsqueeze(-1), top, alt)
+    return (ids, alt) if alternatives else ids
 
 
 def _repair_syntax(

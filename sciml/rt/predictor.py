@@ -37,6 +37,8 @@ from sciml.chem.smiles import (
 )
 from sciml.chem.tokenizer import SmilesTokenizer, VocabularyMismatchError
 from sciml.encoder import LengthBucketBatchSampler
+from sciml.rt._repair import chemistry_problems, repair
+from sciml.rt._syntax import SmilesSyntax
 from sciml.rt.data import RTDataset, build_tokenizer, encode_sequence, mask_molecule_spans
 from sciml.rt.model import (
     RegressionTransformerNet,
@@ -60,6 +62,8 @@ from sciml.train.device import default_device
 __all__ = ["RDKIT_PROPERTIES", "RTConfig", "RegressionTransformer", "true_property"]
 
 _FORMAT = "sciml.rt.RegressionTransformer"
+#: Candidate tokens per generated position that ``generate(repair=True)`` may swap in.
+_REPAIR_CANDIDATES = 5
 
 
 def _qed(mol) -> float:
@@ -530,6 +534,9 @@ class RegressionTransformer:
         n_steps: int | None = None,
         temperature: float = 1.0,
         max_retries: int = 3,
+        mask: Literal["spans", "atoms"] = "spans",
+        best_of: int = 1,
+        repair: bool = False,
         errors: Errors = "raise",
         out_of_range: Literal["raise", "clip"] = "raise",
         batch_size: int = 256,
@@ -567,6 +574,23 @@ class RegressionTransformer:
             Refills of a candidate that is not a valid molecule; they sample at
             ``temperature`` (at 1.0 when ``temperature`` is 0, since a greedy refill would
             repeat the same output).
+        mask : {"spans", "atoms"}
+            What is re-generated: one or two contiguous spans of any tokens (default), or
+            ``mask_fraction`` of the atom tokens only, at random positions, keeping the
+            ring-bond labels, branches and bonds of the seed (the skeleton), so the
+            outputs cannot break SMILES syntax, only valence or aromaticity.
+        best_of : int
+            Fills per candidate: the first at ``temperature``, the others sampling (at 1.0
+            when ``temperature`` is 0); among the valid ones the candidate keeps the one
+            whose property, as the model itself predicts it, is closest to the target
+            (self-consistency reranking; distance in units of each property's range,
+            summed over the targeted properties). A candidate is invalid only if every
+            fill (and every refill) is.
+        repair : bool
+            When a fill does not sanitize (valence, aromaticity, an unclosed ring), swap
+            generated tokens for other top-5 candidates the model gave at those positions,
+            one at a time, keeping swaps that leave fewer RDKit problems
+            (:func:`sciml.rt._repair.repair`); fills it cannot fix stay invalid.
         errors : {"raise", "skip", "nan"}
             Invalid seeds: raise, or skip them ("nan" also skips: a seed yields no rows).
         out_of_range : {"raise", "clip"}
@@ -581,8 +605,12 @@ class RegressionTransformer:
             columns ``seed``, ``target_<p>``, ``smiles``, ``predicted_<p>`` (the model's
             prediction for the generated molecule), ``true_<p>`` (RDKit value where
             computable, e.g. QED; else NaN) and ``is_seed`` (the seed came back unchanged).
-            ``attrs``: ``n_generated``, ``n_invalid`` (still invalid after the retries,
-            filtered out), ``n_retried`` (refills made), ``n_duplicates``, ``invalid_seeds``.
+            ``attrs``: ``n_generated`` (candidates), ``n_invalid`` (candidates still invalid
+            after the retries, filtered out), ``n_retried`` (refills made), ``n_fills`` and
+            ``n_invalid_fills`` (every fill made, refills included, and how many of those
+            RDKit could not parse: the validity of a single fill), ``n_repaired_fills`` (fills
+            valid only after the repair), ``n_duplicates``,
+            ``invalid_seeds``.
         """
         if not 0 < mask_fraction <= 1:
             raise ValueError(f"mask_fraction must be in (0, 1], got {mask_fraction}")
@@ -590,6 +618,10 @@ class RegressionTransformer:
             raise ValueError("n and n_steps must be >= 1")
         if max_retries < 0:
             raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        if best_of < 1:
+            raise ValueError(f"best_of must be >= 1, got {best_of}")
+        if mask not in ("spans", "atoms"):
+            raise ValueError(f"mask must be 'spans' or 'atoms', got {mask!r}")
         net = self._require().eval()
         target_rows = self._target_rows(targets, out_of_range)
         seed_smiles = list(seed_smiles)
@@ -607,11 +639,21 @@ class RegressionTransformer:
         if not ok:
             frame = pd.DataFrame(columns=columns)
             frame.attrs.update(
-                n_generated=0, n_invalid=0, n_retried=0, n_duplicates=0, invalid_seeds=invalid
+                n_generated=0,
+                n_invalid=0,
+                n_retried=0,
+                n_fills=0,
+                n_invalid_fills=0,
+                n_repaired_fills=0,
+                n_duplicates=0,
+                invalid_seeds=invalid,
             )
             return frame
         seeds = [canon[i] for i in ok]
         seed_pred = self._predict_values(seeds, batch_size=batch_size)["pred"]
+        is_atom = np.array([k == "a" for k in SmilesSyntax(net.vocab).kinds]) & (
+            net.molecule_tokens.cpu().numpy()
+        )
         generator = torch.Generator(device=self._device()).manual_seed(seed)
         jobs, rows = [], []
         mol_start = net.mol_start
@@ -632,24 +674,40 @@ class RegressionTransformer:
                     ids = np.asarray(base)
                     # Candidate k of a seed uses the same mask under every target, so the
                     # targets are compared on equal terms.
-                    spans = mask_molecule_spans(
-                        n_mol, mask_fraction, np.random.default_rng((seed, s_idx, k))
-                    )
-                    ids[mol_start + np.flatnonzero(spans)] = self.tokenizer.mask_id
+                    rng = np.random.default_rng((seed, s_idx, k))
+                    if mask == "atoms":
+                        atoms = np.flatnonzero(is_atom[ids[mol_start:-1]])
+                        n_masked = min(len(atoms), max(1, round(mask_fraction * len(atoms))))
+                        masked = rng.choice(atoms, n_masked, replace=False)
+                    else:
+                        masked = np.flatnonzero(mask_molecule_spans(n_mol, mask_fraction, rng))
+                    ids[mol_start + masked] = self.tokenizer.mask_id
                     rows.append(ids.tolist())
                     jobs.append((s_idx, t_idx))
-        texts = self._fill(rows, n_steps, temperature, generator, batch_size)
-        outputs = list(canonicalize_batch(texts, errors="nan").values)
+        counts = {"fills": 0, "invalid": 0, "repaired": 0}
+
+        def fill(indices: list[int], temp: float) -> list[str | None]:
+            texts, n_repaired = self._fill(
+                [rows[i] for i in indices], n_steps, temp, generator, batch_size, repair
+            )
+            out = list(canonicalize_batch(texts, errors="nan").values)
+            counts["fills"] += len(out)
+            counts["repaired"] += n_repaired
+            counts["invalid"] += sum(smi is None for smi in out)
+            return out
+
+        everyone = list(range(len(rows)))
+        outputs = fill(everyone, temperature)
+        if best_of > 1:
+            fills = [outputs] + [fill(everyone, temperature or 1.0) for _ in range(best_of - 1)]
+            outputs = self._rerank(fills, [target_rows[t] for _, t in jobs], batch_size)
         n_retried = 0
         for _ in range(max_retries):
             bad = [i for i, smi in enumerate(outputs) if smi is None]
             if not bad:
                 break
             n_retried += len(bad)
-            texts = self._fill(
-                [rows[i] for i in bad], n_steps, temperature or 1.0, generator, batch_size
-            )
-            for i, smi in zip(bad, canonicalize_batch(texts, errors="nan").values, strict=True):
+            for i, smi in zip(bad, fill(bad, temperature or 1.0), strict=True):
                 outputs[i] = smi
         records, seen = [], set()
         n_invalid = n_duplicates = 0
@@ -684,10 +742,48 @@ class RegressionTransformer:
             n_generated=len(rows),
             n_invalid=n_invalid,
             n_retried=n_retried,
+            n_fills=counts["fills"],
+            n_invalid_fills=counts["invalid"],
+            n_repaired_fills=counts["repaired"],
             n_duplicates=n_duplicates,
             invalid_seeds=invalid,
         )
         return frame
+
+    def _rerank(
+        self,
+        fills: Sequence[Sequence[str | None]],
+        targets: Sequence[Mapping[str, float]],
+        batch_size: int,
+    ) -> list[str | None]:
+        """Per candidate, the valid fill whose predicted properties are closest to its targets.
+
+        ``fills[j][i]`` is fill ``j`` of candidate ``i`` (None if invalid); ties keep the
+        earliest fill.
+        """
+        distinct = sorted({smi for row in fills for smi in row if smi is not None})
+        if not distinct:
+            return [None] * len(targets)
+        pred = self._predict_values(distinct, batch_size=batch_size)["pred"]
+        names = self.property_names
+        spans = {p: self.numbers.spec(p).vmax - self.numbers.spec(p).vmin for p in names}
+        where = {smi: k for k, smi in enumerate(distinct)}
+        out = []
+        for i, target in enumerate(targets):
+            best, best_distance = None, math.inf
+            for row in fills:
+                smi = row[i]
+                if smi is None:
+                    continue
+                values = pred[where[smi]]
+                distance = sum(
+                    abs(values[names.index(p)] - v) / spans[p] for p, v in target.items()
+                )
+                distance = distance if np.isfinite(distance) else math.inf
+                if best is None or distance < best_distance:
+                    best, best_distance = smi, distance
+            out.append(best)
+        return out
 
     def _fill(
         self,
@@ -696,10 +792,16 @@ class RegressionTransformer:
         temperature: float,
         generator: torch.Generator,
         batch_size: int,
-    ) -> list[str]:
-        """Fill the masks of each id row; the molecule part of each as a SMILES string."""
+        repair: bool = False,
+    ) -> tuple[list[str], int]:
+        """Fill the masks of each id row.
+
+        Returns the molecule part of each row as a SMILES string and, with ``repair``, how
+        many fills :func:`sciml.rt._repair.repair` turned from invalid into valid.
+        """
         net, device, mol_start = self._require(), self._device(), self._require().mol_start
         texts = [""] * len(rows)
+        n_repaired = 0
         order = np.argsort([len(r) for r in rows], kind="stable")
         for start in range(0, len(rows), batch_size):
             idx = order[start : start + batch_size]
@@ -711,10 +813,31 @@ class RegressionTransformer:
                 n_steps=n_steps,
                 temperature=temperature,
                 generator=generator,
-            ).cpu()
+                alternatives=_REPAIR_CANDIDATES if repair else 0,
+            )
+            filled, alt = (filled[0].cpu(), filled[1].cpu()) if repair else (filled.cpu(), None)
             for j, i in enumerate(idx):
-                texts[i] = self.tokenizer.decode(filled[j, mol_start:][attention[j, mol_start:]])
-        return texts
+                # Molecule tokens only: no [SEP], no padding.
+                keep = attention[j, mol_start:] & net.molecule_tokens.cpu()[filled[j, mol_start:]]
+                row = filled[j, mol_start:][keep]
+                texts[i] = self.tokenizer.decode(row)
+                if repair and chemistry_problems(texts[i]):
+                    fixed = self._repair_row(row, alt[j, mol_start:][keep])
+                    if fixed is not None:
+                        texts[i], n_repaired = fixed, n_repaired + 1
+        return texts, n_repaired
+
+    def _repair_row(self, row: torch.Tensor, alt: torch.Tensor) -> str | None:
+        """Repaired SMILES of a filled molecule ``(n,)`` with candidates ``(n, k)``, or None."""
+        net = self._require()
+        tokens = self.tokenizer.convert_ids_to_tokens(row.tolist())
+        alternatives = {
+            p: [net.vocab[t] for t in alt[p].tolist() if t >= 0 and net.molecule_tokens[t]]
+            for p in range(len(tokens))
+            if alt[p, 0] >= 0
+        }
+        fixed = repair(tokens, alternatives)
+        return None if fixed is None else self.tokenizer.detokenize(fixed)
 
     # ---------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike) -> Path:

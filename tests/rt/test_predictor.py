@@ -128,3 +128,35 @@ def test_every_decoding_fits_the_training_molecules(trained_rt, molecules, qed_f
 def test_unknown_decoding_is_refused(trained_rt):
     with pytest.raises(ValueError, match="choose one of: greedy, expected, sequential"):
         trained_rt.predict(["CCO"], decoding="beam")
+
+
+def test_atom_masking_keeps_the_skeleton(trained_rt, molecules):
+    seeds = [s for s in molecules if "1" in s][:4]
+    out = trained_rt.generate(
+        seeds, {"qed": [0.3, 0.8]}, n=4, mask="atoms", mask_fraction=0.5, repair=True
+    )
+    a = out.attrs
+    assert a["n_fills"] == a["n_generated"] + a["n_retried"]
+    assert 0 <= a["n_repaired_fills"] <= a["n_fills"] - a["n_invalid_fills"]
+    assert len(out) + a["n_invalid"] + a["n_duplicates"] == a["n_generated"] > 0
+    # Atom tokens are replaced one for one; rings and branches stay.
+    for seed, smi in zip(out["seed"], out["smiles"], strict=True):
+        before, after = Chem.MolFromSmiles(seed), Chem.MolFromSmiles(smi)
+        assert after.GetNumAtoms() == before.GetNumAtoms()
+        assert after.GetRingInfo().NumRings() == before.GetRingInfo().NumRings()
+
+
+def test_best_of_keeps_the_fill_predicted_closest_to_the_target(trained_rt, molecules):
+    fills = [[molecules[0], None, molecules[2]], [molecules[1], molecules[3], None]]
+    targets = [{"qed": 0.9}, {"qed": 0.1}, {"qed": 0.5}]
+    chosen = trained_rt._rerank(fills, targets, batch_size=8)
+    pred = dict(zip(molecules, trained_rt.predict(molecules)["qed"], strict=True))
+    expected = min(fills[0][0], fills[1][0], key=lambda s: abs(pred[s] - 0.9))
+    assert chosen == [expected, molecules[3], molecules[2]]
+    assert trained_rt._rerank([[None, None]], targets[:2], batch_size=8) == [None, None]
+    out = trained_rt.generate(molecules[:2], {"qed": 0.5}, n=2, best_of=3, max_retries=0)
+    assert out.attrs["n_fills"] == 3 * out.attrs["n_generated"]
+    with pytest.raises(ValueError, match="best_of"):
+        trained_rt.generate(molecules[:2], {"qed": 0.5}, best_of=0)
+    with pytest.raises(ValueError, match="mask must be"):
+        trained_rt.generate(molecules[:2], {"qed": 0.5}, mask="bonds")
