@@ -98,6 +98,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         n=args.n,
         mask_fraction=args.mask_fraction,
         temperature=args.temperature,
+        mask=args.mask,
+        best_of=args.best_of,
+        repair=args.repair,
         errors=args.errors,
         out_of_range=args.out_of_range,
         seed=args.seed,
@@ -178,6 +181,23 @@ def register(subparsers) -> None:
     generate.add_argument("--n", type=int, default=10, help="candidates per seed and target")
     generate.add_argument("--mask-fraction", type=float, default=0.3)
     generate.add_argument("--temperature", type=float, default=1.0)
+    generate.add_argument(
+        "--mask",
+        choices=("spans", "atoms"),
+        default="spans",
+        help="re-generate spans of any tokens, or atom tokens only (keeps the skeleton)",
+    )
+    generate.add_argument(
+        "--best-of",
+        type=int,
+        default=1,
+        help="fills per candidate; keep the one the model predicts closest to the target",
+    )
+    generate.add_argument(
+        "--repair",
+        action="store_true",
+        help="swap generated atoms for other model candidates until the molecule sanitizes",
+    )
     generate.add_argument(
         "--out-of-range",
         choices=("raise", "clip"),

@@ -502,6 +502,7 @@ def iterative_unmask(
     generator: torch.Generator | None = None,
     syntax: bool = True,
     alternatives: int = 0,
+    allowed: torch.Tensor | None = None,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Fill every ``[MASK]`` after the property block with SMILES tokens.
 
@@ -530,6 +531,9 @@ def iterative_unmask(
     alternatives : int
         With ``k > 0``, also return the ``k`` likeliest tokens of each filled position
         at the pass that fixed it (for :func:`sciml.rt._repair.repair`).
+    allowed : Tensor ``(B, L, V)`` bool, optional
+        Tokens allowed at each position (on top of "SMILES tokens only"), e.g. only
+        aromatic atoms where an aromatic atom was masked.
 
     Returns
     -------
@@ -553,6 +557,8 @@ def iterative_unmask(
             break
         logits = net({"input_ids": ids, "attention_mask": attention_mask})["logits"].float()
         logits = logits.masked_fill(~net.molecule_tokens, float("-inf"))
+        if allowed is not None:
+            logits = logits.masked_fill(~allowed, float("-inf"))
         if temperature > 0:
             probs = (logits / temperature).softmax(-1)
             b, length, v = probs.shape

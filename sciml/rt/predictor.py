@@ -88,6 +88,12 @@ def _tpsa(mol) -> float:
 RDKIT_PROPERTIES = {"qed": _qed, "logp": _logp, "tpsa": _tpsa}
 
 
+def _is_aromatic_atom(token: str) -> bool:
+    """Whether a SMILES atom token is aromatic (lower-case element: ``c``, ``[nH]``, ``[se]``)."""
+    letters = [ch for ch in token.strip("[]") if ch.isalpha()]
+    return bool(letters) and letters[0].islower()
+
+
 def true_property(name: str, smiles: Sequence[str]) -> np.ndarray:
     """RDKit value of ``name`` for each SMILES (NaN where not computable or not parsable)."""
     from sciml.chem.smiles import parse_batch
@@ -577,8 +583,10 @@ class RegressionTransformer:
         mask : {"spans", "atoms"}
             What is re-generated: one or two contiguous spans of any tokens (default), or
             ``mask_fraction`` of the atom tokens only, at random positions, keeping the
-            ring-bond labels, branches and bonds of the seed (the skeleton), so the
-            outputs cannot break SMILES syntax, only valence or aromaticity.
+            ring-bond labels, branches and bonds of the seed (the skeleton) and which
+            atoms are aromatic (an aromatic atom is refilled with an aromatic one, an
+            aliphatic with an aliphatic one), so the outputs cannot break SMILES syntax,
+            only valence or aromaticity.
         best_of : int
             Fills per candidate: the first at ``temperature``, the others sampling (at 1.0
             when ``temperature`` is 0); among the valid ones the candidate keeps the one
@@ -654,6 +662,10 @@ class RegressionTransformer:
         is_atom = np.array([k == "a" for k in SmilesSyntax(net.vocab).kinds]) & (
             net.molecule_tokens.cpu().numpy()
         )
+        aromatic = np.array([_is_aromatic_atom(t) for t in net.vocab]) & is_atom
+        # Atom class of each id: 1 aromatic, 0 aliphatic, -1 not an atom (no constraint).
+        atom_class = np.where(is_atom, aromatic.astype(int), -1)
+        classes: list[np.ndarray | None] = []
         generator = torch.Generator(device=self._device()).manual_seed(seed)
         jobs, rows = [], []
         mol_start = net.mol_start
@@ -681,6 +693,11 @@ class RegressionTransformer:
                         masked = rng.choice(atoms, n_masked, replace=False)
                     else:
                         masked = np.flatnonzero(mask_molecule_spans(n_mol, mask_fraction, rng))
+                    row_class = None
+                    if mask == "atoms":
+                        row_class = np.full(len(ids), -1)
+                        row_class[mol_start + masked] = atom_class[ids[mol_start + masked]]
+                    classes.append(row_class)
                     ids[mol_start + masked] = self.tokenizer.mask_id
                     rows.append(ids.tolist())
                     jobs.append((s_idx, t_idx))
@@ -688,7 +705,13 @@ class RegressionTransformer:
 
         def fill(indices: list[int], temp: float) -> list[str | None]:
             texts, n_repaired = self._fill(
-                [rows[i] for i in indices], n_steps, temp, generator, batch_size, repair
+                [rows[i] for i in indices],
+                n_steps,
+                temp,
+                generator,
+                batch_size,
+                repair,
+                None if mask != "atoms" else [classes[i] for i in indices],
             )
             out = list(canonicalize_batch(texts, errors="nan").values)
             counts["fills"] += len(out)
@@ -793,13 +816,22 @@ class RegressionTransformer:
         generator: torch.Generator,
         batch_size: int,
         repair: bool = False,
+        atom_classes: Sequence[np.ndarray] | None = None,
     ) -> tuple[list[str], int]:
         """Fill the masks of each id row.
 
-        Returns the molecule part of each row as a SMILES string and, with ``repair``, how
-        many fills :func:`sciml.rt._repair.repair` turned from invalid into valid.
+        ``atom_classes`` (one array per row: 1 aromatic, 0 aliphatic, -1 free) restricts a
+        masked position to atoms of its class. Returns the molecule part of each row as a
+        SMILES string and, with ``repair``, how many fills
+        :func:`sciml.rt._repair.repair` turned from invalid into valid.
         """
         net, device, mol_start = self._require(), self._device(), self._require().mol_start
+        if atom_classes is not None:
+            aromatic = torch.tensor([_is_aromatic_atom(t) for t in net.vocab])
+            kinds = SmilesSyntax(net.vocab).kinds
+            atom = torch.tensor([k == "a" for k in kinds]) & net.molecule_tokens.cpu()
+            # Rows: class -1 (any token), 0 (aliphatic atoms), 1 (aromatic atoms).
+            table = torch.stack([torch.ones_like(atom), atom & ~aromatic, atom & aromatic])
         texts = [""] * len(rows)
         n_repaired = 0
         order = np.argsort([len(r) for r in rows], kind="stable")
@@ -814,6 +846,23 @@ class RegressionTransformer:
                 temperature=temperature,
                 generator=generator,
                 alternatives=_REPAIR_CANDIDATES if repair else 0,
+                allowed=None
+                if atom_classes is None
+                else table[
+                    torch.as_tensor(
+                        np.stack(
+                            [
+                                np.pad(
+                                    atom_classes[i],
+                                    (0, ids.shape[1] - len(atom_classes[i])),
+                                    constant_values=-1,
+                                )
+                                for i in idx
+                            ]
+                        )
+                        + 1
+                    )
+                ].to(device),
             )
             filled, alt = (filled[0].cpu(), filled[1].cpu()) if repair else (filled.cpu(), None)
             for j, i in enumerate(idx):

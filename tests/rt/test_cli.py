@@ -1,3 +1,4 @@
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -39,6 +40,11 @@ def test_train_predict_generate(tmp_path, csv, trained_rt, capsys):
     out = tmp_path / "pred.csv"
     assert main(["rt", "predict", str(trained), str(csv), "--output", str(out)]) == 0
     assert list(pd.read_csv(out).columns) == ["smiles", "qed"]
+    greedy = tmp_path / "greedy.csv"
+    argv = ["rt", "predict", str(trained), str(csv), "--output", str(greedy)]
+    assert main([*argv, "--decoding", "greedy"]) == 0
+    values = pd.read_csv(greedy)["qed"].to_numpy()
+    assert np.allclose(values, np.round(values, 2))  # digits, on the precision grid
     gen = tmp_path / "gen.csv"
     assert (
         main(
@@ -51,6 +57,11 @@ def test_train_predict_generate(tmp_path, csv, trained_rt, capsys):
                 "qed=0.3,0.8",
                 "--n",
                 "3",
+                "--mask",
+                "atoms",
+                "--repair",
+                "--best-of",
+                "2",
                 "--output",
                 str(gen),
             ]
