@@ -581,8 +581,10 @@ def iterative_unmask(
             )
         ids = torch.where(fix, choice, ids)
         if alternatives:
-            top = probs.topk(alternatives, dim=-1).indices
-            alt = torch.where(fix.unsqueeze(-1), top, alt)
+            top = probs.topk(alternatives, dim=-1)
+            # Tokens the constraints ruled out (probability 0) are no candidates.
+            top_ids = torch.where(top.values > 0, top.indices, -1)
+            alt = torch.where(fix.unsqueeze(-1), top_ids, alt)
     return (ids, alt) if alternatives else ids
 
 
