@@ -21,18 +21,48 @@ __all__ = ["register"]
 _PDES = ("fisher", "darcy", "darcy_fno", "heat")
 
 
+# Which generate options each equation reads; any other option given is an error rather
+# than silently ignored.
+_OPTIONS = {
+    "fisher": {"resolution", "family"},
+    "darcy": {"resolution", "geometry"},
+    "darcy_fno": {"resolution", "n_test", "subsample"},
+    "heat": {"resolution"},
+}
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    for name in ("geometry", "family", "n_test", "subsample"):
+        if getattr(args, name) is not None and name not in _OPTIONS[args.pde]:
+            users = [pde for pde, options in _OPTIONS.items() if name in options]
+            raise ValueError(
+                f"--{name.replace('_', '-')} applies to {' and '.join(users)}, not {args.pde}"
+            )
+    for name in ("n", "resolution", "n_test", "subsample", "workers"):
+        value = getattr(args, name)
+        minimum = 0 if name == "n_test" else 1
+        if value is not None and value < minimum:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least {minimum}, got {value}")
+
+
 def _generate(args: argparse.Namespace) -> int:
     from sciml.cli import resolve
     from sciml.physics.errors import SolverError
-    from sciml.physics.storage import save_dataset
+    from sciml.physics.storage import OutputError, check_writable, save_dataset
 
     generator = resolve("pde", args.pde, _GENERATORS)
+    _check_options(args)
+    check_writable(args.out)
     try:
         ds = generator(args)
     except SolverError as exc:
         print(f"sciml pde generate: solver failed: {exc}", file=sys.stderr)
         return 1
-    path = save_dataset(ds, args.out)
+    try:
+        path = save_dataset(ds, args.out, keep_on_failure=True)
+    except OutputError as exc:
+        print(f"sciml pde generate: error: {exc}", file=sys.stderr)
+        return 1
     sizes = ", ".join(f"{dim}={size}" for dim, size in ds.sizes.items())
     print(f"wrote {ds.attrs['pde']} data set ({sizes}) to {path}")
     return 0
@@ -53,7 +83,7 @@ def _fisher(args: argparse.Namespace):
     options = {}
     if args.family:
         options["families"] = tuple(args.family)
-    if args.resolution:
+    if args.resolution is not None:
         options["nx"] = args.resolution
     return generate_fisher(args.n, FisherConfig(**options), **_run_options(args))
 
@@ -65,7 +95,9 @@ def _darcy(args: argparse.Namespace):
 
     names = args.geometry or ["square"]
     geometries = {name: resolve("geometry", name, SHAPES)() for name in names}
-    config = DarcyConfig(resolution=args.resolution) if args.resolution else DarcyConfig()
+    config = (
+        DarcyConfig(resolution=args.resolution) if args.resolution is not None else DarcyConfig()
+    )
     return generate_darcy(args.n, geometries, config, **_run_options(args))
 
 
@@ -73,9 +105,9 @@ def _darcy_fno(args: argparse.Namespace):
     from sciml.physics.darcy import DarcyFNOConfig, generate_darcy_fno
 
     options = {}
-    if args.resolution:
+    if args.resolution is not None:
         options["resolution"] = args.resolution
-    if args.subsample:
+    if args.subsample is not None:
         options["subsample"] = args.subsample
     n_test = 100 if args.n_test is None else args.n_test
     return generate_darcy_fno(args.n, n_test, DarcyFNOConfig(**options), **_run_options(args))
@@ -85,7 +117,7 @@ def _heat(args: argparse.Namespace):
     from sciml.physics.heat import HeatConfig, generate_heat
 
     config = HeatConfig()
-    if args.resolution:
+    if args.resolution is not None:
         r = args.resolution
         config = HeatConfig(shape=(r, r, max(2, r // 4)))
     return generate_heat(args.n, config, **_run_options(args))

@@ -98,10 +98,16 @@ def solve_darcy(
         raise ValueError(
             f"permeability {permeability.shape} and mask {unknown.shape} must be equal 2-D shapes"
         )
-    if not np.all(np.isfinite(permeability)) or permeability.min() <= 0:
+    bad = ~np.isfinite(permeability)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ValueError(
-            f"the permeability K must be finite and strictly positive; got minimum "
-            f"{np.nanmin(permeability):.3g}"
+            f"the permeability K holds {int(bad.sum())} NaN or infinite value(s), the first "
+            f"at node {first}; K must be finite at every node"
+        )
+    if permeability.min() <= 0:
+        raise ValueError(
+            f"the permeability K must be strictly positive; got minimum {permeability.min():.3g}"
         )
     if not unknown.any():
         raise ValueError("the mask of unknowns is empty: no interior node to solve for")

@@ -6,7 +6,7 @@ input, ``RuntimeError`` for a numerical failure), so the CLI can report them as 
 
 from __future__ import annotations
 
-__all__ = ["GeometryError", "ResolutionError", "SolverError"]
+__all__ = ["GeometryError", "OutOfDomainWarning", "ResolutionError", "SolverError"]
 
 
 class GeometryError(ValueError):
@@ -19,3 +19,7 @@ class ResolutionError(GeometryError):
 
 class SolverError(RuntimeError):
     """A reference solver failed: the integrator or iterative solver did not converge."""
+
+
+class OutOfDomainWarning(UserWarning):
+    """Inputs lie outside the range a model was trained on; its predictions extrapolate."""

@@ -199,12 +199,16 @@ def _count_components(mask: np.ndarray) -> tuple[int, int]:
     return parts, background - 1
 
 
-def check_resolution(geometry: Geometry, grid: Grid, *, factor: int = 4) -> None:
+def check_resolution(
+    geometry: Geometry, grid: Grid, *, factor: int = 4, min_width: int = 3
+) -> None:
     """Raise :class:`ResolutionError` if ``grid`` is too coarse for ``geometry``.
 
     The rasterised mask must have the same topology (number of connected parts and of
-    enclosed holes) as on a grid ``factor`` times finer, and must survive one erosion, i.e.
-    every part is at least three points thick. Thin bars and small holes that a coarse grid
+    enclosed holes) as on a grid ``factor`` times finer, and keep it after one erosion, i.e.
+    every part is at least ``min_width`` points thick (3 by default: a Dirichlet problem
+    then has unknowns across the thinnest part, e.g. the ring around a hole). ``min_width=1``
+    checks only the topology (the heat plates, whose thin webs between holes conduct). Thin bars and small holes that a coarse grid
     misses fail this check instead of silently producing a different domain.
     """
     mask = _inside(geometry, grid)
@@ -222,9 +226,25 @@ def check_resolution(geometry: Geometry, grid: Grid, *, factor: int = 4) -> None
             f"grid {grid.shape} is too coarse for the geometry: no point of the mask has all "
             "its neighbours inside, so no interior unknowns remain"
         )
+    # A few nodes across the thinnest part: the mask eroded by one node in every direction
+    # (the nodes whose four neighbours are inside) must not fall apart. A ring or bar one or
+    # two nodes wide breaks into pieces here. Holes may merge (thin webs between holes, as in
+    # the heat plates, still hold unknowns on both sides), so only parts are compared.
+    if min_width < 3:
+        return
+    eroded = ndimage.binary_erosion(mask, iterations=(min_width - 1) // 2)
+    eroded_parts = _count_components(eroded)[0]
+    if eroded_parts != fine_topology[0]:
+        raise ResolutionError(
+            f"grid {grid.shape} is too coarse for the geometry: its thinnest part is less than "
+            f"{min_width} grid nodes across (the mask's interior falls into {eroded_parts} part(s) "
+            f"instead of {fine_topology[0]}); use a finer grid"
+        )
 
 
-def rasterize(geometry: Geometry, grid: Grid, *, check: bool = True) -> np.ndarray:
+def rasterize(
+    geometry: Geometry, grid: Grid, *, check: bool = True, min_width: int = 3
+) -> np.ndarray:
     """Rasterise a geometry to a boolean mask: true at grid points inside or on the boundary.
 
     Parameters
@@ -235,6 +255,8 @@ def rasterize(geometry: Geometry, grid: Grid, *, check: bool = True) -> np.ndarr
         The grid to sample on.
     check
         If true (default), also run :func:`check_resolution`.
+    min_width
+        Grid nodes required across the thinnest part (see :func:`check_resolution`).
 
     Returns
     -------
@@ -255,7 +277,7 @@ def rasterize(geometry: Geometry, grid: Grid, *, check: bool = True) -> np.ndarr
             "it lies inside the grid's box and that holes do not remove all of it"
         )
     if check:
-        check_resolution(geometry, grid)
+        check_resolution(geometry, grid, min_width=min_width)
     return mask
 
 

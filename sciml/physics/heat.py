@@ -172,7 +172,8 @@ def plate_mask(geometry: Geometry, grid: Grid, *, check: bool = True) -> np.ndar
     from sciml.physics.geometry import Grid as Grid_
     from sciml.physics.geometry import rasterize
 
-    section = rasterize(geometry, Grid_(grid.axes[:2]), check=check)
+    # Heat flows through webs between holes however thin, so only the topology is checked.
+    section = rasterize(geometry, Grid_(grid.axes[:2]), check=check, min_width=1)
     return np.repeat(section[:, :, None], grid.shape[2], axis=2)
 
 

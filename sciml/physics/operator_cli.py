@@ -150,23 +150,31 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from sciml.physics.predictor import OperatorPredictor
-    from sciml.physics.storage import load_dataset
+    import warnings
 
+    from sciml.physics.predictor import OperatorPredictor
+    from sciml.physics.storage import check_writable, load_dataset, save_dataset
+
+    check_writable(args.out)
     predictor = OperatorPredictor.load(args.model)
     ds = load_dataset(args.data)
-    if args.samples:
+    if args.samples is not None:
+        n = ds.sizes["sample"]
+        bad = [i for i in args.samples if not 0 <= i < n]
+        if bad:
+            raise ValueError(
+                f"--samples {bad[0]} is out of range: {args.data} holds {n} samples, "
+                f"numbered 0 to {n - 1}"
+            )
         ds = ds.isel(sample=args.samples)
-    try:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         field = predictor.predict_dataset(ds, batch_size=args.batch_size)
-    except ValueError as exc:
-        print(f"sciml pde predict: {exc}", file=sys.stderr)
-        return 2
+    for warning in caught:
+        print(f"sciml pde predict: warning: {warning.message}", file=sys.stderr)
     field = field.assign_coords(sample=ds["sample"].values)
     out = field.to_dataset(name=field.name)
     out.attrs.update({"model": str(args.model), "data": str(args.data)})
-    from sciml.physics.storage import save_dataset
-
     path = save_dataset(out, args.out)
     print(f"wrote {field.name} {dict(field.sizes)} to {path}")
     return 0

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -29,8 +30,9 @@ import numpy as np
 import torch
 
 from sciml.physics.deeponet import DeepONet
+from sciml.physics.errors import OutOfDomainWarning
 
-__all__ = ["OperatorPredictor", "PROBLEMS"]
+__all__ = ["OperatorPredictor", "PROBLEMS", "input_domain"]
 
 PROBLEMS = ("fisher", "darcy", "heat")
 """Problem kinds a predictor knows how to turn inputs into branch batches for."""
@@ -54,6 +56,9 @@ class OperatorPredictor:
         the branch image grid.
     output_name : str
         Name of the predicted field.
+    domain : dict, optional
+        Training range of the branch inputs (:func:`input_domain`); predictions report
+        ``in_domain`` against it. ``None`` (checkpoints from before it existed): not checked.
     """
 
     def __init__(
@@ -64,6 +69,7 @@ class OperatorPredictor:
         grid_dims: Sequence[str],
         grid_axes: Sequence[Sequence[float]],
         output_name: str = "u",
+        domain: dict | None = None,
     ):
         from sciml.cli import resolve
 
@@ -74,6 +80,7 @@ class OperatorPredictor:
         self.grid_dims = tuple(grid_dims)
         self.grid_axes = tuple(np.asarray(a, dtype=float) for a in grid_axes)
         self.output_name = output_name
+        self.domain = domain
         self._trunk_cache: tuple[bytes, torch.Tensor] | None = None
 
     # ---------------------------------------------------------------- build / io
@@ -81,10 +88,25 @@ class OperatorPredictor:
     def from_dataset(cls, model: DeepONet, ds) -> OperatorPredictor:
         """Metadata from the xarray data set the model was trained on."""
         pde = ds.attrs.get("pde", "")
+        domain = input_domain(ds)
         if pde == "fisher_kpp":
-            return cls(model, "fisher", ("x", "t"), ("t", "x"), (ds["t"].values, ds["x"].values))
+            return cls(
+                model,
+                "fisher",
+                ("x", "t"),
+                ("t", "x"),
+                (ds["t"].values, ds["x"].values),
+                domain=domain,
+            )
         if pde in ("darcy", "darcy_fno"):
-            return cls(model, "darcy", ("x", "y"), ("x", "y"), (ds["x"].values, ds["y"].values))
+            return cls(
+                model,
+                "darcy",
+                ("x", "y"),
+                ("x", "y"),
+                (ds["x"].values, ds["y"].values),
+                domain=domain,
+            )
         if pde == "heat":
             return cls(
                 model,
@@ -93,6 +115,7 @@ class OperatorPredictor:
                 ("x", "y", "z"),
                 tuple(ds[a].values for a in ("x", "y", "z")),
                 "T",
+                domain=domain,
             )
         raise ValueError(
             f"data set attribute pde={pde!r}; expected fisher_kpp, darcy, darcy_fno or heat"
@@ -106,6 +129,7 @@ class OperatorPredictor:
             "grid_dims": list(self.grid_dims),
             "grid_axes": [a.tolist() for a in self.grid_axes],
             "output_name": self.output_name,
+            "domain": self.domain,
         }
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -174,8 +198,10 @@ class OperatorPredictor:
             from sciml.physics.fisher import family_by_name
 
             families = [family] * n if isinstance(family, str) else list(family)
-            a = np.broadcast_to(np.asarray(1.0 if a is None else a, dtype=float), (n,))
-            beta = np.broadcast_to(np.asarray(np.nan if beta is None else beta, dtype=float), (n,))
+            if len(families) != n:
+                raise ValueError(f"{len(families)} family names for {n} inputs")
+            a = _per_sample("a", 1.0 if a is None else a, n)
+            beta = _per_sample("beta", np.nan if beta is None else beta, n)
             coefficients = np.stack(
                 [
                     family_by_name(f).coefficients(ai, bi)
@@ -187,7 +213,14 @@ class OperatorPredictor:
                 f"this model needs coefficients of shape (S, {self.model.n_coefficients}) "
                 "or a source family name (with a and beta)"
             )
-        coefficients = np.asarray(coefficients, dtype=float).reshape(-1, self.model.n_coefficients)
+        coefficients = np.asarray(coefficients, dtype=float)
+        width = self.model.n_coefficients
+        if coefficients.ndim not in (1, 2) or coefficients.shape[-1] != width:
+            raise ValueError(
+                f"coefficients have shape {coefficients.shape}; expected ({width},) or "
+                f"(S, {width}): one value per source monomial"
+            )
+        coefficients = coefficients.reshape(-1, width)
         if len(coefficients) == 1 and n > 1:
             coefficients = np.repeat(coefficients, n, axis=0)
         if len(coefficients) != n:
@@ -248,6 +281,40 @@ class OperatorPredictor:
             ]
             return grid_mask[:, idx[0], idx[1]]
         return None
+
+    def _in_domain(self, inputs: np.ndarray, coeffs, family, grid_mask) -> np.ndarray | None:
+        """Boolean ``(S,)``: inputs inside the training range; warns when any is not."""
+        if not self.domain:
+            return None
+        n = len(inputs)
+        if grid_mask is not None:  # only the field inside the domain is data
+            inputs = np.where(grid_mask, inputs, self.domain["inputs"][0])
+        flat = inputs.reshape(n, -1)
+        reasons = []
+        ok = _within(flat, self.domain["inputs"])
+        if not ok.all():
+            reasons.append("branch inputs")
+        if coeffs is not None and "coefficients" in self.domain:
+            ok_c = _within(coeffs, self.domain["coefficients"])
+            if not ok_c.all():
+                reasons.append("source coefficients")
+            ok &= ok_c
+        if family is not None and "families" in self.domain:
+            names = [family] * n if isinstance(family, str) else list(family)
+            seen = np.array([f in self.domain["families"] for f in names])
+            if not seen.all():
+                reasons.append(
+                    f"families never trained on ({', '.join(sorted(set(np.asarray(names)[~seen])))})"
+                )
+            ok &= seen
+        if not ok.all():
+            warnings.warn(
+                f"{int((~ok).sum())} of {n} input(s) lie outside the model's training range "
+                f"({'; '.join(reasons)}); their predictions are extrapolations, see in_domain",
+                OutOfDomainWarning,
+                stacklevel=3,
+            )
+        return ok
 
     # ----------------------------------------------------------------- predict
     def _trunk(self, coords: np.ndarray) -> torch.Tensor:
@@ -312,7 +379,6 @@ class OperatorPredictor:
                 f"inputs have shape {inputs.shape}; expected one input of {item_ndim} "
                 f"dimension(s) or a stack of them"
             )
-        self._check_finite("inputs", inputs)
         n = len(inputs)
         expected = (
             tuple(self.model.hparams["branch_in"][1:])
@@ -325,6 +391,11 @@ class OperatorPredictor:
             )
         coeffs = self._coefficients(n, coefficients, family, a, beta)
         grid_mask = self._grid_mask(n, geometry, mask) if self.problem == "darcy" else None
+        if grid_mask is not None:
+            inputs = _fill_outside(inputs, grid_mask)
+        self._check_finite("inputs", inputs)
+        if self.problem == "darcy":
+            _check_positive(inputs, grid_mask)
         if self.model.mask_channel and grid_mask is None:
             raise ValueError(
                 "this model takes the geometry mask as an input channel: pass geometry= "
@@ -333,6 +404,13 @@ class OperatorPredictor:
         on_grid = coords is None
         query = self.grid_coords() if on_grid else self._check_coords(coords)
         inside = self._inside(query, n, geometry, grid_mask, inputs)
+        if inside is not None and not inside.any(axis=1).all():
+            empty = np.flatnonzero(~inside.any(axis=1))
+            raise ValueError(
+                f"no query point lies inside the domain of sample(s) {empty[:5].tolist()} "
+                "(an empty mask or a geometry without interior); the prediction would be all NaN"
+            )
+        in_domain = self._in_domain(inputs, coeffs, family, grid_mask)
         trunk = self._trunk(query)
         out = np.empty((n, len(query)), dtype=np.float32)
         for start in range(0, n, batch_size):
@@ -368,11 +446,20 @@ class OperatorPredictor:
                 coords={c: ("point", query[:, k]) for k, c in enumerate(self.coord_names)},
             )
         result.attrs["units"] = "physical (as the training data)"
+        if in_domain is not None:
+            result = result.assign_coords(in_domain=("sample", in_domain))
         return result.isel(sample=0) if single else result
 
     def predict_dataset(self, ds, *, coords=None, batch_size: int = 256):
         """Predict every sample of an xarray data set of this problem (for the CLI)."""
         from sciml.physics.operator_data import heat_design_vector
+
+        pde = ds.attrs.get("pde", "unknown")
+        accepted = {"fisher": ("fisher_kpp",), "darcy": ("darcy", "darcy_fno"), "heat": ("heat",)}
+        if pde not in accepted[self.problem]:
+            raise ValueError(
+                f"this file holds a {pde} data set; the model is a {self.problem} model"
+            )
 
         if self.problem == "fisher":
             return self.predict(
@@ -389,3 +476,72 @@ class OperatorPredictor:
                 batch_size=batch_size,
             )
         return self.predict(heat_design_vector(ds), coords=coords, batch_size=batch_size)
+
+
+#: Margin, as a fraction of the training range, within which inputs still count as in domain.
+DOMAIN_MARGIN = 0.1
+
+
+def input_domain(ds) -> dict:
+    """Training range of the branch inputs of a data set, stored with a trained model.
+
+    Fisher: the range of ``u0``, of each source coefficient, and the families seen; Darcy:
+    the range of ``K`` inside the masks; heat: the range of each design-vector entry.
+    """
+    from sciml.physics.operator_data import heat_design_vector
+
+    pde = ds.attrs.get("pde", "")
+    if pde == "fisher_kpp":
+        coefficients = ds["coefficients"].values
+        return {
+            "inputs": [float(np.nanmin(ds["u0"].values)), float(np.nanmax(ds["u0"].values))],
+            "coefficients": [coefficients.min(0).tolist(), coefficients.max(0).tolist()],
+            "families": sorted({str(f) for f in ds["family"].values}),
+        }
+    if pde in ("darcy", "darcy_fno"):
+        k = ds["K"].values[ds["mask"].transpose(*ds["K"].dims).values.astype(bool)]
+        return {"inputs": [float(k.min()), float(k.max())]}
+    vectors = heat_design_vector(ds)
+    return {"inputs": [vectors.min(0).tolist(), vectors.max(0).tolist()]}
+
+
+def _within(values: np.ndarray, bounds) -> np.ndarray:
+    """``(S, F)`` values inside ``[lower, upper]`` widened by :data:`DOMAIN_MARGIN`, per row."""
+    lower, upper = (np.asarray(b, dtype=float) for b in bounds)
+    margin = DOMAIN_MARGIN * np.maximum(upper - lower, 1e-12)
+    ok = (values >= lower - margin) & (values <= upper + margin)
+    return ok.all(axis=1)
+
+
+def _per_sample(name: str, value, n: int) -> np.ndarray:
+    value = np.asarray(value, dtype=float)
+    if value.ndim > 1 or (value.ndim == 1 and len(value) not in (1, n)):
+        raise ValueError(
+            f"{name} has shape {value.shape}; expected one value or one per input ({n})"
+        )
+    return np.broadcast_to(value.reshape(-1) if value.ndim else value, (n,))
+
+
+def _fill_outside(inputs: np.ndarray, grid_mask: np.ndarray) -> np.ndarray:
+    """Replace values outside each sample's mask (often NaN padding) by the mean inside.
+
+    The model never reads them (the mask channel zeroes them), but a NaN would still
+    poison the convolution, so they must be finite.
+    """
+    if not (~np.isfinite(inputs) & ~grid_mask).any():
+        return inputs
+    inside = np.where(grid_mask, inputs, np.nan)
+    fill = np.nanmean(inside.reshape(len(inputs), -1), axis=1)
+    fill = np.where(np.isfinite(fill), fill, 1.0)
+    return np.where(grid_mask, inputs, fill[:, None, None])
+
+
+def _check_positive(k: np.ndarray, grid_mask: np.ndarray | None) -> None:
+    inside = k if grid_mask is None else np.where(grid_mask, k, np.inf)
+    bad = inside <= 0
+    if bad.any():
+        sample = int(np.argwhere(bad)[0][0])
+        raise ValueError(
+            f"the permeability K must be strictly positive; sample {sample} has minimum "
+            f"{float(inside[sample].min()):.3g}"
+        )
