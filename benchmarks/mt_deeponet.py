@@ -32,20 +32,20 @@ RESULTS = ROOT / "results"
 CACHE = ROOT / ".cache"
 
 from sciml.physics import pinn  # noqa: E402
-from sciml.physics.darcy import (  # noqa: E402
+from sciml.physics.data.geometry import SHAPES, Grid, interior_mask  # noqa: E402
+from sciml.physics.data.storage import load_dataset, save_dataset  # noqa: E402
+from sciml.physics.operator.data import OperatorDataset, darcy_dataset, fisher_dataset, heat_dataset  # noqa: E402
+from sciml.physics.operator.networks import DeepONet, MaskedFieldLoss, MTDeepONet  # noqa: E402
+from sciml.physics.operator.predictor import OperatorPredictor  # noqa: E402
+from sciml.physics.problems.darcy import (  # noqa: E402
     DarcyConfig,
     DarcyFNOConfig,
     generate_darcy,
     generate_darcy_fno,
     solve_darcy,
 )
-from sciml.physics.deeponet import DeepONet, MaskedFieldLoss, MTDeepONet  # noqa: E402
-from sciml.physics.fisher import FisherConfig, generate_fisher, solve_fisher  # noqa: E402
-from sciml.physics.geometry import SHAPES, Grid, interior_mask  # noqa: E402
-from sciml.physics.heat import HeatConfig, generate_heat  # noqa: E402
-from sciml.physics.operator_data import OperatorDataset, darcy_dataset, fisher_dataset, heat_dataset  # noqa: E402
-from sciml.physics.predictor import OperatorPredictor  # noqa: E402
-from sciml.physics.storage import load_dataset, save_dataset  # noqa: E402
+from sciml.physics.problems.fisher import FisherConfig, generate_fisher, solve_fisher  # noqa: E402
+from sciml.physics.problems.heat import HeatConfig, generate_heat  # noqa: E402
 from sciml.train import StaticWeighting, TrainConfig, Trainer  # noqa: E402
 
 SCALES = {

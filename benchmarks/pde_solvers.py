@@ -31,8 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _machine import machine_info  # noqa: E402
 
-from sciml.physics._parallel import sample_seeds  # noqa: E402
-from sciml.physics.darcy import (  # noqa: E402
+from sciml.physics.data._parallel import sample_seeds  # noqa: E402
+from sciml.physics.data.geometry import SHAPES, Grid, interior_mask, rasterize, square  # noqa: E402
+from sciml.physics.plot import plot_sample  # noqa: E402
+from sciml.physics.problems.darcy import (  # noqa: E402
     DarcyConfig,
     DarcyFNOConfig,
     generate_darcy,
@@ -40,10 +42,8 @@ from sciml.physics.darcy import (  # noqa: E402
     sample_darcy,
     sample_darcy_fno,
 )
-from sciml.physics.fisher import FisherConfig, generate_fisher, sample_fisher  # noqa: E402
-from sciml.physics.geometry import SHAPES, Grid, interior_mask, rasterize, square  # noqa: E402
-from sciml.physics.heat import HeatConfig, generate_heat, sample_heat  # noqa: E402
-from sciml.physics.plot import plot_sample  # noqa: E402
+from sciml.physics.problems.fisher import FisherConfig, generate_fisher, sample_fisher  # noqa: E402
+from sciml.physics.problems.heat import HeatConfig, generate_heat, sample_heat  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 FAST = os.environ.get("SCIML_FAST") == "1"

@@ -250,11 +250,11 @@ def part_deeponet(out: Path, fast: bool, seed: int = 0) -> Section:
     import torch
 
     from sciml.metrics import relative_l2
-    from sciml.physics.deeponet import MaskedFieldLoss
-    from sciml.physics.fisher import FisherConfig, generate_fisher
+    from sciml.physics.operator.data import fisher_dataset
+    from sciml.physics.operator.networks import MaskedFieldLoss
+    from sciml.physics.operator.predictor import OperatorPredictor
     from sciml.physics.operator_cli import build_model
-    from sciml.physics.operator_data import fisher_dataset
-    from sciml.physics.predictor import OperatorPredictor
+    from sciml.physics.problems.fisher import FisherConfig, generate_fisher
     from sciml.train import TrainConfig, Trainer
 
     section = Section("Multi-task DeepONet on Fisher-KPP with two source families")

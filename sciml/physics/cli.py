@@ -47,8 +47,8 @@ def _check_options(args: argparse.Namespace) -> None:
 
 def _generate(args: argparse.Namespace) -> int:
     from sciml.cli import resolve
+    from sciml.physics.data.storage import OutputError, check_writable, save_dataset
     from sciml.physics.errors import SolverError
-    from sciml.physics.storage import OutputError, check_writable, save_dataset
 
     generator = resolve("pde", args.pde, _GENERATORS)
     _check_options(args)
@@ -78,7 +78,7 @@ def _run_options(args: argparse.Namespace) -> dict:
 
 
 def _fisher(args: argparse.Namespace):
-    from sciml.physics.fisher import FisherConfig, generate_fisher
+    from sciml.physics.problems.fisher import FisherConfig, generate_fisher
 
     options = {}
     if args.family:
@@ -90,8 +90,8 @@ def _fisher(args: argparse.Namespace):
 
 def _darcy(args: argparse.Namespace):
     from sciml.cli import resolve
-    from sciml.physics.darcy import DarcyConfig, generate_darcy
-    from sciml.physics.geometry import SHAPES
+    from sciml.physics.data.geometry import SHAPES
+    from sciml.physics.problems.darcy import DarcyConfig, generate_darcy
 
     names = args.geometry or ["square"]
     geometries = {name: resolve("geometry", name, SHAPES)() for name in names}
@@ -102,7 +102,7 @@ def _darcy(args: argparse.Namespace):
 
 
 def _darcy_fno(args: argparse.Namespace):
-    from sciml.physics.darcy import DarcyFNOConfig, generate_darcy_fno
+    from sciml.physics.problems.darcy import DarcyFNOConfig, generate_darcy_fno
 
     options = {}
     if args.resolution is not None:
@@ -114,7 +114,7 @@ def _darcy_fno(args: argparse.Namespace):
 
 
 def _heat(args: argparse.Namespace):
-    from sciml.physics.heat import HeatConfig, generate_heat
+    from sciml.physics.problems.heat import HeatConfig, generate_heat
 
     config = HeatConfig()
     if args.resolution is not None:

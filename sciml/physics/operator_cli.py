@@ -33,7 +33,7 @@ def build_model(
     ``p = 300``). Darcy: CNN branch (16/32/64/64 filters) on the permeability with the mask
     channel, ``p = 150``. Heat: MLP branch on the design vector, masked output.
     """
-    from sciml.physics.deeponet import DeepONet, MTDeepONet
+    from sciml.physics.operator.networks import DeepONet, MTDeepONet
 
     cls = MTDeepONet if multitask else DeepONet
     coords = data.coords.numpy()
@@ -76,10 +76,10 @@ def build_model(
 def _train(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from sciml.physics import operator_data
-    from sciml.physics.deeponet import MaskedFieldLoss
-    from sciml.physics.predictor import OperatorPredictor
-    from sciml.physics.storage import load_dataset
+    from sciml.physics.data.storage import load_dataset
+    from sciml.physics.operator import data as operator_data
+    from sciml.physics.operator.networks import MaskedFieldLoss
+    from sciml.physics.operator.predictor import OperatorPredictor
     from sciml.train import StaticWeighting, TrainConfig, Trainer
 
     ds = load_dataset(args.data)
@@ -108,7 +108,7 @@ def _train(args: argparse.Namespace) -> int:
     model = build_model(problem, data, multitask=not args.single_task, p=args.p, width=args.width)
     hooks, weights = [], {}
     if args.physics:
-        from sciml.physics import pinn
+        from sciml.physics.operator import residuals as pinn
 
         if problem == "fisher":
             params = __import__("json").loads(ds.attrs["parameters"])
@@ -152,8 +152,8 @@ def _train(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     import warnings
 
-    from sciml.physics.predictor import OperatorPredictor
-    from sciml.physics.storage import check_writable, load_dataset, save_dataset
+    from sciml.physics.data.storage import check_writable, load_dataset, save_dataset
+    from sciml.physics.operator.predictor import OperatorPredictor
 
     check_writable(args.out)
     predictor = OperatorPredictor.load(args.model)

@@ -9,13 +9,13 @@ import torch
 
 from sciml.cli import main
 from sciml.physics import storage
-from sciml.physics.darcy import DarcyConfig, generate_darcy
-from sciml.physics.deeponet import MTDeepONet
+from sciml.physics.data.geometry import Disk, Grid, Polygon, check_resolution, difference, square
 from sciml.physics.errors import OutOfDomainWarning, ResolutionError
-from sciml.physics.fisher import FisherConfig, generate_fisher
-from sciml.physics.geometry import Disk, Grid, Polygon, check_resolution, difference, square
-from sciml.physics.operator_data import darcy_dataset, fisher_dataset
-from sciml.physics.predictor import OperatorPredictor
+from sciml.physics.operator.data import darcy_dataset, fisher_dataset
+from sciml.physics.operator.networks import MTDeepONet
+from sciml.physics.operator.predictor import OperatorPredictor
+from sciml.physics.problems.darcy import DarcyConfig, generate_darcy
+from sciml.physics.problems.fisher import FisherConfig, generate_fisher
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -33,7 +33,7 @@ def darcy_ds():
 
 
 def _fitted(net, data):
-    from sciml.physics.operator_data import fit_scalers
+    from sciml.physics.operator.data import fit_scalers
 
     fit_scalers(net, [data.collate([data[i] for i in range(len(data))])])
     return net
@@ -95,7 +95,7 @@ def test_generate_checks_the_output_place_before_solving(tmp_path, capsys, monke
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     solved = []
-    monkeypatch.setattr("sciml.physics.fisher.generate_fisher", lambda *a, **k: solved.append(1))
+    monkeypatch.setattr("sciml.physics.problems.fisher.generate_fisher", lambda *a, **k: solved.append(1))
     assert main(["pde", "generate", "fisher", "--n", "1", "--out", str(blocker / "d.nc")]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
     assert not solved

@@ -1,7 +1,7 @@
 import pytest
 
 from sciml.cli import build_parser, main
-from sciml.physics.storage import load_dataset
+from sciml.physics.data.storage import load_dataset
 
 
 def test_generate_fisher_writes_a_dataset(tmp_path, capsys):

@@ -1,15 +1,15 @@
 import numpy as np
 import pytest
 
-from sciml.physics.darcy import (
+from sciml.physics.data.geometry import Grid, circle, interior_mask, square_with_cross, triangle
+from sciml.physics.errors import ResolutionError
+from sciml.physics.problems.darcy import (
     DarcyConfig,
     DarcyFNOConfig,
     generate_darcy,
     generate_darcy_fno,
     solve_darcy,
 )
-from sciml.physics.errors import ResolutionError
-from sciml.physics.geometry import Grid, circle, interior_mask, square_with_cross, triangle
 
 
 def _interior(n):

@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from sciml.physics.deeponet import DeepONet, MaskedFieldLoss, MTDeepONet
-from sciml.physics.operator_data import OperatorDataset
+from sciml.physics.operator.data import OperatorDataset
+from sciml.physics.operator.networks import DeepONet, MaskedFieldLoss, MTDeepONet
 from sciml.train import TrainConfig, Trainer, load_model, save_checkpoint
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from sciml.physics._fd import assemble_diffusion, laplacian_1d_neumann, solve_spd
+from sciml.physics.data._fd import assemble_diffusion, laplacian_1d_neumann, solve_spd
 from sciml.physics.errors import SolverError
 
 

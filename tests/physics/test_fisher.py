@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from sciml.physics.errors import SolverError
-from sciml.physics.fisher import (
+from sciml.physics.problems.fisher import (
     EXPONENTIAL,
     FAMILIES,
     HELD_OUT_FAMILIES,

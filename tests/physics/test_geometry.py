@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
 
-from sciml.physics.errors import GeometryError, ResolutionError
-from sciml.physics.geometry import (
+from sciml.physics.data.geometry import (
     SHAPES,
     Cuboid,
     Disk,
@@ -20,6 +19,7 @@ from sciml.physics.geometry import (
     square_with_cross,
     union,
 )
+from sciml.physics.errors import GeometryError, ResolutionError
 
 AREAS = {
     "square": 1.0,

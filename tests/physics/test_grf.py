@@ -1,7 +1,11 @@
 import numpy as np
 import pytest
 
-from sciml.physics.grf import gaussian_random_field, gaussian_random_field_on, grf_eigenvalue_sqrt
+from sciml.physics.data.grf import (
+    gaussian_random_field,
+    gaussian_random_field_on,
+    grf_eigenvalue_sqrt,
+)
 
 
 def test_dct_sample_equals_karhunen_loeve_series_at_cell_centres():

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
+from sciml.physics.data.geometry import Grid
 from sciml.physics.errors import GeometryError, ResolutionError, SolverError
-from sciml.physics.geometry import Grid
-from sciml.physics.heat import (
+from sciml.physics.problems.heat import (
     MAX_HOLES,
     HeatConfig,
     generate_heat,

@@ -1,9 +1,9 @@
 import pytest
 
 from sciml.cli import main
-from sciml.physics.darcy import DarcyConfig, generate_darcy
-from sciml.physics.geometry import circle, square
-from sciml.physics.storage import load_dataset, save_dataset
+from sciml.physics.data.geometry import circle, square
+from sciml.physics.data.storage import load_dataset, save_dataset
+from sciml.physics.problems.darcy import DarcyConfig, generate_darcy
 
 
 def test_help_lists_train_and_predict(capsys):

@@ -2,18 +2,18 @@ import numpy as np
 import pytest
 import torch
 
-from sciml.physics.darcy import DarcyConfig, generate_darcy
-from sciml.physics.deeponet import MTDeepONet
-from sciml.physics.fisher import FisherConfig, generate_fisher
-from sciml.physics.geometry import circle, square
-from sciml.physics.heat import HeatConfig, generate_heat
-from sciml.physics.operator_data import (
+from sciml.physics.data.geometry import circle, square
+from sciml.physics.operator.data import (
     OperatorDataset,
     darcy_dataset,
     fisher_dataset,
     fit_scalers,
     heat_dataset,
 )
+from sciml.physics.operator.networks import MTDeepONet
+from sciml.physics.problems.darcy import DarcyConfig, generate_darcy
+from sciml.physics.problems.fisher import FisherConfig, generate_fisher
+from sciml.physics.problems.heat import HeatConfig, generate_heat
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

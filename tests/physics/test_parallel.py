@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sciml.physics._parallel import run_samples, sample_seeds
-from sciml.physics.fisher import FisherConfig, generate_fisher, sample_fisher
+from sciml.physics.data._parallel import run_samples, sample_seeds
+from sciml.physics.problems.fisher import FisherConfig, generate_fisher, sample_fisher
 
 CONFIG = FisherConfig(nx=16, n_times=3)
 

@@ -3,8 +3,8 @@ import pytest
 import torch
 
 from sciml.physics import pinn
-from sciml.physics.deeponet import DeepONet
-from sciml.physics.fisher import solve_fisher
+from sciml.physics.operator.networks import DeepONet
+from sciml.physics.problems.fisher import solve_fisher
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -2,11 +2,11 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from sciml.physics.darcy import DarcyConfig, generate_darcy
-from sciml.physics.fisher import FisherConfig, generate_fisher
-from sciml.physics.geometry import annulus
-from sciml.physics.heat import HeatConfig, generate_heat
+from sciml.physics.data.geometry import annulus
 from sciml.physics.plot import plot_field, plot_fisher, plot_heat, plot_sample, plot_samples
+from sciml.physics.problems.darcy import DarcyConfig, generate_darcy
+from sciml.physics.problems.fisher import FisherConfig, generate_fisher
+from sciml.physics.problems.heat import HeatConfig, generate_heat
 
 
 @pytest.fixture(scope="module")

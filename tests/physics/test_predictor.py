@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from sciml.physics.deeponet import MTDeepONet
-from sciml.physics.predictor import OperatorPredictor
+from sciml.physics.operator.networks import MTDeepONet
+from sciml.physics.operator.predictor import OperatorPredictor
 from sciml.train import CheckpointError, save_checkpoint
 
 N = 16
@@ -73,7 +73,7 @@ def test_bad_inputs_raise(darcy, fisher):
 
 
 def test_family_coefficients(fisher):
-    from sciml.physics.fisher import LOGISTIC
+    from sciml.physics.problems.fisher import LOGISTIC
 
     by_name = fisher.predict(np.ones(8), family="logistic", a=0.5)
     by_vector = fisher.predict(np.ones(8), coefficients=LOGISTIC.coefficients(0.5))

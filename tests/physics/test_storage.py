@@ -3,11 +3,11 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from sciml.physics.darcy import DarcyConfig, generate_darcy
-from sciml.physics.fisher import FisherConfig, generate_fisher
-from sciml.physics.geometry import annulus
-from sciml.physics.heat import HeatConfig, generate_heat
-from sciml.physics.storage import load_dataset, save_dataset
+from sciml.physics.data.geometry import annulus
+from sciml.physics.data.storage import load_dataset, save_dataset
+from sciml.physics.problems.darcy import DarcyConfig, generate_darcy
+from sciml.physics.problems.fisher import FisherConfig, generate_fisher
+from sciml.physics.problems.heat import HeatConfig, generate_heat
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,396 @@
+"""Geometries for the PDE data sets: a thin layer on :mod:`deepxde.geometry`.
+
+DeepXDE supplies the primitives (:class:`Rectangle`, :class:`Disk`, :class:`Triangle`,
+:class:`Polygon`, :class:`Cuboid`, :class:`Sphere`) and constructive solid geometry through
+the operators ``a | b`` (union), ``a - b`` (difference) and ``a & b`` (intersection), or the
+functions :func:`union`, :func:`difference` and :func:`intersection` below. This module adds
+what the finite-difference solvers need:
+
+- :class:`Grid`, a tensor-product grid of nodes or cell centres;
+- :func:`rasterize`, a geometry to a boolean mask on a grid, with checks that the mask is not
+  empty and that the grid resolves the geometry (:class:`~sciml.physics.errors.ResolutionError`);
+- :func:`boundary_points`, reproducible points on the boundary;
+- the named shapes of the multi-task DeepONet study, all inside the unit square:
+  :func:`square`, :func:`circle`, :func:`triangle` (training geometries),
+  :func:`square_with_cross` (transfer target), :func:`l_shape` and :func:`annulus`.
+  :data:`SHAPES` maps their names to the factories for the command line.
+
+Coordinates are dimensionless; every named shape lies in ``[0, 1]^2``.
+
+Examples
+--------
+>>> from sciml.physics.data.geometry import Grid, annulus, rasterize
+>>> mask = rasterize(annulus(), Grid.uniform((41, 41)))
+>>> mask.shape, bool(mask[20, 20]), bool(mask[20, 5])
+((41, 41), False, True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from sciml.physics.errors import GeometryError, ResolutionError
+
+# DeepXDE picks a tensor backend at import and prints which one; geometry needs no tensors,
+# so name the backend the project already depends on and keep the notice off the console
+# (generated data sets are often written from scripts whose output is parsed).
+os.environ.setdefault("DDE_BACKEND", "pytorch")
+with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+    from deepxde.geometry import (
+        Cuboid,
+        Disk,
+        Geometry,
+        Polygon,
+        Rectangle,
+        Sphere,
+        Triangle,
+    )
+
+__all__ = [
+    "Geometry",
+    "Rectangle",
+    "Disk",
+    "Triangle",
+    "Polygon",
+    "Cuboid",
+    "Sphere",
+    "union",
+    "difference",
+    "intersection",
+    "Grid",
+    "rasterize",
+    "interior_mask",
+    "check_resolution",
+    "boundary_points",
+    "square",
+    "circle",
+    "triangle",
+    "square_with_cross",
+    "l_shape",
+    "annulus",
+    "SHAPES",
+]
+
+
+def union(first: Geometry, *others: Geometry) -> Geometry:
+    """Return the union of two or more geometries of the same dimension."""
+    result = first
+    for other in others:
+        result = result | other
+    return result
+
+
+def difference(base: Geometry, *holes: Geometry) -> Geometry:
+    """Return ``base`` with every geometry in ``holes`` removed."""
+    result = base
+    for hole in holes:
+        result = result - hole
+    return result
+
+
+def intersection(first: Geometry, *others: Geometry) -> Geometry:
+    """Return the intersection of two or more geometries of the same dimension."""
+    result = first
+    for other in others:
+        result = result & other
+    return result
+
+
+@dataclass(frozen=True, eq=False)
+class Grid:
+    """A tensor-product grid.
+
+    Parameters
+    ----------
+    axes
+        One increasing 1-D coordinate array per dimension, ``(n_1,), ..., (n_d,)``.
+        Arrays built on the grid use ``"ij"`` indexing: ``field[i, j]`` lives at
+        ``(axes[0][i], axes[1][j])``.
+    """
+
+    axes: tuple[np.ndarray, ...]
+
+    def __post_init__(self) -> None:
+        axes = tuple(np.asarray(a, dtype=float) for a in self.axes)
+        for axis in axes:
+            if axis.ndim != 1 or axis.size < 2 or np.any(np.diff(axis) <= 0):
+                raise ValueError("each grid axis must be an increasing 1-D array of >= 2 points")
+        object.__setattr__(self, "axes", axes)
+
+    @classmethod
+    def uniform(
+        cls,
+        shape: Sequence[int],
+        lower: Sequence[float] | None = None,
+        upper: Sequence[float] | None = None,
+        *,
+        cell_centred: bool = False,
+    ) -> Grid:
+        """Build a uniform grid on the box ``[lower, upper]``.
+
+        Parameters
+        ----------
+        shape
+            Number of points per dimension, ``(n_1, ..., n_d)``.
+        lower, upper
+            Box corners, default the unit cube ``[0, 1]^d``.
+        cell_centred
+            If true, points are the centres of ``n_k`` equal cells; otherwise ``n_k`` nodes
+            including both ends.
+        """
+        d = len(shape)
+        lower = np.zeros(d) if lower is None else np.asarray(lower, dtype=float)
+        upper = np.ones(d) if upper is None else np.asarray(upper, dtype=float)
+        axes = []
+        for n, lo, hi in zip(shape, lower, upper, strict=True):
+            if cell_centred:
+                h = (hi - lo) / n
+                axes.append(lo + h * (np.arange(n) + 0.5))
+            else:
+                axes.append(np.linspace(lo, hi, int(n)))
+        return cls(tuple(axes))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Number of points per dimension."""
+        return tuple(a.size for a in self.axes)
+
+    @property
+    def ndim(self) -> int:
+        """Spatial dimension ``d``."""
+        return len(self.axes)
+
+    @property
+    def spacing(self) -> tuple[float, ...]:
+        """Mean point spacing per dimension (exact for uniform grids)."""
+        return tuple(float((a[-1] - a[0]) / (a.size - 1)) for a in self.axes)
+
+    def points(self) -> np.ndarray:
+        """Return all grid points, shape ``(prod(shape), d)``, in C order of ``shape``."""
+        mesh = np.meshgrid(*self.axes, indexing="ij")
+        return np.stack([m.ravel() for m in mesh], axis=-1)
+
+    def refined(self, factor: int) -> Grid:
+        """Return a uniform grid ``factor`` times finer over the same extent."""
+        return Grid(tuple(np.linspace(a[0], a[-1], (a.size - 1) * factor + 1) for a in self.axes))
+
+
+def _inside(geometry: Geometry, grid: Grid) -> np.ndarray:
+    if geometry.dim != grid.ndim:
+        raise GeometryError(
+            f"a {geometry.dim}-D geometry cannot be rasterised on a {grid.ndim}-D grid"
+        )
+    return np.asarray(geometry.inside(grid.points()), dtype=bool).reshape(grid.shape)
+
+
+def _count_components(mask: np.ndarray) -> tuple[int, int]:
+    """Return (connected parts of ``mask``, holes = enclosed parts of its complement)."""
+    parts = ndimage.label(mask)[1]
+    # Pad with background so that everything connected to the outside is one component;
+    # any further background component is an enclosed hole.
+    background = ndimage.label(np.pad(~mask, 1, constant_values=True))[1]
+    return parts, background - 1
+
+
+def check_resolution(
+    geometry: Geometry, grid: Grid, *, factor: int = 4, min_width: int = 3
+) -> None:
+    """Raise :class:`ResolutionError` if ``grid`` is too coarse for ``geometry``.
+
+    The rasterised mask must have the same topology (number of connected parts and of
+    enclosed holes) as on a grid ``factor`` times finer, and keep it after one erosion, i.e.
+    every part is at least ``min_width`` points thick (3 by default: a Dirichlet problem
+    then has unknowns across the thinnest part, e.g. the ring around a hole). ``min_width=1``
+    checks only the topology (the heat plates, whose thin webs between holes conduct). Thin bars and small holes that a coarse grid
+    misses fail this check instead of silently producing a different domain.
+    """
+    mask = _inside(geometry, grid)
+    fine = _inside(geometry, grid.refined(factor))
+    coarse_topology = _count_components(mask)
+    fine_topology = _count_components(fine)
+    if coarse_topology != fine_topology:
+        raise ResolutionError(
+            f"grid {grid.shape} is too coarse for the geometry: it shows "
+            f"{coarse_topology[0]} part(s) and {coarse_topology[1]} hole(s), a {factor}x finer "
+            f"grid shows {fine_topology[0]} part(s) and {fine_topology[1]} hole(s)"
+        )
+    if not ndimage.binary_erosion(mask).any():
+        raise ResolutionError(
+            f"grid {grid.shape} is too coarse for the geometry: no point of the mask has all "
+            "its neighbours inside, so no interior unknowns remain"
+        )
+    # A few nodes across the thinnest part: the mask eroded by one node in every direction
+    # (the nodes whose four neighbours are inside) must not fall apart. A ring or bar one or
+    # two nodes wide breaks into pieces here. Holes may merge (thin webs between holes, as in
+    # the heat plates, still hold unknowns on both sides), so only parts are compared.
+    if min_width < 3:
+        return
+    eroded = ndimage.binary_erosion(mask, iterations=(min_width - 1) // 2)
+    eroded_parts = _count_components(eroded)[0]
+    if eroded_parts != fine_topology[0]:
+        raise ResolutionError(
+            f"grid {grid.shape} is too coarse for the geometry: its thinnest part is less than "
+            f"{min_width} grid nodes across (the mask's interior falls into {eroded_parts} part(s) "
+            f"instead of {fine_topology[0]}); use a finer grid"
+        )
+
+
+def rasterize(
+    geometry: Geometry, grid: Grid, *, check: bool = True, min_width: int = 3
+) -> np.ndarray:
+    """Rasterise a geometry to a boolean mask: true at grid points inside or on the boundary.
+
+    Parameters
+    ----------
+    geometry
+        A DeepXDE geometry of dimension ``grid.ndim``.
+    grid
+        The grid to sample on.
+    check
+        If true (default), also run :func:`check_resolution`.
+    min_width
+        Grid nodes required across the thinnest part (see :func:`check_resolution`).
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean mask of shape ``grid.shape``.
+
+    Raises
+    ------
+    GeometryError
+        If no grid point lies in the geometry.
+    ResolutionError
+        If ``check`` and the grid does not resolve the geometry.
+    """
+    mask = _inside(geometry, grid)
+    if not mask.any():
+        raise GeometryError(
+            f"the geometry covers no point of the {grid.shape} grid (empty mask); check that "
+            "it lies inside the grid's box and that holes do not remove all of it"
+        )
+    if check:
+        check_resolution(geometry, grid, min_width=min_width)
+    return mask
+
+
+def interior_mask(geometry: Geometry, grid: Grid, *, check: bool = True) -> np.ndarray:
+    """Return the mask of grid points strictly inside ``geometry`` and not on the grid's edge.
+
+    These are the unknowns of a Dirichlet problem: points on the geometry boundary, outside
+    it, or on the outer frame of the grid carry the boundary value.
+    """
+    mask = rasterize(geometry, grid, check=check)
+    on_boundary = np.asarray(geometry.on_boundary(grid.points()), dtype=bool).reshape(grid.shape)
+    interior = mask & ~on_boundary
+    frame = np.ones(grid.shape, dtype=bool)
+    frame[tuple(slice(1, -1) for _ in grid.shape)] = False
+    interior &= ~frame
+    if not interior.any():
+        raise ResolutionError(f"grid {grid.shape} leaves no interior point in the geometry")
+    return interior
+
+
+def boundary_points(geometry: Geometry, n: int, *, seed: int | None = 0) -> np.ndarray:
+    """Return ``n`` points on the boundary of ``geometry``, shape ``(n, d)``.
+
+    Uses DeepXDE's evenly spaced boundary points where the geometry provides them, and its
+    random boundary sampler otherwise (CSG and 3-D shapes). DeepXDE draws from NumPy's
+    global generator, so it is seeded from ``seed`` and restored afterwards to keep the
+    result reproducible without side effects.
+    """
+    if n < 1:
+        raise ValueError(f"n must be positive, got {n}")
+    # DeepXDE's base class "implements" evenly spaced points by silently drawing random ones
+    # from the unseeded global generator, so only call it where a subclass overrides it.
+    has_uniform = type(geometry).uniform_boundary_points is not Geometry.uniform_boundary_points
+    # DeepXDE prints a warning when it rounds n to a lattice; that case falls back below.
+    with contextlib.redirect_stdout(io.StringIO()):
+        points = geometry.uniform_boundary_points(n) if has_uniform else None
+        if points is None or len(points) != n:
+            state = np.random.get_state()
+            try:
+                np.random.seed(seed)
+                points = geometry.random_boundary_points(n)
+            finally:
+                np.random.set_state(state)
+    return np.asarray(points, dtype=float)
+
+
+def square() -> Geometry:
+    """The unit square ``[0, 1]^2``."""
+    return Rectangle([0.0, 0.0], [1.0, 1.0])
+
+
+def circle(radius: float = 0.5) -> Geometry:
+    """A disk centred at ``(0.5, 0.5)``; the default touches the unit square's sides."""
+    if not 0 < radius <= 0.5:
+        raise GeometryError(f"circle radius must be in (0, 0.5], got {radius}")
+    return Disk([0.5, 0.5], radius)
+
+
+def triangle() -> Geometry:
+    """The equilateral triangle with unit base from ``(0, 0)`` to ``(1, 0)``."""
+    return Triangle([0.0, 0.0], [1.0, 0.0], [0.5, np.sqrt(3.0) / 2.0])
+
+
+def square_with_cross(arm: float = 0.5, width: float = 0.1) -> Geometry:
+    """The unit square minus a centred plus-shaped hole (the transfer-learning target).
+
+    Parameters
+    ----------
+    arm
+        Length of each bar of the cross.
+    width
+        Width of each bar.
+    """
+    if not (0 < width < arm < 1):
+        raise GeometryError(
+            f"the cross needs 0 < width < arm < 1 to be a hole inside the square, got "
+            f"arm={arm}, width={width}"
+        )
+    lo, hi = 0.5 - arm / 2, 0.5 + arm / 2
+    bar_lo, bar_hi = 0.5 - width / 2, 0.5 + width / 2
+    cross = union(Rectangle([lo, bar_lo], [hi, bar_hi]), Rectangle([bar_lo, lo], [bar_hi, hi]))
+    return difference(square(), cross)
+
+
+def l_shape() -> Geometry:
+    """The L-shaped domain ``[0, 1]^2`` minus ``(0.5, 1] x (0.5, 1]``."""
+    return Polygon([[0.0, 0.0], [1.0, 0.0], [1.0, 0.5], [0.5, 0.5], [0.5, 1.0], [0.0, 1.0]])
+
+
+def annulus(inner: float = 0.25, outer: float = 0.5) -> Geometry:
+    """The ring ``inner <= |x - (0.5, 0.5)| <= outer``.
+
+    Raises
+    ------
+    GeometryError
+        If the hole is at least as large as the disk.
+    """
+    if not 0 < outer <= 0.5:
+        raise GeometryError(f"annulus outer radius must be in (0, 0.5], got {outer}")
+    if not 0 < inner < outer:
+        raise GeometryError(
+            f"annulus hole radius {inner} must be positive and smaller than the outer "
+            f"radius {outer}"
+        )
+    return difference(Disk([0.5, 0.5], outer), Disk([0.5, 0.5], inner))
+
+
+SHAPES: dict[str, Callable[[], Geometry]] = {
+    "square": square,
+    "circle": circle,
+    "triangle": triangle,
+    "square_with_cross": square_with_cross,
+    "l_shape": l_shape,
+    "annulus": annulus,
+}
+"""Named 2-D shapes by name, for the command line (see :func:`sciml.cli.resolve`)."""

@@ -1,0 +1,426 @@
+r"""DeepONet and multi-task DeepONet (Kumar et al. 2024, arXiv 2408.02198) with geometry masks.
+
+A DeepONet approximates an operator ``G: v -> u`` as
+
+.. math:: u(x)_k = \sum_{j=1}^{p} b_{kj}(v)\, t_j(x) + c_k,
+
+with a *branch* network ``b`` on the input function ``v`` (an MLP on sampled values and
+coefficient vectors, or a CNN on an image of the input field) and a *trunk* network ``t``
+on the query coordinates ``x``. Every sample of a batch is evaluated at the same
+coordinates (Cartesian-product layout), so the trunk runs once per batch and its
+coordinate derivatives -- the only place ``x`` enters -- are shared by all samples.
+:mod:`sciml.physics.pinn` relies on this to compute PDE residuals for a whole batch at once.
+
+Implementation choice
+---------------------
+The networks are written here on :class:`sciml.nn.MLP` rather than wrapping
+``deepxde.nn.pytorch.DeepONetCartesianProd`` with a custom branch. DeepXDE's class fuses
+branch, trunk and merge in ``forward((x_func, x_loc))`` and takes the custom branch as a
+callable, so (1) a checkpoint could not rebuild it from JSON-able ``hparams``
+(:mod:`sciml.train.checkpoint`), (2) the mask channel, the mask-multiplied output and the
+standardisers stored in the model would have to be bolted on outside it, and (3) the
+batched residuals need the trunk features and their coordinate derivatives on their own.
+The maths is identical (``einsum("bp,np->bn")`` plus a bias, activation on the trunk output).
+
+Batch convention (dict)
+-----------------------
+- ``"branch"``: input function, ``(B, F)`` for an MLP branch or ``(B, C, H, W)`` for a CNN
+  branch, in physical units (standardised inside the model by ``input_scaler``);
+- ``"coefficients"`` (optional): ``(B, n_coefficients)`` task / coefficient vector;
+- ``"mask_grid"`` (CNN with a mask channel): ``(B, H, W)`` geometry mask of the input image;
+- ``"coords"``: ``(N, d)`` query coordinates shared by the batch, or ``(B, N, d)``;
+- ``"mask"`` (optional): ``(B, N)`` true inside the geometry at the query points.
+
+Outputs are ``(B, N, n_outputs)`` in physical units; an :class:`MTDeepONet` multiplies them
+by ``batch["mask"]`` so that points outside the domain are exactly zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from sciml.nn import ACTIVATIONS, MLP
+from sciml.train.losses import Objective
+from sciml.train.normalize import Standardizer
+
+__all__ = ["CNNBranch", "DeepONet", "MTDeepONet", "MaskedFieldLoss"]
+
+
+class CNNBranch(nn.Module):
+    """Convolutional branch: strided 3x3 convolutions, flatten, MLP head.
+
+    Parameters
+    ----------
+    in_channels : int
+        Image channels ``C`` (input field channels plus one when the mask is a channel).
+    image_shape : (int, int)
+        ``(H, W)`` of the input image.
+    channels : sequence of int
+        Filters per convolution (paper: 16, 32, 64, 64); each halves the resolution.
+    extra_features : int
+        Width of a vector (the coefficients) concatenated to the flattened features.
+    hidden : int
+        Width of the head's hidden layer.
+    out_features : int
+        Output width (``p * n_outputs``).
+    activation : str
+        One of :data:`sciml.nn.ACTIVATIONS`.
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        image_shape: Sequence[int],
+        channels: Sequence[int],
+        extra_features: int,
+        hidden: int,
+        out_features: int,
+        activation: str,
+    ):
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = in_channels
+        h, w = image_shape
+        for c in channels:
+            layers += [nn.Conv2d(width, c, 3, stride=2, padding=1), ACTIVATIONS[activation]()]
+            width = c
+            h, w = (h + 1) // 2, (w + 1) // 2
+        self.conv = nn.Sequential(*layers)
+        self.head = MLP(width * h * w + extra_features, out_features, (hidden,), activation)
+
+    def forward(self, image: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, C, H, W)`` (and ``(B, E)``) to ``(B, out_features)``."""
+        features = self.conv(image).flatten(1)
+        if extra is not None:
+            features = torch.cat([features, extra], dim=1)
+        return self.head(features)
+
+
+class DeepONet(nn.Module):
+    """DeepONet with an MLP or CNN branch, an MLP trunk, latent width ``p`` and several outputs.
+
+    Parameters
+    ----------
+    branch_in : int or (int, int, int)
+        MLP branch: number of input values ``F``. CNN branch: ``(C, H, W)`` of the input
+        field image (without the mask channel).
+    coord_dim : int
+        Dimension ``d`` of the query coordinates.
+    p : int
+        Latent width shared by branch and trunk.
+    n_outputs : int
+        Output fields ``K``; the branch produces ``p * K`` values, the trunk is shared.
+    branch : {"mlp", "cnn"}
+        Branch architecture.
+    branch_hidden : sequence of int
+        MLP branch hidden widths (paper: 128, 128); for the CNN, the head's hidden width is
+        ``branch_hidden[-1]``.
+    cnn_channels : sequence of int
+        CNN filters per layer.
+    layer_norm : bool
+        LayerNorm in the MLP branch (as in the paper).
+    trunk_hidden : sequence of int
+        Trunk hidden widths (paper: 128, 128, 128).
+    activation : str
+        Activation of both networks (smooth ones, ``tanh``/``silu``, for PDE residuals).
+    n_coefficients : int
+        Width of ``batch["coefficients"]`` appended to the branch input (0: none).
+    coord_lower, coord_upper : sequence of float
+        Box of the trained coordinates; the trunk sees them mapped to ``[-1, 1]``, and the
+        predictor refuses points outside.
+    mask_channel : bool
+        CNN only: feed ``batch["mask_grid"]`` as an extra input channel.
+    mask_output : bool
+        Multiply the output by ``batch["mask"]`` (exact zeros outside the geometry).
+    output_names : sequence of str
+        Names of the ``K`` outputs (default ``u``, ``u1``, ...).
+
+    Examples
+    --------
+    >>> net = DeepONet(8, coord_dim=2, p=16, branch_hidden=(32,), trunk_hidden=(32,))
+    >>> out = net({"branch": torch.randn(3, 8), "coords": torch.rand(50, 2)})
+    >>> tuple(out.shape)
+    (3, 50, 1)
+    """
+
+    def __init__(
+        self,
+        branch_in: int | Sequence[int],
+        coord_dim: int,
+        p: int = 128,
+        n_outputs: int = 1,
+        branch: str = "mlp",
+        branch_hidden: Sequence[int] = (128, 128),
+        cnn_channels: Sequence[int] = (16, 32, 64, 64),
+        layer_norm: bool = False,
+        trunk_hidden: Sequence[int] = (128, 128, 128),
+        activation: str = "tanh",
+        n_coefficients: int = 0,
+        coord_lower: Sequence[float] | None = None,
+        coord_upper: Sequence[float] | None = None,
+        mask_channel: bool = False,
+        mask_output: bool = False,
+        output_names: Sequence[str] | None = None,
+    ):
+        super().__init__()
+        if branch not in ("mlp", "cnn"):
+            raise ValueError(f"unknown branch {branch!r}; choose 'mlp' or 'cnn'")
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"unknown activation {activation!r}; choose one of: {', '.join(ACTIVATIONS)}"
+            )
+        if branch == "cnn" and (isinstance(branch_in, int) or len(branch_in) != 3):
+            raise ValueError(f"a CNN branch needs branch_in = (C, H, W), got {branch_in!r}")
+        if branch == "mlp" and not isinstance(branch_in, int):
+            raise ValueError(f"an MLP branch needs an integer branch_in, got {branch_in!r}")
+        if mask_channel and branch != "cnn":
+            raise ValueError("mask_channel needs a CNN branch (the mask is an image channel)")
+        lower = [0.0] * coord_dim if coord_lower is None else [float(v) for v in coord_lower]
+        upper = [1.0] * coord_dim if coord_upper is None else [float(v) for v in coord_upper]
+        if (
+            len(lower) != coord_dim
+            or len(upper) != coord_dim
+            or any(h <= lo for lo, h in zip(lower, upper, strict=False))
+        ):
+            raise ValueError(f"coord_lower/coord_upper must be {coord_dim} increasing bounds")
+        names = (
+            list(output_names) if output_names else ["u"] + [f"u{k}" for k in range(1, n_outputs)]
+        )
+        if len(names) != n_outputs:
+            raise ValueError(f"{len(names)} output names for {n_outputs} outputs")
+        self.hparams = {
+            "branch_in": branch_in if isinstance(branch_in, int) else list(branch_in),
+            "coord_dim": coord_dim,
+            "p": p,
+            "n_outputs": n_outputs,
+            "branch": branch,
+            "branch_hidden": list(branch_hidden),
+            "cnn_channels": list(cnn_channels),
+            "layer_norm": layer_norm,
+            "trunk_hidden": list(trunk_hidden),
+            "activation": activation,
+            "n_coefficients": n_coefficients,
+            "coord_lower": lower,
+            "coord_upper": upper,
+            "mask_channel": mask_channel,
+            "mask_output": mask_output,
+            "output_names": names,
+        }
+        self.p, self.n_outputs, self.coord_dim = p, n_outputs, coord_dim
+        self.n_coefficients, self.mask_channel, self.mask_output = (
+            n_coefficients,
+            mask_channel,
+            mask_output,
+        )
+        self.output_names = names
+        out = p * n_outputs
+        if branch == "mlp":
+            self.branch_net: nn.Module = MLP(
+                branch_in + n_coefficients, out, branch_hidden, activation, layer_norm=layer_norm
+            )
+            self.input_scaler = Standardizer(branch_in)
+        else:
+            c, h, w = branch_in
+            self.branch_net = CNNBranch(
+                c + int(mask_channel),
+                (h, w),
+                cnn_channels,
+                n_coefficients,
+                branch_hidden[-1] if branch_hidden else 128,
+                out,
+                activation,
+            )
+            self.input_scaler = Standardizer(c)
+        self.coef_scaler = Standardizer(max(n_coefficients, 1))
+        self.trunk_net = MLP(coord_dim, p, trunk_hidden, activation)
+        self.trunk_activation = ACTIVATIONS[activation]()
+        self.bias = nn.Parameter(torch.zeros(n_outputs))
+        self.target_scaler = Standardizer(n_outputs)
+        self.register_buffer("coord_lower", torch.tensor(lower))
+        self.register_buffer("coord_upper", torch.tensor(upper))
+
+    # -------------------------------------------------------------- branch
+    def branch_features(self, batch: dict) -> torch.Tensor:
+        """Branch coefficients ``(B, K, p)`` from the batch's input function(s)."""
+        v = batch["branch"].float()
+        coefficients = None
+        if self.n_coefficients:
+            coefficients = self.coef_scaler.transform(batch["coefficients"].float())
+        if self.hparams["branch"] == "mlp":
+            if v.ndim != 2 or v.shape[1] != self.hparams["branch_in"]:
+                raise ValueError(
+                    f"batch['branch'] has shape {tuple(v.shape)}; expected "
+                    f"(B, {self.hparams['branch_in']})"
+                )
+            z = self.input_scaler.transform(v)
+            if coefficients is not None:
+                z = torch.cat([z, coefficients], dim=1)
+            b = self.branch_net(z)
+        else:
+            expected = tuple(self.hparams["branch_in"])
+            if v.ndim != 4 or tuple(v.shape[1:]) != expected:
+                raise ValueError(
+                    f"batch['branch'] has shape {tuple(v.shape)}; expected (B, {expected[0]}, "
+                    f"{expected[1]}, {expected[2]})"
+                )
+            z = self.input_scaler.transform(v.movedim(1, -1)).movedim(-1, 1)
+            if self.mask_channel:
+                grid_mask = batch["mask_grid"].to(z.dtype)
+                # Outside the geometry the field is meaningless: zero it so only the mask speaks.
+                z = torch.cat([z * grid_mask[:, None], grid_mask[:, None]], dim=1)
+            b = self.branch_net(z, coefficients)
+        return b.view(len(b), self.n_outputs, self.p)
+
+    # --------------------------------------------------------------- trunk
+    def trunk_features(self, coords: torch.Tensor) -> torch.Tensor:
+        """Trunk basis ``t(x)``: ``(..., d)`` physical coordinates to ``(..., p)``."""
+        scaled = 2.0 * (coords - self.coord_lower) / (self.coord_upper - self.coord_lower) - 1.0
+        return self.trunk_activation(self.trunk_net(scaled))
+
+    def combine(self, branch: torch.Tensor, trunk: torch.Tensor) -> torch.Tensor:
+        """Standardised outputs ``(B, N, K)`` from branch ``(B, K, p)`` and trunk ``(N, p)``/``(B, N, p)``."""
+        if trunk.ndim == 2:
+            z = torch.einsum("bkp,np->bnk", branch, trunk)
+        else:
+            z = torch.einsum("bkp,bnp->bnk", branch, trunk)
+        return z + self.bias
+
+    def to_physical(self, z: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Standardised ``(B, N, K)`` to physical units, times the mask when ``mask_output``."""
+        u = self.target_scaler.inverse(z.to(self.target_scaler.std.dtype)).to(z.dtype)
+        if self.mask_output and mask is not None:
+            u = u * mask.to(u.dtype).unsqueeze(-1)
+        return u
+
+    def forward(self, batch: dict) -> torch.Tensor:
+        """Predictions ``(B, N, K)`` in physical units (zero outside ``batch["mask"]`` when masked)."""
+        coords = batch["coords"].float()
+        if coords.shape[-1] != self.coord_dim:
+            raise ValueError(
+                f"batch['coords'] has shape {tuple(coords.shape)}; expected (N, {self.coord_dim}) "
+                f"or (B, N, {self.coord_dim})"
+            )
+        if coords.ndim == 3 and coords.shape[0] == 1:
+            coords = coords[0]
+        z = self.combine(self.branch_features(batch), self.trunk_features(coords))
+        return self.to_physical(z, batch.get("mask"))
+
+
+class MTDeepONet(DeepONet):
+    """Multi-task DeepONet: coefficient-aware branch, mask input channel, mask-multiplied output.
+
+    The same network as :class:`DeepONet` with the multi-task switches on: the task's
+    coefficient vector (e.g. the Fisher-KPP source coefficients) is part of every branch
+    input, a CNN branch sees the binary geometry mask as a second channel, and the output
+    is multiplied by the query-point mask, so points outside ``Omega`` are exactly zero and
+    carry neither loss nor gradient. Defaults follow the paper's Fisher-KPP network
+    (MLP branch [128, 128] with LayerNorm, trunk [128, 128, 128], ``p = 300``).
+
+    Parameters
+    ----------
+    branch_in, coord_dim, p, n_outputs, branch, ...
+        As in :class:`DeepONet`; ``mask_channel`` defaults to true for a CNN branch.
+    """
+
+    def __init__(
+        self,
+        branch_in: int | Sequence[int],
+        coord_dim: int,
+        p: int = 300,
+        n_outputs: int = 1,
+        branch: str = "mlp",
+        branch_hidden: Sequence[int] = (128, 128),
+        cnn_channels: Sequence[int] = (16, 32, 64, 64),
+        layer_norm: bool = True,
+        trunk_hidden: Sequence[int] = (128, 128, 128),
+        activation: str = "tanh",
+        n_coefficients: int = 0,
+        coord_lower: Sequence[float] | None = None,
+        coord_upper: Sequence[float] | None = None,
+        mask_channel: bool | None = None,
+        mask_output: bool = True,
+        output_names: Sequence[str] | None = None,
+    ):
+        super().__init__(
+            branch_in,
+            coord_dim,
+            p,
+            n_outputs,
+            branch,
+            branch_hidden,
+            cnn_channels,
+            layer_norm,
+            trunk_hidden,
+            activation,
+            n_coefficients,
+            coord_lower,
+            coord_upper,
+            branch == "cnn" if mask_channel is None else mask_channel,
+            mask_output,
+            output_names,
+        )
+
+
+class MaskedFieldLoss(Objective):
+    """Data loss on fields ``(B, N, K)`` in physical units, inside ``batch["mask"]`` only.
+
+    ``kind="rel_l2"``: mean over samples of ``||m (u_hat - u)|| / ||m u||`` (the transfer
+    loss of the paper); ``kind="mse"``: mean squared error in standardised units (divided
+    by the model's ``target_scaler.std``). Points outside the mask never enter either.
+    :meth:`setup` fits ``model.target_scaler``, ``input_scaler`` and ``coef_scaler`` on
+    the training split (mask-aware) unless they are already fitted (fine-tuning).
+
+    Parameters
+    ----------
+    kind : {"mse", "rel_l2"}
+        Which loss.
+    name : str
+        Name of the loss term (default: ``kind``).
+    """
+
+    def __init__(self, kind: str = "mse", name: str | None = None):
+        if kind not in ("mse", "rel_l2"):
+            raise ValueError(f"unknown field loss {kind!r}; choose 'mse' or 'rel_l2'")
+        self.kind = kind
+        self.name = name or kind
+
+    def setup(self, model: nn.Module, train_batches) -> None:
+        from sciml.physics.operator.data import fit_scalers
+
+        fit_scalers(model, train_batches())
+
+    def terms(
+        self, outputs: torch.Tensor, batch: dict, model: nn.Module
+    ) -> dict[str, torch.Tensor]:
+        y = batch["y"].float()
+        if outputs.shape != y.shape:
+            raise ValueError(
+                f"model output {tuple(outputs.shape)} and targets {tuple(y.shape)} differ; "
+                "expected (B, N, K) for both"
+            )
+        valid = ~torch.isnan(y)
+        if "mask" in batch:
+            valid = valid & batch["mask"].bool().unsqueeze(-1)
+        diff = torch.where(valid, outputs - torch.nan_to_num(y), torch.zeros_like(outputs))
+        if self.kind == "mse":
+            std = model.target_scaler.std.to(outputs)
+            count = valid.sum().clamp_min(1)
+            return {self.name: ((diff / std) ** 2).sum() / count}
+        target = torch.where(valid, y, torch.zeros_like(y))
+        num = diff.pow(2).sum(dim=(1, 2))
+        den = target.pow(2).sum(dim=(1, 2)).clamp_min(1e-12)
+        return {self.name: (num / den).sqrt().mean()}
+
+    def decode(
+        self, outputs: torch.Tensor, batch: dict, model: nn.Module
+    ) -> dict[str, torch.Tensor]:
+        result = {"pred": outputs.double()}
+        if "y" in batch:
+            target = batch["y"].double()
+            if "mask" in batch:
+                target = torch.where(batch["mask"].bool().unsqueeze(-1), target, torch.nan)
+            result["target"] = target
+        return result

@@ -1,0 +1,40 @@
+"""The stage layout of sciml.physics, and the old import paths kept for users."""
+
+import importlib
+
+import pytest
+
+MOVED = {
+    "sciml.physics.geometry": "sciml.physics.data.geometry",
+    "sciml.physics.grf": "sciml.physics.data.grf",
+    "sciml.physics.storage": "sciml.physics.data.storage",
+    "sciml.physics._fd": "sciml.physics.data._fd",
+    "sciml.physics._parallel": "sciml.physics.data._parallel",
+    "sciml.physics.fisher": "sciml.physics.problems.fisher",
+    "sciml.physics.darcy": "sciml.physics.problems.darcy",
+    "sciml.physics.heat": "sciml.physics.problems.heat",
+    "sciml.physics.deeponet": "sciml.physics.operator.networks",
+    "sciml.physics.predictor": "sciml.physics.operator.predictor",
+    "sciml.physics.operator_data": "sciml.physics.operator.data",
+}
+
+
+@pytest.mark.parametrize("old, new", MOVED.items())
+def test_old_module_paths_are_the_new_modules(old, new):
+    assert importlib.import_module(old) is importlib.import_module(new)
+
+
+def test_old_pinn_module_re_exports_the_split_parts():
+    from sciml.physics import pinn
+    from sciml.physics.operator import derivatives, inverse, residuals
+
+    assert pinn.trunk_derivatives is derivatives.trunk_derivatives
+    assert pinn.FisherResidual is residuals.FisherResidual
+    assert pinn.fit_fisher_inverse is inverse.fit_fisher_inverse
+
+
+def test_checkpoint_class_paths_of_old_models_still_resolve():
+    from sciml.physics.operator.networks import MTDeepONet
+
+    module = importlib.import_module("sciml.physics.deeponet")
+    assert module.MTDeepONet is MTDeepONet
