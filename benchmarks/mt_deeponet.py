@@ -34,18 +34,24 @@ CACHE = ROOT / ".cache"
 from sciml.physics import pinn  # noqa: E402
 from sciml.physics.data.geometry import SHAPES, Grid, interior_mask  # noqa: E402
 from sciml.physics.data.storage import load_dataset, save_dataset  # noqa: E402
-from sciml.physics.operator.data import OperatorDataset, darcy_dataset, fisher_dataset, heat_dataset  # noqa: E402
+from sciml.physics.operator.data import OperatorDataset  # noqa: E402
 from sciml.physics.operator.networks import DeepONet, MaskedFieldLoss, MTDeepONet  # noqa: E402
 from sciml.physics.operator.predictor import OperatorPredictor  # noqa: E402
 from sciml.physics.problems.darcy import (  # noqa: E402
     DarcyConfig,
     DarcyFNOConfig,
+    DarcyProblem,
     generate_darcy,
     generate_darcy_fno,
     solve_darcy,
 )
-from sciml.physics.problems.fisher import FisherConfig, generate_fisher, solve_fisher  # noqa: E402
-from sciml.physics.problems.heat import HeatConfig, generate_heat  # noqa: E402
+from sciml.physics.problems.fisher import (  # noqa: E402
+    FisherConfig,
+    FisherProblem,
+    generate_fisher,
+    solve_fisher,
+)
+from sciml.physics.problems.heat import HeatConfig, HeatProblem, generate_heat  # noqa: E402
 from sciml.train import StaticWeighting, TrainConfig, Trainer  # noqa: E402
 
 SCALES = {
@@ -230,7 +236,7 @@ def bench_fisher(s, md, figs):
         f"fisher_zeldovich_{s['held_n']}",
         lambda: generate_fisher(s["held_n"], FisherConfig(families=("zeldovich",)), seed=2),
     )
-    data = fisher_dataset(pool)
+    data = FisherProblem().dataset(pool)
     n_total = len(data)
     train_idx, test_idx = np.arange(3 * n_tr), np.arange(3 * n_tr, n_total)
     train, test = data.subset(train_idx), data.subset(test_idx)
@@ -258,7 +264,7 @@ def bench_fisher(s, md, figs):
         f"| **training time** | {single_time:.0f} s (3 models) | {mt_time:.0f} s (1 model) |\n"
     )
     # Held-out family: zero-shot from its coefficients, then few-shot fine-tuning.
-    hdata = fisher_dataset(held)
+    hdata = FisherProblem().dataset(held)
     k = s["few_shot"]
     htrain, htest = hdata.subset(np.arange(k)), hdata.subset(np.arange(k, len(hdata)))
     zero = rel_l2(mt_trainer, htest)
@@ -347,7 +353,7 @@ def bench_darcy(s, md, figs):
     res, n, nt = s["darcy_res"], s["darcy_n"], s["darcy_test"]
     config = DarcyConfig(resolution=res)
     sets = {
-        g: darcy_dataset(
+        g: DarcyProblem().dataset(
             cached(
                 f"darcy_{g}_{res}_{n + nt}",
                 lambda g=g: generate_darcy(
@@ -387,7 +393,7 @@ def bench_darcy(s, md, figs):
         md.append(f"| {g} | {pct(rel_l2(tr, tests[g]))} | {pct(rel_l2(mt_tr, tests[g]))} |")
     md.append(f"| **training time** | {total_single:.0f} s (3 models) | {mt_time:.0f} s |\n")
     # Transfer to the square with a cross-shaped hole.
-    cross = darcy_dataset(cross_ds)
+    cross = DarcyProblem().dataset(cross_ds)
     c_train, c_test = (
         cross.subset(np.arange(s["transfer_n"])),
         cross.subset(np.arange(s["transfer_n"], len(cross))),
@@ -449,7 +455,7 @@ def bench_fno(s, md):
         f"darcy_fno_{s['fno_res']}_{s['fno_sub']}_{s['fno_train']}_{s['fno_test']}",
         lambda: generate_darcy_fno(s["fno_train"], s["fno_test"], cfg, seed=40),
     )
-    data = darcy_dataset(ds)
+    data = DarcyProblem().dataset(ds)
     split = ds["split"].values
     train, test = (
         data.subset(np.flatnonzero(split == "train")),
@@ -489,7 +495,7 @@ def bench_heat(s, md):
             seed=50,
         ),
     )
-    data = heat_dataset(ds)
+    data = HeatProblem().dataset(ds)
     train, test = (
         data.subset(np.arange(s["heat_train"])),
         data.subset(np.arange(s["heat_train"], len(data))),
@@ -576,8 +582,10 @@ def bench_dde_speed(s, md):
     lin_b = [m for m in ours.branch_net if isinstance(m, torch.nn.Linear)]
     lin_t = [m for m in ours.trunk_net if isinstance(m, torch.nn.Linear)]
     with torch.no_grad():  # copy DeepXDE's weights to check that both compute the same loss
-        for ours_l, theirs in [*zip(lin_b, net.branch.linears, strict=True),
-                               *zip(lin_t, net.trunk.linears, strict=True)]:
+        for ours_l, theirs in [
+            *zip(lin_b, net.branch.linears, strict=True),
+            *zip(lin_t, net.trunk.linears, strict=True),
+        ]:
             ours_l.weight.copy_(theirs.weight)
             ours_l.bias.copy_(theirs.bias)
         ours.bias.copy_(net.b[0].detach().reshape(1))

@@ -11,6 +11,8 @@ import argparse
 import importlib
 import sys
 
+from sciml._resolve import resolve
+
 __all__ = ["build_parser", "main", "resolve"]
 
 # Domain modules whose ``register`` adds subcommands, in the order shown by --help.
@@ -21,19 +23,6 @@ _COMMAND_MODULES = (
     "sciml.physics.cli",
     "sciml.demo",
 )
-
-
-def resolve(kind: str, name: str, choices: dict) -> object:
-    """Return ``choices[name]``, or raise a ``ValueError`` that lists the valid names.
-
-    This is the one place where CLI strings become Python objects.
-    """
-    try:
-        return choices[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown {kind} {name!r}; choose one of: {', '.join(sorted(choices))}"
-        ) from None
 
 
 def _cmd_info(args: argparse.Namespace) -> int:

@@ -250,11 +250,9 @@ def part_deeponet(out: Path, fast: bool, seed: int = 0) -> Section:
     import torch
 
     from sciml.metrics import relative_l2
-    from sciml.physics.operator.data import fisher_dataset
     from sciml.physics.operator.networks import MaskedFieldLoss
     from sciml.physics.operator.predictor import OperatorPredictor
-    from sciml.physics.operator_cli import build_model
-    from sciml.physics.problems.fisher import FisherConfig, generate_fisher
+    from sciml.physics.problems.fisher import FisherConfig, FisherProblem
     from sciml.train import TrainConfig, Trainer
 
     section = Section("Multi-task DeepONet on Fisher-KPP with two source families")
@@ -262,12 +260,13 @@ def part_deeponet(out: Path, fast: bool, seed: int = 0) -> Section:
     n_per_family = 40 if fast else 200
     config = FisherConfig(families=families)
     start = time.perf_counter()
-    ds = generate_fisher(2 * (n_per_family + 25), config, seed=seed, progress=not fast)
+    problem = FisherProblem()
+    ds = problem.generate(2 * (n_per_family + 25), config, seed=seed, progress=not fast)
     solver_seconds = (time.perf_counter() - start) / ds.sizes["sample"]
-    data = fisher_dataset(ds)
+    data = problem.dataset(ds)
     order = np.random.default_rng(seed).permutation(ds.sizes["sample"])
     test_idx, train_idx = np.sort(order[:50]), np.sort(order[50:])
-    model = build_model("fisher", data, multitask=True)
+    model = problem.default_model(data, multitask=True)
     trainer = Trainer(
         model,
         MaskedFieldLoss("mse"),

@@ -18,25 +18,16 @@ import sys
 
 __all__ = ["register"]
 
-_PDES = ("fisher", "darcy", "darcy_fno", "heat")
 
+def _check_options(args: argparse.Namespace, problem) -> None:
+    """Refuse options the problem would silently ignore, and sizes below their minimum."""
+    from sciml.physics.problems import PROBLEM_NAMES, get_problem
 
-# Which generate options each equation reads; any other option given is an error rather
-# than silently ignored.
-_OPTIONS = {
-    "fisher": {"resolution", "family"},
-    "darcy": {"resolution", "geometry"},
-    "darcy_fno": {"resolution", "n_test", "subsample"},
-    "heat": {"resolution"},
-}
-
-
-def _check_options(args: argparse.Namespace) -> None:
     for name in ("geometry", "family", "n_test", "subsample"):
-        if getattr(args, name) is not None and name not in _OPTIONS[args.pde]:
-            users = [pde for pde, options in _OPTIONS.items() if name in options]
+        if getattr(args, name) is not None and name not in problem.options:
+            users = [p for p in PROBLEM_NAMES if name in get_problem(p).options]
             raise ValueError(
-                f"--{name.replace('_', '-')} applies to {' and '.join(users)}, not {args.pde}"
+                f"--{name.replace('_', '-')} applies to {' and '.join(users)}, not {problem.name}"
             )
     for name in ("n", "resolution", "n_test", "subsample", "workers"):
         value = getattr(args, name)
@@ -46,15 +37,30 @@ def _check_options(args: argparse.Namespace) -> None:
 
 
 def _generate(args: argparse.Namespace) -> int:
-    from sciml.cli import resolve
+    from sciml._resolve import resolve
+    from sciml.physics.data.geometry import SHAPES
     from sciml.physics.data.storage import OutputError, check_writable, save_dataset
     from sciml.physics.errors import SolverError
+    from sciml.physics.problems import get_problem
 
-    generator = resolve("pde", args.pde, _GENERATORS)
-    _check_options(args)
+    problem = get_problem(args.pde)
+    _check_options(args, problem)
     check_writable(args.out)
+    config_options = {k: getattr(args, k) for k in ("family", "subsample") if k in problem.options}
+    config = problem.config(args.resolution, **config_options)
+    run = {
+        "seed": args.seed,
+        "workers": args.workers,
+        "client": args.dask_scheduler,
+        "progress": not args.no_progress,
+    }
+    if "geometry" in problem.options:
+        names = args.geometry or ["square"]
+        run["geometries"] = {name: resolve("geometry", name, SHAPES)() for name in names}
+    if "n_test" in problem.options:
+        run["n_test"] = args.n_test
     try:
-        ds = generator(args)
+        ds = problem.generate(args.n, config, **run)
     except SolverError as exc:
         print(f"sciml pde generate: solver failed: {exc}", file=sys.stderr)
         return 1
@@ -68,64 +74,6 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_options(args: argparse.Namespace) -> dict:
-    return {
-        "seed": args.seed,
-        "workers": args.workers,
-        "client": args.dask_scheduler,
-        "progress": not args.no_progress,
-    }
-
-
-def _fisher(args: argparse.Namespace):
-    from sciml.physics.problems.fisher import FisherConfig, generate_fisher
-
-    options = {}
-    if args.family:
-        options["families"] = tuple(args.family)
-    if args.resolution is not None:
-        options["nx"] = args.resolution
-    return generate_fisher(args.n, FisherConfig(**options), **_run_options(args))
-
-
-def _darcy(args: argparse.Namespace):
-    from sciml.cli import resolve
-    from sciml.physics.data.geometry import SHAPES
-    from sciml.physics.problems.darcy import DarcyConfig, generate_darcy
-
-    names = args.geometry or ["square"]
-    geometries = {name: resolve("geometry", name, SHAPES)() for name in names}
-    config = (
-        DarcyConfig(resolution=args.resolution) if args.resolution is not None else DarcyConfig()
-    )
-    return generate_darcy(args.n, geometries, config, **_run_options(args))
-
-
-def _darcy_fno(args: argparse.Namespace):
-    from sciml.physics.problems.darcy import DarcyFNOConfig, generate_darcy_fno
-
-    options = {}
-    if args.resolution is not None:
-        options["resolution"] = args.resolution
-    if args.subsample is not None:
-        options["subsample"] = args.subsample
-    n_test = 100 if args.n_test is None else args.n_test
-    return generate_darcy_fno(args.n, n_test, DarcyFNOConfig(**options), **_run_options(args))
-
-
-def _heat(args: argparse.Namespace):
-    from sciml.physics.problems.heat import HeatConfig, generate_heat
-
-    config = HeatConfig()
-    if args.resolution is not None:
-        r = args.resolution
-        config = HeatConfig(shape=(r, r, max(2, r // 4)))
-    return generate_heat(args.n, config, **_run_options(args))
-
-
-_GENERATORS = {"fisher": _fisher, "darcy": _darcy, "darcy_fno": _darcy_fno, "heat": _heat}
-
-
 def _register_generate(pde_sub: argparse._SubParsersAction) -> None:
     parser = pde_sub.add_parser(
         "generate",
@@ -136,7 +84,9 @@ def _register_generate(pde_sub: argparse._SubParsersAction) -> None:
             "only on --seed, not on the number of workers."
         ),
     )
-    parser.add_argument("pde", choices=_PDES, help="which equation")
+    from sciml.physics.problems import PROBLEM_NAMES
+
+    parser.add_argument("pde", choices=PROBLEM_NAMES, help="which equation")
     parser.add_argument("--n", type=int, required=True, help="number of (training) samples")
     parser.add_argument("--out", required=True, help="output file (.nc), written atomically")
     parser.add_argument("--seed", type=int, default=0, help="root random seed (default 0)")

@@ -19,7 +19,7 @@ __all__ = ["register_operator_commands", "build_model"]
 
 
 def build_model(
-    problem: str,
+    problem,
     data,
     *,
     multitask: bool = True,
@@ -27,99 +27,36 @@ def build_model(
     width: int = 128,
     activation: str = "tanh",
 ):
-    """The default network for ``problem`` sized from an :class:`OperatorDataset`.
+    """The default network of ``problem`` (a Problem or its name), sized from ``data``.
 
-    Fisher: MLP branch on ``u0`` plus the coefficients (paper: [128, 128] with LayerNorm,
-    ``p = 300``). Darcy: CNN branch (16/32/64/64 filters) on the permeability with the mask
-    channel, ``p = 150``. Heat: MLP branch on the design vector, masked output.
+    Kept for existing code; it is :meth:`Problem.default_model
+    <sciml.physics.problems.base.Problem.default_model>`.
     """
-    from sciml.physics.operator.networks import DeepONet, MTDeepONet
+    from sciml.physics.problems import get_problem
 
-    cls = MTDeepONet if multitask else DeepONet
-    coords = data.coords.numpy()
-    bounds = {"coord_lower": coords.min(0).tolist(), "coord_upper": coords.max(0).tolist()}
-    common = {"activation": activation, "trunk_hidden": (width,) * 3, **bounds}
-    if problem == "fisher":
-        return cls(
-            data.branch_in,
-            2,
-            p=p or 300,
-            branch_hidden=(width, width),
-            layer_norm=True,
-            n_coefficients=data.n_coefficients,
-            **common,
-        )
-    if problem == "darcy":
-        return cls(
-            data.branch_in,
-            2,
-            p=p or 150,
-            branch="cnn",
-            branch_hidden=(width,),
-            mask_channel=multitask,
-            mask_output=True,
-            **common,
-        )
-    if problem == "heat":
-        return cls(
-            data.branch_in,
-            3,
-            p=p or 128,
-            branch_hidden=(width, width),
-            mask_output=True,
-            output_names=("T",),
-            **common,
-        )
-    raise ValueError(f"unknown problem {problem!r}; choose fisher, darcy or heat")
+    return get_problem(problem).default_model(
+        data, multitask=multitask, p=p, width=width, activation=activation
+    )
 
 
 def _train(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from sciml.physics.data.storage import load_dataset
-    from sciml.physics.operator import data as operator_data
     from sciml.physics.operator.networks import MaskedFieldLoss
     from sciml.physics.operator.predictor import OperatorPredictor
+    from sciml.physics.problems import problem_of
     from sciml.train import StaticWeighting, TrainConfig, Trainer
 
     ds = load_dataset(args.data)
-    pde = ds.attrs.get("pde", "")
-    builders = {
-        "fisher_kpp": ("fisher", operator_data.fisher_dataset),
-        "darcy": ("darcy", operator_data.darcy_dataset),
-        "darcy_fno": ("darcy", operator_data.darcy_dataset),
-        "heat": ("heat", operator_data.heat_dataset),
-    }
-    if pde not in builders:
-        print(
-            f"sciml pde train: {args.data} has pde={pde!r}; expected one of {', '.join(builders)}",
-            file=sys.stderr,
-        )
-        return 2
-    problem, build = builders[pde]
-    if pde == "darcy_fno":
-        train_idx = np.flatnonzero(ds["split"].values == "train")
-        val_idx = np.flatnonzero(ds["split"].values == "test")
-    else:
-        order = np.random.default_rng(args.seed).permutation(ds.sizes["sample"])
-        n_val = max(1, int(round(args.val_fraction * len(order))))
-        train_idx, val_idx = np.sort(order[n_val:]), np.sort(order[:n_val])
-    data = build(ds)
-    model = build_model(problem, data, multitask=not args.single_task, p=args.p, width=args.width)
+    problem = problem_of(ds)
+    train_idx, val_idx = problem.split(ds, args.val_fraction, args.seed)
+    data = problem.dataset(ds)
+    model = problem.default_model(data, multitask=not args.single_task, p=args.p, width=args.width)
     hooks, weights = [], {}
     if args.physics:
-        from sciml.physics.operator import residuals as pinn
-
-        if problem == "fisher":
-            params = __import__("json").loads(ds.attrs["parameters"])
-            hooks.append(pinn.FisherResidual(params["diffusivity"], params["t_final"]))
-        elif problem == "darcy":
-            x = ds["x"].values
-            hooks.append(
-                pinn.DarcyResidual(data.grid_shape, (x[1] - x[0],) * 2, float(ds.attrs["source"]))
-            )
-        else:
-            print("sciml pde train: --physics supports fisher and darcy", file=sys.stderr)
+        try:
+            hooks = problem.physics_terms(ds, data)
+        except NotImplementedError as exc:
+            print(f"sciml pde train: --physics: {exc}", file=sys.stderr)
             return 2
         weights = {"pde": args.physics, "bc": args.physics, "ic": args.physics}
     config = TrainConfig(

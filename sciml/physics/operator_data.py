@@ -1,7 +1,37 @@
-"""Moved to :mod:`sciml.physics.operator.data`; this name stays importable for existing code and checkpoints."""
+"""Old import path of the operator data sets; new code asks the Problem.
 
-import sys
+:class:`OperatorDataset` and :func:`fit_scalers` live in :mod:`sciml.physics.operator.data`;
+``fisher_dataset(ds)`` is ``FisherProblem().dataset(ds)``, and so on.
+"""
 
-from sciml.physics.operator import data as _moved
+from __future__ import annotations
 
-sys.modules[__name__] = _moved
+from sciml.physics.operator.data import OperatorDataset, fit_scalers
+from sciml.physics.problems.darcy import DarcyProblem
+from sciml.physics.problems.fisher import FisherProblem
+from sciml.physics.problems.heat import HEAT_DESIGN_FEATURES, HeatProblem, heat_design_vector
+
+__all__ = [
+    "OperatorDataset",
+    "fisher_dataset",
+    "darcy_dataset",
+    "heat_dataset",
+    "heat_design_vector",
+    "fit_scalers",
+    "HEAT_DESIGN_FEATURES",
+]
+
+
+def fisher_dataset(ds, indices=None) -> OperatorDataset:
+    """Fisher-KPP samples (:meth:`FisherProblem.dataset`)."""
+    return FisherProblem().dataset(ds, indices)
+
+
+def darcy_dataset(ds, indices=None) -> OperatorDataset:
+    """Darcy samples, any geometry or the FNO benchmark (:meth:`DarcyProblem.dataset`)."""
+    return DarcyProblem().dataset(ds, indices)
+
+
+def heat_dataset(ds, indices=None) -> OperatorDataset:
+    """3-D heat samples (:meth:`HeatProblem.dataset`)."""
+    return HeatProblem().dataset(ds, indices)

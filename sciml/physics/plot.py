@@ -90,15 +90,10 @@ def plot_heat(
 
 
 def plot_sample(ds: xr.Dataset, index: int = 0, *, ax: Axes | None = None) -> Figure:
-    """Draw one sample with the plot suited to ``ds.attrs["pde"]``."""
-    pde = ds.attrs.get("pde")
-    if pde == "fisher_kpp":
-        return plot_fisher(ds, index, ax=ax)
-    if pde == "heat":
-        return plot_heat(ds, index, ax=ax)
-    if pde in ("darcy", "darcy_fno"):
-        return plot_field(ds, index, "u", ax=ax)
-    raise ValueError(f"no plot for pde {pde!r}; expected fisher_kpp, darcy, darcy_fno or heat")
+    """Draw one sample with the plot of its Problem (from ``ds.attrs["pde"]``)."""
+    from sciml.physics.problems import problem_of
+
+    return problem_of(ds).plot(ds, index, ax=ax)
 
 
 def plot_samples(ds: xr.Dataset, n: int = 4, *, ncols: int = 4) -> Figure:

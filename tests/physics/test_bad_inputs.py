@@ -11,9 +11,9 @@ from sciml.cli import main
 from sciml.physics import storage
 from sciml.physics.data.geometry import Disk, Grid, Polygon, check_resolution, difference, square
 from sciml.physics.errors import OutOfDomainWarning, ResolutionError
-from sciml.physics.operator.data import darcy_dataset, fisher_dataset
 from sciml.physics.operator.networks import MTDeepONet
 from sciml.physics.operator.predictor import OperatorPredictor
+from sciml.physics.operator_data import darcy_dataset, fisher_dataset
 from sciml.physics.problems.darcy import DarcyConfig, generate_darcy
 from sciml.physics.problems.fisher import FisherConfig, generate_fisher
 
@@ -95,7 +95,9 @@ def test_generate_checks_the_output_place_before_solving(tmp_path, capsys, monke
     blocker = tmp_path / "a_file"
     blocker.write_text("")
     solved = []
-    monkeypatch.setattr("sciml.physics.problems.fisher.generate_fisher", lambda *a, **k: solved.append(1))
+    monkeypatch.setattr(
+        "sciml.physics.problems.fisher.generate_fisher", lambda *a, **k: solved.append(1)
+    )
     assert main(["pde", "generate", "fisher", "--n", "1", "--out", str(blocker / "d.nc")]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
     assert not solved

@@ -15,7 +15,6 @@ MOVED = {
     "sciml.physics.heat": "sciml.physics.problems.heat",
     "sciml.physics.deeponet": "sciml.physics.operator.networks",
     "sciml.physics.predictor": "sciml.physics.operator.predictor",
-    "sciml.physics.operator_data": "sciml.physics.operator.data",
 }
 
 
@@ -38,3 +37,34 @@ def test_checkpoint_class_paths_of_old_models_still_resolve():
 
     module = importlib.import_module("sciml.physics.deeponet")
     assert module.MTDeepONet is MTDeepONet
+
+
+def test_old_operator_data_builders_ask_the_problems():
+    from sciml.physics import operator_data
+    from sciml.physics.problems.fisher import FisherConfig, generate_fisher
+
+    ds = generate_fisher(2, FisherConfig(nx=8, n_times=3))
+    data = operator_data.fisher_dataset(ds)
+    assert tuple(data.arrays["branch"].shape) == (2, 8) and data.n_coefficients == 4
+
+
+def test_library_code_does_not_import_cli_modules():
+    import pathlib
+    import re
+
+    root = pathlib.Path(importlib.import_module("sciml").__file__).parent / "physics"
+    cli_modules = re.compile(r"from sciml(\.physics)?\.(cli|operator_cli) import|import sciml\.cli")
+    for path in root.rglob("*.py"):
+        if path.name in ("cli.py", "operator_cli.py"):
+            continue
+        assert not cli_modules.search(path.read_text()), path
+
+
+def test_no_problem_name_switches_outside_the_resolver():
+    import pathlib
+    import re
+
+    root = pathlib.Path(importlib.import_module("sciml").__file__).parent / "physics"
+    switch = re.compile(r"""(problem|pde)\s*(==|!=|in)\s*\(?["']""")
+    for path in root.rglob("*.py"):
+        assert not switch.search(path.read_text()), path

@@ -3,14 +3,14 @@ import pytest
 import torch
 
 from sciml.physics.data.geometry import circle, square
-from sciml.physics.operator.data import (
+from sciml.physics.operator.networks import MTDeepONet
+from sciml.physics.operator_data import (
     OperatorDataset,
     darcy_dataset,
     fisher_dataset,
     fit_scalers,
     heat_dataset,
 )
-from sciml.physics.operator.networks import MTDeepONet
 from sciml.physics.problems.darcy import DarcyConfig, generate_darcy
 from sciml.physics.problems.fisher import FisherConfig, generate_fisher
 from sciml.physics.problems.heat import HeatConfig, generate_heat

@@ -41,5 +41,5 @@ def test_heat_plot_and_dispatch(darcy):
     grid = plot_samples(darcy, n=2)
     assert len([ax for ax in grid.axes if ax.get_title()]) == 2
     assert isinstance(plot_sample(heat), Figure)
-    with pytest.raises(ValueError, match="no plot for pde"):
+    with pytest.raises(ValueError, match="pde=.navier_stokes.; expected one of"):
         plot_sample(darcy.assign_attrs(pde="navier_stokes"))

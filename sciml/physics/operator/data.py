@@ -1,18 +1,10 @@
-"""Torch data sets for operator learning, built from the xarray data sets of the physics layer.
+"""Torch data sets for operator learning, and the mask-aware fitting of the model's scalers.
 
-Every data set here is an :class:`OperatorDataset`: per-sample branch inputs, targets
-``y`` ``(S, N, K)`` on ``N`` query points, optional point masks ``(S, N)`` and optional
-coefficient vectors, plus one coordinate array ``(N, d)`` shared by all samples. Its
-``collate`` puts the coordinates into every batch once (Cartesian-product layout).
-
-Builders:
-
-- :func:`fisher_dataset` -- Fisher-KPP: branch = initial condition ``u0`` ``(nx,)``,
-  coefficients = the source coefficients ``(4,)``, coordinates ``(x, t)``;
-- :func:`darcy_dataset` -- Darcy on masked geometries (and the FNO benchmark): branch = the
-  permeability image ``(1, H, W)``, ``mask_grid`` = the geometry mask, coordinates ``(x, y)``;
-- :func:`heat_dataset` -- 3-D heat: branch = the plate design parameters, coordinates
-  ``(x, y, z)``, mask = the solid voxels.
+An :class:`OperatorDataset` holds per-sample branch inputs, targets ``y`` ``(S, N, K)`` on
+``N`` query points, optional point masks ``(S, N)`` and optional coefficient vectors, plus
+one coordinate array ``(N, d)`` shared by all samples. Its ``collate`` puts the coordinates
+into every batch once (Cartesian-product layout). Each Problem builds its own
+(``problem.dataset(ds)``, :mod:`sciml.physics.problems`).
 
 Normalisers (:func:`fit_scalers`) live in the model as buffers, are fitted on the training
 split only and ignore points outside the geometry mask (neuraloperator's mask-aware data
@@ -28,18 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = [
-    "OperatorDataset",
-    "fisher_dataset",
-    "darcy_dataset",
-    "heat_dataset",
-    "heat_design_vector",
-    "fit_scalers",
-    "HEAT_DESIGN_FEATURES",
-]
-
-HEAT_DESIGN_FEATURES = ("source", "t_left", "t_right", "n_holes", "hole_radius")
-"""Scalar plate parameters that start the heat branch vector (hole centres follow)."""
+__all__ = ["OperatorDataset", "fit_scalers"]
 
 
 class OperatorDataset(Dataset):
@@ -169,121 +150,6 @@ class OperatorDataset(Dataset):
         """``branch_in`` of a matching :class:`~sciml.physics.operator.networks.DeepONet`."""
         shape = tuple(self.arrays["branch"].shape[1:])
         return shape[0] if len(shape) == 1 else shape
-
-
-def _select(ds, indices):
-    return ds if indices is None else ds.isel(sample=np.asarray(indices))
-
-
-def fisher_dataset(ds, indices: Sequence[int] | None = None) -> OperatorDataset:
-    """Fisher-KPP samples: ``u(x, t)`` from ``u0`` and the source coefficients.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        From :func:`sciml.physics.problems.fisher.generate_fisher`.
-    indices : sequence of int, optional
-        Samples to keep (default all).
-
-    Returns
-    -------
-    OperatorDataset
-        coords ``(nt * nx, 2)`` as ``(x, t)`` with point ``i * nx + j`` at ``(x_j, t_i)``;
-        ``y`` ``(S, nt * nx, 1)``; branch ``u0`` ``(S, nx)``; ``coefficients`` ``(S, 4)``;
-        labels = family names.
-    """
-    ds = _select(ds, indices)
-    x, t = ds["x"].values, ds["t"].values
-    tt, xx = np.meshgrid(t, x, indexing="ij")
-    coords = np.stack([xx.ravel(), tt.ravel()], axis=-1)
-    u = ds["u"].transpose("sample", "t", "x").values
-    return OperatorDataset(
-        coords,
-        u.reshape(len(u), -1, 1),
-        ds["u0"].values,
-        grid_shape=(t.size, x.size),
-        labels=ds["family"].values,
-        coefficients=ds["coefficients"].values,
-    )
-
-
-def darcy_dataset(ds, indices: Sequence[int] | None = None) -> OperatorDataset:
-    """Darcy samples (any geometry, or the FNO benchmark): ``u`` from ``K`` and the mask.
-
-    Parameters
-    ----------
-    ds : xarray.Dataset
-        From :func:`~sciml.physics.problems.darcy.generate_darcy` or
-        :func:`~sciml.physics.problems.darcy.generate_darcy_fno`.
-    indices : sequence of int, optional
-        Samples to keep (default all).
-
-    Returns
-    -------
-    OperatorDataset
-        coords ``(H * W, 2)`` as ``(x, y)`` in C order of ``(H, W)``; ``y`` ``(S, H * W, 1)``;
-        ``mask`` ``(S, H * W)``; branch ``K`` ``(S, 1, H, W)``; ``mask_grid`` ``(S, H, W)``;
-        labels = geometry names (``"square"`` for the FNO benchmark).
-    """
-    ds = _select(ds, indices)
-    x, y = ds["x"].values, ds["y"].values
-    xx, yy = np.meshgrid(x, y, indexing="ij")
-    coords = np.stack([xx.ravel(), yy.ravel()], axis=-1)
-    k = ds["K"].transpose("sample", "x", "y").values
-    mask = ds["mask"].transpose("sample", "x", "y").values.astype(bool)
-    u = ds["u"].transpose("sample", "x", "y").values
-    s = len(u)
-    labels = ds["geometry"].values if "geometry" in ds else np.array(["square"] * s)
-    return OperatorDataset(
-        coords,
-        u.reshape(s, -1, 1),
-        k[:, None],
-        mask.reshape(s, -1),
-        grid_shape=(x.size, y.size),
-        labels=labels,
-        mask_grid=mask,
-    )
-
-
-def heat_design_vector(ds) -> np.ndarray:
-    """Branch vectors of plate designs ``(S, 5 + 2 * MAX_HOLES)``.
-
-    The scalars :data:`HEAT_DESIGN_FEATURES` then the hole centres sorted by ``x``; absent
-    holes (NaN padding) become ``-1``, outside the plate, so every entry is finite.
-    """
-    scalars = np.stack([ds[name].values.astype(float) for name in HEAT_DESIGN_FEATURES], axis=1)
-    centers = ds["hole_center"].values.copy()
-    key = np.where(np.isnan(centers[..., 0]), np.inf, centers[..., 0])
-    order = np.argsort(key, axis=1)
-    centers = np.take_along_axis(centers, order[..., None], axis=1)
-    centers = np.nan_to_num(centers, nan=-1.0).reshape(len(centers), -1)
-    return np.concatenate([scalars, centers], axis=1)
-
-
-def heat_dataset(ds, indices: Sequence[int] | None = None) -> OperatorDataset:
-    """3-D heat samples: temperature from the plate design parameters.
-
-    Returns
-    -------
-    OperatorDataset
-        coords ``(nx * ny * nz, 3)``; ``y`` ``(S, N, 1)``; ``mask`` ``(S, N)`` solid voxels;
-        branch = :func:`heat_design_vector`.
-    """
-    ds = _select(ds, indices)
-    axes = [ds[a].values for a in ("x", "y", "z")]
-    mesh = np.meshgrid(*axes, indexing="ij")
-    coords = np.stack([m.ravel() for m in mesh], axis=-1)
-    temperature = ds["T"].transpose("sample", "x", "y", "z").values
-    mask = ds["mask"].transpose("sample", "x", "y", "z").values.astype(bool)
-    s = len(temperature)
-    return OperatorDataset(
-        coords,
-        temperature.reshape(s, -1, 1),
-        heat_design_vector(ds),
-        mask.reshape(s, -1),
-        grid_shape=tuple(a.size for a in axes),
-        labels=["plate"] * s,
-    )
 
 
 @torch.no_grad()

@@ -32,10 +32,10 @@ import torch
 from sciml.physics.errors import OutOfDomainWarning
 from sciml.physics.operator.networks import DeepONet
 
-__all__ = ["OperatorPredictor", "PROBLEMS", "input_domain"]
+__all__ = ["OperatorPredictor", "PROBLEMS"]
 
-PROBLEMS = ("fisher", "darcy", "heat")
-"""Problem kinds a predictor knows how to turn inputs into branch batches for."""
+PROBLEMS = ("fisher", "darcy", "darcy_fno", "heat")
+"""Names of the shipped problems (:data:`sciml.physics.problems.PROBLEM_NAMES`)."""
 
 
 class OperatorPredictor:
@@ -45,8 +45,9 @@ class OperatorPredictor:
     ----------
     model : DeepONet
         The trained network.
-    problem : {"fisher", "darcy", "heat"}
-        Which input convention applies.
+    problem : Problem or str
+        The PDE (:class:`~sciml.physics.problems.base.Problem`, or its name): how inputs
+        become branch batches, and where the domain is.
     coord_names : sequence of str
         Names of the trunk coordinates, in column order (e.g. ``("x", "t")``).
     grid_dims : sequence of str
@@ -71,11 +72,10 @@ class OperatorPredictor:
         output_name: str = "u",
         domain: dict | None = None,
     ):
-        from sciml.cli import resolve
+        from sciml.physics.problems import get_problem
 
-        resolve("problem", problem, {p: p for p in PROBLEMS})
         self.model = model.eval()
-        self.problem = problem
+        self.problem = get_problem(problem)
         self.coord_names = tuple(coord_names)
         self.grid_dims = tuple(grid_dims)
         self.grid_axes = tuple(np.asarray(a, dtype=float) for a in grid_axes)
@@ -86,45 +86,24 @@ class OperatorPredictor:
     # ---------------------------------------------------------------- build / io
     @classmethod
     def from_dataset(cls, model: DeepONet, ds) -> OperatorPredictor:
-        """Metadata from the xarray data set the model was trained on."""
-        pde = ds.attrs.get("pde", "")
-        domain = input_domain(ds)
-        if pde == "fisher_kpp":
-            return cls(
-                model,
-                "fisher",
-                ("x", "t"),
-                ("t", "x"),
-                (ds["t"].values, ds["x"].values),
-                domain=domain,
-            )
-        if pde in ("darcy", "darcy_fno"):
-            return cls(
-                model,
-                "darcy",
-                ("x", "y"),
-                ("x", "y"),
-                (ds["x"].values, ds["y"].values),
-                domain=domain,
-            )
-        if pde == "heat":
-            return cls(
-                model,
-                "heat",
-                ("x", "y", "z"),
-                ("x", "y", "z"),
-                tuple(ds[a].values for a in ("x", "y", "z")),
-                "T",
-                domain=domain,
-            )
-        raise ValueError(
-            f"data set attribute pde={pde!r}; expected fisher_kpp, darcy, darcy_fno or heat"
+        """Metadata from the xarray data set the model was trained on (its Problem's)."""
+        from sciml.physics.problems import problem_of
+
+        problem = problem_of(ds)
+        return cls(
+            model,
+            problem,
+            problem.coord_names,
+            problem.grid_dims,
+            problem.grid(ds),
+            problem.output_name,
+            domain=problem.input_domain(ds),
         )
 
     def metadata(self) -> dict:
         """JSON-able description stored next to the weights."""
         return {
-            "problem": self.problem,
+            "problem": self.problem.name,
             "coord_names": list(self.coord_names),
             "grid_dims": list(self.grid_dims),
             "grid_axes": [a.tolist() for a in self.grid_axes],
@@ -253,7 +232,7 @@ class OperatorPredictor:
     @staticmethod
     def _geometry(geometry):
         if isinstance(geometry, str):
-            from sciml.cli import resolve
+            from sciml._resolve import resolve
             from sciml.physics.data.geometry import SHAPES
 
             return resolve("geometry", geometry, SHAPES)()
@@ -261,16 +240,9 @@ class OperatorPredictor:
 
     def _inside(self, coords: np.ndarray, n: int, geometry, grid_mask, inputs) -> np.ndarray | None:
         """Boolean ``(S, N)``: which query points lie in each sample's domain."""
-        if self.problem == "heat":
-            from sciml.physics.problems.heat import plate_with_holes
-
-            inside = []
-            for vector in inputs:
-                centers = vector[5:].reshape(-1, 2)
-                centers = centers[(centers >= 0).all(axis=1)]
-                plate = plate_with_holes(centers, float(vector[4]))
-                inside.append(np.asarray(plate.inside(coords[:, :2]), dtype=bool))
-            return np.stack(inside)
+        from_inputs = self.problem.inside(coords, inputs)
+        if from_inputs is not None:
+            return from_inputs
         if geometry is not None and not isinstance(geometry, np.ndarray):
             inside = np.asarray(self._geometry(geometry).inside(coords), dtype=bool)
             return np.broadcast_to(inside, (n, len(coords)))
@@ -347,7 +319,7 @@ class OperatorPredictor:
         inputs : array
             Branch inputs in physical units: Fisher ``u0`` ``(nx,)`` or ``(S, nx)``; Darcy
             permeability ``(H, W)`` or ``(S, H, W)`` on the training grid; heat design
-            vectors ``(F,)`` or ``(S, F)`` (:func:`~sciml.physics.operator.data.heat_design_vector`).
+            vectors ``(F,)`` or ``(S, F)`` (:func:`~sciml.physics.problems.heat.heat_design_vector`).
         coefficients : array ``(4,)`` or ``(S, 4)``, optional
             Source coefficients (Fisher); or give ``family`` (name or names) with ``a`` and
             ``beta``.
@@ -371,7 +343,7 @@ class OperatorPredictor:
 
         single = False
         inputs = np.asarray(inputs, dtype=float)
-        item_ndim = 2 if self.problem == "darcy" else 1
+        item_ndim = self.problem.branch_ndim
         if inputs.ndim == item_ndim:
             inputs, single = inputs[None], True
         if inputs.ndim != item_ndim + 1:
@@ -380,22 +352,17 @@ class OperatorPredictor:
                 f"dimension(s) or a stack of them"
             )
         n = len(inputs)
-        expected = (
-            tuple(self.model.hparams["branch_in"][1:])
-            if self.problem == "darcy"
-            else (self.model.hparams["branch_in"],)
-        )
+        expected = tuple(np.atleast_1d(self.model.hparams["branch_in"]))[-item_ndim:]
         if inputs.shape[1:] != expected:
             raise ValueError(
                 f"inputs have shape {inputs.shape[1:]} per sample; expected {expected}"
             )
         coeffs = self._coefficients(n, coefficients, family, a, beta)
-        grid_mask = self._grid_mask(n, geometry, mask) if self.problem == "darcy" else None
+        grid_mask = self._grid_mask(n, geometry, mask) if item_ndim == 2 else None
         if grid_mask is not None:
             inputs = _fill_outside(inputs, grid_mask)
         self._check_finite("inputs", inputs)
-        if self.problem == "darcy":
-            _check_positive(inputs, grid_mask)
+        self.problem.check_inputs(inputs, grid_mask)
         if self.model.mask_channel and grid_mask is None:
             raise ValueError(
                 "this model takes the geometry mask as an input channel: pass geometry= "
@@ -416,10 +383,7 @@ class OperatorPredictor:
         for start in range(0, n, batch_size):
             sl = slice(start, start + batch_size)
             batch = {
-                "branch": torch.as_tensor(
-                    inputs[sl][:, None] if self.problem == "darcy" else inputs[sl],
-                    dtype=torch.float32,
-                )
+                "branch": torch.as_tensor(self.problem.branch(inputs[sl]), dtype=torch.float32)
             }
             if coeffs is not None:
                 batch["coefficients"] = torch.as_tensor(coeffs[sl], dtype=torch.float32)
@@ -452,57 +416,12 @@ class OperatorPredictor:
 
     def predict_dataset(self, ds, *, coords=None, batch_size: int = 256):
         """Predict every sample of an xarray data set of this problem (for the CLI)."""
-        from sciml.physics.operator.data import heat_design_vector
-
-        pde = ds.attrs.get("pde", "unknown")
-        accepted = {"fisher": ("fisher_kpp",), "darcy": ("darcy", "darcy_fno"), "heat": ("heat",)}
-        if pde not in accepted[self.problem]:
-            raise ValueError(
-                f"this file holds a {pde} data set; the model is a {self.problem} model"
-            )
-
-        if self.problem == "fisher":
-            return self.predict(
-                ds["u0"].values,
-                coefficients=ds["coefficients"].values,
-                coords=coords,
-                batch_size=batch_size,
-            )
-        if self.problem == "darcy":
-            return self.predict(
-                ds["K"].transpose("sample", "x", "y").values,
-                mask=ds["mask"].transpose("sample", "x", "y").values,
-                coords=coords,
-                batch_size=batch_size,
-            )
-        return self.predict(heat_design_vector(ds), coords=coords, batch_size=batch_size)
+        self.problem.check_data(ds)
+        return self.predict(**self.problem.inputs(ds), coords=coords, batch_size=batch_size)
 
 
 #: Margin, as a fraction of the training range, within which inputs still count as in domain.
 DOMAIN_MARGIN = 0.1
-
-
-def input_domain(ds) -> dict:
-    """Training range of the branch inputs of a data set, stored with a trained model.
-
-    Fisher: the range of ``u0``, of each source coefficient, and the families seen; Darcy:
-    the range of ``K`` inside the masks; heat: the range of each design-vector entry.
-    """
-    from sciml.physics.operator.data import heat_design_vector
-
-    pde = ds.attrs.get("pde", "")
-    if pde == "fisher_kpp":
-        coefficients = ds["coefficients"].values
-        return {
-            "inputs": [float(np.nanmin(ds["u0"].values)), float(np.nanmax(ds["u0"].values))],
-            "coefficients": [coefficients.min(0).tolist(), coefficients.max(0).tolist()],
-            "families": sorted({str(f) for f in ds["family"].values}),
-        }
-    if pde in ("darcy", "darcy_fno"):
-        k = ds["K"].values[ds["mask"].transpose(*ds["K"].dims).values.astype(bool)]
-        return {"inputs": [float(k.min()), float(k.max())]}
-    vectors = heat_design_vector(ds)
-    return {"inputs": [vectors.min(0).tolist(), vectors.max(0).tolist()]}
 
 
 def _within(values: np.ndarray, bounds) -> np.ndarray:
@@ -534,14 +453,3 @@ def _fill_outside(inputs: np.ndarray, grid_mask: np.ndarray) -> np.ndarray:
     fill = np.nanmean(inside.reshape(len(inputs), -1), axis=1)
     fill = np.where(np.isfinite(fill), fill, 1.0)
     return np.where(grid_mask, inputs, fill[:, None, None])
-
-
-def _check_positive(k: np.ndarray, grid_mask: np.ndarray | None) -> None:
-    inside = k if grid_mask is None else np.where(grid_mask, k, np.inf)
-    bad = inside <= 0
-    if bad.any():
-        sample = int(np.argwhere(bad)[0][0])
-        raise ValueError(
-            f"the permeability K must be strictly positive; sample {sample} has minimum "
-            f"{float(inside[sample].min()):.3g}"
-        )

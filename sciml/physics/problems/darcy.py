@@ -36,6 +36,7 @@ from scipy.interpolate import make_interp_spline
 from sciml.physics.data._fd import assemble_diffusion, solve_spd
 from sciml.physics.data._parallel import run_samples
 from sciml.physics.data.grf import gaussian_random_field, gaussian_random_field_on
+from sciml.physics.problems.base import Problem
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -50,6 +51,8 @@ __all__ = [
     "DarcyFNOConfig",
     "sample_darcy_fno",
     "generate_darcy_fno",
+    "DarcyProblem",
+    "DarcyFNOProblem",
 ]
 
 
@@ -411,3 +414,136 @@ def generate_darcy_fno(
             "sciml_version": sciml.__version__,
         },
     )
+
+
+class DarcyProblem(Problem):
+    """2-D Darcy flow on masked geometries: ``u(x, y)`` from the permeability image ``K``.
+
+    Branch: ``K`` on the grid ``(1, H, W)`` with the geometry mask as a second channel;
+    trunk coordinates ``(x, y)``; outputs are zero (NaN at prediction) outside the mask.
+    """
+
+    name = "darcy"
+    data_name = "darcy"
+    data_names = ("darcy", "darcy_fno")
+    config_class = DarcyConfig
+    options = ("geometry",)
+    coord_names = ("x", "y")
+    grid_dims = ("x", "y")
+    branch_ndim = 2
+
+    def config(self, resolution: int | None = None) -> DarcyConfig:
+        return DarcyConfig() if resolution is None else DarcyConfig(resolution=resolution)
+
+    def generate(self, n: int, config: DarcyConfig | None = None, geometries=None, **run: Any):
+        """``geometries``: ``{name: deepxde geometry}`` cycled over samples (default square)."""
+        from sciml.physics.data.geometry import square
+
+        return generate_darcy(n, geometries or {"square": square()}, config, **run)
+
+    def dataset(self, ds, indices=None):
+        """Darcy samples on one grid.
+
+        Coords ``(H * W, 2)`` as ``(x, y)`` in C order of ``(H, W)``; ``y`` ``(S, H * W, 1)``;
+        ``mask`` ``(S, H * W)``; branch ``K`` ``(S, 1, H, W)``; ``mask_grid`` ``(S, H, W)``;
+        labels = geometry names (``"square"`` for the FNO benchmark).
+        """
+        from sciml.physics.operator.data import OperatorDataset
+
+        ds = ds if indices is None else ds.isel(sample=np.asarray(indices))
+        x, y = ds["x"].values, ds["y"].values
+        xx, yy = np.meshgrid(x, y, indexing="ij")
+        coords = np.stack([xx.ravel(), yy.ravel()], axis=-1)
+        inputs = self.inputs(ds)
+        u = ds["u"].transpose("sample", "x", "y").values
+        s = len(u)
+        labels = ds["geometry"].values if "geometry" in ds else np.array(["square"] * s)
+        return OperatorDataset(
+            coords,
+            u.reshape(s, -1, 1),
+            self.branch(inputs["inputs"]),
+            inputs["mask"].reshape(s, -1),
+            grid_shape=(x.size, y.size),
+            labels=labels,
+            mask_grid=inputs["mask"],
+        )
+
+    def inputs(self, ds) -> dict[str, np.ndarray]:
+        return {
+            "inputs": ds["K"].transpose("sample", "x", "y").values,
+            "mask": ds["mask"].transpose("sample", "x", "y").values.astype(bool),
+        }
+
+    def branch(self, inputs: np.ndarray) -> np.ndarray:
+        return inputs[:, None]
+
+    def check_inputs(self, inputs: np.ndarray, mask: np.ndarray | None) -> None:
+        """``K`` must be strictly positive inside the domain."""
+        inside = inputs if mask is None else np.where(mask, inputs, np.inf)
+        bad = inside <= 0
+        if bad.any():
+            sample = int(np.argwhere(bad)[0][0])
+            raise ValueError(
+                f"the permeability K must be strictly positive; sample {sample} has minimum "
+                f"{float(inside[sample].min()):.3g}"
+            )
+
+    def input_domain(self, ds) -> dict:
+        inputs = self.inputs(ds)
+        k = inputs["inputs"][inputs["mask"]]
+        return {"inputs": [float(k.min()), float(k.max())]}
+
+    def default_model(self, data, *, multitask=True, p=None, width=128, activation="tanh"):
+        """CNN branch (16/32/64/64 filters) on ``K`` with the mask channel, ``p = 150``."""
+        from sciml.physics.operator.networks import DeepONet, MTDeepONet
+
+        return (MTDeepONet if multitask else DeepONet)(
+            data.branch_in,
+            2,
+            p=p or 150,
+            branch="cnn",
+            branch_hidden=(width,),
+            mask_channel=multitask,
+            mask_output=True,
+            activation=activation,
+            trunk_hidden=(width,) * 3,
+            **self.coordinate_bounds(data),
+        )
+
+    def physics_terms(self, ds, data) -> list:
+        """``-div(K grad u) - f`` at interior nodes and ``u = 0`` on the boundary nodes."""
+        from sciml.physics.operator.residuals import DarcyResidual
+
+        x = ds["x"].values
+        return [DarcyResidual(data.grid_shape, (x[1] - x[0],) * 2, float(ds.attrs["source"]))]
+
+    def plot(self, ds, index: int = 0, *, ax=None):
+        from sciml.physics.plot import plot_field
+
+        return plot_field(ds, index, "u", ax=ax)
+
+
+class DarcyFNOProblem(DarcyProblem):
+    """The FNO Darcy benchmark (Li et al., 2021): unit square, two-valued ``K``, fixed split."""
+
+    name = "darcy_fno"
+    data_name = "darcy_fno"
+    config_class = DarcyFNOConfig
+    options = ("n_test", "subsample")
+
+    def config(self, resolution: int | None = None, subsample: int | None = None):
+        options = {}
+        if resolution is not None:
+            options["resolution"] = resolution
+        if subsample is not None:
+            options["subsample"] = subsample
+        return DarcyFNOConfig(**options)
+
+    def generate(self, n: int, config=None, n_test: int | None = None, **run: Any):
+        """``n`` training then ``n_test`` (default 100) test samples."""
+        return generate_darcy_fno(n, 100 if n_test is None else n_test, config, **run)
+
+    def split(self, ds, val_fraction: float, seed: int):
+        """The benchmark's own split: train on ``split == "train"``, validate on the test set."""
+        split = ds["split"].values
+        return np.flatnonzero(split == "train"), np.flatnonzero(split == "test")

@@ -48,6 +48,7 @@ from sciml.physics.data._fd import laplacian_1d_neumann
 from sciml.physics.data._parallel import run_samples
 from sciml.physics.data.grf import gaussian_random_field_on
 from sciml.physics.errors import SolverError
+from sciml.physics.problems.base import Problem
 
 __all__ = [
     "ReactionFamily",
@@ -58,6 +59,7 @@ __all__ = [
     "FAMILIES",
     "TRAINING_FAMILIES",
     "HELD_OUT_FAMILIES",
+    "FisherProblem",
     "MONOMIALS",
     "family_by_name",
     "reaction",
@@ -135,7 +137,7 @@ HELD_OUT_FAMILIES = (ZELDOVICH,)
 
 def family_by_name(name: str) -> ReactionFamily:
     """Return the family called ``name``; the error lists the valid names."""
-    from sciml.cli import resolve
+    from sciml._resolve import resolve
 
     return resolve("reaction family", name, FAMILIES)  # type: ignore[return-value]
 
@@ -387,3 +389,92 @@ def generate_fisher(
             "sciml_version": sciml.__version__,
         },
     )
+
+
+class FisherProblem(Problem):
+    """1-D Fisher-KPP with polynomial source families: ``u(x, t)`` from ``u0`` and ``R``.
+
+    Branch: the initial condition ``u0`` at the ``nx`` nodes plus the four source
+    coefficients; trunk coordinates ``(x, t)``; no geometry mask.
+    """
+
+    name = "fisher"
+    data_name = "fisher_kpp"
+    data_names = ("fisher_kpp",)
+    config_class = FisherConfig
+    options = ("family",)
+    coord_names = ("x", "t")
+    grid_dims = ("t", "x")
+
+    def config(self, resolution: int | None = None, family=None) -> FisherConfig:
+        options: dict[str, Any] = {}
+        if resolution is not None:
+            options["nx"] = resolution
+        if family:
+            options["families"] = tuple(family)
+        return FisherConfig(**options)
+
+    def generate(self, n: int, config: FisherConfig | None = None, **run: Any):
+        return generate_fisher(n, config, **run)
+
+    def dataset(self, ds, indices=None):
+        """Fisher-KPP samples: ``u(x, t)`` from ``u0`` and the source coefficients.
+
+        Coords ``(nt * nx, 2)`` as ``(x, t)`` with point ``i * nx + j`` at ``(x_j, t_i)``;
+        ``y`` ``(S, nt * nx, 1)``; branch ``u0`` ``(S, nx)``; ``coefficients`` ``(S, 4)``;
+        labels = family names.
+        """
+        from sciml.physics.operator.data import OperatorDataset
+
+        ds = ds if indices is None else ds.isel(sample=np.asarray(indices))
+        x, t = ds["x"].values, ds["t"].values
+        tt, xx = np.meshgrid(t, x, indexing="ij")
+        coords = np.stack([xx.ravel(), tt.ravel()], axis=-1)
+        u = ds["u"].transpose("sample", "t", "x").values
+        return OperatorDataset(
+            coords,
+            u.reshape(len(u), -1, 1),
+            ds["u0"].values,
+            grid_shape=(t.size, x.size),
+            labels=ds["family"].values,
+            coefficients=ds["coefficients"].values,
+        )
+
+    def inputs(self, ds) -> dict[str, np.ndarray]:
+        return {"inputs": ds["u0"].values, "coefficients": ds["coefficients"].values}
+
+    def input_domain(self, ds) -> dict:
+        coefficients = ds["coefficients"].values
+        return {
+            "inputs": [float(np.nanmin(ds["u0"].values)), float(np.nanmax(ds["u0"].values))],
+            "coefficients": [coefficients.min(0).tolist(), coefficients.max(0).tolist()],
+            "families": sorted({str(f) for f in ds["family"].values}),
+        }
+
+    def default_model(self, data, *, multitask=True, p=None, width=128, activation="tanh"):
+        """MLP branch on ``u0`` plus the coefficients ([width] * 2 with LayerNorm, ``p = 300``)."""
+        from sciml.physics.operator.networks import DeepONet, MTDeepONet
+
+        return (MTDeepONet if multitask else DeepONet)(
+            data.branch_in,
+            2,
+            p=p or 300,
+            branch_hidden=(width, width),
+            layer_norm=True,
+            n_coefficients=data.n_coefficients,
+            activation=activation,
+            trunk_hidden=(width,) * 3,
+            **self.coordinate_bounds(data),
+        )
+
+    def physics_terms(self, ds, data) -> list:
+        """``u_t - D u_xx - R(u)`` at collocation points, zero flux at the ends, ``u(x, 0) = u0``."""
+        from sciml.physics.operator.residuals import FisherResidual
+
+        params = json.loads(ds.attrs["parameters"])
+        return [FisherResidual(params["diffusivity"], params["t_final"])]
+
+    def plot(self, ds, index: int = 0, *, ax=None):
+        from sciml.physics.plot import plot_fisher
+
+        return plot_fisher(ds, index, ax=ax)

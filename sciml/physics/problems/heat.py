@@ -38,6 +38,7 @@ import numpy as np
 from sciml.physics.data._fd import assemble_diffusion, solve_spd
 from sciml.physics.data._parallel import run_samples
 from sciml.physics.errors import GeometryError
+from sciml.physics.problems.base import Problem
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -45,6 +46,9 @@ if TYPE_CHECKING:
     from sciml.physics.data.geometry import Geometry, Grid
 
 __all__ = [
+    "HeatProblem",
+    "HEAT_DESIGN_FEATURES",
+    "heat_design_vector",
     "HeatConfig",
     "solve_heat",
     "plate_with_holes",
@@ -533,3 +537,107 @@ def generate_heat(
             "sciml_version": sciml.__version__,
         },
     )
+
+
+HEAT_DESIGN_FEATURES = ("source", "t_left", "t_right", "n_holes", "hole_radius")
+"""Scalar plate parameters that start the heat branch vector (hole centres follow)."""
+
+
+def heat_design_vector(ds) -> np.ndarray:
+    """Branch vectors of plate designs ``(S, 5 + 2 * MAX_HOLES)``.
+
+    The scalars :data:`HEAT_DESIGN_FEATURES` then the hole centres sorted by ``x``; absent
+    holes (NaN padding) become ``-1``, outside the plate, so every entry is finite.
+    """
+    scalars = np.stack([ds[name].values.astype(float) for name in HEAT_DESIGN_FEATURES], axis=1)
+    centers = ds["hole_center"].values.copy()
+    key = np.where(np.isnan(centers[..., 0]), np.inf, centers[..., 0])
+    order = np.argsort(key, axis=1)
+    centers = np.take_along_axis(centers, order[..., None], axis=1)
+    centers = np.nan_to_num(centers, nan=-1.0).reshape(len(centers), -1)
+    return np.concatenate([scalars, centers], axis=1)
+
+
+def _design_plate(vector: np.ndarray):
+    """The plate geometry a design vector describes (inverse of :func:`heat_design_vector`)."""
+    n_scalars = len(HEAT_DESIGN_FEATURES)
+    centers = vector[n_scalars:].reshape(-1, 2)
+    centers = centers[(centers >= 0).all(axis=1)]
+    return plate_with_holes(centers, float(vector[HEAT_DESIGN_FEATURES.index("hole_radius")]))
+
+
+class HeatProblem(Problem):
+    """3-D steady heat conduction in a plate with holes: ``T(x, y, z)`` from the design.
+
+    Branch: the design vector (:func:`heat_design_vector`); trunk coordinates ``(x, y, z)``;
+    the domain (solid voxels) follows from the holes in the design vector.
+    """
+
+    name = "heat"
+    data_name = "heat"
+    data_names = ("heat",)
+    config_class = HeatConfig
+    coord_names = ("x", "y", "z")
+    grid_dims = ("x", "y", "z")
+    output_name = "T"
+
+    def config(self, resolution: int | None = None) -> HeatConfig:
+        if resolution is None:
+            return HeatConfig()
+        return HeatConfig(shape=(resolution, resolution, max(2, resolution // 4)))
+
+    def generate(self, n: int, config: HeatConfig | None = None, **run: Any):
+        return generate_heat(n, config, **run)
+
+    def dataset(self, ds, indices=None):
+        """Heat samples: temperature from the plate design.
+
+        Coords ``(nx * ny * nz, 3)``; ``y`` ``(S, N, 1)``; ``mask`` ``(S, N)`` solid voxels;
+        branch = :func:`heat_design_vector`.
+        """
+        from sciml.physics.operator.data import OperatorDataset
+
+        ds = ds if indices is None else ds.isel(sample=np.asarray(indices))
+        axes = [ds[a].values for a in ("x", "y", "z")]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        coords = np.stack([m.ravel() for m in mesh], axis=-1)
+        temperature = ds["T"].transpose("sample", "x", "y", "z").values
+        mask = ds["mask"].transpose("sample", "x", "y", "z").values.astype(bool)
+        s = len(temperature)
+        return OperatorDataset(
+            coords,
+            temperature.reshape(s, -1, 1),
+            heat_design_vector(ds),
+            mask.reshape(s, -1),
+            grid_shape=tuple(a.size for a in axes),
+            labels=["plate"] * s,
+        )
+
+    def inputs(self, ds) -> dict[str, np.ndarray]:
+        return {"inputs": heat_design_vector(ds)}
+
+    def inside(self, coords: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+        return np.stack(
+            [np.asarray(_design_plate(v).inside(coords[:, :2]), dtype=bool) for v in inputs]
+        )
+
+    def default_model(self, data, *, multitask=True, p=None, width=128, activation="tanh"):
+        """MLP branch on the design vector, masked output, ``p = 128``."""
+        from sciml.physics.operator.networks import DeepONet, MTDeepONet
+
+        return (MTDeepONet if multitask else DeepONet)(
+            data.branch_in,
+            3,
+            p=p or 128,
+            branch_hidden=(width, width),
+            mask_output=True,
+            output_names=("T",),
+            activation=activation,
+            trunk_hidden=(width,) * 3,
+            **self.coordinate_bounds(data),
+        )
+
+    def plot(self, ds, index: int = 0, *, ax=None):
+        from sciml.physics.plot import plot_heat
+
+        return plot_heat(ds, index, ax=ax)
