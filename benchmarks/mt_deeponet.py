@@ -36,7 +36,7 @@ from sciml.physics.data.geometry import SHAPES, Grid, interior_mask  # noqa: E40
 from sciml.physics.data.storage import load_dataset, save_dataset  # noqa: E402
 from sciml.physics.operator.data import OperatorDataset  # noqa: E402
 from sciml.physics.operator.networks import DeepONet, MaskedFieldLoss, MTDeepONet  # noqa: E402
-from sciml.physics.operator.predictor import OperatorPredictor  # noqa: E402
+from sciml.physics.predictor import OperatorPredictor  # noqa: E402
 from sciml.physics.problems.darcy import (  # noqa: E402
     DarcyConfig,
     DarcyFNOConfig,

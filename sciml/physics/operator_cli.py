@@ -42,7 +42,7 @@ def build_model(
 def _train(args: argparse.Namespace) -> int:
     from sciml.physics.data.storage import load_dataset
     from sciml.physics.operator.networks import MaskedFieldLoss
-    from sciml.physics.operator.predictor import OperatorPredictor
+    from sciml.physics.predictor import OperatorPredictor
     from sciml.physics.problems import problem_of
     from sciml.train import StaticWeighting, TrainConfig, Trainer
 
@@ -90,7 +90,7 @@ def _predict(args: argparse.Namespace) -> int:
     import warnings
 
     from sciml.physics.data.storage import check_writable, load_dataset, save_dataset
-    from sciml.physics.operator.predictor import OperatorPredictor
+    from sciml.physics.predictor import OperatorPredictor
 
     check_writable(args.out)
     predictor = OperatorPredictor.load(args.model)

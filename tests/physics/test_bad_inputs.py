@@ -12,8 +12,8 @@ from sciml.physics import storage
 from sciml.physics.data.geometry import Disk, Grid, Polygon, check_resolution, difference, square
 from sciml.physics.errors import OutOfDomainWarning, ResolutionError
 from sciml.physics.operator.networks import MTDeepONet
-from sciml.physics.operator.predictor import OperatorPredictor
 from sciml.physics.operator_data import darcy_dataset, fisher_dataset
+from sciml.physics.predictor import OperatorPredictor
 from sciml.physics.problems.darcy import DarcyConfig, generate_darcy
 from sciml.physics.problems.fisher import FisherConfig, generate_fisher
 

@@ -14,7 +14,6 @@ MOVED = {
     "sciml.physics.darcy": "sciml.physics.problems.darcy",
     "sciml.physics.heat": "sciml.physics.problems.heat",
     "sciml.physics.deeponet": "sciml.physics.operator.networks",
-    "sciml.physics.predictor": "sciml.physics.operator.predictor",
 }
 
 
@@ -68,3 +67,15 @@ def test_no_problem_name_switches_outside_the_resolver():
     switch = re.compile(r"""(problem|pde)\s*(==|!=|in)\s*\(?["']""")
     for path in root.rglob("*.py"):
         assert not switch.search(path.read_text()), path
+
+
+def test_inverse_default_family_is_the_logistic_source():
+    import numpy as np
+
+    from sciml.physics.operator.inverse import LOGISTIC_VECTOR, FisherInverseDeepONet
+    from sciml.physics.problems.fisher import FAMILIES
+
+    np.testing.assert_allclose(LOGISTIC_VECTOR, FAMILIES["logistic"].coefficients(1.0))
+    zeldovich = FAMILIES["zeldovich"].coefficients(1.0)
+    net = FisherInverseDeepONet(zeldovich, branch_in=4, coord_dim=2, p=4)
+    np.testing.assert_allclose(net.reaction_coefficients(2)[0].detach(), 0.5 * zeldovich)

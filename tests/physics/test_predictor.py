@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from sciml.physics.operator.networks import MTDeepONet
-from sciml.physics.operator.predictor import OperatorPredictor
+from sciml.physics.predictor import OperatorPredictor
 from sciml.train import CheckpointError, save_checkpoint
 
 N = 16

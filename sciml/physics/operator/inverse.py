@@ -7,6 +7,7 @@ log-parameters) to sparse noisy observations of one solution, with the residual 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,25 +18,36 @@ from sciml.physics.operator.networks import DeepONet, MaskedFieldLoss
 from sciml.physics.operator.pinn import _single_instance_setup
 from sciml.physics.operator.residuals import FisherResidual
 
-__all__ = ["FisherInverseDeepONet", "InverseResult", "fit_fisher_inverse"]
+__all__ = ["FisherInverseDeepONet", "InverseResult", "fit_fisher_inverse", "LOGISTIC_VECTOR"]
+
+LOGISTIC_VECTOR = (1.0, -1.0, 0.0, 0.0)
+"""Coefficients of the logistic source ``u (1 - u)`` on ``(u, u^2, u^3, u^4)``."""
 
 
 class FisherInverseDeepONet(DeepONet):
     """A DeepONet whose Fisher-KPP ``D`` and ``a`` are trainable (inverse problem).
 
     The source is ``a * family`` coefficients; ``D = exp(log_D)`` and ``a = exp(log_a)`` stay
-    positive. Extra parameters: ``family`` (a name in :data:`sciml.physics.problems.fisher.FAMILIES`),
-    ``d_init`` and ``a_init``; the rest as in :class:`DeepONet` (MLP branch on ``u0``).
+    positive. Extra parameters: ``family_vector``, the source family's coefficients at
+    ``a = 1`` (e.g. ``FAMILIES["zeldovich"].coefficients(1.0)`` from
+    :mod:`sciml.physics.problems.fisher`; default logistic ``u - u^2``), ``d_init`` and
+    ``a_init``; the rest as in :class:`DeepONet` (MLP branch on ``u0``).
     """
 
     def __init__(
-        self, family: str = "logistic", d_init: float = 0.05, a_init: float = 0.5, **kwargs
+        self,
+        family_vector: Sequence[float] = LOGISTIC_VECTOR,
+        d_init: float = 0.05,
+        a_init: float = 0.5,
+        **kwargs,
     ):
-        from sciml.physics.problems.fisher import family_by_name
-
         super().__init__(**kwargs)
-        self.hparams.update({"family": family, "d_init": d_init, "a_init": a_init})
-        unit = family_by_name(family).coefficients(1.0, 1.0)
+        unit = [float(c) for c in family_vector]
+        if len(unit) != 4:
+            raise ValueError(
+                f"family_vector has {len(unit)} values; expected 4 (coefficients of u .. u^4)"
+            )
+        self.hparams.update({"family_vector": unit, "d_init": d_init, "a_init": a_init})
         self.register_buffer("family_vector", torch.tensor(unit, dtype=torch.float32))
         self.log_diffusivity = nn.Parameter(torch.tensor(float(np.log(d_init))))
         self.log_amplitude = nn.Parameter(torch.tensor(float(np.log(a_init))))
@@ -82,7 +94,7 @@ def fit_fisher_inverse(
     x: np.ndarray,
     t: np.ndarray,
     *,
-    family: str = "logistic",
+    family_vector: Sequence[float] = LOGISTIC_VECTOR,
     true_diffusivity: float,
     true_amplitude: float,
     n_obs: int = 200,
@@ -121,7 +133,7 @@ def fit_fisher_inverse(
     obs = u[ti, xi] + noise * rng.standard_normal(len(flat))
     u0 = (u[0] + noise * rng.standard_normal(nx)).astype(np.float32)
     model = FisherInverseDeepONet(
-        family=family,
+        family_vector=family_vector,
         d_init=d_init,
         a_init=a_init,
         branch_in=nx,

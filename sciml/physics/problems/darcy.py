@@ -518,7 +518,7 @@ class DarcyProblem(Problem):
         return [DarcyResidual(data.grid_shape, (x[1] - x[0],) * 2, float(ds.attrs["source"]))]
 
     def plot(self, ds, index: int = 0, *, ax=None):
-        from sciml.physics.plot import plot_field
+        from sciml.physics.problems._plot import plot_field
 
         return plot_field(ds, index, "u", ax=ax)
 

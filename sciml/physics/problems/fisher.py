@@ -475,6 +475,6 @@ class FisherProblem(Problem):
         return [FisherResidual(params["diffusivity"], params["t_final"])]
 
     def plot(self, ds, index: int = 0, *, ax=None):
-        from sciml.physics.plot import plot_fisher
+        from sciml.physics.problems._plot import plot_fisher
 
         return plot_fisher(ds, index, ax=ax)

@@ -638,6 +638,6 @@ class HeatProblem(Problem):
         )
 
     def plot(self, ds, index: int = 0, *, ax=None):
-        from sciml.physics.plot import plot_heat
+        from sciml.physics.problems._plot import plot_heat
 
         return plot_heat(ds, index, ax=ax)
