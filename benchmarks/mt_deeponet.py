@@ -682,7 +682,7 @@ def bench_inverse(s, md):
     tt, xx = np.meshgrid(t, x, indexing="ij")
     grid = torch.tensor(np.stack([xx.ravel(), tt.ravel()], 1), dtype=torch.float32)
     with torch.no_grad():
-        pred = model(
+        z = model(
             {
                 "branch": torch.tensor(u0[None], dtype=torch.float32),
                 "coefficients": torch.tensor(
@@ -690,7 +690,8 @@ def bench_inverse(s, md):
                 ),
                 "coords": grid,
             }
-        )[0, :, 0].numpy()
+        )
+        pred = model.to_physical(z)[0, :, 0].numpy()
     err = np.linalg.norm(pred - u.ravel()) / np.linalg.norm(u.ravel())
     md.append(
         f"**Pure PINN mode** (no solution data) on the same forward instance, {s['pinn_steps']} steps "

@@ -167,6 +167,14 @@ class Objective:
         """Return ``{"pred": ..., "target": ..., ["var": ...]}`` in physical units, or None."""
         return None
 
+    def metrics(self, target, pred) -> dict[str, float]:
+        """Extra validation metrics of this family from decoded arrays (default: none).
+
+        ``Trainer.evaluate`` adds them next to rmse/mae/r2/pearson; operator networks report
+        the relative L2 error of fields here.
+        """
+        return {}
+
 
 def _select(outputs, key: str | None):
     if key is None:

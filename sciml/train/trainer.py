@@ -54,8 +54,9 @@ class TrainConfig:
         Clip the global gradient norm to this value.
     monitor : str or None
         Early-stopping metric: ``"val_loss"`` (default with validation data),
-        ``"val_rmse"``, ``"val_mae"``, ``"val_r2"``, ``"val_pearson"``, ``"val_rel_l2"``
-        or ``"train_loss"`` (default without).
+        ``"val_rmse"``, ``"val_mae"``, ``"val_r2"``, ``"val_pearson"``, a metric of the
+        objective's ``metrics`` (``"val_rel_l2"`` for fields) or ``"train_loss"`` (default
+        without).
     patience : int or None
         Epochs without improvement before stopping; ``None`` trains all epochs. The
         best weights are restored at the end either way.
@@ -452,8 +453,9 @@ class Trainer:
         if preds:
             pred = torch.cat(preds).numpy()
             target = torch.cat(targets).numpy()
-            if pred.ndim == 3:  # fields (S, N, T): relative L2 per sample, then flattened metrics
-                result[f"{prefix}rel_l2"] = float(metrics.relative_l2(target, pred, reduce="mean"))
+            extra = getattr(self.objective, "metrics", None)
+            if extra is not None:  # a family's own validation metrics (fields: relative L2)
+                result.update({f"{prefix}{k}": v for k, v in extra(target, pred).items()})
             flat_p = pred.reshape(-1, pred.shape[-1])
             flat_t = target.reshape(-1, target.shape[-1])
             for name in ("rmse", "mae", "r2", "pearson"):

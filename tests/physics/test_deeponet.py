@@ -64,7 +64,7 @@ def test_wrong_shapes_and_arguments_raise():
         DeepONet(8, 2, mask_channel=True)
 
 
-def test_mask_zeroes_output_outside_and_carries_no_loss():
+def test_mask_zeroes_physical_output_outside_and_carries_no_loss():
     net = _cnn()
     torch.manual_seed(0)
     mask = torch.rand(3, 12, 12) > 0.4
@@ -77,7 +77,7 @@ def test_mask_zeroes_output_outside_and_carries_no_loss():
     }
     out = net(batch)
     outside = ~batch["mask"]
-    assert torch.all(out[..., 0][outside] == 0.0)
+    assert torch.all(net.to_physical(out, batch["mask"])[..., 0][outside] == 0.0)
     for kind in ("mse", "rel_l2"):
         loss = MaskedFieldLoss(kind)
         value = loss.terms(out, batch, net)[kind]
@@ -121,3 +121,17 @@ def test_checkpoint_round_trip(tmp_path):
     with torch.no_grad():
         assert torch.equal(net.eval()(batch), again(batch))
     assert again.hparams == net.hparams
+
+
+def test_outputs_are_standardised_and_decoded_to_physical_units():
+    net = _tiny()
+    net.target_scaler.fit(torch.tensor([[10.0], [14.0]]))
+    batch = {"branch": torch.randn(2, 8), "coords": torch.rand(6, 2), "y": torch.ones(2, 6, 1)}
+    z = net(batch)
+    loss = MaskedFieldLoss("mse")
+    decoded = loss.decode(z, batch, net)
+    torch.testing.assert_close(decoded["pred"], (z * 2.0 + 12.0).double())
+    standardised = (batch["y"] - 12.0) / 2.0
+    torch.testing.assert_close(loss.terms(z, batch, net)["mse"], ((z - standardised) ** 2).mean())
+    arrays = {k: v.detach().numpy() for k, v in decoded.items()}
+    assert set(loss.metrics(arrays["target"], arrays["pred"])) == {"rel_l2"}

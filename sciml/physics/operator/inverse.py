@@ -168,7 +168,8 @@ def fit_fisher_inverse(
     tt, xx = np.meshgrid(t, x, indexing="ij")
     grid = torch.tensor(np.stack([xx.ravel(), tt.ravel()], 1), dtype=torch.float32)
     with torch.no_grad():
-        pred = model({"branch": torch.from_numpy(u0[None]), "coords": grid})[0, :, 0].numpy()
+        z = model({"branch": torch.from_numpy(u0[None]), "coords": grid})
+        pred = model.to_physical(z)[0, :, 0].numpy()
     rel = float(np.linalg.norm(pred - u.ravel()) / np.linalg.norm(u.ravel()))
     return InverseResult(
         float(model.diffusivity),

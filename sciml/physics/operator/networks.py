@@ -31,8 +31,13 @@ Batch convention (dict)
 - ``"coords"``: ``(N, d)`` query coordinates shared by the batch, or ``(B, N, d)``;
 - ``"mask"`` (optional): ``(B, N)`` true inside the geometry at the query points.
 
-Outputs are ``(B, N, n_outputs)`` in physical units; an :class:`MTDeepONet` multiplies them
-by ``batch["mask"]`` so that points outside the domain are exactly zero.
+Outputs are ``(B, N, n_outputs)`` in *standardised* units, as for every model family of
+:mod:`sciml.train` (``docs/trainer_api.md``): the objective (:class:`MaskedFieldLoss`, a
+:class:`~sciml.train.MultiTaskRegression`) compares them with standardised targets inside
+``batch["mask"]`` and decodes them to physical units with the model's ``target_scaler``;
+:meth:`DeepONet.to_physical` does the same for direct use (exact zeros outside the mask
+when ``mask_output``), and :class:`~sciml.physics.predictor.OperatorPredictor` returns
+physical fields with NaN outside the domain.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ import torch
 from torch import nn
 
 from sciml.nn import ACTIVATIONS, MLP
-from sciml.train.losses import Objective
+from sciml.train.losses import MultiTaskRegression
 from sciml.train.normalize import Standardizer
 
 __all__ = ["CNNBranch", "DeepONet", "MTDeepONet", "MaskedFieldLoss"]
@@ -296,7 +301,7 @@ class DeepONet(nn.Module):
         return u
 
     def forward(self, batch: dict) -> torch.Tensor:
-        """Predictions ``(B, N, K)`` in physical units (zero outside ``batch["mask"]`` when masked)."""
+        """Standardised predictions ``(B, N, K)``; :meth:`to_physical` turns them into units."""
         coords = batch["coords"].float()
         if coords.shape[-1] != self.coord_dim:
             raise ValueError(
@@ -305,8 +310,7 @@ class DeepONet(nn.Module):
             )
         if coords.ndim == 3 and coords.shape[0] == 1:
             coords = coords[0]
-        z = self.combine(self.branch_features(batch), self.trunk_features(coords))
-        return self.to_physical(z, batch.get("mask"))
+        return self.combine(self.branch_features(batch), self.trunk_features(coords))
 
 
 class MTDeepONet(DeepONet):
@@ -364,21 +368,23 @@ class MTDeepONet(DeepONet):
         )
 
 
-class MaskedFieldLoss(Objective):
-    """Data loss on fields ``(B, N, K)`` in physical units, inside ``batch["mask"]`` only.
+class MaskedFieldLoss(MultiTaskRegression):
+    """Field loss for operator networks: masked regression on standardised outputs.
 
-    ``kind="rel_l2"``: mean over samples of ``||m (u_hat - u)|| / ||m u||`` (the transfer
-    loss of the paper); ``kind="mse"``: mean squared error in standardised units (divided
-    by the model's ``target_scaler.std``). Points outside the mask never enter either.
-    :meth:`setup` fits ``model.target_scaler``, ``input_scaler`` and ``coef_scaler`` on
-    the training split (mask-aware) unless they are already fitted (fine-tuning).
+    The one masked path of :mod:`sciml.train`: :class:`~sciml.train.MultiTaskRegression`
+    standardises the targets ``(B, N, K)`` with ``model.target_scaler`` and averages the
+    elementwise loss over labelled points inside ``batch["mask"]`` (NaN targets and points
+    outside the geometry never enter, nor carry gradient). :meth:`setup` also fits the
+    branch and coefficient scalers (mask-aware, training split only, kept when already
+    fitted, as when fine-tuning); :meth:`decode` returns physical units.
 
     Parameters
     ----------
     kind : {"mse", "rel_l2"}
-        Which loss.
+        ``"mse"``: mean squared error in standardised units; ``"rel_l2"``: mean over samples
+        of ``||m (u_hat - u)|| / ||m u||`` in physical units (the transfer loss of the paper).
     name : str
-        Name of the loss term (default: ``kind``).
+        Name of the loss term (default: ``kind``); with several outputs, ``name_<output>``.
     """
 
     def __init__(self, kind: str = "mse", name: str | None = None):
@@ -386,41 +392,36 @@ class MaskedFieldLoss(Objective):
             raise ValueError(f"unknown field loss {kind!r}; choose 'mse' or 'rel_l2'")
         self.kind = kind
         self.name = name or kind
+        super().__init__([self.name], loss="mse")
 
     def setup(self, model: nn.Module, train_batches) -> None:
         from sciml.physics.operator.data import fit_scalers
 
+        names = list(getattr(model, "output_names", [self.name]))
+        self.task_names = [self.name] if len(names) == 1 else [f"{self.name}_{o}" for o in names]
         fit_scalers(model, train_batches())
 
-    def terms(
-        self, outputs: torch.Tensor, batch: dict, model: nn.Module
-    ) -> dict[str, torch.Tensor]:
-        y = batch["y"].float()
-        if outputs.shape != y.shape:
-            raise ValueError(
-                f"model output {tuple(outputs.shape)} and targets {tuple(y.shape)} differ; "
-                "expected (B, N, K) for both"
+    def terms(self, outputs: torch.Tensor, batch: dict, model: nn.Module) -> dict:
+        if outputs.shape[-1] != len(self.task_names):
+            names = list(getattr(model, "output_names", []))
+            self.task_names = (
+                [self.name] if outputs.shape[-1] == 1 else [f"{self.name}_{o}" for o in names]
             )
-        valid = ~torch.isnan(y)
-        if "mask" in batch:
-            valid = valid & batch["mask"].bool().unsqueeze(-1)
-        diff = torch.where(valid, outputs - torch.nan_to_num(y), torch.zeros_like(outputs))
         if self.kind == "mse":
-            std = model.target_scaler.std.to(outputs)
-            count = valid.sum().clamp_min(1)
-            return {self.name: ((diff / std) ** 2).sum() / count}
+            return super().terms(outputs, batch, model)
+        y = batch["y"].float()
+        self._check(outputs, y)
+        valid = self._valid(y, batch)
+        pred = self._scaler(model).inverse(outputs.to(torch.float64)).to(outputs.dtype)
+        diff = torch.where(valid, pred - torch.nan_to_num(y), torch.zeros_like(pred))
         target = torch.where(valid, y, torch.zeros_like(y))
         num = diff.pow(2).sum(dim=(1, 2))
         den = target.pow(2).sum(dim=(1, 2)).clamp_min(1e-12)
         return {self.name: (num / den).sqrt().mean()}
 
-    def decode(
-        self, outputs: torch.Tensor, batch: dict, model: nn.Module
-    ) -> dict[str, torch.Tensor]:
-        result = {"pred": outputs.double()}
-        if "y" in batch:
-            target = batch["y"].double()
-            if "mask" in batch:
-                target = torch.where(batch["mask"].bool().unsqueeze(-1), target, torch.nan)
-            result["target"] = target
-        return result
+    @staticmethod
+    def metrics(target, pred) -> dict[str, float]:
+        """Validation metric of fields ``(S, N, K)``: mean relative L2 per sample."""
+        from sciml.metrics import relative_l2
+
+        return {"rel_l2": float(relative_l2(target, pred, reduce="mean"))}

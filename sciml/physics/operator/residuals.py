@@ -190,4 +190,4 @@ class PhysicsOnly(Objective):
         return {}
 
     def decode(self, outputs, batch: dict, model: nn.Module) -> dict[str, torch.Tensor]:
-        return {"pred": outputs.double()}
+        return {"pred": model.to_physical(outputs).double()}
