@@ -251,7 +251,7 @@ def part_deeponet(out: Path, fast: bool, seed: int = 0) -> Section:
 
     from sciml.metrics import relative_l2
     from sciml.physics.operator.networks import MaskedFieldLoss
-    from sciml.physics.operator.predictor import OperatorPredictor
+    from sciml.physics.predictor import OperatorPredictor
     from sciml.physics.problems.fisher import FisherConfig, FisherProblem
     from sciml.train import TrainConfig, Trainer
 
