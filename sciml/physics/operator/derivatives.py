@@ -10,7 +10,7 @@ other trunks), and :func:`field_derivatives` contracts them with the branch of t
 batch in one ``einsum``. DeepXDE's ``PDEOperatorCartesianProd`` instead loops over the
 functions of the batch and builds reverse-mode Hessians per function (see
 ``benchmarks/mt_deeponet.py`` for the timing). The result is exact (no finite
-differences); ``tests/physics/test_pinn.py`` checks it against per-sample autograd.
+differences); ``tests/physics/operator/test_pinn.py`` checks it against per-sample autograd.
 """
 
 from __future__ import annotations
