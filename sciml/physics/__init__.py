@@ -1,17 +1,21 @@
-"""Physics: reference PDE solvers and operator-learning data sets.
+"""Physics: reference PDE solvers, operator-learning data sets and operator networks.
 
-The modules follow the data pipeline; import from them directly:
+Laid out by stage; import from the modules directly:
 
-- :mod:`sciml.physics.data.geometry` -- DeepXDE geometries, named shapes, rasterised masks;
-- :mod:`sciml.physics.data.grf` -- Gaussian random fields for inputs and coefficients;
-- :mod:`sciml.physics.problems.fisher` -- 1-D Fisher-KPP reaction-diffusion with source families;
-- :mod:`sciml.physics.problems.darcy` -- 2-D Darcy flow on masked geometries and the FNO benchmark;
-- :mod:`sciml.physics.problems.heat` -- 3-D steady heat conduction in a plate with holes;
-- :mod:`sciml.physics.data.storage` -- compressed netCDF files of the generated data sets;
-- :mod:`sciml.physics.plot` -- figures of samples;
-- :mod:`sciml.physics.errors` -- the exceptions raised for bad input and failed solves.
+- :mod:`sciml.physics.data` -- geometries and masks, random fields, finite differences,
+  netCDF storage, seeded parallel generation;
+- :mod:`sciml.physics.problems` -- one :class:`~sciml.physics.problems.base.Problem` per PDE
+  (Fisher-KPP, Darcy, FNO Darcy, 3-D heat) with its solver, generator, model inputs, mask,
+  residual, default network and plot; ``get_problem(name)`` is the one name lookup;
+- :mod:`sciml.physics.operator` -- DeepONets, exact batched derivatives, residual hooks,
+  pure PINN and inverse problems;
+- :mod:`sciml.physics.predictor` -- trained networks on new inputs, in physical units, with
+  an applicability-domain flag;
+- :mod:`sciml.physics.plot` -- figures of samples; :mod:`sciml.physics.errors` -- exceptions.
 
-This package file imports nothing heavy so that ``sciml --help`` stays fast.
+The modules of the flat layout (``sciml.physics.fisher``, ``.darcy``, ``.geometry``,
+``.deeponet``, ``.pinn``, ...) remain importable. This package file imports nothing heavy so
+that ``sciml --help`` stays fast.
 """
 
-__all__ = ["darcy", "errors", "fisher", "geometry", "grf", "heat", "plot", "storage"]
+__all__ = ["data", "errors", "operator", "plot", "predictor", "problems"]
