@@ -43,6 +43,7 @@ import torch
 from torch import nn
 
 from sciml.nn import ACTIVATIONS, MLP
+from sciml.train.checkpoint import register_model
 from sciml.train.losses import Objective
 from sciml.train.normalize import Standardizer
 
@@ -99,6 +100,7 @@ class CNNBranch(nn.Module):
         return self.head(features)
 
 
+@register_model
 class DeepONet(nn.Module):
     """DeepONet with an MLP or CNN branch, an MLP trunk, latent width ``p`` and several outputs.
 
@@ -309,6 +311,7 @@ class DeepONet(nn.Module):
         return self.to_physical(z, batch.get("mask"))
 
 
+@register_model
 class MTDeepONet(DeepONet):
     """Multi-task DeepONet: coefficient-aware branch, mask input channel, mask-multiplied output.
 

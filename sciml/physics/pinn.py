@@ -39,6 +39,7 @@ from torch import nn
 from torch.func import jacfwd, vmap
 
 from sciml.physics.deeponet import DeepONet, MaskedFieldLoss
+from sciml.train.checkpoint import register_model
 from sciml.train.losses import Objective
 
 __all__ = [
@@ -337,6 +338,7 @@ class PhysicsOnly(Objective):
         return {"pred": outputs.double()}
 
 
+@register_model
 class FisherInverseDeepONet(DeepONet):
     """A DeepONet whose Fisher-KPP ``D`` and ``a`` are trainable (inverse problem).
 

@@ -124,9 +124,7 @@ class OperatorPredictor:
             raise CheckpointError(
                 f"{path} holds no operator metadata; save it with OperatorPredictor.save"
             )
-        model = rebuild_model(payload)
-        if not isinstance(model, DeepONet):
-            raise CheckpointError(f"{path} holds a {type(model).__name__}, not a DeepONet")
+        model = rebuild_model(payload, expected=DeepONet, source=path)
         return cls(model.eval(), **json.loads(payload["extra"]["operator"]))
 
     # ------------------------------------------------------------------ checks

@@ -28,7 +28,7 @@ import pandas as pd
 
 from sciml._io import atomic_write
 from sciml.chem.smiles import Errors, InvalidSmiles, canonicalize_batch, check_errors_arg
-from sciml.train.checkpoint import CheckpointError, class_path
+from sciml.train.checkpoint import CheckpointError, class_path, dataclass_from_dict
 
 __all__ = [
     "FORMAT",
@@ -38,6 +38,7 @@ __all__ = [
     "MoleculeModel",
     "NotFittedError",
     "prepare_labelled",
+    "file_inside",
     "read_meta",
 ]
 
@@ -143,6 +144,32 @@ def read_meta(directory: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"{path} has format version {meta.get('format_version')}; "
                               f"this sciml reads version {FORMAT_VERSION}")
     return meta
+
+
+def file_inside(directory: str | os.PathLike, name: Any, what: str = "file") -> Path:
+    """The path of ``name`` (from ``model.json``) inside a saved model folder.
+
+    Saved models refer to their weight files by relative names. A name that is not a
+    plain relative path inside ``directory`` (absolute, ``..``, or the folder itself) is
+    refused, so a crafted ``model.json`` cannot make sciml read files elsewhere.
+
+    Raises
+    ------
+    CheckpointError
+        ``name`` is not a relative path to an existing entry strictly inside ``directory``.
+    """
+    directory = Path(directory)
+    where = directory / META_FILE
+    if not isinstance(name, str) or not name or Path(name).is_absolute():
+        raise CheckpointError(f"{where}: {what} {name!r} must be a relative name inside the folder")
+    root = directory.resolve()
+    target = (directory / name).resolve()
+    if target == root or root not in target.parents:
+        raise CheckpointError(f"{where}: {what} {name!r} points outside the model folder "
+                              f"{directory}; refusing to follow it")
+    if not target.exists():
+        raise CheckpointError(f"{where}: {what} {name!r} does not exist in {directory}")
+    return target
 
 
 class MoleculeModel:
@@ -326,8 +353,11 @@ class MoleculeModel:
             raise CheckpointError(
                 f"{directory} holds a {meta.get('class')} ({meta.get('model')!r}), "
                 f"not a {class_path(cls)} ({cls.name!r})")
-        model = cls(cls.config_cls(**meta["config"]))
-        model.targets = list(meta["targets"])
+        model = cls(dataclass_from_dict(cls.config_cls, meta.get("config"), Path(directory) / META_FILE))
+        targets = meta.get("targets")
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            raise CheckpointError(f"{directory}: 'targets' in {META_FILE} is not a list of names")
+        model.targets = list(targets)
         model.fit_info = dict(meta.get("fit_info", {}))
         model._load(Path(directory), meta.get("extra", {}))
         return model

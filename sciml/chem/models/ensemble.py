@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sciml.chem.models.base import LabelledSet, MoleculeModel
+from sciml.chem.models.base import LabelledSet, MoleculeModel, file_inside
 from sciml.train.checkpoint import CheckpointError
 
 __all__ = ["EnsembleConfig", "EnsembleModel"]
@@ -112,7 +112,10 @@ class EnsembleModel(MoleculeModel):
         if len(folders) != len(self.config.members):
             raise CheckpointError(f"{directory} lists {len(folders)} member folders for "
                                   f"{len(self.config.members)} members")
-        self.members = [load_model(directory / folder) for folder in folders]
+        # file_inside refuses '.', '..' and absolute paths, so a member cannot be the ensemble
+        # itself (endless recursion) or a folder elsewhere.
+        self.members = [load_model(file_inside(directory, folder, "member folder"))
+                        for folder in folders]
         for folder, member, kind in zip(folders, self.members, self.config.members, strict=True):
             if member.name != kind or member.targets != self.targets:
                 raise CheckpointError(

@@ -15,6 +15,7 @@ from torch_geometric.nn import global_mean_pool
 from torch_geometric.utils import scatter
 
 from sciml.nn import MLP
+from sciml.train.checkpoint import register_model
 from sciml.train.normalize import Standardizer
 
 __all__ = ["BondMessagePassing", "MPNNRegressor"]
@@ -69,6 +70,7 @@ class BondMessagePassing(nn.Module):
         return self.dropout(torch.relu(self.W_o(torch.cat([atom_x, incoming], dim=1))))
 
 
+@register_model
 class MPNNRegressor(nn.Module):
     """D-MPNN + mean pooling (+ descriptors) + MLP, predicting standardised targets.
 
