@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,6 +28,7 @@ import pandas as pd
 
 from sciml._io import atomic_write
 from sciml.chem.smiles import Errors, InvalidSmiles, canonicalize_batch, check_errors_arg
+from sciml.chem.transforms import TargetTransforms
 from sciml.train.checkpoint import CheckpointError, class_path, dataclass_from_dict
 
 __all__ = [
@@ -203,6 +204,7 @@ class MoleculeModel:
         self.config = dataclasses.replace(config, **overrides)
         self.targets: list[str] = []
         self.fit_info: dict[str, Any] = {}
+        self.transforms = TargetTransforms.identity([])
 
     # ----------------------------------------------------------- interface
     @property
@@ -213,7 +215,8 @@ class MoleculeModel:
     def fit(self, smiles: Sequence[object], y: pd.DataFrame | pd.Series,
             val_smiles: Sequence[object] | None = None,
             val_y: pd.DataFrame | pd.Series | None = None, *,
-            errors: Errors = "raise") -> MoleculeModel:
+            errors: Errors = "raise",
+            transforms: str | Mapping[str, str] | None = None) -> MoleculeModel:
         """Fit on SMILES and targets.
 
         Parameters
@@ -229,6 +232,11 @@ class MoleculeModel:
         errors : {"raise", "skip"}
             Invalid SMILES raise :class:`~sciml.chem.smiles.InvalidSmilesError` listing
             every bad row, or are dropped (listed in ``fit_info["invalid"]``).
+        transforms : str or dict, optional
+            Target transforms (:mod:`sciml.chem.transforms`): one of ``"none"``, ``"log10"``,
+            ``"log1p"``, ``"logit"``, ``"auto"`` for every endpoint, or endpoint -> kind.
+            Fitted on the training split, stored with the model and undone at prediction,
+            so predictions stay in physical units.
 
         Returns
         -------
@@ -247,9 +255,19 @@ class MoleculeModel:
             if [str(c) for c in val_frame.columns] != targets:
                 raise ValueError(f"val_y has columns {list(val_frame.columns)}; expected {targets}")
             val = prepare_labelled(val_smiles, val_frame, errors=errors, what="validation")
+        self.transforms = TargetTransforms.fit(transforms, train.y, targets, rows=train.index)
+        train = dataclasses.replace(train, y=self.transforms.forward(train.y))
+        if val is not None:
+            z = self.transforms.forward(val.y)
+            bad = np.isfinite(val.y) & ~np.isfinite(z)
+            if bad.any():
+                raise ValueError(f"validation data: {int(bad.sum())} value(s) lie outside the "
+                                 f"domain of the target transforms ({self.transforms.describe()})")
+            val = dataclasses.replace(val, y=z)
         self.targets = targets
         self.fit_info = {"n_train": len(train.smiles),
-                         "invalid": [(b.index, b.value, b.reason) for b in train.invalid]}
+                         "invalid": [(b.index, b.value, b.reason) for b in train.invalid],
+                         "transforms": self.transforms.describe()}
         self._fit(train, val)
         return self
 
@@ -299,6 +317,7 @@ class MoleculeModel:
         std = np.full_like(mean, np.nan)
         if valid_smiles:
             m, s = self._predict(valid_smiles, return_std)
+            m, s = self.transforms.inverse(m, s)
             mean[valid_rows] = m
             if return_std:
                 std[valid_rows] = s
@@ -332,6 +351,7 @@ class MoleculeModel:
             "config": dataclasses.asdict(self.config),
             "targets": self.targets,
             "fit_info": {"n_train": self.fit_info.get("n_train")},
+            "transforms": self.transforms.to_dict(),
             "versions": {"sciml": sciml.__version__, "rdkit": rdkit.__version__},
             "extra": extra,
         }
@@ -359,6 +379,15 @@ class MoleculeModel:
             raise CheckpointError(f"{directory}: 'targets' in {META_FILE} is not a list of names")
         model.targets = list(targets)
         model.fit_info = dict(meta.get("fit_info", {}))
+        stored = meta.get("transforms")
+        try:
+            model.transforms = (TargetTransforms.identity(model.targets) if stored is None
+                                else TargetTransforms.from_dict(stored, str(directory)))
+        except ValueError as exc:
+            raise CheckpointError(str(exc)) from exc
+        if model.transforms.targets != model.targets:
+            raise CheckpointError(f"{directory}: target transforms are for "
+                                  f"{model.transforms.targets}, the model predicts {model.targets}")
         model._load(Path(directory), meta.get("extra", {}))
         return model
 

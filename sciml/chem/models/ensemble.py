@@ -91,7 +91,9 @@ class EnsembleModel(MoleculeModel):
 
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
         # (M, n, T): the members' own _predict, as the SMILES are already canonical and valid.
-        draws = np.stack([m._predict(smiles, False)[0] for m in self.members])
+        # A member's own target transform (if it was fitted with one) is undone here.
+        draws = np.stack([m.transforms.inverse(m._predict(smiles, False)[0])[0]
+                          for m in self.members])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all members NaN: stays NaN
             mean = np.nanmean(draws, axis=0)
