@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sciml._io import atomic_write
+from sciml.chem.conformal import ConformalScores, check_level
 from sciml.chem.smiles import Errors, InvalidSmiles, canonicalize_batch, check_errors_arg
 from sciml.chem.transforms import TargetTransforms
 from sciml.train.checkpoint import CheckpointError, class_path, dataclass_from_dict
@@ -122,6 +123,25 @@ def prepare_labelled(smiles: Iterable[object], y: pd.DataFrame | pd.Series, *,
                        values[labelled], batch.index[labelled], list(batch.invalid))
 
 
+def _split_off(data: LabelledSet, fraction: float, seed: int
+               ) -> tuple[LabelledSet, LabelledSet]:
+    """Split a random ``fraction`` of the rows off ``data`` (training rest, calibration part)."""
+    if not isinstance(fraction, int | float) or not 0.0 < fraction < 0.5:
+        raise ValueError(f"calibration must be a fraction in (0, 0.5), got {fraction!r}")
+    n = len(data.smiles)
+    n_cal = int(round(fraction * n))
+    if n_cal < 10 or n - n_cal < 10:
+        raise ValueError(f"calibration={fraction} of {n} molecules leaves {n_cal} for "
+                         "calibration; conformal intervals need at least 10 on each side")
+    order = np.random.default_rng(seed).permutation(n)
+
+    def take(rows):
+        rows = np.sort(rows)
+        return LabelledSet([data.smiles[i] for i in rows], data.y[rows], data.index[rows], [])
+
+    return dataclasses.replace(take(order[n_cal:]), invalid=data.invalid), take(order[:n_cal])
+
+
 def read_meta(directory: str | os.PathLike) -> dict[str, Any]:
     """Read and check ``model.json`` of a saved model folder.
 
@@ -205,6 +225,7 @@ class MoleculeModel:
         self.targets: list[str] = []
         self.fit_info: dict[str, Any] = {}
         self.transforms = TargetTransforms.identity([])
+        self.conformal: ConformalScores | None = None
 
     # ----------------------------------------------------------- interface
     @property
@@ -216,7 +237,8 @@ class MoleculeModel:
             val_smiles: Sequence[object] | None = None,
             val_y: pd.DataFrame | pd.Series | None = None, *,
             errors: Errors = "raise",
-            transforms: str | Mapping[str, str] | None = None) -> MoleculeModel:
+            transforms: str | Mapping[str, str] | None = None,
+            calibration: float | None = None) -> MoleculeModel:
         """Fit on SMILES and targets.
 
         Parameters
@@ -237,6 +259,11 @@ class MoleculeModel:
             ``"log1p"``, ``"logit"``, ``"auto"`` for every endpoint, or endpoint -> kind.
             Fitted on the training split, stored with the model and undone at prediction,
             so predictions stay in physical units.
+        calibration : float, optional
+            Hold out this fraction of the training molecules (seeded by the model's
+            ``seed``), fit on the rest and store the held-out absolute errors, so that
+            ``predict(interval=...)`` gives split-conformal intervals. See also
+            :meth:`calibrate` for a separate calibration set.
 
         Returns
         -------
@@ -264,15 +291,55 @@ class MoleculeModel:
                 raise ValueError(f"validation data: {int(bad.sum())} value(s) lie outside the "
                                  f"domain of the target transforms ({self.transforms.describe()})")
             val = dataclasses.replace(val, y=z)
+        cal = None
+        if calibration is not None:
+            train, cal = _split_off(train, calibration, int(getattr(self.config, "seed", 0)))
         self.targets = targets
+        self.conformal = None
         self.fit_info = {"n_train": len(train.smiles),
                          "invalid": [(b.index, b.value, b.reason) for b in train.invalid],
                          "transforms": self.transforms.describe()}
         self._fit(train, val)
+        if cal is not None:
+            self._calibrate(cal)
+            self.fit_info["n_calibration"] = len(cal.smiles)
         return self
 
+    def calibrate(self, smiles: Sequence[object], y: pd.DataFrame | pd.Series, *,
+                  errors: Errors = "raise") -> MoleculeModel:
+        """Store conformal scores from molecules the model was not trained on.
+
+        Parameters
+        ----------
+        smiles : sequence of str
+            Calibration SMILES (never training molecules, or the intervals are too narrow).
+        y : DataFrame or Series
+            Their measured endpoints, the model's columns, NaN where not measured.
+        errors : {"raise", "skip"}
+            Policy for invalid SMILES.
+
+        Returns
+        -------
+        MoleculeModel
+            ``self``; ``predict(interval=level)`` then adds ``_lower``/``_upper`` columns.
+        """
+        self._check_fitted()
+        frame = _as_frame(y)
+        if [str(c) for c in frame.columns] != self.targets:
+            raise ValueError(f"calibration data has columns {list(frame.columns)}; "
+                             f"expected {self.targets}")
+        cal = prepare_labelled(smiles, frame, errors=errors, what="calibration")
+        self._calibrate(dataclasses.replace(cal, y=self.transforms.forward(cal.y)))
+        return self
+
+    def _calibrate(self, cal: LabelledSet) -> None:
+        """Scores from a calibration set whose targets are already in model units."""
+        pred, _ = self._predict(cal.smiles, False)
+        self.conformal = ConformalScores.from_residuals(self.targets, cal.y, pred)
+
     def predict(self, smiles: Sequence[object] | pd.Series, *, errors: Errors = "raise",
-                targets: Sequence[str] | None = None, return_std: bool = False) -> pd.DataFrame:
+                targets: Sequence[str] | None = None, return_std: bool = False,
+                interval: float | None = None) -> pd.DataFrame:
         """Predict endpoints in physical units.
 
         Parameters
@@ -288,6 +355,10 @@ class MoleculeModel:
         return_std : bool
             Add a ``<endpoint>_std`` column per endpoint: the spread over the random
             forest's trees or the GNN ensemble's members.
+        interval : float, optional
+            Add ``<endpoint>_lower`` and ``<endpoint>_upper`` columns: a split-conformal
+            interval of this coverage (e.g. 0.9), in physical units. Needs a model fitted
+            with ``calibration=`` or calibrated with :meth:`calibrate`.
 
         Returns
         -------
@@ -303,6 +374,12 @@ class MoleculeModel:
             The model has not been fitted.
         """
         self._check_fitted()
+        if interval is not None:
+            check_level(interval)
+            if self.conformal is None:
+                raise ValueError("this model has no conformal calibration; fit it with "
+                                 "calibration=0.1 (sciml fit --calibration 0.1) or call "
+                                 "model.calibrate(smiles, y) before asking for intervals")
         columns = list(self.targets) if targets is None else [str(t) for t in targets]
         unknown = [t for t in columns if t not in self.targets]
         if unknown:
@@ -315,8 +392,13 @@ class MoleculeModel:
         n_tasks = len(self.targets)
         mean = np.full((len(batch.values), n_tasks), np.nan)
         std = np.full_like(mean, np.nan)
+        lower, upper = np.full_like(mean, np.nan), np.full_like(mean, np.nan)
         if valid_smiles:
             m, s = self._predict(valid_smiles, return_std)
+            if interval is not None:
+                width = np.array([self.conformal.halfwidth(t, interval) for t in self.targets])
+                lower[valid_rows] = self.transforms.inverse(m - width)[0]
+                upper[valid_rows] = self.transforms.inverse(m + width)[0]
             m, s = self.transforms.inverse(m, s)
             mean[valid_rows] = m
             if return_std:
@@ -327,6 +409,10 @@ class MoleculeModel:
         if return_std:
             for j, t in zip(picked, columns, strict=True):
                 frame[f"{t}_std"] = std[:, j]
+        if interval is not None:
+            for j, t in zip(picked, columns, strict=True):
+                frame[f"{t}_lower"], frame[f"{t}_upper"] = lower[:, j], upper[:, j]
+            frame.attrs["interval"] = interval
         frame.attrs["invalid"] = [(b.index, b.value, b.reason) for b in batch.invalid]
         return frame
 
@@ -352,6 +438,7 @@ class MoleculeModel:
             "targets": self.targets,
             "fit_info": {"n_train": self.fit_info.get("n_train")},
             "transforms": self.transforms.to_dict(),
+            "conformal": None if self.conformal is None else self.conformal.to_dict(),
             "versions": {"sciml": sciml.__version__, "rdkit": rdkit.__version__},
             "extra": extra,
         }
@@ -385,6 +472,13 @@ class MoleculeModel:
                                 else TargetTransforms.from_dict(stored, str(directory)))
         except ValueError as exc:
             raise CheckpointError(str(exc)) from exc
+        if meta.get("conformal") is not None:
+            try:
+                model.conformal = ConformalScores.from_dict(meta["conformal"], str(directory))
+            except ValueError as exc:
+                raise CheckpointError(str(exc)) from exc
+            if sorted(model.conformal.scores) != sorted(model.targets):
+                raise CheckpointError(f"{directory}: conformal scores do not match the endpoints")
         if model.transforms.targets != model.targets:
             raise CheckpointError(f"{directory}: target transforms are for "
                                   f"{model.transforms.targets}, the model predicts {model.targets}")
