@@ -214,3 +214,48 @@ def test_generated_darcy_data_records_the_scheme_and_order():
     np.testing.assert_array_equal(new["K"].values, old["K"].values)
     assert not np.allclose(new["u"].values, old["u"].values)
     assert np.all(new["u"].values[~new["mask"].values] == 0)
+
+
+def _heat_errors(boundary):
+    from sciml.physics.heat import plate_cut_cells, plate_mask, plate_with_holes, solve_heat
+
+    # T = 0 on the held faces x = 0, 1 and on the hole wall; y^2 (1 - y)^2 makes the
+    # y faces insulated; T does not depend on z (insulated faces, through-hole).
+    radius, centre = 0.17, (0.43, 0.56)
+    t = 50 * ((X - centre[0]) ** 2 + (Y - centre[1]) ** 2 - radius**2) * X * (1 - X)
+    t = t * Y**2 * (1 - Y) ** 2
+    q = -(sympy.diff(t, X, 2) + sympy.diff(t, Y, 2))
+    t_fn, q_fn = (sympy.lambdify((X, Y), e, "numpy") for e in (t, q))
+    section = plate_with_holes(np.array([centre]), radius, (1.0, 1.0))
+    errors = []
+    for n in (16, 32, 64, 128):
+        grid = Grid.uniform((n, n, 2), (0, 0, 0), (1, 1, 2 / n), cell_centred=True)
+        xx, yy, _ = np.meshgrid(*grid.axes, indexing="ij")
+        mask = plate_mask(section, grid)
+        cut = plate_cut_cells(section, grid, mask, 0.0) if boundary == "shortley-weller" else None
+        temperature = solve_heat(
+            mask, (1 / n,) * 3, source=q_fn(xx, yy), t_left=0, t_right=0, method="direct", cut=cut
+        )
+        exact = t_fn(xx, yy)
+        errors.append(np.abs(temperature - exact)[mask].max() / np.abs(exact[mask]).max())
+    return np.array(errors)
+
+
+def test_heat_hole_walls_are_second_order_with_cut_cells():
+    errors = _heat_errors("shortley-weller")
+    assert np.all(np.log2(errors[:-1] / errors[1:]) >= 1.8), errors
+    staircase = _heat_errors("staircase")
+    assert np.log2(staircase[0] / staircase[-1]) / 3 <= 1.2, staircase
+    assert staircase[-1] > 10 * errors[-1]
+
+
+def test_heat_data_records_the_wall_scheme():
+    from sciml.physics.heat import HeatConfig, generate_heat
+
+    config = HeatConfig(shape=(16, 16, 2), n_holes=(2, 2), hole_radius=(0.1, 0.1))
+    new = generate_heat(1, config)
+    old = generate_heat(1, HeatConfig(**{**config.__dict__, "boundary": "staircase"}))
+    assert (new.attrs["boundary_scheme"], new.attrs["order"]) == ("shortley-weller", 2)
+    assert (old.attrs["boundary_scheme"], old.attrs["order"]) == ("staircase", 1)
+    np.testing.assert_array_equal(new["mask"].values, old["mask"].values)
+    assert not np.allclose(new["T"].values, old["T"].values)
