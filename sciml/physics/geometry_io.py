@@ -146,9 +146,6 @@ def _check_ring(ring: np.ndarray, name: str, source: str) -> np.ndarray:
         ring = ring[:-1]
     if len(ring) < 3:
         raise GeometryError(f"{source}: {name} has {len(ring)} distinct vertices; need 3")
-    extent = max(float(np.ptp(ring, axis=0).max()), 1e-300)
-    if abs(_signed_area(ring)) <= 1e-12 * extent**2:
-        raise GeometryError(f"{source}: {name} has zero area (its vertices are collinear)")
     meets = _crossing_pairs(ring, ring)
     n = len(ring)
     i, j = np.nonzero(np.triu(meets, k=2))
@@ -160,6 +157,9 @@ def _check_ring(ring: np.ndarray, name: str, source: str) -> np.ndarray:
             f"{source}: {name} intersects itself: edge {k} ({ring[k]} -> {ring[(k + 1) % n]}) "
             f"meets edge {m} ({ring[m]} -> {ring[(m + 1) % n]})"
         )
+    extent = max(float(np.ptp(ring, axis=0).max()), 1e-300)
+    if abs(_signed_area(ring)) <= 1e-12 * extent**2:
+        raise GeometryError(f"{source}: {name} has zero area (its vertices are collinear)")
     return ring
 
 
