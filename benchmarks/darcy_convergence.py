@@ -11,7 +11,8 @@ script reports
 
 - the relative L2 difference between successive grids, on the 100^2 nodes in the domain;
 - the observed order ``log2`` of the ratio of successive differences;
-- the relative L2 distance of the 100^2 solution from the finest grid's;
+- the relative L2 distance of the 100^2 solution from the finest grid's, of the same
+  scheme and of the Shortley--Weller scheme (the best reference: the error of the data);
 - the seconds per solve (cut cells + assembly + SuperLU).
 
 Writes ``benchmarks/results/darcy_convergence.md``.
@@ -97,7 +98,7 @@ def main() -> None:
         sizes.append((sizes[-1] - 1) * 2 + 1)
     geometry = pentagon_with_hole()
     coarse_mask = rasterize(geometry, Grid.uniform((100, 100)))
-    rows, timing = [], {}
+    rows, timing, finest = [], {}, {}
     for k_name, permeability in PERMEABILITIES.items():
         for scheme in SCHEMES:
             coarse = []
@@ -109,7 +110,10 @@ def main() -> None:
                 print(f"{k_name}, {scheme}, {n}^2: {seconds:.1f} s", flush=True)
             diffs = [_relative(a, b) for a, b in zip(coarse[:-1], coarse[1:], strict=True)]
             orders = [np.log2(a / b) for a, b in zip(diffs[:-1], diffs[1:], strict=True)]
-            rows.append((k_name, scheme, diffs, orders, _relative(coarse[0], coarse[-1])))
+            if scheme == SCHEMES[0]:
+                finest[k_name] = coarse[-1]
+            distances = (_relative(coarse[0], coarse[-1]), _relative(coarse[0], finest[k_name]))
+            rows.append((k_name, scheme, diffs, orders, distances))
 
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
@@ -135,20 +139,26 @@ def main() -> None:
         + " | ".join(f"diff {p}" for p in pairs)
         + " | "
         + " | ".join(f"order {p}" for p in pairs[1:])
-        + f" | 100² vs {sizes[-1]}² |",
-        "| --- | --- | " + " | ".join("---:" for _ in range(2 * len(pairs))) + " |",
+        + f" | 100² vs {sizes[-1]}² | 100² vs {sizes[-1]}² Shortley–Weller |",
+        "| --- | --- | " + " | ".join("---:" for _ in range(2 * len(pairs) + 1)) + " |",
     ]
-    for k_name, scheme, diffs, orders, distance in rows:
+    for k_name, scheme, diffs, orders, (distance, error) in rows:
         lines.append(
             f"| {k_name} | {scheme} | "
             + " | ".join(f"{100 * d:.2g}%" for d in diffs)
             + " | "
             + " | ".join(f"{o:.2f}" for o in orders)
-            + f" | {100 * distance:.2g}% |"
+            + f" | {100 * distance:.2g}% | {100 * error:.2g}% |"
         )
     lines += [
         "",
-        "Seconds per solve (boundary crossings, assembly and SuperLU; one process):",
+        "The staircase moves the boundary by up to one spacing, an O(h) error that decays "
+        "irregularly (the node-to-boundary distances change with the grid); the cut-cell "
+        "scheme converges at second order, so its 100² solution is closer to the finest "
+        f"solution than the staircase's {sizes[-2]}² one.",
+        "",
+        "Seconds per solve (boundary crossings, assembly and SuperLU; one process, on a "
+        "shared machine: see the load below):",
         "",
         "| K | boundary | " + " | ".join(f"{n}²" for n in sizes) + " |",
         "| --- | --- | " + " | ".join("---:" for _ in sizes) + " |",
