@@ -62,6 +62,7 @@ __all__ = [
     "place_holes",
     "sample_heat",
     "plate_cut_cells",
+    "heat_domain",
     "generate_heat",
     "MAX_HOLES",
 ]
@@ -451,11 +452,37 @@ def _draw_holes(config: HeatConfig, rng: np.random.Generator) -> tuple[int, floa
     )
 
 
+def heat_domain(geometry: Geometry, config: HeatConfig) -> tuple[np.ndarray, CutCells | None]:
+    """Voxel mask and hole-wall crossings of a plate, with the resolution check.
+
+    Parameters
+    ----------
+    geometry
+        A 2-D cross-section (extruded through the thickness) or a 3-D solid.
+    config
+        Grid and boundary scheme.
+
+    Returns
+    -------
+    mask : numpy.ndarray
+        Solid voxels, shape ``config.shape``.
+    cut : CutCells or None
+        Wall crossings for the Shortley--Weller walls; ``None`` for the staircase.
+    """
+    from sciml.physics.geometry import rasterize
+
+    grid = config.grid()
+    mask = rasterize(geometry, grid) if geometry.dim == 3 else plate_mask(geometry, grid)
+    if config.boundary != "shortley-weller":
+        return mask, None
+    return mask, plate_cut_cells(geometry, grid, mask, config.t_hole)
+
+
 def sample_heat(
     index: int,
     seed: np.random.SeedSequence,
     config: HeatConfig,
-    geometry: Geometry | None = None,
+    domain: tuple[np.ndarray, CutCells | None] | None = None,
 ) -> dict:
     """Draw a plate, a source and boundary temperatures, and solve (sample ``index``).
 
@@ -466,8 +493,8 @@ def sample_heat(
     number of workers). With the default config no redraw is needed in practice: the
     largest request, 9 holes of radius 0.09, leaves room for a 3 x 3 lattice.
 
-    A user ``geometry`` (a 2-D cross-section, extruded, or a 3-D solid) replaces the
-    random holes; then ``n_holes`` is 0 and the hole arrays are NaN.
+    A fixed user ``domain`` (mask and wall crossings from :func:`heat_domain`) replaces
+    the random holes; then ``n_holes`` is 0 and the hole arrays are NaN.
 
     Raises
     ------
@@ -475,24 +502,15 @@ def sample_heat(
         If no drawn request fits (the config asks for holes that almost never fit).
     """
     rng = np.random.default_rng(seed)
-    if geometry is None:
+    if domain is None:
         n_holes, radius, centers = _draw_holes(config, rng)
-        geometry = plate_with_holes(centers, radius, config.size[:2])
+        mask, cut = heat_domain(plate_with_holes(centers, radius, config.size[:2]), config)
     else:
         n_holes, radius, centers = 0, np.nan, np.empty((0, 2))
+        mask, cut = domain
     q = rng.uniform(*config.source)
     t_left = rng.uniform(*config.t_left)
     t_right = rng.uniform(*config.t_right)
-    grid = config.grid()
-    if geometry.dim == 3:
-        from sciml.physics.geometry import rasterize
-
-        mask = rasterize(geometry, grid)
-    else:
-        mask = plate_mask(geometry, grid)
-    cut = None
-    if config.boundary == "shortley-weller":
-        cut = plate_cut_cells(geometry, grid, mask, config.t_hole)
     temperature = solve_heat(
         mask,
         config.spacing,
@@ -566,7 +584,8 @@ def generate_heat(
         progress=progress,
         desc="heat",
         config=config,
-        geometry=geometry,
+        # A user domain is fixed: rasterise, check and cut it once, not per sample.
+        domain=heat_domain(geometry, config) if geometry is not None else None,
     )
     grid = config.grid()
 
