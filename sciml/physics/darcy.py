@@ -263,7 +263,8 @@ def generate_darcy(
         Dimensions ``sample``, ``x``, ``y`` (``resolution`` nodes each); variables ``K``
         ``(sample, x, y)`` permeability, ``mask`` ``(sample, x, y)`` geometry (true inside or
         on the boundary), ``u`` ``(sample, x, y)`` solution (0 outside), ``geometry`` name
-        per sample.
+        per sample. Attributes ``boundary_scheme`` and ``order`` record the Dirichlet
+        treatment and its order of accuracy on curved boundaries (2 or 1).
     """
     import xarray as xr
 

@@ -568,7 +568,8 @@ def generate_heat(
         (2). Variables: ``T`` ``(sample, x, y, z)`` temperature (``T_hole`` in holes);
         ``mask`` ``(sample, x, y, z)`` solid voxels; per sample ``source``, ``t_left``,
         ``t_right``, ``n_holes``, ``hole_radius``; ``hole_center`` ``(sample, hole, coord)``
-        padded with NaN.
+        padded with NaN. Attributes ``boundary_scheme`` and ``order`` record the hole-wall
+        treatment and its order (2 or 1); ``geometry`` names the user domain, if any.
     """
     import xarray as xr
 
