@@ -371,3 +371,21 @@ def test_predictor_accepts_a_geometry_file():
     from_object = predictor.predict(k, geometry=load_geometry(PENTAGON))
     np.testing.assert_array_equal(from_file.values, from_object.values)
     assert np.isnan(from_file.values[8, 8]) and np.isfinite(from_file.values[8, 13])
+
+
+def test_cli_generates_heat_on_a_cross_section_file(tmp_path, capsys):
+    import xarray as xr
+
+    from sciml.cli import main
+
+    out = tmp_path / "h.nc"
+    argv = ["pde", "generate", "heat", "--n", "1", "--resolution", "16", "--no-progress"]
+    assert main([*argv, "--geometry-file", str(PENTAGON), "--out", str(out)]) == 0
+    with xr.open_dataset(out) as ds:
+        assert ds.attrs["geometry"] == str(PENTAGON) and int(ds["n_holes"][0]) == 0
+        mask = ds["mask"].values[0]
+        assert mask[:, :, 0].any() and not mask[8, 8, 0]  # the hole, through the thickness
+        np.testing.assert_array_equal(mask, np.repeat(mask[:, :, :1], mask.shape[2], axis=2))
+    two = ["--geometry-file", str(PENTAGON), str(PENTAGON), "--out", str(out)]
+    assert main([*argv, *two]) == 2
+    assert "heat takes one --geometry-file" in capsys.readouterr().err
