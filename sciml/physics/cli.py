@@ -7,6 +7,7 @@ subcommand is a ``_register_<name>(pde_subparsers)`` function appended there. He
 Examples
 --------
 ``sciml pde generate darcy --n 200 --geometry square circle triangle --out darcy.nc``
+``sciml pde generate darcy --n 200 --geometry-file pentagon_hole.geojson --out darcy.nc``
 ``sciml pde generate fisher --n 1000 --workers 4 --out fisher.nc``
 ``sciml pde generate darcy_fno --n 1000 --n-test 100 --dask-scheduler tcp://host:8786 --out fno.nc``
 """
@@ -63,10 +64,23 @@ def _darcy(args: argparse.Namespace):
     from sciml.physics.darcy import DarcyConfig, generate_darcy
     from sciml.physics.geometry import SHAPES
 
-    names = args.geometry or ["square"]
+    names = args.geometry or ([] if args.geometry_file else ["square"])
     geometries = {name: resolve("geometry", name, SHAPES)() for name in names}
     config = DarcyConfig(resolution=args.resolution) if args.resolution else DarcyConfig()
+    geometries.update(_geometry_files(args.geometry_file, config.resolution))
     return generate_darcy(args.n, geometries, config, **_run_options(args))
+
+
+def _geometry_files(paths: list[str] | None, resolution: int | None) -> dict:
+    """User geometries by file stem, each checked on the ``resolution`` grid."""
+    from pathlib import Path
+
+    from sciml.physics.geometry_io import load_geometry
+
+    try:
+        return {Path(p).stem: load_geometry(p, resolution=resolution) for p in paths or ()}
+    except ImportError as exc:  # an optional reader (trimesh) is missing
+        raise ValueError(str(exc)) from None
 
 
 def _darcy_fno(args: argparse.Namespace):
@@ -88,7 +102,11 @@ def _heat(args: argparse.Namespace):
     if args.resolution:
         r = args.resolution
         config = HeatConfig(shape=(r, r, max(2, r // 4)))
-    return generate_heat(args.n, config, **_run_options(args))
+    if args.geometry_file and len(args.geometry_file) > 1:
+        raise ValueError("heat takes one --geometry-file (a 2-D cross-section or an STL solid)")
+    files = _geometry_files(args.geometry_file, None)
+    geometry = next(iter(files.values()), None)
+    return generate_heat(args.n, config, geometry=geometry, **_run_options(args))
 
 
 _GENERATORS = {"fisher": _fisher, "darcy": _darcy, "darcy_fno": _darcy_fno, "heat": _heat}
@@ -128,6 +146,15 @@ def _register_generate(pde_sub: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="darcy: named shapes, cycled over samples (square, circle, triangle, "
         "square_with_cross, l_shape, annulus; default square)",
+    )
+    parser.add_argument(
+        "--geometry-file",
+        nargs="+",
+        metavar="PATH",
+        help="darcy: user domains in [0, 1]^2, cycled over samples with any --geometry: a "
+        "polygon with holes (.geojson, .csv with x,y,ring columns), a mask (.png, .npy, "
+        ".nc variable 'mask'); heat: one plate cross-section (same types) or a closed .stl "
+        "solid (needs trimesh)",
     )
     parser.add_argument(
         "--family",

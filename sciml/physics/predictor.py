@@ -217,6 +217,12 @@ class OperatorPredictor:
 
     @staticmethod
     def _geometry(geometry):
+        from pathlib import Path
+
+        if isinstance(geometry, Path) or (isinstance(geometry, str) and Path(geometry).suffix):
+            from sciml.physics.geometry_io import load_geometry
+
+            return load_geometry(geometry)
         if isinstance(geometry, str):
             from sciml.cli import resolve
             from sciml.physics.geometry import SHAPES
@@ -282,8 +288,9 @@ class OperatorPredictor:
         coefficients : array ``(4,)`` or ``(S, 4)``, optional
             Source coefficients (Fisher); or give ``family`` (name or names) with ``a`` and
             ``beta``.
-        geometry : str or deepxde Geometry, optional
-            Darcy domain (a name in :data:`sciml.physics.geometry.SHAPES` or a geometry);
+        geometry : str, path or deepxde Geometry, optional
+            Darcy domain (a name in :data:`sciml.physics.geometry.SHAPES`, a geometry file
+            read by :func:`~sciml.physics.geometry_io.load_geometry`, or a geometry);
             points outside are NaN. Heat plates derive theirs from the design vector.
         mask : bool array ``(H, W)`` or ``(S, H, W)``, optional
             Darcy domain as a mask on the branch grid, instead of ``geometry``.
