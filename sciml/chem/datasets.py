@@ -196,6 +196,13 @@ _INFO: dict[str, DatasetInfo] = {
         "J. Chem. Inf. Model. 59, 1096 (2019).",
         "MIT (GuacaMol; molecules from ChEMBL, CC BY-SA 3.0)",
         ("guacamol_train", "guacamol_valid", "guacamol_test", "guacamol_all")),
+    "moses": DatasetInfo(
+        "moses",
+        "MOSES benchmark molecules (ZINC Clean Leads, filtered; train split: 1,584,663, "
+        "test: 176,074), unlabelled, lead-like; a GuacaMol-scale pre-training corpus",
+        (), "Polykovskiy, D. et al. Molecular Sets (MOSES): A Benchmarking Platform for "
+        "Molecular Generation Models. Front. Pharmacol. 11, 565644 (2020).",
+        "MIT", ("moses_train", "moses_test")),
 }
 
 
@@ -339,12 +346,24 @@ def _load_guacamol(*, split: str = "train", download: bool = True) -> pd.DataFra
     return _finish(frame, _INFO["guacamol"])
 
 
+def _load_moses(*, split: str = "train", download: bool = True) -> pd.DataFrame:
+    splits = ("train", "test", "all")
+    if split not in splits:
+        raise ValueError(f"split must be one of {splits}, got {split!r}")
+    names = ("moses_train", "moses_test") if split == "all" else (f"moses_{split}",)
+    raw = pd.concat([pd.read_csv(get_path(name, download=download), usecols=["SMILES"])
+                     for name in names], ignore_index=True)
+    frame = pd.DataFrame({"smiles": raw["SMILES"].str.strip().to_numpy()})
+    return _finish(frame, _INFO["moses"])
+
+
 _LOADERS: dict[str, Callable[..., pd.DataFrame]] = {
     "biogen_adme": _load_biogen_adme,
     "biogen_adme_fang": _load_biogen_adme_fang,
     "esol": _load_esol,
     "chembl30_sample": _load_chembl30_sample,
     "guacamol": _load_guacamol,
+    "moses": _load_moses,
 }
 
 
@@ -370,6 +389,8 @@ def load_dataset(name: str, **kwargs: Any) -> pd.DataFrame:
           indexed by ChEMBL id.
         - ``"guacamol"`` (``split="train"|"valid"|"test"|"all"``, ``download=True``):
           GuacaMol's SMILES files, downloaded on first use (1.27M training SMILES).
+        - ``"moses"`` (``split="train"|"test"|"all"``, ``download=True``): the MOSES
+          benchmark molecules (1,584,663 training and 176,074 test SMILES).
     **kwargs
         Options of that data set, listed above.
 

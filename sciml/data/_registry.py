@@ -15,6 +15,18 @@ _CHEMBL_REPO = (
     "ad416f9b6ea59d14daa0193ffe2e134e186cf617/data/chembl_30"
 )
 _FIGSHARE = "https://ndownloader.figshare.com/files"
+_MOSES_REPO = (
+    "https://raw.githubusercontent.com/molecularsets/moses/"
+    "b94468cab4590ced03a98c26a35d3c1e0647d9c9/moses/dataset/data"
+)
+_MOSES_CITATION = (
+    "Polykovskiy, D. et al. Molecular Sets (MOSES): A Benchmarking Platform for Molecular "
+    "Generation Models. Front. Pharmacol. 11, 565644 (2020)."
+)
+_MOSES_SHA = {
+    "train": "786f0313aa6b9ba5514df685f885742a70ea8d86f1a4fa48115f7f80a634265c",
+    "test": "f896fbf3764f88d94670b9959e5872c600c12152a18233823e820761b7a791b2",
+}
 
 
 @dataclass(frozen=True)
@@ -139,6 +151,11 @@ def _build() -> dict[str, RemoteFile]:
                 "MIT (GuacaMol; molecules from ChEMBL, CC BY-SA 3.0)",
                 _GUACAMOL_CITATION,
             )
+        )
+    for split, sha in _MOSES_SHA.items():
+        files.append(
+            RemoteFile(f"moses_{split}", f"moses/{split}.csv.gz", f"{_MOSES_REPO}/{split}.csv.gz",
+                       sha, "MIT", _MOSES_CITATION)
         )
     return {f.name: f for f in files}
 

@@ -7,6 +7,7 @@ subcommand is a ``_register_<name>(pde_subparsers)`` function appended there. He
 Examples
 --------
 ``sciml pde generate darcy --n 200 --geometry square circle triangle --out darcy.nc``
+``sciml pde generate darcy --n 200 --geometry-file pentagon_hole.geojson --out darcy.nc``
 ``sciml pde generate fisher --n 1000 --workers 4 --out fisher.nc``
 ``sciml pde generate darcy_fno --n 1000 --n-test 100 --dask-scheduler tcp://host:8786 --out fno.nc``
 """
@@ -23,7 +24,7 @@ def _check_options(args: argparse.Namespace, problem) -> None:
     """Refuse options the problem would silently ignore, and sizes below their minimum."""
     from sciml.physics.problems import PROBLEM_NAMES, get_problem
 
-    for name in ("geometry", "family", "n_test", "subsample"):
+    for name in ("geometry", "geometry_file", "family", "n_test", "subsample"):
         if getattr(args, name) is not None and name not in problem.options:
             users = [p for p in PROBLEM_NAMES if name in get_problem(p).options]
             raise ValueError(
@@ -54,9 +55,15 @@ def _generate(args: argparse.Namespace) -> int:
         "client": args.dask_scheduler,
         "progress": not args.no_progress,
     }
-    if "geometry" in problem.options:
-        names = args.geometry or ["square"]
-        run["geometries"] = {name: resolve("geometry", name, SHAPES)() for name in names}
+    if "geometry" in problem.options:  # darcy: named shapes and files, cycled over samples
+        names = args.geometry or ([] if args.geometry_file else ["square"])
+        geometries = {name: resolve("geometry", name, SHAPES)() for name in names}
+        geometries.update(_geometry_files(args.geometry_file, config.resolution))
+        run["geometries"] = geometries
+    elif args.geometry_file:  # heat: one plate cross-section or closed solid
+        if len(args.geometry_file) > 1:
+            raise ValueError("heat takes one --geometry-file (a 2-D cross-section or an STL solid)")
+        run["geometry"] = next(iter(_geometry_files(args.geometry_file, None).values()))
     if "n_test" in problem.options:
         run["n_test"] = args.n_test
     try:
@@ -72,6 +79,18 @@ def _generate(args: argparse.Namespace) -> int:
     sizes = ", ".join(f"{dim}={size}" for dim, size in ds.sizes.items())
     print(f"wrote {ds.attrs['pde']} data set ({sizes}) to {path}")
     return 0
+
+
+def _geometry_files(paths: list[str] | None, resolution: int | None) -> dict:
+    """User geometries by file stem, each checked on the ``resolution`` grid."""
+    from pathlib import Path
+
+    from sciml.physics.data.geometry_io import load_geometry
+
+    try:
+        return {Path(p).stem: load_geometry(p, resolution=resolution) for p in paths or ()}
+    except ImportError as exc:  # an optional reader (trimesh) is missing
+        raise ValueError(str(exc)) from None
 
 
 def _register_generate(pde_sub: argparse._SubParsersAction) -> None:
@@ -110,6 +129,15 @@ def _register_generate(pde_sub: argparse._SubParsersAction) -> None:
         metavar="NAME",
         help="darcy: named shapes, cycled over samples (square, circle, triangle, "
         "square_with_cross, l_shape, annulus; default square)",
+    )
+    parser.add_argument(
+        "--geometry-file",
+        nargs="+",
+        metavar="PATH",
+        help="darcy: user domains in [0, 1]^2, cycled over samples with any --geometry: a "
+        "polygon with holes (.geojson, .csv with x,y,ring columns), a mask (.png, .npy, "
+        ".nc variable 'mask'); heat: one plate cross-section (same types) or a closed .stl "
+        "solid (needs trimesh)",
     )
     parser.add_argument(
         "--family",

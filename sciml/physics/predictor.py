@@ -127,9 +127,7 @@ class OperatorPredictor:
             raise CheckpointError(
                 f"{path} holds no operator metadata; save it with OperatorPredictor.save"
             )
-        model = rebuild_model(payload)
-        if not isinstance(model, DeepONet):
-            raise CheckpointError(f"{path} holds a {type(model).__name__}, not a DeepONet")
+        model = rebuild_model(payload, expected=DeepONet, source=path)
         return cls(model.eval(), **json.loads(payload["extra"]["operator"]))
 
     # ------------------------------------------------------------------ checks
@@ -231,6 +229,12 @@ class OperatorPredictor:
 
     @staticmethod
     def _geometry(geometry):
+        from pathlib import Path
+
+        if isinstance(geometry, Path) or (isinstance(geometry, str) and Path(geometry).suffix):
+            from sciml.physics.data.geometry_io import load_geometry
+
+            return load_geometry(geometry)
         if isinstance(geometry, str):
             from sciml._resolve import resolve
             from sciml.physics.data.geometry import SHAPES
@@ -323,8 +327,9 @@ class OperatorPredictor:
         coefficients : array ``(4,)`` or ``(S, 4)``, optional
             Source coefficients (Fisher); or give ``family`` (name or names) with ``a`` and
             ``beta``.
-        geometry : str or deepxde Geometry, optional
-            Darcy domain (a name in :data:`sciml.physics.data.geometry.SHAPES` or a geometry);
+        geometry : str, path or deepxde Geometry, optional
+            Darcy domain (a name in :data:`sciml.physics.data.geometry.SHAPES`, a geometry file
+            read by :func:`~sciml.physics.data.geometry_io.load_geometry`, or a geometry);
             points outside are NaN. Heat plates derive theirs from the design vector.
         mask : bool array ``(H, W)`` or ``(S, H, W)``, optional
             Darcy domain as a mask on the branch grid, instead of ``geometry``.

@@ -44,6 +44,7 @@ from sciml.rt.numbers import (
     PropertySpec,
     parse_digit_token,
 )
+from sciml.train.checkpoint import register_model
 from sciml.train.losses import Objective
 
 __all__ = [
@@ -88,6 +89,7 @@ def numerical_encodings(vocab: Sequence[str], d_model: int, scale: float = 0.1) 
     return table.float()
 
 
+@register_model
 class RegressionTransformerNet(nn.Module):
     """Encoder + numerical encodings + tied MLM head over RT sequences.
 

@@ -53,6 +53,7 @@ from sciml.train import (
     StaticWeighting,
     TrainConfig,
     Trainer,
+    dataclass_from_dict,
     load_checkpoint,
     rebuild_model,
     save_checkpoint,
@@ -930,12 +931,15 @@ class RegressionTransformer:
                 f"{path} was trained with vocabulary {saved.fingerprint[:12]}, not the given "
                 f"{tokenizer.fingerprint[:12]}; token ids would mean different tokens"
             )
-        if payload["model"]["hparams"]["vocab"] != saved.vocab:
+        if (payload["model"].get("hparams") or {}).get("vocab") != saved.vocab:
             raise VocabularyMismatchError(f"{path}: model vocabulary and stored tokenizer differ")
         config = json.loads(extra["config"])
-        config["mask_fraction"] = tuple(config["mask_fraction"])
-        net = rebuild_model(payload, expected=RegressionTransformerNet)
-        rt = cls([PropertySpec(**s) for s in net.hparams["specs"]], RTConfig(**config), saved)
+        if isinstance(config, dict) and "mask_fraction" in config:
+            config["mask_fraction"] = tuple(config["mask_fraction"])
+        config = dataclass_from_dict(RTConfig, config, path)
+        net = rebuild_model(payload, expected=RegressionTransformerNet, source=path)
+        specs = [dataclass_from_dict(PropertySpec, s, path) for s in net.hparams["specs"]]
+        rt = cls(specs, config, saved)
         rt.net = net.eval()
         return rt
 

@@ -8,15 +8,18 @@ Public API
 - weighting: :class:`EqualWeighting`, :class:`StaticWeighting`,
   :class:`UncertaintyWeighting`, :class:`DWAWeighting`
 - :class:`Standardizer`; data: :class:`ArrayDataset`, :class:`RegressionMLP`
-- checkpoints: :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`load_model`,
+- checkpoints: :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`load_model`, :func:`register_model`,
   :class:`CheckpointError`
 """
 
 from sciml.train.checkpoint import (
     CheckpointError,
+    dataclass_from_dict,
     load_checkpoint,
     load_model,
     rebuild_model,
+    register_model,
+    registered_models,
     save_checkpoint,
 )
 from sciml.train.data import ArrayDataset, RegressionMLP
@@ -64,9 +67,12 @@ __all__ = [
     "autocast",
     "default_device",
     "load_checkpoint",
+    "dataclass_from_dict",
     "load_model",
     "masked_task_mean",
     "rebuild_model",
+    "register_model",
+    "registered_models",
     "save_checkpoint",
     "seed_everything",
 ]

@@ -6,13 +6,19 @@ the model's class path and constructor arguments (``model.hparams``), its state 
 (which carries fitted normalisers as buffers), and, for training checkpoints, the
 optimizer, scheduler, loss-weighting and RNG states and the epoch.
 
-Only classes inside the ``sciml`` package are rebuilt by default; others must be
-passed in ``allowed`` explicitly.
+Rebuilding constructs a class named in the file, so it is the one place where a hostile
+checkpoint could make sciml run code. Only ``nn.Module`` subclasses declared rebuildable
+with :func:`register_model` can be constructed, and every loader names the classes it
+expects: the class name is looked up in that explicit registry and checked against the
+expected classes, and the stored constructor arguments are checked against the class's
+signature, all **before** anything is imported or constructed. Nothing is ever imported by
+name from a checkpoint.
 """
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
+import inspect
 import os
 import random
 from pathlib import Path
@@ -29,11 +35,14 @@ __all__ = [
     "FORMAT_VERSION",
     "CheckpointError",
     "class_path",
+    "dataclass_from_dict",
     "get_rng_state",
     "load_checkpoint",
     "load_model",
     "model_hparams",
     "rebuild_model",
+    "register_model",
+    "registered_models",
     "save_checkpoint",
     "set_rng_state",
 ]
@@ -44,6 +53,47 @@ FORMAT_VERSION = 1
 
 class CheckpointError(ValueError):
     """A file is not a sciml checkpoint, has another format version, or holds another model."""
+
+
+#: Rebuildable model classes by class path (and alias); filled only by :func:`register_model`.
+_REGISTRY: dict[str, type[nn.Module]] = {}
+
+
+def register_model(cls: type[nn.Module] | None = None, *, aliases: tuple[str, ...] = ()):
+    """Declare an ``nn.Module`` subclass rebuildable from checkpoints (usable as a decorator).
+
+    Parameters
+    ----------
+    cls : type
+        A subclass of ``torch.nn.Module`` whose ``hparams`` are its constructor arguments.
+    aliases : tuple of str
+        Former class paths (e.g. before a module moved) that old checkpoints may hold.
+
+    Examples
+    --------
+    >>> from torch import nn
+    >>> @register_model
+    ... class Tiny(nn.Module):
+    ...     def __init__(self, width: int = 2):
+    ...         super().__init__()
+    ...         self.hparams = {"width": width}
+    ...         self.lin = nn.Linear(width, 1)
+    >>> class_path(Tiny) in registered_models()
+    True
+    """
+    if cls is None:
+        return lambda c: register_model(c, aliases=aliases)
+    if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+        raise TypeError(f"only torch.nn.Module subclasses can be registered, not {cls!r}")
+    # A class defined again under the same path (a notebook cell run twice) replaces the old one.
+    for name in (class_path(cls), *aliases):
+        _REGISTRY[name] = cls
+    return cls
+
+
+def registered_models() -> dict[str, type[nn.Module]]:
+    """A copy of the registry: class path (or alias) -> class."""
+    return dict(_REGISTRY)
 
 
 def class_path(obj_or_cls) -> str:
@@ -158,54 +208,131 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return payload
 
 
+def _expected_classes(expected) -> tuple[type[nn.Module], ...]:
+    classes = expected if isinstance(expected, tuple) else (expected,)
+    if not classes:
+        raise TypeError("expected must name at least one model class")
+    for cls in classes:
+        if not (isinstance(cls, type) and issubclass(cls, nn.Module)):
+            raise TypeError(f"expected must be torch.nn.Module subclasses, not {cls!r}")
+        if _REGISTRY.get(class_path(cls)) is not cls:
+            raise TypeError(
+                f"{class_path(cls)} is not registered as rebuildable; decorate it with "
+                "sciml.train.register_model"
+            )
+    return classes
+
+
+def _check_hparams(cls: type[nn.Module], hparams: Any, where: str) -> dict[str, Any]:
+    """Constructor arguments that fit ``cls``'s signature, or a CheckpointError."""
+    if not isinstance(hparams, dict) or not all(isinstance(k, str) for k in hparams):
+        raise CheckpointError(f"{where}: the model's hparams are not a dict of named arguments")
+    params = inspect.signature(cls.__init__).parameters
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        named = {
+            n for n, p in params.items()
+            if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        }
+        unknown = sorted(set(hparams) - named)
+        if unknown:
+            raise CheckpointError(
+                f"{where}: {class_path(cls)} takes no argument(s) {', '.join(unknown)}; "
+                f"it takes {', '.join(sorted(named))}"
+            )
+    missing = [
+        n for n, p in params.items()
+        if n != "self" and p.default is inspect.Parameter.empty
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in hparams
+    ]
+    if missing:
+        raise CheckpointError(
+            f"{where}: the hparams lack required argument(s) {', '.join(missing)} of "
+            f"{class_path(cls)}"
+        )
+    return hparams
+
+
 def rebuild_model(
-    payload: dict, *, expected: type | None = None, allowed: tuple[type, ...] = ()
+    payload: dict,
+    *,
+    expected: type[nn.Module] | tuple[type[nn.Module], ...],
+    source: str | os.PathLike = "checkpoint",
 ) -> nn.Module:
-    """Rebuild a model from a loaded checkpoint: import its class, construct, load weights.
+    """Rebuild a model from a loaded checkpoint: look up its class, construct, load weights.
+
+    The class named in the checkpoint must be registered (:func:`register_model`) and be one
+    of ``expected`` (or a subclass); both are checked, with the constructor arguments,
+    before anything is constructed.
 
     Parameters
     ----------
     payload : dict
         What :func:`load_checkpoint` returned.
-    expected : type, optional
-        Refuse a checkpoint of any other class (with a message naming both).
-    allowed : tuple of type
-        Classes outside the ``sciml`` package that may be rebuilt.
+    expected : type or tuple of type
+        The registered model classes this caller accepts.
+    source : str or path-like
+        Where the payload came from, for error messages.
+
+    Raises
+    ------
+    CheckpointError
+        The checkpoint names an unregistered or unexpected class, or its arguments or
+        weights do not fit that class.
     """
-    cls_name = payload["model"]["cls"]
-    if expected is not None and cls_name != class_path(expected):
-        raise CheckpointError(f"checkpoint holds a {cls_name}, not a {class_path(expected)}")
-    allowed_names = {class_path(c): c for c in allowed}
-    if cls_name in allowed_names:
-        cls = allowed_names[cls_name]
-    elif cls_name.startswith("sciml."):
-        module_name, _, qualname = cls_name.rpartition(".")
-        try:
-            cls = getattr(importlib.import_module(module_name), qualname)
-        except (ImportError, AttributeError) as exc:
-            raise CheckpointError(
-                f"checkpoint class {cls_name} does not exist in this sciml"
-            ) from exc
-    else:
+    classes = _expected_classes(expected)
+    accepted = ", ".join(class_path(c) for c in classes)
+    model_info = payload.get("model") if isinstance(payload, dict) else None
+    cls_name = model_info.get("cls") if isinstance(model_info, dict) else None
+    if not isinstance(cls_name, str):
+        raise CheckpointError(f"{source} names no model class")
+    cls = _REGISTRY.get(cls_name)
+    if cls is None:
         raise CheckpointError(
-            f"checkpoint class {cls_name} is outside sciml; pass it in allowed=(...) to load it"
+            f"{source} names {cls_name!r}, which is not a registered sciml model class; "
+            f"refusing to construct it (this loader accepts {accepted})"
         )
-    model = cls(**payload["model"]["hparams"])
+    if not issubclass(cls, classes):
+        raise CheckpointError(f"{source} holds a {cls_name}, not a {accepted}")
+    hparams = _check_hparams(cls, model_info.get("hparams"), str(source))
+    try:
+        model = cls(**hparams)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{source}: invalid arguments for {cls_name}: {exc}") from exc
     try:
         model.load_state_dict(payload["state_dict"])
-    except RuntimeError as exc:
-        raise CheckpointError(f"checkpoint weights do not fit {cls_name}: {exc}") from exc
+    except (RuntimeError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{source}: weights do not fit {cls_name}: {exc}") from exc
     return model
+
+
+def dataclass_from_dict(config_cls: type, data: Any, source: str | os.PathLike) -> Any:
+    """Build a configuration dataclass from stored JSON, with errors that name the file.
+
+    Unknown or missing fields and values the dataclass rejects raise :class:`CheckpointError`
+    naming ``source``, instead of a ``TypeError`` traceback.
+    """
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise CheckpointError(f"{source}: the stored {config_cls.__name__} is not a JSON object")
+    fields = {f.name for f in dataclasses.fields(config_cls) if f.init}
+    unknown = sorted(set(data) - fields)
+    if unknown:
+        raise CheckpointError(
+            f"{source}: unknown {config_cls.__name__} field(s) {', '.join(unknown)}; "
+            f"known fields: {', '.join(sorted(fields))}"
+        )
+    try:
+        return config_cls(**data)
+    except (TypeError, ValueError) as exc:
+        raise CheckpointError(f"{source}: invalid {config_cls.__name__}: {exc}") from exc
 
 
 def load_model(
     path: str | os.PathLike,
     *,
-    expected: type | None = None,
-    allowed: tuple[type, ...] = (),
+    expected: type[nn.Module] | tuple[type[nn.Module], ...],
     map_location: str | torch.device = "cpu",
 ) -> nn.Module:
-    """Rebuild a model from a checkpoint file alone, in evaluation mode."""
+    """Rebuild a model of one of the ``expected`` registered classes from a file, in eval mode."""
     return rebuild_model(
-        load_checkpoint(path, map_location), expected=expected, allowed=allowed
+        load_checkpoint(path, map_location), expected=expected, source=path
     ).eval()

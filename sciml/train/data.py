@@ -8,6 +8,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from sciml.nn import MLP
+from sciml.train.checkpoint import register_model
 from sciml.train.normalize import Standardizer
 
 __all__ = ["ArrayDataset", "RegressionMLP"]
@@ -47,6 +48,7 @@ class ArrayDataset(Dataset):
         return {name: t[index] for name, t in self.arrays.items()}
 
 
+@register_model
 class RegressionMLP(nn.Module):
     """Multi-output MLP regressor on feature vectors ``batch["x"]`` of shape ``(B, F)``.
 

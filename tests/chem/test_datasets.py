@@ -20,7 +20,7 @@ ENDPOINTS = ["HLM", "RLM", "MDR1_ER", "Sol", "hPPB", "rPPB"]
 
 def test_names_and_unknown_name_lists_them():
     assert dataset_names() == ["biogen_adme", "biogen_adme_fang", "chembl30_sample", "esol",
-                               "guacamol"]
+                               "guacamol", "moses"]
     with pytest.raises(UnknownDatasetError) as info:
         load_dataset("tox21")
     for name in dataset_names():
@@ -116,6 +116,15 @@ def test_chembl30_sample(data_dir):
     assert len(load_dataset("chembl30_sample", part="valid")) == 45299
     with pytest.raises(ValueError, match="part"):
         load_dataset("chembl30_sample", part="train")
+
+
+def test_moses(data_dir):
+    df = load_dataset("moses", split="test")
+    assert len(df) == 176074 and df.columns.tolist() == ["smiles"]
+    assert df.smiles.iloc[0] == "CC1C2CCC(C2)C1CN(CCO)C(=O)c1ccc(Cl)cc1"
+    assert df.attrs["info"].licence == "MIT"
+    with pytest.raises(ValueError, match="split"):
+        load_dataset("moses", split="valid")
 
 
 def test_guacamol_reads_the_cached_file(tmp_path, monkeypatch):

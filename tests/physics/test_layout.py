@@ -8,6 +8,7 @@ MOVED = {
     "sciml.physics.geometry": "sciml.physics.data.geometry",
     "sciml.physics.grf": "sciml.physics.data.grf",
     "sciml.physics.storage": "sciml.physics.data.storage",
+    "sciml.physics.geometry_io": "sciml.physics.data.geometry_io",
     "sciml.physics._fd": "sciml.physics.data._fd",
     "sciml.physics._parallel": "sciml.physics.data._parallel",
     "sciml.physics.fisher": "sciml.physics.problems.fisher",

@@ -9,6 +9,7 @@ from sciml.train import (
     Standardizer,
     load_checkpoint,
     load_model,
+    register_model,
     save_checkpoint,
 )
 
@@ -30,8 +31,16 @@ def test_model_rebuilds_from_the_file_alone(tmp_path):
 
 
 def test_checkpoint_of_another_model_is_refused(tmp_path):
+    @register_model
+    class Other(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hparams = {}
+
     path = save_checkpoint(tmp_path / "m.pt", _model())
-    with pytest.raises(CheckpointError, match="RegressionMLP, not a .*Standardizer"):
+    with pytest.raises(CheckpointError, match="RegressionMLP, not a .*Other"):
+        load_model(path, expected=Other)
+    with pytest.raises(TypeError, match="not registered"):
         load_model(path, expected=Standardizer)
 
 
@@ -65,8 +74,8 @@ def test_classes_outside_sciml_are_not_imported(tmp_path):
     payload = torch.load(path, weights_only=True)
     payload["model"]["cls"] = "os.system"
     torch.save(payload, tmp_path / "os.pt")
-    with pytest.raises(CheckpointError, match="outside sciml"):
-        load_model(tmp_path / "os.pt")
+    with pytest.raises(CheckpointError, match="'os.system', which is not a registered"):
+        load_model(tmp_path / "os.pt", expected=RegressionMLP)
 
 
 def test_failed_write_leaves_previous_file_intact(tmp_path, monkeypatch):

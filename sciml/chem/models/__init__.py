@@ -6,6 +6,7 @@ Every model has ``fit(smiles, y, val_smiles=None, val_y=None, errors="raise")``,
 rebuilds whichever model a folder holds. :data:`MODELS` maps the CLI names to classes.
 
 - :class:`RandomForestModel` (``"rf"``): RDKit descriptors, one forest per endpoint;
+- :class:`GBMModel` (``"gbm"``): LightGBM on Morgan count fingerprints + RDKit descriptors;
 - :class:`GNNModel` (``"gnn"``): D-MPNN with optional descriptor concatenation and
   ensembling, trained by :class:`sciml.train.Trainer`;
 - :class:`EnsembleModel` (``"ensemble"``, Python API only: it is built from member
@@ -18,6 +19,7 @@ import os
 
 from sciml.chem.models.base import MoleculeModel, NotFittedError, read_meta
 from sciml.chem.models.ensemble import EnsembleConfig, EnsembleModel
+from sciml.chem.models.gbm import GBMConfig, GBMModel
 from sciml.chem.models.gnn import GNNConfig, GNNModel
 from sciml.chem.models.rf import RandomForestConfig, RandomForestModel
 from sciml.chem.transformer.predictor import TransformerModel
@@ -27,6 +29,8 @@ __all__ = [
     "MODELS",
     "EnsembleConfig",
     "EnsembleModel",
+    "GBMConfig",
+    "GBMModel",
     "GNNConfig",
     "GNNModel",
     "MoleculeModel",
@@ -39,6 +43,7 @@ __all__ = [
 #: Model classes by the name used on the command line and in ``model.json``.
 MODELS: dict[str, type[MoleculeModel]] = {
     "rf": RandomForestModel,
+    "gbm": GBMModel,
     "gnn": GNNModel,
     "transformer": TransformerModel,
 }

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,8 +27,10 @@ import numpy as np
 import pandas as pd
 
 from sciml._io import atomic_write
+from sciml.chem.conformal import ConformalScores, check_level
 from sciml.chem.smiles import Errors, InvalidSmiles, canonicalize_batch, check_errors_arg
-from sciml.train.checkpoint import CheckpointError, class_path
+from sciml.chem.transforms import TargetTransforms
+from sciml.train.checkpoint import CheckpointError, class_path, dataclass_from_dict
 
 __all__ = [
     "FORMAT",
@@ -38,6 +40,7 @@ __all__ = [
     "MoleculeModel",
     "NotFittedError",
     "prepare_labelled",
+    "file_inside",
     "read_meta",
 ]
 
@@ -120,6 +123,25 @@ def prepare_labelled(smiles: Iterable[object], y: pd.DataFrame | pd.Series, *,
                        values[labelled], batch.index[labelled], list(batch.invalid))
 
 
+def _split_off(data: LabelledSet, fraction: float, seed: int
+               ) -> tuple[LabelledSet, LabelledSet]:
+    """Split a random ``fraction`` of the rows off ``data`` (training rest, calibration part)."""
+    if not isinstance(fraction, int | float) or not 0.0 < fraction < 0.5:
+        raise ValueError(f"calibration must be a fraction in (0, 0.5), got {fraction!r}")
+    n = len(data.smiles)
+    n_cal = int(round(fraction * n))
+    if n_cal < 10 or n - n_cal < 10:
+        raise ValueError(f"calibration={fraction} of {n} molecules leaves {n_cal} for "
+                         "calibration; conformal intervals need at least 10 on each side")
+    order = np.random.default_rng(seed).permutation(n)
+
+    def take(rows):
+        rows = np.sort(rows)
+        return LabelledSet([data.smiles[i] for i in rows], data.y[rows], data.index[rows], [])
+
+    return dataclasses.replace(take(order[n_cal:]), invalid=data.invalid), take(order[:n_cal])
+
+
 def read_meta(directory: str | os.PathLike) -> dict[str, Any]:
     """Read and check ``model.json`` of a saved model folder.
 
@@ -143,6 +165,32 @@ def read_meta(directory: str | os.PathLike) -> dict[str, Any]:
         raise CheckpointError(f"{path} has format version {meta.get('format_version')}; "
                               f"this sciml reads version {FORMAT_VERSION}")
     return meta
+
+
+def file_inside(directory: str | os.PathLike, name: Any, what: str = "file") -> Path:
+    """The path of ``name`` (from ``model.json``) inside a saved model folder.
+
+    Saved models refer to their weight files by relative names. A name that is not a
+    plain relative path inside ``directory`` (absolute, ``..``, or the folder itself) is
+    refused, so a crafted ``model.json`` cannot make sciml read files elsewhere.
+
+    Raises
+    ------
+    CheckpointError
+        ``name`` is not a relative path to an existing entry strictly inside ``directory``.
+    """
+    directory = Path(directory)
+    where = directory / META_FILE
+    if not isinstance(name, str) or not name or Path(name).is_absolute():
+        raise CheckpointError(f"{where}: {what} {name!r} must be a relative name inside the folder")
+    root = directory.resolve()
+    target = (directory / name).resolve()
+    if target == root or root not in target.parents:
+        raise CheckpointError(f"{where}: {what} {name!r} points outside the model folder "
+                              f"{directory}; refusing to follow it")
+    if not target.exists():
+        raise CheckpointError(f"{where}: {what} {name!r} does not exist in {directory}")
+    return target
 
 
 class MoleculeModel:
@@ -176,6 +224,8 @@ class MoleculeModel:
         self.config = dataclasses.replace(config, **overrides)
         self.targets: list[str] = []
         self.fit_info: dict[str, Any] = {}
+        self.transforms = TargetTransforms.identity([])
+        self.conformal: ConformalScores | None = None
 
     # ----------------------------------------------------------- interface
     @property
@@ -186,7 +236,9 @@ class MoleculeModel:
     def fit(self, smiles: Sequence[object], y: pd.DataFrame | pd.Series,
             val_smiles: Sequence[object] | None = None,
             val_y: pd.DataFrame | pd.Series | None = None, *,
-            errors: Errors = "raise") -> MoleculeModel:
+            errors: Errors = "raise",
+            transforms: str | Mapping[str, str] | None = None,
+            calibration: float | None = None) -> MoleculeModel:
         """Fit on SMILES and targets.
 
         Parameters
@@ -202,6 +254,16 @@ class MoleculeModel:
         errors : {"raise", "skip"}
             Invalid SMILES raise :class:`~sciml.chem.smiles.InvalidSmilesError` listing
             every bad row, or are dropped (listed in ``fit_info["invalid"]``).
+        transforms : str or dict, optional
+            Target transforms (:mod:`sciml.chem.transforms`): one of ``"none"``, ``"log10"``,
+            ``"log1p"``, ``"logit"``, ``"auto"`` for every endpoint, or endpoint -> kind.
+            Fitted on the training split, stored with the model and undone at prediction,
+            so predictions stay in physical units.
+        calibration : float, optional
+            Hold out this fraction of the training molecules (seeded by the model's
+            ``seed``), fit on the rest and store the held-out absolute errors, so that
+            ``predict(interval=...)`` gives split-conformal intervals. See also
+            :meth:`calibrate` for a separate calibration set.
 
         Returns
         -------
@@ -220,14 +282,64 @@ class MoleculeModel:
             if [str(c) for c in val_frame.columns] != targets:
                 raise ValueError(f"val_y has columns {list(val_frame.columns)}; expected {targets}")
             val = prepare_labelled(val_smiles, val_frame, errors=errors, what="validation")
+        self.transforms = TargetTransforms.fit(transforms, train.y, targets, rows=train.index)
+        train = dataclasses.replace(train, y=self.transforms.forward(train.y))
+        if val is not None:
+            z = self.transforms.forward(val.y)
+            bad = np.isfinite(val.y) & ~np.isfinite(z)
+            if bad.any():
+                raise ValueError(f"validation data: {int(bad.sum())} value(s) lie outside the "
+                                 f"domain of the target transforms ({self.transforms.describe()})")
+            val = dataclasses.replace(val, y=z)
+        cal = None
+        if calibration is not None:
+            train, cal = _split_off(train, calibration, int(getattr(self.config, "seed", 0)))
         self.targets = targets
+        self.conformal = None
         self.fit_info = {"n_train": len(train.smiles),
-                         "invalid": [(b.index, b.value, b.reason) for b in train.invalid]}
+                         "invalid": [(b.index, b.value, b.reason) for b in train.invalid],
+                         "transforms": self.transforms.describe()}
         self._fit(train, val)
+        if cal is not None:
+            self._calibrate(cal)
+            self.fit_info["n_calibration"] = len(cal.smiles)
         return self
 
+    def calibrate(self, smiles: Sequence[object], y: pd.DataFrame | pd.Series, *,
+                  errors: Errors = "raise") -> MoleculeModel:
+        """Store conformal scores from molecules the model was not trained on.
+
+        Parameters
+        ----------
+        smiles : sequence of str
+            Calibration SMILES (never training molecules, or the intervals are too narrow).
+        y : DataFrame or Series
+            Their measured endpoints, the model's columns, NaN where not measured.
+        errors : {"raise", "skip"}
+            Policy for invalid SMILES.
+
+        Returns
+        -------
+        MoleculeModel
+            ``self``; ``predict(interval=level)`` then adds ``_lower``/``_upper`` columns.
+        """
+        self._check_fitted()
+        frame = _as_frame(y)
+        if [str(c) for c in frame.columns] != self.targets:
+            raise ValueError(f"calibration data has columns {list(frame.columns)}; "
+                             f"expected {self.targets}")
+        cal = prepare_labelled(smiles, frame, errors=errors, what="calibration")
+        self._calibrate(dataclasses.replace(cal, y=self.transforms.forward(cal.y)))
+        return self
+
+    def _calibrate(self, cal: LabelledSet) -> None:
+        """Scores from a calibration set whose targets are already in model units."""
+        pred, _ = self._predict(cal.smiles, False)
+        self.conformal = ConformalScores.from_residuals(self.targets, cal.y, pred)
+
     def predict(self, smiles: Sequence[object] | pd.Series, *, errors: Errors = "raise",
-                targets: Sequence[str] | None = None, return_std: bool = False) -> pd.DataFrame:
+                targets: Sequence[str] | None = None, return_std: bool = False,
+                interval: float | None = None) -> pd.DataFrame:
         """Predict endpoints in physical units.
 
         Parameters
@@ -243,6 +355,10 @@ class MoleculeModel:
         return_std : bool
             Add a ``<endpoint>_std`` column per endpoint: the spread over the random
             forest's trees or the GNN ensemble's members.
+        interval : float, optional
+            Add ``<endpoint>_lower`` and ``<endpoint>_upper`` columns: a split-conformal
+            interval of this coverage (e.g. 0.9), in physical units. Needs a model fitted
+            with ``calibration=`` or calibrated with :meth:`calibrate`.
 
         Returns
         -------
@@ -258,6 +374,12 @@ class MoleculeModel:
             The model has not been fitted.
         """
         self._check_fitted()
+        if interval is not None:
+            check_level(interval)
+            if self.conformal is None:
+                raise ValueError("this model has no conformal calibration; fit it with "
+                                 "calibration=0.1 (sciml fit --calibration 0.1) or call "
+                                 "model.calibrate(smiles, y) before asking for intervals")
         columns = list(self.targets) if targets is None else [str(t) for t in targets]
         unknown = [t for t in columns if t not in self.targets]
         if unknown:
@@ -270,8 +392,14 @@ class MoleculeModel:
         n_tasks = len(self.targets)
         mean = np.full((len(batch.values), n_tasks), np.nan)
         std = np.full_like(mean, np.nan)
+        lower, upper = np.full_like(mean, np.nan), np.full_like(mean, np.nan)
         if valid_smiles:
             m, s = self._predict(valid_smiles, return_std)
+            if interval is not None:
+                width = np.array([self.conformal.halfwidth(t, interval) for t in self.targets])
+                lower[valid_rows] = self.transforms.inverse(m - width)[0]
+                upper[valid_rows] = self.transforms.inverse(m + width)[0]
+            m, s = self.transforms.inverse(m, s)
             mean[valid_rows] = m
             if return_std:
                 std[valid_rows] = s
@@ -281,6 +409,10 @@ class MoleculeModel:
         if return_std:
             for j, t in zip(picked, columns, strict=True):
                 frame[f"{t}_std"] = std[:, j]
+        if interval is not None:
+            for j, t in zip(picked, columns, strict=True):
+                frame[f"{t}_lower"], frame[f"{t}_upper"] = lower[:, j], upper[:, j]
+            frame.attrs["interval"] = interval
         frame.attrs["invalid"] = [(b.index, b.value, b.reason) for b in batch.invalid]
         return frame
 
@@ -305,6 +437,8 @@ class MoleculeModel:
             "config": dataclasses.asdict(self.config),
             "targets": self.targets,
             "fit_info": {"n_train": self.fit_info.get("n_train")},
+            "transforms": self.transforms.to_dict(),
+            "conformal": None if self.conformal is None else self.conformal.to_dict(),
             "versions": {"sciml": sciml.__version__, "rdkit": rdkit.__version__},
             "extra": extra,
         }
@@ -326,9 +460,28 @@ class MoleculeModel:
             raise CheckpointError(
                 f"{directory} holds a {meta.get('class')} ({meta.get('model')!r}), "
                 f"not a {class_path(cls)} ({cls.name!r})")
-        model = cls(cls.config_cls(**meta["config"]))
-        model.targets = list(meta["targets"])
+        model = cls(dataclass_from_dict(cls.config_cls, meta.get("config"), Path(directory) / META_FILE))
+        targets = meta.get("targets")
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            raise CheckpointError(f"{directory}: 'targets' in {META_FILE} is not a list of names")
+        model.targets = list(targets)
         model.fit_info = dict(meta.get("fit_info", {}))
+        stored = meta.get("transforms")
+        try:
+            model.transforms = (TargetTransforms.identity(model.targets) if stored is None
+                                else TargetTransforms.from_dict(stored, str(directory)))
+        except ValueError as exc:
+            raise CheckpointError(str(exc)) from exc
+        if meta.get("conformal") is not None:
+            try:
+                model.conformal = ConformalScores.from_dict(meta["conformal"], str(directory))
+            except ValueError as exc:
+                raise CheckpointError(str(exc)) from exc
+            if sorted(model.conformal.scores) != sorted(model.targets):
+                raise CheckpointError(f"{directory}: conformal scores do not match the endpoints")
+        if model.transforms.targets != model.targets:
+            raise CheckpointError(f"{directory}: target transforms are for "
+                                  f"{model.transforms.targets}, the model predicts {model.targets}")
         model._load(Path(directory), meta.get("extra", {}))
         return model
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sciml.chem.models.base import LabelledSet, MoleculeModel
+from sciml.chem.models.base import LabelledSet, MoleculeModel, file_inside
 from sciml.train.checkpoint import CheckpointError
 
 __all__ = ["EnsembleConfig", "EnsembleModel"]
@@ -91,7 +91,9 @@ class EnsembleModel(MoleculeModel):
 
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
         # (M, n, T): the members' own _predict, as the SMILES are already canonical and valid.
-        draws = np.stack([m._predict(smiles, False)[0] for m in self.members])
+        # A member's own target transform (if it was fitted with one) is undone here.
+        draws = np.stack([m.transforms.inverse(m._predict(smiles, False)[0])[0]
+                          for m in self.members])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all members NaN: stays NaN
             mean = np.nanmean(draws, axis=0)
@@ -112,7 +114,10 @@ class EnsembleModel(MoleculeModel):
         if len(folders) != len(self.config.members):
             raise CheckpointError(f"{directory} lists {len(folders)} member folders for "
                                   f"{len(self.config.members)} members")
-        self.members = [load_model(directory / folder) for folder in folders]
+        # file_inside refuses '.', '..' and absolute paths, so a member cannot be the ensemble
+        # itself (endless recursion) or a folder elsewhere.
+        self.members = [load_model(file_inside(directory, folder, "member folder"))
+                        for folder in folders]
         for folder, member, kind in zip(folders, self.members, self.config.members, strict=True):
             if member.name != kind or member.targets != self.targets:
                 raise CheckpointError(

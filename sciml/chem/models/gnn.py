@@ -28,7 +28,7 @@ import pandas as pd
 
 from sciml.chem.descriptors import compute_descriptors, descriptor_names
 from sciml.chem.featurizers import ATOM_FDIM, BOND_FDIM, mol_to_graph
-from sciml.chem.models.base import LabelledSet, MoleculeModel
+from sciml.chem.models.base import LabelledSet, MoleculeModel, file_inside
 from sciml.chem.smiles import parse_batch
 from sciml.chem.splits import random_split
 from sciml.train.checkpoint import CheckpointError
@@ -223,9 +223,10 @@ class GNNModel(MoleculeModel):
                 f"{directory} was trained on {len(names)} RDKit descriptors that differ from "
                 f"this RDKit's {len(descriptor_names())}; retrain with this RDKit version")
         self.members = []
-        for name in extra["members"]:
-            payload = load_checkpoint(directory / name)
+        for name in extra.get("members") or []:
+            payload = load_checkpoint(file_inside(directory, name, "member"))
             if payload["extra"].get("targets") != self.targets:
                 raise CheckpointError(f"{directory / name} predicts "
                                       f"{payload['extra'].get('targets')}, not {self.targets}")
-            self.members.append(rebuild_model(payload, expected=MPNNRegressor).eval())
+            self.members.append(
+                rebuild_model(payload, expected=MPNNRegressor, source=directory / name).eval())

@@ -28,7 +28,7 @@ import numpy as np
 
 from sciml.chem.descriptors import compute_descriptors, descriptor_names
 from sciml.chem.models._trees import ForestArrays
-from sciml.chem.models.base import LabelledSet, MoleculeModel
+from sciml.chem.models.base import LabelledSet, MoleculeModel, file_inside
 from sciml.train.checkpoint import CheckpointError
 
 __all__ = ["RandomForestConfig", "RandomForestModel", "physchem_features", "training_medians"]
@@ -150,7 +150,8 @@ class RandomForestModel(MoleculeModel):
                 f"{directory} was fitted on {len(names)} RDKit descriptors that differ from this "
                 f"RDKit's {len(descriptor_names())}; refit the model with this RDKit version")
         self.descriptor_names = names
-        with np.load(directory / extra["weights"], allow_pickle=False) as arrays:
+        with np.load(file_inside(directory, extra.get("weights"), "weights"),
+                     allow_pickle=False) as arrays:
             self.medians = np.asarray(arrays["medians"])
             self.forests = {target: ForestArrays.from_dict(arrays, f"t{t}_")
                             for t, target in enumerate(self.targets)}

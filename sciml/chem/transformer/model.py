@@ -15,11 +15,12 @@ from torch import nn
 
 from sciml.encoder import MaskedLMHead, TransformerEncoder, pool
 from sciml.nn import MLP
-from sciml.train import MultiTaskRegression, Standardizer
+from sciml.train import MultiTaskRegression, Standardizer, register_model
 
 __all__ = ["DescriptorRegression", "MolecularTransformer"]
 
 
+@register_model
 class MolecularTransformer(nn.Module):
     """SMILES encoder with an MLM head and optional [CLS] regression heads.
 

@@ -42,7 +42,7 @@ import torch
 
 from sciml.chem.descriptors import descriptor_names
 from sciml.chem.models._trees import ForestArrays
-from sciml.chem.models.base import LabelledSet, MoleculeModel, read_meta
+from sciml.chem.models.base import LabelledSet, MoleculeModel, file_inside, read_meta
 from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError, check_errors_arg
 from sciml.chem.tokenizer import SmilesTokenizer
 from sciml.chem.transformer.data import SmilesTokenDataset, encode_smiles, make_loader
@@ -297,7 +297,7 @@ class TransformerModel(MoleculeModel):
         return extra
 
     def _load(self, directory: Path, extra: dict[str, Any]) -> None:
-        self.stage = load_stage(directory / extra["encoder"])
+        self.stage = load_stage(file_inside(directory, extra.get("encoder"), "encoder"))
         if self.config.head == "rf":
             if "forests" not in extra:
                 raise CheckpointError(f"{directory} has an rf head but no {_FORESTS_FILE}")
@@ -306,7 +306,8 @@ class TransformerModel(MoleculeModel):
                     raise CheckpointError(
                         f"{directory} was fitted on RDKit descriptors that differ from this "
                         f"RDKit's {len(descriptor_names())}; refit the model")
-            with np.load(directory / extra["forests"], allow_pickle=False) as arrays:
+            with np.load(file_inside(directory, extra["forests"], "forests"),
+                         allow_pickle=False) as arrays:
                 self.forests = {target: ForestArrays.from_dict(arrays, f"t{t}_")
                                 for t, target in enumerate(self.targets)}
                 self.medians = np.asarray(arrays.get("medians", np.empty(0)))

@@ -130,7 +130,7 @@ def load_stage(path: str | os.PathLike, tokenizer: SmilesTokenizer | None = None
             f"tokens, fingerprint {tokenizer.fingerprint[:12]}); token ids would mean different "
             "tokens. Use the checkpoint's own tokenizer: load_stage(path).tokenizer"
         )
-    model = rebuild_model(payload, expected=MolecularTransformer).eval()
+    model = rebuild_model(payload, expected=MolecularTransformer, source=path).eval()
     if model.hparams["encoder"]["vocab_size"] != stored.vocab_size:
         raise CheckpointError(f"{path}: the encoder has {model.hparams['encoder']['vocab_size']} "
                               f"token embeddings but the stored vocabulary {stored.vocab_size}")

@@ -66,6 +66,7 @@ __all__ = [
     "intersection",
     "Grid",
     "rasterize",
+    "check_thickness",
     "interior_mask",
     "check_resolution",
     "boundary_points",
@@ -226,19 +227,50 @@ def check_resolution(
             f"grid {grid.shape} is too coarse for the geometry: no point of the mask has all "
             "its neighbours inside, so no interior unknowns remain"
         )
-    # A few nodes across the thinnest part: the mask eroded by one node in every direction
-    # (the nodes whose four neighbours are inside) must not fall apart. A ring or bar one or
-    # two nodes wide breaks into pieces here. Holes may merge (thin webs between holes, as in
-    # the heat plates, still hold unknowns on both sides), so only parts are compared.
-    if min_width < 3:
-        return
-    eroded = ndimage.binary_erosion(mask, iterations=(min_width - 1) // 2)
-    eroded_parts = _count_components(eroded)[0]
-    if eroded_parts != fine_topology[0]:
+    if min_width >= 3:
+        check_thickness(mask, min_nodes=min_width)
+
+
+def check_thickness(mask: np.ndarray, *, min_nodes: int = 3, source: str | None = None) -> None:
+    """Raise :class:`ResolutionError` if part of ``mask`` is less than ``min_nodes`` thick.
+
+    The mask is eroded ``min_nodes // 2`` times (4/6-neighbour cross): a part at least
+    ``min_nodes`` nodes thick everywhere keeps its core, so each connected part must stay
+    one connected part, and no two holes (or a hole and the outside) may merge. A bar or a
+    wall thinner than that breaks, vanishes or lets holes merge. Thin spikes that do not
+    change the topology (a short peninsula) are not flagged.
+
+    Parameters
+    ----------
+    mask
+        Boolean nodes inside the domain, 2-D or 3-D.
+    min_nodes
+        Required nodes across the thinnest part (odd values are natural: 3, 5, ...).
+    source
+        Name that starts the message (default: none).
+    """
+    prefix = f"{source}: " if source else ""
+    mask = np.asarray(mask, dtype=bool)
+    steps = max(min_nodes // 2, 1)
+    eroded = ndimage.binary_erosion(mask, iterations=steps)
+    parts, n_parts = ndimage.label(mask)
+    core_parts = ndimage.label(eroded)[0]
+    for label in range(1, n_parts + 1):
+        cores = np.unique(core_parts[(parts == label) & eroded])
+        if cores.size != 1:
+            detail = "vanishes" if cores.size == 0 else f"breaks into {cores.size} pieces"
+            where = np.argwhere(parts == label).mean(axis=0)
+            raise ResolutionError(
+                f"{prefix}on a grid of {mask.shape} nodes a part of the domain (around node "
+                f"{tuple(int(round(w)) for w in where)}) {detail} when thinned by "
+                f"{steps} node(s): it is less than {min_nodes} nodes thick; use a finer grid"
+            )
+    holes = _count_components(mask)[1]
+    holes_after = _count_components(eroded)[1]
+    if holes_after < holes:
         raise ResolutionError(
-            f"grid {grid.shape} is too coarse for the geometry: its thinnest part is less than "
-            f"{min_width} grid nodes across (the mask's interior falls into {eroded_parts} part(s) "
-            f"instead of {fine_topology[0]}); use a finer grid"
+            f"{prefix}on a grid of {mask.shape} nodes a wall between holes (or between a "
+            f"hole and the outside) is less than {min_nodes} nodes thick; use a finer grid"
         )
 
 

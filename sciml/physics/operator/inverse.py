@@ -17,6 +17,7 @@ from torch import nn
 from sciml.physics.operator.networks import DeepONet, MaskedFieldLoss
 from sciml.physics.operator.pinn import _single_instance_setup
 from sciml.physics.operator.residuals import FisherResidual
+from sciml.train.checkpoint import register_model
 
 __all__ = ["FisherInverseDeepONet", "InverseResult", "fit_fisher_inverse", "LOGISTIC_VECTOR"]
 
@@ -24,6 +25,7 @@ LOGISTIC_VECTOR = (1.0, -1.0, 0.0, 0.0)
 """Coefficients of the logistic source ``u (1 - u)`` on ``(u, u^2, u^3, u^4)``."""
 
 
+@register_model(aliases=("sciml.physics.pinn.FisherInverseDeepONet",))
 class FisherInverseDeepONet(DeepONet):
     """A DeepONet whose Fisher-KPP ``D`` and ``a`` are trainable (inverse problem).
 

@@ -48,6 +48,7 @@ import torch
 from torch import nn
 
 from sciml.nn import ACTIVATIONS, MLP
+from sciml.train.checkpoint import register_model
 from sciml.train.losses import MultiTaskRegression
 from sciml.train.normalize import Standardizer
 
@@ -104,6 +105,7 @@ class CNNBranch(nn.Module):
         return self.head(features)
 
 
+@register_model(aliases=("sciml.physics.deeponet.DeepONet",))
 class DeepONet(nn.Module):
     """DeepONet with an MLP or CNN branch, an MLP trunk, latent width ``p`` and several outputs.
 
@@ -313,6 +315,7 @@ class DeepONet(nn.Module):
         return self.combine(self.branch_features(batch), self.trunk_features(coords))
 
 
+@register_model(aliases=("sciml.physics.deeponet.MTDeepONet",))
 class MTDeepONet(DeepONet):
     """Multi-task DeepONet: coefficient-aware branch, mask input channel, mask-multiplied output.
 

@@ -9,7 +9,10 @@ Discretisation: nodes ``linspace(0, 1, n)`` in each direction; the unknowns are 
 strictly inside ``Omega`` (:func:`~sciml.physics.data.geometry.interior_mask`); the 5-point
 finite-volume stencil uses face coefficients averaged from the two neighbouring nodes
 (harmonic by default) and is solved with SuperLU. On the unit square the scheme is second
-order in ``h``; curved boundaries are represented by the staircase of grid nodes.
+order in ``h``. On curved boundaries the Dirichlet condition is imposed where the boundary
+crosses the grid lines, with the Shortley--Weller stencil of :mod:`sciml.physics.data._cutcell`
+(second order, the default); ``DarcyConfig(boundary="staircase")`` keeps the older
+first-order treatment (``u = 0`` at the first node outside) for comparison.
 
 Two generators:
 
@@ -33,6 +36,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy.interpolate import make_interp_spline
 
+from sciml.physics.data._cutcell import (
+    assemble_cut_cell,
+    check_scheme,
+    cut_cells,
+    interior_nodes,
+    scheme_attrs,
+    solve_nonsymmetric,
+)
 from sciml.physics.data._fd import assemble_diffusion, solve_spd
 from sciml.physics.data._parallel import run_samples
 from sciml.physics.data.grf import gaussian_random_field, gaussian_random_field_on
@@ -41,6 +52,7 @@ from sciml.physics.problems.base import Problem
 if TYPE_CHECKING:
     import xarray as xr
 
+    from sciml.physics.data._cutcell import CutCells
     from sciml.physics.data.geometry import Geometry
 
 __all__ = [
@@ -64,6 +76,7 @@ def solve_darcy(
     source: float | np.ndarray = 1.0,
     face_average: str = "harmonic",
     method: str = "direct",
+    cut: CutCells | None = None,
 ) -> np.ndarray:
     """Solve ``-div(K grad u) = f`` with ``u = 0`` at every node that is not an unknown.
 
@@ -82,6 +95,10 @@ def solve_darcy(
         ``"harmonic"`` or ``"arithmetic"`` averaging of ``K`` onto cell faces.
     method
         ``"direct"`` or ``"cg"`` (see :func:`~sciml.physics.data._fd.solve_spd`).
+    cut
+        Boundary crossings (:func:`~sciml.physics.data._cutcell.cut_cells`): if given, ``u = 0``
+        is imposed on the boundary itself with the second-order Shortley--Weller stencil
+        instead of at the neighbouring nodes.
 
     Returns
     -------
@@ -116,7 +133,7 @@ def solve_darcy(
         raise ValueError("the mask of unknowns is empty: no interior node to solve for")
     if unknown[0].any() or unknown[-1].any() or unknown[:, 0].any() or unknown[:, -1].any():
         raise ValueError("unknowns must not touch the grid's outer frame, where u = 0 is imposed")
-    return _solve_unchecked(permeability, unknown, spacing, source, face_average, method)
+    return _solve_unchecked(permeability, unknown, spacing, source, face_average, method, cut)
 
 
 def _solve_unchecked(
@@ -126,8 +143,17 @@ def _solve_unchecked(
     source: float | np.ndarray,
     face_average: str,
     method: str,
+    cut: CutCells | None = None,
 ) -> np.ndarray:
     spacing = (spacing, spacing) if np.isscalar(spacing) else tuple(spacing)
+    if cut is not None:
+        matrix, rhs_boundary = assemble_cut_cell(
+            permeability, unknown, spacing, cut, face_average=face_average
+        )
+        f = np.broadcast_to(np.asarray(source, dtype=float), unknown.shape)[unknown]
+        u = np.zeros(unknown.shape)
+        u[unknown] = solve_nonsymmetric(matrix, f + rhs_boundary, method=method)
+        return u
     matrix, rhs_boundary = assemble_diffusion(
         permeability, unknown, spacing, face_average=face_average
     )
@@ -151,6 +177,9 @@ class DarcyConfig:
         Parameters of the Gaussian random field ``log K``.
     face_average
         ``"harmonic"`` or ``"arithmetic"``.
+    boundary
+        Dirichlet treatment on curved boundaries: ``"shortley-weller"`` (second order,
+        default) or ``"staircase"`` (first order, the data sets written before it).
     """
 
     resolution: int = 100
@@ -158,8 +187,10 @@ class DarcyConfig:
     grf_alpha: float = 2.0
     grf_tau: float = 3.0
     face_average: str = "harmonic"
+    boundary: str = "shortley-weller"
 
     def __post_init__(self) -> None:
+        check_scheme(self.boundary)
         if self.resolution < 5:
             raise ValueError(f"resolution must be at least 5 nodes, got {self.resolution}")
 
@@ -169,10 +200,16 @@ def sample_darcy(
     seed: np.random.SeedSequence,
     config: DarcyConfig,
     masks: tuple[tuple[str, np.ndarray, np.ndarray], ...],
+    cuts: tuple[CutCells | None, ...] | None = None,
 ) -> dict:
-    """Draw and solve sample ``index``; ``masks`` holds ``(name, mask, unknown)`` per geometry."""
+    """Draw and solve sample ``index``.
+
+    ``masks`` holds ``(name, mask, unknown)`` per geometry and ``cuts`` the matching
+    boundary crossings (``None``: staircase boundary).
+    """
     rng = np.random.default_rng(seed)
     name, mask, unknown = masks[index % len(masks)]
+    cut = cuts[index % len(masks)] if cuts else None
     x = np.linspace(0.0, 1.0, config.resolution)
     log_k = gaussian_random_field_on([x, x], rng, alpha=config.grf_alpha, tau=config.grf_tau)
     permeability = np.exp(log_k)
@@ -182,20 +219,27 @@ def sample_darcy(
         1.0 / (config.resolution - 1),
         source=config.source,
         face_average=config.face_average,
+        cut=cut,
     )
     return {"K": permeability, "u": u, "mask": mask, "geometry": name}
 
 
 def _darcy_masks(
-    geometries: Mapping[str, Geometry], resolution: int
-) -> tuple[tuple[str, np.ndarray, np.ndarray], ...]:
+    geometries: Mapping[str, Geometry], resolution: int, boundary: str = "staircase"
+) -> tuple[tuple[tuple[str, np.ndarray, np.ndarray], ...], tuple[CutCells | None, ...]]:
     from sciml.physics.data.geometry import Grid, interior_mask, rasterize
 
     grid = Grid.uniform((resolution, resolution))
-    return tuple(
-        (name, rasterize(geom, grid), interior_mask(geom, grid))
-        for name, geom in geometries.items()
-    )
+    masks, cuts = [], []
+    for name, geom in geometries.items():
+        if boundary == "staircase":
+            unknown, cut = interior_mask(geom, grid), None
+        else:
+            unknown = interior_nodes(geom, grid)
+            cut = cut_cells(geom, grid, unknown)
+        masks.append((name, rasterize(geom, grid, check=False), unknown))
+        cuts.append(cut)
+    return tuple(masks), tuple(cuts)
 
 
 def generate_darcy(
@@ -228,7 +272,8 @@ def generate_darcy(
         Dimensions ``sample``, ``x``, ``y`` (``resolution`` nodes each); variables ``K``
         ``(sample, x, y)`` permeability, ``mask`` ``(sample, x, y)`` geometry (true inside or
         on the boundary), ``u`` ``(sample, x, y)`` solution (0 outside), ``geometry`` name
-        per sample.
+        per sample. Attributes ``boundary_scheme`` and ``order`` record the Dirichlet
+        treatment and its order of accuracy on curved boundaries (2 or 1).
     """
     import xarray as xr
 
@@ -237,7 +282,7 @@ def generate_darcy(
 
     config = config or DarcyConfig()
     geometries = dict(geometries) if geometries else {"square": square()}
-    masks = _darcy_masks(geometries, config.resolution)
+    masks, cuts = _darcy_masks(geometries, config.resolution, config.boundary)
     results = run_samples(
         sample_darcy,
         seed,
@@ -248,6 +293,7 @@ def generate_darcy(
         desc="darcy",
         config=config,
         masks=masks,
+        cuts=cuts,
     )
     x = np.linspace(0.0, 1.0, config.resolution)
     dims = ("sample", "x", "y")
@@ -266,7 +312,9 @@ def generate_darcy(
             "source": config.source,
             "parameters": json.dumps({**asdict(config), "geometries": list(geometries)}),
             "seed": seed,
-            "solver": f"5-point finite volume, {config.face_average} face averages, SuperLU",
+            "solver": f"5-point finite volume, {config.face_average} face averages, "
+            f"{config.boundary} Dirichlet boundary, SuperLU",
+            **scheme_attrs(config.boundary),
             "sciml_version": sciml.__version__,
         },
     )
@@ -411,6 +459,7 @@ def generate_darcy_fno(
             "seed": seed,
             "solver": "5-point finite differences, arithmetic face averages, SuperLU "
             "(FNO reference pipeline: cell-centred field, spline to nodes and back)",
+            "order": 2,
             "sciml_version": sciml.__version__,
         },
     )
@@ -427,7 +476,7 @@ class DarcyProblem(Problem):
     data_name = "darcy"
     data_names = ("darcy", "darcy_fno")
     config_class = DarcyConfig
-    options = ("geometry",)
+    options = ("geometry", "geometry_file")
     coord_names = ("x", "y")
     grid_dims = ("x", "y")
     branch_ndim = 2

@@ -15,8 +15,10 @@ nondimensional (read lengths in m, ``T`` in K, ``q`` in W/m^3 and ``k`` in W/(m 
 consistent unit system).
 
 Discretisation: 7-point finite volumes on the voxel centres. A held face lies half a voxel
-from the first centre; a hole wall is represented by the centres of the hole voxels
-(staircase). The symmetric positive definite system is solved directly (SuperLU) or by
+from the first centre. A hole wall is imposed where it crosses the grid lines, with the
+Shortley--Weller stencil of :mod:`sciml.physics.data._cutcell` (second order, the default;
+then the linear solve is BiCGSTAB or SuperLU, as the matrix is not symmetric), or, with
+``HeatConfig(boundary="staircase")``, at the centres of the hole voxels (first order). The symmetric positive definite system is solved directly (SuperLU) or by
 conjugate gradients (the default, with a Jacobi preconditioner). On a plate without holes
 the scheme is second order in ``h``.
 
@@ -35,6 +37,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from sciml.physics.data._cutcell import (
+    CutCells,
+    assemble_cut_cell,
+    check_scheme,
+    cut_cells,
+    scheme_attrs,
+    solve_nonsymmetric,
+)
 from sciml.physics.data._fd import assemble_diffusion, solve_spd
 from sciml.physics.data._parallel import run_samples
 from sciml.physics.errors import GeometryError
@@ -55,6 +65,8 @@ __all__ = [
     "plate_mask",
     "place_holes",
     "sample_heat",
+    "plate_cut_cells",
+    "heat_domain",
     "generate_heat",
     "MAX_HOLES",
 ]
@@ -75,6 +87,7 @@ def solve_heat(
     method: str = "cg",
     rtol: float = 1e-10,
     maxiter: int | None = None,
+    cut: CutCells | None = None,
 ) -> np.ndarray:
     """Solve ``-div(k grad T) = q`` on the voxels of ``mask`` (see the module docstring).
 
@@ -98,6 +111,10 @@ def solve_heat(
         SuperLU here because 3-D factorisations fill in) or ``"direct"``.
     rtol, maxiter
         Conjugate-gradient tolerance and iteration limit.
+    cut
+        Hole-wall crossings (:func:`plate_cut_cells`) for the second-order
+        Shortley--Weller walls; their ``values`` hold the wall temperature and
+        ``t_hole`` then only fills the hole voxels. Without it the walls are staircase.
 
     Returns
     -------
@@ -121,15 +138,24 @@ def solve_heat(
     k = np.broadcast_to(np.asarray(conductivity, dtype=float), mask.shape)
     if not np.all(np.isfinite(k)) or k.min() <= 0:
         raise ValueError("the conductivity k must be finite and strictly positive")
+    held = {(0, 0): float(t_left), (0, 1): float(t_right)}
+    q = np.broadcast_to(np.asarray(source, dtype=float), mask.shape)[mask]
+    temperature = np.full(mask.shape, float(t_hole))
+    if cut is not None:
+        matrix, rhs_boundary = assemble_cut_cell(
+            np.ascontiguousarray(k), mask, spacing, cut, outer_dirichlet=held
+        )
+        temperature[mask] = solve_nonsymmetric(
+            matrix, q + rhs_boundary, method=method, rtol=rtol, maxiter=maxiter
+        )
+        return temperature
     matrix, rhs_boundary = assemble_diffusion(
         np.ascontiguousarray(k),
         mask,
         spacing,
         known_values=np.full(mask.shape, float(t_hole)),
-        outer_dirichlet={(0, 0): float(t_left), (0, 1): float(t_right)},
+        outer_dirichlet=held,
     )
-    q = np.broadcast_to(np.asarray(source, dtype=float), mask.shape)[mask]
-    temperature = np.full(mask.shape, float(t_hole))
     temperature[mask] = solve_spd(
         matrix, q + rhs_boundary, method=method, rtol=rtol, maxiter=maxiter
     )
@@ -179,6 +205,24 @@ def plate_mask(geometry: Geometry, grid: Grid, *, check: bool = True) -> np.ndar
     # Heat flows through webs between holes however thin, so only the topology is checked.
     section = rasterize(geometry, Grid_(grid.axes[:2]), check=check, min_width=1)
     return np.repeat(section[:, :, None], grid.shape[2], axis=2)
+
+
+def plate_cut_cells(geometry: Geometry, grid: Grid, mask: np.ndarray, t_hole: float) -> CutCells:
+    """Hole-wall crossings of the voxel links, for :func:`solve_heat`'s ``cut``.
+
+    A 2-D cross-section is cut on the grid's ``(x, y)`` axes and extruded along ``z``
+    (through-holes have vertical walls, so no ``z`` link is cut); a 3-D geometry is cut
+    on the full grid.
+    """
+    from sciml.physics.data.geometry import Grid as Grid_
+
+    if geometry.dim == 3:
+        return cut_cells(geometry, grid, mask, boundary_value=t_hole)
+    section = cut_cells(geometry, Grid_(grid.axes[:2]), mask[:, :, 0], boundary_value=t_hole)
+    nz = grid.shape[2]
+    theta = np.ones((3, 2, *grid.shape))
+    theta[:2] = np.repeat(section.theta[..., None], nz, axis=-1)
+    return CutCells(theta, np.full(theta.shape, float(t_hole)))
 
 
 def _hole_bounds(radius: float, size: Sequence[float], gap: float) -> tuple[np.ndarray, np.ndarray]:
@@ -337,7 +381,9 @@ class HeatConfig:
     conductivity
         ``k``.
     method
-        Linear solver, ``"direct"`` or ``"cg"``.
+        Linear solver, ``"direct"`` or ``"cg"`` (BiCGSTAB with Shortley--Weller walls).
+    boundary
+        Hole walls: ``"shortley-weller"`` (second order, default) or ``"staircase"``.
     """
 
     shape: tuple[int, int, int] = (32, 32, 8)
@@ -350,8 +396,10 @@ class HeatConfig:
     t_hole: float = 0.0
     conductivity: float = 1.0
     method: str = "cg"
+    boundary: str = "shortley-weller"
 
     def __post_init__(self) -> None:
+        check_scheme(self.boundary)
         low, high = self.n_holes
         if not 2 <= low <= high <= MAX_HOLES:
             raise ValueError(f"n_holes must be a range within [2, {MAX_HOLES}], got {self.n_holes}")
@@ -409,7 +457,38 @@ def _draw_holes(config: HeatConfig, rng: np.random.Generator) -> tuple[int, floa
     )
 
 
-def sample_heat(index: int, seed: np.random.SeedSequence, config: HeatConfig) -> dict:
+def heat_domain(geometry: Geometry, config: HeatConfig) -> tuple[np.ndarray, CutCells | None]:
+    """Voxel mask and hole-wall crossings of a plate, with the resolution check.
+
+    Parameters
+    ----------
+    geometry
+        A 2-D cross-section (extruded through the thickness) or a 3-D solid.
+    config
+        Grid and boundary scheme.
+
+    Returns
+    -------
+    mask : numpy.ndarray
+        Solid voxels, shape ``config.shape``.
+    cut : CutCells or None
+        Wall crossings for the Shortley--Weller walls; ``None`` for the staircase.
+    """
+    from sciml.physics.data.geometry import rasterize
+
+    grid = config.grid()
+    mask = rasterize(geometry, grid) if geometry.dim == 3 else plate_mask(geometry, grid)
+    if config.boundary != "shortley-weller":
+        return mask, None
+    return mask, plate_cut_cells(geometry, grid, mask, config.t_hole)
+
+
+def sample_heat(
+    index: int,
+    seed: np.random.SeedSequence,
+    config: HeatConfig,
+    domain: tuple[np.ndarray, CutCells | None] | None = None,
+) -> dict:
     """Draw a plate, a source and boundary temperatures, and solve (sample ``index``).
 
     The hole count and radius are drawn uniformly from the config's ranges and the centres
@@ -419,18 +498,24 @@ def sample_heat(index: int, seed: np.random.SeedSequence, config: HeatConfig) ->
     number of workers). With the default config no redraw is needed in practice: the
     largest request, 9 holes of radius 0.09, leaves room for a 3 x 3 lattice.
 
+    A fixed user ``domain`` (mask and wall crossings from :func:`heat_domain`) replaces
+    the random holes; then ``n_holes`` is 0 and the hole arrays are NaN.
+
     Raises
     ------
     GeometryError
         If no drawn request fits (the config asks for holes that almost never fit).
     """
     rng = np.random.default_rng(seed)
-    n_holes, radius, centers = _draw_holes(config, rng)
-    size_xy = config.size[:2]
+    if domain is None:
+        n_holes, radius, centers = _draw_holes(config, rng)
+        mask, cut = heat_domain(plate_with_holes(centers, radius, config.size[:2]), config)
+    else:
+        n_holes, radius, centers = 0, np.nan, np.empty((0, 2))
+        mask, cut = domain
     q = rng.uniform(*config.source)
     t_left = rng.uniform(*config.t_left)
     t_right = rng.uniform(*config.t_right)
-    mask = plate_mask(plate_with_holes(centers, radius, size_xy), config.grid())
     temperature = solve_heat(
         mask,
         config.spacing,
@@ -440,6 +525,7 @@ def sample_heat(index: int, seed: np.random.SeedSequence, config: HeatConfig) ->
         t_hole=config.t_hole,
         conductivity=config.conductivity,
         method=config.method,
+        cut=cut,
     )
     padded = np.full((MAX_HOLES, 2), np.nan)
     padded[:n_holes] = centers
@@ -459,6 +545,7 @@ def generate_heat(
     n: int,
     config: HeatConfig | None = None,
     *,
+    geometry: Geometry | None = None,
     seed: int = 0,
     workers: int = 1,
     client: Any = None,
@@ -472,6 +559,10 @@ def generate_heat(
         Number of samples.
     config
         Data set settings; defaults to :class:`HeatConfig`.
+    geometry
+        A fixed user domain instead of random holes: a 2-D cross-section of the plate
+        (extruded through its thickness) or a 3-D solid (e.g. from an STL file, see
+        :mod:`sciml.physics.data.geometry_io`); voxels outside it are held at ``t_hole``.
     seed, workers, client, progress
         As in :func:`sciml.physics.problems.fisher.generate_fisher`.
 
@@ -482,7 +573,8 @@ def generate_heat(
         (2). Variables: ``T`` ``(sample, x, y, z)`` temperature (``T_hole`` in holes);
         ``mask`` ``(sample, x, y, z)`` solid voxels; per sample ``source``, ``t_left``,
         ``t_right``, ``n_holes``, ``hole_radius``; ``hole_center`` ``(sample, hole, coord)``
-        padded with NaN.
+        padded with NaN. Attributes ``boundary_scheme`` and ``order`` record the hole-wall
+        treatment and its order (2 or 1); ``geometry`` names the user domain, if any.
     """
     import xarray as xr
 
@@ -498,6 +590,8 @@ def generate_heat(
         progress=progress,
         desc="heat",
         config=config,
+        # A user domain is fixed: rasterise, check and cut it once, not per sample.
+        domain=heat_domain(geometry, config) if geometry is not None else None,
     )
     grid = config.grid()
 
@@ -533,7 +627,10 @@ def generate_heat(
             "conductivity": config.conductivity,
             "parameters": json.dumps(asdict(config)),
             "seed": seed,
-            "solver": f"7-point finite volumes on voxels, {config.method} sparse solve",
+            "solver": f"7-point finite volumes on voxels, {config.boundary} hole walls, "
+            f"{config.method} sparse solve",
+            **scheme_attrs(config.boundary),
+            "geometry": getattr(geometry, "name", "user geometry") if geometry else "random holes",
             "sciml_version": sciml.__version__,
         },
     )
@@ -580,14 +677,16 @@ class HeatProblem(Problem):
     coord_names = ("x", "y", "z")
     grid_dims = ("x", "y", "z")
     output_name = "T"
+    options = ("geometry_file",)
 
     def config(self, resolution: int | None = None) -> HeatConfig:
         if resolution is None:
             return HeatConfig()
         return HeatConfig(shape=(resolution, resolution, max(2, resolution // 4)))
 
-    def generate(self, n: int, config: HeatConfig | None = None, **run: Any):
-        return generate_heat(n, config, **run)
+    def generate(self, n: int, config: HeatConfig | None = None, geometry=None, **run: Any):
+        """``geometry``: a fixed user plate (2-D cross-section or 3-D solid) instead of holes."""
+        return generate_heat(n, config, geometry=geometry, **run)
 
     def dataset(self, ds, indices=None):
         """Heat samples: temperature from the plate design.

@@ -78,7 +78,9 @@ def test_3d_cuboid_minus_sphere_volume():
     mask = rasterize(solid, grid, check=False)
     assert mask.mean() == pytest.approx(1 - 4 / 3 * np.pi * 0.3**3, rel=0.01)
     assert not mask[15, 15, 15] and mask[0, 0, 0]
-    check_resolution(solid, Grid.uniform((12, 12, 12), cell_centred=True))  # one hole resolved
+    check_resolution(solid, Grid.uniform((16, 16, 16), cell_centred=True))  # one hole resolved
+    with pytest.raises(ResolutionError, match="less than 3 nodes thick"):  # wall 2.4 cells
+        check_resolution(solid, Grid.uniform((12, 12, 12), cell_centred=True))
 
 
 def test_boundary_points_on_boundary_and_reproducible():
