@@ -33,10 +33,16 @@ def test_old_pinn_module_re_exports_the_split_parts():
 
 
 def test_checkpoint_class_paths_of_old_models_still_resolve():
-    from sciml.physics.operator.networks import MTDeepONet
+    from sciml.physics.operator.inverse import FisherInverseDeepONet
+    from sciml.physics.operator.networks import DeepONet, MTDeepONet
+    from sciml.train import registered_models
 
     module = importlib.import_module("sciml.physics.deeponet")
     assert module.MTDeepONet is MTDeepONet
+    registry = registered_models()
+    assert registry["sciml.physics.deeponet.MTDeepONet"] is MTDeepONet
+    assert registry["sciml.physics.deeponet.DeepONet"] is DeepONet
+    assert registry["sciml.physics.pinn.FisherInverseDeepONet"] is FisherInverseDeepONet
 
 
 def test_old_operator_data_builders_ask_the_problems():
