@@ -18,7 +18,13 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from sciml._io import atomic_write
 from sciml.train import distributed
 from sciml.train.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
-from sciml.train.device import autocast, default_device, move_to_device, seed_everything
+from sciml.train.device import (
+    PRECISIONS,
+    autocast,
+    default_device,
+    move_to_device,
+    seed_everything,
+)
 from sciml.train.losses import Objective
 from sciml.train.weighting import EqualWeighting, LossWeighting
 
@@ -64,7 +70,12 @@ class TrainConfig:
     device : str or None
         ``None`` picks CUDA, then MPS, then CPU.
     amp : bool
-        bf16/fp16 autocast on CUDA (ignored elsewhere).
+        Mixed precision on CUDA: bf16 where supported, else fp16 with loss scaling
+        (``precision="auto"``); False turns every autocast off.
+    precision : {"auto", "fp32", "bf16"}
+        ``"auto"``: as ``amp`` says on CUDA, fp32 elsewhere; ``"bf16"``: bf16 autocast on
+        any device, CPU included (fp32 master weights; the loss is computed in fp32);
+        ``"fp32"``: no autocast.
     checkpoint_dir : str or None
         Where ``last.pt`` (every epoch) and ``best.pt`` go; ``None`` writes none.
     history_csv : str or None
@@ -86,6 +97,7 @@ class TrainConfig:
     seed: int = 0
     device: str | None = None
     amp: bool = True
+    precision: str = "auto"
     checkpoint_dir: str | None = None
     history_csv: str | None = None
     progress: bool = True
@@ -98,6 +110,8 @@ class TrainConfig:
             )
         if self.max_epochs < 1 or self.batch_size < 1:
             raise ValueError("max_epochs and batch_size must be >= 1")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
 
     def replace(self, **changes) -> TrainConfig:
         """Return a copy with some fields changed."""
@@ -216,6 +230,16 @@ class Trainer:
         """The model without a DDP wrapper."""
         return getattr(self.model, "module", self.model)
 
+    def _forward(self, model: nn.Module, batch: dict):
+        """Forward pass under the configured autocast; floating outputs come back as fp32."""
+        cfg = self.config
+        with autocast(self.device, cfg.amp, cfg.precision):
+            outputs = model(batch)
+        if cfg.precision == "bf16":
+            # Losses, metrics and decoding run in fp32 whatever the forward pass used.
+            outputs = _to_fp32(outputs)
+        return outputs
+
     def _terms(self, batch: dict, outputs, with_extra: bool) -> dict[str, torch.Tensor]:
         terms = dict(self.objective.terms(outputs, batch, self.raw_model))
         if with_extra:
@@ -291,7 +315,7 @@ class Trainer:
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         total_steps = cfg.max_epochs * len(train_loader)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, total_steps))
-        use_amp = cfg.amp and self.device.type == "cuda"
+        use_amp = cfg.amp and self.device.type == "cuda" and cfg.precision == "auto"
         fp16 = use_amp and not torch.cuda.is_bf16_supported()
         grad_scaler = torch.amp.GradScaler("cuda", enabled=fp16)
 
@@ -346,8 +370,7 @@ class Trainer:
             total_sum, n_batches = 0.0, 0
             for b, batch in enumerate(train_loader):
                 batch = move_to_device(batch, self.device)
-                with autocast(self.device, use_amp):
-                    outputs = self.model(batch)
+                outputs = self._forward(self.model, batch)
                 terms = self._terms(batch, outputs, with_extra=True)
                 loss = self.weighting.combine(terms)
                 if not torch.isfinite(loss):
@@ -434,8 +457,7 @@ class Trainer:
         preds, targets = [], []
         for batch in loader:
             batch = move_to_device(batch, self.device)
-            with autocast(self.device, self.config.amp and self.device.type == "cuda"):
-                outputs = model(batch)
+            outputs = self._forward(model, batch)
             terms = self._terms(batch, outputs, with_extra=False)
             if terms:
                 total += float(self.weighting.combine(terms))
@@ -473,11 +495,21 @@ class Trainer:
         parts: dict[str, list] = {}
         for batch in loader:
             batch = move_to_device(batch, self.device)
-            with autocast(self.device, self.config.amp and self.device.type == "cuda"):
-                outputs = model(batch)
+            outputs = self._forward(model, batch)
             decoded = self.objective.decode(outputs, batch, model)
             if decoded is None:
                 raise TypeError(f"{type(self.objective).__name__} does not decode predictions")
             for key, value in decoded.items():
                 parts.setdefault(key, []).append(value.detach().double().cpu())
         return {key: torch.cat(values).numpy() for key, values in parts.items()}
+
+
+def _to_fp32(outputs):
+    """Floating tensors in ``outputs`` (a tensor, or dicts/lists/tuples of them) as fp32."""
+    if isinstance(outputs, torch.Tensor):
+        return outputs.float() if outputs.is_floating_point() else outputs
+    if isinstance(outputs, dict):
+        return {k: _to_fp32(v) for k, v in outputs.items()}
+    if isinstance(outputs, list | tuple):
+        return type(outputs)(_to_fp32(v) for v in outputs)
+    return outputs
