@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats as sps
 
-from sciml.metrics import compare_methods, paired_ttest, rm_anova, tukey_hsd, wilcoxon
+from sciml.metrics import (
+    compare_methods,
+    corrected_resampled_ttest,
+    paired_ttest,
+    rm_anova,
+    tukey_hsd,
+    wilcoxon,
+)
 from sciml.metrics.stats import _anova_from_matrix, _tukey_table
 
 
@@ -130,7 +137,8 @@ def test_rm_anova_with_two_methods_is_the_paired_ttest():
 
 @pytest.mark.parametrize("seed", range(2))
 def test_rm_anova_matches_statsmodels(seed):
-    anova_rm = pytest.importorskip("statsmodels.stats.anova").AnovaRM
+    # statsmodels is a test extra: a missing install fails here rather than skipping.
+    from statsmodels.stats.anova import AnovaRM as anova_rm
     scores = long_scores(random_scores(seed))
     ref = anova_rm(scores, "score", "fold", within=["method"]).fit().anova_table.iloc[0]
     res = rm_anova(scores)
