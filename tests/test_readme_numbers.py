@@ -134,3 +134,18 @@ def test_manifest_rejects_a_bench_entry_that_writes_an_asset(tmp_path):
                    'wall_minutes = 1\ndata = false\nwrites = []\n')
     with pytest.raises(ValueError, match="script benchmarks/nope.py does not exist"):
         load_manifest(bad)
+
+
+def test_fang_split_overlaps_are_computed_and_disclosed(shared_data):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "adme_baselines", ROOT / "benchmarks" / "adme_baselines.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    overlap = module.split_overlap()
+    assert overlap["within"] == {"HLM": 0, "RLM": 0, "MDR1_ER": 1, "Sol": 0, "hPPB": 3,
+                                 "rPPB": 5}
+    assert (overlap["cross"], overlap["unique_test"]) == (1876, 2210)
+    text = (RESULTS / "adme_baselines.md").read_text()
+    assert "(MDR1_ER 1, hPPB 3, rPPB 5;" in text and "1876 of the 2210" in text
