@@ -192,9 +192,10 @@ def write_markdown(results: pd.DataFrame, descriptor_s: float, total_s: float,
         + " (about 20 min); `... --report-only` rebuilds this file from "
         f"`{STEM}.csv` in seconds"
         + (" (as this one was: the models, metrics and times are from the training run "
-           "whose machine is at the end; runs before 2026-11-30 stored 4 decimals in the "
-           "CSV, so a third-decimal cell can differ by 0.001 from that run's own table: "
-           "HLM one member R² was 0.401 there)" if run else "") + ".",
+           "whose machine is at the end" if run else "")
+        + ("; that run stored 4 decimals in the CSV, so a third-decimal cell can differ by "
+           "0.001 from its own table" if run and run.get("four_decimals") else "")
+        + (")" if run else "") + ".",
         "",
         "Data: `load_fang_split(endpoint)` -- the authors' own 80/20 split per endpoint, all rows "
         "as published (censored HLM/RLM values kept, as in the paper). One model per endpoint: the "
@@ -309,12 +310,16 @@ def report_only() -> None:
     results = pd.read_csv(RESULTS / f"{STEM}.csv", keep_default_na=False,
                           na_values={"predict_s": ["", "nan"]})
     results["best_epoch"] = results["best_epoch"].astype(str)
-    # The CSV holds 4 decimals; Python's float rounding of e.g. 0.6535 (stored just below)
-    # gives 0.653 where the training run's full-precision value printed 0.654, so round half up.
     results["mean_pearson"] = results.groupby("model")["pearson"].transform("mean")
-    for column in ("pearson", "r2", "mae", "rmse"):
-        results[column] = [float(Decimal(f"{v:.4f}").quantize(Decimal("0.001"), ROUND_HALF_UP))
-                           for v in results[column]]
+    raw = pd.read_csv(RESULTS / f"{STEM}.csv", dtype=str)
+    run["four_decimals"] = all(len(v.partition(".")[2]) <= 4 for v in raw["pearson"])
+    if run["four_decimals"]:
+        # Older runs stored 4 decimals: float rounding of e.g. 0.6535 (held just below it)
+        # gives 0.653 where the full-precision value printed 0.654, so round half up.
+        for column in ("pearson", "r2", "mae", "rmse"):
+            results[column] = [
+                float(Decimal(f"{v:.4f}").quantize(Decimal("0.001"), ROUND_HALF_UP))
+                for v in results[column]]
     path.write_text(write_markdown(results, run["descriptor_s"], run["total_s"], run))
     print(f"rebuilt {path} from {STEM}.csv")
 
