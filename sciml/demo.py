@@ -188,13 +188,21 @@ def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
 
     section = Section("Regression Transformer: QED prediction and QED-primed generation")
     asset = resources.files("sciml") / "assets" / "demo_rt.pt"
-    molecules = _demo_molecules(30 if fast else 60)
+    n_shown = 30 if fast else 60
     if asset.is_file() and not fast:
         rt = RegressionTransformer.load(str(asset))
         origin = "the shipped checkpoint `sciml/assets/demo_rt.pt` (see `sciml/assets/README.md`)"
+        # Held-out molecules of the checkpoint's own split: it has seen none of them.
+        heldout = resources.files("sciml") / "assets" / "demo_rt_heldout.smi"
+        lines = heldout.read_text().splitlines()
+        molecules = [s for s in lines if s and not s.startswith("#")][:n_shown]
+        seen: set[str] = set()
     else:
-        # No shipped checkpoint (or fast mode): a tiny model trained here, in seconds.
-        train = _demo_molecules(200)
+        # No shipped checkpoint (or fast mode): a tiny model trained here, in seconds, on
+        # molecules other than the ones shown.
+        pool = _demo_molecules(n_shown + 200)
+        molecules, train = pool[:n_shown], pool[n_shown:]
+        seen = set(train)
         y = pd.DataFrame({"qed": [QED.qed(Chem.MolFromSmiles(s)) for s in train]})
         rt = RegressionTransformer(
             [PropertySpec("qed", 0.0, 1.0, precision=3)], RTConfig(size="tiny")
@@ -212,7 +220,9 @@ def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
     if "smiles" not in pred:
         pred.insert(0, "smiles", few)
     pred["RDKit QED"] = [QED.qed(Chem.MolFromSmiles(s)) for s in few]
+    pred["training molecule"] = ["yes" if s in seen else "no" for s in few]
     seeds = molecules[8:12] if fast else molecules[8:20]
+    n_seen_seeds = sum(s in seen for s in seeds)
     gen = rt.generate(seeds, {"qed": [0.3, 0.8]}, n=4 if fast else 8, mask_fraction=0.3)
     generated = gen[~gen["is_seed"].astype(bool)]
     n_total = gen.attrs.get("n_generated", len(gen))
@@ -236,6 +246,9 @@ def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
     section.text = (
         f"Model: {origin}.\n\n**QED predicted for a few molecules** (RDKit QED beside it)\n\n"
         + _table(pred.set_index("smiles"))
+        + f"\n\n{sum(s in seen for s in few)} of the {len(few)} molecules above and "
+        f"{n_seen_seeds} of the {len(seeds)} seeds below are training molecules of the model "
+        "(column *training molecule*); the others it has never seen."
         + f"\n\n**Generation** from {len(seeds)} seed molecules primed with QED 0.3 and 0.8: "
         f"{gen.attrs.get('n_invalid', 0)} of {n_total} candidates were invalid SMILES and were "
         "dropped. Mean RDKit QED of the valid, new molecules per primer:\n\n" + summary_text

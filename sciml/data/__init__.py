@@ -5,6 +5,13 @@ Lookup order for :func:`get_path`:
 1. ``$SCIML_DATA_DIR/<relpath>`` (tests and CI point this at a local copy);
 2. the user cache, ``$SCIML_CACHE_DIR`` or ``~/.cache/sciml``;
 3. download from the upstream address into the cache, verify sha256, write atomically.
+
+Why not ``pooch``: it would cover step 3 (checksummed, atomic downloads) but not the rest,
+which is most of this module: a read-only ``$SCIML_DATA_DIR`` copy checked first, an offline
+error (:class:`DataUnavailableError`) that names the file and where to put it instead of a
+``requests`` exception, and recording the first download's checksum for files whose upstream
+publishes none. Wrapping pooch would keep all of that and add a dependency (and ``requests``)
+for about 30 lines of ``urllib``, so the standard library is kept (issue 18).
 """
 
 from __future__ import annotations
