@@ -129,8 +129,6 @@ def main() -> None:
                        values=["pearson", "train_s", "mol_epochs_per_s"])
     lines = [
         "# sciml D-MPNN vs chemprop v2 (same data, settings and run)", "",
-        f"Command: `{' '.join([Path(sys.executable).name, *sys.argv])}`", "",
-        f"Commit: `{_commit()}`", "",
         f"Settings: {args.epochs} epochs, batch {args.batch_size}, hidden {args.hidden}, "
         f"depth {args.depth}, no descriptors, one model, 10% of training held out for the "
         "best epoch. Times are whole commands (import, featurisation, training, saving).", "",
@@ -159,14 +157,6 @@ def _chemprop_version() -> str:
                            "import chemprop, rdkit; print(chemprop.__version__, 'with rdkit', "
                            "rdkit.__version__)"], capture_output=True, text=True)
     return done.stdout.strip() or "unknown"
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, cwd=ROOT, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 if __name__ == "__main__":
