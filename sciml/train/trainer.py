@@ -60,7 +60,9 @@ class TrainConfig:
         Epochs without improvement before stopping; ``None`` trains all epochs. The
         best weights are restored at the end either way.
     seed : int
-        Seeds Python, NumPy, torch and the shuffling order (deterministic runs).
+        Seeds Python, NumPy, torch and the shuffling order at the start of :meth:`Trainer.fit`
+        (deterministic runs). The model's initial weights are drawn earlier, when it is
+        built: call :func:`sciml.train.seed_everything` with the same seed before building it.
     device : str or None
         ``None`` picks CUDA, then MPS, then CPU.
     amp : bool
