@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,9 @@ import pandas as pd
 from sciml._io import atomic_write
 from sciml.chem.smiles import Errors, InvalidSmiles, canonicalize_batch, check_errors_arg
 from sciml.train.checkpoint import CheckpointError, class_path
+
+if TYPE_CHECKING:
+    from sciml.train.resume import Checkpoints
 
 __all__ = [
     "FORMAT",
@@ -163,6 +166,8 @@ class MoleculeModel:
 
     name: ClassVar[str] = ""
     config_cls: ClassVar[type] = type(None)
+    #: Trained in epochs by :class:`sciml.train.Trainer` (so ``fit`` takes ``checkpoints``).
+    trains_in_epochs: ClassVar[bool] = False
 
     def __init__(self, config: Any = None, **overrides: Any):
         config = self.config_cls() if config is None else config
@@ -186,7 +191,7 @@ class MoleculeModel:
     def fit(self, smiles: Sequence[object], y: pd.DataFrame | pd.Series,
             val_smiles: Sequence[object] | None = None,
             val_y: pd.DataFrame | pd.Series | None = None, *,
-            errors: Errors = "raise") -> MoleculeModel:
+            errors: Errors = "raise", checkpoints: Checkpoints | None = None) -> MoleculeModel:
         """Fit on SMILES and targets.
 
         Parameters
@@ -202,12 +207,18 @@ class MoleculeModel:
         errors : {"raise", "skip"}
             Invalid SMILES raise :class:`~sciml.chem.smiles.InvalidSmilesError` listing
             every bad row, or are dropped (listed in ``fit_info["invalid"]``).
+        checkpoints : sciml.train.Checkpoints, optional
+            Models trained in epochs (:attr:`trains_in_epochs`) write a checkpoint per
+            epoch there and, with ``resume``, continue an interrupted fit from them.
 
         Returns
         -------
         MoleculeModel
             ``self``.
         """
+        if checkpoints is not None and not self.trains_in_epochs:
+            raise ValueError(f"model {self.name!r} does not train in epochs, so it has no "
+                             "checkpoints to write or resume from")
         train = prepare_labelled(smiles, y, errors=errors, what="training")
         targets = [str(c) for c in _as_frame(y).columns]
         if len(set(targets)) != len(targets):
@@ -223,7 +234,7 @@ class MoleculeModel:
         self.targets = targets
         self.fit_info = {"n_train": len(train.smiles),
                          "invalid": [(b.index, b.value, b.reason) for b in train.invalid]}
-        self._fit(train, val)
+        self._fit(train, val, checkpoints)
         return self
 
     def predict(self, smiles: Sequence[object] | pd.Series, *, errors: Errors = "raise",
@@ -333,7 +344,8 @@ class MoleculeModel:
         return model
 
     # ------------------------------------------------------- subclass hooks
-    def _fit(self, train: LabelledSet, val: LabelledSet | None) -> None:
+    def _fit(self, train: LabelledSet, val: LabelledSet | None,
+             checkpoints: Checkpoints | None = None) -> None:
         raise NotImplementedError
 
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
