@@ -26,8 +26,8 @@ def add_resume_arguments(parser: argparse.ArgumentParser, default: str) -> None:
     """Add the checkpoint options; ``default`` says where checkpoints go by default."""
     parser.add_argument(
         "--checkpoint-dir", metavar="DIR",
-        help=f"folder for the checkpoint written after every epoch (default: {default}); a "
-             "run without --resume starts afresh and replaces the checkpoints there")
+        help=f"folder for the checkpoint written after every epoch (default: {default}); "
+             "removed once the result is saved")
     parser.add_argument(
         "--resume", nargs="?", const="", default=None, metavar="DIR",
         help="continue a killed or time-limited run from its last checkpoint: in the "
@@ -47,6 +47,8 @@ def checkpoints_from_args(args: argparse.Namespace, default_dir: str | Path):
     ------
     FileNotFoundError
         ``--resume`` but the checkpoint folder holds no ``last.pt``.
+    ValueError
+        No ``--resume`` but an unfinished run left checkpoints there.
     """
     from sciml.train import Checkpoints
 
@@ -56,10 +58,7 @@ def checkpoints_from_args(args: argparse.Namespace, default_dir: str | Path):
         directory = given.parent if given.is_file() else given
     plan = Checkpoints.with_budget(directory, resume=args.resume is not None,
                                    max_minutes=args.max_minutes)
-    if plan.resume:
-        plan.check()
-    else:
-        plan.clear()
+    plan.check()
     return plan
 
 

@@ -107,7 +107,8 @@ COMMANDS = {
 
 
 @pytest.mark.parametrize("name", list(COMMANDS))
-def test_killed_run_resumes_to_the_uninterrupted_weights(name, files, tmp_path, monkeypatch):
+def test_killed_run_resumes_to_the_uninterrupted_weights(name, files, tmp_path, monkeypatch,
+                                                         capsys):
     template, k, weights = COMMANDS[name]
 
     def argv(out):
@@ -121,8 +122,11 @@ def test_killed_run_resumes_to_the_uninterrupted_weights(name, files, tmp_path, 
         with pytest.raises(Killed):
             main(argv("killed"))
     assert list(tmp_path.glob("killed*/**/last.pt"))
+    assert main(argv("killed")) == 2  # no silent fresh start over an unfinished run
+    assert "holds the checkpoints of an unfinished run" in capsys.readouterr().err
     assert main([*argv("killed"), "--resume"]) == 0
     resumed = weights(tmp_path / "killed")
+    assert not list(tmp_path.glob("*/**/last.pt")) and not list(tmp_path.glob("*.checkpoints"))
 
     assert resumed.keys() == expected.keys()
     for key in expected:

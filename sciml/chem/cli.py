@@ -165,6 +165,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     _print_invalid(model.fit_info.get("invalid", []), args.train)
     out = model.save(args.out)
+    if checkpoints is not None:
+        checkpoints.finish()
     print(f"fitted {cls.__name__} on {model.fit_info['n_train']} molecules "
           f"({', '.join(model.targets)}) in {seconds:.1f} s; saved to {out}")
     return 0

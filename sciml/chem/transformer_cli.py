@@ -84,9 +84,11 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     from sciml.chem.transformer import pretrain
 
     corpus = _read_smiles(args.corpus, args.smiles_col)
+    options = _options(args)
     stage = pretrain(corpus, size=args.size, objective=args.objective,
                      n_molecules=args.n_molecules, seed=args.seed, output=args.out,
-                     progress=not args.quiet, corpus_name=args.corpus, **_options(args))
+                     progress=not args.quiet, corpus_name=args.corpus, **options)
+    options["checkpoints"].finish()
     _report(stage)
     return 0
 
@@ -95,8 +97,10 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
     from sciml.chem.transformer import adapt
 
     smiles = _read_smiles(args.train, args.smiles_col)
+    options = _options(args)
     stage = adapt(args.checkpoint, smiles, objective=args.objective, seed=args.seed,
-                  output=args.out, progress=not args.quiet, **_options(args))
+                  output=args.out, progress=not args.quiet, **options)
+    options["checkpoints"].finish()
     _report(stage)
     return 0
 

@@ -145,6 +145,7 @@ def _train(args: argparse.Namespace) -> int:
     trainer.fit(data.subset(train_idx), data.subset(val_idx), resume=resume)
     metrics = trainer.evaluate(data.subset(val_idx))
     path = OperatorPredictor.from_dataset(model, ds).save(args.out)
+    checkpoints.finish()
     print(
         f"trained {type(model).__name__} on {len(train_idx)} samples; validation relative L2 "
         f"{metrics['rel_l2']:.4f} on {len(val_idx)}; wrote {path}"

@@ -54,6 +54,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         resume=resume,
     )
     path = rt.save(args.output)
+    checkpoints.finish()
     print(f"saved {rt!r} to {path}")
     return 0
 

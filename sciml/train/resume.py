@@ -5,7 +5,8 @@ fine-tuning); each run gets a subfolder of the checkpoint folder, named by the c
 the :class:`Trainer` writes ``last.pt`` (every epoch) and ``best.pt`` into it. Resuming
 continues each run from its ``last.pt``: runs that had finished train no further and
 return the same weights, the interrupted run continues where it stopped, and runs that
-had not started yet start fresh.
+had not started yet start fresh. Once the command has saved its result, :meth:`finish`
+removes the checkpoints, so ones found later belong to an unfinished command.
 
 Examples
 --------
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sciml.train.trainer import TrainConfig
@@ -47,6 +48,7 @@ class Checkpoints:
     directory: str | os.PathLike
     resume: bool = False
     deadline: float | None = None
+    _used: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     @classmethod
     def with_budget(cls, directory: str | os.PathLike, resume: bool = False,
@@ -62,22 +64,35 @@ class Checkpoints:
         return Path(self.directory) / name if name else Path(self.directory)
 
     def check(self) -> None:
-        """When resuming, fail unless some run of this folder left a ``last.pt``."""
-        top = Path(self.directory)
-        if self.resume and not any(top.rglob("last.pt")):
-            raise FileNotFoundError(f"nothing to resume: {top} holds no last.pt checkpoint "
-                                    "(run without --resume to start afresh)")
+        """Fail unless the folder fits: checkpoints to resume from, or none when starting.
 
-    def clear(self) -> None:
-        """Delete the ``last.pt`` and ``best.pt`` files an earlier run left here.
-
-        A fresh start calls this so that a later resume never mixes runs of two commands.
+        Raises
+        ------
+        FileNotFoundError
+            Resuming, but no run left a ``last.pt`` here.
+        ValueError
+            Starting afresh where an unfinished command left checkpoints (a later resume
+            would mix the two).
         """
         top = Path(self.directory)
-        if top.is_dir():
+        found = top.is_dir() and any(top.rglob("last.pt"))
+        if self.resume and not found:
+            raise FileNotFoundError(f"nothing to resume: {top} holds no last.pt checkpoint "
+                                    "(run without --resume to start afresh)")
+        if not self.resume and found:
+            raise ValueError(f"{top} holds the checkpoints of an unfinished run: continue it "
+                             f"with --resume, or delete {top} to start afresh")
+
+    def finish(self) -> None:
+        """Remove the ``last.pt``/``best.pt`` of the runs this plan handed out (result saved).
+
+        Only those two files in those folders are touched; folders left empty go too.
+        """
+        for folder in [*dict.fromkeys(self._used), Path(self.directory)]:
             for name in ("last.pt", "best.pt"):
-                for path in top.rglob(name):
-                    path.unlink()
+                (folder / name).unlink(missing_ok=True)
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
 
     def apply(self, config: TrainConfig, name: str = "") -> tuple[TrainConfig, Path | None]:
         """``config`` writing into run ``name``'s folder, and the ``last.pt`` to resume from.
@@ -86,6 +101,7 @@ class Checkpoints:
         after the deadline still trains one epoch, so every call makes progress.
         """
         folder = self.folder(name)
+        self._used.append(folder)
         last = folder / "last.pt"
         changes: dict = {"checkpoint_dir": str(folder)}
         if self.deadline is not None:

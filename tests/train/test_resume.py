@@ -76,7 +76,7 @@ def test_resume_with_other_settings_is_refused(tmp_path):
         other.fit(train, val, resume=tmp_path / "last.pt")
 
 
-def test_checkpoints_plan_names_run_folders_and_clears_old_runs(tmp_path):
+def test_checkpoints_plan_names_run_folders_and_removes_only_its_own_files(tmp_path):
     plan = Checkpoints(tmp_path, resume=True)
     with pytest.raises(FileNotFoundError, match="nothing to resume: .* holds no last.pt"):
         plan.check()
@@ -85,12 +85,18 @@ def test_checkpoints_plan_names_run_folders_and_clears_old_runs(tmp_path):
     (tmp_path / "member_1").mkdir()
     (tmp_path / "member_1" / "last.pt").write_bytes(b"x")
     (tmp_path / "member_1" / "best.pt").write_bytes(b"x")
-    (tmp_path / "member_1" / "notes.txt").write_text("kept")
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "last.pt").write_bytes(b"not ours")
     plan.check()
     assert plan.apply(TrainConfig(), "member_1")[1] == tmp_path / "member_1" / "last.pt"
-    assert Checkpoints(tmp_path).apply(TrainConfig(), "member_1")[1] is None  # not resuming
-    Checkpoints(tmp_path).clear()
-    assert [p.name for p in tmp_path.rglob("*") if p.is_file()] == ["notes.txt"]
+    fresh = Checkpoints(tmp_path)
+    assert fresh.apply(TrainConfig(), "member_1")[1] is None  # not resuming
+    with pytest.raises(ValueError, match="holds the checkpoints of an unfinished run: continue "
+                                         "it with --resume, or delete .* to start afresh"):
+        fresh.check()
+    plan.finish()
+    assert not (tmp_path / "member_1").exists()
+    assert (tmp_path / "other" / "last.pt").read_bytes() == b"not ours"
 
 
 def test_budget_plan_gives_each_run_the_time_left():
