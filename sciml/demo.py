@@ -11,7 +11,10 @@ Each part is a small but genuine run (no canned output):
 3. **Multi-task DeepONet** on Fisher-KPP with two source families: relative L2 per
    family, a prediction-vs-solver plot and the speed-up over the scipy solver.
 
-Output goes to ``--out`` (default ``./sciml-demo``): ``report.md`` and PNG figures. Parts
+Output goes to ``--out`` (default ``./sciml-demo``): ``report.md`` and PNG figures. Each
+part's figures and section are on disk as soon as the part ends (``report.md`` is rewritten
+atomically after every part and lists the parts still to come), so an interrupted demo
+keeps what it finished. Parts
 whose public data set is unavailable fall back to data that ships with the dependencies
 (RDKit's bundled molecules, generated PDE data) or are skipped with a note on how to get
 the data.
@@ -380,8 +383,6 @@ def run_demo(
     """
     from tqdm.auto import tqdm
 
-    from sciml._io import atomic_write
-
     fast = _fast() if fast is None else fast
     names = list(PARTS) if not parts else parts
     unknown = [n for n in names if n not in PARTS]
@@ -389,12 +390,30 @@ def run_demo(
         raise ValueError(f"unknown demo part(s) {unknown}; choose from: {', '.join(PARTS)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    sections = []
-    for name in tqdm(names, desc="sciml demo", unit="part"):
+    report = out / "report.md"
+    sections: list[Section] = []
+    # report.md is rewritten after every part, so an interrupted demo keeps what finished.
+    _write_report(report, sections, pending=[PARTS[n].__doc__ for n in names])
+    for k, name in enumerate(tqdm(names, desc="sciml demo", unit="part")):
         start = time.perf_counter()
-        section = PARTS[name](out, fast)
+        try:
+            section = PARTS[name](out, fast)
+        except BaseException as exc:
+            failed = f"part {name!r} stopped with {type(exc).__name__}: {exc}".rstrip(": ")
+            _write_report(report, sections, pending=[PARTS[n].__doc__ for n in names[k:]],
+                          note=failed)
+            raise
         section.seconds = time.perf_counter() - start
         sections.append(section)
+        _write_report(report, sections, pending=[PARTS[n].__doc__ for n in names[k + 1:]])
+    return report
+
+
+def _write_report(report: Path, sections: list[Section], pending: list[str | None],
+                  note: str | None = None) -> None:
+    """Atomically (re)write ``report`` with the finished sections and the parts still to come."""
+    from sciml._io import atomic_write
+
     body = ["# sciml demo report", ""]
     for i, section in enumerate(sections, 1):
         body.append(f"## {i}. {section.title}")
@@ -405,10 +424,14 @@ def run_demo(
             body.append(section.text)
             body += [f"\n![{fig}]({fig})" for fig in section.figures]
         body.append(f"\n_{section.seconds:.0f} s_\n")
-    report = out / "report.md"
+    if note:
+        body += [f"**Interrupted:** {note}.", ""]
+    if pending:
+        body += ["## Not run yet" if note else "## Still to come", ""]
+        body += [f"- {(doc or '').strip().splitlines()[0]}" for doc in pending]
+        body.append("")
     with atomic_write(report) as handle:
         handle.write("\n".join(body) + "\n")
-    return report
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

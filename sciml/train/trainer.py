@@ -28,7 +28,7 @@ from sciml.train.device import (
 from sciml.train.losses import Objective
 from sciml.train.weighting import EqualWeighting, LossWeighting
 
-__all__ = ["ExtraLoss", "NonFiniteLossError", "TrainConfig", "Trainer"]
+__all__ = ["ExtraLoss", "NonFiniteLossError", "TimeBudgetReached", "TrainConfig", "Trainer"]
 
 #: An extra loss hook: ``(model, batch, outputs) -> {name: scalar}``, e.g. a PDE residual.
 ExtraLoss = Callable[[nn.Module, dict, object], dict[str, torch.Tensor]]
@@ -38,6 +38,25 @@ _MAXIMISE = ("r2", "pearson", "spearman")
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss."""
+
+
+class TimeBudgetReached(RuntimeError):
+    """Training stopped at ``TrainConfig.max_minutes``; ``last.pt`` resumes it.
+
+    Attributes
+    ----------
+    checkpoint : Path
+        The ``last.pt`` to pass as ``resume=``.
+    """
+
+    def __init__(self, message: str, checkpoint: Path):
+        super().__init__(message)
+        self.checkpoint = checkpoint
+
+
+# Fields a resumed run may change: they do not alter what is computed.
+_RESUME_MAY_CHANGE = ("progress", "checkpoint_dir", "history_csv", "device", "num_workers",
+                      "max_minutes")
 
 
 @dataclass(frozen=True)
@@ -66,7 +85,9 @@ class TrainConfig:
         Epochs without improvement before stopping; ``None`` trains all epochs. The
         best weights are restored at the end either way.
     seed : int
-        Seeds Python, NumPy, torch and the shuffling order (deterministic runs).
+        Seeds Python, NumPy, torch and the shuffling order at the start of :meth:`Trainer.fit`
+        (deterministic runs). The model's initial weights are drawn earlier, when it is
+        built: call :func:`sciml.train.seed_everything` with the same seed before building it.
     device : str or None
         ``None`` picks CUDA, then MPS, then CPU.
     amp : bool
@@ -82,6 +103,10 @@ class TrainConfig:
         Per-epoch history written here (atomically) after each epoch.
     progress : bool
         Show tqdm progress bars.
+    max_minutes : float or None
+        Time budget: after the first epoch that ends past it, :meth:`Trainer.fit` raises
+        :class:`TimeBudgetReached` (``last.pt`` is written first, so ``resume=`` continues
+        the run). Needs ``checkpoint_dir``.
     """
 
     max_epochs: int = 100
@@ -102,6 +127,7 @@ class TrainConfig:
     history_csv: str | None = None
     progress: bool = True
     num_workers: int = 0
+    max_minutes: float | None = None
 
     def __post_init__(self):
         if self.schedule not in ("cosine", "linear", "constant"):
@@ -112,6 +138,8 @@ class TrainConfig:
             raise ValueError("max_epochs and batch_size must be >= 1")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
 
     def replace(self, **changes) -> TrainConfig:
         """Return a copy with some fields changed."""
@@ -220,7 +248,10 @@ class Trainer:
 
     @staticmethod
     def _set_epoch(loader, epoch: int) -> None:
-        for holder in (getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None)):
+        # Samplers reshuffle by epoch; a data set whose collation keeps state (e.g. which
+        # objective comes next) restarts it, so that a resumed run repeats the same epoch.
+        holders = ("sampler", "batch_sampler", "dataset")
+        for holder in (getattr(loader, name, None) for name in holders):
             if hasattr(holder, "set_epoch"):
                 holder.set_epoch(epoch)
 
@@ -260,9 +291,11 @@ class Trainer:
             return True
         return value > best if name.endswith(_MAXIMISE) else value < best
 
-    def _training_state(self, optimizer, scheduler, grad_scaler, epoch: int, best) -> dict:
+    def _training_state(self, optimizer, scheduler, grad_scaler, epoch: int, best,
+                        stopped: bool) -> dict:
         return {
             "epoch": epoch,
+            "stopped": stopped,
             "global_step": self.global_step,
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
@@ -285,7 +318,10 @@ class Trainer:
             ``collate`` method is used as ``collate_fn``.
         resume : path, optional
             A ``last.pt`` written by an earlier, interrupted run with the same config;
-            training continues exactly where it stopped.
+            training continues exactly where it stopped (a run that had finished or
+            stopped early trains no further). A config that differs in anything but
+            progress, checkpoint and history places, device, workers or time budget is
+            refused.
 
         Returns
         -------
@@ -293,6 +329,9 @@ class Trainer:
             One row per epoch: losses per term, validation metrics, learning rate, time.
         """
         cfg = self.config
+        if cfg.max_minutes is not None and not cfg.checkpoint_dir:
+            raise ValueError("max_minutes needs a checkpoint_dir to resume from")
+        fit_start = time.perf_counter()
         distributed.init_from_env()
         main = distributed.is_main_process()
         seed_everything(cfg.seed)
@@ -328,12 +367,13 @@ class Trainer:
                 raise ValueError(f"{resume} holds a model only, no training state to resume from")
             model.load_state_dict(payload["state_dict"])
             state = payload["training"]
+            self._check_resumable(resume, state.get("config", {}))
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             grad_scaler.load_state_dict(state["grad_scaler"])
             self.weighting.load_state_dict(state["weighting"])
             set_rng_state(state["rng"])
-            start_epoch = state["epoch"] + 1
+            start_epoch = cfg.max_epochs if state.get("stopped") else state["epoch"] + 1
             self.global_step = state["global_step"]
             self.history = list(state["history"])
             best = state["best"]
@@ -418,11 +458,13 @@ class Trainer:
                     save_checkpoint(ckpt_dir / "best.pt", model)
             else:
                 stale += 1
+            stop = cfg.patience is not None and stale >= cfg.patience
             if ckpt_dir and main:
                 save_checkpoint(
                     ckpt_dir / "last.pt",
                     model,
-                    training=self._training_state(optimizer, scheduler, grad_scaler, epoch, best),
+                    training=self._training_state(optimizer, scheduler, grad_scaler, epoch, best,
+                                                  stop),
                 )
             if cfg.history_csv and main:
                 with atomic_write(cfg.history_csv) as handle:
@@ -430,13 +472,31 @@ class Trainer:
             bar.set_postfix({k: f"{row[k]:.4g}" for k in ("train_loss", monitor) if k in row})
             for callback in self.callbacks:
                 callback(self, epoch, row)
-            if cfg.patience is not None and stale >= cfg.patience:
+            if stop:
                 break
+            minutes = (time.perf_counter() - fit_start) / 60
+            if cfg.max_minutes is not None and minutes > cfg.max_minutes \
+                    and epoch + 1 < cfg.max_epochs:
+                bar.close()
+                raise TimeBudgetReached(
+                    f"time budget of {cfg.max_minutes:g} min used up after epoch {epoch + 1} "
+                    f"of {cfg.max_epochs} ({minutes:.1f} min); the run resumes from "
+                    f"{ckpt_dir / 'last.pt'}", ckpt_dir / "last.pt")
         bar.close()
         if best_state is not None:
             model.load_state_dict(best_state)
         self.best = best
         return pd.DataFrame(self.history)
+
+    def _check_resumable(self, resume, stored: dict) -> None:
+        current = dataclasses.asdict(self.config)
+        changed = [f"{key}={stored[key]!r} there, {current[key]!r} here"
+                   for key in current
+                   if key in stored and key not in _RESUME_MAY_CHANGE
+                   and stored[key] != current[key]]
+        if changed:
+            raise ValueError(f"{resume} was written by a run with other settings "
+                             f"({'; '.join(changed)}); resume with the same settings")
 
     # ------------------------------------------------------------- evaluate
     @torch.no_grad()
