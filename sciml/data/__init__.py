@@ -4,7 +4,11 @@ Lookup order for :func:`get_path`:
 
 1. ``$SCIML_DATA_DIR/<relpath>`` (tests and CI point this at a local copy);
 2. the user cache, ``$SCIML_CACHE_DIR`` or ``~/.cache/sciml``;
-3. download from the upstream address into the cache, verify sha256, write atomically.
+3. for the few files that ship inside the package (:data:`BUNDLED`: the Biogen ADME set,
+   MIT licence, 0.14 MB gzipped, so the demo and the quickstart work offline on a fresh
+   machine): decompress the bundled copy into the cache and verify it against the *upstream*
+   sha256, so it is byte for byte the published file;
+4. download from the upstream address into the cache, verify sha256, write atomically.
 
 Why not ``pooch``: it would cover step 3 (checksummed, atomic downloads) but not the rest,
 which is most of this module: a read-only ``$SCIML_DATA_DIR`` copy checked first, an offline
@@ -16,7 +20,9 @@ for about 30 lines of ``urllib``, so the standard library is kept (issue 18).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import shutil
 import os
 import urllib.error
 import urllib.request
@@ -26,6 +32,7 @@ from sciml._io import atomic_path
 from sciml.data._registry import FANG_ENDPOINTS, REGISTRY, RemoteFile
 
 __all__ = [
+    "BUNDLED",
     "REGISTRY",
     "FANG_ENDPOINTS",
     "RemoteFile",
@@ -120,6 +127,24 @@ def _download(spec: RemoteFile, target: Path, timeout: float) -> None:
         _verify(spec, tmp, source=spec.url)
 
 
+#: Registry names with a gzipped copy inside the package (``sciml/data/bundled/``).
+BUNDLED: dict[str, str] = {"biogen_adme": "ADME_public_set_3521.csv.gz"}
+_BUNDLE_DIR = Path(__file__).parent / "bundled"
+
+
+def _from_bundle(spec: RemoteFile, target: Path) -> bool:
+    """Decompress the packaged copy of ``spec`` to ``target`` (verified); False if none."""
+    source = _BUNDLE_DIR / BUNDLED[spec.name] if spec.name in BUNDLED else None
+    if source is None or not source.is_file():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp, gzip.open(source, "rb") as src, open(tmp, "wb") as out:
+        shutil.copyfileobj(src, out)
+        out.flush()
+        _verify(spec, tmp, source=f"the copy bundled with sciml ({source})")
+    return True
+
+
 def _verify(spec: RemoteFile, path: Path, source: str) -> None:
     if spec.sha256 is None:
         return
@@ -172,6 +197,8 @@ def get_path(
                 _verify(spec, candidate, source=str(candidate))
             return candidate
     target = cache_dir() / spec.relpath
+    if _from_bundle(spec, target):
+        return target
     if not download:
         raise DataUnavailableError(
             f"data set {spec.name!r} not found in {', '.join(str(r) for r in roots)} and "
