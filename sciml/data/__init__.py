@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import shutil
 import os
+import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
