@@ -8,7 +8,9 @@ Lookup order for :func:`get_path`:
    MIT licence, 0.14 MB gzipped, so the demo and the quickstart work offline on a fresh
    machine): decompress the bundled copy into the cache and verify it against the *upstream*
    sha256, so it is byte for byte the published file;
-4. download from the upstream address into the cache, verify sha256, write atomically.
+4. download from the upstream address into the cache, verify sha256, write atomically
+   (never with ``SCIML_OFFLINE=1``, which makes a missing file a :class:`DataUnavailableError`
+   at once: for air-gapped machines, and for the tests of the offline path).
 
 Why not ``pooch``: it would cover step 3 (checksummed, atomic downloads) but not the rest,
 which is most of this module: a read-only ``$SCIML_DATA_DIR`` copy checked first, an offline
@@ -103,6 +105,12 @@ def _lookup(name: str) -> RemoteFile:
 def _download(spec: RemoteFile, target: Path, timeout: float) -> None:
     from tqdm.auto import tqdm
 
+    if os.environ.get("SCIML_OFFLINE", "") not in ("", "0"):
+        raise DataUnavailableError(
+            f"data set {spec.name!r} is not available locally and SCIML_OFFLINE is set, so it "
+            f"is not downloaded from {spec.url}. Place the file at $SCIML_DATA_DIR/"
+            f"{spec.relpath} (or {cache_dir() / spec.relpath}), or unset SCIML_OFFLINE."
+        )
     try:
         response = urllib.request.urlopen(spec.url, timeout=timeout)
     except (urllib.error.URLError, OSError) as exc:
