@@ -56,6 +56,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--out", required=True, metavar="FILE.pt", help="checkpoint to write")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                        help="training autocast: auto (bf16 on CUDA, fp32 elsewhere), fp32, or "
+                             "bf16 (also on CPUs with AVX-512 BF16/AMX; fp32 master weights)")
     from sciml._resume_cli import add_resume_arguments
 
     add_resume_arguments(parser, "OUT with the suffix .checkpoints, e.g. pre.checkpoints")
@@ -68,6 +71,7 @@ def _options(args: argparse.Namespace) -> dict:
     options = {key: getattr(args, attr) for attr, key in names.items()
                if getattr(args, attr) is not None}
     options["checkpoints"] = checkpoints_from_args(args, default_checkpoint_dir(args.out))
+    options["precision"] = args.precision
     return options
 
 

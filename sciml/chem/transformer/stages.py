@@ -200,7 +200,7 @@ def _objective(objective: str, descriptor_names: Sequence[str]):
 
 def _train(stage: Stage, smiles: Sequence[str], objective: str, *, epochs: int, batch_size: int,
            lr: float, val_fraction: float, seed: int, progress: bool, n_jobs: int | None,
-           checkpoints: Checkpoints | None, run: str = ""
+           checkpoints: Checkpoints | None, run: str = "", precision: str = "auto"
            ) -> tuple[MolecularTransformer, pd.DataFrame, int]:
     descriptors, names = (None, None)
     model = stage.model
@@ -231,7 +231,7 @@ def _train(stage: Stage, smiles: Sequence[str], objective: str, *, epochs: int, 
                                                    shuffle=False))
     config = TrainConfig(max_epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.01,
                          warmup=0.05, schedule="cosine", grad_clip=1.0, seed=seed,
-                         progress=progress)
+                         progress=progress, precision=precision)
     resume = None
     if checkpoints is not None:
         config, resume = checkpoints.apply(config, run)
@@ -254,7 +254,7 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
              seed: int = 0, encoder_overrides: dict[str, Any] | None = None,
              output: str | os.PathLike | None = None, progress: bool = True,
              n_jobs: int | None = None, corpus_name: str = "",
-             checkpoints: Checkpoints | None = None) -> Stage:
+             checkpoints: Checkpoints | None = None, precision: str = "auto") -> Stage:
     """Pre-train an encoder on a SMILES corpus (stage 1).
 
     Parameters
@@ -288,6 +288,9 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
     checkpoints : Checkpoints, optional
         Write a checkpoint per epoch into its folder; with ``resume``, continue an
         interrupted run from it.
+    precision : {"auto", "fp32", "bf16"}
+        Training autocast (:class:`sciml.train.TrainConfig`): ``"bf16"`` roughly doubles
+        throughput on CPUs with AVX-512 BF16 or AMX, with fp32 master weights.
 
     Returns
     -------
@@ -310,7 +313,7 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
         stage.model, history, n = _train(stage, corpus, objective, epochs=epochs,
                                          batch_size=batch_size, lr=lr, val_fraction=val_fraction,
                                          seed=seed, progress=progress, n_jobs=n_jobs,
-                                         checkpoints=checkpoints)
+                                         checkpoints=checkpoints, precision=precision)
     else:
         n, epochs = 0, 0
     stage.info = _record({"size": size}, "pretrain", objective, n, epochs, history,
@@ -326,7 +329,8 @@ def adapt(checkpoint: Stage | str | os.PathLike, smiles: Sequence[str], *, objec
           epochs: int = 20, batch_size: int = 64, lr: float = 2e-4, val_fraction: float = 0.0,
           seed: int = 0, output: str | os.PathLike | None = None, progress: bool = True,
           n_jobs: int | None = None, tokenizer: SmilesTokenizer | None = None,
-          checkpoints: Checkpoints | None = None, run: str = "") -> Stage:
+          checkpoints: Checkpoints | None = None, run: str = "",
+          precision: str = "auto") -> Stage:
     """Domain adaptation on a data set's own training molecules (stage 2).
 
     Parameters
@@ -339,7 +343,7 @@ def adapt(checkpoint: Stage | str | os.PathLike, smiles: Sequence[str], *, objec
         MTR regresses z-scored RDKit descriptors (scaler fitted on these molecules) from
         the pooled embedding, as in Sultan et al. (2025); MLM continues masked-token
         training; both adds the two terms.
-    epochs, batch_size, lr, val_fraction, seed, output, progress, n_jobs, checkpoints
+    epochs, batch_size, lr, val_fraction, seed, output, progress, n_jobs, checkpoints, precision
         As in :func:`pretrain`.
     tokenizer : SmilesTokenizer, optional
         Checked against the checkpoint's vocabulary (refused when different).
@@ -357,7 +361,8 @@ def adapt(checkpoint: Stage | str | os.PathLike, smiles: Sequence[str], *, objec
                                            batch_size=batch_size, lr=lr,
                                            val_fraction=val_fraction, seed=seed,
                                            progress=progress, n_jobs=n_jobs,
-                                           checkpoints=checkpoints, run=run)
+                                           checkpoints=checkpoints, run=run,
+                                           precision=precision)
     stage.info = _record(stage.info, "adapt", objective, n, epochs, stage.history)
     if output is not None:
         save_stage(stage, output)
