@@ -9,7 +9,7 @@ STAMP := $(VENV)/.sciml-installed
 PYTEST_ARGS ?=
 export SCIML_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: install test test-fast test-slow demo lint bench clean
+.PHONY: install test test-fast test-slow demo lint bench assets clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,9 +36,17 @@ lint: $(STAMP)
 	$(PY) -m pip install -q ruff
 	$(VENV)/bin/ruff check sciml tests benchmarks
 
-## Regenerate every results table in benchmarks/results/ (long; see README).
+## Regenerate the results files in benchmarks/results/ with the commands in
+## benchmarks/manifest.toml (about 2 h on 2 CPU cores). ONLY=name[,name] runs some entries;
+## REPORT_ONLY=1 rebuilds the ADME reports from their stored per-fold CSVs in seconds.
+ONLY ?=
+REPORT_ONLY ?=
 bench: $(STAMP)
-	for script in benchmarks/[a-z]*.py; do $(PY) $$script || exit 1; done
+	$(PY) benchmarks/run_manifest.py $(if $(ONLY),--only $(ONLY)) $(if $(REPORT_ONLY),--report-only)
+
+## Rebuild the checkpoints shipped in sciml/assets/ (never part of `make bench`; ~1 h).
+assets: $(STAMP)
+	$(PY) benchmarks/run_manifest.py --assets $(if $(ONLY),--only $(ONLY))
 
 clean:
 	rm -rf $(VENV) sciml-demo .pytest_cache

@@ -9,9 +9,10 @@ alike; the ratio of their times is the figure to read.
 Throughput = training molecules x epochs / wall time of the whole command (imports,
 featurisation, training and saving included: what a user waits for).
 
-chemprop is not a sciml dependency; install it for this benchmark only::
+chemprop is not a sciml dependency, and it pins an older RDKit than sciml's, so it lives in
+its own environment next to ``.venv``::
 
-    .venv/bin/pip install -c constraints.txt chemprop
+    python3 -m venv .venv-chemprop && .venv-chemprop/bin/pip install -c constraints.txt chemprop
 
 Regenerate with (from the repository root)::
 
@@ -44,6 +45,7 @@ from sciml.metrics import pearson, rmse  # noqa: E402
 
 RESULTS = ROOT / "results"
 BIN = Path(sys.executable).parent
+CHEMPROP_BIN = ROOT.parent / ".venv-chemprop" / "bin"
 
 
 def _run(argv: list[str]) -> float:
@@ -71,7 +73,7 @@ def run_sciml(train: Path, test: Path, target: str, work: Path, args) -> tuple[f
 def run_chemprop(train: Path, test: Path, target: str, work: Path, args
                  ) -> tuple[float, np.ndarray]:
     out_dir = work / "chemprop_model"
-    seconds = _run([str(BIN / "chemprop"), "train", "--data-path", str(train), "-s", "smiles",
+    seconds = _run([str(CHEMPROP_BIN / "chemprop"), "train", "--data-path", str(train), "-s", "smiles",
                     "--target-columns", target, "--task-type", "regression",
                     "--output-dir", str(out_dir), "--epochs", str(args.epochs),
                     "--batch-size", str(args.batch_size), "--message-hidden-dim",
@@ -81,7 +83,7 @@ def run_chemprop(train: Path, test: Path, target: str, work: Path, args
                     "--data-seed", "0", "--pytorch-seed", "0"])
     model = next(out_dir.rglob("best*.pt"))
     preds = work / "chemprop_pred.csv"
-    _run([str(BIN / "chemprop"), "predict", "--test-path", str(test), "-s", "smiles",
+    _run([str(CHEMPROP_BIN / "chemprop"), "predict", "--test-path", str(test), "-s", "smiles",
           "--model-paths", str(model), "--preds-path", str(preds), "--num-workers", "0",
           "--accelerator", "cpu", "--devices", "1"])
     return seconds, pd.read_csv(preds)[target].to_numpy()
@@ -98,9 +100,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(RESULTS / "gnn_vs_chemprop"),
                         help="results stem (writes STEM.md and STEM.csv)")
     args = parser.parse_args()
-    if shutil.which("chemprop", path=str(BIN)) is None:
-        sys.exit("chemprop is not installed in this environment: "
-                 ".venv/bin/pip install -c constraints.txt chemprop")
+    if shutil.which("chemprop", path=str(CHEMPROP_BIN)) is None:
+        sys.exit(f"chemprop is not installed in {CHEMPROP_BIN.parent}: python3 -m venv "
+                 ".venv-chemprop && .venv-chemprop/bin/pip install -c constraints.txt chemprop")
     rows = []
     for endpoint in args.endpoints.split(","):
         split = load_fang_split(endpoint)
@@ -127,12 +129,10 @@ def main() -> None:
                        values=["pearson", "train_s", "mol_epochs_per_s"])
     lines = [
         "# sciml D-MPNN vs chemprop v2 (same data, settings and run)", "",
-        f"Command: `{' '.join([Path(sys.executable).name, *sys.argv])}`", "",
-        f"Commit: `{_commit()}`", "",
         f"Settings: {args.epochs} epochs, batch {args.batch_size}, hidden {args.hidden}, "
         f"depth {args.depth}, no descriptors, one model, 10% of training held out for the "
         "best epoch. Times are whole commands (import, featurisation, training, saving).", "",
-        machine_info(("torch", "rdkit", "chemprop", "lightning")),
+        machine_info(("torch", "rdkit")) + f"\nchemprop: {_chemprop_version()} (own venv)\n",
         "| endpoint | n train | sciml Pearson | chemprop Pearson | sciml s | chemprop s | "
         "speed ratio (chemprop s / sciml s) |",
         "|---|---|---|---|---|---|---|",
@@ -152,12 +152,11 @@ def main() -> None:
     print("\n".join(lines))
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True, cwd=ROOT, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+def _chemprop_version() -> str:
+    done = subprocess.run([str(CHEMPROP_BIN / "python"), "-c",
+                           "import chemprop, rdkit; print(chemprop.__version__, 'with rdkit', "
+                           "rdkit.__version__)"], capture_output=True, text=True)
+    return done.stdout.strip() or "unknown"
 
 
 if __name__ == "__main__":

@@ -812,18 +812,9 @@ def main() -> None:
     RESULTS.mkdir(exist_ok=True)
     for name, fig in figs.items():
         fig.savefig(RESULTS / f"mt_deeponet_{name}", dpi=110)
-    try:
-        from benchmarks._machine import machine_info
+    from benchmarks._machine import machine_info
 
-        machine = machine_info()
-    except ImportError:
-        import platform
-
-        machine = (
-            f"- python {platform.python_version()}, torch {torch.__version__}, "
-            f"{platform.platform()}, {os.cpu_count()} CPU cores visible, torch threads "
-            f"{torch.get_num_threads()} (benchmarks/_machine.py not present in this checkout)"
-        )
+    machine = machine_info()
     total = time.perf_counter() - start
     head = [
         "# Multi-task DeepONet benchmark (Kumar et al. 2024)\n",

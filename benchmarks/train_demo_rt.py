@@ -28,7 +28,7 @@ from rdkit.Chem import QED
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks._machine import machine_info  # noqa: E402
+from benchmarks._machine import command_line, machine_info  # noqa: E402
 from sciml import metrics  # noqa: E402
 from sciml.rt import PropertySpec, RegressionTransformer  # noqa: E402
 from sciml.rt.data import build_tokenizer  # noqa: E402
@@ -39,6 +39,9 @@ from sciml.train import TrainConfig  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 ASSET = ROOT / "sciml" / "assets" / "demo_rt.pt"
+#: Held-out test molecules of the asset's split, for `sciml demo` (molecules it never saw).
+HELDOUT = ROOT / "sciml" / "assets" / "demo_rt_heldout.smi"
+N_HELDOUT = 100
 PRIMERS = (0.3, 0.8)
 MAX_ASSET_BYTES = 5 * 1024 * 1024
 QED_SPEC = PropertySpec("qed", 0.0, 1.0, 3)
@@ -88,6 +91,8 @@ def parse_args() -> argparse.Namespace:
         help="torch threads (default: 2 if the machine is idle, else 1)",
     )
     p.add_argument("--eval-only", action="store_true", help="evaluate the saved asset only")
+    p.add_argument("--heldout-only", action="store_true",
+                   help=f"only write {HELDOUT.name} (the demo's held-out molecules)")
     p.add_argument("--out", type=Path, default=ASSET)
     return p.parse_args()
 
@@ -124,6 +129,16 @@ def split(smiles: list[str], args) -> dict[str, list[str]]:
     test, val = picked[: args.n_test], picked[args.n_test : args.n_test + args.n_val]
     train = picked[args.n_test + args.n_val : args.n_test + args.n_val + args.n_train]
     return {"train": train, "val": val, "test": test}
+
+
+def write_heldout(test: list[str]) -> None:
+    """The first test molecules with fewer than 40 atoms (the demo's size limit), one per line."""
+    with rdBase.BlockLogs():
+        small = [s for s in test if Chem.MolFromSmiles(s).GetNumAtoms() < 40][:N_HELDOUT]
+    HELDOUT.write_text(
+        "# Held-out test molecules of sciml/assets/demo_rt.pt's split (never trained on);\n"
+        "# written by benchmarks/train_demo_rt.py (chembl30_sample, CC BY-SA 3.0).\n"
+        + "\n".join(small) + "\n")
 
 
 def rt_config(args) -> RTConfig:
@@ -273,10 +288,12 @@ def write_report(args, record: dict, source: str, sizes: dict) -> Path:
     lines = [
         "# Demo Regression Transformer (`sciml/assets/demo_rt.pt`)",
         "",
-        "Regenerate: `SCIML_DATA_DIR=../shared/data .venv/bin/python benchmarks/train_demo_rt.py "
-        + record.get("command", f"--budget-min {record['budget_min']:g}")
-        + "` "
-        "(`--eval-only` re-evaluates the saved asset).",
+        "Training command of the asset (`make assets ONLY=demo_rt`): `"
+        + record.get("command", f"--budget-min {record['budget_min']:g}") + "`"
+        + (f" ({record['command_note']})" if record.get("command_note") else "") + ".",
+        "",
+        "Evaluation (this file; `make bench ONLY=demo_rt`): `"
+        + record.get("eval_command", record.get("command", "")) + "`.",
         "",
         "## Training",
         "",
@@ -349,24 +366,20 @@ def main() -> None:
     smiles, source = load_molecules(args.max_chars)
     parts = split(smiles, args)
     log(f"{len(smiles)} molecules from {source}")
+    write_heldout(parts["test"])
+    if args.heldout_only:
+        log(f"wrote {HELDOUT}")
+        return
     record_path = RESULTS / "demo_rt.json"
     if args.eval_only:
         torch.set_num_threads(args.threads or 1)
         record = json.loads(record_path.read_text())
+        record["eval_command"] = command_line()
     else:
         record = {
             "budget_min": args.budget_min,
-            # The training options, for the report's "Regenerate" line (--out excluded).
-            "command": " ".join(
-                f"--{k.replace('_', '-')} {v}"
-                for k, v in (
-                    ("budget_min", f"{args.budget_min:g}"),
-                    ("n_train", args.n_train),
-                    ("threads", args.threads),
-                    ("reveal_digits", args.reveal_digits),
-                )
-                if v is not None
-            ),
+            # The exact command, as sys.argv gave it (the training options of the asset).
+            "command": command_line(),
             "source": source,
             "train": train(args, parts, log, t_start),
         }

@@ -19,6 +19,7 @@ __all__ = ["build_parser", "main", "resolve"]
 _COMMAND_MODULES = (
     "sciml.chem.cli",
     "sciml.chem.transformer_cli",  # outside the package: its __init__ imports torch
+    "sciml.chem.tune_cli",
     "sciml.rt.cli",
     "sciml.physics.cli",
     "sciml.demo",

@@ -11,7 +11,10 @@ Each part is a small but genuine run (no canned output):
 3. **Multi-task DeepONet** on Fisher-KPP with two source families: relative L2 per
    family, a prediction-vs-solver plot and the speed-up over the scipy solver.
 
-Output goes to ``--out`` (default ``./sciml-demo``): ``report.md`` and PNG figures. Parts
+Output goes to ``--out`` (default ``./sciml-demo``): ``report.md`` and PNG figures. Each
+part's figures and section are on disk as soon as the part ends (``report.md`` is rewritten
+atomically after every part and lists the parts still to come), so an interrupted demo
+keeps what it finished. Parts
 whose public data set is unavailable fall back to data that ships with the dependencies
 (RDKit's bundled molecules, generated PDE data) or are skipped with a note on how to get
 the data.
@@ -188,13 +191,21 @@ def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
 
     section = Section("Regression Transformer: QED prediction and QED-primed generation")
     asset = resources.files("sciml") / "assets" / "demo_rt.pt"
-    molecules = _demo_molecules(30 if fast else 60)
+    n_shown = 30 if fast else 60
     if asset.is_file() and not fast:
         rt = RegressionTransformer.load(str(asset))
         origin = "the shipped checkpoint `sciml/assets/demo_rt.pt` (see `sciml/assets/README.md`)"
+        # Held-out molecules of the checkpoint's own split: it has seen none of them.
+        heldout = resources.files("sciml") / "assets" / "demo_rt_heldout.smi"
+        lines = heldout.read_text().splitlines()
+        molecules = [s for s in lines if s and not s.startswith("#")][:n_shown]
+        seen: set[str] = set()
     else:
-        # No shipped checkpoint (or fast mode): a tiny model trained here, in seconds.
-        train = _demo_molecules(200)
+        # No shipped checkpoint (or fast mode): a tiny model trained here, in seconds, on
+        # molecules other than the ones shown.
+        pool = _demo_molecules(n_shown + 200)
+        molecules, train = pool[:n_shown], pool[n_shown:]
+        seen = set(train)
         y = pd.DataFrame({"qed": [QED.qed(Chem.MolFromSmiles(s)) for s in train]})
         rt = RegressionTransformer(
             [PropertySpec("qed", 0.0, 1.0, precision=3)], RTConfig(size="tiny")
@@ -212,7 +223,9 @@ def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
     if "smiles" not in pred:
         pred.insert(0, "smiles", few)
     pred["RDKit QED"] = [QED.qed(Chem.MolFromSmiles(s)) for s in few]
+    pred["training molecule"] = ["yes" if s in seen else "no" for s in few]
     seeds = molecules[8:12] if fast else molecules[8:20]
+    n_seen_seeds = sum(s in seen for s in seeds)
     gen = rt.generate(seeds, {"qed": [0.3, 0.8]}, n=4 if fast else 8, mask_fraction=0.3)
     generated = gen[~gen["is_seed"].astype(bool)]
     n_total = gen.attrs.get("n_generated", len(gen))
@@ -236,6 +249,9 @@ def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
     section.text = (
         f"Model: {origin}.\n\n**QED predicted for a few molecules** (RDKit QED beside it)\n\n"
         + _table(pred.set_index("smiles"))
+        + f"\n\n{sum(s in seen for s in few)} of the {len(few)} molecules above and "
+        f"{n_seen_seeds} of the {len(seeds)} seeds below are training molecules of the model "
+        "(column *training molecule*); the others it has never seen."
         + f"\n\n**Generation** from {len(seeds)} seed molecules primed with QED 0.3 and 0.8: "
         f"{gen.attrs.get('n_invalid', 0)} of {n_total} candidates were invalid SMILES and were "
         "dropped. Mean RDKit QED of the valid, new molecules per primer:\n\n" + summary_text
@@ -366,8 +382,6 @@ def run_demo(
     """
     from tqdm.auto import tqdm
 
-    from sciml._io import atomic_write
-
     fast = _fast() if fast is None else fast
     names = list(PARTS) if not parts else parts
     unknown = [n for n in names if n not in PARTS]
@@ -375,12 +389,30 @@ def run_demo(
         raise ValueError(f"unknown demo part(s) {unknown}; choose from: {', '.join(PARTS)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    sections = []
-    for name in tqdm(names, desc="sciml demo", unit="part"):
+    report = out / "report.md"
+    sections: list[Section] = []
+    # report.md is rewritten after every part, so an interrupted demo keeps what finished.
+    _write_report(report, sections, pending=[PARTS[n].__doc__ for n in names])
+    for k, name in enumerate(tqdm(names, desc="sciml demo", unit="part")):
         start = time.perf_counter()
-        section = PARTS[name](out, fast)
+        try:
+            section = PARTS[name](out, fast)
+        except BaseException as exc:
+            failed = f"part {name!r} stopped with {type(exc).__name__}: {exc}".rstrip(": ")
+            _write_report(report, sections, pending=[PARTS[n].__doc__ for n in names[k:]],
+                          note=failed)
+            raise
         section.seconds = time.perf_counter() - start
         sections.append(section)
+        _write_report(report, sections, pending=[PARTS[n].__doc__ for n in names[k + 1:]])
+    return report
+
+
+def _write_report(report: Path, sections: list[Section], pending: list[str | None],
+                  note: str | None = None) -> None:
+    """Atomically (re)write ``report`` with the finished sections and the parts still to come."""
+    from sciml._io import atomic_write
+
     body = ["# sciml demo report", ""]
     for i, section in enumerate(sections, 1):
         body.append(f"## {i}. {section.title}")
@@ -391,10 +423,14 @@ def run_demo(
             body.append(section.text)
             body += [f"\n![{fig}]({fig})" for fig in section.figures]
         body.append(f"\n_{section.seconds:.0f} s_\n")
-    report = out / "report.md"
+    if note:
+        body += [f"**Interrupted:** {note}.", ""]
+    if pending:
+        body += ["## Not run yet" if note else "## Still to come", ""]
+        body += [f"- {(doc or '').strip().splitlines()[0]}" for doc in pending]
+        body.append("")
     with atomic_write(report) as handle:
         handle.write("\n".join(body) + "\n")
-    return report
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

@@ -4,7 +4,8 @@
 
     sciml fit --train train.csv --smiles-col SMILES --targets HLM,RLM --model gnn --out runs/gnn \
         [--epochs 50] [--seed 0] [--val-fraction 0.1] [--val val.csv] [--ensemble 3] \
-        [--errors raise|skip] [--set hidden=300 --set descriptors=false]
+        [--errors raise|skip] [--set hidden=300 --set descriptors=false] \
+        [--checkpoint-dir DIR] [--resume [DIR]] [--max-minutes M]
     sciml predict --model runs/gnn --input new.csv --smiles-col SMILES --output preds.csv \
         [--errors raise|skip|nan] [--targets HLM] [--std]
 
@@ -83,6 +84,9 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--errors", choices=("raise", "skip"), default="raise",
                         help="invalid SMILES in the training data: stop with a list of them "
                              "(raise, default) or drop those rows (skip)")
+    from sciml._resume_cli import add_resume_arguments
+
+    add_resume_arguments(parser, "OUT/checkpoints; neural models only")
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
@@ -140,16 +144,29 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
     cls = resolve("model", args.model, MODELS)
     model = cls(**model_options(args, cls.config_cls))
+    checkpoints = None
+    if cls.trains_in_epochs:
+        from pathlib import Path
+
+        from sciml._resume_cli import checkpoints_from_args
+
+        checkpoints = checkpoints_from_args(args, Path(args.out) / "checkpoints")
+    elif args.resume is not None or args.checkpoint_dir or args.max_minutes is not None:
+        raise ValueError(f"--resume, --checkpoint-dir and --max-minutes apply to models trained "
+                         f"in epochs (gnn, transformer), not {args.model!r}")
     train = load_csv(args.train, args.smiles_col, args.targets)
     val_smiles = val_y = None
     if args.val:
         val = load_csv(args.val, args.smiles_col, args.targets)
         val_smiles, val_y = val["smiles"].tolist(), val[args.targets]
     start = time.perf_counter()
-    model.fit(train["smiles"].tolist(), train[args.targets], val_smiles, val_y, errors=args.errors)
+    model.fit(train["smiles"].tolist(), train[args.targets], val_smiles, val_y, errors=args.errors,
+              checkpoints=checkpoints)
     seconds = time.perf_counter() - start
     _print_invalid(model.fit_info.get("invalid", []), args.train)
     out = model.save(args.out)
+    if checkpoints is not None:
+        checkpoints.finish()
     print(f"fitted {cls.__name__} on {model.fit_info['n_train']} molecules "
           f"({', '.join(model.targets)}) in {seconds:.1f} s; saved to {out}")
     return 0
@@ -188,7 +205,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Fit a molecular property model (rf: random forest on RDKit descriptors; "
                     "gnn: D-MPNN) on SMILES and endpoint columns of a CSV file, and save it.")
     add_fit_arguments(fit)
-    fit.set_defaults(handler=_cmd_fit)
+    from sciml._resume_cli import stops_on_budget
+
+    fit.set_defaults(handler=stops_on_budget(_cmd_fit))
     predict = subparsers.add_parser(
         "predict", help="predict endpoints for the SMILES in a CSV file",
         description="Predict endpoints (physical units) with a model saved by 'sciml fit'.")

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 
+from sciml._resume_cli import stops_on_budget
+
 __all__ = ["register"]
 
 
@@ -54,12 +56,23 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--out", required=True, metavar="FILE.pt", help="checkpoint to write")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
+                        help="training autocast: auto (bf16 on CUDA, fp32 elsewhere), fp32, or "
+                             "bf16 (also on CPUs with AVX-512 BF16/AMX; fp32 master weights)")
+    from sciml._resume_cli import add_resume_arguments
+
+    add_resume_arguments(parser, "OUT with the suffix .checkpoints, e.g. pre.checkpoints")
 
 
 def _options(args: argparse.Namespace) -> dict:
+    from sciml._resume_cli import checkpoints_from_args, default_checkpoint_dir
+
     names = {"epochs": "epochs", "batch_size": "batch_size", "lr": "lr"}
-    return {key: getattr(args, attr) for attr, key in names.items()
-            if getattr(args, attr) is not None}
+    options = {key: getattr(args, attr) for attr, key in names.items()
+               if getattr(args, attr) is not None}
+    options["checkpoints"] = checkpoints_from_args(args, default_checkpoint_dir(args.out))
+    options["precision"] = args.precision
+    return options
 
 
 def _report(stage) -> None:
@@ -75,9 +88,11 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     from sciml.chem.transformer import pretrain
 
     corpus = _read_smiles(args.corpus, args.smiles_col)
+    options = _options(args)
     stage = pretrain(corpus, size=args.size, objective=args.objective,
                      n_molecules=args.n_molecules, seed=args.seed, output=args.out,
-                     progress=not args.quiet, corpus_name=args.corpus, **_options(args))
+                     progress=not args.quiet, corpus_name=args.corpus, **options)
+    options["checkpoints"].finish()
     _report(stage)
     return 0
 
@@ -86,8 +101,10 @@ def _cmd_adapt(args: argparse.Namespace) -> int:
     from sciml.chem.transformer import adapt
 
     smiles = _read_smiles(args.train, args.smiles_col)
+    options = _options(args)
     stage = adapt(args.checkpoint, smiles, objective=args.objective, seed=args.seed,
-                  output=args.out, progress=not args.quiet, **_options(args))
+                  output=args.out, progress=not args.quiet, **options)
+    options["checkpoints"].finish()
     _report(stage)
     return 0
 
@@ -111,7 +128,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--objective", default="mlm", choices=("mlm", "mtr", "both"),
                    help="pre-training objective (default: mlm)")
     _common(p)
-    p.set_defaults(handler=_cmd_pretrain)
+    p.set_defaults(handler=stops_on_budget(_cmd_pretrain))
 
     a = subparsers.add_parser("adapt", help="domain-adapt a pre-trained transformer",
                               description="Continue training a checkpoint on a data set's "
@@ -124,4 +141,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     a.add_argument("--objective", default="mtr", choices=("mtr", "mlm", "both"),
                    help="adaptation objective (default: mtr)")
     _common(a)
-    a.set_defaults(handler=_cmd_adapt)
+    a.set_defaults(handler=stops_on_budget(_cmd_adapt))

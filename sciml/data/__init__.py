@@ -4,13 +4,28 @@ Lookup order for :func:`get_path`:
 
 1. ``$SCIML_DATA_DIR/<relpath>`` (tests and CI point this at a local copy);
 2. the user cache, ``$SCIML_CACHE_DIR`` or ``~/.cache/sciml``;
-3. download from the upstream address into the cache, verify sha256, write atomically.
+3. for the few files that ship inside the package (:data:`BUNDLED`: the Biogen ADME set,
+   MIT licence, 0.14 MB gzipped, so the demo and the quickstart work offline on a fresh
+   machine): decompress the bundled copy into the cache and verify it against the *upstream*
+   sha256, so it is byte for byte the published file;
+4. download from the upstream address into the cache, verify sha256, write atomically
+   (never with ``SCIML_OFFLINE=1``, which makes a missing file a :class:`DataUnavailableError`
+   at once: for air-gapped machines, and for the tests of the offline path).
+
+Why not ``pooch``: it would cover step 3 (checksummed, atomic downloads) but not the rest,
+which is most of this module: a read-only ``$SCIML_DATA_DIR`` copy checked first, an offline
+error (:class:`DataUnavailableError`) that names the file and where to put it instead of a
+``requests`` exception, and recording the first download's checksum for files whose upstream
+publishes none. Wrapping pooch would keep all of that and add a dependency (and ``requests``)
+for about 30 lines of ``urllib``, so the standard library is kept (issue 18).
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
+import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,6 +34,7 @@ from sciml._io import atomic_path
 from sciml.data._registry import FANG_ENDPOINTS, REGISTRY, RemoteFile
 
 __all__ = [
+    "BUNDLED",
     "REGISTRY",
     "FANG_ENDPOINTS",
     "RemoteFile",
@@ -89,6 +105,12 @@ def _lookup(name: str) -> RemoteFile:
 def _download(spec: RemoteFile, target: Path, timeout: float) -> None:
     from tqdm.auto import tqdm
 
+    if os.environ.get("SCIML_OFFLINE", "") not in ("", "0"):
+        raise DataUnavailableError(
+            f"data set {spec.name!r} is not available locally and SCIML_OFFLINE is set, so it "
+            f"is not downloaded from {spec.url}. Place the file at $SCIML_DATA_DIR/"
+            f"{spec.relpath} (or {cache_dir() / spec.relpath}), or unset SCIML_OFFLINE."
+        )
     try:
         response = urllib.request.urlopen(spec.url, timeout=timeout)
     except (urllib.error.URLError, OSError) as exc:
@@ -111,6 +133,24 @@ def _download(spec: RemoteFile, target: Path, timeout: float) -> None:
             bar.update(len(block))
         out.flush()
         _verify(spec, tmp, source=spec.url)
+
+
+#: Registry names with a gzipped copy inside the package (``sciml/data/bundled/``).
+BUNDLED: dict[str, str] = {"biogen_adme": "ADME_public_set_3521.csv.gz"}
+_BUNDLE_DIR = Path(__file__).parent / "bundled"
+
+
+def _from_bundle(spec: RemoteFile, target: Path) -> bool:
+    """Decompress the packaged copy of ``spec`` to ``target`` (verified); False if none."""
+    source = _BUNDLE_DIR / BUNDLED[spec.name] if spec.name in BUNDLED else None
+    if source is None or not source.is_file():
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(target) as tmp, gzip.open(source, "rb") as src, open(tmp, "wb") as out:
+        shutil.copyfileobj(src, out)
+        out.flush()
+        _verify(spec, tmp, source=f"the copy bundled with sciml ({source})")
+    return True
 
 
 def _verify(spec: RemoteFile, path: Path, source: str) -> None:
@@ -165,6 +205,8 @@ def get_path(
                 _verify(spec, candidate, source=str(candidate))
             return candidate
     target = cache_dir() / spec.relpath
+    if _from_bundle(spec, target):
+        return target
     if not download:
         raise DataUnavailableError(
             f"data set {spec.name!r} not found in {', '.join(str(r) for r in roots)} and "

@@ -6,6 +6,12 @@ t-test or a Wilcoxon signed-rank test, several with a one-way repeated-measures
 ANOVA (folds are the subjects, methods the within-subject factor) followed by a
 Tukey HSD post-hoc test.
 
+Folds of one cross-validation share training data, so per-fold scores are not
+independent and every test above that treats folds as independent subjects is
+anti-conservative. :func:`corrected_resampled_ttest` (Nadeau & Bengio 2003;
+Bouckaert & Frank 2004 for repeated k-fold CV) inflates the variance by
+``n_test / n_train`` to account for that; report it next to the others.
+
 Scores come as a long DataFrame with one row per (fold, method)::
 
     fold  method   score
@@ -42,6 +48,7 @@ __all__ = [
     "MethodComparison",
     "PairedTestResult",
     "compare_methods",
+    "corrected_resampled_ttest",
     "paired_ttest",
     "rm_anova",
     "tukey_hsd",
@@ -150,7 +157,11 @@ def _check_alternative(alternative: str) -> None:
 
 
 def paired_ttest(a: Any, b: Any, alternative: Alternative = "two-sided") -> PairedTestResult:
-    """Paired t-test of per-fold scores: ``t = mean(d) / (sd(d) / sqrt(n))``, ``d = a - b``.
+    """Paired t-test of per-fold scores (:func:`scipy.stats.ttest_rel` on ``a`` and ``b``).
+
+    Folds of one cross-validation share most of their training data, so their scores are
+    correlated and this test is anti-conservative (too many false positives); see
+    :func:`corrected_resampled_ttest` for the corrected variance.
 
     Parameters
     ----------
@@ -162,27 +173,80 @@ def paired_ttest(a: Any, b: Any, alternative: Alternative = "two-sided") -> Pair
     Returns
     -------
     PairedTestResult
-        Same statistic and p-value as :func:`scipy.stats.ttest_rel`.
+        scipy's statistic and p-value; ``df = n - 1``.
     """
     _check_alternative(alternative)
     x, y = _paired(a, b)
     n = x.size
     if n < 2:
         raise ValueError(f"paired t-test needs at least 2 folds, got {n}")
+    res = sps.ttest_rel(x, y, alternative=alternative)
+    return PairedTestResult(
+        float(res.statistic), float(res.pvalue), n, float((x - y).mean()), float(n - 1)
+    )
+
+
+def corrected_resampled_ttest(
+    a: Any,
+    b: Any,
+    test_train_ratio: float,
+    *,
+    alternative: Alternative = "two-sided",
+) -> PairedTestResult:
+    """Corrected resampled t-test of per-fold scores (Nadeau & Bengio 2003).
+
+    With ``d = a - b`` over ``m`` folds (``m = k * r`` for ``r`` repetitions of ``k``-fold
+    cross-validation), ``t = mean(d) / sqrt((1 / m + n_test / n_train) * var(d))`` on
+    ``m - 1`` degrees of freedom, ``var`` with ``ddof=1``. The ``n_test / n_train`` term
+    accounts for the correlation between folds that share training data; without it
+    (the plain paired t-test) the variance is underestimated. For repeated k-fold CV this
+    is the "corrected repeated k-fold cv test" of Bouckaert & Frank (2004), where
+    ``n_test / n_train = 1 / (k - 1)``.
+
+    Parameters
+    ----------
+    a, b : array-like, shape ``(m,)``
+        Scores of two methods on the same ``m >= 2`` folds, in the same order.
+    test_train_ratio : float
+        ``n_test / n_train`` of one fold (its mean when fold sizes differ slightly);
+        ``1 / (k - 1)`` for k-fold CV.
+    alternative : {"two-sided", "less", "greater"}
+        Alternative hypothesis on the mean of ``a - b``.
+
+    Returns
+    -------
+    PairedTestResult
+        Corrected t statistic and p-value; ``df = m - 1``.
+
+    Examples
+    --------
+    >>> res = corrected_resampled_ttest([0.5, 0.6, 0.55, 0.58, 0.52],
+    ...                                 [0.45, 0.52, 0.50, 0.55, 0.50], 0.25)
+    >>> round(res.statistic, 3), round(res.pvalue, 3)
+    (2.979, 0.041)
+    """
+    _check_alternative(alternative)
+    if not (np.isfinite(test_train_ratio) and test_train_ratio > 0):
+        raise ValueError(f"test_train_ratio must be a positive number, got {test_train_ratio}")
+    x, y = _paired(a, b)
+    m = x.size
+    if m < 2:
+        raise ValueError(f"corrected resampled t-test needs at least 2 folds, got {m}")
     d = x - y
-    mean, sd = float(d.mean()), float(d.std(ddof=1))
-    df = n - 1
-    if sd == 0.0:
+    mean = float(d.mean())
+    var = float(d.var(ddof=1)) * (1.0 / m + test_train_ratio)
+    if var == 0.0:
         t = np.nan if mean == 0.0 else float(np.copysign(np.inf, mean))
     else:
-        t = mean / (sd / np.sqrt(n))
+        t = mean / np.sqrt(var)
+    df = m - 1
     if alternative == "two-sided":
         p = 2.0 * sps.t.sf(abs(t), df)
     elif alternative == "greater":
         p = sps.t.sf(t, df)
     else:
         p = sps.t.cdf(t, df)
-    return PairedTestResult(float(t), float(min(p, 1.0)), n, mean, float(df))
+    return PairedTestResult(float(t), float(min(p, 1.0)), m, mean, float(df))
 
 
 def wilcoxon(a: Any, b: Any, alternative: Alternative = "two-sided") -> PairedTestResult:

@@ -40,16 +40,19 @@ def build_model(
 
 
 def _train(args: argparse.Namespace) -> int:
+    from sciml._resume_cli import checkpoints_from_args, default_checkpoint_dir
     from sciml.physics.data.storage import load_dataset
     from sciml.physics.operator.networks import MaskedFieldLoss
     from sciml.physics.predictor import OperatorPredictor
     from sciml.physics.problems import problem_of
-    from sciml.train import StaticWeighting, TrainConfig, Trainer
+    from sciml.train import StaticWeighting, TrainConfig, Trainer, seed_everything
 
     ds = load_dataset(args.data)
     problem = problem_of(ds)
     train_idx, val_idx = problem.split(ds, args.val_fraction, args.seed)
     data = problem.dataset(ds)
+    checkpoints = checkpoints_from_args(args, default_checkpoint_dir(args.out))
+    seed_everything(args.seed)  # the initial weights, not only the batch order
     model = problem.default_model(data, multitask=not args.single_task, p=args.p, width=args.width)
     hooks, weights = [], {}
     if args.physics:
@@ -67,8 +70,8 @@ def _train(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.no_progress,
         monitor="val_rel_l2",
-        checkpoint_dir=args.checkpoint_dir,
     )
+    config, resume = checkpoints.apply(config)
     trainer = Trainer(
         model,
         MaskedFieldLoss(args.loss),
@@ -76,9 +79,10 @@ def _train(args: argparse.Namespace) -> int:
         weighting=StaticWeighting(weights) if weights else None,
         extra_losses=hooks,
     )
-    trainer.fit(data.subset(train_idx), data.subset(val_idx))
+    trainer.fit(data.subset(train_idx), data.subset(val_idx), resume=resume)
     metrics = trainer.evaluate(data.subset(val_idx))
     path = OperatorPredictor.from_dataset(model, ds).save(args.out)
+    checkpoints.finish()
     print(
         f"trained {type(model).__name__} on {len(train_idx)} samples; validation relative L2 "
         f"{metrics['rel_l2']:.4f} on {len(val_idx)}; wrote {path}"
@@ -147,10 +151,12 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
         help="plain DeepONet (no mask channel/mask-multiplied output)",
     )
     train.add_argument("--val-fraction", type=float, default=0.1)
-    train.add_argument("--checkpoint-dir", default=None)
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--no-progress", action="store_true")
-    train.set_defaults(handler=_train)
+    from sciml._resume_cli import add_resume_arguments, stops_on_budget
+
+    add_resume_arguments(train, "OUT with the suffix .checkpoints, e.g. darcy.checkpoints")
+    train.set_defaults(handler=stops_on_budget(_train))
 
     predict = pde_subparsers.add_parser(
         "predict",

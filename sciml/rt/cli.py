@@ -20,6 +20,7 @@ def _read_smiles_csv(path: str, column: str):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from sciml._resume_cli import checkpoints_from_args, default_checkpoint_dir
     from sciml.cli import resolve
     from sciml.encoder import ENCODER_SIZES
     from sciml.rt.predictor import RegressionTransformer, RTConfig
@@ -41,6 +42,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=not args.quiet,
     )
+    checkpoints = checkpoints_from_args(args, default_checkpoint_dir(args.output))
+    train_config, resume = checkpoints.apply(train_config)
     rt = RegressionTransformer(args.properties, config).fit(
         frame[args.smiles_column].tolist(),
         frame[args.properties],
@@ -48,8 +51,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
         val_y=None if val is None else val[args.properties],
         train_config=train_config,
         errors=args.errors,
+        resume=resume,
     )
     path = rt.save(args.output)
+    checkpoints.finish()
     print(f"saved {rt!r} to {path}")
     return 0
 
@@ -145,7 +150,10 @@ def register(subparsers) -> None:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--errors", **errors)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    train.set_defaults(handler=_cmd_train)
+    from sciml._resume_cli import add_resume_arguments, stops_on_budget
+
+    add_resume_arguments(train, "OUTPUT with the suffix .checkpoints, e.g. rt.checkpoints")
+    train.set_defaults(handler=stops_on_budget(_cmd_train))
 
     predict = sub.add_parser("predict", help="predict properties of the molecules in a CSV")
     predict.add_argument("model", help="checkpoint written by 'sciml rt train'")

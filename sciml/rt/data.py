@@ -159,7 +159,8 @@ class RTDataset(Dataset):
         Vocabulary holding SMILES and number tokens (:func:`build_tokenizer`).
     mode : {"alternate", "property", "generation"}
         Which objective each batch trains; ``"alternate"`` switches every batch, starting
-        with ``"property"``.
+        with ``"property"`` in every epoch (:meth:`set_epoch`), so a resumed run sees the
+        same sequence as an uninterrupted one.
     mask_fraction : (float, float)
         Generation mode masks a fraction of each molecule drawn uniformly from this range.
     out_of_range : {"raise", "clip"}
@@ -243,6 +244,10 @@ class RTDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict:
         return {"ids": self.ids[i], "y": self.values[i]}
+
+    def set_epoch(self, epoch: int) -> None:
+        """Start the alternation afresh (the Trainer calls this before every epoch)."""
+        self._modes = itertools.cycle(MODES)
 
     def next_mode(self) -> str:
         """The objective of the next batch."""

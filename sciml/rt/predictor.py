@@ -58,7 +58,7 @@ from sciml.train import (
     rebuild_model,
     save_checkpoint,
 )
-from sciml.train.device import default_device
+from sciml.train.device import default_device, seed_everything
 
 __all__ = ["RDKIT_PROPERTIES", "RTConfig", "RegressionTransformer", "true_property"]
 
@@ -237,6 +237,7 @@ class RegressionTransformer:
         train_config: TrainConfig | None = None,
         init_from: RegressionTransformer | None = None,
         errors: Errors = "raise",
+        resume: str | os.PathLike | None = None,
     ) -> RegressionTransformer:
         """Train on molecules with property values (NaN = missing) through the common Trainer.
 
@@ -257,6 +258,10 @@ class RegressionTransformer:
             vocabulary, else :class:`~sciml.chem.VocabularyMismatchError`.
         errors : {"raise", "skip", "nan"}
             Invalid training SMILES: raise, or drop them ("skip" and "nan" both drop).
+        resume : path, optional
+            ``last.pt`` of an interrupted run with the same data and settings
+            (``train_config.checkpoint_dir`` writes one per epoch); training continues
+            where it stopped.
 
         Returns
         -------
@@ -285,6 +290,7 @@ class RegressionTransformer:
                 init_from.tokenizer if init_from is not None else build_tokenizer(canon, numbers)
             )
         cfg = self.config
+        seed_everything(train_config.seed)  # the initial weights, not only the batch order
         net = RegressionTransformerNet(
             self.tokenizer.vocab,
             [s.to_dict() for s in specs],
@@ -360,7 +366,7 @@ class RegressionTransformer:
             weighting=weighting,
             extra_losses=hooks,
         )
-        self.history = trainer.fit(train_loader, val_loader)
+        self.history = trainer.fit(train_loader, val_loader, resume=resume)
         self.net = trainer.raw_model.eval()
         return self
 

@@ -2,7 +2,8 @@
 
 Public API
 ----------
-- :class:`Trainer`, :class:`TrainConfig`, :class:`NonFiniteLossError`
+- :class:`Trainer`, :class:`TrainConfig`, :class:`NonFiniteLossError`,
+  :class:`TimeBudgetReached`; :class:`Checkpoints` (per-epoch checkpoints of a command)
 - objectives: :class:`Objective`, :class:`MultiTaskRegression`, :class:`TokenCrossEntropy`,
   :class:`Combined`, :class:`HLGauss`, :func:`masked_task_mean`
 - weighting: :class:`EqualWeighting`, :class:`StaticWeighting`,
@@ -34,7 +35,8 @@ from sciml.train.losses import (
     masked_task_mean,
 )
 from sciml.train.normalize import Standardizer
-from sciml.train.trainer import NonFiniteLossError, TrainConfig, Trainer
+from sciml.train.resume import Checkpoints
+from sciml.train.trainer import NonFiniteLossError, TimeBudgetReached, TrainConfig, Trainer
 from sciml.train.weighting import (
     WEIGHTINGS,
     DWAWeighting,
@@ -49,6 +51,7 @@ __all__ = [
     "WEIGHTINGS",
     "ArrayDataset",
     "CheckpointError",
+    "Checkpoints",
     "Combined",
     "DWAWeighting",
     "EqualWeighting",
@@ -60,6 +63,7 @@ __all__ = [
     "RegressionMLP",
     "StaticWeighting",
     "Standardizer",
+    "TimeBudgetReached",
     "TokenCrossEntropy",
     "TrainConfig",
     "Trainer",

@@ -9,7 +9,7 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["autocast", "default_device", "move_to_device", "seed_everything"]
+__all__ = ["PRECISIONS", "autocast", "default_device", "move_to_device", "seed_everything"]
 
 
 def default_device(prefer: str | torch.device | None = None) -> torch.device:
@@ -32,9 +32,26 @@ def default_device(prefer: str | torch.device | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def autocast(device: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
-    """Autocast context: bf16 on CUDA where supported, else fp16; a no-op elsewhere."""
-    if not enabled or device.type != "cuda":
+#: Values of ``precision`` accepted by :func:`autocast` and ``TrainConfig``.
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def autocast(device: torch.device, enabled: bool = True,
+             precision: str = "auto") -> contextlib.AbstractContextManager:
+    """Autocast context for a forward pass.
+
+    ``precision="auto"``: bf16 on CUDA where supported, else fp16, and fp32 elsewhere;
+    ``"bf16"``: bf16 autocast on any device (on a CPU with AVX-512 BF16 or AMX this roughly
+    doubles transformer throughput; weights and optimizer state stay fp32); ``"fp32"``: none.
+    ``enabled=False`` disables it whatever ``precision`` says.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if not enabled or precision == "fp32":
+        return contextlib.nullcontext()
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    if device.type != "cuda":
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.autocast(device_type="cuda", dtype=dtype)

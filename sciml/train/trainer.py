@@ -18,11 +18,17 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 from sciml._io import atomic_write
 from sciml.train import distributed
 from sciml.train.checkpoint import get_rng_state, load_checkpoint, save_checkpoint, set_rng_state
-from sciml.train.device import autocast, default_device, move_to_device, seed_everything
+from sciml.train.device import (
+    PRECISIONS,
+    autocast,
+    default_device,
+    move_to_device,
+    seed_everything,
+)
 from sciml.train.losses import Objective
 from sciml.train.weighting import EqualWeighting, LossWeighting
 
-__all__ = ["ExtraLoss", "NonFiniteLossError", "TrainConfig", "Trainer"]
+__all__ = ["ExtraLoss", "NonFiniteLossError", "TimeBudgetReached", "TrainConfig", "Trainer"]
 
 #: An extra loss hook: ``(model, batch, outputs) -> {name: scalar}``, e.g. a PDE residual.
 ExtraLoss = Callable[[nn.Module, dict, object], dict[str, torch.Tensor]]
@@ -32,6 +38,25 @@ _MAXIMISE = ("r2", "pearson", "spearman")
 
 class NonFiniteLossError(FloatingPointError):
     """Training produced a NaN or infinite loss."""
+
+
+class TimeBudgetReached(RuntimeError):
+    """Training stopped at ``TrainConfig.max_minutes``; ``last.pt`` resumes it.
+
+    Attributes
+    ----------
+    checkpoint : Path
+        The ``last.pt`` to pass as ``resume=``.
+    """
+
+    def __init__(self, message: str, checkpoint: Path):
+        super().__init__(message)
+        self.checkpoint = checkpoint
+
+
+# Fields a resumed run may change: they do not alter what is computed.
+_RESUME_MAY_CHANGE = ("progress", "checkpoint_dir", "history_csv", "device", "num_workers",
+                      "max_minutes")
 
 
 @dataclass(frozen=True)
@@ -61,17 +86,28 @@ class TrainConfig:
         Epochs without improvement before stopping; ``None`` trains all epochs. The
         best weights are restored at the end either way.
     seed : int
-        Seeds Python, NumPy, torch and the shuffling order (deterministic runs).
+        Seeds Python, NumPy, torch and the shuffling order at the start of :meth:`Trainer.fit`
+        (deterministic runs). The model's initial weights are drawn earlier, when it is
+        built: call :func:`sciml.train.seed_everything` with the same seed before building it.
     device : str or None
         ``None`` picks CUDA, then MPS, then CPU.
     amp : bool
-        bf16/fp16 autocast on CUDA (ignored elsewhere).
+        Mixed precision on CUDA: bf16 where supported, else fp16 with loss scaling
+        (``precision="auto"``); False turns every autocast off.
+    precision : {"auto", "fp32", "bf16"}
+        ``"auto"``: as ``amp`` says on CUDA, fp32 elsewhere; ``"bf16"``: bf16 autocast on
+        any device, CPU included (fp32 master weights; the loss is computed in fp32);
+        ``"fp32"``: no autocast.
     checkpoint_dir : str or None
         Where ``last.pt`` (every epoch) and ``best.pt`` go; ``None`` writes none.
     history_csv : str or None
         Per-epoch history written here (atomically) after each epoch.
     progress : bool
         Show tqdm progress bars.
+    max_minutes : float or None
+        Time budget: after the first epoch that ends past it, :meth:`Trainer.fit` raises
+        :class:`TimeBudgetReached` (``last.pt`` is written first, so ``resume=`` continues
+        the run). Needs ``checkpoint_dir``.
     """
 
     max_epochs: int = 100
@@ -87,10 +123,12 @@ class TrainConfig:
     seed: int = 0
     device: str | None = None
     amp: bool = True
+    precision: str = "auto"
     checkpoint_dir: str | None = None
     history_csv: str | None = None
     progress: bool = True
     num_workers: int = 0
+    max_minutes: float | None = None
 
     def __post_init__(self):
         if self.schedule not in ("cosine", "linear", "constant"):
@@ -99,6 +137,10 @@ class TrainConfig:
             )
         if self.max_epochs < 1 or self.batch_size < 1:
             raise ValueError("max_epochs and batch_size must be >= 1")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
 
     def replace(self, **changes) -> TrainConfig:
         """Return a copy with some fields changed."""
@@ -207,7 +249,10 @@ class Trainer:
 
     @staticmethod
     def _set_epoch(loader, epoch: int) -> None:
-        for holder in (getattr(loader, "sampler", None), getattr(loader, "batch_sampler", None)):
+        # Samplers reshuffle by epoch; a data set whose collation keeps state (e.g. which
+        # objective comes next) restarts it, so that a resumed run repeats the same epoch.
+        holders = ("sampler", "batch_sampler", "dataset")
+        for holder in (getattr(loader, name, None) for name in holders):
             if hasattr(holder, "set_epoch"):
                 holder.set_epoch(epoch)
 
@@ -216,6 +261,16 @@ class Trainer:
     def raw_model(self) -> nn.Module:
         """The model without a DDP wrapper."""
         return getattr(self.model, "module", self.model)
+
+    def _forward(self, model: nn.Module, batch: dict):
+        """Forward pass under the configured autocast; floating outputs come back as fp32."""
+        cfg = self.config
+        with autocast(self.device, cfg.amp, cfg.precision):
+            outputs = model(batch)
+        if cfg.precision == "bf16":
+            # Losses, metrics and decoding run in fp32 whatever the forward pass used.
+            outputs = _to_fp32(outputs)
+        return outputs
 
     def _terms(self, batch: dict, outputs, with_extra: bool) -> dict[str, torch.Tensor]:
         terms = dict(self.objective.terms(outputs, batch, self.raw_model))
@@ -237,9 +292,11 @@ class Trainer:
             return True
         return value > best if name.endswith(_MAXIMISE) else value < best
 
-    def _training_state(self, optimizer, scheduler, grad_scaler, epoch: int, best) -> dict:
+    def _training_state(self, optimizer, scheduler, grad_scaler, epoch: int, best,
+                        stopped: bool) -> dict:
         return {
             "epoch": epoch,
+            "stopped": stopped,
             "global_step": self.global_step,
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
@@ -262,7 +319,10 @@ class Trainer:
             ``collate`` method is used as ``collate_fn``.
         resume : path, optional
             A ``last.pt`` written by an earlier, interrupted run with the same config;
-            training continues exactly where it stopped.
+            training continues exactly where it stopped (a run that had finished or
+            stopped early trains no further). A config that differs in anything but
+            progress, checkpoint and history places, device, workers or time budget is
+            refused.
 
         Returns
         -------
@@ -270,6 +330,9 @@ class Trainer:
             One row per epoch: losses per term, validation metrics, learning rate, time.
         """
         cfg = self.config
+        if cfg.max_minutes is not None and not cfg.checkpoint_dir:
+            raise ValueError("max_minutes needs a checkpoint_dir to resume from")
+        fit_start = time.perf_counter()
         distributed.init_from_env()
         main = distributed.is_main_process()
         seed_everything(cfg.seed)
@@ -292,7 +355,7 @@ class Trainer:
         optimizer = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         total_steps = cfg.max_epochs * len(train_loader)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, total_steps))
-        use_amp = cfg.amp and self.device.type == "cuda"
+        use_amp = cfg.amp and self.device.type == "cuda" and cfg.precision == "auto"
         fp16 = use_amp and not torch.cuda.is_bf16_supported()
         grad_scaler = torch.amp.GradScaler("cuda", enabled=fp16)
 
@@ -305,12 +368,13 @@ class Trainer:
                 raise ValueError(f"{resume} holds a model only, no training state to resume from")
             model.load_state_dict(payload["state_dict"])
             state = payload["training"]
+            self._check_resumable(resume, state.get("config", {}))
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             grad_scaler.load_state_dict(state["grad_scaler"])
             self.weighting.load_state_dict(state["weighting"])
             set_rng_state(state["rng"])
-            start_epoch = state["epoch"] + 1
+            start_epoch = cfg.max_epochs if state.get("stopped") else state["epoch"] + 1
             self.global_step = state["global_step"]
             self.history = list(state["history"])
             best = state["best"]
@@ -347,8 +411,7 @@ class Trainer:
             total_sum, n_batches = 0.0, 0
             for b, batch in enumerate(train_loader):
                 batch = move_to_device(batch, self.device)
-                with autocast(self.device, use_amp):
-                    outputs = self.model(batch)
+                outputs = self._forward(self.model, batch)
                 terms = self._terms(batch, outputs, with_extra=True)
                 loss = self.weighting.combine(terms)
                 if not torch.isfinite(loss):
@@ -396,11 +459,13 @@ class Trainer:
                     save_checkpoint(ckpt_dir / "best.pt", model)
             else:
                 stale += 1
+            stop = cfg.patience is not None and stale >= cfg.patience
             if ckpt_dir and main:
                 save_checkpoint(
                     ckpt_dir / "last.pt",
                     model,
-                    training=self._training_state(optimizer, scheduler, grad_scaler, epoch, best),
+                    training=self._training_state(optimizer, scheduler, grad_scaler, epoch, best,
+                                                  stop),
                 )
             if cfg.history_csv and main:
                 with atomic_write(cfg.history_csv) as handle:
@@ -408,13 +473,31 @@ class Trainer:
             bar.set_postfix({k: f"{row[k]:.4g}" for k in ("train_loss", monitor) if k in row})
             for callback in self.callbacks:
                 callback(self, epoch, row)
-            if cfg.patience is not None and stale >= cfg.patience:
+            if stop:
                 break
+            minutes = (time.perf_counter() - fit_start) / 60
+            if cfg.max_minutes is not None and minutes > cfg.max_minutes \
+                    and epoch + 1 < cfg.max_epochs:
+                bar.close()
+                raise TimeBudgetReached(
+                    f"time budget of {cfg.max_minutes:g} min used up after epoch {epoch + 1} "
+                    f"of {cfg.max_epochs} ({minutes:.1f} min); the run resumes from "
+                    f"{ckpt_dir / 'last.pt'}", ckpt_dir / "last.pt")
         bar.close()
         if best_state is not None:
             model.load_state_dict(best_state)
         self.best = best
         return pd.DataFrame(self.history)
+
+    def _check_resumable(self, resume, stored: dict) -> None:
+        current = dataclasses.asdict(self.config)
+        changed = [f"{key}={stored[key]!r} there, {current[key]!r} here"
+                   for key in current
+                   if key in stored and key not in _RESUME_MAY_CHANGE
+                   and stored[key] != current[key]]
+        if changed:
+            raise ValueError(f"{resume} was written by a run with other settings "
+                             f"({'; '.join(changed)}); resume with the same settings")
 
     # ------------------------------------------------------------- evaluate
     @torch.no_grad()
@@ -435,8 +518,7 @@ class Trainer:
         preds, targets = [], []
         for batch in loader:
             batch = move_to_device(batch, self.device)
-            with autocast(self.device, self.config.amp and self.device.type == "cuda"):
-                outputs = model(batch)
+            outputs = self._forward(model, batch)
             terms = self._terms(batch, outputs, with_extra=False)
             if terms:
                 total += float(self.weighting.combine(terms))
@@ -475,11 +557,21 @@ class Trainer:
         parts: dict[str, list] = {}
         for batch in loader:
             batch = move_to_device(batch, self.device)
-            with autocast(self.device, self.config.amp and self.device.type == "cuda"):
-                outputs = model(batch)
+            outputs = self._forward(model, batch)
             decoded = self.objective.decode(outputs, batch, model)
             if decoded is None:
                 raise TypeError(f"{type(self.objective).__name__} does not decode predictions")
             for key, value in decoded.items():
                 parts.setdefault(key, []).append(value.detach().double().cpu())
         return {key: torch.cat(values).numpy() for key, values in parts.items()}
+
+
+def _to_fp32(outputs):
+    """Floating tensors in ``outputs`` (a tensor, or dicts/lists/tuples of them) as fp32."""
+    if isinstance(outputs, torch.Tensor):
+        return outputs.float() if outputs.is_floating_point() else outputs
+    if isinstance(outputs, dict):
+        return {k: _to_fp32(v) for k, v in outputs.items()}
+    if isinstance(outputs, list | tuple):
+        return type(outputs)(_to_fp32(v) for v in outputs)
+    return outputs

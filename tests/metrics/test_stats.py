@@ -10,7 +10,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from scipy import stats as sps
 
-from sciml.metrics import compare_methods, paired_ttest, rm_anova, tukey_hsd, wilcoxon
+from sciml.metrics import (
+    compare_methods,
+    corrected_resampled_ttest,
+    paired_ttest,
+    rm_anova,
+    tukey_hsd,
+    wilcoxon,
+)
 from sciml.metrics.stats import _anova_from_matrix, _tukey_table
 
 
@@ -68,6 +75,56 @@ def test_paired_bad_input():
         paired_ttest([1.0, 2.0], [2.0, 2.0], alternative="bigger")
     with pytest.raises(ValueError, match="identical"):
         wilcoxon([1.0, 2.0], [1.0, 2.0])
+
+
+def test_corrected_resampled_ttest_hand_worked():
+    # d = a - b = [0.05, 0.08, 0.05, 0.03, 0.02]: mean 0.046, var (ddof 1) 5.3e-4; 5-fold CV
+    # has n_test / n_train = 1/4, so the variance is 5.3e-4 * (1/5 + 1/4) = 2.385e-4 and
+    # t = 0.046 / sqrt(2.385e-4) = 2.97861 on 4 df. The plain paired t is 4.468.
+    a, b = [0.5, 0.6, 0.55, 0.58, 0.52], [0.45, 0.52, 0.50, 0.55, 0.50]
+    res = corrected_resampled_ttest(a, b, 0.25)
+    assert res.statistic == pytest.approx(2.97861, abs=1e-5)
+    assert res.pvalue == pytest.approx(2 * sps.t.sf(2.97861, 4), rel=1e-4)
+    assert res.pvalue == pytest.approx(0.04079, abs=1e-5)
+    assert (res.n, res.df, res.mean_diff) == (5, 4.0, pytest.approx(0.046))
+    assert paired_ttest(a, b).statistic == pytest.approx(4.46791, abs=1e-5)
+    assert paired_ttest(a, b).pvalue == pytest.approx(0.01109, abs=1e-5)
+
+
+def _weles_t_test_corrected(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Reference: ``t_test_corrected`` of w4k2/weles (weles/statistics/statistics.py),
+    the corrected repeated k-fold cv test on ``(repetitions, folds)`` arrays."""
+    n_rep, k = a.shape
+    d = a - b
+    var = (1 / (n_rep * k) + 1 / (k - 1)) * np.var(d.reshape(-1), ddof=1)
+    t = np.mean(d) / np.sqrt(var)
+    return t, sps.t.sf(np.abs(t), k * n_rep - 1) * 2
+
+
+@pytest.mark.parametrize(("seed", "n_rep", "k"), [(0, 1, 5), (1, 3, 5), (2, 10, 10)])
+def test_corrected_resampled_ttest_matches_reference(seed, n_rep, k):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0.5, 0.05, size=(n_rep, k))
+    b = a - 0.02 + rng.normal(0, 0.03, size=(n_rep, k))
+    res = corrected_resampled_ttest(a.ravel(), b.ravel(), 1 / (k - 1))
+    t, p = _weles_t_test_corrected(a, b)
+    assert res.statistic == pytest.approx(t, rel=1e-12) and res.pvalue == pytest.approx(p)
+    # Always more conservative than the plain paired t-test on the same folds.
+    assert res.pvalue > paired_ttest(a.ravel(), b.ravel()).pvalue
+
+
+def test_corrected_resampled_ttest_one_sided_and_errors():
+    a, b = [0.5, 0.6, 0.55, 0.58, 0.52], [0.45, 0.52, 0.50, 0.55, 0.50]
+    two = corrected_resampled_ttest(a, b, 0.25).pvalue
+    greater = corrected_resampled_ttest(a, b, 0.25, alternative="greater").pvalue
+    less = corrected_resampled_ttest(a, b, 0.25, alternative="less").pvalue
+    assert greater == pytest.approx(two / 2) and less == pytest.approx(1 - two / 2)
+    with pytest.raises(ValueError, match="test_train_ratio must be a positive number, got 0"):
+        corrected_resampled_ttest(a, b, 0)
+    with pytest.raises(ValueError, match="at least 2 folds"):
+        corrected_resampled_ttest([1.0], [2.0], 0.25)
+    with pytest.raises(ValueError, match="alternative"):
+        corrected_resampled_ttest(a, b, 0.25, alternative="bigger")
 
 
 # --------------------------------------------------------------------------- RM-ANOVA
@@ -130,7 +187,8 @@ def test_rm_anova_with_two_methods_is_the_paired_ttest():
 
 @pytest.mark.parametrize("seed", range(2))
 def test_rm_anova_matches_statsmodels(seed):
-    anova_rm = pytest.importorskip("statsmodels.stats.anova").AnovaRM
+    # statsmodels is a test extra: a missing install fails here rather than skipping.
+    from statsmodels.stats.anova import AnovaRM as anova_rm
     scores = long_scores(random_scores(seed))
     ref = anova_rm(scores, "score", "fold", within=["method"]).fit().anova_table.iloc[0]
     res = rm_anova(scores)

@@ -21,7 +21,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from sciml.chem.conformal import ConformalScores, check_level
 from sciml.chem.smiles import Errors, InvalidSmiles, canonicalize_batch, check_errors_arg
 from sciml.chem.transforms import TargetTransforms
 from sciml.train.checkpoint import CheckpointError, class_path, dataclass_from_dict
+
+if TYPE_CHECKING:
+    from sciml.train.resume import Checkpoints
 
 __all__ = [
     "FORMAT",
@@ -211,6 +214,8 @@ class MoleculeModel:
 
     name: ClassVar[str] = ""
     config_cls: ClassVar[type] = type(None)
+    #: Trained in epochs by :class:`sciml.train.Trainer` (so ``fit`` takes ``checkpoints``).
+    trains_in_epochs: ClassVar[bool] = False
 
     def __init__(self, config: Any = None, **overrides: Any):
         config = self.config_cls() if config is None else config
@@ -238,7 +243,8 @@ class MoleculeModel:
             val_y: pd.DataFrame | pd.Series | None = None, *,
             errors: Errors = "raise",
             transforms: str | Mapping[str, str] | None = None,
-            calibration: float | None = None) -> MoleculeModel:
+            calibration: float | None = None,
+            checkpoints: Checkpoints | None = None) -> MoleculeModel:
         """Fit on SMILES and targets.
 
         Parameters
@@ -264,12 +270,18 @@ class MoleculeModel:
             ``seed``), fit on the rest and store the held-out absolute errors, so that
             ``predict(interval=...)`` gives split-conformal intervals. See also
             :meth:`calibrate` for a separate calibration set.
+        checkpoints : sciml.train.Checkpoints, optional
+            Models trained in epochs (:attr:`trains_in_epochs`) write a checkpoint per
+            epoch there and, with ``resume``, continue an interrupted fit from them.
 
         Returns
         -------
         MoleculeModel
             ``self``.
         """
+        if checkpoints is not None and not self.trains_in_epochs:
+            raise ValueError(f"model {self.name!r} does not train in epochs, so it has no "
+                             "checkpoints to write or resume from")
         train = prepare_labelled(smiles, y, errors=errors, what="training")
         targets = [str(c) for c in _as_frame(y).columns]
         if len(set(targets)) != len(targets):
@@ -299,7 +311,7 @@ class MoleculeModel:
         self.fit_info = {"n_train": len(train.smiles),
                          "invalid": [(b.index, b.value, b.reason) for b in train.invalid],
                          "transforms": self.transforms.describe()}
-        self._fit(train, val)
+        self._fit(train, val, checkpoints)
         if cal is not None:
             self._calibrate(cal)
             self.fit_info["n_calibration"] = len(cal.smiles)
@@ -486,7 +498,8 @@ class MoleculeModel:
         return model
 
     # ------------------------------------------------------- subclass hooks
-    def _fit(self, train: LabelledSet, val: LabelledSet | None) -> None:
+    def _fit(self, train: LabelledSet, val: LabelledSet | None,
+             checkpoints: Checkpoints | None = None) -> None:
         raise NotImplementedError
 
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:

@@ -83,7 +83,7 @@ class EnsembleModel(MoleculeModel):
         """How ``<endpoint>_std`` is estimated."""
         return f"std across the {len(self.config.members)} members' predictions"
 
-    def _fit(self, train: LabelledSet, val: LabelledSet | None) -> None:
+    def _fit(self, train: LabelledSet, val: LabelledSet | None, checkpoints=None) -> None:
         y = pd.DataFrame(train.y, columns=self.targets)
         val_args = (val.smiles, pd.DataFrame(val.y, columns=self.targets)) if val else ()
         for member in self.members:

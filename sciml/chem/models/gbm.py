@@ -145,7 +145,7 @@ class GBMModel(MoleculeModel):
             "num_threads": 0 if c.n_jobs is None else c.n_jobs, "verbosity": -1,
         }
 
-    def _fit(self, train: LabelledSet, val: LabelledSet | None) -> None:
+    def _fit(self, train: LabelledSet, val: LabelledSet | None, checkpoints=None) -> None:
         import lightgbm as lgb
 
         self.descriptor_names = descriptor_names() if self.config.descriptors else []

@@ -120,6 +120,7 @@ class GNNModel(MoleculeModel):
 
     name = "gnn"
     config_cls = GNNConfig
+    trains_in_epochs = True
 
     def __init__(self, config: GNNConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
@@ -154,7 +155,7 @@ class GNNModel(MoleculeModel):
                            device=c.device, progress=c.progress)
 
     # ---------------------------------------------------------------- fit
-    def _fit(self, train: LabelledSet, val: LabelledSet | None) -> None:
+    def _fit(self, train: LabelledSet, val: LabelledSet | None, checkpoints=None) -> None:
         from torch.utils.data import Subset
 
         from sciml.chem.models.mpnn import MPNNRegressor
@@ -181,8 +182,11 @@ class GNNModel(MoleculeModel):
             if n_desc:
                 rows = fit_ds.indices if isinstance(fit_ds, Subset) else slice(None)
                 net.fit_descriptor_scaler(train_ds.descriptors.numpy()[rows])
-            trainer = Trainer(net, self._objective(), self._train_config(k, val_ds is not None))
-            self.histories.append(trainer.fit(fit_ds, val_ds))
+            config, resume = self._train_config(k, val_ds is not None), None
+            if checkpoints is not None:  # one folder per member
+                config, resume = checkpoints.apply(config, f"member_{k}")
+            trainer = Trainer(net, self._objective(), config)
+            self.histories.append(trainer.fit(fit_ds, val_ds, resume=resume))
             self.members.append(net.cpu().eval())
         self.fit_info["n_val"] = 0 if val_ds is None else len(val_ds)
 

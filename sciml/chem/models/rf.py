@@ -109,7 +109,7 @@ class RandomForestModel(MoleculeModel):
         return physchem_features(smiles, self.medians, n_jobs=self.config.n_jobs,
                                  cache=self.config.descriptor_cache)
 
-    def _fit(self, train: LabelledSet, val: LabelledSet | None) -> None:
+    def _fit(self, train: LabelledSet, val: LabelledSet | None, checkpoints=None) -> None:
         from sklearn.ensemble import RandomForestRegressor
 
         self.descriptor_names = descriptor_names()

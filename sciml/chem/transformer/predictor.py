@@ -157,6 +157,7 @@ class TransformerModel(MoleculeModel):
 
     name = "transformer"
     config_cls = TransformerConfig
+    trains_in_epochs = True
 
     def __init__(self, config: TransformerConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
@@ -179,17 +180,18 @@ class TransformerModel(MoleculeModel):
         return pretrain([], size=cfg.size, n_molecules=0, seed=cfg.seed, progress=False,
                         tokenizer=SmilesTokenizer.build_vocab(smiles))
 
-    def _fit(self, train: LabelledSet, val: LabelledSet | None) -> None:
+    def _fit(self, train: LabelledSet, val: LabelledSet | None, checkpoints=None) -> None:
         cfg = self.config
         stage = self._start(train.smiles)
         if cfg.adapt != "none":
             stage = adapt(stage, train.smiles, objective=cfg.adapt, epochs=cfg.adapt_epochs,
                           lr=cfg.adapt_lr, batch_size=cfg.batch_size, seed=cfg.seed,
-                          progress=cfg.progress, n_jobs=cfg.n_jobs)
+                          progress=cfg.progress, n_jobs=cfg.n_jobs, checkpoints=checkpoints,
+                          run="adapt")
         if cfg.head == "rf":
             self._fit_forests(stage, train)
         else:
-            stage = self._finetune(stage, train, val)
+            stage = self._finetune(stage, train, val, checkpoints)
         self.stage = stage
 
     def _fit_forests(self, stage: Stage, train: LabelledSet) -> None:
@@ -214,7 +216,8 @@ class TransformerModel(MoleculeModel):
             forest.fit(x[rows], train.y[rows, t])
             self.forests[target] = ForestArrays.from_sklearn(forest)
 
-    def _finetune(self, stage: Stage, train: LabelledSet, val: LabelledSet | None) -> Stage:
+    def _finetune(self, stage: Stage, train: LabelledSet, val: LabelledSet | None,
+                  checkpoints=None) -> Stage:
         cfg = self.config
         model = stage.model.with_heads(endpoint_names=self.targets)
         max_len = model.encoder.max_len
@@ -224,12 +227,16 @@ class TransformerModel(MoleculeModel):
                                     errors="skip")
             return make_loader(ds, cfg.batch_size, shuffle=shuffle, seed=cfg.seed)
 
+        config = TrainConfig(max_epochs=cfg.finetune_epochs, batch_size=cfg.batch_size,
+                             lr=cfg.finetune_lr, weight_decay=0.01, warmup=0.1, seed=cfg.seed,
+                             progress=cfg.progress, patience=10 if val is not None else None)
+        resume = None
+        if checkpoints is not None:
+            config, resume = checkpoints.apply(config, "finetune")
         trainer = Trainer(model, MultiTaskRegression(self.targets, output_key="endpoints"),
-                          TrainConfig(max_epochs=cfg.finetune_epochs, batch_size=cfg.batch_size,
-                                      lr=cfg.finetune_lr, weight_decay=0.01, warmup=0.1,
-                                      seed=cfg.seed, progress=cfg.progress,
-                                      patience=10 if val is not None else None))
-        history = trainer.fit(loader(train, True), loader(val, False) if val else None)
+                          config)
+        history = trainer.fit(loader(train, True), loader(val, False) if val else None,
+                              resume=resume)
         self.fit_info["finetune_epochs_run"] = len(history)
         return Stage(model.cpu().eval(), stage.tokenizer, stage.info, history)
 

@@ -37,6 +37,7 @@ from sciml.chem.transformer.model import DescriptorRegression, MolecularTransfor
 from sciml.encoder import ENCODER_SIZES, LengthBucketBatchSampler
 from sciml.train import (
     CheckpointError,
+    Checkpoints,
     Combined,
     TokenCrossEntropy,
     TrainConfig,
@@ -45,7 +46,7 @@ from sciml.train import (
     rebuild_model,
     save_checkpoint,
 )
-from sciml.train.device import autocast, default_device
+from sciml.train.device import autocast, default_device, seed_everything
 
 __all__ = [
     "PRECISIONS",
@@ -199,9 +200,11 @@ def _objective(objective: str, descriptor_names: Sequence[str]):
 
 def _train(stage: Stage, smiles: Sequence[str], objective: str, *, epochs: int, batch_size: int,
            lr: float, val_fraction: float, seed: int, progress: bool, n_jobs: int | None,
-           checkpoint_dir: str | None) -> tuple[MolecularTransformer, pd.DataFrame, int]:
+           checkpoints: Checkpoints | None, run: str = "", precision: str = "auto"
+           ) -> tuple[MolecularTransformer, pd.DataFrame, int]:
     descriptors, names = (None, None)
     model = stage.model
+    seed_everything(seed)  # new heads' initial weights: the same run twice gives the same model
     if objective in ("mtr", "both"):
         descriptors, names = descriptor_targets(smiles, n_jobs=n_jobs)
         model = model.with_heads(descriptor_names=names)
@@ -228,9 +231,12 @@ def _train(stage: Stage, smiles: Sequence[str], objective: str, *, epochs: int, 
                                                    shuffle=False))
     config = TrainConfig(max_epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.01,
                          warmup=0.05, schedule="cosine", grad_clip=1.0, seed=seed,
-                         progress=progress, checkpoint_dir=checkpoint_dir)
+                         progress=progress, precision=precision)
+    resume = None
+    if checkpoints is not None:
+        config, resume = checkpoints.apply(config, run)
     trainer = Trainer(model, _objective(objective, names or ()), config)
-    history = trainer.fit(train, val)
+    history = trainer.fit(train, val, resume=resume)
     return model.cpu().eval(), history, len(dataset)
 
 
@@ -247,7 +253,8 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
              epochs: int = 5, batch_size: int = 128, lr: float = 5e-4, val_fraction: float = 0.02,
              seed: int = 0, encoder_overrides: dict[str, Any] | None = None,
              output: str | os.PathLike | None = None, progress: bool = True,
-             n_jobs: int | None = None, corpus_name: str = "") -> Stage:
+             n_jobs: int | None = None, corpus_name: str = "",
+             checkpoints: Checkpoints | None = None, precision: str = "auto") -> Stage:
     """Pre-train an encoder on a SMILES corpus (stage 1).
 
     Parameters
@@ -278,6 +285,12 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
         Processes for descriptors (MTR objectives).
     corpus_name : str
         Recorded in the provenance.
+    checkpoints : Checkpoints, optional
+        Write a checkpoint per epoch into its folder; with ``resume``, continue an
+        interrupted run from it.
+    precision : {"auto", "fp32", "bf16"}
+        Training autocast (:class:`sciml.train.TrainConfig`): ``"bf16"`` roughly doubles
+        throughput on CPUs with AVX-512 BF16 or AMX, with fp32 master weights.
 
     Returns
     -------
@@ -300,7 +313,7 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
         stage.model, history, n = _train(stage, corpus, objective, epochs=epochs,
                                          batch_size=batch_size, lr=lr, val_fraction=val_fraction,
                                          seed=seed, progress=progress, n_jobs=n_jobs,
-                                         checkpoint_dir=None)
+                                         checkpoints=checkpoints, precision=precision)
     else:
         n, epochs = 0, 0
     stage.info = _record({"size": size}, "pretrain", objective, n, epochs, history,
@@ -315,7 +328,9 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
 def adapt(checkpoint: Stage | str | os.PathLike, smiles: Sequence[str], *, objective: str = "mtr",
           epochs: int = 20, batch_size: int = 64, lr: float = 2e-4, val_fraction: float = 0.0,
           seed: int = 0, output: str | os.PathLike | None = None, progress: bool = True,
-          n_jobs: int | None = None, tokenizer: SmilesTokenizer | None = None) -> Stage:
+          n_jobs: int | None = None, tokenizer: SmilesTokenizer | None = None,
+          checkpoints: Checkpoints | None = None, run: str = "",
+          precision: str = "auto") -> Stage:
     """Domain adaptation on a data set's own training molecules (stage 2).
 
     Parameters
@@ -328,10 +343,12 @@ def adapt(checkpoint: Stage | str | os.PathLike, smiles: Sequence[str], *, objec
         MTR regresses z-scored RDKit descriptors (scaler fitted on these molecules) from
         the pooled embedding, as in Sultan et al. (2025); MLM continues masked-token
         training; both adds the two terms.
-    epochs, batch_size, lr, val_fraction, seed, output, progress, n_jobs
+    epochs, batch_size, lr, val_fraction, seed, output, progress, n_jobs, checkpoints, precision
         As in :func:`pretrain`.
     tokenizer : SmilesTokenizer, optional
         Checked against the checkpoint's vocabulary (refused when different).
+    run : str
+        Subfolder of ``checkpoints`` for this stage (when it is one of several runs).
 
     Returns
     -------
@@ -343,7 +360,9 @@ def adapt(checkpoint: Stage | str | os.PathLike, smiles: Sequence[str], *, objec
     stage.model, stage.history, n = _train(stage, list(smiles), objective, epochs=epochs,
                                            batch_size=batch_size, lr=lr,
                                            val_fraction=val_fraction, seed=seed,
-                                           progress=progress, n_jobs=n_jobs, checkpoint_dir=None)
+                                           progress=progress, n_jobs=n_jobs,
+                                           checkpoints=checkpoints, run=run,
+                                           precision=precision)
     stage.info = _record(stage.info, "adapt", objective, n, epochs, stage.history)
     if output is not None:
         save_stage(stage, output)

@@ -147,13 +147,26 @@ def test_darcy_residual_vanishes_on_manufactured_field():
     assert torch.isfinite(terms["pde"]) and terms["bc"] < 1e-10
 
 
-def test_pure_pinn_mode_reduces_residual():
+def test_pure_pinn_mode_solves_fisher_without_data():
     x = np.linspace(0, 1, 16)
     u0 = 0.5 + 0.3 * np.cos(np.pi * x)
-    model, history = pinn.solve_fisher_pinn(
-        u0, [1.0, -1.0, 0.0, 0.0], steps=40, p=16, hidden=16, n_collocation=64
-    )
-    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
+    c = [1.0, -1.0, 0.0, 0.0]
+    model, history = pinn.solve_fisher_pinn(u0, c, steps=300, p=16, hidden=16, n_collocation=64)
+    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0] / 100
+    # Against the scipy solver: 2.5% relative L2 measured; keeping u0 frozen in time is 19%.
+    t, u = solve_fisher(u0, np.array(c), diffusivity=0.01, n_times=11)
+    tt, xx = np.meshgrid(t, x, indexing="ij")
+    coords = torch.tensor(np.stack([xx.ravel(), tt.ravel()], -1), dtype=torch.float32)
+    with torch.no_grad():
+        z = model(
+            {
+                "branch": torch.tensor(u0[None], dtype=torch.float32),
+                "coefficients": torch.tensor([c]),
+                "coords": coords,
+            }
+        )
+    pred = model.to_physical(z).reshape(u.shape).numpy()  # outputs are standardised
+    assert np.linalg.norm(pred - u) / np.linalg.norm(u) < 0.06
 
 
 @pytest.mark.slow

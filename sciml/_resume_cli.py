@@ -1,0 +1,82 @@
+"""The ``--checkpoint-dir``, ``--resume`` and ``--max-minutes`` options of every training command.
+
+``sciml fit`` (neural models), ``pretrain``, ``adapt``, ``rt train`` and ``pde train``
+write a checkpoint after every epoch and take the same three options with the same
+meaning; :func:`checkpoints_from_args` turns them into a :class:`sciml.train.Checkpoints`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["add_resume_arguments", "checkpoints_from_args", "default_checkpoint_dir",
+           "stops_on_budget"]
+
+
+def default_checkpoint_dir(out: str) -> Path:
+    """``OUT.checkpoints`` next to an output file (``model.pt`` -> ``model.checkpoints``)."""
+    return Path(out).with_suffix(".checkpoints")
+
+
+def add_resume_arguments(parser: argparse.ArgumentParser, default: str) -> None:
+    """Add the checkpoint options; ``default`` says where checkpoints go by default."""
+    parser.add_argument(
+        "--checkpoint-dir", metavar="DIR",
+        help=f"folder for the checkpoint written after every epoch (default: {default}); "
+             "removed once the result is saved")
+    parser.add_argument(
+        "--resume", nargs="?", const="", default=None, metavar="DIR",
+        help="continue a killed or time-limited run from its last checkpoint: in the "
+             "--checkpoint-dir when given without DIR, else in DIR (a checkpoint folder, or "
+             "its last.pt). Give the same other options as the first run; the result is the "
+             "same as an uninterrupted run")
+    parser.add_argument(
+        "--max-minutes", type=float, metavar="M",
+        help="time budget: stop after the first epoch that ends past M minutes, keep the "
+             "checkpoint and exit with status 3; continue later with --resume")
+
+
+def checkpoints_from_args(args: argparse.Namespace, default_dir: str | Path):
+    """The :class:`~sciml.train.Checkpoints` the options ask for.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``--resume`` but the checkpoint folder holds no ``last.pt``.
+    ValueError
+        No ``--resume`` but an unfinished run left checkpoints there.
+    """
+    from sciml.train import Checkpoints
+
+    directory = Path(args.checkpoint_dir) if args.checkpoint_dir else Path(default_dir)
+    if args.resume:
+        given = Path(args.resume)
+        directory = given.parent if given.is_file() else given
+    plan = Checkpoints.with_budget(directory, resume=args.resume is not None,
+                                   max_minutes=args.max_minutes)
+    plan.check()
+    return plan
+
+
+def stops_on_budget(handler: Callable[[argparse.Namespace], int]
+                    ) -> Callable[[argparse.Namespace], int]:
+    """Wrap a training command: a used-up ``--max-minutes`` prints a line and exits with 3."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        from sciml.train import TimeBudgetReached
+
+        try:
+            return handler(args)
+        except TimeBudgetReached as exc:
+            name = " ".join(filter(None, (args.command, getattr(args, "rt_command", None),
+                                          getattr(args, "pde_command", None))))
+            print(f"sciml {name}: stopped: {exc}; continue with the same command and --resume",
+                  file=sys.stderr)
+            return 3
+
+    return run

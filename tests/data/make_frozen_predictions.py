@@ -1,0 +1,99 @@
+"""Write ``tests/data/frozen_predictions.json``: the shipped checkpoints' outputs on fixed inputs.
+
+Run once per intended change of a shipped checkpoint (``sciml/assets/*.pt``), from the
+repository root::
+
+    python tests/data/make_frozen_predictions.py
+
+and commit the JSON with the new checkpoint. ``tests/test_frozen_predictions.py`` recomputes
+the same outputs and fails when any differs by more than its tolerance, so a silent change in
+the tokenizer, the encoder, the digit decoding or the generation code is noticed. Everything
+runs on the CPU with one torch thread and deterministic algorithms.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import torch
+
+OUT = Path(__file__).resolve().parent / "frozen_predictions.json"
+
+#: Fixed inputs: drugs and small molecules covering aromatic, charged, ring-closure, halogen
+#: and stereo tokens.
+SMILES = [
+    "CCO",
+    "CC(=O)Nc1ccc(O)cc1",
+    "CC(=O)Oc1ccccc1C(=O)O",
+    "CN1C=NC2=C1C(=O)N(C(=O)N2C)C",
+    "O=C(O)c1ccccc1Cl",
+    "C[C@@H](N)C(=O)O",
+    "CC(C)Cc1ccc(cc1)[C@@H](C)C(=O)O",
+    "c1ccc2c(c1)[nH]c1ccccc12",
+    "C[N+](C)(C)CCO",
+    "FC(F)(F)c1ccc(Br)cc1",
+]
+GENERATION_SEEDS = SMILES[1:3]
+
+
+def setup() -> None:
+    """One thread, deterministic kernels: the outputs must not depend on the machine's load."""
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+
+
+def asset(name: str) -> str:
+    return str(files("sciml") / "assets" / name)
+
+
+def encoder_outputs(stage=None) -> dict:
+    """Token ids, [CLS] embeddings ``(10, d)`` and MLM logits of molecule 1 ``(L, V)``."""
+    from sciml.chem.transformer import embed, load_stage
+
+    stage = stage or load_stage(asset("demo_encoder.pt"))
+    encoded = stage.tokenizer.encode_batch(SMILES)
+    with torch.no_grad():
+        batch = {"input_ids": torch.as_tensor(encoded.input_ids[1:2]),
+                 "attention_mask": torch.as_tensor(encoded.attention_mask[1:2]),
+                 "labels": torch.zeros_like(torch.as_tensor(encoded.input_ids[1:2]))}
+        logits = stage.model(batch)["logits"][0]
+    return {
+        "input_ids": np.asarray(encoded.input_ids).tolist(),
+        "embedding": embed(stage, SMILES, device="cpu", precision="fp32").tolist(),
+        "mlm_logits_molecule_1": logits.numpy().tolist(),
+    }
+
+
+def rt_outputs(rt=None) -> dict:
+    """QED by both decodings, and seeded generation (SMILES and predicted QED)."""
+    from sciml.rt import RegressionTransformer
+
+    rt = rt or RegressionTransformer.load(asset("demo_rt.pt"), map_location="cpu")
+    out = {decoding: rt.predict(SMILES, decoding=decoding)["qed"].tolist()
+           for decoding in ("expected", "greedy")}
+    gen = rt.generate(GENERATION_SEEDS, {"qed": [0.3, 0.8]}, n=3, seed=0, errors="skip")
+    out["generated_smiles"] = gen["smiles"].tolist()
+    out["generated_predicted_qed"] = gen["predicted_qed"].tolist()
+    return out
+
+
+def main() -> None:
+    setup()
+    record = {
+        "note": "made by tests/data/make_frozen_predictions.py; see its docstring",
+        "torch": torch.__version__,
+        "smiles": SMILES,
+        "generation_seeds": GENERATION_SEEDS,
+        "demo_encoder": encoder_outputs(),
+        "demo_rt": rt_outputs(),
+    }
+    OUT.write_text(json.dumps(record, indent=1) + "\n")
+    print(f"wrote {OUT} ({OUT.stat().st_size / 1e3:.0f} kB)")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

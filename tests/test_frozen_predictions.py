@@ -1,0 +1,94 @@
+"""Frozen predictions of every shipped checkpoint in ``sciml/assets/`` (issue 18).
+
+The expected outputs in ``tests/data/frozen_predictions.json`` were written once by
+``tests/data/make_frozen_predictions.py``; these tests recompute them with the same code
+(one torch thread, deterministic algorithms) and compare with a tight tolerance, so a change
+in the tokenizer, the encoder, the digit decoding or the generation shows up here. The
+``*_catches_*`` tests show the comparison fails when the vocabulary order changes.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+DATA = Path(__file__).resolve().parent / "data"
+FROZEN = json.loads((DATA / "frozen_predictions.json").read_text())
+RTOL, ATOL = 1e-4, 1e-6
+
+_spec = importlib.util.spec_from_file_location("make_frozen", DATA / "make_frozen_predictions.py")
+make_frozen = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(make_frozen)
+
+
+@pytest.fixture(autouse=True)
+def _deterministic():
+    threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    make_frozen.setup()
+    yield
+    torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(deterministic)
+
+
+def _swapped(tokenizer, a: str = "C", b: str = "c"):
+    """The same tokenizer class with tokens ``a`` and ``b`` trading ids."""
+    state = tokenizer.to_dict()
+    vocab = state["vocab"]
+    i, j = vocab.index(a), vocab.index(b)
+    vocab[i], vocab[j] = vocab[j], vocab[i]
+    state.pop("fingerprint")
+    return type(tokenizer).from_dict(state)
+
+
+def test_every_shipped_checkpoint_is_frozen():
+    shipped = {p.stem for p in Path(str(files("sciml") / "assets")).glob("*.pt")}
+    assert shipped == {k for k in FROZEN if k.startswith("demo_")}
+    assert FROZEN["smiles"] == make_frozen.SMILES
+
+
+def test_demo_encoder_outputs_are_frozen():
+    out = make_frozen.encoder_outputs()
+    expected = FROZEN["demo_encoder"]
+    assert out["input_ids"] == expected["input_ids"]
+    np.testing.assert_allclose(out["embedding"], expected["embedding"], rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(out["mlm_logits_molecule_1"], expected["mlm_logits_molecule_1"],
+                               rtol=RTOL, atol=ATOL)
+
+
+def test_demo_rt_outputs_are_frozen():
+    out = make_frozen.rt_outputs()
+    expected = FROZEN["demo_rt"]
+    for decoding in ("expected", "greedy"):
+        np.testing.assert_allclose(out[decoding], expected[decoding], rtol=RTOL, atol=ATOL)
+    assert out["generated_smiles"] == expected["generated_smiles"]
+    np.testing.assert_allclose(out["generated_predicted_qed"],
+                               expected["generated_predicted_qed"], rtol=RTOL, atol=ATOL)
+
+
+def test_frozen_encoder_check_catches_a_reordered_vocabulary():
+    from sciml.chem.transformer import Stage, load_stage
+
+    stage = load_stage(str(files("sciml") / "assets" / "demo_encoder.pt"))
+    swapped = Stage(model=stage.model, tokenizer=_swapped(stage.tokenizer), info=stage.info)
+    out = make_frozen.encoder_outputs(swapped)
+    assert out["input_ids"] != FROZEN["demo_encoder"]["input_ids"]
+    with pytest.raises(AssertionError, match="Not equal to tolerance"):
+        np.testing.assert_allclose(out["embedding"], FROZEN["demo_encoder"]["embedding"],
+                                   rtol=RTOL, atol=ATOL)
+
+
+def test_frozen_rt_check_catches_a_reordered_vocabulary():
+    from sciml.rt import RegressionTransformer
+
+    rt = RegressionTransformer.load(str(files("sciml") / "assets" / "demo_rt.pt"),
+                                    map_location="cpu")
+    rt.tokenizer = _swapped(rt.tokenizer)
+    pred = rt.predict(FROZEN["smiles"])["qed"].to_numpy()
+    with pytest.raises(AssertionError, match="Not equal to tolerance"):
+        np.testing.assert_allclose(pred, FROZEN["demo_rt"]["expected"], rtol=RTOL, atol=ATOL)
