@@ -396,7 +396,7 @@ class RegressionTransformer:
         for i, s in enumerate(canon):
             if s is not None and len(self.tokenizer.tokenize(s)) > limit:
                 invalid.append(
-                    InvalidSmiles(i, smiles[i], f"longer than the model's {limit} tokens")
+                    InvalidSmiles(i, smiles[i], f"longer than the model's maximum of {limit} tokens")
                 )
                 canon[i] = None
         invalid.sort(key=lambda bad: bad.index)

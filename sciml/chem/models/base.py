@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,10 +28,18 @@ import numpy as np
 import pandas as pd
 
 from sciml._io import atomic_write
-from sciml.chem.smiles import Errors, InvalidSmiles, canonicalize_batch, check_errors_arg
+from sciml.chem.domain import TrainingDomain
+from sciml.chem.smiles import (
+    Errors,
+    InvalidSmiles,
+    InvalidSmilesError,
+    canonicalize_batch,
+    check_errors_arg,
+)
 from sciml.train.checkpoint import CheckpointError, class_path
 
 __all__ = [
+    "DomainWarning",
     "FORMAT",
     "FORMAT_VERSION",
     "META_FILE",
@@ -45,6 +54,10 @@ FORMAT = "sciml.chem.model"
 FORMAT_VERSION = 1
 #: Name of the self-describing metadata file inside a saved model folder.
 META_FILE = "model.json"
+
+
+class DomainWarning(UserWarning):
+    """Some molecules are outside a model's applicability domain (predicted anyway)."""
 
 
 class NotFittedError(RuntimeError):
@@ -176,6 +189,7 @@ class MoleculeModel:
         self.config = dataclasses.replace(config, **overrides)
         self.targets: list[str] = []
         self.fit_info: dict[str, Any] = {}
+        self.domain: TrainingDomain | None = None
 
     # ----------------------------------------------------------- interface
     @property
@@ -221,13 +235,15 @@ class MoleculeModel:
                 raise ValueError(f"val_y has columns {list(val_frame.columns)}; expected {targets}")
             val = prepare_labelled(val_smiles, val_frame, errors=errors, what="validation")
         self.targets = targets
+        self.domain = TrainingDomain.fit(train.smiles)
         self.fit_info = {"n_train": len(train.smiles),
                          "invalid": [(b.index, b.value, b.reason) for b in train.invalid]}
         self._fit(train, val)
         return self
 
     def predict(self, smiles: Sequence[object] | pd.Series, *, errors: Errors = "raise",
-                targets: Sequence[str] | None = None, return_std: bool = False) -> pd.DataFrame:
+                targets: Sequence[str] | None = None, return_std: bool = False,
+                domain: bool = False) -> pd.DataFrame:
         """Predict endpoints in physical units.
 
         Parameters
@@ -243,12 +259,19 @@ class MoleculeModel:
         return_std : bool
             Add a ``<endpoint>_std`` column per endpoint: the spread over the random
             forest's trees or the GNN ensemble's members.
+        domain : bool
+            Add the applicability-domain columns ``max_tanimoto`` (similarity to the nearest
+            training molecule), ``in_domain`` (see :mod:`sciml.chem.domain`; empty for
+            invalid rows) and ``note`` (why a row is out of domain; multi-fragment inputs,
+            which are predicted as given), and warn with :class:`DomainWarning` when any
+            row is out of domain.
 
         Returns
         -------
         pandas.DataFrame
-            ``(N, T)`` predictions (plus ``T`` std columns), index aligned to the input;
-            ``attrs["invalid"]`` lists ``(position, value, reason)`` of each invalid row.
+            ``(N, T)`` predictions (plus ``T`` std columns and the domain columns), index
+            aligned to the input; ``attrs["invalid"]`` lists ``(position, value, reason)``
+            of each invalid row.
 
         Raises
         ------
@@ -263,12 +286,19 @@ class MoleculeModel:
         if unknown:
             raise KeyError(f"the model was not fitted on endpoint(s) {unknown}; "
                            f"it predicts {self.targets}")
+        check_errors_arg(errors)
         labels = smiles.index if isinstance(smiles, pd.Series) else None
-        batch = canonicalize_batch(list(smiles), errors=errors)
-        valid_rows = np.array([v is not None for v in batch.values], dtype=bool)
-        valid_smiles = [v for v in batch.values if v is not None]
+        inputs = list(smiles)
+        values, invalid = self.check_inputs(inputs)
+        if invalid and errors == "raise":
+            raise InvalidSmilesError(invalid, total=len(inputs))
+        kept = np.arange(len(inputs)) if errors == "nan" else np.flatnonzero(
+            [v is not None for v in values])
+        canonical = [values[i] for i in kept]
+        valid_rows = np.array([v is not None for v in canonical], dtype=bool)
+        valid_smiles = [v for v in canonical if v is not None]
         n_tasks = len(self.targets)
-        mean = np.full((len(batch.values), n_tasks), np.nan)
+        mean = np.full((len(kept), n_tasks), np.nan)
         std = np.full_like(mean, np.nan)
         if valid_smiles:
             m, s = self._predict(valid_smiles, return_std)
@@ -276,13 +306,74 @@ class MoleculeModel:
             if return_std:
                 std[valid_rows] = s
         picked = [self.targets.index(t) for t in columns]
-        index = labels[batch.index] if labels is not None else pd.Index(batch.index, name="row")
+        index = labels[kept] if labels is not None else pd.Index(kept, name="row")
         frame = pd.DataFrame(mean[:, picked], index=index, columns=columns)
         if return_std:
             for j, t in zip(picked, columns, strict=True):
                 frame[f"{t}_std"] = std[:, j]
-        frame.attrs["invalid"] = [(b.index, b.value, b.reason) for b in batch.invalid]
+        if domain:
+            self._add_domain(frame, canonical, valid_rows)
+        frame.attrs["invalid"] = [(b.index, b.value, b.reason) for b in invalid]
         return frame
+
+    def check_inputs(self, inputs: Sequence[object]) -> tuple[list[str | None],
+                                                              list[InvalidSmiles]]:
+        """Validate inputs as :meth:`predict` does, without predicting.
+
+        Returns
+        -------
+        canonical : list
+            Canonical SMILES per input, ``None`` where invalid.
+        invalid : list of InvalidSmiles
+            Every invalid row in input order: unparsable, or beyond what this model reads
+            (e.g. longer than the transformer's maximum length).
+        """
+        inputs = list(inputs)
+        batch = canonicalize_batch(inputs, errors="nan")
+        values = list(batch.values)
+        invalid = list(batch.invalid)
+        rows = [i for i, v in enumerate(values) if v is not None]
+        problems = self._input_problems([values[i] for i in rows])
+        for k, reason in problems.items():
+            i = rows[k]
+            invalid.append(InvalidSmiles(i, inputs[i], reason))
+            values[i] = None
+        invalid.sort(key=lambda bad: bad.index)
+        return values, invalid
+
+    def _add_domain(self, frame: pd.DataFrame, canonical: list[str | None],
+                    valid_rows: np.ndarray) -> None:
+        """Add ``max_tanimoto``, ``in_domain`` and ``note``; warn about out-of-domain rows."""
+        n = len(frame)
+        best = np.full(n, np.nan)
+        inside = pd.array([pd.NA] * n, dtype="boolean")
+        notes = ["" for _ in range(n)]
+        valid = [s for s in canonical if s is not None]
+        rows = np.flatnonzero(valid_rows)
+        if self.domain is not None and valid:
+            scores = self.domain.score(valid)
+            best[rows] = scores["max_tanimoto"].to_numpy()
+            inside[rows] = scores["in_domain"].to_numpy()
+            for i, note in zip(rows, scores["note"], strict=True):
+                notes[i] = note
+        elif valid:
+            for i in rows:
+                notes[i] = "no applicability domain stored with this model (refit to get one)"
+        for i, smi in zip(rows, valid, strict=True):
+            n_fragments = smi.count(".") + 1
+            if n_fragments > 1:
+                # The models see the whole input: salts and mixtures are not stripped.
+                fragment_note = (f"{n_fragments} fragments, predicted as given (no largest-"
+                                 "fragment selection, no neutralisation)")
+                notes[i] = f"{notes[i]}; {fragment_note}" if notes[i] else fragment_note
+        frame["max_tanimoto"] = best
+        frame["in_domain"] = inside
+        frame["note"] = notes
+        n_out = int((~inside[rows]).sum()) if len(rows) and self.domain is not None else 0
+        if n_out:
+            warnings.warn(f"{n_out} of {len(rows)} molecules are outside the model's "
+                          "applicability domain (in_domain=False; see the note column): "
+                          "their predictions are extrapolations", DomainWarning, stacklevel=3)
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write the model into ``directory`` (created if needed); returns the folder.
@@ -308,6 +399,8 @@ class MoleculeModel:
             "versions": {"sciml": sciml.__version__, "rdkit": rdkit.__version__},
             "extra": extra,
         }
+        if self.domain is not None:
+            meta["domain"] = self.domain.save(directory)
         with atomic_write(directory / META_FILE, "w") as handle:
             json.dump(meta, handle, indent=2)
         return directory
@@ -330,6 +423,8 @@ class MoleculeModel:
         model.targets = list(meta["targets"])
         model.fit_info = dict(meta.get("fit_info", {}))
         model._load(Path(directory), meta.get("extra", {}))
+        if "domain" in meta:  # models saved before sciml stored one have none
+            model.domain = TrainingDomain.load(directory, meta["domain"])
         return model
 
     # ------------------------------------------------------- subclass hooks
@@ -339,6 +434,14 @@ class MoleculeModel:
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Means ``(n, T)`` (and spreads ``(n, T)`` if ``return_std``) for canonical SMILES."""
         raise NotImplementedError
+
+    def _input_problems(self, smiles: list[str]) -> dict[int, str]:
+        """Reasons, by position in ``smiles`` (canonical), why this model cannot read some.
+
+        The default accepts every valid molecule; a model with limits (the transformer's
+        maximum length) names the rows it cannot take, which then follow ``errors=``.
+        """
+        return {}
 
     def _save(self, directory: Path) -> dict[str, Any]:
         """Write the weights; return JSON-able extras stored in ``model.json``."""

@@ -44,7 +44,7 @@ from sciml.chem.descriptors import descriptor_names
 from sciml.chem.models._trees import ForestArrays
 from sciml.chem.models.base import LabelledSet, MoleculeModel, read_meta
 from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError, check_errors_arg
-from sciml.chem.tokenizer import SmilesTokenizer
+from sciml.chem.tokenizer import SmilesTokenizer, TokenizationError
 from sciml.chem.transformer.data import SmilesTokenDataset, encode_smiles, make_loader
 from sciml.chem.transformer.stages import (
     PRECISIONS,
@@ -234,6 +234,20 @@ class TransformerModel(MoleculeModel):
         return Stage(model.cpu().eval(), stage.tokenizer, stage.info, history)
 
     # ------------------------------------------------------------ predicting
+    def _input_problems(self, smiles: list[str]) -> dict[int, str]:
+        tokenizer, max_len = self.stage.tokenizer, self.stage.model.encoder.max_len
+        problems = {}
+        for i, text in enumerate(smiles):
+            try:
+                n_tokens = len(tokenizer.encode(text))
+            except TokenizationError as exc:
+                problems[i] = str(exc)
+                continue
+            if n_tokens > max_len:
+                problems[i] = (f"{n_tokens} tokens, longer than the model's maximum of "
+                               f"{max_len} tokens")
+        return problems
+
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
         stage = self.stage
         ids, _, _ = encode_smiles(smiles, stage.tokenizer, stage.model.encoder.max_len, "nan")
