@@ -190,7 +190,6 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(exist_ok=True)
     store = RESULTS / "predict_memory.json"
-    runs = json.loads(store.read_text()) if store.exists() else []
     train_csv, inputs = _write_inputs(args.work, sorted(args.sizes), args.n_train)
     for kind in args.models:
         model = _fit(args.work, train_csv, kind)
@@ -207,6 +206,8 @@ def main() -> None:
                 n_out = sum(1 for _ in handle) - 1
             if n_out != size:
                 raise SystemExit(f"{output} has {n_out} rows, expected {size}")
+            # Re-read: runs of another model may have been recorded by a parallel invocation.
+            runs = json.loads(store.read_text()) if store.exists() else []
             runs = [r for r in runs if (r["model"], r["n"]) != (kind, size)]
             runs.append({"model": kind, "n": size, **result, "commit": _commit(),
                          "date": date, "load": load,
