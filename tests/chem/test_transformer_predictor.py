@@ -106,3 +106,17 @@ def test_bad_options():
         TransformerModel(head="svm")
     with pytest.raises(ValueError, match="mtr"):
         TransformerModel(adapt="xyz")
+
+
+def test_longer_than_max_len_follows_the_errors_policy(fitted):
+    model, _ = fitted
+    max_len = model.stage.model.encoder.max_len
+    long = "C" * (max_len + 5)
+    message = f"{max_len + 7} tokens, longer than the model's maximum of {max_len} tokens"
+    with pytest.raises(InvalidSmilesError, match=message):
+        model.predict(["CCO", long])
+    frame = model.predict(["CCO", long], errors="nan")
+    assert frame.loc[1].isna().all() and frame.loc[0].notna().all()
+    assert frame.attrs["invalid"] == [(1, long, message)]
+    assert model.predict(["CCO", long], errors="skip").index.tolist() == [0]
+    assert model.check_inputs([long])[1][0].reason == message
