@@ -31,6 +31,7 @@ Examples
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,7 +42,8 @@ import pandas as pd
 from rdkit import Chem, rdBase
 from rdkit.Chem import Crippen, Descriptors, rdFingerprintGenerator, rdMolDescriptors
 
-__all__ = ["DOMAIN_DESCRIPTORS", "RANGE_MARGIN", "TANIMOTO_THRESHOLD", "TrainingDomain"]
+__all__ = ["DOMAIN_DESCRIPTORS", "RANGE_MARGIN", "TANIMOTO_THRESHOLD", "DomainWarning",
+           "TrainingDomain", "domain_columns"]
 
 #: Nearest-neighbour Tanimoto similarity below which a molecule is out of domain.
 TANIMOTO_THRESHOLD = 0.3
@@ -59,6 +61,10 @@ DOMAIN_DESCRIPTORS = {
     "tpsa": rdMolDescriptors.CalcTPSA,
     "rings": lambda mol: float(rdMolDescriptors.CalcNumRings(mol)),
 }
+
+
+class DomainWarning(UserWarning):
+    """Some molecules are outside a model's applicability domain (predicted anyway)."""
 
 
 def _featurise(smiles: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -152,11 +158,32 @@ class TrainingDomain:
                              "in_domain": [not n for n in notes],
                              "note": ["; ".join(n) for n in notes]})
 
+    def describe(self) -> dict[str, Any]:
+        """Everything but the fingerprints, JSON-able (see :meth:`from_arrays`)."""
+        return {"radius": _RADIUS, "n_bits": _N_BITS, "low": self.low, "high": self.high,
+                "threshold": self.threshold}
+
+    @classmethod
+    def from_arrays(cls, fingerprints: np.ndarray, meta: dict[str, Any]) -> TrainingDomain:
+        """Rebuild from packed fingerprints and :meth:`describe`'s dict.
+
+        Raises
+        ------
+        ValueError
+            The array is not ``(N, 256)`` uint8.
+        """
+        array = np.asarray(fingerprints)
+        if array.dtype != np.uint8 or array.ndim != 2 or array.shape[1] != _N_BITS // 8:
+            raise ValueError(f"expected (N, {_N_BITS // 8}) uint8 packed fingerprints, got "
+                             f"{array.dtype} {array.shape}")
+        return cls(array, {k: float(v) for k, v in meta["low"].items()},
+                   {k: float(v) for k, v in meta["high"].items()},
+                   float(meta.get("threshold", TANIMOTO_THRESHOLD)))
+
     def save(self, directory: str | os.PathLike) -> dict[str, Any]:
         """Write the fingerprints into ``directory``; return the JSON part for ``model.json``."""
         np.save(Path(directory) / _FILE, np.ascontiguousarray(self.fingerprints, np.uint8))
-        return {"fingerprints": _FILE, "radius": _RADIUS, "n_bits": _N_BITS,
-                "low": self.low, "high": self.high, "threshold": self.threshold}
+        return {"fingerprints": _FILE, **self.describe()}
 
     @classmethod
     def load(cls, directory: str | os.PathLike, meta: dict[str, Any]) -> TrainingDomain:
@@ -172,10 +199,54 @@ class TrainingDomain:
         if Path(name).name != name or name in ("", ".", ".."):
             raise ValueError(f"{directory}: domain fingerprint file {name!r} must be a plain "
                              "file name inside the model folder")
-        array = np.load(directory / name, allow_pickle=False)
-        if array.dtype != np.uint8 or array.ndim != 2 or array.shape[1] != _N_BITS // 8:
-            raise ValueError(f"{directory / name}: expected (N, {_N_BITS // 8}) uint8 packed "
-                             f"fingerprints, got {array.dtype} {array.shape}")
-        return cls(array, {k: float(v) for k, v in meta["low"].items()},
-                   {k: float(v) for k, v in meta["high"].items()},
-                   float(meta.get("threshold", TANIMOTO_THRESHOLD)))
+        try:
+            return cls.from_arrays(np.load(directory / name, allow_pickle=False), meta)
+        except ValueError as exc:
+            raise ValueError(f"{directory / name}: {exc}") from exc
+
+
+def domain_columns(domain: TrainingDomain | None, canonical: Sequence[str | None],
+                   stacklevel: int = 3) -> pd.DataFrame:
+    """``max_tanimoto``, ``in_domain`` and ``note`` for rows of canonical SMILES.
+
+    Rows that are ``None`` (invalid inputs) get NaN, NA and an empty note. Multi-fragment
+    molecules (salts, mixtures) are noted: the models predict them as given, with no
+    largest-fragment selection and no neutralisation. Warns with :class:`DomainWarning`
+    when any row is out of domain.
+
+    Parameters
+    ----------
+    domain : TrainingDomain or None
+        The model's; ``None`` (a model saved before sciml stored one) leaves the columns
+        empty and says so in the note.
+    canonical : sequence of str or None
+        One entry per output row.
+    """
+    n = len(canonical)
+    best = np.full(n, np.nan)
+    inside = pd.array([pd.NA] * n, dtype="boolean")
+    notes = ["" for _ in range(n)]
+    rows = [i for i, s in enumerate(canonical) if s is not None]
+    valid = [canonical[i] for i in rows]
+    if domain is not None and valid:
+        scores = domain.score(valid)
+        best[rows] = scores["max_tanimoto"].to_numpy()
+        inside[rows] = scores["in_domain"].to_numpy()
+        for i, note in zip(rows, scores["note"], strict=True):
+            notes[i] = note
+    elif valid:
+        for i in rows:
+            notes[i] = "no applicability domain stored with this model (refit to get one)"
+    for i, smi in zip(rows, valid, strict=True):
+        n_fragments = smi.count(".") + 1
+        if n_fragments > 1:
+            fragment_note = (f"{n_fragments} fragments, predicted as given (no largest-"
+                             "fragment selection, no neutralisation)")
+            notes[i] = f"{notes[i]}; {fragment_note}" if notes[i] else fragment_note
+    n_out = int((~inside.fillna(True)).sum())
+    if n_out:
+        warnings.warn(f"{n_out} of {len(rows)} molecules are outside the model's "
+                      "applicability domain (in_domain=False; see the note column): "
+                      "their predictions are extrapolations", DomainWarning,
+                      stacklevel=stacklevel)
+    return pd.DataFrame({"max_tanimoto": best, "in_domain": inside, "note": notes})

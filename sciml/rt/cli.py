@@ -2,7 +2,8 @@
 
 ``sciml rt predict`` keeps every input column and the input row order, and adds a ``row``
 column (the 0-based data row of the input; with ``--errors skip`` the numbers of the
-dropped rows are missing). Files are checked (a directory, an empty file, an unwritable
+dropped rows are missing) and the applicability-domain columns ``max_tanimoto``,
+``in_domain`` and ``note`` (:mod:`sciml.chem.domain`). Files are checked (a directory, an empty file, an unwritable
 output) before any work starts.
 
 Heavy imports (torch, RDKit) happen inside the handlers so ``sciml --help`` stays fast.
@@ -67,7 +68,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    import warnings
+
     from sciml._io import atomic_write, check_input_file, check_output_file
+    from sciml.chem.domain import DomainWarning
     from sciml.rt.predictor import RegressionTransformer
 
     check_input_file(args.model, "model")
@@ -76,12 +80,15 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     rt = RegressionTransformer.load(args.model)
     # Every cell as text: ID columns come back exactly as given (leading zeros, 'NA').
     frame = _read_smiles_csv(args.input, args.smiles_column, dtype=str, keep_default_na=False)
-    preds = rt.predict(
-        frame[args.smiles_column].str.strip().tolist(),
-        errors=args.errors,
-        n_samples=args.samples,
-        decoding=args.decoding,
-    ).drop(columns="smiles")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainWarning)  # summarised below, once
+        preds = rt.predict(
+            frame[args.smiles_column].str.strip().tolist(),
+            errors=args.errors,
+            n_samples=args.samples,
+            decoding=args.decoding,
+            domain=True,
+        ).drop(columns="smiles")
     row = "row" if "row" not in frame.columns else "row_pred"
     preds = preds.rename(columns={c: f"{c}_pred" for c in preds.columns if c in frame.columns})
     out = frame.loc[preds.index].join(preds)
@@ -95,6 +102,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         for bad in invalid[:20]:
             print(f"  row {bad.index}: {bad.value!r}: {bad.reason}", file=sys.stderr)
     print(f"wrote {len(out)} predictions to {args.output}")
+    n_out = int((~preds["in_domain"].fillna(True)).sum()) if "in_domain" in preds else 0
+    if n_out:
+        print(
+            f"sciml rt: warning: {n_out} of {len(out)} molecules are outside the model's "
+            "applicability domain (in_domain=False; the note column says why)",
+            file=sys.stderr,
+        )
     return 0
 
 

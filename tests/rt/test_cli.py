@@ -42,7 +42,8 @@ def test_train_predict_generate(tmp_path, csv, trained_rt, capsys):
     out = tmp_path / "pred.csv"
     assert main(["rt", "predict", str(trained), str(csv), "--output", str(out)]) == 0
     # The input's measured qed stays; the prediction is qed_pred; row numbers the input.
-    assert list(pd.read_csv(out).columns) == ["row", "smiles", "qed", "qed_pred"]
+    assert list(pd.read_csv(out).columns) == ["row", "smiles", "qed", "qed_pred",
+                                                  "max_tanimoto", "in_domain", "note"]
     greedy = tmp_path / "greedy.csv"
     argv = ["rt", "predict", str(trained), str(csv), "--output", str(greedy)]
     assert main([*argv, "--decoding", "greedy"]) == 0
@@ -102,7 +103,8 @@ def test_predict_keeps_input_columns_rows_and_rejects_whitespace(tmp_path, train
     for errors, rows in (("nan", [0, 1, 2]), ("skip", [0, 2])):
         assert main([*argv, "--errors", errors]) == 0
         table = pd.read_csv(out, dtype={"id": str})
-        assert table.columns.tolist() == ["row", "id", "smiles", "qed"]
+        assert table.columns.tolist() == ["row", "id", "smiles", "qed", "max_tanimoto",
+                                          "in_domain", "note"]
         assert table["row"].tolist() == rows
         assert table["id"].tolist() == [["001", "002", "003"][r] for r in rows]
         assert table["qed"].isna().tolist() == [r == 1 for r in rows]
@@ -129,3 +131,17 @@ def test_file_problems(tmp_path, csv, trained_rt, capsys):
     assert main(["rt", "train", str(csv), "--properties", "qed", "--output",
                  str(blocker / "rt.pt")]) == 2
     assert f"cannot write --output {blocker / 'rt.pt'}" in capsys.readouterr().err
+
+
+def test_predict_reports_applicability_domain(tmp_path, trained_rt, molecules, capsys):
+    model = trained_rt.save(tmp_path / "rt.pt")
+    query = tmp_path / "query.csv"
+    pd.DataFrame({"smiles": [molecules[0], "C" * 60]}).to_csv(query, index=False)
+    out = tmp_path / "pred.csv"
+    assert main(["rt", "predict", str(model), str(query), "--output", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert table["max_tanimoto"][0] == 1.0 and table["in_domain"].tolist() == [True, False]
+    assert "heavy_atoms 60 outside training range" in table["note"][1]
+    assert "1 of 2 molecules are outside the model's applicability domain" in (
+        capsys.readouterr().err
+    )

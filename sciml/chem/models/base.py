@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sciml._io import atomic_write
-from sciml.chem.domain import TrainingDomain
+from sciml.chem.domain import DomainWarning, TrainingDomain, domain_columns
 from sciml.chem.smiles import (
     Errors,
     InvalidSmiles,
@@ -54,10 +53,6 @@ FORMAT = "sciml.chem.model"
 FORMAT_VERSION = 1
 #: Name of the self-describing metadata file inside a saved model folder.
 META_FILE = "model.json"
-
-
-class DomainWarning(UserWarning):
-    """Some molecules are outside a model's applicability domain (predicted anyway)."""
 
 
 class NotFittedError(RuntimeError):
@@ -312,7 +307,9 @@ class MoleculeModel:
             for j, t in zip(picked, columns, strict=True):
                 frame[f"{t}_std"] = std[:, j]
         if domain:
-            self._add_domain(frame, canonical, valid_rows)
+            columns_ = domain_columns(self.domain, canonical, stacklevel=3)
+            for name in columns_.columns:
+                frame[name] = columns_[name].array
         frame.attrs["invalid"] = [(b.index, b.value, b.reason) for b in invalid]
         return frame
 
@@ -340,40 +337,6 @@ class MoleculeModel:
             values[i] = None
         invalid.sort(key=lambda bad: bad.index)
         return values, invalid
-
-    def _add_domain(self, frame: pd.DataFrame, canonical: list[str | None],
-                    valid_rows: np.ndarray) -> None:
-        """Add ``max_tanimoto``, ``in_domain`` and ``note``; warn about out-of-domain rows."""
-        n = len(frame)
-        best = np.full(n, np.nan)
-        inside = pd.array([pd.NA] * n, dtype="boolean")
-        notes = ["" for _ in range(n)]
-        valid = [s for s in canonical if s is not None]
-        rows = np.flatnonzero(valid_rows)
-        if self.domain is not None and valid:
-            scores = self.domain.score(valid)
-            best[rows] = scores["max_tanimoto"].to_numpy()
-            inside[rows] = scores["in_domain"].to_numpy()
-            for i, note in zip(rows, scores["note"], strict=True):
-                notes[i] = note
-        elif valid:
-            for i in rows:
-                notes[i] = "no applicability domain stored with this model (refit to get one)"
-        for i, smi in zip(rows, valid, strict=True):
-            n_fragments = smi.count(".") + 1
-            if n_fragments > 1:
-                # The models see the whole input: salts and mixtures are not stripped.
-                fragment_note = (f"{n_fragments} fragments, predicted as given (no largest-"
-                                 "fragment selection, no neutralisation)")
-                notes[i] = f"{notes[i]}; {fragment_note}" if notes[i] else fragment_note
-        frame["max_tanimoto"] = best
-        frame["in_domain"] = inside
-        frame["note"] = notes
-        n_out = int((~inside[rows]).sum()) if len(rows) and self.domain is not None else 0
-        if n_out:
-            warnings.warn(f"{n_out} of {len(rows)} molecules are outside the model's "
-                          "applicability domain (in_domain=False; see the note column): "
-                          "their predictions are extrapolations", DomainWarning, stacklevel=3)
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write the model into ``directory`` (created if needed); returns the folder.
