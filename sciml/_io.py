@@ -90,13 +90,13 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Ite
 
 
 def compression_of(path: str | os.PathLike) -> str | None:
-    """Return the compression of ``path`` found from its first bytes (``"gzip"``, ...) or None.
+    r"""Return the compression of ``path`` found from its first bytes (``"gzip"``, ...) or None.
 
     Examples
     --------
     >>> import gzip, tempfile, pathlib
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "named_plain.csv"
-    >>> path.write_bytes(gzip.compress(b"smiles\\nCCO\\n")) > 0
+    >>> path.write_bytes(gzip.compress(b"smiles\nCCO\n")) > 0
     True
     >>> compression_of(path)
     'gzip'

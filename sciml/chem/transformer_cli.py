@@ -22,9 +22,8 @@ __all__ = ["register"]
 def _read_smiles(source: str, column: str, what: str) -> list[str]:
     from pathlib import Path
 
-    from sciml.chem.datasets import dataset_names, load_dataset, load_smiles_file
-
     from sciml._io import check_input_file, read_csv
+    from sciml.chem.datasets import dataset_names, load_dataset, load_smiles_file
 
     if source in dataset_names():
         return load_dataset(source)["smiles"].tolist()
@@ -73,9 +72,8 @@ def _report(stage) -> None:
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
-    from sciml.chem.transformer import pretrain
-
     from sciml._io import check_output_file
+    from sciml.chem.transformer import pretrain
 
     check_output_file(args.out, "--out")
     corpus = _read_smiles(args.corpus, args.smiles_col, "corpus")
@@ -87,9 +85,8 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def _cmd_adapt(args: argparse.Namespace) -> int:
-    from sciml.chem.transformer import adapt
-
     from sciml._io import check_input_file, check_output_file
+    from sciml.chem.transformer import adapt
 
     check_input_file(args.checkpoint, "checkpoint")
     check_output_file(args.out, "--out")

@@ -27,12 +27,11 @@ def _read_smiles_csv(path: str, column: str, what: str = "input", **kwargs):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from sciml._io import check_input_file, check_output_file
     from sciml.cli import resolve
     from sciml.encoder import ENCODER_SIZES
     from sciml.rt.predictor import RegressionTransformer, RTConfig
     from sciml.train import TrainConfig
-
-    from sciml._io import check_input_file, check_output_file
 
     size = resolve("encoder size", args.size, {k: k for k in ENCODER_SIZES})
     check_input_file(args.data, "training data")
@@ -126,9 +125,8 @@ def _parse_targets(items: list[str]) -> dict[str, list[float]]:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from sciml.rt.predictor import RegressionTransformer
-
     from sciml._io import check_input_file, check_output_file
+    from sciml.rt.predictor import RegressionTransformer
 
     check_input_file(args.model, "model")
     check_output_file(args.output, "--output")
