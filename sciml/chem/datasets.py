@@ -484,8 +484,8 @@ def load_csv(
         bad = raw.index[(numeric.isna() & ~empty) | text_nan]
         if len(bad):
             examples = ", ".join(f"row {i}: {raw.at[i, col]!r}" for i in bad[:10])
-            raise ValueError(f"{os.fspath(path)}: column {col!r} has {len(bad)} values that "
-                             f"are not numbers ({examples}); only empty cells are read as "
+            raise ValueError(f"{os.fspath(path)}: column {col!r} has {len(bad)} non-numeric "
+                             f"values ({examples}); only empty cells are read as "
                              "missing labels")
         frame[col] = numeric.astype(float)
     info = DatasetInfo(Path(path).name, f"user data from {os.fspath(path)}",

@@ -240,7 +240,7 @@ def test_fit_names_non_empty_missing_markers(train_csv, tmp_path, capsys, cell):
     assert main(["fit", "--train", str(path), "--targets", "logp",
                  "--out", str(tmp_path / "m")]) == 2
     err = capsys.readouterr().err
-    assert f"column 'logp' has 1 values that are not numbers (row 3: {cell!r})" in err
+    assert f"column 'logp' has 1 non-numeric values (row 3: {cell!r})" in err
     assert "only empty cells are read as missing labels" in err
 
 
