@@ -81,3 +81,13 @@ def test_invalid_rows_have_no_domain(forest):
     frame = forest.predict(["CCO", "C1CC"], errors="nan", domain=True)
     assert frame["in_domain"].isna().tolist() == [False, True]
     assert np.isnan(frame["max_tanimoto"][1])
+
+
+def test_a_model_saved_without_a_domain_says_so(forest, tmp_path):
+    folder = forest.save(tmp_path / "old")
+    meta = json.loads((folder / "model.json").read_text())
+    del meta["domain"]
+    (folder / "model.json").write_text(json.dumps(meta))
+    frame = load_model(folder).predict(["CCO"], domain=True)
+    assert frame["in_domain"].isna().all() and np.isnan(frame["max_tanimoto"][0])
+    assert "no applicability domain stored with this model" in frame["note"][0]

@@ -120,3 +120,12 @@ def test_longer_than_max_len_follows_the_errors_policy(fitted):
     assert frame.attrs["invalid"] == [(1, long, message)]
     assert model.predict(["CCO", long], errors="skip").index.tolist() == [0]
     assert model.check_inputs([long])[1][0].reason == message
+
+
+def test_domain_columns_survive_save_and_load(fitted):
+    model, folder = fitted
+    loaded = TransformerModel.load(folder)
+    frame = loaded.predict(["CCO", "CC(=O)[O-].[Na+]"], domain=True)
+    assert frame["max_tanimoto"][0] == 1.0 and frame["in_domain"][0]
+    assert "2 fragments" in frame["note"][1]
+    np.testing.assert_array_equal(loaded.domain.fingerprints, model.domain.fingerprints)
