@@ -259,3 +259,17 @@ def test_pretrain_and_adapt_file_problems(tmp_path, capsys):
     assert main(["adapt", "--checkpoint", str(tmp_path), "--train", str(corpus),
                  "--out", str(tmp_path / "a.pt")]) == 2
     assert f"checkpoint {tmp_path} is a directory" in capsys.readouterr().err
+
+
+def test_a_failing_final_write_is_one_line_naming_the_path(rf_model, tmp_path, monkeypatch,
+                                                          capsys):
+    import sciml._io
+
+    out = tmp_path / "p.csv"
+
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(sciml._io, "atomic_write", refuse)
+    assert _predict(rf_model, _query(tmp_path), out, "--errors", "skip") == 2
+    assert capsys.readouterr().err == f"sciml predict: error: Permission denied: {out}\n"

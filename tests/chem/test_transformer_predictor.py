@@ -67,6 +67,17 @@ def test_predictor_inputs(fitted, tmp_path):
     assert list(from_smi.columns) == ["logp", "other"]
     if "MC dropout" not in predictor.uncertainty_method:  # dropout draws depend on batching
         pd.testing.assert_frame_equal(from_list[["logp", "other"]], from_smi)
+    # Compression is found by content: gzip files named .csv or .smi are read.
+    import gzip
+
+    for plain in (csv, smi):
+        disguised = tmp_path / f"gz_{plain.name}"
+        disguised.write_bytes(gzip.compress(plain.read_bytes()))
+        again = predictor.predict(disguised, errors="nan", smiles_column="SMILES",
+                                  uncertainty=False)
+        pd.testing.assert_frame_equal(again, from_csv)
+    with_domain = predictor.predict(csv, errors="nan", smiles_column="SMILES", domain=True)
+    assert list(with_domain.columns)[-3:] == ["max_tanimoto", "in_domain", "note"]
 
 
 def test_predictor_errors(fitted):

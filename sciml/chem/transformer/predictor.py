@@ -379,7 +379,7 @@ class MolecularPropertyPredictor:
     def predict(self, smiles: str | os.PathLike | Sequence[str] | pd.Series, *,
                 errors: str = "raise", endpoints: Sequence[str] | None = None,
                 uncertainty: bool = True, chunk_size: int = 10_000,
-                smiles_column: str = "smiles") -> pd.DataFrame:
+                smiles_column: str = "smiles", domain: bool = False) -> pd.DataFrame:
         """Predict endpoints in physical units (plus ``<endpoint>_std`` uncertainty columns).
 
         Parameters
@@ -398,6 +398,9 @@ class MolecularPropertyPredictor:
             Molecules held in memory at once (besides the output frame).
         smiles_column : str
             SMILES column of a CSV input.
+        domain : bool
+            Add the applicability-domain columns ``max_tanimoto``, ``in_domain`` and
+            ``note`` (:meth:`MoleculeModel.predict`).
 
         Returns
         -------
@@ -416,8 +419,8 @@ class MolecularPropertyPredictor:
             labelled = isinstance(smiles, pd.Series)
             try:
                 frame = self.model.predict(chunk if labelled else list(chunk), errors=errors,
-                                           targets=endpoints,
-                                           return_std=uncertainty)
+                                           targets=endpoints, return_std=uncertainty,
+                                           domain=domain)
             except InvalidSmilesError as exc:
                 bad += [InvalidSmiles(b.index + offset, b.value, b.reason)
                         for b in exc.invalid]
@@ -443,17 +446,20 @@ def _chunks(source, size: int, column: str) -> Iterator[pd.Series]:
     """Yield the input as Series of at most ``size`` SMILES (files are read lazily)."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if not path.is_file():
+        if not path.exists():
             raise FileNotFoundError(f"no SMILES file at {path} (pass SMILES strings as a list)")
+        from sciml._io import check_input_file, compression_of, read_csv_chunks
+
+        check_input_file(path)
         name = path.name.lower().removesuffix(".gz")
         if name.endswith((".csv", ".tsv")):
             sep = "\t" if name.endswith(".tsv") else ","
-            for part in pd.read_csv(path, sep=sep, chunksize=size, usecols=[column]):
+            for part in read_csv_chunks(path, size, sep=sep, usecols=[column]):
                 yield part[column].reset_index(drop=True)
             return
         import gzip
 
-        opener = gzip.open if path.suffix == ".gz" else open
+        opener = gzip.open if compression_of(path) == "gzip" else open
         buffer: list[str] = []
         with opener(path, "rt", encoding="utf-8") as handle:
             for line in handle:
