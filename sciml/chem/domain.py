@@ -142,10 +142,11 @@ class TrainingDomain:
             empty when in domain), in the order of ``smiles``.
         """
         packed, values = _featurise(list(smiles))
-        best = _max_tanimoto(packed, self.fingerprints)
+        # Rounded once, so that the reported value and the in_domain decision agree.
+        best = _max_tanimoto(packed, self.fingerprints).round(4)
         notes = [[] for _ in smiles]
         for i in np.flatnonzero(best < self.threshold):
-            notes[i].append(f"nearest training molecule has Tanimoto {best[i]:.2f} "
+            notes[i].append(f"nearest training molecule has Tanimoto {best[i]:.4g} "
                             f"< {self.threshold:g}")
         for j, name in enumerate(DOMAIN_DESCRIPTORS):
             low, high = self.low[name], self.high[name]
@@ -154,7 +155,7 @@ class TrainingDomain:
             for i in np.flatnonzero(outside):
                 notes[i].append(f"{name} {values[i, j]:.4g} outside training range "
                                 f"{low:.4g} to {high:.4g}")
-        return pd.DataFrame({"max_tanimoto": best.round(4),
+        return pd.DataFrame({"max_tanimoto": best,
                              "in_domain": [not n for n in notes],
                              "note": ["; ".join(n) for n in notes]})
 

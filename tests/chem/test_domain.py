@@ -91,3 +91,11 @@ def test_a_model_saved_without_a_domain_says_so(forest, tmp_path):
     frame = load_model(folder).predict(["CCO"], domain=True)
     assert frame["in_domain"].isna().all() and np.isnan(frame["max_tanimoto"][0])
     assert "no applicability domain stored with this model" in frame["note"][0]
+
+
+def test_reported_similarity_and_decision_agree():
+    domain = TrainingDomain.fit(SMILES)
+    domain.threshold = 0.3
+    frame = domain.score(["CCCCCCCO", "c1ccc(O)cc1C", "CC(=O)Nc1ccc(O)cc1", "OCCCCCCCCCCO"])
+    assert (frame["in_domain"] | (frame["max_tanimoto"] < 0.3)).all()
+    assert (frame["max_tanimoto"] == frame["max_tanimoto"].round(4)).all()
