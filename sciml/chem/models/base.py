@@ -307,9 +307,9 @@ class MoleculeModel:
             for j, t in zip(picked, columns, strict=True):
                 frame[f"{t}_std"] = std[:, j]
         if domain:
-            columns_ = domain_columns(self.domain, canonical, stacklevel=3)
-            for name in columns_.columns:
-                frame[name] = columns_[name].array
+            added = domain_columns(self.domain, canonical, stacklevel=3)
+            for name in added.columns:
+                frame[name] = added[name].array
         frame.attrs["invalid"] = [(b.index, b.value, b.reason) for b in invalid]
         return frame
 
