@@ -186,10 +186,17 @@ def main() -> None:
                         choices=("rf", "transformer"))
     parser.add_argument("--work", type=Path, default=Path("/tmp/sciml_predict_memory"))
     parser.add_argument("--n-train", type=int, default=2000)
+    parser.add_argument("--note", default="",
+                        help="text appended to the report (e.g. which runs did not finish)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the markdown from the stored runs, run nothing")
     args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(exist_ok=True)
     store = RESULTS / "predict_memory.json"
+    if args.report_only:
+        _write_report(json.loads(store.read_text()), args.note)
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
     train_csv, inputs = _write_inputs(args.work, sorted(args.sizes), args.n_train)
     for kind in args.models:
         model = _fit(args.work, train_csv, kind)
@@ -214,7 +221,7 @@ def main() -> None:
                          "command": "sciml " + " ".join(argv)})
             runs.sort(key=lambda r: (r["model"], r["n"]))
             store.write_text(json.dumps(runs, indent=1))
-            _write_report(runs, "")
+            _write_report(runs, args.note)
             print(f"{kind} {size}: {result}", flush=True)
 
 
