@@ -273,3 +273,17 @@ def test_a_failing_final_write_is_one_line_naming_the_path(rf_model, tmp_path, m
     monkeypatch.setattr(sciml._io, "atomic_write", refuse)
     assert _predict(rf_model, _query(tmp_path), out, "--errors", "skip") == 2
     assert capsys.readouterr().err == f"sciml predict: error: Permission denied: {out}\n"
+
+
+def test_predict_leaves_the_descriptor_cache_alone(tmp_path, monkeypatch):
+    # A prediction file's molecules are seen once: caching them would grow with the file.
+    import shutil
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("SCIML_CACHE_DIR", str(cache))
+    model = RandomForestModel(n_estimators=5, n_jobs=1, descriptor_cache=True)
+    folder = model.fit(SMILES, synthetic_targets()[["logp"]]).save(tmp_path / "rf")
+    assert any((cache / "descriptors").rglob("part-*.npz"))  # fitting does use it
+    shutil.rmtree(cache)
+    assert _predict(folder, _query(tmp_path), tmp_path / "p.csv", "--errors", "skip") == 0
+    assert not any(cache.rglob("part-*.npz"))

@@ -104,6 +104,9 @@ class TransformerConfig:
         Threads for the forests, processes for descriptors.
     progress : bool
         Progress bars while training.
+    descriptor_cache : bool
+        Use the on-disk descriptor cache for ``features="embedding+descriptors"``
+        (``sciml predict`` switches it off: a prediction file's molecules are seen once).
     precision : {"auto", "fp32", "bf16"}
         Autocast of every encoder forward pass outside training (embeddings for the forests
         and predictions): ``auto`` is bf16 on CUDA and fp32 elsewhere; ``bf16`` on a CPU
@@ -128,6 +131,7 @@ class TransformerConfig:
     n_jobs: int | None = None
     progress: bool = False
     precision: str = "auto"
+    descriptor_cache: bool = True
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
@@ -202,7 +206,8 @@ class TransformerModel(MoleculeModel):
         if cfg.features == "embedding+descriptors":
             from sciml.chem.models.rf import physchem_features, training_medians
 
-            descriptors = physchem_features(train.smiles, n_jobs=cfg.n_jobs)
+            descriptors = physchem_features(train.smiles, n_jobs=cfg.n_jobs,
+                                            cache=cfg.descriptor_cache)
             self.medians = training_medians(descriptors[usable])
             x = np.hstack([x, np.where(np.isnan(descriptors), self.medians, descriptors)])
         self.forests = {}
@@ -266,7 +271,8 @@ class TransformerModel(MoleculeModel):
 
                 valid = [s for s, keep in zip(smiles, ok, strict=True) if keep]
                 x = np.hstack([x, physchem_features(valid, self.medians,
-                                                    n_jobs=self.config.n_jobs)])
+                                                    n_jobs=self.config.n_jobs,
+                                                    cache=self.config.descriptor_cache)])
             for t, target in enumerate(self.targets):
                 mean[ok, t], std[ok, t] = self.forests[target].predict(x)
         else:
