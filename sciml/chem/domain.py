@@ -20,6 +20,11 @@ distinct substructures may all occur in small training molecules.
 On disk the fingerprints are one ``.npy`` file of ``uint8`` (read with
 ``allow_pickle=False``); the ranges and the threshold live in ``model.json``.
 
+Cost: the similarities are exact, a float32 matrix product over unpacked bits, so time
+grows with the training set: about 2.5 ms per query molecule per 10,000 training
+molecules on one heavily shared CPU core (4,096 queries against 10,000 random sparse
+fingerprints took 10 s); memory stays bounded by the block size.
+
 Examples
 --------
 >>> domain = TrainingDomain.fit(["CCO", "CCCO", "CCCCO", "c1ccccc1O"])
