@@ -149,8 +149,8 @@ def _write_report(runs: list[dict], pending: str) -> None:
         "# Peak memory of `sciml predict` on large files",
         "",
         "Made by `SCIML_DATA_DIR=../shared/data python benchmarks/predict_memory.py "
-        "--sizes 100000 1000000 --models rf transformer` (each run below lists its own "
-        "command line, git commit, date and the load average when it started).",
+        "--sizes N [N ...] --models rf|transformer`; each row below lists its own "
+        "`sciml predict` command line, git commit, date and the load average when it started.",
         "",
         "Input: distinct SMILES from MOSES `train.csv.gz` with an ID column; models fitted on "
         "2,000 other MOSES molecules (Crippen logP): `rf` (100 trees on RDKit descriptors) and "
