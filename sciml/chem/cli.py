@@ -7,7 +7,15 @@
         [--errors raise|skip] [--set hidden=300 --set descriptors=false] \
         [--checkpoint-dir DIR] [--resume [DIR]] [--max-minutes M]
     sciml predict --model runs/gnn --input new.csv --smiles-col SMILES --output preds.csv \
-        [--errors raise|skip|nan] [--targets HLM] [--std]
+        [--errors raise|skip|nan] [--targets HLM] [--std] [--chunk-size 10000]
+
+``sciml predict`` streams: it reads, predicts and writes ``--chunk-size`` rows at a time,
+so memory does not grow with the file. The output keeps every input column and the input
+row order, adds a ``row`` column (the 0-based data row of the input) and, after the
+predictions, ``max_tanimoto``, ``in_domain`` and ``note`` (applicability domain and
+multi-fragment inputs, see :mod:`sciml.chem.domain`). An added column whose name the input
+already uses gets the suffix ``_pred``. Both commands check their files (a directory, an
+empty file, an unwritable output) before any work starts.
 
 ``--model`` names a class in :data:`sciml.chem.models.MODELS` (resolved by
 :func:`sciml.cli.resolve`). Model options reach the model's configuration dataclass by
@@ -23,6 +31,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 __all__ = ["MODEL_OPTIONS", "add_fit_arguments", "add_predict_arguments", "model_options",
@@ -57,7 +66,8 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smiles-col", default="smiles", metavar="COL",
                         help="column holding SMILES (default: smiles)")
     parser.add_argument("--targets", required=True, type=_split_names, metavar="A,B",
-                        help="comma-separated endpoint columns; empty cells are missing labels")
+                        help="comma-separated endpoint columns; empty cells are missing "
+                             "labels, any other non-number (n/a, NA, nan) is an error")
     parser.add_argument("--model", default="rf", metavar="NAME",
                         help="model kind: rf (random forest on RDKit descriptors), gnn "
                              "(D-MPNN) or transformer (SMILES encoder; see --pretrained, "
@@ -103,6 +113,9 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                              "their rows out (skip) or write empty predictions (nan)")
     parser.add_argument("--std", action="store_true",
                         help="add <endpoint>_std columns (spread over trees or ensemble members)")
+    parser.add_argument("--chunk-size", type=int, default=10_000, metavar="N",
+                        help="rows read, predicted and written at a time (default 10000); "
+                             "memory does not grow with the file")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"),
                         help="transformer models only: autocast of the encoder (auto: bf16 on "
                              "CUDA, fp32 elsewhere; bf16 is faster on CPUs with AVX512-BF16)")
@@ -127,23 +140,42 @@ def model_options(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
     return options
 
 
-def _print_invalid(invalid: list, what: str) -> None:
+def _print_invalid(invalid: list, what: str, action: str) -> None:
     if not invalid:
         return
-    print(f"{what}: {len(invalid)} invalid SMILES skipped:", file=sys.stderr)
+    print(f"{what}: {len(invalid)} invalid SMILES {action}:", file=sys.stderr)
     for index, value, reason in invalid[:20]:
         print(f"  row {index}: {value!r}: {reason}", file=sys.stderr)
     if len(invalid) > 20:
         print(f"  ... and {len(invalid) - 20} more", file=sys.stderr)
 
 
+def _save_or_rescue(model, out: str) -> Path:
+    """Save ``model`` to ``out``; if that fails, save it to a temporary folder and say where."""
+    import tempfile
+
+    try:
+        return model.save(out)
+    except OSError as exc:
+        rescue = Path(tempfile.mkdtemp(prefix="sciml-fit-"))
+        model.save(rescue)
+        raise ValueError(f"could not save the model to {out} ({exc.strerror or exc}); "
+                         f"the fitted model is saved in {rescue} instead") from exc
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
+    from sciml._io import check_input_file, check_output_dir
     from sciml.chem.datasets import load_csv
     from sciml.chem.models import MODELS
     from sciml.cli import resolve
 
     cls = resolve("model", args.model, MODELS)
     model = cls(**model_options(args, cls.config_cls))
+    check_input_file(args.train, "training data")
+    if args.val:
+        check_input_file(args.val, "validation data")
+    # Before any work: an unwritable --out would otherwise lose the whole training run.
+    check_output_dir(args.out, "--out folder")
     checkpoints = None
     if cls.trains_in_epochs:
         from pathlib import Path
@@ -163,8 +195,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     model.fit(train["smiles"].tolist(), train[args.targets], val_smiles, val_y, errors=args.errors,
               checkpoints=checkpoints)
     seconds = time.perf_counter() - start
-    _print_invalid(model.fit_info.get("invalid", []), args.train)
-    out = model.save(args.out)
+    _print_invalid(model.fit_info.get("invalid", []), args.train, "skipped")
+    out = _save_or_rescue(model, args.out)
     if checkpoints is not None:
         checkpoints.finish()
     print(f"fitted {cls.__name__} on {model.fit_info['n_train']} molecules "
@@ -172,29 +204,97 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_predict(args: argparse.Namespace) -> int:
-    from sciml.chem.datasets import load_csv
-    from sciml.chem.models import load_model
+def _without_descriptor_cache(model) -> None:
+    """Switch off the on-disk descriptor cache of ``model`` and its members.
 
+    A prediction file's molecules are usually seen once; caching them would make the cache
+    (and the memory its merges need) grow with the file.
+    """
+    import dataclasses
+
+    if "descriptor_cache" in {f.name for f in dataclasses.fields(model.config)}:
+        model.config = dataclasses.replace(model.config, descriptor_cache=False)
+    for member in getattr(model, "members", []):
+        _without_descriptor_cache(member)
+
+
+def _output_columns(preds_columns: list[str], input_columns: list[str]) -> dict[str, str]:
+    """Names of the added columns: ``<name>_pred`` where the input already has ``<name>``."""
+    return {c: f"{c}_pred" if c in input_columns else c for c in preds_columns}
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import warnings
+
+    import pandas as pd
+
+    from sciml._io import atomic_write, check_input_file, check_output_file, read_csv_chunks
+    from sciml.chem.models import load_model
+    from sciml.chem.models.base import DomainWarning
+    from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError
+
+    check_input_file(args.input, "input")
+    check_output_file(args.output, "--output")
     if args.precision is None:
         model = load_model(args.model)
     else:
         from sciml.chem.transformer import MolecularPropertyPredictor
 
         model = MolecularPropertyPredictor.load(args.model, precision=args.precision).model
-    frame = load_csv(args.input, args.smiles_col)
-    preds = model.predict(frame["smiles"], errors=args.errors, targets=args.targets,
-                          return_std=args.std)
-    _print_invalid(preds.attrs.get("invalid", []), args.input)
-    out = frame.loc[preds.index, ["smiles"]].rename(columns={"smiles": args.smiles_col})
-    out = out.join(preds)
-    out.index.name = "row"
-    from sciml._io import atomic_write
-
+    _without_descriptor_cache(model)
+    if args.chunk_size < 1:
+        raise ValueError(f"--chunk-size must be at least 1, got {args.chunk_size}")
+    # Every cell read as text: ID columns keep leading zeros, and 'NA' stays 'NA'.
+    chunks = read_csv_chunks(args.input, args.chunk_size, "input", dtype=str,
+                             keep_default_na=False)
+    invalid: list[InvalidSmiles] = []
+    n_rows = n_written = n_outside = 0
+    header_written = False
+    failing = False  # errors=raise and a bad row seen: only validate the rest, to list all
     with atomic_write(args.output, "w", newline="") as handle:
-        out.to_csv(handle)
+        for chunk in chunks:
+            if args.smiles_col not in chunk.columns:
+                raise KeyError(f"{args.input} has no column {args.smiles_col!r}; columns are "
+                               f"{list(chunk.columns)}")
+            row_name = "row" if "row" not in chunk.columns else "row_pred"
+            chunk.index = pd.RangeIndex(n_rows, n_rows + len(chunk), name=row_name)
+            smiles = chunk[args.smiles_col].str.strip()
+            if failing:
+                bad = model.check_inputs(smiles.tolist())[1]
+                invalid += [InvalidSmiles(b.index + n_rows, b.value, b.reason) for b in bad]
+                n_rows += len(chunk)
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DomainWarning)  # one summary at the end
+                preds = model.predict(smiles, errors="nan" if args.errors == "raise"
+                                      else args.errors, targets=args.targets,
+                                      return_std=args.std, domain=True)
+            invalid += [InvalidSmiles(i + n_rows, v, r) for i, v, r in preds.attrs["invalid"]]
+            n_rows += len(chunk)
+            if invalid and args.errors == "raise":
+                failing = True
+                continue
+            n_outside += int((~preds["in_domain"].fillna(True)).sum())
+            preds = preds.rename(columns=_output_columns(list(preds.columns),
+                                                         list(chunk.columns)))
+            preds.index.name = row_name
+            out = chunk.loc[preds.index].join(preds)
+            out.to_csv(handle, header=not header_written)
+            header_written = True
+            n_written += len(out)
+        if n_rows == 0:
+            raise ValueError(f"input file {args.input} has a header but no rows")
+        if failing:
+            raise InvalidSmilesError(invalid, total=n_rows)
+    _print_invalid([(b.index, b.value, b.reason) for b in invalid], args.input,
+                   "left out of the output" if args.errors == "skip"
+                   else "kept as rows with empty predictions")
     names = model.targets if args.targets is None else args.targets
-    print(f"wrote {len(out)} predictions of {', '.join(names)} to {args.output}")
+    print(f"wrote {n_written} predictions of {', '.join(names)} to {args.output}")
+    if n_outside:
+        print(f"sciml predict: warning: {n_outside} of {n_written} molecules are outside the "
+              "model's applicability domain (in_domain=False; the note column says why); "
+              "their predictions are extrapolations", file=sys.stderr)
     return 0
 
 

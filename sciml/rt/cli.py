@@ -1,25 +1,33 @@
 """``sciml rt train|predict|generate``: the Regression Transformer from the command line.
 
+``sciml rt predict`` keeps every input column and the input row order, and adds a ``row``
+column (the 0-based data row of the input; with ``--errors skip`` the numbers of the
+dropped rows are missing) and the applicability-domain columns ``max_tanimoto``,
+``in_domain`` and ``note`` (:mod:`sciml.chem.domain`). Files are checked (a directory, an empty file, an unwritable
+output) before any work starts.
+
 Heavy imports (torch, RDKit) happen inside the handlers so ``sciml --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 __all__ = ["register"]
 
 
-def _read_smiles_csv(path: str, column: str):
-    import pandas as pd
+def _read_smiles_csv(path: str, column: str, what: str = "input", **kwargs):
+    from sciml._io import read_csv
 
-    frame = pd.read_csv(path)
+    frame = read_csv(path, what, **kwargs)
     if column not in frame.columns:
         raise ValueError(f"{path} has no column {column!r}; columns: {', '.join(frame.columns)}")
     return frame
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from sciml._io import check_input_file, check_output_file
     from sciml._resume_cli import checkpoints_from_args, default_checkpoint_dir
     from sciml.cli import resolve
     from sciml.encoder import ENCODER_SIZES
@@ -27,13 +35,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from sciml.train import TrainConfig
 
     size = resolve("encoder size", args.size, {k: k for k in ENCODER_SIZES})
-    frame = _read_smiles_csv(args.data, args.smiles_column)
+    check_input_file(args.data, "training data")
+    if args.val:
+        check_input_file(args.val, "validation data")
+    check_output_file(args.output, "--output")  # before training, not after
+    frame = _read_smiles_csv(args.data, args.smiles_column, "training data")
     missing = [p for p in args.properties if p not in frame.columns]
     if missing:
         raise ValueError(
             f"{args.data} has no column(s) {missing}; columns: {', '.join(frame.columns)}"
         )
-    val = _read_smiles_csv(args.val, args.smiles_column) if args.val else None
+    val = _read_smiles_csv(args.val, args.smiles_column, "validation data") if args.val else None
     config = RTConfig(size=size, precision=args.precision, self_consistency=args.self_consistency)
     train_config = TrainConfig(
         max_epochs=args.epochs,
@@ -60,18 +72,47 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    import warnings
+
+    from sciml._io import atomic_write, check_input_file, check_output_file
+    from sciml.chem.domain import DomainWarning
     from sciml.rt.predictor import RegressionTransformer
 
+    check_input_file(args.model, "model")
+    check_input_file(args.input, "input")
+    check_output_file(args.output, "--output")
     rt = RegressionTransformer.load(args.model)
-    frame = _read_smiles_csv(args.input, args.smiles_column)
-    out = rt.predict(
-        frame[args.smiles_column].tolist(),
-        errors=args.errors,
-        n_samples=args.samples,
-        decoding=args.decoding,
-    )
-    out.to_csv(args.output, index=False)
+    # Every cell as text: ID columns come back exactly as given (leading zeros, 'NA').
+    frame = _read_smiles_csv(args.input, args.smiles_column, dtype=str, keep_default_na=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainWarning)  # summarised below, once
+        preds = rt.predict(
+            frame[args.smiles_column].str.strip().tolist(),
+            errors=args.errors,
+            n_samples=args.samples,
+            decoding=args.decoding,
+            domain=True,
+        ).drop(columns="smiles")
+    row = "row" if "row" not in frame.columns else "row_pred"
+    preds = preds.rename(columns={c: f"{c}_pred" for c in preds.columns if c in frame.columns})
+    out = frame.loc[preds.index].join(preds)
+    out.index.name = row
+    with atomic_write(args.output, "w", newline="") as handle:
+        out.to_csv(handle)
+    invalid = preds.attrs.get("invalid", [])
+    if invalid:
+        action = "left out of the output" if args.errors == "skip" else "kept with empty values"
+        print(f"{args.input}: {len(invalid)} invalid SMILES {action}:", file=sys.stderr)
+        for bad in invalid[:20]:
+            print(f"  row {bad.index}: {bad.value!r}: {bad.reason}", file=sys.stderr)
     print(f"wrote {len(out)} predictions to {args.output}")
+    n_out = int((~preds["in_domain"].fillna(True)).sum()) if "in_domain" in preds else 0
+    if n_out:
+        print(
+            f"sciml rt: warning: {n_out} of {len(out)} molecules are outside the model's "
+            "applicability domain (in_domain=False; the note column says why)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -89,11 +130,14 @@ def _parse_targets(items: list[str]) -> dict[str, list[float]]:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
+    from sciml._io import check_input_file, check_output_file
     from sciml.rt.predictor import RegressionTransformer
 
+    check_input_file(args.model, "model")
+    check_output_file(args.output, "--output")
     rt = RegressionTransformer.load(args.model)
     seeds = (
-        _read_smiles_csv(args.seeds, args.smiles_column)[args.smiles_column].tolist()
+        _read_smiles_csv(args.seeds, args.smiles_column, "seeds")[args.smiles_column].tolist()
         if args.seeds.endswith(".csv")
         else [args.seeds]
     )

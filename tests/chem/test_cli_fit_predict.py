@@ -45,7 +45,8 @@ def test_fit_predict_random_forest(train_csv, query_csv, tmp_path, capsys):
     assert main(["predict", "--model", str(out), "--input", str(query_csv), "--smiles-col",
                  "SMILES", "--output", str(preds), "--errors", "nan", "--std"]) == 0
     table = pd.read_csv(preds, index_col="row")
-    assert table.columns.tolist() == ["SMILES", "LogP", "MW", "LogP_std", "MW_std"]
+    assert table.columns.tolist() == ["SMILES", "LogP", "MW", "LogP_std", "MW_std",
+                                      "max_tanimoto", "in_domain", "note"]
     assert table.index.tolist() == [0, 1, 2]
     assert table.loc[1, ["LogP", "MW"]].isna().all() and table.loc[[0, 2], "LogP"].notna().all()
     expected = load_model(out).predict(["CCCCCCCO", "c1ccccc1C"])
@@ -56,7 +57,8 @@ def test_fit_predict_random_forest(train_csv, query_csv, tmp_path, capsys):
     assert main(["predict", "--model", str(out), "--input", str(query_csv), "--smiles-col",
                  "SMILES", "--output", str(preds), "--errors", "skip", "--targets", "MW"]) == 0
     table = pd.read_csv(preds, index_col="row")
-    assert table.index.tolist() == [0, 2] and table.columns.tolist() == ["SMILES", "MW"]
+    assert table.index.tolist() == [0, 2]
+    assert table.columns.tolist() == ["SMILES", "MW", "max_tanimoto", "in_domain", "note"]
 
 
 def test_fit_gnn_with_training_options(train_csv, tmp_path):
