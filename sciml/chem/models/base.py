@@ -224,6 +224,8 @@ class MoleculeModel:
     config_cls: ClassVar[type] = type(None)
     #: Trained in epochs by :class:`sciml.train.Trainer` (so ``fit`` takes ``checkpoints``).
     trains_in_epochs: ClassVar[bool] = False
+    #: Configuration fields that the CLI's ``--epochs`` sets (empty: not trained in epochs).
+    epoch_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any = None, **overrides: Any):
         config = self.config_cls() if config is None else config

@@ -162,6 +162,8 @@ class TransformerModel(MoleculeModel):
     name = "transformer"
     config_cls = TransformerConfig
     trains_in_epochs = True
+    # --epochs sets the length of whichever training stages the configuration runs.
+    epoch_fields = ("adapt_epochs", "finetune_epochs")
 
     def __init__(self, config: TransformerConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
