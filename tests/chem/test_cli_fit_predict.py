@@ -119,7 +119,7 @@ def test_helpful_errors(train_csv, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown model 'svm'; choose one of: " in err and "gnn, rf" in err
     assert main(base + ["--model", "rf", "--epochs", "3"]) == 2
-    assert "has no option(s) epochs" in capsys.readouterr().err
+    assert "not trained in epochs" in capsys.readouterr().err
     assert main(base[:-1] + [str(tmp_path / "m"), "--targets", "nope"]) == 2
     assert "no column(s) ['nope']" in capsys.readouterr().err
     assert main(["predict", "--model", str(tmp_path / "absent"), "--input", str(train_csv),
