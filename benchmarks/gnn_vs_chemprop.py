@@ -91,7 +91,7 @@ def run_chemprop(train: Path, test: Path, target: str, work: Path, args
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=30, help="training epochs (both)")
+    parser.add_argument("--epochs", type=int, default=20, help="training epochs (both)")
     parser.add_argument("--batch-size", type=int, default=64, help="molecules per batch (both)")
     parser.add_argument("--hidden", type=int, default=300, help="hidden width (both)")
     parser.add_argument("--depth", type=int, default=3, help="message-passing steps (both)")
