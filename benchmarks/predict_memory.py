@@ -144,6 +144,12 @@ def _commit() -> str:
         return "unknown"
 
 
+def _arguments(runs: list[dict], model: str) -> str:
+    """The arguments that rerun every row of ``model``."""
+    sizes = sorted({int(r["n"]) for r in runs if r["model"] == model})
+    return f"--sizes {' '.join(str(n) for n in sizes)} --models {model}"
+
+
 def _write_report(runs: list[dict], pending: str) -> None:
     lines = [
         "# Peak memory of `sciml predict` on large files",
@@ -151,6 +157,9 @@ def _write_report(runs: list[dict], pending: str) -> None:
         "Made by `SCIML_DATA_DIR=../shared/data python benchmarks/predict_memory.py "
         "--sizes N [N ...] --models rf|transformer`; each row below lists its own "
         "`sciml predict` command line, git commit, date and the load average when it started.",
+        "The rows regenerate with: "
+        + "; ".join(f"`{_arguments(runs, model)}`"
+                    for model in sorted({r['model'] for r in runs}, reverse=True)) + ".",
         "",
         "Input: distinct SMILES from MOSES `train.csv.gz` with an ID column; models fitted on "
         "2,000 other MOSES molecules (Crippen logP): `rf` (100 trees on RDKit descriptors) and "
