@@ -308,8 +308,12 @@ def _without_descriptor_cache(model) -> None:
 
     if "descriptor_cache" in {f.name for f in dataclasses.fields(model.config)}:
         model.config = dataclasses.replace(model.config, descriptor_cache=False)
+    from sciml.chem.models import MoleculeModel
+
+    # An ensemble's members are models; a GNN's are its networks, which have no cache.
     for member in getattr(model, "members", []):
-        _without_descriptor_cache(member)
+        if isinstance(member, MoleculeModel):
+            _without_descriptor_cache(member)
 
 
 def _output_columns(preds_columns: list[str], input_columns: list[str]) -> dict[str, str]:

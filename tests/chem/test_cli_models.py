@@ -110,3 +110,20 @@ def test_model_help_lists_the_models_own_options(capsys):
     with pytest.raises(SystemExit):
         main(["fit", "--help"])
     assert "sciml fit --model NAME --help" in capsys.readouterr().out
+
+
+def test_gnn_and_gnn_ensembles_predict_from_the_command_line(tmp_path, train_csv):
+    code, out = _fit(tmp_path, train_csv, "--model", "ensemble", "--members", "rf,gnn",
+                     "--epochs", "1", "--transform", "log10")
+    assert code == 0
+    preds = tmp_path / "p.csv"
+    assert main(["predict", "--model", str(out), "--input", str(train_csv), "--smiles-col",
+                 "SMILES", "--output", str(preds), "--std"]) == 0
+    frame = pd.read_csv(preds)
+    assert frame["P_pred"].notna().all() and (frame["P_std"] >= 0).all()
+    # A member folder is a complete model in physical units (trained with the same log10).
+    member = tmp_path / "member.csv"
+    assert main(["predict", "--model", str(out / "member_1"), "--input", str(train_csv),
+                 "--smiles-col", "SMILES", "--output", str(member)]) == 0
+    alone = pd.read_csv(member)["P_pred"]
+    assert (alone > 0).all() and 0.1 < np.median(alone / frame["P_pred"]) < 10
