@@ -66,7 +66,7 @@ def run_sciml(train: Path, test: Path, target: str, work: Path, args) -> tuple[f
                     "--set", f"depth={args.depth}", "--set", "progress=false"])
     out = work / "sciml_pred.csv"
     _run([str(BIN / "sciml"), "predict", "--model", str(model), "--input", str(test),
-          "--output", str(out)])
+          "--out", str(out)])
     return seconds, pd.read_csv(out)[target].to_numpy()
 
 

@@ -212,7 +212,7 @@ def main() -> None:
         for size in sorted(args.sizes):
             output = args.work / f"pred_{kind}_{size}.csv"
             argv = ["predict", "--model", str(model), "--input", str(inputs[size]),
-                    "--output", str(output), "--std", "--errors", "nan",
+                    "--out", str(output), "--std", "--errors", "nan",
                     "--chunk-size", "10000"]
             load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
             date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")

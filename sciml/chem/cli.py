@@ -6,7 +6,7 @@
         [--epochs 50] [--seed 0] [--val-fraction 0.1] [--val val.csv] [--ensemble 3] \
         [--errors raise|skip] [--set hidden=300 --set descriptors=false] \
         [--checkpoint-dir DIR] [--resume [DIR]] [--max-minutes M]
-    sciml predict --model runs/gnn --input new.csv --smiles-col SMILES --output preds.csv \
+    sciml predict --model runs/gnn --input new.csv --smiles-col SMILES --out preds.csv \
         [--errors raise|skip|nan] [--targets HLM] [--std] [--chunk-size 10000]
 
 ``sciml predict`` streams: it reads, predicts and writes ``--chunk-size`` rows at a time,
@@ -126,7 +126,11 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, metavar="FILE.csv", help="CSV file with SMILES")
     parser.add_argument("--smiles-col", default="smiles", metavar="COL",
                         help="column holding SMILES (default: smiles)")
-    parser.add_argument("--output", required=True, metavar="FILE.csv", help="predictions CSV")
+    parser.add_argument("--out", metavar="FILE.csv",
+                        help="predictions CSV to write (the input's columns plus predictions)")
+    from sciml._cli_compat import add_deprecated
+
+    add_deprecated(parser, "--output", "--out", "out")
     parser.add_argument("--targets", type=_split_names, metavar="A,B",
                         help="endpoints to predict (default: all the model knows)")
     parser.add_argument("--errors", choices=("raise", "skip", "nan"), default="raise",
@@ -331,8 +335,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from sciml.chem.models.base import DomainWarning
     from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError
 
+    from sciml._cli_compat import require
+
+    require(args, out="--out")
     check_input_file(args.input, "input")
-    check_output_file(args.output, "--output")
+    check_output_file(args.out, "--out")
     if args.precision is None:
         model = load_model(args.model)
     else:
@@ -349,7 +356,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     n_rows = n_written = n_outside = 0
     header_written = False
     failing = False  # errors=raise and a bad row seen: only validate the rest, to list all
-    with atomic_write(args.output, "w", newline="") as handle:
+    with atomic_write(args.out, "w", newline="") as handle:
         for chunk in chunks:
             if args.smiles_col not in chunk.columns:
                 raise KeyError(f"{args.input} has no column {args.smiles_col!r}; columns are "
@@ -389,7 +396,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                    "left out of the output" if args.errors == "skip"
                    else "kept as rows with empty predictions")
     names = model.targets if args.targets is None else args.targets
-    print(f"wrote {n_written} predictions of {', '.join(names)} to {args.output}")
+    print(f"wrote {n_written} predictions of {', '.join(names)} to {args.out}")
     if n_outside:
         print(f"sciml predict: warning: {n_outside} of {n_written} molecules are outside the "
               "model's applicability domain (in_domain=False; the note column says why); "

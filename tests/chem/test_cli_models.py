@@ -38,7 +38,7 @@ def test_transform_and_calibration_reach_the_saved_model_and_predict(tmp_path, t
     assert model.transforms.kinds == {"P": "log10"} and model.conformal.n("P") > 20
     preds = tmp_path / "p.csv"
     assert main(["predict", "--model", str(out), "--input", str(train_csv), "--smiles-col",
-                 "SMILES", "--output", str(preds), "--interval", "0.9"]) == 0
+                 "SMILES", "--out", str(preds), "--interval", "0.9"]) == 0
     frame = pd.read_csv(preds)
     assert {"P_pred", "P_lower", "P_upper"} <= set(frame.columns)
     assert (frame.P_lower < frame.P_pred).all() and (frame.P_pred < frame.P_upper).all()
@@ -48,7 +48,7 @@ def test_transform_and_calibration_reach_the_saved_model_and_predict(tmp_path, t
 def test_interval_without_calibration_is_a_clear_error(tmp_path, train_csv, capsys):
     _, out = _fit(tmp_path, train_csv, "--set", "n_estimators=5")
     code = main(["predict", "--model", str(out), "--input", str(train_csv), "--smiles-col",
-                 "SMILES", "--output", str(tmp_path / "p.csv"), "--interval", "0.9"])
+                 "SMILES", "--out", str(tmp_path / "p.csv"), "--interval", "0.9"])
     assert code == 2 and "no conformal calibration" in capsys.readouterr().err
 
 
@@ -118,12 +118,12 @@ def test_gnn_and_gnn_ensembles_predict_from_the_command_line(tmp_path, train_csv
     assert code == 0
     preds = tmp_path / "p.csv"
     assert main(["predict", "--model", str(out), "--input", str(train_csv), "--smiles-col",
-                 "SMILES", "--output", str(preds), "--std"]) == 0
+                 "SMILES", "--out", str(preds), "--std"]) == 0
     frame = pd.read_csv(preds)
     assert frame["P_pred"].notna().all() and (frame["P_std"] >= 0).all()
     # A member folder is a complete model in physical units (trained with the same log10).
     member = tmp_path / "member.csv"
     assert main(["predict", "--model", str(out / "member_1"), "--input", str(train_csv),
-                 "--smiles-col", "SMILES", "--output", str(member)]) == 0
+                 "--smiles-col", "SMILES", "--out", str(member)]) == 0
     alone = pd.read_csv(member)["P_pred"]
     assert (alone > 0).all() and 0.1 < np.median(alone / frame["P_pred"]) < 10

@@ -43,7 +43,7 @@ def _query(tmp_path, frame=QUERY):
 
 
 def _predict(rf_model, query, output, *extra):
-    return main(["predict", "--model", str(rf_model), "--input", str(query), "--output",
+    return main(["predict", "--model", str(rf_model), "--input", str(query), "--out",
                  str(output), *extra])
 
 
@@ -145,7 +145,7 @@ def test_predict_file_problems_are_one_line_messages(rf_model, tmp_path, capsys)
     assert _predict(rf_model, tmp_path, tmp_path / "p.csv") == 2
     assert f"input {tmp_path} is a directory, not a file" in capsys.readouterr().err
     assert _predict(rf_model, query, tmp_path) == 2
-    assert f"--output {tmp_path} is an existing directory" in capsys.readouterr().err
+    assert f"--out {tmp_path} is an existing directory" in capsys.readouterr().err
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     assert _predict(rf_model, empty, tmp_path / "p.csv") == 2
@@ -158,7 +158,7 @@ def test_predict_file_problems_are_one_line_messages(rf_model, tmp_path, capsys)
     blocker.write_text("x")
     assert _predict(rf_model, query, blocker / "p.csv") == 2
     err = capsys.readouterr().err
-    assert f"cannot write --output {blocker / 'p.csv'}" in err and "Traceback" not in err
+    assert f"cannot write --out {blocker / 'p.csv'}" in err and "Traceback" not in err
 
 
 def test_gzip_named_csv_is_read_by_content(rf_model, tmp_path):
@@ -178,7 +178,7 @@ def test_read_only_output_is_refused_before_loading(rf_model, tmp_path, monkeypa
     out = tmp_path / "p.csv"
     assert _predict(rf_model, _query(tmp_path), out) == 2
     err = capsys.readouterr().err
-    assert f"cannot write --output {out}: {tmp_path} is not writable (Read-only file system)" \
+    assert f"cannot write --out {out}: {tmp_path} is not writable (Read-only file system)" \
         in err
 
 
