@@ -330,12 +330,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     import pandas as pd
 
+    from sciml._cli_compat import require
     from sciml._io import atomic_write, check_input_file, check_output_file, read_csv_chunks
     from sciml.chem.models import load_model
     from sciml.chem.models.base import DomainWarning
     from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError
-
-    from sciml._cli_compat import require
 
     require(args, out="--out")
     check_input_file(args.input, "input")
