@@ -67,7 +67,9 @@ def run_sciml(train: Path, test: Path, target: str, work: Path, args) -> tuple[f
     out = work / "sciml_pred.csv"
     _run([str(BIN / "sciml"), "predict", "--model", str(model), "--input", str(test),
           "--out", str(out)])
-    return seconds, pd.read_csv(out)[target].to_numpy()
+    # The output keeps the input's columns (the measured target among them); the
+    # prediction of a column the input already has is named <target>_pred.
+    return seconds, pd.read_csv(out)[f"{target}_pred"].to_numpy()
 
 
 def run_chemprop(train: Path, test: Path, target: str, work: Path, args
