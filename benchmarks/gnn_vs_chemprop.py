@@ -66,8 +66,10 @@ def run_sciml(train: Path, test: Path, target: str, work: Path, args) -> tuple[f
                     "--set", f"depth={args.depth}", "--set", "progress=false"])
     out = work / "sciml_pred.csv"
     _run([str(BIN / "sciml"), "predict", "--model", str(model), "--input", str(test),
-          "--output", str(out)])
-    return seconds, pd.read_csv(out)[target].to_numpy()
+          "--out", str(out)])
+    # The output keeps the input's columns (the measured target among them); the
+    # prediction of a column the input already has is named <target>_pred.
+    return seconds, pd.read_csv(out)[f"{target}_pred"].to_numpy()
 
 
 def run_chemprop(train: Path, test: Path, target: str, work: Path, args
@@ -91,7 +93,7 @@ def run_chemprop(train: Path, test: Path, target: str, work: Path, args
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=30, help="training epochs (both)")
+    parser.add_argument("--epochs", type=int, default=20, help="training epochs (both)")
     parser.add_argument("--batch-size", type=int, default=64, help="molecules per batch (both)")
     parser.add_argument("--hidden", type=int, default=300, help="hidden width (both)")
     parser.add_argument("--depth", type=int, default=3, help="message-passing steps (both)")

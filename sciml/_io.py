@@ -1,4 +1,14 @@
-"""Atomic file writing: a temporary file in the target folder, then a rename."""
+"""File helpers shared by the command lines: atomic writes and up-front checks of paths.
+
+- :func:`atomic_path`, :func:`atomic_write`: write to a temporary file in the target
+  folder, then rename, so a reader never sees a half-written file;
+- :func:`check_input_file`, :func:`check_output_file`, :func:`check_output_dir`: refuse a
+  directory, a missing or empty file, or a place that cannot be written *before* any work
+  starts, with a one-line :class:`FileCheckError` naming the path;
+- :func:`compression_of`, :func:`read_csv`, :func:`read_csv_chunks`: read CSV files whose
+  compression is found from their first bytes, not their name (a gzip file called
+  ``.csv`` is read as gzip).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +19,30 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["atomic_path", "atomic_write"]
+__all__ = [
+    "FileCheckError",
+    "atomic_path",
+    "atomic_write",
+    "check_input_file",
+    "check_output_dir",
+    "check_output_file",
+    "compression_of",
+    "read_csv",
+    "read_csv_chunks",
+]
+
+# First bytes of the compressed formats pandas reads, and pandas' name for each.
+_MAGIC = (
+    (b"\x1f\x8b", "gzip"),
+    (b"BZh", "bz2"),
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"PK\x03\x04", "zip"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+)
+
+
+class FileCheckError(ValueError):
+    """A path given on the command line cannot be used; the message names it and why."""
 
 
 @contextlib.contextmanager
@@ -54,3 +87,153 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **kwargs: Any) -> Ite
     """
     with atomic_path(path) as tmp, open(tmp, mode, **kwargs) as handle:
         yield handle
+
+
+def compression_of(path: str | os.PathLike) -> str | None:
+    r"""Return the compression of ``path`` found from its first bytes (``"gzip"``, ...) or None.
+
+    Examples
+    --------
+    >>> import gzip, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "named_plain.csv"
+    >>> path.write_bytes(gzip.compress(b"smiles\nCCO\n")) > 0
+    True
+    >>> compression_of(path)
+    'gzip'
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(8)
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
+
+
+def check_input_file(path: str | os.PathLike, what: str = "input") -> Path:
+    """Return ``path`` if it is a readable, non-empty file; else raise :class:`FileCheckError`.
+
+    Parameters
+    ----------
+    path : path
+        The file.
+    what : str
+        What the file is, for the message (``"input"``, ``"training data"``).
+
+    Raises
+    ------
+    FileNotFoundError
+        Nothing exists at ``path``.
+    FileCheckError
+        ``path`` is a directory, cannot be read, or is empty (also once decompressed).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{what} file {path} does not exist")
+    if path.is_dir():
+        raise FileCheckError(f"{what} {path} is a directory, not a file")
+    try:
+        with open(path, "rb") as handle:
+            empty = not handle.read(1)
+        if not empty and compression_of(path) == "gzip":
+            import gzip
+
+            with gzip.open(path, "rb") as handle:
+                empty = not handle.read(1)
+    except OSError as exc:
+        raise FileCheckError(f"cannot read {what} file {path}: {exc.strerror or exc}") from exc
+    if empty:
+        raise FileCheckError(f"{what} file {path} is empty")
+    return path
+
+
+def _probe_folder(folder: Path, target: Path, what: str) -> None:
+    """Create and delete a file in the nearest existing folder at or above ``folder``."""
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise FileCheckError(f"cannot write {what} {target}: {existing} is a file, not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".sciml-write-test-", dir=existing)
+    except OSError as exc:
+        raise FileCheckError(f"cannot write {what} {target}: {existing} is not writable "
+                             f"({exc.strerror or exc})") from exc
+    os.close(fd)
+    os.unlink(probe)
+
+
+def check_output_file(path: str | os.PathLike, what: str = "output") -> Path:
+    """Check, before any work, that a file can be written at ``path``.
+
+    Raises
+    ------
+    FileCheckError
+        ``path`` is an existing directory, or its folder cannot be created or written
+        (permissions, read-only file system, a file in the way).
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise FileCheckError(f"{what} {path} is an existing directory; give a file name")
+    _probe_folder(path.parent if str(path.parent) else Path("."), path, what)
+    return path
+
+
+def check_output_dir(path: str | os.PathLike, what: str = "output folder") -> Path:
+    """Check, before any work, that ``path`` is (or can become) a writable folder.
+
+    Raises
+    ------
+    FileCheckError
+        ``path`` is an existing file, or the folder cannot be created or written.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise FileCheckError(f"{what} {path} is an existing file, not a folder")
+    _probe_folder(path, path, what)
+    return path
+
+
+def _csv_errors(path: Path, what: str):
+    """Turn pandas' and the codec's complaints about a file into a :class:`FileCheckError`."""
+    import pandas as pd
+
+    @contextlib.contextmanager
+    def guard() -> Iterator[None]:
+        try:
+            yield
+        except pd.errors.EmptyDataError as exc:
+            raise FileCheckError(f"{what} file {path} is empty (no header row)") from exc
+        except UnicodeDecodeError as exc:
+            raise FileCheckError(f"{what} file {path} is not a UTF-8 text (CSV) file: "
+                                 f"{exc.reason} at byte {exc.start}") from exc
+        except pd.errors.ParserError as exc:
+            raise FileCheckError(f"{what} file {path} is not a readable CSV file: "
+                                 f"{str(exc).strip()}") from exc
+
+    return guard()
+
+
+def read_csv(path: str | os.PathLike, what: str = "input", **kwargs: Any):
+    """Check ``path`` and read it with :func:`pandas.read_csv`, compression found by content.
+
+    Raises
+    ------
+    FileNotFoundError, FileCheckError
+        As :func:`check_input_file`, or the file is not a readable CSV.
+    """
+    import pandas as pd
+
+    path = check_input_file(path, what)
+    with _csv_errors(path, what):
+        return pd.read_csv(path, compression=compression_of(path), **kwargs)
+
+
+def read_csv_chunks(path: str | os.PathLike, chunksize: int, what: str = "input",
+                    **kwargs: Any) -> Iterator:
+    """Yield the file as DataFrames of at most ``chunksize`` rows (see :func:`read_csv`)."""
+    import pandas as pd
+
+    path = check_input_file(path, what)
+    with _csv_errors(path, what), pd.read_csv(path, compression=compression_of(path),
+                                              chunksize=chunksize, **kwargs) as reader:
+        yield from reader

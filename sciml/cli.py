@@ -91,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         print(f"sciml {args.command}: error: {message}", file=sys.stderr)
         return 2
+    except OSError as exc:  # permissions, read-only file system, disk full: name the path
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"sciml {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,8 +6,16 @@
         [--epochs 50] [--seed 0] [--val-fraction 0.1] [--val val.csv] [--ensemble 3] \
         [--errors raise|skip] [--set hidden=300 --set descriptors=false] \
         [--checkpoint-dir DIR] [--resume [DIR]] [--max-minutes M]
-    sciml predict --model runs/gnn --input new.csv --smiles-col SMILES --output preds.csv \
-        [--errors raise|skip|nan] [--targets HLM] [--std]
+    sciml predict --model runs/gnn --input new.csv --smiles-col SMILES --out preds.csv \
+        [--errors raise|skip|nan] [--targets HLM] [--std] [--chunk-size 10000]
+
+``sciml predict`` streams: it reads, predicts and writes ``--chunk-size`` rows at a time,
+so memory does not grow with the file. The output keeps every input column and the input
+row order, adds a ``row`` column (the 0-based data row of the input) and, after the
+predictions, ``max_tanimoto``, ``in_domain`` and ``note`` (applicability domain and
+multi-fragment inputs, see :mod:`sciml.chem.domain`). An added column whose name the input
+already uses gets the suffix ``_pred``. Both commands check their files (a directory, an
+empty file, an unwritable output) before any work starts.
 
 ``--model`` names a class in :data:`sciml.chem.models.MODELS` (resolved by
 :func:`sciml.cli.resolve`). Model options reach the model's configuration dataclass by
@@ -23,14 +31,17 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 __all__ = ["MODEL_OPTIONS", "add_fit_arguments", "add_predict_arguments", "model_options",
            "register"]
 
-#: ``argparse`` destinations forwarded to the model's configuration when given.
-MODEL_OPTIONS: list[str] = ["epochs", "seed", "val_fraction", "ensemble", "pretrained", "adapt",
-                            "head"]
+#: ``argparse`` destinations forwarded to the model's configuration when given
+#: (``--epochs`` is mapped to the model's :attr:`~MoleculeModel.epoch_fields`).
+MODEL_OPTIONS: list[str] = ["seed", "val_fraction", "ensemble", "pretrained", "adapt", "head"]
+#: Model kinds a ``--model ensemble`` may average (the CLI names of MODELS).
+_MEMBER_KINDS = ("rf", "gbm", "gnn", "transformer")
 
 
 def _split_names(text: str) -> list[str]:
@@ -57,15 +68,35 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smiles-col", default="smiles", metavar="COL",
                         help="column holding SMILES (default: smiles)")
     parser.add_argument("--targets", required=True, type=_split_names, metavar="A,B",
-                        help="comma-separated endpoint columns; empty cells are missing labels")
-    parser.add_argument("--model", default="rf", metavar="NAME",
-                        help="model kind: rf (random forest on RDKit descriptors), gnn "
-                             "(D-MPNN) or transformer (SMILES encoder; see --pretrained, "
-                             "--adapt, --head); default rf")
+                        help="comma-separated endpoint columns; empty cells are missing "
+                             "labels, any other non-number (n/a, NA, nan) is an error")
+    parser.add_argument("--model", default=None, metavar="NAME",
+                        help="model kind: rf (random forest on RDKit descriptors), gbm "
+                             "(LightGBM on Morgan counts + descriptors), gnn (D-MPNN), "
+                             "transformer (SMILES encoder; see --pretrained, --adapt, --head) or "
+                             "ensemble (average of --members); default rf, or the model of "
+                             "--config. 'sciml fit --model NAME --help' lists NAME's options")
+    parser.add_argument("--members", type=_split_names, metavar="A,B",
+                        help="--model ensemble: the kinds to average, e.g. rf,gbm,gnn "
+                             "(each with its default options and --seed)")
+    parser.add_argument("--config", metavar="FILE.json",
+                        help="model kind, options and transforms from 'sciml tune' "
+                             "(best_config.json); flags given here override it")
+    parser.add_argument("--transform", action="append", metavar="KIND|NAME=KIND",
+                        help="target transform, fitted on the training data and undone at "
+                             "prediction: none, log10, log1p, logit (fractions or "
+                             "percentages) or auto (log10 for positive targets spanning more "
+                             "than two decades); KIND for every endpoint or NAME=KIND for one "
+                             "(repeatable)")
+    parser.add_argument("--calibration", type=float, metavar="FRACTION",
+                        help="hold out this fraction of the training molecules to calibrate "
+                             "conformal intervals ('sciml predict --interval 0.9'), e.g. 0.15")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to save the model in")
     parser.add_argument("--val", metavar="FILE.csv",
                         help="validation CSV (same columns) for early stopping of neural models")
-    parser.add_argument("--epochs", type=int, help="training epochs (neural models)")
+    parser.add_argument("--epochs", type=int,
+                        help="training epochs of neural models: gnn's epochs; transformer's "
+                             "domain-adaptation and fine-tuning stages")
     parser.add_argument("--seed", type=int, help="random seed")
     parser.add_argument("--val-fraction", type=float,
                         help="fraction of the training set held out to pick the best epoch "
@@ -95,7 +126,11 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", required=True, metavar="FILE.csv", help="CSV file with SMILES")
     parser.add_argument("--smiles-col", default="smiles", metavar="COL",
                         help="column holding SMILES (default: smiles)")
-    parser.add_argument("--output", required=True, metavar="FILE.csv", help="predictions CSV")
+    parser.add_argument("--out", metavar="FILE.csv",
+                        help="predictions CSV to write (the input's columns plus predictions)")
+    from sciml._cli_compat import add_deprecated
+
+    add_deprecated(parser, "--output", "--out", "out")
     parser.add_argument("--targets", type=_split_names, metavar="A,B",
                         help="endpoints to predict (default: all the model knows)")
     parser.add_argument("--errors", choices=("raise", "skip", "nan"), default="raise",
@@ -103,9 +138,15 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                              "their rows out (skip) or write empty predictions (nan)")
     parser.add_argument("--std", action="store_true",
                         help="add <endpoint>_std columns (spread over trees or ensemble members)")
+    parser.add_argument("--chunk-size", type=int, default=10_000, metavar="N",
+                        help="rows read, predicted and written at a time (default 10000); "
+                             "memory does not grow with the file")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"),
                         help="transformer models only: autocast of the encoder (auto: bf16 on "
                              "CUDA, fp32 elsewhere; bf16 is faster on CPUs with AVX512-BF16)")
+    parser.add_argument("--interval", type=float, metavar="LEVEL",
+                        help="add <endpoint>_lower/_upper columns: a conformal interval of this "
+                             "coverage, e.g. 0.9 (needs a model fitted with --calibration)")
 
 
 def model_options(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
@@ -117,8 +158,15 @@ def model_options(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
     import dataclasses
 
     fields = [f.name for f in dataclasses.fields(config_cls)]
-    options = {dest: getattr(args, dest) for dest in MODEL_OPTIONS
-               if getattr(args, dest, None) is not None}
+    options = dict(getattr(args, "config_options", {}))
+    options.update({dest: getattr(args, dest) for dest in MODEL_OPTIONS
+                    if getattr(args, dest, None) is not None})
+    if getattr(args, "epochs", None) is not None:
+        epoch_fields = [f for f in getattr(args, "epoch_fields", ("epochs",)) if f in fields]
+        if not epoch_fields:
+            raise ValueError(f"model {args.model!r} is not trained in epochs; --epochs applies "
+                             "to gnn and transformer")
+        options.update(dict.fromkeys(epoch_fields, args.epochs))
     options.update(dict(args.overrides))
     unknown = sorted(set(options) - set(fields))
     if unknown:
@@ -127,23 +175,53 @@ def model_options(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
     return options
 
 
-def _print_invalid(invalid: list, what: str) -> None:
+def _print_invalid(invalid: list, what: str, action: str) -> None:
     if not invalid:
         return
-    print(f"{what}: {len(invalid)} invalid SMILES skipped:", file=sys.stderr)
+    print(f"{what}: {len(invalid)} invalid SMILES {action}:", file=sys.stderr)
     for index, value, reason in invalid[:20]:
         print(f"  row {index}: {value!r}: {reason}", file=sys.stderr)
     if len(invalid) > 20:
         print(f"  ... and {len(invalid) - 20} more", file=sys.stderr)
 
 
+def _save_or_rescue(model, out: str) -> Path:
+    """Save ``model`` to ``out``; if that fails, save it to a temporary folder and say where."""
+    import tempfile
+
+    try:
+        return model.save(out)
+    except OSError as exc:
+        rescue = Path(tempfile.mkdtemp(prefix="sciml-fit-"))
+        model.save(rescue)
+        raise ValueError(f"could not save the model to {out} ({exc.strerror or exc}); "
+                         f"the fitted model is saved in {rescue} instead") from exc
+
+
 def _cmd_fit(args: argparse.Namespace) -> int:
+    from sciml._io import check_input_file, check_output_dir
     from sciml.chem.datasets import load_csv
     from sciml.chem.models import MODELS
+    from sciml.chem.transforms import parse_transform_options
     from sciml.cli import resolve
 
-    cls = resolve("model", args.model, MODELS)
-    model = cls(**model_options(args, cls.config_cls))
+    transforms = _read_config(args)
+    if args.transform:
+        transforms = parse_transform_options(args.transform)
+    if args.model == "ensemble":
+        model = _ensemble(args)
+        cls = type(model)
+    else:
+        if args.members:
+            raise ValueError("--members applies to --model ensemble")
+        cls = resolve("model", args.model, MODELS)
+        args.epoch_fields = cls.epoch_fields or ("epochs",)
+        model = cls(**model_options(args, cls.config_cls))
+    check_input_file(args.train, "training data")
+    if args.val:
+        check_input_file(args.val, "validation data")
+    # Before any work: an unwritable --out would otherwise lose the whole training run.
+    check_output_dir(args.out, "--out folder")
     checkpoints = None
     if cls.trains_in_epochs:
         from pathlib import Path
@@ -161,49 +239,238 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         val_smiles, val_y = val["smiles"].tolist(), val[args.targets]
     start = time.perf_counter()
     model.fit(train["smiles"].tolist(), train[args.targets], val_smiles, val_y, errors=args.errors,
-              checkpoints=checkpoints)
+              checkpoints=checkpoints, transforms=transforms, calibration=args.calibration)
     seconds = time.perf_counter() - start
-    _print_invalid(model.fit_info.get("invalid", []), args.train)
-    out = model.save(args.out)
+    _print_invalid(model.fit_info.get("invalid", []), args.train, "skipped")
+    out = _save_or_rescue(model, args.out)
     if checkpoints is not None:
         checkpoints.finish()
+    extras = []
+    if not model.transforms.is_identity:
+        extras.append(f"target transforms: {model.transforms.describe()}")
+    if model.conformal is not None:
+        extras.append(f"{model.fit_info['n_calibration']} molecules held out to calibrate "
+                      "intervals")
     print(f"fitted {cls.__name__} on {model.fit_info['n_train']} molecules "
-          f"({', '.join(model.targets)}) in {seconds:.1f} s; saved to {out}")
+          f"({', '.join(model.targets)}) in {seconds:.1f} s; saved to {out}"
+          + "".join(f"; {e}" for e in extras))
     return 0
 
 
-def _cmd_predict(args: argparse.Namespace) -> int:
-    from sciml.chem.datasets import load_csv
-    from sciml.chem.models import load_model
+def _read_config(args: argparse.Namespace):
+    """Apply ``--config`` (a 'sciml tune' result): model kind, options, transforms."""
+    args.config_options = {}
+    if not args.config:
+        args.model = args.model or "rf"
+        return None
+    from sciml._io import check_input_file
 
+    check_input_file(args.config, "--config")
+    try:
+        config = json.loads(Path(args.config).read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--config {args.config} is not valid JSON: {exc}") from exc
+    if not isinstance(config, dict) or not isinstance(config.get("options", {}), dict):
+        raise ValueError(f"--config {args.config} is not a 'sciml tune' best_config.json")
+    if args.model is not None and config.get("model") not in (None, args.model):
+        raise ValueError(f"--config {args.config} is for model {config.get('model')!r}, "
+                         f"not --model {args.model!r}")
+    args.model = args.model or config.get("model") or "rf"
+    args.config_options = dict(config.get("options", {}))
+    return config.get("transforms")
+
+
+def _ensemble(args: argparse.Namespace):
+    """``--model ensemble --members a,b``: an average of default models of those kinds."""
+    from sciml.chem.models import MODELS, EnsembleModel
+    from sciml.cli import resolve
+
+    if not args.members or len(args.members) < 2:
+        raise ValueError("--model ensemble needs --members with at least two kinds, "
+                         "e.g. --members rf,gbm")
+    members = []
+    for kind in args.members:
+        cls = resolve("ensemble member", kind, {k: MODELS[k] for k in _MEMBER_KINDS})
+        options = {}
+        if args.seed is not None and "seed" in {f for f in cls.config_cls.__dataclass_fields__}:
+            options["seed"] = args.seed
+        if args.epochs is not None:
+            options.update(dict.fromkeys(cls.epoch_fields, args.epochs))
+        members.append(cls(**options))
+    if args.overrides or args.config_options:
+        raise ValueError("--set and --config apply to single models, not to --model ensemble")
+    return EnsembleModel(members=members)
+
+
+def _without_descriptor_cache(model) -> None:
+    """Switch off the on-disk descriptor cache of ``model`` and its members.
+
+    A prediction file's molecules are usually seen once; caching them would make the cache
+    (and the memory its merges need) grow with the file.
+    """
+    import dataclasses
+
+    if "descriptor_cache" in {f.name for f in dataclasses.fields(model.config)}:
+        model.config = dataclasses.replace(model.config, descriptor_cache=False)
+    from sciml.chem.models import MoleculeModel
+
+    # An ensemble's members are models; a GNN's are its networks, which have no cache.
+    for member in getattr(model, "members", []):
+        if isinstance(member, MoleculeModel):
+            _without_descriptor_cache(member)
+
+
+def _output_columns(preds_columns: list[str], input_columns: list[str]) -> dict[str, str]:
+    """Names of the added columns: ``<name>_pred`` where the input already has ``<name>``."""
+    return {c: f"{c}_pred" if c in input_columns else c for c in preds_columns}
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import warnings
+
+    import pandas as pd
+
+    from sciml._cli_compat import require
+    from sciml._io import atomic_write, check_input_file, check_output_file, read_csv_chunks
+    from sciml.chem.models import load_model
+    from sciml.chem.models.base import DomainWarning
+    from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError
+
+    require(args, out="--out")
+    check_input_file(args.input, "input")
+    check_output_file(args.out, "--out")
     if args.precision is None:
         model = load_model(args.model)
     else:
         from sciml.chem.transformer import MolecularPropertyPredictor
 
         model = MolecularPropertyPredictor.load(args.model, precision=args.precision).model
-    frame = load_csv(args.input, args.smiles_col)
-    preds = model.predict(frame["smiles"], errors=args.errors, targets=args.targets,
-                          return_std=args.std)
-    _print_invalid(preds.attrs.get("invalid", []), args.input)
-    out = frame.loc[preds.index, ["smiles"]].rename(columns={"smiles": args.smiles_col})
-    out = out.join(preds)
-    out.index.name = "row"
-    from sciml._io import atomic_write
-
-    with atomic_write(args.output, "w", newline="") as handle:
-        out.to_csv(handle)
+    _without_descriptor_cache(model)
+    if args.chunk_size < 1:
+        raise ValueError(f"--chunk-size must be at least 1, got {args.chunk_size}")
+    # Every cell read as text: ID columns keep leading zeros, and 'NA' stays 'NA'.
+    chunks = read_csv_chunks(args.input, args.chunk_size, "input", dtype=str,
+                             keep_default_na=False)
+    invalid: list[InvalidSmiles] = []
+    n_rows = n_written = n_outside = 0
+    header_written = False
+    failing = False  # errors=raise and a bad row seen: only validate the rest, to list all
+    with atomic_write(args.out, "w", newline="") as handle:
+        for chunk in chunks:
+            if args.smiles_col not in chunk.columns:
+                raise KeyError(f"{args.input} has no column {args.smiles_col!r}; columns are "
+                               f"{list(chunk.columns)}")
+            row_name = "row" if "row" not in chunk.columns else "row_pred"
+            chunk.index = pd.RangeIndex(n_rows, n_rows + len(chunk), name=row_name)
+            smiles = chunk[args.smiles_col].str.strip()
+            if failing:
+                bad = model.check_inputs(smiles.tolist())[1]
+                invalid += [InvalidSmiles(b.index + n_rows, b.value, b.reason) for b in bad]
+                n_rows += len(chunk)
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DomainWarning)  # one summary at the end
+                preds = model.predict(smiles, errors="nan" if args.errors == "raise"
+                                      else args.errors, targets=args.targets,
+                                      return_std=args.std, domain=True,
+                                      interval=args.interval)
+            invalid += [InvalidSmiles(i + n_rows, v, r) for i, v, r in preds.attrs["invalid"]]
+            n_rows += len(chunk)
+            if invalid and args.errors == "raise":
+                failing = True
+                continue
+            n_outside += int((~preds["in_domain"].fillna(True)).sum())
+            preds = preds.rename(columns=_output_columns(list(preds.columns),
+                                                         list(chunk.columns)))
+            preds.index.name = row_name
+            out = chunk.loc[preds.index].join(preds)
+            out.to_csv(handle, header=not header_written)
+            header_written = True
+            n_written += len(out)
+        if n_rows == 0:
+            raise ValueError(f"input file {args.input} has a header but no rows")
+        if failing:
+            raise InvalidSmilesError(invalid, total=n_rows)
+    _print_invalid([(b.index, b.value, b.reason) for b in invalid], args.input,
+                   "left out of the output" if args.errors == "skip"
+                   else "kept as rows with empty predictions")
     names = model.targets if args.targets is None else args.targets
-    print(f"wrote {len(out)} predictions of {', '.join(names)} to {args.output}")
+    print(f"wrote {n_written} predictions of {', '.join(names)} to {args.out}")
+    if n_outside:
+        print(f"sciml predict: warning: {n_outside} of {n_written} molecules are outside the "
+              "model's applicability domain (in_domain=False; the note column says why); "
+              "their predictions are extrapolations", file=sys.stderr)
     return 0
+
+
+def _field_docs(config_cls: type) -> dict[str, str]:
+    """Attribute descriptions from a numpy-style configuration docstring."""
+    import inspect
+    import re
+
+    docs, current = {}, None
+    for line in inspect.cleandoc(config_cls.__doc__ or "").splitlines():
+        head = re.match(r"^([a-z_][a-z0-9_, ]*) : ", line)
+        if head:
+            current = [n.strip() for n in head[1].split(",")]
+            for name in current:
+                docs[name] = ""
+        elif current and line.startswith("    "):
+            for name in current:
+                docs[name] = (docs[name] + " " + line.strip()).strip()
+        else:
+            current = None
+    return docs
+
+
+def model_help(name: str) -> str:
+    """The options of model kind ``name`` with their defaults, for ``fit --model NAME --help``."""
+    import dataclasses
+
+    from sciml.chem.models import MODELS
+    from sciml.cli import resolve
+
+    if name == "ensemble":
+        return ("\nensemble: the average of --members (e.g. rf,gbm,gnn), each with its defaults, "
+                "--seed and --epochs; its spread is the std across members (--std).")
+    cls = resolve("model", name, MODELS)
+    docs = _field_docs(cls.config_cls)
+    lines = [f"\n{name} options ({cls.config_cls.__name__}; set with --set FIELD=VALUE"
+             + (f", --epochs sets {', '.join(cls.epoch_fields)}" if cls.epoch_fields else "")
+             + "):"]
+    for field in dataclasses.fields(cls.config_cls):
+        default = field.default if field.default is not dataclasses.MISSING else (
+            field.default_factory() if field.default_factory is not dataclasses.MISSING else "")
+        text = docs.get(field.name, "")
+        lines.append(f"  {field.name} = {default!r}" + (f": {text}" if text else ""))
+    return "\n".join(lines)
+
+
+class _FitHelp(argparse.Action):
+    """``-h/--help`` that also lists the options of the model named by an earlier ``--model``."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        parser.print_help()
+        model = getattr(namespace, "model", None)
+        print(model_help(model) if model else
+              "\nEach model's own options: sciml fit --model NAME --help "
+              "(NAME: rf, gbm, gnn, transformer, ensemble)")
+        parser.exit()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``fit`` and ``predict`` to the ``sciml`` command line."""
     fit = subparsers.add_parser(
-        "fit", help="fit a molecular property model on a CSV file",
+        "fit", help="fit a molecular property model on a CSV file", add_help=False,
         description="Fit a molecular property model (rf: random forest on RDKit descriptors; "
-                    "gnn: D-MPNN) on SMILES and endpoint columns of a CSV file, and save it.")
+                    "gbm: LightGBM; gnn: D-MPNN; transformer: SMILES encoder; ensemble: "
+                    "their average) on SMILES and endpoint columns of a CSV file, and save it.")
+    fit.add_argument("-h", "--help", action=_FitHelp,
+                     help="show this help; after --model NAME, also NAME's options")
     add_fit_arguments(fit)
     from sciml._resume_cli import stops_on_budget
 

@@ -428,8 +428,10 @@ def load_smiles_file(path: str | os.PathLike) -> pd.DataFrame:
     pandas.DataFrame
         Column ``smiles`` (and ``name`` when present), in file order.
     """
+    from sciml._io import compression_of
+
     path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
+    opener = gzip.open if compression_of(path) == "gzip" else open
     smiles, names = [], []
     with opener(path, "rt", encoding="utf-8") as handle:
         for line in handle:
@@ -455,12 +457,14 @@ def load_csv(
     Parameters
     ----------
     path : path
-        CSV file (anything :func:`pandas.read_csv` reads, ``.gz`` included).
+        CSV file (anything :func:`pandas.read_csv` reads; compression is found from the
+        file's first bytes, so a gzip file named ``.csv`` is read too).
     smiles_col : str
         Column holding the SMILES; renamed to ``smiles`` and whitespace-stripped.
     target_cols : str or sequence of str, optional
-        Endpoint columns, converted to float (empty cells become NaN). ``None`` reads no
-        targets (input for prediction).
+        Endpoint columns, converted to float. Only empty (or blank) cells are missing
+        labels (NaN); any other text, ``NA``, ``n/a`` and ``nan`` included, is an error
+        naming the rows. ``None`` reads no targets (input for prediction).
     **read_csv_kwargs
         Passed to :func:`pandas.read_csv` (``sep``, ``encoding``, ...).
 
@@ -474,10 +478,16 @@ def load_csv(
     KeyError
         A named column is missing (the message lists the file's columns).
     ValueError
-        A target cell is not a number (the message lists the offending rows).
+        A target cell is neither a number nor empty (the message lists the offending
+        rows), or the file is a directory, empty or not a CSV (``FileCheckError``).
     """
+    from sciml._io import read_csv
+
     targets = [target_cols] if isinstance(target_cols, str) else list(target_cols or [])
-    raw = pd.read_csv(path, **read_csv_kwargs)
+    # Only empty cells are missing: pandas' default would also read 'NA', 'n/a', 'null',
+    # '-' ... as missing and silently drop a label a chemist typed on purpose.
+    options = {"keep_default_na": False, "na_values": [""], **read_csv_kwargs}
+    raw = read_csv(path, "data", **options)
     missing = [c for c in [smiles_col, *targets] if c not in raw.columns]
     if missing:
         raise KeyError(f"{os.fspath(path)} has no column(s) {missing}; "
@@ -487,11 +497,17 @@ def load_csv(
     frame = pd.DataFrame({"smiles": raw[smiles_col].map(
         lambda s: s.strip() if isinstance(s, str) else s)})
     for col in targets:
-        numeric = pd.to_numeric(raw[col], errors="coerce")
-        bad = raw.index[numeric.isna() & raw[col].notna()]
+        cells = raw[col].map(lambda v: v.strip() if isinstance(v, str) else v)
+        empty = cells.isna() | (cells == "")
+        numeric = pd.to_numeric(cells.where(~empty), errors="coerce")
+        # 'nan' and 'NaN' parse as numbers but are no measurement: name them too.
+        text_nan = cells.map(lambda v: isinstance(v, str) and v.lower() in ("nan", "-nan"))
+        bad = raw.index[(numeric.isna() & ~empty) | text_nan]
         if len(bad):
             examples = ", ".join(f"row {i}: {raw.at[i, col]!r}" for i in bad[:10])
-            raise ValueError(f"column {col!r} has {len(bad)} non-numeric values ({examples})")
+            raise ValueError(f"{os.fspath(path)}: column {col!r} has {len(bad)} non-numeric "
+                             f"values ({examples}); only empty cells are read as "
+                             "missing labels")
         frame[col] = numeric.astype(float)
     info = DatasetInfo(Path(path).name, f"user data from {os.fspath(path)}",
                        tuple(Endpoint(c, c, "", None, c) for c in targets), "", "")

@@ -8,6 +8,8 @@ Every batch function takes ``errors``:
 
 In every mode :attr:`SmilesBatch.invalid` lists the bad rows with the reason RDKit gave, so
 a bad molecule is reported where it enters the pipeline instead of crashing inside a model.
+Leading and trailing whitespace is ignored; whitespace *inside* a SMILES makes it invalid
+(RDKit would silently read ``"CC O"`` as ethane named ``O``).
 RDKit's own stderr logging is silenced while parsing; its messages become those reasons.
 
 Examples
@@ -171,8 +173,13 @@ def _reject_reason(value: object) -> str | None:
         return "missing value (NaN)"
     if not isinstance(value, str):
         return f"not a string (type {type(value).__name__})"
-    if not value.strip():
+    text = value.strip()
+    if not text:
         return "empty string"
+    space = next((i for i, ch in enumerate(text) if ch.isspace()), None)
+    if space is not None:
+        # RDKit would read the text after the space as the molecule's name: 'CC O' -> ethane.
+        return f"contains whitespace at position {space}; a SMILES has no spaces inside"
     return None
 
 
@@ -205,7 +212,7 @@ def parse_smiles(smiles: str, *, sanitize: bool = True, standardize: bool = Fals
     Parameters
     ----------
     smiles : str
-        The SMILES; leading and trailing whitespace is ignored.
+        The SMILES; leading and trailing whitespace is ignored, whitespace inside is invalid.
     sanitize : bool
         Run RDKit sanitisation (valence, aromaticity, kekulisation checks).
     standardize : bool

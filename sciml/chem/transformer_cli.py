@@ -21,21 +21,21 @@ from sciml._resume_cli import stops_on_budget
 __all__ = ["register"]
 
 
-def _read_smiles(source: str, column: str) -> list[str]:
+def _read_smiles(source: str, column: str, what: str) -> list[str]:
     from pathlib import Path
 
+    from sciml._io import check_input_file, read_csv
     from sciml.chem.datasets import dataset_names, load_dataset, load_smiles_file
 
     if source in dataset_names():
         return load_dataset(source)["smiles"].tolist()
     path = Path(source)
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"{source!r} is neither a data set ({', '.join(dataset_names())}) "
                                 "nor a file")
+    check_input_file(path, what)
     if path.name.lower().removesuffix(".gz").endswith(".csv"):
-        import pandas as pd
-
-        frame = pd.read_csv(path)
+        frame = read_csv(path, what)
         if column not in frame:
             raise KeyError(f"{path} has no column {column!r}; columns: {list(frame.columns)}")
         return frame[column].astype(str).str.strip().tolist()
@@ -85,9 +85,11 @@ def _report(stage) -> None:
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from sciml._io import check_output_file
     from sciml.chem.transformer import pretrain
 
-    corpus = _read_smiles(args.corpus, args.smiles_col)
+    check_output_file(args.out, "--out")
+    corpus = _read_smiles(args.corpus, args.smiles_col, "corpus")
     options = _options(args)
     stage = pretrain(corpus, size=args.size, objective=args.objective,
                      n_molecules=args.n_molecules, seed=args.seed, output=args.out,
@@ -98,9 +100,12 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def _cmd_adapt(args: argparse.Namespace) -> int:
+    from sciml._io import check_input_file, check_output_file
     from sciml.chem.transformer import adapt
 
-    smiles = _read_smiles(args.train, args.smiles_col)
+    check_input_file(args.checkpoint, "checkpoint")
+    check_output_file(args.out, "--out")
+    smiles = _read_smiles(args.train, args.smiles_col, "training data")
     options = _options(args)
     stage = adapt(args.checkpoint, smiles, objective=args.objective, seed=args.seed,
                   output=args.out, progress=not args.quiet, **options)

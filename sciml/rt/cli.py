@@ -1,25 +1,49 @@
 """``sciml rt train|predict|generate``: the Regression Transformer from the command line.
 
+``sciml rt predict`` keeps every input column and the input row order, and adds a ``row``
+column (the 0-based data row of the input; with ``--errors skip`` the numbers of the
+dropped rows are missing) and the applicability-domain columns ``max_tanimoto``,
+``in_domain`` and ``note`` (:mod:`sciml.chem.domain`). Files are checked (a directory, an empty file, an unwritable
+output) before any work starts.
+
 Heavy imports (torch, RDKit) happen inside the handlers so ``sciml --help`` stays fast.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 __all__ = ["register"]
 
 
-def _read_smiles_csv(path: str, column: str):
-    import pandas as pd
+def _read_smiles_csv(path: str, column: str, what: str = "input", **kwargs):
+    from sciml._io import read_csv
 
-    frame = pd.read_csv(path)
+    frame = read_csv(path, what, **kwargs)
     if column not in frame.columns:
         raise ValueError(f"{path} has no column {column!r}; columns: {', '.join(frame.columns)}")
     return frame
 
 
+def _legacy(args: argparse.Namespace, command: str, positionals: dict[str, str],
+            **required: str) -> None:
+    from sciml._cli_compat import apply_legacy_positionals, require
+
+    apply_legacy_positionals(args, command, positionals)
+    require(args, **required)
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
+    _legacy(args, "rt train", {"train": "--train"}, train="--train", out="--out")
+    if args.precision.isdigit():  # the old meaning: digits per property
+        print(f"sciml rt train: warning: --precision {args.precision} (digits) is deprecated "
+              f"and will be removed in the next release; use --decimals {args.precision} "
+              "(--precision now means fp32/bf16, as everywhere else)", file=sys.stderr)
+        args.decimals, args.precision = int(args.precision), "auto"
+    elif args.precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"--precision must be auto, fp32 or bf16, got {args.precision!r}")
+    from sciml._io import check_input_file, check_output_file
     from sciml._resume_cli import checkpoints_from_args, default_checkpoint_dir
     from sciml.cli import resolve
     from sciml.encoder import ENCODER_SIZES
@@ -27,51 +51,87 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from sciml.train import TrainConfig
 
     size = resolve("encoder size", args.size, {k: k for k in ENCODER_SIZES})
-    frame = _read_smiles_csv(args.data, args.smiles_column)
+    check_input_file(args.train, "training data")
+    if args.val:
+        check_input_file(args.val, "validation data")
+    check_output_file(args.out, "--out")  # before training, not after
+    frame = _read_smiles_csv(args.train, args.smiles_col, "training data")
     missing = [p for p in args.properties if p not in frame.columns]
     if missing:
         raise ValueError(
-            f"{args.data} has no column(s) {missing}; columns: {', '.join(frame.columns)}"
+            f"{args.train} has no column(s) {missing}; columns: {', '.join(frame.columns)}"
         )
-    val = _read_smiles_csv(args.val, args.smiles_column) if args.val else None
-    config = RTConfig(size=size, precision=args.precision, self_consistency=args.self_consistency)
+    val = _read_smiles_csv(args.val, args.smiles_col, "validation data") if args.val else None
+    config = RTConfig(size=size, precision=args.decimals, self_consistency=args.self_consistency)
     train_config = TrainConfig(
         max_epochs=args.epochs,
         batch_size=args.batch_size,
         lr=args.lr,
         seed=args.seed,
         progress=not args.quiet,
+        precision=args.precision,
     )
-    checkpoints = checkpoints_from_args(args, default_checkpoint_dir(args.output))
+    checkpoints = checkpoints_from_args(args, default_checkpoint_dir(args.out))
     train_config, resume = checkpoints.apply(train_config)
     rt = RegressionTransformer(args.properties, config).fit(
-        frame[args.smiles_column].tolist(),
+        frame[args.smiles_col].tolist(),
         frame[args.properties],
-        val_smiles=None if val is None else val[args.smiles_column].tolist(),
+        val_smiles=None if val is None else val[args.smiles_col].tolist(),
         val_y=None if val is None else val[args.properties],
         train_config=train_config,
         errors=args.errors,
         resume=resume,
     )
-    path = rt.save(args.output)
+    path = rt.save(args.out)
     checkpoints.finish()
     print(f"saved {rt!r} to {path}")
     return 0
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
+    _legacy(args, "rt predict", {"model": "--model", "input": "--input"}, model="--model",
+            input="--input", out="--out")
+    import warnings
+
+    from sciml._io import atomic_write, check_input_file, check_output_file
+    from sciml.chem.domain import DomainWarning
     from sciml.rt.predictor import RegressionTransformer
 
+    check_input_file(args.model, "model")
+    check_input_file(args.input, "input")
+    check_output_file(args.out, "--out")
     rt = RegressionTransformer.load(args.model)
-    frame = _read_smiles_csv(args.input, args.smiles_column)
-    out = rt.predict(
-        frame[args.smiles_column].tolist(),
-        errors=args.errors,
-        n_samples=args.samples,
-        decoding=args.decoding,
-    )
-    out.to_csv(args.output, index=False)
-    print(f"wrote {len(out)} predictions to {args.output}")
+    # Every cell as text: ID columns come back exactly as given (leading zeros, 'NA').
+    frame = _read_smiles_csv(args.input, args.smiles_col, dtype=str, keep_default_na=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DomainWarning)  # summarised below, once
+        preds = rt.predict(
+            frame[args.smiles_col].str.strip().tolist(),
+            errors=args.errors,
+            n_samples=args.samples,
+            decoding=args.decoding,
+            domain=True,
+        ).drop(columns="smiles")
+    row = "row" if "row" not in frame.columns else "row_pred"
+    preds = preds.rename(columns={c: f"{c}_pred" for c in preds.columns if c in frame.columns})
+    out = frame.loc[preds.index].join(preds)
+    out.index.name = row
+    with atomic_write(args.out, "w", newline="") as handle:
+        out.to_csv(handle)
+    invalid = preds.attrs.get("invalid", [])
+    if invalid:
+        action = "left out of the output" if args.errors == "skip" else "kept with empty values"
+        print(f"{args.input}: {len(invalid)} invalid SMILES {action}:", file=sys.stderr)
+        for bad in invalid[:20]:
+            print(f"  row {bad.index}: {bad.value!r}: {bad.reason}", file=sys.stderr)
+    print(f"wrote {len(out)} predictions to {args.out}")
+    n_out = int((~preds["in_domain"].fillna(True)).sum()) if "in_domain" in preds else 0
+    if n_out:
+        print(
+            f"sciml rt: warning: {n_out} of {len(out)} molecules are outside the model's "
+            "applicability domain (in_domain=False; the note column says why)",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -89,11 +149,16 @@ def _parse_targets(items: list[str]) -> dict[str, list[float]]:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
+    _legacy(args, "rt generate", {"model": "--model", "seeds": "--seeds"}, model="--model",
+            seeds="--seeds", out="--out")
+    from sciml._io import check_input_file, check_output_file
     from sciml.rt.predictor import RegressionTransformer
 
+    check_input_file(args.model, "model")
+    check_output_file(args.out, "--out")
     rt = RegressionTransformer.load(args.model)
     seeds = (
-        _read_smiles_csv(args.seeds, args.smiles_column)[args.smiles_column].tolist()
+        _read_smiles_csv(args.seeds, args.smiles_col, "seeds")[args.smiles_col].tolist()
         if args.seeds.endswith(".csv")
         else [args.seeds]
     )
@@ -110,9 +175,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         out_of_range=args.out_of_range,
         seed=args.seed,
     )
-    out.to_csv(args.output, index=False)
+    out.to_csv(args.out, index=False)
     print(
-        f"wrote {len(out)} molecules to {args.output} ({out.attrs['n_invalid']} of "
+        f"wrote {len(out)} molecules to {args.out} ({out.attrs['n_invalid']} of "
         f"{out.attrs['n_generated']} candidates invalid, {out.attrs['n_duplicates']} duplicates)"
     )
     return 0
@@ -120,6 +185,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add ``sciml rt`` with its ``train``, ``predict`` and ``generate`` subcommands."""
+    from sciml._cli_compat import add_deprecated, add_legacy_positionals
+    from sciml._resume_cli import add_resume_arguments, stops_on_budget
+
     rt = subparsers.add_parser(
         "rt", help="Regression Transformer: property prediction and property-primed generation"
     )
@@ -127,39 +195,62 @@ def register(subparsers) -> None:
     errors = {
         "choices": ("raise", "skip", "nan"),
         "default": "raise",
-        "help": "invalid SMILES: raise, skip or nan (default: raise)",
+        "help": "invalid SMILES: stop with a list of them (raise, default), leave their rows "
+        "out (skip) or keep them with empty values (nan)",
     }
+    smiles_col = {"default": "smiles", "metavar": "COL",
+                  "help": "column holding SMILES (default: smiles)"}
 
-    train = sub.add_parser("train", help="train on a CSV of SMILES and property columns")
-    train.add_argument("data", help="CSV with a SMILES column and one column per property")
-    train.add_argument("--properties", nargs="+", required=True, help="property columns")
-    train.add_argument("--output", required=True, help="checkpoint file to write (.pt)")
-    train.add_argument("--val", help="validation CSV with the same columns")
-    train.add_argument("--smiles-column", default="smiles")
-    train.add_argument("--size", default="small", help="encoder size: tiny, small or base")
-    train.add_argument("--precision", type=int, default=4, help="decimals per property")
-    train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--lr", type=float, default=5e-4)
+    def legacy(parser, out_help: str) -> None:
+        add_deprecated(parser, "--output", "--out", "out")
+        add_deprecated(parser, "--smiles-column", "--smiles-col", "smiles_col")
+        parser.add_argument("--out", metavar="FILE", help=out_help)
+        parser.add_argument("--smiles-col", **smiles_col)
+
+    train = sub.add_parser("train", help="train on a CSV of SMILES and property columns",
+                           description="Train a Regression Transformer on SMILES and property "
+                                       "columns of a CSV file and write a checkpoint.")
+    add_legacy_positionals(train, "train")
+    train.add_argument("--train", metavar="FILE.csv",
+                       help="training CSV with a SMILES column and one column per property")
+    train.add_argument("--properties", nargs="+", required=True, metavar="COL",
+                       help="property columns to learn (one or more)")
+    legacy(train, "checkpoint file to write (.pt)")
+    train.add_argument("--val", metavar="FILE.csv",
+                       help="validation CSV with the same columns (best epoch)")
+    train.add_argument("--size", default="small",
+                       help="encoder size: tiny, small or base (default: small)")
+    train.add_argument("--decimals", type=int, default=4, metavar="N",
+                       help="digits after the decimal point written per property value "
+                            "(default: 4)")
+    train.add_argument("--precision", default="auto", metavar="auto|fp32|bf16",
+                       help="training autocast: auto (bf16 on CUDA, fp32 elsewhere), fp32 or "
+                            "bf16 (also on CPUs with AVX-512 BF16; fp32 master weights). A "
+                            "number is the deprecated spelling of --decimals")
+    train.add_argument("--epochs", type=int, default=20, help="training epochs (default: 20)")
+    train.add_argument("--batch-size", type=int, default=64,
+                       help="molecules per batch (default: 64)")
+    train.add_argument("--lr", type=float, default=5e-4, help="peak learning rate (default 5e-4)")
     train.add_argument(
         "--self-consistency",
         type=float,
         default=0.0,
         help="weight of the self-consistency term (0: off)",
     )
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=0,
+                       help="seeds initialisation, batching and masking (default: 0)")
     train.add_argument("--errors", **errors)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
-    from sciml._resume_cli import add_resume_arguments, stops_on_budget
-
-    add_resume_arguments(train, "OUTPUT with the suffix .checkpoints, e.g. rt.checkpoints")
+    add_resume_arguments(train, "OUT with the suffix .checkpoints, e.g. rt.checkpoints")
     train.set_defaults(handler=stops_on_budget(_cmd_train))
 
-    predict = sub.add_parser("predict", help="predict properties of the molecules in a CSV")
-    predict.add_argument("model", help="checkpoint written by 'sciml rt train'")
-    predict.add_argument("input", help="CSV with a SMILES column")
-    predict.add_argument("--output", required=True, help="CSV to write")
-    predict.add_argument("--smiles-column", default="smiles")
+    predict = sub.add_parser("predict", help="predict properties of the molecules in a CSV",
+                             description="Predict properties with a Regression Transformer "
+                                         "checkpoint; the output keeps every input column.")
+    add_legacy_positionals(predict, "model", "input")
+    predict.add_argument("--model", metavar="FILE.pt", help="checkpoint written by 'sciml rt train'")
+    predict.add_argument("--input", metavar="FILE.csv", help="CSV with a SMILES column")
+    legacy(predict, "CSV to write")
     predict.add_argument(
         "--samples",
         type=int,
@@ -175,9 +266,14 @@ def register(subparsers) -> None:
     predict.add_argument("--errors", **errors)
     predict.set_defaults(handler=_cmd_predict)
 
-    generate = sub.add_parser("generate", help="edit seed molecules towards target property values")
-    generate.add_argument("model", help="checkpoint written by 'sciml rt train'")
-    generate.add_argument("seeds", help="a seed SMILES, or a CSV with a SMILES column")
+    generate = sub.add_parser("generate", help="edit seed molecules towards target property values",
+                              description="Generate molecules from seed molecules, primed with "
+                                          "target property values.")
+    add_legacy_positionals(generate, "model", "seeds")
+    generate.add_argument("--model", metavar="FILE.pt",
+                          help="checkpoint written by 'sciml rt train'")
+    generate.add_argument("--seeds", metavar="SMILES|FILE.csv",
+                          help="a seed SMILES, or a CSV with a SMILES column")
     generate.add_argument(
         "--target",
         nargs="+",
@@ -185,10 +281,12 @@ def register(subparsers) -> None:
         metavar="NAME=V[,V...]",
         help="target values, e.g. qed=0.8 or qed=0.2,0.5,0.8",
     )
-    generate.add_argument("--output", required=True, help="CSV to write")
+    legacy(generate, "CSV to write")
     generate.add_argument("--n", type=int, default=10, help="candidates per seed and target")
-    generate.add_argument("--mask-fraction", type=float, default=0.3)
-    generate.add_argument("--temperature", type=float, default=1.0)
+    generate.add_argument("--mask-fraction", type=float, default=0.3,
+                          help="share of the seed's tokens re-generated (default: 0.3)")
+    generate.add_argument("--temperature", type=float, default=1.0,
+                          help="sampling temperature of the fills (default: 1.0)")
     generate.add_argument(
         "--mask",
         choices=("spans", "atoms"),
@@ -212,7 +310,6 @@ def register(subparsers) -> None:
         default="raise",
         help="targets beyond the trained range: refuse (default) or clip",
     )
-    generate.add_argument("--smiles-column", default="smiles")
-    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--seed", type=int, default=0, help="seeds the sampling (default: 0)")
     generate.add_argument("--errors", **errors)
     generate.set_defaults(handler=_cmd_generate)

@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
+from sciml.chem.domain import TrainingDomain, domain_columns
 from sciml.chem.smiles import (
     Errors,
     InvalidSmiles,
@@ -205,6 +206,8 @@ class RegressionTransformer:
         self.tokenizer = tokenizer
         self.net: RegressionTransformerNet | None = None
         self.history: pd.DataFrame | None = None
+        #: Training molecules' fingerprints and descriptor ranges (applicability domain).
+        self.domain: TrainingDomain | None = None
 
     # ----------------------------------------------------------------- state
     @property
@@ -270,6 +273,7 @@ class RegressionTransformer:
         """
         train_config = train_config or TrainConfig(max_epochs=20, lr=5e-4)
         canon, frame = self._clean(smiles, y, errors)
+        self.domain = TrainingDomain.fit(canon)
         names = [
             p.name if isinstance(p, PropertySpec) else p for p in (self.properties or frame.columns)
         ]
@@ -403,7 +407,7 @@ class RegressionTransformer:
         for i, s in enumerate(canon):
             if s is not None and len(self.tokenizer.tokenize(s)) > limit:
                 invalid.append(
-                    InvalidSmiles(i, smiles[i], f"longer than the model's {limit} tokens")
+                    InvalidSmiles(i, smiles[i], f"longer than the model's maximum of {limit} tokens")
                 )
                 canon[i] = None
         invalid.sort(key=lambda bad: bad.index)
@@ -460,6 +464,7 @@ class RegressionTransformer:
         batch_size: int = 256,
         seed: int = 0,
         decoding: str = "expected",
+        domain: bool = False,
     ) -> pd.DataFrame:
         """Predict every property by decoding its digit tokens.
 
@@ -485,11 +490,15 @@ class RegressionTransformer:
             the precision grid); ``"sequential"``, left to right, one forward pass per
             slot, each slot's argmax conditioned on the digits fixed before it. The
             benchmark (``benchmarks/results/regression_transformer.md``) compares them.
+        domain : bool
+            Add ``max_tanimoto``, ``in_domain`` and ``note`` (applicability domain, see
+            :mod:`sciml.chem.domain`) and warn when a molecule is out of domain.
 
         Returns
         -------
         pandas.DataFrame
-            Index: input row; columns ``smiles`` (as given) and one per property.
+            Index: input row; columns ``smiles`` (as given) and one per property (plus
+            the domain columns).
         """
         smiles = list(smiles)
         canon, invalid = self._valid_inputs(smiles, errors)
@@ -509,6 +518,10 @@ class RegressionTransformer:
                     frame[f"{name}_{stat}"] = np.nan
                     if ok:
                         frame.loc[ok, f"{name}_{stat}"] = parts[stat][:, t]
+        if domain:
+            columns = domain_columns(self.domain, canon, stacklevel=3)
+            for name in columns.columns:
+                frame[name] = columns[name].array
         if errors == "skip":
             frame = frame.loc[ok]
         frame.attrs["invalid"] = invalid
@@ -908,6 +921,10 @@ class RegressionTransformer:
             "fingerprint": self.tokenizer.fingerprint,
             "config": json.dumps(config),
         }
+        if self.domain is not None:
+            # Packed fingerprints as a uint8 tensor: weights-only loadable, no pickle.
+            extra["domain"] = json.dumps(self.domain.describe())
+            extra["domain_fingerprints"] = torch.from_numpy(self.domain.fingerprints.copy())
         return save_checkpoint(path, net, extra=extra)
 
     @classmethod
@@ -947,6 +964,10 @@ class RegressionTransformer:
         specs = [dataclass_from_dict(PropertySpec, s, path) for s in net.hparams["specs"]]
         rt = cls(specs, config, saved)
         rt.net = net.eval()
+        if "domain_fingerprints" in extra:  # checkpoints saved before sciml stored one have none
+            rt.domain = TrainingDomain.from_arrays(
+                extra["domain_fingerprints"].cpu().numpy(), json.loads(extra["domain"])
+            )
         return rt
 
     def __repr__(self) -> str:

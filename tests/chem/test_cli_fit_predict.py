@@ -39,13 +39,14 @@ def test_fit_predict_random_forest(train_csv, query_csv, tmp_path, capsys):
     preds = tmp_path / "preds.csv"
     # Default errors="raise": the bad row stops the command with a message naming it.
     assert main(["predict", "--model", str(out), "--input", str(query_csv), "--smiles-col",
-                 "SMILES", "--output", str(preds)]) == 2
+                 "SMILES", "--out", str(preds)]) == 2
     assert "'not a molecule'" in capsys.readouterr().err and not preds.exists()
 
     assert main(["predict", "--model", str(out), "--input", str(query_csv), "--smiles-col",
-                 "SMILES", "--output", str(preds), "--errors", "nan", "--std"]) == 0
+                 "SMILES", "--out", str(preds), "--errors", "nan", "--std"]) == 0
     table = pd.read_csv(preds, index_col="row")
-    assert table.columns.tolist() == ["SMILES", "LogP", "MW", "LogP_std", "MW_std"]
+    assert table.columns.tolist() == ["SMILES", "LogP", "MW", "LogP_std", "MW_std",
+                                      "max_tanimoto", "in_domain", "note"]
     assert table.index.tolist() == [0, 1, 2]
     assert table.loc[1, ["LogP", "MW"]].isna().all() and table.loc[[0, 2], "LogP"].notna().all()
     expected = load_model(out).predict(["CCCCCCCO", "c1ccccc1C"])
@@ -54,9 +55,10 @@ def test_fit_predict_random_forest(train_csv, query_csv, tmp_path, capsys):
     assert "row 1" in capsys.readouterr().err
 
     assert main(["predict", "--model", str(out), "--input", str(query_csv), "--smiles-col",
-                 "SMILES", "--output", str(preds), "--errors", "skip", "--targets", "MW"]) == 0
+                 "SMILES", "--out", str(preds), "--errors", "skip", "--targets", "MW"]) == 0
     table = pd.read_csv(preds, index_col="row")
-    assert table.index.tolist() == [0, 2] and table.columns.tolist() == ["SMILES", "MW"]
+    assert table.index.tolist() == [0, 2]
+    assert table.columns.tolist() == ["SMILES", "MW", "max_tanimoto", "in_domain", "note"]
 
 
 def test_fit_gnn_with_training_options(train_csv, tmp_path):
@@ -91,7 +93,7 @@ def test_transformer_pipeline_pretrain_adapt_fit_predict(train_csv, query_csv, t
     for precision in ("fp32", "bf16"):
         preds = tmp_path / f"{precision}.csv"
         assert main(["predict", "--model", str(out), "--input", str(query_csv), "--smiles-col",
-                     "SMILES", "--output", str(preds), "--errors", "nan",
+                     "SMILES", "--out", str(preds), "--errors", "nan",
                      "--precision", precision]) == 0
         tables[precision] = pd.read_csv(preds, index_col="row")
     assert tables["fp32"].loc[1, ["LogP", "MW"]].isna().all()
@@ -105,7 +107,7 @@ def test_transformer_pipeline_pretrain_adapt_fit_predict(train_csv, query_csv, t
     rf = tmp_path / "rf"
     assert main(["fit", "--train", str(train_csv), "--smiles-col", "SMILES", "--targets", "LogP",
                  "--out", str(rf), "--set", "n_estimators=5"]) == 0
-    assert main(["predict", "--model", str(rf), "--input", str(query_csv), "--output",
+    assert main(["predict", "--model", str(rf), "--input", str(query_csv), "--out",
                  str(tmp_path / "p.csv"), "--precision", "bf16"]) == 2
     assert "applies to transformer models" in capsys.readouterr().err
 
@@ -117,9 +119,9 @@ def test_helpful_errors(train_csv, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unknown model 'svm'; choose one of: " in err and "gnn, rf" in err
     assert main(base + ["--model", "rf", "--epochs", "3"]) == 2
-    assert "has no option(s) epochs" in capsys.readouterr().err
+    assert "not trained in epochs" in capsys.readouterr().err
     assert main(base[:-1] + [str(tmp_path / "m"), "--targets", "nope"]) == 2
     assert "no column(s) ['nope']" in capsys.readouterr().err
     assert main(["predict", "--model", str(tmp_path / "absent"), "--input", str(train_csv),
-                 "--output", str(tmp_path / "p.csv")]) == 2
+                 "--out", str(tmp_path / "p.csv")]) == 2
     assert "not a saved sciml model" in capsys.readouterr().err

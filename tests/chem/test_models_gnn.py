@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sciml.chem.models import GNNModel, RandomForestModel, load_model
-from sciml.chem.models.base import META_FILE
+from sciml.chem.models.base import META_FILE, DomainWarning
 from sciml.chem.smiles import InvalidSmilesError
 from sciml.metrics import r2
 from sciml.train import CheckpointError, load_checkpoint
@@ -42,6 +42,10 @@ def test_ensemble_with_descriptors_round_trips(tmp_path):
     assert payload["model"]["hparams"]["n_descriptors"] > 100
     for loaded in (GNNModel.load(tmp_path / "gnn"), load_model(tmp_path / "gnn")):
         pd.testing.assert_frame_equal(loaded.predict(queries, return_std=True), before)
+    # The applicability domain is that of the 30 training molecules, also after loading.
+    with pytest.warns(DomainWarning):
+        domain = load_model(tmp_path / "gnn").predict([SMILES[0], "C" * 300], domain=True)
+    assert domain["max_tanimoto"][0] == 1.0 and domain["in_domain"].tolist() == [True, False]
 
 
 def test_validation_data_selects_best_epoch():

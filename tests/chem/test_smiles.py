@@ -128,3 +128,13 @@ def test_arbitrary_input_never_crashes(values):
     for i, value in enumerate(batch.values):
         assert (value is None) == (i in bad)
     assert np.array_equal(batch.valid_mask, [i not in bad for i in range(len(values))])
+
+
+@pytest.mark.parametrize("text", ["CC O", "C C", "CCO\tmethanol", "c1ccccc1 benzene"])
+def test_internal_whitespace_is_invalid(text):
+    # RDKit alone reads the text after a space as the molecule's name: 'CC O' -> ethane.
+    with pytest.raises(InvalidSmilesError, match="contains whitespace"):
+        parse_smiles(text)
+    batch = canonicalize_batch([text, " CCO "], errors="nan")
+    assert batch.values == [None, "CCO"]
+    assert "contains whitespace at position" in batch.invalid[0].reason

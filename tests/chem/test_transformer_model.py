@@ -59,7 +59,7 @@ def test_dataset_collate_and_errors(tokenizer):
     batch = ds.collate([ds[0], ds[5]])
     assert batch["input_ids"].shape == batch["labels"].shape == batch["attention_mask"].shape
     assert batch["descriptors"].shape == (2, 2)
-    with pytest.raises(InvalidSmilesError, match="max_len"):
+    with pytest.raises(InvalidSmilesError, match="longer than the model.s maximum of 8 tokens"):
         SmilesTokenDataset(MOLECULES, tokenizer, 8)
     skipped = SmilesTokenDataset(MOLECULES + ["C€"], tokenizer, 64, errors="skip")
     assert len(skipped) == 8 and skipped.invalid[0].index == 8

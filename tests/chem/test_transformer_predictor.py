@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
+from sciml.chem.domain import DomainWarning
 from sciml.chem.smiles import InvalidSmilesError
 from sciml.chem.transformer import MolecularPropertyPredictor, TransformerModel
 
@@ -67,6 +68,17 @@ def test_predictor_inputs(fitted, tmp_path):
     assert list(from_smi.columns) == ["logp", "other"]
     if "MC dropout" not in predictor.uncertainty_method:  # dropout draws depend on batching
         pd.testing.assert_frame_equal(from_list[["logp", "other"]], from_smi)
+    # Compression is found by content: gzip files named .csv or .smi are read.
+    import gzip
+
+    for plain in (csv, smi):
+        disguised = tmp_path / f"gz_{plain.name}"
+        disguised.write_bytes(gzip.compress(plain.read_bytes()))
+        again = predictor.predict(disguised, errors="nan", smiles_column="SMILES",
+                                  uncertainty=False)
+        pd.testing.assert_frame_equal(again, from_csv)
+    with_domain = predictor.predict(csv, errors="nan", smiles_column="SMILES", domain=True)
+    assert list(with_domain.columns)[-3:] == ["max_tanimoto", "in_domain", "note"]
 
 
 def test_predictor_errors(fitted):
@@ -106,3 +118,27 @@ def test_bad_options():
         TransformerModel(head="svm")
     with pytest.raises(ValueError, match="mtr"):
         TransformerModel(adapt="xyz")
+
+
+def test_longer_than_max_len_follows_the_errors_policy(fitted):
+    model, _ = fitted
+    max_len = model.stage.model.encoder.max_len
+    long = "C" * (max_len + 5)
+    message = f"{max_len + 7} tokens, longer than the model's maximum of {max_len} tokens"
+    with pytest.raises(InvalidSmilesError, match=message):
+        model.predict(["CCO", long])
+    frame = model.predict(["CCO", long], errors="nan")
+    assert frame.loc[1].isna().all() and frame.loc[0].notna().all()
+    assert frame.attrs["invalid"] == [(1, long, message)]
+    assert model.predict(["CCO", long], errors="skip").index.tolist() == [0]
+    assert model.check_inputs([long])[1][0].reason == message
+
+
+def test_domain_columns_survive_save_and_load(fitted):
+    model, folder = fitted
+    loaded = TransformerModel.load(folder)
+    with pytest.warns(DomainWarning, match="1 of 2 molecules"):  # the salt: far from alcohols
+        frame = loaded.predict(["CCO", "CC(=O)[O-].[Na+]"], domain=True)
+    assert frame["max_tanimoto"][0] == 1.0 and frame["in_domain"][0]
+    assert "2 fragments" in frame["note"][1]
+    np.testing.assert_array_equal(loaded.domain.fingerprints, model.domain.fingerprints)

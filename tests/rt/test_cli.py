@@ -1,3 +1,5 @@
+import gzip
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -22,7 +24,7 @@ def test_train_predict_generate(tmp_path, csv, trained_rt, capsys):
                 str(csv),
                 "--properties",
                 "qed",
-                "--output",
+                "--out",
                 str(model),
                 "--size",
                 "tiny",
@@ -38,12 +40,14 @@ def test_train_predict_generate(tmp_path, csv, trained_rt, capsys):
     assert model.is_file()
     trained = trained_rt.save(tmp_path / "trained.pt")
     out = tmp_path / "pred.csv"
-    assert main(["rt", "predict", str(trained), str(csv), "--output", str(out)]) == 0
-    assert list(pd.read_csv(out).columns) == ["smiles", "qed"]
+    assert main(["rt", "predict", "--model", str(trained), "--input", str(csv), "--out", str(out)]) == 0
+    # The input's measured qed stays; the prediction is qed_pred; row numbers the input.
+    assert list(pd.read_csv(out).columns) == ["row", "smiles", "qed", "qed_pred",
+                                                  "max_tanimoto", "in_domain", "note"]
     greedy = tmp_path / "greedy.csv"
-    argv = ["rt", "predict", str(trained), str(csv), "--output", str(greedy)]
+    argv = ["rt", "predict", "--model", str(trained), "--input", str(csv), "--out", str(greedy)]
     assert main([*argv, "--decoding", "greedy"]) == 0
-    values = pd.read_csv(greedy)["qed"].to_numpy()
+    values = pd.read_csv(greedy)["qed_pred"].to_numpy()
     assert np.allclose(values, np.round(values, 2))  # digits, on the precision grid
     gen = tmp_path / "gen.csv"
     assert (
@@ -62,7 +66,7 @@ def test_train_predict_generate(tmp_path, csv, trained_rt, capsys):
                 "--repair",
                 "--best-of",
                 "2",
-                "--output",
+                "--out",
                 str(gen),
             ]
         )
@@ -70,7 +74,7 @@ def test_train_predict_generate(tmp_path, csv, trained_rt, capsys):
     )
     assert "candidates invalid" in capsys.readouterr().out
     assert (
-        main(["rt", "generate", str(trained), "CCO", "--target", "logp=1", "--output", str(gen)])
+        main(["rt", "generate", "--model", str(trained), "--seeds", "CCO", "--target", "logp=1", "--out", str(gen)])
         == 2
     )
     assert "this model knows: qed" in capsys.readouterr().err
@@ -78,9 +82,66 @@ def test_train_predict_generate(tmp_path, csv, trained_rt, capsys):
 
 def test_bad_arguments(tmp_path, csv, capsys):
     assert (
-        main(["rt", "train", str(csv), "--properties", "qed", "--output", "x.pt", "--size", "huge"])
+        main(["rt", "train", "--train", str(csv), "--properties", "qed", "--out", "x.pt", "--size", "huge"])
         == 2
     )
     assert "choose one of: base, small, tiny" in capsys.readouterr().err
-    assert main(["rt", "train", str(csv), "--properties", "sol", "--output", "x.pt"]) == 2
+    assert main(["rt", "train", "--train", str(csv), "--properties", "sol", "--out", "x.pt"]) == 2
     assert "no column(s) ['sol']" in capsys.readouterr().err
+
+
+def test_predict_keeps_input_columns_rows_and_rejects_whitespace(tmp_path, trained_rt, capsys):
+    model = trained_rt.save(tmp_path / "rt.pt")
+    query = tmp_path / "query.csv"
+    pd.DataFrame({"id": ["001", "002", "003"], "smiles": ["CCO", "CC O", "c1ccccc1O"]}).to_csv(
+        query, index=False
+    )
+    out = tmp_path / "pred.csv"
+    argv = ["rt", "predict", "--model", str(model), "--input", str(query), "--out", str(out)]
+    assert main(argv) == 2
+    assert "'CC O': contains whitespace" in capsys.readouterr().err and not out.exists()
+    for errors, rows in (("nan", [0, 1, 2]), ("skip", [0, 2])):
+        assert main([*argv, "--errors", errors]) == 0
+        table = pd.read_csv(out, dtype={"id": str})
+        assert table.columns.tolist() == ["row", "id", "smiles", "qed", "max_tanimoto",
+                                          "in_domain", "note"]
+        assert table["row"].tolist() == rows
+        assert table["id"].tolist() == [["001", "002", "003"][r] for r in rows]
+        assert table["qed"].isna().tolist() == [r == 1 for r in rows]
+    assert "1 invalid SMILES left out of the output" in capsys.readouterr().err
+
+
+def test_file_problems(tmp_path, csv, trained_rt, capsys):
+    model = trained_rt.save(tmp_path / "rt.pt")
+    assert main(["rt", "predict", "--model", str(model), "--input", str(tmp_path), "--out", "p.csv"]) == 2
+    assert f"input {tmp_path} is a directory" in capsys.readouterr().err
+    assert main(["rt", "predict", "--model", str(model), "--input", str(csv), "--out", str(tmp_path)]) == 2
+    assert f"--out {tmp_path} is an existing directory" in capsys.readouterr().err
+    disguised = tmp_path / "gz.csv"
+    disguised.write_bytes(gzip.compress(csv.read_bytes()))
+    assert main(["rt", "predict", "--model", str(model), "--input", str(disguised), "--out",
+                 str(tmp_path / "p.csv")]) == 0
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert main(["rt", "train", "--train", str(empty), "--properties", "qed", "--out", "x.pt"]) == 2
+    assert f"training data file {empty} is empty" in capsys.readouterr().err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    # The output is checked before training starts.
+    assert main(["rt", "train", "--train", str(csv), "--properties", "qed", "--out",
+                 str(blocker / "rt.pt")]) == 2
+    assert f"cannot write --out {blocker / 'rt.pt'}" in capsys.readouterr().err
+
+
+def test_predict_reports_applicability_domain(tmp_path, trained_rt, molecules, capsys):
+    model = trained_rt.save(tmp_path / "rt.pt")
+    query = tmp_path / "query.csv"
+    pd.DataFrame({"smiles": [molecules[0], "C" * 60]}).to_csv(query, index=False)
+    out = tmp_path / "pred.csv"
+    assert main(["rt", "predict", "--model", str(model), "--input", str(query), "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert table["max_tanimoto"][0] == 1.0 and table["in_domain"].tolist() == [True, False]
+    assert "heavy_atoms 60 outside training range" in table["note"][1]
+    assert "1 of 2 molecules are outside the model's applicability domain" in (
+        capsys.readouterr().err
+    )

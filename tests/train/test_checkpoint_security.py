@@ -280,9 +280,9 @@ def test_cli_commands_refuse_hostile_models(tmp_path, capsys, spies, mlp_checkpo
     commands = [
         ["pde", "predict", "--model", operator, "--data", tmp_path / "none.nc",
          "--out", victim],
-        ["rt", "predict", rt, molecules, "--output", victim],
-        ["rt", "generate", rt, "CCO", "--target", "qed=0.5", "--output", victim],
-        ["predict", "--model", folder, "--input", molecules, "--output", victim],
+        ["rt", "predict", rt, molecules, "--out", victim],
+        ["rt", "generate", rt, "CCO", "--target", "qed=0.5", "--out", victim],
+        ["predict", "--model", folder, "--input", molecules, "--out", victim],
         ["fit", "--train", molecules, "--targets", "y", "--model", "transformer",
          "--pretrained", encoder, "--out", tmp_path / "fit"],
         ["adapt", "--checkpoint", encoder, "--train", molecules, "--out", victim],

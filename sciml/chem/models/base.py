@@ -28,7 +28,14 @@ import pandas as pd
 
 from sciml._io import atomic_write
 from sciml.chem.conformal import ConformalScores, check_level
-from sciml.chem.smiles import Errors, InvalidSmiles, canonicalize_batch, check_errors_arg
+from sciml.chem.domain import DomainWarning, TrainingDomain, domain_columns
+from sciml.chem.smiles import (
+    Errors,
+    InvalidSmiles,
+    InvalidSmilesError,
+    canonicalize_batch,
+    check_errors_arg,
+)
 from sciml.chem.transforms import TargetTransforms
 from sciml.train.checkpoint import CheckpointError, class_path, dataclass_from_dict
 
@@ -36,6 +43,7 @@ if TYPE_CHECKING:
     from sciml.train.resume import Checkpoints
 
 __all__ = [
+    "DomainWarning",
     "FORMAT",
     "FORMAT_VERSION",
     "META_FILE",
@@ -216,6 +224,8 @@ class MoleculeModel:
     config_cls: ClassVar[type] = type(None)
     #: Trained in epochs by :class:`sciml.train.Trainer` (so ``fit`` takes ``checkpoints``).
     trains_in_epochs: ClassVar[bool] = False
+    #: Configuration fields that the CLI's ``--epochs`` sets (empty: not trained in epochs).
+    epoch_fields: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any = None, **overrides: Any):
         config = self.config_cls() if config is None else config
@@ -231,6 +241,7 @@ class MoleculeModel:
         self.fit_info: dict[str, Any] = {}
         self.transforms = TargetTransforms.identity([])
         self.conformal: ConformalScores | None = None
+        self.domain: TrainingDomain | None = None
 
     # ----------------------------------------------------------- interface
     @property
@@ -308,6 +319,7 @@ class MoleculeModel:
             train, cal = _split_off(train, calibration, int(getattr(self.config, "seed", 0)))
         self.targets = targets
         self.conformal = None
+        self.domain = TrainingDomain.fit(train.smiles)
         self.fit_info = {"n_train": len(train.smiles),
                          "invalid": [(b.index, b.value, b.reason) for b in train.invalid],
                          "transforms": self.transforms.describe()}
@@ -351,7 +363,7 @@ class MoleculeModel:
 
     def predict(self, smiles: Sequence[object] | pd.Series, *, errors: Errors = "raise",
                 targets: Sequence[str] | None = None, return_std: bool = False,
-                interval: float | None = None) -> pd.DataFrame:
+                interval: float | None = None, domain: bool = False) -> pd.DataFrame:
         """Predict endpoints in physical units.
 
         Parameters
@@ -371,12 +383,19 @@ class MoleculeModel:
             Add ``<endpoint>_lower`` and ``<endpoint>_upper`` columns: a split-conformal
             interval of this coverage (e.g. 0.9), in physical units. Needs a model fitted
             with ``calibration=`` or calibrated with :meth:`calibrate`.
+        domain : bool
+            Add the applicability-domain columns ``max_tanimoto`` (similarity to the nearest
+            training molecule), ``in_domain`` (see :mod:`sciml.chem.domain`; empty for
+            invalid rows) and ``note`` (why a row is out of domain; multi-fragment inputs,
+            which are predicted as given), and warn with :class:`DomainWarning` when any
+            row is out of domain.
 
         Returns
         -------
         pandas.DataFrame
-            ``(N, T)`` predictions (plus ``T`` std columns), index aligned to the input;
-            ``attrs["invalid"]`` lists ``(position, value, reason)`` of each invalid row.
+            ``(N, T)`` predictions (plus ``T`` std columns and the domain columns), index
+            aligned to the input; ``attrs["invalid"]`` lists ``(position, value, reason)``
+            of each invalid row.
 
         Raises
         ------
@@ -397,12 +416,19 @@ class MoleculeModel:
         if unknown:
             raise KeyError(f"the model was not fitted on endpoint(s) {unknown}; "
                            f"it predicts {self.targets}")
+        check_errors_arg(errors)
         labels = smiles.index if isinstance(smiles, pd.Series) else None
-        batch = canonicalize_batch(list(smiles), errors=errors)
-        valid_rows = np.array([v is not None for v in batch.values], dtype=bool)
-        valid_smiles = [v for v in batch.values if v is not None]
+        inputs = list(smiles)
+        values, invalid = self.check_inputs(inputs)
+        if invalid and errors == "raise":
+            raise InvalidSmilesError(invalid, total=len(inputs))
+        kept = np.arange(len(inputs)) if errors == "nan" else np.flatnonzero(
+            [v is not None for v in values])
+        canonical = [values[i] for i in kept]
+        valid_rows = np.array([v is not None for v in canonical], dtype=bool)
+        valid_smiles = [v for v in canonical if v is not None]
         n_tasks = len(self.targets)
-        mean = np.full((len(batch.values), n_tasks), np.nan)
+        mean = np.full((len(kept), n_tasks), np.nan)
         std = np.full_like(mean, np.nan)
         lower, upper = np.full_like(mean, np.nan), np.full_like(mean, np.nan)
         if valid_smiles:
@@ -416,7 +442,7 @@ class MoleculeModel:
             if return_std:
                 std[valid_rows] = s
         picked = [self.targets.index(t) for t in columns]
-        index = labels[batch.index] if labels is not None else pd.Index(batch.index, name="row")
+        index = labels[kept] if labels is not None else pd.Index(kept, name="row")
         frame = pd.DataFrame(mean[:, picked], index=index, columns=columns)
         if return_std:
             for j, t in zip(picked, columns, strict=True):
@@ -425,8 +451,37 @@ class MoleculeModel:
             for j, t in zip(picked, columns, strict=True):
                 frame[f"{t}_lower"], frame[f"{t}_upper"] = lower[:, j], upper[:, j]
             frame.attrs["interval"] = interval
-        frame.attrs["invalid"] = [(b.index, b.value, b.reason) for b in batch.invalid]
+        if domain:
+            added = domain_columns(self.domain, canonical, stacklevel=3)
+            for name in added.columns:
+                frame[name] = added[name].array
+        frame.attrs["invalid"] = [(b.index, b.value, b.reason) for b in invalid]
         return frame
+
+    def check_inputs(self, inputs: Sequence[object]) -> tuple[list[str | None],
+                                                              list[InvalidSmiles]]:
+        """Validate inputs as :meth:`predict` does, without predicting.
+
+        Returns
+        -------
+        canonical : list
+            Canonical SMILES per input, ``None`` where invalid.
+        invalid : list of InvalidSmiles
+            Every invalid row in input order: unparsable, or beyond what this model reads
+            (e.g. longer than the transformer's maximum length).
+        """
+        inputs = list(inputs)
+        batch = canonicalize_batch(inputs, errors="nan")
+        values = list(batch.values)
+        invalid = list(batch.invalid)
+        rows = [i for i, v in enumerate(values) if v is not None]
+        problems = self._input_problems([values[i] for i in rows])
+        for k, reason in problems.items():
+            i = rows[k]
+            invalid.append(InvalidSmiles(i, inputs[i], reason))
+            values[i] = None
+        invalid.sort(key=lambda bad: bad.index)
+        return values, invalid
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write the model into ``directory`` (created if needed); returns the folder.
@@ -454,6 +509,8 @@ class MoleculeModel:
             "versions": {"sciml": sciml.__version__, "rdkit": rdkit.__version__},
             "extra": extra,
         }
+        if self.domain is not None:
+            meta["domain"] = self.domain.save(directory)
         with atomic_write(directory / META_FILE, "w") as handle:
             json.dump(meta, handle, indent=2)
         return directory
@@ -495,6 +552,8 @@ class MoleculeModel:
             raise CheckpointError(f"{directory}: target transforms are for "
                                   f"{model.transforms.targets}, the model predicts {model.targets}")
         model._load(Path(directory), meta.get("extra", {}))
+        if "domain" in meta:  # models saved before sciml stored one have none
+            model.domain = TrainingDomain.load(directory, meta["domain"])
         return model
 
     # ------------------------------------------------------- subclass hooks
@@ -505,6 +564,14 @@ class MoleculeModel:
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Means ``(n, T)`` (and spreads ``(n, T)`` if ``return_std``) for canonical SMILES."""
         raise NotImplementedError
+
+    def _input_problems(self, smiles: list[str]) -> dict[int, str]:
+        """Reasons, by position in ``smiles`` (canonical), why this model cannot read some.
+
+        The default accepts every valid molecule; a model with limits (the transformer's
+        maximum length) names the rows it cannot take, which then follow ``errors=``.
+        """
+        return {}
 
     def _save(self, directory: Path) -> dict[str, Any]:
         """Write the weights; return JSON-able extras stored in ``model.json``."""

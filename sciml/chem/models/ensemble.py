@@ -84,16 +84,22 @@ class EnsembleModel(MoleculeModel):
         return f"std across the {len(self.config.members)} members' predictions"
 
     def _fit(self, train: LabelledSet, val: LabelledSet | None, checkpoints=None) -> None:
-        y = pd.DataFrame(train.y, columns=self.targets)
-        val_args = (val.smiles, pd.DataFrame(val.y, columns=self.targets)) if val else ()
+        # Members get physical units and the ensemble's fitted transforms, so each member
+        # folder is a complete model on its own, and all members predict in the same
+        # (transformed) units, which is where they are averaged.
+        kinds = dict(self.transforms.kinds)
+
+        def physical(values: np.ndarray) -> pd.DataFrame:
+            return pd.DataFrame(self.transforms.inverse(values)[0], columns=self.targets)
+
+        val_args = (val.smiles, physical(val.y)) if val else ()
         for member in self.members:
-            member.fit(train.smiles, y, *val_args)
+            member.fit(train.smiles, physical(train.y), *val_args, transforms=kinds)
 
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        # (M, n, T): the members' own _predict, as the SMILES are already canonical and valid.
-        # A member's own target transform (if it was fitted with one) is undone here.
-        draws = np.stack([m.transforms.inverse(m._predict(smiles, False)[0])[0]
-                          for m in self.members])
+        # (M, n, T): the members' own _predict in the shared transformed units, as the SMILES
+        # are already canonical and valid; the base class maps the average back.
+        draws = np.stack([m._predict(smiles, False)[0] for m in self.members])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all members NaN: stays NaN
             mean = np.nanmean(draws, axis=0)
@@ -123,3 +129,7 @@ class EnsembleModel(MoleculeModel):
                 raise CheckpointError(
                     f"{directory / folder} holds a {member.name!r} model of {member.targets}; "
                     f"the ensemble expects a {kind!r} model of {self.targets}")
+            if member.transforms.kinds != self.transforms.kinds:
+                raise CheckpointError(
+                    f"{directory / folder} was trained with target transforms "
+                    f"{member.transforms.kinds}; the ensemble uses {self.transforms.kinds}")

@@ -121,6 +121,7 @@ class GNNModel(MoleculeModel):
     name = "gnn"
     config_cls = GNNConfig
     trains_in_epochs = True
+    epoch_fields = ("epochs",)
 
     def __init__(self, config: GNNConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)

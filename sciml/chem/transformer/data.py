@@ -65,7 +65,8 @@ def encode_smiles(
         try:
             row = np.asarray(tokenizer.encode(value), dtype=np.int64)
             if len(row) > max_len:
-                reason = f"{len(row)} tokens, longer than the model's max_len={max_len}"
+                reason = (f"{len(row)} tokens, longer than the model's maximum of "
+                          f"{max_len} tokens")
         except TokenizationError as exc:
             reason = str(exc)
         if reason is None:

@@ -44,7 +44,7 @@ from sciml.chem.descriptors import descriptor_names
 from sciml.chem.models._trees import ForestArrays
 from sciml.chem.models.base import LabelledSet, MoleculeModel, file_inside, read_meta
 from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError, check_errors_arg
-from sciml.chem.tokenizer import SmilesTokenizer
+from sciml.chem.tokenizer import SmilesTokenizer, TokenizationError
 from sciml.chem.transformer.data import SmilesTokenDataset, encode_smiles, make_loader
 from sciml.chem.transformer.stages import (
     PRECISIONS,
@@ -104,6 +104,9 @@ class TransformerConfig:
         Threads for the forests, processes for descriptors.
     progress : bool
         Progress bars while training.
+    descriptor_cache : bool
+        Use the on-disk descriptor cache for ``features="embedding+descriptors"``
+        (``sciml predict`` switches it off: a prediction file's molecules are seen once).
     precision : {"auto", "fp32", "bf16"}
         Autocast of every encoder forward pass outside training (embeddings for the forests
         and predictions): ``auto`` is bf16 on CUDA and fp32 elsewhere; ``bf16`` on a CPU
@@ -128,6 +131,7 @@ class TransformerConfig:
     n_jobs: int | None = None
     progress: bool = False
     precision: str = "auto"
+    descriptor_cache: bool = True
 
     def __post_init__(self):
         if self.precision not in PRECISIONS:
@@ -158,6 +162,8 @@ class TransformerModel(MoleculeModel):
     name = "transformer"
     config_cls = TransformerConfig
     trains_in_epochs = True
+    # --epochs sets the length of whichever training stages the configuration runs.
+    epoch_fields = ("adapt_epochs", "finetune_epochs")
 
     def __init__(self, config: TransformerConfig | None = None, **overrides: Any):
         super().__init__(config, **overrides)
@@ -204,7 +210,8 @@ class TransformerModel(MoleculeModel):
         if cfg.features == "embedding+descriptors":
             from sciml.chem.models.rf import physchem_features, training_medians
 
-            descriptors = physchem_features(train.smiles, n_jobs=cfg.n_jobs)
+            descriptors = physchem_features(train.smiles, n_jobs=cfg.n_jobs,
+                                            cache=cfg.descriptor_cache)
             self.medians = training_medians(descriptors[usable])
             x = np.hstack([x, np.where(np.isnan(descriptors), self.medians, descriptors)])
         self.forests = {}
@@ -241,6 +248,20 @@ class TransformerModel(MoleculeModel):
         return Stage(model.cpu().eval(), stage.tokenizer, stage.info, history)
 
     # ------------------------------------------------------------ predicting
+    def _input_problems(self, smiles: list[str]) -> dict[int, str]:
+        tokenizer, max_len = self.stage.tokenizer, self.stage.model.encoder.max_len
+        problems = {}
+        for i, text in enumerate(smiles):
+            try:
+                n_tokens = len(tokenizer.encode(text))
+            except TokenizationError as exc:
+                problems[i] = str(exc)
+                continue
+            if n_tokens > max_len:
+                problems[i] = (f"{n_tokens} tokens, longer than the model's maximum of "
+                               f"{max_len} tokens")
+        return problems
+
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
         stage = self.stage
         ids, _, _ = encode_smiles(smiles, stage.tokenizer, stage.model.encoder.max_len, "nan")
@@ -259,7 +280,8 @@ class TransformerModel(MoleculeModel):
 
                 valid = [s for s, keep in zip(smiles, ok, strict=True) if keep]
                 x = np.hstack([x, physchem_features(valid, self.medians,
-                                                    n_jobs=self.config.n_jobs)])
+                                                    n_jobs=self.config.n_jobs,
+                                                    cache=self.config.descriptor_cache)])
             for t, target in enumerate(self.targets):
                 mean[ok, t], std[ok, t] = self.forests[target].predict(x)
         else:
@@ -373,7 +395,7 @@ class MolecularPropertyPredictor:
     def predict(self, smiles: str | os.PathLike | Sequence[str] | pd.Series, *,
                 errors: str = "raise", endpoints: Sequence[str] | None = None,
                 uncertainty: bool = True, chunk_size: int = 10_000,
-                smiles_column: str = "smiles") -> pd.DataFrame:
+                smiles_column: str = "smiles", domain: bool = False) -> pd.DataFrame:
         """Predict endpoints in physical units (plus ``<endpoint>_std`` uncertainty columns).
 
         Parameters
@@ -392,6 +414,9 @@ class MolecularPropertyPredictor:
             Molecules held in memory at once (besides the output frame).
         smiles_column : str
             SMILES column of a CSV input.
+        domain : bool
+            Add the applicability-domain columns ``max_tanimoto``, ``in_domain`` and
+            ``note`` (:meth:`MoleculeModel.predict`).
 
         Returns
         -------
@@ -410,8 +435,8 @@ class MolecularPropertyPredictor:
             labelled = isinstance(smiles, pd.Series)
             try:
                 frame = self.model.predict(chunk if labelled else list(chunk), errors=errors,
-                                           targets=endpoints,
-                                           return_std=uncertainty)
+                                           targets=endpoints, return_std=uncertainty,
+                                           domain=domain)
             except InvalidSmilesError as exc:
                 bad += [InvalidSmiles(b.index + offset, b.value, b.reason)
                         for b in exc.invalid]
@@ -437,17 +462,20 @@ def _chunks(source, size: int, column: str) -> Iterator[pd.Series]:
     """Yield the input as Series of at most ``size`` SMILES (files are read lazily)."""
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if not path.is_file():
+        if not path.exists():
             raise FileNotFoundError(f"no SMILES file at {path} (pass SMILES strings as a list)")
+        from sciml._io import check_input_file, compression_of, read_csv_chunks
+
+        check_input_file(path)
         name = path.name.lower().removesuffix(".gz")
         if name.endswith((".csv", ".tsv")):
             sep = "\t" if name.endswith(".tsv") else ","
-            for part in pd.read_csv(path, sep=sep, chunksize=size, usecols=[column]):
+            for part in read_csv_chunks(path, size, sep=sep, usecols=[column]):
                 yield part[column].reset_index(drop=True)
             return
         import gzip
 
-        opener = gzip.open if path.suffix == ".gz" else open
+        opener = gzip.open if compression_of(path) == "gzip" else open
         buffer: list[str] = []
         with opener(path, "rt", encoding="utf-8") as handle:
             for line in handle:

@@ -1,0 +1,53 @@
+"""One CLI vocabulary (issue 19): help on every option, old spellings still work."""
+
+import argparse
+
+import pytest
+
+from sciml.cli import build_parser, main
+
+
+def _parsers(parser: argparse.ArgumentParser, path=()):
+    yield path, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _parsers(sub, (*path, name))
+
+
+def test_every_option_of_every_command_has_a_description():
+    missing = []
+    for path, parser in _parsers(build_parser()):
+        for action in parser._actions:
+            if action.help == argparse.SUPPRESS or isinstance(
+                    action, argparse._SubParsersAction):
+                continue
+            if not (action.help or "").strip():
+                missing.append(f"sciml {' '.join(path)} {'/'.join(action.option_strings) or action.dest}")
+    assert not missing, "options without help:\n" + "\n".join(missing)
+
+
+def test_data_and_output_options_share_one_vocabulary():
+    seen = {}
+    for path, parser in _parsers(build_parser()):
+        for action in parser._actions:
+            if action.help == argparse.SUPPRESS:
+                continue
+            for flag in action.option_strings:
+                seen.setdefault(flag, []).append(" ".join(path))
+    for old in ("--output", "--smiles-column", "--data"):
+        assert old not in seen, f"{old} is still advertised by {seen.get(old)}"
+    assert {"--out", "--smiles-col", "--seed"} <= set(seen)
+
+
+@pytest.mark.parametrize("argv", [["rt", "predict", "m.pt", "in.csv", "--output", "o.csv"],
+                                  ["rt", "train", "in.csv", "--properties", "qed", "--output",
+                                   "x.pt", "--smiles-column", "SMILES", "--precision", "3"]])
+def test_old_spellings_still_parse_with_a_deprecation_message(argv, capsys, tmp_path):
+    code = main(argv)  # the files do not exist: the command fails after the warnings
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "--output is deprecated" in err and "use --out" in err
+    assert "positional argument is deprecated" in err
+    if "--precision" in argv:
+        assert "--smiles-column is deprecated" in err and "use --decimals 3" in err
