@@ -51,3 +51,10 @@ def test_old_spellings_still_parse_with_a_deprecation_message(argv, capsys, tmp_
     assert "positional argument is deprecated" in err
     if "--precision" in argv:
         assert "--smiles-column is deprecated" in err and "use --decimals 3" in err
+
+
+def test_pde_data_option_still_parses_with_a_deprecation_message(capsys, tmp_path):
+    code = main(["pde", "predict", "--model", str(tmp_path / "m.pt"), "--data",
+                 str(tmp_path / "x.nc"), "--out", str(tmp_path / "o.nc")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--data is deprecated" in err and "use --input" in err

@@ -100,7 +100,7 @@ COMMANDS = {
          "--size", "tiny", "--epochs", "3", "--batch-size", "16", "--quiet"],
         1, lambda out: _state(f"{out}.pt")),
     "pde train": (
-        ["pde", "train", "--data", "{inp}/darcy.nc", "--out", "{out}.pt", "--epochs", "3",
+        ["pde", "train", "--train", "{inp}/darcy.nc", "--out", "{out}.pt", "--epochs", "3",
          "--batch-size", "4", "--p", "8", "--width", "16", "--no-progress"],
         2, lambda out: _state(f"{out}.pt")),
 }
@@ -134,7 +134,7 @@ def test_killed_run_resumes_to_the_uninterrupted_weights(name, files, tmp_path, 
 
 
 def _pde(files, out, *more):
-    return ["pde", "train", "--data", str(files / "darcy.nc"), "--out", str(out), "--epochs", "3",
+    return ["pde", "train", "--train", str(files / "darcy.nc"), "--out", str(out), "--epochs", "3",
             "--batch-size", "4", "--p", "8", "--width", "16", "--no-progress", *more]
 
 

@@ -40,6 +40,9 @@ def build_model(
 
 
 def _train(args: argparse.Namespace) -> int:
+    from sciml._cli_compat import require
+
+    require(args, data="--train")
     from sciml._resume_cli import checkpoints_from_args, default_checkpoint_dir
     from sciml.physics.data.storage import load_dataset
     from sciml.physics.operator.networks import MaskedFieldLoss
@@ -93,6 +96,10 @@ def _train(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     import warnings
 
+    from sciml._cli_compat import require
+
+    require(args, data="--input")
+
     from sciml.physics.data.storage import check_writable, load_dataset, save_dataset
     from sciml.physics.predictor import OperatorPredictor
 
@@ -130,14 +137,20 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
         "netCDF data set from 'sciml pde generate' (problem read from the file); writes a "
         "checkpoint usable by 'sciml pde predict'.",
     )
-    train.add_argument("--data", required=True, help="data set (.nc) from 'sciml pde generate'")
+    from sciml._cli_compat import add_deprecated
+
+    train.add_argument("--train", dest="data", metavar="FILE.nc",
+                       help="training data set (.nc) from 'sciml pde generate'")
+    add_deprecated(train, "--data", "--train", "data")
     train.add_argument("--out", required=True, help="model checkpoint to write (.pt)")
-    train.add_argument("--epochs", type=int, default=50)
-    train.add_argument("--batch-size", type=int, default=32)
-    train.add_argument("--lr", type=float, default=1e-3)
+    train.add_argument("--epochs", type=int, default=50, help="training epochs (default: 50)")
+    train.add_argument("--batch-size", type=int, default=32,
+                       help="samples per batch (default: 32)")
+    train.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default 1e-3)")
     train.add_argument("--p", type=int, default=None, help="latent width (fisher 300, darcy 150)")
     train.add_argument("--width", type=int, default=128, help="hidden width of the networks")
-    train.add_argument("--loss", choices=("mse", "rel_l2"), default="mse")
+    train.add_argument("--loss", choices=("mse", "rel_l2"), default="mse",
+                       help="data loss on the masked field: mse (default) or relative L2")
     train.add_argument(
         "--physics",
         type=float,
@@ -150,9 +163,11 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
         action="store_true",
         help="plain DeepONet (no mask channel/mask-multiplied output)",
     )
-    train.add_argument("--val-fraction", type=float, default=0.1)
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--no-progress", action="store_true")
+    train.add_argument("--val-fraction", type=float, default=0.1,
+                       help="share of the samples held out to pick the best epoch (default 0.1)")
+    train.add_argument("--seed", type=int, default=0,
+                       help="seeds the split, initialisation and batching (default: 0)")
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     from sciml._resume_cli import add_resume_arguments, stops_on_budget
 
     add_resume_arguments(train, "OUT with the suffix .checkpoints, e.g. darcy.checkpoints")
@@ -166,9 +181,12 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
     )
     predict.add_argument("--model", required=True, help="checkpoint from 'sciml pde train'")
     predict.add_argument(
-        "--data", required=True, help="inputs: a data set of the same problem (.nc)"
+        "--input", dest="data", metavar="FILE.nc",
+        help="inputs: a data set of the same problem (.nc)"
     )
+    add_deprecated(predict, "--data", "--input", "data")
     predict.add_argument("--out", required=True, help="predictions to write (.nc)")
     predict.add_argument("--samples", type=int, nargs="+", default=None, help="sample indices")
-    predict.add_argument("--batch-size", type=int, default=256)
+    predict.add_argument("--batch-size", type=int, default=256,
+                         help="samples per forward pass (default: 256)")
     predict.set_defaults(handler=_predict)

@@ -70,7 +70,7 @@ def files(tmp_path_factory, fisher, darcy, fisher_ds, darcy_ds):
 
 
 def _predict(files, model, data, tmp_path, *extra):
-    argv = ["pde", "predict", "--model", files[model], "--data", data]
+    argv = ["pde", "predict", "--model", files[model], "--input", data]
     return main([*argv, "--out", str(tmp_path / "p.nc"), *extra])
 
 

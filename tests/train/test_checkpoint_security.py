@@ -278,7 +278,7 @@ def test_cli_commands_refuse_hostile_models(tmp_path, capsys, spies, mlp_checkpo
     torch.save(payload, tmp_path / "member.pt")
     folder = _gnn_folder(tmp_path, tmp_path / "member.pt")
     commands = [
-        ["pde", "predict", "--model", operator, "--data", tmp_path / "none.nc",
+        ["pde", "predict", "--model", operator, "--input", tmp_path / "none.nc",
          "--out", victim],
         ["rt", "predict", rt, molecules, "--out", victim],
         ["rt", "generate", rt, "CCO", "--target", "qed=0.5", "--out", victim],
