@@ -245,11 +245,20 @@ class OperatorPredictor:
     def _inside(self, coords: np.ndarray, n: int, geometry, grid_mask, inputs) -> np.ndarray | None:
         """Boolean ``(S, N)``: which query points lie in each sample's domain."""
         from_inputs = self.problem.inside(coords, inputs)
+        from_geometry = None
+        if geometry is not None and not isinstance(geometry, np.ndarray):
+            shape = self._geometry(geometry)
+            # A 2-D cross-section bounds a 3-D plate through its thickness.
+            inside = np.asarray(shape.inside(coords[:, : shape.dim]), dtype=bool)
+            from_geometry = np.broadcast_to(inside, (n, len(coords)))
+        if from_inputs is not None and from_geometry is not None:
+            # A user geometry (e.g. a plate from an STL or GeoJSON file) bounds the domain
+            # the inputs describe: NaN wherever either says "outside".
+            return from_inputs & from_geometry
         if from_inputs is not None:
             return from_inputs
-        if geometry is not None and not isinstance(geometry, np.ndarray):
-            inside = np.asarray(self._geometry(geometry).inside(coords), dtype=bool)
-            return np.broadcast_to(inside, (n, len(coords)))
+        if from_geometry is not None:
+            return from_geometry
         if grid_mask is not None:  # nearest branch-grid node
             idx = [
                 np.abs(axis[None, :] - coords[:, k, None]).argmin(1)
@@ -330,7 +339,8 @@ class OperatorPredictor:
         geometry : str, path or deepxde Geometry, optional
             Darcy domain (a name in :data:`sciml.physics.data.geometry.SHAPES`, a geometry file
             read by :func:`~sciml.physics.data.geometry_io.load_geometry`, or a geometry);
-            points outside are NaN. Heat plates derive theirs from the design vector.
+            points outside are NaN. Heat plates derive theirs from the design vector and,
+            when ``geometry`` is given too (a plate read from a file), from both.
         mask : bool array ``(H, W)`` or ``(S, H, W)``, optional
             Darcy domain as a mask on the branch grid, instead of ``geometry``.
         coords : array ``(N, d)``, optional

@@ -389,3 +389,26 @@ def test_cli_generates_heat_on_a_cross_section_file(tmp_path, capsys):
     two = ["--geometry-file", str(PENTAGON), str(PENTAGON), "--out", str(out)]
     assert main([*argv, *two]) == 2
     assert "heat takes one --geometry-file" in capsys.readouterr().err
+
+
+def test_heat_predictions_are_nan_outside_a_user_geometry():
+    import torch
+
+    from sciml.physics.operator.networks import MTDeepONet
+    from sciml.physics.predictor import OperatorPredictor
+    from sciml.physics.problems.heat import HEAT_DESIGN_FEATURES
+
+    torch.manual_seed(0)
+    n_features = len(HEAT_DESIGN_FEATURES) + 2 * 3
+    net = MTDeepONet(n_features, 3, p=4, branch_hidden=(8,), trunk_hidden=(8,),
+                     mask_output=True)
+    axes = (np.linspace(0, 1, 12), np.linspace(0, 1, 12), np.linspace(0, 0.1, 3))
+    predictor = OperatorPredictor(net, "heat", ("x", "y", "z"), ("x", "y", "z"), axes)
+    design = np.full(n_features, -1.0)
+    design[: len(HEAT_DESIGN_FEATURES)] = 0.1  # no holes: the whole plate
+    plain = predictor.predict(design)
+    bounded = predictor.predict(design, geometry=str(PENTAGON))
+    assert np.isfinite(plain.values).all()
+    # The pentagon's hole and the corners outside it are NaN; its body is not.
+    assert np.isnan(bounded.values[6, 6, 1]) and np.isnan(bounded.values[0, 0, 1])
+    assert np.isfinite(bounded.values[6, 10, 1])
