@@ -47,11 +47,16 @@ def _cmd_info(args: argparse.Namespace) -> int:
         "SCIML_DATA_DIR": str(data_dir()) if data_dir() else "(unset)",
         "cache": str(cache_dir()),
     }
-    for module in ("rdkit", "torch_geometric", "deepxde", "xarray", "scipy", "sklearn"):
+    # Versions from the installed metadata: importing deepxde would print its backend banner.
+    from importlib import metadata
+
+    for module, dist in (("rdkit", "rdkit"), ("torch_geometric", "torch-geometric"),
+                         ("deepxde", "deepxde"), ("xarray", "xarray"), ("scipy", "scipy"),
+                         ("sklearn", "scikit-learn"), ("lightgbm", "lightgbm"),
+                         ("optuna", "optuna")):
         try:
-            mod = importlib.import_module(module)
-            lines[module] = getattr(mod, "__version__", "installed")
-        except ImportError:
+            lines[module] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
             lines[module] = "not installed"
     width = max(map(len, lines))
     for key, value in lines.items():
@@ -89,12 +94,21 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.handler(args) or 0)
     except (ValueError, FileNotFoundError, KeyError) as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"sciml {args.command}: error: {message}", file=sys.stderr)
+        print(f"{_prefix(args)}: error: {message}", file=sys.stderr)
         return 2
     except OSError as exc:  # permissions, read-only file system, disk full: name the path
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"sciml {args.command}: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        print(f"{_prefix(args)}: error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
+
+
+def _prefix(args: argparse.Namespace) -> str:
+    """``sciml COMMAND [SUBCOMMAND]``: the one prefix of every error message."""
+    words = ["sciml", args.command]
+    for attr in ("rt_command", "pde_command"):
+        if getattr(args, attr, None):
+            words.append(getattr(args, attr))
+    return " ".join(words)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -58,3 +58,22 @@ def test_pde_data_option_still_parses_with_a_deprecation_message(capsys, tmp_pat
                  str(tmp_path / "x.nc"), "--out", str(tmp_path / "o.nc")])
     err = capsys.readouterr().err
     assert code == 2 and "--data is deprecated" in err and "use --input" in err
+
+
+def test_one_error_prefix_names_the_whole_command(capsys, tmp_path):
+    assert main(["rt", "predict", "--model", str(tmp_path / "m.pt"), "--input",
+                 str(tmp_path / "in.csv"), "--out", str(tmp_path / "o.csv")]) == 2
+    assert capsys.readouterr().err.startswith("sciml rt predict: error: ")
+    assert main(["pde", "predict", "--model", str(tmp_path / "m.pt"), "--input",
+                 str(tmp_path / "x.nc"), "--out", str(tmp_path / "o.nc")]) == 2
+    assert capsys.readouterr().err.startswith("sciml pde predict: error: ")
+
+
+def test_info_prints_no_third_party_banner():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "sciml.cli", "info"], capture_output=True,
+                          text=True, check=True)
+    assert "deepxde" in done.stdout
+    assert "backend" not in (done.stdout + done.stderr).lower()

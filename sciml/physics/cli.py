@@ -69,7 +69,7 @@ def _generate(args: argparse.Namespace) -> int:
     try:
         ds = problem.generate(args.n, config, **run)
     except SolverError as exc:
-        print(f"sciml pde generate: solver failed: {exc}", file=sys.stderr)
+        print(f"sciml pde generate: error: the solver failed: {exc}", file=sys.stderr)
         return 1
     try:
         path = save_dataset(ds, args.out, keep_on_failure=True)

@@ -128,7 +128,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     n_out = int((~preds["in_domain"].fillna(True)).sum()) if "in_domain" in preds else 0
     if n_out:
         print(
-            f"sciml rt: warning: {n_out} of {len(out)} molecules are outside the model's "
+            f"sciml rt predict: warning: {n_out} of {len(out)} molecules are outside the model's "
             "applicability domain (in_domain=False; the note column says why)",
             file=sys.stderr,
         )

@@ -348,7 +348,7 @@ def test_cli_generates_darcy_on_a_geometry_file(tmp_path, capsys):
     bad.write_text("x,y\n0.1,zz\n")
     assert main([*argv, "--geometry-file", str(bad), "--out", str(out)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith("sciml pde: error: ") and "row 2, column y" in err[-1]
+    assert err[-1].startswith("sciml pde generate: error: ") and "row 2, column y" in err[-1]
     assert main([*argv[:-3], "--resolution", "8", "--no-progress", "--geometry-file",
                  str(PENTAGON), "--out", str(out)]) == 2  # fmt: skip
     assert "too coarse" in capsys.readouterr().err
