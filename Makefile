@@ -1,16 +1,24 @@
 # Two commands from a fresh clone: `make demo` and `make test`.
-# Each creates .venv if needed and installs sciml with its dependencies, with the pins
-# in constraints.txt (torch is pinned to the CPU wheel there; pyproject keeps a range).
+# Each creates .venv if needed and installs sciml with the version pins in constraints.txt
+# (pyproject keeps ranges): `make demo` only what the package needs, `make test` also the
+# test extras.
 
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.sciml-installed
+DEMO_STAMP := $(VENV)/.sciml-demo-installed
 PYTEST_ARGS ?=
 # Old module paths kept as aliases of moved modules (sys.modules[__name__] = ...): the
 # doctest run collects the real modules, not these.
 MOVED_MODULES := $(addprefix --ignore=,$(shell grep -rl 'sys.modules\[__name__\]' sciml))
-export SCIML_DATA_DIR ?= $(abspath ../shared/data)
+# The reference data folder next to the checkout, when there is one (tests and CI); otherwise
+# SCIML_DATA_DIR stays unset and sciml uses its download cache and the data bundled with it.
+ifeq ($(origin SCIML_DATA_DIR),undefined)
+ifneq ($(wildcard ../shared/data),)
+export SCIML_DATA_DIR := $(abspath ../shared/data)
+endif
+endif
 
 .PHONY: install test test-fast test-slow demo lint bench assets clean
 
@@ -19,6 +27,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e ".[test]"
 	touch $(STAMP)
+
+$(DEMO_STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e .
+	touch $(DEMO_STAMP)
 
 install: $(STAMP)
 
@@ -32,7 +46,7 @@ test-fast: $(STAMP)
 	SCIML_FAST=1 $(PY) -m pytest tests notebooks --nbmake -m "not slow" $(PYTEST_ARGS)
 
 ## The main job: a short tour of all three model families, written to ./sciml-demo/.
-demo: $(STAMP)
+demo: $(DEMO_STAMP)
 	$(VENV)/bin/sciml demo --out sciml-demo
 
 lint: $(STAMP)

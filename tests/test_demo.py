@@ -44,6 +44,10 @@ def check_fast_report(text: str, out: Path) -> None:
     assert set(l2) == {"logistic", "newell_whitehead"} and max(l2.values()) < 60
     speedup = re.search(r"\*\*(\d+)x faster\*\*", text)
     assert speedup and int(speedup[1]) > 1
+    # Every part says where it stands against its reference and what to run next.
+    assert text.count("**Against the reference:**") == 3 and text.count("**Next:**") == 3
+    assert "0.387" in text and "about 0.04" in text and "1.5%" in text
+    assert re.search(r"One sample at a time: one solve [\d.]+ ms against one operator call", text)
     for png in ("adme_parity.png", "deeponet_fisher.png"):
         assert (out / png).stat().st_size > 10_000
 
