@@ -47,6 +47,7 @@ __all__ = [
     "DecodedNumber",
     "NumberTokenizer",
     "PropertySpec",
+    "RTConfig",
     "RegressionTransformer",
     "RegressionTransformerNet",
     "UnknownPropertyError",
@@ -54,6 +55,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "RTConfig": "sciml.rt.predictor",
     "RegressionTransformer": "sciml.rt.predictor",
     "RegressionTransformerNet": "sciml.rt.model",
 }
