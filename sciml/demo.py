@@ -193,6 +193,18 @@ def _demo_molecules(n: int) -> list[str]:
     return [Chem.MolToSmiles(m) for m in mols if m is not None and m.GetNumAtoms() < 40][:n]
 
 
+def _molecule_grid(generated, path: Path, n: int = 12) -> None:
+    """Generated molecules drawn with their primer and RDKit QED (PNG)."""
+    from rdkit import Chem
+    from rdkit.Chem import Draw
+
+    rows = generated.sort_values("target_qed").groupby("target_qed").head(n // 2)
+    mols = [Chem.MolFromSmiles(s) for s in rows["smiles"]]
+    legends = [f"primer {t:.1f}: QED {q:.2f}" for t, q in zip(rows["target_qed"],
+                                                               rows["true_qed"], strict=True)]
+    Draw.MolsToGridImage(mols, molsPerRow=4, subImgSize=(260, 200), legends=legends).save(path)
+
+
 def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
     """Predict QED and generate QED-primed molecules with one Regression Transformer."""
     from importlib import resources
@@ -248,6 +260,8 @@ def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
     if generated.empty:
         summary_text = "no valid new molecule was generated."
     else:
+        _molecule_grid(generated, out / "rt_generated.png")
+        section.figures.append("rt_generated.png")
         summary = generated.groupby("target_qed").agg(
             molecules=("smiles", "size"),
             mean_true_qed=("true_qed", "mean"),

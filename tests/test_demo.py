@@ -48,6 +48,8 @@ def check_fast_report(text: str, out: Path) -> None:
     assert text.count("**Against the reference:**") == 3 and text.count("**Next:**") == 3
     assert "0.387" in text and "about 0.04" in text and "1.5%" in text
     assert re.search(r"One sample at a time: one solve [\d.]+ ms against one operator call", text)
+    if "rt_generated.png" in text:  # drawn when the RT made at least one valid molecule
+        assert (out / "rt_generated.png").stat().st_size > 5_000
     for png in ("adme_parity.png", "deeponet_fisher.png"):
         assert (out / png).stat().st_size > 10_000
 
