@@ -36,10 +36,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse import linalg as spla
 
-from sciml.physics.data._fd import _face
-from sciml.physics.errors import SolverError
+from sciml.physics.data._fd import _face, solve_sparse, sparse_from_parts
 
 if TYPE_CHECKING:
     from sciml.physics.data.geometry import Geometry, Grid
@@ -296,63 +294,16 @@ def assemble_cut_cell(
             vals.append(-weight[coupled])
             known = cut.values[(axis, side, *(c[me[~coupled]] for c in points))]
             rhs[me[~coupled]] += weight[~coupled] * known
-    rows.append(np.arange(n))
-    cols.append(np.arange(n))
-    vals.append(diagonal)
-    matrix = sp.csr_matrix(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
-    )
-    return matrix, rhs
+    return sparse_from_parts(rows, cols, vals, diagonal, n), rhs
 
 
-def solve_nonsymmetric(
-    matrix: sp.spmatrix,
-    rhs: np.ndarray,
-    *,
-    method: str = "direct",
-    rtol: float = 1e-10,
-    maxiter: int | None = None,
-) -> np.ndarray:
-    """Solve a sparse M-matrix system from :func:`assemble_cut_cell`.
+def solve_nonsymmetric(matrix: sp.spmatrix, rhs: np.ndarray, **options) -> np.ndarray:
+    """Solve a cut-cell system, which is not symmetric (BiCGSTAB when iterative).
 
-    Parameters
-    ----------
-    matrix
-        Shape ``(n, n)``.
-    rhs
-        Shape ``(n,)``.
-    method
-        ``"direct"`` (SuperLU) or an iterative method: ``"cg"`` is accepted as a request
-        for an iterative solve and runs BiCGSTAB with a Jacobi preconditioner, since the
-        cut-cell matrix is not symmetric.
-    rtol, maxiter
-        Tolerance and iteration limit of the iterative solve (default ``10 n``).
-
-    Raises
-    ------
-    SolverError
-        If the iterative solve does not converge or the direct one returns non-finite values.
+    Options as in :func:`~sciml.physics.data._fd.solve_sparse`; ``method="cg"`` asks for
+    an iterative solve.
     """
-    if method == "direct":
-        solution = spla.spsolve(sp.csc_matrix(matrix), rhs, permc_spec="MMD_AT_PLUS_A")
-        if not np.all(np.isfinite(solution)):
-            raise SolverError("the direct sparse solve failed: the matrix is singular")
-        return solution
-    if method in ("cg", "bicgstab"):
-        diagonal = matrix.diagonal()
-        preconditioner = spla.LinearOperator(matrix.shape, matvec=lambda r: r / diagonal)
-        limit = maxiter if maxiter is not None else 10 * matrix.shape[0]
-        solution, info = spla.bicgstab(
-            matrix, rhs, rtol=rtol, atol=0.0, maxiter=limit, M=preconditioner
-        )
-        if info != 0:
-            residual = np.linalg.norm(rhs - matrix @ solution) / max(np.linalg.norm(rhs), 1e-300)
-            raise SolverError(
-                f"BiCGSTAB did not converge in {limit} iterations: relative residual "
-                f"{residual:.2e} > rtol {rtol:.0e}; raise maxiter or use method='direct'"
-            )
-        return solution
-    raise ValueError(f"unknown linear solver {method!r}; choose 'direct' or 'cg'")
+    return solve_sparse(matrix, rhs, symmetric=False, **options)
 
 
 def solve_dirichlet(

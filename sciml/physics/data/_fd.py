@@ -10,7 +10,8 @@ from scipy.sparse import linalg as spla
 
 from sciml.physics.errors import SolverError
 
-__all__ = ["laplacian_1d_neumann", "assemble_diffusion", "solve_spd"]
+__all__ = ["assemble_diffusion", "laplacian_1d_neumann", "solve_sparse", "solve_spd",
+           "sparse_from_parts"]
 
 
 def laplacian_1d_neumann(n: int, h: float) -> sp.csr_matrix:
@@ -115,24 +116,30 @@ def assemble_diffusion(
             cols.append(nb_index[coupled])
             vals.append(-weight[coupled])
             rhs[me[~coupled]] += weight[~coupled] * known[tuple(c[~coupled] for c in nb)]
-    rows.append(np.arange(n))
-    cols.append(np.arange(n))
-    vals.append(diagonal)
-    matrix = sp.csr_matrix(
+    return sparse_from_parts(rows, cols, vals, diagonal, n), rhs
+
+
+def sparse_from_parts(rows: list, cols: list, vals: list, diagonal: np.ndarray,
+                      n: int) -> sp.csr_matrix:
+    """CSR matrix ``(n, n)`` from off-diagonal triplet parts plus the diagonal."""
+    rows = [*rows, np.arange(n)]
+    cols = [*cols, np.arange(n)]
+    vals = [*vals, diagonal]
+    return sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)
     )
-    return matrix, rhs
 
 
-def solve_spd(
+def solve_sparse(
     matrix: sp.spmatrix,
     rhs: np.ndarray,
     *,
     method: str = "direct",
     rtol: float = 1e-10,
     maxiter: int | None = None,
+    symmetric: bool = True,
 ) -> np.ndarray:
-    """Solve a sparse symmetric positive definite system.
+    """Solve a sparse diffusion system (an M-matrix, symmetric unless cut cells were used).
 
     Parameters
     ----------
@@ -141,35 +148,46 @@ def solve_spd(
     rhs
         Shape ``(n,)``.
     method
-        ``"direct"`` (SuperLU with a symmetric fill-reducing ordering) or ``"cg"``
-        (conjugate gradients with a Jacobi preconditioner).
+        ``"direct"`` (SuperLU with a fill-reducing ordering of ``A^T + A``) or ``"cg"``: an
+        iterative solve with a Jacobi preconditioner, conjugate gradients for a symmetric
+        matrix and BiCGSTAB otherwise.
     rtol
-        Relative residual tolerance for ``"cg"``.
+        Relative residual tolerance of the iterative solve.
     maxiter
-        Iteration limit for ``"cg"``, default ``10 n``.
+        Iteration limit of the iterative solve, default ``10 n``.
+    symmetric
+        Whether ``matrix`` is symmetric (picks CG or BiCGSTAB).
 
     Raises
     ------
     SolverError
-        If CG does not reach ``rtol`` or the direct solve returns non-finite values.
+        If the iterative solve does not reach ``rtol`` or the direct solve returns
+        non-finite values.
     """
     if method == "direct":
-        # MMD on A^T + A suits the symmetric 5/7-point pattern far better than COLAMD.
+        # MMD on A^T + A suits the 5/7-point pattern far better than COLAMD.
         solution = spla.spsolve(sp.csc_matrix(matrix), rhs, permc_spec="MMD_AT_PLUS_A")
         if not np.all(np.isfinite(solution)):
             raise SolverError("the direct sparse solve failed: the matrix is singular")
         return solution
-    if method == "cg":
+    if method in ("cg", "bicgstab"):
         diagonal = matrix.diagonal()
         preconditioner = spla.LinearOperator(matrix.shape, matvec=lambda r: r / diagonal)
         limit = maxiter if maxiter is not None else 10 * matrix.shape[0]
-        solution, info = spla.cg(matrix, rhs, rtol=rtol, atol=0.0, maxiter=limit, M=preconditioner)
+        solver, name = (spla.cg, "conjugate gradients") if symmetric else (spla.bicgstab,
+                                                                           "BiCGSTAB")
+        solution, info = solver(matrix, rhs, rtol=rtol, atol=0.0, maxiter=limit,
+                                M=preconditioner)
         if info != 0:
             residual = np.linalg.norm(rhs - matrix @ solution) / max(np.linalg.norm(rhs), 1e-300)
             raise SolverError(
-                f"conjugate gradients did not converge in {limit} iterations: relative "
-                f"residual {residual:.2e} > rtol {rtol:.0e}; raise maxiter or use "
-                "method='direct'"
+                f"{name} did not converge in {limit} iterations: relative residual "
+                f"{residual:.2e} > rtol {rtol:.0e}; raise maxiter or use method='direct'"
             )
         return solution
     raise ValueError(f"unknown linear solver {method!r}; choose 'direct' or 'cg'")
+
+
+def solve_spd(matrix: sp.spmatrix, rhs: np.ndarray, **options) -> np.ndarray:
+    """:func:`solve_sparse` of a symmetric positive definite system (CG when iterative)."""
+    return solve_sparse(matrix, rhs, symmetric=True, **options)
