@@ -131,16 +131,9 @@ def interior_nodes(geometry: Geometry, grid: Grid, *, check: bool = True) -> np.
     ResolutionError
         As :func:`~sciml.physics.data.geometry.rasterize` (with ``check``), or if no node remains.
     """
-    from sciml.physics.data.geometry import rasterize
-    from sciml.physics.errors import ResolutionError
+    from sciml.physics.data.geometry import off_frame, rasterize
 
-    interior = rasterize(geometry, grid, check=check)
-    frame = np.ones(grid.shape, dtype=bool)
-    frame[tuple(slice(1, -1) for _ in grid.shape)] = False
-    interior &= ~frame
-    if not interior.any():
-        raise ResolutionError(f"grid {grid.shape} leaves no interior point in the geometry")
-    return interior
+    return off_frame(rasterize(geometry, grid, check=check))
 
 
 def cut_cells(

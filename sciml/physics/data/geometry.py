@@ -321,12 +321,22 @@ def interior_mask(geometry: Geometry, grid: Grid, *, check: bool = True) -> np.n
     """
     mask = rasterize(geometry, grid, check=check)
     on_boundary = np.asarray(geometry.on_boundary(grid.points()), dtype=bool).reshape(grid.shape)
-    interior = mask & ~on_boundary
-    frame = np.ones(grid.shape, dtype=bool)
-    frame[tuple(slice(1, -1) for _ in grid.shape)] = False
-    interior &= ~frame
+    return off_frame(mask & ~on_boundary)
+
+
+def off_frame(interior: np.ndarray) -> np.ndarray:
+    """``interior`` without the grid's outer frame (boundary values live there).
+
+    Raises
+    ------
+    ResolutionError
+        If no point remains.
+    """
+    frame = np.ones(interior.shape, dtype=bool)
+    frame[tuple(slice(1, -1) for _ in interior.shape)] = False
+    interior = interior & ~frame
     if not interior.any():
-        raise ResolutionError(f"grid {grid.shape} leaves no interior point in the geometry")
+        raise ResolutionError(f"grid {interior.shape} leaves no interior point in the geometry")
     return interior
 
 
