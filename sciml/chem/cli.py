@@ -292,7 +292,7 @@ def _ensemble(args: argparse.Namespace):
     for kind in args.members:
         cls = resolve("ensemble member", kind, {k: MODELS[k] for k in _MEMBER_KINDS})
         options = {}
-        if args.seed is not None and "seed" in {f for f in cls.config_cls.__dataclass_fields__}:
+        if args.seed is not None and "seed" in cls.config_cls.__dataclass_fields__:
             options["seed"] = args.seed
         if args.epochs is not None:
             options.update(dict.fromkeys(cls.epoch_fields, args.epochs))

@@ -19,13 +19,13 @@ __all__ = ["register"]
 
 
 def _cmd_tune(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
+    from sciml._io import check_output_dir
     from sciml.chem.datasets import load_csv
     from sciml.chem.transforms import parse_transform_options
     from sciml.chem.tune import tune
 
-    _check_writable(Path(args.out))
+    check_output_dir(args.out, "--out folder")  # before the search, not after it
     train = load_csv(args.train, args.smiles_col, args.targets)
     result = tune(train["smiles"].tolist(), train[args.targets], args.model, trials=args.trials,
                   folds=args.folds, seed=args.seed,
@@ -39,18 +39,6 @@ def _cmd_tune(args: argparse.Namespace) -> int:
           f"{folder / 'best_config.json'} (use: sciml fit --config {folder / 'best_config.json'}"
           f" ...) and {folder / 'trials.csv'}")
     return 0
-
-
-def _check_writable(folder) -> None:
-    """Fail before the search, not after it, when the results cannot be written."""
-    import tempfile
-
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=folder):
-            pass
-    except OSError as exc:
-        raise ValueError(f"cannot write the results into {folder}: {exc.strerror}") from exc
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -28,4 +28,4 @@ def test_tune_refuses_an_unwritable_output_before_searching(tmp_path, capsys):
     code = main(["tune", "--train", str(tmp_path / "missing.csv"), "--targets", "y",
                  "--out", str(blocker / "sub")])
     assert code == 2
-    assert "cannot write the results into" in capsys.readouterr().err
+    assert "cannot write --out folder" in capsys.readouterr().err

@@ -118,7 +118,7 @@ def test_every_loader_must_say_what_it_expects(mlp_checkpoint):
         load_model(mlp_checkpoint, expected=torch.nn.Linear)
 
 
-def test_a_registered_class_of_another_kind_is_refused(mlp_checkpoint, operator_checkpoint):
+def test_a_registered_class_of_another_kind_is_refused(mlp_checkpoint):
     from sciml.physics.deeponet import DeepONet
 
     with pytest.raises(CheckpointError, match="RegressionMLP, not a .*DeepONet"):

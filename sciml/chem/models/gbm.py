@@ -27,8 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from sciml.chem.descriptors import compute_descriptors, descriptor_names
+from sciml.chem.descriptors import descriptor_names
 from sciml.chem.models.base import LabelledSet, MoleculeModel, file_inside
+from sciml.chem.models.rf import physchem_features
 from sciml.train.checkpoint import CheckpointError
 
 __all__ = ["GBMConfig", "GBMModel", "morgan_counts"]
@@ -123,10 +124,9 @@ class GBMModel(MoleculeModel):
         if self.config.n_bits:
             parts.append(morgan_counts(smiles, self.config.radius, self.config.n_bits))
         if self.config.descriptors:
-            frame = compute_descriptors(smiles, n_jobs=self.config.n_jobs,
-                                        cache=self.config.descriptor_cache)
-            values = frame.to_numpy(dtype=np.float64, copy=True)
-            values[~np.isfinite(values)] = np.nan
+            values = physchem_features(smiles, n_jobs=self.config.n_jobs,
+                                       cache=self.config.descriptor_cache)
+            values = np.where(np.isfinite(values), values, np.nan)
             # float32 overflows for a few unbounded descriptors (e.g. Ipc); clip, keep NaN.
             limit = np.finfo(np.float32).max / 10
             parts.append(np.clip(values, -limit, limit).astype(np.float32))
