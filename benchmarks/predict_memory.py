@@ -35,7 +35,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _machine import machine_info  # noqa: E402
+from _machine import git_commit, machine_info  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
@@ -136,14 +136,6 @@ def _measure(cmd: list[str], log: Path) -> dict[str, float]:
             "peak_rss_tree_mib": peak["tree"] / 2**20}
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, check=True,
-                              capture_output=True, text=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def _arguments(runs: list[dict], model: str) -> str:
     """The arguments that rerun every row of ``model``."""
     sizes = sorted({int(r["n"]) for r in runs if r["model"] == model})
@@ -225,7 +217,7 @@ def main() -> None:
             # Re-read: runs of another model may have been recorded by a parallel invocation.
             runs = json.loads(store.read_text()) if store.exists() else []
             runs = [r for r in runs if (r["model"], r["n"]) != (kind, size)]
-            runs.append({"model": kind, "n": size, **result, "commit": _commit(),
+            runs.append({"model": kind, "n": size, **result, "commit": git_commit(),
                          "date": date, "load": load,
                          "command": "sciml " + " ".join(argv)})
             runs.sort(key=lambda r: (r["model"], r["n"]))
