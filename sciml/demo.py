@@ -514,7 +514,7 @@ def register(subparsers) -> None:
         "demo",
         help="run a short tour of all three model families (writes ./sciml-demo/report.md)",
         description=__doc__.split("\n\n")[0] + " Takes about 3 minutes on a 2-core CPU "
-        "(2 min 23 s measured; longer when other jobs share the machine).",
+        "(benchmarks/results/demo_time.md; longer when other jobs share the machine).",
     )
     parser.add_argument("--out", default="sciml-demo", help="output folder (default: sciml-demo)")
     parser.add_argument(
