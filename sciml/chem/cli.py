@@ -149,20 +149,21 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                              "coverage, e.g. 0.9 (needs a model fitted with --calibration)")
 
 
-def model_options(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:
-    """Collect the configuration fields for ``config_cls`` from parsed arguments.
+def model_options(args: argparse.Namespace, model_cls: type) -> dict[str, Any]:
+    """Collect the configuration fields of ``model_cls`` from parsed arguments.
 
-    Named flags in :data:`MODEL_OPTIONS` are passed when given; ``--set`` pairs always.
+    The options of ``--config`` come first, then the named flags in :data:`MODEL_OPTIONS`
+    (when given), ``--epochs`` mapped to the model's ``epoch_fields``, and ``--set`` pairs.
     A flag or field the configuration lacks raises ``ValueError`` naming the valid fields.
     """
     import dataclasses
 
-    fields = [f.name for f in dataclasses.fields(config_cls)]
+    fields = [f.name for f in dataclasses.fields(model_cls.config_cls)]
     options = dict(getattr(args, "config_options", {}))
     options.update({dest: getattr(args, dest) for dest in MODEL_OPTIONS
                     if getattr(args, dest, None) is not None})
     if getattr(args, "epochs", None) is not None:
-        epoch_fields = [f for f in getattr(args, "epoch_fields", ("epochs",)) if f in fields]
+        epoch_fields = model_cls.epoch_fields
         if not epoch_fields:
             raise ValueError(f"model {args.model!r} is not trained in epochs; --epochs applies "
                              "to gnn and transformer")
@@ -215,8 +216,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         if args.members:
             raise ValueError("--members applies to --model ensemble")
         cls = resolve("model", args.model, MODELS)
-        args.epoch_fields = cls.epoch_fields or ("epochs",)
-        model = cls(**model_options(args, cls.config_cls))
+        model = cls(**model_options(args, cls))
     check_input_file(args.train, "training data")
     if args.val:
         check_input_file(args.val, "validation data")

@@ -80,14 +80,12 @@ def test_epochs_reach_every_stage_of_the_transformer():
 
     from sciml.chem.cli import model_options
     from sciml.chem.models import GNNModel
-    from sciml.chem.transformer.predictor import TransformerConfig, TransformerModel
+    from sciml.chem.transformer.predictor import TransformerModel
 
-    args = argparse.Namespace(model="transformer", epochs=7, overrides=[],
-                              epoch_fields=TransformerModel.epoch_fields)
-    options = model_options(args, TransformerConfig)
+    args = argparse.Namespace(model="transformer", epochs=7, overrides=[])
+    options = model_options(args, TransformerModel)
     assert options == {"adapt_epochs": 7, "finetune_epochs": 7}
-    args.epoch_fields = GNNModel.epoch_fields
-    assert model_options(args, GNNModel.config_cls) == {"epochs": 7}
+    assert model_options(args, GNNModel) == {"epochs": 7}
 
 
 def test_config_from_tune_sets_model_and_options(tmp_path, train_csv):
