@@ -42,6 +42,7 @@ __all__ = [
     "SmilesTokenizer",
     "TokenizationError",
     "VocabularyMismatchError",
+    "pad_ids",
     "tokenize_smiles",
 ]
 
@@ -100,6 +101,51 @@ def tokenize_smiles(smiles: str) -> list[str]:
     if not isinstance(smiles, str):
         raise TokenizationError(_uncovered_message(_SMILES_PATTERN, smiles))
     return _tokenize_with(_SMILES_PATTERN, smiles)
+
+
+def pad_ids(rows, pad_id: int, width: int | None = None, *, as_tensor: bool = True):
+    """Right-pad token-id sequences into one ``(B, width)`` batch and its attention mask.
+
+    The one padding routine of the package: the encoder's collators, its embedding pass,
+    the tokenizer's batch encoding and the Regression Transformer all batch through it.
+
+    Parameters
+    ----------
+    rows : sequence of sequences of int
+        Token ids per sequence (lists, numpy arrays or tensors).
+    pad_id : int
+        Id written after each sequence's end.
+    width : int, optional
+        Batch width; default the longest row. A row longer than ``width`` raises.
+    as_tensor : bool
+        Return ``torch.long`` / ``torch.bool`` tensors (default) or numpy arrays.
+
+    Returns
+    -------
+    ids, attention_mask
+        ``(B, width)``; the mask is True on each row's own tokens (by length, so a pad id
+        inside a sequence stays attended).
+
+    Examples
+    --------
+    >>> ids, mask = pad_ids([[5, 6, 7], [8]], pad_id=0)
+    >>> ids.tolist(), mask.sum(1).tolist()
+    ([[5, 6, 7], [8, 0, 0]], [3, 1])
+    """
+    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    longest = int(lengths.max(initial=0))
+    width = longest if width is None else int(width)
+    if longest > width:
+        raise ValueError(f"a sequence of {longest} tokens does not fit the width {width}")
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    for i, row in enumerate(rows):
+        ids[i, : lengths[i]] = np.asarray(row)
+    mask = np.arange(width)[None, :] < lengths[:, None]
+    if not as_tensor:
+        return ids, mask
+    import torch
+
+    return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
 @dataclass(frozen=True)
@@ -392,12 +438,8 @@ class SmilesTokenizer:
             for i in too_long:
                 tail = [self.sep_id] if add_special_tokens and max_length > 1 else []
                 rows[i] = rows[i][: max_length - len(tail)] + tail
-        width = max_length if padding == "max_length" else max((len(r) for r in rows), default=0)
-        input_ids = np.full((len(rows), width), self.pad_id, dtype=np.int64)
-        attention_mask = np.zeros((len(rows), width), dtype=bool)
-        for i, row in enumerate(rows):
-            input_ids[i, : len(row)] = row
-            attention_mask[i, : len(row)] = True
+        width = max_length if padding == "max_length" else None
+        input_ids, attention_mask = pad_ids(rows, self.pad_id, width, as_tensor=False)
         if return_tensors == "pt":
             import torch
 

@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from sciml.chem.tokenizer import SmilesTokenizer, TokenizationError
+from sciml.chem.tokenizer import SmilesTokenizer, TokenizationError, pad_ids
 from sciml.rt.numbers import SEPARATOR, NumberTokenizer
 
 __all__ = [
@@ -264,11 +264,7 @@ class RTDataset(Dataset):
         """
         mode = self.next_mode()
         tok = self.tokenizer
-        width = max(len(s["ids"]) for s in samples)
-        ids = torch.full((len(samples), width), tok.pad_id, dtype=torch.long)
-        for i, s in enumerate(samples):
-            ids[i, : len(s["ids"])] = torch.as_tensor(s["ids"])
-        attention = ids != tok.pad_id
+        ids, attention = pad_ids([s["ids"] for s in samples], tok.pad_id)
         labels = torch.full_like(ids, IGNORE_INDEX)
         if mode == "property":
             pos = torch.as_tensor(self.value_positions)

@@ -36,7 +36,7 @@ from sciml.chem.smiles import (
     canonicalize_batch,
     check_errors_arg,
 )
-from sciml.chem.tokenizer import SmilesTokenizer, VocabularyMismatchError
+from sciml.chem.tokenizer import SmilesTokenizer, VocabularyMismatchError, pad_ids
 from sciml.encoder import LengthBucketBatchSampler
 from sciml.rt._repair import chemistry_problems, repair
 from sciml.rt._syntax import SmilesSyntax
@@ -417,11 +417,7 @@ class RegressionTransformer:
 
     @staticmethod
     def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-        width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-        for i, r in enumerate(rows):
-            ids[i, : len(r)] = torch.as_tensor(r)
-        return ids, ids != pad_id
+        return pad_ids(rows, pad_id)
 
     # -------------------------------------------------------------- predict
     @torch.no_grad()

@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError
-from sciml.chem.tokenizer import SPECIAL_TOKENS, SmilesTokenizer, TokenizationError
+from sciml.chem.tokenizer import SPECIAL_TOKENS, SmilesTokenizer, TokenizationError, pad_ids
 from sciml.encoder import LengthBucketBatchSampler
 
 __all__ = [
@@ -185,11 +185,8 @@ class SmilesTokenDataset(Dataset):
 
     def collate(self, samples: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
         """Pad to the longest sequence; stack targets; mask tokens for MLM."""
-        width = max(len(s["input_ids"]) for s in samples)
-        input_ids = torch.full((len(samples), width), self.tokenizer.pad_id, dtype=torch.long)
-        for row, sample in enumerate(samples):
-            input_ids[row, : len(sample["input_ids"])] = sample["input_ids"]
-        attention_mask = input_ids != self.tokenizer.pad_id
+        input_ids, attention_mask = pad_ids([s["input_ids"] for s in samples],
+                                            self.tokenizer.pad_id)
         batch = {"input_ids": input_ids, "attention_mask": attention_mask}
         for key in ("descriptors", "y"):
             if key in samples[0]:

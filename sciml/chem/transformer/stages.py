@@ -31,7 +31,7 @@ import pandas as pd
 import torch
 
 from sciml.chem.smiles import check_errors_arg
-from sciml.chem.tokenizer import SmilesTokenizer, VocabularyMismatchError
+from sciml.chem.tokenizer import SmilesTokenizer, VocabularyMismatchError, pad_ids
 from sciml.chem.transformer.data import SmilesTokenDataset, encode_smiles
 from sciml.chem.transformer.model import DescriptorRegression, MolecularTransformer
 from sciml.encoder import ENCODER_SIZES, LengthBucketBatchSampler
@@ -402,12 +402,8 @@ def run_batches(model: MolecularTransformer, ids: Sequence[np.ndarray], batch_si
     lengths = np.fromiter((len(r) for r in ids), dtype=np.int64, count=len(ids))
     out: dict[str, np.ndarray] = {}
     for batch_idx in LengthBucketBatchSampler(lengths, batch_size, shuffle=False):
-        width = int(lengths[batch_idx].max())
-        input_ids = torch.full((len(batch_idx), width), pad_id, dtype=torch.long)
-        for row, i in enumerate(batch_idx):
-            input_ids[row, : lengths[i]] = torch.from_numpy(ids[i])
-        batch = {"input_ids": input_ids.to(device),
-                 "attention_mask": (input_ids != pad_id).to(device)}
+        input_ids, attention_mask = pad_ids([ids[i] for i in batch_idx], pad_id)
+        batch = {"input_ids": input_ids.to(device), "attention_mask": attention_mask.to(device)}
         with precision_context:
             result = model(batch)
         for key in keys:
