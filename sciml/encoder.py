@@ -274,6 +274,12 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
         Drop a final short batch of each pool.
     max_tokens : int, optional
         Also cap ``batch_size * longest length`` per batch (splits long-sequence batches).
+    epoch_size : int, optional
+        With ``shuffle``: items per epoch, for corpora too large for one epoch between
+        checkpoints. Each pass over the data is one permutation cut into consecutive
+        slices of ``epoch_size``; epoch ``e`` trains slice ``e mod K`` of pass ``e // K``
+        (``K`` slices per pass), so every item is seen once per pass and a resumed run
+        sees the same items as an uninterrupted one.
 
     Examples
     --------
@@ -284,12 +290,16 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
 
     def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True,
                  pool_batches: int = 50, seed: int = 0, drop_last: bool = False,
-                 max_tokens: int | None = None):
+                 max_tokens: int | None = None, epoch_size: int | None = None):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
+        if epoch_size is not None and not 1 <= epoch_size:
+            raise ValueError(f"epoch_size must be >= 1, got {epoch_size}")
         self.lengths = np.asarray(lengths, dtype=np.int64)
         self.batch_size, self.shuffle, self.pool_batches = batch_size, shuffle, pool_batches
         self.seed, self.drop_last, self.max_tokens = seed, drop_last, max_tokens
+        self.epoch_size = None if epoch_size is None or epoch_size >= len(self.lengths) \
+            else int(epoch_size)
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -298,7 +308,15 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
 
     def _batches(self) -> list[list[int]]:
         n = len(self.lengths)
-        if self.shuffle:
+        if self.shuffle and self.epoch_size is not None:
+            per_pass = -(-n // self.epoch_size)
+            passes, part = divmod(self.epoch, per_pass)
+            order = np.random.default_rng((self.seed, passes)).permutation(n)
+            order = order[part * self.epoch_size : (part + 1) * self.epoch_size]
+            rng = np.random.default_rng((self.seed, self.epoch))
+            pool = self.batch_size * self.pool_batches
+            pools = [order[i:i + pool] for i in range(0, len(order), pool)]
+        elif self.shuffle:
             rng = np.random.default_rng((self.seed, self.epoch))
             order = rng.permutation(n)
             pool = self.batch_size * self.pool_batches

@@ -130,9 +130,19 @@ class TrainingDomain:
     threshold: float = TANIMOTO_THRESHOLD
 
     @classmethod
-    def fit(cls, smiles: Sequence[str], threshold: float = TANIMOTO_THRESHOLD) -> TrainingDomain:
-        """Describe the training molecules ``smiles`` (valid SMILES, e.g. canonical)."""
-        packed, values = _featurise(list(smiles))
+    def fit(cls, smiles: Sequence[str], threshold: float = TANIMOTO_THRESHOLD, *,
+            max_reference: int | None = None, seed: int = 0) -> TrainingDomain:
+        """Describe the training molecules ``smiles`` (valid SMILES, e.g. canonical).
+
+        With ``max_reference``, a seeded random sample of that many molecules stands for a
+        larger training set (nearest neighbours and descriptor ranges), which keeps the
+        domain of a model trained on millions of molecules small and fast to fit.
+        """
+        smiles = list(smiles)
+        if max_reference is not None and len(smiles) > max_reference:
+            keep = np.random.default_rng(seed).choice(len(smiles), max_reference, replace=False)
+            smiles = [smiles[i] for i in np.sort(keep)]
+        packed, values = _featurise(smiles)
         low = {n: float(np.nanmin(values[:, j])) for j, n in enumerate(DOMAIN_DESCRIPTORS)}
         high = {n: float(np.nanmax(values[:, j])) for j, n in enumerate(DOMAIN_DESCRIPTORS)}
         return cls(packed, low, high, float(threshold))

@@ -168,6 +168,17 @@ class RTDataset(Dataset):
     reveal_digits : float
         Property mode: probability, per row and property, of leaving the leading value
         tokens visible (see the module docstring); 0 masks every value token.
+    span_slack : float
+        Generation mode: each masked span of ``k`` tokens gets between 0 and
+        ``ceil(span_slack * k)`` extra ``[MASK]`` slots after it, labelled ``[PAD]``. The
+        model learns that a span may hold fewer tokens than it has slots, so generation
+        can grow a molecule (more slots than the tokens it replaces) or shrink it (slots
+        filled with ``[PAD]`` are dropped). 0 keeps every span its original length.
+    mol_ids : sequence of int arrays, optional
+        Token ids of each molecule, already computed with ``tokenizer`` (e.g. a
+        :class:`~sciml.chem.corpus.TokenCorpus`, memory-mapped); then ``smiles`` are not
+        tokenised again and sequences are assembled per item, so a corpus of millions
+        costs no more memory than its ids.
     """
 
     def __init__(
@@ -180,6 +191,8 @@ class RTDataset(Dataset):
         mask_fraction: tuple[float, float] = (0.1, 0.6),
         out_of_range: Literal["raise", "clip"] = "raise",
         reveal_digits: float = 0.0,
+        span_slack: float = 0.0,
+        mol_ids: Sequence[np.ndarray] | None = None,
     ) -> None:
         if mode not in ("alternate", *MODES):
             raise ValueError(f"mode must be 'alternate', 'property' or 'generation', got {mode!r}")
@@ -198,21 +211,45 @@ class RTDataset(Dataset):
             )
         if not 0 <= reveal_digits <= 1:
             raise ValueError(f"reveal_digits must be in [0, 1], got {reveal_digits}")
+        if not 0 <= span_slack <= 4:
+            raise ValueError(f"span_slack must be in [0, 4], got {span_slack}")
         self.reveal_digits = float(reveal_digits)
+        self.span_slack = float(span_slack)
         self.numbers, self.tokenizer, self.mode = numbers, tokenizer, mode
         self.mask_fraction = (float(lo), float(hi))
         self.values = values
         self.smiles = list(smiles)
-        self.ids: list[np.ndarray] = []
+        self.out_of_range = out_of_range
+        self.ids: list[np.ndarray] | None = None
+        self.mol_ids = mol_ids
         bad = []
-        for i, s in enumerate(self.smiles):
-            row = dict(zip(numbers.names, values[i], strict=True))
-            try:
-                self.ids.append(
-                    np.asarray(encode_sequence(row, s, numbers, tokenizer, out_of_range))
-                )
-            except (TokenizationError, ValueError) as exc:
-                bad.append(f"  [{i}] {s!r}: {exc}")
+        if mol_ids is None:
+            self.ids = []
+            for i, s in enumerate(self.smiles):
+                row = dict(zip(numbers.names, values[i], strict=True))
+                try:
+                    self.ids.append(
+                        np.asarray(encode_sequence(row, s, numbers, tokenizer, out_of_range))
+                    )
+                except (TokenizationError, ValueError) as exc:
+                    bad.append(f"  [{i}] {s!r}: {exc}")
+        else:
+            if len(mol_ids) != len(self.smiles):
+                raise ValueError(f"mol_ids has {len(mol_ids)} rows for {len(self.smiles)} SMILES")
+            self._mol_lengths = np.fromiter((len(mol_ids[i]) for i in range(len(mol_ids))),
+                                            dtype=np.int64, count=len(mol_ids)) \
+                if not hasattr(mol_ids, "lengths") else np.asarray(mol_ids.lengths())
+            bad = [f"  [{i}] {self.smiles[i]!r}: no token ids (not encodable)"
+                   for i in np.flatnonzero(self._mol_lengths == 0)[:20]]
+            # Values out of range surface here, before training, not in the middle of it.
+            for i in range(len(self.smiles)):
+                try:
+                    numbers.encode(dict(zip(numbers.names, values[i], strict=True)),
+                                   out_of_range=out_of_range)
+                except ValueError as exc:
+                    bad.append(f"  [{i}] {self.smiles[i]!r}: {exc}")
+                    if len(bad) >= 20:
+                        break
         if bad:
             raise ValueError(f"{len(bad)} rows cannot be encoded:\n" + "\n".join(bad[:20]))
         block = numbers.block_length
@@ -236,14 +273,25 @@ class RTDataset(Dataset):
         self._modes = itertools.cycle(MODES)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.smiles)
 
-    def lengths(self) -> list[int]:
+    def lengths(self) -> list[int] | np.ndarray:
         """Token count of every sequence (for length-bucketed batching)."""
+        if self.ids is None:
+            return self._mol_lengths + self.mol_start + 1
         return [len(x) for x in self.ids]
 
+    def _sequence(self, i: int) -> np.ndarray:
+        if self.ids is not None:
+            return self.ids[i]
+        tok = self.tokenizer
+        row = dict(zip(self.numbers.names, self.values[i], strict=True))
+        block = tok.convert_tokens_to_ids(self.numbers.encode(row, out_of_range=self.out_of_range))
+        return np.concatenate([[tok.cls_id], block, np.asarray(self.mol_ids[i], dtype=np.int64),
+                               [tok.sep_id]]).astype(np.int64)
+
     def __getitem__(self, i: int) -> dict:
-        return {"ids": self.ids[i], "y": self.values[i]}
+        return {"ids": self._sequence(i), "y": self.values[i]}
 
     def set_epoch(self, epoch: int) -> None:
         """Start the alternation afresh (the Trainer calls this before every epoch)."""
@@ -278,14 +326,39 @@ class RTDataset(Dataset):
             # torch's RNG drives the masks, so the Trainer's seed makes them reproducible.
             rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())))
             lo, hi = self.mask_fraction
-            for i, s in enumerate(samples):
-                n_mol = len(s["ids"]) - self.mol_start - 1
-                spans = mask_molecule_spans(n_mol, rng.uniform(lo, hi), rng)
-                pos = torch.as_tensor(self.mol_start + np.flatnonzero(spans))
-                labels[i, pos] = ids[i, pos]
-                ids[i, pos] = tok.mask_id
+            if self.span_slack > 0:
+                rows = [self._slack_row(s["ids"], rng.uniform(lo, hi), rng) for s in samples]
+                ids, attention = pad_ids([r[0] for r in rows], tok.pad_id)
+                labels, _ = pad_ids([r[1] for r in rows], IGNORE_INDEX)
+            else:
+                for i, s in enumerate(samples):
+                    n_mol = len(s["ids"]) - self.mol_start - 1
+                    spans = mask_molecule_spans(n_mol, rng.uniform(lo, hi), rng)
+                    pos = torch.as_tensor(self.mol_start + np.flatnonzero(spans))
+                    labels[i, pos] = ids[i, pos]
+                    ids[i, pos] = tok.mask_id
         y = torch.as_tensor(np.stack([s["y"] for s in samples]), dtype=torch.float32)
         return {"input_ids": ids, "attention_mask": attention, "y": y, f"{mode}_labels": labels}
+
+    def _slack_row(self, seq: np.ndarray, fraction: float, rng: np.random.Generator):
+        """Inputs and labels of one generation row whose masked spans have extra slots."""
+        tok = self.tokenizer
+        start, stop = self.mol_start, len(seq) - 1
+        spans = mask_molecule_spans(stop - start, fraction, rng)
+        inputs, labels = [seq[:start]], [np.full(start, IGNORE_INDEX)]
+        edges = np.flatnonzero(np.diff(np.concatenate([[0], spans.astype(int), [0]])))
+        cursor = 0
+        for a, b in zip(edges[::2], edges[1::2], strict=True):
+            inputs.append(seq[start + cursor : start + a])
+            labels.append(np.full(a - cursor, IGNORE_INDEX))
+            extra = int(rng.integers(0, math.ceil(self.span_slack * (b - a)) + 1))
+            inputs.append(np.full(b - a + extra, tok.mask_id))
+            labels.append(np.concatenate([seq[start + a : start + b], np.full(extra, tok.pad_id)]))
+            cursor = b
+        inputs.append(seq[start + cursor :])
+        labels.append(np.full(len(seq) - start - cursor, IGNORE_INDEX))
+        return (np.concatenate(inputs).astype(np.int64),
+                np.concatenate(labels).astype(np.int64))
 
     def _reveal_leading(self, ids: torch.Tensor, labels: torch.Tensor) -> None:
         """Unmask, in place, the leading value tokens of some rows (``reveal_digits``)."""

@@ -28,6 +28,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
+from sciml.chem.corpus import TokenCorpus
 from sciml.chem.domain import TrainingDomain, domain_columns
 from sciml.chem.smiles import (
     Errors,
@@ -66,6 +67,9 @@ __all__ = ["RDKIT_PROPERTIES", "RTConfig", "RegressionTransformer", "true_proper
 _FORMAT = "sciml.rt.RegressionTransformer"
 #: Candidate tokens per generated position that ``generate(repair=True)`` may swap in.
 _REPAIR_CANDIDATES = 5
+#: Training molecules whose fingerprints the applicability domain keeps (a seeded sample),
+#: so that a model trained on a million molecules stays a few megabytes.
+DOMAIN_REFERENCE = 10_000
 
 
 def _qed(mol) -> float:
@@ -138,6 +142,10 @@ class RTConfig:
         Fraction of property-mode training rows that see the leading digits of a value and
         predict only the rest (:class:`~sciml.rt.data.RTDataset`); it teaches the context
         of ``predict(decoding="sequential")``. 0 masks every value token.
+    span_slack : float
+        Extra ``[MASK]`` slots (up to this fraction of a span's length, labelled ``[PAD]``)
+        after each masked span in generation-mode training, so that :meth:`generate` can
+        grow or shrink the molecule (:class:`~sciml.rt.data.RTDataset`).
     """
 
     size: str = "small"
@@ -149,6 +157,7 @@ class RTConfig:
     mask_fraction: tuple[float, float] = (0.1, 0.6)
     max_tokens: int | None = None
     reveal_digits: float = 0.0
+    span_slack: float = 0.5
 
 
 def _infer_spec(name: str, values: np.ndarray, precision: int) -> PropertySpec:
@@ -241,6 +250,9 @@ class RegressionTransformer:
         init_from: RegressionTransformer | None = None,
         errors: Errors = "raise",
         resume: str | os.PathLike | None = None,
+        epoch_size: int | None = None,
+        canonical: bool = False,
+        cache_tokens: bool = False,
     ) -> RegressionTransformer:
         """Train on molecules with property values (NaN = missing) through the common Trainer.
 
@@ -265,6 +277,18 @@ class RegressionTransformer:
             ``last.pt`` of an interrupted run with the same data and settings
             (``train_config.checkpoint_dir`` writes one per epoch); training continues
             where it stopped.
+        epoch_size : int, optional
+            Molecules per epoch for corpora too large for one epoch between checkpoints
+            and validations (:class:`~sciml.encoder.LengthBucketBatchSampler`); every
+            molecule is still seen once per pass.
+        canonical : bool
+            The SMILES are already RDKit canonical (e.g. the ``canonical`` column of
+            :func:`sciml.chem.corpus.property_table`): skip canonicalising them again, which
+            takes minutes for a million molecules. Unparsable rows still raise, when
+            tokenised.
+        cache_tokens : bool
+            Keep the molecules' token ids in a :class:`~sciml.chem.corpus.TokenCorpus` on
+            disk (reused by a resumed or repeated run) instead of in memory.
 
         Returns
         -------
@@ -272,8 +296,14 @@ class RegressionTransformer:
             ``self``, trained; :attr:`history` holds the per-epoch log.
         """
         train_config = train_config or TrainConfig(max_epochs=20, lr=5e-4)
-        canon, frame = self._clean(smiles, y, errors)
-        self.domain = TrainingDomain.fit(canon)
+        if canonical:
+            canon = list(smiles)
+            names = [p.name if isinstance(p, PropertySpec) else p for p in self.properties or ()]
+            frame = _as_frame(y, names, len(canon))
+        else:
+            canon, frame = self._clean(smiles, y, errors)
+        self.domain = TrainingDomain.fit(canon, max_reference=DOMAIN_REFERENCE,
+                                         seed=train_config.seed)
         names = [
             p.name if isinstance(p, PropertySpec) else p for p in (self.properties or frame.columns)
         ]
@@ -313,6 +343,7 @@ class RegressionTransformer:
                     **{k: v for k, v in source.items() if k in shapes and v.shape == shapes[k]},
                 }
             )
+        mol_ids = TokenCorpus.cached(canon, self.tokenizer, "rt") if cache_tokens else None
         train_ds = RTDataset(
             canon,
             values,
@@ -321,6 +352,8 @@ class RegressionTransformer:
             mode="alternate",
             mask_fraction=cfg.mask_fraction,
             reveal_digits=cfg.reveal_digits,
+            span_slack=cfg.span_slack,
+            mol_ids=mol_ids,
         )
         val_ds = None
         if val_smiles is not None:
@@ -342,6 +375,7 @@ class RegressionTransformer:
                 shuffle=True,
                 seed=train_config.seed,
                 max_tokens=cfg.max_tokens,
+                epoch_size=epoch_size,
             ),
         )
         val_loader = (
@@ -369,8 +403,11 @@ class RegressionTransformer:
             train_config,
             weighting=weighting,
             extra_losses=hooks,
+            unit="mol",
         )
         self.history = trainer.fit(train_loader, val_loader, resume=resume)
+        #: True when training stopped at ``train_config.max_minutes`` (``on_budget="stop"``).
+        self.stopped_by_budget = trainer.stopped_by_budget
         self.net = trainer.raw_model.eval()
         return self
 

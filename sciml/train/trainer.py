@@ -56,7 +56,7 @@ class TimeBudgetReached(RuntimeError):
 
 # Fields a resumed run may change: they do not alter what is computed.
 _RESUME_MAY_CHANGE = ("progress", "checkpoint_dir", "history_csv", "device", "num_workers",
-                      "max_minutes")
+                      "max_minutes", "on_budget")
 
 
 @dataclass(frozen=True)
@@ -108,6 +108,10 @@ class TrainConfig:
         Time budget: after the first epoch that ends past it, :meth:`Trainer.fit` raises
         :class:`TimeBudgetReached` (``last.pt`` is written first, so ``resume=`` continues
         the run). Needs ``checkpoint_dir``.
+    on_budget : {"raise", "stop"}
+        At ``max_minutes``: raise :class:`TimeBudgetReached` (the default), or stop like
+        early stopping, keeping the best weights (``Trainer.stopped_by_budget`` is then
+        True; ``last.pt`` still resumes the run with more time).
     """
 
     max_epochs: int = 100
@@ -129,6 +133,7 @@ class TrainConfig:
     progress: bool = True
     num_workers: int = 0
     max_minutes: float | None = None
+    on_budget: str = "raise"
 
     def __post_init__(self):
         if self.schedule not in ("cosine", "linear", "constant"):
@@ -141,6 +146,8 @@ class TrainConfig:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
+        if self.on_budget not in ("raise", "stop"):
+            raise ValueError(f"on_budget must be 'raise' or 'stop', got {self.on_budget!r}")
 
     def replace(self, **changes) -> TrainConfig:
         """Return a copy with some fields changed."""
@@ -211,8 +218,11 @@ class Trainer:
         weighting: LossWeighting | None = None,
         extra_losses: Sequence[ExtraLoss] = (),
         callbacks: Sequence[Callable] = (),
+        unit: str = "sample",
     ):
         self.model = model
+        #: What one training item is, for the per-batch progress bar (e.g. ``"mol"``).
+        self.unit = unit
         self.objective = objective
         self.config = config
         self.weighting = weighting if weighting is not None else EqualWeighting()
@@ -221,6 +231,8 @@ class Trainer:
         self.history: list[dict] = []
         self.device = default_device(config.device)
         self.global_step = 0
+        #: True when the last :meth:`fit` stopped at ``max_minutes`` (``on_budget="stop"``).
+        self.stopped_by_budget = False
         #: Best monitored value and its epoch, set by :meth:`fit`.
         self.best: dict = {"value": None, "epoch": None}
 
@@ -335,6 +347,7 @@ class Trainer:
         fit_start = time.perf_counter()
         distributed.init_from_env()
         main = distributed.is_main_process()
+        self.stopped_by_budget = False
         seed_everything(cfg.seed)
         generator = torch.Generator()
         train_loader = self._loader(train, shuffle=True, generator=generator)
@@ -409,7 +422,11 @@ class Trainer:
             sums: dict[str, float] = {}
             counts: dict[str, int] = {}
             total_sum, n_batches = 0.0, 0
+            steps = tqdm(total=_loader_items(train_loader), desc=f"epoch {epoch + 1}",
+                         unit=self.unit, leave=False,
+                         disable=not (cfg.progress and main), unit_scale=True)
             for b, batch in enumerate(train_loader):
+                steps.update(_batch_items(batch))
                 batch = move_to_device(batch, self.device)
                 outputs = self._forward(self.model, batch)
                 terms = self._terms(batch, outputs, with_extra=True)
@@ -435,6 +452,7 @@ class Trainer:
                 for key, value in terms.items():
                     sums[key] = sums.get(key, 0.0) + float(value.detach())
                     counts[key] = counts.get(key, 0) + 1
+            steps.close()
             means = {k: sums[k] / counts[k] for k in sums}
             means["loss"] = total_sum / max(1, n_batches)
             means = distributed.all_reduce_mean(means)
@@ -478,6 +496,9 @@ class Trainer:
             minutes = (time.perf_counter() - fit_start) / 60
             if cfg.max_minutes is not None and minutes > cfg.max_minutes \
                     and epoch + 1 < cfg.max_epochs:
+                if cfg.on_budget == "stop":
+                    self.stopped_by_budget = True
+                    break
                 bar.close()
                 raise TimeBudgetReached(
                     f"time budget of {cfg.max_minutes:g} min used up after epoch {epoch + 1} "
@@ -564,6 +585,30 @@ class Trainer:
             for key, value in decoded.items():
                 parts.setdefault(key, []).append(value.detach().double().cpu())
         return {key: torch.cat(values).numpy() for key, values in parts.items()}
+
+
+def _loader_items(loader) -> int | None:
+    """Items per epoch of a loader, for the progress bar (None when it cannot tell)."""
+    sampler = getattr(loader, "batch_sampler", None)
+    if sampler is not None and hasattr(sampler, "lengths"):
+        size = getattr(sampler, "epoch_size", None)
+        return int(size) if size else len(sampler.lengths)
+    try:
+        return len(loader.dataset)
+    except (AttributeError, TypeError):
+        return None
+
+
+def _batch_items(batch) -> int:
+    """Items in a batch: the leading size of its first tensor."""
+    if isinstance(batch, torch.Tensor):
+        return int(batch.shape[0]) if batch.dim() else 1
+    values = batch.values() if isinstance(batch, dict) else batch
+    if isinstance(values, (list, tuple)) or isinstance(batch, dict):
+        for value in values:
+            if isinstance(value, (torch.Tensor, dict, list, tuple)):
+                return _batch_items(value)
+    return 0
 
 
 def _to_fp32(outputs):

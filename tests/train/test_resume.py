@@ -105,3 +105,38 @@ def test_budget_plan_gives_each_run_the_time_left():
     assert 9.9 < config.max_minutes <= 10
     late = Checkpoints("ckpt", deadline=0.0)  # long past: still one epoch, not none
     assert late.apply(TrainConfig())[0].max_minutes == 1e-6
+
+
+def test_on_budget_stop_keeps_the_best_weights_and_resumes(tmp_path):
+    train, val = _data()
+    stopped = _trainer(tmp_path / "stop", max_minutes=1e-9, on_budget="stop")
+    history = stopped.fit(train, val)
+    assert stopped.stopped_by_budget
+    assert history["epoch"].tolist() == [0]
+    assert (tmp_path / "stop" / "last.pt").is_file()
+    # The same run given more time continues from last.pt and ends like an uncut one.
+    full = _trainer(tmp_path / "full")
+    full.fit(train, val)
+    more = _trainer(tmp_path / "stop")
+    assert more.fit(train, val, resume=tmp_path / "stop" / "last.pt")["epoch"].tolist() == \
+        [0, 1, 2, 3, 4]
+    assert not more.stopped_by_budget
+    np.testing.assert_array_equal(more.predict(val)["pred"], full.predict(val)["pred"])
+    with pytest.raises(ValueError, match="on_budget must be 'raise' or 'stop'"):
+        TrainConfig(on_budget="pause")
+
+
+def test_epoch_size_slices_one_permutation_per_pass():
+    from sciml.encoder import LengthBucketBatchSampler
+
+    sampler = LengthBucketBatchSampler(np.arange(10) % 4 + 1, batch_size=2, epoch_size=4, seed=3)
+    seen = []
+    for epoch in range(3):  # ceil(10 / 4) = 3 slices make one pass
+        sampler.set_epoch(epoch)
+        seen.append(sorted(i for batch in sampler for i in batch))
+    assert [len(s) for s in seen] == [4, 4, 2]
+    assert sorted(sum(seen, [])) == list(range(10))
+    sampler.set_epoch(3)  # the next pass: a new permutation
+    assert sorted(i for batch in sampler for i in batch) != seen[0]
+    with pytest.raises(ValueError, match="epoch_size must be >= 1"):
+        LengthBucketBatchSampler([1, 2], batch_size=1, epoch_size=0)

@@ -1,0 +1,273 @@
+"""Train the shipped QED Regression Transformer on a million MOSES molecules, resumably.
+
+The RT paper's own QED task at its own scale: RDKit QED (and logP) of every MOSES training
+molecule, computed once and cached (:func:`sciml.chem.corpus.property_table`), token ids
+cached on disk (:class:`sciml.chem.corpus.TokenCorpus`), bf16 autocast, length-bucketed
+batches, an "epoch" of ``--epoch-size`` molecules so that a checkpoint, a validation pass
+and the time budget come every few minutes.
+
+Stages (each records into ``benchmarks/results/qed_rt.json``; the markdown report
+``benchmarks/results/qed_rt.md`` is rewritten from it after every stage):
+
+``--select``
+    Model size: every size in ``--sizes`` trains for ``--select-minutes`` on the same
+    molecules (a pool disjoint from the final validation and test molecules) and is scored
+    on the same validation molecules; throughput (molecules/s, end to end) and validation
+    RMSE side by side.
+``--train`` (default)
+    The shipped model: ``--size`` on the training corpus for ``--max-minutes``, resumable
+    (``--resume``), saved to ``--out`` (``sciml/assets/demo_rt.pt`` by default).
+``--eval-only``
+    Held-out QED prediction and primed generation of the saved model.
+
+Held-out molecules come from the MOSES *test* file, checked disjoint from every training
+molecule by canonical SMILES.
+
+    SCIML_DATA_DIR=../shared/data .venv/bin/python benchmarks/train_qed_rt.py \\
+        --max-minutes 60 --threads 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._machine import command_line, git_commit, machine_info  # noqa: E402
+from sciml._io import atomic_write  # noqa: E402
+from sciml.rt import PropertySpec, RegressionTransformer  # noqa: E402
+from sciml.rt.data import build_tokenizer  # noqa: E402
+from sciml.rt.numbers import NumberTokenizer  # noqa: E402
+from sciml.rt.predictor import RTConfig  # noqa: E402
+from sciml.train import TrainConfig  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+RECORD = RESULTS / "qed_rt.json"
+REPORT = RESULTS / "qed_rt.md"
+ASSET = ROOT / "sciml" / "assets" / "demo_rt.pt"
+HELDOUT = ROOT / "sciml" / "assets" / "demo_rt_heldout.smi"
+SPECS = {"qed": PropertySpec("qed", 0.0, 1.0, 3), "logp": PropertySpec("logp", -6.0, 9.0, 2)}
+#: Rows of the MOSES test file used for size selection; final val/test come after them.
+SELECT_POOL = 150_000
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    fast = os.environ.get("SCIML_FAST") == "1"
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    stage = p.add_mutually_exclusive_group()
+    stage.add_argument("--select", action="store_true", help="compare model sizes (see above)")
+    stage.add_argument("--eval-only", action="store_true", help="evaluate the saved model only")
+    p.add_argument("--properties", nargs="+", default=["qed"], choices=sorted(SPECS),
+                   help="properties of the RT (default: qed)")
+    p.add_argument("--size", default="128x4", metavar="DxL",
+                   help="d_model x layers of the trained model (default 128x4)")
+    p.add_argument("--sizes", default="128x4,256x4", metavar="DxL,...",
+                   help="sizes compared by --select (default 128x4,256x4)")
+    p.add_argument("--select-minutes", type=float, default=0.5 if fast else 6.0,
+                   help="training minutes per size in --select (default 6)")
+    p.add_argument("--n-train", type=int, default=3000 if fast else 1_584_663,
+                   help="MOSES training molecules, a prefix of the file (default: all)")
+    p.add_argument("--n-val", type=int, default=200 if fast else 2000,
+                   help="validation molecules (default 2000)")
+    p.add_argument("--n-test", type=int, default=200 if fast else 1000,
+                   help="test molecules (default 1000)")
+    p.add_argument("--epoch-size", type=int, default=1000 if fast else 100_000,
+                   help="molecules per epoch: checkpoint, validation, budget check (default 1e5)")
+    p.add_argument("--passes", type=float, default=1.0,
+                   help="passes over the training molecules; sets the LR schedule (default 1)")
+    p.add_argument("--batch-size", type=int, default=128, help="molecules per batch (default 128)")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default 1e-3)")
+    p.add_argument("--precision", default="bf16", choices=["fp32", "bf16"],
+                   help="training precision (default bf16)")
+    p.add_argument("--max-minutes", type=float, default=1.0 if fast else 60.0,
+                   help="training time budget; the best weights so far are saved (default 60)")
+    p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    p.add_argument("--checkpoint-dir", type=Path, default=ROOT / ".checkpoints" / "qed_rt",
+                   help="per-epoch checkpoints (default .checkpoints/qed_rt)")
+    p.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes computing RDKit properties on first use (default 1)")
+    p.add_argument("--n-gen-seeds", type=int, default=8 if fast else 40,
+                   help="seed molecules of the generation check (default 40)")
+    p.add_argument("--out", type=Path, default=ASSET, help=f"model path (default {ASSET})")
+    return p.parse_args(argv)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    try:
+        d, layers = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"train_qed_rt: error: size {text!r} is not DxL, e.g. 128x4") from None
+    return d, layers
+
+
+def rt_config(size: str) -> RTConfig:
+    d, layers = parse_size(size)
+    return RTConfig(
+        size="tiny",
+        encoder_overrides={"d_model": d, "n_layers": layers, "n_heads": 4, "d_ff": 4 * d,
+                           "dropout": 0.1, "max_len": 128},
+        digit_distance=0.5,
+        span_slack=0.5,
+    )
+
+
+def load_record() -> dict:
+    return json.loads(RECORD.read_text()) if RECORD.is_file() else {}
+
+
+def save_record(record: dict) -> None:
+    with atomic_write(RECORD) as handle:
+        handle.write(json.dumps(record, indent=1, default=float))
+
+
+def corpus(args, log) -> dict:
+    """Canonical SMILES and properties: training molecules and disjoint held-out pools."""
+    from sciml.chem.corpus import property_table
+    from sciml.data import get_path
+
+    props = ["qed", "logp"]  # one cache for every run: qed and logp together
+    train = property_table(get_path("moses_train"), props, limit=args.n_train,
+                           workers=args.workers)
+    test = property_table(get_path("moses_test"), props, workers=args.workers)
+    train = train[(train["canonical"] != "") & train[props].notna().all(axis=1)]
+    train = train.drop_duplicates("canonical")
+    seen = set(train["canonical"])
+    test = test[(test["canonical"] != "") & test[props].notna().all(axis=1)]
+    test = test.drop_duplicates("canonical")
+    overlap = int(test["canonical"].isin(seen).sum())
+    test = test[~test["canonical"].isin(seen)]
+    pool, rest = test.iloc[:SELECT_POOL], test.iloc[SELECT_POOL:]
+    if len(rest) < args.n_val + args.n_test:  # small (fast) runs
+        pool, rest = test.iloc[: len(test) // 2], test.iloc[len(test) // 2 :]
+    rest = rest.sample(frac=1.0, random_state=0)
+    parts = {"train": train, "select": pool, "val": rest.iloc[: args.n_val],
+             "test": rest.iloc[args.n_val : args.n_val + args.n_test]}
+    for a in parts:
+        for b in parts:
+            if a < b and a != "select" and b != "select":
+                shared = set(parts[a]["canonical"]) & set(parts[b]["canonical"])
+                if shared:
+                    raise RuntimeError(f"{a} and {b} share {len(shared)} molecules")
+    log(f"molecules: train {len(train)}, selection pool {len(pool)}, val {args.n_val}, "
+        f"test {args.n_test}; {overlap} MOSES test molecules dropped (also in train)")
+    parts["dropped_test_overlap"] = overlap
+    return parts
+
+
+def fit(rt: RegressionTransformer, train, val, args, minutes: float, checkpoint_dir: Path,
+        resume: bool, epochs: int) -> dict:
+    names = list(args.properties)
+    last = checkpoint_dir / "last.pt"
+    config = TrainConfig(
+        max_epochs=epochs, batch_size=args.batch_size, lr=args.lr, warmup=0.02,
+        precision=args.precision, monitor="val_rmse", seed=0, checkpoint_dir=str(checkpoint_dir),
+        history_csv=str(checkpoint_dir / "history.csv"), max_minutes=minutes, on_budget="stop",
+        progress=sys.stderr.isatty() or os.environ.get("SCIML_PROGRESS") == "1")
+    t0 = time.perf_counter()
+    rt.fit(train["canonical"].tolist(), train[names], val_smiles=val["canonical"].tolist(),
+           val_y=val[names], train_config=config, canonical=True, cache_tokens=True,
+           epoch_size=args.epoch_size, resume=last if resume and last.is_file() else None)
+    seconds = time.perf_counter() - t0
+    hist = rt.history
+    trained = hist["epoch"].max() + 1
+    return {
+        "epochs_trained": int(trained), "epochs_planned": int(epochs),
+        "molecules_seen": int(trained * min(args.epoch_size, len(train))),
+        "stopped_by_budget": bool(rt.stopped_by_budget),
+        "seconds_this_call": round(seconds, 1),
+        "seconds_total": round(float(hist["seconds"].sum()), 1),
+        "molecules_per_s": float(min(args.epoch_size, len(train)) / hist["seconds"].median()),
+        "best_val_rmse": float(hist["val_rmse"].min()),
+        "best_epoch": int(hist["val_rmse"].idxmin()),
+        "n_parameters": sum(p.numel() for p in rt.net.parameters()),
+        "history": hist[[c for c in hist.columns if c in
+                         ("epoch", "train_loss", "val_rmse", "val_pearson", "seconds")]]
+        .round(5).to_dict("list"),
+    }
+
+
+def build(args, parts, size: str) -> RegressionTransformer:
+    numbers = NumberTokenizer([SPECS[p] for p in args.properties])
+    every = [*parts["train"]["canonical"], *parts["select"]["canonical"],
+             *parts["val"]["canonical"], *parts["test"]["canonical"]]
+    tokenizer = build_tokenizer(every, numbers)
+    return RegressionTransformer([SPECS[p] for p in args.properties], rt_config(size), tokenizer)
+
+
+def stage_select(args, parts, record, log) -> None:
+    rows = {}
+    pool = parts["select"]
+    for size in args.sizes.split(","):
+        folder = args.checkpoint_dir.with_name(args.checkpoint_dir.name + f"-select-{size}")
+        rt = build(args, parts, size)
+        log(f"size {size}: training {args.select_minutes:g} min on {len(pool)} molecules")
+        # The LR schedule spans what the budget allows at this size: measured, not guessed.
+        rows[size] = fit(rt, pool, parts["val"], args, args.select_minutes, folder,
+                         resume=False, epochs=1000)
+        log(f"size {size}: {rows[size]['molecules_per_s']:.0f} mol/s, best val RMSE "
+            f"{rows[size]['best_val_rmse']:.4f}")
+    record["select"] = {"command": command_line(), "git_commit": git_commit(), "sizes": rows,
+                        "minutes_each": args.select_minutes, "pool": len(pool),
+                        "epoch_size": args.epoch_size}
+
+
+def stage_train(args, parts, record, log) -> None:
+    from sciml._io import check_output_file
+
+    check_output_file(args.out, "--out")
+    rt = build(args, parts, args.size)
+    per_pass = -(-len(parts["train"]) // args.epoch_size)
+    epochs = max(1, round(args.passes * per_pass))
+    log(f"training {args.size} on {len(parts['train'])} molecules: {epochs} epochs of "
+        f"{args.epoch_size}, budget {args.max_minutes:g} min")
+    result = fit(rt, parts["train"], parts["val"], args, args.max_minutes, args.checkpoint_dir,
+                 args.resume, epochs)
+    rt.save(args.out)
+    log(f"saved {args.out} ({args.out.stat().st_size / 1e6:.2f} MB): {result['best_val_rmse']}")
+    record["train"] = {
+        **result, "command": command_line(), "git_commit": git_commit(), "size": args.size,
+        "properties": args.properties, "n_train": len(parts["train"]),
+        "dropped_test_overlap": parts["dropped_test_overlap"], "threads": args.threads,
+        "precision": args.precision, "batch_size": args.batch_size, "lr": args.lr,
+        "asset_bytes": args.out.stat().st_size,
+    }
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    t_start = time.perf_counter()
+
+    def log(message: str) -> None:
+        print(f"[{time.perf_counter() - t_start:7.1f}s] {message}", flush=True)
+
+    record = load_record()
+    parts = corpus(args, log)
+    if args.select:
+        stage_select(args, parts, record, log)
+    elif args.eval_only:
+        from benchmarks.qed_rt_eval import evaluate
+
+        record["eval"] = evaluate(RegressionTransformer.load(args.out), parts, args, log)
+        record["eval"]["command"] = command_line()
+    else:
+        stage_train(args, parts, record, log)
+    record["machine"] = machine_info(("numpy", "torch", "rdkit"))
+    save_record(record)
+    from benchmarks.qed_rt_eval import write_report
+
+    write_report(record, REPORT)
+    log(f"wrote {RECORD} and {REPORT}")
+
+
+if __name__ == "__main__":
+    main()
