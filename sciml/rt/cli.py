@@ -61,7 +61,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.train} has no column(s) {missing}; columns: {', '.join(frame.columns)}"
         )
+    if args.val and args.val_fraction:
+        raise ValueError("give --val or --val-fraction, not both")
+    if args.epoch_size is not None and args.epoch_size < 1:
+        raise ValueError(f"--epoch-size must be >= 1, got {args.epoch_size}")
     val = _read_smiles_csv(args.val, args.smiles_col, "validation data") if args.val else None
+    fraction = args.val_fraction
+    if fraction is None:
+        fraction = 0.1 if val is None and len(frame) >= 50 else 0.0
+    if not 0 <= fraction < 1:
+        raise ValueError(f"--val-fraction must be in [0, 1), got {fraction}")
+    if fraction > 0:
+        frame, val = _hold_out(frame, args.smiles_col, fraction, args.seed)
+        print(f"sciml rt train: validating on {len(val)} held-out molecules "
+              f"({fraction:.0%}; --val-fraction 0 turns this off)", file=sys.stderr)
     config = RTConfig(size=size, precision=args.decimals, self_consistency=args.self_consistency)
     train_config = TrainConfig(
         max_epochs=args.epochs,
@@ -81,11 +94,31 @@ def _cmd_train(args: argparse.Namespace) -> int:
         train_config=train_config,
         errors=args.errors,
         resume=resume,
+        epoch_size=args.epoch_size,
     )
     path = rt.save(args.out)
     checkpoints.finish()
     print(f"saved {rt!r} to {path}")
     return 0
+
+
+def _hold_out(frame, smiles_col: str, fraction: float, seed: int):
+    """Split rows into training and validation, keeping equal canonical SMILES together."""
+    import numpy as np
+
+    from sciml.chem.smiles import canonicalize_batch
+
+    canon = canonicalize_batch(frame[smiles_col].tolist(), errors="nan").values
+    keys = [c if c is not None else f"invalid:{i}" for i, c in enumerate(canon)]
+    groups = sorted(set(keys))
+    rng = np.random.default_rng(seed)
+    n_val = max(1, round(fraction * len(groups)))
+    held = set(rng.choice(len(groups), n_val, replace=False).tolist())
+    held_keys = {groups[i] for i in held}
+    is_val = np.array([k in held_keys for k in keys])
+    if is_val.all() or not is_val.any():
+        raise ValueError(f"--val-fraction {fraction} leaves no training or no validation rows")
+    return frame[~is_val].reset_index(drop=True), frame[is_val].reset_index(drop=True)
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
@@ -218,6 +251,14 @@ def register(subparsers) -> None:
     legacy(train, "checkpoint file to write (.pt)")
     train.add_argument("--val", metavar="FILE.csv",
                        help="validation CSV with the same columns (best epoch)")
+    train.add_argument("--val-fraction", type=float, default=None, metavar="F",
+                       help="without --val: hold out this fraction of the training molecules "
+                            "for validation, molecules with the same canonical SMILES on one "
+                            "side (default: 0.1 with at least 50 molecules, else none; 0: none)")
+    train.add_argument("--epoch-size", type=int, default=None, metavar="N",
+                       help="molecules per epoch for large sets: a checkpoint, a validation "
+                            "pass and the time-budget check every N molecules; every molecule "
+                            "is still seen once per pass (default: the whole set)")
     train.add_argument("--size", default="small",
                        help="encoder size: tiny, small or base (default: small)")
     train.add_argument("--decimals", type=int, default=4, metavar="N",

@@ -145,3 +145,32 @@ def test_predict_reports_applicability_domain(tmp_path, trained_rt, molecules, c
     assert "1 of 2 molecules are outside the model's applicability domain" in (
         capsys.readouterr().err
     )
+
+
+def test_train_holds_out_a_validation_fraction_by_canonical_smiles(tmp_path, molecules, capsys):
+    from rdkit import Chem
+    from rdkit.Chem import QED
+
+    from sciml.rt.cli import _hold_out
+
+    # Each molecule twice, once written differently: both spellings land on one side.
+    other = [Chem.MolToSmiles(Chem.MolFromSmiles(s), doRandom=True, canonical=False)
+             for s in molecules]
+    smiles = [*molecules, *other] * 3
+    frame = pd.DataFrame({"smiles": smiles,
+                          "qed": [QED.qed(Chem.MolFromSmiles(s)) for s in smiles]})
+    train, val = _hold_out(frame, "smiles", 0.25, seed=0)
+    canon = lambda col: {Chem.CanonSmiles(s) for s in col}  # noqa: E731
+    assert not canon(train["smiles"]) & canon(val["smiles"])
+    assert len(canon(val["smiles"])) == 3  # 25% of 12 distinct molecules
+    path = tmp_path / "train.csv"
+    frame.to_csv(path, index=False)
+    model = tmp_path / "rt.pt"
+    argv = ["rt", "train", "--train", str(path), "--properties", "qed", "--out", str(model),
+            "--size", "tiny", "--epochs", "1", "--batch-size", "16", "--quiet"]
+    assert main([*argv, "--epoch-size", "24"]) == 0
+    assert "validating on 6 held-out molecules (10%" in capsys.readouterr().err
+    assert main([*argv, "--val", str(path), "--val-fraction", "0.2"]) == 2
+    assert "give --val or --val-fraction, not both" in capsys.readouterr().err
+    assert main([*argv, "--val-fraction", "1.5"]) == 2
+    assert "--val-fraction must be in [0, 1)" in capsys.readouterr().err
