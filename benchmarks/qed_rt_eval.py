@@ -50,11 +50,12 @@ def evaluate(rt, parts, args, log) -> dict:
         for name in names:
             y, p = test[name].to_numpy(), pred[name].to_numpy()
             ok = np.isfinite(p)
+            y, p = y[ok].reshape(-1, 1), p[ok].reshape(-1, 1)
             scores[name] = {
                 "n": int(ok.sum()),
-                "rmse": float(metrics.rmse(y[ok], p[ok])),
-                "pearson": float(metrics.pearson(y[ok], p[ok])),
-                "mae": float(metrics.mae(y[ok], p[ok])),
+                "rmse": float(metrics.rmse(y, p, reduce="mean")),
+                "pearson": float(metrics.pearson(y, p, reduce="mean")),
+                "mae": float(metrics.mae(y, p, reduce="mean")),
             }
         out[decoding] = {"scores": scores, "molecules_per_s": len(test) / seconds}
         log(f"{decoding}: {scores}")
@@ -102,6 +103,21 @@ def _fmt(value, digits=4) -> str:
 def write_report(record: dict, path: Path) -> None:
     """``benchmarks/results/qed_rt.md`` from the JSON record of every stage run so far."""
     lines = ["# QED Regression Transformer at MOSES scale (`sciml/assets/demo_rt.pt`)", ""]
+    if "levers" in record:
+        lev = record["levers"]
+        base = next(iter(lev["rows"].values()))["molecules_per_s"]
+        lines += [
+            "## Training throughput", "",
+            f"Command: `{lev['command']}` (commit {lev['git_commit']}). One epoch over the same "
+            f"{lev['molecules']} MOSES molecules after a warm-up epoch, {lev['threads']} "
+            "thread(s), end to end (batching, masking, forward, backward, AdamW). Goal: "
+            ">= 1000 molecules/s on 2 threads at 128x4.", "",
+            "| lever | molecules/s | tokens/s | vs. the first row |", "|---|---|---|---|",
+        ]
+        for label, row in lev["rows"].items():
+            lines.append(f"| {label} | {row['molecules_per_s']:.0f} | {row['tokens_per_s']:.0f}"
+                         f" | {row['molecules_per_s'] / base:.2f}x |")
+        lines.append("")
     if "select" in record:
         sel = record["select"]
         lines += [

@@ -14,6 +14,10 @@ Stages (each records into ``benchmarks/results/qed_rt.json``; the markdown repor
     molecules (a pool disjoint from the final validation and test molecules) and is scored
     on the same validation molecules; throughput (molecules/s, end to end) and validation
     RMSE side by side.
+``--levers``
+    Training throughput (molecules/s and tokens/s, end to end) of the speed levers on the
+    same molecules, side by side: fp32 at batch 64 (the old default), bf16, larger
+    batches, and both model sizes.
 ``--train`` (default)
     The shipped model: ``--size`` on the training corpus for ``--max-minutes``, resumable
     (``--resume``), saved to ``--out`` (``sciml/assets/demo_rt.pt`` by default).
@@ -64,6 +68,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     stage = p.add_mutually_exclusive_group()
     stage.add_argument("--select", action="store_true", help="compare model sizes (see above)")
+    stage.add_argument("--levers", action="store_true",
+                       help="training throughput of each speed lever, side by side")
     stage.add_argument("--eval-only", action="store_true", help="evaluate the saved model only")
     p.add_argument("--properties", nargs="+", default=["qed"], choices=sorted(SPECS),
                    help="properties of the RT (default: qed)")
@@ -114,7 +120,7 @@ def rt_config(size: str) -> RTConfig:
     return RTConfig(
         size="tiny",
         encoder_overrides={"d_model": d, "n_layers": layers, "n_heads": 4, "d_ff": 4 * d,
-                           "dropout": 0.1, "max_len": 128},
+                           "dropout": 0.0, "max_len": 128},
         digit_distance=0.5,
         span_slack=0.5,
     )
@@ -220,6 +226,45 @@ def stage_select(args, parts, record, log) -> None:
                         "epoch_size": args.epoch_size}
 
 
+LEVERS = (  # label, size, precision, batch size, dropout, attention in fp32 under bf16
+    ("before: fp32, batch 64, dropout 0.1", "128x4", "fp32", 64, 0.1, True),
+    ("bf16 (attention in bf16), batch 64, dropout 0.1", "128x4", "bf16", 64, 0.1, False),
+    ("bf16 (attention in fp32), batch 64, dropout 0.1", "128x4", "bf16", 64, 0.1, True),
+    ("bf16, batch 64, dropout 0", "128x4", "bf16", 64, 0.0, True),
+    ("bf16, batch 128, dropout 0", "128x4", "bf16", 128, 0.0, True),
+    ("bf16, batch 256, dropout 0", "128x4", "bf16", 256, 0.0, True),
+    ("fp32, batch 128, dropout 0, 256x4", "256x4", "fp32", 128, 0.0, True),
+    ("bf16, batch 128, dropout 0, 256x4", "256x4", "bf16", 128, 0.0, True),
+)
+
+
+def stage_levers(args, parts, record, log) -> None:
+    """Seconds per epoch of ``n`` molecules for each lever (the second epoch: warm)."""
+    import sciml.encoder
+
+    pool = parts["select"].iloc[: 1000 if os.environ.get("SCIML_FAST") == "1" else 6000]
+    tokens = None
+    rows = {}
+    for label, size, precision, batch, dropout, fp32_attention in LEVERS:
+        rt = build(args, parts, size)
+        rt.config.encoder_overrides["dropout"] = dropout
+        sciml.encoder.CPU_ATTENTION_FP32 = fp32_attention
+        if tokens is None:
+            tokens = int(sum(len(rt.tokenizer.tokenize(s)) for s in pool["canonical"]))
+        config = TrainConfig(max_epochs=2, batch_size=batch, lr=args.lr, precision=precision,
+                             seed=0, progress=False)
+        rt.fit(pool["canonical"].tolist(), pool[list(args.properties)], train_config=config,
+               canonical=True, cache_tokens=True)
+        seconds = float(rt.history["seconds"].iloc[-1])
+        rows[label] = {"size": size, "precision": precision, "batch_size": batch,
+                       "dropout": dropout, "molecules_per_s": len(pool) / seconds,
+                       "tokens_per_s": tokens / seconds}
+        log(f"{label}: {rows[label]['molecules_per_s']:.0f} mol/s")
+    sciml.encoder.CPU_ATTENTION_FP32 = True
+    record["levers"] = {"command": command_line(), "git_commit": git_commit(), "rows": rows,
+                        "molecules": len(pool), "threads": args.threads}
+
+
 def stage_train(args, parts, record, log) -> None:
     from sciml._io import check_output_file
 
@@ -254,6 +299,8 @@ def main(argv=None) -> None:
     parts = corpus(args, log)
     if args.select:
         stage_select(args, parts, record, log)
+    elif args.levers:
+        stage_levers(args, parts, record, log)
     elif args.eval_only:
         from benchmarks.qed_rt_eval import evaluate
 
