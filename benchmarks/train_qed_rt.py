@@ -201,11 +201,17 @@ def fit(rt: RegressionTransformer, train, val, args, minutes: float, checkpoint_
     }
 
 
+_TOKENIZERS: dict = {}
+
+
 def build(args, parts, size: str) -> RegressionTransformer:
     numbers = NumberTokenizer([SPECS[p] for p in args.properties])
-    every = [*parts["train"]["canonical"], *parts["select"]["canonical"],
-             *parts["val"]["canonical"], *parts["test"]["canonical"]]
-    tokenizer = build_tokenizer(every, numbers)
+    key = tuple(args.properties)
+    if key not in _TOKENIZERS:  # one vocabulary per run: building it reads every molecule
+        every = [*parts["train"]["canonical"], *parts["select"]["canonical"],
+                 *parts["val"]["canonical"], *parts["test"]["canonical"]]
+        _TOKENIZERS[key] = build_tokenizer(every, numbers)
+    tokenizer = _TOKENIZERS[key]
     return RegressionTransformer([SPECS[p] for p in args.properties], rt_config(size), tokenizer)
 
 
