@@ -43,6 +43,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         args.decimals, args.precision = int(args.precision), "auto"
     elif args.precision not in ("auto", "fp32", "bf16"):
         raise ValueError(f"--precision must be auto, fp32 or bf16, got {args.precision!r}")
+    from dataclasses import replace
+
     from sciml._io import check_input_file, check_output_file
     from sciml._resume_cli import checkpoints_from_args, default_checkpoint_dir
     from sciml.cli import resolve
@@ -75,7 +77,16 @@ def _cmd_train(args: argparse.Namespace) -> int:
         frame, val = _hold_out(frame, args.smiles_col, fraction, args.seed)
         print(f"sciml rt train: validating on {len(val)} held-out molecules "
               f"({fraction:.0%}; --val-fraction 0 turns this off)", file=sys.stderr)
-    config = RTConfig(size=size, precision=args.decimals, self_consistency=args.self_consistency)
+    init = None
+    if args.init_from:
+        check_input_file(args.init_from, "--init-from checkpoint")
+        init = RegressionTransformer.load(args.init_from)
+        # The pre-trained model's architecture; the new properties' digits from --decimals.
+        config = replace(init.config, precision=args.decimals,
+                         self_consistency=args.self_consistency)
+    else:
+        config = RTConfig(size=size, precision=args.decimals,
+                          self_consistency=args.self_consistency)
     train_config = TrainConfig(
         max_epochs=args.epochs,
         batch_size=args.batch_size,
@@ -95,6 +106,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         errors=args.errors,
         resume=resume,
         epoch_size=args.epoch_size,
+        init_from=init,
     )
     path = rt.save(args.out)
     checkpoints.finish()
@@ -261,6 +273,11 @@ def register(subparsers) -> None:
                             "is still seen once per pass (default: the whole set)")
     train.add_argument("--size", default="small",
                        help="encoder size: tiny, small or base (default: small)")
+    train.add_argument("--init-from", metavar="FILE.pt",
+                       help="fine-tune this RT checkpoint (e.g. sciml/assets/demo_rt.pt, the "
+                            "QED model trained on 1.6M MOSES molecules) instead of starting "
+                            "from random weights; its size and settings are kept and its "
+                            "vocabulary grows by the new tokens")
     train.add_argument("--decimals", type=int, default=4, metavar="N",
                        help="digits after the decimal point written per property value "
                             "(default: 4)")

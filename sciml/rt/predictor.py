@@ -62,7 +62,14 @@ from sciml.train import (
 )
 from sciml.train.device import default_device, seed_everything
 
-__all__ = ["RDKIT_PROPERTIES", "RTConfig", "RegressionTransformer", "true_property"]
+__all__ = [
+    "RDKIT_PROPERTIES",
+    "RTConfig",
+    "RegressionTransformer",
+    "extend_tokenizer",
+    "transfer_state",
+    "true_property",
+]
 
 _FORMAT = "sciml.rt.RegressionTransformer"
 #: Candidate tokens per generated position that ``generate(repair=True)`` may swap in.
@@ -158,6 +165,57 @@ class RTConfig:
     max_tokens: int | None = None
     reveal_digits: float = 0.0
     span_slack: float = 0.5
+
+
+def extend_tokenizer(
+    base: SmilesTokenizer, smiles: Sequence[str], numbers: NumberTokenizer
+) -> SmilesTokenizer:
+    """``base``'s vocabulary (same ids) plus the tokens of ``smiles`` and ``numbers`` it lacks.
+
+    Examples
+    --------
+    >>> from sciml.rt.numbers import PropertySpec
+    >>> qed = NumberTokenizer([PropertySpec("qed", 0, 1, 2)])
+    >>> base = build_tokenizer(["CCO"], qed)
+    >>> wide = extend_tokenizer(base, ["CCN"], NumberTokenizer([PropertySpec("logs", -9, 2, 1)]))
+    >>> wide.vocab[: base.vocab_size] == base.vocab, "N" in wide.vocab, "<logs>" in wide.vocab
+    (True, True, True)
+    """
+    wide = build_tokenizer(list(smiles), numbers)
+    known = set(base.vocab)
+    new = [t for t in wide.vocab if t not in known]
+    extra = list(base._extra) + [t for t in numbers.vocabulary() if t not in set(base._extra)]
+    return SmilesTokenizer(list(base.vocab) + new, extra_tokens=extra)
+
+
+def transfer_state(
+    source: torch.nn.Module, source_tokenizer: SmilesTokenizer,
+    target: torch.nn.Module, target_tokenizer: SmilesTokenizer,
+) -> dict[str, torch.Tensor]:
+    """``target``'s state dict with every weight ``source`` has in the same shape copied.
+
+    Per-token tensors (embedding, output layer) are copied row by row for the tokens both
+    vocabularies hold, so a vocabulary that grew (:func:`extend_tokenizer`) keeps what the
+    source learned; tensors of other shapes (e.g. another property block) stay as built.
+    """
+    state, src = target.state_dict(), source.state_dict()
+    n_src, n_tgt = source_tokenizer.vocab_size, target_tokenizer.vocab_size
+    where = {t: i for i, t in enumerate(target_tokenizer.vocab)}
+    rows = [(i, where[t]) for i, t in enumerate(source_tokenizer.vocab) if t in where]
+    src_rows = torch.tensor([i for i, _ in rows], dtype=torch.long)
+    tgt_rows = torch.tensor([j for _, j in rows], dtype=torch.long)
+    for key, value in src.items():
+        if key not in state:
+            continue
+        if value.shape == state[key].shape and n_src == n_tgt:
+            state[key] = value.clone()
+        elif value.dim() and value.shape[0] == n_src and state[key].shape[0] == n_tgt \
+                and value.shape[1:] == state[key].shape[1:]:
+            state[key] = state[key].clone()
+            state[key][tgt_rows] = value[src_rows]
+        elif value.shape == state[key].shape:
+            state[key] = value.clone()
+    return state
 
 
 def _infer_spec(name: str, values: np.ndarray, precision: int) -> PropertySpec:
@@ -269,8 +327,13 @@ class RegressionTransformer:
             Epochs, batch size, learning rate, early stopping, ... (default: 20 epochs,
             lr 5e-4).
         init_from : RegressionTransformer, optional
-            Start from this model's weights (pre-training); it must use the same
-            vocabulary, else :class:`~sciml.chem.VocabularyMismatchError`.
+            Start from this model's weights (fine-tuning a pre-trained RT, e.g. the shipped
+            QED model, on other properties). Without a tokenizer given to the constructor,
+            the vocabulary is ``init_from``'s extended by the new SMILES and number tokens:
+            known tokens keep their trained embeddings and output rows, new ones start
+            fresh (:func:`extend_tokenizer`, :func:`transfer_state`). A tokenizer given to
+            the constructor must equal ``init_from``'s, else
+            :class:`~sciml.chem.VocabularyMismatchError`.
         errors : {"raise", "skip", "nan"}
             Invalid training SMILES: raise, or drop them ("skip" and "nan" both drop).
         resume : path, optional
@@ -319,9 +382,12 @@ class RegressionTransformer:
             )
         numbers = NumberTokenizer(specs)
         values = frame[names].to_numpy()
+        explicit_tokenizer = self.tokenizer is not None
         if self.tokenizer is None:
             self.tokenizer = (
-                init_from.tokenizer if init_from is not None else build_tokenizer(canon, numbers)
+                extend_tokenizer(init_from.tokenizer, canon, numbers)
+                if init_from is not None
+                else build_tokenizer(canon, numbers)
             )
         cfg = self.config
         seed_everything(train_config.seed)  # the initial weights, not only the batch order
@@ -333,15 +399,10 @@ class RegressionTransformer:
             numerical_encoding=cfg.numerical_encoding,
         )
         if init_from is not None:
-            init_from.tokenizer.check_fingerprint(self.tokenizer.fingerprint)
-            source = init_from._require().state_dict()
-            target = net.state_dict()
-            shapes = {k: v.shape for k, v in target.items()}
+            if explicit_tokenizer:
+                init_from.tokenizer.check_fingerprint(self.tokenizer.fingerprint)
             net.load_state_dict(
-                {
-                    **target,
-                    **{k: v for k, v in source.items() if k in shapes and v.shape == shapes[k]},
-                }
+                transfer_state(init_from._require(), init_from.tokenizer, net, self.tokenizer)
             )
         mol_ids = TokenCorpus.cached(canon, self.tokenizer, "rt") if cache_tokens else None
         train_ds = RTDataset(

@@ -174,3 +174,28 @@ def test_train_holds_out_a_validation_fraction_by_canonical_smiles(tmp_path, mol
     assert "give --val or --val-fraction, not both" in capsys.readouterr().err
     assert main([*argv, "--val-fraction", "1.5"]) == 2
     assert "--val-fraction must be in [0, 1)" in capsys.readouterr().err
+
+
+def test_train_init_from_fine_tunes_a_checkpoint_on_a_new_property(tmp_path, trained_rt,
+                                                                   molecules, capsys):
+    from rdkit import Chem
+    from rdkit.Chem import Crippen
+
+    from sciml.rt import RegressionTransformer
+
+    base = trained_rt.save(tmp_path / "qed.pt")
+    path = tmp_path / "logp.csv"
+    pd.DataFrame({"smiles": molecules,
+                  "logp": [Crippen.MolLogP(Chem.MolFromSmiles(s)) for s in molecules]}
+                 ).to_csv(path, index=False)
+    out = tmp_path / "logp.pt"
+    argv = ["rt", "train", "--train", str(path), "--properties", "logp", "--out", str(out),
+            "--epochs", "1", "--batch-size", "12", "--val-fraction", "0", "--quiet",
+            "--decimals", "1", "--init-from"]
+    assert main([*argv, str(base)]) == 0
+    tuned = RegressionTransformer.load(out)
+    assert tuned.property_names == ["logp"]
+    assert tuned.config.encoder_overrides == trained_rt.config.encoder_overrides
+    assert tuned.tokenizer.vocab[: trained_rt.tokenizer.vocab_size] == trained_rt.tokenizer.vocab
+    assert main([*argv, str(tmp_path / "missing.pt")]) == 2
+    assert "missing.pt" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from rdkit import Chem
 
 from sciml.chem.smiles import InvalidSmilesError
@@ -108,6 +109,26 @@ def test_init_from_refuses_another_vocabulary(trained_rt, molecules, qed_frame):
             init_from=trained_rt,
             train_config=TrainConfig(max_epochs=1, progress=False),
         )
+
+
+def test_init_from_grows_the_vocabulary_for_a_new_property(trained_rt, molecules):
+    from rdkit import Chem
+    from rdkit.Chem import Crippen
+
+    # A new property and a token (Br) the QED model never saw.
+    smiles = [*molecules, "CCBr", "BrCCO"]
+    logp = [Crippen.MolLogP(Chem.MolFromSmiles(s)) for s in smiles]
+    rt = RegressionTransformer([PropertySpec("logp", -3, 6, 1)], trained_rt.config)
+    rt.fit(smiles, pd.DataFrame({"logp": logp}), init_from=trained_rt,
+           train_config=TrainConfig(max_epochs=1, lr=1e-9, warmup=0, progress=False))
+    old, new = trained_rt.tokenizer, rt.tokenizer
+    assert new.vocab[: old.vocab_size] == old.vocab
+    assert {"Br", "<logp>"} <= set(new.vocab) - set(old.vocab)
+    # Known tokens keep their trained rows (lr ~0: one step barely moves them).
+    before = trained_rt.net.encoder.token_embedding.weight.detach()
+    after = rt.net.encoder.token_embedding.weight.detach()
+    assert torch.allclose(after[: old.vocab_size], before, atol=1e-5)
+    assert rt.predict(["CCBr"])["logp"].notna().all()
 
 
 def test_untrained_model_and_unknown_target_column():
