@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from pathlib import Path
 
@@ -19,6 +20,8 @@ import pandas as pd
 from sciml import metrics
 
 PRIMERS = (0.2, 0.4, 0.6, 0.8)
+#: Low and high primers per property for models of several properties.
+LEVELS = {"qed": (0.3, 0.8), "logp": (1.0, 4.0)}
 BEFORE = {  # the model this one replaces: benchmarks/results/demo_rt.md at commit bc8559e
     "source": "24K ChEMBL molecules, 0.57M parameters, 48 CPU-minutes "
               "(benchmarks/results/demo_rt.md at commit bc8559e)",
@@ -36,7 +39,7 @@ def _radicals(smiles: str) -> bool:
 def evaluate(rt, parts, args, log) -> dict:
     """Prediction and generation metrics of ``rt`` on ``parts["test"]``."""
     from rdkit import Chem, rdBase
-    from rdkit.Chem import QED
+    from rdkit.Chem import QED, Crippen
     from scipy import stats
 
     test = parts["test"]
@@ -59,38 +62,50 @@ def evaluate(rt, parts, args, log) -> dict:
             }
         out[decoding] = {"scores": scores, "molecules_per_s": len(test) / seconds}
         log(f"{decoding}: {scores}")
-    if "qed" not in rt.property_names:
-        return out
     seeds = test["canonical"].tolist()[: args.n_gen_seeds]
+    if rt.property_names == ["qed"]:
+        grid = [{"qed": p} for p in PRIMERS]
+    else:  # every pair of a low and a high primer per property
+        levels = {name: LEVELS[name] for name in rt.property_names}
+        grid = [dict(zip(levels, combo, strict=True))
+                for combo in itertools.product(*levels.values())]
     rows = []
     t0 = time.perf_counter()
     n_asked = 0
-    for primer in PRIMERS:
-        frame = rt.generate(seeds, {"qed": primer}, n=4, errors="skip", seed=0)
+    for target in grid:
+        frame = rt.generate(seeds, target, n=4, errors="skip", seed=0)
         n_asked += 4 * len(seeds)
-        frame["primer"] = primer
+        for name, value in target.items():
+            frame[f"primer_{name}"] = value
+        frame["target"] = str(target)
         rows.append(frame)
-        log(f"primer {primer}: {len(frame)} rows, mean RDKit QED "
-            f"{frame['true_qed'].mean() if 'true_qed' in frame else float('nan'):.3f}")
+        log(f"primer {target}: {len(frame)} rows")
     seconds = time.perf_counter() - t0
     gen = pd.concat(rows, ignore_index=True)
     with rdBase.BlockLogs():
-        gen["rdkit_qed"] = [QED.qed(Chem.MolFromSmiles(s)) for s in gen["smiles"]]
-    rho = stats.spearmanr(gen["primer"], gen["rdkit_qed"]).statistic
+        mols = [Chem.MolFromSmiles(s) for s in gen["smiles"]]
+        gen["rdkit_qed"] = [QED.qed(m) for m in mols]
+        gen["rdkit_logp"] = [Crippen.MolLogP(m) for m in mols]
+    spearman, means = {}, {}
+    for name in grid[0]:
+        spearman[name] = float(stats.spearmanr(gen[f"primer_{name}"],
+                                               gen[f"rdkit_{name}"]).statistic)
+        means[name] = gen.groupby(f"primer_{name}")[f"rdkit_{name}"].mean().round(4).to_dict()
     # 0-Var: seeds whose outputs are the same set of molecules whatever the primer.
     zero_var = 0
     for seed in seeds:
-        sets = [frozenset(gen.loc[(gen["seed"] == seed) & (gen["primer"] == p), "smiles"])
-                for p in PRIMERS]
+        sets = [frozenset(gen.loc[(gen["seed"] == seed) & (gen["target"] == str(t)), "smiles"])
+                for t in grid]
         zero_var += len(set(sets)) == 1
+    last = rows[-1].attrs
     out["generation"] = {
-        "seeds": len(seeds), "primers": list(PRIMERS), "asked": n_asked, "returned": len(gen),
-        "spearman_primer_vs_rdkit_qed": float(rho),
+        "seeds": len(seeds), "targets": grid, "asked": n_asked, "returned": len(gen),
+        "spearman": spearman,
         "zero_var_percent": 100 * zero_var / len(seeds),
         "radicals": int(sum(_radicals(s) for s in gen["smiles"])),
-        "mean_qed_per_primer": gen.groupby("primer")["rdkit_qed"].mean().round(4).to_dict(),
+        "mean_per_primer": means,
         "seconds": round(seconds, 1),
-        "attrs": {k: v for k, v in rows[-1].attrs.items() if isinstance(v, (int, float, str))},
+        "attrs": {k: v for k, v in last.items() if isinstance(v, (int, float, str))},
     }
     log(f"generation: {out['generation']}")
     return out
@@ -109,6 +124,75 @@ def _rates(history: dict, n: int, epoch_size: int) -> tuple[float, int]:
     per_pass = -(-n // size)
     counts = np.array([min(size, n - (int(e) % per_pass) * size) for e in history["epoch"]])
     return float(np.median(counts / np.asarray(history["seconds"]))), int(counts.sum())
+
+
+def _runs(record: dict) -> list[tuple[str, str]]:
+    """``(key suffix, title)`` of each trained model in the record (QED first)."""
+    suffixes = sorted({k[len("train"):] for k in record if k.startswith("train")}
+                      | {k[len("eval"):] for k in record if k.startswith("eval")})
+    return [(x, "QED model" if not x else f"{'+'.join(x.strip('_').split('_'))} model")
+            for x in suffixes]
+
+
+def _run_sections(record: dict, suffix: str, title: str) -> list[str]:
+    lines: list[str] = []
+    if "train" + suffix in record:
+        tr = record["train" + suffix]
+        lines += [
+            f"## Training: {title}", "",
+            f"Command: `{tr['command']}` (commit {tr['git_commit']}).", "",
+            f"- {tr['n_train']} canonical MOSES training molecules (RDKit "
+            f"{'+'.join(tr['properties'])}); held-out molecules from the MOSES test file, "
+            f"disjoint by canonical SMILES ({tr['dropped_test_overlap']} test molecules that "
+            "are also training molecules were dropped).",
+            f"- Size {tr['size']}, {tr['n_parameters'] / 1e6:.2f}M parameters, {tr['precision']},"
+            f" batch {tr['batch_size']}, peak LR {tr['lr']:g}, {tr['threads']} thread(s), no "
+            "dropout (one pass over a million molecules does not overfit).",
+            f"- {tr['epochs_trained']} of {tr['epochs_planned']} planned epochs "
+            f"({tr['molecules_seen']} molecules seen"
+            + (", stopped by the time budget" if tr["stopped_by_budget"] else "")
+            + f"), {tr['seconds_total'] / 60:.1f} min, {tr['molecules_per_s']:.0f} molecules/s "
+            "end to end (median epoch, validation included).",
+            f"- Best validation RMSE {tr['best_val_rmse']:.4f} (mean over properties; epoch "
+            f"{tr['best_epoch']}).",
+            f"- Checkpoint size {tr['asset_bytes'] / 1e6:.2f} MB.", "",
+        ]
+    if "eval" + suffix in record:
+        ev = record["eval" + suffix]
+        exp, gr = ev["expected"]["scores"], ev["greedy"]["scores"]
+        lines += [
+            f"## Held-out prediction: {title}", "",
+            f"Command: `{ev['command']}`; {ev['n_test']} test molecules.", "",
+            "| property | decoding | RMSE | Pearson | MAE |", "|---|---|---|---|---|",
+        ]
+        for name in exp:
+            for label, scores in (("expected", exp), ("greedy", gr)):
+                sc = scores[name]
+                lines.append(f"| {name} | {label} | {sc['rmse']:.4f} | {sc['pearson']:.4f} | "
+                             f"{sc['mae']:.4f} |")
+        if not suffix:
+            lines += ["", f"Before (the model this one replaces, {BEFORE['source']}): QED RMSE "
+                      f"{BEFORE['test_rmse']}, Pearson {BEFORE['test_pearson']}."]
+        lines.append("")
+        if "generation" in ev:
+            g = ev["generation"]
+            lines += [
+                f"## Primed generation: {title}", "",
+                f"{g['seeds']} test molecules as seeds, primers {g['targets']}, `generate(n=4)`"
+                " per seed and primer.", "",
+                "| measure | value |", "|---|---|",
+            ]
+            for name, rho in g["spearman"].items():
+                lines.append(f"| Spearman(primer, RDKit {name} of output) | {rho:.3f} |")
+            lines += [
+                f"| 0-Var (seeds whose outputs ignore the primer) | {g['zero_var_percent']:.1f}% |",
+                f"| molecules returned / asked | {g['returned']} / {g['asked']} |",
+                f"| radicals among outputs | {g['radicals']} |",
+            ]
+            for name, means in g["mean_per_primer"].items():
+                lines.append(f"| mean RDKit {name} per primer | {means} |")
+            lines += [f"| seconds | {g['seconds']} |", ""]
+    return lines
 
 
 def write_report(record: dict, path: Path) -> None:
@@ -149,53 +233,7 @@ def write_report(record: dict, path: Path) -> None:
                          f"{rate:.0f} | {seen} | {sum(row['history']['seconds']) / 60:.1f} | "
                          f"{row['best_val_rmse']:.4f} |")
         lines.append("")
-    if "train" in record:
-        tr = record["train"]
-        lines += [
-            "## Training", "",
-            f"Command: `{tr['command']}` (commit {tr['git_commit']}).", "",
-            f"- {tr['n_train']} canonical MOSES training molecules (RDKit "
-            f"{'+'.join(tr['properties'])}); held-out molecules from the MOSES test file, "
-            f"disjoint by canonical SMILES ({tr['dropped_test_overlap']} test molecules that "
-            "are also training molecules were dropped).",
-            f"- Size {tr['size']}, {tr['n_parameters'] / 1e6:.2f}M parameters, {tr['precision']},"
-            f" batch {tr['batch_size']}, peak LR {tr['lr']:g}, {tr['threads']} thread(s).",
-            f"- {tr['epochs_trained']} of {tr['epochs_planned']} planned epochs "
-            f"({tr['molecules_seen']} molecules seen"
-            + (", stopped by the time budget" if tr["stopped_by_budget"] else "")
-            + f"), {tr['seconds_total'] / 60:.1f} min, {tr['molecules_per_s']:.0f} molecules/s "
-            "end to end (median epoch, validation included).",
-            f"- Best validation QED RMSE {tr['best_val_rmse']:.4f} (epoch {tr['best_epoch']}).",
-            f"- Asset size {tr['asset_bytes'] / 1e6:.2f} MB.", "",
-        ]
-    if "eval" in record:
-        ev = record["eval"]
-        exp, gr = ev["expected"]["scores"], ev["greedy"]["scores"]
-        lines += [
-            "## Held-out prediction", "",
-            f"Command: `{ev['command']}`; {ev['n_test']} test molecules.", "",
-            "| property | decoding | RMSE | Pearson | MAE |", "|---|---|---|---|---|",
-        ]
-        for name in exp:
-            for label, scores in (("expected", exp), ("greedy", gr)):
-                s = scores[name]
-                lines.append(f"| {name} | {label} | {s['rmse']:.4f} | {s['pearson']:.4f} | "
-                             f"{s['mae']:.4f} |")
-        lines += ["", f"Before (the model this one replaces, {BEFORE['source']}): QED RMSE "
-                  f"{BEFORE['test_rmse']}, Pearson {BEFORE['test_pearson']}.", ""]
-        if "generation" in ev:
-            g = ev["generation"]
-            lines += [
-                "## Primed generation", "",
-                f"{g['seeds']} test molecules as seeds, primers {g['primers']}, `generate(n=4)`"
-                " per seed and primer.", "",
-                "| measure | value |", "|---|---|",
-                f"| Spearman(primer, RDKit QED of output) | {g['spearman_primer_vs_rdkit_qed']:.3f} |",
-                f"| 0-Var (seeds whose outputs ignore the primer) | {g['zero_var_percent']:.1f}% |",
-                f"| molecules returned / asked | {g['returned']} / {g['asked']} |",
-                f"| radicals among outputs | {g['radicals']} |",
-                f"| mean RDKit QED per primer | {g['mean_qed_per_primer']} |",
-                f"| seconds | {g['seconds']} |", "",
-            ]
+    for suffix, title in _runs(record):
+        lines += _run_sections(record, suffix, title)
     lines += [record.get("machine", ""), ""]
     path.write_text("\n".join(lines))

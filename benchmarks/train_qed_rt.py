@@ -56,7 +56,6 @@ from sciml.train import TrainConfig  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 RECORD = RESULTS / "qed_rt.json"
-REPORT = RESULTS / "qed_rt.md"
 ASSET = ROOT / "sciml" / "assets" / "demo_rt.pt"
 HELDOUT = ROOT / "sciml" / "assets" / "demo_rt_heldout.smi"
 SPECS = {"qed": PropertySpec("qed", 0.0, 1.0, 3), "logp": PropertySpec("logp", -6.0, 9.0, 2)}
@@ -105,7 +104,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--n-gen-seeds", type=int, default=8 if fast else 40,
                    help="seed molecules of the generation check (default 40)")
     p.add_argument("--out", type=Path, default=ASSET, help=f"model path (default {ASSET})")
+    p.add_argument("--record", type=Path, default=RECORD,
+                   help="JSON record of every stage; the markdown report goes next to it "
+                        "(default benchmarks/results/qed_rt.json)")
     return p.parse_args(argv)
+
+
+def _suffix(args) -> str:
+    """Record key suffix of a model: '' for the QED model, '_qed_logp' for qed and logp."""
+    return "" if args.properties == ["qed"] else "_" + "_".join(args.properties)
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -127,12 +134,12 @@ def rt_config(size: str) -> RTConfig:
     )
 
 
-def load_record() -> dict:
-    return json.loads(RECORD.read_text()) if RECORD.is_file() else {}
+def load_record(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
-def save_record(record: dict) -> None:
-    with atomic_write(RECORD) as handle:
+def save_record(record: dict, path: Path) -> None:
+    with atomic_write(path) as handle:
         handle.write(json.dumps(record, indent=1, default=float))
 
 
@@ -304,7 +311,7 @@ def stage_train(args, parts, record, log) -> None:
     if args.out == ASSET:
         write_heldout(parts["test"]["canonical"].tolist())
     log(f"saved {args.out} ({args.out.stat().st_size / 1e6:.2f} MB): {result['best_val_rmse']}")
-    record["train"] = {
+    record["train" + _suffix(args)] = {
         **result, "command": command_line(), "git_commit": git_commit(), "size": args.size,
         "properties": args.properties, "n_train": len(parts["train"]),
         "dropped_test_overlap": parts["dropped_test_overlap"], "threads": args.threads,
@@ -315,13 +322,18 @@ def stage_train(args, parts, record, log) -> None:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if _suffix(args):  # another property set: never overwrite the shipped QED model
+        if args.out == ASSET:
+            args.out = ROOT / ".checkpoints" / f"rt{_suffix(args)}.pt"
+        if args.checkpoint_dir == ROOT / ".checkpoints" / "qed_rt":
+            args.checkpoint_dir = ROOT / ".checkpoints" / f"rt{_suffix(args)}"
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
 
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - t_start:7.1f}s] {message}", flush=True)
 
-    record = load_record()
+    record = load_record(args.record)
     parts = corpus(args, log)
     if args.select:
         stage_select(args, parts, record, log)
@@ -330,16 +342,18 @@ def main(argv=None) -> None:
     elif args.eval_only:
         from benchmarks.qed_rt_eval import evaluate
 
-        record["eval"] = evaluate(RegressionTransformer.load(args.out), parts, args, log)
-        record["eval"]["command"] = command_line()
+        key = "eval" + _suffix(args)
+        record[key] = evaluate(RegressionTransformer.load(args.out), parts, args, log)
+        record[key]["command"] = command_line()
     else:
         stage_train(args, parts, record, log)
     record["machine"] = machine_info(("numpy", "torch", "rdkit"))
-    save_record(record)
+    save_record(record, args.record)
     from benchmarks.qed_rt_eval import write_report
 
-    write_report(record, REPORT)
-    log(f"wrote {RECORD} and {REPORT}")
+    report = args.record.with_suffix(".md")
+    write_report(record, report)
+    log(f"wrote {args.record} and {report}")
 
 
 if __name__ == "__main__":
