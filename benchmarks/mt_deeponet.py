@@ -3,13 +3,23 @@
 Every comparison runs side by side in this script with the same budget (same epochs per
 sample seen, same architecture). Sections: Fisher-KPP single-task vs multi-task, held-out
 family zero-/few-shot; Darcy multi- vs single-geometry and transfer to square-with-cross;
-physics-informed vs data-only; the FNO Darcy benchmark; 3-D heat; PINN residual speed against
-DeepXDE's ``PDEOperatorCartesianProd``; inverse problem; operator vs solver speed.
+physics-informed vs data-only; the FNO Darcy benchmark (421 -> 85, with neuraloperator's
+FNO and DeepXDE's DeepONet at equal wall time, from ``operator_peers.py``); 3-D heat; PINN
+residual speed against DeepXDE's ``PDEOperatorCartesianProd``; inverse problem; operator vs
+solver speed.
 
-Run: ``.venv/bin/python benchmarks/mt_deeponet.py`` (default: reduced CPU scale, about 30
-minutes on 2 shared cores). ``--paper`` uses the paper's sizes (hours on a CPU);
-``SCIML_FAST=1`` a smoke-test scale. Generated data are cached in ``benchmarks/.cache/``
-(self-ignored by git). Writes ``benchmarks/results/mt_deeponet.md`` and figures.
+Budgets: every model trains for the epochs of its scale or ``--budget-min`` minutes of wall
+time on ``--threads`` threads (30 on 2 by default), whichever comes first; the results file
+ends with each model's samples, parameters, epochs and seconds. A full run takes hours on a
+CPU: start it with ``--background`` (niced, own session, progress lines in
+``benchmarks/.cache/mt_deeponet.log`` or ``--log``).
+
+Run: ``python benchmarks/mt_deeponet.py [--budget-min 30] [--threads 2] [--only SECTION...]
+[--background]``. ``--paper`` uses the paper's sizes (for a GPU: ``benchmarks/gpu_operators.py``
+runs it with bf16 and larger batches); ``SCIML_FAST=1`` a smoke-test scale. Generated data
+are cached in ``benchmarks/.cache/`` (self-ignored by git) and, for the FNO Darcy set, under
+``sciml.data.cache_dir()``. Writes ``benchmarks/results/mt_deeponet.md`` and figures (or
+into ``--out``).
 """
 
 from __future__ import annotations

@@ -122,7 +122,8 @@ def test_operator_peers_smoke_writes_both_tables_with_the_header(fast_env):
     assert [row for row in HEADER_ROWS if f"| {row}" not in text] == []
     assert "operator_peers.py --budget-min 0.005" in text
     for name in ("sciml DeepONet (CNN branch)", "neuraloperator FNO", "DeepXDE DeepONetCartesianProd",
-                 "sciml MT-DeepONet", "| newell_whitehead |"):
+                 "sciml MT-DeepONet", "| newell_whitehead |",
+                 "## Darcy on three geometries", "| DeepXDE DeepONetCartesianProd (square only) |"):
         assert name in text
     assert "**12 training / 4 test samples** (a subset of the cached 40/10)" in text
     assert len(list((fast_env / "cache" / "pde").glob("darcy_fno-*.nc"))) == 1
