@@ -12,12 +12,15 @@ per model on ``--threads`` threads, 30 min on 2 by default), the same data and s
   1e-3 with a cosine schedule sized to the budget; DeepXDE's ``DeepONetCartesianProd``
   (MLP branch on the flattened K) trained by DeepXDE's own ``Model.train`` (Adam 1e-3, MSE
   on standardised u) for the same wall time.
+- ``darcy_geometries``: Darcy with K = exp(GRF) on the square, circle and triangle, pooled:
+  sciml's MT-DeepONet and the FNO, both with the geometry mask as an input channel; DeepXDE's
+  DeepONet (no mask input) on the square alone.
 - ``fisher``: Fisher-KPP, three reaction families pooled (u(x, t) from u0(x) and the
   reaction coefficients). sciml's MT-DeepONet vs DeepXDE's ``DeepONetCartesianProd`` on
   [u0, coefficients]. The FNO does not apply as is: its output lives on its input grid,
   and here a 1-D input maps to a 2-D space-time field.
 
-Run: ``python benchmarks/operator_peers.py [--tasks darcy_fno fisher] [--budget-min 30]
+Run: ``python benchmarks/operator_peers.py [--tasks darcy_fno darcy_geometries fisher] [--budget-min 30]
 [--threads 2] [--n-train N] [--n-test N] [--background --log FILE]``; ``SCIML_FAST=1`` is a
 smoke test (41^2 solve, tens of samples, seconds per model); ``--paper`` uses the papers'
 sizes and no sample limit (for a GPU: ``--device cuda --precision bf16 --batch-scale 4``).

@@ -70,3 +70,18 @@ def test_bad_sizes_are_named():
         cached_darcy_fno(0, 0, SMALL)
     with pytest.raises(ValueError, match="chunk_size"):
         cache.cached_samples("x", {}, sample_fisher, dict, 2, seed=0, chunk_size=0)
+
+
+def test_dask_runs_a_chunk_with_the_same_seeds():
+    distributed = pytest.importorskip("distributed")
+    config = FisherConfig(nx=16, n_times=3)
+    serial = run_samples(sample_fisher, 3, 2, start=3, config=config)
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        on_dask = run_samples(sample_fisher, 3, 2, start=3, client=client, config=config)
+    for a, b in zip(serial, on_dask, strict=True):
+        np.testing.assert_array_equal(a["u"], b["u"])
