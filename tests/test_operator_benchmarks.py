@@ -167,7 +167,7 @@ def test_gpu_plan_uses_bf16_large_batches_and_shares_the_total():
     assert [s[0] for s in steps] == ["operator_peers", "mt_deeponet"]
     for _, argv, _, _ in steps:
         assert {"--paper", "--precision", "bf16", "--batch-scale", "4", "cuda"} <= set(argv)
-        assert argv[argv.index("--budget-min") + 1] == f"{0.9 * 10 / 28:.4g}"
+        assert argv[argv.index("--budget-min") + 1] == f"{0.9 * 10 / 31:.4g}"
     assert sum(s[3] for s in steps) < 15 * 60
 
 
