@@ -180,3 +180,24 @@ def test_gpu_script_dry_run_on_the_cpu(fast_env):
     assert "on **CPU (dry run)**" in text and "Did not finish" not in text
     assert "## operator_peers (" in text and "### Standard FNO Darcy" in text
     assert [row for row in HEADER_ROWS if f"| {row}" not in text] == []
+
+
+def test_fno_darcy_on_a_partial_cache_holds_out_the_last_samples(fast_env, monkeypatch):
+    from benchmarks import operator_peers
+    from sciml.physics.data import cache
+    from sciml.physics.problems.darcy import DarcyFNOConfig, cached_darcy_fno
+
+    sizes = dict(operator_peers.SIZES["fast"], fno_train=90, fno_test=10)
+    real = cache.run_samples
+
+    def stop_after_the_first_chunk(fn, seed, n, *, start, **kwargs):
+        if start > 0:
+            raise KeyboardInterrupt
+        return real(fn, seed, n, start=start, **kwargs)
+
+    monkeypatch.setattr(cache, "run_samples", stop_after_the_first_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        cached_darcy_fno(90, 10, DarcyFNOConfig(resolution=41, subsample=2), seed=40)
+    train, test, _, _, note = operator_peers.darcy_fno_data(sizes, None, 8, partial=True)
+    assert (len(train), len(test)) == (42, 8)
+    assert "only the first 50 of the 100 samples" in note and "last 8 of them" in note

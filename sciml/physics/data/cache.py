@@ -79,6 +79,7 @@ def cached_samples(
     client: Any = None,
     progress: bool = False,
     log: Callable[[str], None] | None = None,
+    partial: bool = False,
     **kwargs: Any,
 ) -> xr.Dataset:
     """Return the data set of ``n`` samples of ``sample_fn``, generating only what is missing.
@@ -108,13 +109,19 @@ def cached_samples(
         As in :func:`~sciml.physics.data._parallel.run_samples`.
     log
         Called with one line per finished chunk (e.g. ``print``), for progress in a log file.
+    partial
+        Generate nothing: return the leading samples that an unfinished run (possibly still
+        going, in another process) has written so far, with attribute ``complete = 0``.
+        ``build`` then receives fewer than ``n`` samples. Raises ``FileNotFoundError`` when
+        no chunk exists yet.
     **kwargs
         Passed to ``sample_fn``.
 
     Returns
     -------
     xarray.Dataset
-        The data set, with attributes ``cache_key`` and ``cache_settings`` added.
+        The data set, with attributes ``cache_key``, ``cache_settings`` and ``complete``
+        (1, or 0 for a ``partial`` one) added.
     """
     if n < 1:
         raise ValueError(f"the number of samples must be positive, got {n}")
@@ -128,11 +135,14 @@ def cached_samples(
     if path.exists():
         return load_dataset(path)
     parts = folder / f"{key}.parts"
-    parts.mkdir(parents=True, exist_ok=True)
+    if not partial:
+        parts.mkdir(parents=True, exist_ok=True)
     chunks = []
     for start in range(0, n, chunk_size):
         stop = min(n, start + chunk_size)
         part = parts / f"{start:07d}-{stop:07d}.npz"
+        if partial and not part.exists():
+            break
         if not part.exists():
             results = run_samples(
                 sample_fn,
@@ -149,10 +159,15 @@ def cached_samples(
             if log is not None:
                 log(f"{key}: samples {start}-{stop} of {n} written to {part}")
         chunks.append(_load_chunk(part))
+    if not chunks:
+        raise FileNotFoundError(f"no sample of {key} has been generated yet (looked in {parts})")
     stacked = {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
     ds = build(stacked)
     ds.attrs["cache_key"] = key
     ds.attrs["cache_settings"] = json.dumps(full, sort_keys=True, default=str)
+    ds.attrs["complete"] = int(len(next(iter(stacked.values()))) == n)
+    if partial and not ds.attrs["complete"]:
+        return ds
     save_dataset(ds, path)
     shutil.rmtree(parts, ignore_errors=True)
     if log is not None:

@@ -486,6 +486,7 @@ def cached_darcy_fno(
     client: Any = None,
     progress: bool = False,
     log: Callable[[str], None] | None = None,
+    partial: bool = False,
 ) -> xr.Dataset:
     """:func:`generate_darcy_fno`, made once and cached under a hash of its settings.
 
@@ -496,6 +497,8 @@ def cached_darcy_fno(
     an interrupted run resumes where it stopped (:func:`~sciml.physics.data.cache.cached_samples`).
     The result is identical to ``generate_darcy_fno(n_train, n_test, config, seed=seed)``.
     At the published size (421 x 421) one sample takes about 0.8 s on one core.
+    ``partial=True`` generates nothing and returns the leading samples written so far by an
+    unfinished run (attribute ``complete = 0``; the ``split`` labels follow the sample index).
     """
     from sciml.physics.data.cache import cached_samples
 
@@ -508,7 +511,10 @@ def cached_darcy_fno(
         "darcy_fno",
         {**asdict(config), "n_train": n_train, "n_test": n_test},
         sample_darcy_fno,
-        lambda stacked: _darcy_fno_dataset(stacked, config, n_train, n_test, seed),
+        lambda stacked: _darcy_fno_dataset(
+            stacked, config, min(n_train, len(stacked["K"])),
+            max(0, len(stacked["K"]) - n_train), seed
+        ),
         n_train + n_test,
         seed=seed,
         folder=folder,
@@ -517,6 +523,7 @@ def cached_darcy_fno(
         client=client,
         progress=progress,
         log=log,
+        partial=partial,
         config=config,
     )
 

@@ -60,9 +60,21 @@ def test_an_interrupted_generation_resumes_at_the_missing_chunk(tmp_path, monkey
     parts = list(tmp_path.glob("*.parts/*.npz"))
     assert [p.name for p in parts] == ["0000000-0000002.npz"]
     assert not list(tmp_path.glob("*.nc"))
+    # partial: what is there so far, generating nothing
+    early = cached_darcy_fno(3, 2, SMALL, seed=4, folder=tmp_path, chunk_size=2, partial=True)
+    assert early.attrs["complete"] == 0 and list(early["split"].values) == ["train", "train"]
+    assert calls == [0, 2] and not list(tmp_path.glob("*.nc"))
     ds = cached_darcy_fno(3, 2, SMALL, seed=4, folder=tmp_path, chunk_size=2, log=print)
     assert calls == [0, 2, 2, 4]  # chunk 0 was not made again
+    np.testing.assert_array_equal(early["u"].values, ds["u"].values[:2])
+    assert ds.attrs["complete"] == 1
     np.testing.assert_array_equal(ds["u"].values, generate_darcy_fno(3, 2, SMALL, seed=4)["u"])
+
+
+def test_partial_before_any_chunk_raises(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no sample of darcy_fno-.* generated yet"):
+        cached_darcy_fno(3, 2, SMALL, seed=4, folder=tmp_path, partial=True)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_bad_sizes_are_named():
