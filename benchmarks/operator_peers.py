@@ -151,7 +151,7 @@ def dde_deeponet(
     return {
         "err": err,
         "seconds": seconds,
-        "steps": f"{iterations} iterations ({epochs:.0f} epochs)",
+        "steps": f"{iterations} iterations ({epochs:.0f} epochs)" + undertrained(epochs),
         "params": n_params(net),
         "ms": ms,
     }
@@ -172,12 +172,33 @@ TABLE_HEAD = (
 )
 
 
+#: Fewer epochs than this in the budget: the row says more about the machine than the model.
+MIN_EPOCHS = 10
+UNDERTRAINED_NOTE = (
+    "Rows marked *undertrained* ran fewer than {n} epochs in their budget on this machine: "
+    "their errors say more about its load than about the architecture; rerun with a larger "
+    "`--budget-min` (or on a GPU) before comparing them.\n"
+)
+
+
+def undertrained(epochs: float) -> str:
+    return " *undertrained*" if epochs < MIN_EPOCHS else ""
+
+
+def close_table(md: list[str], start: int) -> None:
+    """End a table; add the undertrained note when a row since ``start`` carries the mark."""
+    if any("*undertrained*" in line for line in md[start:]):
+        md.append("\n" + UNDERTRAINED_NOTE.format(n=MIN_EPOCHS))
+    md.append("")
+
+
 def sciml_result(fit, test) -> dict:
     pred, ms = predict_sciml(fit.model, test)
     return {
         "err": rel_l2(pred, test.arrays["y"].numpy()),
         "seconds": fit.seconds,
-        "steps": f"{fit.epochs}" + (" (stopped at the budget)" if fit.stopped_by_budget else ""),
+        "steps": f"{fit.epochs}" + (" (stopped at the budget)" if fit.stopped_by_budget else "")
+        + undertrained(fit.epochs),
         "params": n_params(fit.model),
         "ms": ms,
     }
@@ -277,10 +298,11 @@ def bench_darcy_fno(
         "trains with its own loop (Adam 1e-3, MSE on standardised u, batch 20). FNO paper: "
         "1.08% at 85 x 85 after 500 epochs; goal for the best sciml model: 2%.\n"
     )
+    start = len(md)
     md.append(TABLE_HEAD)
     for name, (how, result) in results.items():
         md.append(row(name, how, result))
-    md.append("")
+    close_table(md, start)
     return results
 
 
@@ -316,6 +338,7 @@ def bench_fisher(sizes: dict, budget: Budget, md: list[str], *, max_epochs=None)
         "[128,128,128,300], ReLU, trained by its own loop (Adam 1e-3, batch 32). The FNO "
         "does not apply as is (a 1-D input to a 2-D space-time output).\n"
     )
+    start = len(md)
     md.append(TABLE_HEAD)
     md.append(row("sciml MT-DeepONet", "sciml Trainer", ours))
     md.append(row("DeepXDE DeepONetCartesianProd", "DeepXDE Model.train", theirs))
@@ -327,7 +350,7 @@ def bench_fisher(sizes: dict, budget: Budget, md: list[str], *, max_epochs=None)
             f"| {fam} | {100 * ours['err'][sel].mean():.2f}% | "
             f"{100 * theirs['err'][sel].mean():.2f}% |"
         )
-    md.append("")
+    close_table(md, start)
     return {"sciml": ours, "deepxde": theirs}
 
 
@@ -389,6 +412,7 @@ def bench_darcy_geometries(
         "so it trains on the square's samples only and is scored there (MLP branch on the "
         "flattened K, Adam 1e-3).\n"
     )
+    start = len(md)
     md.append(
         "| model | parameters | epochs | train s | "
         + " | ".join(f"{g} rel. L2" for g in GEOMETRIES)
@@ -403,8 +427,9 @@ def bench_darcy_geometries(
     md.append(
         f"| DeepXDE DeepONetCartesianProd (square only) | {square['params']:,} | "
         f"{square['steps']} | {square['seconds']:.0f} | "
-        f"{100 * float(np.mean(square['err'])):.2f}% | - | - | {square['ms']:.2f} |\n"
+        f"{100 * float(np.mean(square['err'])):.2f}% | - | - | {square['ms']:.2f} |"
     )
+    close_table(md, start)
     return {"rows": rows, "deepxde_square": square}
 
 

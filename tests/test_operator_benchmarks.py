@@ -126,6 +126,8 @@ def test_operator_peers_smoke_writes_both_tables_with_the_header(fast_env):
                  "## Darcy on three geometries", "| DeepXDE DeepONetCartesianProd (square only) |"):
         assert name in text
     assert "**12 training / 4 test samples** (a subset of the cached 40/10)" in text
+    # a 0.3 s budget leaves the FNO a few epochs: the row and the table say so
+    assert "*undertrained*" in text and "Rows marked *undertrained* ran fewer than 10" in text
     assert len(list((fast_env / "cache" / "pde").glob("darcy_fno-*.nc"))) == 1
 
 
