@@ -3,20 +3,29 @@
 Every comparison runs side by side in this script with the same budget (same epochs per
 sample seen, same architecture). Sections: Fisher-KPP single-task vs multi-task, held-out
 family zero-/few-shot; Darcy multi- vs single-geometry and transfer to square-with-cross;
-physics-informed vs data-only; the FNO Darcy benchmark; 3-D heat; PINN residual speed against
-DeepXDE's ``PDEOperatorCartesianProd``; inverse problem; operator vs solver speed.
+physics-informed vs data-only; the FNO Darcy benchmark (421 -> 85, with neuraloperator's
+FNO and DeepXDE's DeepONet at equal wall time, from ``operator_peers.py``); 3-D heat; PINN
+residual speed against DeepXDE's ``PDEOperatorCartesianProd``; inverse problem; operator vs
+solver speed.
 
-Run: ``.venv/bin/python benchmarks/mt_deeponet.py`` (default: reduced CPU scale, about 30
-minutes on 2 shared cores). ``--paper`` uses the paper's sizes (hours on a CPU);
-``SCIML_FAST=1`` a smoke-test scale. Generated data are cached in ``benchmarks/.cache/``
-(self-ignored by git). Writes ``benchmarks/results/mt_deeponet.md`` and figures.
+Budgets: every model trains for the epochs of its scale or ``--budget-min`` minutes of wall
+time on ``--threads`` threads (30 on 2 by default), whichever comes first; the results file
+ends with each model's samples, parameters, epochs and seconds. A full run takes hours on a
+CPU: start it with ``--background`` (niced, own session, progress lines in
+``benchmarks/.cache/mt_deeponet.log`` or ``--log``).
+
+Run: ``python benchmarks/mt_deeponet.py [--budget-min 30] [--threads 2] [--only SECTION...]
+[--background]``. ``--paper`` uses the paper's sizes (for a GPU: ``benchmarks/gpu_operators.py``
+runs it with bf16 and larger batches); ``SCIML_FAST=1`` a smoke-test scale. Generated data
+are cached in ``benchmarks/.cache/`` (self-ignored by git) and, for the FNO Darcy set, under
+``sciml.data.cache_dir()``. Writes ``benchmarks/results/mt_deeponet.md`` and figures (or
+into ``--out``).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import io
 import os
 import sys
@@ -31,6 +40,9 @@ sys.path.insert(0, str(ROOT.parent))
 RESULTS = ROOT / "results"
 CACHE = ROOT / ".cache"
 
+from benchmarks._budget import Budget, fit_within, run_detached  # noqa: E402
+from benchmarks._machine import command_line, machine_info  # noqa: E402
+from benchmarks.operator_peers import bench_darcy_fno  # noqa: E402
 from sciml.physics import pinn  # noqa: E402
 from sciml.physics.data.geometry import SHAPES, Grid, interior_mask  # noqa: E402
 from sciml.physics.data.storage import load_dataset, save_dataset  # noqa: E402
@@ -39,10 +51,8 @@ from sciml.physics.operator.networks import DeepONet, MaskedFieldLoss, MTDeepONe
 from sciml.physics.predictor import OperatorPredictor  # noqa: E402
 from sciml.physics.problems.darcy import (  # noqa: E402
     DarcyConfig,
-    DarcyFNOConfig,
     DarcyProblem,
     generate_darcy,
-    generate_darcy_fno,
     solve_darcy,
 )
 from sciml.physics.problems.fisher import (  # noqa: E402
@@ -52,7 +62,7 @@ from sciml.physics.problems.fisher import (  # noqa: E402
     solve_fisher,
 )
 from sciml.physics.problems.heat import HeatConfig, HeatProblem, generate_heat  # noqa: E402
-from sciml.train import StaticWeighting, TrainConfig, Trainer  # noqa: E402
+from sciml.train import StaticWeighting  # noqa: E402
 
 SCALES = {
     "fast": dict(
@@ -102,11 +112,11 @@ SCALES = {
         transfer_n=100,
         transfer_test=100,
         transfer_epochs=120,
-        fno_res=85,
-        fno_sub=1,
+        fno_res=421,
+        fno_sub=5,
         fno_train=1000,
         fno_test=100,
-        fno_epochs=40,
+        fno_epochs=500,
         heat_shape=(32, 32, 8),
         heat_holes=(2, 6),
         heat_train=24,
@@ -177,29 +187,62 @@ def cached(name: str, make):
     return ds
 
 
+# Set by main(): the per-model budget, the section being run and one row per trained model.
+BUDGET = Budget()
+SECTION = ["setup"]
+RUNS: list[dict] = []
+
+
 def fit(
     model, train, val=None, *, epochs, lr=1e-3, batch=32, loss="mse", hooks=(), weights=None, seed=0
 ):
-    cfg = TrainConfig(
-        max_epochs=epochs,
-        batch_size=batch,
-        lr=lr,
-        weight_decay=0.0,
-        progress=False,
-        seed=seed,
-        warmup=0.02,
-        monitor="val_rel_l2" if val is not None else None,
-    )
-    trainer = Trainer(
+    """Train with the shared Trainer: at most ``epochs`` epochs and the per-model budget."""
+    label = f"{SECTION[0]} model {sum(r['section'] == SECTION[0] for r in RUNS) + 1}"
+    result = fit_within(
         model,
         MaskedFieldLoss(loss),
-        cfg,
-        extra_losses=list(hooks),
+        train,
+        BUDGET,
+        max_epochs=epochs,
+        batch=batch,
+        lr=lr,
+        val=val,
+        hooks=hooks,
         weighting=StaticWeighting(weights) if weights else None,
+        seed=seed,
+        label=label,
+        log=log,
     )
-    start = time.perf_counter()
-    trainer.fit(train, val)
-    return trainer, time.perf_counter() - start
+    RUNS.append(
+        {
+            "section": SECTION[0],
+            "label": label,
+            "samples": len(train),
+            "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
+            "epochs": result.epochs,
+            "asked": epochs,
+            "seconds": result.seconds,
+            "stopped": result.stopped_by_budget,
+        }
+    )
+    return result.trainer, result.seconds
+
+
+def budget_table() -> list[str]:
+    """The sizes and times of every trained model, for the results file."""
+    lines = [
+        "## Budgets and sizes of every trained model\n",
+        f"Budget: {BUDGET.describe()}; each model trains for the epochs of the scale or until "
+        "its budget is spent, whichever comes first (the cosine schedule is sized to fit).\n",
+        "| model | training samples | trainable parameters | epochs run / asked | train s | "
+        "stopped by budget |\n|---|---:|---:|---|---:|---|",
+    ]
+    for r in RUNS:
+        lines.append(
+            f"| {r['label']} | {r['samples']} | {r['parameters']:,} | {r['epochs']} / "
+            f"{r['asked']} | {r['seconds']:.0f} | {'yes' if r['stopped'] else 'no'} |"
+        )
+    return [*lines, ""]
 
 
 def rel_l2(trainer, data) -> np.ndarray:
@@ -450,39 +493,13 @@ def bench_darcy(s, md, figs):
 
 
 def bench_fno(s, md):
-    cfg = DarcyFNOConfig(resolution=s["fno_res"], subsample=s["fno_sub"])
-    ds = cached(
-        f"darcy_fno_{s['fno_res']}_{s['fno_sub']}_{s['fno_train']}_{s['fno_test']}",
-        lambda: generate_darcy_fno(s["fno_train"], s["fno_test"], cfg, seed=40),
-    )
-    data = DarcyProblem().dataset(ds)
-    split = ds["split"].values
-    train, test = (
-        data.subset(np.flatnonzero(split == "train")),
-        data.subset(np.flatnonzero(split == "test")),
-    )
-    model = MTDeepONet(
-        data.branch_in,
-        2,
-        p=150,
-        branch="cnn",
-        branch_hidden=(128,),
-        mask_channel=False,
-        mask_output=False,
-        layer_norm=False,
-        coord_lower=(float(data.coords.min()),) * 2,
-        coord_upper=(float(data.coords.max()),) * 2,
-    )
-    tr, t = fit(model, train, epochs=s["fno_epochs"], loss="rel_l2", lr=1e-3, batch=32)
-    err = rel_l2(tr, test)
-    side = cfg.output_resolution
-    md.append("## Standard FNO Darcy benchmark\n")
-    md.append(
-        f"{s['fno_train']} train / {s['fno_test']} test, {side} x {side} outputs (solver grid "
-        f"{s['fno_res']}, subsample {s['fno_sub']}), K in {{3, 12}}; CNN-branch DeepONet, "
-        f"relative-L2 loss, {s['fno_epochs']} epochs ({t:.0f} s). **Test relative L2 {pct(err)}** "
-        "(FNO paper: 1.08% at 85 x 85 with the 421 solver grid; goal 2%).\n"
-    )
+    """The standard FNO Darcy benchmark: sciml, neuraloperator and DeepXDE at equal wall time.
+
+    The data are cached under ``sciml.data.cache_dir()`` keyed by their settings, so the
+    421 x 421 solves run once (``operator_peers.py`` uses the same file).
+    """
+    sizes = {k: s[k] for k in ("fno_res", "fno_sub", "fno_train", "fno_test")}
+    bench_darcy_fno(sizes, BUDGET, md, max_epochs=s["fno_epochs"])
 
 
 def bench_heat(s, md):
@@ -735,7 +752,7 @@ def bench_speed(s, md, model, res):
     return rows
 
 
-def main() -> None:
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paper", action="store_true", help="the paper's sizes (hours on a CPU)")
     parser.add_argument(
@@ -744,14 +761,55 @@ def main() -> None:
         default=None,
         help="sections: fisher physics darcy fno heat dde inverse speed",
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--budget-min",
+        type=float,
+        default=None,
+        help="wall-time budget per model in minutes (default 30; SCIML_FAST: 0.2)",
+    )
+    # On the shared 2-core machine under load, one thread ran the residual step 25x faster
+    # than two contending ones (1.9 s vs 0.077 s): pass --threads 1 there.
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=int(os.environ.get("SCIML_BENCH_THREADS", "2")),
+        help="torch threads; the budget is minutes on this many threads (default 2)",
+    )
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA if present)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
+    parser.add_argument(
+        "--batch-scale", type=int, default=1, help="multiply every batch size (GPU runs)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS, help="folder of the results file and figures"
+    )
+    parser.add_argument(
+        "--background", action="store_true", help="rerun this command in the background (nice)"
+    )
+    parser.add_argument(
+        "--log", type=Path, default=None, help="log of a --background run (default: .cache)"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    global BUDGET
+    args = parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if args.background:
+        log_path = args.log or CACHE / "mt_deeponet.log"
+        rest = [a for a in argv if a != "--background"]
+        pid = run_detached([str(Path(__file__).resolve()), *rest], log_path)
+        print(f"started in the background: pid {pid}; follow it with tail -f {log_path}")
+        return
     scale = (
         "paper" if args.paper else ("fast" if os.environ.get("SCIML_FAST") == "1" else "default")
     )
     s = SCALES[scale]
-    # One thread: on the shared 2-core machine two OpenMP threads contend with other jobs and
-    # ran the residual step 25x slower than one thread (measured 1.9 s vs 0.077 s).
-    torch.set_num_threads(int(os.environ.get("SCIML_BENCH_THREADS", "1")))
+    minutes = args.budget_min or (0.2 if scale == "fast" else 30.0)
+    BUDGET = Budget(minutes, args.threads, args.device, args.precision, args.batch_scale)
+    RUNS.clear()
+    torch.set_num_threads(BUDGET.threads)
     torch.manual_seed(0)
     start = time.perf_counter()
     md: list[str] = []
@@ -760,10 +818,12 @@ def main() -> None:
     wanted = set(
         args.only or ["fisher", "physics", "darcy", "fno", "heat", "dde", "inverse", "speed"]
     )
+    log(f"mt_deeponet at the {scale} scale; budget {BUDGET.describe()}; sections {sorted(wanted)}")
 
     def section(name, fn, *a):
         if name not in wanted:
             return None
+        SECTION[0] = name
         t0 = time.perf_counter()
         before = len(md)
         out = fn(*a)
@@ -809,30 +869,31 @@ def main() -> None:
         ax.legend()
         fig.tight_layout()
         figs["speed.png"] = fig
-    RESULTS.mkdir(exist_ok=True)
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
     for name, fig in figs.items():
-        fig.savefig(RESULTS / f"mt_deeponet_{name}", dpi=110)
-    from benchmarks._machine import machine_info
-
-    machine = machine_info()
+        fig.savefig(out / f"mt_deeponet_{name}", dpi=110)
     total = time.perf_counter() - start
+    command = command_line([__file__, *argv])
     head = [
         "# Multi-task DeepONet benchmark (Kumar et al. 2024)\n",
-        f"Generated by `.venv/bin/python benchmarks/mt_deeponet.py` on {dt.date.today()} at the "
-        f"**{scale}** scale; total wall time {total / 60:.1f} min (section times: "
+        f"Generated by `{command}` at the **{scale}** scale; total wall time "
+        f"{total / 60:.1f} min (section times: "
         + ", ".join(f"{k} {v:.0f} s" for k, v in timings.items())
         + ").\n",
-        "**Compute budget.** CPU only (no GPU lent), 2 cores shared with other jobs, so the sample "
-        "counts, grids and epochs are far below the paper's (see `SCALES` in the script; `--paper` runs "
-        "the paper's sizes). Errors are therefore higher than with a full budget; every comparison "
-        "uses the same budget for its contenders. Goals: Fisher <= 2% per family, Darcy multi-geometry "
-        "<= 3%, transfer <= 5%, standard Darcy <= 2%, PINN iteration >= 20x faster than DeepXDE, "
-        "inference >= 10x faster than the solver at the paper's resolution (100 x 100).\n",
-        machine + "\n",
+        f"**Compute budget.** {BUDGET.describe()}: every model trains for the epochs of the "
+        "scale (see `SCALES` in the script) or until its budget is spent, whichever comes "
+        "first; the table at the end states each model's samples, epochs and time. `--paper` "
+        "runs the paper's sizes (for a GPU: `benchmarks/gpu_operators.py`). Every comparison "
+        "uses the same budget for its contenders. Goals: Fisher <= 1.5% per family, Darcy "
+        "multi-geometry <= 3%, transfer <= 4%, standard Darcy <= 2%, PINN iteration >= 20x "
+        "faster than DeepXDE, inference >= 10x faster than the solver at the paper's "
+        "resolution (100 x 100).\n",
+        machine_info(("numpy", "scipy", "torch", "deepxde", "neuraloperator"), command=command),
         "Figures: " + ", ".join(f"`mt_deeponet_{n}`" for n in figs) + ".\n",
     ]
-    (RESULTS / "mt_deeponet.md").write_text("\n".join(head + md) + "\n")
-    print(f"wrote {RESULTS / 'mt_deeponet.md'} in {total / 60:.1f} min")
+    (out / "mt_deeponet.md").write_text("\n".join(head + md + budget_table()) + "\n")
+    print(f"wrote {out / 'mt_deeponet.md'} in {total / 60:.1f} min")
 
 
 if __name__ == "__main__":

@@ -46,9 +46,10 @@ def run_samples(
     client: Any = None,
     progress: bool = False,
     desc: str = "generating",
+    start: int = 0,
     **kwargs: Any,
 ) -> list[dict[str, Any]]:
-    """Call ``sample_fn(index, seed_sequence, **kwargs)`` for ``index = 0..n-1``.
+    """Call ``sample_fn(index, seed_sequence, **kwargs)`` for ``index = start..start+n-1``.
 
     Parameters
     ----------
@@ -67,6 +68,9 @@ def run_samples(
         Show a tqdm progress bar.
     desc
         Progress bar label.
+    start
+        Index of the first sample: a run with ``start = s`` gives exactly samples ``s..s+n-1``
+        of the full data set (same seeds), so a long generation can run in resumable chunks.
     **kwargs
         Passed to every call; must be picklable for parallel runs.
 
@@ -75,29 +79,33 @@ def run_samples(
     list of dict
         The per-sample results in index order.
     """
-    seeds = sample_seeds(seed, n)
+    if start < 0:
+        raise ValueError(f"start must be >= 0, got {start}")
+    seeds = sample_seeds(seed, start + n)[start:]
     task = functools.partial(sample_fn, **kwargs)
     if client is not None:
-        return _run_dask(task, seeds, client, progress, desc)
+        return _run_dask(task, seeds, client, progress, desc, start)
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
     results: list[dict[str, Any] | None] = [None] * n
     with _progress_bar(n, desc, progress) as bar:
         if workers == 1:
             for i, s in enumerate(seeds):
-                results[i] = task(i, s)
+                results[i] = task(start + i, s)
                 bar.update()
         else:
             context = multiprocessing.get_context(_START_METHOD)
             with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-                futures = {pool.submit(task, i, s): i for i, s in enumerate(seeds)}
+                futures = {pool.submit(task, start + i, s): i for i, s in enumerate(seeds)}
                 for future in as_completed(futures):
                     results[futures[future]] = future.result()
                     bar.update()
     return results  # type: ignore[return-value]
 
 
-def _run_dask(task: SampleFn, seeds: list, client: Any, progress: bool, desc: str) -> list:
+def _run_dask(
+    task: SampleFn, seeds: list, client: Any, progress: bool, desc: str, start: int = 0
+) -> list:
     try:
         from distributed import Client
         from distributed import as_completed as dask_completed
@@ -109,7 +117,7 @@ def _run_dask(task: SampleFn, seeds: list, client: Any, progress: bool, desc: st
     if own_client:
         client = Client(client)
     try:
-        futures = client.map(task, range(len(seeds)), seeds, pure=False)
+        futures = client.map(task, range(start, start + len(seeds)), seeds, pure=False)
         with _progress_bar(len(seeds), desc, progress) as bar:
             for _ in dask_completed(futures):
                 bar.update()

@@ -1,0 +1,522 @@
+"""Operator peers at equal wall time: sciml's DeepONet, neuraloperator's FNO, DeepXDE's DeepONet.
+
+One table per task, every model with the same training budget (``--budget-min`` of wall time
+per model on ``--threads`` threads, 30 min on 2 by default), the same data and split:
+
+- ``darcy_fno``: the standard FNO Darcy benchmark (Li et al. 2021): K in {3, 12}, solved on
+  421 x 421 and subsampled to 85 x 85, 1000 training / 100 test samples, generated once and
+  cached under ``sciml.data.cache_dir()/pde`` keyed by its settings
+  (:func:`sciml.physics.problems.darcy.cached_darcy_fno`). Contenders: sciml's CNN-branch
+  DeepONet and neuraloperator's FNO (:class:`sciml.physics.operator.peers.NeuralOperatorFNO`),
+  both trained by ``sciml.train.Trainer`` with the relative-L2 loss, batch 20, AdamW at
+  1e-3 with a cosine schedule sized to the budget; DeepXDE's ``DeepONetCartesianProd``
+  (MLP branch on the flattened K) trained by DeepXDE's own ``Model.train`` (Adam 1e-3, MSE
+  on standardised u) for the same wall time.
+- ``darcy_geometries``: Darcy with K = exp(GRF) on the square, circle and triangle, pooled:
+  sciml's MT-DeepONet and the FNO, both with the geometry mask as an input channel; DeepXDE's
+  DeepONet (no mask input) on the square alone.
+- ``fisher``: Fisher-KPP, three reaction families pooled (u(x, t) from u0(x) and the
+  reaction coefficients). sciml's MT-DeepONet vs DeepXDE's ``DeepONetCartesianProd`` on
+  [u0, coefficients]. The FNO does not apply as is: its output lives on its input grid,
+  and here a 1-D input maps to a 2-D space-time field.
+
+Run: ``python benchmarks/operator_peers.py [--tasks darcy_fno darcy_geometries fisher] [--budget-min 30]
+[--threads 2] [--n-train N] [--n-test N] [--background --log FILE]``; ``SCIML_FAST=1`` is a
+smoke test (41^2 solve, tens of samples, seconds per model); ``--paper`` uses the papers'
+sizes and no sample limit (for a GPU: ``--device cuda --precision bf16 --batch-scale 4``).
+``--sciml-options '{"...": ...}'`` passes extra arguments to the sciml DeepONet (e.g. the
+wider CNN branch or the distance-factor output once they exist). Writes
+``benchmarks/results/operator_peers.md`` (or ``--out``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT.parent))
+
+from benchmarks._budget import Budget, fit_within, run_detached, timed_rounds  # noqa: E402
+from benchmarks._machine import machine_info  # noqa: E402
+
+RESULTS = ROOT / "results"
+TRAIN_FAMILIES = ("logistic", "newell_whitehead", "exponential")
+
+SIZES = {
+    # grid of the solve, subsample, train, test; Fisher samples per family (train, test)
+    # Darcy on geometries: grid, samples per geometry (train, test)
+    "fast": dict(fno_res=41, fno_sub=2, fno_train=40, fno_test=10, fisher=(12, 6),
+                 darcy_res=21, darcy=(12, 6)),
+    "default": dict(fno_res=421, fno_sub=5, fno_train=1000, fno_test=100, fisher=(200, 50),
+                    darcy_res=50, darcy=(250, 50)),
+    "paper": dict(fno_res=421, fno_sub=5, fno_train=1000, fno_test=100, fisher=(1000, 200),
+                  darcy_res=100, darcy=(1800, 200)),
+}
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def rel_l2(pred: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-sample relative L2 error of fields ``(S, N[, K])``."""
+    diff = (pred - target).reshape(len(target), -1)
+    return np.linalg.norm(diff, axis=1) / np.linalg.norm(target.reshape(len(target), -1), axis=1)
+
+
+def n_params(module: torch.nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+@torch.inference_mode()
+def predict_sciml(model, data, batch: int = 50) -> tuple[np.ndarray, float]:
+    """Physical predictions ``(S, N, K)`` of a sciml/peer model and the ms per sample."""
+    model = model.eval()
+    device = next(model.parameters()).device
+    outs = []
+    start = time.perf_counter()
+    for lo in range(0, len(data), batch):
+        items = [data[i] for i in range(lo, min(len(data), lo + batch))]
+        b = {k: v.to(device) for k, v in data.collate(items).items()}
+        outs.append(model.to_physical(model(b).float(), b.get("mask")).cpu().numpy())
+    ms = 1e3 * (time.perf_counter() - start) / len(data)
+    return np.concatenate(outs), ms
+
+
+def dde_deeponet(
+    train, test, budget: Budget, seconds: float, branch_sizes, trunk_sizes, *, batch, lr=1e-3,
+    label="deepxde",
+):
+    """DeepXDE's ``DeepONetCartesianProd`` trained by its ``Model.train`` for ``seconds``.
+
+    ``seconds`` is the longest training time of the table's other models, capped at the
+    budget (a model whose one epoch overran it gives DeepXDE no extra time), so every model of
+    a table trains for about the same wall time. Inputs and targets are standardised with training-set statistics (as
+    the sciml models do internally); errors are computed in physical units.
+    """
+    os.environ.setdefault("DDE_BACKEND", "pytorch")
+    with contextlib.redirect_stdout(io.StringIO()):
+        import deepxde as dde
+
+    def branch_of(data):
+        b = data.arrays["branch"].numpy().reshape(len(data), -1)
+        if "coefficients" in data.arrays:
+            b = np.concatenate([b, data.arrays["coefficients"].numpy()], axis=1)
+        return b
+
+    b_tr, b_te = branch_of(train), branch_of(test)
+    mean, std = b_tr.mean(0), b_tr.std(0) + 1e-8
+    y_tr, y_te = train.arrays["y"].numpy()[..., 0], test.arrays["y"].numpy()[..., 0]
+    y_mean, y_std = float(y_tr.mean()), float(y_tr.std())
+    coords = train.coords.numpy()
+    scaled = (coords - coords.min(0)) / (coords.max(0) - coords.min(0)) * 2 - 1
+    f32 = np.float32
+    data = dde.data.TripleCartesianProd(
+        X_train=(((b_tr - mean) / std).astype(f32), scaled.astype(f32)),
+        y_train=((y_tr - y_mean) / y_std).astype(f32),
+        X_test=(((b_te - mean) / std).astype(f32), scaled.astype(f32)),
+        y_test=((y_te - y_mean) / y_std).astype(f32),
+    )
+    dde.config.set_random_seed(0)
+    net = dde.nn.DeepONetCartesianProd(
+        [b_tr.shape[1], *branch_sizes], [coords.shape[1], *trunk_sizes], "relu", "Glorot normal"
+    )
+    model = dde.Model(data, net)
+    with contextlib.redirect_stdout(io.StringIO()):
+        model.compile("adam", lr=lr * np.sqrt(budget.batch_scale))
+
+    batch = min(batch * budget.batch_scale, len(train))  # DeepXDE refuses a larger batch
+
+    def train_round(k: int) -> None:
+        with contextlib.redirect_stdout(io.StringIO()):
+            model.train(iterations=k, batch_size=batch, verbose=0, display_every=max(k, 1))
+
+    seconds = min(seconds, budget.seconds)
+    iterations, seconds = timed_rounds(train_round, seconds, log=log, label=label)
+    start = time.perf_counter()
+    pred = model.predict(data.test_x) * y_std + y_mean
+    ms = 1e3 * (time.perf_counter() - start) / len(y_te)
+    err = rel_l2(pred, y_te)
+    epochs = iterations * batch / len(train)
+    return {
+        "err": err,
+        "seconds": seconds,
+        "steps": f"{iterations} iterations ({epochs:.0f} epochs)" + undertrained(epochs),
+        "params": n_params(net),
+        "ms": ms,
+    }
+
+
+def row(name: str, trainer: str, result: dict) -> str:
+    err = result["err"]
+    return (
+        f"| {name} | {trainer} | {result['params']:,} | {result['steps']} | "
+        f"{result['seconds']:.0f} | **{100 * float(np.mean(err)):.2f}%** | "
+        f"{100 * float(np.max(err)):.2f}% | {result['ms']:.2f} |"
+    )
+
+
+TABLE_HEAD = (
+    "| model | trained by | parameters | epochs | train s | test rel. L2 (mean) | worst sample "
+    "| inference ms / sample |\n|---|---|---:|---|---:|---:|---:|---:|"
+)
+
+
+#: Fewer epochs than this in the budget: the row says more about the machine than the model.
+MIN_EPOCHS = 10
+UNDERTRAINED_NOTE = (
+    "Rows marked *undertrained* ran fewer than {n} epochs in their budget on this machine: "
+    "their errors say more about its load than about the architecture; rerun with a larger "
+    "`--budget-min` (or on a GPU) before comparing them.\n"
+)
+
+
+def undertrained(epochs: float) -> str:
+    return " *undertrained*" if epochs < MIN_EPOCHS else ""
+
+
+def close_table(md: list[str], start: int) -> None:
+    """End a table; add the undertrained note when a row since ``start`` carries the mark."""
+    if any("*undertrained*" in line for line in md[start:]):
+        md.append("\n" + UNDERTRAINED_NOTE.format(n=MIN_EPOCHS))
+    md.append("")
+
+
+def sciml_result(fit, test) -> dict:
+    pred, ms = predict_sciml(fit.model, test)
+    return {
+        "err": rel_l2(pred, test.arrays["y"].numpy()),
+        "seconds": fit.seconds,
+        "steps": f"{fit.epochs}" + (" (stopped at the budget)" if fit.stopped_by_budget else "")
+        + undertrained(fit.epochs),
+        "params": n_params(fit.model),
+        "ms": ms,
+    }
+
+
+# ---------------------------------------------------------------------------------- Darcy FNO
+def darcy_fno_data(sizes: dict, n_train: int | None, n_test: int | None, partial: bool = False):
+    """Train and test sets of the FNO Darcy data, and a note on what was used.
+
+    ``partial``: use the samples an unfinished generation has written so far; when no test
+    sample exists yet, the last ``n_test`` (default 50) of them are held out as the test set.
+    """
+    from sciml.physics.problems.darcy import DarcyFNOConfig, DarcyProblem, cached_darcy_fno
+
+    cfg = DarcyFNOConfig(resolution=sizes["fno_res"], subsample=sizes["fno_sub"])
+    start = time.perf_counter()
+    ds = cached_darcy_fno(sizes["fno_train"], sizes["fno_test"], cfg, seed=40, log=log,
+                          partial=partial)
+    log(f"darcy_fno data {ds.attrs['cache_key']} ready in {time.perf_counter() - start:.0f} s")
+    data = DarcyProblem().dataset(ds)
+    split = ds["split"].values
+    train_idx, test_idx = np.flatnonzero(split == "train"), np.flatnonzero(split == "test")
+    note = ""
+    if not ds.attrs.get("complete", 1):
+        note = (f" **Partial data:** only the first {len(split)} of the "
+                f"{sizes['fno_train'] + sizes['fno_test']} samples had been generated when this "
+                "ran")
+        if len(test_idx) == 0:
+            k = n_test or 50
+            train_idx, test_idx = train_idx[:-k], train_idx[-k:]
+            note += f"; the test set is the last {k} of them, never trained on"
+        note += "."
+    train_idx, test_idx = train_idx[:n_train], test_idx[:n_test]
+    return data.subset(train_idx), data.subset(test_idx), cfg, ds.attrs["cache_key"], note
+
+
+def sciml_darcy_fno_model(data, options: dict):
+    from sciml.physics.operator.networks import MTDeepONet
+
+    kwargs = dict(
+        p=150,
+        branch="cnn",
+        branch_hidden=(128,),
+        mask_channel=False,
+        mask_output=False,
+        layer_norm=False,
+        coord_lower=(float(data.coords.min()),) * 2,
+        coord_upper=(float(data.coords.max()),) * 2,
+    )
+    kwargs.update(options)
+    return MTDeepONet(data.branch_in, 2, **kwargs)
+
+
+def bench_darcy_fno(
+    sizes: dict, budget: Budget, md: list[str], *, n_train=None, n_test=None, options=None,
+    max_epochs=None, partial=False,
+) -> dict:
+    """The FNO Darcy table: sciml DeepONet, neuraloperator FNO, DeepXDE DeepONet."""
+    from sciml.physics.operator.networks import MaskedFieldLoss
+    from sciml.physics.operator.peers import NeuralOperatorFNO
+
+    train, test, cfg, key, note = darcy_fno_data(sizes, n_train, n_test, partial)
+    side = cfg.output_resolution
+    results = {}
+    torch.manual_seed(0)
+    fit = fit_within(
+        sciml_darcy_fno_model(train, options or {}), MaskedFieldLoss("rel_l2"), train, budget,
+        batch=20, label="sciml DeepONet", log=log, max_epochs=max_epochs,
+    )
+    results["sciml DeepONet (CNN branch)"] = ("sciml Trainer", sciml_result(fit, test))
+    torch.manual_seed(0)
+    modes = min(12, side // 2)
+    fno = NeuralOperatorFNO(train.branch_in, n_modes=(modes, modes), hidden_channels=32, n_layers=4)
+    fit = fit_within(
+        fno, MaskedFieldLoss("rel_l2"), train, budget, batch=20, label="neuraloperator FNO",
+        log=log, max_epochs=max_epochs,
+    )
+    results[f"neuraloperator FNO ({modes} modes, width 32, 4 layers)"] = (
+        "sciml Trainer", sciml_result(fit, test),
+    )
+    longest = max(r["seconds"] for _, r in results.values())
+    results["DeepXDE DeepONetCartesianProd (MLP branch)"] = (
+        "DeepXDE Model.train",
+        dde_deeponet(train, test, budget, longest, [128, 128, 128], [128, 128, 128], batch=20,
+                     label="DeepXDE DeepONet"),
+    )
+    full = len(train) == sizes["fno_train"] and len(test) == sizes["fno_test"]
+    md.append("## Standard FNO Darcy: peers at equal wall time\n")
+    md.append(
+        f"K in {{3, 12}} (the FNO paper's data), solved on {cfg.resolution} x {cfg.resolution}, "
+        f"subsampled every {cfg.subsample} to {side} x {side}; **{len(train)} training / "
+        f"{len(test)} test samples**"
+        + ("" if full else f" (a subset of the cached {sizes['fno_train']}/{sizes['fno_test']})")
+        + f"; data file `{key}.nc`.{note} Budget: {budget.describe()}; DeepXDE trains as long as "
+        "the longest of the other two. Relative-L2 loss for the "
+        "Trainer models (batch 20, AdamW 1e-3, cosine schedule sized to the budget); DeepXDE "
+        "trains with its own loop (Adam 1e-3, MSE on standardised u, batch 20). FNO paper: "
+        "1.08% at 85 x 85 after 500 epochs; goal for the best sciml model: 2%.\n"
+    )
+    start = len(md)
+    md.append(TABLE_HEAD)
+    for name, (how, result) in results.items():
+        md.append(row(name, how, result))
+    close_table(md, start)
+    return results
+
+
+# ------------------------------------------------------------------------------------- Fisher
+def bench_fisher(sizes: dict, budget: Budget, md: list[str], *, max_epochs=None) -> dict:
+    """The Fisher-KPP table: sciml MT-DeepONet vs DeepXDE DeepONet, per family."""
+    from sciml.physics.operator.networks import MaskedFieldLoss, MTDeepONet
+    from sciml.physics.problems.fisher import FisherConfig, FisherProblem, generate_fisher
+
+    n_tr, n_te = sizes["fisher"]
+    start = time.perf_counter()
+    pool = generate_fisher(3 * (n_tr + n_te), FisherConfig(families=TRAIN_FAMILIES), seed=1)
+    log(f"fisher data: {3 * (n_tr + n_te)} samples in {time.perf_counter() - start:.0f} s")
+    data = FisherProblem().dataset(pool)
+    train, test = data.subset(np.arange(3 * n_tr)), data.subset(np.arange(3 * n_tr, len(data)))
+    torch.manual_seed(0)
+    model = MTDeepONet(
+        data.branch_in, 2, p=300, branch_hidden=(128, 128), layer_norm=True,
+        trunk_hidden=(128, 128, 128), n_coefficients=data.n_coefficients,
+        coord_upper=(1.0, 1.0),
+    )
+    fit = fit_within(model, MaskedFieldLoss("mse"), train, budget, batch=32,
+                     label="sciml MT-DeepONet", log=log, max_epochs=max_epochs)
+    ours = sciml_result(fit, test)
+    theirs = dde_deeponet(train, test, budget, ours["seconds"], [128, 128, 300],
+                          [128, 128, 128, 300], batch=32, label="DeepXDE DeepONet")
+    md.append("## Fisher-KPP: peers at equal wall time (three families pooled)\n")
+    md.append(
+        f"{n_tr} training and {n_te} test samples per family (64 x-points x 20 times); budget "
+        f"{budget.describe()}, DeepXDE as long as sciml. sciml: MT-DeepONet (branch MLP [128,128]+LayerNorm on u0 and "
+        "the reaction coefficients, trunk [128,128,128], p = 300, MSE, batch 32). DeepXDE: "
+        "DeepONetCartesianProd with branch [128,128,300] on [u0, coefficients] and trunk "
+        "[128,128,128,300], ReLU, trained by its own loop (Adam 1e-3, batch 32). The FNO "
+        "does not apply as is (a 1-D input to a 2-D space-time output).\n"
+    )
+    start = len(md)
+    md.append(TABLE_HEAD)
+    md.append(row("sciml MT-DeepONet", "sciml Trainer", ours))
+    md.append(row("DeepXDE DeepONetCartesianProd", "DeepXDE Model.train", theirs))
+    labels = test.labels
+    md.append("\n| family | sciml MT-DeepONet | DeepXDE DeepONet |\n|---|---:|---:|")
+    for fam in TRAIN_FAMILIES:
+        sel = labels == fam
+        md.append(
+            f"| {fam} | {100 * ours['err'][sel].mean():.2f}% | "
+            f"{100 * theirs['err'][sel].mean():.2f}% |"
+        )
+    close_table(md, start)
+    return {"sciml": ours, "deepxde": theirs}
+
+
+# ------------------------------------------------------------------------ Darcy, 3 geometries
+GEOMETRIES = ("square", "circle", "triangle")
+
+
+def bench_darcy_geometries(
+    sizes: dict, budget: Budget, md: list[str], *, options=None, max_epochs=None
+) -> dict:
+    """Darcy on three geometries pooled: sciml MT-DeepONet vs the FNO with a mask channel.
+
+    DeepXDE's DeepONet has no geometry mask, so it applies to one geometry: it trains on the
+    square's samples only (the same wall time) and is scored on the square.
+    """
+    from sciml.physics.data.geometry import SHAPES
+    from sciml.physics.operator.data import OperatorDataset
+    from sciml.physics.operator.networks import MaskedFieldLoss, MTDeepONet
+    from sciml.physics.operator.peers import NeuralOperatorFNO
+    from sciml.physics.problems.darcy import DarcyConfig, DarcyProblem, generate_darcy
+
+    res, (n, nt) = sizes["darcy_res"], sizes["darcy"]
+    trains, tests = {}, {}
+    start = time.perf_counter()
+    for i, g in enumerate(GEOMETRIES):  # the seeds of mt_deeponet.py's Darcy section
+        ds = generate_darcy(n + nt, {g: SHAPES[g]()}, DarcyConfig(resolution=res), seed=10 + i)
+        data = DarcyProblem().dataset(ds)
+        trains[g], tests[g] = data.subset(np.arange(n)), data.subset(np.arange(n, n + nt))
+    log(f"darcy geometries: {3 * (n + nt)} solves in {time.perf_counter() - start:.0f} s")
+    pooled = OperatorDataset.concat([trains[g] for g in GEOMETRIES])
+    torch.manual_seed(0)
+    kwargs = dict(p=150, branch="cnn", branch_hidden=(128,), trunk_hidden=(128, 128, 128),
+                  mask_channel=True, layer_norm=False)
+    kwargs.update(options or {})
+    fits = {
+        "sciml MT-DeepONet (CNN branch, mask channel)": fit_within(
+            MTDeepONet(pooled.branch_in, 2, **kwargs), MaskedFieldLoss("mse"), pooled, budget,
+            batch=32, label="sciml MT-DeepONet", log=log, max_epochs=max_epochs,
+        ),
+    }
+    torch.manual_seed(0)
+    modes = min(12, res // 2)
+    fits[f"neuraloperator FNO ({modes} modes, width 32, mask channel)"] = fit_within(
+        NeuralOperatorFNO(pooled.branch_in, n_modes=(modes, modes), hidden_channels=32,
+                          n_layers=4, mask_channel=True, mask_output=True),
+        MaskedFieldLoss("mse"), pooled, budget, batch=32, label="neuraloperator FNO", log=log,
+        max_epochs=max_epochs,
+    )
+    rows = {name: {g: sciml_result(f, tests[g]) for g in GEOMETRIES} for name, f in fits.items()}
+    longest = max(f.seconds for f in fits.values())
+    square = dde_deeponet(trains["square"], tests["square"], budget, longest, [128, 128, 128],
+                          [128, 128, 128], batch=32, label="DeepXDE DeepONet (square)")
+    md.append("## Darcy on three geometries: peers at equal wall time\n")
+    md.append(
+        f"{res} x {res} grid, K = exp(GRF), f = 1, u = 0 on the boundary; {n} training and "
+        f"{nt} test samples per geometry, pooled; budget {budget.describe()}, DeepXDE as long "
+        "as the longest of the other two. sciml MT-DeepONet and the FNO see K and the "
+        "geometry mask (MSE inside the mask, batch 32); DeepXDE's DeepONet has no mask input, "
+        "so it trains on the square's samples only and is scored there (MLP branch on the "
+        "flattened K, Adam 1e-3).\n"
+    )
+    start = len(md)
+    md.append(
+        "| model | parameters | epochs | train s | "
+        + " | ".join(f"{g} rel. L2" for g in GEOMETRIES)
+        + " | inference ms / sample |\n|---|---:|---|---:|"
+        + "---:|" * len(GEOMETRIES) + "---:|"
+    )
+    for name, per in rows.items():
+        first = per[GEOMETRIES[0]]
+        cells = " | ".join(f"{100 * float(np.mean(per[g]['err'])):.2f}%" for g in GEOMETRIES)
+        md.append(f"| {name} | {first['params']:,} | {first['steps']} | "
+                  f"{first['seconds']:.0f} | {cells} | {first['ms']:.2f} |")
+    md.append(
+        f"| DeepXDE DeepONetCartesianProd (square only) | {square['params']:,} | "
+        f"{square['steps']} | {square['seconds']:.0f} | "
+        f"{100 * float(np.mean(square['err'])):.2f}% | - | - | {square['ms']:.2f} |"
+    )
+    close_table(md, start)
+    return {"rows": rows, "deepxde_square": square}
+
+
+TASKS = {
+    "darcy_fno": bench_darcy_fno,
+    "darcy_geometries": bench_darcy_geometries,
+    "fisher": bench_fisher,
+}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
+    parser.add_argument("--budget-min", type=float, default=30.0,
+                        help="wall-time budget per model in minutes (default 30)")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
+    parser.add_argument("--n-train", type=int, default=None,
+                        help="use only the first N training samples of the FNO Darcy data")
+    parser.add_argument("--n-test", type=int, default=None,
+                        help="use only the first N test samples of the FNO Darcy data")
+    parser.add_argument("--partial", action="store_true",
+                        help="FNO Darcy: use the samples generated so far (a generation still "
+                        "running elsewhere); labelled in the results")
+    parser.add_argument("--max-epochs", type=int, default=None,
+                        help="cap on epochs (default: as many as fit the budget)")
+    parser.add_argument("--paper", action="store_true", help="the papers' sizes (a GPU)")
+    parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA if present)")
+    parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
+    parser.add_argument("--batch-scale", type=int, default=1,
+                        help="multiply every batch size (larger batches on a GPU)")
+    parser.add_argument("--sciml-options", default="{}",
+                        help="JSON of extra arguments of the sciml DeepONets (Darcy tasks)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "operator_peers.md")
+    parser.add_argument("--background", action="store_true",
+                        help="rerun this command in the background (nice) and return")
+    parser.add_argument("--log", type=Path, default=None,
+                        help="log file of a --background run "
+                        "(default: benchmarks/.cache/operator_peers.log)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if args.background:
+        log_path = args.log or ROOT / ".cache" / "operator_peers.log"
+        rest = [a for a in argv if a != "--background"]
+        pid = run_detached([str(Path(__file__).resolve()), *rest], log_path)
+        print(f"started in the background: pid {pid}, log {log_path}")
+        return
+    try:
+        options = json.loads(args.sciml_options)
+    except json.JSONDecodeError as exc:
+        raise SystemExit(f"operator_peers.py: error: --sciml-options is not JSON: {exc}") from None
+    scale = "paper" if args.paper else ("fast" if os.environ.get("SCIML_FAST") == "1" else "default")
+    sizes = SIZES[scale]
+    budget = Budget(args.budget_min, args.threads, args.device, args.precision, args.batch_scale)
+    torch.set_num_threads(budget.threads)
+    start = time.perf_counter()
+    md: list[str] = []
+    for task in args.tasks:
+        t0 = time.perf_counter()
+        log(f"task {task}: {budget.describe()}")
+        if task == "darcy_fno":
+            bench_darcy_fno(sizes, budget, md, n_train=args.n_train, n_test=args.n_test,
+                            options=options, max_epochs=args.max_epochs, partial=args.partial)
+        elif task == "darcy_geometries":
+            bench_darcy_geometries(sizes, budget, md, options=options,
+                                   max_epochs=args.max_epochs)
+        else:
+            TASKS[task](sizes, budget, md, max_epochs=args.max_epochs)
+        log(f"task {task}: {time.perf_counter() - t0:.0f} s\n" + "\n".join(md[-12:]))
+    from benchmarks._machine import command_line
+
+    command = command_line([__file__, *argv])
+    head = [
+        "# Operator peers at equal wall time: sciml, neuraloperator, DeepXDE\n",
+        f"Generated by `{command}` at the **{scale}** scale in "
+        f"{(time.perf_counter() - start) / 60:.1f} min. Every model of a table trains for the "
+        "same wall time on the same data; the load average below says how busy the shared "
+        "machine was (other jobs slow every model alike only roughly).\n",
+        machine_info(("numpy", "scipy", "torch", "neuraloperator", "deepxde"), command=command),
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text("\n".join(head + md) + "\n")
+    log(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""The operator benchmark harness: budgets, background runs, peers, GPU script (issue 13)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import _budget, gpu_operators  # noqa: E402
+from benchmarks._machine import HEADER_ROWS  # noqa: E402
+from sciml.physics.operator.data import OperatorDataset  # noqa: E402
+from sciml.physics.operator.networks import DeepONet, MaskedFieldLoss  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture
+def fast_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("SCIML_FAST", "1")
+    monkeypatch.setenv("SCIML_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path
+
+
+def _data(n=64):
+    rng = np.random.default_rng(0)
+    x = np.linspace(0, 1, 16)[:, None]
+    a = rng.random((n, 4))
+    y = a[:, :1, None] * np.sin(np.pi * x)[None] + a[:, 1:2, None]
+    return OperatorDataset(x, y, a)
+
+
+def _model():
+    torch.manual_seed(0)
+    return DeepONet(4, 1, p=8, branch_hidden=(16,), trunk_hidden=(16,))
+
+
+def test_budget_checks_and_describes_itself():
+    assert _budget.Budget().minutes == 30 and _budget.Budget().threads == 2
+    assert "0.5 min per model on cpu (1 threads, bf16)" in _budget.Budget(
+        0.5, 1, "cpu", "bf16").describe()
+    with pytest.raises(ValueError, match="budget must be positive"):
+        _budget.Budget(0)
+    with pytest.raises(ValueError, match="threads and batch_scale"):
+        _budget.Budget(1, threads=0)
+
+
+def test_fit_within_sizes_the_epochs_to_the_budget():
+    data, lines = _data(), []
+    budget = _budget.Budget(minutes=0.02, threads=1, device="cpu")  # 1.2 s
+    start = time.perf_counter()
+    result = _budget.fit_within(_model(), MaskedFieldLoss("mse"), data, budget, batch=16,
+                                label="tiny", log=lines.append)
+    assert time.perf_counter() - start < 6
+    assert result.seconds < 2 * budget.seconds + 0.5
+    assert 1 <= result.epochs <= result.planned_epochs
+    assert result.epochs == len(result.trainer.history)
+    assert any(line.startswith("  tiny: epoch 1/") for line in lines)
+    assert "planned epochs" in lines[-1]
+    # the epoch cap wins when it comes first; the cosine schedule then runs to its end
+    capped = _budget.fit_within(_model(), MaskedFieldLoss("mse"), data, budget, batch=16,
+                                max_epochs=2, log=lines.append)
+    assert (capped.epochs, capped.planned_epochs, capped.stopped_by_budget) == (2, 2, False)
+    assert capped.trainer.history[-1]["lr"] == 0.0
+
+
+def test_fit_within_stops_at_the_budget_when_the_probe_was_optimistic(monkeypatch):
+    monkeypatch.setattr(_budget, "_config", _slow_config(_budget._config))
+    budget = _budget.Budget(minutes=0.01, threads=1, device="cpu")
+    result = _budget.fit_within(_model(), MaskedFieldLoss("mse"), _data(), budget, batch=16,
+                                max_epochs=10_000, log=lambda _: None)
+    assert result.stopped_by_budget and result.epochs < result.planned_epochs
+
+
+def _slow_config(make):
+    # the probe (2 epochs) says 1000 epochs fit; the real run then overruns and is stopped
+    def config(budget, **fields):
+        if fields["max_epochs"] == 2:
+            return make(budget, **fields)
+        return make(budget, **{**fields, "max_epochs": 10_000})
+
+    return config
+
+
+def test_timed_rounds_fill_the_budget():
+    calls = []
+
+    def rounds(k):
+        calls.append(k)
+        time.sleep(0.002 * k)
+
+    done, seconds = _budget.timed_rounds(rounds, 0.3, first=5)
+    assert done == sum(calls) and calls[0] == 5
+    assert 0.2 < seconds < 0.5 and 60 < done <= 160
+
+
+def test_run_detached_writes_the_log(tmp_path):
+    log = tmp_path / "run.log"
+    pid = _budget.run_detached(["-c", "print('hello from the background')"], log)
+    assert pid > 0
+    for _ in range(100):
+        if log.exists() and "hello" in log.read_text():
+            break
+        time.sleep(0.1)
+    assert "hello from the background" in log.read_text()
+
+
+def test_operator_peers_smoke_writes_both_tables_with_the_header(fast_env):
+    pytest.importorskip("neuralop")
+    from benchmarks import operator_peers
+
+    out = fast_env / "peers.md"
+    operator_peers.main(["--budget-min", "0.005", "--threads", "1", "--device", "cpu",
+                         "--n-train", "12", "--n-test", "4", "--out", str(out)])
+    text = out.read_text()
+    assert [row for row in HEADER_ROWS if f"| {row}" not in text] == []
+    assert "operator_peers.py --budget-min 0.005" in text
+    for name in ("sciml DeepONet (CNN branch)", "neuraloperator FNO", "DeepXDE DeepONetCartesianProd",
+                 "sciml MT-DeepONet", "| newell_whitehead |",
+                 "## Darcy on three geometries", "| DeepXDE DeepONetCartesianProd (square only) |"):
+        assert name in text
+    assert "**12 training / 4 test samples** (a subset of the cached 40/10)" in text
+    # a 0.3 s budget leaves the FNO a few epochs: the row and the table say so
+    assert "*undertrained*" in text and "Rows marked *undertrained* ran fewer than 10" in text
+    assert len(list((fast_env / "cache" / "pde").glob("darcy_fno-*.nc"))) == 1
+
+
+def test_operator_peers_rejects_bad_options(capsys):
+    from benchmarks import operator_peers
+
+    with pytest.raises(SystemExit, match="--sciml-options is not JSON"):
+        operator_peers.main(["--sciml-options", "{p: 3}"])
+    with pytest.raises(SystemExit):
+        operator_peers.main(["--tasks", "heat"])
+    assert "invalid choice: 'heat'" in capsys.readouterr().err
+
+
+def test_mt_deeponet_writes_the_shared_header_and_budget_table(fast_env):
+    pytest.importorskip("neuralop")
+    from benchmarks import mt_deeponet
+
+    mt_deeponet.main(["--only", "heat", "--budget-min", "0.01", "--threads", "1",
+                      "--device", "cpu", "--out", str(fast_env / "mt")])
+    text = (fast_env / "mt" / "mt_deeponet.md").read_text()
+    assert [row for row in HEADER_ROWS if f"| {row}" not in text] == []
+    assert "mt_deeponet.py --only heat --budget-min 0.01" in text
+    assert "## Budgets and sizes of every trained model" in text
+    assert "| heat model 1 | 8 |" in text
+    assert "0.01 min per model on cpu (1 threads)" in text
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a CPU machine")
+def test_gpu_script_refuses_without_a_gpu(tmp_path):
+    with pytest.raises(SystemExit, match="no CUDA GPU found.*--dry-run"):
+        gpu_operators.main(["--out", str(tmp_path / "gpu.md")])
+    assert not (tmp_path / "gpu.md").exists()
+
+
+def test_gpu_plan_uses_bf16_large_batches_and_shares_the_total():
+    args = gpu_operators.argparse.Namespace(total_min=10.0, batch_scale=4, data_min=0.0,
+                                            dry_run=False, benchmarks=list(gpu_operators.MODELS))
+    steps = gpu_operators.plan(args, Path("/tmp/x"))
+    assert [s[0] for s in steps] == ["operator_peers", "mt_deeponet"]
+    for _, argv, _, _ in steps:
+        assert {"--paper", "--precision", "bf16", "--batch-scale", "4", "cuda"} <= set(argv)
+        assert argv[argv.index("--budget-min") + 1] == f"{0.9 * 10 / 31:.4g}"
+    assert sum(s[3] for s in steps) < 15 * 60
+
+
+def test_gpu_script_dry_run_on_the_cpu(fast_env):
+    pytest.importorskip("neuralop")
+    out = fast_env / "gpu.md"
+    gpu_operators.main(["--dry-run", "--benchmarks", "operator_peers", "--total-min", "0.02",
+                        "--out", str(out)])
+    text = out.read_text()
+    assert "on **CPU (dry run)**" in text and "Did not finish" not in text
+    assert "## operator_peers (" in text and "### Standard FNO Darcy" in text
+    assert [row for row in HEADER_ROWS if f"| {row}" not in text] == []
+
+
+def test_fno_darcy_on_a_partial_cache_holds_out_the_last_samples(fast_env, monkeypatch):
+    from benchmarks import operator_peers
+    from sciml.physics.data import cache
+    from sciml.physics.problems.darcy import DarcyFNOConfig, cached_darcy_fno
+
+    sizes = dict(operator_peers.SIZES["fast"], fno_train=90, fno_test=10)
+    real = cache.run_samples
+
+    def stop_after_the_first_chunk(fn, seed, n, *, start, **kwargs):
+        if start > 0:
+            raise KeyboardInterrupt
+        return real(fn, seed, n, start=start, **kwargs)
+
+    monkeypatch.setattr(cache, "run_samples", stop_after_the_first_chunk)
+    with pytest.raises(KeyboardInterrupt):
+        cached_darcy_fno(90, 10, DarcyFNOConfig(resolution=41, subsample=2), seed=40)
+    train, test, _, _, note = operator_peers.darcy_fno_data(sizes, None, 8, partial=True)
+    assert (len(train), len(test)) == (42, 8)
+    assert "only the first 50 of the 100 samples" in note and "last 8 of them" in note
