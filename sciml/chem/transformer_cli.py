@@ -50,9 +50,12 @@ def _size(text: str) -> int | float:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smiles-col", default="smiles", metavar="COL",
                         help="SMILES column of a CSV input (default: smiles)")
-    parser.add_argument("--epochs", type=int, help="training epochs")
-    parser.add_argument("--batch-size", type=int, help="molecules per batch")
-    parser.add_argument("--lr", type=float, help="peak learning rate")
+    parser.add_argument("--epochs", type=int,
+                        help="training epochs (default: pretrain 5, adapt 30)")
+    parser.add_argument("--batch-size", type=int,
+                        help="molecules per batch (default: pretrain 128, adapt 64)")
+    parser.add_argument("--lr", type=float,
+                        help="peak learning rate (default: pretrain 5e-4, adapt 1e-3)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--out", required=True, metavar="FILE.pt", help="checkpoint to write")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")

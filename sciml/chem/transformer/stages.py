@@ -353,7 +353,7 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
 
 
 def adapt(checkpoint: Stage | str | os.PathLike, smiles: Sequence[str], *, objective: str = "mtr",
-          epochs: int = 20, batch_size: int = 64, lr: float = 2e-4, val_fraction: float = 0.0,
+          epochs: int = 30, batch_size: int = 64, lr: float = 1e-3, val_fraction: float = 0.0,
           seed: int = 0, output: str | os.PathLike | None = None, progress: bool = True,
           n_jobs: int | None = None, tokenizer: SmilesTokenizer | None = None,
           checkpoints: Checkpoints | None = None, run: str = "",
@@ -370,7 +370,11 @@ def adapt(checkpoint: Stage | str | os.PathLike, smiles: Sequence[str], *, objec
         MTR regresses z-scored RDKit descriptors (scaler fitted on these molecules) from
         the pooled embedding, as in Sultan et al. (2025); MLM continues masked-token
         training; both adds the two terms.
-    epochs, batch_size, lr, val_fraction, seed, output, progress, n_jobs, checkpoints, precision
+    epochs, lr : int, float
+        Length and peak learning rate. 30 epochs at 1e-3 is the recipe with which MTR-DA
+        helped in ``benchmarks/results/adme_domain_adaptation.md``; the first defaults
+        (5 or 20 epochs at 2e-4) made the embeddings worse there.
+    batch_size, val_fraction, seed, output, progress, n_jobs, checkpoints, precision
         As in :func:`pretrain`.
     tokenizer : SmilesTokenizer, optional
         Checked against the checkpoint's vocabulary (refused when different).
