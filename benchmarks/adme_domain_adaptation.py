@@ -18,7 +18,10 @@ longer training); it needs a GPU and the GuacaMol file. ``--finetune`` adds the 
 head. ``--arms best`` runs only the "best model" arms (random forest on the [CLS]
 embedding concatenated with the RDKit descriptors, ``features="embedding+descriptors"``,
 and its average with RF-physchem, ``EnsembleModel``); ``--arms gnn`` the multi-task
-D-MPNN and its averages with the forests. Both run on the same folds, merge their per-fold
+D-MPNN and its averages with the forests; ``--arms moses`` the encoders pre-trained on MOSES
+(``--encoders``, issue 14): frozen embeddings with and without MTR-DA, embedding + physchem,
+full fine-tuning of the adapted encoder with a multi-task head (missing labels masked),
+and averages with RF-physchem. These run on the same folds, merge their per-fold
 scores into the existing CSV and regenerate the tables from it, keeping the pre-training
 and speed sections of the existing report. The speed section times ``small``-model
 prediction in fp32 and bf16 (10K and, with ``--speed-100k``, 100K SMILES), the end-to-end
@@ -28,6 +31,9 @@ Run: ``SCIML_DATA_DIR=../shared/data .venv/bin/python benchmarks/adme_domain_ada
 (then ``... --arms best`` and ``... --arms gnn`` to add those rows, and
 ``... --speed-only --speed-100k`` for the speed section).
 Writes ``benchmarks/results/adme_domain_adaptation.md`` and ``adme_domain_adaptation_*.png``.
+Per-fold fit + predict seconds go into the CSV, and the report gives the mean per arm.
+``--output`` chooses the report; the CSV and figures go next to it. ``--limit`` takes the
+first N molecules of Biogen (smoke tests only).
 ``--report-only`` rebuilds the score tables and the significance tests (RM-ANOVA + Tukey and
 the corrected resampled t-test) from ``adme_domain_adaptation_scores.csv`` in seconds,
 keeping the report's heading, pre-training and speed sections.
@@ -68,6 +74,13 @@ ADDED_ARMS = {
     "best": "Rows ending in `+ physchem`: random forest on the [CLS] embedding concatenated "
             "with the RDKit descriptors (training-median imputed); `ensemble: RF-physchem + "
             "MLM-0 + physchem` averages the two models' predictions (`EnsembleModel`).",
+    "moses": "Rows starting with `MLM-MOSES` use the `small` encoder pre-trained by MLM on "
+             "MOSES (`--encoders`, see `sciml/assets/README.md`): frozen [CLS] embeddings + "
+             "forests without and with MTR-DA (`--adapt-epochs` at `--adapt-lr`), the "
+             "embedding + RDKit descriptors forest after MTR-DA, and full fine-tuning of the "
+             "adapted encoder with a multi-task MLP head on all six endpoints, missing labels "
+             "masked (`head=\"finetune\"`, `--finetune-epochs` at `--finetune-lr`, through "
+             "the Trainer); `ensemble:` rows average the named models' predictions.",
     "gnn": "`GNN`: one multi-task D-MPNN with RDKit descriptors (`GNNModel`, width "
            "`--gnn-hidden`, `--gnn-epochs` epochs, the best one on 10% of each training fold) "
            "over all six endpoints with missing labels; `ensemble: ... + GNN` rows average "
@@ -91,12 +104,18 @@ def _args(argv=None) -> argparse.Namespace:
     p.add_argument("--arms", default="study", choices=["study", *ADDED_ARMS],
                    help="study: the paper's arms (rewrites the results); best: embedding + "
                         "descriptor forests on MLM-0 and the largest pre-training; gnn: the "
-                        "multi-task D-MPNN and its ensembles with the forests. best and gnn "
-                        "are merged into the existing per-fold CSV")
+                        "multi-task D-MPNN and its ensembles with the forests; moses: the "
+                        "MOSES-pre-trained --encoders (frozen, MTR-DA, + physchem, full "
+                        "fine-tuning, ensembles). best, gnn and moses are merged into the "
+                        "existing per-fold CSV")
     p.add_argument("--gnn-epochs", type=int, default=30)
     p.add_argument("--gnn-hidden", type=int, default=128)
     p.add_argument("--finetune", action="store_true", help="add the fine-tuned head arm")
     p.add_argument("--finetune-epochs", type=int, default=15)
+    p.add_argument("--finetune-lr", type=float, default=1e-4)
+    p.add_argument("--encoders", default="MLM-MOSES=sciml/assets/moses_mlm_small.pt",
+                   help="--arms moses: comma-separated LABEL=CHECKPOINT pre-trained encoders")
+    p.add_argument("--limit", type=int, help="only the first N Biogen molecules (smoke tests)")
     p.add_argument("--full", action="store_true",
                    help="study scale: base encoder, GuacaMol 0/30/60/100 %%, more epochs")
     p.add_argument("--speed-100k", action="store_true", help="also time 100K SMILES")
@@ -260,12 +279,57 @@ def _gnn_methods(args, arms: dict[str, str]) -> tuple[dict, dict, set]:
     return methods, ensembles, {"RF-physchem", embedding}
 
 
+def _encoders(text: str) -> dict[str, str]:
+    """``LABEL=PATH,...`` of ``--encoders``, each checkpoint checked to exist."""
+    encoders = {}
+    for item in filter(None, text.split(",")):
+        label, sep, path = item.partition("=")
+        if not sep or not label or not path:
+            raise SystemExit(f"--encoders: {item!r} is not LABEL=CHECKPOINT")
+        if not Path(path).is_file():
+            raise SystemExit(f"--encoders: {label}: no checkpoint at {path}")
+        encoders[label] = path
+    if not encoders:
+        raise SystemExit("--encoders names no encoder")
+    return encoders
+
+
+def _moses_methods(args) -> tuple[dict, dict, set]:
+    """Per encoder: frozen, MTR-DA, MTR-DA + physchem, MTR-DA + full fine-tuning; the forest
+    they are averaged with; the averages."""
+    from sciml.chem.models import RandomForestModel
+    from sciml.chem.transformer import TransformerModel
+
+    def model(path: str, **options):
+        common = dict(pretrained=path, adapt_epochs=args.adapt_epochs, adapt_lr=args.adapt_lr,
+                      n_estimators=args.n_estimators, n_jobs=2, seed=0)
+        return lambda: TransformerModel(**{**common, **options})
+
+    methods = {"RF-physchem": lambda: RandomForestModel(n_estimators=args.n_estimators,
+                                                        n_jobs=2, seed=0)}
+    ensembles = {}
+    for label, path in _encoders(args.encoders).items():
+        methods[label] = model(path, adapt="none", head="rf")
+        methods[f"{label} + MTR-DA"] = model(path, adapt="mtr", head="rf")
+        methods[f"{label} + MTR-DA + physchem"] = model(path, adapt="mtr", head="rf",
+                                                        features="embedding+descriptors")
+        methods[f"{label} + MTR-DA + fine-tuning"] = model(
+            path, adapt="mtr", head="finetune", finetune_epochs=args.finetune_epochs,
+            finetune_lr=args.finetune_lr, mc_samples=2)
+        for member in (f"{label} + MTR-DA + physchem", f"{label} + MTR-DA + fine-tuning"):
+            ensembles[f"ensemble: RF-physchem + {member}"] = ["RF-physchem", member]
+    # Merged into a study run, RF-physchem's rows are already there (same folds and seed).
+    return methods, ensembles, {"RF-physchem"} if args.merge else set()
+
+
 def _cv(args, data: pd.DataFrame, split: str, arms: dict[str, str]) -> pd.DataFrame:
     smiles = data["smiles"].tolist()
     rows = []
     ensembles, hidden = {}, set()
     if args.arms == "gnn":
         methods, ensembles, hidden = _gnn_methods(args, arms)
+    elif args.arms == "moses":
+        methods, ensembles, hidden = _moses_methods(args)
     elif args.arms == "best":
         methods = _best_methods(args, arms)
     else:
@@ -274,22 +338,23 @@ def _cv(args, data: pd.DataFrame, split: str, arms: dict[str, str]) -> pd.DataFr
     def record(fold: int, name: str, score: pd.DataFrame, seconds: float) -> None:
         for endpoint, row in score.iterrows():
             rows.append({"split": split, "fold": fold, "method": name,
-                         "endpoint": endpoint, **row.to_dict()})
+                         "endpoint": endpoint, **row.to_dict(), "seconds": seconds})
         _log(f"{split} fold {fold} {name}: mean R2 {score['r2'].mean():.3f} ({seconds:.0f} s)")
 
     for fold, (train, test) in enumerate(_folds(smiles, split, args.folds)):
         y_train = data.iloc[train][ENDPOINTS]
         y_test = data.iloc[test][ENDPOINTS].reset_index(drop=True)
-        preds = {}
+        preds, seconds = {}, {}
         for name, make in methods.items():
             start = time.perf_counter()
             model = make().fit([smiles[i] for i in train], y_train)
             preds[name] = model.predict([smiles[i] for i in test]).reset_index(drop=True)
+            seconds[name] = time.perf_counter() - start
             if name not in hidden:
-                record(fold, name, _score(y_test, preds[name]), time.perf_counter() - start)
+                record(fold, name, _score(y_test, preds[name]), seconds[name])
         for name, members in ensembles.items():
             mean = sum(preds[m][ENDPOINTS] for m in members) / len(members)
-            record(fold, name, _score(y_test, mean), 0.0)
+            record(fold, name, _score(y_test, mean), sum(seconds[m] for m in members))
     return pd.DataFrame(rows)
 
 
@@ -318,7 +383,8 @@ and `sciml adapt` default to 30 epochs at 1e-3, and so do `sciml demo` and noteb
 #: The comparisons the text draws conclusions from: DA versus none, and each arm versus the
 #: RF-physchem baseline. Pairs whose methods are absent from the CSV are skipped.
 CLAIM_PAIRS = [("MLM-0 + MTR-DA", "MLM-0"), ("MLM-10K + MTR-DA", "MLM-10K"),
-               ("MLM-30K + MTR-DA", "MLM-30K")]
+               ("MLM-30K + MTR-DA", "MLM-30K"), ("MLM-MOSES + MTR-DA", "MLM-MOSES"),
+               ("MLM-MOSES + MTR-DA + fine-tuning", "MLM-MOSES + MTR-DA")]
 
 
 def _corrected_table(part: pd.DataFrame) -> str:
@@ -328,7 +394,8 @@ def _corrected_table(part: pd.DataFrame) -> str:
 
     methods = list(dict.fromkeys(part["method"]))
     pairs = [p for p in CLAIM_PAIRS if set(p) <= set(methods)]
-    pairs += [(m, "RF-physchem") for m in methods if m != "RF-physchem"]
+    if "RF-physchem" in methods:
+        pairs += [(m, "RF-physchem") for m in methods if m != "RF-physchem"]
     lines = ["| method a | method b | " + " | ".join(ENDPOINTS) + " |",
              "| --- | --- |" + " --- |" * len(ENDPOINTS)]
     for a, b in pairs:
@@ -384,7 +451,7 @@ def _stats_tables(scores: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _boxplots(scores: pd.DataFrame) -> list[str]:
+def _boxplots(scores: pd.DataFrame, folder: Path) -> list[str]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -404,7 +471,7 @@ def _boxplots(scores: pd.DataFrame) -> list[str]:
         fig.suptitle(f"biogen_adme, {split} {scores.fold.nunique()}-fold CV")
         fig.tight_layout()
         name = f"{STEM}_{split}_r2.png"
-        fig.savefig(RESULTS / name, dpi=110)
+        fig.savefig(folder / name, dpi=110)
         plt.close(fig)
         files.append(name)
     return files
@@ -546,6 +613,14 @@ def _score_sections(scores: pd.DataFrame) -> list[str]:
         lines.append(_md(table))
         lines.append("\nRows starting with `study:` are the authors' numbers (BERT-base on a "
                      "GPU, GuacaMol pre-training), not reproduced here.\n")
+        if "seconds" in part and part["seconds"].notna().any():
+            timed = part.dropna(subset=["seconds"]).drop_duplicates(["method", "fold"])
+            per_arm = timed.groupby("method", sort=False)["seconds"].mean().round(1)
+            lines.append(f"\n**Time per arm ({split} split)**: fit on the training folds + "
+                         "predict the test fold, mean seconds per fold (an ensemble counts "
+                         "its members; arms run before per-fold timing was recorded are "
+                         "absent): " + "; ".join(f"{m} {v:g} s" for m, v in per_arm.items())
+                         + ".\n")
         for metric in ("mae", "rmse", "pearson", "spearman"):
             m = part.pivot_table(index="method", columns="endpoint", values=metric)[ENDPOINTS]
             m = m.loc[list(dict.fromkeys(part["method"]))]
@@ -612,7 +687,7 @@ def _report_only(args) -> None:
     head = report[:start]
     if (cut := head.find(_REBUILT)) >= 0:
         head = head[:cut]
-    scores = pd.read_csv(RESULTS / f"{STEM}_scores.csv")
+    scores = pd.read_csv(Path(args.output).parent / f"{STEM}_scores.csv")
     note = (f"{_REBUILT} (`{STEM}_scores.csv`) by `{command_line()}` at commit {git_commit()} "
             f"on {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; the scores are those of "
             "the runs described above.\n")
@@ -634,15 +709,20 @@ def main(argv=None) -> None:
 
     torch.set_num_threads(args.threads)
     wall = time.perf_counter()
-    csv = RESULTS / f"{STEM}_scores.csv"
-    added = args.arms in ADDED_ARMS
+    folder = Path(args.output).parent
+    csv = folder / f"{STEM}_scores.csv"
+    # Added arms merge into an earlier study run; without one they make a report of their own.
+    added = args.arms in ADDED_ARMS and csv.is_file() and Path(args.output).is_file()
+    args.merge = added
     if added:
         previous = pd.read_csv(csv)
         if previous["fold"].nunique() != args.folds:
             raise SystemExit(f"{csv} has {previous['fold'].nunique()} folds; added arms "
                              f"must run on the same folds (--folds {args.folds} given)")
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     data = load_dataset("biogen_adme", drop_censored=True).reset_index(drop=True)
+    if args.limit:
+        data = data.iloc[:args.limit].reset_index(drop=True)
     corpus = load_dataset("chembl30_sample")["smiles"].tolist()
     tokenizer = SmilesTokenizer.build_vocab(corpus + data["smiles"].tolist())
     if args.speed_only:
@@ -651,15 +731,17 @@ def main(argv=None) -> None:
     n_params = count_parameters(TransformerEncoder.from_size(args.size, tokenizer.vocab_size))
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        arms, pre_timing = _pretrain_arms(args, tokenizer, workdir)
+        arms, pre_timing = ({}, pd.DataFrame()) if args.arms == "moses" else \
+            _pretrain_arms(args, tokenizer, workdir)
         splits = ["random", "scaffold"] if args.split == "both" else [args.split]
         scores = pd.concat([_cv(args, data, s, arms) for s in splits], ignore_index=True)
-        speed = "" if args.no_speed or added else _speed(args, tokenizer, workdir)
+        speed = ("" if args.no_speed or args.arms in ADDED_ARMS
+                 else _speed(args, tokenizer, workdir))
     if added:  # merge: every table below is regenerated from the whole CSV
         scores = pd.concat([previous[~previous["method"].isin(set(scores["method"]))], scores],
                            ignore_index=True)
     scores.to_csv(csv, index=False)
-    pngs = _boxplots(scores)
+    pngs = _boxplots(scores, folder)
     minutes = (time.perf_counter() - wall) / 60
 
     if added:
