@@ -38,6 +38,9 @@ def test_moses_arms_smoke(shared_data, tmp_path, monkeypatch):
     assert set(scores["method"]) == arms
     assert (scores.groupby("method")["fold"].nunique() == 2).all()
     assert (scores["seconds"] > 0).all()
+    assert len(bench._AdaptedOnce.cache) == 2  # one adaptation per fold, shared by 3 arms
+    per_arm = scores.groupby("method")["seconds"].mean()
+    assert per_arm["MLM-MOSES + MTR-DA + physchem"] > per_arm["MLM-MOSES"]  # DA time counted
     report = out.read_text()
     assert "**Time per arm (random split)**" in report
     assert "| MLM-MOSES + MTR-DA | MLM-MOSES |" in report  # the DA claim's corrected t-test
