@@ -52,6 +52,8 @@ def _args(argv=None) -> argparse.Namespace:
                    help="the finished 'sciml pretrain' checkpoint")
     p.add_argument("--from-best", metavar="BEST_PT",
                    help="use this best.pt of a run stopped by its time budget instead")
+    p.add_argument("--tokenizer", metavar="JSON",
+                   help="with --from-best: the run's vocabulary, saved (else rebuilt)")
     p.add_argument("--asset", default=str(ASSETS / "moses_mlm_small.pt"))
     p.add_argument("--folds", type=int, default=5,
                    help="random CV folds of the downstream check; 1: only the first of 5")
@@ -93,18 +95,48 @@ def moses_tokenizer():
     return SmilesTokenizer.build_vocab([*moses, *chembl])
 
 
-def stage_from_best(best: str, info: dict):
-    """A stage from a budget-stopped run's ``best.pt`` (weights only) and the CLI vocabulary."""
+def stage_from_best(best: str, info: dict, tokenizer_file: str | None = None):
+    """A stage from a budget-stopped run's ``best.pt`` (weights only) and the CLI vocabulary
+    (rebuilt, or read from ``tokenizer_file`` written by :func:`moses_tokenizer`'s caller).
+
+    The vocabulary must be the one the run's token cache was built with: its fingerprint
+    is part of the cache folder's name (``tokens-moses-<fingerprint[:16]>-...``).
+    """
+    from sciml.chem.corpus import TokenCorpus, corpus_dir
+    from sciml.chem.tokenizer import SmilesTokenizer
     from sciml.chem.transformer import Stage
     from sciml.chem.transformer.model import MolecularTransformer
     from sciml.train import load_checkpoint, rebuild_model
 
     model = rebuild_model(load_checkpoint(best), expected=MolecularTransformer, source=best)
-    tokenizer = moses_tokenizer()
+    tokenizer = (SmilesTokenizer.load(tokenizer_file) if tokenizer_file
+                 else moses_tokenizer())
+    key = TokenCorpus.vocabulary_key(tokenizer)
+    if not list(corpus_dir().glob(f"tokens-moses-{key}-*")):
+        raise SystemExit(f"no MOSES token cache was built with vocabulary {key} under "
+                         f"{corpus_dir()}: this is not the run's vocabulary")
     if model.hparams["encoder"]["vocab_size"] != tokenizer.vocab_size:
         raise SystemExit(f"{best}: {model.hparams['encoder']['vocab_size']} token embeddings, "
                          f"but the rebuilt vocabulary has {tokenizer.vocab_size} tokens")
     return Stage(model.eval(), tokenizer, info)
+
+
+def budget_stop_info(best: str) -> dict:
+    """Provenance of a budget-stopped run, from the ``last.pt`` next to its ``best.pt``."""
+    from sciml.train import load_checkpoint
+
+    state = load_checkpoint(Path(best).with_name("last.pt"))["training"]
+    history, chosen = state["history"], state["best"]["epoch"]
+    epoch_size = int(PRETRAIN_ARGS[PRETRAIN_ARGS.index("--epoch-size") + 1])
+    planned = int(PRETRAIN_ARGS[PRETRAIN_ARGS.index("--epochs") + 1])
+    return {"size": "small", "stages": [{
+        "stage": "pretrain", "objective": "mlm", "corpus": "moses",
+        "epochs": chosen + 1, "planned_epochs": planned, "epoch_size": epoch_size,
+        "molecules_seen": epoch_size * (chosen + 1),
+        "final": {k: float(v) for k, v in history[chosen].items()},
+        "note": f"best.pt (epoch {chosen + 1} of the {len(history)} run before the time "
+                f"budget stopped the run; {planned} planned, so the learning rate had not "
+                "decayed fully)"}]}
 
 
 def mlm_loss(stage, smiles: list[str], batch_size: int = 256) -> float:
@@ -188,10 +220,8 @@ def main(argv=None) -> None:
     if args.train:
         train()
     if args.from_best:
-        info = {"size": "small", "stages": [{
-            "stage": "pretrain", "objective": "mlm", "corpus": "moses",
-            "note": "best epoch of a run stopped by its time budget (best.pt)"}]}
-        stage = stage_from_best(args.from_best, info)
+        stage = stage_from_best(args.from_best, budget_stop_info(args.from_best),
+                                args.tokenizer)
     else:
         stage = load_stage(args.checkpoint)
     toy = load_stage(ASSETS / "demo_encoder.pt")
