@@ -134,9 +134,8 @@ def budget_stop_info(best: str) -> dict:
         "epochs": chosen + 1, "planned_epochs": planned, "epoch_size": epoch_size,
         "molecules_seen": epoch_size * (chosen + 1),
         "final": {k: float(v) for k, v in history[chosen].items()},
-        "note": f"best.pt (epoch {chosen + 1} of the {len(history)} run before the time "
-                f"budget stopped the run; {planned} planned, so the learning rate had not "
-                "decayed fully)"}]}
+        "note": f"best.pt (epoch {chosen + 1} of the {len(history)} run before the run "
+                f"stopped; {planned} planned, so the learning rate had not decayed fully)"}]}
 
 
 def mlm_loss(stage, smiles: list[str], batch_size: int = 256) -> float:
