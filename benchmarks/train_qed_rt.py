@@ -257,15 +257,15 @@ def stage_select(args, parts, record, log) -> None:
                         "epoch_size": args.epoch_size}
 
 
-LEVERS = (  # label, size, precision, batch size, dropout, attention in fp32 under bf16
-    ("before: fp32, batch 64, dropout 0.1", "128x4", "fp32", 64, 0.1, True),
-    ("bf16 (attention in bf16), batch 64, dropout 0.1", "128x4", "bf16", 64, 0.1, False),
-    ("bf16 (attention in fp32), batch 64, dropout 0.1", "128x4", "bf16", 64, 0.1, True),
-    ("bf16, batch 64, dropout 0", "128x4", "bf16", 64, 0.0, True),
-    ("bf16, batch 128, dropout 0", "128x4", "bf16", 128, 0.0, True),
-    ("bf16, batch 256, dropout 0", "128x4", "bf16", 256, 0.0, True),
-    ("fp32, batch 128, dropout 0, 256x4", "256x4", "fp32", 128, 0.0, True),
-    ("bf16, batch 128, dropout 0, 256x4", "256x4", "bf16", 128, 0.0, True),
+LEVERS = (  # label, size, precision, batch size, dropout, CPU training attention
+    ("before: fp32, batch 64, dropout 0.1, SDPA attention", "128x4", "fp32", 64, 0.1, "sdpa"),
+    ("bf16, batch 64, dropout 0.1, SDPA attention", "128x4", "bf16", 64, 0.1, "sdpa"),
+    ("bf16, batch 64, dropout 0.1, written-out attention", "128x4", "bf16", 64, 0.1, "math"),
+    ("bf16, batch 64, dropout 0", "128x4", "bf16", 64, 0.0, "math"),
+    ("bf16, batch 128, dropout 0", "128x4", "bf16", 128, 0.0, "math"),
+    ("bf16, batch 256, dropout 0", "128x4", "bf16", 256, 0.0, "math"),
+    ("fp32, batch 128, dropout 0, 256x4", "256x4", "fp32", 128, 0.0, "math"),
+    ("bf16, batch 128, dropout 0, 256x4", "256x4", "bf16", 128, 0.0, "math"),
 )
 
 
@@ -276,10 +276,10 @@ def stage_levers(args, parts, record, log) -> None:
     pool = parts["select"].iloc[: 1000 if os.environ.get("SCIML_FAST") == "1" else 6000]
     tokens = None
     rows = {}
-    for label, size, precision, batch, dropout, fp32_attention in LEVERS:
+    for label, size, precision, batch, dropout, attention in LEVERS:
         rt = build(args, parts, size)
         rt.config.encoder_overrides["dropout"] = dropout
-        sciml.encoder.CPU_ATTENTION_FP32 = fp32_attention
+        sciml.encoder.CPU_TRAINING_ATTENTION = attention
         if tokens is None:
             tokens = int(sum(len(rt.tokenizer.tokenize(s)) for s in pool["canonical"]))
         config = TrainConfig(max_epochs=2, batch_size=batch, lr=args.lr, precision=precision,
@@ -291,7 +291,7 @@ def stage_levers(args, parts, record, log) -> None:
                        "dropout": dropout, "molecules_per_s": len(pool) / seconds,
                        "tokens_per_s": tokens / seconds}
         log(f"{label}: {rows[label]['molecules_per_s']:.0f} mol/s")
-    sciml.encoder.CPU_ATTENTION_FP32 = True
+    sciml.encoder.CPU_TRAINING_ATTENTION = "math"
     record["levers"] = {"command": command_line(), "git_commit": git_commit(), "rows": rows,
                         "molecules": len(pool), "threads": args.threads}
 

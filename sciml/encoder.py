@@ -41,9 +41,10 @@ __all__ = [
     "pool",
 ]
 
-#: Under bf16 autocast on CPU, compute attention in fp32 (faster there; see
-#: ``benchmarks/results/qed_rt.md``). A switch for measuring that lever, not a setting.
-CPU_ATTENTION_FP32 = True
+#: Attention when training on a CPU: ``"math"`` (written out, :func:`_attention_math`) or
+#: ``"sdpa"`` (torch's kernel). A switch for measuring that lever
+#: (``benchmarks/train_qed_rt.py --levers``), not a setting.
+CPU_TRAINING_ATTENTION = "math"
 
 #: Named encoder sizes. ``tiny`` is for tests (~0.1M parameters with a SMILES vocabulary),
 #: ``small`` trains on a CPU (~2.2M), ``base`` has BERT-base dimensions (~86M) for GPUs.
@@ -96,16 +97,11 @@ class EncoderLayer(nn.Module):
                    .permute(2, 0, 3, 1, 4))
         if queries is not None:
             x, q = x[:, :queries], q[:, :, :queries]
-        dropout_p = self.dropout if self.training else 0.0
-        if q.device.type == "cpu" and q.dtype == torch.bfloat16 and CPU_ATTENTION_FP32:
-            # On CPU, attention at these sizes runs about 3x faster in fp32 than in bf16
-            # (bf16 pays off in the linear layers only): leave autocast for this one op.
-            with torch.autocast("cpu", enabled=False):
-                attn = F.scaled_dot_product_attention(
-                    q.float(), k.float(), v.float(), attn_mask=attn_mask, dropout_p=dropout_p)
+        dropout = self.dropout if self.training else 0.0
+        if x.device.type == "cpu" and torch.is_grad_enabled() and CPU_TRAINING_ATTENTION == "math":
+            attn = _attention_math(q, k, v, attn_mask, dropout)
         else:
-            attn = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
-                                                  dropout_p=dropout_p)
+            attn = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout)
         x = x + self.drop(self.out(attn.transpose(1, 2).reshape(b, q.shape[2], d)))
         return x + self.drop(self.ffn(self.ln_ffn(x)))
 
@@ -249,6 +245,21 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, how: str = "cls") -
     raise ValueError(f"unknown pooling {how!r}; choose 'cls' or 'mean'")
 
 
+def _attention_math(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                    attn_mask: torch.Tensor | None, dropout: float) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(h) + mask) v`` written out, ``(B, H, L, h)``.
+
+    What SDPA's math kernel computes. Training on a CPU uses it because SDPA picks its
+    flash kernel there once dropout is off, and that kernel's backward pass is about 4x
+    slower than this for SMILES-length sequences (torch 2.13, ``small``, 40 tokens).
+    """
+    scores = (q @ k.transpose(-2, -1)) * (q.shape[-1] ** -0.5)
+    if attn_mask is not None:
+        scores = scores.masked_fill(~attn_mask, float("-inf"))
+    probs = F.dropout(scores.softmax(-1), dropout) if dropout else scores.softmax(-1)
+    return probs.to(v.dtype) @ v
+
+
 def _init_weights(module: nn.Module) -> None:
     if isinstance(module, nn.Linear):
         nn.init.normal_(module.weight, std=0.02)
@@ -332,7 +343,7 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
             rng = np.random.default_rng((self.seed, self.epoch))
             order = rng.permutation(n)
             pool = self.batch_size * self.pool_batches
-            pools = [order[i:i + pool] for i in range(0, n, pool)]
+            pools = [order[i:i + pool] for i in range(0, len(order), pool)]
         else:
             rng, pools = None, [np.arange(n)]
         batches: list[list[int]] = []

@@ -6,6 +6,7 @@ import torch
 
 from sciml.encoder import (
     ENCODER_SIZES,
+    EncoderLayer,
     LengthBucketBatchSampler,
     MaskedLMHead,
     TransformerEncoder,
@@ -109,3 +110,34 @@ def test_bucket_sampler_covers_all_and_buckets():
 def test_bucket_sampler_max_tokens():
     sampler = LengthBucketBatchSampler([10] * 8 + [100] * 4, 8, shuffle=False, max_tokens=250)
     assert all(len(b) * 100 <= 250 for b in sampler if len(b) and max(b) >= 8)
+
+
+def test_bucket_sampler_epoch_size_walks_whole_passes():
+    lengths = np.arange(100) % 17 + 3
+    sampler = LengthBucketBatchSampler(lengths, 8, seed=2, epoch_size=30)
+    seen, sizes = [], []
+    for epoch in range(8):  # slices of 30, 30, 30 and 10 make a pass: two passes
+        sampler.set_epoch(epoch)
+        batches = list(sampler)
+        sizes.append(sum(len(b) for b in batches))
+        assert len(sampler) == len(batches)
+        seen += [i for b in batches for i in b]
+    assert sizes == [30, 30, 30, 10] * 2
+    assert sorted(seen) == sorted(list(range(100)) * 2)
+    with pytest.raises(ValueError, match="epoch_size must be >= 1, got 0"):
+        LengthBucketBatchSampler(lengths, 8, epoch_size=0)
+
+
+def test_cpu_training_attention_matches_sdpa():
+    torch.manual_seed(0)
+    layer = EncoderLayer(32, 4, 64, dropout=0.0).train()
+    x = torch.randn(3, 7, 32)
+    keys = torch.ones(3, 7, dtype=torch.bool)
+    keys[1, 4:] = keys[2, 2:] = False
+    mask = keys[:, None, None, :]
+    with torch.no_grad():  # the SDPA kernel
+        expected = layer(x, mask)
+    out = layer(x, mask)  # gradients on: the written-out math kernel
+    torch.testing.assert_close(out, expected, rtol=1e-5, atol=1e-5)
+    out.sum().backward()
+    assert layer.qkv.weight.grad is not None and torch.isfinite(layer.qkv.weight.grad).all()

@@ -48,13 +48,22 @@ def _swapped(tokenizer, a: str = "C", b: str = "c"):
 
 def test_every_shipped_checkpoint_is_frozen():
     shipped = {p.stem for p in Path(str(files("sciml") / "assets")).glob("*.pt")}
-    assert shipped == {k for k in FROZEN if k.startswith("demo_")}
+    assert shipped == set(FROZEN) - {"note", "torch", "smiles", "generation_seeds"}
     assert FROZEN["smiles"] == make_frozen.SMILES
 
 
 def test_demo_encoder_outputs_are_frozen():
     out = make_frozen.encoder_outputs()
     expected = FROZEN["demo_encoder"]
+    assert out["input_ids"] == expected["input_ids"]
+    np.testing.assert_allclose(out["embedding"], expected["embedding"], rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(out["mlm_logits_molecule_1"], expected["mlm_logits_molecule_1"],
+                               rtol=RTOL, atol=ATOL)
+
+
+def test_moses_encoder_outputs_are_frozen():
+    out = make_frozen.encoder_outputs(make_frozen.moses_encoder())
+    expected = FROZEN["moses_mlm_small"]
     assert out["input_ids"] == expected["input_ids"]
     np.testing.assert_allclose(out["embedding"], expected["embedding"], rtol=RTOL, atol=ATOL)
     np.testing.assert_allclose(out["mlm_logits_molecule_1"], expected["mlm_logits_molecule_1"],

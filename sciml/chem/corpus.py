@@ -29,9 +29,11 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
@@ -46,6 +48,7 @@ from sciml._io import atomic_path
 __all__ = [
     "PROPERTIES",
     "TokenCorpus",
+    "canonical_overlap",
     "compute_properties",
     "corpus_dir",
     "property_table",
@@ -359,3 +362,72 @@ class TokenCorpus:
         if (folder / "meta.json").is_file():
             return cls(folder)
         return cls.build(smiles, tokenizer, folder, progress=progress)
+
+
+@functools.lru_cache(maxsize=4096)
+def _token_element(token: str) -> str | None:
+    """The element of an atom token (``"c"`` -> ``"C"``, ``"[nH]"`` -> ``"N"``), else None."""
+    match = re.fullmatch(r"\[?\d*([A-Z][a-z]?|[a-z][a-z]?)(?:[@+\-:\]\dH]*.*)?", token)
+    if match is None or token[0] not in "[BCNOPSFIcnosphb":
+        return None
+    element = match.group(1).capitalize()
+    return None if element == "H" else element
+
+
+def _element_key(smiles: str) -> tuple | None:
+    """Heavy-atom counts by element, read off the SMILES tokens (None if untokenisable).
+
+    The same molecule written in any valid way (aromatic or Kekule, any atom order)
+    gives the same key, so it pre-filters a canonical-SMILES comparison cheaply.
+    """
+    from sciml.chem.tokenizer import TokenizationError, tokenize_smiles
+
+    try:
+        tokens = tokenize_smiles(smiles)
+    except TokenizationError:
+        return None
+    counts: dict[str, int] = {}
+    for token in tokens:
+        element = _token_element(token)
+        if element is not None:
+            counts[element] = counts.get(element, 0) + 1
+    return tuple(sorted(counts.items()))
+
+
+def canonical_overlap(queries: Sequence[str], corpus: Sequence[str]) -> list[int]:
+    """Indices of ``queries`` whose molecule is in ``corpus`` (same RDKit canonical SMILES).
+
+    A leakage check (did a pre-training corpus contain the test molecules?) that scales
+    to millions of corpus molecules: only corpus molecules with the same heavy-atom
+    element counts as some query are parsed by RDKit. Stereochemistry counts (RDKit's
+    canonical isomeric SMILES); unparsable molecules match nothing.
+
+    Examples
+    --------
+    >>> canonical_overlap(["OCC", "c1ccccc1", "CCN"], ["CCO", "C1=CC=CC=C1", "CCCl"])
+    [0, 1]
+    """
+    from rdkit import Chem, RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+
+    def canonical(smiles: str) -> str | None:
+        mol = Chem.MolFromSmiles(smiles) if isinstance(smiles, str) and smiles else None
+        return Chem.MolToSmiles(mol) if mol is not None else None
+
+    wanted: dict[tuple, set[str]] = {}
+    query_canonical = []
+    for q in queries:
+        c = canonical(q)
+        query_canonical.append(c)
+        key = _element_key(q) if c is not None else None
+        if key is not None:
+            wanted.setdefault(key, set()).add(c)
+    found: set[str] = set()
+    for s in corpus:
+        key = _element_key(s) if isinstance(s, str) else None
+        if key in wanted:
+            c = canonical(s)
+            if c in wanted[key]:
+                found.add(c)
+    return [i for i, c in enumerate(query_canonical) if c is not None and c in found]

@@ -50,9 +50,12 @@ def _size(text: str) -> int | float:
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--smiles-col", default="smiles", metavar="COL",
                         help="SMILES column of a CSV input (default: smiles)")
-    parser.add_argument("--epochs", type=int, help="training epochs")
-    parser.add_argument("--batch-size", type=int, help="molecules per batch")
-    parser.add_argument("--lr", type=float, help="peak learning rate")
+    parser.add_argument("--epochs", type=int,
+                        help="training epochs (default: pretrain 5, adapt 30)")
+    parser.add_argument("--batch-size", type=int,
+                        help="molecules per batch (default: pretrain 128, adapt 64)")
+    parser.add_argument("--lr", type=float,
+                        help="peak learning rate (default: pretrain 5e-4, adapt 1e-3)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--out", required=True, metavar="FILE.pt", help="checkpoint to write")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -84,16 +87,30 @@ def _report(stage) -> None:
     print(f"wrote {stage.path}")
 
 
+#: ``--token-cache auto`` caches corpora from this size: below it tokenising takes seconds.
+_TOKEN_CACHE_FROM = 100_000
+
+
+def _use_token_cache(choice: str, n_molecules: int) -> bool:
+    return choice == "on" or (choice == "auto" and n_molecules >= _TOKEN_CACHE_FROM)
+
+
 def _cmd_pretrain(args: argparse.Namespace) -> int:
     from sciml._io import check_output_file
     from sciml.chem.transformer import pretrain
 
     check_output_file(args.out, "--out")
     corpus = _read_smiles(args.corpus, args.smiles_col, "corpus")
+    vocab = (_read_smiles(args.vocab_from, args.smiles_col, "vocabulary SMILES")
+             if args.vocab_from else None)
     options = _options(args)
+    overrides = {} if args.dropout is None else {"dropout": args.dropout}
     stage = pretrain(corpus, size=args.size, objective=args.objective,
                      n_molecules=args.n_molecules, seed=args.seed, output=args.out,
-                     progress=not args.quiet, corpus_name=args.corpus, **options)
+                     progress=not args.quiet, corpus_name=args.corpus, vocab_smiles=vocab,
+                     token_cache=_use_token_cache(args.token_cache, len(corpus)),
+                     epoch_size=args.epoch_size,
+                     val_fraction=args.val_fraction, encoder_overrides=overrides, **options)
     options["checkpoints"].finish()
     _report(stage)
     return 0
@@ -132,6 +149,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="encoder size (default: small)")
     p.add_argument("--objective", default="mlm", choices=("mlm", "mtr", "both"),
                    help="pre-training objective (default: mlm)")
+    p.add_argument("--vocab-from", metavar="NAME|FILE",
+                   help="more SMILES whose tokens join the corpus vocabulary, e.g. "
+                        "chembl30_sample next to MOSES (which has no charged atoms)")
+    p.add_argument("--epoch-size", type=int, metavar="N",
+                   help="molecules per epoch (default: the whole corpus); epochs walk "
+                        "through shuffled passes, so checkpoints, validation and "
+                        "--max-minutes act every N molecules")
+    p.add_argument("--val-fraction", type=float, default=0.02, metavar="F",
+                   help="share of the corpus held out for the validation loss (default: 0.02)")
+    p.add_argument("--dropout", type=float, metavar="P",
+                   help="encoder dropout (default: the size's, 0.1); 0 trains faster on a "
+                        "large corpus seen about once")
+    p.add_argument("--token-cache", choices=("auto", "on", "off"), default="auto",
+                   help="MLM: read token ids memory-mapped from a cache on disk (built on the "
+                        "first run) instead of tokenising in memory; auto: for corpora of "
+                        f"{_TOKEN_CACHE_FROM:,} molecules or more (default: auto)")
     _common(p)
     p.set_defaults(handler=stops_on_budget(_cmd_pretrain))
 

@@ -68,6 +68,13 @@ def encoder_outputs(stage=None) -> dict:
     }
 
 
+def moses_encoder():
+    """The shipped ``small`` encoder pre-trained on MOSES (bf16 weights, loaded as fp32)."""
+    from sciml.chem.transformer import load_stage
+
+    return load_stage(asset("moses_mlm_small.pt"))
+
+
 def rt_outputs(rt=None) -> dict:
     """QED by both decodings, and seeded generation (SMILES and predicted QED)."""
     from sciml.rt import RegressionTransformer
@@ -89,6 +96,7 @@ def main() -> None:
         "smiles": SMILES,
         "generation_seeds": GENERATION_SEEDS,
         "demo_encoder": encoder_outputs(),
+        "moses_mlm_small": encoder_outputs(moses_encoder()),
         "demo_rt": rt_outputs(),
     }
     OUT.write_text(json.dumps(record, indent=1) + "\n")

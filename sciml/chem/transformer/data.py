@@ -25,6 +25,7 @@ from sciml.encoder import LengthBucketBatchSampler
 
 __all__ = [
     "IGNORE_INDEX",
+    "CorpusTokenDataset",
     "SmilesTokenDataset",
     "encode_smiles",
     "make_loader",
@@ -195,6 +196,61 @@ class SmilesTokenDataset(Dataset):
             batch["input_ids"], batch["labels"] = mask_tokens(
                 input_ids, attention_mask, self.tokenizer, self.mask_prob)
         return batch
+
+
+class CorpusTokenDataset(Dataset):
+    """MLM samples read from a memory-mapped :class:`~sciml.chem.corpus.TokenCorpus`.
+
+    The pre-training counterpart of :class:`SmilesTokenDataset` for million-molecule
+    corpora: nothing is tokenised here (the corpus cache did that once), and an epoch
+    touches only the pages of the token ids it reads. Rows the tokenizer could not encode,
+    or longer than ``max_len`` with ``[CLS]``/``[SEP]``, are left out.
+
+    Parameters
+    ----------
+    corpus : TokenCorpus
+        Token ids without special tokens, built with ``tokenizer``.
+    tokenizer : SmilesTokenizer
+        Supplies the special ids and the masking vocabulary; its fingerprint must be the
+        corpus's.
+    max_len : int
+        Longest sequence the encoder takes.
+    mask_prob : float
+        MLM masking fraction.
+    """
+
+    def __init__(self, corpus, tokenizer: SmilesTokenizer, max_len: int,
+                 mask_prob: float = 0.15):
+        if corpus.meta["vocabulary"] != corpus.vocabulary_key(tokenizer):
+            raise ValueError(f"{corpus.folder} was tokenised with another vocabulary "
+                             f"({corpus.meta['vocabulary']}) than the model's "
+                             f"({corpus.vocabulary_key(tokenizer)})")
+        self.corpus, self.tokenizer, self.mask_prob = corpus, tokenizer, mask_prob
+        raw = corpus.lengths()
+        #: Corpus rows in this data set, ``(N,)``.
+        self.index = np.flatnonzero((raw > 0) & (raw + 2 <= max_len))
+        self._lengths = raw[self.index] + 2
+        self._head = np.array([tokenizer.cls_id], dtype=np.int64)
+        self._tail = np.array([tokenizer.sep_id], dtype=np.int64)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """``(N,)`` tokens of each sample, special tokens included."""
+        return self._lengths
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        ids = np.concatenate([self._head, self.corpus[int(self.index[i])], self._tail])
+        return {"input_ids": torch.from_numpy(ids)}
+
+    def collate(self, samples: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        """Pad to the longest sequence and mask tokens (``input_ids``, ``labels``)."""
+        input_ids, attention_mask = pad_ids([s["input_ids"] for s in samples],
+                                            self.tokenizer.pad_id)
+        masked, labels = mask_tokens(input_ids, attention_mask, self.tokenizer, self.mask_prob)
+        return {"input_ids": masked, "attention_mask": attention_mask, "labels": labels}
 
 
 def make_loader(dataset: SmilesTokenDataset, batch_size: int, *, shuffle: bool,

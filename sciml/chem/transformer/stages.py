@@ -32,7 +32,7 @@ import torch
 
 from sciml.chem.smiles import check_errors_arg
 from sciml.chem.tokenizer import SmilesTokenizer, VocabularyMismatchError, pad_ids
-from sciml.chem.transformer.data import SmilesTokenDataset, encode_smiles
+from sciml.chem.transformer.data import CorpusTokenDataset, SmilesTokenDataset, encode_smiles
 from sciml.chem.transformer.model import DescriptorRegression, MolecularTransformer
 from sciml.encoder import ENCODER_SIZES, LengthBucketBatchSampler
 from sciml.train import (
@@ -200,7 +200,8 @@ def _objective(objective: str, descriptor_names: Sequence[str]):
 
 def _train(stage: Stage, smiles: Sequence[str], objective: str, *, epochs: int, batch_size: int,
            lr: float, val_fraction: float, seed: int, progress: bool, n_jobs: int | None,
-           checkpoints: Checkpoints | None, run: str = "", precision: str = "auto"
+           checkpoints: Checkpoints | None, run: str = "", precision: str = "auto",
+           token_cache: str | None = None, epoch_size: int | None = None
            ) -> tuple[MolecularTransformer, pd.DataFrame, int]:
     descriptors, names = (None, None)
     model = stage.model
@@ -212,8 +213,14 @@ def _train(stage: Stage, smiles: Sequence[str], objective: str, *, epochs: int, 
         # regressed the same descriptors on other data.
         model.descriptor_scaler.fitted.fill_(False)
     max_len = model.encoder.max_len
-    dataset = SmilesTokenDataset(smiles, stage.tokenizer, max_len, descriptors=descriptors,
-                                 mlm=objective != "mtr", errors="skip")
+    if token_cache is not None and objective == "mlm":
+        from sciml.chem.corpus import TokenCorpus
+
+        corpus = TokenCorpus.cached(smiles, stage.tokenizer, token_cache, progress=progress)
+        dataset = CorpusTokenDataset(corpus, stage.tokenizer, max_len)
+    else:
+        dataset = SmilesTokenDataset(smiles, stage.tokenizer, max_len, descriptors=descriptors,
+                                     mlm=objective != "mtr", errors="skip")
     if len(dataset) == 0:
         raise ValueError("no molecule of the training set could be encoded")
     order = np.random.default_rng(seed).permutation(len(dataset))
@@ -222,7 +229,8 @@ def _train(stage: Stage, smiles: Sequence[str], objective: str, *, epochs: int, 
     lengths = dataset.lengths
     train = torch.utils.data.DataLoader(
         train_ds, collate_fn=dataset.collate,
-        batch_sampler=LengthBucketBatchSampler(lengths[order[n_val:]], batch_size, seed=seed))
+        batch_sampler=LengthBucketBatchSampler(lengths[order[n_val:]], batch_size, seed=seed,
+                                               epoch_size=epoch_size))
     val = None
     if n_val:
         val = torch.utils.data.DataLoader(
@@ -254,7 +262,9 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
              seed: int = 0, encoder_overrides: dict[str, Any] | None = None,
              output: str | os.PathLike | None = None, progress: bool = True,
              n_jobs: int | None = None, corpus_name: str = "",
-             checkpoints: Checkpoints | None = None, precision: str = "auto") -> Stage:
+             checkpoints: Checkpoints | None = None, precision: str = "auto",
+             vocab_smiles: Sequence[str] | None = None, token_cache: bool = False,
+             epoch_size: int | None = None) -> Stage:
     """Pre-train an encoder on a SMILES corpus (stage 1).
 
     Parameters
@@ -291,6 +301,19 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
     precision : {"auto", "fp32", "bf16"}
         Training autocast (:class:`sciml.train.TrainConfig`): ``"bf16"`` roughly doubles
         throughput on CPUs with AVX-512 BF16 or AMX, with fp32 master weights.
+    vocab_smiles : sequence of str, optional
+        More SMILES whose tokens join the vocabulary built from the corpus (when
+        ``tokenizer`` is not given). A corpus such as MOSES has no charged atoms or
+        iodine; adding e.g. ``chembl30_sample`` keeps drug-like molecules encodable.
+    token_cache : bool
+        MLM only: read token ids from a :class:`~sciml.chem.corpus.TokenCorpus` cached on
+        disk under ``corpus_name`` (built on the first run, memory-mapped after), instead
+        of tokenising the corpus in memory.
+    epoch_size : int, optional
+        Molecules per epoch (default: the training split). On a large corpus a smaller
+        epoch gives finer-grained checkpoints, validation and time-budget checks; epochs
+        walk through successive shuffled passes, so ``epochs * epoch_size`` molecules are
+        seen in all.
 
     Returns
     -------
@@ -303,7 +326,7 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
     if tokenizer is None:
         if not corpus:
             raise ValueError("an empty corpus needs an explicit tokenizer")
-        tokenizer = SmilesTokenizer.build_vocab(corpus)
+        tokenizer = SmilesTokenizer.build_vocab([*corpus, *(vocab_smiles or ())])
     torch.manual_seed(seed)
     encoder = {**ENCODER_SIZES[size], **(encoder_overrides or {}),
                "vocab_size": tokenizer.vocab_size, "pad_id": tokenizer.pad_id}
@@ -313,11 +336,15 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
         stage.model, history, n = _train(stage, corpus, objective, epochs=epochs,
                                          batch_size=batch_size, lr=lr, val_fraction=val_fraction,
                                          seed=seed, progress=progress, n_jobs=n_jobs,
-                                         checkpoints=checkpoints, precision=precision)
+                                         checkpoints=checkpoints, precision=precision,
+                                         token_cache=(corpus_name or "corpus") if token_cache
+                                         else None, epoch_size=epoch_size)
     else:
         n, epochs = 0, 0
+    per_epoch = epoch_size or (n - int(round(val_fraction * n)) if n >= 20 else n)
     stage.info = _record({"size": size}, "pretrain", objective, n, epochs, history,
-                         corpus=corpus_name)
+                         corpus=corpus_name, molecules_seen=int(per_epoch * len(history)),
+                         batch_size=batch_size, lr=lr, precision=precision)
     stage.history = history
     stage.model.eval()
     if output is not None:
@@ -326,7 +353,7 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
 
 
 def adapt(checkpoint: Stage | str | os.PathLike, smiles: Sequence[str], *, objective: str = "mtr",
-          epochs: int = 20, batch_size: int = 64, lr: float = 2e-4, val_fraction: float = 0.0,
+          epochs: int = 30, batch_size: int = 64, lr: float = 1e-3, val_fraction: float = 0.0,
           seed: int = 0, output: str | os.PathLike | None = None, progress: bool = True,
           n_jobs: int | None = None, tokenizer: SmilesTokenizer | None = None,
           checkpoints: Checkpoints | None = None, run: str = "",
@@ -343,7 +370,11 @@ def adapt(checkpoint: Stage | str | os.PathLike, smiles: Sequence[str], *, objec
         MTR regresses z-scored RDKit descriptors (scaler fitted on these molecules) from
         the pooled embedding, as in Sultan et al. (2025); MLM continues masked-token
         training; both adds the two terms.
-    epochs, batch_size, lr, val_fraction, seed, output, progress, n_jobs, checkpoints, precision
+    epochs, lr : int, float
+        Length and peak learning rate. 30 epochs at 1e-3 is the recipe with which MTR-DA
+        helped in ``benchmarks/results/adme_domain_adaptation.md``; the first defaults
+        (5 or 20 epochs at 2e-4) made the embeddings worse there.
+    batch_size, val_fraction, seed, output, progress, n_jobs, checkpoints, precision
         As in :func:`pretrain`.
     tokenizer : SmilesTokenizer, optional
         Checked against the checkpoint's vocabulary (refused when different).
