@@ -82,6 +82,7 @@ class OperatorPredictor:
         self.output_name = output_name
         self.domain = domain
         self._trunk_cache: tuple[bytes, torch.Tensor] | None = None
+        self._distance_cache: tuple[bytes, np.ndarray] | None = None
 
     # ---------------------------------------------------------------- build / io
     @classmethod
@@ -260,10 +261,7 @@ class OperatorPredictor:
         if from_geometry is not None:
             return from_geometry
         if grid_mask is not None:  # nearest branch-grid node
-            idx = [
-                np.abs(axis[None, :] - coords[:, k, None]).argmin(1)
-                for k, axis in enumerate(self.grid_axes[:2])
-            ]
+            idx = [_nearest(axis, coords[:, k]) for k, axis in enumerate(self.grid_axes[:2])]
             return grid_mask[:, idx[0], idx[1]]
         return None
 
@@ -302,14 +300,43 @@ class OperatorPredictor:
         return ok
 
     # ----------------------------------------------------------------- predict
-    def _trunk(self, coords: np.ndarray) -> torch.Tensor:
-        key = coords.tobytes()
+    def _trunk(self, coords: np.ndarray, distance: np.ndarray | None = None) -> torch.Tensor:
+        """Trunk features at ``coords``, cached per query grid (and boundary distances).
+
+        Repeated calls on the same points (the default grid, or any fixed set) reuse them;
+        new points cost one trunk evaluation per call, shared by every sample of the call.
+        """
+        key = coords.tobytes() + (b"" if distance is None else distance.tobytes())
         if self._trunk_cache is None or self._trunk_cache[0] != key:
             self._trunk_cache = (
                 key,
-                self.model.trunk_features(torch.as_tensor(coords, dtype=torch.float32)),
+                self.model.trunk_features(
+                    torch.as_tensor(coords, dtype=torch.float32),
+                    None if distance is None else torch.as_tensor(distance, dtype=torch.float32),
+                ),
             )
         return self._trunk_cache[1]
+
+    def _distance(self, query: np.ndarray, on_grid: bool, grid_mask) -> np.ndarray | None:
+        """Boundary distance ``(S, N)`` at the query points, for a boundary-factor model."""
+        if not getattr(self.model, "boundary_factor", False):
+            return None
+        if grid_mask is None:
+            raise ValueError(
+                "this model imposes u = 0 on the boundary through the distance to it: pass "
+                "geometry= (a shape name, file or deepxde geometry) or mask= (H, W)"
+            )
+        from sciml.physics.data.geometry import boundary_distance, grid_values_at
+
+        axes = self.grid_axes[:2]
+        # One geometry is usually predicted many times: keep the last distance transform.
+        key = grid_mask.tobytes() + str(grid_mask.shape).encode()
+        if self._distance_cache is None or self._distance_cache[0] != key:
+            self._distance_cache = (key, boundary_distance(grid_mask, axes))
+        on_nodes = self._distance_cache[1]
+        if on_grid:
+            return on_nodes.reshape(len(grid_mask), -1)
+        return grid_values_at(on_nodes, axes, query[:, :2])
 
     @torch.inference_mode()
     def predict(
@@ -393,7 +420,8 @@ class OperatorPredictor:
                 "(an empty mask or a geometry without interior); the prediction would be all NaN"
             )
         in_domain = self._in_domain(inputs, coeffs, family, grid_mask)
-        trunk = self._trunk(query)
+        distance = self._distance(query, on_grid, grid_mask)
+        trunk = self._trunk(query) if distance is None else None
         out = np.empty((n, len(query)), dtype=np.float32)
         for start in range(0, n, batch_size):
             sl = slice(start, start + batch_size)
@@ -404,7 +432,15 @@ class OperatorPredictor:
                 batch["coefficients"] = torch.as_tensor(coeffs[sl], dtype=torch.float32)
             if grid_mask is not None:
                 batch["mask_grid"] = torch.as_tensor(grid_mask[sl])
-            z = self.model.combine(self.model.branch_features(batch), trunk)
+            if distance is None:
+                z = self.model.combine(self.model.branch_features(batch), trunk)
+            else:
+                z = self.model.apply_boundary(
+                    self.model.combine(
+                        self.model.branch_features(batch), self._trunk(query, distance[sl])
+                    ),
+                    torch.as_tensor(distance[sl], dtype=torch.float32),
+                )
             out[sl] = self.model.to_physical(z)[..., 0].numpy()
         if inside is not None:
             out = np.where(inside, out, np.nan)
@@ -454,6 +490,15 @@ def _per_sample(name: str, value, n: int) -> np.ndarray:
             f"{name} has shape {value.shape}; expected one value or one per input ({n})"
         )
     return np.broadcast_to(value.reshape(-1) if value.ndim else value, (n,))
+
+
+def _nearest(axis: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index of the nearest node of a sorted ``axis`` for each value, in O(N log H)."""
+    if len(axis) == 1:
+        return np.zeros(len(values), dtype=int)
+    right = np.clip(np.searchsorted(axis, values), 1, len(axis) - 1)
+    left = right - 1
+    return np.where(values - axis[left] <= axis[right] - values, left, right)
 
 
 def _fill_outside(inputs: np.ndarray, grid_mask: np.ndarray) -> np.ndarray:
