@@ -412,7 +412,10 @@ class OperatorPredictor:
             )
         on_grid = coords is None
         query = self.grid_coords() if on_grid else self._check_coords(coords)
-        inside = self._inside(query, n, geometry, grid_mask, inputs)
+        if on_grid and geometry is None and grid_mask is not None and item_ndim == 2:
+            inside = grid_mask.reshape(n, -1)  # the query points are the mask's nodes
+        else:
+            inside = self._inside(query, n, geometry, grid_mask, inputs)
         if inside is not None and not inside.any(axis=1).all():
             empty = np.flatnonzero(~inside.any(axis=1))
             raise ValueError(
@@ -444,26 +447,30 @@ class OperatorPredictor:
             out[sl] = self.model.to_physical(z)[..., 0].numpy()
         if inside is not None:
             out = np.where(inside, out, np.nan)
-        name = self.output_name
+        # One DataArray built once (no assign_coords / isel afterwards): for a single sample
+        # the xarray bookkeeping would otherwise cost as much as the network.
         if on_grid:
+            dims = tuple(self.grid_dims)
             data = out.reshape(n, *(a.size for a in self.grid_axes))
-            result = xr.DataArray(
-                data,
-                dims=("sample", *self.grid_dims),
-                name=name,
-                coords={d: a for d, a in zip(self.grid_dims, self.grid_axes, strict=False)},
-            )
+            coords = {d: a for d, a in zip(self.grid_dims, self.grid_axes, strict=False)}
         else:
-            result = xr.DataArray(
-                out,
-                dims=("sample", "point"),
-                name=name,
-                coords={c: ("point", query[:, k]) for k, c in enumerate(self.coord_names)},
-            )
-        result.attrs["units"] = "physical (as the training data)"
-        if in_domain is not None:
-            result = result.assign_coords(in_domain=("sample", in_domain))
-        return result.isel(sample=0) if single else result
+            dims, data = ("point",), out
+            coords = {c: ("point", query[:, k]) for k, c in enumerate(self.coord_names)}
+        if single:
+            data = data[0]
+            if in_domain is not None:
+                coords["in_domain"] = bool(in_domain[0])
+        else:
+            dims = ("sample", *dims)
+            if in_domain is not None:
+                coords["in_domain"] = ("sample", in_domain)
+        return xr.DataArray(
+            data,
+            dims=dims,
+            name=self.output_name,
+            coords=coords,
+            attrs={"units": "physical (as the training data)"},
+        )
 
     def predict_dataset(self, ds, *, coords=None, batch_size: int = 256):
         """Predict every sample of an xarray data set of this problem (for the CLI)."""

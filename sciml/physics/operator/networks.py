@@ -393,6 +393,12 @@ class DeepONet(nn.Module):
                     "this model multiplies its output by a boundary distance factor: the batch "
                     "needs 'distance' (B, N), the distance of each query point to the boundary"
                 )
+            if distance.ndim == 2 and len(distance) > 1 and coords.ndim == 2:
+                # Samples on the same geometry share their distances: run the trunk once per
+                # distinct geometry of the batch, not once per sample.
+                unique, index = torch.unique(distance, dim=0, return_inverse=True)
+                if len(unique) < len(distance):
+                    return self.trunk_features(coords, unique)[index]
             phi = self.boundary_phi(distance)
             parts = [p.expand(len(phi), *p.shape[-2:]) if p.ndim == 2 else p for p in parts]
             parts.append(phi.unsqueeze(-1).to(scaled))
@@ -434,7 +440,8 @@ class DeepONet(nn.Module):
         """Standardised outputs ``(B, N, K)`` from branch ``(B, K, p)`` and trunk ``(N, p)``/``(B, N, p)``."""
         # matmul, not einsum: the same contraction, several times faster for one sample.
         if trunk.ndim == 2:
-            z = torch.matmul(branch, trunk.T).transpose(1, 2)
+            b, k, p = branch.shape
+            z = torch.matmul(trunk, branch.reshape(b * k, p).T).reshape(-1, b, k).transpose(0, 1)
         else:
             z = torch.matmul(trunk, branch.transpose(1, 2))
         return z + self.bias

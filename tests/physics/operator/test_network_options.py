@@ -96,6 +96,12 @@ def test_distance_is_a_trunk_input_and_the_trunk_is_per_sample():
     assert t.shape == (2, 7, 10)
     t0 = net.trunk_features(coords, torch.zeros(2, 7))
     assert not torch.allclose(t, t0)
+    # Samples sharing a geometry share the trunk evaluation, with the same result.
+    shared = torch.rand(1, 7)
+    d = torch.cat([shared, torch.rand(1, 7), shared])
+    together = net.trunk_features(coords, d)
+    one_by_one = torch.cat([net.trunk_features(coords, row[None]) for row in d])
+    assert torch.allclose(together, one_by_one, atol=1e-6)
 
 
 def test_old_checkpoints_keep_the_learned_boundary(tmp_path):
