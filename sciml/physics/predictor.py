@@ -338,6 +338,19 @@ class OperatorPredictor:
             return on_nodes.reshape(len(grid_mask), -1)
         return grid_values_at(on_nodes, axes, query[:, :2])
 
+    def _forward(self, inputs, coeffs, grid_mask, idx, trunk, distance) -> np.ndarray:
+        """Physical outputs ``(B, N)`` of samples ``idx`` on shared trunk features ``(N, p)``."""
+        batch = {"branch": torch.as_tensor(self.problem.branch(inputs), dtype=torch.float32)}
+        if coeffs is not None:
+            batch["coefficients"] = torch.as_tensor(coeffs[idx], dtype=torch.float32)
+        if grid_mask is not None:
+            batch["mask_grid"] = torch.as_tensor(grid_mask[idx])
+        z = self.model.combine(self.model.branch_features(batch), trunk)
+        if distance is not None:
+            rows = torch.as_tensor(distance, dtype=torch.float32).expand(len(idx), -1)
+            z = self.model.apply_boundary(z, rows)
+        return self.model.to_physical(z)[..., 0].numpy()
+
     @torch.inference_mode()
     def predict(
         self,
@@ -424,27 +437,18 @@ class OperatorPredictor:
             )
         in_domain = self._in_domain(inputs, coeffs, family, grid_mask)
         distance = self._distance(query, on_grid, grid_mask)
-        trunk = self._trunk(query) if distance is None else None
         out = np.empty((n, len(query)), dtype=np.float32)
-        for start in range(0, n, batch_size):
-            sl = slice(start, start + batch_size)
-            batch = {
-                "branch": torch.as_tensor(self.problem.branch(inputs[sl]), dtype=torch.float32)
-            }
-            if coeffs is not None:
-                batch["coefficients"] = torch.as_tensor(coeffs[sl], dtype=torch.float32)
-            if grid_mask is not None:
-                batch["mask_grid"] = torch.as_tensor(grid_mask[sl])
-            if distance is None:
-                z = self.model.combine(self.model.branch_features(batch), trunk)
-            else:
-                z = self.model.apply_boundary(
-                    self.model.combine(
-                        self.model.branch_features(batch), self._trunk(query, distance[sl])
-                    ),
-                    torch.as_tensor(distance[sl], dtype=torch.float32),
-                )
-            out[sl] = self.model.to_physical(z)[..., 0].numpy()
+        if distance is None:
+            groups = [(np.arange(n), None)]
+        else:
+            # Samples on the same geometry share one trunk evaluation (and its cache entry).
+            unique, which = np.unique(distance, axis=0, return_inverse=True)
+            groups = [(np.flatnonzero(which.ravel() == g), row) for g, row in enumerate(unique)]
+        for members, row in groups:
+            trunk = self._trunk(query) if row is None else self._trunk(query, row[None])[0]
+            for start in range(0, len(members), batch_size):
+                idx = members[start : start + batch_size]
+                out[idx] = self._forward(inputs[idx], coeffs, grid_mask, idx, trunk, row)
         if inside is not None:
             out = np.where(inside, out, np.nan)
         # One DataArray built once (no assign_coords / isel afterwards): for a single sample

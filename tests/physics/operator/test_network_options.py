@@ -267,3 +267,19 @@ def test_predictor_uses_the_distance_on_and_off_the_grid(tmp_path):
         predictor.predict(k)
     loaded = OperatorPredictor.load(predictor.save(tmp_path / "p.pt"))
     assert np.allclose(loaded.predict(k, mask=mask).values, field, equal_nan=True)
+
+
+def test_predictor_groups_samples_by_geometry():
+    data = _data(n=4)
+    model = _cnn(boundary_factor=True)
+    fit_scalers(model, [_batch(data, slice(None))])
+    x = np.linspace(0, 1, H)
+    predictor = OperatorPredictor(model, "darcy", ("x", "y"), ("x", "y"), (x, x))
+    k = data.arrays["branch"][:, 0].numpy()
+    masks = data.arrays["mask_grid"].numpy().copy()
+    masks[1] = False
+    masks[1, 2:10, 3:9] = True  # a second geometry between samples of the first
+    together = predictor.predict(k, mask=masks, batch_size=3).values
+    alone = np.stack([predictor.predict(k[i], mask=masks[i]).values for i in range(4)])
+    assert np.allclose(together, alone, atol=1e-5, equal_nan=True)
+    assert np.isnan(together[1, 0, 0]) and not np.isnan(together[0, 2, 5])
