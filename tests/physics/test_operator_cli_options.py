@@ -64,3 +64,18 @@ def test_wide_branch_on_an_mlp_problem_is_a_one_line_error(tmp_path, capsys):
     assert _train(data, tmp_path / "f.pt", "--wide-branch") == 2
     err = capsys.readouterr().err
     assert "sciml pde train: error: --wide-branch" in err and "Traceback" not in err
+
+
+def test_generate_darcy_on_random_polygons(tmp_path, capsys):
+    from sciml.physics.data.storage import load_dataset
+
+    out = tmp_path / "poly.nc"
+    assert main(["pde", "generate", "darcy", "--n", "4", "--random-polygons", "2",
+                 "--resolution", "30", "--seed", "3", "--out", str(out), "--no-progress"]) == 0
+    ds = load_dataset(out)
+    assert list(ds["geometry"].values) == ["polygon_000", "polygon_001"] * 2
+    assert not ds["mask"].values[0].all() and ds["mask"].values[0].any()
+    capsys.readouterr()
+    assert main(["pde", "generate", "fisher", "--n", "2", "--random-polygons", "2",
+                 "--out", str(tmp_path / "f.nc")]) != 0
+    assert "error: --random-polygons applies to darcy, not fisher" in capsys.readouterr().err

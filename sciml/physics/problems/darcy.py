@@ -487,7 +487,7 @@ class DarcyProblem(Problem):
     data_name = "darcy"
     data_names = ("darcy", "darcy_fno")
     config_class = DarcyConfig
-    options = ("geometry", "geometry_file")
+    options = ("geometry", "geometry_file", "random_polygons")
     coord_names = ("x", "y")
     grid_dims = ("x", "y")
     branch_ndim = 2
