@@ -441,9 +441,12 @@ class OperatorPredictor:
         if distance is None:
             groups = [(np.arange(n), None)]
         else:
-            # Samples on the same geometry share one trunk evaluation (and its cache entry).
-            unique, which = np.unique(distance, axis=0, return_inverse=True)
-            groups = [(np.flatnonzero(which.ravel() == g), row) for g, row in enumerate(unique)]
+            # Samples on the same geometry share one trunk evaluation (and its cache entry);
+            # rows are grouped by their bytes (np.unique(axis=0) is slow on long rows).
+            members: dict[bytes, list[int]] = {}
+            for i, row in enumerate(distance):
+                members.setdefault(row.tobytes(), []).append(i)
+            groups = [(np.asarray(m), distance[m[0]]) for m in members.values()]
         for members, row in groups:
             trunk = self._trunk(query) if row is None else self._trunk(query, row[None])[0]
             for start in range(0, len(members), batch_size):
