@@ -11,11 +11,11 @@ scalers fitted on two samples). Timings are medians over repeated calls on one t
   boundary distances of the mask are cached from the previous call;
 - *model, new points*: ``N = n^2`` fresh random query points every call (one trunk
   evaluation per call);
-- *model, batch of 64*: per-sample time of one call with 64 samples;
+- *model, batch*: per-sample time of one call with ``--batch`` samples (16);
 - *solver*: assembly and solve for a new ``K`` on a known geometry (``solve`` column), and
   with the geometry's boundary crossings computed too (``geometry + solve``).
 
-Run: ``python benchmarks/operator_inference.py`` (about two minutes). Writes
+Run: ``python benchmarks/operator_inference.py --repeats 7 --batch 16`` (about a minute). Writes
 ``benchmarks/results/operator_inference.md``.
 """
 
@@ -97,8 +97,8 @@ def measure(res: int, repeats: int, batch: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 99, 197])
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--batch", type=int, default=16)
     args = parser.parse_args()
     if os.environ.get("SCIML_FAST") == "1":
         args.sizes, args.repeats, args.batch = [24, 40], 3, 4
