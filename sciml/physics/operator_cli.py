@@ -141,6 +141,18 @@ def _network_options(args: argparse.Namespace, problem) -> dict:
 
 def _initial_model(args: argparse.Namespace, problem, data):
     """The network to train: the problem's default, or a source checkpoint (``--init``)."""
+    if not args.init and args.freeze != "none":
+        raise ValueError("--freeze applies to transfer: give the source model with --init")
+    explicit = [flag for flag, given in (
+        ("--boundary", args.boundary is not None), ("--wide-branch", args.wide_branch),
+        ("--fourier", bool(args.fourier)), ("--trunk", args.trunk != "mlp"),
+        ("--p", args.p is not None),
+    ) if given]
+    if args.init and explicit:
+        raise ValueError(
+            f"{', '.join(explicit)} cannot change a network loaded with --init {args.init}; "
+            "its architecture comes from the checkpoint"
+        )
     if not args.init:
         options = _network_options(args, problem)
         if options.get("trunk") == "pod":

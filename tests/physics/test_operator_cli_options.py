@@ -54,6 +54,11 @@ def test_transfer_from_a_source_checkpoint(tmp_path, darcy_file, capsys):
         assert _train(darcy_file, tmp_path / f"{freeze}.pt", "--init", str(source),
                       "--freeze", freeze) == 0
         assert OperatorPredictor.load(tmp_path / f"{freeze}.pt").model.p == 8
+    capsys.readouterr()
+    assert _train(darcy_file, tmp_path / "x.pt", "--init", str(source), "--fourier", "4") == 2
+    assert "--fourier cannot change a network loaded with --init" in capsys.readouterr().err
+    assert _train(darcy_file, tmp_path / "x.pt", "--freeze", "partial") == 2
+    assert "error: --freeze applies to transfer" in capsys.readouterr().err
 
 
 def test_wide_branch_on_an_mlp_problem_is_a_one_line_error(tmp_path, capsys):
