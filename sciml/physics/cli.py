@@ -24,13 +24,13 @@ def _check_options(args: argparse.Namespace, problem) -> None:
     """Refuse options the problem would silently ignore, and sizes below their minimum."""
     from sciml.physics.problems import PROBLEM_NAMES, get_problem
 
-    for name in ("geometry", "geometry_file", "family", "n_test", "subsample"):
+    for name in ("geometry", "geometry_file", "random_polygons", "family", "n_test", "subsample"):
         if getattr(args, name) is not None and name not in problem.options:
             users = [p for p in PROBLEM_NAMES if name in get_problem(p).options]
             raise ValueError(
                 f"--{name.replace('_', '-')} applies to {' and '.join(users)}, not {problem.name}"
             )
-    for name in ("n", "resolution", "n_test", "subsample", "workers"):
+    for name in ("n", "resolution", "n_test", "subsample", "workers", "random_polygons"):
         value = getattr(args, name)
         minimum = 0 if name == "n_test" else 1
         if value is not None and value < minimum:
@@ -56,9 +56,14 @@ def _generate(args: argparse.Namespace) -> int:
         "progress": not args.no_progress,
     }
     if "geometry" in problem.options:  # darcy: named shapes and files, cycled over samples
-        names = args.geometry or ([] if args.geometry_file else ["square"])
+        names = args.geometry or ([] if args.geometry_file or args.random_polygons else ["square"])
         geometries = {name: resolve("geometry", name, SHAPES)() for name in names}
         geometries.update(_geometry_files(args.geometry_file, config.resolution))
+        if args.random_polygons:
+            from sciml.physics.data.geometry import random_polygons
+
+            geometries.update(random_polygons(
+                args.random_polygons, seed=args.seed, resolution=config.resolution))
         run["geometries"] = geometries
     elif args.geometry_file:  # heat: one plate cross-section or closed solid
         if len(args.geometry_file) > 1:
@@ -138,6 +143,14 @@ def _register_generate(pde_sub: argparse._SubParsersAction) -> None:
         "polygon with holes (.geojson, .csv with x,y,ring columns), a mask (.png, .npy, "
         ".nc variable 'mask'); heat: one plate cross-section (same types) or a closed .stl "
         "solid (needs trimesh)",
+    )
+    parser.add_argument(
+        "--random-polygons",
+        type=int,
+        default=None,
+        metavar="N",
+        help="darcy: N random polygons with 0-3 holes (seeded by --seed, named polygon_000, ...), "
+        "cycled over samples with any --geometry",
     )
     parser.add_argument(
         "--family",

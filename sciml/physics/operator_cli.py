@@ -56,7 +56,11 @@ def _train(args: argparse.Namespace) -> int:
     data = problem.dataset(ds)
     checkpoints = checkpoints_from_args(args, default_checkpoint_dir(args.out))
     seed_everything(args.seed)  # the initial weights, not only the batch order
-    model = problem.default_model(data, multitask=not args.single_task, p=args.p, width=args.width)
+    try:
+        model = _initial_model(args, problem, data)
+    except ValueError as exc:
+        print(f"sciml pde train: error: {exc}", file=sys.stderr)
+        return 2
     hooks, weights = [], {}
     if args.physics:
         try:
@@ -65,10 +69,25 @@ def _train(args: argparse.Namespace) -> int:
             print(f"sciml pde train: --physics: {exc}", file=sys.stderr)
             return 2
         weights = {"pde": args.physics, "bc": args.physics, "ic": args.physics}
+    weighting = None
+    if args.weighting == "relobralo":
+        from sciml.train import ReLoBRaLoWeighting
+
+        # The balanced terms: the data loss and the physics terms (weights sum to m).
+        names = [args.loss, *(weights or {})]
+        weighting = ReLoBRaLoWeighting(names, alpha=args.relobralo_alpha)
+    elif weights:
+        weighting = StaticWeighting(weights)
+    if args.init:
+        from sciml.physics.operator.transfer import TRANSFER_LR
+
+        lr = TRANSFER_LR if args.lr is None else args.lr
+    else:
+        lr = 1e-3 if args.lr is None else args.lr
     config = TrainConfig(
         max_epochs=args.epochs,
         batch_size=args.batch_size,
-        lr=args.lr,
+        lr=lr,
         weight_decay=0.0,
         seed=args.seed,
         progress=not args.no_progress,
@@ -79,7 +98,7 @@ def _train(args: argparse.Namespace) -> int:
         model,
         MaskedFieldLoss(args.loss),
         config,
-        weighting=StaticWeighting(weights) if weights else None,
+        weighting=weighting,
         extra_losses=hooks,
     )
     trainer.fit(data.subset(train_idx), data.subset(val_idx), resume=resume)
@@ -91,6 +110,73 @@ def _train(args: argparse.Namespace) -> int:
         f"{metrics['rel_l2']:.4f} on {len(val_idx)}; wrote {path}"
     )
     return 0
+
+
+def _network_options(args: argparse.Namespace, problem) -> dict:
+    """Network options from the command line (only those given; the problem's otherwise)."""
+    options: dict = {}
+    if args.boundary is not None:
+        options["boundary_factor"] = args.boundary == "distance"
+    if args.physics and args.boundary is None:
+        # PDE residuals differentiate the trunk in x: the learned boundary (the BC term).
+        options["boundary_factor"] = False
+    if args.wide_branch:
+        if problem.branch_ndim != 2:
+            raise ValueError(
+                f"--wide-branch is the CNN branch on log K (darcy); {problem.name} has an MLP "
+                "branch"
+            )
+        from sciml.physics.problems.darcy import WIDE_BRANCH
+
+        options.update({k: v for k, v in WIDE_BRANCH.items() if k != "p"})
+        if args.p is None:
+            options["p"] = WIDE_BRANCH["p"]
+    if args.fourier:
+        options["fourier_features"] = args.fourier
+        options["fourier_scale"] = args.fourier_scale
+    if args.trunk == "pod":
+        options.update(trunk="pod", pod_points=0, boundary_factor=False)
+    return options
+
+
+def _initial_model(args: argparse.Namespace, problem, data):
+    """The network to train: the problem's default, or a source checkpoint (``--init``)."""
+    if not args.init and args.freeze != "none":
+        raise ValueError("--freeze applies to transfer: give the source model with --init")
+    explicit = [flag for flag, given in (
+        ("--boundary", args.boundary is not None), ("--wide-branch", args.wide_branch),
+        ("--fourier", bool(args.fourier)), ("--trunk", args.trunk != "mlp"),
+        ("--p", args.p is not None),
+    ) if given]
+    if args.init and explicit:
+        raise ValueError(
+            f"{', '.join(explicit)} cannot change a network loaded with --init {args.init}; "
+            "its architecture comes from the checkpoint"
+        )
+    if not args.init:
+        options = _network_options(args, problem)
+        if options.get("trunk") == "pod":
+            options["pod_points"] = len(data.coords)
+        p = options.pop("p", args.p)
+        return problem.default_model(
+            data, multitask=not args.single_task, p=p, width=args.width, **options
+        )
+    from sciml.physics.operator.transfer import prepare_transfer
+    from sciml.physics.predictor import OperatorPredictor
+
+    source = OperatorPredictor.load(args.init)
+    if source.problem.name != problem.name:
+        raise ValueError(
+            f"--init {args.init} is a {source.problem.name} model; the training data are "
+            f"{problem.name} data"
+        )
+    expected = data.branch_in
+    got = source.model.hparams["branch_in"]
+    if (list(expected) if not isinstance(expected, int) else expected) != got:
+        raise ValueError(
+            f"--init {args.init} takes branch inputs {got}; the training data have {expected}"
+        )
+    return prepare_transfer(source.model.train(), args.freeze)
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -146,7 +232,8 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
     train.add_argument("--epochs", type=int, default=50, help="training epochs (default: 50)")
     train.add_argument("--batch-size", type=int, default=32,
                        help="samples per batch (default: 32)")
-    train.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default 1e-3)")
+    train.add_argument("--lr", type=float, default=None,
+                       help="peak learning rate (default 1e-3; 3e-4 with --init)")
     train.add_argument("--p", type=int, default=None, help="latent width (fisher 300, darcy 150)")
     train.add_argument("--width", type=int, default=128, help="hidden width of the networks")
     train.add_argument("--loss", choices=("mse", "rel_l2"), default="mse",
@@ -163,6 +250,32 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
         action="store_true",
         help="plain DeepONet (no mask channel/mask-multiplied output)",
     )
+    net = train.add_argument_group("network options (default: the problem's network)")
+    net.add_argument("--boundary", choices=("distance", "mask"), default=None,
+                     help="distance: u = 0 on the boundary exactly (output times tanh(d/0.05), "
+                     "d a trunk input; darcy's default); mask: learned boundary, output times "
+                     "the 0/1 mask (the default with --physics)")
+    net.add_argument("--wide-branch", action="store_true",
+                     help="darcy: wide CNN branch on log K (GELU, 32/64/128 filters, head 256, "
+                     "p = 200)")
+    net.add_argument("--fourier", type=int, default=0, metavar="M",
+                     help="M random Fourier features of the trunk coordinates (default: none)")
+    net.add_argument("--fourier-scale", type=float, default=1.0,
+                     help="standard deviation of the Fourier frequencies (default 1)")
+    net.add_argument("--trunk", choices=("mlp", "pod"), default="mlp",
+                     help="pod: POD-DeepONet, the trunk is the POD basis of the training "
+                     "fields (predicts on the training grid only)")
+    net.add_argument("--weighting", choices=("static", "relobralo"), default="static",
+                     help="weighting of the data and physics terms: static (--physics W) or "
+                     "relobralo (Bischof & Kraus 2021)")
+    net.add_argument("--relobralo-alpha", type=float, default=0.999,
+                     help="ReLoBRaLo memory alpha (default 0.999, the paper's)")
+    net.add_argument("--init", metavar="SOURCE.pt", default=None,
+                     help="transfer: start from this trained checkpoint of the same problem "
+                     "(fine-tunes every layer at lr 3e-4 unless --freeze partial)")
+    net.add_argument("--freeze", choices=("none", "partial"), default="none",
+                     help="with --init: none (default) trains every layer; partial trains "
+                     "the first and last branch layers, the last trunk layer and the bias")
     train.add_argument("--val-fraction", type=float, default=0.1,
                        help="share of the samples held out to pick the best epoch (default 0.1)")
     train.add_argument("--seed", type=int, default=0,

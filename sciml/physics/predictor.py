@@ -82,6 +82,7 @@ class OperatorPredictor:
         self.output_name = output_name
         self.domain = domain
         self._trunk_cache: tuple[bytes, torch.Tensor] | None = None
+        self._distance_cache: tuple[bytes, np.ndarray] | None = None
 
     # ---------------------------------------------------------------- build / io
     @classmethod
@@ -260,10 +261,7 @@ class OperatorPredictor:
         if from_geometry is not None:
             return from_geometry
         if grid_mask is not None:  # nearest branch-grid node
-            idx = [
-                np.abs(axis[None, :] - coords[:, k, None]).argmin(1)
-                for k, axis in enumerate(self.grid_axes[:2])
-            ]
+            idx = [_nearest(axis, coords[:, k]) for k, axis in enumerate(self.grid_axes[:2])]
             return grid_mask[:, idx[0], idx[1]]
         return None
 
@@ -302,14 +300,56 @@ class OperatorPredictor:
         return ok
 
     # ----------------------------------------------------------------- predict
-    def _trunk(self, coords: np.ndarray) -> torch.Tensor:
-        key = coords.tobytes()
+    def _trunk(self, coords: np.ndarray, distance: np.ndarray | None = None) -> torch.Tensor:
+        """Trunk features at ``coords``, cached per query grid (and boundary distances).
+
+        Repeated calls on the same points (the default grid, or any fixed set) reuse them;
+        new points cost one trunk evaluation per call, shared by every sample of the call.
+        """
+        key = coords.tobytes() + (b"" if distance is None else distance.tobytes())
         if self._trunk_cache is None or self._trunk_cache[0] != key:
             self._trunk_cache = (
                 key,
-                self.model.trunk_features(torch.as_tensor(coords, dtype=torch.float32)),
+                self.model.trunk_features(
+                    torch.as_tensor(coords, dtype=torch.float32),
+                    None if distance is None else torch.as_tensor(distance, dtype=torch.float32),
+                ),
             )
         return self._trunk_cache[1]
+
+    def _distance(self, query: np.ndarray, on_grid: bool, grid_mask) -> np.ndarray | None:
+        """Boundary distance ``(S, N)`` at the query points, for a boundary-factor model."""
+        if not getattr(self.model, "boundary_factor", False):
+            return None
+        if grid_mask is None:
+            raise ValueError(
+                "this model imposes u = 0 on the boundary through the distance to it: pass "
+                "geometry= (a shape name, file or deepxde geometry) or mask= (H, W)"
+            )
+        from sciml.physics.data.geometry import boundary_distance, grid_values_at
+
+        axes = self.grid_axes[:2]
+        # One geometry is usually predicted many times: keep the last distance transform.
+        key = grid_mask.tobytes() + str(grid_mask.shape).encode()
+        if self._distance_cache is None or self._distance_cache[0] != key:
+            self._distance_cache = (key, boundary_distance(grid_mask, axes))
+        on_nodes = self._distance_cache[1]
+        if on_grid:
+            return on_nodes.reshape(len(grid_mask), -1)
+        return grid_values_at(on_nodes, axes, query[:, :2])
+
+    def _forward(self, inputs, coeffs, grid_mask, idx, trunk, distance) -> np.ndarray:
+        """Physical outputs ``(B, N)`` of samples ``idx`` on shared trunk features ``(N, p)``."""
+        batch = {"branch": torch.as_tensor(self.problem.branch(inputs), dtype=torch.float32)}
+        if coeffs is not None:
+            batch["coefficients"] = torch.as_tensor(coeffs[idx], dtype=torch.float32)
+        if grid_mask is not None:
+            batch["mask_grid"] = torch.as_tensor(grid_mask[idx])
+        z = self.model.combine(self.model.branch_features(batch), trunk)
+        if distance is not None:
+            rows = torch.as_tensor(distance, dtype=torch.float32).expand(len(idx), -1)
+            z = self.model.apply_boundary(z, rows)
+        return self.model.to_physical(z)[..., 0].numpy()
 
     @torch.inference_mode()
     def predict(
@@ -385,7 +425,10 @@ class OperatorPredictor:
             )
         on_grid = coords is None
         query = self.grid_coords() if on_grid else self._check_coords(coords)
-        inside = self._inside(query, n, geometry, grid_mask, inputs)
+        if on_grid and geometry is None and grid_mask is not None and item_ndim == 2:
+            inside = grid_mask.reshape(n, -1)  # the query points are the mask's nodes
+        else:
+            inside = self._inside(query, n, geometry, grid_mask, inputs)
         if inside is not None and not inside.any(axis=1).all():
             empty = np.flatnonzero(~inside.any(axis=1))
             raise ValueError(
@@ -393,41 +436,48 @@ class OperatorPredictor:
                 "(an empty mask or a geometry without interior); the prediction would be all NaN"
             )
         in_domain = self._in_domain(inputs, coeffs, family, grid_mask)
-        trunk = self._trunk(query)
+        distance = self._distance(query, on_grid, grid_mask)
         out = np.empty((n, len(query)), dtype=np.float32)
-        for start in range(0, n, batch_size):
-            sl = slice(start, start + batch_size)
-            batch = {
-                "branch": torch.as_tensor(self.problem.branch(inputs[sl]), dtype=torch.float32)
-            }
-            if coeffs is not None:
-                batch["coefficients"] = torch.as_tensor(coeffs[sl], dtype=torch.float32)
-            if grid_mask is not None:
-                batch["mask_grid"] = torch.as_tensor(grid_mask[sl])
-            z = self.model.combine(self.model.branch_features(batch), trunk)
-            out[sl] = self.model.to_physical(z)[..., 0].numpy()
+        if distance is None:
+            groups = [(np.arange(n), None)]
+        else:
+            # Samples on the same geometry share one trunk evaluation (and its cache entry);
+            # rows are grouped by their bytes (np.unique(axis=0) is slow on long rows).
+            members: dict[bytes, list[int]] = {}
+            for i, row in enumerate(distance):
+                members.setdefault(row.tobytes(), []).append(i)
+            groups = [(np.asarray(m), distance[m[0]]) for m in members.values()]
+        for members, row in groups:
+            trunk = self._trunk(query) if row is None else self._trunk(query, row[None])[0]
+            for start in range(0, len(members), batch_size):
+                idx = members[start : start + batch_size]
+                out[idx] = self._forward(inputs[idx], coeffs, grid_mask, idx, trunk, row)
         if inside is not None:
             out = np.where(inside, out, np.nan)
-        name = self.output_name
+        # One DataArray built once (no assign_coords / isel afterwards): for a single sample
+        # the xarray bookkeeping would otherwise cost as much as the network.
         if on_grid:
+            dims = tuple(self.grid_dims)
             data = out.reshape(n, *(a.size for a in self.grid_axes))
-            result = xr.DataArray(
-                data,
-                dims=("sample", *self.grid_dims),
-                name=name,
-                coords={d: a for d, a in zip(self.grid_dims, self.grid_axes, strict=False)},
-            )
+            coords = {d: a for d, a in zip(self.grid_dims, self.grid_axes, strict=False)}
         else:
-            result = xr.DataArray(
-                out,
-                dims=("sample", "point"),
-                name=name,
-                coords={c: ("point", query[:, k]) for k, c in enumerate(self.coord_names)},
-            )
-        result.attrs["units"] = "physical (as the training data)"
-        if in_domain is not None:
-            result = result.assign_coords(in_domain=("sample", in_domain))
-        return result.isel(sample=0) if single else result
+            dims, data = ("point",), out
+            coords = {c: ("point", query[:, k]) for k, c in enumerate(self.coord_names)}
+        if single:
+            data = data[0]
+            if in_domain is not None:
+                coords["in_domain"] = bool(in_domain[0])
+        else:
+            dims = ("sample", *dims)
+            if in_domain is not None:
+                coords["in_domain"] = ("sample", in_domain)
+        return xr.DataArray(
+            data,
+            dims=dims,
+            name=self.output_name,
+            coords=coords,
+            attrs={"units": "physical (as the training data)"},
+        )
 
     def predict_dataset(self, ds, *, coords=None, batch_size: int = 256):
         """Predict every sample of an xarray data set of this problem (for the CLI)."""
@@ -454,6 +504,15 @@ def _per_sample(name: str, value, n: int) -> np.ndarray:
             f"{name} has shape {value.shape}; expected one value or one per input ({n})"
         )
     return np.broadcast_to(value.reshape(-1) if value.ndim else value, (n,))
+
+
+def _nearest(axis: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index of the nearest node of a sorted ``axis`` for each value, in O(N log H)."""
+    if len(axis) == 1:
+        return np.zeros(len(values), dtype=int)
+    right = np.clip(np.searchsorted(axis, values), 1, len(axis) - 1)
+    left = right - 1
+    return np.where(values - axis[left] <= axis[right] - values, left, right)
 
 
 def _fill_outside(inputs: np.ndarray, grid_mask: np.ndarray) -> np.ndarray:

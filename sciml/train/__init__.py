@@ -7,7 +7,7 @@ Public API
 - objectives: :class:`Objective`, :class:`MultiTaskRegression`, :class:`TokenCrossEntropy`,
   :class:`Combined`, :class:`HLGauss`, :func:`masked_task_mean`
 - weighting: :class:`EqualWeighting`, :class:`StaticWeighting`,
-  :class:`UncertaintyWeighting`, :class:`DWAWeighting`
+  :class:`UncertaintyWeighting`, :class:`DWAWeighting`, :class:`ReLoBRaLoWeighting`
 - :class:`Standardizer`; data: :class:`ArrayDataset`, :class:`RegressionMLP`
 - checkpoints: :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`load_model`, :func:`register_model`,
   :class:`CheckpointError`
@@ -42,6 +42,7 @@ from sciml.train.weighting import (
     DWAWeighting,
     EqualWeighting,
     LossWeighting,
+    ReLoBRaLoWeighting,
     StaticWeighting,
     UncertaintyWeighting,
 )
@@ -57,6 +58,7 @@ __all__ = [
     "EqualWeighting",
     "HLGauss",
     "LossWeighting",
+    "ReLoBRaLoWeighting",
     "MultiTaskRegression",
     "NonFiniteLossError",
     "Objective",

@@ -19,6 +19,7 @@ __all__ = [
     "DWAWeighting",
     "EqualWeighting",
     "LossWeighting",
+    "ReLoBRaLoWeighting",
     "StaticWeighting",
     "UncertaintyWeighting",
     "WEIGHTINGS",
@@ -128,10 +129,128 @@ class DWAWeighting(LossWeighting):
         self.current = dict(state["current"])
 
 
+class ReLoBRaLoWeighting(LossWeighting):
+    r"""Relative Loss Balancing with Random Lookback (Bischof & Kraus 2021, arXiv 2110.09813).
+
+    On every training step ``t`` with term losses ``L_i(t)`` (``m`` terms),
+
+    .. math::
+        \hat\lambda_i(t, t') = m \operatorname{softmax}_i\left(
+            \frac{L_i(t)}{T\, L_i(t')}\right), \qquad
+        \lambda_i(t) = \alpha\left(\rho\, \lambda_i(t-1) + (1 - \rho)\,
+            \hat\lambda_i(t, 0)\right) + (1 - \alpha)\, \hat\lambda_i(t, t-1),
+
+    with ``rho`` a Bernoulli draw of mean ``expected_rho`` (the random lookback to the first
+    step's losses). A term whose loss falls more slowly than the others, relative to its own
+    history, gains weight; the weights sum to ``m``. The update runs on training steps only
+    (terms that carry gradient) and uses detached losses; the weighted total is
+    ``sum_i lambda_i(t) L_i(t)``.
+
+    Parameters
+    ----------
+    names : sequence of str
+        The balanced terms (e.g. ``["mse", "pde", "bc", "ic"]``); other terms weigh 1.
+    alpha : float
+        Memory of the exponential average (paper: 0.999; smaller for short runs).
+    temperature : float
+        Softmax temperature ``T`` (paper: 0.1).
+    expected_rho : float
+        Probability of keeping the history rather than looking back to step 0 (0.999).
+    seed : int
+        Seed of the Bernoulli draws (they depend on the step number only, so a resumed run
+        draws the same).
+    """
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        alpha: float = 0.999,
+        temperature: float = 0.1,
+        expected_rho: float = 0.999,
+        seed: int = 0,
+    ):
+        super().__init__()
+        if not names:
+            raise ValueError("ReLoBRaLo needs the names of the terms it balances")
+        if not (0 <= alpha <= 1 and 0 <= expected_rho <= 1 and temperature > 0):
+            raise ValueError(
+                f"ReLoBRaLo needs 0 <= alpha, expected_rho <= 1 and temperature > 0; got "
+                f"alpha={alpha}, expected_rho={expected_rho}, temperature={temperature}"
+            )
+        self.names = list(names)
+        self.alpha, self.temperature = alpha, temperature
+        self.expected_rho, self.seed = expected_rho, seed
+        self.step = 0
+        self.initial: dict[str, float] = {}
+        self.previous: dict[str, float] = {}
+        self.current = {name: 1.0 for name in self.names}
+
+    def weight(self, name: str) -> float:
+        return self.current.get(name, 1.0)
+
+    def _balance(self, losses: dict[str, float], reference: dict[str, float]) -> dict[str, float]:
+        ratios = {n: losses[n] / (self.temperature * max(reference[n], 1e-30)) for n in losses}
+        top = max(ratios.values())
+        exp = {n: math.exp(r - top) for n, r in ratios.items()}
+        norm = sum(exp.values())
+        return {n: len(exp) * e / norm for n, e in exp.items()}
+
+    def _rho(self) -> float:
+        import random
+
+        return float(random.Random(self.seed * 1_000_003 + self.step).random() < self.expected_rho)
+
+    def update(self, losses: Mapping[str, float]) -> None:
+        """One step of the weight update from this step's (detached) term losses."""
+        losses = {n: float(losses[n]) for n in self.names if n in losses}
+        if not losses:
+            return
+        if not self.initial:
+            self.initial, self.previous = dict(losses), dict(losses)
+            self.step += 1
+            return
+        known = {n: v for n, v in losses.items() if n in self.initial and n in self.previous}
+        if len(known) == len(losses):
+            rho = self._rho()
+            from_start = self._balance(known, self.initial)
+            from_last = self._balance(known, self.previous)
+            self.current = {
+                n: self.alpha * (rho * self.current.get(n, 1.0) + (1 - rho) * from_start[n])
+                + (1 - self.alpha) * from_last[n]
+                for n in known
+            }
+        for n, v in losses.items():
+            self.initial.setdefault(n, v)
+        self.previous.update(losses)
+        self.step += 1
+
+    def combine(self, terms: Mapping[str, torch.Tensor]) -> torch.Tensor:
+        if not terms:
+            raise ValueError("no loss term in this batch: every task is unlabelled")
+        if any(getattr(v, "requires_grad", False) for v in terms.values()):
+            self.update({n: float(v.detach()) for n, v in terms.items()})
+        return sum(self.weight(name) * value for name, value in terms.items())
+
+    def get_extra_state(self) -> dict:
+        return {
+            "step": self.step,
+            "initial": self.initial,
+            "previous": self.previous,
+            "current": self.current,
+        }
+
+    def set_extra_state(self, state: dict) -> None:
+        self.step = int(state["step"])
+        self.initial = dict(state["initial"])
+        self.previous = dict(state["previous"])
+        self.current = dict(state["current"])
+
+
 #: Names usable from the CLI and configuration files.
 WEIGHTINGS = {
     "equal": EqualWeighting,
     "static": StaticWeighting,
     "uncertainty": UncertaintyWeighting,
     "dwa": DWAWeighting,
+    "relobralo": ReLoBRaLoWeighting,
 }

@@ -70,6 +70,10 @@ __all__ = [
     "interior_mask",
     "check_resolution",
     "boundary_points",
+    "boundary_distance",
+    "grid_values_at",
+    "random_polygon",
+    "random_polygons",
     "square",
     "circle",
     "triangle",
@@ -364,6 +368,159 @@ def boundary_points(geometry: Geometry, n: int, *, seed: int | None = 0) -> np.n
             finally:
                 np.random.set_state(state)
     return np.asarray(points, dtype=float)
+
+
+def boundary_distance(mask: np.ndarray, axes: Sequence[np.ndarray]) -> np.ndarray:
+    """Approximate distance of every grid node to the boundary of the domain ``mask``.
+
+    A Euclidean distance transform of the mask (padded with outside nodes, so the grid's
+    frame is a boundary too), less half a node spacing: the boundary lies between the last
+    node inside and the first node outside, on average half way. Nodes outside get 0. This
+    is the approximate distance function of the exact-Dirichlet DeepONet
+    (``boundary_factor``), ``u = tanh(d / w) * network``.
+
+    Parameters
+    ----------
+    mask : bool array ``(H, W)`` or ``(S, H, W)``
+        True inside or on the boundary (:func:`rasterize`).
+    axes : (array, array)
+        Uniform node coordinates along the two grid axes.
+
+    Returns
+    -------
+    numpy.ndarray
+        Float distances, the shape of ``mask``, in coordinate units.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    if mask.ndim == 3:
+        return np.stack([boundary_distance(m, axes) for m in mask])
+    if mask.ndim != 2 or mask.shape != tuple(len(a) for a in axes):
+        raise ValueError(
+            f"mask has shape {mask.shape}; expected {tuple(len(a) for a in axes)} from the axes"
+        )
+    spacing = [float(a[1] - a[0]) if len(a) > 1 else 1.0 for a in axes]
+    padded = np.pad(mask, 1, constant_values=False)
+    distance = ndimage.distance_transform_edt(padded, sampling=spacing)[1:-1, 1:-1]
+    return np.where(mask, np.maximum(distance - 0.5 * min(spacing), 0.0), 0.0)
+
+
+def grid_values_at(values: np.ndarray, axes: Sequence[np.ndarray], coords: np.ndarray) -> np.ndarray:
+    """Bilinear interpolation of grid values ``(S, H, W)`` at points ``(N, 2)``: ``(S, N)``."""
+    values = np.asarray(values, dtype=float)
+    index = [
+        np.interp(coords[:, k], axis, np.arange(len(axis))) for k, axis in enumerate(axes)
+    ]
+    return np.stack(
+        [ndimage.map_coordinates(v, index, order=1, mode="nearest") for v in values]
+    )
+
+
+def _star_polygon(
+    rng: np.random.Generator, centre: np.ndarray, radius: float, n_vertices: int, jitter: float
+) -> np.ndarray:
+    """Vertices of a star-shaped polygon: sorted angles, radii ``radius * [1 - jitter, 1]``."""
+    angles = np.sort(rng.uniform(0.0, 2.0 * np.pi, n_vertices))
+    # Spread the angles so no two vertices nearly coincide (a valid, simple polygon).
+    angles = 0.5 * angles + 0.5 * np.linspace(0.0, 2.0 * np.pi, n_vertices, endpoint=False)
+    radii = radius * rng.uniform(1.0 - jitter, 1.0, n_vertices)
+    direction = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    # Shorten rays that leave the unit square (radially, so the polygon stays star-shaped).
+    with np.errstate(divide="ignore"):
+        to_edge = np.where(direction > 0, (1.0 - centre) / direction, -centre / direction)
+    radii = np.minimum(radii, np.where(direction != 0, to_edge, np.inf).min(axis=1))
+    return centre + radii[:, None] * direction
+
+
+def _polygon(vertices: np.ndarray) -> Geometry:
+    """DeepXDE polygon of counter-clockwise vertices (its ``Triangle`` for three)."""
+    if len(vertices) == 3:
+        return Triangle(*vertices.tolist())
+    return Polygon(vertices.tolist())
+
+
+def random_polygon(
+    rng: np.random.Generator,
+    *,
+    holes: int | None = None,
+    max_holes: int = 3,
+    resolution: int = 50,
+) -> Geometry:
+    """A random star-shaped polygon inside the unit square with 0 to ``max_holes`` holes.
+
+    The outer polygon has 3 to 9 vertices at radii 0.26 to 0.7 around a centre near
+    ``(0.5, 0.5)``, cut radially at the unit square; each hole is
+    a small star-shaped polygon (3 to 6 vertices) or a disk, kept at least two grid nodes
+    away from the boundary and from the other holes. The result is checked with
+    :func:`check_resolution` on a ``resolution`` grid and drawn again when it fails, so
+    every geometry is valid for the Darcy solver on that grid.
+
+    Parameters
+    ----------
+    rng
+        Source of randomness (seed it for reproducible families).
+    holes
+        Exact number of holes; default a uniform draw in ``0 .. max_holes``.
+    max_holes
+        Largest number of holes when ``holes`` is not given.
+    resolution
+        Grid nodes per direction the geometry must be resolved on.
+    """
+    if holes is not None and not 0 <= holes <= max(max_holes, holes):
+        raise GeometryError(f"holes must be >= 0, got {holes}")
+    grid = Grid.uniform((resolution, resolution))
+    gap = 2.5 / (resolution - 1)
+    for _ in range(100):
+        n_holes = int(rng.integers(0, max_holes + 1)) if holes is None else holes
+        centre = 0.5 + rng.uniform(-0.05, 0.05, 2)
+        radius = rng.uniform(0.4, 0.7)
+        outer = _star_polygon(rng, centre, radius, int(rng.integers(3, 10)), jitter=0.35)
+        base = _polygon(outer)
+        cut: list[tuple[np.ndarray, float]] = []
+        for _ in range(n_holes):
+            for _ in range(50):
+                r = rng.uniform(0.05, 0.15)
+                c = rng.uniform(0.2, 0.8, 2)
+                clear = all(np.hypot(*(c - c2)) > r + r2 + gap for c2, r2 in cut)
+                ring = c + (r + gap) * np.stack(
+                    [np.cos(np.linspace(0, 2 * np.pi, 16)), np.sin(np.linspace(0, 2 * np.pi, 16))],
+                    axis=1,
+                )
+                if clear and bool(np.all(base.inside(ring))):
+                    cut.append((c, r))
+                    break
+        shapes = [
+            Disk(c.tolist(), r)
+            if rng.random() < 0.4
+            else _polygon(_star_polygon(rng, c, r, int(rng.integers(3, 7)), jitter=0.3))
+            for c, r in cut
+        ]
+        geometry = difference(base, *shapes) if shapes else base
+        if len(cut) != n_holes:
+            continue
+        try:
+            rasterize(geometry, grid)
+        except (GeometryError, ResolutionError):
+            continue
+        return geometry
+    raise GeometryError(
+        f"no valid random polygon with {holes} hole(s) on a {resolution}^2 grid in 100 draws"
+    )
+
+
+def random_polygons(
+    n: int, *, seed: int = 0, max_holes: int = 3, resolution: int = 50, family: str = "polygon"
+) -> dict[str, Geometry]:
+    """``n`` seeded random polygons (:func:`random_polygon`), named ``family_000``, ....
+
+    The names are stable for a seed, so a data set generated from them (one geometry per
+    sample group, as :func:`~sciml.physics.problems.darcy.generate_darcy` cycles them) can
+    be regenerated and its geometries looked up again.
+    """
+    rng = np.random.default_rng(seed)
+    return {
+        f"{family}_{i:03d}": random_polygon(rng, max_holes=max_holes, resolution=resolution)
+        for i in range(n)
+    }
 
 
 def square() -> Geometry:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["OperatorDataset", "fit_scalers"]
+__all__ = ["OperatorDataset", "fit_pod", "fit_scalers"]
 
 
 class OperatorDataset(Dataset):
@@ -161,8 +161,10 @@ def fit_scalers(model: torch.nn.Module, batches: Iterable[dict], *, refit: bool 
     fine-tuned model keeps its source statistics) unless ``refit``.
     """
     branches, branch_masks, coefficients, targets, target_masks = [], [], [], [], []
+    fields, field_masks, coords = [], [], None
+    prepare = getattr(model, "prepare_branch", lambda v: v)
     for batch in batches:
-        v = batch["branch"].detach().double().cpu()
+        v = prepare(batch["branch"].detach().float()).double().cpu()
         if v.ndim == 4:  # (B, C, H, W) -> (B, H*W, C), statistics per channel
             branches.append(v.flatten(2).transpose(1, 2).reshape(-1, v.shape[1]))
             if "mask_grid" in batch:
@@ -175,6 +177,10 @@ def fit_scalers(model: torch.nn.Module, batches: Iterable[dict], *, refit: bool 
         targets.append(y.reshape(-1, y.shape[-1]))
         if "mask" in batch:
             target_masks.append(batch["mask"].bool().cpu().reshape(-1))
+        if getattr(model, "trunk", "mlp") == "pod":
+            fields.append(y[..., 0])
+            field_masks.append(batch["mask"].bool().cpu() if "mask" in batch else None)
+            coords = batch["coords"].detach().double().cpu()
     if not targets:
         raise ValueError("the training data set is empty")
     plan = [
@@ -188,3 +194,54 @@ def fit_scalers(model: torch.nn.Module, batches: Iterable[dict], *, refit: bool 
             continue
         mask = torch.cat(masks) if masks and len(masks) == len(values) else None
         scaler.fit(torch.cat(values), mask=mask)
+    if fields and (refit or not bool(model.pod_fitted)):
+        fit_pod(model, torch.cat(fields), _cat_masks(field_masks), coords)
+
+
+def _cat_masks(masks: list) -> torch.Tensor | None:
+    return None if any(m is None for m in masks) else torch.cat(masks)
+
+
+@torch.no_grad()
+def fit_pod(
+    model: torch.nn.Module,
+    fields: torch.Tensor,
+    mask: torch.Tensor | None,
+    coords: torch.Tensor,
+) -> None:
+    """Fit the POD basis of a POD-DeepONet (Lu et al. 2022) on training fields.
+
+    Parameters
+    ----------
+    model
+        A :class:`~sciml.physics.operator.networks.DeepONet` with ``trunk="pod"`` and a
+        fitted ``target_scaler``.
+    fields : Tensor ``(S, N)``
+        Training targets in physical units (NaN = missing).
+    mask : bool Tensor ``(S, N)``, optional
+        Points inside each sample's geometry; outside, the standardised field counts as 0.
+    coords : Tensor ``(N, d)``
+        The query points the modes live on.
+
+    The modes are the ``p`` leading right singular vectors of the centred, standardised
+    fields, scaled by ``sqrt(N)`` so that the branch outputs coefficients of order one.
+    """
+    n_points, p = model.pod_modes.shape
+    if fields.shape[1] != n_points or len(coords) != n_points:
+        raise ValueError(
+            f"the POD trunk was built for {n_points} query points; the training fields have "
+            f"{fields.shape[1]}"
+        )
+    if len(fields) < p:
+        raise ValueError(f"a POD basis of p = {p} modes needs at least {p} training fields")
+    scaler = model.target_scaler
+    z = (fields - scaler.mean.double().cpu()[0]) / scaler.std.double().cpu()[0]
+    valid = torch.isfinite(z) if mask is None else torch.isfinite(z) & mask
+    z = torch.where(valid, z, torch.zeros_like(z))
+    mean = z.mean(0)
+    _, _, vh = torch.linalg.svd(z - mean, full_matrices=False)
+    modes = vh[:p].T * n_points**0.5
+    model.pod_modes.copy_(modes.to(model.pod_modes))
+    model.pod_mean.copy_(mean.to(model.pod_mean))
+    model.pod_coords.copy_(coords.to(model.pod_coords))
+    model.pod_fitted.fill_(True)

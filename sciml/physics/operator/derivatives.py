@@ -87,7 +87,14 @@ def trunk_derivatives(model: DeepONet, coords: torch.Tensor, *, second: bool = T
     d2t : Tensor ``(N, p, d)`` -- ``d^2 t_j / d x_i^2`` (only if ``second``)
     """
     coords = coords.float()
-    if type(model).trunk_features is DeepONet.trunk_features:
+    if getattr(model, "boundary_factor", False) or getattr(model, "trunk", "mlp") != "mlp":
+        raise ValueError(
+            "PDE residuals need a trunk of the coordinates alone: this model multiplies its "
+            "output by a boundary distance factor (boundary_factor) or uses a POD trunk; "
+            "train it without physics terms, or build it with boundary_factor=False"
+        )
+    plain = not getattr(model, "fourier_features", 0)
+    if plain and type(model).trunk_features is DeepONet.trunk_features:
         fast = _taylor_trunk(model, coords, second)
         if fast is not None:
             return fast

@@ -143,8 +143,14 @@ class Problem:
         p: int | None = None,
         width: int = 128,
         activation: str = "tanh",
+        **options: Any,
     ) -> nn.Module:
-        """The default operator network sized from a data set of this problem."""
+        """The default operator network sized from a data set of this problem.
+
+        ``options`` are further keyword arguments of the network
+        (:class:`~sciml.physics.operator.networks.DeepONet`: ``fourier_features``,
+        ``boundary_factor``, ``trunk``, ...) and override the problem's defaults.
+        """
         raise NotImplementedError(f"{self.name} has no default model")
 
     def physics_terms(self, ds: xr.Dataset, data: OperatorDataset) -> list:

@@ -67,6 +67,7 @@ __all__ = [
     "cached_darcy_fno",
     "DarcyProblem",
     "DarcyFNOProblem",
+    "WIDE_BRANCH",
 ]
 
 
@@ -527,6 +528,15 @@ def cached_darcy_fno(
         config=config,
     )
 
+WIDE_BRANCH = {
+    "cnn_channels": (32, 64, 128),
+    "branch_hidden": (256,),
+    "branch_activation": "gelu",
+    "log_input": True,
+    "p": 200,
+}
+"""Network options of the wide CNN branch on ``log K`` (``default_model(data, **WIDE_BRANCH)``)."""
+
 
 class DarcyProblem(Problem):
     """2-D Darcy flow on masked geometries: ``u(x, y)`` from the permeability image ``K``.
@@ -539,7 +549,7 @@ class DarcyProblem(Problem):
     data_name = "darcy"
     data_names = ("darcy", "darcy_fno")
     config_class = DarcyConfig
-    options = ("geometry", "geometry_file")
+    options = ("geometry", "geometry_file", "random_polygons")
     coord_names = ("x", "y")
     grid_dims = ("x", "y")
     branch_ndim = 2
@@ -558,8 +568,11 @@ class DarcyProblem(Problem):
 
         Coords ``(H * W, 2)`` as ``(x, y)`` in C order of ``(H, W)``; ``y`` ``(S, H * W, 1)``;
         ``mask`` ``(S, H * W)``; branch ``K`` ``(S, 1, H, W)``; ``mask_grid`` ``(S, H, W)``;
-        labels = geometry names (``"square"`` for the FNO benchmark).
+        ``distance`` ``(S, H * W)`` to the boundary (:func:`~sciml.physics.data.geometry.
+        boundary_distance`, for the exact-Dirichlet factor); labels = geometry names
+        (``"square"`` for the FNO benchmark).
         """
+        from sciml.physics.data.geometry import boundary_distance
         from sciml.physics.operator.data import OperatorDataset
 
         ds = ds if indices is None else ds.isel(sample=np.asarray(indices))
@@ -578,6 +591,7 @@ class DarcyProblem(Problem):
             grid_shape=(x.size, y.size),
             labels=labels,
             mask_grid=inputs["mask"],
+            distance=boundary_distance(inputs["mask"], (x, y)).reshape(s, -1),
         )
 
     def inputs(self, ds) -> dict[str, np.ndarray]:
@@ -605,13 +619,20 @@ class DarcyProblem(Problem):
         k = inputs["inputs"][inputs["mask"]]
         return {"inputs": [float(k.min()), float(k.max())]}
 
-    def default_model(self, data, *, multitask=True, p=None, width=128, activation="tanh"):
-        """CNN branch (16/32/64/64 filters) on ``K`` with the mask channel, ``p = 150``."""
+    def default_model(
+        self, data, *, multitask=True, p=None, width=128, activation="tanh", **options
+    ):
+        """CNN branch (16/32/64/64 filters) on ``K`` with the mask channel, ``p = 150``.
+
+        ``u = 0`` on the boundary is exact: the output is multiplied by the distance factor
+        (``boundary_factor=True``; pass ``False`` for the learned boundary of older models).
+        ``options`` override any network argument (:class:`~sciml.physics.operator.networks.
+        DeepONet`), e.g. :data:`WIDE_BRANCH` or ``fourier_features=16``; ``trunk="pod"``
+        sets ``pod_points`` from the data.
+        """
         from sciml.physics.operator.networks import DeepONet, MTDeepONet
 
-        return (MTDeepONet if multitask else DeepONet)(
-            data.branch_in,
-            2,
+        kwargs = dict(
             p=p or 150,
             branch="cnn",
             branch_hidden=(width,),
@@ -619,8 +640,14 @@ class DarcyProblem(Problem):
             mask_output=True,
             activation=activation,
             trunk_hidden=(width,) * 3,
+            boundary_factor=True,
             **self.coordinate_bounds(data),
         )
+        kwargs.update(options)
+        if kwargs.get("trunk") == "pod":
+            kwargs.setdefault("pod_points", len(data.coords))
+            kwargs["boundary_factor"] = False
+        return (MTDeepONet if multitask else DeepONet)(data.branch_in, 2, **kwargs)
 
     def physics_terms(self, ds, data) -> list:
         """``-div(K grad u) - f`` at interior nodes and ``u = 0`` on the boundary nodes."""

@@ -451,13 +451,13 @@ class FisherProblem(Problem):
             "families": sorted({str(f) for f in ds["family"].values}),
         }
 
-    def default_model(self, data, *, multitask=True, p=None, width=128, activation="tanh"):
+    def default_model(
+        self, data, *, multitask=True, p=None, width=128, activation="tanh", **options
+    ):
         """MLP branch on ``u0`` plus the coefficients ([width] * 2 with LayerNorm, ``p = 300``)."""
         from sciml.physics.operator.networks import DeepONet, MTDeepONet
 
-        return (MTDeepONet if multitask else DeepONet)(
-            data.branch_in,
-            2,
+        kwargs = dict(
             p=p or 300,
             branch_hidden=(width, width),
             layer_norm=True,
@@ -466,6 +466,8 @@ class FisherProblem(Problem):
             trunk_hidden=(width,) * 3,
             **self.coordinate_bounds(data),
         )
+        kwargs.update(options)
+        return (MTDeepONet if multitask else DeepONet)(data.branch_in, 2, **kwargs)
 
     def physics_terms(self, ds, data) -> list:
         """``u_t - D u_xx - R(u)`` at collocation points, zero flux at the ends, ``u(x, 0) = u0``."""

@@ -720,13 +720,13 @@ class HeatProblem(Problem):
             [np.asarray(_design_plate(v).inside(coords[:, :2]), dtype=bool) for v in inputs]
         )
 
-    def default_model(self, data, *, multitask=True, p=None, width=128, activation="tanh"):
+    def default_model(
+        self, data, *, multitask=True, p=None, width=128, activation="tanh", **options
+    ):
         """MLP branch on the design vector, masked output, ``p = 128``."""
         from sciml.physics.operator.networks import DeepONet, MTDeepONet
 
-        return (MTDeepONet if multitask else DeepONet)(
-            data.branch_in,
-            3,
+        kwargs = dict(
             p=p or 128,
             branch_hidden=(width, width),
             mask_output=True,
@@ -735,6 +735,8 @@ class HeatProblem(Problem):
             trunk_hidden=(width,) * 3,
             **self.coordinate_bounds(data),
         )
+        kwargs.update(options)
+        return (MTDeepONet if multitask else DeepONet)(data.branch_in, 3, **kwargs)
 
     def plot(self, ds, index: int = 0, *, ax=None):
         from sciml.physics.problems._plot import plot_heat

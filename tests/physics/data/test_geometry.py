@@ -128,3 +128,33 @@ def test_grid_too_coarse_without_interior():
 def test_dimension_mismatch():
     with pytest.raises(GeometryError, match="2-D grid"):
         rasterize(Sphere([0.5, 0.5, 0.5], 0.2), Grid.uniform((5, 5)))
+
+
+def test_random_polygons_are_seeded_valid_and_named():
+    from sciml.physics.data.geometry import _count_components, random_polygons
+
+    grid = Grid.uniform((40, 40))
+    first = random_polygons(6, seed=4, resolution=40)
+    again = random_polygons(6, seed=4, resolution=40)
+    assert list(first) == [f"polygon_{i:03d}" for i in range(6)]
+    holes = []
+    for name, geometry in first.items():
+        mask = rasterize(geometry, grid)  # raises unless the grid resolves it
+        assert np.array_equal(mask, rasterize(again[name], grid))
+        parts, n_holes = _count_components(mask)
+        assert parts == 1 and 0 <= n_holes <= 3
+        holes.append(n_holes)
+    assert len(set(holes)) > 1  # the family mixes hole counts
+    other = random_polygons(1, seed=5, resolution=40)["polygon_000"]
+    assert not np.array_equal(rasterize(other, grid), rasterize(first["polygon_000"], grid))
+
+
+def test_random_polygon_with_an_exact_number_of_holes():
+    from sciml.physics.data.geometry import _count_components, random_polygon
+
+    rng = np.random.default_rng(0)
+    for holes in (0, 2, 3):
+        mask = rasterize(random_polygon(rng, holes=holes, resolution=50), Grid.uniform((50, 50)))
+        assert _count_components(mask) == (1, holes)
+    with pytest.raises(GeometryError, match="holes must be >= 0"):
+        random_polygon(rng, holes=-1)

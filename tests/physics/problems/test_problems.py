@@ -56,11 +56,16 @@ def test_physics_terms_where_the_problem_has_them(generated):
         with pytest.raises(NotImplementedError, match="not available for heat"):
             problem.physics_terms(ds, data)
         return
-    model = problem.default_model(data, p=4, width=8)
+    # Residuals differentiate a trunk of the coordinates alone: the learned boundary.
+    model = problem.default_model(data, p=4, width=8, boundary_factor=False)
     hook = problem.physics_terms(ds, data)[0]
     batch = data.collate([data[i] for i in range(len(data))])
     terms = hook(model, batch, model(batch))
     assert {"pde", "bc"} <= set(terms) and all(np.isfinite(float(v)) for v in terms.values())
+    if isinstance(problem, DarcyProblem):  # the default exact boundary says so
+        exact = problem.default_model(data, p=4, width=8)
+        with pytest.raises(ValueError, match="build it with boundary_factor=False"):
+            hook(exact, batch, exact(batch))
 
 
 def test_fno_split_is_the_benchmark_split():
