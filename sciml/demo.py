@@ -76,9 +76,8 @@ def part_adme(out: Path, fast: bool, seed: int = 0) -> Section:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from sciml.chem.models import RandomForestModel
+    from sciml.chem.models import RandomForestModel, TransformerModel
     from sciml.chem.splits import random_split
-    from sciml.chem.transformer import TransformerModel
     from sciml.metrics import regression_report
 
     section = Section("ADME endpoints with a domain-adapted transformer")

@@ -40,8 +40,6 @@ __all__ = ["MODEL_OPTIONS", "add_fit_arguments", "add_predict_arguments", "model
 #: ``argparse`` destinations forwarded to the model's configuration when given
 #: (``--epochs`` is mapped to the model's :attr:`~MoleculeModel.epoch_fields`).
 MODEL_OPTIONS: list[str] = ["seed", "val_fraction", "ensemble", "pretrained", "adapt", "head"]
-#: Model kinds a ``--model ensemble`` may average (the CLI names of MODELS).
-_MEMBER_KINDS = ("rf", "gbm", "gnn", "transformer")
 
 
 def _split_names(text: str) -> list[str]:
@@ -290,7 +288,7 @@ def _ensemble(args: argparse.Namespace):
                          "e.g. --members rf,gbm")
     members = []
     for kind in args.members:
-        cls = resolve("ensemble member", kind, {k: MODELS[k] for k in _MEMBER_KINDS})
+        cls = resolve("ensemble member", kind, MODELS)
         options = {}
         if args.seed is not None and "seed" in cls.config_cls.__dataclass_fields__:
             options["seed"] = args.seed
@@ -339,12 +337,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     require(args, out="--out")
     check_input_file(args.input, "input")
     check_output_file(args.out, "--out")
-    if args.precision is None:
-        model = load_model(args.model)
-    else:
-        from sciml.chem.transformer import MolecularPropertyPredictor
-
-        model = MolecularPropertyPredictor.load(args.model, precision=args.precision).model
+    model = load_model(args.model, **({} if args.precision is None
+                                      else {"precision": args.precision}))
     _without_descriptor_cache(model)
     if args.chunk_size < 1:
         raise ValueError(f"--chunk-size must be at least 1, got {args.chunk_size}")

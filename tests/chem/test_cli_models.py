@@ -79,8 +79,7 @@ def test_epochs_reach_every_stage_of_the_transformer():
     import argparse
 
     from sciml.chem.cli import model_options
-    from sciml.chem.models import GNNModel
-    from sciml.chem.transformer.predictor import TransformerModel
+    from sciml.chem.models import GNNModel, TransformerModel
 
     args = argparse.Namespace(model="transformer", epochs=7, overrides=[])
     options = model_options(args, TransformerModel)

@@ -108,3 +108,34 @@ def test_refuses_other_folders(tmp_path):
     (tmp_path / META_FILE).write_text(json.dumps({"format": "something-else"}))
     with pytest.raises(CheckpointError, match="not a sciml molecular model"):
         RandomForestModel.load(tmp_path)
+
+
+def test_max_features_candidates_are_chosen_by_out_of_bag_r2(tmp_path):
+    from sciml.chem.descriptors import compute_descriptors
+
+    # A target that is one descriptor: trying every descriptor at each split (1.0) finds it,
+    # a forest that tries 2% of them mostly does not, so 1.0 has the better out-of-bag R².
+    target = compute_descriptors(SMILES, cache=False)["MolWt"].to_numpy()
+    y = pd.DataFrame({"mw": target})
+    model = RandomForestModel(n_estimators=30, max_features=[0.02, 1.0], n_jobs=1,
+                              descriptor_cache=False).fit(SMILES, y)
+    assert model.config.max_features == (0.02, 1.0)
+    assert model.fit_info["max_features"] == {"mw": 1.0}
+    assert 0.5 < model.fit_info["oob_r2"]["mw"] <= 1.0
+    # The chosen forest is the one a single max_features=1.0 grows (same seed).
+    single = RandomForestModel(n_estimators=30, max_features=1.0, n_jobs=1,
+                               descriptor_cache=False).fit(SMILES, y)
+    queries = ["CCCCCCCO", "c1ccc(O)cc1C"]
+    pd.testing.assert_frame_equal(model.predict(queries), single.predict(queries))
+    assert "max_features" not in single.fit_info
+    model.save(tmp_path / "rf")
+    loaded = load_model(tmp_path / "rf")
+    assert loaded.config.max_features == (0.02, 1.0)
+    assert loaded.fit_info["max_features"] == {"mw": 1.0}
+    pd.testing.assert_frame_equal(loaded.predict(queries), model.predict(queries))
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.5, (), (0.3, -1.0), "sqrt", True])
+def test_max_features_must_be_fractions(bad):
+    with pytest.raises(ValueError, match=r"max_features must be a fraction in \(0, 1\]"):
+        RandomForestModel(max_features=bad)

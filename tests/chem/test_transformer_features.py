@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sciml.chem.descriptors import descriptor_names
-from sciml.chem.transformer import TransformerModel
+from sciml.chem.models import TransformerModel
 from sciml.train.checkpoint import CheckpointError
 
 SMILES = ["CCO", "CCCO", "CCCCO", "CCCCCO", "c1ccccc1", "Cc1ccccc1", "CCc1ccccc1", "OCCO"] * 2

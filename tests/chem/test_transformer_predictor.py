@@ -6,8 +6,9 @@ import pytest
 import torch
 
 from sciml.chem.domain import DomainWarning
+from sciml.chem.models import TransformerModel
+from sciml.chem.predictor import MolecularPropertyPredictor
 from sciml.chem.smiles import InvalidSmilesError
-from sciml.chem.transformer import MolecularPropertyPredictor, TransformerModel
 
 SMILES = ["CCO", "CCCO", "CCCCO", "CCCCCO", "c1ccccc1", "Cc1ccccc1", "CCc1ccccc1", "OCCO"] * 2
 Y = pd.DataFrame({"logp": [-0.3, 0.1, 0.9, 1.4, 2.1, 2.7, 3.1, -1.0] * 2,
@@ -109,8 +110,12 @@ def test_predictor_precision(fitted, tmp_path):
 
     forest = RandomForestModel(n_estimators=5, n_jobs=1).fit(SMILES, Y)
     forest.save(tmp_path / "rf")
-    with pytest.raises(ValueError, match="transformer"):
+    with pytest.raises(ValueError, match="precision applies to transformer models; .* 'rf'"):
         MolecularPropertyPredictor.load(tmp_path / "rf", precision="bf16")
+    with pytest.raises(ValueError, match=r"no inference option\(s\) precision; .*: none"):
+        forest.set_inference_options(precision="bf16")
+    with pytest.raises(ValueError, match=r"no inference option\(s\) n_estimators; .*: precision"):
+        model.set_inference_options(n_estimators=3)
 
 
 def test_bad_options():
@@ -142,3 +147,56 @@ def test_domain_columns_survive_save_and_load(fitted):
     assert frame["max_tanimoto"][0] == 1.0 and frame["in_domain"][0]
     assert "2 fragments" in frame["note"][1]
     np.testing.assert_array_equal(loaded.domain.fingerprints, model.domain.fingerprints)
+
+
+def test_model_json_with_the_former_class_path_loads(fitted, tmp_path):
+    """Models saved while TransformerModel lived in sciml.chem.transformer.predictor."""
+    import json
+    import shutil
+
+    from sciml.chem.models import load_model
+    from sciml.train.checkpoint import CheckpointError
+
+    model, folder = fitted
+    old = tmp_path / "old"
+    shutil.copytree(folder, old)
+    meta = json.loads((old / "model.json").read_text())
+    assert meta["class"] == "sciml.chem.models.transformer.TransformerModel"
+    meta["class"] = "sciml.chem.transformer.predictor.TransformerModel"
+    (old / "model.json").write_text(json.dumps(meta))
+    expected = model.predict(QUERY, errors="nan")
+    for loaded in (TransformerModel.load(old), load_model(old)):
+        pd.testing.assert_frame_equal(loaded.predict(QUERY, errors="nan"), expected)
+    meta["class"] = "sciml.chem.transformer.somewhere.TransformerModel"
+    (old / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="somewhere.TransformerModel"):
+        TransformerModel.load(old)
+
+
+def test_old_import_paths_give_the_moved_objects():
+    import sciml.chem.models.transformer as new_model
+    import sciml.chem.predictor as new_predictor
+    import sciml.chem.transformer as package
+    import sciml.chem.transformer.predictor as old
+
+    for name in ("HEADS", "TransformerConfig", "TransformerModel"):
+        assert getattr(package, name) is getattr(new_model, name)
+        assert getattr(old, name) is getattr(new_model, name)
+    assert package.MolecularPropertyPredictor is new_predictor.MolecularPropertyPredictor
+    assert old.MolecularPropertyPredictor is new_predictor.MolecularPropertyPredictor
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        package.Nope  # noqa: B018
+
+
+@pytest.mark.parametrize("first", ["sciml.chem.transformer", "sciml.chem.models.transformer",
+                                   "sciml.chem.predictor", "sciml.chem.transformer.predictor"])
+def test_no_import_circle(first):
+    """The transformer package (network and stages) does not import the model registry."""
+    import subprocess
+    import sys
+
+    code = (f"import sys, {first}; import sciml.chem.transformer; "
+            "print('sciml.chem.models' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == ("False" if first == "sciml.chem.transformer" else "True")

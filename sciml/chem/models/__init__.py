@@ -9,6 +9,8 @@ rebuilds whichever model a folder holds. :data:`MODELS` maps the CLI names to cl
 - :class:`GBMModel` (``"gbm"``): LightGBM on Morgan count fingerprints + RDKit descriptors;
 - :class:`GNNModel` (``"gnn"``): D-MPNN with optional descriptor concatenation and
   ensembling, trained by :class:`sciml.train.Trainer`;
+- :class:`TransformerModel` (``"transformer"``): SMILES encoder from
+  :mod:`sciml.chem.transformer`, domain-adapted, with a random-forest or fine-tuned head;
 - :class:`EnsembleModel` (``"ensemble"``, Python API only: it is built from member
   objects): mean of several models, std across them.
 """
@@ -16,13 +18,14 @@ rebuilds whichever model a folder holds. :data:`MODELS` maps the CLI names to cl
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from sciml.chem.models.base import MoleculeModel, NotFittedError, read_meta
 from sciml.chem.models.ensemble import EnsembleConfig, EnsembleModel
 from sciml.chem.models.gbm import GBMConfig, GBMModel
 from sciml.chem.models.gnn import GNNConfig, GNNModel
 from sciml.chem.models.rf import RandomForestConfig, RandomForestModel
-from sciml.chem.transformer.predictor import TransformerModel
+from sciml.chem.models.transformer import TransformerConfig, TransformerModel
 from sciml.train.checkpoint import CheckpointError
 
 __all__ = [
@@ -37,6 +40,8 @@ __all__ = [
     "NotFittedError",
     "RandomForestConfig",
     "RandomForestModel",
+    "TransformerConfig",
+    "TransformerModel",
     "load_model",
 ]
 
@@ -51,8 +56,16 @@ MODELS: dict[str, type[MoleculeModel]] = {
 _LOADABLE: dict[str, type[MoleculeModel]] = {**MODELS, "ensemble": EnsembleModel}
 
 
-def load_model(directory: str | os.PathLike) -> MoleculeModel:
+def load_model(directory: str | os.PathLike, **inference_options: Any) -> MoleculeModel:
     """Load a saved model of any registered kind.
+
+    Parameters
+    ----------
+    directory : path
+        Folder written by ``save``.
+    **inference_options
+        Fields of the model's :attr:`~MoleculeModel.inference_options` to change, e.g.
+        ``precision="bf16"`` for a transformer.
 
     Raises
     ------
@@ -60,10 +73,18 @@ def load_model(directory: str | os.PathLike) -> MoleculeModel:
         ``directory`` is not a saved model.
     CheckpointError
         The folder is malformed or names a model kind not in :data:`MODELS`.
+    ValueError
+        An inference option the saved kind of model does not have.
     """
     meta = read_meta(directory)
     kind = meta.get("model")
     if kind not in _LOADABLE:
         raise CheckpointError(f"{directory} holds a model of kind {kind!r}, which this sciml does "
                               f"not know; known kinds: {', '.join(sorted(_LOADABLE))}")
-    return _LOADABLE[kind].load(directory)
+    cls = _LOADABLE[kind]
+    unknown = sorted(set(inference_options) - set(cls.inference_options))
+    if unknown:
+        takers = sorted(k for k, c in _LOADABLE.items() if set(unknown) <= set(c.inference_options))
+        raise ValueError(f"{', '.join(unknown)} applies to {', '.join(takers) or 'no'} models; "
+                         f"{directory} holds a {kind!r} model")
+    return cls.load(directory).set_inference_options(**inference_options)

@@ -226,6 +226,11 @@ class MoleculeModel:
     trains_in_epochs: ClassVar[bool] = False
     #: Configuration fields that the CLI's ``--epochs`` sets (empty: not trained in epochs).
     epoch_fields: ClassVar[tuple[str, ...]] = ()
+    #: Configuration fields that change only how a fitted model predicts (e.g. the
+    #: transformer's ``precision``), so :meth:`set_inference_options` may set them after fitting.
+    inference_options: ClassVar[tuple[str, ...]] = ()
+    #: Class paths this class had before it moved; ``model.json`` files written then hold them.
+    former_class_paths: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: Any = None, **overrides: Any):
         config = self.config_cls() if config is None else config
@@ -242,6 +247,22 @@ class MoleculeModel:
         self.transforms = TargetTransforms.identity([])
         self.conformal: ConformalScores | None = None
         self.domain: TrainingDomain | None = None
+
+    def set_inference_options(self, **options: Any) -> MoleculeModel:
+        """Change fields of :attr:`inference_options` (e.g. ``precision="bf16"``); returns self.
+
+        Raises
+        ------
+        ValueError
+            An option this model does not have at prediction time.
+        """
+        unknown = sorted(set(options) - set(self.inference_options))
+        if unknown:
+            have = ", ".join(self.inference_options) or "none"
+            raise ValueError(f"{type(self).__name__} ({self.name!r}) has no inference option(s) "
+                             f"{', '.join(unknown)}; its inference options: {have}")
+        self.config = dataclasses.replace(self.config, **options)
+        return self
 
     # ----------------------------------------------------------- interface
     @property
@@ -525,7 +546,7 @@ class MoleculeModel:
             The folder holds another kind of model, or is not a sciml model.
         """
         meta = read_meta(directory)
-        if meta.get("class") != class_path(cls):
+        if meta.get("class") not in (class_path(cls), *cls.former_class_paths):
             raise CheckpointError(
                 f"{directory} holds a {meta.get('class')} ({meta.get('model')!r}), "
                 f"not a {class_path(cls)} ({cls.name!r})")

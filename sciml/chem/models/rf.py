@@ -61,8 +61,11 @@ class RandomForestConfig:
     ----------
     n_estimators : int
         Trees per endpoint.
-    max_features : float
-        Fraction of descriptors tried at each split (1/3 is the usual regression choice).
+    max_features : float or tuple of float
+        Fraction of descriptors tried at each split (1/3 is the usual regression choice;
+        1.0, bagged trees, is scikit-learn's default). A tuple of fractions: each endpoint
+        gets the one whose forest has the best out-of-bag R² on its training molecules
+        (one forest fitted per candidate; ``fit_info["max_features"]`` records the choice).
     min_samples_leaf : int
         Minimum training molecules per leaf.
     max_depth : int or None
@@ -76,12 +79,29 @@ class RandomForestConfig:
     """
 
     n_estimators: int = 300
-    max_features: float = 1 / 3
+    max_features: float | tuple[float, ...] = 1 / 3
     min_samples_leaf: int = 1
     max_depth: int | None = None
     seed: int = 0
     n_jobs: int | None = None
     descriptor_cache: bool = True
+
+    def __post_init__(self):
+        if isinstance(self.max_features, (list, tuple)):
+            # model.json and --set store a list; the frozen config keeps a tuple.
+            object.__setattr__(self, "max_features", tuple(self.max_features))
+        bad = [f for f in self.candidate_max_features
+               if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= 1]
+        if bad or not self.candidate_max_features:
+            raise ValueError(f"max_features must be a fraction in (0, 1] or a non-empty tuple "
+                             f"of them, got {self.max_features!r}")
+
+    @property
+    def candidate_max_features(self) -> tuple[float, ...]:
+        """The ``max_features`` values to try (one unless a tuple was given)."""
+        if isinstance(self.max_features, tuple):
+            return self.max_features
+        return (self.max_features,)
 
 
 class RandomForestModel(MoleculeModel):
@@ -118,15 +138,27 @@ class RandomForestModel(MoleculeModel):
         self.medians = training_medians(x)
         x = np.where(np.isnan(x), self.medians, x)
         self.forests = {}
+        candidates = self.config.candidate_max_features
+        chosen, oob = {}, {}
         for t, target in enumerate(self.targets):
             labelled = ~np.isnan(train.y[:, t])
-            forest = RandomForestRegressor(
-                n_estimators=self.config.n_estimators, max_features=self.config.max_features,
-                min_samples_leaf=self.config.min_samples_leaf, max_depth=self.config.max_depth,
-                random_state=self.config.seed,
-                n_jobs=-1 if self.config.n_jobs is None else self.config.n_jobs)
-            forest.fit(x[labelled], train.y[labelled, t])
-            self.forests[target] = ForestArrays.from_sklearn(forest)
+            best = None
+            for fraction in candidates:
+                forest = RandomForestRegressor(
+                    n_estimators=self.config.n_estimators, max_features=float(fraction),
+                    min_samples_leaf=self.config.min_samples_leaf,
+                    max_depth=self.config.max_depth, random_state=self.config.seed,
+                    n_jobs=-1 if self.config.n_jobs is None else self.config.n_jobs,
+                    oob_score=len(candidates) > 1)
+                forest.fit(x[labelled], train.y[labelled, t])
+                if len(candidates) == 1:
+                    best = forest
+                elif best is None or forest.oob_score_ > oob[target]:
+                    best, chosen[target], oob[target] = forest, float(fraction), forest.oob_score_
+            self.forests[target] = ForestArrays.from_sklearn(best)
+        if len(candidates) > 1:
+            self.fit_info["max_features"] = chosen
+            self.fit_info["oob_r2"] = {k: float(v) for k, v in oob.items()}
 
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
         x = self._features(smiles)
@@ -141,7 +173,10 @@ class RandomForestModel(MoleculeModel):
         for t, target in enumerate(self.targets):
             arrays.update(self.forests[target].to_dict(f"t{t}_"))
         np.savez_compressed(directory / _WEIGHTS, **arrays)
-        return {"weights": _WEIGHTS, "descriptor_names": self.descriptor_names}
+        extra = {"weights": _WEIGHTS, "descriptor_names": self.descriptor_names}
+        if "max_features" in self.fit_info:
+            extra["chosen"] = {key: self.fit_info[key] for key in ("max_features", "oob_r2")}
+        return extra
 
     def _load(self, directory: Path, extra: dict[str, Any]) -> None:
         names = list(extra.get("descriptor_names", []))
@@ -150,6 +185,7 @@ class RandomForestModel(MoleculeModel):
                 f"{directory} was fitted on {len(names)} RDKit descriptors that differ from this "
                 f"RDKit's {len(descriptor_names())}; refit the model with this RDKit version")
         self.descriptor_names = names
+        self.fit_info.update(extra.get("chosen", {}))
         with np.load(file_inside(directory, extra.get("weights"), "weights"),
                      allow_pickle=False) as arrays:
             self.medians = np.asarray(arrays["medians"])

@@ -7,23 +7,16 @@ Pipeline by stage:
   endpoint heads) and the descriptor MTR objective;
 - :mod:`~sciml.chem.transformer.stages` -- :func:`pretrain`, :func:`adapt`, :func:`embed` and
   stage checkpoints;
-- :mod:`~sciml.chem.transformer.predictor` -- :class:`TransformerModel` (the baselines'
-  ``fit``/``predict``/``save``/``load`` interface) and :class:`MolecularPropertyPredictor`;
+- :class:`~sciml.chem.models.TransformerModel` (the molecular models' ``fit``/``predict``/
+  ``save``/``load`` interface) lives with the other models in :mod:`sciml.chem.models`, and
+  the predictor for any saved model in :mod:`sciml.chem.predictor`; both names are still
+  importable from here;
 - :mod:`sciml.chem.transformer_cli` -- ``sciml pretrain`` and ``sciml adapt`` (kept outside
   this package so that ``sciml --help`` does not import torch).
 """
 
-# TransformerModel is registered in sciml.chem.models.MODELS, whose package imports the
-# predictor module; loading that package first keeps the import order acyclic.
-import sciml.chem.models  # noqa: F401
 from sciml.chem.transformer.data import SmilesTokenDataset, encode_smiles, mask_tokens
 from sciml.chem.transformer.model import DescriptorRegression, MolecularTransformer
-from sciml.chem.transformer.predictor import (
-    HEADS,
-    MolecularPropertyPredictor,
-    TransformerConfig,
-    TransformerModel,
-)
 from sciml.chem.transformer.stages import (
     OBJECTIVES,
     PRECISIONS,
@@ -60,3 +53,19 @@ __all__ = [
     "save_stage",
     "select_corpus",
 ]
+
+#: Names that moved out of this package, importable from here as before: module by name.
+_MOVED = {"HEADS": "sciml.chem.models.transformer",
+          "TransformerConfig": "sciml.chem.models.transformer",
+          "TransformerModel": "sciml.chem.models.transformer",
+          "MolecularPropertyPredictor": "sciml.chem.predictor"}
+
+
+def __getattr__(name: str):
+    # Imported on first use: sciml.chem.models imports this package, so importing it back
+    # at load time would be a circle.
+    if name in _MOVED:
+        import importlib
+
+        return getattr(importlib.import_module(_MOVED[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
