@@ -196,3 +196,7 @@ def test_adapt_defaults_are_the_recipe_that_helped():
     # 5 or 20 epochs at 2e-4 made MTR-DA embeddings worse in the ADME benchmark.
     params = inspect.signature(adapt).parameters
     assert (params["epochs"].default, params["lr"].default) == (30, 1e-3)
+    from sciml.chem.models.transformer import TransformerConfig
+
+    config = TransformerConfig()
+    assert (config.adapt_epochs, config.adapt_lr) == (30, 1e-3)
