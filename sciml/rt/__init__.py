@@ -28,6 +28,9 @@ Laid out by pipeline stage:
   the two objectives batch by batch;
 - :mod:`sciml.rt.model` -- :class:`RegressionTransformerNet` (encoder + numerical encodings
   + MLM head), the objective and the self-consistency hook;
+- :mod:`sciml.rt.decoding` -- the multi-pass decoding algorithms (iterative unmasking of
+  molecules, slot-by-slot decoding of values);
+- :mod:`sciml.rt.generation` -- primed generation: masking, filling, repair, reranking;
 - :mod:`sciml.rt.predictor` -- the user-facing :class:`RegressionTransformer`
   (``fit``, ``predict``, ``generate``, ``save``, ``load``);
 - :mod:`sciml.rt.cli` -- ``sciml rt train|predict|generate``.

@@ -6,6 +6,7 @@ from rdkit import Chem
 from sciml.chem.smiles import InvalidSmilesError
 from sciml.chem.tokenizer import VocabularyMismatchError
 from sciml.rt import PropertySpec, RegressionTransformer, UnknownPropertyError
+from sciml.rt import generation
 from sciml.rt.data import build_tokenizer
 from sciml.rt.numbers import NumberTokenizer
 from sciml.rt.predictor import RTConfig
@@ -162,11 +163,11 @@ def test_atom_masking_keeps_the_skeleton(trained_rt, molecules):
 def test_best_of_keeps_the_fill_predicted_closest_to_the_target(trained_rt, molecules):
     fills = [[molecules[0], None, molecules[2]], [molecules[1], molecules[3], None]]
     targets = [{"qed": 0.9}, {"qed": 0.1}, {"qed": 0.5}]
-    chosen = trained_rt._rerank(fills, targets, batch_size=8)
+    chosen = generation._rerank(trained_rt, fills, targets, batch_size=8)
     pred = dict(zip(molecules, trained_rt.predict(molecules)["qed"], strict=True))
     expected = min(fills[0][0], fills[1][0], key=lambda s: abs(pred[s] - 0.9))
     assert chosen == [expected, molecules[3], molecules[2]]
-    assert trained_rt._rerank([[None, None]], targets[:2], batch_size=8) == [None, None]
+    assert generation._rerank(trained_rt, [[None, None]], targets[:2], batch_size=8) == [None, None]
     out = trained_rt.generate(molecules[:2], {"qed": 0.5}, n=2, best_of=3, max_retries=0)
     assert out.attrs["n_fills"] == 3 * out.attrs["n_generated"]
     with pytest.raises(ValueError, match="best_of"):
