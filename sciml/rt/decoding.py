@@ -80,6 +80,7 @@ def iterative_unmask(
     syntax: bool = True,
     alternatives: int = 0,
     allowed: torch.Tensor | None = None,
+    pad: bool = False,
 ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Fill every ``[MASK]`` after the property block with SMILES tokens.
 
@@ -111,6 +112,12 @@ def iterative_unmask(
     allowed : Tensor ``(B, L, V)`` bool, optional
         Tokens allowed at each position (on top of "SMILES tokens only"), e.g. only
         aromatic atoms where an aromatic atom was masked.
+    pad : bool
+        Also allow ``[PAD]`` ("no token here") at masked positions, for a model trained
+        with ``RTConfig(span_slack > 0)`` whose masked spans carry extra slots: the
+        molecule then grows or shrinks. A position filled with ``[PAD]`` is hidden from
+        the attention of later passes (as padding is in training) and is empty for the
+        syntax check; the caller drops it when decoding.
 
     Returns
     -------
@@ -127,13 +134,16 @@ def iterative_unmask(
     if n_steps is None:
         n_steps = max(1, int(((ids == net.mask_id) & region & attention_mask).sum(1).max()))
     alt = torch.full((*ids.shape, max(alternatives, 1)), -1, dtype=torch.long, device=ids.device)
+    choosable = net.molecule_tokens.clone()
+    if pad:
+        choosable[net.pad_id] = True
     for step in range(n_steps):
         masked = (ids == net.mask_id) & region & attention_mask
         remaining = masked.sum(1)
         if not remaining.any():
             break
         logits = net({"input_ids": ids, "attention_mask": attention_mask})["logits"].float()
-        logits = logits.masked_fill(~net.molecule_tokens, float("-inf"))
+        logits = logits.masked_fill(~choosable, float("-inf"))
         if allowed is not None:
             logits = logits.masked_fill(~allowed, float("-inf"))
         if temperature > 0:
@@ -154,9 +164,12 @@ def iterative_unmask(
         fix = masked & (rank < k.unsqueeze(1))
         if syntax:
             _repair_syntax(
-                checker, net.mask_id, ids, attention_mask, fix, choice, probs, confidence, start
+                checker, net.mask_id, ids, attention_mask, fix, choice, probs, confidence, start,
+                net.pad_id if pad else None,
             )
         ids = torch.where(fix, choice, ids)
+        if pad:
+            attention_mask = attention_mask & ~(fix & (ids == net.pad_id))
         if alternatives:
             top = probs.topk(alternatives, dim=-1)
             # Tokens the constraints ruled out (probability 0) are no candidates.
@@ -166,9 +179,14 @@ def iterative_unmask(
 
 
 def _repair_syntax(
-    checker, mask_id, ids, attention_mask, fix, choice, probs, confidence, start
+    checker, mask_id, ids, attention_mask, fix, choice, probs, confidence, start, pad_id
 ) -> None:
-    """Replace, in place in ``choice``, fixed tokens that break SMILES syntax."""
+    """Replace, in place in ``choice``, fixed tokens that break SMILES syntax (``[PAD]`` = empty)."""
+
+    def feasible(tokens: list[int | None]) -> bool:
+        # A hole (None) stays a hole; [PAD] is no token at all.
+        return checker.feasible(tokens if pad_id is None else [t for t in tokens if t != pad_id])
+
     for b in fix.any(1).nonzero().flatten().tolist():
         end = int(attention_mask[b].nonzero().max())  # the [SEP]
         row = ids[b, start:end].tolist()
@@ -184,11 +202,11 @@ def _repair_syntax(
                 if probs[b, pos, token] <= 0:
                     break
                 tokens[pos - start] = token
-                if checker.feasible(tokens):
+                if feasible(tokens):
                     choice[b, pos] = token
                     break
             else:
                 tokens[pos - start] = first
-            if not checker.feasible(tokens):
+            if not feasible(tokens):
                 tokens[pos - start] = first
                 choice[b, pos] = first

@@ -525,6 +525,10 @@ class RegressionTransformer:
         mask: Literal["spans", "atoms"] = "spans",
         best_of: int = 1,
         repair: bool = False,
+        span_slack: float | None = None,
+        exclude: Mapping[str, str] | None = None,
+        keep_seed: bool = False,
+        max_rounds: int = 4,
         errors: Errors = "raise",
         out_of_range: Literal["raise", "clip"] = "raise",
         batch_size: int = 256,
@@ -538,9 +542,15 @@ class RegressionTransformer:
         set to the target (properties not in ``targets`` get the model's prediction for the
         seed), and the masks are filled in ``n_steps`` passes. Candidate ``k`` of a seed uses
         the same mask under every target, so with ``temperature=0`` outputs differ between
-        targets only because of the primer. A candidate RDKit cannot parse is filled again
-        from the same masked input, sampling, up to ``max_retries`` times; one still invalid
-        after that counts in ``n_invalid``.
+        targets only because of the primer. A candidate RDKit cannot parse, or one the
+        chemistry filters refuse (``exclude``), is filled again from the same masked input,
+        sampling, up to ``max_retries`` times; one still invalid after that counts in
+        ``n_invalid`` (or ``n_filtered``). While a seed and target have fewer than ``n``
+        distinct accepted molecules, further rounds make twice the shortfall of new
+        candidates (new masks and samples), up to ``max_rounds`` rounds; a shortfall left
+        after that is reported in a :class:`~sciml.rt.generation.GenerationWarning` naming
+        the seed, the target and why (invalid, duplicates, filtered by which group, the
+        seed unchanged) and in ``attrs["shortfall"]``.
 
         Parameters
         ----------
@@ -550,12 +560,13 @@ class RegressionTransformer:
             ``{"qed": 0.8}`` or ``{"qed": [0.2, 0.5, 0.8]}``. Unknown names raise
             :class:`~sciml.rt.UnknownPropertyError` listing the known ones.
         n : int
-            Candidates per seed and target (before filtering).
+            Molecules wanted per seed and target: distinct, valid, passing the filters, and
+            not the seed itself (unless ``keep_seed``).
         mask_fraction : float
             Fraction of the molecule's tokens to re-generate, in (0, 1].
         n_steps : int, optional
             Unmasking passes (default: one token per pass, see
-            :func:`~sciml.rt.model.iterative_unmask`).
+            :func:`~sciml.rt.decoding.iterative_unmask`).
         temperature : float
             Sampling temperature (0 = greedy, candidates then differ only by their masks).
         max_retries : int
@@ -573,7 +584,7 @@ class RegressionTransformer:
             Fills per candidate: the first at ``temperature``, the others sampling (at 1.0
             when ``temperature`` is 0); among the valid ones the candidate keeps the one
             whose property, as the model itself predicts it, is closest to the target
-            (rt-consistency reranking; distance in units of each property's range,
+            (self-consistency reranking; distance in units of each property's range,
             summed over the targeted properties). A candidate is invalid only if every
             fill (and every refill) is.
         repair : bool
@@ -581,6 +592,22 @@ class RegressionTransformer:
             generated tokens for other top-5 candidates the model gave at those positions,
             one at a time, keeping swaps that leave fewer RDKit problems
             (:func:`sciml.rt._repair.repair`); fills it cannot fix stay invalid.
+        span_slack : float, optional
+            Variable-length generation (``mask="spans"``): after each masked span of ``k``
+            tokens, ``0..ceil(span_slack * k)`` extra ``[MASK]`` slots (drawn per candidate),
+            which the model may fill with ``[PAD]`` ("no token"), so the molecule grows or
+            shrinks. Default: the ``RTConfig.span_slack`` the model was trained with (0 for
+            models saved before it existed: spans then keep their length, as before).
+        exclude : mapping of str to str, optional
+            Chemistry filters: unwanted groups, name -> SMARTS, refused like invalid fills,
+            and molecules with radical electrons. None: the defaults
+            (:data:`sciml.rt.filters.DEFAULT_EXCLUDE`: peroxide, acyl halide, cumulene, azide,
+            epoxide/aziridine); ``{}``: no filter at all (radicals pass too).
+        keep_seed : bool
+            Count the seed itself, when a fill gives it back unchanged, as an output
+            (``is_seed`` True); by default it is dropped and counted in ``n_unchanged``.
+        max_rounds : int
+            Rounds of new candidates while some seed and target have fewer than ``n``.
         errors : {"raise", "skip", "nan"}
             Invalid seeds: raise, or skip them ("nan" also skips: a seed yields no rows).
         out_of_range : {"raise", "clip"}
@@ -594,13 +621,18 @@ class RegressionTransformer:
             One row per valid, distinct (canonical) molecule per seed and target, with
             columns ``seed``, ``target_<p>``, ``smiles``, ``predicted_<p>`` (the model's
             prediction for the generated molecule), ``true_<p>`` (RDKit value where
-            computable, e.g. QED; else NaN) and ``is_seed`` (the seed came back unchanged).
-            ``attrs``: ``n_generated`` (candidates), ``n_invalid`` (candidates still invalid
-            after the retries, filtered out), ``n_retried`` (refills made), ``n_fills`` and
-            ``n_invalid_fills`` (every fill made, refills included, and how many of those
-            RDKit could not parse: the validity of a single fill), ``n_repaired_fills`` (fills
-            valid only after the repair), ``n_duplicates``,
-            ``invalid_seeds``.
+            computable, e.g. QED; else NaN) and ``is_seed`` (the seed came back unchanged;
+            only with ``keep_seed``); at most ``n`` rows per seed and target.
+            ``attrs``: ``n_asked`` (``n`` x seeds x targets), ``n_returned``, ``n_rounds``,
+            ``n_generated`` (candidates, over all rounds) = ``n_returned`` + ``n_invalid``
+            (still invalid after the retries) + ``n_filtered`` (still refused by a filter;
+            ``filtered_by``: per filter name) + ``n_duplicates`` + ``n_unchanged`` (the seed
+            given back) + ``n_surplus`` (valid beyond ``n``); ``n_retried`` (refills made),
+            ``n_fills``, ``n_invalid_fills`` and ``n_filtered_fills`` (every fill made,
+            refills included, and how many RDKit could not parse or a filter refused: the
+            quality of a single fill), ``n_repaired_fills`` (fills valid only after the
+            repair), ``shortfall`` (one dict per seed and target with fewer than ``n``
+            molecules, with its counts) and ``invalid_seeds``.
         """
         return generation.generate(
             self,
@@ -614,6 +646,10 @@ class RegressionTransformer:
             mask=mask,
             best_of=best_of,
             repair=repair,
+            span_slack=span_slack,
+            exclude=exclude,
+            keep_seed=keep_seed,
+            max_rounds=max_rounds,
             errors=errors,
             out_of_range=out_of_range,
             batch_size=batch_size,
@@ -671,6 +707,10 @@ class RegressionTransformer:
         config = json.loads(extra["config"])
         if isinstance(config, dict) and "mask_fraction" in config:
             config["mask_fraction"] = tuple(config["mask_fraction"])
+        if isinstance(config, dict):
+            # Saved before span slack existed: trained without [PAD] slots, so generation
+            # must not offer them (the dataclass default is for new training runs).
+            config.setdefault("span_slack", 0.0)
         config = dataclass_from_dict(RTConfig, config, path)
         net = rebuild_model(payload, expected=RegressionTransformerNet, source=path)
         specs = [dataclass_from_dict(PropertySpec, s, path) for s in net.hparams["specs"]]
