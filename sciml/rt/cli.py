@@ -184,10 +184,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         seeds,
         _parse_targets(args.target),
         n=args.n,
-        mask_fraction=args.mask_fraction,
-        temperature=args.temperature,
         mask=args.mask,
-        best_of=args.best_of,
         repair=args.repair,
         span_slack=args.span_slack,
         exclude=exclude,
@@ -195,6 +192,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         errors=args.errors,
         out_of_range=args.out_of_range,
         seed=args.seed,
+        # Unset options keep generate()'s defaults (one place for them).
+        **{k: v for k, v in (("mask_fraction", args.mask_fraction),
+                             ("temperature", args.temperature), ("best_of", args.best_of))
+           if v is not None},
     )
     out.to_csv(args.out, index=False)
     a = out.attrs
@@ -309,10 +310,12 @@ def register(subparsers) -> None:
     legacy(generate, "CSV to write")
     generate.add_argument("--n", type=int, default=10,
                           help="distinct molecules wanted per seed and target (default: 10)")
-    generate.add_argument("--mask-fraction", type=float, default=0.3,
-                          help="share of the seed's tokens re-generated (default: 0.3)")
-    generate.add_argument("--temperature", type=float, default=1.0,
-                          help="sampling temperature of the fills (default: 1.0)")
+    chosen = "chosen in benchmarks/results/rt_primer_study.md"
+    generate.add_argument("--mask-fraction", type=float, default=None,
+                          help=f"share of the seed's tokens re-generated (default: 0.4, {chosen})")
+    generate.add_argument("--temperature", type=float, default=None,
+                          help=f"sampling temperature of the fills, 0 = greedy (default: 1.0, "
+                               f"{chosen})")
     generate.add_argument(
         "--mask",
         choices=("spans", "atoms"),
@@ -322,8 +325,9 @@ def register(subparsers) -> None:
     generate.add_argument(
         "--best-of",
         type=int,
-        default=1,
-        help="fills per candidate; keep the one the model predicts closest to the target",
+        default=None,
+        help="fills per candidate; keep the one the model predicts closest to the target "
+        f"(default: 4, {chosen})",
     )
     generate.add_argument(
         "--repair",

@@ -518,12 +518,12 @@ class RegressionTransformer:
         targets: Mapping[str, float | Sequence[float]],
         *,
         n: int = 10,
-        mask_fraction: float = 0.3,
+        mask_fraction: float = 0.4,
         n_steps: int | None = None,
         temperature: float = 1.0,
         max_retries: int = 3,
         mask: Literal["spans", "atoms"] = "spans",
-        best_of: int = 1,
+        best_of: int = 4,
         repair: bool = False,
         span_slack: float | None = None,
         exclude: Mapping[str, str] | None = None,
@@ -563,7 +563,11 @@ class RegressionTransformer:
             Molecules wanted per seed and target: distinct, valid, passing the filters, and
             not the seed itself (unless ``keep_seed``).
         mask_fraction : float
-            Fraction of the molecule's tokens to re-generate, in (0, 1].
+            Fraction of the molecule's tokens to re-generate, in (0, 1]. The defaults of
+            ``mask_fraction`` (0.4), ``temperature`` (1.0), ``mask`` ("spans") and
+            ``best_of`` (4) follow the primer best in
+            ``benchmarks/results/rt_primer_study.md`` (seeds disjoint from the evaluation's
+            test molecules); smaller masks, atom masks and greedy filling follow it less.
         n_steps : int, optional
             Unmasking passes (default: one token per pass, see
             :func:`~sciml.rt.decoding.iterative_unmask`).
