@@ -18,8 +18,10 @@ model family, so the RT adds only its number tokens, numerical encodings and col
 (2) both RT tasks are infilling tasks (digits given the molecule; molecule spans given the
 digits), which a masked LM does natively, while XLNet's permutation objective is needed
 mainly for left-to-right generation of unbounded length; (3) on a CPU budget an encoder
-of a few million parameters trains in minutes. The cost: a masked span keeps its length,
-so a generated molecule has as many tokens as its seed (XLNet could grow or shrink it).
+of a few million parameters trains in minutes. The cost: a masked span has a fixed number
+of slots; models trained with ``RTConfig(span_slack > 0)`` get extra slots after each
+masked span that they may fill with ``[PAD]`` ("no token"), so a generated molecule can
+grow or shrink (XLNet does this natively).
 
 Laid out by pipeline stage:
 
@@ -28,6 +30,10 @@ Laid out by pipeline stage:
   the two objectives batch by batch;
 - :mod:`sciml.rt.model` -- :class:`RegressionTransformerNet` (encoder + numerical encodings
   + MLM head), the objective and the self-consistency hook;
+- :mod:`sciml.rt.decoding` -- the multi-pass decoding algorithms (iterative unmasking of
+  molecules, slot-by-slot decoding of values);
+- :mod:`sciml.rt.generation` -- primed generation: masking, filling, repair, reranking;
+- :mod:`sciml.rt.filters` -- chemistry filters of generated molecules (radicals, groups);
 - :mod:`sciml.rt.predictor` -- the user-facing :class:`RegressionTransformer`
   (``fit``, ``predict``, ``generate``, ``save``, ``load``);
 - :mod:`sciml.rt.cli` -- ``sciml rt train|predict|generate``.

@@ -1,6 +1,6 @@
 """Whether a SMILES token sequence with holes can still become a parsable SMILES.
 
-Used by :func:`sciml.rt.model.iterative_unmask` to reject a token that would make the
+Used by :func:`sciml.rt.decoding.iterative_unmask` to reject a token that would make the
 molecule unparsable whatever fills the remaining holes: unbalanced branches, an odd count
 of a ring-bond label with no hole left to close it, and impossible neighbours (``()``,
 ``(1``, ``=)``, a molecule starting with ``(`` or ending with ``=``). Valence and

@@ -193,6 +193,23 @@ def _parse_targets(items: list[str]) -> dict[str, list[float]]:
     return targets
 
 
+def _parse_exclude(items: list[str] | None, no_filters: bool) -> dict[str, str] | None:
+    """``--exclude NAME=SMARTS ...`` / ``--no-filters`` as the ``exclude`` of ``generate``."""
+    if no_filters:
+        if items:
+            raise ValueError("--no-filters and --exclude contradict each other; give one")
+        return {}
+    if not items:
+        return None
+    groups = {}
+    for item in items:
+        name, sep, smarts = item.partition("=")
+        if not sep or not name or not smarts:
+            raise ValueError(f"--exclude takes NAME=SMARTS, e.g. peroxide=[OX2][OX2]; got {item!r}")
+        groups[name] = smarts
+    return groups
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     _legacy(args, "rt generate", {"model": "--model", "seeds": "--seeds"}, model="--model",
             seeds="--seeds", out="--out")
@@ -201,6 +218,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     check_input_file(args.model, "model")
     check_output_file(args.out, "--out")
+    exclude = _parse_exclude(args.exclude, args.no_filters)
     rt = RegressionTransformer.load(args.model)
     seeds = (
         _read_smiles_csv(args.seeds, args.smiles_col, "seeds")[args.smiles_col].tolist()
@@ -211,19 +229,27 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         seeds,
         _parse_targets(args.target),
         n=args.n,
-        mask_fraction=args.mask_fraction,
-        temperature=args.temperature,
         mask=args.mask,
-        best_of=args.best_of,
         repair=args.repair,
+        span_slack=args.span_slack,
+        exclude=exclude,
+        max_rounds=args.max_rounds,
         errors=args.errors,
         out_of_range=args.out_of_range,
         seed=args.seed,
+        # Unset options keep generate()'s defaults (one place for them).
+        **{k: v for k, v in (("mask_fraction", args.mask_fraction),
+                             ("temperature", args.temperature), ("best_of", args.best_of))
+           if v is not None},
     )
     out.to_csv(args.out, index=False)
+    a = out.attrs
+    filtered = ", ".join(f"{k} {v}" for k, v in a["filtered_by"].items() if v)
     print(
-        f"wrote {len(out)} molecules to {args.out} ({out.attrs['n_invalid']} of "
-        f"{out.attrs['n_generated']} candidates invalid, {out.attrs['n_duplicates']} duplicates)"
+        f"wrote {len(out)} of {a['n_asked']} molecules asked to {args.out} ({a['n_generated']} "
+        f"candidates in {a['n_rounds']} round(s): {a['n_invalid']} invalid, {a['n_filtered']} "
+        f"filtered{f' ({filtered})' if filtered else ''}, {a['n_duplicates']} duplicates, "
+        f"{a['n_unchanged']} the seed unchanged)"
     )
     return 0
 
@@ -340,11 +366,14 @@ def register(subparsers) -> None:
         help="target values, e.g. qed=0.8 or qed=0.2,0.5,0.8",
     )
     legacy(generate, "CSV to write")
-    generate.add_argument("--n", type=int, default=10, help="candidates per seed and target")
-    generate.add_argument("--mask-fraction", type=float, default=0.3,
-                          help="share of the seed's tokens re-generated (default: 0.3)")
-    generate.add_argument("--temperature", type=float, default=1.0,
-                          help="sampling temperature of the fills (default: 1.0)")
+    generate.add_argument("--n", type=int, default=10,
+                          help="distinct molecules wanted per seed and target (default: 10)")
+    chosen = "chosen in benchmarks/results/rt_primer_study.md"
+    generate.add_argument("--mask-fraction", type=float, default=None,
+                          help=f"share of the seed's tokens re-generated (default: 0.4, {chosen})")
+    generate.add_argument("--temperature", type=float, default=None,
+                          help=f"sampling temperature of the fills, 0 = greedy (default: 1.0, "
+                               f"{chosen})")
     generate.add_argument(
         "--mask",
         choices=("spans", "atoms"),
@@ -354,14 +383,36 @@ def register(subparsers) -> None:
     generate.add_argument(
         "--best-of",
         type=int,
-        default=1,
-        help="fills per candidate; keep the one the model predicts closest to the target",
+        default=None,
+        help="fills per candidate; keep the one the model predicts closest to the target "
+        f"(default: 4, {chosen})",
     )
     generate.add_argument(
         "--repair",
         action="store_true",
         help="swap generated atoms for other model candidates until the molecule sanitizes",
     )
+    generate.add_argument(
+        "--exclude",
+        nargs="+",
+        metavar="NAME=SMARTS",
+        help="unwanted groups, e.g. peroxide=[OX2][OX2]; replaces the default list (peroxide, "
+        "acyl_halide, cumulene, azide, epoxide_aziridine; see sciml.rt.filters). Molecules "
+        "with radicals are always refused, unless --no-filters",
+    )
+    generate.add_argument("--no-filters", action="store_true",
+                          help="keep every valid molecule: no group filter, radicals allowed")
+    generate.add_argument(
+        "--span-slack",
+        type=float,
+        default=None,
+        metavar="F",
+        help="extra [MASK] slots (up to F x span length) after each masked span, so molecules "
+        "can grow or shrink (default: the model's trained value; 0 for older models)",
+    )
+    generate.add_argument("--max-rounds", type=int, default=4,
+                          help="rounds of new candidates while fewer than --n molecules were "
+                               "made (default: 4)")
     generate.add_argument(
         "--out-of-range",
         choices=("raise", "clip"),

@@ -4,16 +4,13 @@
 (:class:`sciml.encoder.TransformerEncoder`) with fixed *numerical encodings* of the digit
 tokens (added to their embeddings through the encoder's ``extra_embeddings`` hook) and a
 weight-tied MLM head. It owns the vocabulary and the property specs (both in ``hparams``,
-so a checkpoint rebuilds it) and with them the two decoding rules:
-
-- property values (:data:`DECODINGS`): at each value slot, the argmax (``"greedy"``) or a
-  sample over the tokens allowed there (the ten digits of the slot's place, or the two
-  signs), read back with :meth:`PropertySpec.decode`; the expectation of the value under
-  those per-slot distributions (``"expected"``); or, with :func:`sequential_slot_ids`, the
-  argmax of one slot at a time, most significant first, each conditioned on the digits
-  fixed before it (``"sequential"``);
-- molecules: :func:`iterative_unmask` fills ``[MASK]`` positions with SMILES tokens over a
-  few passes, the most confident positions first.
+so a checkpoint rebuilds it) and reads property values from one pass's logits
+(:data:`DECODINGS`): at each value slot, the argmax (``"greedy"``) or a sample over the
+tokens allowed there (the ten digits of the slot's place, or the two signs), read back with
+:meth:`PropertySpec.decode`; or the expectation of the value under those per-slot
+distributions (``"expected"``). The decoding algorithms that run the network several times
+live in :mod:`sciml.rt.decoding`: :func:`~sciml.rt.decoding.sequential_slot_ids` (one slot
+at a time, ``"sequential"``) and :func:`~sciml.rt.decoding.iterative_unmask` (molecules).
 
 Numerical encodings follow Born & Manica (2023), eq. 1 ("float encoding"): a digit token
 with digit ``v`` at place ``p`` gets ``NE[j] = scale * (-1)^j * v * 10^p / (j + 1)`` in
@@ -32,7 +29,6 @@ from torch import nn
 
 from sciml.chem.tokenizer import SPECIAL_TOKENS
 from sciml.encoder import ENCODER_SIZES, MaskedLMHead, TransformerEncoder
-from sciml.rt._syntax import SmilesSyntax
 from sciml.rt.data import IGNORE_INDEX
 from sciml.rt.numbers import (
     DECIMAL_POINT,
@@ -52,9 +48,7 @@ __all__ = [
     "RTObjective",
     "RegressionTransformerNet",
     "SelfConsistency",
-    "iterative_unmask",
     "numerical_encodings",
-    "sequential_slot_ids",
 ]
 
 #: How :meth:`RegressionTransformer.predict` reads property values from the digit slots.
@@ -304,7 +298,8 @@ class RegressionTransformerNet(nn.Module):
             Random source of the samples.
         decoding : {"greedy", "expected"}
             ``"pred"`` from the per-slot argmax or from :meth:`expected_values`
-            (``"sequential"`` needs further forward passes: :func:`sequential_slot_ids`).
+            (``"sequential"`` needs further forward passes:
+            :func:`~sciml.rt.decoding.sequential_slot_ids`).
 
         Returns
         -------
@@ -329,50 +324,6 @@ class RegressionTransformerNet(nn.Module):
             out["mean"] = np.nanmean(samples, axis=0)
             out["std"] = np.nanstd(samples, axis=0)
         return out
-
-
-@torch.no_grad()
-def sequential_slot_ids(
-    net: RegressionTransformerNet,
-    input_ids: torch.Tensor,
-    attention_mask: torch.Tensor,
-    logits: torch.Tensor | None = None,
-) -> torch.Tensor:
-    """Value-slot token ids ``(B, S)`` decoded left to right, one slot per forward pass.
-
-    The masked-LM counterpart of the RT's autoregressive number decoding: the most
-    significant masked slot is set to its argmax, written into the input, and the model
-    is run again for the next slot, so every digit is predicted knowing the ones before it
-    (``S`` forward passes instead of one). Slots that are not ``[MASK]`` in the input keep
-    their token. A model trained with every value token masked never saw such partial
-    contexts; ``RTConfig(reveal_digits=...)`` trains them.
-
-    Parameters
-    ----------
-    net : RegressionTransformerNet
-    input_ids, attention_mask : Tensor ``(B, L)``
-        Property-mode sequences (value slots masked).
-    logits : Tensor ``(B, L, V)``, optional
-        The model's output for ``input_ids`` if already computed (saves one pass).
-
-    Returns
-    -------
-    Tensor ``(B, S)``
-        Token ids at :attr:`RegressionTransformerNet.value_positions`; read them with
-        :meth:`RegressionTransformerNet.decode_slots`.
-    """
-    ids = input_ids.clone()
-    positions = net.value_positions.tolist()
-    for s, pos in enumerate(positions):
-        masked = ids[:, pos] == net.mask_id
-        if not masked.any():
-            continue
-        if logits is None:
-            logits = net({"input_ids": ids, "attention_mask": attention_mask})["logits"]
-        choice = net.slot_logits(logits)[:, s].argmax(-1)
-        ids[:, pos] = torch.where(masked, choice, ids[:, pos])
-        logits = None
-    return ids[:, net.value_positions]
 
 
 class RTObjective(Objective):
@@ -492,128 +443,3 @@ class SelfConsistency:
                 slot.reshape(-1, slot.shape[-1]), target.reshape(-1), ignore_index=IGNORE_INDEX
             )
         }
-
-
-@torch.no_grad()
-def iterative_unmask(
-    net: RegressionTransformerNet,
-    input_ids: torch.Tensor,
-    attention_mask: torch.Tensor,
-    n_steps: int | None = None,
-    temperature: float = 0.0,
-    generator: torch.Generator | None = None,
-    syntax: bool = True,
-    alternatives: int = 0,
-    allowed: torch.Tensor | None = None,
-) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-    """Fill every ``[MASK]`` after the property block with SMILES tokens.
-
-    Each pass predicts all masked molecule positions, then fixes the ``ceil(remaining /
-    passes left)`` most confident of them (confidence = probability of the chosen token);
-    later passes see the tokens fixed before. By default there are as many passes as the
-    row with most masks has masks, so every pass fixes one token per row: tokens fixed in
-    the same pass are chosen independently of each other, which with few passes breaks
-    SMILES syntax (two ring-bond digits for one ring, a ``(`` whose ``)`` never comes).
-
-    Parameters
-    ----------
-    net : RegressionTransformerNet
-    input_ids, attention_mask : Tensor ``(B, L)``
-        Sequences with ``[MASK]`` in the molecule part (value slots are left as given).
-    n_steps : int, optional
-        Number of passes (fewer passes are faster; default: one token per pass).
-    temperature : float
-        0 picks the most likely token; > 0 samples from the tempered distribution.
-    generator : torch.Generator, optional
-        Random source for sampling.
-    syntax : bool
-        Reject a chosen token that would leave the molecule unparsable whatever fills
-        the remaining masks (:class:`sciml.rt._syntax.SmilesSyntax`: branches, ring-bond
-        labels, impossible neighbours) and take the most likely token that does not.
-    alternatives : int
-        With ``k > 0``, also return the ``k`` likeliest tokens of each filled position
-        at the pass that fixed it (for :func:`sciml.rt._repair.repair`).
-    allowed : Tensor ``(B, L, V)`` bool, optional
-        Tokens allowed at each position (on top of "SMILES tokens only"), e.g. only
-        aromatic atoms where an aromatic atom was masked.
-
-    Returns
-    -------
-    Tensor ``(B, L)``
-        The filled ids; with ``alternatives=k``, also a Tensor ``(B, L, k)`` of candidate
-        ids, ``-1`` at positions that were not filled.
-    """
-    ids = input_ids.clone()
-    start = net.mol_start
-    region = torch.zeros_like(ids, dtype=torch.bool)
-    region[:, start:] = True
-    if syntax:
-        checker = SmilesSyntax(net.vocab)
-    if n_steps is None:
-        n_steps = max(1, int(((ids == net.mask_id) & region & attention_mask).sum(1).max()))
-    alt = torch.full((*ids.shape, max(alternatives, 1)), -1, dtype=torch.long, device=ids.device)
-    for step in range(n_steps):
-        masked = (ids == net.mask_id) & region & attention_mask
-        remaining = masked.sum(1)
-        if not remaining.any():
-            break
-        logits = net({"input_ids": ids, "attention_mask": attention_mask})["logits"].float()
-        logits = logits.masked_fill(~net.molecule_tokens, float("-inf"))
-        if allowed is not None:
-            logits = logits.masked_fill(~allowed, float("-inf"))
-        if temperature > 0:
-            probs = (logits / temperature).softmax(-1)
-            b, length, v = probs.shape
-            choice = torch.multinomial(probs.reshape(-1, v), 1, generator=generator).reshape(
-                b, length
-            )
-        else:
-            probs = logits.softmax(-1)
-            choice = probs.argmax(-1)
-        confidence = probs.gather(-1, choice.unsqueeze(-1)).squeeze(-1)
-        confidence = confidence.masked_fill(~masked, -1.0)
-        k = torch.ceil(remaining.float() / (n_steps - step)).long()
-        order = confidence.argsort(dim=1, descending=True)
-        rank = torch.empty_like(order)
-        rank.scatter_(1, order, torch.arange(ids.shape[1], device=ids.device).expand_as(order))
-        fix = masked & (rank < k.unsqueeze(1))
-        if syntax:
-            _repair_syntax(
-                checker, net.mask_id, ids, attention_mask, fix, choice, probs, confidence, start
-            )
-        ids = torch.where(fix, choice, ids)
-        if alternatives:
-            top = probs.topk(alternatives, dim=-1)
-            # Tokens the constraints ruled out (probability 0) are no candidates.
-            top_ids = torch.where(top.values > 0, top.indices, -1)
-            alt = torch.where(fix.unsqueeze(-1), top_ids, alt)
-    return (ids, alt) if alternatives else ids
-
-
-def _repair_syntax(
-    checker, mask_id, ids, attention_mask, fix, choice, probs, confidence, start
-) -> None:
-    """Replace, in place in ``choice``, fixed tokens that break SMILES syntax."""
-    for b in fix.any(1).nonzero().flatten().tolist():
-        end = int(attention_mask[b].nonzero().max())  # the [SEP]
-        row = ids[b, start:end].tolist()
-        tokens = [None if t == mask_id else t for t in row]
-        positions = fix[b].nonzero().flatten()
-        positions = positions[confidence[b, positions].argsort(descending=True)].tolist()
-        for pos in positions:
-            first = int(choice[b, pos])
-            candidates = [first] + [
-                t for t in probs[b, pos].argsort(descending=True).tolist() if t != first
-            ]
-            for token in candidates:
-                if probs[b, pos, token] <= 0:
-                    break
-                tokens[pos - start] = token
-                if checker.feasible(tokens):
-                    choice[b, pos] = token
-                    break
-            else:
-                tokens[pos - start] = first
-            if not checker.feasible(tokens):
-                tokens[pos - start] = first
-                choice[b, pos] = first

@@ -39,17 +39,11 @@ from sciml.chem.smiles import (
 )
 from sciml.chem.tokenizer import SmilesTokenizer, VocabularyMismatchError, pad_ids
 from sciml.encoder import LengthBucketBatchSampler
-from sciml.rt._repair import chemistry_problems, repair
-from sciml.rt._syntax import SmilesSyntax
-from sciml.rt.data import RTDataset, build_tokenizer, encode_sequence, mask_molecule_spans
-from sciml.rt.model import (
-    RegressionTransformerNet,
-    RTObjective,
-    SelfConsistency,
-    check_decoding,
-    iterative_unmask,
-    sequential_slot_ids,
-)
+from sciml.rt import generation
+from sciml.rt.data import RTDataset, build_tokenizer, encode_sequence
+from sciml.rt.decoding import sequential_slot_ids
+from sciml.rt.generation import RDKIT_PROPERTIES, true_property
+from sciml.rt.model import RegressionTransformerNet, RTObjective, SelfConsistency, check_decoding
 from sciml.rt.numbers import NumberTokenizer, PropertySpec
 from sciml.train import (
     StaticWeighting,
@@ -72,54 +66,10 @@ __all__ = [
 ]
 
 _FORMAT = "sciml.rt.RegressionTransformer"
-#: Candidate tokens per generated position that ``generate(repair=True)`` may swap in.
-_REPAIR_CANDIDATES = 5
 #: Training molecules whose fingerprints the applicability domain keeps (a seeded sample),
 #: so that a model trained on a million molecules stays a few megabytes.
 DOMAIN_REFERENCE = 10_000
 
-
-def _qed(mol) -> float:
-    from rdkit.Chem import QED
-
-    return QED.qed(mol)
-
-
-def _logp(mol) -> float:
-    from rdkit.Chem import Crippen
-
-    return Crippen.MolLogP(mol)
-
-
-def _tpsa(mol) -> float:
-    from rdkit.Chem import rdMolDescriptors
-
-    return rdMolDescriptors.CalcTPSA(mol)
-
-
-#: Properties RDKit can compute exactly, filled in as ``true_<name>`` by :meth:`generate`.
-RDKIT_PROPERTIES = {"qed": _qed, "logp": _logp, "tpsa": _tpsa}
-
-
-def _is_aromatic_atom(token: str) -> bool:
-    """Whether a SMILES atom token is aromatic (lower-case element: ``c``, ``[nH]``, ``[se]``)."""
-    letters = [ch for ch in token.strip("[]") if ch.isalpha()]
-    return bool(letters) and letters[0].islower()
-
-
-def true_property(name: str, smiles: Sequence[str]) -> np.ndarray:
-    """RDKit value of ``name`` for each SMILES (NaN where not computable or not parsable)."""
-    from sciml.chem.smiles import parse_batch
-
-    fn = RDKIT_PROPERTIES.get(name)
-    out = np.full(len(smiles), np.nan)
-    if fn is None:
-        return out
-    batch = parse_batch(smiles, errors="nan")
-    for i, mol in enumerate(batch.values):
-        if mol is not None:
-            out[i] = fn(mol)
-    return out
 
 
 @dataclass(frozen=True)
@@ -622,27 +572,6 @@ class RegressionTransformer:
         return frame
 
     # ------------------------------------------------------------- generate
-    def _target_rows(
-        self, targets: Mapping[str, float | Sequence[float]], out_of_range: str
-    ) -> list[dict[str, float]]:
-        if not targets:
-            raise ValueError(
-                f"targets must name at least one property of: {', '.join(self.property_names)}"
-            )
-        self.numbers.check_names(targets)
-        lists = {k: list(np.atleast_1d(np.asarray(v, dtype=float))) for k, v in targets.items()}
-        lengths = {len(v) for v in lists.values()}
-        if len(lengths) != 1:
-            raise ValueError(
-                f"target lists must have one length, got { {k: len(v) for k, v in lists.items()} }"
-            )
-        rows = []
-        for j in range(lengths.pop()):
-            rows.append(
-                {k: self.numbers.spec(k).check_value(v[j], out_of_range) for k, v in lists.items()}
-            )
-        return rows
-
     @torch.no_grad()
     def generate(
         self,
@@ -650,13 +579,17 @@ class RegressionTransformer:
         targets: Mapping[str, float | Sequence[float]],
         *,
         n: int = 10,
-        mask_fraction: float = 0.3,
+        mask_fraction: float = 0.4,
         n_steps: int | None = None,
         temperature: float = 1.0,
         max_retries: int = 3,
         mask: Literal["spans", "atoms"] = "spans",
-        best_of: int = 1,
+        best_of: int = 4,
         repair: bool = False,
+        span_slack: float | None = None,
+        exclude: Mapping[str, str] | None = None,
+        keep_seed: bool = False,
+        max_rounds: int = 4,
         errors: Errors = "raise",
         out_of_range: Literal["raise", "clip"] = "raise",
         batch_size: int = 256,
@@ -670,9 +603,15 @@ class RegressionTransformer:
         set to the target (properties not in ``targets`` get the model's prediction for the
         seed), and the masks are filled in ``n_steps`` passes. Candidate ``k`` of a seed uses
         the same mask under every target, so with ``temperature=0`` outputs differ between
-        targets only because of the primer. A candidate RDKit cannot parse is filled again
-        from the same masked input, sampling, up to ``max_retries`` times; one still invalid
-        after that counts in ``n_invalid``.
+        targets only because of the primer. A candidate RDKit cannot parse, or one the
+        chemistry filters refuse (``exclude``), is filled again from the same masked input,
+        sampling, up to ``max_retries`` times; one still invalid after that counts in
+        ``n_invalid`` (or ``n_filtered``). While a seed and target have fewer than ``n``
+        distinct accepted molecules, further rounds make twice the shortfall of new
+        candidates (new masks and samples), up to ``max_rounds`` rounds; a shortfall left
+        after that is reported in a :class:`~sciml.rt.generation.GenerationWarning` naming
+        the seed, the target and why (invalid, duplicates, filtered by which group, the
+        seed unchanged) and in ``attrs["shortfall"]``.
 
         Parameters
         ----------
@@ -682,12 +621,17 @@ class RegressionTransformer:
             ``{"qed": 0.8}`` or ``{"qed": [0.2, 0.5, 0.8]}``. Unknown names raise
             :class:`~sciml.rt.UnknownPropertyError` listing the known ones.
         n : int
-            Candidates per seed and target (before filtering).
+            Molecules wanted per seed and target: distinct, valid, passing the filters, and
+            not the seed itself (unless ``keep_seed``).
         mask_fraction : float
-            Fraction of the molecule's tokens to re-generate, in (0, 1].
+            Fraction of the molecule's tokens to re-generate, in (0, 1]. The defaults of
+            ``mask_fraction`` (0.4), ``temperature`` (1.0), ``mask`` ("spans") and
+            ``best_of`` (4) follow the primer best in
+            ``benchmarks/results/rt_primer_study.md`` (seeds disjoint from the evaluation's
+            test molecules); smaller masks, atom masks and greedy filling follow it less.
         n_steps : int, optional
             Unmasking passes (default: one token per pass, see
-            :func:`~sciml.rt.model.iterative_unmask`).
+            :func:`~sciml.rt.decoding.iterative_unmask`).
         temperature : float
             Sampling temperature (0 = greedy, candidates then differ only by their masks).
         max_retries : int
@@ -713,6 +657,22 @@ class RegressionTransformer:
             generated tokens for other top-5 candidates the model gave at those positions,
             one at a time, keeping swaps that leave fewer RDKit problems
             (:func:`sciml.rt._repair.repair`); fills it cannot fix stay invalid.
+        span_slack : float, optional
+            Variable-length generation (``mask="spans"``): after each masked span of ``k``
+            tokens, ``0..ceil(span_slack * k)`` extra ``[MASK]`` slots (drawn per candidate),
+            which the model may fill with ``[PAD]`` ("no token"), so the molecule grows or
+            shrinks. Default: the ``RTConfig.span_slack`` the model was trained with (0 for
+            models saved before it existed: spans then keep their length, as before).
+        exclude : mapping of str to str, optional
+            Chemistry filters: unwanted groups, name -> SMARTS, refused like invalid fills,
+            and molecules with radical electrons. None: the defaults
+            (:data:`sciml.rt.filters.DEFAULT_EXCLUDE`: peroxide, acyl halide, cumulene, azide,
+            epoxide/aziridine); ``{}``: no filter at all (radicals pass too).
+        keep_seed : bool
+            Count the seed itself, when a fill gives it back unchanged, as an output
+            (``is_seed`` True); by default it is dropped and counted in ``n_unchanged``.
+        max_rounds : int
+            Rounds of new candidates while some seed and target have fewer than ``n``.
         errors : {"raise", "skip", "nan"}
             Invalid seeds: raise, or skip them ("nan" also skips: a seed yields no rows).
         out_of_range : {"raise", "clip"}
@@ -726,281 +686,40 @@ class RegressionTransformer:
             One row per valid, distinct (canonical) molecule per seed and target, with
             columns ``seed``, ``target_<p>``, ``smiles``, ``predicted_<p>`` (the model's
             prediction for the generated molecule), ``true_<p>`` (RDKit value where
-            computable, e.g. QED; else NaN) and ``is_seed`` (the seed came back unchanged).
-            ``attrs``: ``n_generated`` (candidates), ``n_invalid`` (candidates still invalid
-            after the retries, filtered out), ``n_retried`` (refills made), ``n_fills`` and
-            ``n_invalid_fills`` (every fill made, refills included, and how many of those
-            RDKit could not parse: the validity of a single fill), ``n_repaired_fills`` (fills
-            valid only after the repair), ``n_duplicates``,
-            ``invalid_seeds``.
+            computable, e.g. QED; else NaN) and ``is_seed`` (the seed came back unchanged;
+            only with ``keep_seed``); at most ``n`` rows per seed and target.
+            ``attrs``: ``n_asked`` (``n`` x seeds x targets), ``n_returned``, ``n_rounds``,
+            ``n_generated`` (candidates, over all rounds) = ``n_returned`` + ``n_invalid``
+            (still invalid after the retries) + ``n_filtered`` (still refused by a filter;
+            ``filtered_by``: per filter name) + ``n_duplicates`` + ``n_unchanged`` (the seed
+            given back) + ``n_surplus`` (valid beyond ``n``); ``n_retried`` (refills made),
+            ``n_fills``, ``n_invalid_fills`` and ``n_filtered_fills`` (every fill made,
+            refills included, and how many RDKit could not parse or a filter refused: the
+            quality of a single fill), ``n_repaired_fills`` (fills valid only after the
+            repair), ``shortfall`` (one dict per seed and target with fewer than ``n``
+            molecules, with its counts) and ``invalid_seeds``.
         """
-        if not 0 < mask_fraction <= 1:
-            raise ValueError(f"mask_fraction must be in (0, 1], got {mask_fraction}")
-        if n < 1 or (n_steps is not None and n_steps < 1):
-            raise ValueError("n and n_steps must be >= 1")
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be >= 0, got {max_retries}")
-        if best_of < 1:
-            raise ValueError(f"best_of must be >= 1, got {best_of}")
-        if mask not in ("spans", "atoms"):
-            raise ValueError(f"mask must be 'spans' or 'atoms', got {mask!r}")
-        net = self._require().eval()
-        target_rows = self._target_rows(targets, out_of_range)
-        seed_smiles = list(seed_smiles)
-        canon, invalid = self._valid_inputs(seed_smiles, errors)
-        ok = [i for i, s in enumerate(canon) if s is not None]
-        names = self.property_names
-        columns = (
-            ["seed"]
-            + [f"target_{p}" for p in targets]
-            + ["smiles"]
-            + [f"predicted_{p}" for p in names]
-            + [f"true_{p}" for p in names]
-            + ["is_seed"]
+        return generation.generate(
+            self,
+            seed_smiles,
+            targets,
+            n=n,
+            mask_fraction=mask_fraction,
+            n_steps=n_steps,
+            temperature=temperature,
+            max_retries=max_retries,
+            mask=mask,
+            best_of=best_of,
+            repair=repair,
+            span_slack=span_slack,
+            exclude=exclude,
+            keep_seed=keep_seed,
+            max_rounds=max_rounds,
+            errors=errors,
+            out_of_range=out_of_range,
+            batch_size=batch_size,
+            seed=seed,
         )
-        if not ok:
-            frame = pd.DataFrame(columns=columns)
-            frame.attrs.update(
-                n_generated=0,
-                n_invalid=0,
-                n_retried=0,
-                n_fills=0,
-                n_invalid_fills=0,
-                n_repaired_fills=0,
-                n_duplicates=0,
-                invalid_seeds=invalid,
-            )
-            return frame
-        seeds = [canon[i] for i in ok]
-        seed_pred = self._predict_values(seeds, batch_size=batch_size)["pred"]
-        is_atom = np.array([k == "a" for k in SmilesSyntax(net.vocab).kinds]) & (
-            net.molecule_tokens.cpu().numpy()
-        )
-        aromatic = np.array([_is_aromatic_atom(t) for t in net.vocab]) & is_atom
-        # Atom class of each id: 1 aromatic, 0 aliphatic, -1 not an atom (no constraint).
-        atom_class = np.where(is_atom, aromatic.astype(int), -1)
-        classes: list[np.ndarray | None] = []
-        generator = torch.Generator(device=self._device()).manual_seed(seed)
-        jobs, rows = [], []
-        mol_start = net.mol_start
-        for s_idx, s in enumerate(seeds):
-            for t_idx, target in enumerate(target_rows):
-                primer = {p: float(seed_pred[s_idx, k]) for k, p in enumerate(names)}
-                for p in primer:
-                    spec = self.numbers.spec(p)
-                    primer[p] = (
-                        min(max(primer[p], spec.vmin), spec.vmax)
-                        if np.isfinite(primer[p])
-                        else math.nan
-                    )
-                primer.update(target)
-                base = self._encode_rows([s], [primer])[0]
-                n_mol = len(base) - mol_start - 1
-                for k in range(n):
-                    ids = np.asarray(base)
-                    # Candidate k of a seed uses the same mask under every target, so the
-                    # targets are compared on equal terms.
-                    rng = np.random.default_rng((seed, s_idx, k))
-                    if mask == "atoms":
-                        atoms = np.flatnonzero(is_atom[ids[mol_start:-1]])
-                        n_masked = min(len(atoms), max(1, round(mask_fraction * len(atoms))))
-                        masked = rng.choice(atoms, n_masked, replace=False)
-                    else:
-                        masked = np.flatnonzero(mask_molecule_spans(n_mol, mask_fraction, rng))
-                    row_class = None
-                    if mask == "atoms":
-                        row_class = np.full(len(ids), -1)
-                        row_class[mol_start + masked] = atom_class[ids[mol_start + masked]]
-                    classes.append(row_class)
-                    ids[mol_start + masked] = self.tokenizer.mask_id
-                    rows.append(ids.tolist())
-                    jobs.append((s_idx, t_idx))
-        counts = {"fills": 0, "invalid": 0, "repaired": 0}
-
-        def fill(indices: list[int], temp: float) -> list[str | None]:
-            texts, n_repaired = self._fill(
-                [rows[i] for i in indices],
-                n_steps,
-                temp,
-                generator,
-                batch_size,
-                repair,
-                None if mask != "atoms" else [classes[i] for i in indices],
-            )
-            out = list(canonicalize_batch(texts, errors="nan").values)
-            counts["fills"] += len(out)
-            counts["repaired"] += n_repaired
-            counts["invalid"] += sum(smi is None for smi in out)
-            return out
-
-        everyone = list(range(len(rows)))
-        outputs = fill(everyone, temperature)
-        if best_of > 1:
-            fills = [outputs] + [fill(everyone, temperature or 1.0) for _ in range(best_of - 1)]
-            outputs = self._rerank(fills, [target_rows[t] for _, t in jobs], batch_size)
-        n_retried = 0
-        for _ in range(max_retries):
-            bad = [i for i, smi in enumerate(outputs) if smi is None]
-            if not bad:
-                break
-            n_retried += len(bad)
-            for i, smi in zip(bad, fill(bad, temperature or 1.0), strict=True):
-                outputs[i] = smi
-        records, seen = [], set()
-        n_invalid = n_duplicates = 0
-        for (s_idx, t_idx), smi in zip(jobs, outputs, strict=True):
-            if smi is None:
-                n_invalid += 1
-                continue
-            key = (s_idx, t_idx, smi)
-            if key in seen:
-                n_duplicates += 1
-                continue
-            seen.add(key)
-            record = {"seed": seed_smiles[ok[s_idx]]}
-            record.update({f"target_{p}": v for p, v in target_rows[t_idx].items()})
-            record["smiles"] = smi
-            record["is_seed"] = smi == seeds[s_idx]
-            records.append(record)
-        frame = pd.DataFrame.from_records(
-            records, columns=[c for c in columns if not c.startswith(("predicted_", "true_"))]
-        )
-        if len(frame):
-            pred = self._predict_values(frame["smiles"].tolist(), batch_size=batch_size)["pred"]
-            for k, p in enumerate(names):
-                frame[f"predicted_{p}"] = pred[:, k]
-                frame[f"true_{p}"] = true_property(p, frame["smiles"].tolist())
-        else:
-            for p in names:
-                frame[f"predicted_{p}"] = pd.Series(dtype=float)
-                frame[f"true_{p}"] = pd.Series(dtype=float)
-        frame = frame[columns]
-        frame.attrs.update(
-            n_generated=len(rows),
-            n_invalid=n_invalid,
-            n_retried=n_retried,
-            n_fills=counts["fills"],
-            n_invalid_fills=counts["invalid"],
-            n_repaired_fills=counts["repaired"],
-            n_duplicates=n_duplicates,
-            invalid_seeds=invalid,
-        )
-        return frame
-
-    def _rerank(
-        self,
-        fills: Sequence[Sequence[str | None]],
-        targets: Sequence[Mapping[str, float]],
-        batch_size: int,
-    ) -> list[str | None]:
-        """Per candidate, the valid fill whose predicted properties are closest to its targets.
-
-        ``fills[j][i]`` is fill ``j`` of candidate ``i`` (None if invalid); ties keep the
-        earliest fill.
-        """
-        distinct = sorted({smi for row in fills for smi in row if smi is not None})
-        if not distinct:
-            return [None] * len(targets)
-        pred = self._predict_values(distinct, batch_size=batch_size)["pred"]
-        names = self.property_names
-        spans = {p: self.numbers.spec(p).vmax - self.numbers.spec(p).vmin for p in names}
-        where = {smi: k for k, smi in enumerate(distinct)}
-        out = []
-        for i, target in enumerate(targets):
-            best, best_distance = None, math.inf
-            for row in fills:
-                smi = row[i]
-                if smi is None:
-                    continue
-                values = pred[where[smi]]
-                distance = sum(
-                    abs(values[names.index(p)] - v) / spans[p] for p, v in target.items()
-                )
-                distance = distance if np.isfinite(distance) else math.inf
-                if best is None or distance < best_distance:
-                    best, best_distance = smi, distance
-            out.append(best)
-        return out
-
-    def _fill(
-        self,
-        rows: Sequence[Sequence[int]],
-        n_steps: int | None,
-        temperature: float,
-        generator: torch.Generator,
-        batch_size: int,
-        repair: bool = False,
-        atom_classes: Sequence[np.ndarray] | None = None,
-    ) -> tuple[list[str], int]:
-        """Fill the masks of each id row.
-
-        ``atom_classes`` (one array per row: 1 aromatic, 0 aliphatic, -1 free) restricts a
-        masked position to atoms of its class. Returns the molecule part of each row as a
-        SMILES string and, with ``repair``, how many fills
-        :func:`sciml.rt._repair.repair` turned from invalid into valid.
-        """
-        net, device, mol_start = self._require(), self._device(), self._require().mol_start
-        if atom_classes is not None:
-            aromatic = torch.tensor([_is_aromatic_atom(t) for t in net.vocab])
-            kinds = SmilesSyntax(net.vocab).kinds
-            atom = torch.tensor([k == "a" for k in kinds]) & net.molecule_tokens.cpu()
-            # Rows: class -1 (any token), 0 (aliphatic atoms), 1 (aromatic atoms).
-            table = torch.stack([torch.ones_like(atom), atom & ~aromatic, atom & aromatic])
-        texts = [""] * len(rows)
-        n_repaired = 0
-        order = np.argsort([len(r) for r in rows], kind="stable")
-        for start in range(0, len(rows), batch_size):
-            idx = order[start : start + batch_size]
-            ids, attention = self._pad([rows[i] for i in idx], self.tokenizer.pad_id)
-            filled = iterative_unmask(
-                net,
-                ids.to(device),
-                attention.to(device),
-                n_steps=n_steps,
-                temperature=temperature,
-                generator=generator,
-                alternatives=_REPAIR_CANDIDATES if repair else 0,
-                allowed=None
-                if atom_classes is None
-                else table[
-                    torch.as_tensor(
-                        np.stack(
-                            [
-                                np.pad(
-                                    atom_classes[i],
-                                    (0, ids.shape[1] - len(atom_classes[i])),
-                                    constant_values=-1,
-                                )
-                                for i in idx
-                            ]
-                        )
-                        + 1
-                    )
-                ].to(device),
-            )
-            filled, alt = (filled[0].cpu(), filled[1].cpu()) if repair else (filled.cpu(), None)
-            for j, i in enumerate(idx):
-                # Molecule tokens only: no [SEP], no padding.
-                keep = attention[j, mol_start:] & net.molecule_tokens.cpu()[filled[j, mol_start:]]
-                row = filled[j, mol_start:][keep]
-                texts[i] = self.tokenizer.decode(row)
-                if repair and chemistry_problems(texts[i]):
-                    fixed = self._repair_row(row, alt[j, mol_start:][keep])
-                    if fixed is not None:
-                        texts[i], n_repaired = fixed, n_repaired + 1
-        return texts, n_repaired
-
-    def _repair_row(self, row: torch.Tensor, alt: torch.Tensor) -> str | None:
-        """Repaired SMILES of a filled molecule ``(n,)`` with candidates ``(n, k)``, or None."""
-        net = self._require()
-        tokens = self.tokenizer.convert_ids_to_tokens(row.tolist())
-        alternatives = {
-            p: [net.vocab[t] for t in alt[p].tolist() if t >= 0 and net.molecule_tokens[t]]
-            for p in range(len(tokens))
-            if alt[p, 0] >= 0
-        }
-        fixed = repair(tokens, alternatives)
-        return None if fixed is None else self.tokenizer.detokenize(fixed)
 
     # ---------------------------------------------------------- persistence
     def save(self, path: str | os.PathLike) -> Path:
@@ -1053,6 +772,10 @@ class RegressionTransformer:
         config = json.loads(extra["config"])
         if isinstance(config, dict) and "mask_fraction" in config:
             config["mask_fraction"] = tuple(config["mask_fraction"])
+        if isinstance(config, dict):
+            # Saved before span slack existed: trained without [PAD] slots, so generation
+            # must not offer them (the dataclass default is for new training runs).
+            config.setdefault("span_slack", 0.0)
         config = dataclass_from_dict(RTConfig, config, path)
         net = rebuild_model(payload, expected=RegressionTransformerNet, source=path)
         specs = [dataclass_from_dict(PropertySpec, s, path) for s in net.hparams["specs"]]

@@ -38,6 +38,11 @@ SMILES = [
     "FC(F)(F)c1ccc(Br)cc1",
 ]
 GENERATION_SEEDS = SMILES[1:3]
+#: Generation settings of the frozen record, spelled out so that changing a default of
+#: ``generate`` does not change it: one round of ``n`` candidates, no chemistry filters, the
+#: seed kept when given back, spans of fixed length (the settings before issue 16).
+GENERATION_SETTINGS = {"mask_fraction": 0.3, "temperature": 1.0, "best_of": 1, "max_rounds": 1,
+                       "exclude": {}, "keep_seed": True, "span_slack": 0.0}
 
 
 def setup() -> None:
@@ -82,7 +87,8 @@ def rt_outputs(rt=None) -> dict:
     rt = rt or RegressionTransformer.load(asset("demo_rt.pt"), map_location="cpu")
     out = {decoding: rt.predict(SMILES, decoding=decoding)["qed"].tolist()
            for decoding in ("expected", "greedy")}
-    gen = rt.generate(GENERATION_SEEDS, {"qed": [0.3, 0.8]}, n=3, seed=0, errors="skip")
+    gen = rt.generate(GENERATION_SEEDS, {"qed": [0.3, 0.8]}, n=3, seed=0, errors="skip",
+                      **GENERATION_SETTINGS)
     out["generated_smiles"] = gen["smiles"].tolist()
     out["generated_predicted_qed"] = gen["predicted_qed"].tolist()
     return out

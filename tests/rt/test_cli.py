@@ -72,7 +72,7 @@ def test_train_predict_generate(tmp_path, csv, trained_rt, capsys):
         )
         == 0
     )
-    assert "candidates invalid" in capsys.readouterr().out
+    assert "candidates in" in capsys.readouterr().out
     assert (
         main(["rt", "generate", "--model", str(trained), "--seeds", "CCO", "--target", "logp=1", "--out", str(gen)])
         == 2
@@ -199,3 +199,21 @@ def test_train_init_from_fine_tunes_a_checkpoint_on_a_new_property(tmp_path, tra
     assert tuned.tokenizer.vocab[: trained_rt.tokenizer.vocab_size] == trained_rt.tokenizer.vocab
     assert main([*argv, str(tmp_path / "missing.pt")]) == 2
     assert "missing.pt" in capsys.readouterr().err
+
+
+def test_generate_filters_from_the_command_line(tmp_path, trained_rt, capsys):
+    trained = trained_rt.save(tmp_path / "trained.pt")
+    gen = tmp_path / "gen.csv"
+    argv = ["rt", "generate", "--model", str(trained), "--seeds", "CC(=O)Nc1ccc(O)cc1",
+            "--target", "qed=0.5", "--n", "2", "--max-rounds", "1", "--out", str(gen)]
+    assert main([*argv, "--exclude", "carbonyl=[CX3]=O", "--span-slack", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "of 2 molecules asked" in out and "filtered" in out
+    assert all("=O" not in s for s in pd.read_csv(gen)["smiles"])
+    assert main([*argv, "--no-filters"]) == 0
+    assert main([*argv, "--exclude", "carbonyl"]) == 2
+    assert "--exclude takes NAME=SMARTS" in capsys.readouterr().err
+    assert main([*argv, "--exclude", "x=C((", ]) == 2
+    assert "unwanted group 'x': RDKit cannot parse SMARTS 'C(('" in capsys.readouterr().err
+    assert main([*argv, "--no-filters", "--exclude", "x=C"]) == 2
+    assert "contradict" in capsys.readouterr().err

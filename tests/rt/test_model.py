@@ -4,13 +4,12 @@ import torch
 from torch import nn
 
 from sciml.rt.data import RTDataset, build_tokenizer
+from sciml.rt.decoding import iterative_unmask, sequential_slot_ids
 from sciml.rt.model import (
     RegressionTransformerNet,
     RTObjective,
     SelfConsistency,
-    iterative_unmask,
     numerical_encodings,
-    sequential_slot_ids,
 )
 from sciml.rt.numbers import NumberTokenizer, PropertySpec
 

@@ -6,7 +6,7 @@ from rdkit import Chem
 
 from sciml.chem.smiles import InvalidSmilesError
 from sciml.chem.tokenizer import VocabularyMismatchError
-from sciml.rt import PropertySpec, RegressionTransformer, UnknownPropertyError
+from sciml.rt import PropertySpec, RegressionTransformer, UnknownPropertyError, generation
 from sciml.rt.data import build_tokenizer
 from sciml.rt.numbers import NumberTokenizer
 from sciml.rt.predictor import RTConfig
@@ -51,7 +51,8 @@ def test_errors_policies(trained_rt):
 
 
 def test_generate_returns_valid_canonical_unique_molecules(trained_rt, molecules):
-    out = trained_rt.generate(molecules[:4], {"qed": [0.3, 0.8]}, n=6, mask_fraction=0.4)
+    out = trained_rt.generate(molecules[:4], {"qed": [0.3, 0.8]}, n=6, mask_fraction=0.4,
+                              max_rounds=1, keep_seed=True)
     assert list(out.columns) == [
         "seed",
         "target_qed",
@@ -60,8 +61,9 @@ def test_generate_returns_valid_canonical_unique_molecules(trained_rt, molecules
         "true_qed",
         "is_seed",
     ]
-    assert out.attrs["n_generated"] == 4 * 2 * 6
-    assert len(out) + out.attrs["n_invalid"] + out.attrs["n_duplicates"] == out.attrs["n_generated"]
+    a = out.attrs
+    assert a["n_generated"] == 4 * 2 * 6
+    assert len(out) + a["n_invalid"] + a["n_filtered"] + a["n_duplicates"] == a["n_generated"]
     for smi in out["smiles"]:
         assert Chem.MolToSmiles(Chem.MolFromSmiles(smi)) == smi
     assert not out.duplicated(["seed", "target_qed", "smiles"]).any()
@@ -140,7 +142,7 @@ def test_untrained_model_and_unknown_target_column():
 
 
 def test_generate_refills_invalid_candidates(trained_rt, molecules):
-    kwargs = dict(n=6, mask_fraction=0.4, temperature=0.0, seed=0)
+    kwargs = dict(n=6, mask_fraction=0.4, temperature=0.0, seed=0, max_rounds=1)
     once = trained_rt.generate(molecules[:6], {"qed": [0.3, 0.8]}, max_retries=0, **kwargs)
     retried = trained_rt.generate(molecules[:6], {"qed": [0.3, 0.8]}, max_retries=4, **kwargs)
     assert once.attrs["n_retried"] == 0
@@ -167,12 +169,14 @@ def test_unknown_decoding_is_refused(trained_rt):
 def test_atom_masking_keeps_the_skeleton(trained_rt, molecules):
     seeds = [s for s in molecules if "1" in s][:4]
     out = trained_rt.generate(
-        seeds, {"qed": [0.3, 0.8]}, n=4, mask="atoms", mask_fraction=0.5, repair=True
+        seeds, {"qed": [0.3, 0.8]}, n=4, mask="atoms", mask_fraction=0.5, repair=True, best_of=1
     )
     a = out.attrs
     assert a["n_fills"] == a["n_generated"] + a["n_retried"]
     assert 0 <= a["n_repaired_fills"] <= a["n_fills"] - a["n_invalid_fills"]
-    assert len(out) + a["n_invalid"] + a["n_duplicates"] == a["n_generated"] > 0
+    assert a["n_generated"] > 0
+    assert len(out) + a["n_invalid"] + a["n_filtered"] + a["n_duplicates"] + a["n_unchanged"] \
+        + a["n_surplus"] == a["n_generated"]
     # Atom tokens are replaced one for one; rings and branches stay.
     for seed, smi in zip(out["seed"], out["smiles"], strict=True):
         before, after = Chem.MolFromSmiles(seed), Chem.MolFromSmiles(smi)
@@ -183,11 +187,11 @@ def test_atom_masking_keeps_the_skeleton(trained_rt, molecules):
 def test_best_of_keeps_the_fill_predicted_closest_to_the_target(trained_rt, molecules):
     fills = [[molecules[0], None, molecules[2]], [molecules[1], molecules[3], None]]
     targets = [{"qed": 0.9}, {"qed": 0.1}, {"qed": 0.5}]
-    chosen = trained_rt._rerank(fills, targets, batch_size=8)
+    chosen = generation._rerank(trained_rt, fills, targets, batch_size=8)
     pred = dict(zip(molecules, trained_rt.predict(molecules)["qed"], strict=True))
     expected = min(fills[0][0], fills[1][0], key=lambda s: abs(pred[s] - 0.9))
     assert chosen == [expected, molecules[3], molecules[2]]
-    assert trained_rt._rerank([[None, None]], targets[:2], batch_size=8) == [None, None]
+    assert generation._rerank(trained_rt, [[None, None]], targets[:2], batch_size=8) == [None, None]
     out = trained_rt.generate(molecules[:2], {"qed": 0.5}, n=2, best_of=3, max_retries=0)
     assert out.attrs["n_fills"] == 3 * out.attrs["n_generated"]
     with pytest.raises(ValueError, match="best_of"):
