@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -354,6 +355,7 @@ class RegressionTransformer:
             net.load_state_dict(
                 transfer_state(init_from._require(), init_from.tokenizer, net, self.tokenizer)
             )
+        canon, values = self._fit_lengths(canon, values, net, numbers, errors, "training")
         mol_ids = TokenCorpus.cached(canon, self.tokenizer, "rt") if cache_tokens else None
         train_ds = RTDataset(
             canon,
@@ -369,6 +371,9 @@ class RegressionTransformer:
         val_ds = None
         if val_smiles is not None:
             v_canon, v_frame = self._clean(val_smiles, val_y, errors)
+            v_canon, v_values = self._fit_lengths(v_canon, v_frame[names].to_numpy(), net,
+                                                  numbers, errors, "validation")
+            v_frame = pd.DataFrame(v_values, columns=names)
             val_ds = RTDataset(
                 v_canon,
                 v_frame[names].to_numpy(),
@@ -421,6 +426,32 @@ class RegressionTransformer:
         self.stopped_by_budget = trainer.stopped_by_budget
         self.net = trainer.raw_model.eval()
         return self
+
+    def _fit_lengths(self, canon: list[str], values: np.ndarray, net, numbers, errors: str,
+                     what: str) -> tuple[list[str], np.ndarray]:
+        """Molecules whose sequence fits the encoder's ``max_len``; longer ones follow ``errors``.
+
+        Raises
+        ------
+        ValueError
+            ``errors="raise"`` and some molecules are too long (the first 20 are named).
+        """
+        limit = net.encoder.max_len - 2 - numbers.block_length
+        n_tokens = np.fromiter((len(self.tokenizer.tokenize(s)) for s in canon), dtype=np.int64,
+                               count=len(canon))
+        long = np.flatnonzero(n_tokens > limit)
+        if not len(long):
+            return canon, values
+        if errors == "raise":
+            listed = "\n".join(f"  [{i}] {canon[i]!r}: {n_tokens[i]} tokens" for i in long[:20])
+            raise ValueError(
+                f"{len(long)} {what} molecules are longer than the model's maximum of {limit} "
+                f"tokens (encoder max_len {net.encoder.max_len}); drop them with "
+                f"errors='skip':\n{listed}")
+        keep = np.flatnonzero(n_tokens <= limit)
+        warnings.warn(f"{len(long)} {what} molecules longer than {limit} tokens left out",
+                      stacklevel=3)
+        return [canon[i] for i in keep], values[keep]
 
     def _clean(self, smiles, y, errors: str) -> tuple[list[str], pd.DataFrame]:
         check_errors_arg(errors)

@@ -198,3 +198,18 @@ def test_best_of_keeps_the_fill_predicted_closest_to_the_target(trained_rt, mole
         trained_rt.generate(molecules[:2], {"qed": 0.5}, best_of=0)
     with pytest.raises(ValueError, match="mask must be"):
         trained_rt.generate(molecules[:2], {"qed": 0.5}, mask="bonds")
+
+
+def test_fit_names_or_skips_molecules_longer_than_the_encoder(molecules, qed_frame):
+    config = RTConfig(size="tiny", precision=2, encoder_overrides={"max_len": 40})
+    long = "C" * 35
+    smiles = [*molecules, long]
+    y = pd.DataFrame({"qed": [*qed_frame["qed"], 0.3]})
+    train = TrainConfig(max_epochs=1, progress=False)
+    with pytest.raises(ValueError, match=r"(?s)1 training molecules are longer than the model's "
+                                         r"maximum of 32 tokens.*'C{35}': 35 tokens"):
+        RegressionTransformer(["qed"], config).fit(smiles, y, train_config=train)
+    with pytest.warns(UserWarning, match="1 training molecules longer than 32 tokens left out"):
+        rt = RegressionTransformer(["qed"], config).fit(smiles, y, train_config=train,
+                                                        errors="skip")
+    assert rt.predict([long], errors="nan")["qed"].isna().all()
