@@ -174,6 +174,8 @@ class RTDataset(Dataset):
         model learns that a span may hold fewer tokens than it has slots, so generation
         can grow a molecule (more slots than the tokens it replaces) or shrink it (slots
         filled with ``[PAD]`` are dropped). 0 keeps every span its original length.
+    max_length : int, optional
+        Longest sequence the model takes: extra slots never make a row longer.
     mol_ids : sequence of int arrays, optional
         Token ids of each molecule, already computed with ``tokenizer`` (e.g. a
         :class:`~sciml.chem.corpus.TokenCorpus`, memory-mapped); then ``smiles`` are not
@@ -193,6 +195,7 @@ class RTDataset(Dataset):
         reveal_digits: float = 0.0,
         span_slack: float = 0.0,
         mol_ids: Sequence[np.ndarray] | None = None,
+        max_length: int | None = None,
     ) -> None:
         if mode not in ("alternate", *MODES):
             raise ValueError(f"mode must be 'alternate', 'property' or 'generation', got {mode!r}")
@@ -215,6 +218,7 @@ class RTDataset(Dataset):
             raise ValueError(f"span_slack must be in [0, 4], got {span_slack}")
         self.reveal_digits = float(reveal_digits)
         self.span_slack = float(span_slack)
+        self.max_length = max_length
         self.numbers, self.tokenizer, self.mode = numbers, tokenizer, mode
         self.mask_fraction = (float(lo), float(hi))
         self.values = values
@@ -348,10 +352,13 @@ class RTDataset(Dataset):
         inputs, labels = [seq[:start]], [np.full(start, IGNORE_INDEX)]
         edges = np.flatnonzero(np.diff(np.concatenate([[0], spans.astype(int), [0]])))
         cursor = 0
+        room = len(seq) if self.max_length is None else self.max_length - len(seq)
         for a, b in zip(edges[::2], edges[1::2], strict=True):
             inputs.append(seq[start + cursor : start + a])
             labels.append(np.full(a - cursor, IGNORE_INDEX))
             extra = int(rng.integers(0, math.ceil(self.span_slack * (b - a)) + 1))
+            extra = max(0, min(extra, room))
+            room -= extra
             inputs.append(np.full(b - a + extra, tok.mask_id))
             labels.append(np.concatenate([seq[start + a : start + b], np.full(extra, tok.pad_id)]))
             cursor = b

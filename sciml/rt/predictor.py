@@ -367,6 +367,7 @@ class RegressionTransformer:
             reveal_digits=cfg.reveal_digits,
             span_slack=cfg.span_slack,
             mol_ids=mol_ids,
+            max_length=net.encoder.max_len,
         )
         val_ds = None
         if val_smiles is not None:
