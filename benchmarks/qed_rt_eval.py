@@ -141,11 +141,7 @@ def evaluate(rt, parts, args, log) -> dict:
     return out
 
 
-def _fmt(value, digits=4) -> str:
-    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
-
-
-def _rates(history: dict, n: int, epoch_size: int) -> tuple[float, int]:
+def rates(history: dict, n: int, epoch_size: int) -> tuple[float, int]:
     """Median molecules/s over epochs and molecules seen, from the per-epoch history.
 
     Epochs are slices of ``epoch_size`` molecules; the last slice of a pass is shorter.
@@ -266,7 +262,7 @@ def write_report(record: dict, path: Path) -> None:
             "|---|---|---|---|---|---|",
         ]
         for size, row in sel["sizes"].items():
-            rate, seen = _rates(row["history"], sel["pool"], sel["epoch_size"])
+            rate, seen = rates(row["history"], sel["pool"], sel["epoch_size"])
             lines.append(f"| {size} | {row['n_parameters'] / 1e6:.2f}M | "
                          f"{rate:.0f} | {seen} | {sum(row['history']['seconds']) / 60:.1f} | "
                          f"{row['best_val_rmse']:.4f} |")

@@ -23,6 +23,7 @@ Writes ``benchmarks/results/regression_transformer.md`` (and a PNG next to it):
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
@@ -80,12 +81,18 @@ def score(name: str, y: np.ndarray, pred: np.ndarray) -> dict:
             "pearson": float(metrics.pearson(y, pred, reduce="mean"))}
 
 
+@functools.lru_cache(maxsize=1)
+def pretrained(path: Path) -> RegressionTransformer:
+    """The pre-trained RT, read once (``fit(init_from=...)`` copies its weights, never edits)."""
+    return RegressionTransformer.load(path)
+
+
 def fitting(smiles, args) -> np.ndarray:
     """Rows whose canonical SMILES fit the pre-trained RT's encoder (every model uses them)."""
     from sciml.chem import canonicalize_batch
     from sciml.chem.tokenizer import tokenize_smiles
 
-    base = RegressionTransformer.load(args.model)
+    base = pretrained(args.model)
     limit = base.net.encoder.max_len - 2 - 8  # the longest property block here (ESOL: 8)
     canon = canonicalize_batch(list(smiles), errors="nan").values
     return np.array([c is not None and len(tokenize_smiles(c)) <= limit for c in canon])
@@ -137,7 +144,7 @@ def run_rt(init, spec, data, args, seed) -> tuple[np.ndarray, float]:
     t0 = time.perf_counter()
     config = TrainConfig(max_epochs=args.rt_epochs, batch_size=32, lr=5e-4, warmup=0.1,
                          progress=False, seed=seed, precision="bf16")
-    base = RegressionTransformer.load(args.model)
+    base = pretrained(args.model)
     rt = RegressionTransformer([spec], base.config).fit(
         list(tr_s), pd.DataFrame({spec.name: tr_y}), val_smiles=list(va_s),
         val_y=pd.DataFrame({spec.name: va_y}), train_config=config,

@@ -40,7 +40,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -195,18 +194,16 @@ def fit(rt: RegressionTransformer, train, val, args, minutes: float, checkpoint_
     seconds = time.perf_counter() - t0
     hist = rt.history
     trained = hist["epoch"].max() + 1
-    # Molecules in each epoch: slices of epoch_size, the last slice of a pass shorter.
-    n, size = len(train), min(args.epoch_size, len(train))
-    per_pass = -(-n // size)
-    counts = np.array([min(size, n - (e % per_pass) * size) for e in hist["epoch"]])
-    rates = counts / hist["seconds"].to_numpy()
+    from benchmarks.qed_rt_eval import rates
+
+    rate, seen = rates(hist.to_dict("list"), len(train), args.epoch_size)
     return {
         "epochs_trained": int(trained), "epochs_planned": int(epochs),
-        "molecules_seen": int(counts.sum()),
+        "molecules_seen": seen,
         "stopped_by_budget": bool(rt.stopped_by_budget),
         "seconds_this_call": round(seconds, 1),
         "seconds_total": round(float(hist["seconds"].sum()), 1),
-        "molecules_per_s": float(np.median(rates)),
+        "molecules_per_s": rate,
         "best_val_rmse": float(hist["val_rmse"].min()),
         "best_epoch": int(hist["val_rmse"].idxmin()),
         "n_parameters": sum(p.numel() for p in rt.net.parameters()),
