@@ -162,7 +162,9 @@ def fit_within(
     batch = batch * budget.batch_scale
     lr = lr * math.sqrt(budget.batch_scale)
     weighting = StaticWeighting(weighting) if isinstance(weighting, dict) else weighting
-    n_probe = min(len(train), probe_batches * batch)
+    # A POD trunk fits its basis on the probe's fields: it needs at least p of them.
+    pod_fields = model.p + 1 if getattr(model, "trunk", "mlp") == "pod" else 0
+    n_probe = min(len(train), max(probe_batches * batch, pod_fields))
     probe_data = train.subset(np.arange(n_probe))
     probe = Trainer(
         copy.deepcopy(model),

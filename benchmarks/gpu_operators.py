@@ -35,7 +35,7 @@ from benchmarks._machine import command_line, machine_info  # noqa: E402
 RESULTS = ROOT / "results"
 
 #: Models each benchmark trains at the paper scale (the per-model budget divides the total).
-MODELS = {"operator_peers": 8, "mt_deeponet": 23}
+MODELS = {"operator_peers": 8, "mt_deeponet": 33}
 
 
 class NoGPUError(SystemExit):

@@ -57,7 +57,7 @@ def test_fit_within_sizes_the_epochs_to_the_budget():
     start = time.perf_counter()
     result = _budget.fit_within(_model(), MaskedFieldLoss("mse"), data, budget, batch=16,
                                 label="tiny", log=lines.append)
-    assert time.perf_counter() - start < 6
+    assert time.perf_counter() - start < 30  # probe + run; generous for a loaded machine
     assert result.seconds < 2 * budget.seconds + 0.5
     assert 1 <= result.epochs <= result.planned_epochs
     assert result.epochs == len(result.trainer.history)
@@ -151,7 +151,7 @@ def test_mt_deeponet_writes_the_shared_header_and_budget_table(fast_env):
     assert [row for row in HEADER_ROWS if f"| {row}" not in text] == []
     assert "mt_deeponet.py --only heat --budget-min 0.01" in text
     assert "## Budgets and sizes of every trained model" in text
-    assert "| heat model 1 | 8 |" in text
+    assert "| heat: MT-DeepONet, 8 designs | 8 |" in text
     assert "0.01 min per model on cpu (1 threads)" in text
 
 
@@ -169,7 +169,7 @@ def test_gpu_plan_uses_bf16_large_batches_and_shares_the_total():
     assert [s[0] for s in steps] == ["operator_peers", "mt_deeponet"]
     for _, argv, _, _ in steps:
         assert {"--paper", "--precision", "bf16", "--batch-scale", "4", "cuda"} <= set(argv)
-        assert argv[argv.index("--budget-min") + 1] == f"{0.9 * 10 / 31:.4g}"
+        assert argv[argv.index("--budget-min") + 1] == f"{0.9 * 10 / 41:.4g}"
     assert sum(s[3] for s in steps) < 15 * 60
 
 
@@ -203,3 +203,34 @@ def test_fno_darcy_on_a_partial_cache_holds_out_the_last_samples(fast_env, monke
     train, test, _, _, note = operator_peers.darcy_fno_data(sizes, None, 8, partial=True)
     assert (len(train), len(test)) == (42, 8)
     assert "only the first 50 of the 100 samples" in note and "last 8 of them" in note
+
+
+def test_mt_deeponet_keeps_every_section_and_states_the_goals(fast_env):
+    # Two runs of single sections: the results file holds both, each with its command,
+    # and the goals table marks what was not run and what each measured section missed.
+    from benchmarks import mt_deeponet
+
+    out = fast_env / "mt"
+    mt_deeponet.main(["--only", "dde", "--threads", "1", "--out", str(out)])
+    mt_deeponet.main(["--only", "heat", "--threads", "1", "--budget-min", "0.01",
+                      "--out", str(out)])
+    text = (out / "mt_deeponet.md").read_text()
+    assert "## PINN residual speed" in text and "## 3-D heat: predict 8 unseen" in text
+    assert "`SCIML_FAST=1 python benchmarks/mt_deeponet.py --only dde" in text
+    assert "`SCIML_FAST=1 python benchmarks/mt_deeponet.py --only heat" in text
+    goals = text.split("## Goals (issue 13)")[1].split("\n## ")[0]
+    assert "| Fisher-KPP, each family (worst family) | <= 1.50% | not run |" in goals
+    heat_row = next(line for line in goals.splitlines() if line.startswith("| 3-D heat"))
+    assert "missed by" in heat_row or "**met**" in heat_row
+    assert "| heat: MT-DeepONet, 8 designs | 8 |" in text  # the budget table
+    # a second results folder does not see these sections
+    other = fast_env / "other"
+    mt_deeponet.main(["--only", "dde", "--threads", "1", "--out", str(other)])
+    assert "## 3-D heat" not in (other / "mt_deeponet.md").read_text()
+
+
+def test_mt_deeponet_rejects_an_unknown_section():
+    from benchmarks import mt_deeponet
+
+    with pytest.raises(SystemExit):
+        mt_deeponet.main(["--only", "darcyy"])
