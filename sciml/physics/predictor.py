@@ -83,6 +83,10 @@ class OperatorPredictor:
         self.domain = domain
         self._trunk_cache: tuple[bytes, torch.Tensor] | None = None
         self._distance_cache: tuple[bytes, np.ndarray] | None = None
+        self._phi_cache: tuple[bytes, torch.Tensor] | None = None
+        # One sample on the default grid: an empty result per in_domain value, copied with
+        # new data (building coordinates and their indexes cost as much as the network).
+        self._grid_templates: dict = {}
 
     # ---------------------------------------------------------------- build / io
     @classmethod
@@ -346,10 +350,18 @@ class OperatorPredictor:
         if grid_mask is not None:
             batch["mask_grid"] = torch.as_tensor(grid_mask[idx])
         z = self.model.combine(self.model.branch_features(batch), trunk)
+        u = self.model.to_physical(z)[..., 0]
         if distance is not None:
-            rows = torch.as_tensor(distance, dtype=torch.float32).expand(len(idx), -1)
-            z = self.model.apply_boundary(z, rows)
-        return self.model.to_physical(z)[..., 0].numpy()
+            # u = phi * decode(z), as DeepONet.apply_boundary, with phi (N,) cached per geometry.
+            u = u * self._phi(distance)
+        return u.numpy()
+
+    def _phi(self, distance: np.ndarray) -> torch.Tensor:
+        key = distance.tobytes()
+        if self._phi_cache is None or self._phi_cache[0] != key:
+            phi = self.model.boundary_phi(torch.as_tensor(distance, dtype=torch.float32))
+            self._phi_cache = (key, phi)
+        return self._phi_cache[1]
 
     @torch.inference_mode()
     def predict(
@@ -467,6 +479,8 @@ class OperatorPredictor:
             data = data[0]
             if in_domain is not None:
                 coords["in_domain"] = bool(in_domain[0])
+            if on_grid:
+                return self._grid_result(data, dims, coords)
         else:
             dims = ("sample", *dims)
             if in_domain is not None:
@@ -478,6 +492,25 @@ class OperatorPredictor:
             coords=coords,
             attrs={"units": "physical (as the training data)"},
         )
+
+    def _grid_result(self, data: np.ndarray, dims: tuple, coords: dict):
+        """One sample on the default grid, from a cached template (same coordinates)."""
+        import xarray as xr
+
+        key = coords.get("in_domain")
+        template = self._grid_templates.get(key)
+        if template is None:
+            for axis in self.grid_axes:
+                axis.setflags(write=False)  # shared by every result: never changed in place
+            template = xr.DataArray(
+                np.empty_like(data),
+                dims=dims,
+                name=self.output_name,
+                coords=coords,
+                attrs={"units": "physical (as the training data)"},
+            )
+            self._grid_templates[key] = template
+        return template.copy(deep=False, data=data)
 
     def predict_dataset(self, ds, *, coords=None, batch_size: int = 256):
         """Predict every sample of an xarray data set of this problem (for the CLI)."""

@@ -91,3 +91,22 @@ def test_checkpoint_round_trip(tmp_path, darcy):
     save_checkpoint(tmp_path / "plain.pt", darcy.model)
     with pytest.raises(CheckpointError, match="no operator metadata"):
         OperatorPredictor.load(tmp_path / "plain.pt")
+
+
+def test_single_sample_results_are_independent_copies(darcy):
+    # One sample on the default grid reuses cached coordinates: results must not share
+    # data or attributes, and the coordinates cannot be changed in place.
+    rng = np.random.default_rng(1)
+    k1, k2 = np.exp(rng.standard_normal((2, N, N)))
+    a = darcy.predict(k1, geometry="circle")
+    b = darcy.predict(k2, geometry="circle")
+    assert a.dims == ("x", "y") and not np.shares_memory(a.values, b.values)
+    a.attrs["units"] = "changed"
+    a.values[N // 2, N // 2] = -1.0
+    again = darcy.predict(k1, geometry="circle")
+    assert again.attrs["units"] == "physical (as the training data)"
+    assert again.values[N // 2, N // 2] != -1.0
+    batch = darcy.predict(np.stack([k1, k2]), geometry="circle")
+    np.testing.assert_allclose(batch.values[1], b.values, rtol=1e-5, equal_nan=True)
+    with pytest.raises(ValueError, match="read-only"):
+        a.coords["x"].values[0] = 5.0
