@@ -2,10 +2,10 @@
 
 The pre-training itself is one resumable ``sciml pretrain`` run (issue 14)::
 
-    OMP_NUM_THREADS=1 nice -n 10 sciml pretrain --corpus moses --vocab-from chembl30_sample \
+    OMP_NUM_THREADS=1 sciml pretrain --corpus moses --vocab-from chembl30_sample \
         --size small --precision bf16 --batch-size 256 --lr 1e-3 --dropout 0 \
-        --epoch-size 20000 --epochs 5 --val-fraction 0.001 --max-minutes 58 \
-        --out runs/moses_small.pt
+        --epoch-size 100000 --epochs 14 --val-fraction 0.001 --max-minutes 100 \
+        --out runs/moses_small_1p4m.pt
 
 (``--resume`` continues it after ``--max-minutes``); ``--train`` runs exactly that command
 here (resuming until it finishes) before the rest. This script then
@@ -48,7 +48,7 @@ def _args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--train", action="store_true",
                    help="run the pre-training command first (resumes until it finishes)")
-    p.add_argument("--checkpoint", default="runs/moses_small.pt",
+    p.add_argument("--checkpoint", default="runs/moses_small_1p4m.pt",
                    help="the finished 'sciml pretrain' checkpoint")
     p.add_argument("--from-best", metavar="BEST_PT",
                    help="use this best.pt of a run stopped by its time budget instead")
@@ -70,8 +70,8 @@ def _args(argv=None) -> argparse.Namespace:
 #: The pre-training command's arguments (``sciml pretrain ...``); one torch thread.
 PRETRAIN_ARGS = ["--corpus", "moses", "--vocab-from", "chembl30_sample", "--size", "small",
                  "--precision", "bf16", "--batch-size", "256", "--lr", "1e-3", "--dropout", "0",
-                 "--epoch-size", "20000", "--epochs", "5", "--val-fraction", "0.001",
-                 "--max-minutes", "58", "--out", "runs/moses_small.pt"]
+                 "--epoch-size", "100000", "--epochs", "14", "--val-fraction", "0.001",
+                 "--max-minutes", "100", "--out", "runs/moses_small_1p4m.pt"]
 
 
 def train() -> None:

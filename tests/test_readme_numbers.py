@@ -34,7 +34,7 @@ FILE = re.compile(r"`([\w.-]+\.md)`")
 
 #: Results files written before the header recorded the command row and the git commit
 #: (issue 18); `make bench ONLY=<entry>` rewrites them with the full header.
-LEGACY_HEADER = {"mt_deeponet", "regression_transformer", "pde_solvers",
+LEGACY_HEADER = {"regression_transformer", "pde_solvers",
                  "adme_domain_adaptation"}
 
 

@@ -101,7 +101,9 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
                              "when --val is not given (neural models)")
     parser.add_argument("--ensemble", type=int, help="number of ensemble members (gnn)")
     parser.add_argument("--pretrained", metavar="CKPT",
-                        help="transformer: checkpoint from 'sciml pretrain' (default: random init)")
+                        help="transformer: the encoder to start from, a shipped name (e.g. "
+                             "moses_mlm_small.pt) or a 'sciml pretrain' checkpoint; 'none': "
+                             "a random encoder of --set size=... (default: random init)")
     parser.add_argument("--adapt", choices=("mtr", "mlm", "both", "none"),
                         help="transformer: domain adaptation on the training molecules")
     parser.add_argument("--head", choices=("rf", "finetune"),

@@ -200,3 +200,20 @@ def test_no_import_circle(first):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.strip()
     assert out == ("False" if first == "sciml.chem.transformer" else "True")
+
+
+def test_pretrained_names_a_shipped_encoder_or_a_file(tmp_path):
+    from sciml import asset_path
+    from sciml.chem.models.transformer import resolve_pretrained
+
+    assert resolve_pretrained("moses_mlm_small.pt") == asset_path("moses_mlm_small.pt")
+    local = tmp_path / "moses_mlm_small.pt"
+    local.write_bytes(b"")
+    assert resolve_pretrained(local) == local  # an existing file wins over the asset
+    assert TransformerModel(pretrained="none").config.pretrained is None
+    assert TransformerModel(pretrained="None").config.pretrained is None
+    with pytest.raises(FileNotFoundError, match="neither a file nor a shipped encoder.*"
+                       "moses_mlm_small.pt"):
+        resolve_pretrained("mosse_mlm_small.pt")
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        resolve_pretrained(tmp_path / "missing" / "enc.pt")

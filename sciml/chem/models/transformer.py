@@ -73,9 +73,11 @@ class TransformerConfig:
     Attributes
     ----------
     pretrained : str or None
-        Stage checkpoint from :func:`~sciml.chem.transformer.pretrain` (or ``adapt``);
-        ``None`` starts from a randomly initialised encoder of ``size`` whose vocabulary is
-        built from the training SMILES.
+        The encoder to start from: the file name of an encoder shipped in ``sciml/assets``
+        (e.g. ``"moses_mlm_small.pt"``, see :func:`sciml.asset_path`) or a stage checkpoint
+        from :func:`~sciml.chem.transformer.pretrain` (or ``adapt``). ``None`` (or
+        ``"none"``) starts from a randomly initialised encoder of ``size`` whose vocabulary
+        is built from the training SMILES.
     size : str
         Encoder size when ``pretrained`` is None.
     adapt : {"mtr", "mlm", "both", "none"}
@@ -131,6 +133,8 @@ class TransformerConfig:
     descriptor_cache: bool = True
 
     def __post_init__(self):
+        if isinstance(self.pretrained, str) and self.pretrained.strip().lower() in ("", "none"):
+            object.__setattr__(self, "pretrained", None)
         if self.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {self.precision!r}; choose one of: "
                              f"{', '.join(PRECISIONS)}")
@@ -143,6 +147,30 @@ class TransformerConfig:
                              f"{', '.join(FEATURES)}")
         if self.features != "embedding" and self.head != "rf":
             raise ValueError(f"features={self.features!r} needs head='rf'")
+
+
+def resolve_pretrained(value: str | Path) -> Path:
+    """The file of ``TransformerConfig.pretrained``: a path, or a shipped encoder's name.
+
+    Raises
+    ------
+    FileNotFoundError
+        Neither a file nor the name of a checkpoint in ``sciml/assets``; the message lists
+        the shipped ones.
+    """
+    path = Path(value)
+    if path.is_file():
+        return path
+    if path.name == str(value):  # a bare name: look it up among the shipped assets
+        from sciml import asset_path
+
+        try:
+            return asset_path(str(value))
+        except FileNotFoundError as err:
+            raise FileNotFoundError(
+                f"pretrained={str(value)!r} is neither a file nor a shipped encoder ({err})"
+            ) from None
+    raise FileNotFoundError(f"pretrained={str(value)!r}: no such file")
 
 
 class TransformerModel(MoleculeModel):
@@ -182,7 +210,7 @@ class TransformerModel(MoleculeModel):
     def _start(self, smiles: list[str]) -> Stage:
         cfg = self.config
         if cfg.pretrained is not None:
-            return load_stage(cfg.pretrained)
+            return load_stage(resolve_pretrained(cfg.pretrained))
         return pretrain([], size=cfg.size, n_molecules=0, seed=cfg.seed, progress=False,
                         tokenizer=SmilesTokenizer.build_vocab(smiles))
 
