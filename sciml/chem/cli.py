@@ -103,7 +103,8 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pretrained", metavar="CKPT",
                         help="transformer: the encoder to start from, a shipped name (e.g. "
                              "moses_mlm_small.pt) or a 'sciml pretrain' checkpoint; 'none': "
-                             "a random encoder of --set size=... (default: random init)")
+                             "a random encoder of --set size=... (default: "
+                             "moses_mlm_small.pt, pre-trained on 1M MOSES molecules)")
     parser.add_argument("--adapt", choices=("mtr", "mlm", "both", "none"),
                         help="transformer: domain adaptation on the training molecules")
     parser.add_argument("--head", choices=("rf", "finetune"),

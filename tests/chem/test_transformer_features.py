@@ -21,7 +21,7 @@ QUERY = ["CCCCCCO", "C1CC", "Cc1ccccc1C"]
 def fitted(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    model = TransformerModel(size="tiny", adapt="none", features="embedding+descriptors",
+    model = TransformerModel(pretrained=None, size="tiny", adapt="none", features="embedding+descriptors",
                              n_estimators=20, n_jobs=1)
     model.fit(SMILES, Y)
     folder = tmp_path_factory.mktemp("emb_desc")

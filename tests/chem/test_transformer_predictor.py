@@ -22,7 +22,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="module", params=["rf", "finetune"])
 def fitted(request, tmp_path_factory):
     torch.set_num_threads(1)
-    model = TransformerModel(size="tiny", adapt="mtr", adapt_epochs=2, head=request.param,
+    model = TransformerModel(pretrained=None, size="tiny", adapt="mtr", adapt_epochs=2, head=request.param,
                              n_estimators=20, finetune_epochs=3, mc_samples=3, n_jobs=1)
     model.fit(SMILES, Y)
     folder = tmp_path_factory.mktemp(request.param)

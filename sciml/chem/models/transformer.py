@@ -22,7 +22,8 @@ Examples
 >>> import pandas as pd
 >>> smiles = ["CCO", "CCCO", "CCCCO", "CCCCCO", "c1ccccc1", "Cc1ccccc1"] * 3
 >>> y = pd.DataFrame({"logp": [-0.3, 0.1, 0.9, 1.4, 2.1, 2.7] * 3})
->>> model = TransformerModel(size="tiny", adapt="mtr", adapt_epochs=1, n_estimators=10)
+>>> model = TransformerModel(pretrained=None, size="tiny", adapt="mtr", adapt_epochs=1,
+...                          n_estimators=10)
 >>> model.fit(smiles, y).predict(["CCCCCCO"], return_std=True).columns.tolist()
 ['logp', 'logp_std']
 """
@@ -74,10 +75,11 @@ class TransformerConfig:
     ----------
     pretrained : str or None
         The encoder to start from: the file name of an encoder shipped in ``sciml/assets``
-        (e.g. ``"moses_mlm_small.pt"``, see :func:`sciml.asset_path`) or a stage checkpoint
-        from :func:`~sciml.chem.transformer.pretrain` (or ``adapt``). ``None`` (or
-        ``"none"``) starts from a randomly initialised encoder of ``size`` whose vocabulary
-        is built from the training SMILES.
+        (see :func:`sciml.asset_path`) or a stage checkpoint from
+        :func:`~sciml.chem.transformer.pretrain` (or ``adapt``). Default: the ``small``
+        encoder pre-trained by MLM on 1M MOSES molecules (``"moses_mlm_small.pt"``,
+        ``sciml/assets/README.md``). ``None`` (or ``"none"``) starts from a randomly
+        initialised encoder of ``size`` whose vocabulary is built from the training SMILES.
     size : str
         Encoder size when ``pretrained`` is None.
     adapt : {"mtr", "mlm", "both", "none"}
@@ -112,7 +114,7 @@ class TransformerConfig:
         with AVX512-BF16 or AMX is faster (``benchmarks/adme_domain_adaptation.py``).
     """
 
-    pretrained: str | None = None
+    pretrained: str | None = "moses_mlm_small.pt"
     size: str = "small"
     adapt: str = "mtr"
     adapt_epochs: int = 30
