@@ -250,8 +250,10 @@ def main(argv=None) -> None:
     lines = [
         "# `small` encoder pre-trained on MOSES (issue 14)", "",
         machine_info(("torch", "numpy", "scikit-learn", "rdkit")),
-        f"Pre-training command: `OMP_NUM_THREADS=1 nice -n 10 sciml pretrain "
-        f"{' '.join(PRETRAIN_ARGS)}` (then `... --resume` after a time-budget stop).", "",
+        f"Pre-training command: `OMP_NUM_THREADS=1 sciml pretrain "
+        f"{' '.join(PRETRAIN_ARGS)}`; a run stopped before its planned epochs (time budget "
+        "or by hand, see the record's epochs and molecules seen) continues with `... --resume`."
+        , "",
         f"Pre-training record: {json.dumps(record, default=str)}", "",
         f"Shipped as `sciml/assets/{Path(args.asset).name}` with bf16 weights "
         f"({Path(asset).stat().st_size / 1e6:.1f} MB; fp32 once loaded).", "",
