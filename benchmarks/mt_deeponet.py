@@ -340,10 +340,9 @@ def pct(v) -> str:
 
 def curve_note(trainer) -> str:
     """Validation error at half, three quarters and the end of training (the budget lever)."""
-    hist = trainer.history
-    if "val_rel_l2" not in hist or len(hist) < 4:
+    v = np.array([row["val_rel_l2"] for row in trainer.history if "val_rel_l2" in row])
+    if len(v) < 4:
         return ""
-    v = hist["val_rel_l2"].to_numpy()
     n = len(v)
     at = {f"{k}%": float(np.min(v[: max(1, int(round(n * k / 100)))])) for k in (50, 75, 100)}
     return "validation rel. L2 (best so far) at 50% / 75% / 100% of the epochs: " + " / ".join(
