@@ -312,7 +312,7 @@ def bench_darcy_fno(
 # ------------------------------------------------------------------------------------- Fisher
 def bench_fisher(sizes: dict, budget: Budget, md: list[str], *, max_epochs=None) -> dict:
     """The Fisher-KPP table: sciml MT-DeepONet vs DeepXDE DeepONet, per family."""
-    from sciml.physics.operator.networks import MaskedFieldLoss, MTDeepONet
+    from sciml.physics.operator.networks import MaskedFieldLoss
     from sciml.physics.problems.fisher import FisherConfig, FisherProblem, generate_fisher
 
     n_tr, n_te = sizes["fisher"]
@@ -322,11 +322,9 @@ def bench_fisher(sizes: dict, budget: Budget, md: list[str], *, max_epochs=None)
     data = FisherProblem().dataset(pool)
     train, test = data.subset(np.arange(3 * n_tr)), data.subset(np.arange(3 * n_tr, len(data)))
     torch.manual_seed(0)
-    model = MTDeepONet(
-        data.branch_in, 2, p=300, branch_hidden=(128, 128), layer_norm=True,
-        trunk_hidden=(128, 128, 128), n_coefficients=data.n_coefficients,
-        coord_upper=(1.0, 1.0),
-    )
+    # mt_deeponet.py's Fisher design (chosen in operator_design.py): POD trunk, 256-wide branch.
+    model = FisherProblem().default_model(
+        train, trunk="pod", p=min(64, len(train)), pod_points=len(data.coords), width=256)
     fit = fit_within(model, MaskedFieldLoss("mse"), train, budget, batch=32,
                      label="sciml MT-DeepONet", log=log, max_epochs=max_epochs)
     ours = sciml_result(fit, test)
@@ -335,8 +333,9 @@ def bench_fisher(sizes: dict, budget: Budget, md: list[str], *, max_epochs=None)
     md.append("## Fisher-KPP: peers at equal wall time (three families pooled)\n")
     md.append(
         f"{n_tr} training and {n_te} test samples per family (64 x-points x 20 times); budget "
-        f"{budget.describe()}, DeepXDE as long as sciml. sciml: MT-DeepONet (branch MLP [128,128]+LayerNorm on u0 and "
-        "the reaction coefficients, trunk [128,128,128], p = 300, MSE, batch 32). DeepXDE: "
+        f"{budget.describe()}, DeepXDE as long as sciml. sciml: MT POD-DeepONet (branch MLP "
+        "[256,256]+LayerNorm on u0 and the reaction coefficients, trunk = 64 POD modes of the "
+        "training fields and their mean, MSE, batch 32; `mt_deeponet.py`'s design). DeepXDE: "
         "DeepONetCartesianProd with branch [128,128,300] on [u0, coefficients] and trunk "
         "[128,128,128,300], ReLU, trained by its own loop (Adam 1e-3, batch 32). The FNO "
         "does not apply as is (a 1-D input to a 2-D space-time output).\n"
