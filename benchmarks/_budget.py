@@ -23,9 +23,42 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["Budget", "FitResult", "Progress", "fit_within", "run_detached", "timed_rounds"]
+__all__ = [
+    "Budget",
+    "FitResult",
+    "Progress",
+    "cached_dataset",
+    "fit_within",
+    "run_detached",
+    "timed_rounds",
+]
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Generated data sets of the operator benchmarks (self-ignored by git).
+DATA_CACHE = ROOT / "benchmarks" / ".cache"
+
+
+def cached_dataset(name: str, make, log=None):
+    """The xarray data set ``benchmarks/.cache/<name>.nc``, made by ``make()`` the first time.
+
+    ``name`` must encode every setting of ``make``; ``log`` (optional) gets one line with the
+    generation time.
+    """
+    from sciml.physics.data.storage import load_dataset, save_dataset
+
+    DATA_CACHE.mkdir(parents=True, exist_ok=True)
+    ignore = DATA_CACHE / ".gitignore"
+    if not ignore.exists():
+        ignore.write_text("*\n")
+    path = DATA_CACHE / f"{name}.nc"
+    if path.exists():
+        return load_dataset(path).load()
+    start = time.perf_counter()
+    ds = make()
+    save_dataset(ds, path)
+    if log is not None:
+        log(f"generated {name} in {time.perf_counter() - start:.1f} s")
+    return ds
 
 
 @dataclass(frozen=True)

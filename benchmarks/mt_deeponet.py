@@ -60,9 +60,10 @@ sys.path.insert(0, str(ROOT.parent))
 RESULTS = ROOT / "results"
 CACHE = ROOT / ".cache"
 
-from benchmarks._budget import Budget, fit_within, run_detached  # noqa: E402
+from benchmarks._budget import Budget, cached_dataset, fit_within, run_detached  # noqa: E402
 from benchmarks._machine import command_line, git_commit, machine_info  # noqa: E402
 from benchmarks.operator_peers import bench_darcy_fno  # noqa: E402
+from sciml._io import atomic_write  # noqa: E402
 from sciml.physics import pinn  # noqa: E402
 from sciml.physics.data.geometry import (  # noqa: E402
     SHAPES,
@@ -71,7 +72,6 @@ from sciml.physics.data.geometry import (  # noqa: E402
     difference,
     random_polygons,
 )
-from sciml.physics.data.storage import load_dataset, save_dataset  # noqa: E402
 from sciml.physics.operator.data import OperatorDataset  # noqa: E402
 from sciml.physics.operator.networks import DeepONet, MaskedFieldLoss  # noqa: E402
 from sciml.physics.operator.residuals import FisherResidual  # noqa: E402
@@ -90,7 +90,7 @@ from sciml.physics.problems.fisher import (  # noqa: E402
     solve_fisher,
 )
 from sciml.physics.problems.heat import HeatConfig, HeatProblem, generate_heat  # noqa: E402
-from sciml.train import ReLoBRaLoWeighting, StaticWeighting  # noqa: E402
+from sciml.train import ReLoBRaLoWeighting  # noqa: E402
 
 SCALES = {
     "fast": dict(
@@ -235,18 +235,7 @@ def log(msg: str) -> None:
 
 
 def cached(name: str, make):
-    CACHE.mkdir(parents=True, exist_ok=True)
-    ignore = CACHE / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n")
-    path = CACHE / f"{name}.nc"
-    if path.exists():
-        return load_dataset(path).load()
-    start = time.perf_counter()
-    ds = make()
-    save_dataset(ds, path)
-    log(f"generated {name} in {time.perf_counter() - start:.1f} s")
-    return ds
+    return cached_dataset(name, make, log)
 
 
 # Set by main(): the per-model budget, the section being run, one row per trained model and
@@ -274,7 +263,6 @@ def fit(
     """Train with the shared Trainer: at most ``epochs`` epochs and the per-model budget."""
     n = sum(r["section"] == SECTION[0] for r in RUNS) + 1
     label = f"{SECTION[0]}: {label}" if label else f"{SECTION[0]} model {n}"
-    weighting = weights if not isinstance(weights, dict) else StaticWeighting(weights)
     result = fit_within(
         model,
         MaskedFieldLoss(loss),
@@ -285,7 +273,7 @@ def fit(
         lr=lr,
         val=val,
         hooks=hooks,
-        weighting=weighting,
+        weighting=weights,
         seed=seed,
         label=label,
         log=log,
@@ -1201,9 +1189,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    with atomic_write(path) as handle:
+        handle.write(text)
 
 
 def section_store(out: Path, scale: str) -> Path:

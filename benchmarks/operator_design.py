@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 from _machine import command_line, machine_info  # noqa: E402
 from operator_levers import cached, darcy_sets, errors, fit, pct  # noqa: E402
 
+from sciml._io import atomic_write  # noqa: E402
 from sciml.physics.operator.data import OperatorDataset  # noqa: E402
 from sciml.physics.problems.darcy import WIDE_BRANCH, DarcyProblem  # noqa: E402
 from sciml.physics.problems.fisher import FisherConfig, FisherProblem, generate_fisher  # noqa: E402
@@ -205,11 +206,9 @@ def main(argv=None) -> None:
         "than the benchmark's, scored on their own validation split. One thread per arm; "
         "times are wall clock on the shared machine (see the load).\n",
     ]
-    tmp = args.out.with_suffix(".md.tmp")
-    tmp.write_text(
-        "\n".join(head + md) + f"\nTotal wall time {time.perf_counter() - start:.0f} s.\n"
-    )
-    os.replace(tmp, args.out)
+    total = f"\nTotal wall time {time.perf_counter() - start:.0f} s.\n"
+    with atomic_write(args.out) as handle:
+        handle.write("\n".join(head + md) + total)
     print(f"wrote {args.out}")
 
 

@@ -31,13 +31,12 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "results"
-CACHE = ROOT / ".cache"
 
 from _machine import machine_info  # noqa: E402
 
+from benchmarks._budget import cached_dataset as cached  # noqa: E402
 from sciml.metrics import relative_l2  # noqa: E402
 from sciml.physics.data.geometry import SHAPES, random_polygons  # noqa: E402
-from sciml.physics.data.storage import load_dataset, save_dataset  # noqa: E402
 from sciml.physics.operator.data import OperatorDataset  # noqa: E402
 from sciml.physics.operator.networks import MaskedFieldLoss  # noqa: E402
 from sciml.physics.operator.residuals import FisherResidual  # noqa: E402
@@ -58,19 +57,6 @@ SCALES = {
 }
 SHAPES_TRAIN = ("circle", "triangle", "annulus")
 HELD_OUT = ("l_shape", "square_with_cross")
-
-
-def cached(name: str, make):
-    CACHE.mkdir(parents=True, exist_ok=True)
-    ignore = CACHE / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n")
-    path = CACHE / f"{name}.nc"
-    if path.exists():
-        return load_dataset(path).load()
-    ds = make()
-    save_dataset(ds, path)
-    return ds
 
 
 def fit(model, train, epochs, *, loss="mse", hooks=(), weighting=None, batch=32, lr=1e-3):
