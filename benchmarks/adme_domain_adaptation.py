@@ -57,6 +57,8 @@ from _machine import machine_info  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 STEM = "adme_domain_adaptation"
+#: Finished folds (one CSV per arm set, split, fold and settings): a killed run resumes there.
+FOLD_CACHE = Path(__file__).resolve().parent / ".cache" / f"{STEM}_folds"
 ENDPOINTS = ["HLM", "RLM", "MDR1_ER", "Sol", "hPPB", "rPPB"]
 
 #: Mean R² over the authors' random 5-fold results (issue 5), for comparison.
@@ -390,6 +392,13 @@ def _cv(args, data: pd.DataFrame, split: str, arms: dict[str, str],
         _log(f"{split} fold {fold} {name}: mean R2 {score['r2'].mean():.3f} ({seconds:.0f} s)")
 
     for fold, (train, test) in enumerate(_folds(smiles, split, args.folds)):
+        done = _fold_file(args, split, fold, methods, ensembles)
+        if done.is_file():
+            kept = pd.read_csv(done)
+            rows += kept[~kept["method"].isin(hidden)].to_dict("records")
+            _log(f"{split} fold {fold}: scores from an earlier run ({done.name})")
+            continue
+        start_rows = len(rows)
         y_train = data.iloc[train][ENDPOINTS]
         y_test = data.iloc[test][ENDPOINTS].reset_index(drop=True)
         preds, seconds = {}, {}
@@ -400,12 +409,35 @@ def _cv(args, data: pd.DataFrame, split: str, arms: dict[str, str],
             seconds[name] = time.perf_counter() - start
             if isinstance(model, _AdaptedOnce) and not model.adapted_here:
                 seconds[name] += model.adapt_seconds  # as if it had adapted alone
-            if name not in hidden:
-                record(fold, name, _score(y_test, preds[name]), seconds[name])
+            record(fold, name, _score(y_test, preds[name]), seconds[name])
         for name, members in ensembles.items():
             mean = sum(preds[m][ENDPOINTS] for m in members) / len(members)
             record(fold, name, _score(y_test, mean), sum(seconds[m] for m in members))
-    return pd.DataFrame(rows)
+        from sciml._io import atomic_write
+
+        done.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_write(done) as handle:
+            pd.DataFrame(rows[start_rows:]).to_csv(handle, index=False)
+    scores = pd.DataFrame(rows)
+    return scores[~scores["method"].isin(hidden)].reset_index(drop=True)
+
+
+def _fold_file(args, split: str, fold: int, methods: dict, ensembles: dict) -> Path:
+    """Where one fold's scores are kept: named by everything that changes them (arms, split,
+    fold, methods, training settings, encoders' contents, data limit), so a rerun with other
+    settings never reuses them. A fold's file holds every method's scores, hidden ones too."""
+    import hashlib
+
+    settings = {k: getattr(args, k, None) for k in (
+        "arms", "size", "pretrain_sizes", "pretrain_epochs", "adapt_epochs", "adapt_lr",
+        "n_estimators", "folds", "gnn_epochs", "gnn_hidden", "finetune", "finetune_epochs",
+        "finetune_lr", "limit", "full")}
+    digest = hashlib.sha256(repr((sorted(settings.items()), sorted(methods),
+                                  sorted(ensembles.items()))).encode())
+    if args.arms == "moses":
+        for label, path in sorted(_encoders(args.encoders).items()):
+            digest.update(label.encode() + Path(path).read_bytes())
+    return FOLD_CACHE / f"{args.arms}-{split}-fold{fold}-{digest.hexdigest()[:12]}.csv"
 
 
 #: What was tried before the settings of the tables, and what it gave (issue 18).
@@ -707,15 +739,15 @@ def _merged_head(report: str, args, minutes: float) -> str:
     if cut >= 0:
         for line in head[cut + len(_ADDED_MARKER):].splitlines():
             if line.startswith("- `--arms "):
-                notes[line.split("`")[1].split()[1]] = line
+                notes[line.split("`")[1]] = line
         head = head[:cut]
     elif (legacy := head.find("\nRows ending in `+ physchem`")) >= 0:
         head = head[:legacy]  # the one-paragraph note of earlier versions
     load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
-    notes[args.arms] = (f"- `--arms {args.arms}` (arguments used: `{' '.join(sys.argv[1:])}`; "
-                        f"{minutes:.1f} min wall, "
-                        f"{time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, load average "
-                        f"{load}): {ADDED_ARMS[args.arms]}")
+    key = f"--arms {args.arms} --split {args.split}"
+    notes[key] = (f"- `{key}` (arguments used: `{' '.join(sys.argv[1:])}`; "
+                  f"{minutes:.1f} min wall, {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} "
+                  f"UTC, load average {load}): {ADDED_ARMS[args.arms]}")
     return (head.rstrip() + "\n" + _ADDED_MARKER + "\n".join(notes[k] for k in sorted(notes))
             + "\n\nThe other rows and the pre-training section come from the study run above.\n")
 
@@ -789,9 +821,16 @@ def main(argv=None) -> None:
         speed = ("" if args.no_speed or args.arms in ADDED_ARMS
                  else _speed(args, tokenizer, workdir))
     if added:  # merge: every table below is regenerated from the whole CSV
-        scores = pd.concat([previous[~previous["method"].isin(set(scores["method"]))], scores],
-                           ignore_index=True)
-    scores.to_csv(csv, index=False)
+        # Read again: another split of these arms may have finished meanwhile. Rows of the
+        # (split, method) pairs run here replace their earlier ones; the rest are kept.
+        previous = pd.read_csv(csv)
+        ran = set(zip(scores["split"], scores["method"]))
+        keep = [pair not in ran for pair in zip(previous["split"], previous["method"])]
+        scores = pd.concat([previous[keep], scores], ignore_index=True)
+    from sciml._io import atomic_write
+
+    with atomic_write(csv) as handle:
+        scores.to_csv(handle, index=False)
     pngs = _boxplots(scores, folder)
     minutes = (time.perf_counter() - wall) / 60
 
@@ -825,7 +864,8 @@ def main(argv=None) -> None:
     out += tail
     out.append("\nFigures: " + ", ".join(f"[{p}]({p})" for p in pngs) + f"; per-fold scores: "
                f"[{STEM}_scores.csv]({STEM}_scores.csv).\n")
-    Path(args.output).write_text("\n".join(out) + "\n")
+    with atomic_write(args.output) as handle:
+        handle.write("\n".join(out) + "\n")
     _log(f"wrote {args.output} in {minutes:.1f} min")
 
 

@@ -23,13 +23,15 @@ def test_moses_arms_smoke(shared_data, tmp_path, monkeypatch):
     from sciml.chem.transformer import pretrain
 
     monkeypatch.setenv("SCIML_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(bench, "FOLD_CACHE", tmp_path / "folds")
     smiles = load_dataset("biogen_adme")["smiles"].tolist()
     pretrain(smiles[:200], size="tiny", epochs=1, progress=False, output=tmp_path / "tiny.pt",
              vocab_smiles=smiles)
     out = tmp_path / "report.md"
-    bench.main(["--arms", "moses", "--encoders", f"MLM-MOSES={tmp_path / 'tiny.pt'}",
-                "--limit", "60", "--folds", "2", "--adapt-epochs", "1", "--finetune-epochs",
-                "1", "--n-estimators", "5", "--output", str(out)])
+    argv = ["--arms", "moses", "--encoders", f"MLM-MOSES={tmp_path / 'tiny.pt'}",
+            "--limit", "60", "--folds", "2", "--adapt-epochs", "1", "--finetune-epochs",
+            "1", "--n-estimators", "5", "--output", str(out)]
+    bench.main(argv)
     scores = pd.read_csv(tmp_path / "adme_domain_adaptation_scores.csv")
     arms = {"MLM-MOSES", "MLM-MOSES + MTR-DA", "MLM-MOSES + MTR-DA + physchem",
             "MLM-MOSES + MTR-DA + fine-tuning",
@@ -45,6 +47,22 @@ def test_moses_arms_smoke(shared_data, tmp_path, monkeypatch):
     assert "**Time per arm (random split)**" in report
     assert "| MLM-MOSES + MTR-DA | MLM-MOSES |" in report  # the DA claim's corrected t-test
     assert "RM-ANOVA and Tukey HSD" in report
+
+    # Each finished fold is kept: a rerun (or a killed run's restart) trains nothing again.
+    assert len(list((tmp_path / "folds").glob("moses-random-fold*.csv"))) == 2
+    bench.main(argv)
+    assert len(bench._AdaptedOnce.cache) == 0
+    again = pd.read_csv(tmp_path / "adme_domain_adaptation_scores.csv")
+    pd.testing.assert_frame_equal(again.sort_values(["method", "endpoint", "fold"])
+                                  .reset_index(drop=True),
+                                  scores.sort_values(["method", "endpoint", "fold"])
+                                  .reset_index(drop=True))
+    # Another split merges in next to this one instead of replacing its rows.
+    bench.main([*argv, "--split", "scaffold"])
+    merged = pd.read_csv(tmp_path / "adme_domain_adaptation_scores.csv")
+    assert set(merged["split"]) == {"random", "scaffold"}
+    assert len(merged[merged["split"] == "random"]) == len(scores)
+    assert "`--arms moses --split scaffold`" in out.read_text()
 
 
 def test_encoders_argument_is_checked(tmp_path):
