@@ -47,6 +47,10 @@ def test_moses_arms_smoke(shared_data, tmp_path, monkeypatch):
     assert "**Time per arm (random split)**" in report
     assert "| MLM-MOSES + MTR-DA | MLM-MOSES |" in report  # the DA claim's corrected t-test
     assert "RM-ANOVA and Tukey HSD" in report
+    goals = report[report.index("## Issue 14's goals"):report.index("## Mean R²")]
+    assert "| DA gain (MLM-MOSES + MTR-DA vs MLM-MOSES) significant on >= 4 of 6 | random |" \
+        in goals
+    assert "| best transformer arm, mean R² >= 0.4 | random |" in goals
 
     # Each finished fold is kept: a rerun (or a killed run's restart) trains nothing again.
     assert len(list((tmp_path / "folds").glob("moses-random-fold*.csv"))) == 2

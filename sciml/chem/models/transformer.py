@@ -109,9 +109,10 @@ class TransformerConfig:
         Use the on-disk descriptor cache for ``features="embedding+descriptors"``
         (``sciml predict`` switches it off: a prediction file's molecules are seen once).
     precision : {"auto", "fp32", "bf16"}
-        Autocast of every encoder forward pass outside training (embeddings for the forests
-        and predictions): ``auto`` is bf16 on CUDA and fp32 elsewhere; ``bf16`` on a CPU
-        with AVX512-BF16 or AMX is faster (``benchmarks/adme_domain_adaptation.py``).
+        Autocast of every encoder pass: domain adaptation and fine-tuning (fp32 master
+        weights) as well as embeddings for the forests and predictions. ``auto`` is bf16 on
+        CUDA and fp32 elsewhere; ``bf16`` on a CPU with AVX512-BF16 or AMX is faster
+        (``benchmarks/adme_domain_adaptation.py``, ``benchmarks/demo_recipe.py``).
     """
 
     pretrained: str | None = "moses_mlm_small.pt"
@@ -223,7 +224,7 @@ class TransformerModel(MoleculeModel):
             stage = adapt(stage, train.smiles, objective=cfg.adapt, epochs=cfg.adapt_epochs,
                           lr=cfg.adapt_lr, batch_size=cfg.batch_size, seed=cfg.seed,
                           progress=cfg.progress, n_jobs=cfg.n_jobs, checkpoints=checkpoints,
-                          run="adapt")
+                          run="adapt", precision=cfg.precision)
         if cfg.head == "rf":
             self._fit_forests(stage, train)
         else:
@@ -264,7 +265,8 @@ class TransformerModel(MoleculeModel):
 
         config = TrainConfig(max_epochs=cfg.finetune_epochs, batch_size=cfg.batch_size,
                              lr=cfg.finetune_lr, weight_decay=0.01, warmup=0.1, seed=cfg.seed,
-                             progress=cfg.progress, patience=10 if val is not None else None)
+                             progress=cfg.progress, patience=10 if val is not None else None,
+                             precision=cfg.precision)
         resume = None
         if checkpoints is not None:
             config, resume = checkpoints.apply(config, "finetune")
