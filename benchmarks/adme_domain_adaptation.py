@@ -907,8 +907,9 @@ def main(argv=None) -> None:
         # Read again: another split of these arms may have finished meanwhile. Rows of the
         # (split, method) pairs run here replace their earlier ones; the rest are kept.
         previous = pd.read_csv(csv)
-        ran = set(zip(scores["split"], scores["method"]))
-        keep = [pair not in ran for pair in zip(previous["split"], previous["method"])]
+        ran = set(zip(scores["split"], scores["method"], strict=True))
+        keep = [pair not in ran
+                for pair in zip(previous["split"], previous["method"], strict=True)]
         scores = pd.concat([previous[keep], scores], ignore_index=True)
     from sciml._io import atomic_write
 

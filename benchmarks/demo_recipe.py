@@ -133,7 +133,7 @@ def report(frame: pd.DataFrame, targets: list[str], n_train: int, args) -> str:
     eligible = mean[fits.reindex(mean.index)]
     eligible = eligible[[c for c in eligible.index if CANDIDATES[c] is not None]]
     chosen = eligible["mean"].idxmax() if len(eligible) else None
-    lines = [f"# The demo's domain-adaptation recipe, chosen on validation folds\n",
+    lines = ["# The demo's domain-adaptation recipe, chosen on validation folds\n",
              machine_info(("numpy", "torch", "scikit-learn", "rdkit"),
                           command=command_line()), "",
              f"Data: the demo's training split of Biogen ADME ({n_train} molecules: "
