@@ -144,7 +144,7 @@ def report(frame: pd.DataFrame, targets: list[str], n_train: int, args) -> str:
     seconds["RF-physchem"] = np.nan
     fits = seconds <= args.budget_seconds
     eligible = mean[fits.reindex(mean.index)]
-    eligible = eligible[[c for c in eligible.index if CANDIDATES[c] is not None]]
+    eligible = eligible.loc[[c for c in eligible.index if CANDIDATES[c] is not None]]
     chosen = eligible["mean"].idxmax() if len(eligible) else None
     lines = ["# The demo's domain-adaptation recipe, chosen on validation folds\n",
              machine_info(("numpy", "torch", "scikit-learn", "rdkit"),

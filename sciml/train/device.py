@@ -9,7 +9,8 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["PRECISIONS", "autocast", "default_device", "move_to_device", "seed_everything"]
+__all__ = ["PRECISIONS", "autocast", "cpu_has_fast_bf16", "default_device", "move_to_device",
+           "seed_everything"]
 
 
 def default_device(prefer: str | torch.device | None = None) -> torch.device:
@@ -55,6 +56,18 @@ def autocast(device: torch.device, enabled: bool = True,
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.autocast(device_type="cuda", dtype=dtype)
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX, as oneDNN reports it).
+
+    Where it does not, bf16 autocast on the CPU is emulated and slower than fp32, so callers
+    that pick ``precision="bf16"`` for speed should fall back to ``"fp32"``.
+    """
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a build without oneDNN
+        return False
 
 
 def move_to_device(batch, device: torch.device):

@@ -33,3 +33,18 @@ def test_auto_is_fp32_on_cpu_and_bad_precision_is_named():
         assert torch.nn.Linear(4, 2)(torch.ones(1, 4)).dtype == torch.float32
     with pytest.raises(ValueError, match="precision must be one of"):
         TrainConfig(precision="fp16")
+
+
+def test_cpu_has_fast_bf16_is_a_bool_and_false_without_onednn(monkeypatch):
+    import torch
+
+    from sciml.train.device import cpu_has_fast_bf16
+
+    assert isinstance(cpu_has_fast_bf16(), bool)
+
+    class NoOneDNN:
+        def _is_mkldnn_bf16_supported(self):
+            raise RuntimeError("oneDNN is not available")
+
+    monkeypatch.setattr(torch.ops, "mkldnn", NoOneDNN())
+    assert cpu_has_fast_bf16() is False
