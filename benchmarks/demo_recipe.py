@@ -185,7 +185,15 @@ def report(frame: pd.DataFrame, targets: list[str], n_train: int, args) -> str:
                      + (f"; the toy recipe the demo shipped with "
                         f"{mean.loc['toy, 30 epochs, fp32', 'mean']:.3f}"
                         if "toy, 30 epochs, fp32" in mean.index else "") + ").")
-    lines += ["", f"Commit {git_commit()}; per-fold rows in `benchmarks/.cache/{STEM}/`."]
+    per_fold = frame[["candidate", "fold", "n_fit", "seconds", "load", *targets, "mean"]]
+    lines += ["", "<details><summary>Per validation fold (R², wall seconds, load average when "
+              "the fit ended)</summary>", "",
+              "| " + " | ".join(per_fold.columns) + " |", "|---" * per_fold.shape[1] + "|"]
+    lines += ["| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row)
+              + " |" for row in per_fold.itertuples(index=False)]
+    lines += ["", "</details>", "",
+              f"Commit {git_commit()}; per-fold rows cached (not committed) in "
+              f"`benchmarks/.cache/{STEM}/`, so a rerun rebuilds this file without training."]
     return "\n".join(lines) + "\n"
 
 
