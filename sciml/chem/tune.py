@@ -139,6 +139,21 @@ def _cv_score(factory: Callable[[], Any], smiles: list[str], y: pd.DataFrame, fo
     return float(np.mean(scores))
 
 
+def _defaults_in_space(cls, space: Mapping[str, tuple[str, float, float, bool]],
+                       fixed: Mapping[str, Any]) -> dict[str, Any]:
+    """The model's default value of each searched option, where it lies inside the range."""
+    import dataclasses
+
+    defaults = {f.name: f.default for f in dataclasses.fields(cls.config_cls)
+                if f.default is not dataclasses.MISSING}
+    out = {}
+    for name, (_, low, high, _) in space.items():
+        value = defaults.get(name)
+        if name not in fixed and isinstance(value, int | float) and low <= value <= high:
+            out[name] = value
+    return out
+
+
 def tune(smiles: Sequence[str], y: pd.DataFrame, model: str = "gbm", *, trials: int = 20,
          folds: int = 3, seed: int = 0, transforms: Any = None,
          fixed: Mapping[str, Any] | None = None, storage: str | None = None,
@@ -155,7 +170,9 @@ def tune(smiles: Sequence[str], y: pd.DataFrame, model: str = "gbm", *, trials: 
     model : str
         A kind in :data:`SEARCH_SPACES`.
     trials : int
-        Trials run by this call (a shared study accumulates the trials of every worker).
+        Trials run by this call (a shared study accumulates the trials of every worker). The
+        first trial of a new study evaluates the model's defaults (those inside the search
+        space), so the best trial is never worse on the inner folds than the defaults.
     folds : int
         Cross-validation folds inside the training data.
     seed : int
@@ -208,6 +225,12 @@ def tune(smiles: Sequence[str], y: pd.DataFrame, model: str = "gbm", *, trials: 
     study = optuna.create_study(
         study_name=study_name or f"sciml-{model}", storage=storage, load_if_exists=True,
         direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    if not study.trials:
+        # The first trial of a new study is the model's defaults (inside the space), so the
+        # search never returns something worse on the inner folds than not tuning at all.
+        defaults = _defaults_in_space(cls, space, fixed)
+        if defaults:
+            study.enqueue_trial(defaults)
     study.optimize(objective, n_trials=trials, timeout=timeout, show_progress_bar=progress)
     frame = study.trials_dataframe(attrs=("number", "state", "value", "duration", "params"))
     frame = frame.rename(columns={"value": "cv_r2"})

@@ -22,6 +22,12 @@ def test_tuning_shares_a_study_and_writes_a_fit_config(tmp_path, data):
     first = tune(data.smiles, data[["logp"]], **kwargs)
     second = tune(data.smiles, data[["logp"]], **kwargs)  # a second worker on the same study
     assert len(first.trials) == 2 and len(second.trials) == 4
+    # A new study starts from the defaults; a continued one does not enqueue them again.
+    defaults = {"n_estimators": 300, "max_features": 1 / 3, "min_samples_leaf": 1}
+    row = second.trials.iloc[0]
+    assert {k: row[k] for k in defaults} == pytest.approx(defaults)
+    assert not any(second.trials.iloc[i][list(defaults)].tolist() == list(defaults.values())
+                   for i in (2, 3))
     assert second.best_score == pytest.approx(second.trials.cv_r2.max())
     assert 0.3 < second.best_score <= 1.0
     assert set(second.best_params) == set(search_space("rf"))
