@@ -55,6 +55,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _machine import machine_info  # noqa: E402
 
+from sciml._io import atomic_write  # noqa: E402
+
 RESULTS = Path(__file__).resolve().parent / "results"
 STEM = "adme_domain_adaptation"
 #: Finished folds (one CSV per arm set, split, fold and settings): a killed run resumes there.
@@ -391,11 +393,11 @@ def _cv(args, data: pd.DataFrame, split: str, arms: dict[str, str],
                          "endpoint": endpoint, **row.to_dict(), "seconds": seconds})
         _log(f"{split} fold {fold} {name}: mean R2 {score['r2'].mean():.3f} ({seconds:.0f} s)")
 
+    key = _fold_key(args, methods, ensembles)
     for fold, (train, test) in enumerate(_folds(smiles, split, args.folds)):
-        done = _fold_file(args, split, fold, methods, ensembles)
+        done = FOLD_CACHE / f"{args.arms}-{split}-fold{fold}-{key}.csv"
         if done.is_file():
-            kept = pd.read_csv(done)
-            rows += kept[~kept["method"].isin(hidden)].to_dict("records")
+            rows += pd.read_csv(done).to_dict("records")
             _log(f"{split} fold {fold}: scores from an earlier run ({done.name})")
             continue
         start_rows = len(rows)
@@ -413,8 +415,6 @@ def _cv(args, data: pd.DataFrame, split: str, arms: dict[str, str],
         for name, members in ensembles.items():
             mean = sum(preds[m][ENDPOINTS] for m in members) / len(members)
             record(fold, name, _score(y_test, mean), sum(seconds[m] for m in members))
-        from sciml._io import atomic_write
-
         done.parent.mkdir(parents=True, exist_ok=True)
         with atomic_write(done) as handle:
             pd.DataFrame(rows[start_rows:]).to_csv(handle, index=False)
@@ -422,9 +422,9 @@ def _cv(args, data: pd.DataFrame, split: str, arms: dict[str, str],
     return scores[~scores["method"].isin(hidden)].reset_index(drop=True)
 
 
-def _fold_file(args, split: str, fold: int, methods: dict, ensembles: dict) -> Path:
-    """Where one fold's scores are kept: named by everything that changes them (arms, split,
-    fold, methods, training settings, encoders' contents, data limit), so a rerun with other
+def _fold_key(args, methods: dict, ensembles: dict) -> str:
+    """The part of a kept fold's file name that names everything changing its scores
+    (methods, training settings, encoders' contents, data limit), so a rerun with other
     settings never reuses them. A fold's file holds every method's scores, hidden ones too."""
     import hashlib
 
@@ -437,7 +437,7 @@ def _fold_file(args, split: str, fold: int, methods: dict, ensembles: dict) -> P
     if args.arms == "moses":
         for label, path in sorted(_encoders(args.encoders).items()):
             digest.update(label.encode() + Path(path).read_bytes())
-    return FOLD_CACHE / f"{args.arms}-{split}-fold{fold}-{digest.hexdigest()[:12]}.csv"
+    return digest.hexdigest()[:12]
 
 
 #: What was tried before the settings of the tables, and what it gave (issue 18).
@@ -469,11 +469,21 @@ CLAIM_PAIRS = [("MLM-0 + MTR-DA", "MLM-0"), ("MLM-10K + MTR-DA", "MLM-10K"),
                ("MLM-MOSES + MTR-DA + fine-tuning", "MLM-MOSES + MTR-DA")]
 
 
-def _corrected_table(part: pd.DataFrame) -> str:
-    """Corrected resampled t-tests on R² (Nadeau & Bengio 2003) for :data:`CLAIM_PAIRS` and
-    every method against RF-physchem; ``n_test / n_train`` from each fold's test counts."""
+def _corrected_ttest(sub: pd.DataFrame, a: str, b: str):
+    """Corrected resampled t-test (Nadeau & Bengio 2003) of methods ``a`` vs ``b`` on the R²
+    of one endpoint's folds; ``n_test / n_train`` from each fold's test counts."""
     from sciml.metrics.stats import corrected_resampled_ttest
 
+    x = sub[sub.method == a].sort_values("fold")
+    y = sub[sub.method == b].sort_values("fold")
+    n_test = x["n"].to_numpy(dtype=float)
+    ratio = float(np.mean(n_test / (n_test.sum() - n_test)))
+    return corrected_resampled_ttest(x["r2"].to_numpy(), y["r2"].to_numpy(), ratio)
+
+
+def _corrected_table(part: pd.DataFrame) -> str:
+    """Corrected resampled t-tests on R² for :data:`CLAIM_PAIRS` and every method against
+    RF-physchem (:func:`_corrected_ttest`)."""
     methods = list(dict.fromkeys(part["method"]))
     pairs = [p for p in CLAIM_PAIRS if set(p) <= set(methods)]
     if "RF-physchem" in methods:
@@ -483,12 +493,7 @@ def _corrected_table(part: pd.DataFrame) -> str:
     for a, b in pairs:
         cells = []
         for endpoint in ENDPOINTS:
-            sub = part[part.endpoint == endpoint]
-            x = sub[sub.method == a].sort_values("fold")
-            y = sub[sub.method == b].sort_values("fold")
-            n_test = x["n"].to_numpy(dtype=float)
-            ratio = float(np.mean(n_test / (n_test.sum() - n_test)))
-            res = corrected_resampled_ttest(x["r2"].to_numpy(), y["r2"].to_numpy(), ratio)
+            res = _corrected_ttest(part[part.endpoint == endpoint], a, b)
             cell = f"{res.mean_diff:+.3f} (p={res.pvalue:.2g})"
             cells.append(f"**{cell}**" if res.pvalue < 0.05 else cell)
         lines.append(f"| {a} | {b} | " + " | ".join(cells) + " |")
@@ -685,7 +690,7 @@ GOAL_DA_ENDPOINTS = 4
 def _pair_tests(part: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     """Per endpoint: mean R² difference a - b, its Tukey HSD p-value (RM-ANOVA over every
     method of ``part``) and its corrected resampled t-test p-value."""
-    from sciml.metrics.stats import compare_methods, corrected_resampled_ttest
+    from sciml.metrics.stats import compare_methods
 
     rows = {}
     for endpoint in ENDPOINTS:
@@ -693,11 +698,7 @@ def _pair_tests(part: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
         tukey = compare_methods(sub, "r2").tukey
         hit = tukey[((tukey.method_a == a) & (tukey.method_b == b))
                     | ((tukey.method_a == b) & (tukey.method_b == a))]
-        x = sub[sub.method == a].sort_values("fold")
-        y = sub[sub.method == b].sort_values("fold")
-        n_test = x["n"].to_numpy(dtype=float)
-        ratio = float(np.mean(n_test / (n_test.sum() - n_test)))
-        res = corrected_resampled_ttest(x["r2"].to_numpy(), y["r2"].to_numpy(), ratio)
+        res = _corrected_ttest(sub, a, b)
         rows[endpoint] = {"diff": res.mean_diff, "tukey_p": float(hit["pvalue"].iloc[0]),
                           "corrected_p": res.pvalue}
     return pd.DataFrame(rows).T
@@ -807,7 +808,8 @@ def _replace_speed(args, tokenizer) -> None:
     start = end if start < 0 else start  # a study run with --no-speed has none yet
     with tempfile.TemporaryDirectory() as tmp:
         speed = _speed(args, tokenizer, Path(tmp))
-    Path(args.output).write_text(report[:start] + "\n" + speed + report[end:])
+    with atomic_write(args.output) as handle:
+        handle.write(report[:start] + "\n" + speed + report[end:])
     _log(f"rewrote the speed section of {args.output}")
 
 
@@ -857,7 +859,8 @@ def _report_only(args) -> None:
             f"on {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; the scores are those of "
             "the runs described above.\n")
     out = [head.rstrip() + "\n", note, *_score_sections(scores), report[end:]]
-    Path(args.output).write_text("\n".join(out).rstrip("\n") + "\n")
+    with atomic_write(args.output) as handle:
+        handle.write("\n".join(out).rstrip("\n") + "\n")
     _log(f"rebuilt {args.output} from {STEM}_scores.csv")
 
 
@@ -911,8 +914,6 @@ def main(argv=None) -> None:
         keep = [pair not in ran
                 for pair in zip(previous["split"], previous["method"], strict=True)]
         scores = pd.concat([previous[keep], scores], ignore_index=True)
-    from sciml._io import atomic_write
-
     with atomic_write(csv) as handle:
         scores.to_csv(handle, index=False)
     pngs = _boxplots(scores, folder)

@@ -4,7 +4,7 @@ For each of the six endpoints, on the authors' own train/test split:
 
 - ``RF-physchem``: the random forest of ``adme_baselines.py`` (200 trees on RDKit descriptors);
 - ``GBM``: ``GBMModel`` defaults (LightGBM on Morgan count fingerprints + RDKit descriptors);
-- ``GNN``: the multi-task D-MPNN settings of ``adme_study_protocol.py`` (``GNNModel(hidden=128,
+- ``GNN``: the D-MPNN settings of ``adme_study_protocol.py`` (``GNNModel(hidden=128,
   ffn_hidden=128, epochs=30)``, RDKit descriptors on), fixed before any Fang test score;
 - ``RF + GBM``, ``GBM + GNN``, ``RF + GBM + GNN``: averages of the members' test predictions
   (what ``EnsembleModel`` of the same members returns; members are not refitted);
@@ -20,7 +20,8 @@ training folds. Regenerate with (from the repository root)::
 
 Writes ``benchmarks/results/adme_fang_gbm.md`` and ``adme_fang_gbm.csv``. Each model's test
 predictions and fit time are kept in ``benchmarks/.cache/adme_fang_gbm/`` (by endpoint, model
-and settings), so a killed run resumes and a rerun refits nothing.
+and settings), so a killed run resumes and a rerun refits only the tuned GBM (the search runs
+again) and the GBM fitted with a calibration split.
 """
 
 from __future__ import annotations

@@ -344,13 +344,15 @@ def report(data: pd.DataFrame, folds: list, oof: pd.DataFrame, runs: pd.DataFram
         per_fold = group.groupby("fold")["seconds"].sum()
         n_endpoints = group["endpoint"].nunique() if "all" not in set(group["endpoint"]) else 6
         lines.append(f"| {m} | {n_endpoints} | {per_fold.mean():.1f} | {len(per_fold)} |")
-    for method in ("GBM tuned", "GBM tuned, 1000 rounds"):
+    tuned_methods = [PART_METHODS["tuned"], PART_METHODS["tuned-full"]]
+    for method in tuned_methods:
         tuned = runs[runs["method"] == method]
         if len(tuned):
             lines += ["", f"{method}: settings chosen per fold (inner-CV R²):", ""]
             lines += [f"- fold {int(r.fold)}: {r.chosen} (inner R² {r.inner_cv_r2:.3f}, "
                       f"{r.tune_seconds:.0f} s tuning)" for r in tuned.itertuples()]
-    lines += ["", TUNING_NOTE]
+    if runs["method"].isin(tuned_methods).any():
+        lines += ["", TUNING_NOTE]
     lines += ["", "## Runs that produced these predictions", "",
               "| command | git commit | finished | load average at the end |", "|---|---|---|---|"]
     for (cmd, git, date, load), _ in runs.groupby(["command", "git", "date", "load_at_end"],

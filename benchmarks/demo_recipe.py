@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -46,7 +45,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks._machine import command_line, git_commit, load_average, machine_info  # noqa: E402
-from sciml._io import atomic_write  # noqa: E402
+from sciml._io import atomic_write, check_output_file  # noqa: E402
 
 RESULTS = ROOT / "results"
 #: ``sciml demo`` with the toy recipe (``demo_time.md`` at commit bf4901b, 2026-11-30 19:09
@@ -74,16 +73,14 @@ def _log(msg: str) -> None:
 
 def make_model(label: str, seed: int = 0):
     """The demo's model for one candidate (the demo's settings but the recipe)."""
-    from sciml import asset_path
-    from sciml.chem.models import RandomForestModel, TransformerModel
+    from sciml.chem.models import RandomForestModel
+    from sciml.demo import demo_transformer
 
     spec = CANDIDATES[label]
     if spec is None:
         return RandomForestModel(n_estimators=300, seed=seed)
     encoder, epochs, precision = spec
-    return TransformerModel(pretrained=str(asset_path(encoder)), adapt="mtr" if epochs else "none",
-                            adapt_epochs=max(epochs, 1), adapt_lr=1e-3, head="rf",
-                            n_estimators=300, seed=seed, precision=precision)
+    return demo_transformer(encoder, epochs, precision, seed=seed)
 
 
 def demo_training_split():
@@ -96,7 +93,12 @@ def demo_training_split():
     return data.iloc[train_idx].reset_index(drop=True), list(data.attrs["targets"])
 
 
-def run(args) -> pd.DataFrame:
+def _labels(args) -> list[str]:
+    """The candidates of ``--candidates`` (all by default)."""
+    return [c.strip() for c in args.candidates.split(";")] if args.candidates else list(CANDIDATES)
+
+
+def run(args) -> tuple[pd.DataFrame, list[str], int]:
     import torch
 
     from sciml.chem.splits import kfold
@@ -107,12 +109,8 @@ def run(args) -> pd.DataFrame:
     CACHE.mkdir(parents=True, exist_ok=True)
     rows = []
     folds = kfold(len(train), args.folds, seed=1)
-    labels = [c.strip() for c in args.candidates.split(";")] if args.candidates else CANDIDATES
     for fold, (inner, val) in enumerate(folds):
-        for label in labels:
-            if label not in CANDIDATES:
-                raise SystemExit(f"--candidates: unknown candidate {label!r}; choose from "
-                                 f"{', '.join(CANDIDATES)}")
+        for label in _labels(args):
             key = CACHE / f"{label.replace(', ', '_').replace(' ', '-')}-fold{fold}-of" \
                           f"{args.folds}-t{args.threads}.json"
             if key.is_file():
@@ -211,10 +209,11 @@ def main(argv: list[str] | None = None) -> None:
                         f"(default all: {'; '.join(CANDIDATES)})")
     parser.add_argument("--output", default=str(RESULTS / f"{STEM}.md"))
     args = parser.parse_args(argv)
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not os.access(out.parent, os.W_OK):
-        raise SystemExit(f"--output: cannot write to {out.parent}")
+    out = check_output_file(args.output, "--output")
+    unknown = [c for c in _labels(args) if c not in CANDIDATES]
+    if unknown:
+        raise SystemExit(f"--candidates: unknown candidate(s) {unknown}; choose from "
+                         f"{'; '.join(CANDIDATES)}")
     frame, targets, n_train = run(args)
     with atomic_write(out) as handle:
         handle.write(report(frame, targets, n_train, args))

@@ -78,12 +78,28 @@ DEMO_ENCODER = "moses_mlm_small.pt"
 DEMO_ADAPT_EPOCHS = 10
 
 
+def demo_transformer(encoder: str = DEMO_ENCODER, adapt_epochs: int = DEMO_ADAPT_EPOCHS,
+                     precision: str = "fp32", n_estimators: int = 300, seed: int = 0,
+                     progress: bool = False):
+    """The demo's transformer (MTR-DA at 1e-3, random-forest head) for a given recipe.
+
+    ``adapt_epochs=0`` skips domain adaptation. ``benchmarks/demo_recipe.py`` chooses the
+    recipe with this same model.
+    """
+    from sciml.chem.models import TransformerModel
+
+    return TransformerModel(pretrained=encoder, adapt="mtr" if adapt_epochs else "none",
+                            adapt_epochs=max(adapt_epochs, 1), adapt_lr=1e-3, head="rf",
+                            n_estimators=n_estimators, seed=seed, progress=progress,
+                            precision=precision)
+
+
 def part_adme(out: Path, fast: bool, seed: int = 0) -> Section:
     """Domain-adapted transformer vs RF-physchem on one random split of Biogen ADME."""
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from sciml.chem.models import RandomForestModel, TransformerModel
+    from sciml.chem.models import RandomForestModel
     from sciml.chem.splits import random_split
     from sciml.metrics import regression_report
 
@@ -110,17 +126,9 @@ def part_adme(out: Path, fast: bool, seed: int = 0) -> Section:
     train, test = data.iloc[train_idx], data.iloc[test_idx]
     models = {
         "RF-physchem": RandomForestModel(n_estimators=100 if fast else 300, seed=seed),
-        "Transformer (MTR-DA, RF head)": TransformerModel(
-            pretrained=DEMO_ENCODER,
-            adapt="mtr",
-            adapt_epochs=1 if fast else DEMO_ADAPT_EPOCHS,
-            adapt_lr=1e-3,
-            head="rf",
-            n_estimators=100 if fast else 300,
-            seed=seed,
-            progress=not fast,
-            precision=precision,
-        ),
+        "Transformer (MTR-DA, RF head)": demo_transformer(
+            adapt_epochs=1 if fast else DEMO_ADAPT_EPOCHS, precision=precision,
+            n_estimators=100 if fast else 300, seed=seed, progress=not fast),
     }
     rows, preds, lines = [], {}, []
     for name, model in models.items():
