@@ -9,6 +9,7 @@ script with ``torchrun --nnodes ... --rdzv-endpoint ...``.
 
 from __future__ import annotations
 
+import atexit
 import os
 
 import torch
@@ -56,7 +57,17 @@ def init_from_env() -> bool:
         if backend == "nccl":
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
         dist.init_process_group(backend=backend)
+        # The group joined here is left here: a process that exits with it still alive can
+        # abort in the backend's thread teardown ("terminate called without an active
+        # exception"), turning a finished run into a failed one.
+        atexit.register(_leave_process_group)
     return is_distributed()
+
+
+def _leave_process_group() -> None:
+    """Destroy the default process group at exit, if it is still there."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def all_reduce_mean(values: dict[str, float]) -> dict[str, float]:
