@@ -80,7 +80,7 @@ def test_cache_is_written_reused_and_keyed_by_canonical_smiles(monkeypatch):
     first = compute_descriptors(["OCC", "c1ccccc1O"])
     parts = _cache_parts()
     assert len(parts) == 1
-    assert f"rdkit-{rdkit.__version__}-" in parts[0]
+    assert f"rdkit-{rdkit.__version__}+avgipc-cap100-" in parts[0]
     with np.load(parts[0], allow_pickle=False) as data:  # a plain array store, no pickle
         keys = data["keys"].tobytes().decode().split("\n")
         assert sorted(keys) == ["CCO", "Oc1ccccc1"]
@@ -195,3 +195,23 @@ def test_esol_descriptors_in_parallel(data_dir):
     frame = compute_descriptors(smiles, n_jobs=2)
     assert frame.shape == (1128, len(descriptor_names()))
     assert frame.notna().all().all()
+
+
+def test_shared_descriptors_equal_rdkit_and_avgipc_is_capped():
+    from rdkit import Chem
+    from rdkit.Chem import Descriptors
+
+    from sciml.chem.descriptors import AVGIPC_MAX_ATOMS, _descriptor_row, descriptor_names
+
+    reference = dict(Descriptors.descList)
+    names = descriptor_names()
+    for smi in ["CC(=O)Nc1ccc(O)cc1", "c1ccc2[nH]ccc2c1", "OC(=O)CCl"]:
+        mol = Chem.MolFromSmiles(smi)
+        expected = [float(reference[n](Chem.MolFromSmiles(smi))) for n in names]
+        np.testing.assert_array_equal(_descriptor_row(mol), expected)
+    big = Chem.MolFromSmiles("C" * (AVGIPC_MAX_ATOMS + 1))
+    row = _descriptor_row(big)
+    assert np.isnan(row[names.index("AvgIpc")])
+    assert np.isfinite(row[names.index("MolWt")])
+    small = Chem.MolFromSmiles("C" * AVGIPC_MAX_ATOMS)
+    assert np.isfinite(_descriptor_row(small)[names.index("AvgIpc")])
