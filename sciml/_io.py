@@ -7,7 +7,8 @@
   starts, with a one-line :class:`FileCheckError` naming the path;
 - :func:`compression_of`, :func:`read_csv`, :func:`read_csv_chunks`: read CSV files whose
   compression is found from their first bytes, not their name (a gzip file called
-  ``.csv`` is read as gzip).
+  ``.csv`` is read as gzip), through the table checks of :mod:`sciml.hygiene` (unique
+  column names, a guessed ``;``/tab separator, a named corrupt or truncated file).
 """
 
 from __future__ import annotations
@@ -18,6 +19,15 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from sciml.hygiene import (
+    FileCheckError,
+    InputWarning,
+    check_header,
+    corrupt_file_reason,
+    refuse_existing,
+    sniff_separator,
+)
 
 __all__ = [
     "FileCheckError",
@@ -39,10 +49,6 @@ _MAGIC = (
     (b"PK\x03\x04", "zip"),
     (b"\x28\xb5\x2f\xfd", "zstd"),
 )
-
-
-class FileCheckError(ValueError):
-    """A path given on the command line cannot be used; the message names it and why."""
 
 
 @contextlib.contextmanager
@@ -162,33 +168,46 @@ def _probe_folder(folder: Path, target: Path, what: str) -> None:
     os.unlink(probe)
 
 
-def check_output_file(path: str | os.PathLike, what: str = "output") -> Path:
+def check_output_file(path: str | os.PathLike, what: str = "output", *,
+                      overwrite: bool = True) -> Path:
     """Check, before any work, that a file can be written at ``path``.
+
+    ``overwrite=False`` also refuses an existing file (commands pass their ``--overwrite``).
 
     Raises
     ------
     FileCheckError
-        ``path`` is an existing directory, or its folder cannot be created or written
-        (permissions, read-only file system, a file in the way).
+        ``path`` is an existing directory, or exists and ``overwrite`` is False, or its
+        folder cannot be created or written (permissions, read-only file system, a file in
+        the way).
     """
     path = Path(path)
     if path.is_dir():
         raise FileCheckError(f"{what} {path} is an existing directory; give a file name")
+    if not overwrite:
+        refuse_existing(path, what)
     _probe_folder(path.parent if str(path.parent) else Path("."), path, what)
     return path
 
 
-def check_output_dir(path: str | os.PathLike, what: str = "output folder") -> Path:
+def check_output_dir(path: str | os.PathLike, what: str = "output folder", *,
+                     overwrite: bool = True, marker: str | None = None) -> Path:
     """Check, before any work, that ``path`` is (or can become) a writable folder.
+
+    ``overwrite=False`` also refuses a folder that already holds ``marker`` (e.g. the
+    ``model.json`` of a saved model).
 
     Raises
     ------
     FileCheckError
-        ``path`` is an existing file, or the folder cannot be created or written.
+        ``path`` is an existing file, already holds ``marker`` and ``overwrite`` is False,
+        or the folder cannot be created or written.
     """
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise FileCheckError(f"{what} {path} is an existing file, not a folder")
+    if not overwrite and marker:
+        refuse_existing(path, what, marker=marker)
     _probe_folder(path, path, what)
     return path
 
@@ -197,10 +216,17 @@ def _csv_errors(path: Path, what: str):
     """Turn pandas' and the codec's complaints about a file into a :class:`FileCheckError`."""
     import pandas as pd
 
+    compression = compression_of(path)
+
     @contextlib.contextmanager
     def guard() -> Iterator[None]:
         try:
             yield
+        except (EOFError, OSError) as exc:
+            reason = corrupt_file_reason(exc, compression)
+            if reason is None:
+                raise
+            raise FileCheckError(f"{what} file {path} is {reason}") from exc
         except pd.errors.EmptyDataError as exc:
             raise FileCheckError(f"{what} file {path} is empty (no header row)") from exc
         except UnicodeDecodeError as exc:
@@ -213,17 +239,52 @@ def _csv_errors(path: Path, what: str):
     return guard()
 
 
+def _checked_options(path: Path, what: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` for :func:`pandas.read_csv` after the header checks of :mod:`sciml.hygiene`.
+
+    The header row is read as data (``header=None``), so duplicated names are seen before
+    pandas renames them; a header with no comma but a ``;`` (or tab) sets ``sep``.
+    """
+    import pandas as pd
+
+    if kwargs.get("header", "infer") not in ("infer", 0) or kwargs.get("names") is not None:
+        return kwargs
+    options = {k: v for k, v in kwargs.items()
+               if k in ("sep", "delimiter", "encoding", "quotechar", "skiprows", "comment")}
+    with _csv_errors(path, what):
+        head = pd.read_csv(path, compression=compression_of(path), header=None, nrows=1,
+                           dtype=str, keep_default_na=False, **options)
+    fields = head.iloc[0].tolist() if len(head) else []
+    if "sep" not in kwargs and "delimiter" not in kwargs:
+        sep = sniff_separator(fields)
+        if sep is not None:
+            import warnings
+
+            warnings.warn(f"{path}: the header has no comma but {sep!r}; reading the file as "
+                          f"{sep!r}-separated", InputWarning, stacklevel=4)
+            kwargs = {**kwargs, "sep": sep}
+            return _checked_options(path, what, kwargs)
+    check_header(fields, path)
+    return kwargs
+
+
 def read_csv(path: str | os.PathLike, what: str = "input", **kwargs: Any):
     """Check ``path`` and read it with :func:`pandas.read_csv`, compression found by content.
+
+    Column names must be unique; a header with no comma but a ``;`` or a tab is read
+    with that separator (an :class:`~sciml.hygiene.InputWarning` says so) unless ``sep``
+    is given.
 
     Raises
     ------
     FileNotFoundError, FileCheckError
-        As :func:`check_input_file`, or the file is not a readable CSV.
+        As :func:`check_input_file`, or the file is not a readable CSV, has a duplicated
+        column name, or is a truncated or corrupt compressed file.
     """
     import pandas as pd
 
     path = check_input_file(path, what)
+    kwargs = _checked_options(path, what, kwargs)
     with _csv_errors(path, what):
         return pd.read_csv(path, compression=compression_of(path), **kwargs)
 
@@ -234,6 +295,7 @@ def read_csv_chunks(path: str | os.PathLike, chunksize: int, what: str = "input"
     import pandas as pd
 
     path = check_input_file(path, what)
+    kwargs = _checked_options(path, what, kwargs)
     with _csv_errors(path, what), pd.read_csv(path, compression=compression_of(path),
                                               chunksize=chunksize, **kwargs) as reader:
         yield from reader

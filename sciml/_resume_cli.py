@@ -62,21 +62,49 @@ def checkpoints_from_args(args: argparse.Namespace, default_dir: str | Path):
     return plan
 
 
+def _resume_hint(args: argparse.Namespace) -> str:
+    """One line for an interrupted training command: the checkpoint and how to continue."""
+    import shlex
+
+    argv = ["sciml", *sys.argv[1:]]
+    if "--resume" not in argv:
+        argv.append("--resume")
+    resume = shlex.join(argv)
+    folder = getattr(args, "checkpoint_folder", None) or getattr(args, "checkpoint_dir", None)
+    if folder is None:
+        if getattr(args, "command", None) == "fit":  # a model not trained in epochs
+            return "this model trains in one step and writes no checkpoint; nothing was saved"
+        return f"the checkpoints of finished epochs are kept; continue with: {resume}"
+    last = sorted(Path(folder).rglob("last.pt")) if Path(folder).is_dir() else []
+    if not last:
+        return ("no epoch had finished, so no checkpoint was written; run the same command "
+                "again to start afresh")
+    where = last[0] if len(last) == 1 else folder
+    return f"the last finished epoch is checkpointed in {where}; continue with: {resume}"
+
+
 def stops_on_budget(handler: Callable[[argparse.Namespace], int]
                     ) -> Callable[[argparse.Namespace], int]:
-    """Wrap a training command: a used-up ``--max-minutes`` prints a line and exits with 3."""
+    """Wrap a training command: budget used up or Ctrl-C, one line instead of a traceback.
+
+    A used-up ``--max-minutes`` exits with 3; Ctrl-C prints where the checkpoint is and the
+    ``--resume`` command, and exits with 130.
+    """
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
         from sciml.train import TimeBudgetReached
 
+        name = " ".join(filter(None, (args.command, getattr(args, "rt_command", None),
+                                      getattr(args, "pde_command", None))))
         try:
             return handler(args)
         except TimeBudgetReached as exc:
-            name = " ".join(filter(None, (args.command, getattr(args, "rt_command", None),
-                                          getattr(args, "pde_command", None))))
             print(f"sciml {name}: stopped: {exc}; continue with the same command and --resume",
                   file=sys.stderr)
             return 3
+        except KeyboardInterrupt:
+            print(f"sciml {name}: interrupted; {_resume_hint(args)}", file=sys.stderr)
+            return 130
 
     return run

@@ -67,7 +67,10 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
                         help="column holding SMILES (default: smiles)")
     parser.add_argument("--targets", required=True, type=_split_names, metavar="A,B",
                         help="comma-separated endpoint columns; empty cells are missing "
-                             "labels, any other non-number (n/a, NA, nan) is an error")
+                             "labels, any other non-number (n/a, NA, nan, inf) is an error. "
+                             "Each endpoint needs at least 3 labelled molecules (fewer than 20 "
+                             "warn) and must not be constant. Isotope labels in the SMILES "
+                             "are stripped")
     parser.add_argument("--model", default=None, metavar="NAME",
                         help="model kind: rf (random forest on RDKit descriptors), gbm "
                              "(LightGBM on Morgan counts + descriptors), gnn (D-MPNN), "
@@ -90,6 +93,9 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
                         help="hold out this fraction of the training molecules to calibrate "
                              "conformal intervals ('sciml predict --interval 0.9'), e.g. 0.15")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to save the model in")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace a model already saved in --out (without it, a folder "
+                             "holding a model.json is an error)")
     parser.add_argument("--val", metavar="FILE.csv",
                         help="validation CSV (same columns) for early stopping of neural models")
     parser.add_argument("--epochs", type=int,
@@ -135,8 +141,11 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--targets", type=_split_names, metavar="A,B",
                         help="endpoints to predict (default: all the model knows)")
     parser.add_argument("--errors", choices=("raise", "skip", "nan"), default="raise",
-                        help="invalid SMILES: stop with a list of them (raise, default), leave "
-                             "their rows out (skip) or write empty predictions (nan)")
+                        help="invalid SMILES (unparsable, non-ASCII characters): stop with a "
+                             "list of them (raise, default), leave their rows out (skip) or "
+                             "write empty predictions with the reason in the note column (nan). "
+                             "Isotope labels ([2H], [13C]) are stripped and noted: such a "
+                             "molecule is predicted as the unlabelled one")
     parser.add_argument("--std", action="store_true",
                         help="add <endpoint>_std columns (spread over trees or ensemble members)")
     parser.add_argument("--chunk-size", type=int, default=10_000, metavar="N",
@@ -148,6 +157,13 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--interval", type=float, metavar="LEVEL",
                         help="add <endpoint>_lower/_upper columns: a conformal interval of this "
                              "coverage, e.g. 0.9 (needs a model fitted with --calibration)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace an existing --out file (without it, an existing file is "
+                             "an error)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue a killed or interrupted run: the finished chunks are "
+                             "in OUT.partial (a valid CSV) with progress in OUT.partial.json; "
+                             "give the same options as the first run")
 
 
 def model_options(args: argparse.Namespace, model_cls: type) -> dict[str, Any]:
@@ -177,14 +193,15 @@ def model_options(args: argparse.Namespace, model_cls: type) -> dict[str, Any]:
     return options
 
 
-def _print_invalid(invalid: list, what: str, action: str) -> None:
-    if not invalid:
+def _print_invalid(invalid: list, what: str, action: str, total: int | None = None) -> None:
+    total = len(invalid) if total is None else total
+    if not total:
         return
-    print(f"{what}: {len(invalid)} invalid SMILES {action}:", file=sys.stderr)
+    print(f"{what}: {total} invalid SMILES {action}:", file=sys.stderr)
     for index, value, reason in invalid[:20]:
         print(f"  row {index}: {value!r}: {reason}", file=sys.stderr)
-    if len(invalid) > 20:
-        print(f"  ... and {len(invalid) - 20} more", file=sys.stderr)
+    if total > 20:
+        print(f"  ... and {total - 20} more", file=sys.stderr)
 
 
 def _save_or_rescue(model, out: str) -> Path:
@@ -221,8 +238,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     check_input_file(args.train, "training data")
     if args.val:
         check_input_file(args.val, "validation data")
-    # Before any work: an unwritable --out would otherwise lose the whole training run.
-    check_output_dir(args.out, "--out folder")
+    # Before any work: an unwritable --out would otherwise lose the whole training run, and
+    # an existing model there is only replaced when asked (a resumed run replaces nothing).
+    from sciml.chem.models.base import META_FILE
+
+    check_output_dir(args.out, "--out folder", marker=META_FILE,
+                     overwrite=args.overwrite or bool(args.resume is not None))
     checkpoints = None
     if cls.trains_in_epochs:
         from pathlib import Path
@@ -230,6 +251,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         from sciml._resume_cli import checkpoints_from_args
 
         checkpoints = checkpoints_from_args(args, Path(args.out) / "checkpoints")
+        args.checkpoint_folder = Path(checkpoints.directory)  # named if interrupted
     elif args.resume is not None or args.checkpoint_dir or args.max_minutes is not None:
         raise ValueError(f"--resume, --checkpoint-dir and --max-minutes apply to models trained "
                          f"in epochs (gnn, transformer), not {args.model!r}")
@@ -326,71 +348,168 @@ def _output_columns(preds_columns: list[str], input_columns: list[str]) -> dict[
     return {c: f"{c}_pred" if c in input_columns else c for c in preds_columns}
 
 
+def _partial_paths(out: str) -> tuple[Path, Path]:
+    """``OUT.partial`` (the finished chunks, a valid CSV) and ``OUT.partial.json`` (progress)."""
+    out_path = Path(out)
+    return (out_path.with_name(out_path.name + ".partial"),
+            out_path.with_name(out_path.name + ".partial.json"))
+
+
+def _predict_run_key(args: argparse.Namespace) -> dict[str, Any]:
+    """What a resumed ``sciml predict`` must share with the run it continues."""
+    source = Path(args.input).resolve()
+    stat = source.stat()
+    return {"input": str(source), "input_size": stat.st_size, "input_mtime_ns": stat.st_mtime_ns,
+            "model": str(Path(args.model).resolve()), "smiles_col": args.smiles_col,
+            "errors": args.errors, "targets": args.targets, "std": args.std,
+            "interval": args.interval, "precision": args.precision}
+
+
+def _resume_state(args: argparse.Namespace, partial: Path, progress: Path) -> dict[str, Any]:
+    """The progress of the run ``--resume`` continues, its partial file cut to whole chunks."""
+    from sciml._io import FileCheckError
+
+    if not (partial.is_file() and progress.is_file()):
+        raise FileNotFoundError(f"nothing to resume: no {partial} and {progress.name} from an "
+                                "interrupted 'sciml predict' (run without --resume)")
+    try:
+        state = json.loads(progress.read_text())
+    except json.JSONDecodeError as exc:
+        raise FileCheckError(f"{progress} is not valid JSON ({exc}); delete it and "
+                             f"{partial.name} to start afresh") from exc
+    key = _predict_run_key(args)
+    differs = sorted(k for k in key if state.get("key", {}).get(k) != key[k])
+    if differs:
+        raise ValueError(f"--resume: {partial} was written by a run with other "
+                         f"{', '.join(differs)} (or the input changed since); give the same "
+                         f"options, or delete {partial} and {progress.name} to start afresh")
+    if partial.stat().st_size < state["bytes"]:
+        raise FileCheckError(f"{partial} is shorter than its progress file says; delete it and "
+                             f"{progress.name} to start afresh")
+    with open(partial, "r+b") as handle:  # drop a chunk that was being written when killed
+        handle.truncate(state["bytes"])
+    return state
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
+    import os
     import warnings
 
     import pandas as pd
 
     from sciml._cli_compat import require
-    from sciml._io import atomic_write, check_input_file, check_output_file, read_csv_chunks
+    from sciml._io import (
+        FileCheckError,
+        atomic_write,
+        check_input_file,
+        check_output_file,
+        read_csv_chunks,
+    )
     from sciml.chem.models import load_model
     from sciml.chem.models.base import DomainWarning
     from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError
 
     require(args, out="--out")
     check_input_file(args.input, "input")
-    check_output_file(args.out, "--out")
+    partial, progress = _partial_paths(args.out)
+    if args.resume:
+        check_output_file(args.out, "--out")
+        state = _resume_state(args, partial, progress)
+    else:
+        check_output_file(args.out, "--out", overwrite=args.overwrite)
+        if partial.exists() and not args.overwrite:
+            raise FileCheckError(f"{partial} holds the finished chunks of an interrupted "
+                                 "'sciml predict': continue with --resume, or pass --overwrite "
+                                 "to start afresh")
+        state = {"rows": 0, "bytes": 0, "written": 0, "outside": 0, "invalid": [],
+                 "n_invalid": 0}
     model = load_model(args.model, **({} if args.precision is None
                                       else {"precision": args.precision}))
     _without_descriptor_cache(model)
     if args.chunk_size < 1:
         raise ValueError(f"--chunk-size must be at least 1, got {args.chunk_size}")
+    key = _predict_run_key(args)
+    start = int(state["rows"])
     # Every cell read as text: ID columns keep leading zeros, and 'NA' stays 'NA'.
     chunks = read_csv_chunks(args.input, args.chunk_size, "input", dtype=str,
-                             keep_default_na=False)
-    invalid: list[InvalidSmiles] = []
-    n_rows = n_written = n_outside = 0
-    header_written = False
+                             keep_default_na=False,
+                             **({"skiprows": range(1, start + 1)} if start else {}))
+    invalid: list[InvalidSmiles] = [InvalidSmiles(*bad) for bad in state["invalid"]]
+    n_invalid = int(state["n_invalid"])
+    n_rows, n_written, n_outside = start, int(state["written"]), int(state["outside"])
+    header_written = start > 0 and state["bytes"] > 0
     failing = False  # errors=raise and a bad row seen: only validate the rest, to list all
-    with atomic_write(args.out, "w", newline="") as handle:
-        for chunk in chunks:
-            if args.smiles_col not in chunk.columns:
-                raise KeyError(f"{args.input} has no column {args.smiles_col!r}; columns are "
-                               f"{list(chunk.columns)}")
-            row_name = "row" if "row" not in chunk.columns else "row_pred"
-            chunk.index = pd.RangeIndex(n_rows, n_rows + len(chunk), name=row_name)
-            smiles = chunk[args.smiles_col].str.strip()
-            if failing:
-                bad = model.check_inputs(smiles.tolist())[1]
-                invalid += [InvalidSmiles(b.index + n_rows, b.value, b.reason) for b in bad]
+    finished = keep = False
+    try:
+        with open(partial, "a" if start else "w", newline="") as handle:
+            for chunk in chunks:
+                if args.smiles_col not in chunk.columns:
+                    raise KeyError(f"{args.input} has no column {args.smiles_col!r}; columns "
+                                   f"are {list(chunk.columns)}")
+                row_name = "row" if "row" not in chunk.columns else "row_pred"
+                chunk.index = pd.RangeIndex(n_rows, n_rows + len(chunk), name=row_name)
+                smiles = chunk[args.smiles_col].str.strip()
+                if failing:
+                    bad = model.check_inputs(smiles.tolist())[1]
+                    invalid += [InvalidSmiles(b.index + n_rows, b.value, b.reason) for b in bad]
+                    n_rows += len(chunk)
+                    continue
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DomainWarning)  # one summary at the end
+                    preds = model.predict(smiles, errors="nan" if args.errors == "raise"
+                                          else args.errors, targets=args.targets,
+                                          return_std=args.std, domain=True,
+                                          interval=args.interval)
+                bad = [InvalidSmiles(i + n_rows, v, r) for i, v, r in preds.attrs["invalid"]]
                 n_rows += len(chunk)
-                continue
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", DomainWarning)  # one summary at the end
-                preds = model.predict(smiles, errors="nan" if args.errors == "raise"
-                                      else args.errors, targets=args.targets,
-                                      return_std=args.std, domain=True,
-                                      interval=args.interval)
-            invalid += [InvalidSmiles(i + n_rows, v, r) for i, v, r in preds.attrs["invalid"]]
-            n_rows += len(chunk)
-            if invalid and args.errors == "raise":
-                failing = True
-                continue
-            n_outside += int((~preds["in_domain"].fillna(True)).sum())
-            preds = preds.rename(columns=_output_columns(list(preds.columns),
-                                                         list(chunk.columns)))
-            preds.index.name = row_name
-            out = chunk.loc[preds.index].join(preds)
-            out.to_csv(handle, header=not header_written)
-            header_written = True
-            n_written += len(out)
+                if bad and args.errors == "raise":
+                    invalid += bad
+                    failing = True
+                    continue
+                n_invalid += len(bad)
+                invalid = (invalid + bad)[:20]  # the ones printed at the end
+                n_outside += int((~preds["in_domain"].fillna(True)).sum())
+                preds = preds.rename(columns=_output_columns(list(preds.columns),
+                                                             list(chunk.columns)))
+                preds.index.name = row_name
+                out = chunk.loc[preds.index].join(preds)
+                # One write per chunk, then the progress file: a run killed at any moment
+                # leaves whole chunks in OUT.partial up to the byte count recorded.
+                handle.write(out.to_csv(header=not header_written))
+                handle.flush()
+                os.fsync(handle.fileno())
+                header_written = header_written or len(out.columns) > 0
+                n_written += len(out)
+                with atomic_write(progress) as state_file:
+                    json.dump({"key": key, "rows": n_rows, "bytes": handle.tell(),
+                               "written": n_written, "outside": n_outside,
+                               "n_invalid": n_invalid,
+                               "invalid": [[b.index, b.value, b.reason] for b in invalid]},
+                              state_file)
         if n_rows == 0:
             raise ValueError(f"input file {args.input} has a header but no rows")
         if failing:
             raise InvalidSmilesError(invalid, total=n_rows)
+        os.replace(partial, args.out)
+        progress.unlink(missing_ok=True)
+        finished = True
+    except KeyboardInterrupt:
+        if not (n_written and progress.exists()):
+            raise
+        keep = True
+        print(f"sciml predict: interrupted after {n_written} rows; they are kept in "
+              f"{partial}; continue with: {_command_line('--resume')}", file=sys.stderr)
+        return 130
+    finally:
+        # An error leaves nothing behind; an interruption keeps the finished chunks. (A run
+        # killed outright keeps them too: this block does not run.)
+        if not finished and not keep:
+            partial.unlink(missing_ok=True)
+            progress.unlink(missing_ok=True)
     _print_invalid([(b.index, b.value, b.reason) for b in invalid], args.input,
                    "left out of the output" if args.errors == "skip"
-                   else "kept as rows with empty predictions")
+                   else "kept as rows with empty predictions (the note column says why)",
+                   total=n_invalid)
     names = model.targets if args.targets is None else args.targets
     print(f"wrote {n_written} predictions of {', '.join(names)} to {args.out}")
     if n_outside:
@@ -398,6 +517,17 @@ def _cmd_predict(args: argparse.Namespace) -> int:
               "model's applicability domain (in_domain=False; the note column says why); "
               "their predictions are extrapolations", file=sys.stderr)
     return 0
+
+
+def _command_line(extra: str) -> str:
+    """The command being run, as typed, with ``extra`` appended (once)."""
+    import shlex
+
+    argv = ["sciml", *sys.argv[1:]] if Path(sys.argv[0]).name in ("sciml", "__main__.py",
+                                                                  "cli.py") else ["sciml", "..."]
+    if extra not in argv:
+        argv.append(extra)
+    return shlex.join(argv)
 
 
 def _field_docs(config_cls: type) -> dict[str, str]:

@@ -446,6 +446,14 @@ def load_smiles_file(path: str | os.PathLike) -> pd.DataFrame:
     return frame
 
 
+def _separator_hint(columns) -> str:
+    """A hint when one column name holds a separator (a ``sep=`` that did not fit the file)."""
+    from sciml.hygiene import sniff_separator
+
+    sep = sniff_separator(list(columns))
+    return f"; the file looks {sep!r}-separated" if sep else ""
+
+
 def load_csv(
     path: str | os.PathLike,
     smiles_col: str = "smiles",
@@ -463,10 +471,12 @@ def load_csv(
         Column holding the SMILES; renamed to ``smiles`` and whitespace-stripped.
     target_cols : str or sequence of str, optional
         Endpoint columns, converted to float. Only empty (or blank) cells are missing
-        labels (NaN); any other text, ``NA``, ``n/a`` and ``nan`` included, is an error
-        naming the rows. ``None`` reads no targets (input for prediction).
+        labels (NaN); any other text, ``NA``, ``n/a``, ``nan`` and ``inf`` included, is an
+        error naming the rows. ``None`` reads no targets (input for prediction).
     **read_csv_kwargs
-        Passed to :func:`pandas.read_csv` (``sep``, ``encoding``, ...).
+        Passed to :func:`pandas.read_csv` (``sep``, ``encoding``, ...). The file passes the
+        table checks of :func:`sciml._io.read_csv` (unique column names; a ``;`` or tab
+        separator is detected from the header).
 
     Returns
     -------
@@ -482,6 +492,7 @@ def load_csv(
         rows), or the file is a directory, empty or not a CSV (``FileCheckError``).
     """
     from sciml._io import read_csv
+    from sciml.hygiene import check_finite_targets
 
     targets = [target_cols] if isinstance(target_cols, str) else list(target_cols or [])
     # Only empty cells are missing: pandas' default would also read 'NA', 'n/a', 'null',
@@ -491,7 +502,7 @@ def load_csv(
     missing = [c for c in [smiles_col, *targets] if c not in raw.columns]
     if missing:
         raise KeyError(f"{os.fspath(path)} has no column(s) {missing}; "
-                       f"columns are {list(raw.columns)}")
+                       f"columns are {list(raw.columns)}{_separator_hint(raw.columns)}")
     if smiles_col in targets:
         raise ValueError(f"the SMILES column {smiles_col!r} cannot also be a target")
     frame = pd.DataFrame({"smiles": raw[smiles_col].map(
@@ -508,6 +519,8 @@ def load_csv(
             raise ValueError(f"{os.fspath(path)}: column {col!r} has {len(bad)} non-numeric "
                              f"values ({examples}); only empty cells are read as "
                              "missing labels")
+        check_finite_targets(numeric.to_numpy(dtype=float)[:, None], [col], os.fspath(path),
+                             rows=list(raw.index))
         frame[col] = numeric.astype(float)
     info = DatasetInfo(Path(path).name, f"user data from {os.fspath(path)}",
                        tuple(Endpoint(c, c, "", None, c) for c in targets), "", "")

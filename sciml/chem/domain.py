@@ -222,7 +222,8 @@ class TrainingDomain:
 
 
 def domain_columns(domain: TrainingDomain | None, canonical: Sequence[str | None],
-                   stacklevel: int = 3) -> pd.DataFrame:
+                   stacklevel: int = 3,
+                   input_notes: Sequence[str] | None = None) -> pd.DataFrame:
     """``max_tanimoto``, ``in_domain`` and ``note`` for rows of canonical SMILES.
 
     Rows that are ``None`` (invalid inputs) get NaN, NA and an empty note. Multi-fragment
@@ -237,6 +238,9 @@ def domain_columns(domain: TrainingDomain | None, canonical: Sequence[str | None
         empty and says so in the note.
     canonical : sequence of str or None
         One entry per output row.
+    input_notes : sequence of str, optional
+        One per row, put first in ``note``: why an invalid row is invalid, or what the
+        input checks changed (isotope labels stripped).
     """
     n = len(canonical)
     best = np.full(n, np.nan)
@@ -259,6 +263,9 @@ def domain_columns(domain: TrainingDomain | None, canonical: Sequence[str | None
             fragment_note = (f"{n_fragments} fragments, predicted as given (no largest-"
                              "fragment selection, no neutralisation)")
             notes[i] = f"{notes[i]}; {fragment_note}" if notes[i] else fragment_note
+    if input_notes is not None:
+        notes = ["; ".join(filter(None, (first, rest)))
+                 for first, rest in zip(input_notes, notes, strict=True)]
     n_out = int((~inside.fillna(True)).sum())
     if n_out:
         warnings.warn(f"{n_out} of {len(rows)} molecules are outside the model's "

@@ -9,7 +9,11 @@ Every batch function takes ``errors``:
 In every mode :attr:`SmilesBatch.invalid` lists the bad rows with the reason RDKit gave, so
 a bad molecule is reported where it enters the pipeline instead of crashing inside a model.
 Leading and trailing whitespace is ignored; whitespace *inside* a SMILES makes it invalid
-(RDKit would silently read ``"CC O"`` as ethane named ``O``).
+(RDKit would silently read ``"CC O"`` as ethane named ``O``), and so does a non-ASCII
+character (RDKit stops at it: ``"CCＯ"`` with a fullwidth O would be ethane); the reason
+names the character and its position (:func:`sciml.hygiene.smiles_text_problem`).
+``isotopes="strip"`` removes isotope labels and records a note per row in
+:attr:`SmilesBatch.notes` (the choice sciml's models make, :data:`sciml.hygiene.ISOTOPES`).
 RDKit's own stderr logging is silenced while parsing; its messages become those reasons.
 
 Examples
@@ -33,6 +37,8 @@ from typing import Generic, Literal, TypeVar
 import numpy as np
 from rdkit import Chem, rdBase
 from rdkit.Chem.MolStandardize import rdMolStandardize
+
+from sciml.hygiene import smiles_text_problem, strip_isotopes
 
 __all__ = [
     "Errors",
@@ -109,12 +115,15 @@ class SmilesBatch(Generic[_T]):
         Every rejected row, in input order.
     n_input : int
         Length of the input.
+    notes : dict of int to str
+        By input position: what was changed in a valid row (``isotopes="strip"``).
     """
 
     values: list[_T | None]
     index: np.ndarray
     invalid: list[InvalidSmiles] = field(default_factory=list)
     n_input: int = 0
+    notes: dict[int, str] = field(default_factory=dict)
 
     @property
     def valid_mask(self) -> np.ndarray:
@@ -180,11 +189,15 @@ def _reject_reason(value: object) -> str | None:
     if space is not None:
         # RDKit would read the text after the space as the molecule's name: 'CC O' -> ethane.
         return f"contains whitespace at position {space}; a SMILES has no spaces inside"
-    return None
+    return smiles_text_problem(text)
 
 
 def _parse_one(value: object, sanitize: bool, standardize: bool) -> tuple[Chem.Mol | None, str]:
-    """Parse one value; return ``(mol, "")`` or ``(None, reason)``. Never raises."""
+    """Parse one value; return ``(mol, "")`` or ``(None, reason)``. Never raises.
+
+    Every SMILES sciml reads passes here, so the text checks of :mod:`sciml.hygiene` apply
+    to the command line and the Python API alike.
+    """
     reason = _reject_reason(value)
     if reason is not None:
         return None, reason
@@ -263,6 +276,11 @@ def canonicalize(smiles: str, *, isomeric: bool = True, standardize: bool = Fals
     return mol_to_smiles(parse_smiles(smiles, standardize=standardize), isomeric=isomeric)
 
 
+def _check_isotopes_arg(isotopes: str) -> None:
+    if isotopes not in ("keep", "strip"):
+        raise ValueError(f"isotopes must be 'keep' or 'strip', got {isotopes!r}")
+
+
 def _map_batch(
     smiles: Iterable[object],
     convert: Callable[[Chem.Mol], _T],
@@ -270,12 +288,15 @@ def _map_batch(
     errors: str,
     sanitize: bool,
     standardize: bool,
+    isotopes: str = "keep",
 ) -> SmilesBatch[_T]:
     check_errors_arg(errors)
+    _check_isotopes_arg(isotopes)
     inputs = list(smiles)
     values: list[_T | None] = []
     kept: list[int] = []
     invalid: list[InvalidSmiles] = []
+    notes: dict[int, str] = {}
     # One BlockLogs for the batch silences RDKit warnings; CaptureErrorLog per molecule
     # (inside _parse_one) still records each error message as the rejection reason.
     with rdBase.BlockLogs():
@@ -287,11 +308,15 @@ def _map_batch(
                     values.append(None)
                     kept.append(i)
                 continue
+            if isotopes == "strip":
+                mol, note = strip_isotopes(value, mol)
+                if note:
+                    notes[i] = note
             values.append(convert(mol))
             kept.append(i)
     if invalid and errors == "raise":
         raise InvalidSmilesError(invalid, total=len(inputs))
-    return SmilesBatch(values, np.asarray(kept, dtype=np.int64), invalid, len(inputs))
+    return SmilesBatch(values, np.asarray(kept, dtype=np.int64), invalid, len(inputs), notes)
 
 
 def parse_batch(
@@ -332,6 +357,7 @@ def canonicalize_batch(
     errors: Errors = "raise",
     isomeric: bool = True,
     standardize: bool = False,
+    isotopes: str = "keep",
 ) -> SmilesBatch[str]:
     """Canonicalise many SMILES.
 
@@ -343,6 +369,10 @@ def canonicalize_batch(
         What to do with invalid rows.
     isomeric, standardize : bool
         As in :func:`canonicalize`.
+    isotopes : {"keep", "strip"}
+        ``"strip"`` removes isotope labels (``[2H]`` becomes an implicit H, ``[14cH]`` a
+        plain ``c``) and notes each changed row in :attr:`SmilesBatch.notes`; sciml's models
+        use it (:data:`sciml.hygiene.ISOTOPES`).
 
     Returns
     -------
@@ -355,4 +385,4 @@ def canonicalize_batch(
         With ``errors="raise"``, listing every bad row.
     """
     return _map_batch(smiles, lambda mol: mol_to_smiles(mol, isomeric=isomeric), errors=errors,
-                      sanitize=True, standardize=standardize)
+                      sanitize=True, standardize=standardize, isotopes=isotopes)

@@ -20,7 +20,9 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
+import pickle
 import random
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,7 @@ import torch
 from torch import nn
 
 from sciml._io import atomic_path
+from sciml.hygiene import check_field_types
 
 __all__ = [
     "FORMAT",
@@ -195,9 +198,17 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError or RuntimeError variants
-        raise CheckpointError(
-            f"{path} is not a sciml checkpoint readable with weights_only=True ({exc})"
-        ) from exc
+        # torch's message ends by advising weights_only=False, i.e. running the file's code;
+        # sciml never does that, so only the name of what the file asked for is kept.
+        wanted = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if wanted or isinstance(exc, pickle.UnpicklingError):
+            what = f" ({wanted[1]})" if wanted else ""
+            raise CheckpointError(
+                f"{path} is not a sciml checkpoint: it holds pickled Python objects{what}, "
+                "and sciml only loads tensors and plain data from checkpoints; refusing it"
+            ) from None
+        raise CheckpointError(f"{path} is not a readable sciml checkpoint (a truncated, "
+                              f"corrupt or foreign file: {type(exc).__name__})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a sciml checkpoint (no '{FORMAT}' format tag)")
     if payload.get("format_version") != FORMAT_VERSION:
@@ -286,13 +297,15 @@ def rebuild_model(
     if not isinstance(cls_name, str):
         raise CheckpointError(f"{source} names no model class")
     cls = _REGISTRY.get(cls_name)
-    if cls is None:
+    if cls is None or not issubclass(cls, classes):
+        # A registered class of another kind and an unknown name get the same answer: what
+        # the file holds and what this loader expects (the registry is filled as modules are
+        # imported, so "not registered" would also be said of sciml's own classes).
+        known = "" if cls is not None else ", not a registered sciml model class"
         raise CheckpointError(
-            f"{source} names {cls_name!r}, which is not a registered sciml model class; "
-            f"refusing to construct it (this loader accepts {accepted})"
+            f"{source} holds {cls_name}{known}; this loader expects {accepted}; refusing "
+            "to construct it"
         )
-    if not issubclass(cls, classes):
-        raise CheckpointError(f"{source} holds a {cls_name}, not a {accepted}")
     hparams = _check_hparams(cls, model_info.get("hparams"), str(source))
     try:
         model = cls(**hparams)
@@ -308,8 +321,9 @@ def rebuild_model(
 def dataclass_from_dict(config_cls: type, data: Any, source: str | os.PathLike) -> Any:
     """Build a configuration dataclass from stored JSON, with errors that name the file.
 
-    Unknown or missing fields and values the dataclass rejects raise :class:`CheckpointError`
-    naming ``source``, instead of a ``TypeError`` traceback.
+    Unknown or missing fields, values of the wrong type for their field's annotation
+    (:func:`sciml.hygiene.check_field_types`) and values the dataclass rejects raise
+    :class:`CheckpointError` naming ``source``, instead of a ``TypeError`` traceback.
     """
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         raise CheckpointError(f"{source}: the stored {config_cls.__name__} is not a JSON object")
@@ -320,6 +334,10 @@ def dataclass_from_dict(config_cls: type, data: Any, source: str | os.PathLike) 
             f"{source}: unknown {config_cls.__name__} field(s) {', '.join(unknown)}; "
             f"known fields: {', '.join(sorted(fields))}"
         )
+    try:
+        check_field_types(config_cls, data, source)
+    except ValueError as exc:
+        raise CheckpointError(str(exc)) from None
     try:
         return config_cls(**data)
     except (TypeError, ValueError) as exc:

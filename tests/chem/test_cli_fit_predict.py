@@ -54,8 +54,11 @@ def test_fit_predict_random_forest(train_csv, query_csv, tmp_path, capsys):
                                rtol=1e-6)
     assert "row 1" in capsys.readouterr().err
 
-    assert main(["predict", "--model", str(out), "--input", str(query_csv), "--smiles-col",
-                 "SMILES", "--out", str(preds), "--errors", "skip", "--targets", "MW"]) == 0
+    argv = ["predict", "--model", str(out), "--input", str(query_csv), "--smiles-col",
+            "SMILES", "--out", str(preds), "--errors", "skip", "--targets", "MW"]
+    assert main(argv) == 2  # preds exists: replaced only with --overwrite
+    assert "pass --overwrite" in capsys.readouterr().err
+    assert main([*argv, "--overwrite"]) == 0
     table = pd.read_csv(preds, index_col="row")
     assert table.index.tolist() == [0, 2]
     assert table.columns.tolist() == ["SMILES", "MW", "max_tanimoto", "in_domain", "note"]

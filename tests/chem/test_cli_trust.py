@@ -74,7 +74,8 @@ def test_predict_nan_wording_says_rows_are_kept(rf_model, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "2 invalid SMILES kept as rows with empty predictions" in err
     assert "skipped" not in err
-    assert _predict(rf_model, _query(tmp_path), tmp_path / "p.csv", "--errors", "skip") == 0
+    assert _predict(rf_model, _query(tmp_path), tmp_path / "p.csv", "--errors", "skip",
+                    "--overwrite") == 0
     assert "2 invalid SMILES left out of the output" in capsys.readouterr().err
 
 
@@ -272,7 +273,10 @@ def test_a_failing_final_write_is_one_line_naming_the_path(rf_model, tmp_path, m
 
     monkeypatch.setattr(sciml._io, "atomic_write", refuse)
     assert _predict(rf_model, _query(tmp_path), out, "--errors", "skip") == 2
-    assert capsys.readouterr().err == f"sciml predict: error: Permission denied: {out}\n"
+    # The first write after a chunk (its progress file) fails; nothing is left behind.
+    assert capsys.readouterr().err == (f"sciml predict: error: Permission denied: "
+                                       f"{out}.partial.json\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["query.csv"]
 
 
 def test_predict_leaves_the_descriptor_cache_alone(tmp_path, monkeypatch):

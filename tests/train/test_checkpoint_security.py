@@ -121,7 +121,7 @@ def test_every_loader_must_say_what_it_expects(mlp_checkpoint):
 def test_a_registered_class_of_another_kind_is_refused(mlp_checkpoint):
     from sciml.physics.deeponet import DeepONet
 
-    with pytest.raises(CheckpointError, match="RegressionMLP, not a .*DeepONet"):
+    with pytest.raises(CheckpointError, match="holds .*RegressionMLP; this loader expects .*DeepONet"):
         load_model(mlp_checkpoint, expected=DeepONet)
 
 

@@ -10,7 +10,9 @@ frame in the same physical units, and saves itself to a folder that rebuilds it 
 
 SMILES are validated where they enter (:meth:`MoleculeModel.fit`,
 :meth:`MoleculeModel.predict`) with the ``errors=`` policy of :mod:`sciml.chem.smiles`,
-so a bad molecule never reaches a featuriser or a network.
+so a bad molecule never reaches a featuriser or a network. Inputs and targets pass the
+checks of :mod:`sciml.hygiene` there (isotope labels stripped with a note, infinite or
+constant targets and too few molecules refused).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from sciml.chem.smiles import (
     check_errors_arg,
 )
 from sciml.chem.transforms import TargetTransforms
+from sciml.hygiene import ISOTOPES, check_finite_targets, check_training_targets
 from sciml.train.checkpoint import CheckpointError, class_path, dataclass_from_dict
 
 if TYPE_CHECKING:
@@ -122,8 +125,8 @@ def prepare_labelled(smiles: Iterable[object], y: pd.DataFrame | pd.Series, *,
         values = frame.to_numpy(dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{what} targets must be numeric: {exc}") from exc
-    values = np.where(np.isfinite(values), values, np.nan)
-    batch = canonicalize_batch(inputs, errors=errors)
+    check_finite_targets(values, list(frame.columns), f"{what} data")
+    batch = canonicalize_batch(inputs, errors=errors, isotopes=ISOTOPES)
     values = values[batch.index]
     labelled = ~np.isnan(values).all(axis=1)
     counts = (~np.isnan(values)).sum(0)
@@ -316,6 +319,7 @@ class MoleculeModel:
                              "checkpoints to write or resume from")
         train = prepare_labelled(smiles, y, errors=errors, what="training")
         targets = [str(c) for c in _as_frame(y).columns]
+        check_training_targets(train.y, targets)
         if len(set(targets)) != len(targets):
             raise ValueError(f"endpoint names must be unique, got {targets}")
         val = None
@@ -440,7 +444,7 @@ class MoleculeModel:
         check_errors_arg(errors)
         labels = smiles.index if isinstance(smiles, pd.Series) else None
         inputs = list(smiles)
-        values, invalid = self.check_inputs(inputs)
+        values, invalid, notes = self._screen(inputs)
         if invalid and errors == "raise":
             raise InvalidSmilesError(invalid, total=len(inputs))
         kept = np.arange(len(inputs)) if errors == "nan" else np.flatnonzero(
@@ -473,10 +477,13 @@ class MoleculeModel:
                 frame[f"{t}_lower"], frame[f"{t}_upper"] = lower[:, j], upper[:, j]
             frame.attrs["interval"] = interval
         if domain:
-            added = domain_columns(self.domain, canonical, stacklevel=3)
+            reasons = {b.index: f"invalid SMILES: {b.reason}" for b in invalid}
+            row_notes = [reasons.get(i, notes.get(i, "")) for i in kept]
+            added = domain_columns(self.domain, canonical, stacklevel=3, input_notes=row_notes)
             for name in added.columns:
                 frame[name] = added[name].array
         frame.attrs["invalid"] = [(b.index, b.value, b.reason) for b in invalid]
+        frame.attrs["notes"] = notes
         return frame
 
     def check_inputs(self, inputs: Sequence[object]) -> tuple[list[str | None],
@@ -491,8 +498,14 @@ class MoleculeModel:
             Every invalid row in input order: unparsable, or beyond what this model reads
             (e.g. longer than the transformer's maximum length).
         """
+        values, invalid, _ = self._screen(inputs)
+        return values, invalid
+
+    def _screen(self, inputs: Sequence[object]) -> tuple[list[str | None], list[InvalidSmiles],
+                                                          dict[int, str]]:
+        """:meth:`check_inputs` plus the notes on changed rows (isotope labels stripped)."""
         inputs = list(inputs)
-        batch = canonicalize_batch(inputs, errors="nan")
+        batch = canonicalize_batch(inputs, errors="nan", isotopes=ISOTOPES)
         values = list(batch.values)
         invalid = list(batch.invalid)
         rows = [i for i, v in enumerate(values) if v is not None]
@@ -502,7 +515,7 @@ class MoleculeModel:
             invalid.append(InvalidSmiles(i, inputs[i], reason))
             values[i] = None
         invalid.sort(key=lambda bad: bad.index)
-        return values, invalid
+        return values, invalid, batch.notes
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write the model into ``directory`` (created if needed); returns the folder.
@@ -548,8 +561,8 @@ class MoleculeModel:
         meta = read_meta(directory)
         if meta.get("class") not in (class_path(cls), *cls.former_class_paths):
             raise CheckpointError(
-                f"{directory} holds a {meta.get('class')} ({meta.get('model')!r}), "
-                f"not a {class_path(cls)} ({cls.name!r})")
+                f"{directory} holds {meta.get('class')} ({meta.get('model')!r}), this loader "
+                f"expects {class_path(cls)} ({cls.name!r})")
         model = cls(dataclass_from_dict(cls.config_cls, meta.get("config"), Path(directory) / META_FILE))
         targets = meta.get("targets")
         if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
