@@ -137,6 +137,9 @@ def check_input_file(path: str | os.PathLike, what: str = "input") -> Path:
         raise FileNotFoundError(f"{what} file {path} does not exist")
     if path.is_dir():
         raise FileCheckError(f"{what} {path} is a directory, not a file")
+    import lzma
+    import zlib
+
     try:
         with open(path, "rb") as handle:
             empty = not handle.read(1)
@@ -145,7 +148,10 @@ def check_input_file(path: str | os.PathLike, what: str = "input") -> Path:
 
             with gzip.open(path, "rb") as handle:
                 empty = not handle.read(1)
-    except OSError as exc:
+    except (EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
+        reason = corrupt_file_reason(exc, compression_of(path))
+        if reason is not None:
+            raise FileCheckError(f"{what} file {path} is {reason}") from exc
         raise FileCheckError(f"cannot read {what} file {path}: {exc.strerror or exc}") from exc
     if empty:
         raise FileCheckError(f"{what} file {path} is empty")
@@ -214,6 +220,9 @@ def check_output_dir(path: str | os.PathLike, what: str = "output folder", *,
 
 def _csv_errors(path: Path, what: str):
     """Turn pandas' and the codec's complaints about a file into a :class:`FileCheckError`."""
+    import lzma
+    import zlib
+
     import pandas as pd
 
     compression = compression_of(path)
@@ -222,7 +231,7 @@ def _csv_errors(path: Path, what: str):
     def guard() -> Iterator[None]:
         try:
             yield
-        except (EOFError, OSError) as exc:
+        except (EOFError, OSError, zlib.error, lzma.LZMAError) as exc:
             reason = corrupt_file_reason(exc, compression)
             if reason is None:
                 raise

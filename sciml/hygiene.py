@@ -33,8 +33,9 @@ Choices made here, once:
   spread of 0 and looks confident.
 - **Infinite targets are errors** naming the rows, like non-numeric cells; only empty cells
   are missing labels.
-- **Column names are unique**; a duplicated name is an error naming it (pandas would
-  silently rename the second to ``name.1``).
+- **Column names are unique and not empty**; a duplicated name is an error naming it
+  (pandas would silently rename the second to ``name.1``, and an empty one to
+  ``Unnamed: 2``).
 - **A CSV whose header has no comma but a ';' or a tab** is read with that separator
   (and says so with an :class:`InputWarning`); ``sep=`` given explicitly is always obeyed.
 """
@@ -159,12 +160,19 @@ def strip_isotopes(text: str, mol: Any) -> tuple[Any, str]:
 
 # ----------------------------------------------------------------------------- tables
 def check_header(fields: Sequence[object], source: str | os.PathLike) -> None:
-    """Raise :class:`FileCheckError` if a column name occurs more than once in a header.
+    """Raise :class:`FileCheckError` if a column name is empty or occurs more than once.
 
     ``fields`` is the header row as written in the file (read with ``header=None``, so
     pandas has not renamed duplicates to ``name.1``).
     """
     names = [str(f).strip() for f in fields]
+    # An empty first name is the index column pandas writes with to_csv(); it is read as
+    # 'Unnamed: 0' like pandas does. Any other empty name is a mistake.
+    unnamed = [i + 1 for i, name in enumerate(names) if not name and i > 0]
+    if unnamed:
+        raise FileCheckError(f"{os.fspath(source)}: column(s) {', '.join(map(str, unnamed))} of "
+                             "the header have no name (pandas would call them 'Unnamed: ...'); "
+                             "every column needs its own name")
     seen = collections.defaultdict(list)
     for i, name in enumerate(names):
         seen[name].append(i)

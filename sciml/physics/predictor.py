@@ -182,7 +182,15 @@ class OperatorPredictor:
             families = [family] * n if isinstance(family, str) else list(family)
             if len(families) != n:
                 raise ValueError(f"{len(families)} family names for {n} inputs")
-            a = _per_sample("a", 1.0 if a is None else a, n)
+            if a is None:
+                from sciml.physics.problems.fisher import FAMILIES
+
+                formulas = "; ".join(f"{f}: R(u) = {FAMILIES[f].formula}"
+                                     for f in dict.fromkeys(families) if f in FAMILIES)
+                raise ValueError(f"family {', '.join(dict.fromkeys(families))} needs the "
+                                 f"amplitude a ({formulas or 'see FAMILIES'}); pass a=... "
+                                 "(one value or one per input), no default is assumed")
+            a = _per_sample("a", a, n)
             beta = _per_sample("beta", np.nan if beta is None else beta, n)
             coefficients = np.stack(
                 [
@@ -386,8 +394,8 @@ class OperatorPredictor:
             permeability ``(H, W)`` or ``(S, H, W)`` on the training grid; heat design
             vectors ``(F,)`` or ``(S, F)`` (:func:`~sciml.physics.problems.heat.heat_design_vector`).
         coefficients : array ``(4,)`` or ``(S, 4)``, optional
-            Source coefficients (Fisher); or give ``family`` (name or names) with ``a`` and
-            ``beta``.
+            Source coefficients (Fisher); or give ``family`` (name or names) with ``a`` (the
+            amplitude, required: no default is assumed) and ``beta`` (families that use it).
         geometry : str, path or deepxde Geometry, optional
             Darcy domain (a name in :data:`sciml.physics.data.geometry.SHAPES`, a geometry file
             read by :func:`~sciml.physics.data.geometry_io.load_geometry`, or a geometry);

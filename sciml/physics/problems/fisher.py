@@ -44,6 +44,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.integrate import solve_ivp
 
+from sciml.hygiene import require_variables
+
 from sciml.physics.data._fd import laplacian_1d_neumann
 from sciml.physics.data._parallel import run_samples
 from sciml.physics.data.grf import gaussian_random_field_on
@@ -405,6 +407,8 @@ class FisherProblem(Problem):
     options = ("family",)
     coord_names = ("x", "t")
     grid_dims = ("t", "x")
+    #: Variables a Fisher data set must hold (checked by :func:`sciml.hygiene.require_variables`).
+    required_variables = ("u", "u0", "coefficients", "family")
 
     def config(self, resolution: int | None = None, family=None) -> FisherConfig:
         options: dict[str, Any] = {}
@@ -426,6 +430,7 @@ class FisherProblem(Problem):
         """
         from sciml.physics.operator.data import OperatorDataset
 
+        require_variables(ds, self.required_variables, self.name)
         ds = ds if indices is None else ds.isel(sample=np.asarray(indices))
         x, t = ds["x"].values, ds["t"].values
         tt, xx = np.meshgrid(t, x, indexing="ij")
@@ -441,9 +446,11 @@ class FisherProblem(Problem):
         )
 
     def inputs(self, ds) -> dict[str, np.ndarray]:
+        require_variables(ds, ("u0", "coefficients"), self.name)
         return {"inputs": ds["u0"].values, "coefficients": ds["coefficients"].values}
 
     def input_domain(self, ds) -> dict:
+        require_variables(ds, ("u0", "coefficients"), self.name)
         coefficients = ds["coefficients"].values
         return {
             "inputs": [float(np.nanmin(ds["u0"].values)), float(np.nanmax(ds["u0"].values))],

@@ -663,6 +663,19 @@ def _design_plate(vector: np.ndarray):
     return plate_with_holes(centers, float(vector[HEAT_DESIGN_FEATURES.index("hole_radius")]))
 
 
+def _heat_config_at(resolution: int) -> HeatConfig:
+    """The default design on a ``resolution x resolution`` grid (``sciml pde --resolution``)."""
+    return HeatConfig(shape=(resolution, resolution, max(2, resolution // 4)))
+
+
+def _fits_at(resolution: int) -> bool:
+    try:
+        _heat_config_at(resolution)
+    except GeometryError:
+        return False
+    return True
+
+
 class HeatProblem(Problem):
     """3-D steady heat conduction in a plate with holes: ``T(x, y, z)`` from the design.
 
@@ -682,7 +695,14 @@ class HeatProblem(Problem):
     def config(self, resolution: int | None = None) -> HeatConfig:
         if resolution is None:
             return HeatConfig()
-        return HeatConfig(shape=(resolution, resolution, max(2, resolution // 4)))
+        try:
+            return _heat_config_at(resolution)
+        except GeometryError:
+            # The holes keep a gap of two voxels, so a coarse grid leaves no room for them.
+            least = next(r for r in range(resolution + 1, 4097) if _fits_at(r))
+            raise GeometryError(f"resolution {resolution} is too coarse for this design (holes "
+                                f"of radius up to {HeatConfig.hole_radius[1]} kept two voxels "
+                                f"apart); use a resolution of at least {least}") from None
 
     def generate(self, n: int, config: HeatConfig | None = None, geometry=None, **run: Any):
         """``geometry``: a fixed user plate (2-D cross-section or 3-D solid) instead of holes."""
