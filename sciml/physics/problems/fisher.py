@@ -45,7 +45,6 @@ import scipy.sparse as sp
 from scipy.integrate import solve_ivp
 
 from sciml.hygiene import require_variables
-
 from sciml.physics.data._fd import laplacian_1d_neumann
 from sciml.physics.data._parallel import run_samples
 from sciml.physics.data.grf import gaussian_random_field_on
