@@ -464,7 +464,10 @@ def load_csv(
     target_cols : str or sequence of str, optional
         Endpoint columns, converted to float. Only empty (or blank) cells are missing
         labels (NaN); any other text, ``NA``, ``n/a`` and ``nan`` included, is an error
-        naming the rows. ``None`` reads no targets (input for prediction).
+        naming the rows, except in a column of exactly two words (e.g. ``active`` /
+        ``inactive``): a yes/no endpoint, read as 0/1 with the words kept in
+        ``frame.attrs["classes"]`` (the "no"-like word is 0). ``None`` reads no targets
+        (input for prediction).
     **read_csv_kwargs
         Passed to :func:`pandas.read_csv` (``sep``, ``encoding``, ...).
 
@@ -496,10 +499,15 @@ def load_csv(
         raise ValueError(f"the SMILES column {smiles_col!r} cannot also be a target")
     frame = pd.DataFrame({"smiles": raw[smiles_col].map(
         lambda s: s.strip() if isinstance(s, str) else s)})
+    classes: dict[str, tuple[str, str]] = {}
     for col in targets:
         cells = raw[col].map(lambda v: v.strip() if isinstance(v, str) else v)
         empty = cells.isna() | (cells == "")
         numeric = pd.to_numeric(cells.where(~empty), errors="coerce")
+        named = _text_classes(cells[~empty]) if numeric[~empty].isna().all() else None
+        if named is not None:  # a yes/no column written as two words: 0/1, named
+            classes[col] = named
+            numeric = cells.map({named[0]: 0.0, named[1]: 1.0}).where(~empty)
         # 'nan' and 'NaN' parse as numbers but are no measurement: name them too.
         text_nan = cells.map(lambda v: isinstance(v, str) and v.lower() in ("nan", "-nan"))
         bad = raw.index[(numeric.isna() & ~empty) | text_nan]
@@ -511,4 +519,29 @@ def load_csv(
         frame[col] = numeric.astype(float)
     info = DatasetInfo(Path(path).name, f"user data from {os.fspath(path)}",
                        tuple(Endpoint(c, c, "", None, c) for c in targets), "", "")
-    return _finish(frame, info)
+    frame = _finish(frame, info)
+    frame.attrs["classes"] = classes
+    return frame
+
+
+#: Labels read as class 0 when a column holds two words (the other word is class 1).
+_NEGATIVE_WORDS = frozenset({"0", "no", "n", "false", "f", "negative", "neg", "inactive",
+                             "non-toxic", "nontoxic", "non-inhibitor", "noninhibitor",
+                             "non-blocker", "nonblocker", "non-mutagen", "nonmutagen",
+                             "non-penetrating", "bbb-", "-"})
+
+
+def _text_classes(cells: pd.Series) -> tuple[str, str] | None:
+    """``(class 0, class 1)`` of a column holding exactly two distinct words, else None.
+
+    The word that reads as a "no" (inactive, negative, false, ...) is class 0; when neither
+    does, alphabetical order decides and the fitted model names the mapping.
+    """
+    values = sorted({str(v) for v in cells})
+    if len(values) != 2 or any(v.lower() in ("nan", "-nan") for v in values):
+        return None
+    negative = [v for v in values if v.lower() in _NEGATIVE_WORDS]
+    if len(negative) == 1:
+        positive = next(v for v in values if v != negative[0])
+        return negative[0], positive
+    return values[0], values[1]
