@@ -575,6 +575,58 @@ class MoleculeModel:
         frame.attrs["invalid"] = [(b.index, b.value, b.reason) for b in invalid]
         return frame
 
+    def evaluate(self, smiles: Sequence[object], y: pd.DataFrame | pd.Series, *,
+                 errors: Errors = "raise", transformed: bool = False) -> pd.DataFrame:
+        """Metrics per endpoint, each from its task (regression: rmse, r2, ...; binary: auroc, ...).
+
+        Parameters
+        ----------
+        smiles : sequence of str
+            Test molecules.
+        y : DataFrame or Series
+            Their labels, a subset of the model's endpoints as columns, NaN where missing.
+        errors : {"raise", "skip"}
+            Invalid SMILES (or molecules the model cannot read): raise, or leave them out.
+        transformed : bool
+            Score regression endpoints in the model's training units (after the target
+            transform, as :func:`sciml.chem.tune.tune` does) instead of physical units.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per endpoint: ``kind``, ``n`` (labelled molecules), ``score`` (the task's
+            :attr:`~sciml.train.tasks.Task.score` metric) and every metric of its kind.
+        """
+        self._check_fitted()
+        frame = _as_frame(y)
+        names = [str(c) for c in frame.columns]
+        unknown = [t for t in names if t not in self.targets]
+        if unknown:
+            raise KeyError(f"the model was not fitted on endpoint(s) {unknown}; "
+                           f"it predicts {self.targets}")
+        data = prepare_labelled(smiles, frame, errors=errors, what="evaluation")
+        values, invalid = self.check_inputs(data.smiles)
+        if invalid and errors == "raise":
+            raise InvalidSmilesError(invalid, total=len(values))
+        keep = np.array([v is not None for v in values], dtype=bool)
+        cols = [self.targets.index(t) for t in names]
+        truth = np.full((int(keep.sum()), len(self.targets)), np.nan)
+        truth[:, cols] = data.y[keep]
+        truth = self.tasks.check_labels(truth, "evaluation data: ")
+        pred = self._calibrated(self._predict([v for v in values if v is not None], False)[0])
+        if transformed:
+            truth = self.transforms.forward(truth)
+        else:
+            pred = self.transforms.inverse(pred)[0]
+        rows = {}
+        for j in cols:
+            task = self.tasks[j]
+            labelled = ~np.isnan(truth[:, j]) & ~np.isnan(pred[:, j])
+            found = task.metrics(truth[labelled, j], pred[labelled, j]) if labelled.any() else {}
+            rows[task.name] = {"kind": task.kind, "n": int(labelled.sum()),
+                               "score": found.get(task.score, np.nan), **found}
+        return pd.DataFrame.from_dict(rows, orient="index")
+
     def check_inputs(self, inputs: Sequence[object]) -> tuple[list[str | None],
                                                               list[InvalidSmiles]]:
         """Validate inputs as :meth:`predict` does, without predicting.
