@@ -117,6 +117,10 @@ def test_calibration_gives_isotonic_probabilities_and_prediction_sets():
     pred = model.predict(QUERY[:2], interval=0.8)
     assert list(pred.columns) == ["a_prob", "a_class", "a_set"]
     assert all(s.startswith("{") for s in pred["a_set"])
+    raw = model.predict(smiles, calibrated=False)["a_prob"].to_numpy()
+    calibrated = model.predict(smiles)["a_prob"].to_numpy()
+    knots = model.probability_calibration.knots["a"]
+    np.testing.assert_allclose(calibrated, np.interp(raw, *knots))
     del rng
 
 

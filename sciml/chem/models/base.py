@@ -470,7 +470,8 @@ class MoleculeModel:
 
     def predict(self, smiles: Sequence[object] | pd.Series, *, errors: Errors = "raise",
                 targets: Sequence[str] | None = None, return_std: bool = False,
-                interval: float | None = None, domain: bool = False) -> pd.DataFrame:
+                interval: float | None = None, domain: bool = False,
+                calibrated: bool = True) -> pd.DataFrame:
         """Predict endpoints in physical units.
 
         Parameters
@@ -496,6 +497,11 @@ class MoleculeModel:
             invalid rows) and ``note`` (why a row is out of domain; multi-fragment inputs,
             which are predicted as given), and warn with :class:`DomainWarning` when any
             row is out of domain.
+        calibrated : bool
+            Binary endpoints of a model fitted with ``calibration=`` (or :meth:`calibrate`d):
+            the isotonic-calibrated probabilities (default) or, with False, the model's raw
+            ones (e.g. to draw a reliability plot of both). Prediction sets always use the
+            calibrated probabilities they were scored on.
 
         Returns
         -------
@@ -542,13 +548,13 @@ class MoleculeModel:
         std = np.full_like(mean, np.nan)
         lower, upper = np.full_like(mean, np.nan), np.full_like(mean, np.nan)
         if valid_smiles:
-            m, s = self._predict(valid_smiles, return_std)
-            m = self._calibrated(m)
+            raw, s = self._predict(valid_smiles, return_std)
+            m = self._calibrated(raw)
             if interval is not None:
                 width = np.array([self.conformal.halfwidth(t, interval) for t in self.targets])
                 lower[valid_rows] = self.transforms.inverse(m - width)[0]
                 upper[valid_rows] = self.transforms.inverse(m + width)[0]
-            m, s = self.transforms.inverse(m, s)
+            m, s = self.transforms.inverse(m if calibrated else raw, s)
             mean[valid_rows] = m
             if return_std:
                 std[valid_rows] = s
