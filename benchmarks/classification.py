@@ -57,7 +57,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from benchmarks._machine import machine_info  # noqa: E402
+from benchmarks._machine import command_line, machine_info  # noqa: E402
 from sciml._io import atomic_write  # noqa: E402
 from sciml.chem.datasets import load_dataset  # noqa: E402
 from sciml.chem.models import GBMModel, GNNModel, RandomForestModel  # noqa: E402
@@ -319,6 +319,18 @@ def speed_study(args) -> dict | None:
     return _cached(key, make)
 
 
+def _commands() -> list[str]:
+    """Every command that trained into the cache, in order, this one included."""
+    path = CACHE / "commands.json"
+    seen = json.loads(path.read_text()) if path.is_file() else []
+    if command_line() not in seen:
+        seen.append(command_line())
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with atomic_write(path, "w") as handle:
+            json.dump(seen, handle, indent=1)
+    return seen
+
+
 def report(frame: pd.DataFrame, mixed: dict | None, speed: dict | None, args) -> str:
     mean = frame.groupby(["set", "seed", "model"])[["auroc", "auprc"]].mean().reset_index()
     per_set = mean.groupby(["set", "model"])[["auroc", "auprc"]].agg(["mean", "std"])
@@ -411,6 +423,9 @@ def report(frame: pd.DataFrame, mixed: dict | None, speed: dict | None, args) ->
             lines.append(f"| {label} | {s.get('tox21_mean_auroc', np.nan):.3f} | "
                          f"{s.get('esol_rmse', np.nan):.3f} | {s.get('esol_r2', np.nan):.3f} | "
                          f"{s['fit_cpu_s']:.0f} |")
+    lines += ["", "Commands that made the cached predictions (each keeps its results; the last "
+              "one wrote this file):", ""]
+    lines += [f"- `{c}`" for c in _commands()]
     lines += ["", machine_info(("torch", "rdkit", "lightgbm", "scikit-learn")), ""]
     return "\n".join(lines)
 
