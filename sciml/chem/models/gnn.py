@@ -44,7 +44,11 @@ class GNNConfig:
     Attributes
     ----------
     hidden, depth : int
-        D-MPNN width and message-passing steps.
+        Message-passing width and steps.
+    architecture : {"dmpnn", "gine"}
+        Message passing: chemprop's directed MPNN (default) or GINE with a virtual node,
+        the Open Graph Benchmark's GIN-virtual (:mod:`sciml.chem.models.gine`, on
+        torch-geometric; e.g. ``--set architecture=gine --set depth=5``).
     dropout : float
         Dropout in message passing and head.
     ffn_hidden, ffn_layers : int
@@ -76,6 +80,7 @@ class GNNConfig:
 
     hidden: int = 300
     depth: int = 3
+    architecture: str = "dmpnn"
     dropout: float = 0.0
     ffn_hidden: int = 300
     ffn_layers: int = 1
@@ -99,6 +104,8 @@ class GNNConfig:
             raise ValueError(f"ensemble must be >= 1, got {self.ensemble}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.architecture not in ("dmpnn", "gine"):
+            raise ValueError(f"architecture must be 'dmpnn' or 'gine', got {self.architecture!r}")
 
 
 class GNNModel(MoleculeModel):
@@ -180,7 +187,7 @@ class GNNModel(MoleculeModel):
         for k in range(c.ensemble):
             seed_everything(c.seed + k)  # the initial weights, not only the batch order
             net = MPNNRegressor(ATOM_FDIM, BOND_FDIM, len(self.targets), c.hidden, c.depth,
-                                c.dropout, c.ffn_hidden, c.ffn_layers, n_desc)
+                                c.dropout, c.ffn_hidden, c.ffn_layers, n_desc, c.architecture)
             if n_desc:
                 rows = fit_ds.indices if isinstance(fit_ds, Subset) else slice(None)
                 net.fit_descriptor_scaler(train_ds.descriptors.numpy()[rows])
