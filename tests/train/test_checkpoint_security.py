@@ -282,7 +282,7 @@ def test_cli_commands_refuse_hostile_models(tmp_path, capsys, spies, mlp_checkpo
          "--out", victim],
         ["rt", "predict", rt, molecules, "--out", victim],
         ["rt", "generate", rt, "CCO", "--target", "qed=0.5", "--out", victim],
-        ["predict", "--model", folder, "--input", molecules, "--out", victim],
+        ["predict", "--model", folder, "--input", molecules, "--out", victim, "--overwrite"],
         ["fit", "--train", molecules, "--targets", "y", "--model", "transformer",
          "--pretrained", encoder, "--out", tmp_path / "fit"],
         ["adapt", "--checkpoint", encoder, "--train", molecules, "--out", victim],
