@@ -454,3 +454,40 @@ def test_a_500_atom_molecule_has_a_bounded_cost(rf):
     assert np.isfinite(frame["logp"].iloc[0]) and not frame["in_domain"].iloc[0]
     # AvgIpc alone took ~6 CPU-s for it before the cap; all descriptors now take ~0.7 s.
     assert seconds < 4.0, seconds
+
+
+def test_predict_killed_outright_keeps_a_usable_file_and_resumes(rf_folder, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    query = _csv(tmp_path / "q.csv", pd.DataFrame({"id": range(600), "smiles": SMILES * 15}))
+    out, full = tmp_path / "p.csv", tmp_path / "full.csv"
+    argv = [sys.executable, "-m", "sciml.cli", "predict", "--model", str(rf_folder), "--input",
+            str(query), "--chunk-size", "50"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+           "OMP_NUM_THREADS": "1"}
+    child = subprocess.Popen([*argv, "--out", str(out)], env=env, stderr=subprocess.DEVNULL)
+    progress = tmp_path / "p.csv.partial.json"
+    deadline = time.monotonic() + 120
+    while not progress.exists() and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    if out.exists():
+        pytest.skip("the run finished before it could be killed")
+    import io
+
+    state = json.loads(progress.read_text())
+    # Whole chunks up to the recorded byte count (a chunk being written when the process was
+    # killed may follow; --resume cuts it off).
+    kept = pd.read_csv(io.BytesIO((tmp_path / "p.csv.partial").read_bytes()[:state["bytes"]]))
+    assert len(kept) == state["written"] == state["rows"] > 0
+    assert kept["id"].tolist() == list(range(state["rows"]))
+    subprocess.run([*argv, "--out", str(out), "--resume"], env=env, check=True,
+                   stderr=subprocess.DEVNULL)
+    subprocess.run([*argv, "--out", str(full)], env=env, check=True, stderr=subprocess.DEVNULL)
+    pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(full))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["full.csv", "p.csv", "q.csv"]
