@@ -39,6 +39,7 @@ __all__ = [
     "compression_of",
     "read_csv",
     "read_csv_chunks",
+    "reading",
 ]
 
 # First bytes of the compressed formats pandas reads, and pandas' name for each.
@@ -246,6 +247,15 @@ def _csv_errors(path: Path, what: str):
                                  f"{str(exc).strip()}") from exc
 
     return guard()
+
+
+def reading(path: str | os.PathLike, what: str = "input"):
+    """Context manager: a damaged, non-UTF-8 or unreadable file raises one FileCheckError.
+
+    For readers other than :func:`read_csv` (one-SMILES-per-line files), so a truncated
+    ``.gz`` is named the same way everywhere.
+    """
+    return _csv_errors(Path(path), what)
 
 
 def _checked_options(path: Path, what: str, kwargs: dict[str, Any]) -> dict[str, Any]:

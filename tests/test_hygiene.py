@@ -491,3 +491,16 @@ def test_predict_killed_outright_keeps_a_usable_file_and_resumes(rf_folder, tmp_
     subprocess.run([*argv, "--out", str(full)], env=env, check=True, stderr=subprocess.DEVNULL)
     pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(full))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full.csv", "p.csv", "q.csv"]
+
+
+def test_a_truncated_smiles_per_line_file_is_named_too(rf, tmp_path):
+    from sciml.chem.datasets import load_smiles_file
+    from sciml.chem.predictor import MolecularPropertyPredictor
+
+    blob = gzip.compress("".join(f"{s}\n" for s in SMILES * 50).encode())
+    path = tmp_path / "cut.smi.gz"
+    path.write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(FileCheckError, match=f"{path} is a truncated or corrupt gzip file"):
+        load_smiles_file(path)
+    with pytest.raises(FileCheckError, match="truncated or corrupt gzip"):
+        MolecularPropertyPredictor(rf).predict(path, chunk_size=10_000)

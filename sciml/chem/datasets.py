@@ -475,12 +475,12 @@ def load_smiles_file(path: str | os.PathLike) -> pd.DataFrame:
     pandas.DataFrame
         Column ``smiles`` (and ``name`` when present), in file order.
     """
-    from sciml._io import compression_of
+    from sciml._io import compression_of, reading
 
     path = Path(path)
     opener = gzip.open if compression_of(path) == "gzip" else open
     smiles, names = [], []
-    with opener(path, "rt", encoding="utf-8") as handle:
+    with reading(path, "SMILES"), opener(path, "rt", encoding="utf-8") as handle:
         for line in handle:
             fields = line.split(maxsplit=1)
             if fields:

@@ -127,7 +127,7 @@ def _chunks(source, size: int, column: str) -> Iterator[pd.Series]:
         path = Path(source)
         if not path.exists():
             raise FileNotFoundError(f"no SMILES file at {path} (pass SMILES strings as a list)")
-        from sciml._io import check_input_file, compression_of, read_csv_chunks
+        from sciml._io import check_input_file, compression_of, read_csv_chunks, reading
 
         check_input_file(path)
         name = path.name.lower().removesuffix(".gz")
@@ -140,7 +140,7 @@ def _chunks(source, size: int, column: str) -> Iterator[pd.Series]:
 
         opener = gzip.open if compression_of(path) == "gzip" else open
         buffer: list[str] = []
-        with opener(path, "rt", encoding="utf-8") as handle:
+        with reading(path), opener(path, "rt", encoding="utf-8") as handle:
             for line in handle:
                 fields = line.split(maxsplit=1)
                 if fields:
