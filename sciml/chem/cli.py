@@ -406,7 +406,8 @@ def _predict_run_key(args: argparse.Namespace) -> dict[str, Any]:
     return {"input": str(source), "input_size": stat.st_size, "input_mtime_ns": stat.st_mtime_ns,
             "model": str(Path(args.model).resolve()), "smiles_col": args.smiles_col,
             "errors": args.errors, "targets": args.targets, "std": args.std,
-            "interval": args.interval, "precision": args.precision}
+            "interval": args.interval, "precision": args.precision,
+            "threshold": getattr(args, "threshold", None)}
 
 
 def _resume_state(args: argparse.Namespace, partial: Path, progress: Path) -> dict[str, Any]:
