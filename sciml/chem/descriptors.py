@@ -7,7 +7,7 @@ RDKit version (see :mod:`sciml.chem._descriptor_cache`). These are both the rand
 features and the domain-adaptation targets. No scaling happens here: z-scoring is fitted on
 the training split downstream.
 
-Cost per molecule is bounded: ``AvgIpc`` grows about with the cube of the atom count (5 CPU-s
+Cost per molecule is bounded: ``AvgIpc`` grows about with the cube of the atom count (2-6 CPU-s
 for a 500-atom molecule, more than the other 215 descriptors together), so it is computed
 only for molecules of at most :data:`AVGIPC_MAX_ATOMS` heavy atoms and is NaN above (models
 impute NaN descriptors with the training median). No molecule of the Biogen ADME or ESOL
@@ -54,7 +54,7 @@ __all__ = [
 EXCLUDED_DESCRIPTORS = {"Ipc": "values overflow float ranges useful for learning (~1e30+)"}
 
 #: Heavy atoms above which ``AvgIpc`` is NaN instead of computed (the largest molecule of the
-#: Biogen ADME set has 78, of ESOL 55; a 500-atom molecule would cost 5 CPU-s for it alone).
+#: Biogen ADME set has 78, of ESOL 55; a 500-atom molecule would cost 2-6 CPU-s for it alone).
 AVGIPC_MAX_ATOMS = 100
 
 
