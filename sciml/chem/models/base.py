@@ -365,7 +365,6 @@ class MoleculeModel:
                              "checkpoints to write or resume from")
         train = prepare_labelled(smiles, y, errors=errors, what="training")
         targets = [str(c) for c in _as_frame(y).columns]
-        check_training_targets(train.y, targets)
         if len(set(targets)) != len(targets):
             raise ValueError(f"endpoint names must be unique, got {targets}")
         val = None
@@ -384,6 +383,7 @@ class MoleculeModel:
         if val is not None:
             val = dataclasses.replace(val, y=task_set.check_labels(val.y, "validation data: "))
         _check_classes(task_set, train.y)
+        check_training_targets(train.y, targets)
         transforms = _transforms_for_tasks(transforms, task_set)
         self.transforms = TargetTransforms.fit(transforms, train.y, targets, rows=train.index)
         self.tasks = task_set
