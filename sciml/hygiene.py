@@ -8,15 +8,20 @@ input                  where it enters (CLI and API alike)             checks he
 =====================  ==============================================  =============================
 SMILES strings         :mod:`sciml.chem.smiles` (every parse)          :func:`smiles_text_problem`,
                                                                        :func:`strip_isotopes`
-CSV files              :func:`sciml._io.read_csv`, ``read_csv_chunks``  :func:`check_header`,
+CSV files              :func:`sciml._io.read_csv` (and ``_chunks``)     :func:`check_header`,
                                                                        :func:`sniff_separator`,
                                                                        :func:`corrupt_file_reason`
 target values          :func:`sciml.chem.datasets.load_csv`,           :func:`check_finite_targets`,
                        :meth:`MoleculeModel.fit`                       :func:`check_training_targets`
 stored configurations  :func:`sciml.train.dataclass_from_dict`         :func:`check_field_types`
 output paths           :func:`sciml._io.check_output_file`, ``_dir``   :func:`refuse_existing`
-PDE data sets          ``Problem.dataset`` (:mod:`sciml.physics`)      :func:`require_variables`
+PDE data sets          ``FisherProblem.dataset`` / ``inputs``          :func:`require_variables`
 =====================  ==============================================  =============================
+
+Checks that need a problem's own knowledge stay with the problem object and are only
+listed here: a Fisher source family without its amplitude ``a`` is an error
+(``OperatorPredictor.predict``), and ``HeatProblem.config(resolution)`` names the least
+resolution that fits its holes.
 
 Choices made here, once:
 
