@@ -8,7 +8,7 @@ input                  where it enters (CLI and API alike)             checks he
 =====================  ==============================================  =============================
 SMILES strings         :mod:`sciml.chem.smiles` (every parse)          :func:`smiles_text_problem`,
                                                                        :func:`strip_isotopes`
-CSV files              :func:`sciml._io.read_csv` (and ``_chunks``)     :func:`check_header`,
+CSV files              :func:`sciml._io.read_csv` (and ``_chunks``)    :func:`check_header`,
                                                                        :func:`sniff_separator`,
                                                                        :func:`corrupt_file_reason`
 target values          :func:`sciml.chem.datasets.load_csv`,           :func:`check_finite_targets`,
