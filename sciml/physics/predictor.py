@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sciml.physics.errors import OutOfDomainWarning
+from sciml.physics.errors import OutOfDomainWarning, check_finite_output
 from sciml.physics.operator.networks import DeepONet
 
 __all__ = ["OperatorPredictor", "PROBLEMS"]
@@ -464,6 +464,7 @@ class OperatorPredictor:
             for start in range(0, len(members), batch_size):
                 idx = members[start : start + batch_size]
                 out[idx] = self._forward(inputs[idx], coeffs, grid_mask, idx, trunk, row)
+        check_finite_output(out, f"the {self.problem.name} operator network")
         if inside is not None:
             out = np.where(inside, out, np.nan)
         # One DataArray built once (no assign_coords / isel afterwards): for a single sample

@@ -683,6 +683,28 @@ class DarcyFNOProblem(DarcyProblem):
         return generate_darcy_fno(n, 100 if n_test is None else n_test, config, **run)
 
     def split(self, ds, val_fraction: float, seed: int):
-        """The benchmark's own split: train on ``split == "train"``, validate on the test set."""
-        split = ds["split"].values
-        return np.flatnonzero(split == "train"), np.flatnonzero(split == "test")
+        """Training and validation indices, both from the benchmark's ``"train"`` samples.
+
+        The ``"test"`` samples are never returned: they stay for the final score, so the
+        best epoch is chosen on a seeded random ``val_fraction`` of the training samples.
+
+        Raises
+        ------
+        ValueError
+            If fewer than two training samples remain to split.
+        """
+        train = np.flatnonzero(ds["split"].values == "train")
+        if len(train) < 2:
+            raise ValueError(
+                f"the data set holds {len(train)} training sample(s); at least 2 are needed to "
+                "hold out a validation part (the test samples are never used for validation)"
+            )
+        if not 0 < val_fraction < 1:
+            raise ValueError(f"val_fraction must lie in (0, 1), got {val_fraction}")
+        order = np.random.default_rng(seed).permutation(train)
+        n_val = min(len(train) - 1, max(1, int(round(val_fraction * len(train)))))
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+    def test_indices(self, ds) -> np.ndarray:
+        """The benchmark's test samples (``split == "test"``), for the final score only."""
+        return np.flatnonzero(ds["split"].values == "test")
