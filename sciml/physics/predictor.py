@@ -232,13 +232,14 @@ class OperatorPredictor:
             raise ValueError(f"{len(mask)} masks for {n} inputs")
         return mask
 
-    @staticmethod
-    def _geometry(geometry):
+    def _geometry(self, geometry):
         from pathlib import Path
 
         if isinstance(geometry, Path) or (isinstance(geometry, str) and Path(geometry).suffix):
             from sciml.physics.data.geometry_io import load_geometry
 
+            if self.problem.geometry_dims:
+                self.problem.check_geometry_file(geometry)
             return load_geometry(geometry)
         if isinstance(geometry, str):
             from sciml._resolve import resolve
