@@ -110,6 +110,10 @@ class GridOperator(nn.Module):
         d_max = distance.flatten(1).amax(1)[:, None, None]
         return g * distance * d_max
 
+    def head_parameters(self) -> list[nn.Parameter]:
+        """Weights of the last layer (what a light fine-tune adapts)."""
+        return list(self.body.head.parameters())
+
 
 def _block(c_in: int, c_out: int) -> nn.Sequential:
     return nn.Sequential(
@@ -211,6 +215,10 @@ class FNOOperator(GridOperator):
             positional_embedding=None,
             domain_padding=0.25,
         )
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        """Weights of the last layer: the second layer of the projection MLP."""
+        return list(list(self.body.projection.fcs)[-1].parameters())
 
     def state_dict(self, *args, **kwargs):
         """The tensors only: neuraloperator's pickled ``_metadata`` entry is left out."""

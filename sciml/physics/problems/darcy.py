@@ -644,8 +644,13 @@ class DarcyProblem(Problem):
             )
         if not np.isfinite(values["source"][mask]).all():
             raise ValueError("the source f holds NaN or infinite values inside the domain")
+        # K outside the domain only enters the interpolation to the boundary crossings;
+        # unusable values there become NaN, which the cut-cell assembly replaces by K of
+        # the node inside.
+        usable = np.isfinite(k) & (k > 0)
+        fill = np.nan if scheme == "shortley-weller" else float(np.exp(np.log(k[mask]).mean()))
         u, _ = solve_dirichlet(
-            geometry, grid, np.where(mask, k, 1.0), values["source"],
+            geometry, grid, np.where(usable, k, fill), values["source"],
             boundary_value=boundary_value, scheme=scheme, face_average=face_average,
             check=False,
         )
