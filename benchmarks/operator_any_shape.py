@@ -1,7 +1,9 @@
 """Darcy on any shape (issue 28): the shipped model zero-shot, physics-only adaptation, OOD flags.
 
-Two subcommands:
+Subcommands:
 
+- ``train --workdir W``: ``benchmarks/any_shape_train.py --workdir W`` (data, architecture
+  screen, final model; resumable), then ``ship``;
 - ``ship --workdir W``: turn the final model of ``benchmarks/any_shape_train.py`` into
   ``sciml/assets/darcy_any_shape.pt``: the network, its training-shape descriptor (fitted on
   the training masks, IoU threshold calibrated on the validation shapes), the training range
@@ -42,7 +44,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 sys.path.insert(0, str(ROOT))
 
-from _machine import command_line, machine_info  # noqa: E402
+from _machine import machine_info  # noqa: E402
 
 from sciml._io import atomic_write  # noqa: E402
 from sciml.physics.any_shape import AnyShapeDarcy, ShapeDescriptor, training_arrays  # noqa: E402
@@ -392,11 +394,19 @@ def main(argv=None) -> int:
     s = sub.add_parser("ship")
     s.add_argument("--workdir", type=Path, required=True)
     s.add_argument("--out", type=Path, default=ASSET)
+    t = sub.add_parser("train", help="any_shape_train.py, then ship (the asset's one command)")
+    t.add_argument("--workdir", type=Path, required=True)
+    t.add_argument("--out", type=Path, default=ASSET)
     e = sub.add_parser("evaluate")
     e.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    if args.command == "ship":
+    if args.command == "train":
+        import any_shape_train
+
+        any_shape_train.main(["--workdir", str(args.workdir)])
+        ship(args.workdir, args.out)
+    elif args.command == "ship":
         ship(args.workdir, args.out)
     else:
         evaluate(args.out)

@@ -462,8 +462,11 @@ def _grid_values(
 
 
 def _off_frame(mask: np.ndarray) -> np.ndarray:
-    """1 inside the grid, 0 on its outer frame: a domain node on the frame of the unit
-    square lies on the boundary, where ``u = 0`` exactly (as in the solver)."""
+    """1 inside the grid, 0 on its outer frame.
+
+    A domain node on the frame of the unit square lies on the boundary, where ``u = 0``
+    exactly (as in the solver).
+    """
     keep = np.zeros(mask.shape)
     keep[1:-1, 1:-1] = 1.0
     return keep
@@ -660,8 +663,11 @@ class AnyShapeDarcy:
 
     # ----------------------------------------------------------------- adapt
     def residual_operator(self, geometry, permeability=1.0):
-        """The discrete PDE on this shape: ``A`` (Shortley--Weller, for ``K / K_level``), the
-        unknown nodes, and the network input. Assembling ``A`` solves nothing."""
+        """The discrete PDE on this shape, and what the network reads.
+
+        Returns ``A`` (Shortley--Weller, for ``K / K_level``, CSR), the unknown nodes, the
+        network input, the ``log K`` level and the mask. Assembling ``A`` solves nothing.
+        """
         from sciml.physics.data._cutcell import assemble_cut_cell, cut_cells, interior_nodes
 
         shape = self.geometry(geometry) if not isinstance(geometry, np.ndarray) else None

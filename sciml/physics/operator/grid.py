@@ -1,4 +1,4 @@
-"""Grid operators for any 2-D shape: the geometry enters as input channels, not as a label.
+r"""Grid operators for any 2-D shape: the geometry enters as input channels, not as a label.
 
 A DeepONet with a mask channel learns the shapes it was shown; a convolutional (U-Net) or
 Fourier (FNO) network that reads the geometry as images -- the mask, the distance to the
@@ -6,13 +6,13 @@ boundary and the permeability -- applies the same local rules everywhere, so a n
 new input, not a new task. Both networks here map the channels of :func:`shape_channels`
 ``(B, 4, H, W)`` to the pressure on the same grid, with ``u = 0`` on the boundary exact:
 
-.. math:: u = d(x)\\, d_{max}\\, g_\\theta(\\text{channels}) / \\bar K,
+.. math:: u = d(x)\, d_{max}\, g_\theta(\text{channels}) / \bar K,
 
 ``d`` the distance to the boundary (zero outside), ``d_max`` its largest value (so ``g`` is
-``O(1)`` for thin and fat domains alike: ``u ~ d_max^2`` for ``f = 1``), and ``\\bar K`` the
-geometric mean of ``K`` inside the domain. Dividing ``K`` by ``\\bar K`` before the network and
+``O(1)`` for thin and fat domains alike: ``u ~ d_max^2`` for ``f = 1``), and ``\bar K`` the
+geometric mean of ``K`` inside the domain. Dividing ``K`` by ``\bar K`` before the network and
 ``u`` by it afterwards is exact for Darcy (``u(cK) = u(K) / c``), so the level of ``K`` is never
-extrapolated; only its contrast ``log K - log \\bar K`` is an input.
+extrapolated; only its contrast ``log K - log \bar K`` is an input.
 
 Both classes are registered (:func:`~sciml.train.register_model`): checkpoints rebuild
 them from their ``hparams`` with ``weights_only=True``.
@@ -184,8 +184,10 @@ class UNetOperator(GridOperator):
 
 @register_model
 class FNOOperator(GridOperator):
-    """neuraloperator's FNO on the shape channels (no positional embedding: the distance
-    channels place every node, and flips and rotations of the grid stay exact symmetries).
+    """neuraloperator's FNO on the shape channels.
+
+    No positional embedding: the distance channels place every node, and flips and
+    rotations of the grid stay exact symmetries.
 
     Parameters
     ----------
