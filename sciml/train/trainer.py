@@ -33,7 +33,7 @@ __all__ = ["ExtraLoss", "NonFiniteLossError", "TimeBudgetReached", "TrainConfig"
 #: An extra loss hook: ``(model, batch, outputs) -> {name: scalar}``, e.g. a PDE residual.
 ExtraLoss = Callable[[nn.Module, dict, object], dict[str, torch.Tensor]]
 
-_MAXIMISE = ("r2", "pearson", "spearman")
+_MAXIMISE = ("r2", "pearson", "spearman", "auroc", "auprc", "balanced_accuracy")
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -171,6 +171,27 @@ def _lr_lambda(config: TrainConfig, total_steps: int) -> Callable[[int], float]:
         return config.min_lr_ratio + (1 - config.min_lr_ratio) * decay
 
     return factor
+
+
+@dataclass
+class _Run:
+    """What one :meth:`Trainer.fit` call works with: model, optimiser state, loaders, best epoch."""
+
+    model: nn.Module
+    params: list
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    grad_scaler: torch.amp.GradScaler
+    generator: torch.Generator
+    train_loader: object
+    val_loader: object
+    ckpt_dir: Path | None
+    monitor: str
+    main: bool
+    fit_start: float
+    best: dict = dataclasses.field(default_factory=lambda: {"value": None, "epoch": None})
+    best_state: dict | None = None
+    stale: int = 0
 
 
 class Trainer:
@@ -344,17 +365,50 @@ class Trainer:
         cfg = self.config
         if cfg.max_minutes is not None and not cfg.checkpoint_dir:
             raise ValueError("max_minutes needs a checkpoint_dir to resume from")
-        fit_start = time.perf_counter()
+        run = self._start_run(train, val)
+        start_epoch = self._restore(run, resume) if resume is not None else 0
+        if distributed.is_distributed():
+            device_ids = [self.device.index] if self.device.type == "cuda" else None
+            self.model = nn.parallel.DistributedDataParallel(run.model, device_ids=device_ids)
+        else:
+            self.model = run.model
+        run.stale = 0 if run.best["epoch"] is None else len(self.history) - 1 - run.best["epoch"]
+
+        from tqdm.auto import tqdm
+
+        bar = tqdm(range(start_epoch, cfg.max_epochs), desc="train",
+                   disable=not (cfg.progress and run.main), initial=start_epoch,
+                   total=cfg.max_epochs)
+        for epoch in bar:
+            start = time.perf_counter()
+            row = {"epoch": epoch, **self._train_epoch(run, epoch)}
+            if run.val_loader is not None:
+                row.update(self.evaluate(run.val_loader, prefix="val_"))
+            row["lr"] = run.scheduler.get_last_lr()[0]
+            row["seconds"] = time.perf_counter() - start
+            self.history.append(row)
+            stop = self._end_epoch(run, epoch, row)
+            bar.set_postfix({k: f"{row[k]:.4g}" for k in ("train_loss", run.monitor) if k in row})
+            if stop or self._out_of_time(run, epoch, bar):
+                break
+        bar.close()
+        if run.best_state is not None:
+            run.model.load_state_dict(run.best_state)
+        self.best = run.best
+        return pd.DataFrame(self.history)
+
+    def _start_run(self, train, val) -> _Run:
+        """Loaders, objective set-up, optimiser, schedule and scaler of a new run."""
+        cfg = self.config
         distributed.init_from_env()
-        main = distributed.is_main_process()
         self.stopped_by_budget = False
+        self.history = []
         seed_everything(cfg.seed)
         generator = torch.Generator()
         train_loader = self._loader(train, shuffle=True, generator=generator)
         val_loader = self._loader(val, shuffle=False)
         if len(train_loader) == 0:
             raise ValueError("the training data set is empty")
-
         model = self.raw_model.to(self.device)
         self.weighting.to(self.device)
         self.objective.setup(
@@ -370,145 +424,129 @@ class Trainer:
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(cfg, total_steps))
         use_amp = cfg.amp and self.device.type == "cuda" and cfg.precision == "auto"
         fp16 = use_amp and not torch.cuda.is_bf16_supported()
-        grad_scaler = torch.amp.GradScaler("cuda", enabled=fp16)
+        return _Run(
+            model=model, params=params, optimizer=optimizer, scheduler=scheduler,
+            grad_scaler=torch.amp.GradScaler("cuda", enabled=fp16), generator=generator,
+            train_loader=train_loader, val_loader=val_loader,
+            ckpt_dir=Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None,
+            monitor=self._monitor_name(val_loader is not None),
+            main=distributed.is_main_process(), fit_start=time.perf_counter())
 
-        start_epoch, best = 0, {"value": None, "epoch": None}
-        ckpt_dir = Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None
-        best_state = None
-        if resume is not None:
-            payload = load_checkpoint(resume, map_location=self.device)
-            if payload["training"] is None:
-                raise ValueError(f"{resume} holds a model only, no training state to resume from")
-            model.load_state_dict(payload["state_dict"])
-            state = payload["training"]
-            self._check_resumable(resume, state.get("config", {}))
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            grad_scaler.load_state_dict(state["grad_scaler"])
-            self.weighting.load_state_dict(state["weighting"])
-            set_rng_state(state["rng"])
-            start_epoch = cfg.max_epochs if state.get("stopped") else state["epoch"] + 1
-            self.global_step = state["global_step"]
-            self.history = list(state["history"])
-            best = state["best"]
-            best_file = Path(resume).with_name("best.pt")
-            if best_file.is_file():
-                best_state = load_checkpoint(best_file, map_location="cpu")["state_dict"]
-        else:
-            self.history = []
+    def _restore(self, run: _Run, resume: str | Path) -> int:
+        """Load the training state of ``resume`` into ``run``; returns the next epoch."""
+        payload = load_checkpoint(resume, map_location=self.device)
+        if payload["training"] is None:
+            raise ValueError(f"{resume} holds a model only, no training state to resume from")
+        run.model.load_state_dict(payload["state_dict"])
+        state = payload["training"]
+        self._check_resumable(resume, state.get("config", {}))
+        run.optimizer.load_state_dict(state["optimizer"])
+        run.scheduler.load_state_dict(state["scheduler"])
+        run.grad_scaler.load_state_dict(state["grad_scaler"])
+        self.weighting.load_state_dict(state["weighting"])
+        set_rng_state(state["rng"])
+        self.global_step = state["global_step"]
+        self.history = list(state["history"])
+        run.best = state["best"]
+        best_file = Path(resume).with_name("best.pt")
+        if best_file.is_file():
+            run.best_state = load_checkpoint(best_file, map_location="cpu")["state_dict"]
+        return self.config.max_epochs if state.get("stopped") else state["epoch"] + 1
 
-        if distributed.is_distributed():
-            device_ids = [self.device.index] if self.device.type == "cuda" else None
-            self.model = nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
-        else:
-            self.model = model
-        monitor = self._monitor_name(val_loader is not None)
-        stale = 0 if best["epoch"] is None else len(self.history) - 1 - best["epoch"]
-
+    def _train_epoch(self, run: _Run, epoch: int) -> dict[str, float]:
+        """One pass over the training data; returns the mean loss and terms (``train_*``)."""
         from tqdm.auto import tqdm
 
-        bar = tqdm(
-            range(start_epoch, cfg.max_epochs),
-            desc="train",
-            disable=not (cfg.progress and main),
-            initial=start_epoch,
-            total=cfg.max_epochs,
-        )
-        for epoch in bar:
-            start = time.perf_counter()
-            generator.manual_seed(cfg.seed + epoch)
-            self._set_epoch(train_loader, epoch)
-            self.model.train()
-            sums: dict[str, float] = {}
-            counts: dict[str, int] = {}
-            total_sum, n_batches = 0.0, 0
-            steps = tqdm(total=_loader_items(train_loader), desc=f"epoch {epoch + 1}",
-                         unit=self.unit, leave=False,
-                         disable=not (cfg.progress and main), unit_scale=True)
-            for b, batch in enumerate(train_loader):
-                steps.update(_batch_items(batch))
-                batch = move_to_device(batch, self.device)
-                outputs = self._forward(self.model, batch)
-                terms = self._terms(batch, outputs, with_extra=True)
-                loss = self.weighting.combine(terms)
-                if not torch.isfinite(loss):
-                    values = {k: float(v) for k, v in terms.items()}
-                    where = f" last good checkpoint: {ckpt_dir / 'last.pt'}" if ckpt_dir else ""
-                    raise NonFiniteLossError(
-                        f"non-finite loss {float(loss)} at epoch {epoch}, batch {b} "
-                        f"(terms: {values}); training stopped.{where}"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                grad_scaler.scale(loss).backward()
-                if cfg.grad_clip:
-                    grad_scaler.unscale_(optimizer)
-                    nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-                grad_scaler.step(optimizer)
-                grad_scaler.update()
-                scheduler.step()
-                self.global_step += 1
-                total_sum += float(loss.detach())
-                n_batches += 1
-                for key, value in terms.items():
-                    sums[key] = sums.get(key, 0.0) + float(value.detach())
-                    counts[key] = counts.get(key, 0) + 1
-            steps.close()
-            means = {k: sums[k] / counts[k] for k in sums}
-            means["loss"] = total_sum / max(1, n_batches)
-            means = distributed.all_reduce_mean(means)
-            train_loss = means.pop("loss")
-            self.weighting.epoch_end(means)
-            row = {"epoch": epoch, "train_loss": train_loss}
-            row.update({f"train_{k}": v for k, v in means.items()})
-            if val_loader is not None:
-                row.update(self.evaluate(val_loader, prefix="val_"))
-            row["lr"] = scheduler.get_last_lr()[0]
-            row["seconds"] = time.perf_counter() - start
-            self.history.append(row)
+        cfg = self.config
+        run.generator.manual_seed(cfg.seed + epoch)
+        self._set_epoch(run.train_loader, epoch)
+        self.model.train()
+        sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        total_sum, n_batches = 0.0, 0
+        steps = tqdm(total=_loader_items(run.train_loader), desc=f"epoch {epoch + 1}",
+                     unit=self.unit, leave=False, disable=not (cfg.progress and run.main),
+                     unit_scale=True)
+        for b, batch in enumerate(run.train_loader):
+            steps.update(_batch_items(batch))
+            terms, loss = self._step(run, move_to_device(batch, self.device), epoch, b)
+            total_sum += float(loss.detach())
+            n_batches += 1
+            for key, value in terms.items():
+                sums[key] = sums.get(key, 0.0) + float(value.detach())
+                counts[key] = counts.get(key, 0) + 1
+        steps.close()
+        means = {k: sums[k] / counts[k] for k in sums}
+        means["loss"] = total_sum / max(1, n_batches)
+        means = distributed.all_reduce_mean(means)
+        train_loss = means.pop("loss")
+        self.weighting.epoch_end(means)
+        return {"train_loss": train_loss, **{f"train_{k}": v for k, v in means.items()}}
 
-            value = row.get(monitor)
-            if value is None:
-                raise KeyError(f"monitor {monitor!r} is not computed; available: {', '.join(row)}")
-            if self._better(value, best["value"], monitor):
-                best = {"value": float(value), "epoch": epoch}
-                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-                stale = 0
-                if ckpt_dir and main:
-                    save_checkpoint(ckpt_dir / "best.pt", model)
-            else:
-                stale += 1
-            stop = cfg.patience is not None and stale >= cfg.patience
-            if ckpt_dir and main:
-                save_checkpoint(
-                    ckpt_dir / "last.pt",
-                    model,
-                    training=self._training_state(optimizer, scheduler, grad_scaler, epoch, best,
-                                                  stop),
-                )
-            if cfg.history_csv and main:
-                with atomic_write(cfg.history_csv) as handle:
-                    pd.DataFrame(self.history).to_csv(handle, index=False)
-            bar.set_postfix({k: f"{row[k]:.4g}" for k in ("train_loss", monitor) if k in row})
-            for callback in self.callbacks:
-                callback(self, epoch, row)
-            if stop:
-                break
-            minutes = (time.perf_counter() - fit_start) / 60
-            if cfg.max_minutes is not None and minutes > cfg.max_minutes \
-                    and epoch + 1 < cfg.max_epochs:
-                if cfg.on_budget == "stop":
-                    self.stopped_by_budget = True
-                    break
-                bar.close()
-                raise TimeBudgetReached(
-                    f"time budget of {cfg.max_minutes:g} min used up after epoch {epoch + 1} "
-                    f"of {cfg.max_epochs} ({minutes:.1f} min); the run resumes from "
-                    f"{ckpt_dir / 'last.pt'}", ckpt_dir / "last.pt")
+    def _step(self, run: _Run, batch: dict, epoch: int, index: int):
+        """Forward, loss, backward and optimiser step on one batch; returns (terms, loss)."""
+        cfg = self.config
+        outputs = self._forward(self.model, batch)
+        terms = self._terms(batch, outputs, with_extra=True)
+        loss = self.weighting.combine(terms)
+        if not torch.isfinite(loss):
+            values = {k: float(v) for k, v in terms.items()}
+            where = f" last good checkpoint: {run.ckpt_dir / 'last.pt'}" if run.ckpt_dir else ""
+            raise NonFiniteLossError(
+                f"non-finite loss {float(loss)} at epoch {epoch}, batch {index} "
+                f"(terms: {values}); training stopped.{where}"
+            )
+        run.optimizer.zero_grad(set_to_none=True)
+        run.grad_scaler.scale(loss).backward()
+        if cfg.grad_clip:
+            run.grad_scaler.unscale_(run.optimizer)
+            nn.utils.clip_grad_norm_(run.params, cfg.grad_clip)
+        run.grad_scaler.step(run.optimizer)
+        run.grad_scaler.update()
+        run.scheduler.step()
+        self.global_step += 1
+        return terms, loss
+
+    def _end_epoch(self, run: _Run, epoch: int, row: dict) -> bool:
+        """Track the best epoch, write checkpoints and history, run callbacks; True to stop."""
+        cfg = self.config
+        value = row.get(run.monitor)
+        if value is None:
+            raise KeyError(f"monitor {run.monitor!r} is not computed; available: {', '.join(row)}")
+        if self._better(value, run.best["value"], run.monitor):
+            run.best = {"value": float(value), "epoch": epoch}
+            run.best_state = {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()}
+            run.stale = 0
+            if run.ckpt_dir and run.main:
+                save_checkpoint(run.ckpt_dir / "best.pt", run.model)
+        else:
+            run.stale += 1
+        stop = cfg.patience is not None and run.stale >= cfg.patience
+        if run.ckpt_dir and run.main:
+            training = self._training_state(run.optimizer, run.scheduler, run.grad_scaler,
+                                            epoch, run.best, stop)
+            save_checkpoint(run.ckpt_dir / "last.pt", run.model, training=training)
+        if cfg.history_csv and run.main:
+            with atomic_write(cfg.history_csv) as handle:
+                pd.DataFrame(self.history).to_csv(handle, index=False)
+        for callback in self.callbacks:
+            callback(self, epoch, row)
+        return stop
+
+    def _out_of_time(self, run: _Run, epoch: int, bar) -> bool:
+        """Whether ``max_minutes`` is used up: True to stop (``on_budget="stop"``), else raise."""
+        cfg = self.config
+        minutes = (time.perf_counter() - run.fit_start) / 60
+        if cfg.max_minutes is None or minutes <= cfg.max_minutes or epoch + 1 >= cfg.max_epochs:
+            return False
+        if cfg.on_budget == "stop":
+            self.stopped_by_budget = True
+            return True
         bar.close()
-        if best_state is not None:
-            model.load_state_dict(best_state)
-        self.best = best
-        return pd.DataFrame(self.history)
+        raise TimeBudgetReached(
+            f"time budget of {cfg.max_minutes:g} min used up after epoch {epoch + 1} "
+            f"of {cfg.max_epochs} ({minutes:.1f} min); the run resumes from "
+            f"{run.ckpt_dir / 'last.pt'}", run.ckpt_dir / "last.pt")
 
     def _check_resumable(self, resume, stored: dict) -> None:
         current = dataclasses.asdict(self.config)
@@ -523,12 +561,12 @@ class Trainer:
     # ------------------------------------------------------------- evaluate
     @torch.no_grad()
     def evaluate(self, data, prefix: str = "") -> dict[str, float]:
-        """Mean loss terms and, where the objective decodes, regression metrics.
+        """Mean loss terms and, where the objective decodes, the objective's metrics.
 
         Extra-loss hooks (e.g. PDE residuals, which need input gradients) are not
-        evaluated here. Returns ``{prefix + "loss", prefix + term, prefix + "rmse", ...}``.
+        evaluated here. Returns ``{prefix + "loss", prefix + term, prefix + metric, ...}``
+        (rmse, mae, r2, pearson for regression; auroc, auprc, ... for binary tasks).
         """
-        from sciml import metrics
 
         loader = self._loader(data, shuffle=False)
         model = self.model
@@ -556,14 +594,10 @@ class Trainer:
         if preds:
             pred = torch.cat(preds).numpy()
             target = torch.cat(targets).numpy()
-            extra = getattr(self.objective, "metrics", None)
-            if extra is not None:  # a family's own validation metrics (fields: relative L2)
-                result.update({f"{prefix}{k}": v for k, v in extra(target, pred).items()})
-            flat_p = pred.reshape(-1, pred.shape[-1])
-            flat_t = target.reshape(-1, target.shape[-1])
-            for name in ("rmse", "mae", "r2", "pearson"):
-                value = getattr(metrics, name)(flat_t, flat_p, reduce="mean")
-                result[f"{prefix}{name}"] = float(value)
+            # The objective owns its metrics: regression by default, per task kind for
+            # MultiTaskObjective, relative L2 of fields for operator networks.
+            result.update({f"{prefix}{k}": v
+                           for k, v in self.objective.metrics(target, pred).items()})
         return result
 
     # -------------------------------------------------------------- predict

@@ -109,3 +109,42 @@ def test_training_is_deterministic():
     b = GNNModel(epochs=2, descriptors=False, **SMALL).fit(SMILES[:16], y).predict(["CCCO"])
     pd.testing.assert_frame_equal(a, b)
     assert torch.get_num_threads() >= 1 and np.isfinite(a.to_numpy()).all()
+
+
+def test_gine_architecture_trains_saves_and_loads_without_pyg_for_dmpnn(tmp_path):
+    import subprocess
+    import sys
+
+    from sciml.chem.models import GNNModel, load_model
+
+    from ._molecules import SMILES, synthetic_targets
+
+    y = synthetic_targets()
+    model = GNNModel(architecture="gine", depth=2, hidden=32, ffn_hidden=32, epochs=30,
+                     batch_size=10, lr=3e-3, val_fraction=0.0, descriptors=False)
+    model.fit(SMILES, y)
+    pred = model.predict(SMILES)
+    assert float(np.corrcoef(pred["logp"], y["logp"])[0, 1]) > 0.8
+    model.save(tmp_path / "gine")
+    again = load_model(tmp_path / "gine")
+    np.testing.assert_allclose(again.predict(SMILES).to_numpy(), pred.to_numpy(), rtol=1e-5)
+    with pytest.raises(ValueError, match="architecture"):
+        GNNModel(architecture="gat")
+    # a D-MPNN model never imports torch-geometric (which loads torch._dynamo)
+    dmpnn = GNNModel(depth=2, hidden=16, ffn_hidden=16, epochs=1, val_fraction=0.0,
+                     descriptors=False).fit(SMILES, y)
+    dmpnn.save(tmp_path / "dmpnn")
+    code = ("import sys; from sciml.chem.models import load_model; "
+            f"load_model({str(tmp_path / 'dmpnn')!r}).predict(['CCO']); "
+            "print('torch_geometric' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_gine_trains_on_a_batch_of_one_single_atom_molecule():
+    from sciml.chem.models import GNNModel
+
+    model = GNNModel(architecture="gine", depth=2, hidden=8, ffn_hidden=8, epochs=1,
+                     batch_size=2, val_fraction=0.0, descriptors=False)
+    model.fit(["CCO", "CCN", "C"], pd.DataFrame({"y": [1.0, 2.0, 3.0]}))
+    assert np.isfinite(model.predict(["C", "CCO"])["y"]).all()

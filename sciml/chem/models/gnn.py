@@ -3,8 +3,9 @@
 Molecules become graphs (:mod:`sciml.chem.featurizers`), optionally with RDKit
 descriptors concatenated to the pooled embedding as chemprop's ``--features_generator
 rdkit_2d`` does. All endpoints share one network; missing labels are masked by
-:class:`sciml.train.MultiTaskRegression`, which also standardises targets on the training
-split. ``ensemble > 1`` trains that many members from different seeds: predictions are
+:class:`sciml.train.MultiTaskObjective`, which standardises regression targets on the
+training split and trains binary endpoints with binary cross-entropy on logits, so one
+network can learn regression and classification endpoints together. ``ensemble > 1`` trains that many members from different seeds: predictions are
 their mean and ``predict(..., return_std=True)`` gives their spread.
 
 Examples
@@ -43,7 +44,11 @@ class GNNConfig:
     Attributes
     ----------
     hidden, depth : int
-        D-MPNN width and message-passing steps.
+        Message-passing width and steps.
+    architecture : {"dmpnn", "gine"}
+        Message passing: chemprop's directed MPNN (default) or GINE with a virtual node,
+        the Open Graph Benchmark's GIN-virtual (:mod:`sciml.chem.models.gine`, on
+        torch-geometric; e.g. ``--set architecture=gine --set depth=5``).
     dropout : float
         Dropout in message passing and head.
     ffn_hidden, ffn_layers : int
@@ -57,7 +62,7 @@ class GNNConfig:
     lr, weight_decay, warmup : float
         AdamW settings; warm-up as a fraction of all steps, then cosine decay.
     loss : {"mse", "mae", "huber"}
-        Elementwise loss on standardised targets.
+        Elementwise loss on standardised regression targets (binary endpoints: BCE).
     val_fraction : float
         Without explicit validation data, hold out this random fraction of the training
         molecules to pick the best epoch (0: train on all, keep the last epoch).
@@ -75,6 +80,7 @@ class GNNConfig:
 
     hidden: int = 300
     depth: int = 3
+    architecture: str = "dmpnn"
     dropout: float = 0.0
     ffn_hidden: int = 300
     ffn_layers: int = 1
@@ -98,6 +104,8 @@ class GNNConfig:
             raise ValueError(f"ensemble must be >= 1, got {self.ensemble}")
         if not 0.0 <= self.val_fraction < 1.0:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.architecture not in ("dmpnn", "gine"):
+            raise ValueError(f"architecture must be 'dmpnn' or 'gine', got {self.architecture!r}")
 
 
 class GNNModel(MoleculeModel):
@@ -140,9 +148,9 @@ class GNNModel(MoleculeModel):
         return GraphDataset(graphs, y, descriptors)
 
     def _objective(self):
-        from sciml.train import MultiTaskRegression
+        from sciml.train import MultiTaskObjective
 
-        return MultiTaskRegression(self.targets, loss=self.config.loss)
+        return MultiTaskObjective(self.tasks, loss=self.config.loss)
 
     def _train_config(self, member: int, has_val: bool):
         from sciml.train import TrainConfig
@@ -179,7 +187,7 @@ class GNNModel(MoleculeModel):
         for k in range(c.ensemble):
             seed_everything(c.seed + k)  # the initial weights, not only the batch order
             net = MPNNRegressor(ATOM_FDIM, BOND_FDIM, len(self.targets), c.hidden, c.depth,
-                                c.dropout, c.ffn_hidden, c.ffn_layers, n_desc)
+                                c.dropout, c.ffn_hidden, c.ffn_layers, n_desc, c.architecture)
             if n_desc:
                 rows = fit_ds.indices if isinstance(fit_ds, Subset) else slice(None)
                 net.fit_descriptor_scaler(train_ds.descriptors.numpy()[rows])

@@ -63,8 +63,13 @@ class BondMessagePassing(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, atom_x: torch.Tensor, edge_index: torch.Tensor,
-                edge_attr: torch.Tensor) -> torch.Tensor:
-        """Atoms ``(N, F_a)``, paired edges ``(2, E)``, bonds ``(E, F_b)`` to ``(N, H)``."""
+                edge_attr: torch.Tensor, atom_batch: torch.Tensor | None = None,
+                n_molecules: int | None = None) -> torch.Tensor:
+        """Atoms ``(N, F_a)``, paired edges ``(2, E)``, bonds ``(E, F_b)`` to ``(N, H)``.
+
+        ``atom_batch`` and ``n_molecules`` are unused: the block's signature is shared with
+        :class:`~sciml.chem.models.gine.GINEMessagePassing`, which needs them.
+        """
         src, dst = edge_index
         n_atoms = atom_x.shape[0]
         reverse = torch.arange(edge_index.shape[1], device=atom_x.device) ^ 1
@@ -97,6 +102,10 @@ class MPNNRegressor(nn.Module):
         Width ``D`` of ``batch["descriptors"]`` concatenated to the pooled embedding
         (0: none). They are z-scored with training statistics held as buffers
         (:meth:`fit_descriptor_scaler`), NaN set to the mean, and clipped to +-5.
+    architecture : {"dmpnn", "gine"}
+        The message-passing block: chemprop's directed MPNN (default) or GINE with a virtual
+        node (:mod:`sciml.chem.models.gine`, the Open Graph Benchmark's GIN-virtual; uses
+        torch-geometric, imported only then).
 
     Notes
     -----
@@ -106,13 +115,21 @@ class MPNNRegressor(nn.Module):
 
     def __init__(self, atom_dim: int, bond_dim: int, n_tasks: int, hidden: int = 300,
                  depth: int = 3, dropout: float = 0.0, ffn_hidden: int = 300,
-                 ffn_layers: int = 1, n_descriptors: int = 0):
+                 ffn_layers: int = 1, n_descriptors: int = 0, architecture: str = "dmpnn"):
         super().__init__()
         self.hparams = {"atom_dim": atom_dim, "bond_dim": bond_dim, "n_tasks": n_tasks,
                         "hidden": hidden, "depth": depth, "dropout": dropout,
                         "ffn_hidden": ffn_hidden, "ffn_layers": ffn_layers,
                         "n_descriptors": n_descriptors}
-        self.message_passing = BondMessagePassing(atom_dim, bond_dim, hidden, depth, dropout)
+        if architecture == "gine":
+            from sciml.chem.models.gine import GINEMessagePassing
+
+            self.hparams["architecture"] = architecture  # absent: checkpoints before GINE
+            self.message_passing = GINEMessagePassing(atom_dim, bond_dim, hidden, depth, dropout)
+        elif architecture == "dmpnn":
+            self.message_passing = BondMessagePassing(atom_dim, bond_dim, hidden, depth, dropout)
+        else:
+            raise ValueError(f"unknown architecture {architecture!r}; choose dmpnn or gine")
         self.head = MLP(hidden + n_descriptors, n_tasks, [ffn_hidden] * ffn_layers, "relu", dropout)
         self.target_scaler = Standardizer(n_tasks)
         self.register_buffer("descriptor_mean", torch.zeros(n_descriptors, dtype=torch.float64))
@@ -138,8 +155,9 @@ class MPNNRegressor(nn.Module):
 
     def embed(self, batch: dict) -> torch.Tensor:
         """Molecule embeddings ``(B, H [+ D])`` fed to the head."""
-        atoms = self.message_passing(batch["atom_x"], batch["edge_index"], batch["edge_attr"])
         n_atoms = batch["n_atoms"]
+        atoms = self.message_passing(batch["atom_x"], batch["edge_index"], batch["edge_attr"],
+                                     batch["atom_batch"], n_atoms.shape[0])
         mol = _sum_into(atoms, batch["atom_batch"], n_atoms.shape[0])
         mol = mol / n_atoms.clamp(min=1).unsqueeze(1).to(mol.dtype)
         if self.hparams["n_descriptors"]:
