@@ -342,7 +342,9 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
         "predict",
         help="predict fields with a trained operator network",
         description="Predict every sample (or --samples) of a data set with a checkpoint from "
-        "'sciml pde train'; NaN outside each geometry; writes netCDF.",
+        "'sciml pde train'; or, with --model darcy-any-shape --geometry-file FILE, Darcy flow "
+        "on a shape of your own (with an in-domain check). NaN outside each geometry; writes "
+        "netCDF.",
     )
     predict.add_argument(
         "--model", required=True,
@@ -358,7 +360,7 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
                          help="any-shape models: constant K > 0 (default 1)")
     predict.add_argument("--adapt-steps", type=int, default=0, metavar="N",
                          help="any-shape models: first fine-tune N steps on the shape with the "
-                         "PDE residual only (no solver data; about 0.05 CPU-s a step)")
+                         "PDE residual only (no solver data; about 0.02 CPU-s a step)")
     predict.add_argument(
         "--input", dest="data", metavar="FILE.nc",
         help="inputs: a data set of the same problem (.nc)"
