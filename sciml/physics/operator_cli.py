@@ -360,7 +360,7 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
                          help="any-shape models: constant K > 0 (default 1)")
     predict.add_argument("--adapt-steps", type=int, default=0, metavar="N",
                          help="any-shape models: first fine-tune N steps on the shape with the "
-                         "PDE residual only (no solver data; about 0.02 CPU-s a step)")
+                         "PDE residual only (no solver data; about 0.02 CPU-s a step; 100 is the setting chosen on validation shapes, see benchmarks/results/operators_any_shape.md)")
     predict.add_argument(
         "--input", dest="data", metavar="FILE.nc",
         help="inputs: a data set of the same problem (.nc)"
