@@ -132,3 +132,31 @@ def test_multilevel_loss_is_zero_at_the_solver_solution(model):
     u = ref["u"].values[0] * np.exp(level)
     residual = matrix @ u[unknown] - 1.0
     assert np.abs(residual).max() < 1e-8
+
+
+def test_training_resumes_and_refuses_other_settings(tmp_path):
+    from sciml.physics.any_shape import (
+        FitConfig,
+        fit_grid_operator,
+        generate_any_shape,
+        training_arrays,
+    )
+
+    arrays = training_arrays(generate_any_shape(3, 1, resolution=24, seed=5))
+    assert arrays["channels"].shape == (3, 4, 24, 24)
+    # Targets are u times the K level: the network never sees the level of K.
+    assert np.all(arrays["target"][~arrays["mask"]] == 0)
+    train = {k: v[:2] for k, v in arrays.items()}
+    val = {k: v[2:] for k, v in arrays.items()}
+    path = tmp_path / "fit.ckpt"
+    torch.manual_seed(0)
+    first = fit_grid_operator(UNetOperator((4, 8)), train, val, FitConfig(epochs=2, batch_size=1),
+                              checkpoint=path, log=lambda m: None)
+    assert first["epochs_run"] == 2 and len(first["history"]) == 2
+    assert first["best_val"] == min(h["val_rel_l2"] for h in first["history"])
+    again = fit_grid_operator(UNetOperator((4, 8)), train, val, FitConfig(epochs=2, batch_size=1),
+                              checkpoint=path, log=lambda m: None)
+    assert again["history"] == first["history"]  # resumed at the end: nothing retrained
+    with pytest.raises(ValueError, match="resuming needs the same settings"):
+        fit_grid_operator(UNetOperator((4, 8)), train, val, FitConfig(epochs=3, batch_size=1),
+                          checkpoint=path, log=lambda m: None)
