@@ -321,7 +321,7 @@ def shape_features(mask: np.ndarray, spacing: float) -> np.ndarray:
     largest and mean distance to the boundary inside, and compactness ``4 pi area /
     perimeter^2`` (1 for a disk, small for thin or ragged shapes).
     """
-    from sciml.physics.data.geometry import _count_components, boundary_distance
+    from sciml.physics.data.geometry import boundary_distance, topology
 
     mask = np.asarray(mask, dtype=bool)
     mask = mask[None] if mask.ndim == 2 else mask
@@ -332,7 +332,7 @@ def shape_features(mask: np.ndarray, spacing: float) -> np.ndarray:
         links = np.count_nonzero(np.diff(padded, axis=0)) + np.count_nonzero(np.diff(padded, axis=1))
         area = m.sum() * spacing**2
         perimeter = links * spacing
-        parts, holes = _count_components(m)
+        parts, holes = topology(m)
         d = boundary_distance(m, (axis, np.arange(m.shape[1]) * spacing))[m]
         rows.append([area, perimeter, holes, parts, d.max(), d.mean(),
                      4 * np.pi * area / max(perimeter, 1e-12) ** 2])

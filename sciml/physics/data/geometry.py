@@ -70,6 +70,7 @@ __all__ = [
     "interior_mask",
     "check_resolution",
     "node_inside",
+    "topology",
     "boundary_points",
     "boundary_distance",
     "grid_values_at",
@@ -239,6 +240,16 @@ def _count_components(mask: np.ndarray) -> tuple[int, int]:
     # any further background component is an enclosed hole.
     background = ndimage.label(np.pad(~mask, 1, constant_values=True))[1]
     return resolved, background - 1
+
+
+def topology(mask: np.ndarray) -> tuple[int, int]:
+    """Resolved parts and enclosed holes of a domain mask, as the resolution check counts them.
+
+    Parts are 8-connected (26 in 3-D) and must hold a node whose face neighbours are all
+    inside; holes are the face-connected components of the complement that do not reach the
+    outside.
+    """
+    return _count_components(np.asarray(mask, dtype=bool))
 
 
 def node_inside(part: np.ndarray) -> tuple[int, ...]:
