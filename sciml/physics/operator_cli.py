@@ -179,11 +179,63 @@ def _initial_model(args: argparse.Namespace, problem, data):
     return prepare_transfer(source.model.train(), args.freeze)
 
 
+def _predict_any_shape(args: argparse.Namespace) -> int:
+    """A shipped (or saved) any-shape Darcy model on one user geometry."""
+    import warnings
+    from pathlib import Path
+
+    from sciml.physics.any_shape import SHIPPED_MODELS, AnyShapeDarcy
+    from sciml.physics.data.storage import check_writable, save_dataset
+
+    if args.data is not None:
+        raise ValueError(
+            "--input is for data-set models; an any-shape model takes --geometry-file (and "
+            "--permeability)"
+        )
+    if args.geometry_file is None:
+        raise ValueError(f"--model {args.model} needs --geometry-file (GeoJSON, CSV, PNG, npy, nc)")
+    check_writable(args.out)
+    model = (
+        AnyShapeDarcy.load_shipped(args.model)
+        if args.model in SHIPPED_MODELS
+        else AnyShapeDarcy.load(args.model)
+    )
+    if args.adapt_steps:
+        model, history = model.adapt(
+            args.geometry_file, args.permeability, steps=args.adapt_steps
+        )
+        print(
+            f"adapted to {args.geometry_file} with the PDE residual only: {history[-1]['step']} "
+            f"steps, {history[-1]['cpu_s']:.1f} CPU-s, residual {history[0]['loss']:.3g} -> "
+            f"{history[-1]['loss']:.3g}"
+        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        field = model.predict(args.geometry_file, args.permeability)
+    for warning in caught:
+        print(f"sciml pde predict: warning: {warning.message}", file=sys.stderr)
+    out = field.to_dataset(name="u")
+    out["mask"] = (("x", "y"), model.mask_of(args.geometry_file))
+    out.attrs.update({
+        "model": str(args.model), "geometry": str(Path(args.geometry_file)),
+        "permeability": args.permeability, "in_domain": int(bool(field.in_domain)),
+        "domain_reason": field.attrs["domain_reason"],
+    })
+    out = out.drop_vars("in_domain")
+    path = save_dataset(out, args.out)
+    state = "in domain" if bool(field.in_domain) else "OUT OF DOMAIN: " + field.attrs["domain_reason"]
+    print(f"wrote u {dict(field.sizes)} to {path}; {state}")
+    return 0
+
+
 def _predict(args: argparse.Namespace) -> int:
     import warnings
 
     from sciml._cli_compat import require
+    from sciml.physics.any_shape import SHIPPED_MODELS
 
+    if args.model in SHIPPED_MODELS or args.geometry_file is not None:
+        return _predict_any_shape(args)
     require(args, data="--input")
 
     from sciml.physics.data.storage import check_writable, load_dataset, save_dataset
@@ -290,9 +342,25 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
         "predict",
         help="predict fields with a trained operator network",
         description="Predict every sample (or --samples) of a data set with a checkpoint from "
-        "'sciml pde train'; NaN outside each geometry; writes netCDF.",
+        "'sciml pde train'; or, with --model darcy-any-shape --geometry-file FILE, Darcy flow "
+        "on a shape of your own (with an in-domain check). NaN outside each geometry; writes "
+        "netCDF.",
     )
-    predict.add_argument("--model", required=True, help="checkpoint from 'sciml pde train'")
+    predict.add_argument(
+        "--model", required=True,
+        help="checkpoint from 'sciml pde train', or a shipped model: darcy-any-shape (Darcy "
+        "on any 2-D shape; give --geometry-file)",
+    )
+    predict.add_argument(
+        "--geometry-file", default=None, metavar="FILE",
+        help="any-shape models: the domain in [0, 1]^2 (GeoJSON/CSV polygon with holes, PNG, "
+        "npy or netCDF mask)",
+    )
+    predict.add_argument("--permeability", type=float, default=1.0,
+                         help="any-shape models: constant K > 0 (default 1)")
+    predict.add_argument("--adapt-steps", type=int, default=0, metavar="N",
+                         help="any-shape models: first fine-tune N steps on the shape with the "
+                         "PDE residual only (no solver data; about 0.02 CPU-s a step; 100 is the setting chosen on validation shapes, see benchmarks/results/operators_any_shape.md)")
     predict.add_argument(
         "--input", dest="data", metavar="FILE.nc",
         help="inputs: a data set of the same problem (.nc)"
