@@ -78,9 +78,9 @@ def train() -> None:
     """Run :data:`PRETRAIN_ARGS`, resuming after each time-budget stop until it finishes."""
     from sciml.cli import main as cli
 
-    status = cli(["pretrain", *PRETRAIN_ARGS, "--quiet"])
+    status = cli(["pretrain", *PRETRAIN_ARGS, "--no-progress"])
     while status == 3:  # the time budget stopped it; its checkpoint resumes it
-        status = cli(["pretrain", *PRETRAIN_ARGS, "--quiet", "--resume"])
+        status = cli(["pretrain", *PRETRAIN_ARGS, "--no-progress", "--resume"])
     if status:
         raise SystemExit(f"sciml pretrain failed with status {status}")
 

@@ -1,9 +1,11 @@
 """Old option spellings that keep working for one release, with a deprecation message.
 
-sciml's commands share one vocabulary (issue 19): ``--train``/``--input`` for data,
-``--smiles-col``, ``--out`` for what is written, ``--model`` for a saved model. Spellings
-from before that (``--output``, ``--smiles-column``, ``--data``, positional files) are
-still accepted: hidden from ``--help``, they print one line saying what to use instead.
+sciml's commands share one vocabulary (issues 19 and 29): ``--train``/``--input`` for data,
+``--smiles-col``, ``--out`` for what is written, ``--model`` for a saved model,
+``--init-from`` for a checkpoint to start training from, ``--no-progress`` to hide progress
+bars. Spellings from before that (``--output``, ``--smiles-column``, ``--data``,
+``--init``, ``adapt --checkpoint``, ``--quiet``, positional files) are still accepted: hidden
+from ``--help``, they print one line saying what to use instead.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["add_deprecated", "add_legacy_positionals", "apply_legacy_positionals", "require"]
+__all__ = ["add_deprecated", "add_deprecated_flag", "add_legacy_positionals",
+           "apply_legacy_positionals", "require"]
 
 
 class _Deprecated(argparse.Action):
@@ -30,6 +33,17 @@ def add_deprecated(parser: argparse.ArgumentParser, old: str, new: str, dest: st
     """Accept ``old`` as a hidden alias of the option ``new`` (stored in ``dest``)."""
     parser.add_argument(old, dest=dest, action=_Deprecated, new=new, help=argparse.SUPPRESS,
                         default=argparse.SUPPRESS, **kwargs)
+
+
+class _DeprecatedFlag(_Deprecated):
+    def __call__(self, parser, namespace, values, option_string=None):
+        super().__call__(parser, namespace, True, option_string)
+
+
+def add_deprecated_flag(parser: argparse.ArgumentParser, old: str, new: str, dest: str) -> None:
+    """Accept the switch ``old`` as a hidden alias of the switch ``new`` (``dest`` set True)."""
+    parser.add_argument(old, dest=dest, action=_DeprecatedFlag, new=new, nargs=0,
+                        help=argparse.SUPPRESS, default=argparse.SUPPRESS)
 
 
 def add_legacy_positionals(parser: argparse.ArgumentParser, *names: str) -> None:

@@ -77,3 +77,30 @@ def test_info_prints_no_third_party_banner():
                           text=True, check=True)
     assert "deepxde" in done.stdout
     assert "backend" not in (done.stdout + done.stderr).lower()
+
+
+def test_one_spelling_for_start_checkpoints_progress_and_sample_indices():
+    seen = {}
+    for path, parser in _parsers(build_parser()):
+        for action in parser._actions:
+            if action.help == argparse.SUPPRESS:
+                continue
+            for flag in action.option_strings:
+                seen.setdefault(flag, []).append(" ".join(path))
+    for old in ("--init", "--quiet"):
+        assert old not in seen, f"{old} is still advertised by {seen.get(old)}"
+    assert "adapt" in seen["--init-from"] and "pde train" in seen["--init-from"]
+    assert "--checkpoint" not in [f for f, where in seen.items() if "adapt" in where]
+    assert "pde predict" in seen["--sample-index"] and "pde predict" not in seen.get("--samples", [])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["adapt", "--checkpoint", "missing.pt", "--train", "x.csv", "--out", "o.pt"],
+     "--checkpoint is deprecated"),
+    (["tune", "--train", "x.csv", "--targets", "y", "--out", "d", "--quiet"],
+     "--quiet is deprecated"),
+])
+def test_renamed_options_still_parse_with_a_deprecation_message(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "will be removed in the next release" in err

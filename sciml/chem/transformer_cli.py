@@ -58,7 +58,10 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="peak learning rate (default: pretrain 5e-4, adapt 1e-3)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     parser.add_argument("--out", required=True, metavar="FILE.pt", help="checkpoint to write")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    from sciml._cli_compat import add_deprecated_flag
+
+    add_deprecated_flag(parser, "--quiet", "--no-progress", "no_progress")
     parser.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto",
                         help="training autocast: auto (bf16 on CUDA, fp32 elsewhere), fp32, or "
                              "bf16 (also on CPUs with AVX-512 BF16/AMX; fp32 master weights)")
@@ -107,7 +110,7 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     overrides = {} if args.dropout is None else {"dropout": args.dropout}
     stage = pretrain(corpus, size=args.size, objective=args.objective,
                      n_molecules=args.n_molecules, seed=args.seed, output=args.out,
-                     progress=not args.quiet, corpus_name=args.corpus, vocab_smiles=vocab,
+                     progress=not args.no_progress, corpus_name=args.corpus, vocab_smiles=vocab,
                      token_cache=_use_token_cache(args.token_cache, len(corpus)),
                      epoch_size=args.epoch_size,
                      val_fraction=args.val_fraction, encoder_overrides=overrides, **options)
@@ -117,15 +120,17 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def _cmd_adapt(args: argparse.Namespace) -> int:
+    from sciml._cli_compat import require
     from sciml._io import check_input_file, check_output_file
     from sciml.chem.transformer import adapt
 
-    check_input_file(args.checkpoint, "checkpoint")
+    require(args, init_from="--init-from")
+    check_input_file(args.init_from, "--init-from checkpoint")
     check_output_file(args.out, "--out")
     smiles = _read_smiles(args.train, args.smiles_col, "training data")
     options = _options(args)
-    stage = adapt(args.checkpoint, smiles, objective=args.objective, seed=args.seed,
-                  output=args.out, progress=not args.quiet, **options)
+    stage = adapt(args.init_from, smiles, objective=args.objective, seed=args.seed,
+                  output=args.out, progress=not args.no_progress, **options)
     options["checkpoints"].finish()
     _report(stage)
     return 0
@@ -172,8 +177,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description="Continue training a checkpoint on a data set's "
                                           "training molecules (MTR on RDKit descriptors, "
                                           "MLM, or both).")
-    a.add_argument("--checkpoint", required=True, metavar="FILE.pt",
-                   help="checkpoint from 'sciml pretrain' or an earlier 'sciml adapt'")
+    a.add_argument("--init-from", metavar="FILE.pt",
+                   help="encoder to adapt: a checkpoint from 'sciml pretrain' or an earlier "
+                        "'sciml adapt' (required)")
+    from sciml._cli_compat import add_deprecated
+
+    add_deprecated(a, "--checkpoint", "--init-from", "init_from")
     a.add_argument("--train", required=True, metavar="NAME|FILE",
                    help="training molecules: data set name or file (never the test set)")
     a.add_argument("--objective", default="mtr", choices=("mtr", "mlm", "both"),

@@ -32,7 +32,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
                   transforms=parse_transform_options(args.transform) if args.transform else None,
                   fixed=dict(args.overrides), storage=args.storage, study_name=args.study_name,
                   timeout=None if args.max_minutes is None else 60 * args.max_minutes,
-                  progress=not args.quiet)
+                  progress=not args.no_progress)
     folder = result.save(args.out)
     print(f"best mean {args.folds}-fold R² {result.best_score:.3f} over "
           f"{len(result.trials)} trial(s) with {result.best_params}; wrote "
@@ -78,5 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="start no new trial after M minutes")
     p.add_argument("--out", required=True, metavar="DIR",
                    help="folder for best_config.json and trials.csv")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    from sciml._cli_compat import add_deprecated_flag
+
+    add_deprecated_flag(p, "--quiet", "--no-progress", "no_progress")
     p.set_defaults(handler=_cmd_tune)

@@ -11,6 +11,9 @@ Laid out by stage; import from the modules directly:
   pure PINN and inverse problems;
 - :mod:`sciml.physics.predictor` -- trained networks on new inputs, in physical units, with
   an applicability-domain flag;
+- :mod:`sciml.physics.any_shape` -- the shipped Darcy operator for any 2-D shape
+  (``sciml pde predict --model darcy-any-shape``), its out-of-domain check and
+  physics-only adaptation;
 - :mod:`sciml.physics.plot` -- figures of samples; :mod:`sciml.physics.errors` -- exceptions.
 
 The modules of the flat layout (``sciml.physics.fisher``, ``.darcy``, ``.geometry``,
@@ -18,4 +21,4 @@ The modules of the flat layout (``sciml.physics.fisher``, ``.darcy``, ``.geometr
 that ``sciml --help`` stays fast.
 """
 
-__all__ = ["data", "errors", "operator", "plot", "predictor", "problems"]
+__all__ = ["any_shape", "data", "errors", "operator", "plot", "predictor", "problems"]

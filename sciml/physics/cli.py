@@ -58,7 +58,7 @@ def _generate(args: argparse.Namespace) -> int:
     if "geometry" in problem.options:  # darcy: named shapes and files, cycled over samples
         names = args.geometry or ([] if args.geometry_file or args.random_polygons else ["square"])
         geometries = {name: resolve("geometry", name, SHAPES)() for name in names}
-        geometries.update(_geometry_files(args.geometry_file, config.resolution))
+        geometries.update(_geometry_files(args.geometry_file, config.resolution, problem))
         if args.random_polygons:
             from sciml.physics.data.geometry import random_polygons
 
@@ -68,7 +68,7 @@ def _generate(args: argparse.Namespace) -> int:
     elif args.geometry_file:  # heat: one plate cross-section or closed solid
         if len(args.geometry_file) > 1:
             raise ValueError("heat takes one --geometry-file (a 2-D cross-section or an STL solid)")
-        run["geometry"] = next(iter(_geometry_files(args.geometry_file, None).values()))
+        run["geometry"] = next(iter(_geometry_files(args.geometry_file, None, problem).values()))
     if "n_test" in problem.options:
         run["n_test"] = args.n_test
     try:
@@ -86,12 +86,17 @@ def _generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _geometry_files(paths: list[str] | None, resolution: int | None) -> dict:
-    """User geometries by file stem, each checked on the ``resolution`` grid."""
+def _geometry_files(paths: list[str] | None, resolution: int | None, problem) -> dict:
+    """User geometries by file stem, each checked on the ``resolution`` grid.
+
+    Every file's dimension is checked against the problem first, before any is loaded.
+    """
     from pathlib import Path
 
     from sciml.physics.data.geometry_io import load_geometry
 
+    for p in paths or ():
+        problem.check_geometry_file(p)
     try:
         return {Path(p).stem: load_geometry(p, resolution=resolution) for p in paths or ()}
     except ImportError as exc:  # an optional reader (trimesh) is missing

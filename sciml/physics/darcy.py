@@ -1,7 +1,14 @@
-"""Moved to :mod:`sciml.physics.problems.darcy`; this name stays importable for existing code and checkpoints."""
+"""Deprecated old path of :mod:`sciml.physics.problems.darcy`; importing it warns once and it goes in the next release.
+
+Checkpoints that name classes under the old path still load: the model registry keeps the old
+class paths as aliases, without importing this module.
+"""
 
 import sys
+import warnings
 
 from sciml.physics.problems import darcy as _moved
 
+warnings.warn("sciml.physics.darcy is deprecated and will be removed in the next release; "
+              "import sciml.physics.problems.darcy instead", DeprecationWarning, stacklevel=2)
 sys.modules[__name__] = _moved

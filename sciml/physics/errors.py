@@ -6,7 +6,14 @@ input, ``RuntimeError`` for a numerical failure), so the CLI can report them as 
 
 from __future__ import annotations
 
-__all__ = ["GeometryError", "OutOfDomainWarning", "ResolutionError", "SolverError"]
+__all__ = [
+    "GeometryError",
+    "NonFiniteOutputError",
+    "OutOfDomainWarning",
+    "ResolutionError",
+    "SolverError",
+    "check_finite_output",
+]
 
 
 class GeometryError(ValueError):
@@ -23,3 +30,30 @@ class SolverError(RuntimeError):
 
 class OutOfDomainWarning(UserWarning):
     """Inputs lie outside the range a model was trained on; its predictions extrapolate."""
+
+
+class NonFiniteOutputError(RuntimeError):
+    """A network returned NaN or infinite values (broken weights or overflow), never passed on."""
+
+
+def check_finite_output(values, what: str = "the network") -> None:
+    """Raise :class:`NonFiniteOutputError` naming how many values of ``values`` are not finite.
+
+    Parameters
+    ----------
+    values : array-like
+        Raw network output, any shape; the first bad entry's index is reported.
+    what : str
+        What produced the values, for the message.
+    """
+    import numpy as np
+
+    values = np.asarray(values)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise NonFiniteOutputError(
+            f"{what} returned {int(bad.sum())} NaN or infinite value(s) of {values.size} (the "
+            f"first at index {first}); the weights are broken or the computation overflowed, "
+            "so no prediction is returned"
+        )

@@ -1,7 +1,14 @@
-"""Moved to :mod:`sciml.physics.data.geometry_io`; this name stays importable."""
+"""Deprecated old path of :mod:`sciml.physics.data.geometry_io`; importing it warns once and it goes in the next release.
+
+Checkpoints that name classes under the old path still load: the model registry keeps the old
+class paths as aliases, without importing this module.
+"""
 
 import sys
+import warnings
 
 from sciml.physics.data import geometry_io as _moved
 
+warnings.warn("sciml.physics.geometry_io is deprecated and will be removed in the next release; "
+              "import sciml.physics.data.geometry_io instead", DeprecationWarning, stacklevel=2)
 sys.modules[__name__] = _moved

@@ -78,7 +78,7 @@ def _train(args: argparse.Namespace) -> int:
         weighting = ReLoBRaLoWeighting(names, alpha=args.relobralo_alpha)
     elif weights:
         weighting = StaticWeighting(weights)
-    if args.init:
+    if args.init_from:
         from sciml.physics.operator.transfer import TRANSFER_LR
 
         lr = TRANSFER_LR if args.lr is None else args.lr
@@ -141,19 +141,19 @@ def _network_options(args: argparse.Namespace, problem) -> dict:
 
 def _initial_model(args: argparse.Namespace, problem, data):
     """The network to train: the problem's default, or a source checkpoint (``--init``)."""
-    if not args.init and args.freeze != "none":
-        raise ValueError("--freeze applies to transfer: give the source model with --init")
+    if not args.init_from and args.freeze != "none":
+        raise ValueError("--freeze applies to transfer: give the source model with --init-from")
     explicit = [flag for flag, given in (
         ("--boundary", args.boundary is not None), ("--wide-branch", args.wide_branch),
         ("--fourier", bool(args.fourier)), ("--trunk", args.trunk != "mlp"),
         ("--p", args.p is not None),
     ) if given]
-    if args.init and explicit:
+    if args.init_from and explicit:
         raise ValueError(
-            f"{', '.join(explicit)} cannot change a network loaded with --init {args.init}; "
+            f"{', '.join(explicit)} cannot change a network loaded with --init-from {args.init_from}; "
             "its architecture comes from the checkpoint"
         )
-    if not args.init:
+    if not args.init_from:
         options = _network_options(args, problem)
         if options.get("trunk") == "pod":
             options["pod_points"] = len(data.coords)
@@ -164,26 +164,78 @@ def _initial_model(args: argparse.Namespace, problem, data):
     from sciml.physics.operator.transfer import prepare_transfer
     from sciml.physics.predictor import OperatorPredictor
 
-    source = OperatorPredictor.load(args.init)
+    source = OperatorPredictor.load(args.init_from)
     if source.problem.name != problem.name:
         raise ValueError(
-            f"--init {args.init} is a {source.problem.name} model; the training data are "
+            f"--init-from {args.init_from} is a {source.problem.name} model; the training data are "
             f"{problem.name} data"
         )
     expected = data.branch_in
     got = source.model.hparams["branch_in"]
     if (list(expected) if not isinstance(expected, int) else expected) != got:
         raise ValueError(
-            f"--init {args.init} takes branch inputs {got}; the training data have {expected}"
+            f"--init-from {args.init_from} takes branch inputs {got}; the training data have {expected}"
         )
     return prepare_transfer(source.model.train(), args.freeze)
+
+
+def _predict_any_shape(args: argparse.Namespace) -> int:
+    """A shipped (or saved) any-shape Darcy model on one user geometry."""
+    import warnings
+    from pathlib import Path
+
+    from sciml.physics.any_shape import SHIPPED_MODELS, AnyShapeDarcy
+    from sciml.physics.data.storage import check_writable, save_dataset
+
+    if args.data is not None:
+        raise ValueError(
+            "--input is for data-set models; an any-shape model takes --geometry-file (and "
+            "--permeability)"
+        )
+    if args.geometry_file is None:
+        raise ValueError(f"--model {args.model} needs --geometry-file (GeoJSON, CSV, PNG, npy, nc)")
+    check_writable(args.out)
+    model = (
+        AnyShapeDarcy.load_shipped(args.model)
+        if args.model in SHIPPED_MODELS
+        else AnyShapeDarcy.load(args.model)
+    )
+    if args.adapt_steps:
+        model, history = model.adapt(
+            args.geometry_file, args.permeability, steps=args.adapt_steps
+        )
+        print(
+            f"adapted to {args.geometry_file} with the PDE residual only: {history[-1]['step']} "
+            f"steps, {history[-1]['cpu_s']:.1f} CPU-s, residual {history[0]['loss']:.3g} -> "
+            f"{history[-1]['loss']:.3g}"
+        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        field = model.predict(args.geometry_file, args.permeability)
+    for warning in caught:
+        print(f"sciml pde predict: warning: {warning.message}", file=sys.stderr)
+    out = field.to_dataset(name="u")
+    out["mask"] = (("x", "y"), model.mask_of(args.geometry_file))
+    out.attrs.update({
+        "model": str(args.model), "geometry": str(Path(args.geometry_file)),
+        "permeability": args.permeability, "in_domain": int(bool(field.in_domain)),
+        "domain_reason": field.attrs["domain_reason"],
+    })
+    out = out.drop_vars("in_domain")
+    path = save_dataset(out, args.out)
+    state = "in domain" if bool(field.in_domain) else "OUT OF DOMAIN: " + field.attrs["domain_reason"]
+    print(f"wrote u {dict(field.sizes)} to {path}; {state}")
+    return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
     import warnings
 
     from sciml._cli_compat import require
+    from sciml.physics.any_shape import SHIPPED_MODELS
 
+    if args.model in SHIPPED_MODELS or args.geometry_file is not None:
+        return _predict_any_shape(args)
     require(args, data="--input")
 
     from sciml.physics.data.storage import check_writable, load_dataset, save_dataset
@@ -197,7 +249,7 @@ def _predict(args: argparse.Namespace) -> int:
         bad = [i for i in args.samples if not 0 <= i < n]
         if bad:
             raise ValueError(
-                f"--samples {bad[0]} is out of range: {args.data} holds {n} samples, "
+                f"--sample-index {bad[0]} is out of range: {args.data} holds {n} samples, "
                 f"numbered 0 to {n - 1}"
             )
         ds = ds.isel(sample=args.samples)
@@ -233,7 +285,7 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
     train.add_argument("--batch-size", type=int, default=32,
                        help="samples per batch (default: 32)")
     train.add_argument("--lr", type=float, default=None,
-                       help="peak learning rate (default 1e-3; 3e-4 with --init)")
+                       help="peak learning rate (default 1e-3; 3e-4 with --init-from)")
     train.add_argument("--p", type=int, default=None, help="latent width (fisher 300, darcy 150)")
     train.add_argument("--width", type=int, default=128, help="hidden width of the networks")
     train.add_argument("--loss", choices=("mse", "rel_l2"), default="mse",
@@ -270,11 +322,14 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
                      "relobralo (Bischof & Kraus 2021)")
     net.add_argument("--relobralo-alpha", type=float, default=0.999,
                      help="ReLoBRaLo memory alpha (default 0.999, the paper's)")
-    net.add_argument("--init", metavar="SOURCE.pt", default=None,
+    net.add_argument("--init-from", metavar="SOURCE.pt", default=None,
                      help="transfer: start from this trained checkpoint of the same problem "
                      "(fine-tunes every layer at lr 3e-4 unless --freeze partial)")
+    from sciml._cli_compat import add_deprecated
+
+    add_deprecated(net, "--init", "--init-from", "init_from")
     net.add_argument("--freeze", choices=("none", "partial"), default="none",
-                     help="with --init: none (default) trains every layer; partial trains "
+                     help="with --init-from: none (default) trains every layer; partial trains "
                      "the first and last branch layers, the last trunk layer and the bias")
     train.add_argument("--val-fraction", type=float, default=0.1,
                        help="share of the samples held out to pick the best epoch (default 0.1)")
@@ -289,17 +344,37 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
     predict = pde_subparsers.add_parser(
         "predict",
         help="predict fields with a trained operator network",
-        description="Predict every sample (or --samples) of a data set with a checkpoint from "
-        "'sciml pde train'; NaN outside each geometry; writes netCDF.",
+        description="Predict every sample (or --sample-index) of a data set with a checkpoint from "
+        "'sciml pde train'; or, with --model darcy-any-shape --geometry-file FILE, Darcy flow "
+        "on a shape of your own (with an in-domain check). NaN outside each geometry; writes "
+        "netCDF.",
     )
-    predict.add_argument("--model", required=True, help="checkpoint from 'sciml pde train'")
+    predict.add_argument(
+        "--model", required=True,
+        help="checkpoint from 'sciml pde train', or a shipped model: darcy-any-shape (Darcy "
+        "on any 2-D shape; give --geometry-file)",
+    )
+    predict.add_argument(
+        "--geometry-file", default=None, metavar="FILE",
+        help="any-shape models: the domain in [0, 1]^2 (GeoJSON/CSV polygon with holes, PNG, "
+        "npy or netCDF mask)",
+    )
+    predict.add_argument("--permeability", type=float, default=1.0,
+                         help="any-shape models: constant K > 0 (default 1)")
+    predict.add_argument("--adapt-steps", type=int, default=0, metavar="N",
+                         help="any-shape models: first fine-tune N steps on the shape with the "
+                         "PDE residual only (no solver data; about 0.02 CPU-s a step; 100 is the setting chosen on validation shapes, see benchmarks/results/operators_any_shape.md)")
     predict.add_argument(
         "--input", dest="data", metavar="FILE.nc",
         help="inputs: a data set of the same problem (.nc)"
     )
     add_deprecated(predict, "--data", "--input", "data")
     predict.add_argument("--out", required=True, help="predictions to write (.nc)")
-    predict.add_argument("--samples", type=int, nargs="+", default=None, help="sample indices")
+    predict.add_argument("--sample-index", dest="samples", type=int, nargs="+", default=None,
+                         metavar="I", help="predict only these samples of --input (0-based)")
+    from sciml._cli_compat import add_deprecated
+
+    add_deprecated(predict, "--samples", "--sample-index", "samples", type=int, nargs="+")
     predict.add_argument("--batch-size", type=int, default=256,
                          help="samples per forward pass (default: 256)")
     predict.set_defaults(handler=_predict)

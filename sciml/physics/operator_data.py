@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 from sciml.physics.operator.data import OperatorDataset, fit_scalers
 from sciml.physics.problems.darcy import DarcyProblem
 from sciml.physics.problems.fisher import FisherProblem
@@ -35,3 +37,7 @@ def darcy_dataset(ds, indices=None) -> OperatorDataset:
 def heat_dataset(ds, indices=None) -> OperatorDataset:
     """3-D heat samples (:meth:`HeatProblem.dataset`)."""
     return HeatProblem().dataset(ds, indices)
+
+warnings.warn("sciml.physics.operator_data is deprecated and will be removed in the next release; "
+              "import from sciml.physics.operator.data and the Problem objects (get_problem(name).dataset) instead",
+              DeprecationWarning, stacklevel=2)

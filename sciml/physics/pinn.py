@@ -7,6 +7,9 @@ This module keeps the old import path working. New code imports from
 :mod:`~sciml.physics.operator.inverse` (inverse problems).
 """
 
+
+import warnings
+
 from sciml.physics.operator.derivatives import field_derivatives, trunk_derivatives
 from sciml.physics.operator.inverse import FisherInverseDeepONet, InverseResult, fit_fisher_inverse
 from sciml.physics.operator.pinn import solve_fisher_pinn
@@ -29,3 +32,7 @@ __all__ = [
     "solve_fisher_pinn",
     "fit_fisher_inverse",
 ]
+
+warnings.warn("sciml.physics.pinn is deprecated and will be removed in the next release; "
+              "import from sciml.physics.operator (derivatives, residuals, pinn, inverse) instead",
+              DeprecationWarning, stacklevel=2)

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sciml.physics.errors import OutOfDomainWarning
+from sciml.physics.errors import OutOfDomainWarning, check_finite_output
 from sciml.physics.operator.networks import DeepONet
 
 __all__ = ["OperatorPredictor", "PROBLEMS"]
@@ -240,13 +240,14 @@ class OperatorPredictor:
             raise ValueError(f"{len(mask)} masks for {n} inputs")
         return mask
 
-    @staticmethod
-    def _geometry(geometry):
+    def _geometry(self, geometry):
         from pathlib import Path
 
         if isinstance(geometry, Path) or (isinstance(geometry, str) and Path(geometry).suffix):
             from sciml.physics.data.geometry_io import load_geometry
 
+            if self.problem.geometry_dims:
+                self.problem.check_geometry_file(geometry)
             return load_geometry(geometry)
         if isinstance(geometry, str):
             from sciml._resolve import resolve
@@ -472,6 +473,7 @@ class OperatorPredictor:
             for start in range(0, len(members), batch_size):
                 idx = members[start : start + batch_size]
                 out[idx] = self._forward(inputs[idx], coeffs, grid_mask, idx, trunk, row)
+        check_finite_output(out, f"the {self.problem.name} operator network")
         if inside is not None:
             out = np.where(inside, out, np.nan)
         # One DataArray built once (no assign_coords / isel afterwards): for a single sample

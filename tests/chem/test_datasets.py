@@ -19,14 +19,24 @@ ENDPOINTS = ["HLM", "RLM", "MDR1_ER", "Sol", "hPPB", "rPPB"]
 
 
 def test_names_and_unknown_name_lists_them():
-    assert dataset_names() == ["biogen_adme", "biogen_adme_fang", "chembl30_sample", "esol",
-                               "guacamol", "moses"]
+    assert dataset_names() == ["bace", "biogen_adme", "biogen_adme_fang", "chembl30_sample",
+                               "clintox", "esol", "guacamol", "hiv", "moses", "sider", "tox21"]
     with pytest.raises(UnknownDatasetError) as info:
-        load_dataset("tox21")
+        load_dataset("tox22")
     for name in dataset_names():
         assert name in str(info.value)
     with pytest.raises(UnknownDatasetError):
-        dataset_info("tox21")
+        dataset_info("tox22")
+
+
+def test_classification_sets_load_with_binary_labels(data_dir):
+    tox = load_dataset("tox21")
+    assert tox.shape == (7831, 13) and len(tox.attrs["targets"]) == 12
+    values = tox[list(tox.attrs["targets"])].stack().dropna()
+    assert set(values.unique()) == {0.0, 1.0} and tox["NR-AR"].isna().any()
+    bace = load_dataset("bace")
+    assert list(bace.columns) == ["smiles", "Class"] and len(bace) == 1513
+    assert dataset_info("hiv").n_rows == 41127
 
 
 def test_info_is_available_without_files(monkeypatch):

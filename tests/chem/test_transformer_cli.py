@@ -24,7 +24,7 @@ def _pretrain(corpus, out, *more):
     return main(["pretrain", "--corpus", str(corpus), "--size", "tiny", "--batch-size", "16",
                  "--epoch-size", "24", "--epochs", "3", "--dropout", "0", "--token-cache", "on",
                  "--vocab-from", str(corpus.parent / "extra.smi"), "--out", str(out),
-                 "--quiet", *more])
+                 "--no-progress", *more])
 
 
 def test_pretrain_large_corpus_options(corpus, tmp_path, capsys):

@@ -13,7 +13,7 @@ def test_tune_writes_a_config_and_a_trials_table(tmp_path, nci_smiles, capsys):
     pd.DataFrame(rows, columns=["SMILES", "logp"]).to_csv(tmp_path / "train.csv", index=False)
     code = main(["tune", "--train", str(tmp_path / "train.csv"), "--smiles-col", "SMILES",
                  "--targets", "logp", "--model", "rf", "--trials", "2", "--folds", "2",
-                 "--set", "n_jobs=1", "--set", "descriptor_cache=false", "--quiet",
+                 "--set", "n_jobs=1", "--set", "descriptor_cache=false", "--no-progress",
                  "--storage", f"sqlite:///{tmp_path / 'study.db'}", "--out", str(tmp_path / "t")])
     assert code == 0
     config = json.loads((tmp_path / "t" / "best_config.json").read_text())

@@ -8,14 +8,13 @@ import pytest
 import torch
 
 from sciml.cli import main
-from sciml.physics import storage
+from sciml.physics.data import storage
 from sciml.physics.data.geometry import Disk, Grid, Polygon, check_resolution, difference, square
 from sciml.physics.errors import OutOfDomainWarning, ResolutionError
 from sciml.physics.operator.networks import MTDeepONet
-from sciml.physics.operator_data import darcy_dataset, fisher_dataset
 from sciml.physics.predictor import OperatorPredictor
-from sciml.physics.problems.darcy import DarcyConfig, generate_darcy
-from sciml.physics.problems.fisher import FisherConfig, generate_fisher
+from sciml.physics.problems.darcy import DarcyConfig, DarcyProblem, generate_darcy
+from sciml.physics.problems.fisher import FisherConfig, FisherProblem, generate_fisher
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -42,7 +41,7 @@ def _fitted(net, data):
 @pytest.fixture(scope="module")
 def fisher(fisher_ds):
     torch.manual_seed(0)
-    data = fisher_dataset(fisher_ds)
+    data = FisherProblem().dataset(fisher_ds)
     net = MTDeepONet(16, 2, p=8, branch_hidden=(8,), trunk_hidden=(8,), n_coefficients=4)
     return OperatorPredictor.from_dataset(_fitted(net, data), fisher_ds)
 
@@ -50,7 +49,7 @@ def fisher(fisher_ds):
 @pytest.fixture(scope="module")
 def darcy(darcy_ds):
     torch.manual_seed(0)
-    data = darcy_dataset(darcy_ds)
+    data = DarcyProblem().dataset(darcy_ds)
     net = MTDeepONet(
         (1, N, N), 2, p=8, branch="cnn", branch_hidden=(8,), cnn_channels=(4,), trunk_hidden=(8,)
     )
@@ -123,9 +122,9 @@ def test_generate_keeps_the_data_when_the_final_write_fails(tmp_path, capsys, mo
 # ----------------------------------------------------------------- sciml pde predict
 @pytest.mark.parametrize("index", ["-1", "6", "100000"])
 def test_predict_samples_out_of_range(files, tmp_path, capsys, index):
-    assert _predict(files, "fisher_model", files["fisher_data"], tmp_path, "--samples", index) == 2
+    assert _predict(files, "fisher_model", files["fisher_data"], tmp_path, "--sample-index", index) == 2
     err = capsys.readouterr().err
-    assert f"--samples {index} is out of range" in err and "numbered 0 to 5" in err
+    assert f"--sample-index {index} is out of range" in err and "numbered 0 to 5" in err
 
 
 def test_predict_data_that_is_not_a_netcdf_file(files, tmp_path, capsys):

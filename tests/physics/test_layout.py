@@ -1,8 +1,13 @@
-"""The stage layout of sciml.physics, and the old import paths kept for users."""
+"""The stage layout of sciml.physics, and the old import paths kept for users (deprecated)."""
 
 import importlib
+import re
+import sys
 
 import pytest
+
+# The old paths warn on import (once per process); these tests exercise them on purpose.
+pytestmark = pytest.mark.filterwarnings("ignore:sciml.physics.*deprecated:DeprecationWarning")
 
 MOVED = {
     "sciml.physics.geometry": "sciml.physics.data.geometry",
@@ -21,6 +26,31 @@ MOVED = {
 @pytest.mark.parametrize("old, new", MOVED.items())
 def test_old_module_paths_are_the_new_modules(old, new):
     assert importlib.import_module(old) is importlib.import_module(new)
+
+
+@pytest.mark.parametrize("old", [*MOVED, "sciml.physics.pinn", "sciml.physics.operator_data"])
+def test_old_module_paths_warn_with_the_new_path(old, monkeypatch):
+    monkeypatch.delitem(sys.modules, old, raising=False)
+    with pytest.warns(DeprecationWarning, match=r"removed in the next release; import"):
+        importlib.import_module(old)
+
+
+def test_package_code_imports_no_old_path():
+    import pathlib
+
+    old = [*MOVED, "sciml.physics.pinn", "sciml.physics.operator_data"]
+    root = pathlib.Path(importlib.import_module("sciml").__file__).parent
+    offenders = []
+    for path in root.rglob("*.py"):
+        if path.parent.name == "physics" and path.stem in {o.rsplit(".", 1)[1] for o in old}:
+            continue  # the shims themselves
+        text = path.read_text()
+        for name in old:
+            package, _, leaf = name.rpartition(".")
+            if re.search(rf"(from {re.escape(package)} import [^\n]*\b{leaf}\b|"
+                         rf"import {re.escape(name)}\b|from {re.escape(name)} import)", text):
+                offenders.append(f"{path.relative_to(root)}: {name}")
+    assert not offenders, offenders
 
 
 def test_old_pinn_module_re_exports_the_split_parts():

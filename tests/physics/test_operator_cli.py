@@ -52,7 +52,7 @@ def test_train_then_predict(tmp_path):
                 str(data),
                 "--out",
                 str(out),
-                "--samples",
+                "--sample-index",
                 "0",
                 "1",
             ]

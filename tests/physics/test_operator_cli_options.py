@@ -51,11 +51,11 @@ def test_transfer_from_a_source_checkpoint(tmp_path, darcy_file, capsys):
     source = tmp_path / "source.pt"
     assert _train(darcy_file, source, "--p", "8") == 0
     for freeze in ("none", "partial"):
-        assert _train(darcy_file, tmp_path / f"{freeze}.pt", "--init", str(source),
+        assert _train(darcy_file, tmp_path / f"{freeze}.pt", "--init-from", str(source),
                       "--freeze", freeze) == 0
         assert OperatorPredictor.load(tmp_path / f"{freeze}.pt").model.p == 8
     capsys.readouterr()
-    assert _train(darcy_file, tmp_path / "x.pt", "--init", str(source), "--fourier", "4") == 2
+    assert _train(darcy_file, tmp_path / "x.pt", "--init-from", str(source), "--fourier", "4") == 2
     assert "--fourier cannot change a network loaded with --init" in capsys.readouterr().err
     assert _train(darcy_file, tmp_path / "x.pt", "--freeze", "partial") == 2
     assert "error: --freeze applies to transfer" in capsys.readouterr().err

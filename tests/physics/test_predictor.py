@@ -110,3 +110,18 @@ def test_single_sample_results_are_independent_copies(darcy):
     np.testing.assert_allclose(batch.values[1], b.values, rtol=1e-5, equal_nan=True)
     with pytest.raises(ValueError, match="read-only"):
         a.coords["x"].values[0] = 5.0
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_non_finite_network_output_raises(value):
+    from sciml.physics.errors import NonFiniteOutputError
+
+    torch.manual_seed(0)
+    net = MTDeepONet(
+        (1, N, N), 2, p=8, branch="cnn", branch_hidden=(8,), cnn_channels=(4,), trunk_hidden=(8,)
+    )
+    with torch.no_grad():
+        net.bias.fill_(value)  # every output becomes non-finite
+    predictor = OperatorPredictor(net, "darcy", ("x", "y"), ("x", "y"), (AXIS, AXIS))
+    with pytest.raises(NonFiniteOutputError, match=r"returned \d+ NaN or infinite value\(s\)"):
+        predictor.predict(np.ones((N, N)), geometry="square")

@@ -69,6 +69,8 @@ __all__ = [
     "check_thickness",
     "interior_mask",
     "check_resolution",
+    "node_inside",
+    "topology",
     "boundary_points",
     "boundary_distance",
     "grid_values_at",
@@ -195,13 +197,70 @@ def _inside(geometry: Geometry, grid: Grid) -> np.ndarray:
     return np.asarray(geometry.inside(grid.points()), dtype=bool).reshape(grid.shape)
 
 
+def _full_connectivity(ndim: int) -> np.ndarray:
+    """Structuring element joining nodes that share a face, an edge or a corner (8 / 26)."""
+    return ndimage.generate_binary_structure(ndim, ndim)
+
+
+def _label_parts(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """Connected parts of a domain mask, nodes joined across corners too (8- / 26-connected).
+
+    Why corners count: a sharp tip of a sound shape, rasterised, often meets the rest of
+    the domain at one node diagonally. For the solvers that is harmless: the 5-point (7-point)
+    stencil then sees the tip node as its own small Dirichlet problem whose neighbours
+    carry the boundary value, which is what the tip of the true shape is -- no unknown
+    is left without a boundary, so the system stays an M-matrix. Counting such a tip as a
+    second part made the resolution check reject sound shapes at any resolution. The
+    complement (holes, outside) is labelled face-connected (4- / 6-), the pairing under
+    which parts and holes of a digital image are well defined (a hole closed by a diagonal
+    step of the domain is a hole).
+    """
+    return ndimage.label(mask, structure=_full_connectivity(mask.ndim))
+
+
+def _resolved(labels: np.ndarray, n: int, core: np.ndarray) -> int:
+    """How many of the ``n`` labelled components hold at least one node of ``core``."""
+    return int(np.unique(labels[core & (labels > 0)]).size) if n else 0
+
+
 def _count_components(mask: np.ndarray) -> tuple[int, int]:
-    """Return (connected parts of ``mask``, holes = enclosed parts of its complement)."""
-    parts = ndimage.label(mask)[1]
+    """Return (parts of ``mask``, holes = enclosed parts of its complement).
+
+    Only parts that the grid resolves count: a part must hold a node whose face
+    neighbours are all inside. The slivers a sharp tip leaves when rasterised -- isolated
+    nodes beyond the tip, on every grid, in numbers that change with the grid -- are
+    therefore not parts; a small island that a coarse grid shows only as such a sliver but
+    a finer grid resolves is still a difference, so the check still fails on it. Every
+    enclosed component of the complement is a hole (holes carry the boundary value, so
+    even a one-node hole changes the problem).
+    """
+    parts, n_parts = _label_parts(mask)
+    resolved = _resolved(parts, n_parts, ndimage.binary_erosion(mask))
     # Pad with background so that everything connected to the outside is one component;
     # any further background component is an enclosed hole.
     background = ndimage.label(np.pad(~mask, 1, constant_values=True))[1]
-    return parts, background - 1
+    return resolved, background - 1
+
+
+def topology(mask: np.ndarray) -> tuple[int, int]:
+    """Resolved parts and enclosed holes of a domain mask, as the resolution check counts them.
+
+    Parts are 8-connected (26 in 3-D) and must hold a node whose face neighbours are all
+    inside; holes are the face-connected components of the complement that do not reach the
+    outside.
+    """
+    return _count_components(np.asarray(mask, dtype=bool))
+
+
+def node_inside(part: np.ndarray) -> tuple[int, ...]:
+    """A node of ``part`` (boolean array) near its centre, for messages.
+
+    The centroid of a ring or a C-shape lies in its hole; the node of the part nearest to
+    the centroid is always in the domain.
+    """
+    nodes = np.argwhere(part)
+    centre = nodes.mean(axis=0)
+    return tuple(int(i) for i in nodes[np.argmin(((nodes - centre) ** 2).sum(axis=1))])
 
 
 def check_resolution(
@@ -257,16 +316,22 @@ def check_thickness(mask: np.ndarray, *, min_nodes: int = 3, source: str | None 
     mask = np.asarray(mask, dtype=bool)
     steps = max(min_nodes // 2, 1)
     eroded = ndimage.binary_erosion(mask, iterations=steps)
-    parts, n_parts = ndimage.label(mask)
-    core_parts = ndimage.label(eroded)[0]
+    parts, n_parts = _label_parts(mask)
+    core_parts = _label_parts(eroded)[0]
+    interior = ndimage.binary_erosion(mask)
     for label in range(1, n_parts + 1):
-        cores = np.unique(core_parts[(parts == label) & eroded])
+        part = parts == label
+        if not (part & interior).any():
+            # A sliver with no interior node: the nodes a sharp tip leaves beyond itself
+            # when rasterised. It holds no unknown away from the boundary, and a real
+            # island of that size is caught by check_resolution (a finer grid resolves it).
+            continue
+        cores = np.unique(core_parts[part & eroded])
         if cores.size != 1:
             detail = "vanishes" if cores.size == 0 else f"breaks into {cores.size} pieces"
-            where = np.argwhere(parts == label).mean(axis=0)
             raise ResolutionError(
                 f"{prefix}on a grid of {mask.shape} nodes a part of the domain (around node "
-                f"{tuple(int(round(w)) for w in where)}) {detail} when thinned by "
+                f"{node_inside(part)}, inside it) {detail} when thinned by "
                 f"{steps} node(s): it is less than {min_nodes} nodes thick; use a finer grid"
             )
     holes = _count_components(mask)[1]
@@ -274,8 +339,25 @@ def check_thickness(mask: np.ndarray, *, min_nodes: int = 3, source: str | None 
     if holes_after < holes:
         raise ResolutionError(
             f"{prefix}on a grid of {mask.shape} nodes a wall between holes (or between a "
-            f"hole and the outside) is less than {min_nodes} nodes thick; use a finer grid"
+            f"hole and the outside), around node {_thin_wall_node(mask, eroded)}, is less "
+            f"than {min_nodes} nodes thick; use a finer grid"
         )
+
+
+def _thin_wall_node(mask: np.ndarray, eroded: np.ndarray) -> tuple[int, ...]:
+    """A domain node of a wall that thinning opens: it joins two former background parts."""
+    before = ndimage.label(np.pad(~mask, 1, constant_values=True))[0][
+        tuple(slice(1, -1) for _ in mask.shape)
+    ]
+    after = ndimage.label(np.pad(~eroded, 1, constant_values=True))[0][
+        tuple(slice(1, -1) for _ in mask.shape)
+    ]
+    removed = mask & ~eroded
+    for label in np.unique(after[removed]):
+        region = after == label
+        if np.unique(before[region & (before > 0)]).size > 1:
+            return node_inside(removed & region)
+    return node_inside(removed if removed.any() else mask)
 
 
 def rasterize(

@@ -70,6 +70,7 @@ __all__ = [
     "load_mask_netcdf",
     "load_stl",
     "load_geometry",
+    "geometry_file_dim",
     "check_thickness",
     "check_geometry",
 ]
@@ -699,6 +700,49 @@ def check_geometry(
             f"need at least {needed}"
         )
     return mask
+
+
+def geometry_file_dim(path: str | Path, variable: str | None = None) -> int:
+    """Spatial dimension of a geometry file (2 or 3), read without building the geometry.
+
+    Polygons (GeoJSON, CSV) and images are 2-D, STL surfaces 3-D; ``.npy`` and netCDF masks
+    are as many-dimensional as their array (a netCDF ``sample`` dimension does not count).
+    Cheap: an ``.npy`` header or netCDF metadata is read, no mask or mesh is built, so a
+    problem can refuse a file of the wrong dimension before any work.
+
+    Raises
+    ------
+    GeometryError
+        If the file is missing, of an unknown type, or unreadable.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in GEOMETRY_SUFFIXES:
+        raise GeometryError(
+            f"{path}: unknown geometry file type {suffix or '(none)'!r}; use one of "
+            f"{', '.join(GEOMETRY_SUFFIXES)}"
+        )
+    if not path.is_file():
+        raise GeometryError(f"{path}: no such geometry file")
+    if suffix == ".stl":
+        return 3
+    if suffix == ".npy":
+        try:
+            return int(np.load(path, mmap_mode="r", allow_pickle=False).ndim)
+        except (OSError, ValueError) as exc:
+            raise GeometryError(f"{path}: not a readable .npy array ({exc})") from exc
+    if suffix == ".nc":
+        import xarray as xr
+
+        try:
+            with xr.open_dataset(path) as ds:
+                data = ds[variable or "mask"] if (variable or "mask") in ds else None
+                if data is None:
+                    return 2  # load_mask_netcdf names the missing variable
+                return int(data.ndim - ("sample" in data.dims))
+        except (OSError, ValueError) as exc:
+            raise GeometryError(f"{path}: not a readable netCDF file ({exc})") from exc
+    return 2
 
 
 def load_geometry(

@@ -6,6 +6,8 @@
 - :mod:`~sciml.physics.operator.residuals` -- PDE residuals and BC/IC terms as Trainer hooks;
 - :mod:`~sciml.physics.operator.pinn` -- pure PINN solving of one instance;
 - :mod:`~sciml.physics.operator.inverse` -- learning PDE parameters from observations;
+- :mod:`~sciml.physics.operator.grid` -- grid operators (U-Net, FNO) that read the geometry
+  as input channels, for any shape;
 - :mod:`~sciml.physics.operator.peers` -- other libraries' operators (neuraloperator's FNO)
   wrapped for sciml's Trainer and checkpoints.
 
@@ -13,4 +15,6 @@ Prediction with a trained network needs the Problem of its data, so it sits one 
 :mod:`sciml.physics.predictor`.
 """
 
-__all__ = ["data", "derivatives", "inverse", "networks", "peers", "pinn", "residuals"]
+__all__ = [
+    "data", "derivatives", "grid", "inverse", "networks", "peers", "pinn", "residuals",
+]

@@ -63,6 +63,8 @@ class Problem:
         Name of the predicted field.
     branch_ndim : int
         Dimensions of one sample's branch input (1: a vector; 2: an image).
+    geometry_dims : tuple of int
+        Spatial dimensions of the geometry files the problem takes (``()``: none).
     """
 
     name: ClassVar[str] = ""
@@ -74,6 +76,7 @@ class Problem:
     grid_dims: ClassVar[tuple[str, ...]] = ()
     output_name: ClassVar[str] = "u"
     branch_ndim: ClassVar[int] = 1
+    geometry_dims: ClassVar[tuple[int, ...]] = ()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
@@ -86,6 +89,34 @@ class Problem:
     def generate(self, n: int, config=None, **run: Any) -> xr.Dataset:
         """``n`` reference solutions as an xarray data set (``seed``, ``workers``, ...)."""
         raise NotImplementedError(f"{self.name} has no data generator")
+
+    def check_geometry_file(self, path, variable: str | None = None) -> None:
+        """Refuse a geometry file of the wrong dimension before anything is loaded or solved.
+
+        Raises
+        ------
+        GeometryError
+            If the problem takes no geometry files, or the file's dimension (read cheaply by
+            :func:`~sciml.physics.data.geometry_io.geometry_file_dim`) is not one of
+            :attr:`geometry_dims`.
+        """
+        from sciml.physics.data.geometry_io import geometry_file_dim
+        from sciml.physics.errors import GeometryError
+
+        if not self.geometry_dims:
+            raise GeometryError(f"{path}: the {self.name} problem takes no geometry file")
+        dim = geometry_file_dim(path, variable)
+        if dim not in self.geometry_dims:
+            wanted = " or ".join(f"{d}-D" for d in self.geometry_dims)
+            hint = (
+                "a GeoJSON/CSV polygon or a PNG/.npy/netCDF 2-D mask"
+                if self.geometry_dims == (2,)
+                else "a 2-D cross-section or a 3-D solid (STL, 3-D mask)"
+            )
+            raise GeometryError(
+                f"{path}: a {dim}-D geometry, but the {self.name} problem is {wanted}; give "
+                f"{hint}"
+            )
 
     def split(
         self, ds: xr.Dataset, val_fraction: float, seed: int

@@ -553,6 +553,7 @@ class DarcyProblem(Problem):
     coord_names = ("x", "y")
     grid_dims = ("x", "y")
     branch_ndim = 2
+    geometry_dims = (2,)
 
     def config(self, resolution: int | None = None) -> DarcyConfig:
         return DarcyConfig() if resolution is None else DarcyConfig(resolution=resolution)
@@ -562,6 +563,131 @@ class DarcyProblem(Problem):
         from sciml.physics.data.geometry import square
 
         return generate_darcy(n, geometries or {"square": square()}, config, **run)
+
+    def solve(
+        self,
+        geometry: Geometry | str,
+        *,
+        permeability: float | np.ndarray | Callable[[np.ndarray], np.ndarray] = 1.0,
+        source: float | np.ndarray | Callable[[np.ndarray], np.ndarray] = 1.0,
+        boundary_value: float | Callable[[np.ndarray], np.ndarray] = 0.0,
+        resolution: int = 100,
+        scheme: str = "shortley-weller",
+        face_average: str = "harmonic",
+    ) -> xr.Dataset:
+        """Solve ``-div(K grad u) = f`` in one domain with ``u = g`` on its boundary.
+
+        The public entry to the reference solver for custom source terms and nonzero
+        boundary values (second-order Shortley--Weller boundary by default).
+
+        Parameters
+        ----------
+        geometry
+            A 2-D geometry in the unit square, a name in
+            :data:`~sciml.physics.data.geometry.SHAPES`, or a geometry file (checked for
+            its dimension before loading).
+        permeability, source
+            ``K > 0`` and ``f``: a constant, an array of shape ``(resolution, resolution)``
+            on the nodes, or a function of points ``(m, 2)`` returning ``(m,)`` values.
+        boundary_value
+            ``g`` on the boundary: a constant or a function of points ``(m, 2)``.
+        resolution
+            Nodes per direction on the unit square.
+        scheme, face_average
+            ``"shortley-weller"`` (second order) or ``"staircase"``; ``"harmonic"`` or
+            ``"arithmetic"`` face averages of ``K``.
+
+        Returns
+        -------
+        xarray.Dataset
+            One sample in the layout of :func:`generate_darcy` (``K``, ``mask``, ``u``,
+            ``geometry``; ``u`` is ``g`` at nodes outside the domain), usable with
+            :meth:`dataset` and the predictors.
+
+        Raises
+        ------
+        GeometryError
+            If the geometry is not 2-D, empty or not resolved by the grid.
+        ValueError
+            If ``K`` is not strictly positive and finite inside, or an array has the wrong
+            shape.
+        """
+        import xarray as xr
+
+        import sciml
+        from sciml.physics.data._cutcell import solve_dirichlet
+        from sciml.physics.data.geometry import Grid, rasterize
+        from sciml.physics.errors import GeometryError
+
+        geometry, name = self._geometry(geometry)
+        if geometry.dim != 2:
+            raise GeometryError(f"{name}: a {geometry.dim}-D geometry; darcy is 2-D")
+        grid = Grid.uniform((resolution, resolution))
+        values = {}
+        for key, value in (("permeability", permeability), ("source", source)):
+            if callable(value):
+                value = np.asarray(value(grid.points()), dtype=float).reshape(grid.shape)
+            value = np.asarray(value, dtype=float)
+            if value.ndim and value.shape != grid.shape:
+                raise ValueError(
+                    f"{key} has shape {value.shape}; expected a constant or {grid.shape} nodes"
+                )
+            values[key] = np.broadcast_to(value, grid.shape)
+        mask = rasterize(geometry, grid)
+        k = values["permeability"]
+        bad = mask & ~(np.isfinite(k) & (k > 0))
+        if bad.any():
+            first = tuple(int(i) for i in np.argwhere(bad)[0])
+            raise ValueError(
+                f"the permeability K must be finite and strictly positive in the domain; "
+                f"{int(bad.sum())} node(s) are not, the first at node {first}"
+            )
+        if not np.isfinite(values["source"][mask]).all():
+            raise ValueError("the source f holds NaN or infinite values inside the domain")
+        # K outside the domain only enters the interpolation to the boundary crossings;
+        # unusable values there become NaN, which the cut-cell assembly replaces by K of
+        # the node inside.
+        usable = np.isfinite(k) & (k > 0)
+        fill = np.nan if scheme == "shortley-weller" else float(np.exp(np.log(k[mask]).mean()))
+        u, _ = solve_dirichlet(
+            geometry, grid, np.where(usable, k, fill), values["source"],
+            boundary_value=boundary_value, scheme=scheme, face_average=face_average,
+            check=False,
+        )
+        x = grid.axes[0]
+        dims = ("sample", "x", "y")
+        return xr.Dataset(
+            data_vars={
+                "K": (dims, np.asarray(k)[None], {"long_name": "permeability"}),
+                "mask": (dims, mask[None], {"long_name": "in domain"}),
+                "u": (dims, u[None], {"long_name": "pressure"}),
+                "geometry": (("sample",), np.array([name], dtype=str)),
+            },
+            coords={"sample": [0], "x": x, "y": x},
+            attrs={
+                "pde": "darcy",
+                "equation": "-div(K grad u) = f in Omega, u = g on the boundary",
+                "source": float(values["source"].mean()),
+                "solver": f"5-point finite volume, {face_average} face averages, {scheme} "
+                "Dirichlet boundary, SuperLU",
+                **scheme_attrs(scheme),
+                "sciml_version": sciml.__version__,
+            },
+        )
+
+    def _geometry(self, geometry) -> tuple[Geometry, str]:
+        """A geometry object and its name, from an object, a shape name or a file."""
+        if not isinstance(geometry, str | Path):
+            return geometry, getattr(geometry, "name", type(geometry).__name__)
+        if Path(geometry).suffix:
+            from sciml.physics.data.geometry_io import load_geometry
+
+            self.check_geometry_file(geometry)
+            return load_geometry(geometry), Path(geometry).stem
+        from sciml._resolve import resolve
+        from sciml.physics.data.geometry import SHAPES
+
+        return resolve("geometry", str(geometry), SHAPES)(), str(geometry)
 
     def dataset(self, ds, indices=None):
         """Darcy samples on one grid.
@@ -683,6 +809,28 @@ class DarcyFNOProblem(DarcyProblem):
         return generate_darcy_fno(n, 100 if n_test is None else n_test, config, **run)
 
     def split(self, ds, val_fraction: float, seed: int):
-        """The benchmark's own split: train on ``split == "train"``, validate on the test set."""
-        split = ds["split"].values
-        return np.flatnonzero(split == "train"), np.flatnonzero(split == "test")
+        """Training and validation indices, both from the benchmark's ``"train"`` samples.
+
+        The ``"test"`` samples are never returned: they stay for the final score, so the
+        best epoch is chosen on a seeded random ``val_fraction`` of the training samples.
+
+        Raises
+        ------
+        ValueError
+            If fewer than two training samples remain to split.
+        """
+        train = np.flatnonzero(ds["split"].values == "train")
+        if len(train) < 2:
+            raise ValueError(
+                f"the data set holds {len(train)} training sample(s); at least 2 are needed to "
+                "hold out a validation part (the test samples are never used for validation)"
+            )
+        if not 0 < val_fraction < 1:
+            raise ValueError(f"val_fraction must lie in (0, 1), got {val_fraction}")
+        order = np.random.default_rng(seed).permutation(train)
+        n_val = min(len(train) - 1, max(1, int(round(val_fraction * len(train)))))
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+    def test_indices(self, ds) -> np.ndarray:
+        """The benchmark's test samples (``split == "test"``), for the final score only."""
+        return np.flatnonzero(ds["split"].values == "test")

@@ -691,6 +691,7 @@ class HeatProblem(Problem):
     grid_dims = ("x", "y", "z")
     output_name = "T"
     options = ("geometry_file",)
+    geometry_dims = (2, 3)
 
     def config(self, resolution: int | None = None) -> HeatConfig:
         if resolution is None:

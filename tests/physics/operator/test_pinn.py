@@ -2,8 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from sciml.physics import pinn
+from sciml.physics.operator import derivatives, inverse, residuals
 from sciml.physics.operator.networks import DeepONet
+from sciml.physics.operator.pinn import solve_fisher_pinn
 from sciml.physics.problems.fisher import solve_fisher
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -48,7 +49,7 @@ def test_batched_derivatives_equal_per_sample_autograd(activation):
     net = _net(activation)
     batch = {"branch": torch.randn(4, 6)}
     coords = torch.rand(30, 2) * torch.tensor([1.0, 2.0])
-    d = pinn.field_derivatives(net, batch, coords)
+    d = derivatives.field_derivatives(net, batch, coords)
     u, g, d2 = _reference(net, batch, coords)
     assert torch.allclose(d["u"][..., 0], u, atol=1e-5)
     assert torch.allclose(d["grad"][..., 0, :], g, atol=1e-5)
@@ -60,7 +61,7 @@ def test_forward_mode_path_equals_torch_func():
 
     net = _net()
     x = torch.rand(20, 2)
-    t, dt, d2t = pinn.trunk_derivatives(net, x)
+    t, dt, d2t = derivatives.trunk_derivatives(net, x)
     assert torch.allclose(dt, vmap(jacfwd(net.trunk_features))(x), atol=1e-6)
     hess = vmap(jacfwd(jacfwd(net.trunk_features)))(x)
     assert torch.allclose(d2t, torch.diagonal(hess, dim1=-2, dim2=-1), atol=1e-6)
@@ -75,9 +76,9 @@ def test_fisher_residual_matches_reference_and_darcy_residual_runs():
         "coords": torch.rand(9, 2),
     }
     coords = torch.rand(25, 2) * torch.tensor([1.0, 2.0])
-    d = pinn.field_derivatives(net, batch, coords)
+    d = derivatives.field_derivatives(net, batch, coords)
     u, g, d2 = _reference(net, batch, coords)
-    r = pinn.fisher_residual(
+    r = residuals.fisher_residual(
         d["u"][..., 0], d["grad"][..., 0, 1], d["d2"][..., 0, 0], batch["coefficients"], 0.02
     )
     c = batch["coefficients"][:, None]
@@ -87,7 +88,7 @@ def test_fisher_residual_matches_reference_and_darcy_residual_runs():
         - (c[..., 0] * u + c[..., 1] * u**2 + c[..., 2] * u**3 + c[..., 3] * u**4)
     )
     assert torch.allclose(r, ref, atol=1e-4)
-    terms = pinn.FisherResidual(0.02, t_final=2.0, n_collocation=16, n_boundary=4)(net, batch)
+    terms = residuals.FisherResidual(0.02, t_final=2.0, n_collocation=16, n_boundary=4)(net, batch)
     assert set(terms) == {"pde", "bc", "ic"} and all(torch.isfinite(v) for v in terms.values())
 
 
@@ -108,13 +109,13 @@ class _Analytic(DeepONet):
 def test_residual_vanishes_on_analytic_solution():
     net = _Analytic(3, 2, p=2)
     coords = torch.rand(50, 2)
-    d = pinn.field_derivatives(net, {"branch": torch.zeros(2, 3)}, coords)
+    d = derivatives.field_derivatives(net, {"branch": torch.zeros(2, 3)}, coords)
     coefficients = torch.tensor([[1.0, -1.0, 0.0, 0.0]]).expand(2, 4) * net.A
-    r = pinn.fisher_residual(
+    r = residuals.fisher_residual(
         d["u"][..., 0], d["grad"][..., 0, 1], d["d2"][..., 0, 0], coefficients, net.D
     )
     assert r.abs().max() < 1e-5
-    wrong = pinn.fisher_residual(
+    wrong = residuals.fisher_residual(
         d["u"][..., 0], d["grad"][..., 0, 1], d["d2"][..., 0, 0], coefficients, 2 * net.D
     )
     assert wrong.abs().max() > 1e-2
@@ -138,9 +139,9 @@ def test_darcy_residual_vanishes_on_manufactured_field():
     u = torch.sin(np.pi * xx) * torch.sin(np.pi * yy)
     f = (1 + xx) * 2 * np.pi**2 * u - np.pi * torch.cos(np.pi * xx) * torch.sin(np.pi * yy)
     net = Manufactured((1, n, n), 2, p=2, branch="cnn")
-    hook = pinn.DarcyResidual((n, n), (1 / (n - 1),) * 2, source=0.0, n_collocation=200)
+    hook = residuals.DarcyResidual((n, n), (1 / (n - 1),) * 2, source=0.0, n_collocation=200)
     # Put f into the source through a per-node check: residual + f must vanish at interior nodes.
-    d = pinn.field_derivatives(net, {"branch": k}, coords)
+    d = derivatives.field_derivatives(net, {"branch": k}, coords)
     res = -(k.reshape(1, -1) * d["d2"][..., 0, :].sum(-1) + d["grad"][..., 0, 0]) - f.reshape(1, -1)
     assert res.abs().max() < 1e-3
     terms = hook(net, {"branch": k, "coords": coords})
@@ -151,7 +152,7 @@ def test_pure_pinn_mode_solves_fisher_without_data():
     x = np.linspace(0, 1, 16)
     u0 = 0.5 + 0.3 * np.cos(np.pi * x)
     c = [1.0, -1.0, 0.0, 0.0]
-    model, history = pinn.solve_fisher_pinn(u0, c, steps=300, p=16, hidden=16, n_collocation=64)
+    model, history = solve_fisher_pinn(u0, c, steps=300, p=16, hidden=16, n_collocation=64)
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0] / 100
     # Against the scipy solver: 2.5% relative L2 measured; keeping u0 frozen in time is 19%.
     t, u = solve_fisher(u0, np.array(c), diffusivity=0.01, n_times=11)
@@ -174,7 +175,7 @@ def test_inverse_problem_recovers_d_and_a():
     x = np.linspace(0, 1, 32)
     u0 = 0.5 + 0.4 * np.cos(np.pi * x)
     t, u = solve_fisher(u0, 0.8 * np.array([1.0, -1.0, 0.0, 0.0]), diffusivity=0.02, n_times=11)
-    result = pinn.fit_fisher_inverse(
+    result = inverse.fit_fisher_inverse(
         u,
         x,
         t,

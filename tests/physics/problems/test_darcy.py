@@ -124,3 +124,19 @@ def test_fno_defaults_reproduce_the_published_setup():
     assert (config.alpha, config.tau, config.k_high, config.k_low) == (2.0, 3.0, 12.0, 3.0)
     with pytest.raises(ValueError, match="multiple"):
         DarcyFNOConfig(resolution=42, subsample=5)
+
+
+def test_fno_split_keeps_the_test_samples_out_of_validation():
+    from sciml.physics.problems.darcy import DarcyFNOProblem
+
+    ds = generate_darcy_fno(10, 4, DarcyFNOConfig(resolution=21, subsample=4), seed=0)
+    problem = DarcyFNOProblem()
+    train, val = problem.split(ds, 0.2, seed=0)
+    test = problem.test_indices(ds)
+    assert len(train) == 8 and len(val) == 2
+    assert set(test.tolist()) == {10, 11, 12, 13}
+    assert not set(val.tolist()) & set(test.tolist())
+    assert not set(train.tolist()) & (set(val.tolist()) | set(test.tolist()))
+    assert problem.split(ds, 0.2, seed=0)[1].tolist() == val.tolist()  # seeded
+    with pytest.raises(ValueError, match="at least 2 are needed"):
+        problem.split(ds.isel(sample=[0, 10]), 0.2, seed=0)

@@ -1,0 +1,66 @@
+"""The shipped any-shape Darcy model: size, provenance, frozen predictions, CLI."""
+
+import json
+import subprocess
+import sys
+from importlib.resources import files
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+from sciml.physics.any_shape import AnyShapeDarcy
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+ASSET = Path(str(files("sciml") / "assets" / "darcy_any_shape.pt"))
+FROZEN = Path(__file__).parents[1] / "data" / "frozen_any_shape.json"
+
+
+def test_asset_is_small_and_carries_its_provenance():
+    assert ASSET.stat().st_size < 5e6
+    info = AnyShapeDarcy.load_shipped().info
+    for key in ("made_by", "train_command", "data", "architecture_screen", "training",
+                "validation_rel_l2"):
+        assert key in info
+    assert info["validation_rel_l2"] < 0.1
+    assert info["training"]["epochs_run"] >= 1
+
+
+def test_frozen_predictions():
+    sys.path.insert(0, str(FROZEN.parent))
+    from make_frozen_any_shape import frozen
+
+    expected = json.loads(FROZEN.read_text())
+    got = frozen()
+    for shape, case in expected.items():
+        assert got[shape]["in_domain"] == case["in_domain"]
+        np.testing.assert_allclose(got[shape]["mean"], case["mean"], rtol=1e-4)
+        for node, value in case["nodes"].items():
+            np.testing.assert_allclose(got[shape]["nodes"][node], value, rtol=1e-4, atol=1e-7)
+
+
+def test_cli_predicts_a_geojson_plate(tmp_path):
+    angles = np.linspace(0, 2 * np.pi, 9)[:-1]
+    outer = np.c_[0.5 + 0.4 * np.cos(angles), 0.5 + 0.4 * np.sin(angles)].tolist()
+    hole = [[0.45, 0.45], [0.6, 0.45], [0.55, 0.58]]
+    plate = tmp_path / "plate.geojson"
+    plate.write_text(json.dumps({"type": "Polygon", "coordinates": [outer + [outer[0]], hole + [hole[0]]]}))
+    out = tmp_path / "u.nc"
+    run = subprocess.run(
+        [sys.executable, "-m", "sciml.cli", "pde", "predict", "--model", "darcy-any-shape",
+         "--geometry-file", str(plate), "--permeability", "2", "--out", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "wrote u" in run.stdout
+    ds = xr.open_dataset(out)
+    assert ds["u"].shape == (64, 64) and ds.attrs["in_domain"] in (0, 1)
+    assert np.isnan(ds["u"].values[0, 0]) and np.nanmax(ds["u"].values) > 0
+    bad = subprocess.run(
+        [sys.executable, "-m", "sciml.cli", "pde", "predict", "--model", "darcy-any-shape",
+         "--out", str(tmp_path / "v.nc")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert bad.returncode != 0 and "needs --geometry-file" in bad.stderr
