@@ -83,10 +83,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         init = RegressionTransformer.load(args.init_from)
         # The pre-trained model's architecture; the new properties' digits from --decimals.
         config = replace(init.config, precision=args.decimals,
-                         self_consistency=args.self_consistency)
+                         self_consistency=args.self_consistency,
+                         language=args.language or init.config.language)
     else:
         config = RTConfig(size=size, precision=args.decimals,
-                          self_consistency=args.self_consistency)
+                          self_consistency=args.self_consistency,
+                          language=args.language or "smiles")
     train_config = TrainConfig(
         max_epochs=args.epochs,
         batch_size=args.batch_size,
@@ -225,23 +227,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         if args.seeds.endswith(".csv")
         else [args.seeds]
     )
-    out = rt.generate(
-        seeds,
-        _parse_targets(args.target),
-        n=args.n,
-        mask=args.mask,
-        repair=args.repair,
-        span_slack=args.span_slack,
-        exclude=exclude,
-        max_rounds=args.max_rounds,
-        errors=args.errors,
-        out_of_range=args.out_of_range,
-        seed=args.seed,
-        # Unset options keep generate()'s defaults (one place for them).
-        **{k: v for k, v in (("mask_fraction", args.mask_fraction),
-                             ("temperature", args.temperature), ("best_of", args.best_of))
-           if v is not None},
-    )
+    options = dict(n=args.n, repair=args.repair, span_slack=args.span_slack, exclude=exclude,
+                   max_rounds=args.max_rounds, errors=args.errors,
+                   out_of_range=args.out_of_range, seed=args.seed)
+    # Unset options keep GenerationConfig's defaults (one place for them).
+    options.update({k: v for k, v in (("mask_fraction", args.mask_fraction),
+                                      ("temperature", args.temperature),
+                                      ("best_of", args.best_of), ("mask", args.mask))
+                    if v is not None})
+    out = rt.generate(seeds, _parse_targets(args.target), **options)
     out.to_csv(args.out, index=False)
     a = out.attrs
     filtered = ", ".join(f"{k} {v}" for k, v in a["filtered_by"].items() if v)
@@ -266,7 +260,8 @@ def register(subparsers) -> None:
     errors = {
         "choices": ("raise", "skip", "nan"),
         "default": "raise",
-        "help": "invalid SMILES: stop with a list of them (raise, default), leave their rows "
+        "help": "invalid SMILES (unparsable, too long, or holding a token outside the model's "
+        "vocabulary, named): stop with a list of them (raise, default), leave their rows "
         "out (skip) or keep them with empty values (nan)",
     }
     smiles_col = {"default": "smiles", "metavar": "COL",
@@ -323,6 +318,10 @@ def register(subparsers) -> None:
     )
     train.add_argument("--seed", type=int, default=0,
                        help="seeds initialisation, batching and masking (default: 0)")
+    train.add_argument("--language", choices=("smiles", "selfies"), default=None,
+                       help="molecule language the model reads and writes: smiles or selfies "
+                            "(every generated SELFIES is a molecule); default smiles, or the "
+                            "--init-from model's")
     train.add_argument("--errors", **errors)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     add_resume_arguments(train, "OUT with the suffix .checkpoints, e.g. rt.checkpoints")
@@ -368,17 +367,20 @@ def register(subparsers) -> None:
     legacy(generate, "CSV to write")
     generate.add_argument("--n", type=int, default=10,
                           help="distinct molecules wanted per seed and target (default: 10)")
-    chosen = "chosen in benchmarks/results/rt_primer_study.md"
+    chosen = "see sciml.rt.generation.GenerationConfig"
     generate.add_argument("--mask-fraction", type=float, default=None,
-                          help=f"share of the seed's tokens re-generated (default: 0.4, {chosen})")
+                          help="share of the seed's tokens re-generated: the locality knob, "
+                               "small = local edits, large = more property change (default: "
+                               f"0.25, {chosen})")
     generate.add_argument("--temperature", type=float, default=None,
                           help=f"sampling temperature of the fills, 0 = greedy (default: 1.0, "
                                f"{chosen})")
     generate.add_argument(
         "--mask",
-        choices=("spans", "atoms"),
-        default="spans",
-        help="re-generate spans of any tokens, or atom tokens only (keeps the skeleton)",
+        choices=("scaffold", "spans", "atoms"),
+        default=None,
+        help="scaffold (default): spans in the side chains, keeping the seed's Murcko "
+        "scaffold; spans: spans anywhere; atoms: atom tokens only (SMILES models)",
     )
     generate.add_argument(
         "--best-of",
@@ -397,7 +399,8 @@ def register(subparsers) -> None:
         nargs="+",
         metavar="NAME=SMARTS",
         help="unwanted groups, e.g. peroxide=[OX2][OX2]; replaces the default list (peroxide, "
-        "acyl_halide, cumulene, azide, epoxide_aziridine; see sciml.rt.filters). Molecules "
+        "acyl_halide, cumulene, azide, epoxide_aziridine, large_ring, strained_alkene_3/4; "
+        "see sciml.rt.filters). Molecules "
         "with radicals are always refused, unless --no-filters",
     )
     generate.add_argument("--no-filters", action="store_true",
