@@ -305,9 +305,15 @@ def main() -> None:
     fig.tight_layout()
     fig.savefig(args.out.with_suffix(".png"), dpi=110)
 
-    lines = [
-        "# Regression Transformer", "",
-        "## Goals of the RT-at-scale issue", "",
+    goals = RESULTS / "rt_goals.md"
+    lines = ["# Regression Transformer", ""]
+    if goals.is_file():  # issue 25's goals, measured by benchmarks/rt_goals.py
+        body = goals.read_text().split("\n", 2)[2]
+        lines += ["## Goals of the drug-like RT issue (issue 25): SMILES and SELFIES", "",
+                  "From `benchmarks/rt_goals.py` (`rt_goals.json`, `rt_goals.md`):", "", body,
+                  ""]
+    lines += [
+        "## Goals of the RT-at-scale issue (the previous, MOSES-only model)", "",
         *goals_table(record, finetune), "",
         "## Fine-tuning on small property sets", "",
         f"The shipped QED RT (`{args.model.relative_to(ROOT) if args.model.is_absolute() else args.model}`) "
@@ -334,7 +340,10 @@ def main() -> None:
                      f"{row['pearson_mean']:.3f} | {row['seconds_mean']:.0f} |")
     lines += ["", "![fine-tuning](regression_transformer.png)", "",
               machine_info(("numpy", "torch", "rdkit", "scikit-learn")), ""]
-    args.out.write_text("\n".join(lines))
+    from sciml._io import atomic_write
+
+    with atomic_write(args.out) as handle:
+        handle.write("\n".join(lines))
     if not args.report_only:
         finetune.to_csv(args.out.with_suffix(".csv"), index=False)
     log(f"wrote {args.out}")

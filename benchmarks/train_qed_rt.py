@@ -103,9 +103,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--n-gen-seeds", type=int, default=8 if fast else 40,
                    help="seed molecules of the generation check (default 40)")
     p.add_argument("--out", type=Path, default=ASSET, help=f"model path (default {ASSET})")
-    p.add_argument("--corpus", choices=["drug", "moses"], default="drug",
-                   help="drug: MOSES + ChEMBL 30 balanced over QED (benchmarks/rt_corpus.py, "
-                        "default); moses: the MOSES training file (the previous model)")
+    p.add_argument("--corpus", choices=["drug", "moses"], default="moses",
+                   help="moses: the MOSES training file (default; the previous model); drug: "
+                        "MOSES + ChEMBL 30 balanced over QED (benchmarks/rt_corpus.py, the "
+                        "shipped model of issue 25)")
     p.add_argument("--language", choices=["smiles", "selfies"], default="smiles",
                    help="molecule language of the trained model (default smiles)")
     p.add_argument("--init-from", default=None, metavar="PATH|git:REV:PATH",

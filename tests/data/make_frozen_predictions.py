@@ -41,7 +41,8 @@ GENERATION_SEEDS = SMILES[1:3]
 #: Generation settings of the frozen record, spelled out so that changing a default of
 #: ``generate`` does not change it: one round of ``n`` candidates, no chemistry filters, the
 #: seed kept when given back, spans of fixed length (the settings before issue 16).
-GENERATION_SETTINGS = {"mask_fraction": 0.3, "temperature": 1.0, "best_of": 1, "max_rounds": 1,
+GENERATION_SETTINGS = {"mask": "spans", "mask_fraction": 0.3, "temperature": 1.0, "best_of": 1,
+                       "max_rounds": 1,
                        "exclude": {}, "keep_seed": True, "span_slack": 0.0}
 
 
