@@ -263,8 +263,8 @@ def _rt_goals_anchor() -> str:
             "(`benchmarks/results/regression_transformer.md`).")
 
 
-def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
-    """Predict QED and generate QED-primed molecules with one Regression Transformer."""
+def _demo_rt(fast: bool, seed: int):
+    """The RT of the demo, the molecules it shows and the ones it was trained on, its origin."""
     from importlib import resources
 
     import pandas as pd
@@ -272,11 +272,9 @@ def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
     from rdkit.Chem import QED
 
     from sciml.rt import PropertySpec, RegressionTransformer
-    from sciml.rt.generation import GenerationWarning
     from sciml.rt.predictor import RTConfig
     from sciml.train import TrainConfig
 
-    section = Section("Regression Transformer: QED prediction and QED-primed generation")
     asset = resources.files("sciml") / "assets" / "demo_rt.pt"
     n_shown = 30 if fast else 60
     if asset.is_file() and not fast:
@@ -305,28 +303,29 @@ def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
             ),
         )
         origin = "a tiny model trained on 200 molecules just now (fast mode: expect poor numbers)"
-    few = molecules[:8]
-    pred = rt.predict(few)
-    if "smiles" not in pred:
-        pred.insert(0, "smiles", few)
-    pred["RDKit QED"] = [QED.qed(Chem.MolFromSmiles(s)) for s in few]
-    pred["training molecule"] = ["yes" if s in seen else "no" for s in few]
-    seeds = molecules[8:12] if fast else molecules[8:16]
-    n_seen_seeds = sum(s in seen for s in seeds)
+    return rt, molecules, seen, origin
+
+
+def _demo_rt_generation(rt, seeds: list[str], out: Path, fast: bool, seed: int,
+                        figures: list[str]):
+    """Generate from ``seeds`` primed low and high; the frame and the text summarising it."""
+    from rdkit import Chem
+    from rdkit.Chem import QED
+
+    from sciml.rt.generation import GenerationWarning
+
     with warnings.catch_warnings():  # a shortfall is reported in the text below instead
         warnings.simplefilter("ignore", GenerationWarning)
         # Fast mode's tiny model makes many invalid fills: one fill, two rounds keep it quick.
         quick = {"best_of": 1, "max_rounds": 2} if fast else {}
-        gen = rt.generate(seeds, {"qed": [0.3, 0.9]}, n=4, seed=seed, **quick)
+        gen = rt.generate(seeds, {"qed": [0.3, 0.9]}, n=4, seed=seed, errors="skip", **quick)
     generated = gen[~gen["is_seed"].astype(bool)]
     seed_qed = {s: QED.qed(Chem.MolFromSmiles(s)) for s in seeds}
-    n_total = gen.attrs.get("n_generated", len(gen))
-    shortfall = gen.attrs.get("n_asked", len(gen)) - len(gen)
     if generated.empty:
         summary_text = "no valid new molecule was generated."
     else:
         _molecule_grid(generated, out / "rt_generated.png")
-        section.figures.append("rt_generated.png")
+        figures.append("rt_generated.png")
         summary = generated.assign(seed_qed=generated["seed"].map(seed_qed)).groupby(
             "target_qed").agg(
             molecules=("smiles", "size"),
@@ -344,6 +343,28 @@ def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
                 ]
             )
         )
+    return gen, summary_text
+
+
+def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
+    """Predict QED and generate QED-primed molecules with one Regression Transformer."""
+    from rdkit import Chem
+    from rdkit.Chem import QED
+
+    section = Section("Regression Transformer: QED prediction and QED-primed generation")
+    rt, molecules, seen, origin = _demo_rt(fast, seed)
+    few = molecules[:8]
+    pred = rt.predict(few, errors="nan")  # fast mode's tiny vocabulary may lack a token
+    if "smiles" not in pred:
+        pred.insert(0, "smiles", few)
+    pred["RDKit QED"] = [QED.qed(Chem.MolFromSmiles(s)) for s in few]
+    pred["training molecule"] = ["yes" if s in seen else "no" for s in few]
+    seeds = molecules[8:12] if fast else molecules[8:16]
+    n_seen_seeds = sum(s in seen for s in seeds)
+    gen, summary_text = _demo_rt_generation(rt, seeds, out, fast, seed, section.figures)
+    seed_qed = {s: QED.qed(Chem.MolFromSmiles(s)) for s in seeds}
+    n_total = gen.attrs.get("n_generated", len(gen))
+    shortfall = gen.attrs.get("n_asked", len(gen)) - len(gen)
     section.text = (
         f"Model: {origin}.\n\n**QED predicted for a few molecules** (RDKit QED beside it)\n\n"
         + _table(pred.set_index("smiles"))

@@ -351,29 +351,67 @@ class RegressionTransformer:
             ``self``, trained; :attr:`history` holds the per-epoch log.
         """
         train_config = train_config or TrainConfig(max_epochs=20, lr=5e-4)
+        texts, values, names, specs = self._training_data(smiles, y, errors, canonical,
+                                                          train_config.seed)
+        numbers = NumberTokenizer(specs)
+        net = self._build_net(texts, specs, numbers, init_from, train_config.seed)
+        texts, values = self._fit_lengths(texts, values, net, numbers, errors, "training")
+        cfg = self.config
+        mol_ids = TokenCorpus.cached(texts, self.tokenizer, "rt") if cache_tokens else None
+        train_ds = RTDataset(
+            texts, values, numbers, self.tokenizer, mode="alternate",
+            mask_fraction=cfg.mask_fraction, reveal_digits=cfg.reveal_digits,
+            span_slack=cfg.span_slack, mol_ids=mol_ids, max_length=net.encoder.max_len,
+        )
+        val_ds = None
+        if val_smiles is not None:
+            val_ds = self._validation_set(val_smiles, val_y, names, net, numbers, errors)
+        train_loader, val_loader = self._loaders(train_ds, val_ds, train_config, epoch_size)
+        if train_config.monitor is None:
+            train_config = train_config.replace(
+                monitor="val_rmse" if val_ds is not None else "train_loss"
+            )
+        hooks = [SelfConsistency()] if cfg.self_consistency > 0 else []
+        weighting = StaticWeighting(
+            {"digit_distance": cfg.digit_distance, "self_consistency": cfg.self_consistency}
+        )
+        trainer = Trainer(net, RTObjective(digit_distance=cfg.digit_distance > 0), train_config,
+                          weighting=weighting, extra_losses=hooks, unit="mol")
+        self.history = trainer.fit(train_loader, val_loader, resume=resume)
+        #: True when training stopped at ``train_config.max_minutes`` (``on_budget="stop"``).
+        self.stopped_by_budget = trainer.stopped_by_budget
+        self.net = trainer.raw_model.eval()
+        return self
+
+    def _training_data(self, smiles, y, errors: str, canonical: bool, seed: int):
+        """Model texts, values ``(N, T)``, property names and specs of the training molecules.
+
+        Also fits the applicability domain on the canonical SMILES.
+        """
         if canonical:
             canon = list(smiles)
             names = [p.name if isinstance(p, PropertySpec) else p for p in self.properties or ()]
             frame = _as_frame(y, names, len(canon))
         else:
             canon, frame = self._clean(smiles, y, errors)
-        self.domain = TrainingDomain.fit(canon, max_reference=DOMAIN_REFERENCE,
-                                         seed=train_config.seed)
+        self.domain = TrainingDomain.fit(canon, max_reference=DOMAIN_REFERENCE, seed=seed)
         names = [
             p.name if isinstance(p, PropertySpec) else p for p in (self.properties or frame.columns)
         ]
         missing = [n for n in names if n not in frame.columns]
         if missing:
             raise KeyError(f"targets lack columns {missing}; got {list(frame.columns)}")
-        specs = []
-        for p in self.properties or names:
-            specs.append(
-                p
-                if isinstance(p, PropertySpec)
-                else _infer_spec(p, frame[p].to_numpy(), self.config.precision)
-            )
-        numbers = NumberTokenizer(specs)
+        specs = [
+            p if isinstance(p, PropertySpec)
+            else _infer_spec(p, frame[p].to_numpy(), self.config.precision)
+            for p in self.properties or names
+        ]
         texts, values = self._language_texts(canon, frame[names].to_numpy(), errors, "training")
+        return texts, values, names, specs
+
+    def _build_net(self, texts: list[str], specs: list[PropertySpec], numbers: NumberTokenizer,
+                   init_from: RegressionTransformer | None, seed: int) -> RegressionTransformerNet:
+        """The vocabulary (unless given) and the initial network, ``init_from``'s weights copied."""
         explicit_tokenizer = self.tokenizer is not None
         same_language = init_from is not None and init_from.language is self.language
         if self.tokenizer is None:
@@ -383,7 +421,7 @@ class RegressionTransformer:
                 else build_tokenizer(texts, numbers)
             )
         cfg = self.config
-        seed_everything(train_config.seed)  # the initial weights, not only the batch order
+        seed_everything(seed)  # the initial weights, not only the batch order
         net = RegressionTransformerNet(
             self.tokenizer.vocab,
             [s.to_dict() for s in specs],
@@ -397,80 +435,38 @@ class RegressionTransformer:
             net.load_state_dict(
                 transfer_state(init_from._require(), init_from.tokenizer, net, self.tokenizer)
             )
-        texts, values = self._fit_lengths(texts, values, net, numbers, errors, "training")
-        mol_ids = TokenCorpus.cached(texts, self.tokenizer, "rt") if cache_tokens else None
-        train_ds = RTDataset(
-            texts,
-            values,
-            numbers,
-            self.tokenizer,
-            mode="alternate",
-            mask_fraction=cfg.mask_fraction,
-            reveal_digits=cfg.reveal_digits,
-            span_slack=cfg.span_slack,
-            mol_ids=mol_ids,
-            max_length=net.encoder.max_len,
-        )
-        val_ds = None
-        if val_smiles is not None:
-            v_canon, v_frame = self._clean(val_smiles, val_y, errors)
-            v_texts, v_values = self._language_texts(v_canon, v_frame[names].to_numpy(), errors,
-                                                     "validation")
-            v_canon, v_values = self._fit_lengths(v_texts, v_values, net, numbers, errors,
-                                                  "validation")
-            v_frame = pd.DataFrame(v_values, columns=names)
-            val_ds = RTDataset(
-                v_canon,
-                v_frame[names].to_numpy(),
-                numbers,
-                self.tokenizer,
-                mode="property",
-                out_of_range="clip",
-            )
+        return net
+
+    def _validation_set(self, val_smiles, val_y, names: list[str], net, numbers,
+                        errors: str) -> RTDataset:
+        v_canon, v_frame = self._clean(val_smiles, val_y, errors)
+        v_texts, v_values = self._language_texts(v_canon, v_frame[names].to_numpy(), errors,
+                                                 "validation")
+        v_texts, v_values = self._fit_lengths(v_texts, v_values, net, numbers, errors,
+                                              "validation")
+        return RTDataset(v_texts, v_values, numbers, self.tokenizer, mode="property",
+                         out_of_range="clip")
+
+    def _loaders(self, train_ds: RTDataset, val_ds: RTDataset | None,
+                 train_config: TrainConfig, epoch_size: int | None):
         train_loader = DataLoader(
             train_ds,
             collate_fn=train_ds.collate,
             batch_sampler=LengthBucketBatchSampler(
-                train_ds.lengths(),
-                train_config.batch_size,
-                shuffle=True,
-                seed=train_config.seed,
-                max_tokens=cfg.max_tokens,
+                train_ds.lengths(), train_config.batch_size, shuffle=True,
+                seed=train_config.seed, max_tokens=self.config.max_tokens,
                 epoch_size=epoch_size,
             ),
         )
-        val_loader = (
-            None
-            if val_ds is None
-            else DataLoader(
-                val_ds,
-                collate_fn=val_ds.collate,
-                batch_sampler=LengthBucketBatchSampler(
-                    val_ds.lengths(), 2 * train_config.batch_size, shuffle=False
-                ),
-            )
+        if val_ds is None:
+            return train_loader, None
+        return train_loader, DataLoader(
+            val_ds,
+            collate_fn=val_ds.collate,
+            batch_sampler=LengthBucketBatchSampler(
+                val_ds.lengths(), 2 * train_config.batch_size, shuffle=False
+            ),
         )
-        if train_config.monitor is None:
-            train_config = train_config.replace(
-                monitor="val_rmse" if val_ds is not None else "train_loss"
-            )
-        hooks = [SelfConsistency()] if cfg.self_consistency > 0 else []
-        weighting = StaticWeighting(
-            {"digit_distance": cfg.digit_distance, "self_consistency": cfg.self_consistency}
-        )
-        trainer = Trainer(
-            net,
-            RTObjective(digit_distance=cfg.digit_distance > 0),
-            train_config,
-            weighting=weighting,
-            extra_losses=hooks,
-            unit="mol",
-        )
-        self.history = trainer.fit(train_loader, val_loader, resume=resume)
-        #: True when training stopped at ``train_config.max_minutes`` (``on_budget="stop"``).
-        self.stopped_by_budget = trainer.stopped_by_budget
-        self.net = trainer.raw_model.eval()
-        return self
 
     def _language_texts(self, canon: list[str], values: np.ndarray, errors: str,
                         what: str) -> tuple[list[str], np.ndarray]:
