@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ConformalScores", "check_level"]
+__all__ = ["ConformalScores", "IsotonicCalibration", "check_level"]
 
 
 def check_level(level: float) -> float:
@@ -86,3 +86,74 @@ class ConformalScores:
         if any((s < 0).any() or not np.isfinite(s).all() for s in scores.values()):
             raise ValueError(f"{source}: conformal scores must be finite and non-negative")
         return cls(scores)
+
+
+@dataclass
+class IsotonicCalibration:
+    """Isotonic maps of predicted probabilities per binary endpoint (Zadrozny & Elkan 2002).
+
+    Fitted on held-out molecules, each map is a non-decreasing piecewise-linear function
+    from the model's probability to the observed frequency of class 1, stored as its knots
+    (so ``model.json`` holds plain numbers and a reload predicts the same).
+
+    Attributes
+    ----------
+    knots : dict
+        Endpoint -> ``(x, y)`` arrays of the map's knots.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cal = IsotonicCalibration.fit(["a"], np.array([[0.], [0.], [1.], [1.]]),
+    ...                               np.array([[0.2], [0.6], [0.7], [0.9]]))
+    >>> cal.apply(["a"], np.array([[0.1], [0.8]])).ravel().tolist()
+    [0.0, 1.0]
+    """
+
+    knots: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def fit(cls, targets: list[str], y_true: np.ndarray,
+            y_prob: np.ndarray) -> IsotonicCalibration:
+        """Fit one map per endpoint on ``(n, T)`` 0/1 labels and probabilities (NaN skipped)."""
+        from sklearn.isotonic import IsotonicRegression
+
+        knots = {}
+        for j, target in enumerate(targets):
+            keep = np.isfinite(y_true[:, j]) & np.isfinite(y_prob[:, j])
+            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+            iso.fit(y_prob[keep, j], y_true[keep, j])
+            knots[target] = (np.asarray(iso.X_thresholds_, float),
+                             np.asarray(iso.y_thresholds_, float))
+        return cls(knots)
+
+    def apply(self, targets: list[str], prob: np.ndarray) -> np.ndarray:
+        """Calibrated ``(n, T)`` probabilities; columns of endpoints without a map unchanged."""
+        out = np.array(prob, dtype=float, copy=True)
+        for j, target in enumerate(targets):
+            if target in self.knots:
+                x, y = self.knots[target]
+                column = out[:, j]
+                ok = np.isfinite(column)
+                column[ok] = np.interp(column[ok], x, y)
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-able form stored in ``model.json``."""
+        return {"method": "isotonic",
+                "knots": {t: [x.tolist(), y.tolist()] for t, (x, y) in self.knots.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping, source: str = "model.json") -> IsotonicCalibration:
+        """Rebuild from :meth:`to_dict`."""
+        try:
+            knots = {str(t): (np.asarray(v[0], float), np.asarray(v[1], float))
+                     for t, v in dict(data["knots"]).items()}
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ValueError(f"{source}: malformed probability calibration ({exc})") from exc
+        for t, (x, y) in knots.items():
+            if (x.shape != y.shape or x.size == 0 or np.any(np.diff(x) < 0)
+                    or np.any((y < 0) | (y > 1)) or not np.isfinite(x).all()):
+                raise ValueError(f"{source}: probability calibration of {t!r} is not a "
+                                 "non-decreasing map into [0, 1]")
+        return cls(knots)
