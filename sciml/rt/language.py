@@ -23,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -125,32 +126,48 @@ class SelfiesLanguage(MoleculeLanguage):
         return smiles or None
 
     def token_atoms(self, smiles: str, tokens: Sequence[str]) -> np.ndarray:
-        from sciml.chem.tokenizer import tokenize_smiles
+        from rdkit import Chem
 
-        sf = self._selfies()
-        text, attribution = sf.encoder(smiles, attribute=True)
-        smiles_tokens = tokenize_smiles(smiles)
-        atom_of = MoleculeLanguage.token_atoms(self, smiles, smiles_tokens)
+        structural = _structural_groups(tokens)
+        in_group = np.zeros(len(tokens), dtype=bool)
+        for start, stop, _ in structural:
+            in_group[start:stop] = True
+        # Every other token derives one atom, in the order of the decoded SMILES; a
+        # substructure match maps those atoms onto the atoms of ``smiles``.
+        decoded = Chem.MolFromSmiles(self.decode("".join(tokens)) or "")
+        seed = Chem.MolFromSmiles(smiles)
+        atom_tokens = np.flatnonzero(~in_group)
+        match = seed.GetSubstructMatch(decoded) if decoded is not None and seed is not None else ()
+        if len(match) != len(atom_tokens):
+            raise ValueError(f"cannot map the SELFIES tokens of {smiles!r} onto its atoms")
         atoms = np.full(len(tokens), -1)
-        for entry in attribution:
-            i = entry.index
-            if entry.attribution and i < len(atoms) and tokens[i] == entry.token:
-                atoms[i] = atom_of[entry.attribution[0].index]
-        # Branch and ring tokens carry no attribution: they belong with the atom after
-        # them (a branch opens before its first atom), or the last atom at the end.
-        following = -1
-        for i in range(len(atoms) - 1, -1, -1):
-            if atoms[i] >= 0:
-                following = atoms[i]
-            else:
-                atoms[i] = following
-        previous = -1
-        for i in range(len(atoms)):
-            if atoms[i] >= 0:
-                previous = atoms[i]
-            else:
-                atoms[i] = previous
+        atoms[atom_tokens] = match
+        # A branch token and its length tokens belong with the branch's first atom; a ring
+        # token and its length tokens with the atom that closes the ring (the one before),
+        # so that masking a side chain never cuts a ring of the scaffold.
+        for start, stop, is_ring in structural:
+            before = [a for a in atoms[:start] if a >= 0]
+            after = [atoms[j] for j in atom_tokens if j >= stop]
+            pick = (before[-1] if before else -1) if is_ring or not after else after[0]
+            atoms[start:stop] = pick
         return atoms
+
+
+_STRUCTURAL = re.compile(r"^\[[=#/\\]?(Branch|Ring)([123])\]$")
+
+
+def _structural_groups(tokens: Sequence[str]) -> list[tuple[int, int, bool]]:
+    """``(start, stop, is_ring)`` of each SELFIES branch or ring token with its length tokens."""
+    groups, i = [], 0
+    while i < len(tokens):
+        match = _STRUCTURAL.match(tokens[i])
+        if match:
+            stop = min(len(tokens), i + 1 + int(match.group(2)))
+            groups.append((i, stop, match.group(1) == "Ring"))
+            i = stop
+        else:
+            i += 1
+    return groups
 
 
 SMILES = MoleculeLanguage()
