@@ -298,6 +298,11 @@ class Masker:
         self.max_len = rt.net.encoder.max_len
         self.atom_class = atom_class_table(rt.net)[0]
         slack = rt.config.span_slack if config.span_slack is None else config.span_slack
+        if config.span_slack is None and config.mask == "scaffold" and not rt.language.smiles_syntax:
+            # A SELFIES branch writes its length in tokens: an inserted or dropped token would
+            # move atoms in or out of it (and out of the scaffold's rings), so scaffold edits of
+            # SELFIES keep the token count unless span_slack is given.
+            slack = 0.0
         self.slack = float(slack) if config.mask != "atoms" else 0.0
         self._free: dict[str, np.ndarray] = {}
 
@@ -307,7 +312,7 @@ class Masker:
             tokens = self.rt.tokenizer.tokenize(self.rt.language.encode(seed))
             atoms = self.rt.language.token_atoms(seed, tokens)
             scaffold = scaffold_atoms(seed)
-            self._free[seed] = np.array([a < 0 or not scaffold[a] for a in atoms])
+            self._free[seed] = np.array([a >= 0 and not scaffold[a] for a in atoms])
         free = self._free[seed]
         if len(free) != n_tokens:
             raise RuntimeError(f"token count of {seed!r} changed: {len(free)} != {n_tokens}")

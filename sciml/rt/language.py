@@ -63,9 +63,11 @@ class MoleculeLanguage:
     def token_atoms(self, smiles: str, tokens: Sequence[str]) -> np.ndarray:
         """Atom index (in ``Chem.MolFromSmiles(smiles)``) each token of ``encode(smiles)`` writes.
 
-        ``-1`` for tokens that write no atom of their own; bonds and branch openings are
-        given the atom that follows them, ring-bond labels and branch closings the atom
-        before (so that a token belongs to the part of the molecule it sits in).
+        SMILES: bonds and branch openings are given the atom that follows them, ring-bond
+        labels and branch closings the atom before (so that a token belongs to the part of
+        the molecule it sits in). SELFIES: branch and ring tokens with their length tokens
+        are ``-1`` (they place atoms rather than write one; generation never edits them under
+        ``mask="scaffold"``).
         """
         from sciml.rt._syntax import SmilesSyntax
 
@@ -142,14 +144,9 @@ class SelfiesLanguage(MoleculeLanguage):
             raise ValueError(f"cannot map the SELFIES tokens of {smiles!r} onto its atoms")
         atoms = np.full(len(tokens), -1)
         atoms[atom_tokens] = match
-        # A branch token and its length tokens belong with the branch's first atom; a ring
-        # token and its length tokens with the atom that closes the ring (the one before),
-        # so that masking a side chain never cuts a ring of the scaffold.
-        for start, stop, is_ring in structural:
-            before = [a for a in atoms[:start] if a >= 0]
-            after = [atoms[j] for j in atom_tokens if j >= stop]
-            pick = (before[-1] if before else -1) if is_ring or not after else after[0]
-            atoms[start:stop] = pick
+        # Branch and ring tokens and their length tokens stay -1: they write where atoms
+        # attach (a branch's length, a ring's partner), so a side-chain edit that rewrote them
+        # would move atoms in or out of the scaffold's rings.
         return atoms
 
 
