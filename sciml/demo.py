@@ -375,7 +375,8 @@ def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
         + ", ".join(f"{q:.2f}" for q in seed_qed.values())
         + ") primed low (QED 0.3) and high (QED 0.9), 4 new molecules asked per seed and primer "
         "(`RegressionTransformer.generate` defaults, `GenerationConfig`: a quarter of the tokens "
-        "re-generated in spans of the side chains, keeping the seed's scaffold, best of 4 fills "
+        "re-generated in spans placed in the side chains first (into the scaffold only when the "
+        "side chains are too short), best of 4 fills "
         "by the model's own QED prediction, radicals, reactive groups and strained or large "
         "rings filtered): "
         f"{n_total} candidates, {gen.attrs.get('n_invalid', 0)} invalid, "
