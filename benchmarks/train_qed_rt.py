@@ -103,6 +103,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--n-gen-seeds", type=int, default=8 if fast else 40,
                    help="seed molecules of the generation check (default 40)")
     p.add_argument("--out", type=Path, default=ASSET, help=f"model path (default {ASSET})")
+    p.add_argument("--corpus", choices=["drug", "moses"], default="moses",
+                   help="moses: the MOSES training file (default; the previous model); drug: "
+                        "MOSES + ChEMBL 30 balanced over QED (benchmarks/rt_corpus.py, the "
+                        "shipped model of issue 25)")
+    p.add_argument("--language", choices=["smiles", "selfies"], default="smiles",
+                   help="molecule language of the trained model (default smiles)")
+    p.add_argument("--init-from", default=None, metavar="PATH|git:REV:PATH",
+                   help="start from this saved RT's weights (a git:REV:PATH is read from the "
+                        "repository's history, e.g. the previous demo_rt.pt)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="training epochs of --epoch-size molecules: the budget in molecules "
+                        "(default: from --passes)")
     p.add_argument("--record", type=Path, default=RECORD,
                    help="JSON record of every stage; the markdown report goes next to it "
                         "(default benchmarks/results/qed_rt.json)")
@@ -142,6 +154,40 @@ def save_record(record: dict, path: Path) -> None:
         handle.write(json.dumps(record, indent=1, default=float))
 
 
+def drug_corpus(args, log) -> dict:
+    """The balanced MOSES + ChEMBL corpus (:mod:`benchmarks.rt_corpus`) in this script's parts."""
+    from benchmarks.rt_corpus import CorpusSpec, build
+
+    spec = CorpusSpec.fast() if os.environ.get("SCIML_FAST") == "1" else CorpusSpec()
+    parts = build(spec, workers=args.workers, log=log)
+    import pandas as pd
+
+    parts["val"] = pd.concat([parts["chembl_val"], parts["moses_val"]], ignore_index=True)
+    parts["test"] = parts["chembl_test"]
+    parts["select"] = parts["train"].iloc[:0]
+    parts["dropped_test_overlap"] = 0
+    parts["corpus_spec"] = spec
+    return parts
+
+
+def init_model(source: str | None):
+    """The RT to start from: a path, or ``git:REV:PATH`` read from the repository's history."""
+    if source is None:
+        return None
+    path = Path(source)
+    if source.startswith("git:"):
+        import subprocess
+
+        _, rev, inner = source.split(":", 2)
+        path = ROOT / ".checkpoints" / f"init-{rev}-{Path(inner).name}"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            blob = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:{inner}"],
+                                  check=True, capture_output=True).stdout
+            path.write_bytes(blob)
+    return RegressionTransformer.load(path, map_location="cpu")
+
+
 def corpus(args, log) -> dict:
     """Canonical SMILES and properties: training molecules and disjoint held-out pools."""
     from sciml.chem.corpus import property_table
@@ -179,7 +225,7 @@ def corpus(args, log) -> dict:
 
 
 def fit(rt: RegressionTransformer, train, val, args, minutes: float, checkpoint_dir: Path,
-        resume: bool, epochs: int) -> dict:
+        resume: bool, epochs: int, init_from=None) -> dict:
     names = list(args.properties)
     last = checkpoint_dir / "last.pt"
     config = TrainConfig(
@@ -187,11 +233,13 @@ def fit(rt: RegressionTransformer, train, val, args, minutes: float, checkpoint_
         precision=args.precision, monitor="val_rmse", seed=0, checkpoint_dir=str(checkpoint_dir),
         history_csv=str(checkpoint_dir / "history.csv"), max_minutes=minutes, on_budget="stop",
         progress=sys.stderr.isatty() or os.environ.get("SCIML_PROGRESS") == "1")
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     rt.fit(train["canonical"].tolist(), train[names], val_smiles=val["canonical"].tolist(),
            val_y=val[names], train_config=config, canonical=True, cache_tokens=True,
-           epoch_size=args.epoch_size, resume=last if resume and last.is_file() else None)
+           epoch_size=args.epoch_size, resume=last if resume and last.is_file() else None,
+           init_from=init_from, errors="skip")
     seconds = time.perf_counter() - t0
+    cpu_seconds = time.process_time() - cpu0
     hist = rt.history
     trained = hist["epoch"].max() + 1
     from benchmarks.qed_rt_eval import rates
@@ -202,6 +250,7 @@ def fit(rt: RegressionTransformer, train, val, args, minutes: float, checkpoint_
         "molecules_seen": seen,
         "stopped_by_budget": bool(rt.stopped_by_budget),
         "seconds_this_call": round(seconds, 1),
+        "cpu_seconds_this_call": round(cpu_seconds, 1),
         "seconds_total": round(float(hist["seconds"].sum()), 1),
         "molecules_per_s": rate,
         "best_val_rmse": float(hist["val_rmse"].min()),
@@ -217,6 +266,9 @@ _TOKENIZERS: dict = {}
 
 
 def build(args, parts, size: str) -> RegressionTransformer:
+    if args.corpus == "drug":  # the vocabulary comes from the training molecules (fit)
+        return RegressionTransformer([SPECS[p] for p in args.properties], rt_config(size),
+                                     language=args.language)
     numbers = NumberTokenizer([SPECS[p] for p in args.properties])
     key = tuple(args.properties)
     if key not in _TOKENIZERS:  # one vocabulary per run: building it reads every molecule
@@ -301,22 +353,41 @@ def stage_train(args, parts, record, log) -> None:
     check_output_file(args.out, "--out")
     rt = build(args, parts, args.size)
     per_pass = -(-len(parts["train"]) // args.epoch_size)
-    epochs = max(1, round(args.passes * per_pass))
-    log(f"training {args.size} on {len(parts['train'])} molecules: {epochs} epochs of "
-        f"{args.epoch_size}, budget {args.max_minutes:g} min")
+    epochs = args.epochs or max(1, round(args.passes * per_pass))
+    log(f"training {args.size} ({args.language}) on {len(parts['train'])} molecules: {epochs} "
+        f"epochs of {args.epoch_size}, cap {args.max_minutes:g} min")
     result = fit(rt, parts["train"], parts["val"], args, args.max_minutes, args.checkpoint_dir,
-                 args.resume, epochs)
-    rt.save(args.out)
+                 args.resume, epochs, init_from=init_model(args.init_from))
+    provenance = {
+        "corpus": _corpus_description(args, parts), "language": args.language,
+        "init_from": args.init_from, "molecules_seen": result["molecules_seen"],
+        "command": command_line(), "git_commit": git_commit(),
+        "training": {k: result[k] for k in ("epochs_trained", "seconds_total",
+                                            "cpu_seconds_this_call", "best_val_rmse",
+                                            "best_epoch", "history")},
+    }
+    rt.save(args.out, provenance=provenance)
     if args.out == ASSET:
         write_heldout(parts["test"]["canonical"].tolist())
     log(f"saved {args.out} ({args.out.stat().st_size / 1e6:.2f} MB): {result['best_val_rmse']}")
-    record["train" + _suffix(args)] = {
+    key = "train" + _suffix(args) + ("" if args.corpus == "moses" else f"_drug_{args.language}")
+    record[key] = {
         **result, "command": command_line(), "git_commit": git_commit(), "size": args.size,
         "properties": args.properties, "n_train": len(parts["train"]),
         "dropped_test_overlap": parts["dropped_test_overlap"], "threads": args.threads,
         "precision": args.precision, "batch_size": args.batch_size, "lr": args.lr,
-        "asset_bytes": args.out.stat().st_size,
+        "asset_bytes": args.out.stat().st_size, "language": args.language,
+        "corpus": args.corpus, "init_from": args.init_from,
     }
+
+
+def _corpus_description(args, parts) -> str:
+    if args.corpus == "moses":
+        return f"MOSES training file, {len(parts['train'])} molecules"
+    spec = parts["corpus_spec"]
+    counts = parts["train"]["source"].value_counts().to_dict()
+    return (f"benchmarks/rt_corpus.py {spec}: MOSES training prefix + ChEMBL 30 drug-like, "
+            f"balanced over QED bins; {len(parts['train'])} molecules {counts}")
 
 
 def main(argv=None) -> None:
@@ -333,7 +404,7 @@ def main(argv=None) -> None:
         print(f"[{time.perf_counter() - t_start:7.1f}s] {message}", flush=True)
 
     record = load_record(args.record)
-    parts = corpus(args, log)
+    parts = drug_corpus(args, log) if args.corpus == "drug" else corpus(args, log)
     if args.select:
         stage_select(args, parts, record, log)
     elif args.levers:

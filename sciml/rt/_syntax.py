@@ -61,8 +61,16 @@ class SmilesSyntax:
     """
 
     def __init__(self, vocab: Sequence[str]):
-        self.kinds = [_kind(t) for t in vocab]
+        self.kinds = self.kinds_of(vocab)
         self.vocab = list(vocab)
+
+    @staticmethod
+    def kinds_of(tokens: Sequence[str]) -> list[str]:
+        """Kind of each token: ``a`` atom, ``o`` "(", ``c`` ")", ``r`` ring label, ...
+
+        (``b`` bond, ``d`` ".", ``x`` other.)
+        """
+        return [_kind(t) for t in tokens]
 
     def feasible(self, tokens: Sequence[int | None]) -> bool:
         """Whether ``tokens`` (ids; None = a hole) can still become a parsable SMILES."""

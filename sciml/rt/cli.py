@@ -83,10 +83,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
         init = RegressionTransformer.load(args.init_from)
         # The pre-trained model's architecture; the new properties' digits from --decimals.
         config = replace(init.config, precision=args.decimals,
-                         self_consistency=args.self_consistency)
+                         self_consistency=args.self_consistency,
+                         language=args.language or init.config.language)
     else:
         config = RTConfig(size=size, precision=args.decimals,
-                          self_consistency=args.self_consistency)
+                          self_consistency=args.self_consistency,
+                          language=args.language or "smiles")
     train_config = TrainConfig(
         max_epochs=args.epochs,
         batch_size=args.batch_size,
@@ -225,23 +227,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         if args.seeds.endswith(".csv")
         else [args.seeds]
     )
-    out = rt.generate(
-        seeds,
-        _parse_targets(args.target),
-        n=args.n,
-        mask=args.mask,
-        repair=args.repair,
-        span_slack=args.span_slack,
-        exclude=exclude,
-        max_rounds=args.max_rounds,
-        errors=args.errors,
-        out_of_range=args.out_of_range,
-        seed=args.seed,
-        # Unset options keep generate()'s defaults (one place for them).
-        **{k: v for k, v in (("mask_fraction", args.mask_fraction),
-                             ("temperature", args.temperature), ("best_of", args.best_of))
-           if v is not None},
-    )
+    options = dict(n=args.n, repair=args.repair, span_slack=args.span_slack, exclude=exclude,
+                   max_rounds=args.max_rounds, errors=args.errors,
+                   out_of_range=args.out_of_range, seed=args.seed)
+    # Unset options keep GenerationConfig's defaults (one place for them).
+    options.update({k: v for k, v in (("mask_fraction", args.mask_fraction),
+                                      ("temperature", args.temperature),
+                                      ("best_of", args.best_of), ("mask", args.mask))
+                    if v is not None})
+    out = rt.generate(seeds, _parse_targets(args.target), **options)
     out.to_csv(args.out, index=False)
     a = out.attrs
     filtered = ", ".join(f"{k} {v}" for k, v in a["filtered_by"].items() if v)
@@ -254,29 +248,41 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+_ERRORS = {
+    "choices": ("raise", "skip", "nan"),
+    "default": "raise",
+    "help": "invalid SMILES (unparsable, too long, or holding a token outside the model's "
+    "vocabulary, named): stop with a list of them (raise, default), leave their rows "
+    "out (skip) or keep them with empty values (nan)",
+}
+_SMILES_COL = {"default": "smiles", "metavar": "COL",
+               "help": "column holding SMILES (default: smiles)"}
+
+
+def _legacy_out(parser, out_help: str) -> None:
+    """``--out`` and ``--smiles-col`` with their deprecated spellings."""
+    from sciml._cli_compat import add_deprecated
+
+    add_deprecated(parser, "--output", "--out", "out")
+    add_deprecated(parser, "--smiles-column", "--smiles-col", "smiles_col")
+    parser.add_argument("--out", metavar="FILE", help=out_help)
+    parser.add_argument("--smiles-col", **_SMILES_COL)
+
+
 def register(subparsers) -> None:
     """Add ``sciml rt`` with its ``train``, ``predict`` and ``generate`` subcommands."""
-    from sciml._cli_compat import add_deprecated, add_legacy_positionals
-    from sciml._resume_cli import add_resume_arguments, stops_on_budget
-
     rt = subparsers.add_parser(
         "rt", help="Regression Transformer: property prediction and property-primed generation"
     )
     sub = rt.add_subparsers(dest="rt_command", metavar="RT_COMMAND", required=True)
-    errors = {
-        "choices": ("raise", "skip", "nan"),
-        "default": "raise",
-        "help": "invalid SMILES: stop with a list of them (raise, default), leave their rows "
-        "out (skip) or keep them with empty values (nan)",
-    }
-    smiles_col = {"default": "smiles", "metavar": "COL",
-                  "help": "column holding SMILES (default: smiles)"}
+    _add_train(sub)
+    _add_predict(sub)
+    _add_generate(sub)
 
-    def legacy(parser, out_help: str) -> None:
-        add_deprecated(parser, "--output", "--out", "out")
-        add_deprecated(parser, "--smiles-column", "--smiles-col", "smiles_col")
-        parser.add_argument("--out", metavar="FILE", help=out_help)
-        parser.add_argument("--smiles-col", **smiles_col)
+
+def _add_train(sub) -> None:
+    from sciml._cli_compat import add_legacy_positionals
+    from sciml._resume_cli import add_resume_arguments, stops_on_budget
 
     train = sub.add_parser("train", help="train on a CSV of SMILES and property columns",
                            description="Train a Regression Transformer on SMILES and property "
@@ -286,7 +292,7 @@ def register(subparsers) -> None:
                        help="training CSV with a SMILES column and one column per property")
     train.add_argument("--properties", nargs="+", required=True, metavar="COL",
                        help="property columns to learn (one or more)")
-    legacy(train, "checkpoint file to write (.pt)")
+    _legacy_out(train, "checkpoint file to write (.pt)")
     train.add_argument("--val", metavar="FILE.csv",
                        help="validation CSV with the same columns (best epoch)")
     train.add_argument("--val-fraction", type=float, default=None, metavar="F",
@@ -323,10 +329,18 @@ def register(subparsers) -> None:
     )
     train.add_argument("--seed", type=int, default=0,
                        help="seeds initialisation, batching and masking (default: 0)")
-    train.add_argument("--errors", **errors)
+    train.add_argument("--language", choices=("smiles", "selfies"), default=None,
+                       help="molecule language the model reads and writes: smiles or selfies "
+                            "(every generated SELFIES is a molecule); default smiles, or the "
+                            "--init-from model's")
+    train.add_argument("--errors", **_ERRORS)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     add_resume_arguments(train, "OUT with the suffix .checkpoints, e.g. rt.checkpoints")
     train.set_defaults(handler=stops_on_budget(_cmd_train))
+
+
+def _add_predict(sub) -> None:
+    from sciml._cli_compat import add_legacy_positionals
 
     predict = sub.add_parser("predict", help="predict properties of the molecules in a CSV",
                              description="Predict properties with a Regression Transformer "
@@ -334,7 +348,7 @@ def register(subparsers) -> None:
     add_legacy_positionals(predict, "model", "input")
     predict.add_argument("--model", metavar="FILE.pt", help="checkpoint written by 'sciml rt train'")
     predict.add_argument("--input", metavar="FILE.csv", help="CSV with a SMILES column")
-    legacy(predict, "CSV to write")
+    _legacy_out(predict, "CSV to write")
     predict.add_argument(
         "--samples",
         type=int,
@@ -347,8 +361,12 @@ def register(subparsers) -> None:
         default="expected",
         help="how values are read from the digit tokens (see RegressionTransformer.predict)",
     )
-    predict.add_argument("--errors", **errors)
+    predict.add_argument("--errors", **_ERRORS)
     predict.set_defaults(handler=_cmd_predict)
+
+
+def _add_generate(sub) -> None:
+    from sciml._cli_compat import add_legacy_positionals
 
     generate = sub.add_parser("generate", help="edit seed molecules towards target property values",
                               description="Generate molecules from seed molecules, primed with "
@@ -365,20 +383,23 @@ def register(subparsers) -> None:
         metavar="NAME=V[,V...]",
         help="target values, e.g. qed=0.8 or qed=0.2,0.5,0.8",
     )
-    legacy(generate, "CSV to write")
+    _legacy_out(generate, "CSV to write")
     generate.add_argument("--n", type=int, default=10,
                           help="distinct molecules wanted per seed and target (default: 10)")
-    chosen = "chosen in benchmarks/results/rt_primer_study.md"
+    chosen = "see sciml.rt.generation.GenerationConfig"
     generate.add_argument("--mask-fraction", type=float, default=None,
-                          help=f"share of the seed's tokens re-generated (default: 0.4, {chosen})")
+                          help="share of the seed's tokens re-generated: the locality knob, "
+                               "small = local edits, large = more property change (default: "
+                               f"0.25, {chosen})")
     generate.add_argument("--temperature", type=float, default=None,
                           help=f"sampling temperature of the fills, 0 = greedy (default: 1.0, "
                                f"{chosen})")
     generate.add_argument(
         "--mask",
-        choices=("spans", "atoms"),
-        default="spans",
-        help="re-generate spans of any tokens, or atom tokens only (keeps the skeleton)",
+        choices=("scaffold", "spans", "atoms"),
+        default=None,
+        help="scaffold (default): spans in the side chains, keeping the seed's Murcko "
+        "scaffold; spans: spans anywhere; atoms: atom tokens only (SMILES models)",
     )
     generate.add_argument(
         "--best-of",
@@ -397,7 +418,8 @@ def register(subparsers) -> None:
         nargs="+",
         metavar="NAME=SMARTS",
         help="unwanted groups, e.g. peroxide=[OX2][OX2]; replaces the default list (peroxide, "
-        "acyl_halide, cumulene, azide, epoxide_aziridine; see sciml.rt.filters). Molecules "
+        "acyl_halide, cumulene, azide, epoxide_aziridine, large_ring, strained_alkene_3/4; "
+        "see sciml.rt.filters). Molecules "
         "with radicals are always refused, unless --no-filters",
     )
     generate.add_argument("--no-filters", action="store_true",
@@ -420,5 +442,5 @@ def register(subparsers) -> None:
         help="targets beyond the trained range: refuse (default) or clip",
     )
     generate.add_argument("--seed", type=int, default=0, help="seeds the sampling (default: 0)")
-    generate.add_argument("--errors", **errors)
+    generate.add_argument("--errors", **_ERRORS)
     generate.set_defaults(handler=_cmd_generate)

@@ -9,7 +9,10 @@ The default groups (:data:`DEFAULT_EXCLUDE`) are reactive or unstable groups tha
 none of 20,000 MOSES training molecules (MOSES was filtered with medicinal-chemistry rules,
 so a model trained on it never learned them; counted with RDKit on the first 20,000 rows of
 ``moses/train.csv.gz``): peroxides (the RT demo wrote them), acyl halides, cumulenes
-(allenes), azides, and epoxides/aziridines (alkylating three-membered rings). Groups that
+(allenes), azides, epoxides/aziridines (alkylating three-membered rings), and the ring
+chemistry a masked fill writes when it closes a ring in the wrong place: rings of more than 8
+atoms (``large_ring``) and a C=C double bond inside a 3- or 4-membered ring
+(``strained_alkene``; cyclopropenes, cyclobutenes). Groups that
 are rare but drug-like (oximes, hydrazines, disulfides, aldehydes) are not excluded by
 default.
 """
@@ -30,6 +33,9 @@ DEFAULT_EXCLUDE: dict[str, str] = {
     "cumulene": "[#6]=[#6X2]=[#6]",
     "azide": "[#7]=[#7+]=[#7-]",
     "epoxide_aziridine": "[#6]1[#8,#7][#6]1",
+    "large_ring": "[r{9-}]",
+    "strained_alkene_3": "[#6]1=[#6]~*1",
+    "strained_alkene_4": "[#6]1=[#6]~*~*1",
 }
 
 

@@ -1,44 +1,51 @@
-"""Property-primed generation of the Regression Transformer: masking, filling, repair, reranking.
+"""Property-primed generation of the Regression Transformer: masking, filling, reranking.
 
 :meth:`sciml.rt.RegressionTransformer.generate` is the public entry point; it calls
-:func:`generate` here. A candidate is a seed molecule with some of its tokens replaced by
-``[MASK]`` (spans or atoms) under a property primer; the masks are filled by
-:func:`sciml.rt.decoding.iterative_unmask`, invalid fills are repaired
-(:mod:`sciml.rt._repair`) or filled again, and with ``best_of > 1`` the fill the model
-itself predicts closest to the target is kept (:func:`_rerank`).
+:func:`generate` here with a :class:`GenerationConfig`. A candidate is a seed molecule with
+some of its tokens replaced by ``[MASK]`` under a property primer (:class:`Masker`: by default
+spans in the seed's side chains, keeping its Murcko scaffold); the masks are filled by the
+model (:meth:`~sciml.rt.RegressionTransformer.fill`), invalid or filtered fills are filled
+again, and with ``best_of > 1`` the fill the model itself scores closest to the target is
+kept (:func:`rerank`, self-consistency).
+
+This module uses only the model's public seam -- ``encode``, ``fill``, ``score``, ``net``,
+``tokenizer``, ``numbers``, ``language`` -- and does not import :mod:`sciml.rt.predictor`.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, fields
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import torch
 
-from sciml.chem.smiles import Errors, canonicalize_batch
-from sciml.rt._repair import chemistry_problems, repair
-from sciml.rt._syntax import SmilesSyntax
+from sciml.chem.smiles import Errors, canonicalize_batch, check_errors_arg
+from sciml.chem.tokenizer import pad_ids
+from sciml.rt._fill import atom_class_table
 from sciml.rt.data import mask_molecule_spans
-from sciml.rt.decoding import iterative_unmask
 from sciml.rt.filters import MoleculeFilter
 
-if TYPE_CHECKING:
-    from sciml.rt.predictor import RegressionTransformer
-
 __all__ = [
+    "MASKS",
     "RDKIT_PROPERTIES",
+    "GenerationConfig",
     "GenerationWarning",
+    "Masker",
     "generate",
     "primer_influence",
+    "rerank",
+    "scaffold_atoms",
     "target_rows",
     "true_property",
 ]
 
-#: Candidate tokens per generated position that ``generate(repair=True)`` may swap in.
-_REPAIR_CANDIDATES = 5
+#: What a candidate re-generates (:class:`Masker`).
+MASKS = ("scaffold", "spans", "atoms")
 
 
 def _qed(mol) -> float:
@@ -63,12 +70,6 @@ def _tpsa(mol) -> float:
 RDKIT_PROPERTIES = {"qed": _qed, "logp": _logp, "tpsa": _tpsa}
 
 
-def _is_aromatic_atom(token: str) -> bool:
-    """Whether a SMILES atom token is aromatic (lower-case element: ``c``, ``[nH]``, ``[se]``)."""
-    letters = [ch for ch in token.strip("[]") if ch.isalpha()]
-    return bool(letters) and letters[0].islower()
-
-
 def true_property(name: str, smiles: Sequence[str]) -> np.ndarray:
     """RDKit value of ``name`` for each SMILES (NaN where not computable or not parsable)."""
     from sciml.chem.smiles import parse_batch
@@ -84,9 +85,117 @@ def true_property(name: str, smiles: Sequence[str]) -> np.ndarray:
     return out
 
 
-def target_rows(
-    rt: RegressionTransformer, targets: Mapping[str, float | Sequence[float]], out_of_range: str
-) -> list[dict[str, float]]:
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Every option of :meth:`RegressionTransformer.generate <sciml.rt.RegressionTransformer.generate>`.
+
+    Attributes
+    ----------
+    n : int
+        Molecules wanted per seed and target: distinct, valid, passing the filters, and
+        not the seed itself (unless ``keep_seed``).
+    mask_fraction : float
+        **The locality knob**: fraction of the seed's tokens re-generated, in (0, 1]. With
+        ``mask="scaffold"`` the masked spans lie in the side chains while they have room
+        and grow into the scaffold only beyond that, so a small fraction makes local edits
+        (high Tanimoto to the seed) and a large one lets the primer change more of the
+        molecule (more property change, less similarity); measured in
+        ``benchmarks/results/regression_transformer.md``.
+    mask : {"scaffold", "spans", "atoms"}
+        ``"scaffold"`` (default): one or two contiguous spans inside the seed's side
+        chains (atoms outside its Murcko scaffold), grown into the scaffold only when the
+        side chains hold fewer than ``mask_fraction`` of the tokens (or the seed has no
+        side chain). ``"spans"``: one or two spans anywhere. ``"atoms"`` (SMILES only):
+        ``mask_fraction`` of the atom tokens, each refilled with an atom of its aromaticity.
+    n_steps : int, optional
+        Unmasking passes (default: one token per pass).
+    temperature : float
+        Sampling temperature of the first fill (0 = greedy).
+    best_of : int
+        Fills per candidate; among the valid ones the one whose property *as the model
+        itself predicts it* is closest to the target is kept (self-consistency reranking,
+        on by default; 1 turns it off).
+    max_retries : int
+        Refills of a candidate whose fills are all invalid or filtered.
+    max_rounds : int
+        Rounds of new candidates while some seed and target have fewer than ``n``.
+    repair : bool
+        Swap tokens of SMILES fills that do not sanitize (:mod:`sciml.rt._repair`).
+    span_slack : float, optional
+        Extra ``[MASK]`` slots after each masked span, which the model may fill with
+        ``[PAD]`` so the molecule grows or shrinks; default: the model's ``RTConfig``.
+    exclude : mapping, optional
+        Chemistry filters (:class:`~sciml.rt.filters.MoleculeFilter`; None: the defaults,
+        including rings > 8 atoms and C=C in 3- or 4-rings; ``{}``: none).
+    keep_seed : bool
+        Count the seed itself, when a fill gives it back, as an output.
+    errors : {"raise", "skip", "nan"}
+        Invalid seeds (unparsable, too long, a token outside the vocabulary): raise naming
+        them, or skip them ("nan" also skips).
+    out_of_range : {"raise", "clip"}
+        Targets outside the trained range: refuse or clip with a warning.
+    batch_size, seed : int
+        Sequences per pass; random seed of masks and sampling (same seed, same output).
+    """
+
+    n: int = 10
+    mask_fraction: float = 0.25
+    mask: Literal["scaffold", "spans", "atoms"] = "scaffold"
+    n_steps: int | None = None
+    temperature: float = 1.0
+    best_of: int = 4
+    max_retries: int = 3
+    max_rounds: int = 4
+    repair: bool = False
+    span_slack: float | None = None
+    exclude: Mapping[str, str] | None = None
+    keep_seed: bool = False
+    errors: Errors = "raise"
+    out_of_range: Literal["raise", "clip"] = "raise"
+    batch_size: int = 256
+    seed: int = 0
+
+    def __post_init__(self):
+        checks = [
+            (0 < self.mask_fraction <= 1, f"mask_fraction must be in (0, 1], got "
+                                          f"{self.mask_fraction}"),
+            (self.n >= 1, f"n must be >= 1, got {self.n}"),
+            (self.n_steps is None or self.n_steps >= 1, f"n_steps must be >= 1, got "
+                                                        f"{self.n_steps}"),
+            (self.max_retries >= 0, f"max_retries must be >= 0, got {self.max_retries}"),
+            (self.best_of >= 1, f"best_of must be >= 1, got {self.best_of}"),
+            (self.max_rounds >= 1, f"max_rounds must be >= 1, got {self.max_rounds}"),
+            (self.mask in MASKS, f"mask must be one of {MASKS}, got {self.mask!r}"),
+            (self.temperature >= 0, f"temperature must be >= 0, got {self.temperature}"),
+            (self.out_of_range in ("raise", "clip"),
+             f"out_of_range must be 'raise' or 'clip', got {self.out_of_range!r}"),
+            (self.span_slack is None or (self.span_slack >= 0 and math.isfinite(self.span_slack)),
+             f"span_slack must be >= 0, got {self.span_slack}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+        check_errors_arg(self.errors)
+
+    @classmethod
+    def from_options(cls, config: GenerationConfig | None, options: Mapping) -> GenerationConfig:
+        """``config`` (default: the defaults) with ``options`` replacing its fields.
+
+        Raises
+        ------
+        TypeError
+            An option that is no field, listing the fields.
+        """
+        names = [f.name for f in fields(cls)]
+        unknown = [k for k in options if k not in names]
+        if unknown:
+            raise TypeError(f"unknown generation options {unknown}; known: {', '.join(names)}")
+        base = config if config is not None else cls()
+        return cls(**{**{k: getattr(base, k) for k in names}, **options})
+
+
+def target_rows(rt, targets: Mapping[str, float | Sequence[float]],
+                out_of_range: str) -> list[dict[str, float]]:
     """One ``{property: value}`` per target (lists of several properties are zipped), checked."""
     if not targets:
         raise ValueError(
@@ -99,255 +208,191 @@ def target_rows(
         raise ValueError(
             f"target lists must have one length, got { {k: len(v) for k, v in lists.items()} }"
         )
-    rows = []
-    for j in range(lengths.pop()):
-        rows.append(
-            {k: rt.numbers.spec(k).check_value(v[j], out_of_range) for k, v in lists.items()}
-        )
-    return rows
+    return [
+        {k: rt.numbers.spec(k).check_value(v[j], out_of_range) for k, v in lists.items()}
+        for j in range(lengths.pop())
+    ]
 
 
 class GenerationWarning(UserWarning):
     """``generate(n)`` returned fewer than ``n`` molecules for some seed and target."""
 
 
-@torch.no_grad()
-def generate(
-    rt: RegressionTransformer,
-    seed_smiles: Sequence[str],
-    targets: Mapping[str, float | Sequence[float]],
-    *,
-    n: int = 10,
-    mask_fraction: float = 0.4,
-    n_steps: int | None = None,
-    temperature: float = 1.0,
-    max_retries: int = 3,
-    mask: Literal["spans", "atoms"] = "spans",
-    best_of: int = 4,
-    repair: bool = False,
-    span_slack: float | None = None,
-    exclude: Mapping[str, str] | None = None,
-    keep_seed: bool = False,
-    max_rounds: int = 4,
-    errors: Errors = "raise",
-    out_of_range: Literal["raise", "clip"] = "raise",
-    batch_size: int = 256,
-    seed: int = 0,
-) -> pd.DataFrame:
-    """Make the molecules of :meth:`RegressionTransformer.generate` (see there)."""
-    if not 0 < mask_fraction <= 1:
-        raise ValueError(f"mask_fraction must be in (0, 1], got {mask_fraction}")
-    if n < 1 or (n_steps is not None and n_steps < 1):
-        raise ValueError("n and n_steps must be >= 1")
-    if max_retries < 0:
-        raise ValueError(f"max_retries must be >= 0, got {max_retries}")
-    if best_of < 1:
-        raise ValueError(f"best_of must be >= 1, got {best_of}")
-    if max_rounds < 1:
-        raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
-    if mask not in ("spans", "atoms"):
-        raise ValueError(f"mask must be 'spans' or 'atoms', got {mask!r}")
-    slack = float(getattr(rt.config, "span_slack", 0.0) if span_slack is None else span_slack)
-    if not (slack >= 0 and math.isfinite(slack)):
-        raise ValueError(f"span_slack must be >= 0, got {span_slack}")
-    # Slack slots only make sense where whole spans are re-generated; atoms stay one for one.
-    pad = mask == "spans" and slack > 0
-    molecule_filter = MoleculeFilter(exclude)
-    net = rt._require().eval()
-    goals = target_rows(rt, targets, out_of_range)
-    seed_smiles = list(seed_smiles)
-    canon, invalid = rt._valid_inputs(seed_smiles, errors)
-    ok = [i for i, s in enumerate(canon) if s is not None]
+# ------------------------------------------------------------------------- masking
+def scaffold_atoms(smiles: str) -> np.ndarray:
+    """``(n_atoms,)`` bool: the atoms of the Murcko scaffold (ring systems and their linkers).
+
+    Side-chain atoms are pruned leaf by leaf (a non-ring atom with one heavy neighbour left)
+    until none is left, which is the Murcko definition; a molecule without rings has no
+    scaffold (all False).
+
+    Examples
+    --------
+    >>> scaffold_atoms("CC(=O)Nc1ccccc1").tolist()
+    [False, False, False, False, True, True, True, True, True, True]
+    """
+    from rdkit import Chem
+
+    mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        raise ValueError(f"not a valid SMILES: {smiles!r}")
+    keep = np.ones(mol.GetNumAtoms(), dtype=bool)
+    if not mol.GetRingInfo().NumRings():
+        return ~keep
+    degree = np.array([a.GetDegree() for a in mol.GetAtoms()])
+    in_ring = np.array([a.IsInRing() for a in mol.GetAtoms()])
+    leaves = [i for i in range(len(keep)) if degree[i] <= 1 and not in_ring[i]]
+    while leaves:
+        i = leaves.pop()
+        if not keep[i]:
+            continue
+        keep[i] = False
+        for nb in mol.GetAtomWithIdx(i).GetNeighbors():
+            j = nb.GetIdx()
+            if keep[j]:
+                degree[j] -= 1
+                if degree[j] <= 1 and not in_ring[j]:
+                    leaves.append(j)
+    return keep
+
+
+def _grow_spans(free: np.ndarray, k: int, rng: np.random.Generator,
+                max_spans: int = 2) -> np.ndarray:
+    """``k`` masked positions: 1..max_spans spans inside the runs of ``free``, then grown."""
+    n = len(free)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], free.astype(int), [0]])))
+    runs = list(zip(edges[::2], edges[1::2], strict=True))
+    if not runs:
+        return mask_molecule_spans(n, k / max(n, 1), rng)
+    n_spans = min(len(runs), int(rng.integers(1, max_spans + 1)) if k > 1 else 1)
+    lengths = np.array([b - a for a, b in runs], dtype=float)
+    chosen = rng.choice(len(runs), n_spans, replace=False, p=lengths / lengths.sum())
+    mask = np.zeros(n, dtype=bool)
+    share = max(1, k // n_spans)
+    for r in chosen:
+        a, b = runs[r]
+        length = min(share, b - a)
+        start = int(rng.integers(a, b - length + 1))
+        mask[start : start + length] = True
+    while mask.sum() < min(k, n):  # grow the spans outward, side chains first
+        edge = np.flatnonzero(~mask & (np.roll(mask, 1) | np.roll(mask, -1)))
+        inner = edge[free[edge]]
+        pick = inner if len(inner) else edge
+        mask[pick[int(rng.integers(len(pick)))] if len(pick) else np.flatnonzero(~mask)[0]] = True
+    return mask
+
+
+class Masker:
+    """Masks candidates of one model and config: which molecule tokens a candidate re-generates.
+
+    Candidate ``k`` of seed ``s`` uses the same mask under every target (its random stream
+    is seeded by ``(seed, s, k)``), so the targets are compared on equal terms.
+    """
+
+    def __init__(self, rt, config: GenerationConfig):
+        if config.mask == "atoms" and not rt.language.smiles_syntax:
+            raise ValueError(f"mask='atoms' needs a SMILES model, not {rt.language.name}")
+        self.rt, self.config = rt, config
+        self.mask_id = rt.tokenizer.mask_id
+        self.mol_start = rt.net.mol_start
+        self.max_len = rt.net.encoder.max_len
+        self.atom_class = atom_class_table(rt.net)[0]
+        slack = rt.config.span_slack if config.span_slack is None else config.span_slack
+        if config.span_slack is None and config.mask == "scaffold" and not rt.language.smiles_syntax:
+            # A SELFIES branch writes its length in tokens: an inserted or dropped token would
+            # move atoms in or out of it (and out of the scaffold's rings), so scaffold edits of
+            # SELFIES keep the token count unless span_slack is given.
+            slack = 0.0
+        self.slack = float(slack) if config.mask != "atoms" else 0.0
+        self._free: dict[str, np.ndarray] = {}
+
+    def free_tokens(self, seed: str, n_tokens: int) -> np.ndarray:
+        """``(n_tokens,)`` bool: the seed's tokens outside its scaffold (cached per seed)."""
+        if seed not in self._free:
+            tokens = self.rt.tokenizer.tokenize(self.rt.language.encode(seed))
+            atoms = self.rt.language.token_atoms(seed, tokens)
+            scaffold = scaffold_atoms(seed)
+            self._free[seed] = np.array([a >= 0 and not scaffold[a] for a in atoms])
+        free = self._free[seed]
+        if len(free) != n_tokens:
+            raise RuntimeError(f"token count of {seed!r} changed: {len(free)} != {n_tokens}")
+        return free
+
+    def __call__(self, base: np.ndarray, seed: str, s_idx: int,
+                 k: int) -> tuple[list[int], np.ndarray | None]:
+        """The masked id row of candidate ``k`` and its atom classes (``mask="atoms"`` only)."""
+        cfg, start = self.config, self.mol_start
+        ids = base.copy()
+        n_mol = len(ids) - start - 1
+        rng = np.random.default_rng((cfg.seed, s_idx, k))
+        if cfg.mask == "atoms":
+            atoms = np.flatnonzero(self.atom_class[ids[start:-1]] >= 0)
+            n_masked = min(len(atoms), max(1, round(cfg.mask_fraction * len(atoms))))
+            masked = rng.choice(atoms, n_masked, replace=False)
+            classes = np.full(len(ids), -1)
+            classes[start + masked] = self.atom_class[ids[start + masked]]
+            ids[start + masked] = self.mask_id
+            return ids.tolist(), classes
+        k_tokens = int(min(n_mol, max(1, round(cfg.mask_fraction * n_mol))))
+        spans = (_grow_spans(self.free_tokens(seed, n_mol), k_tokens, rng)
+                 if cfg.mask == "scaffold" else mask_molecule_spans(n_mol, cfg.mask_fraction, rng))
+        ids[start + np.flatnonzero(spans)] = self.mask_id
+        if self.slack > 0:
+            ids = _with_slack(ids, spans, start, self.slack, rng, self.max_len - len(ids),
+                              self.mask_id)
+        return ids.tolist(), None
+
+
+def _with_slack(ids: np.ndarray, spans: np.ndarray, mol_start: int, slack: float,
+                rng: np.random.Generator, room: int, mask_id: int) -> np.ndarray:
+    """``ids`` with ``0..ceil(slack * k)`` extra ``[MASK]`` slots after each masked span of ``k``.
+
+    The layout of :meth:`sciml.rt.data.RTDataset._slack_row` in training, where the extra
+    slots are labelled ``[PAD]``; at most ``room`` slots in all (the model's maximum length).
+    """
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], spans.astype(int), [0]])))
+    parts, cursor = [ids[:mol_start]], 0
+    for a, b in zip(edges[::2], edges[1::2], strict=True):
+        extra = min(int(rng.integers(0, math.ceil(slack * (b - a)) + 1)), max(room, 0))
+        room -= extra
+        parts.append(ids[mol_start + cursor : mol_start + b])
+        parts.append(np.full(extra, mask_id, dtype=ids.dtype))
+        cursor = b
+    parts.append(ids[mol_start + cursor :])
+    return np.concatenate(parts)
+
+
+# ---------------------------------------------------------------------- reranking
+def rerank(rt, fills: Sequence[Sequence[str | None]], targets: Sequence[Mapping[str, float]],
+           batch_size: int = 256) -> list[str | None]:
+    """Per candidate, the valid fill whose *model-predicted* properties are closest to its targets.
+
+    ``fills[j][i]`` is fill ``j`` of candidate ``i`` (None if invalid); distance in units of
+    each property's range, summed over the targeted properties; ties keep the earliest fill.
+    """
+    distinct = sorted({smi for row in fills for smi in row if smi is not None})
+    if not distinct:
+        return [None] * len(targets)
+    pred = rt.score(distinct, batch_size=batch_size)
     names = rt.property_names
-    columns = (
-        ["seed"]
-        + [f"target_{p}" for p in targets]
-        + ["smiles"]
-        + [f"predicted_{p}" for p in names]
-        + [f"true_{p}" for p in names]
-        + ["is_seed"]
-    )
-    seeds = [canon[i] for i in ok]
-    pairs = [(s_idx, t_idx) for s_idx in range(len(seeds)) for t_idx in range(len(goals))]
-    stats = {pair: _PairStats() for pair in pairs}
-    counts = {"fills": 0, "invalid": 0, "repaired": 0, "filtered": 0, "retried": 0}
-    rows: list[list[int]] = []
-    classes: list[np.ndarray | None] = []
-    jobs: list[tuple[int, int]] = []
-    accepted: dict[tuple[int, int], list[tuple[int, str]]] = {pair: [] for pair in pairs}
-    n_rounds = 0
-    if seeds:
-        seed_pred = rt._predict_values(seeds, batch_size=batch_size)["pred"]
-        is_atom = np.array([k == "a" for k in SmilesSyntax(net.vocab).kinds]) & (
-            net.molecule_tokens.cpu().numpy()
-        )
-        aromatic = np.array([_is_aromatic_atom(t) for t in net.vocab]) & is_atom
-        # Atom class of each id: 1 aromatic, 0 aliphatic, -1 not an atom (no constraint).
-        atom_class = np.where(is_atom, aromatic.astype(int), -1)
-        generator = torch.Generator(device=rt._device()).manual_seed(seed)
-        mol_start = net.mol_start
-        bases = {}
-        for s_idx, t_idx in pairs:
-            primer = {p: float(seed_pred[s_idx, k]) for k, p in enumerate(names)}
-            for p in primer:
-                spec = rt.numbers.spec(p)
-                primer[p] = (
-                    min(max(primer[p], spec.vmin), spec.vmax)
-                    if np.isfinite(primer[p])
-                    else math.nan
-                )
-            primer.update(goals[t_idx])
-            bases[s_idx, t_idx] = np.asarray(rt._encode_rows([seeds[s_idx]], [primer])[0])
-
-        def candidate(s_idx: int, t_idx: int, k: int) -> None:
-            ids = bases[s_idx, t_idx].copy()
-            n_mol = len(ids) - mol_start - 1
-            # Candidate k of a seed uses the same mask under every target, so the
-            # targets are compared on equal terms.
-            rng = np.random.default_rng((seed, s_idx, k))
-            row_class = None
-            if mask == "atoms":
-                atoms = np.flatnonzero(is_atom[ids[mol_start:-1]])
-                n_masked = min(len(atoms), max(1, round(mask_fraction * len(atoms))))
-                masked = rng.choice(atoms, n_masked, replace=False)
-                row_class = np.full(len(ids), -1)
-                row_class[mol_start + masked] = atom_class[ids[mol_start + masked]]
-            else:
-                spans = mask_molecule_spans(n_mol, mask_fraction, rng)
-                masked = np.flatnonzero(spans)
-            ids[mol_start + masked] = rt.tokenizer.mask_id
-            if pad:
-                room = net.encoder.max_len - len(ids)
-                ids = _with_slack(ids, spans, mol_start, slack, rng, room, rt.tokenizer.mask_id)
-            classes.append(row_class)
-            rows.append(ids.tolist())
-            jobs.append((s_idx, t_idx))
-
-        reasons: dict[int, str] = {}
-
-        def fill(indices: list[int], temp: float) -> list[str | None]:
-            texts, n_repaired = _fill(
-                rt,
-                [rows[i] for i in indices],
-                n_steps,
-                temp,
-                generator,
-                batch_size,
-                repair,
-                None if mask != "atoms" else [classes[i] for i in indices],
-                pad,
-            )
-            out = list(canonicalize_batch(texts, errors="nan").values)
-            counts["fills"] += len(out)
-            counts["repaired"] += n_repaired
-            for j, (i, smi) in enumerate(zip(indices, out, strict=True)):
-                why = "invalid" if smi is None else molecule_filter.reason(smi)
-                if why is not None:
-                    counts["invalid" if smi is None else "filtered"] += 1
-                    reasons[i], out[j] = why, None
-            return out
-
-        todo = [(pair, k) for pair in pairs for k in range(n)]
-        next_k = dict.fromkeys(pairs, n)
-        while todo and n_rounds < max_rounds:
-            n_rounds += 1
-            first = len(rows)
-            for (s_idx, t_idx), k in todo:
-                candidate(s_idx, t_idx, k)
-            batch = list(range(first, len(rows)))
-            outputs = fill(batch, temperature)
-            if best_of > 1:
-                fills = [outputs] + [fill(batch, temperature or 1.0) for _ in range(best_of - 1)]
-                outputs = _rerank(rt, fills, [goals[jobs[i][1]] for i in batch], batch_size)
-            outputs = dict(zip(batch, outputs, strict=True))
-            for _ in range(max_retries):
-                bad = [i for i in batch if outputs[i] is None]
-                if not bad:
-                    break
-                counts["retried"] += len(bad)
-                for i, smi in zip(bad, fill(bad, temperature or 1.0), strict=True):
-                    outputs[i] = smi
-            for i in batch:
-                pair, smi = jobs[i], outputs[i]
-                stat = stats[pair]
-                stat.candidates += 1
-                if smi is None:
-                    stat.rejected[reasons[i]] = stat.rejected.get(reasons[i], 0) + 1
-                elif smi == seeds[pair[0]] and not keep_seed:
-                    stat.unchanged += 1
-                elif any(smi == known for _, known in accepted[pair]):
-                    stat.duplicates += 1
-                elif len(accepted[pair]) >= n:
-                    stat.surplus += 1
-                else:
-                    accepted[pair].append((i, smi))
-            todo = []
-            for pair in pairs:
-                # Duplicates and failures are common: ask for twice the shortfall.
-                need = 2 * (n - len(accepted[pair]))
-                todo += [(pair, k) for k in range(next_k[pair], next_k[pair] + need)]
-                next_k[pair] += need
-    records = []
-    for pair in pairs:
-        s_idx, t_idx = pair
-        for _, smi in accepted[pair]:
-            record = {"seed": seed_smiles[ok[s_idx]]}
-            record.update({f"target_{p}": v for p, v in goals[t_idx].items()})
-            record["smiles"] = smi
-            record["is_seed"] = smi == seeds[s_idx]
-            records.append(record)
-    frame = pd.DataFrame.from_records(
-        records, columns=[c for c in columns if not c.startswith(("predicted_", "true_"))]
-    )
-    if len(frame):
-        pred = rt._predict_values(frame["smiles"].tolist(), batch_size=batch_size)["pred"]
-        for k, p in enumerate(names):
-            frame[f"predicted_{p}"] = pred[:, k]
-            frame[f"true_{p}"] = true_property(p, frame["smiles"].tolist())
-    else:
-        for p in names:
-            frame[f"predicted_{p}"] = pd.Series(dtype=float)
-            frame[f"true_{p}"] = pd.Series(dtype=float)
-    frame = frame[columns]
-    filtered_by = dict.fromkeys(molecule_filter.names, 0)
-    for stat in stats.values():
-        for why, count in stat.rejected.items():
-            if why != "invalid":
-                filtered_by[why] += count
-    shortfall = [
-        {
-            "seed": seed_smiles[ok[s_idx]],
-            **{f"target_{p}": v for p, v in goals[t_idx].items()},
-            "returned": len(accepted[s_idx, t_idx]),
-            **stats[s_idx, t_idx].describe(),
-        }
-        for s_idx, t_idx in pairs
-        if len(accepted[s_idx, t_idx]) < n
-    ]
-    frame.attrs.update(
-        n_asked=n * len(pairs),
-        n_returned=len(frame),
-        n_rounds=n_rounds,
-        n_generated=len(rows),
-        n_invalid=sum(s.rejected.get("invalid", 0) for s in stats.values()),
-        n_filtered=sum(filtered_by.values()),
-        filtered_by=filtered_by,
-        n_duplicates=sum(s.duplicates for s in stats.values()),
-        n_unchanged=sum(s.unchanged for s in stats.values()),
-        n_surplus=sum(s.surplus for s in stats.values()),
-        n_retried=counts["retried"],
-        n_fills=counts["fills"],
-        n_invalid_fills=counts["invalid"],
-        n_filtered_fills=counts["filtered"],
-        n_repaired_fills=counts["repaired"],
-        shortfall=shortfall,
-        invalid_seeds=invalid,
-    )
-    if shortfall:
-        _warn_shortfall(shortfall, n, n_rounds, len(pairs))
-    return frame
+    spans = {p: rt.numbers.spec(p).vmax - rt.numbers.spec(p).vmin for p in names}
+    where = {smi: k for k, smi in enumerate(distinct)}
+    out = []
+    for i, target in enumerate(targets):
+        best, best_distance = None, math.inf
+        for row in fills:
+            if row[i] is None:
+                continue
+            values = pred[where[row[i]]]
+            distance = sum(abs(values[names.index(p)] - v) / spans[p] for p, v in target.items())
+            distance = distance if np.isfinite(distance) else math.inf
+            if best is None or distance < best_distance:
+                best, best_distance = row[i], distance
+        out.append(best)
+    return out
 
 
+# --------------------------------------------------------------------- generation
 class _PairStats:
     """What became of the candidates of one seed and target."""
 
@@ -366,10 +411,185 @@ class _PairStats:
         }
 
 
+class _Run:
+    """The state of one :func:`generate` call: candidates, fills, accepted molecules."""
+
+    def __init__(self, rt, seeds: list[str], goals: list[dict], config: GenerationConfig):
+        self.rt, self.seeds, self.goals, self.config = rt, seeds, goals, config
+        self.filter = MoleculeFilter(config.exclude)
+        self.masker = Masker(rt, config)
+        self.pairs = [(s, t) for s in range(len(seeds)) for t in range(len(goals))]
+        self.stats = {pair: _PairStats() for pair in self.pairs}
+        self.accepted: dict[tuple[int, int], list[str]] = {pair: [] for pair in self.pairs}
+        self.counts = dict.fromkeys(("fills", "invalid", "repaired", "filtered", "retried"), 0)
+        self.rows: list[list[int]] = []
+        self.classes: list[np.ndarray | None] = []
+        self.jobs: list[tuple[int, int]] = []
+        self.reasons: dict[int, str] = {}
+        self.generator = torch.Generator(device=next(rt.net.parameters()).device)
+        self.generator.manual_seed(config.seed)
+        self.pad = config.mask != "atoms" and self.masker.slack > 0
+        self.bases = self._bases()
+
+    def _bases(self) -> dict[tuple[int, int], np.ndarray]:
+        """The id row of every seed under every target (other properties: its prediction)."""
+        rt, names = self.rt, self.rt.property_names
+        pred = rt.score(self.seeds, batch_size=self.config.batch_size)
+        primers = []
+        for s_idx, t_idx in self.pairs:
+            primer = {}
+            for k, p in enumerate(names):
+                spec, value = rt.numbers.spec(p), float(pred[s_idx, k])
+                primer[p] = min(max(value, spec.vmin), spec.vmax) if np.isfinite(value) \
+                    else math.nan
+            primers.append({**primer, **self.goals[t_idx]})
+        encoded = rt.encode([self.seeds[s] for s, _ in self.pairs], primers, errors="raise")
+        return {pair: np.asarray(row) for pair, row in zip(self.pairs, encoded.ids, strict=True)}
+
+    def fill(self, indices: list[int], temperature: float) -> list[str | None]:
+        """One fill of each candidate: canonical SMILES, or None (invalid or filtered)."""
+        cfg = self.config
+        texts, n_repaired = self.rt.fill(
+            [self.rows[i] for i in indices], temperature=temperature, generator=self.generator,
+            n_steps=cfg.n_steps, batch_size=cfg.batch_size, pad=self.pad, repair=cfg.repair,
+            allowed=None if cfg.mask != "atoms" else [self.classes[i] for i in indices])
+        out = list(canonicalize_batch([t or "" for t in texts], errors="nan").values)
+        self.counts["fills"] += len(out)
+        self.counts["repaired"] += n_repaired
+        for j, (i, smi) in enumerate(zip(indices, out, strict=True)):
+            why = "invalid" if smi is None else self.filter.reason(smi)
+            if why is not None:
+                self.counts["invalid" if smi is None else "filtered"] += 1
+                self.reasons[i], out[j] = why, None
+        return out
+
+    def round(self, todo: list[tuple[tuple[int, int], int]]) -> None:
+        """Make, fill, rerank and retry the candidates ``todo``, then sort out the outputs."""
+        cfg = self.config
+        first = len(self.rows)
+        for (s_idx, t_idx), k in todo:
+            row, classes = self.masker(self.bases[s_idx, t_idx], self.seeds[s_idx], s_idx, k)
+            self.rows.append(row)
+            self.classes.append(classes)
+            self.jobs.append((s_idx, t_idx))
+        batch = list(range(first, len(self.rows)))
+        resample = cfg.temperature or 1.0  # a greedy refill would repeat the same output
+        fills = [self.fill(batch, cfg.temperature)]
+        fills += [self.fill(batch, resample) for _ in range(cfg.best_of - 1)]
+        outputs = (rerank(self.rt, fills, [self.goals[self.jobs[i][1]] for i in batch],
+                          cfg.batch_size) if cfg.best_of > 1 else fills[0])
+        outputs = dict(zip(batch, outputs, strict=True))
+        for _ in range(cfg.max_retries):
+            bad = [i for i in batch if outputs[i] is None]
+            if not bad:
+                break
+            self.counts["retried"] += len(bad)
+            outputs.update(zip(bad, self.fill(bad, resample), strict=True))
+        for i in batch:
+            self._sort_out(self.jobs[i], outputs[i], i)
+
+    def _sort_out(self, pair: tuple[int, int], smi: str | None, i: int) -> None:
+        stat = self.stats[pair]
+        stat.candidates += 1
+        if smi is None:
+            stat.rejected[self.reasons[i]] = stat.rejected.get(self.reasons[i], 0) + 1
+        elif smi == self.seeds[pair[0]] and not self.config.keep_seed:
+            stat.unchanged += 1
+        elif smi in self.accepted[pair]:
+            stat.duplicates += 1
+        elif len(self.accepted[pair]) >= self.config.n:
+            stat.surplus += 1
+        else:
+            self.accepted[pair].append(smi)
+
+    def run(self) -> int:
+        """Rounds until every seed and target has ``n`` molecules or ``max_rounds``."""
+        n = self.config.n
+        todo = [(pair, k) for pair in self.pairs for k in range(n)]
+        next_k = dict.fromkeys(self.pairs, n)
+        n_rounds = 0
+        while todo and n_rounds < self.config.max_rounds:
+            n_rounds += 1
+            self.round(todo)
+            todo = []
+            for pair in self.pairs:
+                # Duplicates and failures are common: ask for twice the shortfall.
+                need = 2 * (n - len(self.accepted[pair]))
+                todo += [(pair, k) for k in range(next_k[pair], next_k[pair] + need)]
+                next_k[pair] += need
+        return n_rounds
+
+
+def _frame(run: _Run, seed_inputs: list[str], targets: Mapping) -> pd.DataFrame:
+    """One row per accepted molecule, with the model's prediction and the RDKit value."""
+    rt, names = run.rt, run.rt.property_names
+    columns = (["seed"] + [f"target_{p}" for p in targets] + ["smiles"]
+               + [f"predicted_{p}" for p in names] + [f"true_{p}" for p in names] + ["is_seed"])
+    records = []
+    for s_idx, t_idx in run.pairs:
+        for smi in run.accepted[s_idx, t_idx]:
+            records.append({"seed": seed_inputs[s_idx],
+                            **{f"target_{p}": v for p, v in run.goals[t_idx].items()},
+                            "smiles": smi, "is_seed": smi == run.seeds[s_idx]})
+    frame = pd.DataFrame.from_records(
+        records, columns=[c for c in columns if not c.startswith(("predicted_", "true_"))])
+    pred = rt.score(frame["smiles"].tolist(), batch_size=run.config.batch_size)
+    for k, p in enumerate(names):
+        frame[f"predicted_{p}"] = pred[:, k] if len(frame) else pd.Series(dtype=float)
+        frame[f"true_{p}"] = (true_property(p, frame["smiles"].tolist()) if len(frame)
+                              else pd.Series(dtype=float))
+    return frame[columns]
+
+
+def _attrs(run: _Run, seed_inputs: list[str], invalid: list, n_rounds: int) -> dict:
+    """The counts of :meth:`RegressionTransformer.generate`'s ``attrs``."""
+    stats, n = run.stats.values(), run.config.n
+    filtered_by = dict.fromkeys(run.filter.names, 0)
+    for stat in stats:
+        for why, count in stat.rejected.items():
+            if why != "invalid":
+                filtered_by[why] += count
+    shortfall = [
+        {"seed": seed_inputs[s], **{f"target_{p}": v for p, v in run.goals[t].items()},
+         "returned": len(run.accepted[s, t]), **run.stats[s, t].describe()}
+        for s, t in run.pairs if len(run.accepted[s, t]) < n
+    ]
+    return dict(
+        n_asked=n * len(run.pairs), n_returned=sum(len(a) for a in run.accepted.values()),
+        n_rounds=n_rounds, n_generated=len(run.rows),
+        n_invalid=sum(s.rejected.get("invalid", 0) for s in stats),
+        n_filtered=sum(filtered_by.values()), filtered_by=filtered_by,
+        n_duplicates=sum(s.duplicates for s in stats),
+        n_unchanged=sum(s.unchanged for s in stats),
+        n_surplus=sum(s.surplus for s in stats), n_retried=run.counts["retried"],
+        n_fills=run.counts["fills"], n_invalid_fills=run.counts["invalid"],
+        n_filtered_fills=run.counts["filtered"], n_repaired_fills=run.counts["repaired"],
+        shortfall=shortfall, invalid_seeds=invalid,
+    )
+
+
+@torch.no_grad()
+def generate(rt, seed_smiles: Sequence[str], targets: Mapping[str, float | Sequence[float]],
+             config: GenerationConfig) -> pd.DataFrame:
+    """Make the molecules of :meth:`RegressionTransformer.generate` (see there)."""
+    rt.net.eval()
+    goals = target_rows(rt, targets, config.out_of_range)
+    seed_smiles = list(seed_smiles)
+    encoded = rt.encode(seed_smiles, errors=config.errors)
+    ok = [i for i, s in enumerate(encoded.canonical) if s is not None]
+    seeds = [encoded.canonical[i] for i in ok]
+    run = _Run(rt, seeds, goals, config)
+    n_rounds = run.run() if seeds else 0
+    inputs = [seed_smiles[i] for i in ok]
+    frame = _frame(run, inputs, targets)
+    frame.attrs.update(_attrs(run, inputs, encoded.invalid, n_rounds))
+    if frame.attrs["shortfall"]:
+        _warn_shortfall(frame.attrs["shortfall"], config.n, n_rounds, len(run.pairs))
+    return frame
+
+
 def _warn_shortfall(shortfall: list[dict], n: int, n_rounds: int, n_pairs: int) -> None:
     """One :class:`GenerationWarning` naming the seeds and targets short of ``n`` and why."""
-    import warnings
-
     lines = []
     for row in shortfall[:5]:
         targets = ", ".join(f"{k[7:]}={v:g}" for k, v in row.items() if k.startswith("target_"))
@@ -389,228 +609,46 @@ def _warn_shortfall(shortfall: list[dict], n: int, n_rounds: int, n_pairs: int) 
     )
 
 
-def _with_slack(
-    ids: np.ndarray,
-    spans: np.ndarray,
-    mol_start: int,
-    slack: float,
-    rng: np.random.Generator,
-    room: int,
-    mask_id: int,
-) -> np.ndarray:
-    """``ids`` with ``0..ceil(slack * k)`` extra ``[MASK]`` slots after each masked span of ``k``.
-
-    The layout of :meth:`sciml.rt.data.RTDataset._slack_row` in training, where the extra
-    slots are labelled ``[PAD]``; at most ``room`` slots in all (the model's maximum length).
-    """
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], spans.astype(int), [0]])))
-    parts, cursor = [ids[:mol_start]], 0
-    for a, b in zip(edges[::2], edges[1::2], strict=True):
-        extra = min(int(rng.integers(0, math.ceil(slack * (b - a)) + 1)), max(room, 0))
-        room -= extra
-        parts.append(ids[mol_start + cursor : mol_start + b])
-        parts.append(np.full(extra, mask_id, dtype=ids.dtype))
-        cursor = b
-    parts.append(ids[mol_start + cursor :])
-    return np.concatenate(parts)
-
-
-def _rerank(
-    rt: RegressionTransformer,
-    fills: Sequence[Sequence[str | None]],
-    targets: Sequence[Mapping[str, float]],
-    batch_size: int,
-) -> list[str | None]:
-    """Per candidate, the valid fill whose predicted properties are closest to its targets.
-
-    ``fills[j][i]`` is fill ``j`` of candidate ``i`` (None if invalid); ties keep the
-    earliest fill.
-    """
-    distinct = sorted({smi for row in fills for smi in row if smi is not None})
-    if not distinct:
-        return [None] * len(targets)
-    pred = rt._predict_values(distinct, batch_size=batch_size)["pred"]
-    names = rt.property_names
-    spans = {p: rt.numbers.spec(p).vmax - rt.numbers.spec(p).vmin for p in names}
-    where = {smi: k for k, smi in enumerate(distinct)}
-    out = []
-    for i, target in enumerate(targets):
-        best, best_distance = None, math.inf
-        for row in fills:
-            smi = row[i]
-            if smi is None:
-                continue
-            values = pred[where[smi]]
-            distance = sum(
-                abs(values[names.index(p)] - v) / spans[p] for p, v in target.items()
-            )
-            distance = distance if np.isfinite(distance) else math.inf
-            if best is None or distance < best_distance:
-                best, best_distance = smi, distance
-        out.append(best)
-    return out
-
-def _fill(
-    rt: RegressionTransformer,
-    rows: Sequence[Sequence[int]],
-    n_steps: int | None,
-    temperature: float,
-    generator: torch.Generator,
-    batch_size: int,
-    repair: bool = False,
-    atom_classes: Sequence[np.ndarray] | None = None,
-    pad: bool = False,
-) -> tuple[list[str], int]:
-    """Fill the masks of each id row.
-
-    ``atom_classes`` (one array per row: 1 aromatic, 0 aliphatic, -1 free) restricts a
-    masked position to atoms of its class. Returns the molecule part of each row as a
-    SMILES string and, with ``repair``, how many fills
-    :func:`sciml.rt._repair.repair` turned from invalid into valid.
-    """
-    net, device, mol_start = rt._require(), rt._device(), rt._require().mol_start
-    if atom_classes is not None:
-        aromatic = torch.tensor([_is_aromatic_atom(t) for t in net.vocab])
-        kinds = SmilesSyntax(net.vocab).kinds
-        atom = torch.tensor([k == "a" for k in kinds]) & net.molecule_tokens.cpu()
-        # Rows: class -1 (any token), 0 (aliphatic atoms), 1 (aromatic atoms).
-        table = torch.stack([torch.ones_like(atom), atom & ~aromatic, atom & aromatic])
-    texts = [""] * len(rows)
-    n_repaired = 0
-    order = np.argsort([len(r) for r in rows], kind="stable")
-    for start in range(0, len(rows), batch_size):
-        idx = order[start : start + batch_size]
-        ids, attention = rt._pad([rows[i] for i in idx], rt.tokenizer.pad_id)
-        filled = iterative_unmask(
-            net,
-            ids.to(device),
-            attention.to(device),
-            n_steps=n_steps,
-            temperature=temperature,
-            generator=generator,
-            alternatives=_REPAIR_CANDIDATES if repair else 0,
-            pad=pad,
-            allowed=None
-            if atom_classes is None
-            else table[
-                torch.as_tensor(
-                    np.stack(
-                        [
-                            np.pad(
-                                atom_classes[i],
-                                (0, ids.shape[1] - len(atom_classes[i])),
-                                constant_values=-1,
-                            )
-                            for i in idx
-                        ]
-                    )
-                    + 1
-                )
-            ].to(device),
-        )
-        filled, alt = (filled[0].cpu(), filled[1].cpu()) if repair else (filled.cpu(), None)
-        for j, i in enumerate(idx):
-            # Molecule tokens only: no [SEP], no padding.
-            keep = attention[j, mol_start:] & net.molecule_tokens.cpu()[filled[j, mol_start:]]
-            row = filled[j, mol_start:][keep]
-            texts[i] = rt.tokenizer.decode(row)
-            if repair and chemistry_problems(texts[i]):
-                fixed = _repair_row(rt, row, alt[j, mol_start:][keep])
-                if fixed is not None:
-                    texts[i], n_repaired = fixed, n_repaired + 1
-    return texts, n_repaired
-
-def _repair_row(rt: RegressionTransformer, row: torch.Tensor, alt: torch.Tensor) -> str | None:
-    """Repaired SMILES of a filled molecule ``(n,)`` with candidates ``(n, k)``, or None."""
-    net = rt._require()
-    tokens = rt.tokenizer.convert_ids_to_tokens(row.tolist())
-    alternatives = {
-        p: [net.vocab[t] for t in alt[p].tolist() if t >= 0 and net.molecule_tokens[t]]
-        for p in range(len(tokens))
-        if alt[p, 0] >= 0
-    }
-    fixed = repair(tokens, alternatives)
-    return None if fixed is None else rt.tokenizer.detokenize(fixed)
-
-
 @torch.no_grad()
-def primer_influence(
-    rt: RegressionTransformer,
-    seed_smiles: Sequence[str],
-    primers: Mapping[str, Sequence[float]],
-    *,
-    mask_fraction: float = 0.3,
-    mask: Literal["spans", "atoms"] = "spans",
-    seed: int = 0,
-    batch_size: int = 256,
-) -> dict[str, float]:
+def primer_influence(rt, seed_smiles: Sequence[str], primers: Mapping[str, Sequence[float]], *,
+                     mask_fraction: float = 0.3, mask: str = "spans", seed: int = 0,
+                     batch_size: int = 256) -> dict[str, float]:
     """How much the primer moves the model's first-pass fill distributions.
 
     Each seed gets one mask (as candidate 0 of :func:`generate`), written under the first
     and under the last primer value; one forward pass each gives the distribution over
-    SMILES tokens at every masked position, ``p`` (first primer) and ``q`` (last). A model
+    molecule tokens at every masked position, ``p`` (first primer) and ``q`` (last). A model
     that ignores its primer has ``p == q``.
-
-    Parameters
-    ----------
-    seed_smiles : sequence of str
-        Valid seed molecules.
-    primers : mapping
-        One property -> at least two values, e.g. ``{"qed": [0.2, 0.8]}``.
-    mask_fraction, mask, seed, batch_size
-        As in :func:`generate`.
 
     Returns
     -------
     dict
         ``tv_mean`` and ``tv_median`` (total-variation distance ``0.5 * sum |p - q|``
         over masked positions, 0..1), ``argmax_changed`` (share of positions whose most
-        likely token differs: what greedy filling can see of the primer), ``max_prob_mean``
-        (mean probability of the most likely token under the first primer: how peaked the
-        fills are) and ``positions`` (masked positions compared).
+        likely token differs), ``max_prob_mean`` (mean probability of the most likely
+        token under the first primer) and ``positions`` (masked positions compared).
     """
     ((name, values),) = dict(primers).items()
     values = list(values)
     if len(values) < 2:
         raise ValueError(f"primers needs at least two values of {name!r}, got {values}")
-    net = rt._require().eval()
-    rt.numbers.check_names({name: 0})
-    seeds, _ = rt._valid_inputs(list(seed_smiles), "raise")
-    kinds = SmilesSyntax(net.vocab).kinds
-    is_atom = np.array([k == "a" for k in kinds]) & net.molecule_tokens.cpu().numpy()
-    pred = rt._predict_values(seeds, batch_size=batch_size)["pred"]
-    mol_start = net.mol_start
+    net = rt.net.eval()
+    config = GenerationConfig(mask_fraction=mask_fraction, mask=mask, seed=seed,
+                              span_slack=0.0, batch_size=batch_size)
+    seeds = [s for s in rt.encode(list(seed_smiles), errors="raise").canonical]
+    run = _Run(rt, seeds, [{name: float(values[0])}, {name: float(values[-1])}], config)
     dists = []
-    for value in (values[0], values[-1]):
-        rows, where = [], []
-        for s_idx, s in enumerate(seeds):
-            primer = {
-                p: float(np.clip(pred[s_idx, k], rt.numbers.spec(p).vmin, rt.numbers.spec(p).vmax))
-                for k, p in enumerate(rt.property_names)
-            }
-            primer[name] = rt.numbers.spec(name).check_value(value, "raise")
-            ids = np.asarray(rt._encode_rows([s], [primer])[0])
-            rng = np.random.default_rng((seed, s_idx, 0))
-            if mask == "atoms":
-                atoms = np.flatnonzero(is_atom[ids[mol_start:-1]])
-                n_masked = min(len(atoms), max(1, round(mask_fraction * len(atoms))))
-                masked = np.sort(rng.choice(atoms, n_masked, replace=False))
-            else:
-                masked = np.flatnonzero(
-                    mask_molecule_spans(len(ids) - mol_start - 1, mask_fraction, rng)
-                )
-            ids[mol_start + masked] = rt.tokenizer.mask_id
-            rows.append(ids.tolist())
-            where.append(mol_start + masked)
+    for t_idx in (0, 1):
+        rows = [run.masker(run.bases[s, t_idx], seeds[s], s, 0)[0] for s in range(len(seeds))]
         probs = []
         for start in range(0, len(rows), batch_size):
-            chunk = range(start, min(start + batch_size, len(rows)))
-            ids, attention = rt._pad([rows[i] for i in chunk], rt.tokenizer.pad_id)
-            device = rt._device()
+            chunk = rows[start : start + batch_size]
+            ids, attention = pad_ids(chunk, rt.tokenizer.pad_id)
+            device = next(net.parameters()).device
             logits = net({"input_ids": ids.to(device), "attention_mask": attention.to(device)})
             logits = logits["logits"].float().masked_fill(~net.molecule_tokens, float("-inf"))
             soft = logits.softmax(-1).cpu()
-            probs += [soft[j, where[i]] for j, i in enumerate(chunk)]
+            probs += [soft[j, ids[j] == rt.tokenizer.mask_id] for j in range(len(chunk))]
         dists.append(torch.cat(probs))
     p, q = dists
     tv = 0.5 * (p - q).abs().sum(-1)

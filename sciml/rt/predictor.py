@@ -20,9 +20,9 @@ import math
 import os
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,9 +41,10 @@ from sciml.chem.smiles import (
 from sciml.chem.tokenizer import SmilesTokenizer, VocabularyMismatchError, pad_ids
 from sciml.encoder import LengthBucketBatchSampler
 from sciml.rt import generation
-from sciml.rt.data import RTDataset, build_tokenizer, encode_sequence
+from sciml.rt.data import RTDataset, build_tokenizer
 from sciml.rt.decoding import sequential_slot_ids
-from sciml.rt.generation import RDKIT_PROPERTIES, true_property
+from sciml.rt.generation import RDKIT_PROPERTIES, GenerationConfig, true_property
+from sciml.rt.language import resolve_language
 from sciml.rt.model import RegressionTransformerNet, RTObjective, SelfConsistency, check_decoding
 from sciml.rt.numbers import NumberTokenizer, PropertySpec
 from sciml.train import (
@@ -59,6 +60,8 @@ from sciml.train.device import default_device, seed_everything
 
 __all__ = [
     "RDKIT_PROPERTIES",
+    "EncodedMolecules",
+    "GenerationConfig",
     "RTConfig",
     "RegressionTransformer",
     "extend_tokenizer",
@@ -67,6 +70,26 @@ __all__ = [
 ]
 
 _FORMAT = "sciml.rt.RegressionTransformer"
+
+
+@dataclass(frozen=True)
+class EncodedMolecules:
+    """What :meth:`RegressionTransformer.encode` made of a list of molecules.
+
+    Attributes
+    ----------
+    canonical : list of str or None
+        Canonical SMILES per input (None where invalid).
+    ids : list of list of int or None
+        ``[CLS] block molecule [SEP]`` ids per input (None where invalid).
+    invalid : list of InvalidSmiles
+        The invalid inputs, each with why (unparsable, too long, a token outside the
+        vocabulary, named).
+    """
+
+    canonical: list[str | None]
+    ids: list[list[int] | None]
+    invalid: list[InvalidSmiles]
 #: Training molecules whose fingerprints the applicability domain keeps (a seeded sample),
 #: so that a model trained on a million molecules stays a few megabytes.
 DOMAIN_REFERENCE = 10_000
@@ -104,6 +127,9 @@ class RTConfig:
         Extra ``[MASK]`` slots (up to this fraction of a span's length, labelled ``[PAD]``)
         after each masked span in generation-mode training, so that :meth:`generate` can
         grow or shrink the molecule (:class:`~sciml.rt.data.RTDataset`).
+    language : {"smiles", "selfies"}
+        The molecule language the model reads and writes (:mod:`sciml.rt.language`);
+        inputs and outputs are SMILES either way.
     """
 
     size: str = "small"
@@ -116,6 +142,7 @@ class RTConfig:
     max_tokens: int | None = None
     reveal_digits: float = 0.0
     span_slack: float = 0.5
+    language: str = "smiles"
 
 
 def extend_tokenizer(
@@ -210,7 +237,10 @@ class RegressionTransformer:
     tokenizer : SmilesTokenizer, optional
         A vocabulary from :func:`sciml.rt.data.build_tokenizer` (needed when models
         should share weights, e.g. ``fit(..., init_from=pretrained)``). Default: built
-        from the training SMILES at :meth:`fit`.
+        from the training molecules at :meth:`fit`.
+    language : {"smiles", "selfies"}, optional
+        Molecule language (sets ``config.language``; :mod:`sciml.rt.language`): SELFIES
+        makes every generated token string a molecule.
     """
 
     def __init__(
@@ -218,14 +248,22 @@ class RegressionTransformer:
         properties: Sequence[str | PropertySpec] | None = None,
         config: RTConfig = RTConfig(),
         tokenizer: SmilesTokenizer | None = None,
+        *,
+        language: str | None = None,
     ):
+        if language is not None:
+            config = replace(config, language=language)
         self.properties = list(properties) if properties is not None else None
         self.config = config
+        #: The :class:`~sciml.rt.language.MoleculeLanguage` the model reads and writes.
+        self.language = resolve_language(config.language)
         self.tokenizer = tokenizer
         self.net: RegressionTransformerNet | None = None
         self.history: pd.DataFrame | None = None
         #: Training molecules' fingerprints and descriptor ranges (applicability domain).
         self.domain: TrainingDomain | None = None
+        #: How a saved model was made (corpus, molecules seen, command, history), if recorded.
+        self.provenance: dict | None = None
 
     # ----------------------------------------------------------------- state
     @property
@@ -284,7 +322,10 @@ class RegressionTransformer:
             known tokens keep their trained embeddings and output rows, new ones start
             fresh (:func:`extend_tokenizer`, :func:`transfer_state`). A tokenizer given to
             the constructor must equal ``init_from``'s, else
-            :class:`~sciml.chem.VocabularyMismatchError`.
+            :class:`~sciml.chem.VocabularyMismatchError`. A model of another language (e.g.
+            a SELFIES model started from a SMILES one) gets its own vocabulary and keeps
+            ``init_from``'s transformer weights and the rows of the tokens both share
+            (special and digit tokens, common bracket atoms).
         errors : {"raise", "skip", "nan"}
             Invalid training SMILES: raise, or drop them ("skip" and "nan" both drop).
         resume : path, optional
@@ -310,102 +351,22 @@ class RegressionTransformer:
             ``self``, trained; :attr:`history` holds the per-epoch log.
         """
         train_config = train_config or TrainConfig(max_epochs=20, lr=5e-4)
-        if canonical:
-            canon = list(smiles)
-            names = [p.name if isinstance(p, PropertySpec) else p for p in self.properties or ()]
-            frame = _as_frame(y, names, len(canon))
-        else:
-            canon, frame = self._clean(smiles, y, errors)
-        self.domain = TrainingDomain.fit(canon, max_reference=DOMAIN_REFERENCE,
-                                         seed=train_config.seed)
-        names = [
-            p.name if isinstance(p, PropertySpec) else p for p in (self.properties or frame.columns)
-        ]
-        missing = [n for n in names if n not in frame.columns]
-        if missing:
-            raise KeyError(f"targets lack columns {missing}; got {list(frame.columns)}")
-        specs = []
-        for p in self.properties or names:
-            specs.append(
-                p
-                if isinstance(p, PropertySpec)
-                else _infer_spec(p, frame[p].to_numpy(), self.config.precision)
-            )
+        texts, values, names, specs = self._training_data(smiles, y, errors, canonical,
+                                                          train_config.seed)
         numbers = NumberTokenizer(specs)
-        values = frame[names].to_numpy()
-        explicit_tokenizer = self.tokenizer is not None
-        if self.tokenizer is None:
-            self.tokenizer = (
-                extend_tokenizer(init_from.tokenizer, canon, numbers)
-                if init_from is not None
-                else build_tokenizer(canon, numbers)
-            )
+        net = self._build_net(texts, specs, numbers, init_from, train_config.seed)
+        texts, values = self._fit_lengths(texts, values, net, numbers, errors, "training")
         cfg = self.config
-        seed_everything(train_config.seed)  # the initial weights, not only the batch order
-        net = RegressionTransformerNet(
-            self.tokenizer.vocab,
-            [s.to_dict() for s in specs],
-            size=cfg.size,
-            encoder_overrides=dict(cfg.encoder_overrides),
-            numerical_encoding=cfg.numerical_encoding,
-        )
-        if init_from is not None:
-            if explicit_tokenizer:
-                init_from.tokenizer.check_fingerprint(self.tokenizer.fingerprint)
-            net.load_state_dict(
-                transfer_state(init_from._require(), init_from.tokenizer, net, self.tokenizer)
-            )
-        canon, values = self._fit_lengths(canon, values, net, numbers, errors, "training")
-        mol_ids = TokenCorpus.cached(canon, self.tokenizer, "rt") if cache_tokens else None
+        mol_ids = TokenCorpus.cached(texts, self.tokenizer, "rt") if cache_tokens else None
         train_ds = RTDataset(
-            canon,
-            values,
-            numbers,
-            self.tokenizer,
-            mode="alternate",
-            mask_fraction=cfg.mask_fraction,
-            reveal_digits=cfg.reveal_digits,
-            span_slack=cfg.span_slack,
-            mol_ids=mol_ids,
-            max_length=net.encoder.max_len,
+            texts, values, numbers, self.tokenizer, mode="alternate",
+            mask_fraction=cfg.mask_fraction, reveal_digits=cfg.reveal_digits,
+            span_slack=cfg.span_slack, mol_ids=mol_ids, max_length=net.encoder.max_len,
         )
         val_ds = None
         if val_smiles is not None:
-            v_canon, v_frame = self._clean(val_smiles, val_y, errors)
-            v_canon, v_values = self._fit_lengths(v_canon, v_frame[names].to_numpy(), net,
-                                                  numbers, errors, "validation")
-            v_frame = pd.DataFrame(v_values, columns=names)
-            val_ds = RTDataset(
-                v_canon,
-                v_frame[names].to_numpy(),
-                numbers,
-                self.tokenizer,
-                mode="property",
-                out_of_range="clip",
-            )
-        train_loader = DataLoader(
-            train_ds,
-            collate_fn=train_ds.collate,
-            batch_sampler=LengthBucketBatchSampler(
-                train_ds.lengths(),
-                train_config.batch_size,
-                shuffle=True,
-                seed=train_config.seed,
-                max_tokens=cfg.max_tokens,
-                epoch_size=epoch_size,
-            ),
-        )
-        val_loader = (
-            None
-            if val_ds is None
-            else DataLoader(
-                val_ds,
-                collate_fn=val_ds.collate,
-                batch_sampler=LengthBucketBatchSampler(
-                    val_ds.lengths(), 2 * train_config.batch_size, shuffle=False
-                ),
-            )
-        )
+            val_ds = self._validation_set(val_smiles, val_y, names, net, numbers, errors)
+        train_loader, val_loader = self._loaders(train_ds, val_ds, train_config, epoch_size)
         if train_config.monitor is None:
             train_config = train_config.replace(
                 monitor="val_rmse" if val_ds is not None else "train_loss"
@@ -414,45 +375,152 @@ class RegressionTransformer:
         weighting = StaticWeighting(
             {"digit_distance": cfg.digit_distance, "self_consistency": cfg.self_consistency}
         )
-        trainer = Trainer(
-            net,
-            RTObjective(digit_distance=cfg.digit_distance > 0),
-            train_config,
-            weighting=weighting,
-            extra_losses=hooks,
-            unit="mol",
-        )
+        trainer = Trainer(net, RTObjective(digit_distance=cfg.digit_distance > 0), train_config,
+                          weighting=weighting, extra_losses=hooks, unit="mol")
         self.history = trainer.fit(train_loader, val_loader, resume=resume)
         #: True when training stopped at ``train_config.max_minutes`` (``on_budget="stop"``).
         self.stopped_by_budget = trainer.stopped_by_budget
         self.net = trainer.raw_model.eval()
         return self
 
-    def _fit_lengths(self, canon: list[str], values: np.ndarray, net, numbers, errors: str,
+    def _training_data(self, smiles, y, errors: str, canonical: bool, seed: int):
+        """Model texts, values ``(N, T)``, property names and specs of the training molecules.
+
+        Also fits the applicability domain on the canonical SMILES.
+        """
+        if canonical:
+            canon = list(smiles)
+            names = [p.name if isinstance(p, PropertySpec) else p for p in self.properties or ()]
+            frame = _as_frame(y, names, len(canon))
+        else:
+            canon, frame = self._clean(smiles, y, errors)
+        self.domain = TrainingDomain.fit(canon, max_reference=DOMAIN_REFERENCE, seed=seed)
+        names = [
+            p.name if isinstance(p, PropertySpec) else p for p in (self.properties or frame.columns)
+        ]
+        missing = [n for n in names if n not in frame.columns]
+        if missing:
+            raise KeyError(f"targets lack columns {missing}; got {list(frame.columns)}")
+        specs = [
+            p if isinstance(p, PropertySpec)
+            else _infer_spec(p, frame[p].to_numpy(), self.config.precision)
+            for p in self.properties or names
+        ]
+        texts, values = self._language_texts(canon, frame[names].to_numpy(), errors, "training")
+        return texts, values, names, specs
+
+    def _build_net(self, texts: list[str], specs: list[PropertySpec], numbers: NumberTokenizer,
+                   init_from: RegressionTransformer | None, seed: int) -> RegressionTransformerNet:
+        """The vocabulary (unless given) and the initial network, ``init_from``'s weights copied."""
+        explicit_tokenizer = self.tokenizer is not None
+        same_language = init_from is not None and init_from.language is self.language
+        if self.tokenizer is None:
+            self.tokenizer = (
+                extend_tokenizer(init_from.tokenizer, texts, numbers)
+                if same_language
+                else build_tokenizer(texts, numbers)
+            )
+        cfg = self.config
+        seed_everything(seed)  # the initial weights, not only the batch order
+        net = RegressionTransformerNet(
+            self.tokenizer.vocab,
+            [s.to_dict() for s in specs],
+            size=cfg.size,
+            encoder_overrides=dict(cfg.encoder_overrides),
+            numerical_encoding=cfg.numerical_encoding,
+        )
+        if init_from is not None:
+            if explicit_tokenizer and same_language:
+                init_from.tokenizer.check_fingerprint(self.tokenizer.fingerprint)
+            net.load_state_dict(
+                transfer_state(init_from._require(), init_from.tokenizer, net, self.tokenizer)
+            )
+        return net
+
+    def _validation_set(self, val_smiles, val_y, names: list[str], net, numbers,
+                        errors: str) -> RTDataset:
+        v_canon, v_frame = self._clean(val_smiles, val_y, errors)
+        v_texts, v_values = self._language_texts(v_canon, v_frame[names].to_numpy(), errors,
+                                                 "validation")
+        v_texts, v_values = self._fit_lengths(v_texts, v_values, net, numbers, errors,
+                                              "validation")
+        return RTDataset(v_texts, v_values, numbers, self.tokenizer, mode="property",
+                         out_of_range="clip")
+
+    def _loaders(self, train_ds: RTDataset, val_ds: RTDataset | None,
+                 train_config: TrainConfig, epoch_size: int | None):
+        train_loader = DataLoader(
+            train_ds,
+            collate_fn=train_ds.collate,
+            batch_sampler=LengthBucketBatchSampler(
+                train_ds.lengths(), train_config.batch_size, shuffle=True,
+                seed=train_config.seed, max_tokens=self.config.max_tokens,
+                epoch_size=epoch_size,
+            ),
+        )
+        if val_ds is None:
+            return train_loader, None
+        return train_loader, DataLoader(
+            val_ds,
+            collate_fn=val_ds.collate,
+            batch_sampler=LengthBucketBatchSampler(
+                val_ds.lengths(), 2 * train_config.batch_size, shuffle=False
+            ),
+        )
+
+    def _language_texts(self, canon: list[str], values: np.ndarray, errors: str,
+                        what: str) -> tuple[list[str], np.ndarray]:
+        """The model texts of ``canon`` (:attr:`language`); unwritable molecules follow ``errors``."""
+        if self.language.smiles_syntax:  # SMILES: the canonical SMILES are the texts
+            return list(canon), values
+        texts, keep, bad = [], [], []
+        for i, smi in enumerate(canon):
+            try:
+                texts.append(self.language.encode(smi))
+                keep.append(i)
+            except ValueError as err:
+                bad.append(f"  [{i}] {err}")
+        if bad and errors == "raise":
+            raise ValueError(f"{len(bad)} {what} molecules cannot be written as "
+                             f"{self.language.name}:\n" + "\n".join(bad[:20]))
+        if bad:
+            warnings.warn(f"{len(bad)} {what} molecules left out (not writable as "
+                          f"{self.language.name})", stacklevel=3)
+        return texts, values[np.asarray(keep, dtype=int)]
+
+    def _fit_lengths(self, texts: list[str], values: np.ndarray, net, numbers, errors: str,
                      what: str) -> tuple[list[str], np.ndarray]:
-        """Molecules whose sequence fits the encoder's ``max_len``; longer ones follow ``errors``.
+        """Molecules whose sequence fits ``max_len`` and the vocabulary; others follow ``errors``.
 
         Raises
         ------
         ValueError
-            ``errors="raise"`` and some molecules are too long (the first 20 are named).
+            ``errors="raise"`` and some molecules are too long or hold a token outside the
+            vocabulary (the first 20 are named, with the token).
         """
         limit = net.encoder.max_len - 2 - numbers.block_length
-        n_tokens = np.fromiter((len(self.tokenizer.tokenize(s)) for s in canon), dtype=np.int64,
-                               count=len(canon))
-        long = np.flatnonzero(n_tokens > limit)
-        if not len(long):
-            return canon, values
+        known = self.tokenizer.token_to_id
+        problems = {}
+        for i, text in enumerate(texts):
+            tokens = self.tokenizer.tokenize(text)
+            unknown = next((t for t in tokens if t not in known), None)
+            if unknown is not None:
+                problems[i] = f"token {unknown!r} is not in the vocabulary"
+            elif len(tokens) > limit:
+                problems[i] = f"{len(tokens)} tokens, longer than the maximum of {limit}"
+        if not problems:
+            return texts, values
         if errors == "raise":
-            listed = "\n".join(f"  [{i}] {canon[i]!r}: {n_tokens[i]} tokens" for i in long[:20])
+            listed = "\n".join(f"  [{i}] {texts[i]!r}: {why}" for i, why in
+                               list(problems.items())[:20])
             raise ValueError(
-                f"{len(long)} {what} molecules are longer than the model's maximum of {limit} "
-                f"tokens (encoder max_len {net.encoder.max_len}); drop them with "
+                f"{len(problems)} {what} molecules do not fit the model (encoder max_len "
+                f"{net.encoder.max_len}, {self.tokenizer.vocab_size} tokens); drop them with "
                 f"errors='skip':\n{listed}")
-        keep = np.flatnonzero(n_tokens <= limit)
-        warnings.warn(f"{len(long)} {what} molecules longer than {limit} tokens left out",
-                      stacklevel=3)
-        return [canon[i] for i in keep], values[keep]
+        keep = np.array([i for i in range(len(texts)) if i not in problems], dtype=int)
+        warnings.warn(f"{len(problems)} {what} molecules left out (too long or holding a token "
+                      "outside the vocabulary)", stacklevel=3)
+        return [texts[i] for i in keep], values[keep]
 
     def _clean(self, smiles, y, errors: str) -> tuple[list[str], pd.DataFrame]:
         check_errors_arg(errors)
@@ -462,38 +530,124 @@ class RegressionTransformer:
         batch = canonicalize_batch(smiles, errors="raise" if errors == "raise" else "skip")
         return list(batch.values), frame.iloc[batch.index].reset_index(drop=True)
 
-    # --------------------------------------------------------------- encode
-    def _encode_rows(
+    # ------------------------------------------- public seam: encode, score, fill
+    def encode(
         self,
-        smiles: Sequence[str],
-        values: Sequence[Mapping[str, float]],
+        smiles: Sequence[object],
+        primers: Sequence[Mapping[str, float]] | None = None,
+        *,
+        errors: Errors = "raise",
         out_of_range: str = "raise",
-    ) -> list[list[int]]:
-        net = self._require()
-        return [
-            encode_sequence(v, s, net.numbers, self.tokenizer, out_of_range)
-            for s, v in zip(smiles, values, strict=True)
-        ]
+    ) -> EncodedMolecules:
+        """Canonicalise molecules and write them as id rows ``[CLS] block molecule [SEP]``.
 
-    def _valid_inputs(
-        self, smiles: Sequence[object], errors: str
-    ) -> tuple[list[str | None], list[InvalidSmiles]]:
-        """Canonical SMILES per row (None if invalid) and the invalid rows (too long counts)."""
+        Parameters
+        ----------
+        smiles : sequence of str
+            Molecules. Unparsable ones, ones longer than the model, ones the language cannot
+            write and ones holding a token outside the vocabulary are invalid: with
+            ``errors="raise"`` an :class:`~sciml.chem.InvalidSmilesError` names each (and
+            the token); otherwise their row is None.
+        primers : sequence of mapping, optional
+            Property values per molecule for the block (missing properties are ``[MASK]``
+            slots); default: every value masked (the prediction input).
+        out_of_range : {"raise", "clip"}
+            Primer values outside a property's range.
+        """
         check_errors_arg(errors)
-        batch = canonicalize_batch(list(smiles), errors="nan")
+        net = self._require()
+        smiles = list(smiles)
+        batch = canonicalize_batch(smiles, errors="nan")
         canon = list(batch.values)
         invalid = list(batch.invalid)
-        limit = self._require().encoder.max_len - 1 - self.numbers.block_length - 1
-        for i, s in enumerate(canon):
-            if s is not None and len(self.tokenizer.tokenize(s)) > limit:
-                invalid.append(
-                    InvalidSmiles(i, smiles[i], f"longer than the model's maximum of {limit} tokens")
-                )
+        limit = net.encoder.max_len - 1 - self.numbers.block_length - 1
+        known = self.tokenizer.token_to_id
+        rows: list[list[int] | None] = [None] * len(smiles)
+        for i, smi in enumerate(canon):
+            if smi is None:
+                continue
+            why, tokens = self._molecule_tokens(smi, known, limit)
+            if why is not None:
+                invalid.append(InvalidSmiles(i, smiles[i], why))
                 canon[i] = None
+                continue
+            block = self.numbers.encode(primers[i] if primers is not None else {},
+                                        out_of_range=out_of_range)
+            rows[i] = [self.tokenizer.cls_id, *self.tokenizer.convert_tokens_to_ids(block),
+                       *(known[t] for t in tokens), self.tokenizer.sep_id]
         invalid.sort(key=lambda bad: bad.index)
         if invalid and errors == "raise":
             raise InvalidSmilesError(invalid, total=len(canon))
-        return canon, invalid
+        return EncodedMolecules(canon, rows, invalid)
+
+    def _molecule_tokens(self, smi: str, known: Mapping[str, int],
+                         limit: int) -> tuple[str | None, list[str]]:
+        """Why ``smi`` cannot be encoded (None if it can) and its tokens."""
+        try:
+            tokens = self.tokenizer.tokenize(self.language.encode(smi))
+        except ValueError as err:
+            return str(err), []
+        unknown = [t for t in dict.fromkeys(tokens) if t not in known]
+        if unknown:
+            return (f"token {unknown[0]!r} is not in the model's vocabulary"
+                    + (f" (nor {', '.join(map(repr, unknown[1:]))})" if unknown[1:] else ""),
+                    tokens)
+        if len(tokens) > limit:
+            return f"longer than the model's maximum of {limit} tokens", tokens
+        return None, tokens
+
+    def score(self, canonical: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+        """The model's predicted properties ``(N, T)`` of SMILES (expected decoding).
+
+        The self-consistency score of generation: how the model itself reads a molecule.
+        Rows the model cannot read (e.g. a generated molecule whose canonical SMILES holds a
+        token outside the vocabulary) are NaN.
+        """
+        out = np.full((len(canonical), len(self.property_names)), np.nan)
+        encoded = self.encode(canonical, errors="nan")
+        ok = [i for i, row in enumerate(encoded.ids) if row is not None]
+        if ok:
+            out[ok] = self._predict_rows([encoded.ids[i] for i in ok], batch_size=batch_size)["pred"]
+        return out
+
+    def fill(
+        self,
+        rows: Sequence[Sequence[int]],
+        *,
+        temperature: float,
+        generator: torch.Generator,
+        n_steps: int | None = None,
+        batch_size: int = 256,
+        pad: bool = False,
+        allowed: Sequence[np.ndarray | None] | None = None,
+        repair: bool = False,
+    ) -> tuple[list[str | None], int]:
+        """Fill the ``[MASK]`` positions of id rows and decode each to a SMILES.
+
+        Parameters
+        ----------
+        rows : sequence of id rows
+            From :meth:`encode`, with some molecule ids replaced by ``[MASK]``.
+        temperature, generator, n_steps, pad
+            As in :func:`sciml.rt.decoding.iterative_unmask`.
+        allowed : sequence of arrays, optional
+            Per row, an atom class per position (1 aromatic atom, 0 aliphatic atom, -1 any
+            token): a masked atom is refilled with an atom of its class (SMILES only).
+        repair : bool
+            Swap tokens of fills that do not sanitize for other top-5 candidates
+            (:func:`sciml.rt._repair.repair`; SMILES only).
+
+        Returns
+        -------
+        list of str or None, int
+            The SMILES of each filled row (None where the language cannot decode it; not
+            yet checked by RDKit) and how many fills the repair made valid.
+        """
+        from sciml.rt._fill import fill_rows
+
+        return fill_rows(self, rows, temperature=temperature, generator=generator,
+                         n_steps=n_steps, batch_size=batch_size, pad=pad, allowed=allowed,
+                         repair=repair and self.language.smiles_syntax)
 
     @staticmethod
     def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -501,18 +655,12 @@ class RegressionTransformer:
 
     # -------------------------------------------------------------- predict
     @torch.no_grad()
-    def _predict_values(
-        self,
-        canon: Sequence[str],
-        n_samples: int = 0,
-        batch_size: int = 256,
-        seed: int = 0,
-        decoding: str = "expected",
-    ) -> dict[str, np.ndarray]:
+    def _predict_rows(self, rows: Sequence[Sequence[int]], n_samples: int = 0,
+                      batch_size: int = 256, seed: int = 0,
+                      decoding: str = "expected") -> dict[str, np.ndarray]:
         check_decoding(decoding)
         net = self._require().eval()
         device = self._device()
-        rows = self._encode_rows(canon, [{}] * len(canon))
         order = np.argsort([len(r) for r in rows], kind="stable")
         generator = torch.Generator(device=device).manual_seed(seed)
         parts: dict[str, np.ndarray] = {}
@@ -577,13 +725,14 @@ class RegressionTransformer:
             the domain columns).
         """
         smiles = list(smiles)
-        canon, invalid = self._valid_inputs(smiles, errors)
+        encoded = self.encode(smiles, errors=errors)
+        canon, invalid = encoded.canonical, encoded.invalid
         ok = [i for i, s in enumerate(canon) if s is not None]
         names = self.property_names
         frame = pd.DataFrame({"smiles": smiles})
         if ok:
-            parts = self._predict_values(
-                [canon[i] for i in ok], n_samples, batch_size, seed, decoding
+            parts = self._predict_rows(
+                [encoded.ids[i] for i in ok], n_samples, batch_size, seed, decoding
             )
         for t, name in enumerate(names):
             frame[name] = np.nan
@@ -604,113 +753,43 @@ class RegressionTransformer:
         return frame
 
     # ------------------------------------------------------------- generate
-    @torch.no_grad()
     def generate(
         self,
         seed_smiles: Sequence[str],
         targets: Mapping[str, float | Sequence[float]],
-        *,
-        n: int = 10,
-        mask_fraction: float = 0.4,
-        n_steps: int | None = None,
-        temperature: float = 1.0,
-        max_retries: int = 3,
-        mask: Literal["spans", "atoms"] = "spans",
-        best_of: int = 4,
-        repair: bool = False,
-        span_slack: float | None = None,
-        exclude: Mapping[str, str] | None = None,
-        keep_seed: bool = False,
-        max_rounds: int = 4,
-        errors: Errors = "raise",
-        out_of_range: Literal["raise", "clip"] = "raise",
-        batch_size: int = 256,
-        seed: int = 0,
+        config: GenerationConfig | None = None,
+        **options,
     ) -> pd.DataFrame:
         """Edit seed molecules towards target property values by iterative unmasking.
 
         For every seed and every target (a property may take a list of values; lists of
-        several properties are zipped), ``n`` candidates are made: a random ``mask_fraction``
-        of the seed's molecule tokens (one or two spans) is masked, the property block is
-        set to the target (properties not in ``targets`` get the model's prediction for the
-        seed), and the masks are filled in ``n_steps`` passes. Candidate ``k`` of a seed uses
-        the same mask under every target, so with ``temperature=0`` outputs differ between
-        targets only because of the primer. A candidate RDKit cannot parse, or one the
-        chemistry filters refuse (``exclude``), is filled again from the same masked input,
-        sampling, up to ``max_retries`` times; one still invalid after that counts in
-        ``n_invalid`` (or ``n_filtered``). While a seed and target have fewer than ``n``
-        distinct accepted molecules, further rounds make twice the shortfall of new
-        candidates (new masks and samples), up to ``max_rounds`` rounds; a shortfall left
-        after that is reported in a :class:`~sciml.rt.generation.GenerationWarning` naming
-        the seed, the target and why (invalid, duplicates, filtered by which group, the
-        seed unchanged) and in ``attrs["shortfall"]``.
+        several properties are zipped), ``n`` candidates are made: part of the seed's
+        molecule tokens is masked (by default spans in its side chains, keeping its
+        scaffold: :class:`~sciml.rt.generation.Masker`), the property block is set to the
+        target (properties not in ``targets`` get the model's prediction for the seed), and
+        the masks are filled. Each candidate is filled ``best_of`` times and keeps the fill
+        the model itself predicts closest to the target (self-consistency reranking); a
+        candidate with no valid fill (RDKit cannot parse it, or a chemistry filter refuses
+        it) is filled again up to ``max_retries`` times. While a seed and target have fewer
+        than ``n`` distinct accepted molecules, further rounds make new candidates, up to
+        ``max_rounds``; a shortfall left is reported in a
+        :class:`~sciml.rt.generation.GenerationWarning` and in ``attrs["shortfall"]``.
 
         Parameters
         ----------
         seed_smiles : sequence of str
-            Starting molecules; invalid ones follow ``errors``.
+            Starting molecules; invalid ones (unparsable, too long, or holding a token
+            outside the model's vocabulary, named) follow ``errors``.
         targets : mapping
             ``{"qed": 0.8}`` or ``{"qed": [0.2, 0.5, 0.8]}``. Unknown names raise
             :class:`~sciml.rt.UnknownPropertyError` listing the known ones.
-        n : int
-            Molecules wanted per seed and target: distinct, valid, passing the filters, and
-            not the seed itself (unless ``keep_seed``).
-        mask_fraction : float
-            Fraction of the molecule's tokens to re-generate, in (0, 1]. The defaults of
-            ``mask_fraction`` (0.4), ``temperature`` (1.0), ``mask`` ("spans") and
-            ``best_of`` (4) follow the primer best in
-            ``benchmarks/results/rt_primer_study.md`` (seeds disjoint from the evaluation's
-            test molecules); smaller masks, atom masks and greedy filling follow it less.
-        n_steps : int, optional
-            Unmasking passes (default: one token per pass, see
-            :func:`~sciml.rt.decoding.iterative_unmask`).
-        temperature : float
-            Sampling temperature (0 = greedy, candidates then differ only by their masks).
-        max_retries : int
-            Refills of a candidate that is not a valid molecule; they sample at
-            ``temperature`` (at 1.0 when ``temperature`` is 0, since a greedy refill would
-            repeat the same output).
-        mask : {"spans", "atoms"}
-            What is re-generated: one or two contiguous spans of any tokens (default), or
-            ``mask_fraction`` of the atom tokens only, at random positions, keeping the
-            ring-bond labels, branches and bonds of the seed (the skeleton) and which
-            atoms are aromatic (an aromatic atom is refilled with an aromatic one, an
-            aliphatic with an aliphatic one), so the outputs cannot break SMILES syntax,
-            only valence or aromaticity.
-        best_of : int
-            Fills per candidate: the first at ``temperature``, the others sampling (at 1.0
-            when ``temperature`` is 0); among the valid ones the candidate keeps the one
-            whose property, as the model itself predicts it, is closest to the target
-            (self-consistency reranking; distance in units of each property's range,
-            summed over the targeted properties). A candidate is invalid only if every
-            fill (and every refill) is.
-        repair : bool
-            When a fill does not sanitize (valence, aromaticity, an unclosed ring), swap
-            generated tokens for other top-5 candidates the model gave at those positions,
-            one at a time, keeping swaps that leave fewer RDKit problems
-            (:func:`sciml.rt._repair.repair`); fills it cannot fix stay invalid.
-        span_slack : float, optional
-            Variable-length generation (``mask="spans"``): after each masked span of ``k``
-            tokens, ``0..ceil(span_slack * k)`` extra ``[MASK]`` slots (drawn per candidate),
-            which the model may fill with ``[PAD]`` ("no token"), so the molecule grows or
-            shrinks. Default: the ``RTConfig.span_slack`` the model was trained with (0 for
-            models saved before it existed: spans then keep their length, as before).
-        exclude : mapping of str to str, optional
-            Chemistry filters: unwanted groups, name -> SMARTS, refused like invalid fills,
-            and molecules with radical electrons. None: the defaults
-            (:data:`sciml.rt.filters.DEFAULT_EXCLUDE`: peroxide, acyl halide, cumulene, azide,
-            epoxide/aziridine); ``{}``: no filter at all (radicals pass too).
-        keep_seed : bool
-            Count the seed itself, when a fill gives it back unchanged, as an output
-            (``is_seed`` True); by default it is dropped and counted in ``n_unchanged``.
-        max_rounds : int
-            Rounds of new candidates while some seed and target have fewer than ``n``.
-        errors : {"raise", "skip", "nan"}
-            Invalid seeds: raise, or skip them ("nan" also skips: a seed yields no rows).
-        out_of_range : {"raise", "clip"}
-            Targets outside the trained range: refuse (default) or clip with a warning.
-        batch_size, seed : int
-            Sequences per pass; random seed of masks and sampling.
+        config : GenerationConfig, optional
+            Every generation option (:class:`~sciml.rt.generation.GenerationConfig`: ``n``,
+            ``mask_fraction`` -- the locality knob --, ``mask``, ``temperature``,
+            ``best_of``, ``exclude``, ``errors``, ``seed``, ...).
+        **options
+            Fields of :class:`~sciml.rt.generation.GenerationConfig` replacing those of
+            ``config``, e.g. ``generate(seeds, {"qed": 0.8}, n=5, mask_fraction=0.4)``.
 
         Returns
         -------
@@ -718,45 +797,37 @@ class RegressionTransformer:
             One row per valid, distinct (canonical) molecule per seed and target, with
             columns ``seed``, ``target_<p>``, ``smiles``, ``predicted_<p>`` (the model's
             prediction for the generated molecule), ``true_<p>`` (RDKit value where
-            computable, e.g. QED; else NaN) and ``is_seed`` (the seed came back unchanged;
-            only with ``keep_seed``); at most ``n`` rows per seed and target.
-            ``attrs``: ``n_asked`` (``n`` x seeds x targets), ``n_returned``, ``n_rounds``,
-            ``n_generated`` (candidates, over all rounds) = ``n_returned`` + ``n_invalid``
-            (still invalid after the retries) + ``n_filtered`` (still refused by a filter;
-            ``filtered_by``: per filter name) + ``n_duplicates`` + ``n_unchanged`` (the seed
-            given back) + ``n_surplus`` (valid beyond ``n``); ``n_retried`` (refills made),
-            ``n_fills``, ``n_invalid_fills`` and ``n_filtered_fills`` (every fill made,
-            refills included, and how many RDKit could not parse or a filter refused: the
-            quality of a single fill), ``n_repaired_fills`` (fills valid only after the
-            repair), ``shortfall`` (one dict per seed and target with fewer than ``n``
-            molecules, with its counts) and ``invalid_seeds``.
+            computable, e.g. QED; else NaN) and ``is_seed``; at most ``n`` rows per seed and
+            target. ``attrs``: ``n_asked``, ``n_returned``, ``n_rounds``, ``n_generated``
+            (candidates) = ``n_returned`` + ``n_invalid`` + ``n_filtered`` (``filtered_by``
+            per filter) + ``n_duplicates`` + ``n_unchanged`` + ``n_surplus``;
+            ``n_retried``, ``n_fills``, ``n_invalid_fills`` and ``n_filtered_fills`` (every
+            fill made and how many RDKit could not parse or a filter refused: the quality
+            of a single fill), ``n_repaired_fills``, ``shortfall`` and ``invalid_seeds``.
         """
-        return generation.generate(
-            self,
-            seed_smiles,
-            targets,
-            n=n,
-            mask_fraction=mask_fraction,
-            n_steps=n_steps,
-            temperature=temperature,
-            max_retries=max_retries,
-            mask=mask,
-            best_of=best_of,
-            repair=repair,
-            span_slack=span_slack,
-            exclude=exclude,
-            keep_seed=keep_seed,
-            max_rounds=max_rounds,
-            errors=errors,
-            out_of_range=out_of_range,
-            batch_size=batch_size,
-            seed=seed,
-        )
+        self._require()
+        return generation.generate(self, seed_smiles, targets,
+                                   GenerationConfig.from_options(config, options))
 
     # ---------------------------------------------------------- persistence
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write a weights-only checkpoint holding the vocabulary, specs and config."""
+    def save(self, path: str | os.PathLike, *, provenance: Mapping | None = None,
+             dtype: torch.dtype | None = None) -> Path:
+        """Write a weights-only checkpoint holding the vocabulary, specs and config.
+
+        Parameters
+        ----------
+        provenance : mapping, optional
+            JSON-serialisable record of how the model was made (corpus, molecules seen,
+            command, training history), kept in the checkpoint (:attr:`provenance`).
+        dtype : torch.dtype, optional
+            Store floating-point weights in this type (e.g. ``torch.bfloat16`` halves the
+            file); :meth:`load` casts them back to the model's float32.
+        """
         net = self._require()
+        if dtype is not None:
+            import copy
+
+            net = copy.deepcopy(net).to(dtype)
         config = asdict(self.config)
         config["encoder_overrides"] = dict(config["encoder_overrides"])
         config["mask_fraction"] = list(config["mask_fraction"])
@@ -766,6 +837,9 @@ class RegressionTransformer:
             "fingerprint": self.tokenizer.fingerprint,
             "config": json.dumps(config),
         }
+        if provenance is not None or self.provenance is not None:
+            extra["provenance"] = json.dumps(provenance if provenance is not None
+                                             else self.provenance, default=float)
         if self.domain is not None:
             # Packed fingerprints as a uint8 tensor: weights-only loadable, no pickle.
             extra["domain"] = json.dumps(self.domain.describe())
@@ -812,7 +886,9 @@ class RegressionTransformer:
         net = rebuild_model(payload, expected=RegressionTransformerNet, source=path)
         specs = [dataclass_from_dict(PropertySpec, s, path) for s in net.hparams["specs"]]
         rt = cls(specs, config, saved)
-        rt.net = net.eval()
+        rt.net = net.float().eval()
+        if "provenance" in extra:
+            rt.provenance = json.loads(extra["provenance"])
         if "domain_fingerprints" in extra:  # checkpoints saved before sciml stored one have none
             rt.domain = TrainingDomain.from_arrays(
                 extra["domain_fingerprints"].cpu().numpy(), json.loads(extra["domain"])

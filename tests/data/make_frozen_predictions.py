@@ -41,7 +41,8 @@ GENERATION_SEEDS = SMILES[1:3]
 #: Generation settings of the frozen record, spelled out so that changing a default of
 #: ``generate`` does not change it: one round of ``n`` candidates, no chemistry filters, the
 #: seed kept when given back, spans of fixed length (the settings before issue 16).
-GENERATION_SETTINGS = {"mask_fraction": 0.3, "temperature": 1.0, "best_of": 1, "max_rounds": 1,
+GENERATION_SETTINGS = {"mask": "spans", "mask_fraction": 0.3, "temperature": 1.0, "best_of": 1,
+                       "max_rounds": 1,
                        "exclude": {}, "keep_seed": True, "span_slack": 0.0}
 
 
@@ -94,8 +95,23 @@ def rt_outputs(rt=None) -> dict:
     return out
 
 
-def main() -> None:
+def main(argv=None) -> None:
+    """Write every checkpoint's record, or with ``--only NAME`` rewrite only that one."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", choices=["demo_encoder", "moses_mlm_small", "demo_rt"],
+                        help="recompute one checkpoint's record, keep the others as stored")
+    args = parser.parse_args(argv)
     setup()
+    if args.only:
+        record = json.loads(OUT.read_text())
+        record[args.only] = {"demo_encoder": encoder_outputs,
+                             "moses_mlm_small": lambda: encoder_outputs(moses_encoder()),
+                             "demo_rt": rt_outputs}[args.only]()
+        OUT.write_text(json.dumps(record, indent=1) + "\n")
+        print(f"rewrote {args.only} in {OUT}")
+        return
     record = {
         "note": "made by tests/data/make_frozen_predictions.py; see its docstring",
         "torch": torch.__version__,

@@ -217,3 +217,22 @@ def test_generate_filters_from_the_command_line(tmp_path, trained_rt, capsys):
     assert "unwanted group 'x': RDKit cannot parse SMARTS 'C(('" in capsys.readouterr().err
     assert main([*argv, "--no-filters", "--exclude", "x=C"]) == 2
     assert "contradict" in capsys.readouterr().err
+
+
+def test_token_outside_the_vocabulary_follows_errors_in_predict_and_generate(
+        tmp_path, trained_rt, capsys):
+    model = trained_rt.save(tmp_path / "rt.pt")
+    query = tmp_path / "query.csv"
+    pd.DataFrame({"smiles": ["CCO", "C[Si](C)(C)C"]}).to_csv(query, index=False)
+    out = tmp_path / "pred.csv"
+    argv = ["rt", "predict", "--model", str(model), "--input", str(query), "--out", str(out)]
+    assert main(argv) == 2
+    assert "token '[Si]' is not in the model's vocabulary" in capsys.readouterr().err
+    assert main([*argv, "--errors", "nan"]) == 0
+    assert pd.read_csv(out)["qed"].isna().tolist() == [False, True]
+    gen = ["rt", "generate", "--model", str(model), "--seeds", "C[Si](C)(C)C", "--target",
+           "qed=0.5", "--n", "1", "--out", str(tmp_path / "gen.csv")]
+    assert main(gen) == 2
+    assert "token '[Si]' is not in the model's vocabulary" in capsys.readouterr().err
+    assert main([*gen, "--errors", "skip"]) == 0
+    assert pd.read_csv(tmp_path / "gen.csv").empty

@@ -8,23 +8,23 @@ import pytest
 import torch
 from rdkit import Chem
 
-from sciml.rt import RegressionTransformer, generation
+from sciml.rt import RegressionTransformer
 from sciml.rt.decoding import iterative_unmask
 from sciml.rt.filters import MoleculeFilter
 from sciml.rt.generation import GenerationWarning, primer_influence
 
 
 def _capture_fills(monkeypatch):
-    """Record every (rows, texts) pair _fill sees: the masked inputs and their raw fills."""
+    """Record every (rows, texts) pair fill() sees: the masked inputs and their raw fills."""
     seen = []
-    original = generation._fill
+    original = RegressionTransformer.fill
 
-    def spy(rt, rows, *args, **kwargs):
-        texts, n_repaired = original(rt, rows, *args, **kwargs)
+    def spy(rt, rows, **kwargs):
+        texts, n_repaired = original(rt, rows, **kwargs)
         seen.append((list(rows), list(texts)))
         return texts, n_repaired
 
-    monkeypatch.setattr(generation, "_fill", spy)
+    monkeypatch.setattr(RegressionTransformer, "fill", spy)
     return seen
 
 
@@ -61,7 +61,7 @@ def test_span_slack_lets_molecules_grow_and_shrink(trained_rt, molecules, monkey
 def test_pad_is_chosen_only_when_allowed(trained_rt, molecules):
     net = trained_rt.net
     seed = molecules[2]
-    row = trained_rt._encode_rows([seed], [{"qed": 0.5}])[0]
+    row = trained_rt.encode([seed], [{"qed": 0.5}]).ids[0]
     start = net.mol_start
     # A masked span of 4 followed by 4 slack slots, as the model saw in training.
     masked = row[:start + 2] + [net.mask_id] * 8 + row[start + 6:]
@@ -146,7 +146,7 @@ def test_shortfall_is_warned_with_reasons_and_recorded(trained_rt):
 
 
 def test_keep_seed_counts_the_seed_as_an_output(trained_rt, molecules):
-    kwargs = dict(n=4, mask_fraction=0.2, temperature=0.0, max_rounds=1, exclude={})
+    kwargs = dict(n=4, mask_fraction=0.2, temperature=0.0, max_rounds=1, exclude={}, mask="spans")
     kept = trained_rt.generate(molecules[:6], {"qed": 0.5}, keep_seed=True, **kwargs)
     dropped = trained_rt.generate(molecules[:6], {"qed": 0.5}, **kwargs)
     n_seed = int(kept["is_seed"].sum())

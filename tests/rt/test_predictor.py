@@ -187,11 +187,11 @@ def test_atom_masking_keeps_the_skeleton(trained_rt, molecules):
 def test_best_of_keeps_the_fill_predicted_closest_to_the_target(trained_rt, molecules):
     fills = [[molecules[0], None, molecules[2]], [molecules[1], molecules[3], None]]
     targets = [{"qed": 0.9}, {"qed": 0.1}, {"qed": 0.5}]
-    chosen = generation._rerank(trained_rt, fills, targets, batch_size=8)
+    chosen = generation.rerank(trained_rt, fills, targets, batch_size=8)
     pred = dict(zip(molecules, trained_rt.predict(molecules)["qed"], strict=True))
     expected = min(fills[0][0], fills[1][0], key=lambda s: abs(pred[s] - 0.9))
     assert chosen == [expected, molecules[3], molecules[2]]
-    assert generation._rerank(trained_rt, [[None, None]], targets[:2], batch_size=8) == [None, None]
+    assert generation.rerank(trained_rt, [[None, None]], targets[:2], batch_size=8) == [None, None]
     out = trained_rt.generate(molecules[:2], {"qed": 0.5}, n=2, best_of=3, max_retries=0)
     assert out.attrs["n_fills"] == 3 * out.attrs["n_generated"]
     with pytest.raises(ValueError, match="best_of"):
@@ -206,10 +206,10 @@ def test_fit_names_or_skips_molecules_longer_than_the_encoder(molecules, qed_fra
     smiles = [*molecules, long]
     y = pd.DataFrame({"qed": [*qed_frame["qed"], 0.3]})
     train = TrainConfig(max_epochs=1, progress=False)
-    with pytest.raises(ValueError, match=r"(?s)1 training molecules are longer than the model's "
-                                         r"maximum of 32 tokens.*'C{35}': 35 tokens"):
+    with pytest.raises(ValueError, match=r"(?s)1 training molecules do not fit the model.*"
+                                         r"'C{35}': 35 tokens, longer than the maximum of 32"):
         RegressionTransformer(["qed"], config).fit(smiles, y, train_config=train)
-    with pytest.warns(UserWarning, match="1 training molecules longer than 32 tokens left out"):
+    with pytest.warns(UserWarning, match=r"1 training molecules left out \(too long"):
         rt = RegressionTransformer(["qed"], config).fit(smiles, y, train_config=train,
                                                         errors="skip")
     assert rt.predict([long], errors="nan")["qed"].isna().all()
