@@ -94,7 +94,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         lr=args.lr,
         seed=args.seed,
-        progress=not args.quiet,
+        progress=not args.no_progress,
         precision=args.precision,
     )
     checkpoints = checkpoints_from_args(args, default_checkpoint_dir(args.out))
@@ -334,7 +334,10 @@ def _add_train(sub) -> None:
                             "(every generated SELFIES is a molecule); default smiles, or the "
                             "--init-from model's")
     train.add_argument("--errors", **_ERRORS)
-    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    from sciml._cli_compat import add_deprecated_flag
+
+    add_deprecated_flag(train, "--quiet", "--no-progress", "no_progress")
     add_resume_arguments(train, "OUT with the suffix .checkpoints, e.g. rt.checkpoints")
     train.set_defaults(handler=stops_on_budget(_cmd_train))
 

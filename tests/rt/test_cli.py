@@ -32,7 +32,7 @@ def test_train_predict_generate(tmp_path, csv, trained_rt, capsys):
                 "1",
                 "--batch-size",
                 "12",
-                "--quiet",
+                "--no-progress",
             ]
         )
         == 0
@@ -167,7 +167,7 @@ def test_train_holds_out_a_validation_fraction_by_canonical_smiles(tmp_path, mol
     frame.to_csv(path, index=False)
     model = tmp_path / "rt.pt"
     argv = ["rt", "train", "--train", str(path), "--properties", "qed", "--out", str(model),
-            "--size", "tiny", "--epochs", "1", "--batch-size", "16", "--quiet"]
+            "--size", "tiny", "--epochs", "1", "--batch-size", "16", "--no-progress"]
     assert main([*argv, "--epoch-size", "24"]) == 0
     assert "validating on 6 held-out molecules (10%" in capsys.readouterr().err
     assert main([*argv, "--val", str(path), "--val-fraction", "0.2"]) == 2
@@ -190,7 +190,7 @@ def test_train_init_from_fine_tunes_a_checkpoint_on_a_new_property(tmp_path, tra
                  ).to_csv(path, index=False)
     out = tmp_path / "logp.pt"
     argv = ["rt", "train", "--train", str(path), "--properties", "logp", "--out", str(out),
-            "--epochs", "1", "--batch-size", "12", "--val-fraction", "0", "--quiet",
+            "--epochs", "1", "--batch-size", "12", "--val-fraction", "0", "--no-progress",
             "--decimals", "1", "--init-from"]
     assert main([*argv, str(base)]) == 0
     tuned = RegressionTransformer.load(out)
