@@ -12,7 +12,9 @@ rebuilds whichever model a folder holds. :data:`MODELS` maps the CLI names to cl
 - :class:`TransformerModel` (``"transformer"``): SMILES encoder from
   :mod:`sciml.chem.transformer`, domain-adapted, with a random-forest or fine-tuned head;
 - :class:`EnsembleModel` (``"ensemble"``, Python API only: it is built from member
-  objects): mean of several models, std across them.
+  objects): mean of several models, std across them;
+- :class:`StackedModel` (``"stack"``, built from member objects; :func:`best_recipe` is
+  ``sciml fit --model best``): members combined by weights fitted on inner CV folds.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from sciml.chem.models.ensemble import EnsembleConfig, EnsembleModel
 from sciml.chem.models.gbm import GBMConfig, GBMModel
 from sciml.chem.models.gnn import GNNConfig, GNNModel
 from sciml.chem.models.rf import RandomForestConfig, RandomForestModel
+from sciml.chem.models.stack import StackConfig, StackedModel, best_recipe
 from sciml.chem.models.transformer import TransformerConfig, TransformerModel
 from sciml.train.checkpoint import CheckpointError
 
@@ -40,8 +43,11 @@ __all__ = [
     "NotFittedError",
     "RandomForestConfig",
     "RandomForestModel",
+    "StackConfig",
+    "StackedModel",
     "TransformerConfig",
     "TransformerModel",
+    "best_recipe",
     "load_model",
 ]
 
@@ -53,7 +59,8 @@ MODELS: dict[str, type[MoleculeModel]] = {
     "transformer": TransformerModel,
 }
 #: Kinds :func:`load_model` reads: the CLI's, plus those built from other models in Python.
-_LOADABLE: dict[str, type[MoleculeModel]] = {**MODELS, "ensemble": EnsembleModel}
+_LOADABLE: dict[str, type[MoleculeModel]] = {**MODELS, "ensemble": EnsembleModel,
+                                              "stack": StackedModel}
 
 
 def load_model(directory: str | os.PathLike, **inference_options: Any) -> MoleculeModel:

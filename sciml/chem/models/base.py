@@ -380,7 +380,8 @@ class MoleculeModel:
     def _calibrate(self, cal: LabelledSet) -> None:
         """Scores from a calibration set whose targets are already in model units."""
         pred, _ = self._predict(cal.smiles, False)
-        self.conformal = ConformalScores.from_residuals(self.targets, cal.y, pred)
+        self.conformal = ConformalScores.from_residuals(self.targets, cal.y, pred,
+                                                        scale=self._difficulty(cal.smiles))
 
     def predict(self, smiles: Sequence[object] | pd.Series, *, errors: Errors = "raise",
                 targets: Sequence[str] | None = None, return_std: bool = False,
@@ -455,7 +456,9 @@ class MoleculeModel:
         if valid_smiles:
             m, s = self._predict(valid_smiles, return_std)
             if interval is not None:
-                width = np.array([self.conformal.halfwidth(t, interval) for t in self.targets])
+                width = self.conformal.halfwidths(
+                    self.targets, interval,
+                    self._difficulty(valid_smiles) if self.conformal.normalised else None)
                 lower[valid_rows] = self.transforms.inverse(m - width)[0]
                 upper[valid_rows] = self.transforms.inverse(m + width)[0]
             m, s = self.transforms.inverse(m, s)
@@ -585,6 +588,14 @@ class MoleculeModel:
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Means ``(n, T)`` (and spreads ``(n, T)`` if ``return_std``) for canonical SMILES."""
         raise NotImplementedError
+
+    def _difficulty(self, smiles: list[str]) -> np.ndarray | None:
+        """``(n, T)`` per-molecule difficulty (model units) for normalised conformal scores.
+
+        None (the default): intervals have one width per endpoint. A model with a natural
+        spread (a stack's members) returns it, and its intervals widen where it is large.
+        """
+        return None
 
     def _input_problems(self, smiles: list[str]) -> dict[int, str]:
         """Reasons, by position in ``smiles`` (canonical), why this model cannot read some.
