@@ -515,11 +515,12 @@ def model_help(name: str) -> str:
     if name == "best":
         from sciml.chem.models.stack import BEST_MEMBERS
 
-        return ("\nbest: members " + ", ".join(f"{k} {v or '(defaults)'}"
-                                               for k, v in BEST_MEMBERS.items())
+        return ("\nbest: members " + ", ".join(f"{k} ({kind} {v or 'defaults'})"
+                                               for k, (kind, v) in BEST_MEMBERS.items())
                 + " stacked per endpoint by non-negative weights fitted on 3 inner CV folds of "
                 "the training data; --transform auto by default. Set a member's option with "
-                "--set gnn.hidden=300 (see 'sciml fit --model gnn --help'); --epochs sets "
+                "--set gnn.hidden=300 or --set gbm_rich.fingerprints='[\"avalon\"]' (see "
+                "'sciml fit --model gnn --help'); --epochs sets "
                 "gnn.epochs; --threads reaches every member. Its spread (--std) is the weighted "
                 "std across members, and --calibration gives normalised conformal intervals "
                 "that widen where the members disagree.")
