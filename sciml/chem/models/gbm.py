@@ -219,6 +219,12 @@ class GBMModel(MoleculeModel):
         for target, name in zip(self.targets, files, strict=True):
             path = file_inside(directory, name, "booster")
             try:
-                self.boosters[target] = lgb.Booster(model_str=path.read_text())
-            except lgb.basic.LightGBMError as exc:
+                if path.suffix == ".gz":  # shipped models store their boosters gzipped
+                    import gzip
+
+                    text = gzip.decompress(path.read_bytes()).decode()
+                else:
+                    text = path.read_text()
+                self.boosters[target] = lgb.Booster(model_str=text)
+            except (lgb.basic.LightGBMError, OSError, UnicodeDecodeError, EOFError) as exc:
                 raise CheckpointError(f"{path} is not a LightGBM model: {exc}") from exc

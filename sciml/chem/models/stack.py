@@ -255,6 +255,7 @@ class StackedModel(MoleculeModel):
                 inner_r2[target] = {label: _r2(train.y[rows, t], oof[m, rows, t])
                                     for m, label in enumerate(labels)}
                 inner_r2[target]["stack"] = _r2(train.y[rows, t], w @ oof[:, rows, t])
+            self._calibrate_on_inner_folds(train, oof)
             for label in labels:
                 step = f"full_{label}"
                 fitted = progress.load_model(step)
@@ -267,6 +268,26 @@ class StackedModel(MoleculeModel):
                 self.members[label] = fitted
         self.fit_info["weights"] = self.weights
         self.fit_info["inner_r2"] = inner_r2
+
+    def _calibrate_on_inner_folds(self, train: LabelledSet, oof: np.ndarray) -> None:
+        """Normalised conformal scores from the inner folds' out-of-fold residuals.
+
+        Every training molecule was predicted by members that did not see it, so intervals
+        come without holding molecules back (cross-conformal, as CV+ of Barber et al. 2021:
+        its guarantee is ``1 - 2 alpha`` rather than ``1 - alpha``, and the out-of-fold
+        members, trained on fewer molecules, err a little more than the final ones, which
+        widens the intervals). ``fit(calibration=...)`` or :meth:`calibrate` replace them
+        with split-conformal scores from held-out molecules.
+        """
+        from sciml.chem.conformal import ConformalScores
+
+        mean, _ = self._combine(oof)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            spread = np.nanstd(oof, axis=0)
+        self.conformal = ConformalScores.from_residuals(self.targets, train.y, mean,
+                                                        scale=spread)
+        self.fit_info["conformal"] = "inner folds (cross-conformal)"
 
     # ------------------------------------------------------------ predict
     def _draws(self, smiles: list[str]) -> np.ndarray:
