@@ -133,7 +133,10 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``sciml predict`` to ``parser``."""
-    parser.add_argument("--model", required=True, metavar="DIR", help="folder written by sciml fit")
+    parser.add_argument("--model", required=True, metavar="DIR|NAME",
+                        help="folder written by sciml fit, or a shipped model: biogen-adme "
+                             "(six Biogen ADME endpoints, log10 units, trained on 3521 "
+                             "molecules; gives 90%% intervals unless --interval says otherwise)")
     parser.add_argument("--input", required=True, metavar="FILE.csv", help="CSV file with SMILES")
     parser.add_argument("--smiles-col", default="smiles", metavar="COL",
                         help="column holding SMILES (default: smiles)")
@@ -258,7 +261,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         checkpoints = checkpoints_from_args(args, Path(args.out) / "checkpoints")
     elif args.resume is not None or args.checkpoint_dir or args.max_minutes is not None:
         raise ValueError(f"--resume, --checkpoint-dir and --max-minutes apply to models trained "
-                         f"in epochs (gnn, transformer), not {args.model!r}")
+                         f"in epochs and stacks (best, gnn, transformer), not {args.model!r}")
     train = load_csv(args.train, args.smiles_col, args.targets)
     val_smiles = val_y = None
     if args.val:
@@ -283,9 +286,11 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         print("stacking weights (fitted on inner folds of the training data): " + "; ".join(
             f"{t}: " + ", ".join(f"{k} {w:.2f}" for k, w in ws.items())
             for t, ws in model.fit_info["weights"].items()))
-    if model.conformal is not None:
+    if "n_calibration" in model.fit_info:
         extras.append(f"{model.fit_info['n_calibration']} molecules held out to calibrate "
                       "intervals")
+    elif model.conformal is not None:
+        extras.append(f"intervals calibrated on {model.fit_info.get('conformal', 'held-out data')}")
     print(f"fitted {cls.__name__} on {model.fit_info['n_train']} molecules "
           f"({', '.join(model.targets)}) in {seconds:.1f} s; saved to {out}"
           + "".join(f"; {e}" for e in extras))
@@ -421,8 +426,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     require(args, out="--out")
     check_input_file(args.input, "input")
     check_output_file(args.out, "--out")
+    from sciml.chem.models import shipped_model_path
+
     model = load_model(args.model, **({} if args.precision is None
                                       else {"precision": args.precision}))
+    if args.interval is None and shipped_model_path(args.model) is not None:
+        args.interval = 0.9  # a shipped model comes calibrated: intervals by default
     _without_descriptor_cache(model)
     if args.chunk_size < 1:
         raise ValueError(f"--chunk-size must be at least 1, got {args.chunk_size}")

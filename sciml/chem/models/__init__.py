@@ -20,6 +20,7 @@ rebuilds whichever model a folder holds. :data:`MODELS` maps the CLI names to cl
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from sciml.chem.models.base import MoleculeModel, NotFittedError, read_meta
@@ -48,7 +49,9 @@ __all__ = [
     "TransformerConfig",
     "TransformerModel",
     "best_recipe",
+    "SHIPPED_MODELS",
     "load_model",
+    "shipped_model_path",
 ]
 
 #: Model classes by the name used on the command line and in ``model.json``.
@@ -63,13 +66,32 @@ _LOADABLE: dict[str, type[MoleculeModel]] = {**MODELS, "ensemble": EnsembleModel
                                               "stack": StackedModel}
 
 
+#: Trained models shipped in ``sciml/assets``, by the name ``load_model`` and
+#: ``sciml predict --model NAME`` accept (provenance in each folder's ``provenance.json``).
+SHIPPED_MODELS: dict[str, str] = {"biogen-adme": "biogen_adme"}
+
+
+def shipped_model_path(name: str | os.PathLike) -> Path | None:
+    """The folder of shipped model ``name`` (e.g. ``"biogen-adme"``), or None if not one.
+
+    A local path that exists always wins over a shipped name.
+    """
+    if Path(name).exists() or str(name) not in SHIPPED_MODELS:
+        return None
+    from sciml import asset_path
+
+    folder = asset_path(SHIPPED_MODELS[str(name)])
+    return folder
+
+
 def load_model(directory: str | os.PathLike, **inference_options: Any) -> MoleculeModel:
-    """Load a saved model of any registered kind.
+    """Load a saved model of any registered kind, or a shipped one by name.
 
     Parameters
     ----------
-    directory : path
-        Folder written by ``save``.
+    directory : path or str
+        Folder written by ``save``, or the name of a shipped model in
+        :data:`SHIPPED_MODELS` (``"biogen-adme"``: the six Biogen ADME endpoints).
     **inference_options
         Fields of the model's :attr:`~MoleculeModel.inference_options` to change, e.g.
         ``precision="bf16"`` for a transformer.
@@ -83,6 +105,7 @@ def load_model(directory: str | os.PathLike, **inference_options: Any) -> Molecu
     ValueError
         An inference option the saved kind of model does not have.
     """
+    directory = shipped_model_path(directory) or directory
     meta = read_meta(directory)
     kind = meta.get("model")
     if kind not in _LOADABLE:
