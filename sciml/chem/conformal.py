@@ -10,7 +10,7 @@ a log-transformed endpoint gets a multiplicative, asymmetric interval in physica
 
 **Normalised** scores (Papadopoulos et al. 2008; Johansson et al. 2014) let the width follow
 the molecule: with a per-molecule difficulty ``sigma(x)`` (the spread of a stacked model's
-members), the score is ``|y - yhat| / (sigma(x) + beta)`` with ``beta`` the median
+members), the score is ``|y - yhat| / (sigma(x) + beta)`` with ``beta`` a quarter of the median
 calibration difficulty (at least a tenth of the median calibration error), and the half-width at ``x`` is the same quantile times
 ``sigma(x) + beta``. Coverage keeps the same guarantee (the scores stay exchangeable);
 molecules the members disagree on, typically far from the training data, get wider intervals.
@@ -33,7 +33,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ConformalScores", "check_level"]
+__all__ = ["BETA_FRACTION", "ConformalScores", "check_level"]
+
+#: ``beta`` of normalised scores as a fraction of the median calibration difficulty.
+BETA_FRACTION = 0.25
 
 
 def check_level(level: float) -> float:
@@ -69,8 +72,8 @@ class ConformalScores:
         """Scores from calibration targets and predictions, both ``(n, T)``; NaN skipped.
 
         ``scale`` ``(n, T)``: per-molecule difficulties; given, the scores are normalised
-        (``|y - yhat| / (scale + beta)``, ``beta`` the median finite difficulty per endpoint,
-        at least a tenth of the median absolute error).
+        (``|y - yhat| / (scale + beta)``, ``beta`` :data:`BETA_FRACTION` of the median finite
+        difficulty per endpoint, at least a tenth of the median absolute error).
         """
         diff = np.abs(np.asarray(y_true, float) - np.asarray(y_pred, float))
         out, beta = {}, None if scale is None else {}
@@ -79,10 +82,11 @@ class ConformalScores:
             if scale is not None:
                 sigma = np.asarray(scale, float)[:, j]
                 finite = np.isfinite(sigma) & np.isfinite(column)
-                # beta: the median difficulty, floored at a tenth of the median error so
-                # that members that (nearly) agree everywhere cannot make widths explode.
+                # beta: a quarter of the median difficulty (smaller: widths follow the
+                # difficulty more closely), floored at a tenth of the median error so that
+                # members that (nearly) agree everywhere cannot make widths explode.
                 floor = 0.1 * float(np.median(column[finite])) if finite.any() else 1.0
-                b = float(np.median(sigma[finite])) if finite.any() else 1.0
+                b = BETA_FRACTION * float(np.median(sigma[finite])) if finite.any() else 1.0
                 beta[target] = max(b, floor, 1e-6)
                 column = column / (sigma + beta[target])
             out[target] = np.sort(column[np.isfinite(column)])
