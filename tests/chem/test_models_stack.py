@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sciml.cli import main
 from sciml.chem.models import (
     GBMModel,
     MoleculeModel,
@@ -20,6 +19,7 @@ from sciml.chem.models import (
     load_model,
 )
 from sciml.chem.models.stack import simplex_weights
+from sciml.cli import main
 from sciml.train import Checkpoints, TimeBudgetReached
 from sciml.train.checkpoint import CheckpointError
 
