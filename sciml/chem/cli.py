@@ -2,12 +2,19 @@
 
 ::
 
-    sciml fit --train train.csv --smiles-col SMILES --targets HLM,RLM --model gnn --out runs/gnn \
+    sciml fit --train train.csv --smiles-col SMILES --targets HLM,RLM --out runs/adme \
+        [--model best|rf|gbm|gnn|transformer|ensemble] [--threads 1] [--transform auto] \
+        [--set gnn.hidden=300 --set gbm.num_leaves=63] [--calibration 0.15] \
         [--epochs 50] [--seed 0] [--val-fraction 0.1] [--val val.csv] [--ensemble 3] \
-        [--errors raise|skip] [--set hidden=300 --set descriptors=false] \
-        [--checkpoint-dir DIR] [--resume [DIR]] [--max-minutes M]
-    sciml predict --model runs/gnn --input new.csv --smiles-col SMILES --out preds.csv \
-        [--errors raise|skip|nan] [--targets HLM] [--std] [--chunk-size 10000]
+        [--errors raise|skip] [--checkpoint-dir DIR] [--resume [DIR]] [--max-minutes M]
+    sciml predict --model runs/adme --input new.csv --smiles-col SMILES --out preds.csv \
+        [--errors raise|skip|nan] [--targets HLM] [--std] [--interval 0.9] [--chunk-size 10000]
+    sciml predict --model biogen-adme --input my.csv --out preds.csv   # shipped, no training
+
+The default model is ``best`` (:func:`sciml.chem.models.best_recipe`): LightGBM on two
+feature sets and a D-MPNN, stacked per endpoint by weights fitted on inner CV folds of the
+training data, with ``--transform auto``; it checkpoints every member fit, so ``--resume``
+continues a killed fit and ``--max-minutes`` (CPU minutes) stops it cleanly.
 
 ``sciml predict`` streams: it reads, predicts and writes ``--chunk-size`` rows at a time,
 so memory does not grow with the file. The output keeps every input column and the input
