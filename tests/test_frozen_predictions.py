@@ -20,7 +20,9 @@ import torch
 
 DATA = Path(__file__).resolve().parent / "data"
 FROZEN = json.loads((DATA / "frozen_predictions.json").read_text())
-RTOL, ATOL = 1e-4, 1e-6
+# ATOL 1e-5: on a CPU with AVX512-BF16/FP16, oneDNN's kernels move a near-zero embedding
+# entry (0.0077) by 2e-6 against the frozen values; a changed checkpoint moves O(1) values.
+RTOL, ATOL = 1e-4, 1e-5
 
 _spec = importlib.util.spec_from_file_location("make_frozen", DATA / "make_frozen_predictions.py")
 make_frozen = importlib.util.module_from_spec(_spec)

@@ -102,7 +102,16 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
                              "for --model best, none otherwise")
     parser.add_argument("--calibration", type=float, metavar="FRACTION",
                         help="hold out this fraction of the training molecules to calibrate "
-                             "conformal intervals ('sciml predict --interval 0.9'), e.g. 0.15")
+                             "conformal intervals ('sciml predict --interval 0.9'), e.g. 0.15; "
+                             "binary endpoints also get calibrated probabilities from it")
+    parser.add_argument("--task", action="append", default=[], metavar="NAME=KIND",
+                        help="endpoint kind, binary or regression (repeatable); by default a "
+                             "column holding only 0 and 1 (or two words such as active/"
+                             "inactive) is binary and is trained as a classifier")
+    parser.add_argument("--class-weight", choices=("none", "balanced"), default="none",
+                        help="binary endpoints: weight positive labels by n_negative/"
+                             "n_positive in training (balanced) for rare classes; calibrate "
+                             "(--calibration) when the probabilities matter (default none)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to save the model in")
     parser.add_argument("--val", metavar="FILE.csv",
                         help="validation CSV (same columns) for early stopping of neural models")
@@ -167,7 +176,11 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
                              "CUDA, fp32 elsewhere; bf16 is faster on CPUs with AVX512-BF16)")
     parser.add_argument("--interval", type=float, metavar="LEVEL",
                         help="add <endpoint>_lower/_upper columns: a conformal interval of this "
-                             "coverage, e.g. 0.9 (needs a model fitted with --calibration)")
+                             "coverage, e.g. 0.9 (needs a model fitted with --calibration); "
+                             "binary endpoints get a prediction set <endpoint>_set instead")
+    parser.add_argument("--threshold", type=float, metavar="P",
+                        help="binary endpoints: probability at or above which <endpoint>_class "
+                             "is the positive class (default 0.5)")
 
 
 def model_options(args: argparse.Namespace, model_cls: type) -> dict[str, Any]:
@@ -270,13 +283,15 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         raise ValueError(f"--resume, --checkpoint-dir and --max-minutes apply to models trained "
                          f"in epochs and stacks (best, gnn, transformer), not {args.model!r}")
     train = load_csv(args.train, args.smiles_col, args.targets)
+    tasks = _fit_tasks(args, train)
     val_smiles = val_y = None
     if args.val:
         val = load_csv(args.val, args.smiles_col, args.targets)
         val_smiles, val_y = val["smiles"].tolist(), val[args.targets]
     start = time.perf_counter()
     model.fit(train["smiles"].tolist(), train[args.targets], val_smiles, val_y, errors=args.errors,
-              checkpoints=checkpoints, transforms=transforms, calibration=args.calibration)
+              checkpoints=checkpoints, transforms=transforms, calibration=args.calibration,
+              tasks=tasks)
     seconds = time.perf_counter() - start
     _print_invalid(model.fit_info.get("invalid", []), args.train, "skipped")
     out = _save_or_rescue(model, args.out)
@@ -302,6 +317,35 @@ def _cmd_fit(args: argparse.Namespace) -> int:
           f"({', '.join(model.targets)}) in {seconds:.1f} s; saved to {out}"
           + "".join(f"; {e}" for e in extras))
     return 0
+
+
+def _fit_tasks(args: argparse.Namespace, train):
+    """Each endpoint's task: detected from its labels, ``--task`` overriding; says what it found."""
+    import dataclasses
+
+    import numpy as np
+
+    from sciml.train.tasks import BinaryTask, Tasks, infer_tasks, parse_task_options
+
+    kinds = parse_task_options(args.task)
+    columns = {t: train[t].to_numpy(dtype=float) for t in args.targets}
+    tasks = infer_tasks(columns, kinds, classes=train.attrs.get("classes", {}))
+    if args.class_weight == "balanced":
+        weighted = []
+        for task in tasks:
+            if isinstance(task, BinaryTask):
+                labels = columns[task.name][~np.isnan(columns[task.name])]
+                n_pos = max(int(labels.sum()), 1)
+                task = dataclasses.replace(task, pos_weight=(labels.size - n_pos) / n_pos)
+            weighted.append(task)
+        tasks = Tasks(tuple(weighted))
+    for task in tasks:
+        if isinstance(task, BinaryTask):
+            detected = "" if task.name in kinds else (
+                f" (detected; --task {task.name}=regression to train a regressor)")
+            print(f"{task.name}: binary endpoint, training a classifier{detected}; "
+                  f"0 = {task.classes[0]!r}, 1 = {task.classes[1]!r}", file=sys.stderr)
+    return tasks
 
 
 def _read_config(args: argparse.Namespace):
@@ -439,6 +483,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                       else {"precision": args.precision}))
     if args.interval is None and shipped_model_path(args.model) is not None:
         args.interval = 0.9  # a shipped model comes calibrated: intervals by default
+    if args.threshold is not None:
+        if not 0.0 < args.threshold < 1.0:
+            raise ValueError(f"--threshold must lie in (0, 1), got {args.threshold}")
+        model.tasks = model.tasks.with_threshold(args.threshold)
     _without_descriptor_cache(model)
     if args.chunk_size < 1:
         raise ValueError(f"--chunk-size must be at least 1, got {args.chunk_size}")

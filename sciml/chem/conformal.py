@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BETA_FRACTION", "ConformalScores", "check_level"]
+__all__ = ["BETA_FRACTION", "ConformalScores", "IsotonicCalibration", "check_level"]
 
 #: ``beta`` of normalised scores as a fraction of the median calibration difficulty.
 BETA_FRACTION = 0.25
@@ -71,7 +71,8 @@ class ConformalScores:
                        y_pred: np.ndarray, scale: np.ndarray | None = None) -> ConformalScores:
         """Scores from calibration targets and predictions, both ``(n, T)``; NaN skipped.
 
-        ``scale`` ``(n, T)``: per-molecule difficulties; given, the scores are normalised
+        ``scale`` ``(n, T)``: per-molecule difficulties; given, the scores of endpoints with
+        a finite difficulty column are normalised
         (``|y - yhat| / (scale + beta)``, ``beta`` :data:`BETA_FRACTION` of the median finite
         difficulty per endpoint, at least a tenth of the median absolute error).
         """
@@ -79,7 +80,7 @@ class ConformalScores:
         out, beta = {}, None if scale is None else {}
         for j, target in enumerate(targets):
             column = diff[:, j]
-            if scale is not None:
+            if scale is not None and np.isfinite(np.asarray(scale, float)[:, j]).any():
                 sigma = np.asarray(scale, float)[:, j]
                 finite = np.isfinite(sigma) & np.isfinite(column)
                 # beta: a quarter of the median difficulty (smaller: widths follow the
@@ -121,8 +122,12 @@ class ConformalScores:
             return q
         if scale is None:
             raise ValueError("normalised conformal scores need the molecules' difficulties")
-        beta = np.array([self.beta[t] for t in targets])
-        return q * (np.asarray(scale, float) + beta)
+        scale = np.asarray(scale, float)
+        out = np.broadcast_to(q, scale.shape).copy()
+        for j, t in enumerate(targets):
+            if t in self.beta:  # endpoints without a beta (binary ones) keep one width
+                out[:, j] = q[j] * (scale[:, j] + self.beta[t])
+        return out
 
     def to_dict(self) -> dict:
         """JSON-able form stored in ``model.json`` (full precision: a reload predicts the same)."""
@@ -147,9 +152,80 @@ class ConformalScores:
                 beta = {str(t): float(v) for t, v in dict(data["beta"]).items()}
             except (KeyError, TypeError, ValueError) as exc:
                 raise ValueError(f"{source}: normalised conformal scores lack beta ({exc})") from exc
-            if sorted(beta) != sorted(scores) or not all(b > 0 and math.isfinite(b)
-                                                         for b in beta.values()):
-                raise ValueError(f"{source}: beta must be positive, one per endpoint")
+            if not set(beta) <= set(scores) or not all(b > 0 and math.isfinite(b)
+                                                       for b in beta.values()):
+                raise ValueError(f"{source}: beta must be positive, one per normalised endpoint")
         elif data.get("method", "split") != "split":
             raise ValueError(f"{source}: unknown conformal method {data.get('method')!r}")
         return cls(scores, beta)
+
+
+@dataclass
+class IsotonicCalibration:
+    """Isotonic maps of predicted probabilities per binary endpoint (Zadrozny & Elkan 2002).
+
+    Fitted on held-out molecules, each map is a non-decreasing piecewise-linear function
+    from the model's probability to the observed frequency of class 1, stored as its knots
+    (so ``model.json`` holds plain numbers and a reload predicts the same).
+
+    Attributes
+    ----------
+    knots : dict
+        Endpoint -> ``(x, y)`` arrays of the map's knots.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cal = IsotonicCalibration.fit(["a"], np.array([[0.], [0.], [1.], [1.]]),
+    ...                               np.array([[0.2], [0.6], [0.7], [0.9]]))
+    >>> cal.apply(["a"], np.array([[0.1], [0.8]])).ravel().tolist()
+    [0.0, 1.0]
+    """
+
+    knots: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    @classmethod
+    def fit(cls, targets: list[str], y_true: np.ndarray,
+            y_prob: np.ndarray) -> IsotonicCalibration:
+        """Fit one map per endpoint on ``(n, T)`` 0/1 labels and probabilities (NaN skipped)."""
+        from sklearn.isotonic import IsotonicRegression
+
+        knots = {}
+        for j, target in enumerate(targets):
+            keep = np.isfinite(y_true[:, j]) & np.isfinite(y_prob[:, j])
+            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+            iso.fit(y_prob[keep, j], y_true[keep, j])
+            knots[target] = (np.asarray(iso.X_thresholds_, float),
+                             np.asarray(iso.y_thresholds_, float))
+        return cls(knots)
+
+    def apply(self, targets: list[str], prob: np.ndarray) -> np.ndarray:
+        """Calibrated ``(n, T)`` probabilities; columns of endpoints without a map unchanged."""
+        out = np.array(prob, dtype=float, copy=True)
+        for j, target in enumerate(targets):
+            if target in self.knots:
+                x, y = self.knots[target]
+                column = out[:, j]
+                ok = np.isfinite(column)
+                column[ok] = np.interp(column[ok], x, y)
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-able form stored in ``model.json``."""
+        return {"method": "isotonic",
+                "knots": {t: [x.tolist(), y.tolist()] for t, (x, y) in self.knots.items()}}
+
+    @classmethod
+    def from_dict(cls, data: Mapping, source: str = "model.json") -> IsotonicCalibration:
+        """Rebuild from :meth:`to_dict`."""
+        try:
+            knots = {str(t): (np.asarray(v[0], float), np.asarray(v[1], float))
+                     for t, v in dict(data["knots"]).items()}
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ValueError(f"{source}: malformed probability calibration ({exc})") from exc
+        for t, (x, y) in knots.items():
+            if (x.shape != y.shape or x.size == 0 or np.any(np.diff(x) < 0)
+                    or np.any((y < 0) | (y > 1)) or not np.isfinite(x).all()):
+                raise ValueError(f"{source}: probability calibration of {t!r} is not a "
+                                 "non-decreasing map into [0, 1]")
+        return cls(knots)

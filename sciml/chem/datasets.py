@@ -23,6 +23,7 @@ import gzip
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -206,6 +207,28 @@ _INFO: dict[str, DatasetInfo] = {
 }
 
 
+_MOLECULENET_CITATION = ("Wu, Z. et al. MoleculeNet: a benchmark for molecular machine "
+                         "learning. Chem. Sci. 9, 513 (2018).")
+_MOLECULENET_LICENCE = "MoleculeNet research data (files from the chemprop repository, MIT)"
+#: MoleculeNet classification sets: registry file, SMILES column, label columns (None: all
+#: columns but the SMILES), molecules in the file, description.
+_MOLECULENET_CLS = {
+    "tox21": ("moleculenet_tox21", "smiles", None, 7831,
+              "Tox21: 12 nuclear-receptor and stress-response assays, binary, sparse"),
+    "clintox": ("moleculenet_clintox", "smiles", None, 1478,
+                "ClinTox: FDA approval and clinical-trial toxicity, binary"),
+    "sider": ("moleculenet_sider", "smiles", None, 1427,
+              "SIDER: 27 side-effect organ classes of marketed drugs, binary"),
+    "bace": ("moleculenet_bace", "mol", ("Class",), 1513,
+             "BACE: beta-secretase 1 inhibitors, binary (Class)"),
+    "hiv": ("moleculenet_hiv", "smiles", ("HIV_active",), 41127,
+            "HIV: inhibition of HIV replication, binary (HIV_active), about 3.5% positive"),
+}
+for _name, (_file, _col, _labels, _n, _text) in _MOLECULENET_CLS.items():
+    _INFO[_name] = DatasetInfo(_name, _text + " (MoleculeNet; 0/1 labels, empty = missing)",
+                               (), _MOLECULENET_CITATION, _MOLECULENET_LICENCE, (_file,), _n)
+
+
 def dataset_names() -> list[str]:
     """Return the names :func:`load_dataset` accepts."""
     return sorted(_INFO)
@@ -357,6 +380,26 @@ def _load_moses(*, split: str = "train", download: bool = True) -> pd.DataFrame:
     return _finish(frame, _INFO["moses"])
 
 
+def _load_moleculenet_cls(name: str) -> pd.DataFrame:
+    """A MoleculeNet classification set: ``smiles`` plus 0/1 label columns (NaN missing).
+
+    SMILES are kept as in the file: some do not parse in current RDKit (hypervalent metal
+    complexes in HIV, ``*`` in ClinTox) and follow the ``errors=`` policy of whatever
+    model or split reads them.
+    """
+    file, smiles_col, labels, _, _ = _MOLECULENET_CLS[name]
+    raw = pd.read_csv(get_path(file))
+    labels = [c for c in raw.columns if c != smiles_col] if labels is None else list(labels)
+    frame = pd.DataFrame({"smiles": raw[smiles_col].astype(str).str.strip().to_numpy()})
+    for col in labels:
+        frame[col] = pd.to_numeric(raw[col], errors="raise").astype(float).to_numpy()
+    info = _INFO[name]
+    info = DatasetInfo(info.name, info.description,
+                       tuple(Endpoint(c, f"{c} (binary)", "", None, c) for c in labels),
+                       info.citation, info.licence, info.files, info.n_rows)
+    return _finish(frame, info)
+
+
 _LOADERS: dict[str, Callable[..., pd.DataFrame]] = {
     "biogen_adme": _load_biogen_adme,
     "biogen_adme_fang": _load_biogen_adme_fang,
@@ -364,6 +407,7 @@ _LOADERS: dict[str, Callable[..., pd.DataFrame]] = {
     "chembl30_sample": _load_chembl30_sample,
     "guacamol": _load_guacamol,
     "moses": _load_moses,
+    **{name: partial(_load_moleculenet_cls, name) for name in _MOLECULENET_CLS},
 }
 
 
@@ -391,6 +435,9 @@ def load_dataset(name: str, **kwargs: Any) -> pd.DataFrame:
           GuacaMol's SMILES files, downloaded on first use (1.27M training SMILES).
         - ``"moses"`` (``split="train"|"test"|"all"``, ``download=True``): the MOSES
           benchmark molecules (1,584,663 training and 176,074 test SMILES).
+        - ``"tox21"``, ``"clintox"``, ``"sider"``, ``"bace"``, ``"hiv"``: MoleculeNet's
+          binary classification sets, ``smiles`` plus 0/1 label columns (NaN = missing);
+          SMILES as in the file (a few do not parse in current RDKit).
     **kwargs
         Options of that data set, listed above.
 
@@ -464,7 +511,10 @@ def load_csv(
     target_cols : str or sequence of str, optional
         Endpoint columns, converted to float. Only empty (or blank) cells are missing
         labels (NaN); any other text, ``NA``, ``n/a`` and ``nan`` included, is an error
-        naming the rows. ``None`` reads no targets (input for prediction).
+        naming the rows, except in a column of exactly two words (e.g. ``active`` /
+        ``inactive``): a yes/no endpoint, read as 0/1 with the words kept in
+        ``frame.attrs["classes"]`` (the "no"-like word is 0). ``None`` reads no targets
+        (input for prediction).
     **read_csv_kwargs
         Passed to :func:`pandas.read_csv` (``sep``, ``encoding``, ...).
 
@@ -496,10 +546,15 @@ def load_csv(
         raise ValueError(f"the SMILES column {smiles_col!r} cannot also be a target")
     frame = pd.DataFrame({"smiles": raw[smiles_col].map(
         lambda s: s.strip() if isinstance(s, str) else s)})
+    classes: dict[str, tuple[str, str]] = {}
     for col in targets:
         cells = raw[col].map(lambda v: v.strip() if isinstance(v, str) else v)
         empty = cells.isna() | (cells == "")
         numeric = pd.to_numeric(cells.where(~empty), errors="coerce")
+        named = _text_classes(cells[~empty]) if numeric[~empty].isna().all() else None
+        if named is not None:  # a yes/no column written as two words: 0/1, named
+            classes[col] = named
+            numeric = cells.map({named[0]: 0.0, named[1]: 1.0}).where(~empty)
         # 'nan' and 'NaN' parse as numbers but are no measurement: name them too.
         text_nan = cells.map(lambda v: isinstance(v, str) and v.lower() in ("nan", "-nan"))
         bad = raw.index[(numeric.isna() & ~empty) | text_nan]
@@ -511,4 +566,29 @@ def load_csv(
         frame[col] = numeric.astype(float)
     info = DatasetInfo(Path(path).name, f"user data from {os.fspath(path)}",
                        tuple(Endpoint(c, c, "", None, c) for c in targets), "", "")
-    return _finish(frame, info)
+    frame = _finish(frame, info)
+    frame.attrs["classes"] = classes
+    return frame
+
+
+#: Labels read as class 0 when a column holds two words (the other word is class 1).
+_NEGATIVE_WORDS = frozenset({"0", "no", "n", "false", "f", "negative", "neg", "inactive",
+                             "non-toxic", "nontoxic", "non-inhibitor", "noninhibitor",
+                             "non-blocker", "nonblocker", "non-mutagen", "nonmutagen",
+                             "non-penetrating", "bbb-", "-"})
+
+
+def _text_classes(cells: pd.Series) -> tuple[str, str] | None:
+    """``(class 0, class 1)`` of a column holding exactly two distinct words, else None.
+
+    The word that reads as a "no" (inactive, negative, false, ...) is class 0; when neither
+    does, alphabetical order decides and the fitted model names the mapping.
+    """
+    values = sorted({str(v) for v in cells})
+    if len(values) != 2 or any(v.lower() in ("nan", "-nan") for v in values):
+        return None
+    negative = [v for v in values if v.lower() in _NEGATIVE_WORDS]
+    if len(negative) == 1:
+        positive = next(v for v in values if v != negative[0])
+        return negative[0], positive
+    return values[0], values[1]

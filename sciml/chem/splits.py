@@ -38,6 +38,7 @@ __all__ = [
     "group_kfold",
     "group_split",
     "kfold",
+    "largest_first_group_split",
     "murcko_scaffolds",
     "random_split",
     "repeated_kfold",
@@ -144,6 +145,46 @@ def group_split(
                  for p in parts)
 
 
+def largest_first_group_split(
+    groups: Sequence[object], sizes: Sequence[float] = (0.8, 0.1, 0.1)
+) -> tuple[np.ndarray, ...]:
+    """Deterministic group split: the largest groups fill the first part, then the next.
+
+    Groups are sorted by size (largest first; ties by first appearance) and each goes to the
+    first part whose cumulative size would not exceed its cumulative target, as DeepChem's
+    ``ScaffoldSplitter`` and the Open Graph Benchmark's ``ogbg-mol*`` scaffold splits do:
+    training holds the common scaffolds and the test part the rarest ones.
+
+    Parameters
+    ----------
+    groups : sequence
+        ``(N,)`` group label per row.
+    sizes : sequence of float
+        Fractions of the parts, summing to 1.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        One sorted int64 index array per part.
+    """
+    fractions = _check_sizes(sizes)
+    members = _group_members(groups)
+    order = sorted(range(len(members)), key=lambda g: (-len(members[g]), members[g][0]))
+    bounds = np.cumsum(fractions) * len(groups)
+    parts: list[list[np.ndarray]] = [[] for _ in fractions]
+    filled = np.zeros(len(fractions), dtype=int)
+    for g in order:
+        size = len(members[g])
+        # DeepChem's rule: the first part whose cumulative count stays within its bound
+        # (a later, smaller group may still fit an earlier part).
+        k = next((k for k in range(len(bounds) - 1) if filled[:k + 1].sum() + size <= bounds[k]),
+                 len(bounds) - 1)
+        parts[k].append(members[g])
+        filled[k] += size
+    return tuple(np.sort(np.concatenate(p)).astype(np.int64) if p else np.empty(0, np.int64)
+                 for p in parts)
+
+
 def _group_members(groups: Sequence[object]) -> list[np.ndarray]:
     """Row positions of each distinct group, groups in order of first appearance."""
     index: dict[object, list[int]] = {}
@@ -193,9 +234,19 @@ def scaffold_split(
     *,
     seed: int = 0,
     generic: bool = False,
+    largest_first: bool = False,
 ) -> tuple[np.ndarray, ...]:
-    """Split so that each Murcko scaffold lands in one part (see :func:`group_split`)."""
-    return group_split(murcko_scaffolds(smiles, generic=generic), sizes, seed=seed)
+    """Split so that each Murcko scaffold lands in one part.
+
+    By default scaffolds are assigned in seeded random order, big ones first
+    (:func:`group_split`, chemprop's balanced scaffold split); ``largest_first=True`` gives
+    the deterministic split of DeepChem and the Open Graph Benchmark
+    (:func:`largest_first_group_split`; ``seed`` is then unused).
+    """
+    scaffolds = murcko_scaffolds(smiles, generic=generic)
+    if largest_first:
+        return largest_first_group_split(scaffolds, sizes)
+    return group_split(scaffolds, sizes, seed=seed)
 
 
 def butina_clusters(

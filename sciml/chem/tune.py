@@ -1,8 +1,8 @@
 """Hyper-parameter search for molecular models with Optuna, on validation folds only.
 
 :func:`tune` scores each trial by K-fold cross-validation **inside the training data**
-(mean R² over folds and endpoints, in the model's training units), so the test set is
-never seen. Trials run in an Optuna study that may live in shared storage: several
+(mean over folds and endpoints of each endpoint's task score: R² in the model's training
+units for regression, AUROC for binary endpoints), so the test set is never seen. Trials run in an Optuna study that may live in shared storage: several
 processes (or machines, with an RDB URL) started with the same ``storage`` and
 ``study_name`` work on one study in parallel.
 
@@ -121,9 +121,8 @@ class TuneResult:
 
 def _cv_score(factory: Callable[[], Any], smiles: list[str], y: pd.DataFrame, folds: int,
               seed: int, transforms: Any) -> float:
-    """Mean R² over K folds and endpoints, in the model's training units."""
-    from sciml.metrics import r2
-
+    """Mean over K folds and endpoints of each endpoint's task score (R² for regression in
+    the model's training units, AUROC for binary endpoints)."""
     order = np.random.default_rng(seed).permutation(len(smiles))
     scores = []
     for k in range(folds):
@@ -133,9 +132,8 @@ def _cv_score(factory: Callable[[], Any], smiles: list[str], y: pd.DataFrame, fo
         model.fit([s for s, h in zip(smiles, held, strict=True) if not h], y[~held],
                   transforms=transforms)
         held_smiles = [s for s, h in zip(smiles, held, strict=True) if h]
-        truth = model.transforms.forward(y[held].to_numpy(dtype=float))
-        pred = model.transforms.forward(model.predict(held_smiles)[model.targets].to_numpy())
-        scores.append(float(np.nanmean(r2(truth, pred))))
+        table = model.evaluate(held_smiles, y[held], transformed=True)
+        scores.append(float(np.nanmean(table["score"].to_numpy(dtype=float))))
     return float(np.mean(scores))
 
 

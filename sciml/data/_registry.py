@@ -29,6 +29,24 @@ _MOSES_SHA = {
 }
 
 
+_CHEMPROP_DATA = (
+    "https://raw.githubusercontent.com/chemprop/chemprop/"
+    "f814b63ee66d574d9357366bf6c08c11a1b24478/data"
+)
+_MOLECULENET_CITATION = (
+    "Wu, Z. et al. MoleculeNet: a benchmark for molecular machine learning. Chem. Sci. 9, "
+    "513 (2018)."
+)
+#: MoleculeNet's binary classification sets as redistributed by chemprop.
+_MOLECULENET_CLS_SHA = {
+    "tox21.csv": "b58cc1f683e78e3c7a1bf7116e9aac0119804018d100f7b8cdb0857941c31aca",
+    "clintox.csv": "cc561402d058a0d996a9f5e5d02bc20f6652b7003525b32c3598b8da4b24e9b7",
+    "sider.csv": "71efc6ac4ca82d6545bc512509863281be0f17234afd7adaf71a71899988302e",
+    "bace.csv": "847be1e38d3798c60df03e1aaf2ccd0f09f9ed89407de78e80463aa637088532",
+    "HIV.csv.gz": "0a4a7390d6f22035c293e8e0d500655d76233b35f0f68ab128f3ceccdd97a297",
+}
+
+
 @dataclass(frozen=True)
 class RemoteFile:
     """One public data file.
@@ -151,6 +169,13 @@ def _build() -> dict[str, RemoteFile]:
                 "MIT (GuacaMol; molecules from ChEMBL, CC BY-SA 3.0)",
                 _GUACAMOL_CITATION,
             )
+        )
+    for name, sha in _MOLECULENET_CLS_SHA.items():
+        files.append(
+            RemoteFile(f"moleculenet_{name.split('.')[0].lower()}", f"moleculenet_cls/{name}",
+                       f"{_CHEMPROP_DATA}/{name}", sha,
+                       "MoleculeNet research data (files from the chemprop repository, MIT)",
+                       _MOLECULENET_CITATION)
         )
     for split, sha in _MOSES_SHA.items():
         files.append(

@@ -3,6 +3,8 @@
 - functional per-task metrics with NaN masking: :func:`rmse`, :func:`mae`,
   :func:`r2`, :func:`pearson`, :func:`spearman`, and :func:`relative_l2` for
   fields on (masked) geometries;
+- binary classification metrics (:mod:`sciml.metrics.classification`): :func:`auroc`,
+  :func:`auprc`, :func:`balanced_accuracy`, :func:`log_loss`, :func:`brier`, :func:`ece`;
 - sufficient statistics (:func:`regression_stats`, :func:`merge_stats`) and a
   streaming :class:`RegressionAccumulator` for training loops;
 - :func:`regression_report` (per-task table plus macro average) and
@@ -34,6 +36,15 @@ from ._functional import (
     spearman,
 )
 from .bootstrap import bootstrap_ci
+from .classification import (
+    CLASSIFICATION_METRIC_NAMES,
+    auprc,
+    auroc,
+    balanced_accuracy,
+    brier,
+    ece,
+    log_loss,
+)
 from .report import regression_report
 from .stats import (
     AnovaResult,
@@ -49,16 +60,23 @@ from .stats import (
 from .streaming import RegressionAccumulator
 
 __all__ = [
+    "CLASSIFICATION_METRIC_NAMES",
     "METRIC_NAMES",
     "AnovaResult",
     "MethodComparison",
     "PairedTestResult",
     "RegressionAccumulator",
     "RegressionStats",
+    "auprc",
+    "auroc",
+    "balanced_accuracy",
     "bootstrap_ci",
+    "brier",
     "compare_methods",
     "corrected_resampled_ttest",
+    "ece",
     "get_metric",
+    "log_loss",
     "mae",
     "merge_stats",
     "metric_from_stats",

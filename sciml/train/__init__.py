@@ -8,6 +8,8 @@ Public API
   :class:`Combined`, :class:`HLGauss`, :func:`masked_task_mean`
 - weighting: :class:`EqualWeighting`, :class:`StaticWeighting`,
   :class:`UncertaintyWeighting`, :class:`DWAWeighting`, :class:`ReLoBRaLoWeighting`
+- label kinds (:mod:`sciml.train.tasks`): :class:`Task`, :class:`RegressionTask`,
+  :class:`BinaryTask`, :class:`Tasks`, :func:`infer_tasks`
 - :class:`Standardizer`; data: :class:`ArrayDataset`, :class:`RegressionMLP`
 - checkpoints: :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`load_model`, :func:`register_model`,
   :class:`CheckpointError`
@@ -29,6 +31,7 @@ from sciml.train.losses import (
     ELEMENTWISE_LOSSES,
     Combined,
     HLGauss,
+    MultiTaskObjective,
     MultiTaskRegression,
     Objective,
     TokenCrossEntropy,
@@ -36,6 +39,7 @@ from sciml.train.losses import (
 )
 from sciml.train.normalize import Standardizer
 from sciml.train.resume import Checkpoints
+from sciml.train.tasks import BinaryTask, RegressionTask, Task, Tasks, infer_tasks
 from sciml.train.trainer import NonFiniteLossError, TimeBudgetReached, TrainConfig, Trainer
 from sciml.train.weighting import (
     WEIGHTINGS,
@@ -51,6 +55,7 @@ __all__ = [
     "ELEMENTWISE_LOSSES",
     "WEIGHTINGS",
     "ArrayDataset",
+    "BinaryTask",
     "CheckpointError",
     "Checkpoints",
     "Combined",
@@ -59,15 +64,19 @@ __all__ = [
     "HLGauss",
     "LossWeighting",
     "ReLoBRaLoWeighting",
+    "MultiTaskObjective",
     "MultiTaskRegression",
     "NonFiniteLossError",
     "Objective",
     "RegressionMLP",
+    "RegressionTask",
     "StaticWeighting",
     "Standardizer",
     "TimeBudgetReached",
     "TokenCrossEntropy",
     "TrainConfig",
+    "Task",
+    "Tasks",
     "Trainer",
     "UncertaintyWeighting",
     "autocast",
@@ -79,6 +88,7 @@ __all__ = [
     "rebuild_model",
     "register_model",
     "registered_models",
+    "infer_tasks",
     "save_checkpoint",
     "seed_everything",
 ]

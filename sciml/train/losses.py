@@ -26,6 +26,7 @@ __all__ = [
     "Combined",
     "ELEMENTWISE_LOSSES",
     "HLGauss",
+    "MultiTaskObjective",
     "MultiTaskRegression",
     "Objective",
     "TokenCrossEntropy",
@@ -168,12 +169,18 @@ class Objective:
         return None
 
     def metrics(self, target, pred) -> dict[str, float]:
-        """Extra validation metrics of this family from decoded arrays (default: none).
+        """Validation metrics from decoded arrays ``(..., T)`` (default: regression metrics).
 
-        ``Trainer.evaluate`` adds them next to rmse/mae/r2/pearson; operator networks report
-        the relative L2 error of fields here.
+        ``Trainer.evaluate`` reports what this returns: rmse, mae, r2 and pearson macro-averaged
+        over tasks by default; objectives with task kinds (:class:`MultiTaskObjective`) ask
+        their tasks, and operator networks add the relative L2 error of fields.
         """
-        return {}
+        from sciml import metrics
+
+        flat_p = pred.reshape(-1, pred.shape[-1])
+        flat_t = target.reshape(-1, target.shape[-1])
+        return {name: float(getattr(metrics, name)(flat_t, flat_p, reduce="mean"))
+                for name in ("rmse", "mae", "r2", "pearson")}
 
 
 def _select(outputs, key: str | None):
@@ -355,6 +362,74 @@ class TokenCrossEntropy(Objective):
         return {self.name: loss}
 
 
+class MultiTaskObjective(MultiTaskRegression):
+    """Masked multi-task objective over endpoints of several kinds, each asked of its task.
+
+    Regression endpoints are trained on standardised targets with the elementwise ``loss``;
+    binary endpoints on logits with binary cross-entropy (class weights or focal loss as
+    their :class:`~sciml.train.tasks.BinaryTask` says) and decoded to probabilities. One
+    network can so learn a regression and a classification endpoint together; missing
+    labels (NaN) are masked per endpoint as in :class:`MultiTaskRegression`.
+
+    Parameters
+    ----------
+    tasks : sciml.train.tasks.Tasks
+        One task per target column ``T``.
+    loss : {"mse", "mae", "huber"}
+        Elementwise loss of the regression endpoints.
+    output_key, target_key, prefix
+        As in :class:`MultiTaskRegression`.
+    """
+
+    def __init__(self, tasks, loss: str = "mse", output_key: str | None = None,
+                 target_key: str = "y", prefix: str = ""):
+        if isinstance(loss, HLGauss):
+            raise ValueError("MultiTaskObjective takes an elementwise loss name; use "
+                             "MultiTaskRegression for an HL-Gauss head")
+        super().__init__(tasks.names, loss, output_key, target_key, prefix)
+        self.tasks = tasks
+        self._plain = [j for j, t in enumerate(tasks) if not t.standardized]
+
+    def setup(self, model: nn.Module, train_batches) -> None:
+        scaler = self._scaler(model)
+        if bool(scaler.fitted):
+            return
+        super().setup(model, train_batches)
+        # Endpoints that are not standardised (binary labels) pass through the scaler as is.
+        with torch.no_grad():
+            for j in self._plain:
+                scaler.mean[j] = 0.0
+                scaler.std[j] = 1.0
+
+    def _elementwise(self, pred: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return torch.stack([task.loss_values(pred[..., j], z[..., j], self.loss)
+                            for j, task in enumerate(self.tasks)], dim=-1)
+
+    def terms(self, outputs, batch: dict, model: nn.Module) -> dict[str, torch.Tensor]:
+        pred = _select(outputs, self.output_key).float()
+        y = batch[self.target_key].float()
+        self._check(pred, y)
+        z = torch.nan_to_num(self._scaler(model).transform(y))
+        values = self._elementwise(pred, z)
+        mean, count = masked_task_mean(values, self._valid(y, batch), batch.get("weight"))
+        return {
+            f"{self.prefix}{name}": mean[t]
+            for t, name in enumerate(self.task_names)
+            if count[t] > 0
+        }
+
+    def decode(self, outputs, batch: dict, model: nn.Module) -> dict[str, torch.Tensor]:
+        result = super().decode(outputs, batch, model)
+        raw = _select(outputs, self.output_key).double()
+        for j in self._plain:
+            result["pred"][..., j] = self.tasks[j].decode_output(raw[..., j])
+        return result
+
+    def metrics(self, target, pred) -> dict[str, float]:
+        return self.tasks.metrics(target.reshape(-1, target.shape[-1]),
+                                  pred.reshape(-1, pred.shape[-1]))
+
+
 class Combined(Objective):
     """Several objectives on one model output (e.g. MLM + descriptor regression).
 
@@ -386,3 +461,10 @@ class Combined(Objective):
             if decoded is not None:
                 return decoded
         return None
+
+    def metrics(self, target, pred) -> dict[str, float]:
+        # The metrics of the first objective with metrics of its own (the one that decodes).
+        for objective in self.objectives:
+            if type(objective).metrics is not Objective.metrics:
+                return objective.metrics(target, pred)
+        return super().metrics(target, pred)

@@ -523,12 +523,12 @@ class Trainer:
     # ------------------------------------------------------------- evaluate
     @torch.no_grad()
     def evaluate(self, data, prefix: str = "") -> dict[str, float]:
-        """Mean loss terms and, where the objective decodes, regression metrics.
+        """Mean loss terms and, where the objective decodes, the objective's metrics.
 
         Extra-loss hooks (e.g. PDE residuals, which need input gradients) are not
-        evaluated here. Returns ``{prefix + "loss", prefix + term, prefix + "rmse", ...}``.
+        evaluated here. Returns ``{prefix + "loss", prefix + term, prefix + metric, ...}``
+        (rmse, mae, r2, pearson for regression; auroc, auprc, ... for binary tasks).
         """
-        from sciml import metrics
 
         loader = self._loader(data, shuffle=False)
         model = self.model
@@ -556,14 +556,10 @@ class Trainer:
         if preds:
             pred = torch.cat(preds).numpy()
             target = torch.cat(targets).numpy()
-            extra = getattr(self.objective, "metrics", None)
-            if extra is not None:  # a family's own validation metrics (fields: relative L2)
-                result.update({f"{prefix}{k}": v for k, v in extra(target, pred).items()})
-            flat_p = pred.reshape(-1, pred.shape[-1])
-            flat_t = target.reshape(-1, target.shape[-1])
-            for name in ("rmse", "mae", "r2", "pearson"):
-                value = getattr(metrics, name)(flat_t, flat_p, reduce="mean")
-                result[f"{prefix}{name}"] = float(value)
+            # The objective owns its metrics: regression by default, per task kind for
+            # MultiTaskObjective, relative L2 of fields for operator networks.
+            result.update({f"{prefix}{k}": v
+                           for k, v in self.objective.metrics(target, pred).items()})
         return result
 
     # -------------------------------------------------------------- predict

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from sciml._io import atomic_write
-from sciml.chem.conformal import ConformalScores, check_level
+from sciml.chem.conformal import ConformalScores, IsotonicCalibration, check_level
 from sciml.chem.domain import DomainWarning, TrainingDomain, domain_columns
 from sciml.chem.smiles import (
     Errors,
@@ -38,6 +38,7 @@ from sciml.chem.smiles import (
 )
 from sciml.chem.transforms import TargetTransforms
 from sciml.train.checkpoint import CheckpointError, class_path, dataclass_from_dict
+from sciml.train.tasks import BinaryTask, Task, Tasks, infer_tasks
 
 if TYPE_CHECKING:
     from sciml.train.resume import Checkpoints
@@ -204,6 +205,38 @@ def file_inside(directory: str | os.PathLike, name: Any, what: str = "file") -> 
     return target
 
 
+def _check_classes(tasks: Tasks, y: np.ndarray) -> None:
+    """A binary endpoint needs both classes among its training labels."""
+    for j, task in enumerate(tasks):
+        if isinstance(task, BinaryTask):
+            labels = y[:, j][~np.isnan(y[:, j])]
+            if np.unique(labels).size < 2:
+                raise ValueError(f"binary endpoint {task.name!r} has only class "
+                                 f"{labels[0]:g} in the training data; a classifier needs "
+                                 "examples of both classes")
+
+
+def _transforms_for_tasks(spec: str | Mapping[str, str] | None,
+                          tasks: Tasks) -> str | dict[str, str] | None:
+    """The transform spec with endpoints that take no transform (binary) set to none.
+
+    ``"auto"`` (for all or for one endpoint) leaves such an endpoint raw; any other
+    transform named for it is an error.
+    """
+    if spec is None or all(t.allows_transforms for t in tasks):
+        return spec
+    per = dict.fromkeys(tasks.names, spec) if isinstance(spec, str) else dict(spec)
+    for task in tasks:
+        kind = per.get(task.name)
+        if task.allows_transforms or kind in (None, "none", "auto"):
+            if not task.allows_transforms:
+                per[task.name] = "none"
+            continue
+        raise ValueError(f"endpoint {task.name!r} is {task.kind}: it takes no target "
+                         f"transform, got {kind!r} (use none or auto)")
+    return per
+
+
 class MoleculeModel:
     """Base class: SMILES in, endpoint frame in physical units out.
 
@@ -245,7 +278,9 @@ class MoleculeModel:
         self.targets: list[str] = []
         self.fit_info: dict[str, Any] = {}
         self.transforms = TargetTransforms.identity([])
+        self.tasks = Tasks(())
         self.conformal: ConformalScores | None = None
+        self.probability_calibration: IsotonicCalibration | None = None
         self.domain: TrainingDomain | None = None
 
     def set_inference_options(self, **options: Any) -> MoleculeModel:
@@ -276,7 +311,8 @@ class MoleculeModel:
             errors: Errors = "raise",
             transforms: str | Mapping[str, str] | None = None,
             calibration: float | None = None,
-            checkpoints: Checkpoints | None = None) -> MoleculeModel:
+            checkpoints: Checkpoints | None = None,
+            tasks: Mapping[str, str | Task] | Tasks | None = None) -> MoleculeModel:
         """Fit on SMILES and targets.
 
         Parameters
@@ -285,7 +321,8 @@ class MoleculeModel:
             ``N`` training SMILES.
         y : DataFrame or Series
             ``(N, T)`` targets in physical units, one column per endpoint, NaN where not
-            measured; rows with no label at all are dropped.
+            measured; rows with no label at all are dropped. A column holding only 0 and 1
+            is a binary endpoint (see ``tasks``).
         val_smiles, val_y : optional
             Validation data with the same columns (early stopping / best epoch for
             neural models; ignored by the random forest).
@@ -296,7 +333,8 @@ class MoleculeModel:
             Target transforms (:mod:`sciml.chem.transforms`): one of ``"none"``, ``"log10"``,
             ``"log1p"``, ``"logit"``, ``"auto"`` for every endpoint, or endpoint -> kind.
             Fitted on the training split, stored with the model and undone at prediction,
-            so predictions stay in physical units.
+            so predictions stay in physical units. Binary endpoints take none (``"auto"``
+            leaves them as they are; any other transform named for one is an error).
         calibration : float, optional
             Hold out this fraction of the training molecules (seeded by the model's
             ``seed``), fit on the rest and store the held-out absolute errors, so that
@@ -305,6 +343,14 @@ class MoleculeModel:
         checkpoints : sciml.train.Checkpoints, optional
             Models trained in epochs (:attr:`trains_in_epochs`) write a checkpoint per
             epoch there and, with ``resume``, continue an interrupted fit from them.
+        tasks : dict or Tasks, optional
+            Endpoint -> kind (``"binary"``, ``"regression"``) or a
+            :class:`~sciml.train.tasks.Task` (e.g. ``BinaryTask("herg", pos_weight=5)``),
+            overriding detection; endpoints not named are detected from their labels
+            (only 0 and 1: binary). A binary endpoint is predicted as ``<name>_prob`` (the
+            probability of class 1) and ``<name>_class``; with ``calibration`` its
+            probabilities are also calibrated (isotonic) and ``interval=`` gives conformal
+            prediction sets.
 
         Returns
         -------
@@ -326,7 +372,17 @@ class MoleculeModel:
             if [str(c) for c in val_frame.columns] != targets:
                 raise ValueError(f"val_y has columns {list(val_frame.columns)}; expected {targets}")
             val = prepare_labelled(val_smiles, val_frame, errors=errors, what="validation")
+        task_set = tasks if isinstance(tasks, Tasks) else infer_tasks(
+            {t: train.y[:, j] for j, t in enumerate(targets)}, tasks)
+        if task_set.names != targets:
+            raise ValueError(f"tasks are for {task_set.names}; the targets are {targets}")
+        train = dataclasses.replace(train, y=task_set.check_labels(train.y, "training data: "))
+        if val is not None:
+            val = dataclasses.replace(val, y=task_set.check_labels(val.y, "validation data: "))
+        _check_classes(task_set, train.y)
+        transforms = _transforms_for_tasks(transforms, task_set)
         self.transforms = TargetTransforms.fit(transforms, train.y, targets, rows=train.index)
+        self.tasks = task_set
         train = dataclasses.replace(train, y=self.transforms.forward(train.y))
         if val is not None:
             z = self.transforms.forward(val.y)
@@ -340,10 +396,12 @@ class MoleculeModel:
             train, cal = _split_off(train, calibration, int(getattr(self.config, "seed", 0)))
         self.targets = targets
         self.conformal = None
+        self.probability_calibration = None
         self.domain = TrainingDomain.fit(train.smiles)
         self.fit_info = {"n_train": len(train.smiles),
                          "invalid": [(b.index, b.value, b.reason) for b in train.invalid],
-                         "transforms": self.transforms.describe()}
+                         "transforms": self.transforms.describe(),
+                         "tasks": dict(zip(targets, task_set.kinds, strict=True))}
         self._fit(train, val, checkpoints)
         if cal is not None:
             self._calibrate(cal)
@@ -374,14 +432,45 @@ class MoleculeModel:
             raise ValueError(f"calibration data has columns {list(frame.columns)}; "
                              f"expected {self.targets}")
         cal = prepare_labelled(smiles, frame, errors=errors, what="calibration")
+        cal = dataclasses.replace(cal, y=self.tasks.check_labels(cal.y, "calibration data: "))
         self._calibrate(dataclasses.replace(cal, y=self.transforms.forward(cal.y)))
         return self
 
     def _calibrate(self, cal: LabelledSet) -> None:
-        """Scores from a calibration set whose targets are already in model units."""
+        """Scores from a calibration set whose targets are already in model units.
+
+        Regression endpoints store their absolute errors (split conformal). Binary
+        endpoints split the calibration molecules in two seeded halves: the first fits an
+        isotonic map of the probabilities, the second gives the conformal scores
+        ``|y - p|`` (one minus the calibrated probability of the true class) of the
+        calibrated probabilities, so the prediction sets keep their coverage guarantee.
+        """
         pred, _ = self._predict(cal.smiles, False)
-        self.conformal = ConformalScores.from_residuals(self.targets, cal.y, pred,
-                                                        scale=self._difficulty(cal.smiles))
+        binary = self.tasks.mask(BinaryTask)
+        self.probability_calibration = None
+        y = cal.y
+        if binary.any():
+            half = np.zeros(len(cal.smiles), dtype=bool)
+            order = np.random.default_rng(int(getattr(self.config, "seed", 0))).permutation(
+                len(cal.smiles))
+            half[order[: len(order) // 2]] = True
+            names = [t for t, b in zip(self.targets, binary, strict=True) if b]
+            self.probability_calibration = IsotonicCalibration.fit(
+                names, y[half][:, binary], pred[half][:, binary])
+            pred = self._calibrated(pred)
+            y = y.copy()
+            y[np.ix_(half, binary)] = np.nan  # the first half fitted the map
+        scale = self._difficulty(cal.smiles)
+        if scale is not None and binary.any():  # normalised scores for regression only
+            scale = np.array(scale, dtype=float, copy=True)
+            scale[:, binary] = np.nan
+        self.conformal = ConformalScores.from_residuals(self.targets, y, pred, scale=scale)
+
+    def _calibrated(self, pred: np.ndarray) -> np.ndarray:
+        """Model-unit predictions with binary probabilities mapped by the isotonic calibration."""
+        if self.probability_calibration is None:
+            return pred
+        return self.probability_calibration.apply(self.targets, pred)
 
     def predict(self, smiles: Sequence[object] | pd.Series, *, errors: Errors = "raise",
                 targets: Sequence[str] | None = None, return_std: bool = False,
@@ -416,7 +505,10 @@ class MoleculeModel:
         -------
         pandas.DataFrame
             ``(N, T)`` predictions (plus ``T`` std columns and the domain columns), index
-            aligned to the input; ``attrs["invalid"]`` lists ``(position, value, reason)``
+            aligned to the input. A binary endpoint gives ``<name>_prob`` (calibrated when
+            the model was fitted with ``calibration=``) and ``<name>_class`` (its class label
+            at the task's threshold) instead of ``<name>``, and with ``interval`` a
+            conformal prediction set ``<name>_set`` instead of ``_lower``/``_upper``; ``attrs["invalid"]`` lists ``(position, value, reason)``
             of each invalid row.
 
         Raises
@@ -455,6 +547,7 @@ class MoleculeModel:
         lower, upper = np.full_like(mean, np.nan), np.full_like(mean, np.nan)
         if valid_smiles:
             m, s = self._predict(valid_smiles, return_std)
+            m = self._calibrated(m)
             if interval is not None:
                 width = self.conformal.halfwidths(
                     self.targets, interval,
@@ -467,13 +560,19 @@ class MoleculeModel:
                 std[valid_rows] = s
         picked = [self.targets.index(t) for t in columns]
         index = labels[kept] if labels is not None else pd.Index(kept, name="row")
-        frame = pd.DataFrame(mean[:, picked], index=index, columns=columns)
+        # Each endpoint's task names its columns: the value for regression, the probability
+        # and the class for a binary endpoint.
+        frame = pd.DataFrame({name: values for j in picked
+                              for name, values in self.tasks[j].value_columns(mean[:, j]).items()},
+                             index=index)
         if return_std:
             for j, t in zip(picked, columns, strict=True):
                 frame[f"{t}_std"] = std[:, j]
         if interval is not None:
-            for j, t in zip(picked, columns, strict=True):
-                frame[f"{t}_lower"], frame[f"{t}_upper"] = lower[:, j], upper[:, j]
+            for j in picked:
+                added = self.tasks[j].interval_columns(mean[:, j], lower[:, j], upper[:, j])
+                for name, values in added.items():
+                    frame[name] = values
             frame.attrs["interval"] = interval
         if domain:
             added = domain_columns(self.domain, canonical, stacklevel=3)
@@ -481,6 +580,58 @@ class MoleculeModel:
                 frame[name] = added[name].array
         frame.attrs["invalid"] = [(b.index, b.value, b.reason) for b in invalid]
         return frame
+
+    def evaluate(self, smiles: Sequence[object], y: pd.DataFrame | pd.Series, *,
+                 errors: Errors = "raise", transformed: bool = False) -> pd.DataFrame:
+        """Metrics per endpoint, each from its task (regression: rmse, r2, ...; binary: auroc, ...).
+
+        Parameters
+        ----------
+        smiles : sequence of str
+            Test molecules.
+        y : DataFrame or Series
+            Their labels, a subset of the model's endpoints as columns, NaN where missing.
+        errors : {"raise", "skip"}
+            Invalid SMILES (or molecules the model cannot read): raise, or leave them out.
+        transformed : bool
+            Score regression endpoints in the model's training units (after the target
+            transform, as :func:`sciml.chem.tune.tune` does) instead of physical units.
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row per endpoint: ``kind``, ``n`` (labelled molecules), ``score`` (the task's
+            :attr:`~sciml.train.tasks.Task.score` metric) and every metric of its kind.
+        """
+        self._check_fitted()
+        frame = _as_frame(y)
+        names = [str(c) for c in frame.columns]
+        unknown = [t for t in names if t not in self.targets]
+        if unknown:
+            raise KeyError(f"the model was not fitted on endpoint(s) {unknown}; "
+                           f"it predicts {self.targets}")
+        data = prepare_labelled(smiles, frame, errors=errors, what="evaluation")
+        values, invalid = self.check_inputs(data.smiles)
+        if invalid and errors == "raise":
+            raise InvalidSmilesError(invalid, total=len(values))
+        keep = np.array([v is not None for v in values], dtype=bool)
+        cols = [self.targets.index(t) for t in names]
+        truth = np.full((int(keep.sum()), len(self.targets)), np.nan)
+        truth[:, cols] = data.y[keep]
+        truth = self.tasks.check_labels(truth, "evaluation data: ")
+        pred = self._calibrated(self._predict([v for v in values if v is not None], False)[0])
+        if transformed:
+            truth = self.transforms.forward(truth)
+        else:
+            pred = self.transforms.inverse(pred)[0]
+        rows = {}
+        for j in cols:
+            task = self.tasks[j]
+            labelled = ~np.isnan(truth[:, j]) & ~np.isnan(pred[:, j])
+            found = task.metrics(truth[labelled, j], pred[labelled, j]) if labelled.any() else {}
+            rows[task.name] = {"kind": task.kind, "n": int(labelled.sum()),
+                               "score": found.get(task.score, np.nan), **found}
+        return pd.DataFrame.from_dict(rows, orient="index")
 
     def check_inputs(self, inputs: Sequence[object]) -> tuple[list[str | None],
                                                               list[InvalidSmiles]]:
@@ -527,9 +678,12 @@ class MoleculeModel:
             "class": class_path(self),
             "config": dataclasses.asdict(self.config),
             "targets": self.targets,
+            "tasks": self.tasks.to_dict(),
             "fit_info": {"n_train": self.fit_info.get("n_train")},
             "transforms": self.transforms.to_dict(),
             "conformal": None if self.conformal is None else self.conformal.to_dict(),
+            "probability_calibration": (None if self.probability_calibration is None
+                                        else self.probability_calibration.to_dict()),
             "versions": {"sciml": sciml.__version__, "rdkit": rdkit.__version__},
             "extra": extra,
         }
@@ -559,6 +713,20 @@ class MoleculeModel:
             raise CheckpointError(f"{directory}: 'targets' in {META_FILE} is not a list of names")
         model.targets = list(targets)
         model.fit_info = dict(meta.get("fit_info", {}))
+        try:  # models saved before tasks existed predict regression endpoints only
+            model.tasks = (Tasks.regression(model.targets) if meta.get("tasks") is None
+                           else Tasks.from_dict(meta["tasks"], str(Path(directory) / META_FILE)))
+        except ValueError as exc:
+            raise CheckpointError(str(exc)) from exc
+        if model.tasks.names != model.targets:
+            raise CheckpointError(f"{directory}: tasks are for {model.tasks.names}, the model "
+                                  f"predicts {model.targets}")
+        if meta.get("probability_calibration") is not None:
+            try:
+                model.probability_calibration = IsotonicCalibration.from_dict(
+                    meta["probability_calibration"], str(directory))
+            except ValueError as exc:
+                raise CheckpointError(str(exc)) from exc
         stored = meta.get("transforms")
         try:
             model.transforms = (TargetTransforms.identity(model.targets) if stored is None

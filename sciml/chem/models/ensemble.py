@@ -94,7 +94,8 @@ class EnsembleModel(MoleculeModel):
 
         val_args = (val.smiles, physical(val.y)) if val else ()
         for member in self.members:
-            member.fit(train.smiles, physical(train.y), *val_args, transforms=kinds)
+            member.fit(train.smiles, physical(train.y), *val_args, transforms=kinds,
+                       tasks=self.tasks)
 
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
         # (M, n, T): the members' own _predict in the shared transformed units, as the SMILES

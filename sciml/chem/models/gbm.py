@@ -5,7 +5,8 @@ LightGBM is used because it handles missing descriptor values natively (no imput
 trains fast on sparse count features with histogram binning, and writes its boosters as
 plain text (``Booster.model_to_string``), so a saved model loads without unpickling.
 
-One booster per endpoint, each fitted on the molecules that have that endpoint. With
+One booster per endpoint, each fitted on the molecules that have that endpoint, with the
+objective its task asks for (regression, or binary log-loss giving probabilities). With
 validation data, each booster stops early on it; without, it trains ``n_estimators``
 rounds.
 
@@ -152,7 +153,7 @@ class GBMModel(MoleculeModel):
     def _params(self) -> dict[str, Any]:
         c = self.config
         return {
-            "objective": "regression", "learning_rate": c.learning_rate,
+            "learning_rate": c.learning_rate,
             "num_leaves": c.num_leaves, "min_child_samples": c.min_child_samples,
             "bagging_fraction": c.subsample, "bagging_freq": 1 if c.subsample < 1 else 0,
             "feature_fraction": c.colsample_bytree, "lambda_l2": c.reg_lambda,
@@ -176,7 +177,8 @@ class GBMModel(MoleculeModel):
                 keep = ~np.isnan(val.y[:, t])
                 valid_sets = [lgb.Dataset(x_val[keep], val.y[keep, t], reference=data)]
                 callbacks = [lgb.early_stopping(self.config.early_stopping, verbose=False)]
-            booster = lgb.train(self._params(), data, num_boost_round=self.config.n_estimators,
+            params = {**self._params(), **self.tasks[t].lightgbm_params()}
+            booster = lgb.train(params, data, num_boost_round=self.config.n_estimators,
                                 valid_sets=valid_sets, callbacks=callbacks)
             self.boosters[target] = booster
             best_rounds[target] = int(booster.best_iteration or booster.current_iteration())

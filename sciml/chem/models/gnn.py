@@ -3,8 +3,9 @@
 Molecules become graphs (:mod:`sciml.chem.featurizers`), optionally with RDKit
 descriptors concatenated to the pooled embedding as chemprop's ``--features_generator
 rdkit_2d`` does. All endpoints share one network; missing labels are masked by
-:class:`sciml.train.MultiTaskRegression`, which also standardises targets on the training
-split. ``ensemble > 1`` trains that many members from different seeds: predictions are
+:class:`sciml.train.MultiTaskObjective`, which standardises regression targets on the
+training split and trains binary endpoints with binary cross-entropy on logits, so one
+network can learn regression and classification endpoints together. ``ensemble > 1`` trains that many members from different seeds: predictions are
 their mean and ``predict(..., return_std=True)`` gives their spread.
 
 Examples
@@ -57,7 +58,7 @@ class GNNConfig:
     lr, weight_decay, warmup : float
         AdamW settings; warm-up as a fraction of all steps, then cosine decay.
     loss : {"mse", "mae", "huber"}
-        Elementwise loss on standardised targets.
+        Elementwise loss on standardised regression targets (binary endpoints: BCE).
     val_fraction : float
         Without explicit validation data, hold out this random fraction of the training
         molecules to pick the best epoch (0: train on all, keep the last epoch).
@@ -140,9 +141,9 @@ class GNNModel(MoleculeModel):
         return GraphDataset(graphs, y, descriptors)
 
     def _objective(self):
-        from sciml.train import MultiTaskRegression
+        from sciml.train import MultiTaskObjective
 
-        return MultiTaskRegression(self.targets, loss=self.config.loss)
+        return MultiTaskObjective(self.tasks, loss=self.config.loss)
 
     def _train_config(self, member: int, has_val: bool):
         from sciml.train import TrainConfig

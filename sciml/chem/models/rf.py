@@ -1,5 +1,9 @@
 """Random forest on RDKit physicochemical descriptors, the baseline chemists compare against.
 
+Binary endpoints use the same regression forest on their 0/1 labels: a variance split of
+0/1 labels is a Gini split and a leaf's mean is its fraction of class 1, so the forest's
+mean is exactly scikit-learn's ``RandomForestClassifier.predict_proba`` for that class.
+
 One forest per endpoint, each fitted on the molecules that have that endpoint, so
 sparse multi-endpoint tables need no imputation of labels. Descriptors
 (:func:`sciml.chem.descriptors.compute_descriptors`) that are undefined for a molecule
@@ -150,7 +154,8 @@ class RandomForestModel(MoleculeModel):
                     max_depth=self.config.max_depth, random_state=self.config.seed,
                     n_jobs=-1 if self.config.n_jobs is None else self.config.n_jobs,
                     oob_score=len(candidates) > 1)
-                forest.fit(x[labelled], train.y[labelled, t])
+                forest.fit(x[labelled], train.y[labelled, t],
+                           sample_weight=self.tasks[t].sample_weight(train.y[labelled, t]))
                 if len(candidates) == 1:
                     best = forest
                 elif best is None or forest.oob_score_ > oob[target]:

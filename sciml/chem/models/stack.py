@@ -205,6 +205,7 @@ class StackedModel(MoleculeModel):
     def _fingerprint(self) -> str:
         """The stack and member settings, to refuse resuming another run's checkpoints."""
         return json.dumps({"stack": asdict(self.config), "targets": self.targets,
+                           "tasks": self.tasks.kinds,
                            "transforms": self.transforms.kinds,
                            "members": {k: [m.name, asdict(m.config)]
                                        for k, m in self.members.items()}},
@@ -239,7 +240,7 @@ class StackedModel(MoleculeModel):
                             raise ValueError(
                                 f"inner fold {k} of the stack leaves an endpoint without "
                                 "training values; use fewer inner_folds or more molecules")
-                        member.fit(smiles, y, transforms=kinds,
+                        member.fit(smiles, y, transforms=kinds, tasks=self.tasks,
                                    checkpoints=progress.plan(step, member))
                         pred = member._predict([train.smiles[i] for i in inner_test], False)[0]
                         progress.save_array(step, pred)
@@ -252,9 +253,11 @@ class StackedModel(MoleculeModel):
                 else:  # too few labelled molecules to weigh: the plain average
                     w = np.full(len(labels), 1.0 / len(labels))
                 self.weights[target] = dict(zip(labels, w.tolist(), strict=True))
-                inner_r2[target] = {label: _r2(train.y[rows, t], oof[m, rows, t])
+                # The task's own score: R² (regression), AUROC (binary: the weights combine
+                # probabilities, fitted by least squares, i.e. the Brier score).
+                inner_r2[target] = {label: self._score(t, train.y[rows, t], oof[m, rows, t])
                                     for m, label in enumerate(labels)}
-                inner_r2[target]["stack"] = _r2(train.y[rows, t], w @ oof[:, rows, t])
+                inner_r2[target]["stack"] = self._score(t, train.y[rows, t], w @ oof[:, rows, t])
             self._calibrate_on_inner_folds(train, oof)
             for label in labels:
                 step = f"full_{label}"
@@ -263,11 +266,19 @@ class StackedModel(MoleculeModel):
                     progress.check_budget(step)
                     fitted = type(self.members[label])(self.members[label].config)
                     fitted.fit(train.smiles, physical(train.y), transforms=kinds,
-                               checkpoints=progress.plan(step, fitted))
+                               tasks=self.tasks, checkpoints=progress.plan(step, fitted))
                     progress.save_model(step, fitted)
                 self.members[label] = fitted
         self.fit_info["weights"] = self.weights
         self.fit_info["inner_r2"] = inner_r2
+
+    def _score(self, t: int, y: np.ndarray, pred: np.ndarray) -> float:
+        """Endpoint ``t``'s task score (R² or AUROC) of model-unit predictions; NaN if undefined."""
+        task = self.tasks[t]
+        try:
+            return float(task.metrics(y, pred)[task.score])
+        except (ValueError, ZeroDivisionError, FloatingPointError):
+            return float("nan")
 
     def _calibrate_on_inner_folds(self, train: LabelledSet, oof: np.ndarray) -> None:
         """Normalised conformal scores from the inner folds' out-of-fold residuals.
@@ -285,6 +296,9 @@ class StackedModel(MoleculeModel):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             spread = np.nanstd(oof, axis=0)
+        from sciml.train.tasks import BinaryTask
+
+        spread[:, self.tasks.mask(BinaryTask)] = np.nan  # binary endpoints: plain scores
         self.conformal = ConformalScores.from_residuals(self.targets, train.y, mean,
                                                         scale=spread)
         self.fit_info["conformal"] = "inner folds (cross-conformal)"
@@ -382,13 +396,6 @@ class StackedModel(MoleculeModel):
         (top / _PROGRESS).unlink(missing_ok=True)
         if top.is_dir() and not any(top.iterdir()):
             top.rmdir()
-
-
-def _r2(y: np.ndarray, pred: np.ndarray) -> float:
-    if len(y) < 2:
-        return float("nan")
-    ss = float(((y - y.mean()) ** 2).sum())
-    return 1.0 - float(((y - pred) ** 2).sum()) / ss if ss > 0 else float("nan")
 
 
 class _Progress:

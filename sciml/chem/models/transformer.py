@@ -53,7 +53,7 @@ from sciml.chem.transformer.stages import (
     run_batches,
     save_stage,
 )
-from sciml.train import MultiTaskRegression, TrainConfig, Trainer
+from sciml.train import MultiTaskObjective, TrainConfig, Trainer
 from sciml.train.checkpoint import CheckpointError
 
 __all__ = ["FEATURES", "HEADS", "TransformerConfig", "TransformerModel"]
@@ -249,7 +249,8 @@ class TransformerModel(MoleculeModel):
             forest = RandomForestRegressor(
                 n_estimators=cfg.n_estimators, max_features=cfg.max_features,
                 min_samples_leaf=cfg.min_samples_leaf, random_state=cfg.seed, n_jobs=cfg.n_jobs)
-            forest.fit(x[rows], train.y[rows, t])
+            forest.fit(x[rows], train.y[rows, t],
+                       sample_weight=self.tasks[t].sample_weight(train.y[rows, t]))
             self.forests[target] = ForestArrays.from_sklearn(forest)
 
     def _finetune(self, stage: Stage, train: LabelledSet, val: LabelledSet | None,
@@ -270,8 +271,7 @@ class TransformerModel(MoleculeModel):
         resume = None
         if checkpoints is not None:
             config, resume = checkpoints.apply(config, "finetune")
-        trainer = Trainer(model, MultiTaskRegression(self.targets, output_key="endpoints"),
-                          config)
+        trainer = Trainer(model, self._objective(), config)
         history = trainer.fit(loader(train, True), loader(val, False) if val else None,
                               resume=resume)
         self.fit_info["finetune_epochs_run"] = len(history)
@@ -316,10 +316,19 @@ class TransformerModel(MoleculeModel):
             model = stage.model
             z = run_batches(model, kept, 256, keys=("endpoints",), pad_id=pad,
                             precision=self.config.precision)["endpoints"]
-            mean[ok] = model.target_scaler.inverse(torch.from_numpy(z).double()).numpy()
+            mean[ok] = self._decode(z)
             if return_std:
                 std[ok] = self._mc_dropout_std(kept, pad)
         return mean, std if return_std else None
+
+    def _objective(self) -> MultiTaskObjective:
+        """The fine-tuning objective: each endpoint's loss and decoding from its task."""
+        return MultiTaskObjective(self.tasks, output_key="endpoints")
+
+    def _decode(self, z: np.ndarray) -> np.ndarray:
+        """Head outputs ``(n, T)`` to model units (regression values, binary probabilities)."""
+        outputs = {"endpoints": torch.from_numpy(z)}
+        return self._objective().decode(outputs, {}, self.stage.model)["pred"].numpy()
 
     def _mc_dropout_std(self, ids: list[np.ndarray], pad: int) -> np.ndarray:
         model = self.stage.model
@@ -331,8 +340,7 @@ class TransformerModel(MoleculeModel):
                 model.train()  # dropout on; no batch statistics exist to disturb
                 z = run_batches(model, ids, 256, keys=("endpoints",), pad_id=pad, train=True,
                                 precision=self.config.precision)
-                draws.append(model.target_scaler.inverse(
-                    torch.from_numpy(z["endpoints"]).double()).numpy())
+                draws.append(self._decode(z["endpoints"]))
         finally:
             model.eval()
             torch.set_rng_state(generator_state)

@@ -596,9 +596,10 @@ class MaskedFieldLoss(MultiTaskRegression):
         den = target.pow(2).sum(dim=(1, 2)).clamp_min(1e-12)
         return {self.name: (num / den).sqrt().mean()}
 
-    @staticmethod
-    def metrics(target, pred) -> dict[str, float]:
-        """Validation metric of fields ``(S, N, K)``: mean relative L2 per sample."""
+    def metrics(self, target, pred) -> dict[str, float]:
+        """Validation metrics of fields ``(S, N, K)``: mean relative L2 per sample, then the
+        regression metrics over points."""
         from sciml.metrics import relative_l2
 
-        return {"rel_l2": float(relative_l2(target, pred, reduce="mean"))}
+        return {"rel_l2": float(relative_l2(target, pred, reduce="mean")),
+                **super().metrics(target, pred)}
