@@ -255,3 +255,19 @@ def test_shipped_names_resolve_only_when_no_local_folder(tmp_path, monkeypatch):
     assert shipped_model_path("not-shipped") is None
     (Path(tmp_path) / "biogen-adme").mkdir()
     assert shipped_model_path("biogen-adme") is None  # the local folder wins
+
+
+def test_stack_with_a_binary_endpoint_combines_probabilities(tmp_path):
+    y = _y()
+    y["soluble"] = (y["tpsa"] > 20).astype(float)
+    model = StackedModel(members=_members()).fit(SMILES, y[["logp", "soluble"]])
+    assert model.tasks.kinds == ["regression", "binary"]
+    assert set(model.fit_info["inner_r2"]["soluble"]) == {"rf", "gbm", "stack"}
+    w = model.weights["soluble"]
+    assert min(w.values()) >= 0 and sum(w.values()) == pytest.approx(1.0)
+    p = model._predict(["CCCCCCCO", "OCC(O)CO"], False)[0][:, 1]
+    assert ((p >= 0) & (p <= 1)).all()
+    assert model.conformal.normalised and "soluble" not in model.conformal.beta
+    loaded = load_model(model.save(tmp_path / "m"))
+    pd.testing.assert_frame_equal(model.predict(SMILES[:4], interval=0.8),
+                                  loaded.predict(SMILES[:4], interval=0.8))
