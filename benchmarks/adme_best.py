@@ -184,7 +184,7 @@ def scores(data: pd.DataFrame, folds: list[dict]) -> pd.DataFrame:
             pred = np.asarray(pred, float)
             rows += [{"split": f["split"], "fold": f["fold"], "method": method, "endpoint": e,
                       "r2": _r2(y[:, j], pred[:, j])} for j, e in enumerate(ENDPOINTS)]
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["split", "fold", "method", "endpoint", "r2"])
 
 
 def coverage(data: pd.DataFrame, folds: list[dict]) -> pd.DataFrame:
