@@ -127,11 +127,12 @@ def test_a_stopped_fit_resumes_to_the_same_model(tmp_path, monkeypatch):
     reference = StackedModel(members=_members()).fit(SMILES, y)
     plan_dir = tmp_path / "ckpt"
     stopped = StackedModel(members=_members())
-    stopped.max_cpu_minutes = 1e-9  # used up before the first step
-    with pytest.raises(TimeBudgetReached, match="before step inner0_rf"):
+    stopped.max_cpu_minutes = 1e-9  # used up: one step (every call makes progress), then stop
+    with pytest.raises(TimeBudgetReached, match="before step inner0_gbm"):
         stopped.fit(SMILES, y, checkpoints=Checkpoints(plan_dir))
-    assert torch.load(plan_dir / "last.pt", weights_only=True)["done"] == []
-    # A crash in the 4th member fit (inner fold 1, gbm) keeps the three steps before it.
+    assert torch.load(plan_dir / "last.pt", weights_only=True)["done"] == ["inner0_rf"]
+    # A crash in the 4th member fit (inner fold 1, gbm) keeps the three steps before it
+    # (the resumed run starts at inner0_gbm, the 1st GBM fit; the 2nd GBM fit crashes).
     calls = []
     original = GBMModel._fit
 
@@ -271,3 +272,25 @@ def test_stack_with_a_binary_endpoint_combines_probabilities(tmp_path):
     loaded = load_model(model.save(tmp_path / "m"))
     pd.testing.assert_frame_equal(model.predict(SMILES[:4], interval=0.8),
                                   loaded.predict(SMILES[:4], interval=0.8))
+
+
+def test_best_stops_at_max_minutes_and_resumes_from_the_command_line(train_csv, tmp_path,
+                                                                       capsys):
+    out = tmp_path / "model"
+    base = ["fit", "--train", str(train_csv), "--targets", "logp", "--out", str(out),
+            "--threads", "1", *FAST]
+    # A budget of a few CPU milliseconds: every call fits one member and stops, so the
+    # 3 x (3 + 1) = 12 steps need 12 calls.
+    assert main([*base, "--max-minutes", "0.00001"]) == 3
+    assert "continue with the same command and --resume" in capsys.readouterr().err
+    assert (out / "checkpoints" / "last.pt").is_file() and not (out / "model.json").exists()
+    codes = []
+    while not codes or (codes[-1] == 3 and len(codes) < 20):
+        codes.append(main([*base, "--max-minutes", "0.00001", "--resume"]))
+    # 12 steps, one per call: 11 resumed calls after the first.
+    assert codes == [3] * 10 + [0] and (out / "model.json").is_file()
+    assert not (out / "checkpoints").exists()
+    resumed = load_model(out).predict(SMILES[:5])
+    fresh = tmp_path / "fresh"
+    assert main([*base[:6], str(fresh), *base[7:]]) == 0
+    pd.testing.assert_frame_equal(resumed, load_model(fresh).predict(SMILES[:5]))

@@ -170,8 +170,9 @@ class StackedModel(MoleculeModel):
         Endpoint -> {label: weight} after :meth:`fit` or :meth:`load`.
     max_cpu_minutes : float or None
         Budget in CPU minutes of this process (all threads) for :meth:`fit`, checked
-        between steps; past it, the fit stops with :class:`~sciml.train.TimeBudgetReached`
-        after writing its checkpoint (needs a checkpoint plan).
+        between steps (every call fits at least one step, so repeated resumes always finish);
+        past it, the fit stops with :class:`~sciml.train.TimeBudgetReached` after writing
+        its checkpoint (needs a checkpoint plan).
     """
 
     name = "stack"
@@ -408,6 +409,7 @@ class _Progress:
         self.start_cpu = time.process_time()
         self.cpu_before = 0.0
         self.done: list[str] = []
+        self.steps_this_call = 0
         if checkpoints is None:
             if max_cpu_minutes is not None:
                 raise ValueError("a CPU budget for a stacked fit needs a checkpoint plan, "
@@ -442,8 +444,8 @@ class _Progress:
     def check_budget(self, step: str) -> None:
         from sciml.train import TimeBudgetReached
 
-        if self.plan_ is None:
-            return
+        if self.plan_ is None or self.steps_this_call == 0:
+            return  # every call makes progress: one step before it may stop
         used = self.cpu_seconds()
         over_cpu = self.budget is not None and used > 60 * self.budget
         over_wall = self.plan_.deadline is not None and time.monotonic() > self.plan_.deadline
@@ -477,6 +479,7 @@ class _Progress:
         (self.top / step).mkdir(parents=True, exist_ok=True)
         np.save(self.top / step / "pred.npy", pred, allow_pickle=False)
         self.done.append(step)
+        self.steps_this_call += 1
         self._write()
 
     def load_model(self, step: str) -> MoleculeModel | None:
@@ -491,6 +494,7 @@ class _Progress:
             return
         model.save(self.top / step / "model")
         self.done.append(step)
+        self.steps_this_call += 1
         self._write()
 
 
