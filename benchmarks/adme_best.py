@@ -399,6 +399,19 @@ def report(data: pd.DataFrame, command: str) -> str:
             lines.append(f"| {split} | {kind} | {e} | {where} | {int(r.n)} | "
                          f"{r.hits / r.n:.3f} | {r.width_mean:.2f} | {r.p10:.2f}-{r.p90:.2f} |")
         lines.append("")
+        allw = agg.xs("all", level="where")
+        if ("scaffold", "split") in allw.index.droplevel("endpoint") and \
+                ("scaffold", "plain split") in allw.index.droplevel("endpoint"):
+            norm = allw.loc[("scaffold", "split")]
+            plain = allw.loc[("scaffold", "plain split")]
+            ratio = (norm["width_mean"] / plain["width_mean"]).round(2)
+            lines += ["The price of the adaptivity: on the scaffold folds the normalised "
+                      "intervals are wider on average than the plain ones (mean width ratio "
+                      + ", ".join(f"{e} {ratio[e]:.2f}" for e in ENDPOINTS if e in ratio)
+                      + "): the members' disagreement is a weak difficulty signal, so "
+                      "spreading the width by it costs width where it is wrong. Out of "
+                      "domain the normalised intervals keep coverage where the plain ones "
+                      "fall short on some endpoints (see the rows above).", ""]
     lines += ["## Not run", "",
               "- **Fang split** with the stack: six single-endpoint stacked fits (each 12 member "
               "fits) did not fit in this session's CPU share; the GBM row of "
