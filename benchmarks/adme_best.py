@@ -477,6 +477,8 @@ def main(argv=None) -> None:
             for k in [int(f) for f in args.folds.split(",")]:
                 run_fold(data, part, k, args.threads)
                 write_predictions(data)
+    if args.report_only:
+        write_predictions(data)
     command = ("python benchmarks/adme_best.py --report-only (predictions from the runs below)"
                if args.report_only else command_line())
     text = report(data, command)
