@@ -298,8 +298,9 @@ def report(data: pd.DataFrame, command: str) -> str:
         worst = gap.idxmax()
         goals.append(f"| `--model best` never worse than its best member (per endpoint, "
                      f"random folds) | ≤ {GOAL_MEMBER_GAP} below | largest shortfall "
-                     f"{gap.max():+.3f} ({worst}; negative: the stack beats every member on "
-                     f"every endpoint){partial} | "
+                     f"{gap.max():+.3f} ({worst}"
+                     + ("; negative: the stack beats every member on every endpoint"
+                        if gap.max() < 0 else "") + f"){partial} | "
                      f"{'met' if gap.max() <= GOAL_MEMBER_GAP else 'not met'}{partial} |")
     else:
         goals.append(f"| never worse than its best member | ≤ {GOAL_MEMBER_GAP} | not run | - |")
