@@ -22,7 +22,7 @@ _ASSETS = Path(__file__).parent / "assets"
 
 
 def asset_path(name: str) -> Path:
-    """Path of a checkpoint or file shipped in ``sciml/assets``.
+    """Path of a checkpoint, file or model folder shipped in ``sciml/assets``.
 
     Parameters
     ----------
@@ -41,7 +41,8 @@ def asset_path(name: str) -> Path:
     'demo_rt.pt'
     """
     path = _ASSETS / name
-    if not name or Path(name).name != name or not path.is_file():
-        shipped = sorted(p.name for p in _ASSETS.iterdir() if p.suffix in (".pt", ".smi"))
+    if not name or Path(name).name != name or not (path.is_file() or (path / "model.json").is_file()):
+        shipped = sorted(p.name for p in _ASSETS.iterdir()
+                         if p.suffix in (".pt", ".smi") or (p / "model.json").is_file())
         raise FileNotFoundError(f"sciml ships no asset {name!r}; shipped: {', '.join(shipped)}")
     return path

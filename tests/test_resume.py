@@ -165,7 +165,7 @@ def test_resume_options_are_refused_for_the_random_forest(files, tmp_path, capsy
     assert main(["fit", "--train", str(files / "train.csv"), "--targets", "LogP", "--model",
                  "rf", "--out", str(tmp_path / "rf"), "--resume"]) == 2
     assert "--resume, --checkpoint-dir and --max-minutes apply to models trained in epochs " \
-           "(gnn, transformer), not 'rf'" in capsys.readouterr().err
+           "and stacks (best, gnn, transformer), not 'rf'" in capsys.readouterr().err
     assert not (tmp_path / "rf").exists()
 
 

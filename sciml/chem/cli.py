@@ -2,12 +2,19 @@
 
 ::
 
-    sciml fit --train train.csv --smiles-col SMILES --targets HLM,RLM --model gnn --out runs/gnn \
+    sciml fit --train train.csv --smiles-col SMILES --targets HLM,RLM --out runs/adme \
+        [--model best|rf|gbm|gnn|transformer|ensemble] [--threads 1] [--transform auto] \
+        [--set gnn.hidden=300 --set gbm.num_leaves=63] [--calibration 0.15] \
         [--epochs 50] [--seed 0] [--val-fraction 0.1] [--val val.csv] [--ensemble 3] \
-        [--errors raise|skip] [--set hidden=300 --set descriptors=false] \
-        [--checkpoint-dir DIR] [--resume [DIR]] [--max-minutes M]
-    sciml predict --model runs/gnn --input new.csv --smiles-col SMILES --out preds.csv \
-        [--errors raise|skip|nan] [--targets HLM] [--std] [--chunk-size 10000]
+        [--errors raise|skip] [--checkpoint-dir DIR] [--resume [DIR]] [--max-minutes M]
+    sciml predict --model runs/adme --input new.csv --smiles-col SMILES --out preds.csv \
+        [--errors raise|skip|nan] [--targets HLM] [--std] [--interval 0.9] [--chunk-size 10000]
+    sciml predict --model biogen-adme --input my.csv --out preds.csv   # shipped, no training
+
+The default model is ``best`` (:func:`sciml.chem.models.best_recipe`): LightGBM on two
+feature sets and a D-MPNN, stacked per endpoint by weights fitted on inner CV folds of the
+training data, with ``--transform auto``; it checkpoints every member fit, so ``--resume``
+continues a killed fit and ``--max-minutes`` (CPU minutes) stops it cleanly.
 
 ``sciml predict`` streams: it reads, predicts and writes ``--chunk-size`` rows at a time,
 so memory does not grow with the file. The output keeps every input column and the input
@@ -72,11 +79,17 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
                              "warn) and must not be constant. Isotope labels in the SMILES "
                              "are stripped")
     parser.add_argument("--model", default=None, metavar="NAME",
-                        help="model kind: rf (random forest on RDKit descriptors), gbm "
+                        help="model kind: best (default: LightGBM and a D-MPNN stacked by "
+                             "weights fitted on inner CV folds of the training data, with "
+                             "--transform auto), rf (random forest on RDKit descriptors), gbm "
                              "(LightGBM on Morgan counts + descriptors), gnn (D-MPNN), "
                              "transformer (SMILES encoder; see --pretrained, --adapt, --head) or "
-                             "ensemble (average of --members); default rf, or the model of "
+                             "ensemble (average of --members); or the model of "
                              "--config. 'sciml fit --model NAME --help' lists NAME's options")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="threads of every model and member: LightGBM's num_threads, "
+                             "descriptor workers, forests' n_jobs and torch threads (default: "
+                             "the libraries' own; 1 on a busy machine)")
     parser.add_argument("--members", type=_split_names, metavar="A,B",
                         help="--model ensemble: the kinds to average, e.g. rf,gbm,gnn "
                              "(each with its default options and --seed)")
@@ -86,9 +99,10 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--transform", action="append", metavar="KIND|NAME=KIND",
                         help="target transform, fitted on the training data and undone at "
                              "prediction: none, log10, log1p, logit (fractions or "
-                             "percentages) or auto (log10 for positive targets spanning more "
-                             "than two decades); KIND for every endpoint or NAME=KIND for one "
-                             "(repeatable)")
+                             "percentages) or auto (log10 for positive targets spanning two "
+                             "decades or right-skewed, e.g. half-lives and clearances); KIND for "
+                             "every endpoint or NAME=KIND for one (repeatable); default: auto "
+                             "for --model best, none otherwise")
     parser.add_argument("--calibration", type=float, metavar="FRACTION",
                         help="hold out this fraction of the training molecules to calibrate "
                              "conformal intervals ('sciml predict --interval 0.9'), e.g. 0.15; "
@@ -127,18 +141,24 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", type=_key_value, default=[],
                         metavar="FIELD=VALUE",
                         help="set any configuration field of the model (repeatable), e.g. "
-                             "--set hidden=300 --set descriptors=false")
+                             "--set hidden=300 --set descriptors=false; for best and ensemble "
+                             "address a member: --set gnn.hidden=300 --set gbm.num_leaves=63")
     parser.add_argument("--errors", choices=("raise", "skip"), default="raise",
                         help="invalid SMILES in the training data: stop with a list of them "
                              "(raise, default) or drop those rows (skip)")
     from sciml._resume_cli import add_resume_arguments
 
-    add_resume_arguments(parser, "OUT/checkpoints; neural models only")
+    add_resume_arguments(parser, "OUT/checkpoints; best, gnn and transformer models; "
+                              "for best, --max-minutes counts CPU minutes and is checked "
+                              "between member fits")
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``sciml predict`` to ``parser``."""
-    parser.add_argument("--model", required=True, metavar="DIR", help="folder written by sciml fit")
+    parser.add_argument("--model", required=True, metavar="DIR|NAME",
+                        help="folder written by sciml fit, or a shipped model: biogen-adme "
+                             "(six Biogen ADME endpoints, log10 units, trained on 3521 "
+                             "molecules; gives 90%% intervals unless --interval says otherwise)")
     parser.add_argument("--input", required=True, metavar="FILE.csv", help="CSV file with SMILES")
     parser.add_argument("--smiles-col", default="smiles", metavar="COL",
                         help="column holding SMILES (default: smiles)")
@@ -238,16 +258,29 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     from sciml.cli import resolve
 
     transforms = _read_config(args)
-    if args.transform:
-        transforms = parse_transform_options(args.transform)
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be at least 1, got {args.threads}")
+    if args.model != "ensemble" and args.members:
+        raise ValueError("--members applies to --model ensemble")
     if args.model == "ensemble":
         model = _ensemble(args)
         cls = type(model)
+    elif args.model == "best":
+        model = _best(args)
+        cls = type(model)
+        transforms = "auto" if transforms is None else transforms
     else:
-        if args.members:
-            raise ValueError("--members applies to --model ensemble")
         cls = resolve("model", args.model, MODELS)
-        model = cls(**model_options(args, cls))
+        options = model_options(args, cls)
+        if args.threads is not None and _threads_field(cls, args.model):
+            options.setdefault(_threads_field(cls, args.model), args.threads)
+        model = cls(**options)
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if args.transform:
+        transforms = parse_transform_options(args.transform)
     check_input_file(args.train, "training data")
     if args.val:
         check_input_file(args.val, "validation data")
@@ -263,11 +296,14 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
         from sciml._resume_cli import checkpoints_from_args
 
+        if args.model == "best":  # --max-minutes: CPU minutes, checked between member fits
+            model.max_cpu_minutes = args.max_minutes
+            args = argparse.Namespace(**{**vars(args), "max_minutes": None})
         checkpoints = checkpoints_from_args(args, Path(args.out) / "checkpoints")
         args.checkpoint_folder = Path(checkpoints.directory)  # named if interrupted
     elif args.resume is not None or args.checkpoint_dir or args.max_minutes is not None:
         raise ValueError(f"--resume, --checkpoint-dir and --max-minutes apply to models trained "
-                         f"in epochs (gnn, transformer), not {args.model!r}")
+                         f"in epochs and stacks (best, gnn, transformer), not {args.model!r}")
     train = load_csv(args.train, args.smiles_col, args.targets)
     tasks = _fit_tasks(args, train)
     val_smiles = val_y = None
@@ -283,12 +319,22 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     out = _save_or_rescue(model, args.out)
     if checkpoints is not None:
         checkpoints.finish()
+        if hasattr(model, "clear_checkpoints"):
+            model.clear_checkpoints(checkpoints)
     extras = []
-    if not model.transforms.is_identity:
+    if "auto" in model.transforms.requested.values():
+        print(f"target transforms: {model.transforms.explain()}")
+    elif not model.transforms.is_identity:
         extras.append(f"target transforms: {model.transforms.describe()}")
-    if model.conformal is not None:
+    if "weights" in model.fit_info:
+        print("stacking weights (fitted on inner folds of the training data): " + "; ".join(
+            f"{t}: " + ", ".join(f"{k} {w:.2f}" for k, w in ws.items())
+            for t, ws in model.fit_info["weights"].items()))
+    if "n_calibration" in model.fit_info:
         extras.append(f"{model.fit_info['n_calibration']} molecules held out to calibrate "
                       "intervals")
+    elif model.conformal is not None:
+        extras.append(f"intervals calibrated on {model.fit_info.get('conformal', 'held-out data')}")
     print(f"fitted {cls.__name__} on {model.fit_info['n_train']} molecules "
           f"({', '.join(model.targets)}) in {seconds:.1f} s; saved to {out}"
           + "".join(f"; {e}" for e in extras))
@@ -328,7 +374,7 @@ def _read_config(args: argparse.Namespace):
     """Apply ``--config`` (a 'sciml tune' result): model kind, options, transforms."""
     args.config_options = {}
     if not args.config:
-        args.model = args.model or "rf"
+        args.model = args.model or "best"
         return None
     from sciml._io import check_input_file
 
@@ -342,7 +388,7 @@ def _read_config(args: argparse.Namespace):
     if args.model is not None and config.get("model") not in (None, args.model):
         raise ValueError(f"--config {args.config} is for model {config.get('model')!r}, "
                          f"not --model {args.model!r}")
-    args.model = args.model or config.get("model") or "rf"
+    args.model = args.model or config.get("model") or "best"
     args.config_options = dict(config.get("options", {}))
     return config.get("transforms")
 
@@ -355,6 +401,9 @@ def _ensemble(args: argparse.Namespace):
     if not args.members or len(args.members) < 2:
         raise ValueError("--model ensemble needs --members with at least two kinds, "
                          "e.g. --members rf,gbm")
+    if args.config_options:
+        raise ValueError("--config applies to single models, not to --model ensemble")
+    per_member = _member_overrides(args.overrides, args.members, "ensemble")
     members = []
     for kind in args.members:
         cls = resolve("ensemble member", kind, MODELS)
@@ -363,10 +412,54 @@ def _ensemble(args: argparse.Namespace):
             options["seed"] = args.seed
         if args.epochs is not None:
             options.update(dict.fromkeys(cls.epoch_fields, args.epochs))
+        if args.threads is not None and _threads_field(cls, kind):
+            options[_threads_field(cls, kind)] = args.threads
+        options.update(per_member.get(kind, {}))
+        fields = set(cls.config_cls.__dataclass_fields__)
+        unknown = sorted(set(options) - fields)
+        if unknown:
+            raise ValueError(f"ensemble member {kind!r} has no option(s) {', '.join(unknown)}; "
+                             f"its options are: {', '.join(sorted(fields))}")
         members.append(cls(**options))
-    if args.overrides or args.config_options:
-        raise ValueError("--set and --config apply to single models, not to --model ensemble")
     return EnsembleModel(members=members)
+
+
+def _threads_field(cls: type, name: str) -> str | None:
+    """The configuration field that sets a model's threads (``n_jobs``), if it has one."""
+    return "n_jobs" if "n_jobs" in cls.config_cls.__dataclass_fields__ else None
+
+
+def _member_overrides(overrides: list, labels: list[str], what: str) -> dict[str, dict]:
+    """``--set LABEL.FIELD=VALUE`` pairs -> {label: {field: value}}; bare fields refused."""
+    out: dict[str, dict] = {}
+    for key, value in overrides:
+        label, dot, field = key.partition(".")
+        if not dot or not field:
+            raise ValueError(f"--model {what}: --set {key}=... must name a member, e.g. "
+                             f"--set {labels[-1]}.{key}=...; members: {', '.join(labels)}")
+        if label not in labels:
+            raise ValueError(f"--model {what} has no member {label!r}; members: "
+                             f"{', '.join(labels)}")
+        out.setdefault(label, {})[field] = value
+    return out
+
+
+def _best(args: argparse.Namespace):
+    """``--model best``: :func:`~sciml.chem.models.best_recipe` with the flags' options."""
+    from sciml.chem.models import best_recipe
+    from sciml.chem.models.stack import BEST_MEMBERS
+
+    if args.config_options:
+        raise ValueError("--config applies to single models, not to --model best")
+    for flag in ("val_fraction", "ensemble", "pretrained", "adapt", "head"):
+        if getattr(args, flag, None) is not None:
+            raise ValueError(f"--{flag.replace('_', '-')} does not apply to --model best; "
+                             "set a member's option with --set gnn.FIELD=VALUE")
+    options = _member_overrides(args.overrides, list(BEST_MEMBERS), "best")
+    if args.epochs is not None:
+        options.setdefault("gnn", {}).setdefault("epochs", args.epochs)
+    return best_recipe(seed=0 if args.seed is None else args.seed, threads=args.threads,
+                       options=options)
 
 
 def _without_descriptor_cache(model) -> None:
@@ -468,8 +561,12 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                                  "to start afresh")
         state = {"rows": 0, "bytes": 0, "written": 0, "outside": 0, "invalid": [],
                  "n_invalid": 0}
+    from sciml.chem.models import shipped_model_path
+
     model = load_model(args.model, **({} if args.precision is None
                                       else {"precision": args.precision}))
+    if args.interval is None and shipped_model_path(args.model) is not None:
+        args.interval = 0.9  # a shipped model comes calibrated: intervals by default
     if args.threshold is not None:
         if not 0.0 < args.threshold < 1.0:
             raise ValueError(f"--threshold must lie in (0, 1), got {args.threshold}")
@@ -608,7 +705,20 @@ def model_help(name: str) -> str:
 
     if name == "ensemble":
         return ("\nensemble: the average of --members (e.g. rf,gbm,gnn), each with its defaults, "
-                "--seed and --epochs; its spread is the std across members (--std).")
+                "--seed, --epochs, --threads and --set KIND.FIELD=VALUE; its spread is the std "
+                "across members (--std).")
+    if name == "best":
+        from sciml.chem.models.stack import BEST_MEMBERS
+
+        return ("\nbest: members " + ", ".join(f"{k} ({kind} {v or 'defaults'})"
+                                               for k, (kind, v) in BEST_MEMBERS.items())
+                + " stacked per endpoint by non-negative weights fitted on 3 inner CV folds of "
+                "the training data; --transform auto by default. Set a member's option with "
+                "--set gnn.hidden=300 or --set gbm_rich.fingerprints='[\"avalon\"]' (see "
+                "'sciml fit --model gnn --help'); --epochs sets "
+                "gnn.epochs; --threads reaches every member. Its spread (--std) is the weighted "
+                "std across members, and --calibration gives normalised conformal intervals "
+                "that widen where the members disagree.")
     cls = resolve("model", name, MODELS)
     docs = _field_docs(cls.config_cls)
     lines = [f"\n{name} options ({cls.config_cls.__name__}; set with --set FIELD=VALUE"
@@ -634,7 +744,7 @@ class _FitHelp(argparse.Action):
         model = getattr(namespace, "model", None)
         print(model_help(model) if model else
               "\nEach model's own options: sciml fit --model NAME --help "
-              "(NAME: rf, gbm, gnn, transformer, ensemble)")
+              "(NAME: best, rf, gbm, gnn, transformer, ensemble)")
         parser.exit()
 
 
@@ -642,7 +752,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``fit`` and ``predict`` to the ``sciml`` command line."""
     fit = subparsers.add_parser(
         "fit", help="fit a molecular property model on a CSV file", add_help=False,
-        description="Fit a molecular property model (rf: random forest on RDKit descriptors; "
+        description="Fit a molecular property model (best, the default: LightGBM and a "
+                    "D-MPNN stacked on inner CV folds; rf: random forest on RDKit descriptors; "
                     "gbm: LightGBM; gnn: D-MPNN; transformer: SMILES encoder; ensemble: "
                     "their average) on SMILES and endpoint columns of a CSV file, and save it.")
     fit.add_argument("-h", "--help", action=_FitHelp,

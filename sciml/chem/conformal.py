@@ -8,6 +8,13 @@ al. 2018), which covers a new exchangeable molecule with probability at least
 target transform), and the interval is mapped back through the inverse transform, so
 a log-transformed endpoint gets a multiplicative, asymmetric interval in physical units.
 
+**Normalised** scores (Papadopoulos et al. 2008; Johansson et al. 2014) let the width follow
+the molecule: with a per-molecule difficulty ``sigma(x)`` (the spread of a stacked model's
+members), the score is ``|y - yhat| / (sigma(x) + beta)`` with ``beta`` a quarter of the median
+calibration difficulty (at least a tenth of the median calibration error), and the half-width at ``x`` is the same quantile times
+``sigma(x) + beta``. Coverage keeps the same guarantee (the scores stay exchangeable);
+molecules the members disagree on, typically far from the training data, get wider intervals.
+
 Examples
 --------
 >>> import numpy as np
@@ -26,7 +33,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["ConformalScores", "IsotonicCalibration", "check_level"]
+__all__ = ["BETA_FRACTION", "ConformalScores", "IsotonicCalibration", "check_level"]
+
+#: ``beta`` of normalised scores as a fraction of the median calibration difficulty.
+BETA_FRACTION = 0.25
 
 
 def check_level(level: float) -> float:
@@ -48,17 +58,40 @@ class ConformalScores:
     """
 
     scores: dict[str, np.ndarray]
+    #: Endpoint -> ``beta`` of normalised scores; None for plain (constant-width) scores.
+    beta: dict[str, float] | None = None
+
+    @property
+    def normalised(self) -> bool:
+        """Whether the scores are divided by a per-molecule difficulty."""
+        return self.beta is not None
 
     @classmethod
     def from_residuals(cls, targets: list[str], y_true: np.ndarray,
-                       y_pred: np.ndarray) -> ConformalScores:
-        """Scores from calibration targets and predictions, both ``(n, T)``; NaN skipped."""
+                       y_pred: np.ndarray, scale: np.ndarray | None = None) -> ConformalScores:
+        """Scores from calibration targets and predictions, both ``(n, T)``; NaN skipped.
+
+        ``scale`` ``(n, T)``: per-molecule difficulties; given, the scores of endpoints with
+        a finite difficulty column are normalised
+        (``|y - yhat| / (scale + beta)``, ``beta`` :data:`BETA_FRACTION` of the median finite
+        difficulty per endpoint, at least a tenth of the median absolute error).
+        """
         diff = np.abs(np.asarray(y_true, float) - np.asarray(y_pred, float))
-        out = {}
+        out, beta = {}, None if scale is None else {}
         for j, target in enumerate(targets):
             column = diff[:, j]
+            if scale is not None and np.isfinite(np.asarray(scale, float)[:, j]).any():
+                sigma = np.asarray(scale, float)[:, j]
+                finite = np.isfinite(sigma) & np.isfinite(column)
+                # beta: a quarter of the median difficulty (smaller: widths follow the
+                # difficulty more closely), floored at a tenth of the median error so that
+                # members that (nearly) agree everywhere cannot make widths explode.
+                floor = 0.1 * float(np.median(column[finite])) if finite.any() else 1.0
+                b = BETA_FRACTION * float(np.median(sigma[finite])) if finite.any() else 1.0
+                beta[target] = max(b, floor, 1e-6)
+                column = column / (sigma + beta[target])
             out[target] = np.sort(column[np.isfinite(column)])
-        return cls(out)
+        return cls(out, beta)
 
     def n(self, target: str) -> int:
         """Number of calibration molecules labelled for ``target``."""
@@ -71,8 +104,36 @@ class ConformalScores:
         k = math.ceil((values.size + 1) * level)
         return float(values[k - 1]) if 0 < k <= values.size else math.inf
 
+    def halfwidths(self, targets: list[str], level: float,
+                   scale: np.ndarray | None = None) -> np.ndarray:
+        """Half-widths ``(T,)``, or ``(n, T)`` per molecule for normalised scores.
+
+        Parameters
+        ----------
+        targets : list of str
+            Endpoints, in column order.
+        level : float
+            Coverage, e.g. 0.9.
+        scale : numpy.ndarray, optional
+            ``(n, T)`` difficulties of the molecules; required for normalised scores.
+        """
+        q = np.array([self.halfwidth(t, level) for t in targets])
+        if not self.normalised:
+            return q
+        if scale is None:
+            raise ValueError("normalised conformal scores need the molecules' difficulties")
+        scale = np.asarray(scale, float)
+        out = np.broadcast_to(q, scale.shape).copy()
+        for j, t in enumerate(targets):
+            if t in self.beta:  # endpoints without a beta (binary ones) keep one width
+                out[:, j] = q[j] * (scale[:, j] + self.beta[t])
+        return out
+
     def to_dict(self) -> dict:
         """JSON-able form stored in ``model.json`` (full precision: a reload predicts the same)."""
+        if self.normalised:
+            return {"method": "normalised", "beta": dict(self.beta),
+                    "scores": {t: s.tolist() for t, s in self.scores.items()}}
         return {"method": "split", "scores": {t: s.tolist() for t, s in self.scores.items()}}
 
     @classmethod
@@ -85,7 +146,18 @@ class ConformalScores:
             raise ValueError(f"{source}: malformed conformal scores ({exc})") from exc
         if any((s < 0).any() or not np.isfinite(s).all() for s in scores.values()):
             raise ValueError(f"{source}: conformal scores must be finite and non-negative")
-        return cls(scores)
+        beta = None
+        if data.get("method", "split") == "normalised":
+            try:
+                beta = {str(t): float(v) for t, v in dict(data["beta"]).items()}
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ValueError(f"{source}: normalised conformal scores lack beta ({exc})") from exc
+            if not set(beta) <= set(scores) or not all(b > 0 and math.isfinite(b)
+                                                       for b in beta.values()):
+                raise ValueError(f"{source}: beta must be positive, one per normalised endpoint")
+        elif data.get("method", "split") != "split":
+            raise ValueError(f"{source}: unknown conformal method {data.get('method')!r}")
+        return cls(scores, beta)
 
 
 @dataclass

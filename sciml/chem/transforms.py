@@ -10,8 +10,13 @@ transformed targets and reports predictions back in physical units:
 - ``"log1p"``: ``log(1 + y)``, for non-negative counts and amounts;
 - ``"logit"``: for bounded fractions or percentages, ``logit(y / upper)`` where ``upper``
   is 1 or 100 (fitted: 100 when a training value exceeds 1), clipped ``1e-3`` from the bounds;
-- ``"auto"``: ``"log10"`` for strictly positive targets whose 95th/5th percentile ratio
-  exceeds 100 (more than two decades), otherwise ``"none"``; what it picked is recorded.
+- ``"auto"``: ``"log10"`` for a strictly positive target that spans two decades or more
+  (max/min >= 100), or that is right-skewed on the raw scale (sample skewness > 1) and
+  less skewed on the log scale (|skewness of log10 y| < skewness of y), otherwise
+  ``"none"``. Half-lives, clearances, volumes and efflux ratios are log-normal by nature,
+  and a log-normal of even small spread (95th/5th percentile ratio 10) has a raw skewness
+  near 3, so the rule logs them; a symmetric target keeps its scale. What it picked, and
+  why, is recorded (:meth:`TargetTransforms.describe`, :attr:`TargetTransforms.reasons`).
 
 Spreads (ensemble or tree standard deviations) are mapped back with the delta method,
 ``std_y ~ |d inverse / dz| * std_z``.
@@ -34,13 +39,60 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["KINDS", "TargetTransforms", "parse_transform_options"]
+__all__ = ["KINDS", "TargetTransforms", "auto_kind", "parse_transform_options"]
 
 #: The transform names accepted from Python and the command line.
 KINDS = ("none", "log10", "log1p", "logit", "auto")
 _LOGIT_EPS = 1e-3
-#: ``auto`` picks log10 when the 95th/5th percentile ratio of a positive target exceeds this.
+#: ``auto`` logs a positive target whose max/min ratio reaches this (two decades) ...
 AUTO_DECADES_RATIO = 100.0
+#: ... or whose raw sample skewness exceeds this and is larger than that of its log10.
+AUTO_SKEW = 1.0
+
+
+def _skewness(values: np.ndarray) -> float:
+    """Sample skewness (Fisher-Pearson, biased); 0 for fewer than 3 or constant values."""
+    if values.size < 3:
+        return 0.0
+    centred = values - values.mean()
+    spread = np.sqrt(np.mean(centred ** 2))
+    return float(np.mean(centred ** 3) / spread ** 3) if spread > 0 else 0.0
+
+
+def auto_kind(values: np.ndarray) -> tuple[str, str]:
+    """What ``"auto"`` picks for one endpoint's observed training values, and why.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        ``(n,)`` observed values (no NaN), physical units.
+
+    Returns
+    -------
+    kind : {"log10", "none"}
+    reason : str
+        E.g. ``"positive, max/min 1.8e+04"`` or ``"positive, skewness 2.9 raw vs 0.1 log10"``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> auto_kind(10 ** rng.normal(0.0, 0.4, 500))[0]  # log-normal, P95/P5 about 20
+    'log10'
+    >>> auto_kind(rng.normal(5.0, 1.0, 500))[0]
+    'none'
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return "none", "no values"
+    if not (values > 0).all():
+        return "none", "not strictly positive"
+    ratio = values.max() / values.min()
+    if ratio >= AUTO_DECADES_RATIO:
+        return "log10", f"positive, max/min {ratio:.2g}"
+    raw, logged = _skewness(values), _skewness(np.log10(values))
+    if raw > AUTO_SKEW and abs(logged) < raw:
+        return "log10", f"positive, skewness {raw:.2g} raw vs {logged:.2g} log10"
+    return "none", f"max/min {ratio:.2g}, skewness {raw:.2g} raw vs {logged:.2g} log10"
 
 
 def _check_kind(kind: object, target: str) -> str:
@@ -64,12 +116,15 @@ class TargetTransforms:
         Endpoint -> the bound of a ``"logit"`` transform (1 or 100).
     requested : dict
         Endpoint -> what the user asked for (``"auto"`` stays visible here).
+    reasons : dict
+        Endpoint -> why ``"auto"`` chose its kind (only for endpoints that asked for auto).
     """
 
     targets: list[str]
     kinds: dict[str, str]
     upper: dict[str, float] = field(default_factory=dict)
     requested: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
 
     # ------------------------------------------------------------- fitting
     @classmethod
@@ -115,17 +170,13 @@ class TargetTransforms:
             requested = {t: _check_kind(spec.get(t, default), t) for t in names}
         y = np.asarray(y, dtype=np.float64)
         labels = np.arange(len(y)) if rows is None else np.asarray(rows)
-        kinds, upper = {}, {}
+        kinds, upper, reasons = {}, {}, {}
         for j, target in enumerate(names):
             column = y[:, j]
             values = column[~np.isnan(column)]
             kind = requested[target]
             if kind == "auto":
-                kind = "none"
-                if values.size and (values > 0).all():
-                    lo, hi = np.percentile(values, [5, 95])
-                    if hi / lo > AUTO_DECADES_RATIO:
-                        kind = "log10"
+                kind, reasons[target] = auto_kind(values)
             bad = np.zeros(len(column), dtype=bool)
             if kind == "log10":
                 bad = column <= 0
@@ -141,7 +192,7 @@ class TargetTransforms:
                     f"endpoint {target!r}: the {kind} transform needs {allowed} values; "
                     f"{int(bad.sum())} row(s) are not (rows {_rows_labels(labels, bad)})")
             kinds[target] = kind
-        return cls(names, kinds, upper, requested)
+        return cls(names, kinds, upper, requested, reasons)
 
     # ------------------------------------------------------------- mapping
     def forward(self, y: np.ndarray) -> np.ndarray:
@@ -187,6 +238,16 @@ class TargetTransforms:
         """Whether every endpoint is untransformed."""
         return all(kind == "none" for kind in self.kinds.values())
 
+    def explain(self) -> str:
+        """Every endpoint's kind, with auto's reason, e.g. ``"t_half: log10 (auto: ...)"``."""
+        parts = []
+        for t in self.targets:
+            why = self.reasons.get(t)
+            note = f" (auto: {why})" if why else (" (auto)" if self.requested.get(t) == "auto"
+                                                  else "")
+            parts.append(f"{t}: {self.kinds[t]}{note}")
+        return "; ".join(parts)
+
     def describe(self) -> str:
         """One line per transformed endpoint, e.g. ``"t_half: log10 (auto)"``."""
         parts = []
@@ -200,7 +261,7 @@ class TargetTransforms:
     def to_dict(self) -> dict:
         """JSON-able form stored in ``model.json``."""
         return {"targets": self.targets, "kinds": self.kinds, "upper": self.upper,
-                "requested": self.requested}
+                "requested": self.requested, "reasons": self.reasons}
 
     @classmethod
     def from_dict(cls, data: Mapping, source: str = "model.json") -> TargetTransforms:
@@ -210,12 +271,13 @@ class TargetTransforms:
             kinds = {t: str(data["kinds"][t]) for t in targets}
             upper = {str(k): float(v) for k, v in dict(data.get("upper", {})).items()}
             requested = {str(k): str(v) for k, v in dict(data.get("requested", {})).items()}
+            reasons = {str(k): str(v) for k, v in dict(data.get("reasons", {})).items()}
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{source}: malformed target transforms ({exc})") from exc
         for t, kind in kinds.items():
             if _check_kind(kind, t) == "auto" or (kind == "logit" and t not in upper):
                 raise ValueError(f"{source}: transform of {t!r} is not a fitted transform")
-        return cls(targets, kinds, upper, requested)
+        return cls(targets, kinds, upper, requested, reasons)
 
 
 def _rows_labels(labels: np.ndarray, bad: np.ndarray, limit: int = 5) -> str:

@@ -109,7 +109,7 @@ def test_transformer_pipeline_pretrain_adapt_fit_predict(train_csv, query_csv, t
     assert (diff < 0.2 * spread).all()
     rf = tmp_path / "rf"
     assert main(["fit", "--train", str(train_csv), "--smiles-col", "SMILES", "--targets", "LogP",
-                 "--out", str(rf), "--set", "n_estimators=5"]) == 0
+                 "--out", str(rf), "--model", "rf", "--set", "n_estimators=5"]) == 0
     assert main(["predict", "--model", str(rf), "--input", str(query_csv), "--out",
                  str(tmp_path / "p.csv"), "--precision", "bf16"]) == 2
     assert "applies to transformer models" in capsys.readouterr().err

@@ -46,7 +46,7 @@ def test_transform_and_calibration_reach_the_saved_model_and_predict(tmp_path, t
 
 
 def test_interval_without_calibration_is_a_clear_error(tmp_path, train_csv, capsys):
-    _, out = _fit(tmp_path, train_csv, "--set", "n_estimators=5")
+    _, out = _fit(tmp_path, train_csv, "--model", "rf", "--set", "n_estimators=5")
     code = main(["predict", "--model", str(out), "--input", str(train_csv), "--smiles-col",
                  "SMILES", "--out", str(tmp_path / "p.csv"), "--interval", "0.9"])
     assert code == 2 and "no conformal calibration" in capsys.readouterr().err

@@ -189,10 +189,10 @@ def test_fit_checks_out_before_training(train_csv, tmp_path, monkeypatch, capsys
     monkeypatch.setattr(RandomForestModel, "fit", lambda self, *a, **k: calls.append(1))
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    assert main(["fit", "--train", str(train_csv), "--targets", "logp",
+    assert main(["fit", "--train", str(train_csv), "--targets", "logp", "--model", "rf",
                  "--out", str(blocker / "model")]) == 2
     assert f"cannot write --out folder {blocker / 'model'}" in capsys.readouterr().err
-    assert main(["fit", "--train", str(train_csv), "--targets", "logp",
+    assert main(["fit", "--train", str(train_csv), "--targets", "logp", "--model", "rf",
                  "--out", str(blocker)]) == 2
     assert f"--out folder {blocker} is an existing file" in capsys.readouterr().err
     assert calls == []
@@ -210,7 +210,7 @@ def test_fit_rescues_the_model_when_the_final_save_fails(train_csv, tmp_path, mo
 
     monkeypatch.setattr(RandomForestModel, "save", flaky_save)
     assert main(["fit", "--train", str(train_csv), "--targets", "logp", "--out", str(out),
-                 "--set", "n_estimators=5", "--set", "n_jobs=1"]) == 2
+                 "--model", "rf", "--set", "n_estimators=5", "--set", "n_jobs=1"]) == 2
     err = capsys.readouterr().err
     assert f"could not save the model to {out} (Permission denied)" in err
     rescue = err.split("the fitted model is saved in ")[1].split(" instead")[0]
@@ -218,7 +218,7 @@ def test_fit_rescues_the_model_when_the_final_save_fails(train_csv, tmp_path, mo
 
 
 def test_fit_file_problems(train_csv, tmp_path, capsys):
-    base = ["fit", "--targets", "logp", "--out", str(tmp_path / "m")]
+    base = ["fit", "--targets", "logp", "--out", str(tmp_path / "m"), "--model", "rf"]
     assert main([*base, "--train", str(tmp_path)]) == 2
     assert f"training data {tmp_path} is a directory" in capsys.readouterr().err
     empty = tmp_path / "empty.csv"

@@ -78,3 +78,41 @@ def test_interval_needs_calibration_and_a_valid_level(logp_data):
     with pytest.raises(ValueError, match="at least 10"):
         RandomForestModel(n_estimators=5).fit(logp_data.smiles[:20], logp_data[["logp"]][:20],
                                               calibration=0.1)
+
+
+def test_normalised_scores_scale_the_width_per_molecule():
+    from sciml.chem.conformal import ConformalScores
+
+    rng = np.random.default_rng(0)
+    sigma = rng.uniform(0.1, 2.0, (2000, 1))
+    residual = rng.normal(0.0, 1.0, (2000, 1)) * sigma  # errors grow with the difficulty
+    scores = ConformalScores.from_residuals(["y"], residual, np.zeros_like(residual), scale=sigma)
+    assert scores.normalised and scores.beta["y"] == pytest.approx(0.25 * np.median(sigma), rel=1e-12)
+    width = scores.halfwidths(["y"], 0.9, np.array([[0.1], [2.0]]))
+    assert width.shape == (2, 1) and width[1, 0] > 5 * width[0, 0]  # (2 + beta) / (0.1 + beta)
+    # Coverage holds on fresh draws, and is about 0.9 for easy and hard molecules alike.
+    s_new = rng.uniform(0.1, 2.0, (4000, 1))
+    r_new = rng.normal(0.0, 1.0, (4000, 1)) * s_new
+    hit = np.abs(r_new) <= scores.halfwidths(["y"], 0.9, s_new)
+    assert hit.mean() == pytest.approx(0.9, abs=0.02)
+    easy, hard = s_new[:, 0] < 0.5, s_new[:, 0] > 1.5
+    assert hit[easy].mean() > 0.85 and hit[hard].mean() > 0.85
+    plain = ConformalScores.from_residuals(["y"], residual, np.zeros_like(residual))
+    assert (np.abs(r_new[hard]) <= plain.halfwidth("y", 0.9)).mean() < 0.85  # plain misses them
+    with pytest.raises(ValueError, match="need the molecules' difficulties"):
+        scores.halfwidths(["y"], 0.9)
+
+
+def test_normalised_scores_round_trip_and_are_checked():
+    from sciml.chem.conformal import ConformalScores
+
+    scores = ConformalScores.from_residuals(["a"], np.array([[1.0], [2.0], [0.5]]),
+                                            np.zeros((3, 1)), scale=np.array([[0.0], [0.0], [0.0]]))
+    assert scores.beta["a"] == pytest.approx(0.1)  # all-zero difficulty: floored at median/10
+    back = ConformalScores.from_dict(scores.to_dict())
+    assert back.beta == scores.beta and np.array_equal(back.scores["a"], scores.scores["a"])
+    bad = scores.to_dict() | {"beta": {"a": -1.0}}
+    with pytest.raises(ValueError, match="beta must be positive"):
+        ConformalScores.from_dict(bad)
+    with pytest.raises(ValueError, match="unknown conformal method"):
+        ConformalScores.from_dict(scores.to_dict() | {"method": "mondrian"})

@@ -89,3 +89,46 @@ def test_validation_values_outside_the_transform_domain_are_refused():
     with pytest.raises(ValueError, match="validation data: 1 value"):
         RandomForestModel(n_estimators=5, n_jobs=1).fit(
             SMILES, y, SMILES[:2], pd.DataFrame({"t_half": [0.0, 1.0]}), transforms="log10")
+
+
+@pytest.mark.parametrize("p95_p5", [10.0, 20.0, 40.0, 60.0])
+@pytest.mark.parametrize("n", [60, 400])
+def test_auto_logs_small_spread_log_normal_targets(p95_p5, n):
+    # Half-lives and clearances are log-normal; P95/P5 = 60 is the external PK set that the
+    # former rule (P95/P5 > 100) left raw. sigma of log10 y from the 5th-95th span.
+    sigma = np.log10(p95_p5) / (2 * 1.6449)
+    for seed in range(5):
+        y = 10 ** np.random.default_rng(seed).normal(0.5, sigma, n)
+        t = TargetTransforms.fit("auto", y[:, None], ["t_half"])
+        assert t.kinds == {"t_half": "log10"}, (p95_p5, n, seed, t.reasons)
+        assert t.reasons["t_half"].startswith("positive")
+
+
+@pytest.mark.parametrize("make", [
+    lambda rng, n: rng.normal(5.0, 1.0, n),          # symmetric, positive
+    lambda rng, n: rng.uniform(1.0, 9.0, n),         # flat, positive
+    lambda rng, n: rng.normal(0.0, 1.0, n),          # symmetric, crosses zero
+    lambda rng, n: 3.0 - rng.lognormal(0.0, 0.5, n),  # left-skewed (log makes it worse)
+], ids=["normal", "uniform", "signed", "left-skewed"])
+def test_auto_leaves_symmetric_or_non_positive_targets_raw(make):
+    for seed in range(5):
+        y = make(np.random.default_rng(seed), 300)
+        t = TargetTransforms.fit("auto", y[:, None], ["logd"])
+        assert t.kinds == {"logd": "none"}, (seed, t.reasons)
+
+
+def test_auto_logs_any_positive_target_spanning_two_decades():
+    y = np.array([[1.0], [2.0], [1.5], [1.2], [100.0], [1.1], [1.3], [1.4]])
+    t = TargetTransforms.fit("auto", y, ["cl"])
+    assert t.kinds == {"cl": "log10"} and "max/min" in t.reasons["cl"]
+    assert t.explain().startswith("cl: log10 (auto: positive, max/min 1e+02")
+
+
+def test_auto_reasons_survive_a_round_trip():
+    y = 10 ** np.random.default_rng(0).normal(0.0, 0.4, (200, 1))
+    t = TargetTransforms.fit("auto", y, ["t_half"])
+    back = TargetTransforms.from_dict(t.to_dict())
+    assert back.kinds == t.kinds and back.reasons == t.reasons
+    # Files written before reasons existed still load.
+    old = {k: v for k, v in t.to_dict().items() if k != "reasons"}
+    assert TargetTransforms.from_dict(old).reasons == {}

@@ -12,12 +12,15 @@ rebuilds whichever model a folder holds. :data:`MODELS` maps the CLI names to cl
 - :class:`TransformerModel` (``"transformer"``): SMILES encoder from
   :mod:`sciml.chem.transformer`, domain-adapted, with a random-forest or fine-tuned head;
 - :class:`EnsembleModel` (``"ensemble"``, Python API only: it is built from member
-  objects): mean of several models, std across them.
+  objects): mean of several models, std across them;
+- :class:`StackedModel` (``"stack"``, built from member objects; :func:`best_recipe` is
+  ``sciml fit --model best``): members combined by weights fitted on inner CV folds.
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from sciml.chem.models.base import MoleculeModel, NotFittedError, read_meta
@@ -25,6 +28,7 @@ from sciml.chem.models.ensemble import EnsembleConfig, EnsembleModel
 from sciml.chem.models.gbm import GBMConfig, GBMModel
 from sciml.chem.models.gnn import GNNConfig, GNNModel
 from sciml.chem.models.rf import RandomForestConfig, RandomForestModel
+from sciml.chem.models.stack import StackConfig, StackedModel, best_recipe
 from sciml.chem.models.transformer import TransformerConfig, TransformerModel
 from sciml.train.checkpoint import CheckpointError
 
@@ -40,9 +44,14 @@ __all__ = [
     "NotFittedError",
     "RandomForestConfig",
     "RandomForestModel",
+    "StackConfig",
+    "StackedModel",
     "TransformerConfig",
     "TransformerModel",
+    "best_recipe",
+    "SHIPPED_MODELS",
     "load_model",
+    "shipped_model_path",
 ]
 
 #: Model classes by the name used on the command line and in ``model.json``.
@@ -53,16 +62,36 @@ MODELS: dict[str, type[MoleculeModel]] = {
     "transformer": TransformerModel,
 }
 #: Kinds :func:`load_model` reads: the CLI's, plus those built from other models in Python.
-_LOADABLE: dict[str, type[MoleculeModel]] = {**MODELS, "ensemble": EnsembleModel}
+_LOADABLE: dict[str, type[MoleculeModel]] = {**MODELS, "ensemble": EnsembleModel,
+                                              "stack": StackedModel}
+
+
+#: Trained models shipped in ``sciml/assets``, by the name ``load_model`` and
+#: ``sciml predict --model NAME`` accept (provenance in each folder's ``provenance.json``).
+SHIPPED_MODELS: dict[str, str] = {"biogen-adme": "biogen_adme"}
+
+
+def shipped_model_path(name: str | os.PathLike) -> Path | None:
+    """The folder of shipped model ``name`` (e.g. ``"biogen-adme"``), or None if not one.
+
+    A local path that exists always wins over a shipped name.
+    """
+    if Path(name).exists() or str(name) not in SHIPPED_MODELS:
+        return None
+    from sciml import asset_path
+
+    folder = asset_path(SHIPPED_MODELS[str(name)])
+    return folder
 
 
 def load_model(directory: str | os.PathLike, **inference_options: Any) -> MoleculeModel:
-    """Load a saved model of any registered kind.
+    """Load a saved model of any registered kind, or a shipped one by name.
 
     Parameters
     ----------
-    directory : path
-        Folder written by ``save``.
+    directory : path or str
+        Folder written by ``save``, or the name of a shipped model in
+        :data:`SHIPPED_MODELS` (``"biogen-adme"``: the six Biogen ADME endpoints).
     **inference_options
         Fields of the model's :attr:`~MoleculeModel.inference_options` to change, e.g.
         ``precision="bf16"`` for a transformer.
@@ -76,6 +105,7 @@ def load_model(directory: str | os.PathLike, **inference_options: Any) -> Molecu
     ValueError
         An inference option the saved kind of model does not have.
     """
+    directory = shipped_model_path(directory) or directory
     meta = read_meta(directory)
     kind = meta.get("model")
     if kind not in _LOADABLE:

@@ -464,7 +464,11 @@ class MoleculeModel:
             pred = self._calibrated(pred)
             y = y.copy()
             y[np.ix_(half, binary)] = np.nan  # the first half fitted the map
-        self.conformal = ConformalScores.from_residuals(self.targets, y, pred)
+        scale = self._difficulty(cal.smiles)
+        if scale is not None and binary.any():  # normalised scores for regression only
+            scale = np.array(scale, dtype=float, copy=True)
+            scale[:, binary] = np.nan
+        self.conformal = ConformalScores.from_residuals(self.targets, y, pred, scale=scale)
 
     def _calibrated(self, pred: np.ndarray) -> np.ndarray:
         """Model-unit predictions with binary probabilities mapped by the isotonic calibration."""
@@ -555,7 +559,9 @@ class MoleculeModel:
             raw, s = self._predict(valid_smiles, return_std)
             m = self._calibrated(raw)
             if interval is not None:
-                width = np.array([self.conformal.halfwidth(t, interval) for t in self.targets])
+                width = self.conformal.halfwidths(
+                    self.targets, interval,
+                    self._difficulty(valid_smiles) if self.conformal.normalised else None)
                 lower[valid_rows] = self.transforms.inverse(m - width)[0]
                 upper[valid_rows] = self.transforms.inverse(m + width)[0]
             m, s = self.transforms.inverse(m if calibrated else raw, s)
@@ -769,6 +775,14 @@ class MoleculeModel:
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
         """Means ``(n, T)`` (and spreads ``(n, T)`` if ``return_std``) for canonical SMILES."""
         raise NotImplementedError
+
+    def _difficulty(self, smiles: list[str]) -> np.ndarray | None:
+        """``(n, T)`` per-molecule difficulty (model units) for normalised conformal scores.
+
+        None (the default): intervals have one width per endpoint. A model with a natural
+        spread (a stack's members) returns it, and its intervals widen where it is large.
+        """
+        return None
 
     def _input_problems(self, smiles: list[str]) -> dict[int, str]:
         """Reasons, by position in ``smiles`` (canonical), why this model cannot read some.

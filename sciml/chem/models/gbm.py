@@ -82,6 +82,9 @@ class GBMConfig:
         Threads (None: LightGBM's default, all cores).
     descriptor_cache : bool
         Use the on-disk descriptor cache.
+    fingerprints : tuple of str
+        Further named fingerprint sets of :mod:`sciml.chem.fingerprints` (``morgan3_counts``,
+        ``avalon``, ``erg``, ``maccs``, ``atompair_counts``) added to the features.
     """
 
     n_estimators: int = 1000
@@ -98,6 +101,14 @@ class GBMConfig:
     seed: int = 0
     n_jobs: int | None = None
     descriptor_cache: bool = True
+    fingerprints: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        from sciml.chem.fingerprints import check_fingerprint_names
+
+        # JSON and --set give a list; a tuple keeps the configuration hashable.
+        object.__setattr__(self, "fingerprints",
+                           check_fingerprint_names(self.fingerprints, "GBM fingerprints"))
 
 
 class GBMModel(MoleculeModel):
@@ -124,6 +135,10 @@ class GBMModel(MoleculeModel):
         parts = []
         if self.config.n_bits:
             parts.append(morgan_counts(smiles, self.config.radius, self.config.n_bits))
+        if self.config.fingerprints:
+            from sciml.chem.fingerprints import fingerprint_matrix
+
+            parts.append(fingerprint_matrix(smiles, self.config.fingerprints))
         if self.config.descriptors:
             values = physchem_features(smiles, n_jobs=self.config.n_jobs,
                                        cache=self.config.descriptor_cache)
@@ -132,7 +147,7 @@ class GBMModel(MoleculeModel):
             limit = np.finfo(np.float32).max / 10
             parts.append(np.clip(values, -limit, limit).astype(np.float32))
         if not parts:
-            raise ValueError("GBMModel needs n_bits > 0 or descriptors=True")
+            raise ValueError("GBMModel needs n_bits > 0, fingerprints or descriptors=True")
         return np.hstack(parts)
 
     def _params(self) -> dict[str, Any]:
@@ -206,6 +221,12 @@ class GBMModel(MoleculeModel):
         for target, name in zip(self.targets, files, strict=True):
             path = file_inside(directory, name, "booster")
             try:
-                self.boosters[target] = lgb.Booster(model_str=path.read_text())
-            except lgb.basic.LightGBMError as exc:
+                if path.suffix == ".gz":  # shipped models store their boosters gzipped
+                    import gzip
+
+                    text = gzip.decompress(path.read_bytes()).decode()
+                else:
+                    text = path.read_text()
+                self.boosters[target] = lgb.Booster(model_str=text)
+            except (lgb.basic.LightGBMError, OSError, UnicodeDecodeError, EOFError) as exc:
                 raise CheckpointError(f"{path} is not a LightGBM model: {exc}") from exc
