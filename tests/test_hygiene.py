@@ -121,7 +121,7 @@ def test_fit_on_one_or_two_molecules_is_refused_and_few_warn(tmp_path, capsys):
     with pytest.warns(SmallDataWarning, match="'y' has 5 labelled molecules"):
         model.fit(SMILES[:5], pd.DataFrame({"y": np.arange(5.0)}))
     train = _csv(tmp_path / "two.csv", _train_frame(2))
-    assert main(["fit", "--train", str(train), "--targets", "logp", "--out",
+    assert main(["fit", "--train", str(train), "--targets", "logp", "--model", "rf", "--out",
                  str(tmp_path / "m"), "--set", "n_estimators=5"]) == 2
     assert "at least 3 per endpoint" in capsys.readouterr().err
     assert not (tmp_path / "m" / "model.json").exists()
@@ -240,7 +240,7 @@ def test_cli_fit_and_predict_read_a_semicolon_file(rf_folder, tmp_path):
 def test_existing_outputs_are_replaced_only_with_overwrite(rf_folder, tmp_path, capsys):
     train = _csv(tmp_path / "train.csv", _train_frame())
     model_dir = tmp_path / "model"
-    fit = ["fit", "--train", str(train), "--targets", "logp", "--out", str(model_dir),
+    fit = ["fit", "--train", str(train), "--targets", "logp", "--model", "rf", "--out", str(model_dir),
            "--set", "n_estimators=5", "--set", "n_jobs=1"]
     assert main(fit) == 0
     before = (model_dir / "model.json").read_text()
@@ -369,7 +369,7 @@ def test_ctrl_c_during_a_one_step_fit_says_nothing_was_saved(tmp_path, monkeypat
 
     monkeypatch.setattr(rf_module, "physchem_features", interrupt)
     train = _csv(tmp_path / "train.csv", _train_frame())
-    assert main(["fit", "--train", str(train), "--targets", "logp", "--out",
+    assert main(["fit", "--train", str(train), "--targets", "logp", "--model", "rf", "--out",
                  str(tmp_path / "m")]) == 130
     assert capsys.readouterr().err == ("sciml fit: interrupted; this model trains in one step "
                                        "and writes no checkpoint; nothing was saved\n")

@@ -1,10 +1,18 @@
-"""The README's results table quotes only numbers its results files contain (issue 18).
+"""README numbers are bound to the row or key of the results file they cite (issues 18, 29).
 
-Each row of the table under ``## Results`` names its results file(s) in the first column, as
-``(`name.md`)``. Every number in the row's headline must appear in one of those files, either
-verbatim or as a more precise number that rounds to it (``0.099`` for ``0.0986``). Two kinds of
-numbers are not results and are skipped: a number right after "target" or "goal" (a goal taken
-from a paper or an issue) and integers below 10 (counts such as "4 of 6" or "5-fold").
+Each row of the README's results summary (the table under ``## Results``) ends with an HTML
+comment that names, in order, where each number of its result cells comes from::
+
+    | Tox21 ... | gbm+gnn 0.86 | chemprop 0.84 | [file](benchmarks/results/classification.md) <!-- cite: classification.md | Mean AUROC > gbm+gnn | AUROC ; classification.md | Mean AUROC > chemprop | AUROC --> |
+
+A citation is ``FILE.md | ROW | COLUMN``: the cell of a markdown table in that results file whose
+first cell reads ``ROW`` (bold and code marks ignored) and whose header cell reads ``COLUMN``;
+``SECTION > ROW`` looks only in tables under a heading containing ``SECTION``, and a cell's first
+number is its value. ``FILE.json | dotted.key`` reads a JSON results file. The numbers of the
+row's result cells (every cell but the first and the last), in order, must equal the cited
+values rounded to the README's precision; a number right after "goal" or "target" is a goal,
+not a result, and is not cited. A mutation test changes each cited number of the README in turn
+and requires the check to fail.
 
 The benchmark manifest is checked too: every results file is written by a manifest entry, no
 ``make bench`` entry writes a shipped checkpoint, and each results file names the command
@@ -13,6 +21,7 @@ The benchmark manifest is checked too: every results file is written by a manife
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import sys
@@ -28,9 +37,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from _machine import HEADER_ROWS  # noqa: E402
 from run_manifest import load_manifest  # noqa: E402
 
-NUMBER = re.compile(r"(?<![\w.])\d+(?:,\d{3})*(?:\.\d+)?")
-GOAL = re.compile(r"\b(?:target|goal)\s+(?:of\s+)?\d[\d.,]*", re.IGNORECASE)
-FILE = re.compile(r"`([\w.-]+\.md)`")
+NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
+GOAL = re.compile(r"\b(?:target|goal)s?\s*(?:of\s+)?[<>≤≥=]*\s*-?\d[\d.,]*", re.IGNORECASE)
+CITE = re.compile(r"<!--\s*cite:(.*?)-->", re.S)
 
 #: Results files written before the header recorded the command row and the git commit
 #: (issue 18); `make bench ONLY=<entry>` rewrites them with the full header.
@@ -38,65 +47,162 @@ LEGACY_HEADER = {"regression_transformer", "pde_solvers",
                  "adme_domain_adaptation"}
 
 
-def results_rows(readme: str) -> list[tuple[str, list[str]]]:
-    """``(headline, results file names)`` per row of the table under ``## Results``."""
+def _cells(line: str) -> list[str]:
+    # A cite comment may hold '|': take it out before splitting the row into cells.
+    comment = CITE.search(line)
+    body = CITE.sub("", line)
+    cells = [c.strip() for c in body.strip().strip("|").split("|")]
+    return cells + ([comment.group(0)] if comment else [])
+
+
+def results_rows(readme: str) -> list[tuple[list[str], list[str]]]:
+    """``(result cells, citations)`` per row of the table under ``## Results``."""
     start = readme.index("\n## Results")
     end = readme.find("\n## ", start + 1)
     lines = [line for line in readme[start:end].splitlines() if line.startswith("|")]
     rows = []
     for line in lines[2:]:  # the header row and the |---| row
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        rows.append((cells[-1], FILE.findall(cells[0])))
+        match = CITE.search(line)
+        cites = [c.strip() for c in match.group(1).split(";")] if match else []
+        cells = [c.strip() for c in CITE.sub("", line).strip().strip("|").split("|")]
+        rows.append((cells[1:-1], [c for c in cites if c]))
     return rows
 
 
-def _matches(number: str, found: set[str]) -> bool:
-    if number in found:
-        return True
-    if "." not in number:
-        return False
-    target = Decimal(number)
-    quantum = Decimal(1).scaleb(-len(number.split(".")[1]))
-    for other in found:
-        if "." in other and len(other.split(".")[1]) > len(number.split(".")[1]):
-            value = Decimal(other.replace(",", ""))
-            if target in (value.quantize(quantum, ROUND_HALF_UP),
-                          value.quantize(quantum, ROUND_HALF_EVEN)):
-                return True
-    return False
+def md_tables(text: str):
+    """``(heading, header cells, body rows)`` of every markdown table in ``text``."""
+    heading, out, lines, i = "", [], text.splitlines(), 0
+    while i < len(lines):
+        line = lines[i]
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+        if line.startswith("|") and i + 1 < len(lines) and re.match(r"^\|\s*:?-", lines[i + 1]):
+            header, rows = _cells(line), []
+            i += 2
+            while i < len(lines) and lines[i].startswith("|"):
+                rows.append(_cells(lines[i]))
+                i += 1
+            out.append((heading, header, rows))
+            continue
+        i += 1
+    return out
 
 
-def missing_numbers(headline: str, results_text: str) -> list[str]:
-    """Numbers of ``headline`` that ``results_text`` does not contain (see module doc)."""
-    found = set(NUMBER.findall(results_text))
-    quoted = NUMBER.findall(GOAL.sub(" ", headline))
-    return [n for n in quoted
-            if not ("." not in n and int(n.replace(",", "")) < 10) and not _matches(n, found)]
+def _plain(cell: str) -> str:
+    return re.sub(r"[*`]", "", cell).strip()
+
+
+def cited_value(cite: str, results: Path = RESULTS) -> str:
+    """The number a citation points at (see the module docstring); LookupError if none."""
+    parts = [p.strip() for p in cite.split("|")]
+    path = results / parts[0]
+    if not path.is_file():
+        raise LookupError(f"{cite}: no results file {parts[0]}")
+    if parts[0].endswith(".json"):
+        value = json.loads(path.read_text())
+        for key in parts[1].split("."):
+            value = value[int(key)] if isinstance(value, list) else value[key]
+        return str(value)
+    if len(parts) != 3:
+        raise LookupError(f"{cite}: expected 'FILE.md | ROW | COLUMN'")
+    section, _, row = parts[1].rpartition(">")
+    row, section, column = row.strip(), section.strip(), parts[2]
+    found = []
+    for heading, header, rows in md_tables(path.read_text()):
+        if section and section not in heading:
+            continue
+        columns = [_plain(h) for h in header]
+        if column not in columns:
+            continue
+        j = columns.index(column)
+        for cells in rows:
+            if _plain(cells[0]) == row and j < len(cells):
+                numbers = NUMBER.findall(cells[j].replace("\u2212", "-"))
+                if numbers:
+                    found.append(numbers[0])
+    if not found:
+        raise LookupError(f"{cite}: no table cell in {parts[0]} for row {row!r}, column {column!r}")
+    if len(set(found)) > 1:
+        raise LookupError(f"{cite}: ambiguous ({found}); name a section: 'SECTION > ROW'")
+    return found[0]
+
+
+def agrees(shown: str, value: str) -> bool:
+    """Whether the README's ``shown`` is ``value`` rounded to ``shown``'s decimals."""
+    shown, value = shown.replace(",", ""), value.replace(",", "")
+    decimals = len(shown.split(".")[1]) if "." in shown else 0
+    quantum = Decimal(1).scaleb(-decimals)
+    exact = Decimal(value)
+    return Decimal(shown) in (exact.quantize(quantum, ROUND_HALF_UP),
+                              exact.quantize(quantum, ROUND_HALF_EVEN))
+
+
+def row_numbers(cells: list[str]) -> list[str]:
+    """The result numbers of a row's cells, in order (goals left out)."""
+    return [n for cell in cells for n in NUMBER.findall(GOAL.sub(" ", cell))]
+
+
+def check_row(cells: list[str], cites: list[str], results: Path = RESULTS) -> list[str]:
+    """What disagrees between a row's numbers and its citations (empty: all bound)."""
+    numbers = row_numbers(cells)
+    if len(numbers) != len(cites):
+        return [f"{len(numbers)} numbers {numbers} but {len(cites)} citations"]
+    problems = []
+    for shown, cite in zip(numbers, cites, strict=True):
+        try:
+            value = cited_value(cite, results)
+        except (LookupError, KeyError, IndexError, ValueError) as exc:
+            problems.append(str(exc))
+            continue
+        if not agrees(shown, value):
+            problems.append(f"README says {shown}, {cite} holds {value}")
+    return problems
 
 
 README_ROWS = results_rows((ROOT / "README.md").read_text())
 
 
-def test_results_table_is_parsed():
-    assert len(README_ROWS) >= 6
-    assert all(files for _, files in README_ROWS), "a results row names no results file"
+def test_results_summary_is_short_and_every_row_cites():
+    assert 6 <= len(README_ROWS) <= 12
+    assert all(cites for _, cites in README_ROWS), "a results row cites nothing"
 
 
-@pytest.mark.parametrize(("headline", "files"), README_ROWS, ids=[f[0] for _, f in README_ROWS])
-def test_readme_numbers_appear_in_their_results_file(headline, files):
-    text = "\n".join((RESULTS / name).read_text() for name in files)
-    missing = missing_numbers(headline, text)
-    assert not missing, f"README numbers not in {', '.join(files)}: {missing}"
+@pytest.mark.parametrize(("cells", "cites"), README_ROWS,
+                         ids=[c[0][:30] if c else "?" for c, _ in README_ROWS])
+def test_readme_numbers_equal_the_cells_they_cite(cells, cites):
+    problems = check_row(cells, cites)
+    assert not problems, problems
 
 
-def test_checker_flags_a_number_the_file_lacks():
-    text = "| RMSE | 0.0986 |\n100,000 SMILES in 0.549 s"
-    assert missing_numbers("RMSE 0.099, 100,000 SMILES in 0.55 s (target 5 s)", text) == []
-    assert missing_numbers("RMSE 0.098, 100,000 SMILES in 0.56 s, 12 runs", text) == [
-        "0.098", "0.56", "12"]
-    rows = results_rows("x\n## Results\n\n| what | headline |\n|---|---|\n"
-                        "| RT (`a.md`, `b.md`) | RMSE 0.1 |\n\n## Next\n")
-    assert rows == [("RMSE 0.1", ["a.md", "b.md"])]
+def test_changing_any_cited_readme_number_fails_the_check():
+    for cells, cites in README_ROWS:
+        numbers = row_numbers(cells)
+        for k, number in enumerate(numbers):
+            changed = list(numbers)
+            last = number[-1]
+            changed[k] = number[:-1] + ("1" if last != "1" else "2")
+            text = " ".join(changed)
+            assert check_row([text], cites), f"changing {number} to {changed[k]} went unnoticed"
+
+
+def test_citation_lookup_on_a_small_results_file(tmp_path):
+    (tmp_path / "r.md").write_text(
+        "# R\n\n## A\n\n| model | AUROC | n |\n|---|---|---|\n| **gbm** | 0.8571 +- 0.01 | 10 |\n"
+        "| rf | 0.840 | 10 |\n\n## B\n\n| model | AUROC |\n|---|---|\n| gbm | 0.70 |\n")
+    (tmp_path / "r.json").write_text('{"tox21": {"best": [0.1234, 7]}}')
+    assert cited_value("r.md | A > gbm | AUROC", tmp_path) == "0.8571"
+    assert cited_value("r.json | tox21.best.1", tmp_path) == "7"
+    with pytest.raises(LookupError, match="ambiguous"):
+        cited_value("r.md | gbm | AUROC", tmp_path)
+    with pytest.raises(LookupError, match="no table cell"):
+        cited_value("r.md | A > chemprop | AUROC", tmp_path)
+    cites = ["r.md | A > gbm | AUROC", "r.md | A > rf | AUROC"]
+    assert check_row(["gbm 0.857 vs rf 0.84 (goal 0.9)"], cites, tmp_path) == []
+    assert check_row(["gbm 0.858 vs rf 0.84"], cites, tmp_path)
+    assert check_row(["gbm 0.857"], cites, tmp_path)  # a number without its citation
+    rows = results_rows("x\n## Results\n\n| task | best | file |\n|---|---|---|\n"
+                        "| T | 0.86 | f <!-- cite: r.md | A > gbm | AUROC --> |\n\n## Next\n")
+    assert rows == [(["0.86"], ["r.md | A > gbm | AUROC"])]
 
 
 MANIFEST = load_manifest()

@@ -49,7 +49,7 @@ def files(tmp_path_factory):
     (root / "corpus.smi").write_text("\n".join(SMILES) + "\n")
     assert main(["pretrain", "--corpus", str(root / "corpus.smi"), "--size", "tiny",
                  "--epochs", "1", "--batch-size", "16", "--out", str(root / "pre.pt"),
-                 "--quiet"]) == 0
+                 "--no-progress"]) == 0
 
     from sciml.physics.darcy import DarcyConfig, generate_darcy
     from sciml.physics.geometry import square
@@ -89,15 +89,15 @@ COMMANDS = {
         3, _fit_weights),
     "pretrain": (
         ["pretrain", "--corpus", "{inp}/corpus.smi", "--size", "tiny", "--epochs", "3",
-         "--batch-size", "16", "--objective", "both", "--out", "{out}.pt", "--quiet"],
+         "--batch-size", "16", "--objective", "both", "--out", "{out}.pt", "--no-progress"],
         1, lambda out: _state(f"{out}.pt")),
     "adapt": (
-        ["adapt", "--checkpoint", "{inp}/pre.pt", "--train", "{inp}/train.csv", "--epochs", "3",
-         "--batch-size", "16", "--objective", "mtr", "--out", "{out}.pt", "--quiet"],
+        ["adapt", "--init-from", "{inp}/pre.pt", "--train", "{inp}/train.csv", "--epochs", "3",
+         "--batch-size", "16", "--objective", "mtr", "--out", "{out}.pt", "--no-progress"],
         2, lambda out: _state(f"{out}.pt")),
     "rt train": (
         ["rt", "train", "{inp}/train.csv", "--properties", "qed", "--output", "{out}.pt",
-         "--size", "tiny", "--epochs", "3", "--batch-size", "16", "--quiet"],
+         "--size", "tiny", "--epochs", "3", "--batch-size", "16", "--no-progress"],
         1, lambda out: _state(f"{out}.pt")),
     "pde train": (
         ["pde", "train", "--train", "{inp}/darcy.nc", "--out", "{out}.pt", "--epochs", "3",

@@ -161,6 +161,6 @@ def test_cli_detects_a_binary_column_and_writes_prob_and_class(tmp_path, capsys)
     assert set(table["herg_class"]) <= {"blocker", "non-blocker"}
     assert table["herg_prob"].between(0, 1).all()
     # --task overrides detection; a transform on a binary endpoint is refused at the CLI
-    assert main(["fit", "--train", str(train), "--targets", "herg", "--out",
+    assert main(["fit", "--train", str(train), "--targets", "herg", "--model", "gbm", "--out",
                  str(tmp_path / "m2"), "--transform", "log10", "--set", "n_jobs=1"]) != 0
     assert "takes no target transform" in capsys.readouterr().err

@@ -82,9 +82,9 @@ def test_transformer_pipeline_pretrain_adapt_fit_predict(train_csv, query_csv, t
     corpus.write_text("\n".join(SMILES) + "\n")
     pre, ada, out = tmp_path / "pre.pt", tmp_path / "ada.pt", tmp_path / "tf"
     assert main(["pretrain", "--corpus", str(corpus), "--size", "tiny", "--epochs", "1",
-                 "--out", str(pre), "--quiet"]) == 0
-    assert main(["adapt", "--checkpoint", str(pre), "--train", str(train_csv), "--smiles-col",
-                 "SMILES", "--epochs", "1", "--out", str(ada), "--quiet"]) == 0
+                 "--out", str(pre), "--no-progress"]) == 0
+    assert main(["adapt", "--init-from", str(pre), "--train", str(train_csv), "--smiles-col",
+                 "SMILES", "--epochs", "1", "--out", str(ada), "--no-progress"]) == 0
     assert "adapt (mtr) on 40 molecules" in capsys.readouterr().out
     assert main(["fit", "--train", str(train_csv), "--smiles-col", "SMILES", "--targets",
                  "LogP,MW", "--model", "transformer", "--pretrained", str(ada), "--adapt",

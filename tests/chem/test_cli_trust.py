@@ -257,7 +257,7 @@ def test_pretrain_and_adapt_file_problems(tmp_path, capsys):
     empty.write_text("")
     assert main(["pretrain", "--corpus", str(empty), "--out", str(tmp_path / "p.pt")]) == 2
     assert f"corpus file {empty} is empty" in capsys.readouterr().err
-    assert main(["adapt", "--checkpoint", str(tmp_path), "--train", str(corpus),
+    assert main(["adapt", "--init-from", str(tmp_path), "--train", str(corpus),
                  "--out", str(tmp_path / "a.pt")]) == 2
     assert f"checkpoint {tmp_path} is a directory" in capsys.readouterr().err
 

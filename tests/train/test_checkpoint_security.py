@@ -285,7 +285,7 @@ def test_cli_commands_refuse_hostile_models(tmp_path, capsys, spies, mlp_checkpo
         ["predict", "--model", folder, "--input", molecules, "--out", victim, "--overwrite"],
         ["fit", "--train", molecules, "--targets", "y", "--model", "transformer",
          "--pretrained", encoder, "--out", tmp_path / "fit"],
-        ["adapt", "--checkpoint", encoder, "--train", molecules, "--out", victim],
+        ["adapt", "--init-from", encoder, "--train", molecules, "--out", victim],
     ]
     for argv in commands:
         code, err = _cli(argv, capsys)
