@@ -5,7 +5,7 @@ Examples
 ::
 
     sciml pretrain --corpus chembl30_sample --n-molecules 30000 --size small --out pre.pt
-    sciml adapt --checkpoint pre.pt --train train.csv --smiles-col SMILES --objective mtr \
+    sciml adapt --init-from pre.pt --train train.csv --smiles-col SMILES --objective mtr \
         --out adapted.pt
 
 ``--corpus`` is a named data set (:func:`sciml.chem.datasets.dataset_names`) or a file
