@@ -42,6 +42,7 @@ class Section:
     figures: list[str] = field(default_factory=list)
     skipped: str | None = None
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     anchor: str = ""
     next: str = ""
 
@@ -176,7 +177,7 @@ def part_adme(out: Path, fast: bool, seed: int = 0) -> Section:
         "`sciml fit` (`--model best`: LightGBM on two feature sets and a D-MPNN, stacked per "
         "endpoint by weights fitted on inner folds) trained on all 3,521 Biogen molecules "
         "(Fang et al. 2023); log10 units, 90% conformal intervals whose width follows the "
-        "molecule, and the applicability domain. A few approved drugs ({cpu:.1f} CPU-s for "
+        f"molecule, and the applicability domain. A few approved drugs ({cpu:.1f} CPU-s for "
         "loading and predicting; a nearest Tanimoto of 1.00 means the drug is one of the "
         "training molecules):\n\n" + _table(shown)
         + "\n\nPlasma protein binding (hPPB) was measured for under 200 Biogen molecules: its "
@@ -646,7 +647,7 @@ def run_demo(
     # report.md is rewritten after every part, so an interrupted demo keeps what finished.
     _write_report(report, sections, pending=[PARTS[n].__doc__ for n in names])
     for k, name in enumerate(tqdm(names, desc="sciml demo", unit="part")):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), _cpu_seconds()
         try:
             section = PARTS[name](out, fast)
         except BaseException as exc:
@@ -655,9 +656,19 @@ def run_demo(
                           note=failed)
             raise
         section.seconds = time.perf_counter() - start
+        section.cpu_seconds = _cpu_seconds() - cpu_start
         sections.append(section)
         _write_report(report, sections, pending=[PARTS[n].__doc__ for n in names[k + 1:]])
     return report
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process and its finished children (all threads)."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _write_report(report: Path, sections: list[Section], pending: list[str | None],
@@ -678,7 +689,7 @@ def _write_report(report: Path, sections: list[Section], pending: list[str | Non
                 body.append(f"\n**Against the reference:** {section.anchor}")
             if section.next:
                 body.append(f"\n**Next:** {section.next}")
-        body.append(f"\n_{section.seconds:.0f} s_\n")
+        body.append(f"\n_{section.seconds:.0f} s wall, {section.cpu_seconds:.0f} CPU-s_\n")
     if note:
         body += [f"**Interrupted:** {note}.", ""]
     if pending:
