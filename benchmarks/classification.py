@@ -36,7 +36,8 @@ Run from the repository root::
 
     SCIML_DATA_DIR=../shared/data .venv/bin/python benchmarks/classification.py [--report-only]
 
-Writes ``benchmarks/results/classification.md`` and ``classification.csv``.
+Writes ``benchmarks/results/classification.md``, ``classification.csv`` and
+``classification.json`` (the headline numbers, by set and model).
 """
 
 from __future__ import annotations
@@ -432,6 +433,19 @@ def report(frame: pd.DataFrame, mixed: dict | None, speed: dict | None, args) ->
     return "\n".join(lines)
 
 
+def summary(frame: pd.DataFrame, mixed: dict | None) -> dict:
+    """Machine-readable headline numbers (the README cites these keys)."""
+    mean = frame.groupby(["set", "seed", "model"])[["auroc", "auprc"]].mean().reset_index()
+    per_set = mean.groupby(["set", "model"])[["auroc", "auprc"]].mean()
+    out: dict = {"auroc": {}, "auprc": {}}
+    for (name, model), row in per_set.iterrows():
+        out["auroc"].setdefault(name, {})[model] = round(float(row["auroc"]), 4)
+        out["auprc"].setdefault(name, {})[model] = round(float(row["auprc"]), 4)
+    if mixed:
+        out["mixed"] = {k: {m: round(float(v), 4) for m, v in d.items()} for k, d in mixed.items()}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated sets")
@@ -465,6 +479,8 @@ def main() -> None:
     text = report(frame, mixed, speed, args)
     with atomic_write(RESULTS / "classification.md", "w") as handle:
         handle.write(text)
+    with atomic_write(RESULTS / "classification.json", "w") as handle:
+        json.dump(summary(frame, mixed), handle, indent=1)
     print(text)
 
 
