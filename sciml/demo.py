@@ -606,11 +606,11 @@ def part_deeponet(out: Path, fast: bool, seed: int = 0) -> Section:
     return section
 
 
-#: Demo parts in order: name -> function(out_dir, fast) -> Section.
+#: Demo parts in order, fastest first (benchmarks/results/demo_time.md): name -> function.
 PARTS: dict[str, Callable[[Path, bool], Section]] = {
     "adme": part_adme,
-    "deeponet": part_deeponet,
     "rt": part_rt,
+    "deeponet": part_deeponet,
 }
 
 

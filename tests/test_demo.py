@@ -85,7 +85,7 @@ def test_offline_demo_runs_every_family_on_bundled_data(tmp_path, monkeypatch):
 
 
 def test_unknown_part_lists_the_valid_ones(tmp_path):
-    with pytest.raises(ValueError, match="adme, deeponet, rt"):
+    with pytest.raises(ValueError, match="adme, rt, deeponet"):
         run_demo(tmp_path, parts=["adme", "qm9"])
 
 
