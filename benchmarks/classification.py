@@ -437,7 +437,8 @@ def summary(frame: pd.DataFrame, mixed: dict | None) -> dict:
     """Machine-readable headline numbers (the README cites these keys)."""
     mean = frame.groupby(["set", "seed", "model"])[["auroc", "auprc"]].mean().reset_index()
     per_set = mean.groupby(["set", "model"])[["auroc", "auprc"]].mean()
-    out: dict = {"auroc": {}, "auprc": {}}
+    out: dict = {"auroc": {}, "auprc": {}, "references": {"ogb_gin_virtual_hiv_auroc":
+                                                        OGB_GIN_VIRTUAL_HIV}}
     for (name, model), row in per_set.iterrows():
         out["auroc"].setdefault(name, {})[model] = round(float(row["auroc"]), 4)
         out["auprc"].setdefault(name, {})[model] = round(float(row["auprc"]), 4)

@@ -52,7 +52,7 @@ def main() -> None:
         machine_info(("torch", "numpy", "rdkit")),
         "The demo ran in a child process with no `SCIML_DATA_DIR`, an empty cache and "
         "`SCIML_OFFLINE=1`, so only what ships with the package was used.", "",
-        "| | |", "|---|---|",
+        "| measure | value |", "|---|---|",
         f"| CPU time (user + system, all processes) | {cpu:.0f} CPU-s |",
         f"| wall time | {seconds:.0f} s ({seconds / 60:.1f} min) |",
         f"| peak RSS of the demo process | {peak_mib:.0f} MiB |",

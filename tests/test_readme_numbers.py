@@ -10,8 +10,8 @@ first cell reads ``ROW`` (bold and code marks ignored) and whose header cell rea
 ``SECTION > ROW`` looks only in tables under a heading containing ``SECTION``, and a cell's first
 number is its value. ``FILE.json | dotted.key`` reads a JSON results file. The numbers of the
 row's result cells (every cell but the first and the last), in order, must equal the cited
-values rounded to the README's precision; a number right after "goal" or "target" is a goal,
-not a result, and is not cited. A mutation test changes each cited number of the README in turn
+values rounded to the README's precision; a number right after "goal", "target" or "paper"
+is a goal or a published figure, not a result of this repository, and is not cited. A mutation test changes each cited number of the README in turn
 and requires the check to fail.
 
 The benchmark manifest is checked too: every results file is written by a manifest entry, no
@@ -38,7 +38,8 @@ from _machine import HEADER_ROWS  # noqa: E402
 from run_manifest import load_manifest  # noqa: E402
 
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
-GOAL = re.compile(r"\b(?:target|goal)s?\s*(?:of\s+)?[<>≤≥=]*\s*-?\d[\d.,]*", re.IGNORECASE)
+GOAL = re.compile(r"\b(?:target|goal|paper)s?\s*(?:of\s+)?[<>≤≥=~]*\s*-?\d[\d.,]*",
+                  re.IGNORECASE)
 CITE = re.compile(r"<!--\s*cite:(.*?)-->", re.S)
 
 #: Results files written before the header recorded the command row and the git commit
