@@ -161,7 +161,7 @@ def part_adme(out: Path, fast: bool, seed: int = 0) -> Section:
             zip(pred[target], pred[f"{target}_lower"], pred[f"{target}_upper"], strict=True)]
     shown["in domain"] = pred["in_domain"].map({True: "yes", False: "no"})
     shown["nearest Tanimoto"] = pred["max_tanimoto"].map(lambda v: f"{v:.2f}")
-    best = results_cell("adme_best.md", "best (stack)", "mean")
+    best = results_cell("adme_best.md", "best (stack)", "mean", section="Random folds")
     gbm_gnn = results_cell("adme_best.md", "earlier: GBM + GNN plain average, same folds "
                            "(adme_study_protocol_oof.csv.gz)", "mean")
     da = results_cell("adme_domain_adaptation.md", "MLM-MOSES + MTR-DA", "mean",

@@ -64,7 +64,9 @@ def results_rows(readme: str) -> list[tuple[list[str], list[str]]]:
     rows = []
     for line in lines[2:]:  # the header row and the |---| row
         match = CITE.search(line)
-        cites = [c.strip() for c in match.group(1).split(";")] if match else []
+        # Pipes inside the comment are escaped (\\|) so that the table keeps its cells.
+        cites = ([c.strip().replace("\\|", "|") for c in match.group(1).split(";")]
+                 if match else [])
         cells = [c.strip() for c in CITE.sub("", line).strip().strip("|").split("|")]
         rows.append((cells[1:-1], [c for c in cites if c]))
     return rows
@@ -202,7 +204,7 @@ def test_citation_lookup_on_a_small_results_file(tmp_path):
     assert check_row(["gbm 0.858 vs rf 0.84"], cites, tmp_path)
     assert check_row(["gbm 0.857"], cites, tmp_path)  # a number without its citation
     rows = results_rows("x\n## Results\n\n| task | best | file |\n|---|---|---|\n"
-                        "| T | 0.86 | f <!-- cite: r.md | A > gbm | AUROC --> |\n\n## Next\n")
+                        "| T | 0.86 | f <!-- cite: r.md \\| A > gbm \\| AUROC --> |\n\n## Next\n")
     assert rows == [(["0.86"], ["r.md | A > gbm | AUROC"])]
 
 
