@@ -50,8 +50,9 @@ demo: $(DEMO_STAMP)
 	$(VENV)/bin/sciml demo --out sciml-demo
 
 lint: $(STAMP)
-	$(PY) -m pip install -q ruff
+	$(PY) -m pip install -q -c constraints.txt ruff
 	$(VENV)/bin/ruff check sciml tests benchmarks
+	$(VENV)/bin/ruff format --check sciml tests benchmarks
 
 ## Regenerate the results files in benchmarks/results/ with the commands in
 ## benchmarks/manifest.toml (about 2 h on 2 CPU cores). ONLY=name[,name] runs some entries;

@@ -72,8 +72,9 @@ def git_commit() -> str:
     try:
         run = dict(cwd=ROOT, capture_output=True, text=True, timeout=10, check=True)
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], **run).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               **run).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], **run
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown (not a git checkout)"
     return head + (" + uncommitted changes" if dirty else "")

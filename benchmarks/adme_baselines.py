@@ -55,9 +55,20 @@ AUTHORS_BEST = {
 # Sized so the whole benchmark fits in ~20 minutes on 2 shared CPU cores; see the
 # results file for what this leaves out (ensembles, chemprop's 300-wide default).
 RF_CONFIG = dict(n_estimators=20 if FAST else 200, max_features=1 / 3, seed=0)
-GNN_CONFIG = dict(hidden=128, ffn_hidden=128, depth=3, dropout=0.1, ffn_layers=1,
-                  descriptors=True, epochs=2 if FAST else 20, batch_size=50, lr=1e-3,
-                  val_fraction=0.1, ensemble=1 if FAST else 3, seed=0)
+GNN_CONFIG = dict(
+    hidden=128,
+    ffn_hidden=128,
+    depth=3,
+    dropout=0.1,
+    ffn_layers=1,
+    descriptors=True,
+    epochs=2 if FAST else 20,
+    batch_size=50,
+    lr=1e-3,
+    val_fraction=0.1,
+    ensemble=1 if FAST else 3,
+    seed=0,
+)
 # Torch threads for the GNN. On a CPU shared with other jobs, intra-op threads wait on each
 # other at every small sparse op, so one is the safer default there; set
 # SCIML_BENCH_THREADS to the free cores on a dedicated machine.
@@ -93,10 +104,14 @@ def split_overlap() -> dict:
     for endpoint in FANG_ENDPOINTS:
         tr, te = load_fang_split(endpoint)
         train[endpoint], test[endpoint] = set(tr["smiles"]), set(te["smiles"])
-    cross = {s for e in test for s in test[e]
-             if any(s in train[other] for other in train if other != e)}
-    return {"within": {e: len(test[e] & train[e]) for e in FANG_ENDPOINTS},
-            "cross": len(cross), "unique_test": len(set().union(*test.values()))}
+    cross = {
+        s for e in test for s in test[e] if any(s in train[other] for other in train if other != e)
+    }
+    return {
+        "within": {e: len(test[e] & train[e]) for e in FANG_ENDPOINTS},
+        "cross": len(cross),
+        "unique_test": len(set().union(*test.values())),
+    }
 
 
 def run() -> pd.DataFrame:
@@ -115,26 +130,41 @@ def run() -> pd.DataFrame:
             pred = model.predict(test["smiles"].tolist())[[endpoint]].to_numpy()
             predict_s = time.perf_counter() - start
             preds[(endpoint, name)] = (y_test[:, 0], pred[:, 0])
-            row = {"endpoint": endpoint, "model": name, "n_train": len(train),
-                   "n_test": len(test), "fit_s": fit_s, "predict_s": predict_s}
+            row = {
+                "endpoint": endpoint,
+                "model": name,
+                "n_train": len(train),
+                "n_test": len(test),
+                "fit_s": fit_s,
+                "predict_s": predict_s,
+            }
             for metric in ("pearson", "r2", "mae", "rmse"):
                 row[metric] = float(getattr(metrics, metric)(y_test, pred, reduce="mean"))
             if isinstance(model, GNNModel):
-                row["best_epoch"] = "/".join(str(int(h["val_loss"].idxmin()) + 1)
-                                             for h in model.histories)
+                row["best_epoch"] = "/".join(
+                    str(int(h["val_loss"].idxmin()) + 1) for h in model.histories
+                )
             rows.append(row)
             if isinstance(model, GNNModel) and len(model.members) > 1:
                 single = copy.copy(model)
                 single.members = model.members[:1]
                 pred1 = single.predict(test["smiles"].tolist())[[endpoint]].to_numpy()
-                row1 = {**row, "model": SINGLE, "fit_s": fit_s / len(model.members),
-                        "predict_s": float("nan"), "best_epoch": row["best_epoch"].split("/")[0]}
+                row1 = {
+                    **row,
+                    "model": SINGLE,
+                    "fit_s": fit_s / len(model.members),
+                    "predict_s": float("nan"),
+                    "best_epoch": row["best_epoch"].split("/")[0],
+                }
                 for metric in ("pearson", "r2", "mae", "rmse"):
                     row1[metric] = float(getattr(metrics, metric)(y_test, pred1, reduce="mean"))
                 rows.append(row1)
                 print(f"{endpoint:8s} {SINGLE:20s} r={row1['pearson']:.3f}", flush=True)
-            print(f"{endpoint:8s} {name:20s} r={row['pearson']:.3f} R2={row['r2']:.3f} "
-                  f"fit {fit_s:.0f}s predict {predict_s:.1f}s", flush=True)
+            print(
+                f"{endpoint:8s} {name:20s} r={row['pearson']:.3f} R2={row['r2']:.3f} "
+                f"fit {fit_s:.0f}s predict {predict_s:.1f}s",
+                flush=True,
+            )
     results = pd.DataFrame(rows)
     results["authors_best_r"] = results["endpoint"].map(lambda e: AUTHORS_BEST[e][0])
     _parity_plot(preds)
@@ -172,17 +202,19 @@ def _seconds(value: float) -> str:
 
 
 def _kwargs(config: dict) -> str:
-    return ", ".join(f"{k}={round(v, 4) if isinstance(v, float) else v!r}"
-                     for k, v in config.items())
+    return ", ".join(
+        f"{k}={round(v, 4) if isinstance(v, float) else v!r}" for k, v in config.items()
+    )
 
 
-def write_markdown(results: pd.DataFrame, descriptor_s: float, total_s: float,
-                   run: dict | None = None) -> str:
+def write_markdown(
+    results: pd.DataFrame, descriptor_s: float, total_s: float, run: dict | None = None
+) -> str:
     """The results file. ``run`` (``--report-only``) carries the training run's start and end
     load and its machine block, read back from the previous markdown."""
     overlap = split_overlap()
     within = ", ".join(f"{e} {n}" for e, n in overlap["within"].items() if n)
-    load_start, load_end = (run["load"] if run else (LOAD[0], os.getloadavg()[0]))
+    load_start, load_end = run["load"] if run else (LOAD[0], os.getloadavg()[0])
     lines = [
         "# ADME baselines: RF-physchem and D-MPNN GNN on the Biogen Fang split",
         "",
@@ -191,11 +223,20 @@ def write_markdown(results: pd.DataFrame, descriptor_s: float, total_s: float,
         + (" with `SCIML_FAST=1` (smoke run; numbers meaningless)" if FAST else "")
         + " (about 20 min); `... --report-only` rebuilds this file from "
         f"`{STEM}.csv` in seconds"
-        + (" (as this one was: the models, metrics and times are from the training run "
-           "whose machine is at the end" if run else "")
-        + ("; that run stored 4 decimals in the CSV, so a third-decimal cell can differ by "
-           "0.001 from its own table" if run and run.get("four_decimals") else "")
-        + (")" if run else "") + ".",
+        + (
+            " (as this one was: the models, metrics and times are from the training run "
+            "whose machine is at the end"
+            if run
+            else ""
+        )
+        + (
+            "; that run stored 4 decimals in the CSV, so a third-decimal cell can differ by "
+            "0.001 from its own table"
+            if run and run.get("four_decimals")
+            else ""
+        )
+        + (")" if run else "")
+        + ".",
         "",
         "Data: `load_fang_split(endpoint)` -- the authors' own 80/20 split per endpoint, all rows "
         "as published (censored HLM/RLM values kept, as in the paper). One model per endpoint: the "
@@ -225,7 +266,8 @@ def write_markdown(results: pd.DataFrame, descriptor_s: float, total_s: float,
             f"| {row['endpoint']} | {row['n_train']} / {row['n_test']} | {row['model']} | "
             f"**{row['pearson']:.3f}**{mark} | {best_r:.3f} ({best_model}) | {row['r2']:.3f} | "
             f"{row['mae']:.3f} | {row['rmse']:.3f} | {row['fit_s']:.1f}{share} | "
-            f"{_seconds(row['predict_s'])} |")
+            f"{_seconds(row['predict_s'])} |"
+        )
     lines.append("")
     lines.append("\n\\* one member's share of the ensemble's fit time.\n")
     for name in [*MODELS, SINGLE]:
@@ -234,12 +276,13 @@ def write_markdown(results: pd.DataFrame, descriptor_s: float, total_s: float,
             continue
         wins = int((sub["pearson"] >= sub["authors_best_r"]).sum())
         gap = (sub["authors_best_r"] - sub["pearson"])[sub["pearson"] < sub["authors_best_r"]]
-        below = (f"; below it by {gap.min():.3f}-{gap.max():.3f} r on the others"
-                 if len(gap) else "")
-        lines.append(f"- **{name}**: at or above the authors' best r on {wins} of {len(sub)} "
-                     f"endpoints (✓){below}; mean r "
-                     f"{sub.get('mean_pearson', sub['pearson']).mean():.3f} vs the authors' "
-                     f"{sub['authors_best_r'].mean():.3f}.")
+        below = f"; below it by {gap.min():.3f}-{gap.max():.3f} r on the others" if len(gap) else ""
+        lines.append(
+            f"- **{name}**: at or above the authors' best r on {wins} of {len(sub)} "
+            f"endpoints (✓){below}; mean r "
+            f"{sub.get('mean_pearson', sub['pearson']).mean():.3f} vs the authors' "
+            f"{sub['authors_best_r'].mean():.3f}."
+        )
     gnn = results[results["model"] == "GNN (D-MPNN+RDKit)"]
     lines += [
         "",
@@ -295,20 +338,24 @@ def _previous_run(path: Path) -> dict:
     }
     missing = [k for k, v in found.items() if v is None]
     if missing:
-        raise SystemExit(f"{path}: cannot read {missing} of the training run; rerun without "
-                         "--report-only")
-    return {"descriptor_s": float(found["descriptor_s"][1]),
-            "total_s": 60 * float(found["total_min"][1]),
-            "load": (float(found["load"][1]), float(found["load"][2])),
-            "machine": found["machine"][1]}
+        raise SystemExit(
+            f"{path}: cannot read {missing} of the training run; rerun without --report-only"
+        )
+    return {
+        "descriptor_s": float(found["descriptor_s"][1]),
+        "total_s": 60 * float(found["total_min"][1]),
+        "load": (float(found["load"][1]), float(found["load"][2])),
+        "machine": found["machine"][1],
+    }
 
 
 def report_only() -> None:
     """Rebuild the markdown from the stored CSV without training."""
     path = RESULTS / f"{STEM}.md"
     run = _previous_run(path)
-    results = pd.read_csv(RESULTS / f"{STEM}.csv", keep_default_na=False,
-                          na_values={"predict_s": ["", "nan"]})
+    results = pd.read_csv(
+        RESULTS / f"{STEM}.csv", keep_default_na=False, na_values={"predict_s": ["", "nan"]}
+    )
     results["best_epoch"] = results["best_epoch"].astype(str)
     results["mean_pearson"] = results.groupby("model")["pearson"].transform("mean")
     raw = pd.read_csv(RESULTS / f"{STEM}.csv", dtype=str)
@@ -319,15 +366,19 @@ def report_only() -> None:
         for column in ("pearson", "r2", "mae", "rmse"):
             results[column] = [
                 float(Decimal(f"{v:.4f}").quantize(Decimal("0.001"), ROUND_HALF_UP))
-                for v in results[column]]
+                for v in results[column]
+            ]
     path.write_text(write_markdown(results, run["descriptor_s"], run["total_s"], run))
     print(f"rebuilt {path} from {STEM}.csv")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--report-only", action="store_true",
-                        help=f"rebuild {STEM}.md from {STEM}.csv without training")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help=f"rebuild {STEM}.md from {STEM}.csv without training",
+    )
     if parser.parse_args(argv).report_only:
         report_only()
         return

@@ -60,7 +60,12 @@ CALIBRATION = 0.15
 MEMBERS = ("gbm", "gbm_rich", "gnn")
 #: Issue 27's goals.
 GOAL_RANDOM, GOAL_SCAFFOLD, GOAL_MEMBER_GAP, GOAL_COVERAGE_OUT, GOAL_PREDICT_S = (
-    0.48, 0.43, 0.005, 0.85, 30.0)
+    0.48,
+    0.43,
+    0.005,
+    0.85,
+    30.0,
+)
 
 
 def _log(msg: str) -> None:
@@ -83,8 +88,10 @@ def _folds(data: pd.DataFrame, split: str) -> list:
 
 def _member_predictions(model, smiles: list[str]) -> dict[str, np.ndarray]:
     """Each member's own predictions in physical units, ``{label: (n, T)}``."""
-    return {label: member.predict(smiles)[ENDPOINTS].to_numpy()
-            for label, member in model.members.items()}
+    return {
+        label: member.predict(smiles)[ENDPOINTS].to_numpy()
+        for label, member in model.members.items()
+    }
 
 
 def run_fold(data: pd.DataFrame, split: str, k: int, threads: int) -> None:
@@ -108,14 +115,21 @@ def run_fold(data: pd.DataFrame, split: str, k: int, threads: int) -> None:
     plan_dir = CACHE / f"{split}_fold{k}_checkpoints"
     plan = Checkpoints(plan_dir, resume=plan_dir.is_dir())
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    model.fit([smiles[i] for i in train], data.iloc[train][ENDPOINTS], transforms="auto",
-              checkpoints=plan)
+    model.fit(
+        [smiles[i] for i in train], data.iloc[train][ENDPOINTS], transforms="auto", checkpoints=plan
+    )
     test_smiles = [smiles[i] for i in test]
-    out = {"split": split, "fold": k, "rows": test.tolist(),
-           "pred": model.predict(test_smiles)[ENDPOINTS].to_numpy().tolist(),
-           "members": {m: p.tolist() for m, p in _member_predictions(model, test_smiles).items()},
-           "weights": model.fit_info["weights"], "inner_r2": model.fit_info["inner_r2"],
-           "transforms": model.transforms.explain(), "n_train": len(train)}
+    out = {
+        "split": split,
+        "fold": k,
+        "rows": test.tolist(),
+        "pred": model.predict(test_smiles)[ENDPOINTS].to_numpy().tolist(),
+        "members": {m: p.tolist() for m, p in _member_predictions(model, test_smiles).items()},
+        "weights": model.fit_info["weights"],
+        "inner_r2": model.fit_info["inner_r2"],
+        "transforms": model.transforms.explain(),
+        "n_train": len(train),
+    }
     # The stack's own intervals: normalised cross-conformal from its inner folds.
     frame = model.predict(test_smiles, interval=LEVEL, domain=True)
     out["cv_lower"] = frame[[f"{e}_lower" for e in ENDPOINTS]].to_numpy().tolist()
@@ -129,19 +143,27 @@ def run_fold(data: pd.DataFrame, split: str, k: int, threads: int) -> None:
         out["upper"] = frame[[f"{e}_upper" for e in ENDPOINTS]].to_numpy().tolist()
         # Plain split conformal on the same calibration molecules, for comparison.
         z_cal = model.transforms.forward(data.iloc[cal][ENDPOINTS].to_numpy())
-        plain = ConformalScores.from_residuals(ENDPOINTS, z_cal, model._predict(cal_smiles,
-                                                                                False)[0])
+        plain = ConformalScores.from_residuals(
+            ENDPOINTS, z_cal, model._predict(cal_smiles, False)[0]
+        )
         out["plain_halfwidth"] = [plain.halfwidth(e, LEVEL) for e in ENDPOINTS]
         out["n_calibration"] = len(cal)
-    out.update(cpu_s=time.process_time() - cpu0, wall_s=time.perf_counter() - wall0,
-               command=command_line(), git=git_commit(), load_at_end=load_average(),
-               date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+    out.update(
+        cpu_s=time.process_time() - cpu0,
+        wall_s=time.perf_counter() - wall0,
+        command=command_line(),
+        git=git_commit(),
+        load_at_end=load_average(),
+        date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    )
     CACHE.mkdir(parents=True, exist_ok=True)
     with atomic_write(done, "w") as handle:
         json.dump(out, handle)
     model.clear_checkpoints(plan)
-    _log(f"{split} fold {k}: {out['cpu_s']:.0f} CPU-s, {out['wall_s']:.0f} s wall; "
-         f"weights {out['weights']}")
+    _log(
+        f"{split} fold {k}: {out['cpu_s']:.0f} CPU-s, {out['wall_s']:.0f} s wall; "
+        f"weights {out['weights']}"
+    )
 
 
 def run_predictor(data: pd.DataFrame) -> None:
@@ -153,16 +175,37 @@ def run_predictor(data: pd.DataFrame) -> None:
         inp, out = Path(tmp) / "in.csv", Path(tmp) / "out.csv"
         rows.to_csv(inp, index=False)
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "sciml.cli", "predict", "--model", "biogen-adme",
-                        "--input", str(inp), "--out", str(out)], check=True,
-                       env={**os.environ, "PYTHONPATH": str(ROOT.parent)})
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "sciml.cli",
+                "predict",
+                "--model",
+                "biogen-adme",
+                "--input",
+                str(inp),
+                "--out",
+                str(out),
+            ],
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT.parent)},
+        )
         wall = time.perf_counter() - start
         n = len(pd.read_csv(out))
     CACHE.mkdir(parents=True, exist_ok=True)
     with atomic_write(CACHE / "predictor.json", "w") as handle:
-        json.dump({"seconds": wall, "rows": n, "command": command_line(), "git": git_commit(),
-                   "load_at_end": load_average(),
-                   "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}, handle)
+        json.dump(
+            {
+                "seconds": wall,
+                "rows": n,
+                "command": command_line(),
+                "git": git_commit(),
+                "load_at_end": load_average(),
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            },
+            handle,
+        )
     _log(f"predictor: {n} molecules in {wall:.1f} s")
 
 
@@ -184,8 +227,16 @@ def scores(data: pd.DataFrame, folds: list[dict]) -> pd.DataFrame:
         y = truth[f["rows"]]
         for method, pred in [("best", f["pred"]), *f["members"].items()]:
             pred = np.asarray(pred, float)
-            rows += [{"split": f["split"], "fold": f["fold"], "method": method, "endpoint": e,
-                      "r2": _r2(y[:, j], pred[:, j])} for j, e in enumerate(ENDPOINTS)]
+            rows += [
+                {
+                    "split": f["split"],
+                    "fold": f["fold"],
+                    "method": method,
+                    "endpoint": e,
+                    "r2": _r2(y[:, j], pred[:, j]),
+                }
+                for j, e in enumerate(ENDPOINTS)
+            ]
     return pd.DataFrame(rows, columns=["split", "fold", "method", "endpoint", "r2"])
 
 
@@ -204,8 +255,9 @@ def coverage(data: pd.DataFrame, folds: list[dict]) -> pd.DataFrame:
         y = truth[f["rows"]]
         pred = np.asarray(f["pred"], float)
         inside = np.asarray(f["in_domain"], bool)
-        kinds = {"cross-conformal": (np.asarray(f["cv_lower"], float),
-                                     np.asarray(f["cv_upper"], float))}
+        kinds = {
+            "cross-conformal": (np.asarray(f["cv_lower"], float), np.asarray(f["cv_upper"], float))
+        }
         if "lower" in f:
             kinds["split"] = (np.asarray(f["lower"], float), np.asarray(f["upper"], float))
             half = np.asarray(f["plain_halfwidth"], float)
@@ -213,17 +265,29 @@ def coverage(data: pd.DataFrame, folds: list[dict]) -> pd.DataFrame:
         for kind, (lower, upper) in kinds.items():
             for j, e in enumerate(ENDPOINTS):
                 has = ~np.isnan(y[:, j])
-                for where, mask in (("all", has), ("in domain", has & inside),
-                                    ("out of domain", has & ~inside)):
+                for where, mask in (
+                    ("all", has),
+                    ("in domain", has & inside),
+                    ("out of domain", has & ~inside),
+                ):
                     if not mask.any():
                         continue
                     hit = (y[mask, j] >= lower[mask, j]) & (y[mask, j] <= upper[mask, j])
                     width = upper[mask, j] - lower[mask, j]
-                    rows.append({"split": f["split"], "fold": f["fold"], "kind": kind,
-                                 "endpoint": e, "where": where, "n": int(mask.sum()),
-                                 "hits": int(hit.sum()), "width_mean": float(width.mean()),
-                                 "width_p10": float(np.percentile(width, 10)),
-                                 "width_p90": float(np.percentile(width, 90))})
+                    rows.append(
+                        {
+                            "split": f["split"],
+                            "fold": f["fold"],
+                            "kind": kind,
+                            "endpoint": e,
+                            "where": where,
+                            "n": int(mask.sum()),
+                            "hits": int(hit.sum()),
+                            "width_mean": float(width.mean()),
+                            "width_p10": float(np.percentile(width, 10)),
+                            "width_p90": float(np.percentile(width, 90)),
+                        }
+                    )
     return pd.DataFrame(rows)
 
 
@@ -233,11 +297,13 @@ def _earlier_average(data: pd.DataFrame, folds: list[dict]) -> pd.Series | None:
     if not path.is_file() or not folds:
         return None
     oof = pd.read_csv(path)
-    pred = np.mean([oof[[f"{m}|{e}" for e in ENDPOINTS]].to_numpy() for m in ("GBM", "GNN")],
-                   axis=0)
+    pred = np.mean(
+        [oof[[f"{m}|{e}" for e in ENDPOINTS]].to_numpy() for m in ("GBM", "GNN")], axis=0
+    )
     truth = data[ENDPOINTS].to_numpy()
-    rows = [[_r2(truth[f["rows"], j], pred[f["rows"], j]) for j in range(len(ENDPOINTS))]
-            for f in folds]
+    rows = [
+        [_r2(truth[f["rows"], j], pred[f["rows"], j]) for j in range(len(ENDPOINTS))] for f in folds
+    ]
     return pd.Series(np.mean(rows, axis=0), index=ENDPOINTS)
 
 
@@ -253,11 +319,16 @@ def report(data: pd.DataFrame, command: str) -> str:
     folds = _stored()
     table = scores(data, folds)
     cover = coverage(data, folds)
-    predictor = (json.loads((CACHE / "predictor.json").read_text())
-                 if (CACHE / "predictor.json").is_file() else None)
-    lines = ["# The default ADME model (`--model best`) on Biogen: issue 27's goals", "",
-             machine_info(("numpy", "scikit-learn", "lightgbm", "torch", "rdkit"),
-                          command=command)]
+    predictor = (
+        json.loads((CACHE / "predictor.json").read_text())
+        if (CACHE / "predictor.json").is_file()
+        else None
+    )
+    lines = [
+        "# The default ADME model (`--model best`) on Biogen: issue 27's goals",
+        "",
+        machine_info(("numpy", "scikit-learn", "lightgbm", "torch", "rdkit"), command=command),
+    ]
 
     def mean_of(split: str, method: str) -> pd.Series | None:
         part = table[(table["split"] == split) & (table["method"] == method)]
@@ -271,47 +342,68 @@ def report(data: pd.DataFrame, command: str) -> str:
     k_random = n_folds("random")
     partial = "" if k_random == FOLDS else f" ({k_random} of {FOLDS} folds run; undecided)"
     if best is not None:
-        goals.append(f"| study protocol (random 5-fold), declared recipe, mean R² | ≥ {GOAL_RANDOM} "
-                     f"| {best.mean():.3f}{partial} | "
-                     f"{'met' if best.mean() >= GOAL_RANDOM else 'not met'}"
-                     f" (margin {best.mean() - GOAL_RANDOM:+.3f}){partial} |")
+        goals.append(
+            f"| study protocol (random 5-fold), declared recipe, mean R² | ≥ {GOAL_RANDOM} "
+            f"| {best.mean():.3f}{partial} | "
+            f"{'met' if best.mean() >= GOAL_RANDOM else 'not met'}"
+            f" (margin {best.mean() - GOAL_RANDOM:+.3f}){partial} |"
+        )
     else:
-        goals.append(f"| study protocol (random 5-fold), mean R² | ≥ {GOAL_RANDOM} | not run "
-                     f"({n_folds('random')} of {FOLDS} folds) | - |")
+        goals.append(
+            f"| study protocol (random 5-fold), mean R² | ≥ {GOAL_RANDOM} | not run "
+            f"({n_folds('random')} of {FOLDS} folds) | - |"
+        )
     sc = mean_of("scaffold", "best")
     if sc is not None:
         k = n_folds("scaffold")
-        goals.append(f"| the same, scaffold split, mean R² | ≥ {GOAL_SCAFFOLD} | {sc.mean():.3f} "
-                     f"({k} of {FOLDS} scaffold folds; trained on 85% of each training fold) | "
-                     f"{'met' if sc.mean() >= GOAL_SCAFFOLD else 'not met'}"
-                     f"{'' if k == FOLDS else ' on the folds run'} |")
+        goals.append(
+            f"| the same, scaffold split, mean R² | ≥ {GOAL_SCAFFOLD} | {sc.mean():.3f} "
+            f"({k} of {FOLDS} scaffold folds; trained on 85% of each training fold) | "
+            f"{'met' if sc.mean() >= GOAL_SCAFFOLD else 'not met'}"
+            f"{'' if k == FOLDS else ' on the folds run'} |"
+        )
     else:
         goals.append(f"| the same, scaffold split | ≥ {GOAL_SCAFFOLD} | not run | - |")
-    goals.append("| Fang split, mean Pearson over six endpoints | ≥ 0.75 | not run (CPU: the "
-                 "shared 2-core machine ran the random and scaffold parts first) | - |")
-    goals.append("| the seed's DA transformer inside the best recipe | beats without on ≥ 4 of "
-                 "6 | not run (domain-adapting the encoder on every training fold costs more "
-                 "CPU than this session had; see below) | - |")
+    goals.append(
+        "| Fang split, mean Pearson over six endpoints | ≥ 0.75 | not run (CPU: the "
+        "shared 2-core machine ran the random and scaffold parts first) | - |"
+    )
+    goals.append(
+        "| the seed's DA transformer inside the best recipe | beats without on ≥ 4 of "
+        "6 | not run (domain-adapting the encoder on every training fold costs more "
+        "CPU than this session had; see below) | - |"
+    )
     if best is not None:
         members = pd.DataFrame({m: mean_of("random", m) for m in MEMBERS})
-        gap = (members.max(axis=1) - best)
+        gap = members.max(axis=1) - best
         worst = gap.idxmax()
-        goals.append(f"| `--model best` never worse than its best member (per endpoint, "
-                     f"random folds) | ≤ {GOAL_MEMBER_GAP} below | largest shortfall "
-                     f"{gap.max():+.3f} ({worst}"
-                     + ("; negative: the stack beats every member on every endpoint"
-                        if gap.max() < 0 else "") + f"){partial} | "
-                     f"{'met' if gap.max() <= GOAL_MEMBER_GAP else 'not met'}{partial} |")
+        goals.append(
+            f"| `--model best` never worse than its best member (per endpoint, "
+            f"random folds) | ≤ {GOAL_MEMBER_GAP} below | largest shortfall "
+            f"{gap.max():+.3f} ({worst}"
+            + (
+                "; negative: the stack beats every member on every endpoint"
+                if gap.max() < 0
+                else ""
+            )
+            + f"){partial} | "
+            f"{'met' if gap.max() <= GOAL_MEMBER_GAP else 'not met'}{partial} |"
+        )
     else:
         goals.append(f"| never worse than its best member | ≤ {GOAL_MEMBER_GAP} | not run | - |")
     kind, why = _auto_check()
-    goals.append(f"| `auto` on a log-normal target with P95/P5 = 20 | log10 | {kind} ({why}) | "
-                 f"{'met' if kind == 'log10' else 'not met'} |")
+    goals.append(
+        f"| `auto` on a log-normal target with P95/P5 = 20 | log10 | {kind} ({why}) | "
+        f"{'met' if kind == 'log10' else 'not met'} |"
+    )
     if not cover.empty:
         parts = []
         met = []
-        for split, kind in (("scaffold", "split"), ("scaffold", "cross-conformal"),
-                            ("random", "cross-conformal")):
+        for split, kind in (
+            ("scaffold", "split"),
+            ("scaffold", "cross-conformal"),
+            ("random", "cross-conformal"),
+        ):
             sel = cover[(cover["split"] == split) & (cover["kind"] == kind)]
             out = sel[sel["where"] == "out of domain"]
             if out.empty:
@@ -319,24 +411,34 @@ def report(data: pd.DataFrame, command: str) -> str:
             rate = out["hits"].sum() / out["n"].sum()
             allw = sel[sel["where"] == "all"]
             ratio = float((allw["width_p90"] / allw["width_p10"]).median())
-            parts.append(f"{split} folds, {kind}: {rate:.3f} over {int(out['n'].sum())} "
-                         f"out-of-domain labels (width P90/P10 median {ratio:.2f})")
+            parts.append(
+                f"{split} folds, {kind}: {rate:.3f} over {int(out['n'].sum())} "
+                f"out-of-domain labels (width P90/P10 median {ratio:.2f})"
+            )
             met.append(rate >= GOAL_COVERAGE_OUT)
-        goals.append(f"| 90% interval coverage out of the applicability domain | ≥ "
-                     f"{GOAL_COVERAGE_OUT}, width varying | " + "; ".join(parts) + " | "
-                     + ("met" if met and all(met) else "not met" if met else "-")
-                     + " on the folds run (Fang test sets not run) |")
+        goals.append(
+            f"| 90% interval coverage out of the applicability domain | ≥ "
+            f"{GOAL_COVERAGE_OUT}, width varying | "
+            + "; ".join(parts)
+            + " | "
+            + ("met" if met and all(met) else "not met" if met else "-")
+            + " on the folds run (Fang test sets not run) |"
+        )
     else:
         goals.append(f"| 90% coverage out of domain | ≥ {GOAL_COVERAGE_OUT} | not run | - |")
     if predictor is not None:
-        goals.append(f"| first prediction with no training data: `sciml predict --model "
-                     f"biogen-adme`, 100 molecules | ≤ {GOAL_PREDICT_S:.0f} s | "
-                     f"{predictor['seconds']:.1f} s wall (fresh process, load "
-                     f"{predictor['load_at_end']}) | "
-                     f"{'met' if predictor['seconds'] <= GOAL_PREDICT_S else 'not met'} |")
+        goals.append(
+            f"| first prediction with no training data: `sciml predict --model "
+            f"biogen-adme`, 100 molecules | ≤ {GOAL_PREDICT_S:.0f} s | "
+            f"{predictor['seconds']:.1f} s wall (fresh process, load "
+            f"{predictor['load_at_end']}) | "
+            f"{'met' if predictor['seconds'] <= GOAL_PREDICT_S else 'not met'} |"
+        )
     else:
-        goals.append(f"| `sciml predict --model biogen-adme`, 100 molecules | ≤ "
-                     f"{GOAL_PREDICT_S:.0f} s | not run | - |")
+        goals.append(
+            f"| `sciml predict --model biogen-adme`, 100 molecules | ≤ "
+            f"{GOAL_PREDICT_S:.0f} s | not run | - |"
+        )
     lines += ["## Goals", ""] + goals + [""]
     lines += [
         "Declared recipe (before any score here): `sciml.chem.models.best_recipe()` = members "
@@ -346,95 +448,145 @@ def report(data: pd.DataFrame, command: str) -> str:
         "out-of-fold predictions of 3 inner folds of the training fold; `--transform auto` "
         "(these endpoints are log10 values already; auto keeps every one as it is: HLM and RLM "
         "are positive but neither span two decades nor skewed, the others are not positive). "
-        "One thread per model.", ""]
+        "One thread per model.",
+        "",
+    ]
     for split in ("random", "scaffold"):
         if mean_of(split, "best") is None:
             continue
-        lines += [f"## {split.capitalize()} folds: mean R² over {n_folds(split)} test fold(s)",
-                  "", "| model | " + " | ".join(ENDPOINTS) + " | mean |",
-                  "|---" * (len(ENDPOINTS) + 2) + "|"]
+        lines += [
+            f"## {split.capitalize()} folds: mean R² over {n_folds(split)} test fold(s)",
+            "",
+            "| model | " + " | ".join(ENDPOINTS) + " | mean |",
+            "|---" * (len(ENDPOINTS) + 2) + "|",
+        ]
         for method in ("best", *MEMBERS):
             m = mean_of(split, method)
             name = "**best (stack)**" if method == "best" else f"member {method} alone"
-            lines.append(f"| {name} | " + " | ".join(f"{v:.3f}" for v in m)
-                         + f" | **{m.mean():.3f}** |")
+            lines.append(
+                f"| {name} | " + " | ".join(f"{v:.3f}" for v in m) + f" | **{m.mean():.3f}** |"
+            )
         if split == "random":
             earlier = _earlier_average(data, [f for f in folds if f["split"] == "random"])
             if earlier is not None:
-                lines.append("| earlier: GBM + GNN plain average, same folds "
-                             "(adme_study_protocol_oof.csv.gz) | "
-                             + " | ".join(f"{v:.3f}" for v in earlier)
-                             + f" | {earlier.mean():.3f} |")
+                lines.append(
+                    "| earlier: GBM + GNN plain average, same folds "
+                    "(adme_study_protocol_oof.csv.gz) | "
+                    + " | ".join(f"{v:.3f}" for v in earlier)
+                    + f" | {earlier.mean():.3f} |"
+                )
         lines.append("")
         part = [f for f in folds if f["split"] == split]
-        weights = pd.DataFrame([{"fold": f["fold"], "endpoint": e, **f["weights"][e]}
-                                for f in part for e in ENDPOINTS])
+        weights = pd.DataFrame(
+            [{"fold": f["fold"], "endpoint": e, **f["weights"][e]} for f in part for e in ENDPOINTS]
+        )
         w = weights.groupby("endpoint")[list(MEMBERS)].mean().loc[ENDPOINTS]
         inner = pd.DataFrame([{"endpoint": e, **f["inner_r2"][e]} for f in part for e in ENDPOINTS])
         ir = inner.groupby("endpoint")[[*MEMBERS, "stack"]].mean().loc[ENDPOINTS]
-        lines += ["Stacking weights (mean over folds) and inner-fold R² (validation folds of "
-                  "the training data, what the weights were fitted on; this is also the "
-                  "measurement of the richer feature set, `gbm_rich` vs `gbm`):", "",
-                  "| endpoint | w gbm | w gbm_rich | w gnn | inner R² gbm | gbm_rich | gnn | "
-                  "stack |", "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            "Stacking weights (mean over folds) and inner-fold R² (validation folds of "
+            "the training data, what the weights were fitted on; this is also the "
+            "measurement of the richer feature set, `gbm_rich` vs `gbm`):",
+            "",
+            "| endpoint | w gbm | w gbm_rich | w gnn | inner R² gbm | gbm_rich | gnn | stack |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         for e in ENDPOINTS:
-            lines.append(f"| {e} | " + " | ".join(f"{w.loc[e, m]:.2f}" for m in MEMBERS) + " | "
-                         + " | ".join(f"{ir.loc[e, m]:.3f}" for m in [*MEMBERS, "stack"]) + " |")
+            lines.append(
+                f"| {e} | "
+                + " | ".join(f"{w.loc[e, m]:.2f}" for m in MEMBERS)
+                + " | "
+                + " | ".join(f"{ir.loc[e, m]:.3f}" for m in [*MEMBERS, "stack"])
+                + " |"
+            )
         cpu = [f["cpu_s"] for f in part]
         wall = [f["wall_s"] for f in part]
-        lines += ["", f"Cost per fold: {np.mean(cpu):.0f} CPU-s (process time), {np.mean(wall):.0f}"
-                  f" s wall on average ({len(part)} folds; 3 inner fits + 1 full fit of each of "
-                  "3 members).", ""]
+        lines += [
+            "",
+            f"Cost per fold: {np.mean(cpu):.0f} CPU-s (process time), {np.mean(wall):.0f}"
+            f" s wall on average ({len(part)} folds; 3 inner fits + 1 full fit of each of "
+            "3 members).",
+            "",
+        ]
     if not cover.empty:
-        lines += [f"## Intervals ({LEVEL:.0%})", "",
-                  "Difficulty = the members' disagreement (std of the three members' "
-                  "predictions, log10 units), beta = a quarter of its median. "
-                  "`cross-conformal`: the stack's own intervals, normalised scores from the "
-                  "out-of-fold residuals of its 3 inner folds (no molecule held back; "
-                  "CV+-type guarantee 1 - 2 alpha). `split`: normalised split conformal on "
-                  "15% of the training fold held out (scaffold folds only; the stack then "
-                  "trains on 85%). `plain split`: one width per endpoint from the same held-out "
-                  "molecules. Widths in log10 units; coverage pooled over folds.", "",
-                  "| split | kind | endpoint | where | labels | coverage | width mean | "
-                  "width P10-P90 |", "|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## Intervals ({LEVEL:.0%})",
+            "",
+            "Difficulty = the members' disagreement (std of the three members' "
+            "predictions, log10 units), beta = a quarter of its median. "
+            "`cross-conformal`: the stack's own intervals, normalised scores from the "
+            "out-of-fold residuals of its 3 inner folds (no molecule held back; "
+            "CV+-type guarantee 1 - 2 alpha). `split`: normalised split conformal on "
+            "15% of the training fold held out (scaffold folds only; the stack then "
+            "trains on 85%). `plain split`: one width per endpoint from the same held-out "
+            "molecules. Widths in log10 units; coverage pooled over folds.",
+            "",
+            "| split | kind | endpoint | where | labels | coverage | width mean | width P10-P90 |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
         agg = cover.groupby(["split", "kind", "endpoint", "where"], sort=False).agg(
-            n=("n", "sum"), hits=("hits", "sum"), width_mean=("width_mean", "mean"),
-            p10=("width_p10", "mean"), p90=("width_p90", "mean"))
+            n=("n", "sum"),
+            hits=("hits", "sum"),
+            width_mean=("width_mean", "mean"),
+            p10=("width_p10", "mean"),
+            p90=("width_p90", "mean"),
+        )
         for (split, kind, e, where), r in agg.iterrows():
-            lines.append(f"| {split} | {kind} | {e} | {where} | {int(r.n)} | "
-                         f"{r.hits / r.n:.3f} | {r.width_mean:.2f} | {r.p10:.2f}-{r.p90:.2f} |")
+            lines.append(
+                f"| {split} | {kind} | {e} | {where} | {int(r.n)} | "
+                f"{r.hits / r.n:.3f} | {r.width_mean:.2f} | {r.p10:.2f}-{r.p90:.2f} |"
+            )
         lines.append("")
         allw = agg.xs("all", level="where")
-        if ("scaffold", "split") in allw.index.droplevel("endpoint") and \
-                ("scaffold", "plain split") in allw.index.droplevel("endpoint"):
+        if ("scaffold", "split") in allw.index.droplevel("endpoint") and (
+            "scaffold",
+            "plain split",
+        ) in allw.index.droplevel("endpoint"):
             norm = allw.loc[("scaffold", "split")]
             plain = allw.loc[("scaffold", "plain split")]
             ratio = (norm["width_mean"] / plain["width_mean"]).round(2)
-            lines += ["The price of the adaptivity: on the scaffold folds the normalised "
-                      "intervals are wider on average than the plain ones (mean width ratio "
-                      + ", ".join(f"{e} {ratio[e]:.2f}" for e in ENDPOINTS if e in ratio)
-                      + "): the members' disagreement is a weak difficulty signal, so "
-                      "spreading the width by it costs width where it is wrong. Out of "
-                      "domain the normalised intervals keep coverage where the plain ones "
-                      "fall short on some endpoints (see the rows above).", ""]
-    lines += ["## Not run", "",
-              "- **Fang split** with the stack: six single-endpoint stacked fits (each 12 member "
-              "fits) did not fit in this session's CPU share; the GBM row of "
-              "`adme_fang_gbm.md` stands.",
-              "- **DA-transformer embeddings as GBM features** (the study's +physchem arm with "
-              "boosting): domain adaptation of the MOSES encoder on each training fold is the "
-              "dominant cost of `adme_domain_adaptation.py` and did not fit; not measured, so "
-              "not in the recipe.", "",
-              "## Runs", "", "| part | fold | command | git commit | finished | load at the end |",
-              "|---|---|---|---|---|---|"]
+            lines += [
+                "The price of the adaptivity: on the scaffold folds the normalised "
+                "intervals are wider on average than the plain ones (mean width ratio "
+                + ", ".join(f"{e} {ratio[e]:.2f}" for e in ENDPOINTS if e in ratio)
+                + "): the members' disagreement is a weak difficulty signal, so "
+                "spreading the width by it costs width where it is wrong. Out of "
+                "domain the normalised intervals keep coverage where the plain ones "
+                "fall short on some endpoints (see the rows above).",
+                "",
+            ]
+    lines += [
+        "## Not run",
+        "",
+        "- **Fang split** with the stack: six single-endpoint stacked fits (each 12 member "
+        "fits) did not fit in this session's CPU share; the GBM row of "
+        "`adme_fang_gbm.md` stands.",
+        "- **DA-transformer embeddings as GBM features** (the study's +physchem arm with "
+        "boosting): domain adaptation of the MOSES encoder on each training fold is the "
+        "dominant cost of `adme_domain_adaptation.py` and did not fit; not measured, so "
+        "not in the recipe.",
+        "",
+        "## Runs",
+        "",
+        "| part | fold | command | git commit | finished | load at the end |",
+        "|---|---|---|---|---|---|",
+    ]
     for f in folds:
-        lines.append(f"| {f['split']} | {f['fold']} | `{f['command']}` | {f['git']} | {f['date']} "
-                     f"| {f['load_at_end']} |")
+        lines.append(
+            f"| {f['split']} | {f['fold']} | `{f['command']}` | {f['git']} | {f['date']} "
+            f"| {f['load_at_end']} |"
+        )
     if predictor is not None:
-        lines.append(f"| predictor | - | `{predictor['command']}` | {predictor['git']} | "
-                     f"{predictor['date']} | {predictor['load_at_end']} |")
-    lines += ["", "Wall times are on a 2-core machine shared with other jobs; CPU seconds are "
-              "this process's CPU time.", ""]
+        lines.append(
+            f"| predictor | - | `{predictor['command']}` | {predictor['git']} | "
+            f"{predictor['date']} | {predictor['load_at_end']} |"
+        )
+    lines += [
+        "",
+        "Wall times are on a 2-core machine shared with other jobs; CPU seconds are "
+        "this process's CPU time.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -452,11 +604,28 @@ def write_predictions(data: pd.DataFrame) -> None:
     if rows:
         with atomic_write(RESULTS / f"{STEM}_preds.csv.gz", "wb") as handle:
             pd.concat(rows).to_csv(handle, index=False, float_format="%.5g", compression="gzip")
-        runs = pd.DataFrame([{k: (json.dumps(v) if isinstance(v, dict) else v)
-                              for k, v in f.items() if k in (
-                                  "split", "fold", "n_train", "cpu_s", "wall_s", "weights",
-                                  "command", "git", "load_at_end", "date")}
-                             for f in _stored()])
+        runs = pd.DataFrame(
+            [
+                {
+                    k: (json.dumps(v) if isinstance(v, dict) else v)
+                    for k, v in f.items()
+                    if k
+                    in (
+                        "split",
+                        "fold",
+                        "n_train",
+                        "cpu_s",
+                        "wall_s",
+                        "weights",
+                        "command",
+                        "git",
+                        "load_at_end",
+                        "date",
+                    )
+                }
+                for f in _stored()
+            ]
+        )
         with atomic_write(RESULTS / f"{STEM}_runs.csv", "w") as handle:
             runs.to_csv(handle, index=False, float_format="%.5g")
 
@@ -484,8 +653,11 @@ def main(argv=None) -> None:
                 write_predictions(data)
     if args.report_only:
         write_predictions(data)
-    command = ("python benchmarks/adme_best.py --report-only (predictions from the runs below)"
-               if args.report_only else command_line())
+    command = (
+        "python benchmarks/adme_best.py --report-only (predictions from the runs below)"
+        if args.report_only
+        else command_line()
+    )
     text = report(data, command)
     with atomic_write(RESULTS / f"{STEM}.md", "w") as handle:
         handle.write(text)

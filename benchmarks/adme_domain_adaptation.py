@@ -65,75 +65,109 @@ ENDPOINTS = ["HLM", "RLM", "MDR1_ER", "Sol", "hPPB", "rPPB"]
 
 #: Mean R² over the authors' random 5-fold results (issue 5), for comparison.
 REFERENCE = pd.DataFrame(
-    [[0.219, 0.281, 0.428, 0.311, 0.377, 0.293],
-     [0.230, 0.299, 0.488, 0.322, 0.388, 0.362],
-     [0.252, 0.339, 0.490, 0.312, 0.494, 0.434]],
-    index=["study: MLM-30% + MTR-DA (BERT-base)", "study: MolBERT (1.3M molecules)",
-           "study: RF on RDKit physchem"],
-    columns=ENDPOINTS)
+    [
+        [0.219, 0.281, 0.428, 0.311, 0.377, 0.293],
+        [0.230, 0.299, 0.488, 0.322, 0.388, 0.362],
+        [0.252, 0.339, 0.490, 0.312, 0.494, 0.434],
+    ],
+    index=[
+        "study: MLM-30% + MTR-DA (BERT-base)",
+        "study: MolBERT (1.3M molecules)",
+        "study: RF on RDKit physchem",
+    ],
+    columns=ENDPOINTS,
+)
 
 
 #: Arm sets added to an existing study run on the same folds, with what their rows are.
 ADDED_ARMS = {
     "best": "Rows ending in `+ physchem`: random forest on the [CLS] embedding concatenated "
-            "with the RDKit descriptors (training-median imputed); `ensemble: RF-physchem + "
-            "MLM-0 + physchem` averages the two models' predictions (`EnsembleModel`).",
+    "with the RDKit descriptors (training-median imputed); `ensemble: RF-physchem + "
+    "MLM-0 + physchem` averages the two models' predictions (`EnsembleModel`).",
     "moses": "Rows starting with `MLM-MOSES` use the `small` encoder pre-trained by MLM on "
-             "MOSES (`--encoders`, see `sciml/assets/README.md`): frozen [CLS] embeddings + "
-             "forests without and with MTR-DA (`--adapt-epochs` at `--adapt-lr`; one "
-             "adaptation per fold and encoder, shared by the MTR-DA rows, its time counted "
-             "in each of them), the "
-             "embedding + RDKit descriptors forest after MTR-DA, and full fine-tuning of the "
-             "adapted encoder with a multi-task MLP head on all six endpoints, missing labels "
-             "masked (`head=\"finetune\"`, `--finetune-epochs` at `--finetune-lr`, through "
-             "the Trainer); `ensemble:` rows average the named models' predictions.",
+    "MOSES (`--encoders`, see `sciml/assets/README.md`): frozen [CLS] embeddings + "
+    "forests without and with MTR-DA (`--adapt-epochs` at `--adapt-lr`; one "
+    "adaptation per fold and encoder, shared by the MTR-DA rows, its time counted "
+    "in each of them), the "
+    "embedding + RDKit descriptors forest after MTR-DA, and full fine-tuning of the "
+    "adapted encoder with a multi-task MLP head on all six endpoints, missing labels "
+    'masked (`head="finetune"`, `--finetune-epochs` at `--finetune-lr`, through '
+    "the Trainer); `ensemble:` rows average the named models' predictions.",
     "gnn": "`GNN`: one multi-task D-MPNN with RDKit descriptors (`GNNModel`, width "
-           "`--gnn-hidden`, `--gnn-epochs` epochs, the best one on 10% of each training fold) "
-           "over all six endpoints with missing labels; `ensemble: ... + GNN` rows average "
-           "the named models' per-fold predictions.",
+    "`--gnn-hidden`, `--gnn-epochs` epochs, the best one on 10% of each training fold) "
+    "over all six endpoints with missing labels; `ensemble: ... + GNN` rows average "
+    "the named models' per-fold predictions.",
 }
 
 
 def _args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--size", default="tiny", help="encoder size (tiny, small, base)")
-    p.add_argument("--pretrain-sizes", default="0,10000,30000",
-                   help="comma-separated molecule counts of chembl30_sample (or fractions of "
-                        "GuacaMol with --full)")
+    p.add_argument(
+        "--pretrain-sizes",
+        default="0,10000,30000",
+        help="comma-separated molecule counts of chembl30_sample (or fractions of "
+        "GuacaMol with --full)",
+    )
     p.add_argument("--pretrain-epochs", type=int, default=2)
     p.add_argument("--adapt-epochs", type=int, default=30)
-    p.add_argument("--adapt-lr", type=float, default=1e-3,
-                   help="peak learning rate of MTR-DA (5 epochs at 2e-4 undertrains it)")
+    p.add_argument(
+        "--adapt-lr",
+        type=float,
+        default=1e-3,
+        help="peak learning rate of MTR-DA (5 epochs at 2e-4 undertrains it)",
+    )
     p.add_argument("--n-estimators", type=int, default=100)
     p.add_argument("--split", default="random", choices=["random", "scaffold", "both"])
     p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--arms", default="study", choices=["study", *ADDED_ARMS],
-                   help="study: the paper's arms (rewrites the results); best: embedding + "
-                        "descriptor forests on MLM-0 and the largest pre-training; gnn: the "
-                        "multi-task D-MPNN and its ensembles with the forests; moses: the "
-                        "MOSES-pre-trained --encoders (frozen, MTR-DA, + physchem, full "
-                        "fine-tuning, ensembles). best, gnn and moses are merged into the "
-                        "existing per-fold CSV")
+    p.add_argument(
+        "--arms",
+        default="study",
+        choices=["study", *ADDED_ARMS],
+        help="study: the paper's arms (rewrites the results); best: embedding + "
+        "descriptor forests on MLM-0 and the largest pre-training; gnn: the "
+        "multi-task D-MPNN and its ensembles with the forests; moses: the "
+        "MOSES-pre-trained --encoders (frozen, MTR-DA, + physchem, full "
+        "fine-tuning, ensembles). best, gnn and moses are merged into the "
+        "existing per-fold CSV",
+    )
     p.add_argument("--gnn-epochs", type=int, default=30)
     p.add_argument("--gnn-hidden", type=int, default=128)
     p.add_argument("--finetune", action="store_true", help="add the fine-tuned head arm")
     p.add_argument("--finetune-epochs", type=int, default=15)
     p.add_argument("--finetune-lr", type=float, default=1e-4)
-    p.add_argument("--encoders", default="MLM-MOSES=sciml/assets/moses_mlm_small.pt",
-                   help="--arms moses: comma-separated LABEL=CHECKPOINT pre-trained encoders")
+    p.add_argument(
+        "--encoders",
+        default="MLM-MOSES=sciml/assets/moses_mlm_small.pt",
+        help="--arms moses: comma-separated LABEL=CHECKPOINT pre-trained encoders",
+    )
     p.add_argument("--limit", type=int, help="only the first N Biogen molecules (smoke tests)")
-    p.add_argument("--full", action="store_true",
-                   help="study scale: base encoder, GuacaMol 0/30/60/100 %%, more epochs")
+    p.add_argument(
+        "--full",
+        action="store_true",
+        help="study scale: base encoder, GuacaMol 0/30/60/100 %%, more epochs",
+    )
     p.add_argument("--speed-100k", action="store_true", help="also time 100K SMILES")
-    p.add_argument("--speed-n", type=int, default=10_000,
-                   help="SMILES per timed prediction run (the chunk size is 10K)")
+    p.add_argument(
+        "--speed-n",
+        type=int,
+        default=10_000,
+        help="SMILES per timed prediction run (the chunk size is 10K)",
+    )
     p.add_argument("--no-speed", action="store_true")
-    p.add_argument("--speed-only", action="store_true",
-                   help="only rerun the speed section of the existing report")
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch threads (1 is fastest on a small, shared CPU)")
-    p.add_argument("--report-only", action="store_true",
-                   help=f"rebuild the tables and tests from {STEM}_scores.csv (no training)")
+    p.add_argument(
+        "--speed-only",
+        action="store_true",
+        help="only rerun the speed section of the existing report",
+    )
+    p.add_argument(
+        "--threads", type=int, default=1, help="torch threads (1 is fastest on a small, shared CPU)"
+    )
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help=f"rebuild the tables and tests from {STEM}_scores.csv (no training)",
+    )
     p.add_argument("--output", default=str(RESULTS / f"{STEM}.md"))
     args = p.parse_args(argv)
     if args.full:
@@ -150,10 +184,10 @@ def _md(frame: pd.DataFrame, index: bool = True) -> str:
     def cell(v) -> str:
         return f"{v:.3g}" if isinstance(v, float) and abs(v) < 1e4 else str(v)
 
-    lines = ["| " + " | ".join(map(str, frame.columns)) + " |",
-             "|" + " --- |" * len(frame.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |"
-              for row in frame.itertuples(index=False)]
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + " --- |" * len(frame.columns)]
+    lines += [
+        "| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)
+    ]
     return "\n".join(lines)
 
 
@@ -203,18 +237,32 @@ def _pretrain_arms(args, tokenizer, workdir: Path) -> dict[str, str]:
         else:
             label = f"{size // 1000}K" if size >= 1000 and size % 1000 == 0 else str(size)
         start = time.perf_counter()
-        stage = pretrain(corpus, size=args.size, n_molecules=size, tokenizer=tokenizer,
-                         epochs=args.pretrain_epochs, batch_size=128, lr=1e-3,
-                         progress=False, output=workdir / f"pre_{label}.pt",
-                         corpus_name=corpus_name)
+        stage = pretrain(
+            corpus,
+            size=args.size,
+            n_molecules=size,
+            tokenizer=tokenizer,
+            epochs=args.pretrain_epochs,
+            batch_size=128,
+            lr=1e-3,
+            progress=False,
+            output=workdir / f"pre_{label}.pt",
+            corpus_name=corpus_name,
+        )
         seconds = time.perf_counter() - start
         n = stage.info["stages"][-1]["n_molecules"]
         if n:
             final = stage.info["stages"][-1]["final"]
-            timing.append({"arm": label, "molecules": n, "epochs": args.pretrain_epochs,
-                           "seconds": round(seconds, 1),
-                           "molecules/s": round(n * args.pretrain_epochs / seconds, 1),
-                           "final val MLM loss": round(final.get("val_mlm", float("nan")), 3)})
+            timing.append(
+                {
+                    "arm": label,
+                    "molecules": n,
+                    "epochs": args.pretrain_epochs,
+                    "seconds": round(seconds, 1),
+                    "molecules/s": round(n * args.pretrain_epochs / seconds, 1),
+                    "final val MLM loss": round(final.get("val_mlm", float("nan")), 3),
+                }
+            )
         _log(f"pre-trained {label} ({n} molecules) in {seconds:.0f} s")
         arms[label] = str(stage.path)
     return arms, pd.DataFrame(timing)
@@ -231,14 +279,23 @@ def _best_methods(args, arms: dict[str, str]) -> dict:
     methods = {}
     for label, path, adapt in ((first, first_path, "none"), (last, last_path, "mtr")):
         name = f"MLM-{label}" + (" + MTR-DA" if adapt == "mtr" else "") + " + physchem"
-        methods[name] = (lambda p=path, a=adapt: TransformerModel(
-            pretrained=p, adapt=a, adapt_epochs=args.adapt_epochs,
-            adapt_lr=args.adapt_lr, n_estimators=args.n_estimators, n_jobs=2, head="rf",
-            features="embedding+descriptors"))
+        methods[name] = lambda p=path, a=adapt: TransformerModel(
+            pretrained=p,
+            adapt=a,
+            adapt_epochs=args.adapt_epochs,
+            adapt_lr=args.adapt_lr,
+            n_estimators=args.n_estimators,
+            n_jobs=2,
+            head="rf",
+            features="embedding+descriptors",
+        )
     no_pretraining = methods[f"MLM-{first} + physchem"]
     methods[f"ensemble: RF-physchem + MLM-{first} + physchem"] = lambda: EnsembleModel(
-        members=[RandomForestModel(n_estimators=args.n_estimators, n_jobs=2, seed=0),
-                 no_pretraining()])
+        members=[
+            RandomForestModel(n_estimators=args.n_estimators, n_jobs=2, seed=0),
+            no_pretraining(),
+        ]
+    )
     return methods
 
 
@@ -246,20 +303,32 @@ def _study_methods(args, arms: dict[str, str]) -> dict:
     from sciml.chem.models.rf import RandomForestModel
     from sciml.chem.transformer import TransformerModel
 
-    methods = {"RF-physchem": lambda: RandomForestModel(n_estimators=args.n_estimators,
-                                                        n_jobs=2, seed=0)}
+    methods = {
+        "RF-physchem": lambda: RandomForestModel(n_estimators=args.n_estimators, n_jobs=2, seed=0)
+    }
     for label, path in arms.items():
         for adapt in ("none", "mtr"):
             name = f"MLM-{label}" + (" + MTR-DA" if adapt == "mtr" else "")
-            methods[name] = (lambda p=path, a=adapt: TransformerModel(
-                pretrained=p, adapt=a, adapt_epochs=args.adapt_epochs,
-                adapt_lr=args.adapt_lr, n_estimators=args.n_estimators, n_jobs=2, head="rf"))
+            methods[name] = lambda p=path, a=adapt: TransformerModel(
+                pretrained=p,
+                adapt=a,
+                adapt_epochs=args.adapt_epochs,
+                adapt_lr=args.adapt_lr,
+                n_estimators=args.n_estimators,
+                n_jobs=2,
+                head="rf",
+            )
     if args.finetune:
         best = list(arms.values())[-1]
         methods[f"MLM-{list(arms)[-1]} + MTR-DA + finetune"] = lambda: TransformerModel(
-            pretrained=best, adapt="mtr", adapt_epochs=args.adapt_epochs,
-            adapt_lr=args.adapt_lr, head="finetune",
-            finetune_epochs=args.finetune_epochs, mc_samples=2)
+            pretrained=best,
+            adapt="mtr",
+            adapt_epochs=args.adapt_epochs,
+            adapt_lr=args.adapt_lr,
+            head="finetune",
+            finetune_epochs=args.finetune_epochs,
+            mc_samples=2,
+        )
     return methods
 
 
@@ -272,16 +341,23 @@ def _gnn_methods(args, arms: dict[str, str]) -> tuple[dict, dict, set]:
     first = list(arms.items())[0]
     embedding = f"MLM-{first[0]} + physchem"
     methods = {
-        "RF-physchem": lambda: RandomForestModel(n_estimators=args.n_estimators, n_jobs=2,
-                                                 seed=0),
-        embedding: lambda: TransformerModel(pretrained=first[1], adapt="none",
-                                            n_estimators=args.n_estimators, n_jobs=2,
-                                            head="rf", features="embedding+descriptors"),
-        "GNN": lambda: GNNModel(hidden=args.gnn_hidden, ffn_hidden=args.gnn_hidden,
-                                epochs=args.gnn_epochs, seed=0),
+        "RF-physchem": lambda: RandomForestModel(n_estimators=args.n_estimators, n_jobs=2, seed=0),
+        embedding: lambda: TransformerModel(
+            pretrained=first[1],
+            adapt="none",
+            n_estimators=args.n_estimators,
+            n_jobs=2,
+            head="rf",
+            features="embedding+descriptors",
+        ),
+        "GNN": lambda: GNNModel(
+            hidden=args.gnn_hidden, ffn_hidden=args.gnn_hidden, epochs=args.gnn_epochs, seed=0
+        ),
     }
-    ensembles = {"ensemble: RF-physchem + GNN": ["RF-physchem", "GNN"],
-                 f"ensemble: RF-physchem + GNN + {embedding}": ["RF-physchem", "GNN", embedding]}
+    ensembles = {
+        "ensemble: RF-physchem + GNN": ["RF-physchem", "GNN"],
+        f"ensemble: RF-physchem + GNN + {embedding}": ["RF-physchem", "GNN", embedding],
+    }
     return methods, ensembles, {"RF-physchem", embedding}
 
 
@@ -328,13 +404,23 @@ class _AdaptedOnce:
         self.adapted_here = key not in self.cache
         if self.adapted_here:
             start = time.perf_counter()
-            stage = adapt(self.path, train, objective="mtr", epochs=self.args.adapt_epochs,
-                          lr=self.args.adapt_lr, batch_size=64, seed=0, n_jobs=2,
-                          progress=False, output=self.workdir / f"adapted_{len(self.cache)}.pt")
+            stage = adapt(
+                self.path,
+                train,
+                objective="mtr",
+                epochs=self.args.adapt_epochs,
+                lr=self.args.adapt_lr,
+                batch_size=64,
+                seed=0,
+                n_jobs=2,
+                progress=False,
+                output=self.workdir / f"adapted_{len(self.cache)}.pt",
+            )
             self.cache[key] = (str(stage.path), time.perf_counter() - start)
         adapted, self.adapt_seconds = self.cache[key]
-        self.model = TransformerModel(pretrained=adapted, adapt="none", seed=0,
-                                      **self.options).fit(smiles, y)
+        self.model = TransformerModel(pretrained=adapted, adapt="none", seed=0, **self.options).fit(
+            smiles, y
+        )
         return self
 
     def predict(self, smiles):
@@ -356,25 +442,34 @@ def _moses_methods(args, workdir: Path) -> tuple[dict, dict, set]:
             return lambda: TransformerModel(pretrained=path, adapt="none", seed=0, **options)
         return lambda: _AdaptedOnce(path, args, workdir, **options)
 
-    methods = {"RF-physchem": lambda: RandomForestModel(n_estimators=args.n_estimators,
-                                                        n_jobs=2, seed=0)}
+    methods = {
+        "RF-physchem": lambda: RandomForestModel(n_estimators=args.n_estimators, n_jobs=2, seed=0)
+    }
     ensembles = {}
     for label, path in _encoders(args.encoders).items():
         methods[label] = model(path, "none", head="rf", **forest)
         methods[f"{label} + MTR-DA"] = model(path, "mtr", head="rf", **forest)
-        methods[f"{label} + MTR-DA + physchem"] = model(path, "mtr", head="rf", **forest,
-                                                        features="embedding+descriptors")
+        methods[f"{label} + MTR-DA + physchem"] = model(
+            path, "mtr", head="rf", **forest, features="embedding+descriptors"
+        )
         methods[f"{label} + MTR-DA + fine-tuning"] = model(
-            path, "mtr", head="finetune", finetune_epochs=args.finetune_epochs,
-            finetune_lr=args.finetune_lr, mc_samples=2, n_jobs=2)
+            path,
+            "mtr",
+            head="finetune",
+            finetune_epochs=args.finetune_epochs,
+            finetune_lr=args.finetune_lr,
+            mc_samples=2,
+            n_jobs=2,
+        )
         for member in (f"{label} + MTR-DA + physchem", f"{label} + MTR-DA + fine-tuning"):
             ensembles[f"ensemble: RF-physchem + {member}"] = ["RF-physchem", member]
     # Merged into a study run, RF-physchem's rows are already there (same folds and seed).
     return methods, ensembles, {"RF-physchem"} if args.merge else set()
 
 
-def _cv(args, data: pd.DataFrame, split: str, arms: dict[str, str],
-        workdir: Path | None = None) -> pd.DataFrame:
+def _cv(
+    args, data: pd.DataFrame, split: str, arms: dict[str, str], workdir: Path | None = None
+) -> pd.DataFrame:
     smiles = data["smiles"].tolist()
     rows = []
     ensembles, hidden = {}, set()
@@ -389,8 +484,16 @@ def _cv(args, data: pd.DataFrame, split: str, arms: dict[str, str],
 
     def record(fold: int, name: str, score: pd.DataFrame, seconds: float) -> None:
         for endpoint, row in score.iterrows():
-            rows.append({"split": split, "fold": fold, "method": name,
-                         "endpoint": endpoint, **row.to_dict(), "seconds": seconds})
+            rows.append(
+                {
+                    "split": split,
+                    "fold": fold,
+                    "method": name,
+                    "endpoint": endpoint,
+                    **row.to_dict(),
+                    "seconds": seconds,
+                }
+            )
         _log(f"{split} fold {fold} {name}: mean R2 {score['r2'].mean():.3f} ({seconds:.0f} s)")
 
     key = _fold_key(args, methods, ensembles)
@@ -428,12 +531,29 @@ def _fold_key(args, methods: dict, ensembles: dict) -> str:
     settings never reuses them. A fold's file holds every method's scores, hidden ones too."""
     import hashlib
 
-    settings = {k: getattr(args, k, None) for k in (
-        "arms", "size", "pretrain_sizes", "pretrain_epochs", "adapt_epochs", "adapt_lr",
-        "n_estimators", "folds", "gnn_epochs", "gnn_hidden", "finetune", "finetune_epochs",
-        "finetune_lr", "limit", "full")}
-    digest = hashlib.sha256(repr((sorted(settings.items()), sorted(methods),
-                                  sorted(ensembles.items()))).encode())
+    settings = {
+        k: getattr(args, k, None)
+        for k in (
+            "arms",
+            "size",
+            "pretrain_sizes",
+            "pretrain_epochs",
+            "adapt_epochs",
+            "adapt_lr",
+            "n_estimators",
+            "folds",
+            "gnn_epochs",
+            "gnn_hidden",
+            "finetune",
+            "finetune_epochs",
+            "finetune_lr",
+            "limit",
+            "full",
+        )
+    }
+    digest = hashlib.sha256(
+        repr((sorted(settings.items()), sorted(methods), sorted(ensembles.items()))).encode()
+    )
     if args.arms == "moses":
         for label, path in sorted(_encoders(args.encoders).items()):
             digest.update(label.encode() + Path(path).read_bytes())
@@ -464,9 +584,13 @@ and `sciml adapt` default to 30 epochs at 1e-3, and so do `sciml demo` and noteb
 
 #: The comparisons the text draws conclusions from: DA versus none, and each arm versus the
 #: RF-physchem baseline. Pairs whose methods are absent from the CSV are skipped.
-CLAIM_PAIRS = [("MLM-0 + MTR-DA", "MLM-0"), ("MLM-10K + MTR-DA", "MLM-10K"),
-               ("MLM-30K + MTR-DA", "MLM-30K"), ("MLM-MOSES + MTR-DA", "MLM-MOSES"),
-               ("MLM-MOSES + MTR-DA + fine-tuning", "MLM-MOSES + MTR-DA")]
+CLAIM_PAIRS = [
+    ("MLM-0 + MTR-DA", "MLM-0"),
+    ("MLM-10K + MTR-DA", "MLM-10K"),
+    ("MLM-30K + MTR-DA", "MLM-30K"),
+    ("MLM-MOSES + MTR-DA", "MLM-MOSES"),
+    ("MLM-MOSES + MTR-DA + fine-tuning", "MLM-MOSES + MTR-DA"),
+]
 
 
 def _corrected_ttest(sub: pd.DataFrame, a: str, b: str):
@@ -488,8 +612,10 @@ def _corrected_table(part: pd.DataFrame) -> str:
     pairs = [p for p in CLAIM_PAIRS if set(p) <= set(methods)]
     if "RF-physchem" in methods:
         pairs += [(m, "RF-physchem") for m in methods if m != "RF-physchem"]
-    lines = ["| method a | method b | " + " | ".join(ENDPOINTS) + " |",
-             "| --- | --- |" + " --- |" * len(ENDPOINTS)]
+    lines = [
+        "| method a | method b | " + " | ".join(ENDPOINTS) + " |",
+        "| --- | --- |" + " --- |" * len(ENDPOINTS),
+    ]
     for a, b in pairs:
         cells = []
         for endpoint in ENDPOINTS:
@@ -515,8 +641,12 @@ def _stats_tables(scores: pd.DataFrame) -> str:
             tukey.insert(0, "endpoint", endpoint)
             tukey_rows.append(tukey)
             sig = tukey[tukey["pvalue"] < 0.05]
-            pairs = "; ".join(f"{r.method_a} vs {r.method_b} (p={r.pvalue:.3g})"
-                              for r in sig.itertuples()) or "none"
+            pairs = (
+                "; ".join(
+                    f"{r.method_a} vs {r.method_b} (p={r.pvalue:.3g})" for r in sig.itertuples()
+                )
+                or "none"
+            )
             lines.append(f"| {endpoint} | {cmp.anova.F:.2f} | {cmp.anova.pvalue:.3g} | {pairs} |")
         lines.append("\n<details><summary>All Tukey HSD pairs</summary>\n")
         lines.append(_md(pd.concat(tukey_rows).drop(columns=["ci_low", "ci_high"]), index=False))
@@ -533,7 +663,8 @@ def _stats_tables(scores: pd.DataFrame) -> str:
             "its two-sided p-value; **bold** if p < 0.05. No correction for the number of "
             "comparisons. With one repetition of 5 folds the test has little power; a "
             "difference significant under Tukey but not here should be read as not "
-            "established.\n")
+            "established.\n"
+        )
         lines.append(_corrected_table(part))
     return "\n".join(lines)
 
@@ -551,8 +682,7 @@ def _boxplots(scores: pd.DataFrame, folder: Path) -> list[str]:
         for ax, endpoint in zip(axes.flat, ENDPOINTS, strict=True):
             data = [part[(part.endpoint == endpoint) & (part.method == m)]["r2"] for m in methods]
             ax.boxplot(data)
-            ax.set_xticks(range(1, len(methods) + 1), methods, rotation=60, ha="right",
-                          fontsize=7)
+            ax.set_xticks(range(1, len(methods) + 1), methods, rotation=60, ha="right", fontsize=7)
             ax.set_title(endpoint)
             ax.set_ylabel("R² over folds")
         fig.suptitle(f"biogen_adme, {split} {scores.fold.nunique()}-fold CV")
@@ -591,19 +721,41 @@ def _speed(args, tokenizer, workdir: Path) -> str:
             return {"embedding": hidden[:, 0]}
 
     corpus = load_dataset("chembl30_sample")["smiles"].tolist()
-    lines = ["\n## Speed (CPU)\n", machine_info(("numpy", "torch", "scikit-learn", "rdkit")),
-             f"\nArguments used: `{' '.join(sys.argv[1:]) or 'defaults'}`.\n"]
+    lines = [
+        "\n## Speed (CPU)\n",
+        machine_info(("numpy", "torch", "scikit-learn", "rdkit")),
+        f"\nArguments used: `{' '.join(sys.argv[1:]) or 'defaults'}`.\n",
+    ]
     start = time.perf_counter()
     n_pre = 2000
-    pretrain(corpus, size="small", n_molecules=n_pre, tokenizer=tokenizer, epochs=1,
-             batch_size=64, val_fraction=0.0, progress=False)
+    pretrain(
+        corpus,
+        size="small",
+        n_molecules=n_pre,
+        tokenizer=tokenizer,
+        epochs=1,
+        batch_size=64,
+        val_fraction=0.0,
+        progress=False,
+    )
     seconds = time.perf_counter() - start
-    lines.append(f"- `small` MLM pre-training: {n_pre} molecules, 1 epoch, "
-                 f"{n_pre / seconds:.0f} molecules/s ({torch.get_num_threads()} torch thread(s)).")
-    stage = pretrain([], size="small", n_molecules=0, tokenizer=tokenizer, progress=False,
-                     output=workdir / "small.pt")
-    variants = {"fp32, full last layer": (FullLastLayer(stage.model), "fp32"),
-                "fp32": (stage.model, "fp32"), "bf16": (stage.model, "bf16")}
+    lines.append(
+        f"- `small` MLM pre-training: {n_pre} molecules, 1 epoch, "
+        f"{n_pre / seconds:.0f} molecules/s ({torch.get_num_threads()} torch thread(s))."
+    )
+    stage = pretrain(
+        [],
+        size="small",
+        n_molecules=0,
+        tokenizer=tokenizer,
+        progress=False,
+        output=workdir / "small.pt",
+    )
+    variants = {
+        "fp32, full last layer": (FullLastLayer(stage.model), "fp32"),
+        "fp32": (stage.model, "fp32"),
+        "bf16": (stage.model, "bf16"),
+    }
     counts = [args.speed_n] + ([100_000] if args.speed_100k else [])
     rng = np.random.default_rng(0)
     picked = {n: [corpus[i] for i in rng.integers(0, len(corpus), n)] for n in counts}
@@ -616,29 +768,52 @@ def _speed(args, tokenizer, workdir: Path) -> str:
                     continue  # the ratio is clear from the first size
                 start = time.perf_counter()
                 for k in range(0, n, 10_000):  # the predictor's chunking: bounded memory
-                    ids, _, _ = encode_smiles(picked[n][k:k + 10_000], stage.tokenizer,
-                                              stage.model.encoder.max_len, "nan")
-                    out = run_batches(model, [r for r in ids if len(r)], 256,
-                                      pad_id=stage.tokenizer.pad_id, precision=precision)
+                    ids, _, _ = encode_smiles(
+                        picked[n][k : k + 10_000],
+                        stage.tokenizer,
+                        stage.model.encoder.max_len,
+                        "nan",
+                    )
+                    out = run_batches(
+                        model,
+                        [r for r in ids if len(r)],
+                        256,
+                        pad_id=stage.tokenizer.pad_id,
+                        precision=precision,
+                    )
                 seconds = time.perf_counter() - start
                 embeddings[label] = out["embedding"]
-                rows.append({"SMILES": n, "torch threads": threads, "encoder": label,
-                             "seconds": round(seconds, 1), "molecules/s": round(n / seconds),
-                             "peak RSS MB (process)": round(_peak_rss_mb())})
+                rows.append(
+                    {
+                        "SMILES": n,
+                        "torch threads": threads,
+                        "encoder": label,
+                        "seconds": round(seconds, 1),
+                        "molecules/s": round(n / seconds),
+                        "peak RSS MB (process)": round(_peak_rss_mb()),
+                    }
+                )
                 _log(f"speed: {n} SMILES, {threads} threads, {label}: {n / seconds:.0f} mol/s")
     frame = pd.DataFrame(rows)
     base = frame[frame.encoder == "fp32, full last layer"].set_index("torch threads")["seconds"]
-    frame.insert(5, "speed-up vs full last layer", [
-        round(base[t] / sec, 2) if n == counts[0] else "" for n, t, sec in
-        zip(frame.SMILES, frame["torch threads"], frame.seconds, strict=True)])
+    frame.insert(
+        5,
+        "speed-up vs full last layer",
+        [
+            round(base[t] / sec, 2) if n == counts[0] else ""
+            for n, t, sec in zip(frame.SMILES, frame["torch threads"], frame.seconds, strict=True)
+        ],
+    )
     ref = embeddings["fp32"]
     rel = float(np.abs(embeddings["bf16"] - ref).max() / np.abs(ref).max())
-    lines.append("\n`small` encoder ([CLS] embeddings of random chembl30_sample SMILES, "
-                 "tokenisation included, 10K-molecule chunks, length-bucketed batches of 256), "
-                 "randomly initialised weights (speed does not depend on them). `fp32, full "
-                 "last layer` is the encoder before the last layer was cut to the [CLS] query; "
-                 f"`bf16` is `precision=\"bf16\"` (autocast; this CPU has AVX512-BF16). Largest "
-                 f"bf16 - fp32 embedding difference: {rel:.2%} of the largest |value|.\n")
+    lines.append(
+        "\n`small` encoder ([CLS] embeddings of random chembl30_sample SMILES, "
+        "tokenisation included, 10K-molecule chunks, length-bucketed batches of 256), "
+        "randomly initialised weights (speed does not depend on them). `fp32, full "
+        "last layer` is the encoder before the last layer was cut to the [CLS] query; "
+        f'`bf16` is `precision="bf16"` (autocast; this CPU has AVX512-BF16). Largest '
+        f"bf16 - fp32 embedding difference: {rel:.2%} of the largest |value|.\n"
+    )
     lines.append(_md(frame, index=False))
 
     # End to end, as users call it: MolecularPropertyPredictor on a small-encoder rf model
@@ -649,8 +824,13 @@ def _speed(args, tokenizer, workdir: Path) -> str:
     torch.set_num_threads(2)
     data = load_dataset("biogen_adme", drop_censored=True).reset_index(drop=True)
     train, test = kfold(len(data), 5, seed=0)[0]
-    model = TransformerModel(pretrained=str(stage.path), adapt="none", head="rf",
-                             n_estimators=args.n_estimators, n_jobs=2)
+    model = TransformerModel(
+        pretrained=str(stage.path),
+        adapt="none",
+        head="rf",
+        n_estimators=args.n_estimators,
+        n_jobs=2,
+    )
     model.fit(data["smiles"].iloc[train].tolist(), data[ENDPOINTS].iloc[train])
     smiles = picked[counts[-1]]
     rows, held_out = [], {}
@@ -661,21 +841,31 @@ def _speed(args, tokenizer, workdir: Path) -> str:
         predictor.predict(smiles, errors="nan")
         seconds = time.perf_counter() - start
         held_out[precision] = predictor.predict(data["smiles"].iloc[test].tolist())[ENDPOINTS]
-        r2 = regression_report(data[ENDPOINTS].iloc[test].reset_index(drop=True),
-                               held_out[precision].reset_index(drop=True)).loc["mean", "r2"]
-        rows.append({"SMILES": len(smiles), "precision": precision,
-                     "seconds": round(seconds, 1), "molecules/s": round(len(smiles) / seconds),
-                     "peak RSS MB (process)": round(_peak_rss_mb()),
-                     "held-out mean R²": round(float(r2), 3)})
+        r2 = regression_report(
+            data[ENDPOINTS].iloc[test].reset_index(drop=True),
+            held_out[precision].reset_index(drop=True),
+        ).loc["mean", "r2"]
+        rows.append(
+            {
+                "SMILES": len(smiles),
+                "precision": precision,
+                "seconds": round(seconds, 1),
+                "molecules/s": round(len(smiles) / seconds),
+                "peak RSS MB (process)": round(_peak_rss_mb()),
+                "held-out mean R²": round(float(r2), 3),
+            }
+        )
         _log(f"speed: predictor {precision}: {len(smiles) / seconds:.0f} mol/s")
     shift = ((held_out["bf16"] - held_out["fp32"]).abs() / data[ENDPOINTS].std()).mean()
-    lines.append(f"\nEnd to end: `MolecularPropertyPredictor.predict(smiles, errors=\"nan\")` "
-                 f"on the same SMILES with a `small` [CLS]-embedding model (random weights) and "
-                 f"{args.n_estimators}-tree forests fitted in fp32 on 80% of biogen_adme (six "
-                 "endpoints, `_std` columns from the tree spread included), 2 torch threads; "
-                 "the held-out R² is on the other 20%, predicted in the row's precision. Mean "
-                 "|bf16 - fp32| prediction difference on those: "
-                 f"{shift.mean():.3f} endpoint standard deviations.\n")
+    lines.append(
+        f'\nEnd to end: `MolecularPropertyPredictor.predict(smiles, errors="nan")` '
+        f"on the same SMILES with a `small` [CLS]-embedding model (random weights) and "
+        f"{args.n_estimators}-tree forests fitted in fp32 on 80% of biogen_adme (six "
+        "endpoints, `_std` columns from the tree spread included), 2 torch threads; "
+        "the held-out R² is on the other 20%, predicted in the row's precision. Mean "
+        "|bf16 - fp32| prediction difference on those: "
+        f"{shift.mean():.3f} endpoint standard deviations.\n"
+    )
     lines.append(_md(pd.DataFrame(rows), index=False))
     torch.set_num_threads(args.threads)
     return "\n".join(lines) + "\n"
@@ -696,11 +886,16 @@ def _pair_tests(part: pd.DataFrame, a: str, b: str) -> pd.DataFrame:
     for endpoint in ENDPOINTS:
         sub = part[part.endpoint == endpoint]
         tukey = compare_methods(sub, "r2").tukey
-        hit = tukey[((tukey.method_a == a) & (tukey.method_b == b))
-                    | ((tukey.method_a == b) & (tukey.method_b == a))]
+        hit = tukey[
+            ((tukey.method_a == a) & (tukey.method_b == b))
+            | ((tukey.method_a == b) & (tukey.method_b == a))
+        ]
         res = _corrected_ttest(sub, a, b)
-        rows[endpoint] = {"diff": res.mean_diff, "tukey_p": float(hit["pvalue"].iloc[0]),
-                          "corrected_p": res.pvalue}
+        rows[endpoint] = {
+            "diff": res.mean_diff,
+            "tukey_p": float(hit["pvalue"].iloc[0]),
+            "corrected_p": res.pvalue,
+        }
     return pd.DataFrame(rows).T
 
 
@@ -710,8 +905,11 @@ def _goals_section(scores: pd.DataFrame) -> list[str]:
     da, frozen = "MLM-MOSES + MTR-DA", "MLM-MOSES"
     if da not in set(scores["method"]):
         return []
-    lines = ["\n## Issue 14's goals (MOSES-pre-trained `small` encoder)\n",
-             "| goal | split | measured | verdict |", "| --- | --- | --- | --- |"]
+    lines = [
+        "\n## Issue 14's goals (MOSES-pre-trained `small` encoder)\n",
+        "| goal | split | measured | verdict |",
+        "| --- | --- | --- | --- |",
+    ]
     study_da = REFERENCE.loc["study: MLM-30% + MTR-DA (BERT-base)"]
     for split, part in scores.groupby("split"):
         if da not in set(part["method"]):
@@ -723,40 +921,57 @@ def _goals_section(scores: pd.DataFrame) -> list[str]:
         lines.append(
             f"| DA transformer (RF head) >= the study's DA row on every endpoint | {split} | "
             + ", ".join(f"{e} {r2.loc[da, e]:.3f} vs {study_da[e]:.3f}" for e in ENDPOINTS)
-            + f" | {len(above)} of 6 ({'met' if len(above) == 6 else 'not met'}) |")
+            + f" | {len(above)} of 6 ({'met' if len(above) == 6 else 'not met'}) |"
+        )
         if rf is not None:
             over = [e for e in ENDPOINTS if r2.loc[da, e] >= rf[e]]
-            lines.append(f"| stretch: DA transformer >= RF-physchem on every endpoint | {split} "
-                         f"| mean {mean[da]:.3f} vs {mean['RF-physchem']:.3f}; at or above on "
-                         f"{', '.join(over) or 'none'} | {len(over)} of 6 "
-                         f"({'met' if len(over) == 6 else 'not met'}) |")
+            lines.append(
+                f"| stretch: DA transformer >= RF-physchem on every endpoint | {split} "
+                f"| mean {mean[da]:.3f} vs {mean['RF-physchem']:.3f}; at or above on "
+                f"{', '.join(over) or 'none'} | {len(over)} of 6 "
+                f"({'met' if len(over) == 6 else 'not met'}) |"
+            )
         arms = [m for m in mean.index if m.startswith("MLM-MOSES")]
         best = mean[arms].idxmax()
         ens = [m for m in mean.index if m.startswith("ensemble:") and "MLM-MOSES" in m]
-        extra = (f"; best average with RF-physchem: {mean[ens].idxmax()} {mean[ens].max():.3f}"
-                 if ens else "")
-        lines.append(f"| best transformer arm, mean R² >= {GOAL_BEST_TRANSFORMER} | {split} | "
-                     f"{best} {mean[best]:.3f}{extra} | "
-                     f"{'met' if mean[best] >= GOAL_BEST_TRANSFORMER else 'not met'} "
-                     f"(transformer arms alone) |")
+        extra = (
+            f"; best average with RF-physchem: {mean[ens].idxmax()} {mean[ens].max():.3f}"
+            if ens
+            else ""
+        )
+        lines.append(
+            f"| best transformer arm, mean R² >= {GOAL_BEST_TRANSFORMER} | {split} | "
+            f"{best} {mean[best]:.3f}{extra} | "
+            f"{'met' if mean[best] >= GOAL_BEST_TRANSFORMER else 'not met'} "
+            f"(transformer arms alone) |"
+        )
         tests = _pair_tests(part, da, frozen)
-        tukey = [e for e in ENDPOINTS if tests.loc[e, "tukey_p"] < 0.05
-                 and tests.loc[e, "diff"] > 0]
-        corrected = [e for e in ENDPOINTS if tests.loc[e, "corrected_p"] < 0.05
-                     and tests.loc[e, "diff"] > 0]
+        tukey = [
+            e for e in ENDPOINTS if tests.loc[e, "tukey_p"] < 0.05 and tests.loc[e, "diff"] > 0
+        ]
+        corrected = [
+            e for e in ENDPOINTS if tests.loc[e, "corrected_p"] < 0.05 and tests.loc[e, "diff"] > 0
+        ]
         lines.append(
             f"| DA gain ({da} vs {frozen}) significant on >= {GOAL_DA_ENDPOINTS} of 6 | {split} "
-            "| " + ", ".join(f"{e} {tests.loc[e, 'diff']:+.3f} (Tukey p={tests.loc[e, 'tukey_p']:.2g}"
-                             f", corrected p={tests.loc[e, 'corrected_p']:.2g})" for e in ENDPOINTS)
+            "| "
+            + ", ".join(
+                f"{e} {tests.loc[e, 'diff']:+.3f} (Tukey p={tests.loc[e, 'tukey_p']:.2g}"
+                f", corrected p={tests.loc[e, 'corrected_p']:.2g})"
+                for e in ENDPOINTS
+            )
             + f" | Tukey: {len(tukey)} of 6, corrected t-test: {len(corrected)} of 6 "
             f"({'met' if len(tukey) >= GOAL_DA_ENDPOINTS else 'not met'} by the study's test, "
-            "Tukey) |")
-    lines.append("\nThe study's DA row is its MLM-30% + MTR-DA (BERT-base, 1.6M GuacaMol "
-                 "molecules, random folds of its own). Tukey HSD comes from the RM-ANOVA over "
-                 "every method of the split (the study's test); the corrected resampled t-test "
-                 "accounts for the folds' shared training molecules and is the stricter one. "
-                 "Throughput goals: `pretrain_throughput.md`; inference: the speed section "
-                 "below.\n")
+            "Tukey) |"
+        )
+    lines.append(
+        "\nThe study's DA row is its MLM-30% + MTR-DA (BERT-base, 1.6M GuacaMol "
+        "molecules, random folds of its own). Tukey HSD comes from the RM-ANOVA over "
+        "every method of the split (the study's test); the corrected resampled t-test "
+        "accounts for the folds' shared training molecules and is the stricter one. "
+        "Throughput goals: `pretrain_throughput.md`; inference: the speed section "
+        "below.\n"
+    )
     return lines
 
 
@@ -777,21 +992,25 @@ def _score_sections(scores: pd.DataFrame) -> list[str]:
             ref.index.name = "method"
             table = pd.concat([table, ref.round(3)])
         lines.append(_md(table))
-        lines.append("\nRows starting with `study:` are the authors' numbers (BERT-base on a "
-                     "GPU, GuacaMol pre-training), not reproduced here.\n")
+        lines.append(
+            "\nRows starting with `study:` are the authors' numbers (BERT-base on a "
+            "GPU, GuacaMol pre-training), not reproduced here.\n"
+        )
         if "seconds" in part and part["seconds"].notna().any():
             timed = part.dropna(subset=["seconds"]).drop_duplicates(["method", "fold"])
             per_arm = timed.groupby("method", sort=False)["seconds"].mean().round(1)
-            lines.append(f"\n**Time per arm ({split} split)**: fit on the training folds + "
-                         "predict the test fold, mean seconds per fold (an ensemble counts "
-                         "its members; arms run before per-fold timing was recorded are "
-                         "absent): " + "; ".join(f"{m} {v:g} s" for m, v in per_arm.items())
-                         + ".\n")
+            lines.append(
+                f"\n**Time per arm ({split} split)**: fit on the training folds + "
+                "predict the test fold, mean seconds per fold (an ensemble counts "
+                "its members; arms run before per-fold timing was recorded are "
+                "absent): " + "; ".join(f"{m} {v:g} s" for m, v in per_arm.items()) + ".\n"
+            )
         for metric in ("mae", "rmse", "pearson", "spearman"):
             m = part.pivot_table(index="method", columns="endpoint", values=metric)[ENDPOINTS]
             m = m.loc[list(dict.fromkeys(part["method"]))]
-            lines.append(f"\n<details><summary>{metric.upper()} (mean over folds, {split})"
-                         "</summary>\n")
+            lines.append(
+                f"\n<details><summary>{metric.upper()} (mean over folds, {split})</summary>\n"
+            )
             lines.append(_md(m.round(3)))
             lines.append("\n</details>\n")
     lines.append(_stats_tables(scores))
@@ -818,11 +1037,11 @@ _ADDED_MARKER = "\n**Arms added later on the same folds**\n"
 
 def _merged_head(report: str, args, minutes: float) -> str:
     """The study run's heading, with one line per added arm set (the latest run of each)."""
-    head = report[:report.index("\n## Mean R²")]
+    head = report[: report.index("\n## Mean R²")]
     notes = {}
     cut = head.find(_ADDED_MARKER)
     if cut >= 0:
-        for line in head[cut + len(_ADDED_MARKER):].splitlines():
+        for line in head[cut + len(_ADDED_MARKER) :].splitlines():
             if line.startswith("- `--arms "):
                 notes[line.split("`")[1]] = line
         head = head[:cut]
@@ -830,11 +1049,18 @@ def _merged_head(report: str, args, minutes: float) -> str:
         head = head[:legacy]  # the one-paragraph note of earlier versions
     load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
     key = f"--arms {args.arms} --split {args.split}"
-    notes[key] = (f"- `{key}` (arguments used: `{' '.join(sys.argv[1:])}`; "
-                  f"{minutes:.1f} min wall, {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} "
-                  f"UTC, load average {load}): {ADDED_ARMS[args.arms]}")
-    return (head.rstrip() + "\n" + _ADDED_MARKER + "\n".join(notes[k] for k in sorted(notes))
-            + "\n\nThe other rows and the pre-training section come from the study run above.\n")
+    notes[key] = (
+        f"- `{key}` (arguments used: `{' '.join(sys.argv[1:])}`; "
+        f"{minutes:.1f} min wall, {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} "
+        f"UTC, load average {load}): {ADDED_ARMS[args.arms]}"
+    )
+    return (
+        head.rstrip()
+        + "\n"
+        + _ADDED_MARKER
+        + "\n".join(notes[k] for k in sorted(notes))
+        + "\n\nThe other rows and the pre-training section come from the study run above.\n"
+    )
 
 
 _REBUILT = "\nTables and tests below rebuilt from the per-fold CSV"
@@ -849,15 +1075,25 @@ def _report_only(args) -> None:
     start = report.find("\n## Mean R²")
     if start < 0:
         raise SystemExit(f"{args.output} is not a report of this script; run the study first")
-    end = min(i for i in (report.find("\n## Pre-training"), report.find("\n## Speed (CPU)"),
-                          report.find("\nFigures: "), len(report)) if i >= 0)
+    end = min(
+        i
+        for i in (
+            report.find("\n## Pre-training"),
+            report.find("\n## Speed (CPU)"),
+            report.find("\nFigures: "),
+            len(report),
+        )
+        if i >= 0
+    )
     head = report[:start]
     if (cut := head.find(_REBUILT)) >= 0:
         head = head[:cut]
     scores = pd.read_csv(Path(args.output).parent / f"{STEM}_scores.csv")
-    note = (f"{_REBUILT} (`{STEM}_scores.csv`) by `{command_line()}` at commit {git_commit()} "
-            f"on {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; the scores are those of "
-            "the runs described above.\n")
+    note = (
+        f"{_REBUILT} (`{STEM}_scores.csv`) by `{command_line()}` at commit {git_commit()} "
+        f"on {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC; the scores are those of "
+        "the runs described above.\n"
+    )
     out = [head.rstrip() + "\n", note, *_score_sections(scores), report[end:]]
     with atomic_write(args.output) as handle:
         handle.write("\n".join(out).rstrip("\n") + "\n")
@@ -885,12 +1121,14 @@ def main(argv=None) -> None:
     if added:
         previous = pd.read_csv(csv)
         if previous["fold"].nunique() != args.folds:
-            raise SystemExit(f"{csv} has {previous['fold'].nunique()} folds; added arms "
-                             f"must run on the same folds (--folds {args.folds} given)")
+            raise SystemExit(
+                f"{csv} has {previous['fold'].nunique()} folds; added arms "
+                f"must run on the same folds (--folds {args.folds} given)"
+            )
     folder.mkdir(parents=True, exist_ok=True)
     data = load_dataset("biogen_adme", drop_censored=True).reset_index(drop=True)
     if args.limit:
-        data = data.iloc[:args.limit].reset_index(drop=True)
+        data = data.iloc[: args.limit].reset_index(drop=True)
     corpus = load_dataset("chembl30_sample")["smiles"].tolist()
     tokenizer = SmilesTokenizer.build_vocab(corpus + data["smiles"].tolist())
     if args.speed_only:
@@ -899,20 +1137,20 @@ def main(argv=None) -> None:
     n_params = count_parameters(TransformerEncoder.from_size(args.size, tokenizer.vocab_size))
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        arms, pre_timing = ({}, pd.DataFrame()) if args.arms == "moses" else \
-            _pretrain_arms(args, tokenizer, workdir)
+        arms, pre_timing = (
+            ({}, pd.DataFrame())
+            if args.arms == "moses"
+            else _pretrain_arms(args, tokenizer, workdir)
+        )
         splits = ["random", "scaffold"] if args.split == "both" else [args.split]
-        scores = pd.concat([_cv(args, data, s, arms, workdir) for s in splits],
-                           ignore_index=True)
-        speed = ("" if args.no_speed or args.arms in ADDED_ARMS
-                 else _speed(args, tokenizer, workdir))
+        scores = pd.concat([_cv(args, data, s, arms, workdir) for s in splits], ignore_index=True)
+        speed = "" if args.no_speed or args.arms in ADDED_ARMS else _speed(args, tokenizer, workdir)
     if added:  # merge: every table below is regenerated from the whole CSV
         # Read again: another split of these arms may have finished meanwhile. Rows of the
         # (split, method) pairs run here replace their earlier ones; the rest are kept.
         previous = pd.read_csv(csv)
         ran = set(zip(scores["split"], scores["method"], strict=True))
-        keep = [pair not in ran
-                for pair in zip(previous["split"], previous["method"], strict=True)]
+        keep = [pair not in ran for pair in zip(previous["split"], previous["method"], strict=True)]
         scores = pd.concat([previous[keep], scores], ignore_index=True)
     with atomic_write(csv) as handle:
         scores.to_csv(handle, index=False)
@@ -924,31 +1162,35 @@ def main(argv=None) -> None:
         end = report.find("\nFigures: ")
         start = report.find("\n## Pre-training")
         head = [_merged_head(report, args, minutes)]
-        tail = [report[start if start >= 0 else end:end]]
+        tail = [report[start if start >= 0 else end : end]]
     else:
-        head = [f"# ADME domain adaptation (Sultan et al., 2025) at "
-                f"{'full' if args.full else 'CPU'} scale\n",
-                "Regenerate: `SCIML_DATA_DIR=../shared/data .venv/bin/python "
-                f"benchmarks/{STEM}.py` (arguments used: "
-                f"`{' '.join(sys.argv[1:]) or 'defaults'}`; {minutes:.1f} min wall).\n",
-                machine_info(("numpy", "torch", "scikit-learn", "rdkit")),
-                f"\nSetup: encoder `{args.size}` {ENCODER_SIZES[args.size]} "
-                f"({n_params / 1e6:.2f}M parameters, vocabulary {tokenizer.vocab_size}); MLM "
-                f"pre-training {args.pretrain_epochs} epochs on {args.pretrain_sizes} molecules; "
-                f"MTR-DA {args.adapt_epochs} epochs (peak learning rate {args.adapt_lr:g}) on each "
-                "fold's training molecules; "
-                f"random-forest heads with {args.n_estimators} trees; {args.folds}-fold CV; "
-                f"censored HLM/RLM dropped; {args.threads} torch thread(s). The 2-core machine "
-                "was shared with other jobs while this ran (see the load average), so times "
-                "are pessimistic.\n"]
+        head = [
+            f"# ADME domain adaptation (Sultan et al., 2025) at "
+            f"{'full' if args.full else 'CPU'} scale\n",
+            "Regenerate: `SCIML_DATA_DIR=../shared/data .venv/bin/python "
+            f"benchmarks/{STEM}.py` (arguments used: "
+            f"`{' '.join(sys.argv[1:]) or 'defaults'}`; {minutes:.1f} min wall).\n",
+            machine_info(("numpy", "torch", "scikit-learn", "rdkit")),
+            f"\nSetup: encoder `{args.size}` {ENCODER_SIZES[args.size]} "
+            f"({n_params / 1e6:.2f}M parameters, vocabulary {tokenizer.vocab_size}); MLM "
+            f"pre-training {args.pretrain_epochs} epochs on {args.pretrain_sizes} molecules; "
+            f"MTR-DA {args.adapt_epochs} epochs (peak learning rate {args.adapt_lr:g}) on each "
+            "fold's training molecules; "
+            f"random-forest heads with {args.n_estimators} trees; {args.folds}-fold CV; "
+            f"censored HLM/RLM dropped; {args.threads} torch thread(s). The 2-core machine "
+            "was shared with other jobs while this ran (see the load average), so times "
+            "are pessimistic.\n",
+        ]
         tail = []
         if len(pre_timing):
             tail += ["\n## Pre-training\n", _md(pre_timing, index=False)]
         tail.append(speed)
     out = head + _score_sections(scores)
     out += tail
-    out.append("\nFigures: " + ", ".join(f"[{p}]({p})" for p in pngs) + f"; per-fold scores: "
-               f"[{STEM}_scores.csv]({STEM}_scores.csv).\n")
+    out.append(
+        "\nFigures: " + ", ".join(f"[{p}]({p})" for p in pngs) + f"; per-fold scores: "
+        f"[{STEM}_scores.csv]({STEM}_scores.csv).\n"
+    )
     with atomic_write(args.output) as handle:
         handle.write("\n".join(out) + "\n")
     _log(f"wrote {args.output} in {minutes:.1f} min")

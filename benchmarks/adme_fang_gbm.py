@@ -54,8 +54,11 @@ GOAL = {"HLM": 0.70, "RLM": 0.75, "MDR1_ER": 0.80, "Sol": 0.63, "hPPB": 0.81, "r
 RF = dict(n_estimators=200, max_features=1 / 3, seed=0)
 GNN = dict(hidden=128, ffn_hidden=128, epochs=30, seed=0)
 #: Averages of members' test predictions.
-ENSEMBLES = {"RF + GBM": ["RF-physchem", "GBM"], "GBM + GNN": ["GBM", "GNN"],
-             "RF + GBM + GNN": ["RF-physchem", "GBM", "GNN"]}
+ENSEMBLES = {
+    "RF + GBM": ["RF-physchem", "GBM"],
+    "GBM + GNN": ["GBM", "GNN"],
+    "RF + GBM + GNN": ["RF-physchem", "GBM", "GNN"],
+}
 LEVEL = 0.9
 CACHE = ROOT / ".cache" / "adme_fang_gbm"
 
@@ -79,8 +82,10 @@ def _cached_fit(endpoint: str, name: str, settings: str, fit_predict) -> tuple[n
 
 
 def _score(y: np.ndarray, pred: np.ndarray) -> dict:
-    return {m: float(getattr(metrics, m)(y, pred, reduce="mean"))
-            for m in ("pearson", "r2", "mae", "rmse")}
+    return {
+        m: float(getattr(metrics, m)(y, pred, reduce="mean"))
+        for m in ("pearson", "r2", "mae", "rmse")
+    }
 
 
 def run(args) -> pd.DataFrame:
@@ -98,13 +103,23 @@ def run(args) -> pd.DataFrame:
             from sciml.chem.tune import tune
 
             start = time.perf_counter()
-            result = tune(x, y, "gbm", trials=args.tune_trials, folds=3, progress=False,
-                          fixed={"n_jobs": args.threads})
+            result = tune(
+                x,
+                y,
+                "gbm",
+                trials=args.tune_trials,
+                folds=3,
+                progress=False,
+                fixed={"n_jobs": args.threads},
+            )
             tune_s = time.perf_counter() - start
-            arms["GBM tuned"] = (lambda r=result: GBMModel(**r.fixed, **r.best_params),
-                                 repr((result.fixed, result.best_params)))
+            arms["GBM tuned"] = (
+                lambda r=result: GBMModel(**r.fixed, **r.best_params),
+                repr((result.fixed, result.best_params)),
+            )
         preds, times = {}, {}
         for name, (make, settings) in arms.items():
+
             def fit_predict(make=make, x=x, y=y, test=test, endpoint=endpoint):
                 start = time.perf_counter()
                 model = make().fit(x, y)
@@ -117,9 +132,17 @@ def run(args) -> pd.DataFrame:
             times[name] = sum(times[m] for m in members)
         for name, pred in preds.items():
             extra = {"tune_s": tune_s} if name == "GBM tuned" else {}
-            rows.append({"endpoint": endpoint, "model": name, "n_train": len(train),
-                         "n_test": len(test), "fit_s": times[name], **_score(truth, pred),
-                         **extra})
+            rows.append(
+                {
+                    "endpoint": endpoint,
+                    "model": name,
+                    "n_train": len(train),
+                    "n_test": len(test),
+                    "fit_s": times[name],
+                    **_score(truth, pred),
+                    **extra,
+                }
+            )
             print(rows[-1], flush=True)
         start = time.perf_counter()
         model = GBMModel(n_jobs=args.threads).fit(x, y, calibration=0.2)
@@ -127,12 +150,19 @@ def run(args) -> pd.DataFrame:
         frame = model.predict(test["smiles"].tolist(), interval=LEVEL)
         lower, upper = frame[f"{endpoint}_lower"].to_numpy(), frame[f"{endpoint}_upper"].to_numpy()
         inside = (lower <= truth[:, 0]) & (truth[:, 0] <= upper)
-        rows.append({"endpoint": endpoint, "model": "GBM, 20% held out to calibrate",
-                     "n_train": model.fit_info["n_train"], "n_test": len(test), "fit_s": fit_s,
-                     **_score(truth, frame[[endpoint]].to_numpy()),
-                     "coverage": float(inside.mean()),
-                     "mean_width": float(np.mean(upper - lower)),
-                     "n_calibration": model.fit_info["n_calibration"]})
+        rows.append(
+            {
+                "endpoint": endpoint,
+                "model": "GBM, 20% held out to calibrate",
+                "n_train": model.fit_info["n_train"],
+                "n_test": len(test),
+                "fit_s": fit_s,
+                **_score(truth, frame[[endpoint]].to_numpy()),
+                "coverage": float(inside.mean()),
+                "mean_width": float(np.mean(upper - lower)),
+                "n_calibration": model.fit_info["n_calibration"],
+            }
+        )
         print(rows[-1], flush=True)
     return pd.DataFrame(rows)
 
@@ -140,10 +170,22 @@ def run(args) -> pd.DataFrame:
 def write_markdown(results: pd.DataFrame, args, total_s: float) -> str:
     point = results[~results.model.str.startswith("GBM, ")]
     wide = point.pivot(index="endpoint", columns="model", values="pearson")
-    models = [m for m in ["RF-physchem", "GBM", "GNN", "RF + GBM", "GBM + GNN", "RF + GBM + GNN",
-                          "GBM tuned"] if m in wide.columns]
+    models = [
+        m
+        for m in [
+            "RF-physchem",
+            "GBM",
+            "GNN",
+            "RF + GBM",
+            "GBM + GNN",
+            "RF + GBM + GNN",
+            "GBM tuned",
+        ]
+        if m in wide.columns
+    ]
     lines = [
-        "# Boosted trees, ensembles and conformal intervals on the Biogen Fang split", "",
+        "# Boosted trees, ensembles and conformal intervals on the Biogen Fang split",
+        "",
         machine_info(("numpy", "scikit-learn", "lightgbm", "optuna", "rdkit")),
         "Data: `load_fang_split(endpoint)`, the authors' own 80/20 split (see "
         "`adme_baselines.md` for its duplicates). Metrics on the test split, log10 units. "
@@ -153,38 +195,62 @@ def write_markdown(results: pd.DataFrame, args, total_s: float) -> str:
         "study-protocol settings, D-MPNN with RDKit descriptors). Ensembles average their "
         "members' test predictions (fit time: the members' sum). No setting was chosen on the "
         "test set; the ensembles were declared before any Fang test score of the GNN was "
-        "seen.", "",
-        "## Test Pearson r", "",
+        "seen.",
+        "",
+        "## Test Pearson r",
+        "",
         "| endpoint | " + " | ".join(models) + " | authors' best | goal (issue 15) |",
         "|---|" + "---|" * (len(models) + 2),
     ]
     for endpoint in wide.index:
         cells = [f"{wide.loc[endpoint, m]:.3f}" for m in models]
-        lines.append(f"| {endpoint} | " + " | ".join(cells)
-                     + f" | {AUTHORS_BEST[endpoint]:.3f} | {GOAL[endpoint]:.2f} |")
+        lines.append(
+            f"| {endpoint} | "
+            + " | ".join(cells)
+            + f" | {AUTHORS_BEST[endpoint]:.3f} | {GOAL[endpoint]:.2f} |"
+        )
     for m in models:
         sub = wide[m]
         above = int(sum(sub[e] >= AUTHORS_BEST[e] for e in sub.index))
         goals = int(sum(sub[e] >= GOAL[e] for e in sub.index))
-        lines.append(f"\n- **{m}**: mean r {sub.mean():.3f}; at or above the authors' best on "
-                     f"{above} of {len(sub)} endpoints, at or above issue 15's goal on {goals}.")
+        lines.append(
+            f"\n- **{m}**: mean r {sub.mean():.3f}; at or above the authors' best on "
+            f"{above} of {len(sub)} endpoints, at or above issue 15's goal on {goals}."
+        )
     cal = results[results.model.str.startswith("GBM, ")]
-    lines += ["", f"## Conformal {LEVEL:.0%} intervals (split conformal, GBM)", "",
-              "| endpoint | calibration molecules | test coverage | mean width (log10) | "
-              "Pearson r of this model |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        f"## Conformal {LEVEL:.0%} intervals (split conformal, GBM)",
+        "",
+        "| endpoint | calibration molecules | test coverage | mean width (log10) | "
+        "Pearson r of this model |",
+        "|---|---|---|---|---|",
+    ]
     for _, row in cal.iterrows():
-        lines.append(f"| {row.endpoint} | {int(row.n_calibration)} | {row.coverage:.3f} | "
-                     f"{row.mean_width:.2f} | {row.pearson:.3f} |")
+        lines.append(
+            f"| {row.endpoint} | {int(row.n_calibration)} | {row.coverage:.3f} | "
+            f"{row.mean_width:.2f} | {row.pearson:.3f} |"
+        )
     inside = ((cal.coverage >= 0.87) & (cal.coverage <= 0.93)).sum()
-    lines += ["", f"Coverage within 87-93% (issue 15's goal) on {inside} of {len(cal)} test sets. "
-              "A test set of n molecules has a binomial standard error of "
-              "sqrt(0.09/n) on the coverage (0.012-0.023 for these sizes); the split's test "
-              "molecules are not a random draw from the training distribution (a time split "
-              "in part), which is what conformal guarantees assume.", "",
-              "## Times", "", "| endpoint | model | fit (s) |", "|---|---|---|"]
+    lines += [
+        "",
+        f"Coverage within 87-93% (issue 15's goal) on {inside} of {len(cal)} test sets. "
+        "A test set of n molecules has a binomial standard error of "
+        "sqrt(0.09/n) on the coverage (0.012-0.023 for these sizes); the split's test "
+        "molecules are not a random draw from the training distribution (a time split "
+        "in part), which is what conformal guarantees assume.",
+        "",
+        "## Times",
+        "",
+        "| endpoint | model | fit (s) |",
+        "|---|---|---|",
+    ]
     for _, row in results.iterrows():
-        extra = f" (+ {row.tune_s:.0f} s tuning)" if "tune_s" in row and pd.notna(
-            row.get("tune_s")) else ""
+        extra = (
+            f" (+ {row.tune_s:.0f} s tuning)"
+            if "tune_s" in row and pd.notna(row.get("tune_s"))
+            else ""
+        )
         lines.append(f"| {row.endpoint} | {row.model} | {row.fit_s:.1f}{extra} |")
     lines += ["", f"Total wall time: {total_s / 60:.1f} min ({args.threads} thread(s)).", ""]
     return "\n".join(lines)
@@ -192,13 +258,23 @@ def write_markdown(results: pd.DataFrame, args, total_s: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--endpoints", default=",".join(FANG_ENDPOINTS),
-                        help="comma-separated Fang endpoints (default: all six)")
-    parser.add_argument("--tune-trials", type=int, default=0,
-                        help="Optuna trials for the tuned GBM arm (0: no tuned arm)")
+    parser.add_argument(
+        "--endpoints",
+        default=",".join(FANG_ENDPOINTS),
+        help="comma-separated Fang endpoints (default: all six)",
+    )
+    parser.add_argument(
+        "--tune-trials",
+        type=int,
+        default=0,
+        help="Optuna trials for the tuned GBM arm (0: no tuned arm)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="threads per model")
-    parser.add_argument("--out", default=str(RESULTS / "adme_fang_gbm"),
-                        help="results stem (writes STEM.md and STEM.csv)")
+    parser.add_argument(
+        "--out",
+        default=str(RESULTS / "adme_fang_gbm"),
+        help="results stem (writes STEM.md and STEM.csv)",
+    )
     args = parser.parse_args()
     start = time.perf_counter()
     results = run(args)

@@ -57,8 +57,7 @@ ENDPOINTS = ["HLM", "RLM", "MDR1_ER", "Sol", "hPPB", "rPPB"]
 PPB = ["hPPB", "rPPB"]
 FOLDS = 5
 #: The study's mean R² over random folds (Sultan et al., 2025; adme_domain_adaptation.py).
-STUDY_RF = {"HLM": 0.252, "RLM": 0.339, "MDR1_ER": 0.49, "Sol": 0.312, "hPPB": 0.494,
-            "rPPB": 0.434}
+STUDY_RF = {"HLM": 0.252, "RLM": 0.339, "MDR1_ER": 0.49, "Sol": 0.312, "hPPB": 0.494, "rPPB": 0.434}
 #: Issue 15's goals on this protocol.
 GOAL_PPB = {"hPPB": 0.49, "rPPB": 0.43}
 GOAL_BEST = 0.45
@@ -82,10 +81,16 @@ TUNING_NOTE = (
     "learning rate 0.03): 300 rounds and three random points are too little search. After "
     "seeing that, `sciml.chem.tune` was changed to evaluate the model's defaults as the first "
     "trial of every new study, and `--parts tuned-full` searched at the default 1000 rounds; "
-    "both rows are kept above.")
+    "both rows are kept above."
+)
 
-PART_METHODS = {"rf": "RF-physchem, OOB choice", "gbm": "GBM", "gnn": "GNN",
-                "tuned": "GBM tuned", "tuned-full": "GBM tuned, 1000 rounds"}
+PART_METHODS = {
+    "rf": "RF-physchem, OOB choice",
+    "gbm": "GBM",
+    "gnn": "GNN",
+    "tuned": "GBM tuned",
+    "tuned-full": "GBM tuned, 1000 rounds",
+}
 #: Averages of out-of-fold predictions reported as ensembles (when their members ran).
 ENSEMBLES = {
     "RF-physchem (study run) + GNN": ["RF: sciml study run", "GNN"],
@@ -93,8 +98,7 @@ ENSEMBLES = {
     "RF-physchem, OOB choice + GNN": ["RF-physchem, OOB choice", "GNN"],
     "GBM + GNN": ["GBM", "GNN"],
     "RF-physchem, OOB choice + GBM + GNN": ["RF-physchem, OOB choice", "GBM", "GNN"],
-    "RF-physchem, OOB choice + GBM tuned + GNN": ["RF-physchem, OOB choice", "GBM tuned",
-                                                  "GNN"],
+    "RF-physchem, OOB choice + GBM tuned + GNN": ["RF-physchem, OOB choice", "GBM tuned", "GNN"],
 }
 
 
@@ -146,26 +150,53 @@ def run_rf(data: pd.DataFrame, folds: list, threads: int) -> tuple[pd.DataFrame,
                     continue
                 start = time.perf_counter()
                 forest = RandomForestRegressor(
-                    n_estimators=trees, max_features=features, min_samples_leaf=leaf,
-                    random_state=seed, n_jobs=threads, oob_score=True)
+                    n_estimators=trees,
+                    max_features=features,
+                    min_samples_leaf=leaf,
+                    random_state=seed,
+                    n_jobs=threads,
+                    oob_score=True,
+                )
                 forest.fit(x_train[keep], y[rows])
                 pred = forest.predict(x_test)
                 seconds = time.perf_counter() - start
                 oob = float(r2(y[rows], forest.oob_prediction_, reduce="mean"))
                 oof.loc[test, f"RF: {name}|{e}"] = pred
-                runs.append({"method": f"RF: {name}", "fold": k, "endpoint": e,
-                             "seconds": seconds, "oob_r2": oob})
+                runs.append(
+                    {
+                        "method": f"RF: {name}",
+                        "fold": k,
+                        "endpoint": e,
+                        "seconds": seconds,
+                        "oob_r2": oob,
+                    }
+                )
                 if oob > best_oob:  # out-of-bag molecules of the training fold only
                     best, best_oob = name, oob
             oof.loc[test, f"RF-physchem, OOB choice|{e}"] = oof.loc[test, f"RF: {best}|{e}"]
-            runs.append({"method": "RF-physchem, OOB choice", "fold": k, "endpoint": e,
-                         "seconds": 0.0, "oob_r2": best_oob, "chosen": best})
+            runs.append(
+                {
+                    "method": "RF-physchem, OOB choice",
+                    "fold": k,
+                    "endpoint": e,
+                    "seconds": 0.0,
+                    "oob_r2": best_oob,
+                    "chosen": best,
+                }
+            )
             _log(f"fold {k} {e}: OOB choice {best!r} (OOB R2 {best_oob:.3f})")
     return oof, runs
 
 
-def run_model(name: str, make, data: pd.DataFrame, folds: list, tune_trials: int = 0,
-              tune_folds: int = 2, rounds: int | None = 300) -> tuple[pd.DataFrame, list[dict]]:
+def run_model(
+    name: str,
+    make,
+    data: pd.DataFrame,
+    folds: list,
+    tune_trials: int = 0,
+    tune_folds: int = 2,
+    rounds: int | None = 300,
+) -> tuple[pd.DataFrame, list[dict]]:
     """Out-of-fold predictions of one multi-endpoint model (optionally tuned per fold)."""
     smiles = data["smiles"].tolist()
     oof = pd.DataFrame(np.nan, index=data.index, columns=[f"{name}|{e}" for e in ENDPOINTS])
@@ -177,11 +208,21 @@ def run_model(name: str, make, data: pd.DataFrame, folds: list, tune_trials: int
         if tune_trials:
             from sciml.chem.tune import tune
 
-            result = tune(train_smiles, y_train, "gbm", trials=tune_trials, folds=tune_folds,
-                          seed=0, fixed={"n_jobs": 1, **({"n_estimators": rounds} if rounds
-                                                          else {})}, progress=False)
-            note = {"chosen": str(result.best_params), "inner_cv_r2": result.best_score,
-                    "tune_seconds": time.perf_counter() - start}
+            result = tune(
+                train_smiles,
+                y_train,
+                "gbm",
+                trials=tune_trials,
+                folds=tune_folds,
+                seed=0,
+                fixed={"n_jobs": 1, **({"n_estimators": rounds} if rounds else {})},
+                progress=False,
+            )
+            note = {
+                "chosen": str(result.best_params),
+                "inner_cv_r2": result.best_score,
+                "tune_seconds": time.perf_counter() - start,
+            }
             model = make(**result.fixed, **result.best_params)
         else:
             model = make()
@@ -208,8 +249,10 @@ def fold_scores(data: pd.DataFrame, folds: list, oof: pd.DataFrame) -> pd.DataFr
     for name, pred in preds.items():
         for k, (_, test) in enumerate(folds):
             scores = r2(truth[test], pred[test])
-            rows += [{"method": name, "fold": k, "endpoint": e, "r2": float(s)}
-                     for e, s in zip(ENDPOINTS, scores, strict=True)]
+            rows += [
+                {"method": name, "fold": k, "endpoint": e, "r2": float(s)}
+                for e, s in zip(ENDPOINTS, scores, strict=True)
+            ]
     return pd.DataFrame(rows)
 
 
@@ -224,8 +267,9 @@ def _table(mean: pd.DataFrame, methods: list[str], columns: list[str], mean_col:
     return lines
 
 
-def report(data: pd.DataFrame, folds: list, oof: pd.DataFrame, runs: pd.DataFrame,
-           command: str) -> str:
+def report(
+    data: pd.DataFrame, folds: list, oof: pd.DataFrame, runs: pd.DataFrame, command: str
+) -> str:
     scores = fold_scores(data, folds, oof)
     mean = scores.groupby(["method", "endpoint"])["r2"].mean().unstack()
     spread = scores.groupby(["method", "endpoint"])["r2"].std().unstack()
@@ -236,23 +280,28 @@ def report(data: pd.DataFrame, folds: list, oof: pd.DataFrame, runs: pd.DataFram
 
         x_nan = int(np.isnan(physchem_features(data["smiles"].tolist())).sum())
     lines = [
-        "# Biogen ADME, study protocol: RF-physchem settings, boosted trees, ensembles", "",
-        machine_info(("numpy", "scikit-learn", "lightgbm", "optuna", "torch", "rdkit"),
-                     command=command),
+        "# Biogen ADME, study protocol: RF-physchem settings, boosted trees, ensembles",
+        "",
+        machine_info(
+            ("numpy", "scikit-learn", "lightgbm", "optuna", "torch", "rdkit"), command=command
+        ),
         "Protocol: `biogen_adme`, censored HLM/RLM dropped, random 5-fold CV with the folds of "
         "`adme_domain_adaptation.py` (`kfold(n, 5, seed=0)`); R² per endpoint and test fold "
         "(log10 units), mean over folds. Labelled molecules per endpoint: "
-        + ", ".join(f"{e} {counts[e]}" for e in ENDPOINTS) + " (a PPB test fold holds about "
+        + ", ".join(f"{e} {counts[e]}" for e in ENDPOINTS)
+        + " (a PPB test fold holds about "
         f"{counts['hPPB'] // FOLDS} / {counts['rPPB'] // FOLDS} molecules). No setting was "
         "chosen on a test fold: the forests' choice uses their out-of-bag molecules of the "
-        "training fold, the tuned GBM inner folds of the training fold.", "",
+        "training fold, the tuned GBM inner folds of the training fold.",
+        "",
     ]
     if "RF: sciml study run" in mean.index:
         rf_rows = [m for m in mean.index if m.startswith("RF")]
         order = [f"RF: {n}" for n in RF_SETTINGS] + ["RF-physchem, OOB choice"]
         rf_rows = [m for m in order if m in rf_rows]
         lines += [
-            "## 1. RF-physchem on hPPB and rPPB: why sciml's trailed the study's", "",
+            "## 1. RF-physchem on hPPB and rPPB: why sciml's trailed the study's",
+            "",
             "The study's RF-physchem (code of Sultan et al., `uds-lsv/domain-adaptation-"
             "molecular-transformers`: `comparison/embed.py`, `da4mt/utils.py`, "
             "`da4mt/finetune/eval_cv.py`) is `RandomForestRegressor(random_state=42, "
@@ -261,12 +310,14 @@ def report(data: pd.DataFrame, folds: list, oof: pd.DataFrame, runs: pd.DataFram
             "descriptors as sciml), z-scored, undefined values set to 0. sciml's study run "
             "used 100 trees with `max_features=1/3` and training-median imputation. The "
             "study's folds are its own (random folds of each endpoint's data set, drawn by "
-            "`useful_rdkit_utils.cross_validate`), not these.", "",
+            "`useful_rdkit_utils.cross_validate`), not these.",
+            "",
             f"- **Imputation**: undefined descriptor values in this data set: {x_nan} "
             "(none to impute; the imputation rule cannot matter here).",
             "- **Descriptor set**: identical list (`descList` without `Ipc`); z-scoring does not "
             "change a forest.",
-            "- **Forest settings** (mean R² over the 5 test folds; ± is the std over folds):", "",
+            "- **Forest settings** (mean R² over the 5 test folds; ± is the std over folds):",
+            "",
         ]
         cols = ENDPOINTS
         lines += ["| forest | " + " | ".join(cols) + " | mean (6) |", "|---" * 8 + "|"]
@@ -278,20 +329,34 @@ def report(data: pd.DataFrame, folds: list, oof: pd.DataFrame, runs: pd.DataFram
             full = mean.loc[m, cols]
             cells.append(f"**{full.mean():.3f}**" if full.notna().all() else "-")
             lines.append(f"| {m.removeprefix('RF: ')} | " + " | ".join(cells) + " |")
-        lines.append("| study's RF-physchem (its folds) | "
-                     + " | ".join(f"{STUDY_RF[c]:.3f}" for c in cols)
-                     + f" | {np.mean(list(STUDY_RF.values())):.3f} |")
+        lines.append(
+            "| study's RF-physchem (its folds) | "
+            + " | ".join(f"{STUDY_RF[c]:.3f}" for c in cols)
+            + f" | {np.mean(list(STUDY_RF.values())):.3f} |"
+        )
         oob = runs[runs["method"].str.startswith("RF: ") & runs["endpoint"].isin(PPB)]
         oob_mean = oob.groupby(["method", "endpoint"])["oob_r2"].mean().unstack()
-        lines += ["", "Out-of-bag R² on the training folds (what the choice sees; mean over "
-                  "folds):", "", "| forest | hPPB | rPPB |", "|---|---|---|"]
+        lines += [
+            "",
+            "Out-of-bag R² on the training folds (what the choice sees; mean over folds):",
+            "",
+            "| forest | hPPB | rPPB |",
+            "|---|---|---|",
+        ]
         for m in [r for r in rf_rows if r in oob_mean.index]:
-            lines.append(f"| {m.removeprefix('RF: ')} | {oob_mean.loc[m, 'hPPB']:.3f} | "
-                         f"{oob_mean.loc[m, 'rPPB']:.3f} |")
+            lines.append(
+                f"| {m.removeprefix('RF: ')} | {oob_mean.loc[m, 'hPPB']:.3f} | "
+                f"{oob_mean.loc[m, 'rPPB']:.3f} |"
+            )
         chosen = runs[runs["method"] == "RF-physchem, OOB choice"]
         picks = chosen.groupby("endpoint")["chosen"].agg(lambda s: ", ".join(s))
-        lines += ["", "OOB choice per endpoint (folds 0-4): "
-                  + "; ".join(f"{e}: {picks[e]}" for e in ENDPOINTS if e in picks) + ".", ""]
+        lines += [
+            "",
+            "OOB choice per endpoint (folds 0-4): "
+            + "; ".join(f"{e}: {picks[e]}" for e in ENDPOINTS if e in picks)
+            + ".",
+            "",
+        ]
         ours, theirs = mean.loc["RF: sciml study run"], mean.loc["RF: study's RF"]
         for e in PPB:
             se = spread.loc["RF: study's RF", e] / np.sqrt(FOLDS)
@@ -301,38 +366,57 @@ def report(data: pd.DataFrame, folds: list, oof: pd.DataFrame, runs: pd.DataFram
                 f"recover {theirs[e] - ours[e]:.3f} of it ({theirs[e]:.3f}). The remaining "
                 f"{STUDY_RF[e] - theirs[e]:.3f} is below the standard error of a 5-fold mean "
                 f"here ({se:.3f} = fold std / sqrt 5): the study averaged other random folds of the "
-                "same molecules, and that part is consistent with fold sampling alone.")
+                "same molecules, and that part is consistent with fold sampling alone."
+            )
         lines.append("")
         goal = {e: mean.loc["RF-physchem, OOB choice", e] for e in PPB}
-        lines.append("Goal (issue 15) RF-physchem hPPB >= 0.49 / rPPB >= 0.43: OOB-chosen "
-                     f"forest {goal['hPPB']:.3f} / {goal['rPPB']:.3f} "
-                     f"({'met' if all(goal[e] >= GOAL_PPB[e] for e in PPB) else 'not met'}).")
+        lines.append(
+            "Goal (issue 15) RF-physchem hPPB >= 0.49 / rPPB >= 0.43: OOB-chosen "
+            f"forest {goal['hPPB']:.3f} / {goal['rPPB']:.3f} "
+            f"({'met' if all(goal[e] >= GOAL_PPB[e] for e in PPB) else 'not met'})."
+        )
         lines.append("")
-    models = [m for m in mean.index
-              if not m.startswith("RF: ") or m.removeprefix("RF: ") in ALL_ENDPOINT_SETTINGS]
+    models = [
+        m
+        for m in mean.index
+        if not m.startswith("RF: ") or m.removeprefix("RF: ") in ALL_ENDPOINT_SETTINGS
+    ]
     models = sorted(models, key=lambda m: -mean.loc[m, ENDPOINTS].mean())
     lines += ["## 2. Every arm, mean R² over the 5 test folds", ""]
     lines += _table(mean, models, ENDPOINTS, True)
-    lines += ["| study's RF-physchem (its own folds; its best row on 5 of 6 endpoints) | "
-              + " | ".join(f"{STUDY_RF[e]:.3f}" for e in ENDPOINTS)
-              + f" | {np.mean(list(STUDY_RF.values())):.3f} |", ""]
+    lines += [
+        "| study's RF-physchem (its own folds; its best row on 5 of 6 endpoints) | "
+        + " | ".join(f"{STUDY_RF[e]:.3f}" for e in ENDPOINTS)
+        + f" | {np.mean(list(STUDY_RF.values())):.3f} |",
+        "",
+    ]
     best = models[0]
-    lines.append(f"Best arm: **{best}**, mean R² {mean.loc[best, ENDPOINTS].mean():.3f} "
-                 f"(issue 15's goal {GOAL_BEST}: "
-                 f"{'met' if mean.loc[best, ENDPOINTS].mean() >= GOAL_BEST else 'not met'}; "
-                 "the previous best, RF + GNN, 0.429 in `adme_domain_adaptation.md`). Ensembles "
-                 "average their members' out-of-fold predictions, which come from models fitted "
-                 "on the same training folds. The ensembles were declared before any was scored "
-                 "(`ENSEMBLES` in the script), but naming the best row picks it on the test "
-                 "folds: a margin over the runner-up of "
-                 f"{mean.loc[best, ENDPOINTS].mean() - mean.loc[models[1], ENDPOINTS].mean():.3f}"
-                 f" ({models[1]}) is no evidence that one is better.")
+    lines.append(
+        f"Best arm: **{best}**, mean R² {mean.loc[best, ENDPOINTS].mean():.3f} "
+        f"(issue 15's goal {GOAL_BEST}: "
+        f"{'met' if mean.loc[best, ENDPOINTS].mean() >= GOAL_BEST else 'not met'}; "
+        "the previous best, RF + GNN, 0.429 in `adme_domain_adaptation.md`). Ensembles "
+        "average their members' out-of-fold predictions, which come from models fitted "
+        "on the same training folds. The ensembles were declared before any was scored "
+        "(`ENSEMBLES` in the script), but naming the best row picks it on the test "
+        "folds: a margin over the runner-up of "
+        f"{mean.loc[best, ENDPOINTS].mean() - mean.loc[models[1], ENDPOINTS].mean():.3f}"
+        f" ({models[1]}) is no evidence that one is better."
+    )
     missing = [part for part, method in PART_METHODS.items() if method not in mean.index]
     if missing:
-        lines += ["", f"Parts not run for this file: {', '.join(missing)} (so the ensembles "
-                  "with their models are absent too)."]
-    lines += ["", "## Times (seconds per fold: fit + test prediction; tuning included)", "",
-              "| arm | endpoints | mean s per fold | folds |", "|---|---|---|---|"]
+        lines += [
+            "",
+            f"Parts not run for this file: {', '.join(missing)} (so the ensembles "
+            "with their models are absent too).",
+        ]
+    lines += [
+        "",
+        "## Times (seconds per fold: fit + test prediction; tuning included)",
+        "",
+        "| arm | endpoints | mean s per fold | folds |",
+        "|---|---|---|---|",
+    ]
     timed = runs.copy()
     # The OOB choice costs every candidate forest of its fold.
     choice = timed["method"] == "RF-physchem, OOB choice"
@@ -349,33 +433,57 @@ def report(data: pd.DataFrame, folds: list, oof: pd.DataFrame, runs: pd.DataFram
         tuned = runs[runs["method"] == method]
         if len(tuned):
             lines += ["", f"{method}: settings chosen per fold (inner-CV R²):", ""]
-            lines += [f"- fold {int(r.fold)}: {r.chosen} (inner R² {r.inner_cv_r2:.3f}, "
-                      f"{r.tune_seconds:.0f} s tuning)" for r in tuned.itertuples()]
+            lines += [
+                f"- fold {int(r.fold)}: {r.chosen} (inner R² {r.inner_cv_r2:.3f}, "
+                f"{r.tune_seconds:.0f} s tuning)"
+                for r in tuned.itertuples()
+            ]
     if runs["method"].isin(tuned_methods).any():
         lines += ["", TUNING_NOTE]
-    lines += ["", "## Runs that produced these predictions", "",
-              "| command | git commit | finished | load average at the end |", "|---|---|---|---|"]
-    for (cmd, git, date, load), _ in runs.groupby(["command", "git", "date", "load_at_end"],
-                                                  sort=False):
+    lines += [
+        "",
+        "## Runs that produced these predictions",
+        "",
+        "| command | git commit | finished | load average at the end |",
+        "|---|---|---|---|",
+    ]
+    for (cmd, git, date, load), _ in runs.groupby(
+        ["command", "git", "date", "load_at_end"], sort=False
+    ):
         lines.append(f"| `{cmd}` | {git} | {date} | {load} |")
-    lines += ["", "Times are wall seconds on a 2-core machine shared with other jobs (see the "
-              "load average above), one thread per model, so they are upper bounds.", ""]
+    lines += [
+        "",
+        "Times are wall seconds on a 2-core machine shared with other jobs (see the "
+        "load average above), one thread per model, so they are upper bounds.",
+        "",
+    ]
     return "\n".join(lines)
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="rf,gbm,gnn,tuned",
-                        help="comma-separated parts to run: rf, gbm, gnn, tuned (300 rounds), "
-                             "tuned-full (the default 1000 rounds)")
-    parser.add_argument("--tune-trials", type=int, default=3,
-                        help="Optuna trials per outer fold for the tuned GBM")
-    parser.add_argument("--tune-folds", type=int, default=2,
-                        help="inner CV folds of each outer training fold for the tuned GBM")
+    parser.add_argument(
+        "--parts",
+        default="rf,gbm,gnn,tuned",
+        help="comma-separated parts to run: rf, gbm, gnn, tuned (300 rounds), "
+        "tuned-full (the default 1000 rounds)",
+    )
+    parser.add_argument(
+        "--tune-trials", type=int, default=3, help="Optuna trials per outer fold for the tuned GBM"
+    )
+    parser.add_argument(
+        "--tune-folds",
+        type=int,
+        default=2,
+        help="inner CV folds of each outer training fold for the tuned GBM",
+    )
     parser.add_argument("--gnn-epochs", type=int, default=30)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--report-only", action="store_true",
-                        help="rebuild the markdown from the stored predictions")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rebuild the markdown from the stored predictions",
+    )
     args = parser.parse_args(argv)
     import torch
 
@@ -392,13 +500,28 @@ def main(argv=None) -> None:
         jobs = {
             "gbm": lambda: run_model("GBM", lambda: GBMModel(n_jobs=args.threads), data, folds),
             "gnn": lambda: run_model(
-                "GNN", lambda: GNNModel(hidden=128, ffn_hidden=128, epochs=args.gnn_epochs,
-                                        seed=0), data, folds),
-            "tuned": lambda: run_model("GBM tuned", GBMModel, data, folds,
-                                       tune_trials=args.tune_trials, tune_folds=args.tune_folds),
-            "tuned-full": lambda: run_model("GBM tuned, 1000 rounds", GBMModel, data, folds,
-                                            tune_trials=args.tune_trials,
-                                            tune_folds=args.tune_folds, rounds=None),
+                "GNN",
+                lambda: GNNModel(hidden=128, ffn_hidden=128, epochs=args.gnn_epochs, seed=0),
+                data,
+                folds,
+            ),
+            "tuned": lambda: run_model(
+                "GBM tuned",
+                GBMModel,
+                data,
+                folds,
+                tune_trials=args.tune_trials,
+                tune_folds=args.tune_folds,
+            ),
+            "tuned-full": lambda: run_model(
+                "GBM tuned, 1000 rounds",
+                GBMModel,
+                data,
+                folds,
+                tune_trials=args.tune_trials,
+                tune_folds=args.tune_folds,
+                rounds=None,
+            ),
             "rf": lambda: run_rf(data, folds, args.threads),
         }
         unknown = sorted(set(parts) - set(jobs))
@@ -407,21 +530,26 @@ def main(argv=None) -> None:
         for part in parts:
             new_oof, new_runs = jobs[part]()
             new_runs = pd.DataFrame(new_runs).assign(
-                command=command_line(), git=git_commit(), load_at_end=load_average(),
-                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()))
+                command=command_line(),
+                git=git_commit(),
+                load_at_end=load_average(),
+                date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            )
             # Read again before merging: parts may run in parallel processes.
             oof = pd.read_csv(oof_path) if oof_path.exists() else pd.DataFrame(index=data.index)
             runs = pd.read_csv(runs_path) if runs_path.exists() else pd.DataFrame()
-            oof = pd.concat([oof.drop(columns=[c for c in new_oof if c in oof]), new_oof],
-                            axis=1)
+            oof = pd.concat([oof.drop(columns=[c for c in new_oof if c in oof]), new_oof], axis=1)
             if len(runs):
                 runs = runs[~runs["method"].isin(set(new_runs["method"]))]
             runs = pd.concat([runs, new_runs], ignore_index=True)
             oof.to_csv(oof_path, index=False, float_format="%.5g")
             runs.to_csv(runs_path, index=False, float_format="%.5g")
-    command = ("python benchmarks/adme_study_protocol.py --report-only "
-               f"(predictions from the runs in {runs_path.name})" if args.report_only
-               else command_line())
+    command = (
+        "python benchmarks/adme_study_protocol.py --report-only "
+        f"(predictions from the runs in {runs_path.name})"
+        if args.report_only
+        else command_line()
+    )
     text = report(data, folds, oof, runs, command)
     (RESULTS / f"{STEM}.md").write_text(text)
     print(text)

@@ -88,8 +88,12 @@ def main(argv=None) -> int:
     parser.add_argument("--train-geometries", type=int, default=6 if FAST else 700)
     parser.add_argument("--val-geometries", type=int, default=4 if FAST else 100)
     parser.add_argument("--screen-samples", type=int, default=8 if FAST else 400)
-    parser.add_argument("--epoch-scale", type=float, default=0.05 if FAST else 1.0,
-                        help="multiply SCREEN_EPOCHS and FINAL_EPOCHS (smoke tests)")
+    parser.add_argument(
+        "--epoch-scale",
+        type=float,
+        default=0.05 if FAST else 1.0,
+        help="multiply SCREEN_EPOCHS and FINAL_EPOCHS (smoke tests)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -101,8 +105,11 @@ def main(argv=None) -> int:
     train_ds = dataset(args.workdir, "train", args.train_geometries, 2, 1000)
     val_ds = dataset(args.workdir, "val", args.val_geometries, 1, 2000)
     summary["data"] = {
-        name: {"samples": int(ds.sizes["sample"]), "cpu_s": ds.attrs.get("generation_cpu_s"),
-               "wall_s": ds.attrs.get("generation_wall_s")}
+        name: {
+            "samples": int(ds.sizes["sample"]),
+            "cpu_s": ds.attrs.get("generation_cpu_s"),
+            "wall_s": ds.attrs.get("generation_wall_s"),
+        }
         for name, ds in (("train", train_ds), ("val", val_ds))
     }
     train, val = training_arrays(train_ds), training_arrays(val_ds)
@@ -116,13 +123,20 @@ def main(argv=None) -> int:
         model = cls(**hparams)
         config = FitConfig(epochs=_epochs(SCREEN_EPOCHS[name], args), seed=args.seed)
         result = fit_grid_operator(
-            model, screen, val, config, checkpoint=args.workdir / f"screen_{name}.ckpt",
+            model,
+            screen,
+            val,
+            config,
+            checkpoint=args.workdir / f"screen_{name}.ckpt",
             log=lambda m, n=name: log(f"screen {n}: {m}"),
         )
         summary["screen"][name] = {
-            "hparams": hparams, "parameters": sum(p.numel() for p in model.parameters()),
-            "val_rel_l2": result["best_val"], "best_epoch": result["best_epoch"],
-            "cpu_s": round(result["cpu_s"], 1), "wall_s": round(result["wall_s"], 1),
+            "hparams": hparams,
+            "parameters": sum(p.numel() for p in model.parameters()),
+            "val_rel_l2": result["best_val"],
+            "best_epoch": result["best_epoch"],
+            "cpu_s": round(result["cpu_s"], 1),
+            "wall_s": round(result["wall_s"], 1),
         }
         with atomic_write(summary_path) as handle:
             json.dump(summary, handle, indent=1)
@@ -135,17 +149,26 @@ def main(argv=None) -> int:
     model = cls(**hparams)
     config = FitConfig(epochs=_epochs(FINAL_EPOCHS[winner], args), seed=args.seed)
     result = fit_grid_operator(
-        model, train, val, config, checkpoint=args.workdir / "final.ckpt",
+        model,
+        train,
+        val,
+        config,
+        checkpoint=args.workdir / "final.ckpt",
         log=lambda m: log(f"final {winner}: {m}"),
     )
     from sciml.train import save_checkpoint
 
     save_checkpoint(args.workdir / "final.pt", model)
     summary["final"] = {
-        "architecture": winner, "hparams": hparams, "config": config.__dict__,
-        "val_rel_l2": result["best_val"], "best_epoch": result["best_epoch"],
-        "epochs_run": result["epochs_run"], "cpu_s": round(result["cpu_s"], 1),
-        "wall_s": round(result["wall_s"], 1), "history": result["history"],
+        "architecture": winner,
+        "hparams": hparams,
+        "config": config.__dict__,
+        "val_rel_l2": result["best_val"],
+        "best_epoch": result["best_epoch"],
+        "epochs_run": result["epochs_run"],
+        "cpu_s": round(result["cpu_s"], 1),
+        "wall_s": round(result["wall_s"], 1),
+        "history": result["history"],
     }
     with atomic_write(summary_path) as handle:
         json.dump(summary, handle, indent=1)

@@ -111,8 +111,10 @@ def run(args) -> tuple[pd.DataFrame, list[str], int]:
     folds = kfold(len(train), args.folds, seed=1)
     for fold, (inner, val) in enumerate(folds):
         for label in _labels(args):
-            key = CACHE / f"{label.replace(', ', '_').replace(' ', '-')}-fold{fold}-of" \
-                          f"{args.folds}-t{args.threads}.json"
+            key = (
+                CACHE / f"{label.replace(', ', '_').replace(' ', '-')}-fold{fold}-of"
+                f"{args.folds}-t{args.threads}.json"
+            )
             if key.is_file():
                 rows.append(json.loads(key.read_text()))
                 _log(f"fold {fold} {label}: from an earlier run")
@@ -123,9 +125,14 @@ def run(args) -> tuple[pd.DataFrame, list[str], int]:
             pred = model.predict(test["smiles"])[targets]
             seconds = time.perf_counter() - start
             report = regression_report(test[targets], pred, task_names=targets)
-            row = {"candidate": label, "fold": fold, "n_fit": len(fit),
-                   "seconds": round(seconds, 1), "load": load_average(),
-                   **{t: float(report.loc[t, "r2"]) for t in targets}}
+            row = {
+                "candidate": label,
+                "fold": fold,
+                "n_fit": len(fit),
+                "seconds": round(seconds, 1),
+                "load": load_average(),
+                **{t: float(report.loc[t, "r2"]) for t in targets},
+            }
             row["mean"] = float(np.mean([row[t] for t in targets]))
             with atomic_write(key) as handle:
                 json.dump(row, handle)
@@ -144,76 +151,109 @@ def report(frame: pd.DataFrame, targets: list[str], n_train: int, args) -> str:
     eligible = mean[fits.reindex(mean.index)]
     eligible = eligible.loc[[c for c in eligible.index if CANDIDATES[c] is not None]]
     chosen = eligible["mean"].idxmax() if len(eligible) else None
-    lines = ["# The demo's domain-adaptation recipe, chosen on validation folds\n",
-             machine_info(("numpy", "torch", "scikit-learn", "rdkit"),
-                          command=command_line()), "",
-             f"Data: the demo's training split of Biogen ADME ({n_train} molecules: "
-             "`random_split(seed=0)` 80%, censored HLM/RLM dropped); the demo's test molecules "
-             f"are never used. {args.folds}-fold inner CV (`kfold(seed=1)`); each candidate is "
-             "the demo's model (random-forest head, 300 trees, MTR-DA at peak learning rate "
-             f"1e-3) with its encoder, epochs and precision; {args.threads} torch thread(s). "
-             "R² per endpoint on each validation fold, averaged over folds.", "",
-             "| candidate | " + " | ".join(targets) + " | mean R² | s per fit (fold, this run) "
-             f"| estimated demo ADME part, s | fits {args.budget_seconds:.0f} s |",
-             "|---" * (len(targets) + 5) + "|"]
+    lines = [
+        "# The demo's domain-adaptation recipe, chosen on validation folds\n",
+        machine_info(("numpy", "torch", "scikit-learn", "rdkit"), command=command_line()),
+        "",
+        f"Data: the demo's training split of Biogen ADME ({n_train} molecules: "
+        "`random_split(seed=0)` 80%, censored HLM/RLM dropped); the demo's test molecules "
+        f"are never used. {args.folds}-fold inner CV (`kfold(seed=1)`); each candidate is "
+        "the demo's model (random-forest head, 300 trees, MTR-DA at peak learning rate "
+        f"1e-3) with its encoder, epochs and precision; {args.threads} torch thread(s). "
+        "R² per endpoint on each validation fold, averaged over folds.",
+        "",
+        "| candidate | " + " | ".join(targets) + " | mean R² | s per fit (fold, this run) "
+        f"| estimated demo ADME part, s | fits {args.budget_seconds:.0f} s |",
+        "|---" * (len(targets) + 5) + "|",
+    ]
     for label, row in mean.iterrows():
         estimate = "" if np.isnan(seconds[label]) else f"{seconds[label]:.0f}"
         verdict = "" if np.isnan(seconds[label]) else ("yes" if fits[label] else "no")
-        lines.append(f"| {label} | " + " | ".join(f"{row[t]:.3f}" for t in targets)
-                     + f" | **{row['mean']:.3f}** | {fold_seconds[label]:.0f} | "
-                     f"{estimate} | {verdict} |")
-    lines += ["", "Rule: the transformer candidate with the best mean validation R² whose "
-              "estimated ADME part fits the budget. The estimate is a ratio to the toy recipe "
-              f"measured in this same run: {TOY_DEMO['adme_part']:.0f} s (the toy's ADME part "
-              "inside the real demo, `demo_time.md` at commit bf4901b) x (candidate + "
-              "RF-physchem seconds) / (toy + RF-physchem seconds). Budget: "
-              f"{DEMO_GOAL_SECONDS:.0f} s less the demo's other parts "
-              f"({TOY_DEMO['wall'] - TOY_DEMO['adme_part']:.0f} s) less a "
-              f"{MARGIN_SECONDS:.0f} s margin = {args.budget_seconds:.0f} s. A first version of "
-              "the rule scaled raw seconds to a 150 s budget; on this loaded machine it "
-              "excluded every transformer, even the toy that runs in the demo in 76 s, and was "
-              "replaced after the first fold's times and scores of four candidates had been "
-              "logged, before a candidate was chosen. `benchmarks/demo_time.py` checks the "
-              "choice inside the real demo.", ""]
+        lines.append(
+            f"| {label} | "
+            + " | ".join(f"{row[t]:.3f}" for t in targets)
+            + f" | **{row['mean']:.3f}** | {fold_seconds[label]:.0f} | "
+            f"{estimate} | {verdict} |"
+        )
+    lines += [
+        "",
+        "Rule: the transformer candidate with the best mean validation R² whose "
+        "estimated ADME part fits the budget. The estimate is a ratio to the toy recipe "
+        f"measured in this same run: {TOY_DEMO['adme_part']:.0f} s (the toy's ADME part "
+        "inside the real demo, `demo_time.md` at commit bf4901b) x (candidate + "
+        "RF-physchem seconds) / (toy + RF-physchem seconds). Budget: "
+        f"{DEMO_GOAL_SECONDS:.0f} s less the demo's other parts "
+        f"({TOY_DEMO['wall'] - TOY_DEMO['adme_part']:.0f} s) less a "
+        f"{MARGIN_SECONDS:.0f} s margin = {args.budget_seconds:.0f} s. A first version of "
+        "the rule scaled raw seconds to a 150 s budget; on this loaded machine it "
+        "excluded every transformer, even the toy that runs in the demo in 76 s, and was "
+        "replaced after the first fold's times and scores of four candidates had been "
+        "logged, before a candidate was chosen. `benchmarks/demo_time.py` checks the "
+        "choice inside the real demo.",
+        "",
+    ]
     if chosen is None:
         lines.append("**No transformer candidate fits the budget**: the demo keeps its recipe.")
     else:
-        lines.append(f"**Chosen: {chosen}** (mean validation R² {mean.loc[chosen, 'mean']:.3f}; "
-                     f"RF-physchem {mean.loc['RF-physchem', 'mean']:.3f}"
-                     + (f"; the toy recipe the demo shipped with "
-                        f"{mean.loc['toy, 30 epochs, fp32', 'mean']:.3f}"
-                        if "toy, 30 epochs, fp32" in mean.index else "") + ").")
+        lines.append(
+            f"**Chosen: {chosen}** (mean validation R² {mean.loc[chosen, 'mean']:.3f}; "
+            f"RF-physchem {mean.loc['RF-physchem', 'mean']:.3f}"
+            + (
+                f"; the toy recipe the demo shipped with "
+                f"{mean.loc['toy, 30 epochs, fp32', 'mean']:.3f}"
+                if "toy, 30 epochs, fp32" in mean.index
+                else ""
+            )
+            + ")."
+        )
     per_fold = frame[["candidate", "fold", "n_fit", "seconds", "load", *targets, "mean"]]
-    lines += ["", "<details><summary>Per validation fold (R², wall seconds, load average when "
-              "the fit ended)</summary>", "",
-              "| " + " | ".join(per_fold.columns) + " |", "|---" * per_fold.shape[1] + "|"]
-    lines += ["| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row)
-              + " |" for row in per_fold.itertuples(index=False)]
-    lines += ["", "</details>", "",
-              f"Commit {git_commit()}; per-fold rows cached (not committed) in "
-              f"`benchmarks/.cache/{STEM}/`, so a rerun rebuilds this file without training."]
+    lines += [
+        "",
+        "<details><summary>Per validation fold (R², wall seconds, load average when "
+        "the fit ended)</summary>",
+        "",
+        "| " + " | ".join(per_fold.columns) + " |",
+        "|---" * per_fold.shape[1] + "|",
+    ]
+    lines += [
+        "| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |"
+        for row in per_fold.itertuples(index=False)
+    ]
+    lines += [
+        "",
+        "</details>",
+        "",
+        f"Commit {git_commit()}; per-fold rows cached (not committed) in "
+        f"`benchmarks/.cache/{STEM}/`, so a rerun rebuilds this file without training.",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--folds", type=int, default=3, help="inner CV folds of the demo's "
-                        "training split")
+    parser.add_argument(
+        "--folds", type=int, default=3, help="inner CV folds of the demo's training split"
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
-    parser.add_argument("--budget-seconds", type=float,
-                        default=DEMO_GOAL_SECONDS - (TOY_DEMO["wall"] - TOY_DEMO["adme_part"])
-                        - MARGIN_SECONDS,
-                        help="estimated seconds the demo's ADME part may take (default: 300 s "
-                             "less the other parts and a 45 s margin)")
-    parser.add_argument("--candidates", help="semicolon-separated subset of the candidates "
-                        f"(default all: {'; '.join(CANDIDATES)})")
+    parser.add_argument(
+        "--budget-seconds",
+        type=float,
+        default=DEMO_GOAL_SECONDS - (TOY_DEMO["wall"] - TOY_DEMO["adme_part"]) - MARGIN_SECONDS,
+        help="estimated seconds the demo's ADME part may take (default: 300 s "
+        "less the other parts and a 45 s margin)",
+    )
+    parser.add_argument(
+        "--candidates",
+        help=f"semicolon-separated subset of the candidates (default all: {'; '.join(CANDIDATES)})",
+    )
     parser.add_argument("--output", default=str(RESULTS / f"{STEM}.md"))
     args = parser.parse_args(argv)
     out = check_output_file(args.output, "--output")
     unknown = [c for c in _labels(args) if c not in CANDIDATES]
     if unknown:
-        raise SystemExit(f"--candidates: unknown candidate(s) {unknown}; choose from "
-                         f"{'; '.join(CANDIDATES)}")
+        raise SystemExit(
+            f"--candidates: unknown candidate(s) {unknown}; choose from {'; '.join(CANDIDATES)}"
+        )
     frame, targets, n_train = run(args)
     with atomic_write(out) as handle:
         handle.write(report(frame, targets, n_train, args))

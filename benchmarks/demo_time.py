@@ -37,8 +37,12 @@ def main() -> None:
         env.update(SCIML_CACHE_DIR=str(Path(tmp) / "cache"), SCIML_OFFLINE="1")
         out = Path(tmp) / "demo"
         start = time.perf_counter()
-        subprocess.run([str(Path(sys.executable).parent / "sciml"), "demo", "--out", str(out)],
-                       env=env, check=True, capture_output=True)
+        subprocess.run(
+            [str(Path(sys.executable).parent / "sciml"), "demo", "--out", str(out)],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         seconds = time.perf_counter() - start
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = usage.ru_utime + usage.ru_stime
@@ -48,17 +52,23 @@ def main() -> None:
     times = re.findall(r"^_(\d+) s wall, (\d+) CPU-s_$", report, re.M)
     complete = "## Still to come" not in report and len(times) == len(titles)
     lines = [
-        "# `sciml demo` as a new user runs it", "",
+        "# `sciml demo` as a new user runs it",
+        "",
         machine_info(("torch", "numpy", "rdkit")),
         "The demo ran in a child process with no `SCIML_DATA_DIR`, an empty cache and "
-        "`SCIML_OFFLINE=1`, so only what ships with the package was used.", "",
-        "| measure | value |", "|---|---|",
+        "`SCIML_OFFLINE=1`, so only what ships with the package was used.",
+        "",
+        "| measure | value |",
+        "|---|---|",
         f"| CPU time (user + system, all processes) | {cpu:.0f} CPU-s |",
         f"| wall time | {seconds:.0f} s ({seconds / 60:.1f} min) |",
         f"| peak RSS of the demo process | {peak_mib:.0f} MiB |",
         f"| complete report | {'yes' if complete else 'no'} |",
-        *(f"| part {i}: {t} | {w} s wall, {c} CPU-s |"
-          for i, (t, (w, c)) in enumerate(zip(titles, times, strict=False), 1)), "",
+        *(
+            f"| part {i}: {t} | {w} s wall, {c} CPU-s |"
+            for i, (t, (w, c)) in enumerate(zip(titles, times, strict=False), 1)
+        ),
+        "",
         f"Goal (issue 29): the whole demo in at most {GOAL_CPU_SECONDS} CPU-s with a complete "
         "report: " + ("**met**." if cpu <= GOAL_CPU_SECONDS and complete else "**missed**."),
         "",

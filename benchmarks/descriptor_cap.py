@@ -86,15 +86,20 @@ def _cv(x: np.ndarray, y: np.ndarray, seed: int = 0) -> tuple[float, float]:
         medians = np.nanmedian(np.where(np.isnan(x[train]).all(0), 0.0, x[train]), axis=0)
         x_train = np.where(np.isnan(x[train]), medians, x[train])
         x_test = np.where(np.isnan(x[test]), medians, x[test])
-        forest = RandomForestRegressor(n_estimators=100, max_features=1 / 3, random_state=seed,
-                                       n_jobs=1).fit(x_train, y[train])
+        forest = RandomForestRegressor(
+            n_estimators=100, max_features=1 / 3, random_state=seed, n_jobs=1
+        ).fit(x_train, y[train])
         pred[test] = forest.predict(x_test)
     rmse = float(np.sqrt(np.mean((pred - y) ** 2)))
     return 1 - float(np.sum((pred - y) ** 2) / np.sum((y - y.mean()) ** 2)), rmse
 
 
-SET_NAMES = {"esol": "ESOL (log S)", "hlm": "Biogen HLM", "sol": "Biogen Sol",
-             "moses": "MOSES test, first 5,000"}
+SET_NAMES = {
+    "esol": "ESOL (log S)",
+    "hlm": "Biogen HLM",
+    "sol": "Biogen Sol",
+    "moses": "MOSES test, first 5,000",
+}
 
 
 def _sets() -> dict[str, tuple[list[str], np.ndarray | None]]:
@@ -107,13 +112,21 @@ def _sets() -> dict[str, tuple[list[str], np.ndarray | None]]:
             moses.append(line.strip())
             if len(moses) == 5_000:
                 break
-    sets = {"ESOL (log S)": (esol["smiles"].str.strip().tolist(),
-                             esol["measured log solubility in mols per litre"].to_numpy(float))}
-    for name, column in (("Biogen HLM", "LOG HLM_CLint (mL/min/kg)"),
-                         ("Biogen Sol", "LOG SOLUBILITY PH 6.8 (ug/mL)")):
+    sets = {
+        "ESOL (log S)": (
+            esol["smiles"].str.strip().tolist(),
+            esol["measured log solubility in mols per litre"].to_numpy(float),
+        )
+    }
+    for name, column in (
+        ("Biogen HLM", "LOG HLM_CLint (mL/min/kg)"),
+        ("Biogen Sol", "LOG SOLUBILITY PH 6.8 (ug/mL)"),
+    ):
         rows = biogen[column].notna()
-        sets[name] = (biogen.loc[rows, "SMILES"].str.strip().tolist(),
-                      biogen.loc[rows, column].to_numpy(float))
+        sets[name] = (
+            biogen.loc[rows, "SMILES"].str.strip().tolist(),
+            biogen.loc[rows, column].to_numpy(float),
+        )
     sets["MOSES test, first 5,000"] = (moses, None)
     return sets
 
@@ -122,25 +135,40 @@ def main() -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", nargs="+", choices=sorted(SET_NAMES), default=list(SET_NAMES),
-                        help="data sets to measure (default: all)")
+    parser.add_argument(
+        "--sets",
+        nargs="+",
+        choices=sorted(SET_NAMES),
+        default=list(SET_NAMES),
+        help="data sets to measure (default: all)",
+    )
     args = parser.parse_args()
     wanted = {SET_NAMES[name] for name in args.sets}
     started = time.perf_counter()
-    lines = ["# Capping the AvgIpc descriptor (issue 30)", "",
-             f"Made by `{command_line()}`.", "",
-             f"sciml computes `AvgIpc` only for molecules of at most {D.AVGIPC_MAX_ATOMS} heavy "
-             "atoms (NaN above, imputed with the training median). RDKit's `AvgIpc` grows about "
-             "with the cube of the atom count.", "",
-             "## Cost per molecule (all 216 descriptors, one thread)", "", *_cost(), "",
-             "## Molecules above the cap, and the accuracy effect", "",
-             "5-fold CV (random folds, seed 0) of a 100-tree random forest (max_features=1/3, "
-             "training medians for undefined descriptors). 'capped' is what sciml computes; "
-             "'RDKit' uses RDKit's AvgIpc for every molecule; 'dropped' leaves AvgIpc out.", "",
-             "| data set | molecules | largest (heavy atoms) | above the cap | max abs change "
-             "of any descriptor | R² capped | R² RDKit | R² dropped | RMSE capped | RMSE RDKit "
-             "| RMSE dropped |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "# Capping the AvgIpc descriptor (issue 30)",
+        "",
+        f"Made by `{command_line()}`.",
+        "",
+        f"sciml computes `AvgIpc` only for molecules of at most {D.AVGIPC_MAX_ATOMS} heavy "
+        "atoms (NaN above, imputed with the training median). RDKit's `AvgIpc` grows about "
+        "with the cube of the atom count.",
+        "",
+        "## Cost per molecule (all 216 descriptors, one thread)",
+        "",
+        *_cost(),
+        "",
+        "## Molecules above the cap, and the accuracy effect",
+        "",
+        "5-fold CV (random folds, seed 0) of a 100-tree random forest (max_features=1/3, "
+        "training medians for undefined descriptors). 'capped' is what sciml computes; "
+        "'RDKit' uses RDKit's AvgIpc for every molecule; 'dropped' leaves AvgIpc out.",
+        "",
+        "| data set | molecules | largest (heavy atoms) | above the cap | max abs change "
+        "of any descriptor | R² capped | R² RDKit | R² dropped | RMSE capped | RMSE RDKit "
+        "| RMSE dropped |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     avg_ipc = D.descriptor_names().index("AvgIpc")
     for name, (smiles, y) in _sets().items():
         if name not in wanted:
@@ -149,9 +177,13 @@ def main() -> None:
         capped, uncapped = _rows(smiles, True), _rows(smiles, False)
         change = float(np.nanmax(np.abs(capped - uncapped))) if len(smiles) else 0.0
         same_nan = bool((np.isnan(capped) == np.isnan(uncapped)).all())
-        cells = [name, f"{len(smiles):,}", str(max(atoms)),
-                 str(sum(a > D.AVGIPC_MAX_ATOMS for a in atoms)),
-                 f"{change:g}" + ("" if same_nan else " (NaN pattern differs)")]
+        cells = [
+            name,
+            f"{len(smiles):,}",
+            str(max(atoms)),
+            str(sum(a > D.AVGIPC_MAX_ATOMS for a in atoms)),
+            f"{change:g}" + ("" if same_nan else " (NaN pattern differs)"),
+        ]
         if y is None:
             cells += ["-"] * 6
         else:
@@ -159,9 +191,13 @@ def main() -> None:
             cells += [f"{r2:.4f}" for r2, _ in scores] + [f"{rmse:.4f}" for _, rmse in scores]
         lines.append("| " + " | ".join(cells) + " |")
         print(lines[-1], flush=True)
-    lines += ["", f"CPU time of the whole run: {time.process_time():.0f} s; wall "
-              f"{time.perf_counter() - started:.0f} s.", "",
-              machine_info(("numpy", "pandas", "rdkit", "scikit-learn"))]
+    lines += [
+        "",
+        f"CPU time of the whole run: {time.process_time():.0f} s; wall "
+        f"{time.perf_counter() - started:.0f} s.",
+        "",
+        machine_info(("numpy", "pandas", "rdkit", "scikit-learn")),
+    ]
     RESULTS.mkdir(exist_ok=True)
     with atomic_write(RESULTS / "descriptor_cap.md") as handle:
         handle.write("\n".join(lines) + "\n")

@@ -58,8 +58,16 @@ def plan(args: argparse.Namespace, work: Path) -> list[tuple[str, list[str], Pat
         common = ["--threads", "1", "--device", "cpu", "--budget-min", f"{per_model:.4g}"]
     else:
         common = [
-            "--threads", str(os.cpu_count() or 1), "--device", "cuda", "--precision", "bf16",
-            "--batch-scale", str(args.batch_scale), "--budget-min", f"{per_model:.4g}",
+            "--threads",
+            str(os.cpu_count() or 1),
+            "--device",
+            "cuda",
+            "--precision",
+            "bf16",
+            "--batch-scale",
+            str(args.batch_scale),
+            "--budget-min",
+            f"{per_model:.4g}",
         ]
     paper = [] if args.dry_run else ["--paper"]
     slack = 120.0 if args.dry_run else 60.0  # data loading, evaluation, figures
@@ -77,7 +85,9 @@ def plan(args: argparse.Namespace, work: Path) -> list[tuple[str, list[str], Pat
 
 def demote(markdown: str) -> str:
     """Push every heading two levels down, so a results file nests under a section."""
-    return "\n".join("##" + line if line.startswith("#") else line for line in markdown.splitlines())
+    return "\n".join(
+        "##" + line if line.startswith("#") else line for line in markdown.splitlines()
+    )
 
 
 def run_step(name: str, argv: list[str], timeout: float, env: dict, log) -> tuple[int, float]:
@@ -93,16 +103,33 @@ def run_step(name: str, argv: list[str], timeout: float, env: dict, log) -> tupl
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--total-min", type=float, default=10.0,
-                        help="training minutes of all models together (default 10)")
-    parser.add_argument("--batch-scale", type=int, default=4,
-                        help="batch size multiplier on the GPU (default 4)")
-    parser.add_argument("--data-min", type=float, default=0.0,
-                        help="extra minutes allowed for generating paper-scale data the first time")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="CPU smoke run of the same plan at the SCIML_FAST size")
-    parser.add_argument("--benchmarks", nargs="+", choices=list(MODELS), default=list(MODELS),
-                        help="which benchmarks to run (default: all)")
+    parser.add_argument(
+        "--total-min",
+        type=float,
+        default=10.0,
+        help="training minutes of all models together (default 10)",
+    )
+    parser.add_argument(
+        "--batch-scale", type=int, default=4, help="batch size multiplier on the GPU (default 4)"
+    )
+    parser.add_argument(
+        "--data-min",
+        type=float,
+        default=0.0,
+        help="extra minutes allowed for generating paper-scale data the first time",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="CPU smoke run of the same plan at the SCIML_FAST size",
+    )
+    parser.add_argument(
+        "--benchmarks",
+        nargs="+",
+        choices=list(MODELS),
+        default=list(MODELS),
+        help="which benchmarks to run (default: all)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "gpu_operators.md")
     args = parser.parse_args(argv)
     name = gpu_name()

@@ -44,19 +44,33 @@ PROBE_BATCHES = 30
 
 def _args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--minutes", type=float, default=10.0,
-                   help="wall-time budget of pre-training, probe and caches included")
+    p.add_argument(
+        "--minutes",
+        type=float,
+        default=10.0,
+        help="wall-time budget of pre-training, probe and caches included",
+    )
     p.add_argument("--size", default="base", help="encoder size (default: base)")
     p.add_argument("--batch-size", type=int, default=512)
     p.add_argument("--lr", type=float, default=5e-4, help="peak learning rate")
-    p.add_argument("--epoch-size", type=int, default=100_000,
-                   help="molecules per epoch (checkpoint, validation and budget grain)")
+    p.add_argument(
+        "--epoch-size",
+        type=int,
+        default=100_000,
+        help="molecules per epoch (checkpoint, validation and budget grain)",
+    )
     p.add_argument("--checkpoint", default="runs/gpu/moses_mlm_base.pt")
-    p.add_argument("--results", default=str(RESULTS),
-                   help="folder of gpu_pretrain.md; the study goes into its gpu_base/")
+    p.add_argument(
+        "--results",
+        default=str(RESULTS),
+        help="folder of gpu_pretrain.md; the study goes into its gpu_base/",
+    )
     p.add_argument("--skip-study", action="store_true", help="pre-train only")
-    p.add_argument("--dry-run", action="store_true",
-                   help="tiny CPU check of the whole pipeline (tiny encoder, little data)")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="tiny CPU check of the whole pipeline (tiny encoder, little data)",
+    )
     args = p.parse_args(argv)
     if args.dry_run:
         args.size, args.batch_size, args.epoch_size, args.minutes = "tiny", 64, 500, 2.0
@@ -69,10 +83,12 @@ def _check_device(args) -> str:
     if args.dry_run:
         return "cpu"
     if not torch.cuda.is_available():
-        raise SystemExit("gpu_pretrain.py: error: no CUDA GPU is visible to torch; this "
-                         f"script pre-trains `{args.size}` on 1.58M MOSES molecules in "
-                         f"{args.minutes:g} minutes, which needs one large GPU (a CPU would "
-                         "take days). Use --dry-run for a tiny CPU check of the pipeline.")
+        raise SystemExit(
+            "gpu_pretrain.py: error: no CUDA GPU is visible to torch; this "
+            f"script pre-trains `{args.size}` on 1.58M MOSES molecules in "
+            f"{args.minutes:g} minutes, which needs one large GPU (a CPU would "
+            "take days). Use --dry-run for a tiny CPU check of the pipeline."
+        )
     return "cuda"
 
 
@@ -105,41 +121,62 @@ def main(argv=None) -> None:
     results.mkdir(parents=True, exist_ok=True)
     moses, chembl = _corpus(args)
     tokenizer = SmilesTokenizer.build_vocab([*moses, *chembl])
-    common = dict(size=args.size, tokenizer=tokenizer, batch_size=args.batch_size, lr=args.lr,
-                  precision="auto", encoder_overrides={"dropout": 0.0}, progress=False,
-                  corpus_name="moses_gpu" if not args.dry_run else "moses_dry_run")
+    common = dict(
+        size=args.size,
+        tokenizer=tokenizer,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        precision="auto",
+        encoder_overrides={"dropout": 0.0},
+        progress=False,
+        corpus_name="moses_gpu" if not args.dry_run else "moses_dry_run",
+    )
     # The probe: a few hundred batches' worth tells the plan how fast this GPU trains.
     probe_n = min(len(moses), PROBE_BATCHES * args.batch_size)
     start = time.perf_counter()
     pretrain(moses[:probe_n], epochs=1, val_fraction=0.0, **common)
     rate = probe_n / (time.perf_counter() - start)
     seconds_left = 60 * args.minutes - (time.perf_counter() - wall)
-    epochs = min(_plan(rate, seconds_left, args), 2) if args.dry_run else \
-        _plan(rate, seconds_left, args)
+    epochs = (
+        min(_plan(rate, seconds_left, args), 2) if args.dry_run else _plan(rate, seconds_left, args)
+    )
     checkpoint = Path(args.checkpoint)
     checkpoint.parent.mkdir(parents=True, exist_ok=True)
     # A hard stop at 1.5x the plan, in case the probe was too optimistic.
-    budget = Checkpoints.with_budget(checkpoint.with_suffix(".checkpoints"),
-                                     max_minutes=1.5 * seconds_left / 60)
+    budget = Checkpoints.with_budget(
+        checkpoint.with_suffix(".checkpoints"), max_minutes=1.5 * seconds_left / 60
+    )
     start = time.perf_counter()
     try:
-        stage = pretrain(moses, epochs=epochs, epoch_size=args.epoch_size, token_cache=True,
-                         val_fraction=0.002, output=checkpoint, checkpoints=budget, **common)
+        stage = pretrain(
+            moses,
+            epochs=epochs,
+            epoch_size=args.epoch_size,
+            token_cache=True,
+            val_fraction=0.002,
+            output=checkpoint,
+            checkpoints=budget,
+            **common,
+        )
     except TimeBudgetReached as stop:
-        raise SystemExit(f"gpu_pretrain.py: error: pre-training ran past 1.5x its plan of "
-                         f"{epochs} epochs ({stop}); lower --epoch-size or raise --minutes"
-                         ) from None
+        raise SystemExit(
+            f"gpu_pretrain.py: error: pre-training ran past 1.5x its plan of "
+            f"{epochs} epochs ({stop}); lower --epoch-size or raise --minutes"
+        ) from None
     budget.finish()
     pre_seconds = time.perf_counter() - start
     record = stage.info["stages"][-1]
     lines = [
-        f"# `{args.size}` encoder pre-trained on MOSES on one GPU (issue 14, item 6)", "",
+        f"# `{args.size}` encoder pre-trained on MOSES on one GPU (issue 14, item 6)",
+        "",
         machine_info(("torch", "numpy", "scikit-learn", "rdkit")),
         f"Device: {torch.cuda.get_device_name() if device == 'cuda' else 'CPU (dry run)'}. "
         f"Encoder `{args.size}`, MLM (15 %, 80/10/10), dropout 0, batch {args.batch_size}, "
         f"peak learning rate {args.lr:g} with 5 % warm-up and cosine decay, bf16 autocast on "
-        f"CUDA; vocabulary of {tokenizer.vocab_size} tokens from MOSES + chembl30_sample.", "",
-        "| step | value |", "| --- | --- |",
+        f"CUDA; vocabulary of {tokenizer.vocab_size} tokens from MOSES + chembl30_sample.",
+        "",
+        "| step | value |",
+        "| --- | --- |",
         f"| probe throughput ({probe_n} molecules, 1 epoch) | {rate:.0f} molecules/s |",
         f"| plan | {epochs} epochs x {args.epoch_size:,} molecules |",
         f"| molecules seen | {record['molecules_seen']:,} of {len(moses):,} |",
@@ -147,25 +184,45 @@ def main(argv=None) -> None:
         f"| whole budget used (load, vocabulary, cache, probe, training) | "
         f"{(time.perf_counter() - wall) / 60:.1f} min of {args.minutes:g} |",
         f"| final validation MLM loss (0.2 % of MOSES held out) | "
-        f"{record['final'].get('val_mlm', float('nan')):.3f} |", "",
+        f"{record['final'].get('val_mlm', float('nan')):.3f} |",
+        "",
     ]
     if not args.skip_study:
         import adme_domain_adaptation as study
 
         study_dir = results / f"gpu_{args.size}"
-        study_args = ["--arms", "moses", "--encoders", f"MLM-MOSES={checkpoint}",
-                      "--output", str(study_dir / "adme_domain_adaptation.md"), "--threads",
-                      str(max(1, torch.get_num_threads()))]
+        study_args = [
+            "--arms",
+            "moses",
+            "--encoders",
+            f"MLM-MOSES={checkpoint}",
+            "--output",
+            str(study_dir / "adme_domain_adaptation.md"),
+            "--threads",
+            str(max(1, torch.get_num_threads())),
+        ]
         if args.dry_run:
-            study_args += ["--limit", "60", "--folds", "2", "--adapt-epochs", "1",
-                           "--finetune-epochs", "1", "--n-estimators", "5"]
+            study_args += [
+                "--limit",
+                "60",
+                "--folds",
+                "2",
+                "--adapt-epochs",
+                "1",
+                "--finetune-epochs",
+                "1",
+                "--n-estimators",
+                "5",
+            ]
         else:
             study_args += ["--split", "both"]
         start = time.perf_counter()
         study.main(study_args)
-        lines.append(f"Study protocol with this encoder ({(time.perf_counter() - start) / 60:.1f}"
-                     f" min): [{study_dir.name}/adme_domain_adaptation.md]"
-                     f"({study_dir.name}/adme_domain_adaptation.md).")
+        lines.append(
+            f"Study protocol with this encoder ({(time.perf_counter() - start) / 60:.1f}"
+            f" min): [{study_dir.name}/adme_domain_adaptation.md]"
+            f"({study_dir.name}/adme_domain_adaptation.md)."
+        )
     (results / "gpu_pretrain.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

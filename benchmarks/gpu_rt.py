@@ -33,14 +33,27 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--minutes", type=float, default=10.0, help="training budget (default 10)")
     p.add_argument("--size", default="512x8", help="d_model x layers (default 512x8)")
     p.add_argument("--batch-size", type=int, default=512, help="molecules per batch (512)")
-    p.add_argument("--epoch-size", type=int, default=200_000,
-                   help="molecules per epoch: checkpoint, validation, budget check (2e5)")
-    p.add_argument("--out", type=Path, default=ROOT / "runs" / "gpu" / "qed_rt_512x8.pt",
-                   help="model path (default runs/gpu/qed_rt_512x8.pt)")
-    p.add_argument("--record", type=Path, default=ROOT / "benchmarks" / "results" / "gpu_rt.json",
-                   help="JSON record; the report goes next to it (default results/gpu_rt.json)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="smoke-size CPU check of the whole pipeline")
+    p.add_argument(
+        "--epoch-size",
+        type=int,
+        default=200_000,
+        help="molecules per epoch: checkpoint, validation, budget check (2e5)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "runs" / "gpu" / "qed_rt_512x8.pt",
+        help="model path (default runs/gpu/qed_rt_512x8.pt)",
+    )
+    p.add_argument(
+        "--record",
+        type=Path,
+        default=ROOT / "benchmarks" / "results" / "gpu_rt.json",
+        help="JSON record; the report goes next to it (default results/gpu_rt.json)",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="smoke-size CPU check of the whole pipeline"
+    )
     return p.parse_args(argv)
 
 
@@ -48,15 +61,55 @@ def plan(args) -> list[list[str]]:
     """The ``train_qed_rt.py`` argument lists: training, then evaluation."""
     common = ["--record", str(args.record), "--out", str(args.out)]
     if args.dry_run:
-        train = ["--size", "32x2", "--n-train", "2000", "--epoch-size", "1000", "--passes", "1",
-                 "--max-minutes", "1", "--batch-size", "64", "--threads", "1",
-                 "--checkpoint-dir", str(args.out.parent / "checkpoints")]
-        return [train + common,
-                ["--eval-only", "--threads", "1", "--n-test", "50", "--n-gen-seeds", "2",
-                 "--n-train", "2000"] + common]
-    train = ["--size", args.size, "--batch-size", str(args.batch_size), "--epoch-size",
-             str(args.epoch_size), "--passes", "1", "--max-minutes", str(args.minutes),
-             "--lr", "5e-4", "--checkpoint-dir", str(args.out.parent / "checkpoints")]
+        train = [
+            "--size",
+            "32x2",
+            "--n-train",
+            "2000",
+            "--epoch-size",
+            "1000",
+            "--passes",
+            "1",
+            "--max-minutes",
+            "1",
+            "--batch-size",
+            "64",
+            "--threads",
+            "1",
+            "--checkpoint-dir",
+            str(args.out.parent / "checkpoints"),
+        ]
+        return [
+            train + common,
+            [
+                "--eval-only",
+                "--threads",
+                "1",
+                "--n-test",
+                "50",
+                "--n-gen-seeds",
+                "2",
+                "--n-train",
+                "2000",
+            ]
+            + common,
+        ]
+    train = [
+        "--size",
+        args.size,
+        "--batch-size",
+        str(args.batch_size),
+        "--epoch-size",
+        str(args.epoch_size),
+        "--passes",
+        "1",
+        "--max-minutes",
+        str(args.minutes),
+        "--lr",
+        "5e-4",
+        "--checkpoint-dir",
+        str(args.out.parent / "checkpoints"),
+    ]
     return [train + common, ["--eval-only"] + common]
 
 
@@ -65,8 +118,11 @@ def main(argv=None) -> int:
 
     args = parse_args(argv)
     if not args.dry_run and not torch.cuda.is_available():
-        print("gpu_rt: error: no CUDA GPU here; this plan needs one (on a CPU it would take "
-              "hours). Use --dry-run for a smoke-size CPU check.", file=sys.stderr)
+        print(
+            "gpu_rt: error: no CUDA GPU here; this plan needs one (on a CPU it would take "
+            "hours). Use --dry-run for a smoke-size CPU check.",
+            file=sys.stderr,
+        )
         return 2
     import os
 

@@ -62,17 +62,27 @@ from sciml.physics.data.grf import gaussian_random_field_on  # noqa: E402
 from sciml.physics.problems.darcy import DarcyProblem  # noqa: E402
 
 FAST = os.environ.get("SCIML_FAST", "0") not in ("", "0")
-ASSET = Path(os.environ.get("SCIML_ANY_SHAPE_ASSET", ROOT.parent / "sciml" / "assets" / "darcy_any_shape.pt"))
+ASSET = Path(
+    os.environ.get("SCIML_ANY_SHAPE_ASSET", ROOT.parent / "sciml" / "assets" / "darcy_any_shape.pt")
+)
 RESULTS = ROOT / "results" / "operators_any_shape.md"
 K_PER_SHAPE = 2 if FAST else 5
 N_RANDOM = 3 if FAST else 10
 ADAPT_MAX_STEPS = 25 if FAST else 1000
-ADAPT_STEP_CHOICES = (25,) if FAST else (100, 300, 1000)  # multiples of 25: adapt logs every 25 steps
+ADAPT_STEP_CHOICES = (
+    (25,) if FAST else (100, 300, 1000)
+)  # multiples of 25: adapt logs every 25 steps
 ADAPT_CPU = 120.0
 ADAPT_SETTINGS = {
-    "all weights, multilevel-L2 loss, lr 3e-5": dict(parameters="all", loss_kind="multilevel-l2", lr=3e-5),
-    "all weights, multilevel-L2 loss, lr 1e-4": dict(parameters="all", loss_kind="multilevel-l2", lr=1e-4),
-    "head only, multilevel-L2 loss, lr 1e-3": dict(parameters="head", loss_kind="multilevel-l2", lr=1e-3),
+    "all weights, multilevel-L2 loss, lr 3e-5": dict(
+        parameters="all", loss_kind="multilevel-l2", lr=3e-5
+    ),
+    "all weights, multilevel-L2 loss, lr 1e-4": dict(
+        parameters="all", loss_kind="multilevel-l2", lr=1e-4
+    ),
+    "head only, multilevel-L2 loss, lr 1e-3": dict(
+        parameters="head", loss_kind="multilevel-l2", lr=1e-3
+    ),
 }
 N_ADAPT_VAL = 2 if FAST else 3
 
@@ -100,7 +110,9 @@ def test_families() -> dict[str, list]:
         "square with cross": [SHAPES["square_with_cross"]()],
         "pentagon with hole": [pentagon_with_hole()],
         "star with hole": [star_with_hole()],
-        "10 new random polygons": list(random_polygons(N_RANDOM, seed=3000, resolution=64).values()),
+        "10 new random polygons": list(
+            random_polygons(N_RANDOM, seed=3000, resolution=64).values()
+        ),
     }
     return families
 
@@ -145,12 +157,19 @@ def ship(workdir: Path, out: Path) -> None:
         "architecture_screen": summary["screen"],
         "architecture": final["architecture"],
         "hparams": final["hparams"],
-        "training": {k: final[k] for k in ("config", "epochs_run", "best_epoch", "cpu_s", "wall_s")},
+        "training": {
+            k: final[k] for k in ("config", "epochs_run", "best_epoch", "cpu_s", "wall_s")
+        },
         "validation_rel_l2": final["val_rel_l2"],
         "descriptor_min_iou": descriptor.min_iou,
     }
-    AnyShapeDarcy(model, train["mask"].shape[-1], descriptor,
-                  (float(contrast.min()), float(contrast.max())), info).save(out)
+    AnyShapeDarcy(
+        model,
+        train["mask"].shape[-1],
+        descriptor,
+        (float(contrast.min()), float(contrast.max())),
+        info,
+    ).save(out)
     size = out.stat().st_size / 1e6
     log(f"wrote {out} ({size:.2f} MB); validation rel. L2 {final['val_rel_l2']:.4f}")
 
@@ -186,8 +205,18 @@ def validation_shapes() -> dict:
         "rectangle with rectangular hole": difference(
             Rectangle([0.05, 0.15], [0.95, 0.85]), Rectangle([0.25, 0.3], [0.5, 0.55])
         ),
-        "T-shape": Polygon([[0.35, 0.05], [0.65, 0.05], [0.65, 0.65], [0.95, 0.65],
-                            [0.95, 0.95], [0.05, 0.95], [0.05, 0.65], [0.35, 0.65]]),
+        "T-shape": Polygon(
+            [
+                [0.35, 0.05],
+                [0.65, 0.05],
+                [0.65, 0.65],
+                [0.95, 0.65],
+                [0.95, 0.95],
+                [0.05, 0.95],
+                [0.05, 0.65],
+                [0.35, 0.65],
+            ]
+        ),
     }
 
 
@@ -201,15 +230,18 @@ def choose_adaptation(model: AnyShapeDarcy) -> tuple[str, int, dict]:
         for i, shape in enumerate(shapes.values()):
             k = permeabilities(1, 9000 + i, model.resolution)[0]
             ref = problem.solve(shape, permeability=k, resolution=model.resolution)["u"].values[0]
-            _, history = model.adapt(shape, k, steps=ADAPT_MAX_STEPS, cpu_seconds=ADAPT_CPU,
-                                     reference=ref, **setting)
+            _, history = model.adapt(
+                shape, k, steps=ADAPT_MAX_STEPS, cpu_seconds=ADAPT_CPU, reference=ref, **setting
+            )
             curves.append({h["step"]: h["rel_l2"] for h in history})
         scores[name] = {
             "before": [c[0] for c in curves],
             **{steps: [c.get(steps, np.nan) for c in curves] for steps in ADAPT_STEP_CHOICES},
         }
-        log(f"validation adaptation {name}: " + ", ".join(
-            f"{key}: {100 * np.mean(v):.2f}%" for key, v in scores[name].items()))
+        log(
+            f"validation adaptation {name}: "
+            + ", ".join(f"{key}: {100 * np.mean(v):.2f}%" for key, v in scores[name].items())
+        )
     best = min(
         ((name, steps) for name in scores for steps in ADAPT_STEP_CHOICES),
         key=lambda c: np.mean(scores[c[0]][c[1]]),
@@ -252,42 +284,86 @@ def evaluate(out: Path) -> None:
         log(f"{family}: zero-shot mean {100 * rows[-1][1]:.2f}% max {100 * rows[-1][2]:.2f}%")
         shape, k, u_ref, mask, before = first
         adapted, history = model.adapt(
-            shape, permeability=k, steps=adapt_steps, cpu_seconds=ADAPT_CPU, reference=u_ref,
+            shape,
+            permeability=k,
+            steps=adapt_steps,
+            cpu_seconds=ADAPT_CPU,
+            reference=u_ref,
             **setting,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            after = rel_l2(np.nan_to_num(adapted.predict(shape, permeability=k).values), u_ref, mask)
+            after = rel_l2(
+                np.nan_to_num(adapted.predict(shape, permeability=k).values), u_ref, mask
+            )
         adapt_rows.append((family, before, after, history))
-        log(f"{family}: adaptation {100 * before:.2f}% -> {100 * after:.2f}% "
+        log(
+            f"{family}: adaptation {100 * before:.2f}% -> {100 * after:.2f}% "
             f"({history[-1]['step']} steps, {history[-1]['cpu_s']:.0f} CPU-s, residual "
-            f"{history[0]['loss']:.3g} -> {history[-1]['loss']:.3g})")
+            f"{history[0]['loss']:.3g} -> {history[-1]['loss']:.3g})"
+        )
 
     # Out-of-domain flag: a descriptor of disks only, asked about the square with a cross.
     grid = Grid.uniform((res, res))
     rng = np.random.default_rng(7)
-    disks = np.stack([
-        rasterize(Disk(list(rng.uniform(0.35, 0.65, 2)), float(rng.uniform(0.2, 0.34))), grid)
-        for _ in range(40)
-    ])
-    held_disks = np.stack([
-        rasterize(Disk(list(rng.uniform(0.35, 0.65, 2)), float(rng.uniform(0.2, 0.34))), grid)
-        for _ in range(40)
-    ])
+    disks = np.stack(
+        [
+            rasterize(Disk(list(rng.uniform(0.35, 0.65, 2)), float(rng.uniform(0.2, 0.34))), grid)
+            for _ in range(40)
+        ]
+    )
+    held_disks = np.stack(
+        [
+            rasterize(Disk(list(rng.uniform(0.35, 0.65, 2)), float(rng.uniform(0.2, 0.34))), grid)
+            for _ in range(40)
+        ]
+    )
     disk_descriptor = ShapeDescriptor.fit(disks, 1.0 / (res - 1)).calibrate(held_disks)
     cross_ok, cross_reasons = disk_descriptor.check(rasterize(SHAPES["square_with_cross"](), grid))
     disk_ok, _ = disk_descriptor.check(rasterize(Disk([0.5, 0.5], 0.3), grid))
     val_polys = random_polygons(20 if not FAST else 4, seed=4000, resolution=res)
-    val_flagged = sum(
-        not model.descriptor.check(rasterize(g, grid))[0] for g in val_polys.values()
-    )
+    val_flagged = sum(not model.descriptor.check(rasterize(g, grid))[0] for g in val_polys.values())
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-    write(out, model, rows, adapt_rows, flags, cross_ok, cross_reasons, disk_ok, val_flagged,
-          len(val_polys), solver_s, predict_s, cpu, wall, chosen, adapt_steps, adapt_scores)
+    write(
+        out,
+        model,
+        rows,
+        adapt_rows,
+        flags,
+        cross_ok,
+        cross_reasons,
+        disk_ok,
+        val_flagged,
+        len(val_polys),
+        solver_s,
+        predict_s,
+        cpu,
+        wall,
+        chosen,
+        adapt_steps,
+        adapt_scores,
+    )
 
 
-def write(out, model, rows, adapt_rows, flags, cross_ok, cross_reasons, disk_ok, val_flagged,
-          n_val, solver_s, predict_s, cpu, wall, chosen, adapt_steps, adapt_scores) -> None:
+def write(
+    out,
+    model,
+    rows,
+    adapt_rows,
+    flags,
+    cross_ok,
+    cross_reasons,
+    disk_ok,
+    val_flagged,
+    n_val,
+    solver_s,
+    predict_s,
+    cpu,
+    wall,
+    chosen,
+    adapt_steps,
+    adapt_scores,
+) -> None:
     info = model.info
     worst = max(rows, key=lambda r: r[1])
     after = [r[2] for r in adapt_rows]
@@ -312,13 +388,19 @@ def write(out, model, rows, adapt_rows, flags, cross_ok, cross_reasons, disk_ok,
         f"{'flagged' if not cross_ok else 'not flagged'}: {'; '.join(cross_reasons)} | flagged, "
         f"with the reason | {verdict(not cross_ok)} |"
     )
-    md.append("| 3-D heat, unseen designs | not attempted (issue item 7, lowest priority) | <= 5% "
-              "| not attempted |")
-    md.append("| FNO Darcy 421 -> 85, best sciml model at <= 30 CPU-min | not attempted | <= 2% | "
-              "not attempted |")
-    md.append("| one sample at 99^2 vs the solver | not attempted (the any-shape model at 64^2: "
-              f"{np.median(solver_s) / np.median(predict_s):.1f}x the solver, below) | >= 10x | "
-              "not attempted |\n")
+    md.append(
+        "| 3-D heat, unseen designs | not attempted (issue item 7, lowest priority) | <= 5% "
+        "| not attempted |"
+    )
+    md.append(
+        "| FNO Darcy 421 -> 85, best sciml model at <= 30 CPU-min | not attempted | <= 2% | "
+        "not attempted |"
+    )
+    md.append(
+        "| one sample at 99^2 vs the solver | not attempted (the any-shape model at 64^2: "
+        f"{np.median(solver_s) / np.median(predict_s):.1f}x the solver, below) | >= 10x | "
+        "not attempted |\n"
+    )
     md.append(machine_info(("numpy", "scipy", "torch", "neuraloperator")))
     md.append(
         f"Evaluation: {cpu:.0f} CPU-s, {wall:.0f} s wall on one thread. Every number below "
@@ -331,11 +413,15 @@ def write(out, model, rows, adapt_rows, flags, cross_ok, cross_reasons, disk_ok,
         "**validation shapes** (100 random polygons, seed 2000) at equal CPU budget; the test "
         "families below played no part in any choice.\n"
     )
-    md.append("| candidate | parameters | validation rel. L2 | epochs | CPU s | wall s |\n"
-              "|---|---|---|---|---|---|")
+    md.append(
+        "| candidate | parameters | validation rel. L2 | epochs | CPU s | wall s |\n"
+        "|---|---|---|---|---|---|"
+    )
     for name, r in screen.items():
-        md.append(f"| {name} {r['hparams']} | {r['parameters']} | {pct(r['val_rel_l2'])} | "
-                  f"{r['best_epoch']} | {r['cpu_s']} | {r['wall_s']} |")
+        md.append(
+            f"| {name} {r['hparams']} | {r['parameters']} | {pct(r['val_rel_l2'])} | "
+            f"{r['best_epoch']} | {r['cpu_s']} | {r['wall_s']} |"
+        )
     tr = info.get("training", {})
     data = info.get("data", {})
     md.append(
@@ -357,14 +443,19 @@ def write(out, model, rows, adapt_rows, flags, cross_ok, cross_reasons, disk_ok,
         "the cut-cell solver (Shortley-Weller, second order) on the same grid. Relative L2 "
         "inside the domain.\n"
     )
-    md.append("| family | mean | worst sample | samples | in domain (shipped descriptor) |\n"
-              "|---|---|---|---|---|")
+    md.append(
+        "| family | mean | worst sample | samples | in domain (shipped descriptor) |\n"
+        "|---|---|---|---|---|"
+    )
     for family, mean, mx, n in rows:
         f = flags[family]
         inside = sum(ok for ok, _ in f)
         reason = next((r for ok, r in f if not ok), "")
-        md.append(f"| {family} | {pct(mean)} | {pct(mx)} | {n} | {inside} of {len(f)}"
-                  + (f" (e.g. {reason})" if reason else "") + " |")
+        md.append(
+            f"| {family} | {pct(mean)} | {pct(mx)} | {n} | {inside} of {len(f)}"
+            + (f" (e.g. {reason})" if reason else "")
+            + " |"
+        )
     md.append(
         f"\nSpeed at 64 x 64 (one sample, one thread): solver {1000 * np.median(solver_s):.0f} ms "
         f"(median), model {1000 * np.median(predict_s):.0f} ms including rasterising the shape "
@@ -385,8 +476,12 @@ def write(out, model, rows, adapt_rows, flags, cross_ok, cross_reasons, disk_ok,
         f"; one K each; none is a test family): mean relative L2 after the given number of "
         f"Adam steps (the curve of one run of {ADAPT_MAX_STEPS} steps):\n"
     )
-    md.append("| setting | before | " + " | ".join(f"{n} steps" for n in ADAPT_STEP_CHOICES)
-              + " |\n|---|---|" + "---|" * len(ADAPT_STEP_CHOICES))
+    md.append(
+        "| setting | before | "
+        + " | ".join(f"{n} steps" for n in ADAPT_STEP_CHOICES)
+        + " |\n|---|---|"
+        + "---|" * len(ADAPT_STEP_CHOICES)
+    )
     for name, sc in adapt_scores["scores"].items():
         cells = []
         for n in ADAPT_STEP_CHOICES:
@@ -395,23 +490,33 @@ def write(out, model, rows, adapt_rows, flags, cross_ok, cross_reasons, disk_ok,
         md.append(f"| {name} | {pct(np.mean(sc['before']))} | " + " | ".join(cells) + " |")
     first = next(iter(adapt_scores["scores"].values()))
     md.append(
-        "\nPer validation shape, before: " + ", ".join(
-            f"{s} {pct(v)}" for s, v in zip(adapt_scores["shapes"], first["before"], strict=True))
-        + "; after the chosen setting: " + ", ".join(
-            f"{s} {pct(v)}" for s, v in zip(adapt_scores["shapes"],
-                                             adapt_scores["scores"][chosen][adapt_steps], strict=True))
+        "\nPer validation shape, before: "
+        + ", ".join(
+            f"{s} {pct(v)}" for s, v in zip(adapt_scores["shapes"], first["before"], strict=True)
+        )
+        + "; after the chosen setting: "
+        + ", ".join(
+            f"{s} {pct(v)}"
+            for s, v in zip(
+                adapt_scores["shapes"], adapt_scores["scores"][chosen][adapt_steps], strict=True
+            )
+        )
         + ".\n"
     )
     md.append(
         f"\nTest families, from the shipped model on each family's first sample, "
         f"{adapt_steps} steps (or {ADAPT_CPU:.0f} CPU-s) with the chosen setting:\n"
     )
-    md.append("| family | before | after | steps | CPU s | residual before -> after |\n"
-              "|---|---|---|---|---|---|")
+    md.append(
+        "| family | before | after | steps | CPU s | residual before -> after |\n"
+        "|---|---|---|---|---|---|"
+    )
     for family, before, after_, history in adapt_rows:
-        md.append(f"| {family} | {pct(before)} | {pct(after_)} | {history[-1]['step']} | "
-                  f"{history[-1]['cpu_s']:.0f} | {history[0]['loss']:.3g} -> "
-                  f"{history[-1]['loss']:.3g} |")
+        md.append(
+            f"| {family} | {pct(before)} | {pct(after_)} | {history[-1]['step']} | "
+            f"{history[-1]['cpu_s']:.0f} | {history[0]['loss']:.3g} -> "
+            f"{history[-1]['loss']:.3g} |"
+        )
     md.append("")
     md.append("## Out-of-domain flag\n")
     md.append(

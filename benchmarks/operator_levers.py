@@ -50,10 +50,32 @@ from sciml.physics.problems.fisher import FisherConfig, FisherProblem, generate_
 from sciml.train import ReLoBRaLoWeighting, StaticWeighting, TrainConfig, Trainer  # noqa: E402
 
 SCALES = {
-    "fast": dict(res=24, n=12, test=6, epochs=2, fisher_n=12, fisher_test=6, fisher_epochs=2,
-                 polygons=6, per_polygon=3, held_test=4, zero_epochs=2),
-    "default": dict(res=40, n=100, test=30, epochs=20, fisher_n=100, fisher_test=60,
-                    fisher_epochs=60, polygons=60, per_polygon=4, held_test=30, zero_epochs=20),
+    "fast": dict(
+        res=24,
+        n=12,
+        test=6,
+        epochs=2,
+        fisher_n=12,
+        fisher_test=6,
+        fisher_epochs=2,
+        polygons=6,
+        per_polygon=3,
+        held_test=4,
+        zero_epochs=2,
+    ),
+    "default": dict(
+        res=40,
+        n=100,
+        test=30,
+        epochs=20,
+        fisher_n=100,
+        fisher_test=60,
+        fisher_epochs=60,
+        polygons=60,
+        per_polygon=4,
+        held_test=30,
+        zero_epochs=20,
+    ),
 }
 SHAPES_TRAIN = ("circle", "triangle", "annulus")
 HELD_OUT = ("l_shape", "square_with_cross")
@@ -61,10 +83,19 @@ HELD_OUT = ("l_shape", "square_with_cross")
 
 def fit(model, train, epochs, *, loss="mse", hooks=(), weighting=None, batch=32, lr=1e-3):
     """Train ``model`` for ``epochs``; return the trainer and the wall time."""
-    cfg = TrainConfig(max_epochs=epochs, batch_size=batch, lr=lr, weight_decay=0.0,
-                      progress=False, seed=0, warmup=0.02, monitor=None)
-    trainer = Trainer(model, MaskedFieldLoss(loss), cfg, extra_losses=list(hooks),
-                      weighting=weighting)
+    cfg = TrainConfig(
+        max_epochs=epochs,
+        batch_size=batch,
+        lr=lr,
+        weight_decay=0.0,
+        progress=False,
+        seed=0,
+        warmup=0.02,
+        monitor=None,
+    )
+    trainer = Trainer(
+        model, MaskedFieldLoss(loss), cfg, extra_losses=list(hooks), weighting=weighting
+    )
     start = time.perf_counter()
     trainer.fit(train)
     return trainer, time.perf_counter() - start
@@ -86,8 +117,10 @@ def darcy_sets(s):
     sets = {}
     for i, g in enumerate((*SHAPES_TRAIN, *HELD_OUT)):
         n = s["n"] + s["test"] if g in SHAPES_TRAIN else s["held_test"]
-        ds = cached(f"levers_darcy_{g}_{s['res']}_{n}",
-                    lambda g=g, n=n, i=i: generate_darcy(n, {g: SHAPES[g]()}, config, seed=100 + i))
+        ds = cached(
+            f"levers_darcy_{g}_{s['res']}_{n}",
+            lambda g=g, n=n, i=i: generate_darcy(n, {g: SHAPES[g]()}, config, seed=100 + i),
+        )
         sets[g] = problem.dataset(ds)
     return sets
 
@@ -124,8 +157,11 @@ def bench_darcy(s, md):
         tr, seconds = fit(model, train, s["epochs"])
         errs = {g: errors(tr, tests[g]) for g in SHAPES_TRAIN}
         mean = np.mean([np.mean(e) for e in errs.values()])
-        md.append(f"| {name} | " + " | ".join(pct(e) for e in errs.values())
-                  + f" | **{100 * mean:.2f}%** | {seconds:.0f} s |")
+        md.append(
+            f"| {name} | "
+            + " | ".join(pct(e) for e in errs.values())
+            + f" | **{100 * mean:.2f}%** | {seconds:.0f} s |"
+        )
         print(md[-1], flush=True)
         models[name] = tr
     md.append("")
@@ -142,7 +178,8 @@ def bench_fisher(s, md):
     arms = {
         "static (pde 1, bc 0.1, ic 1)": StaticWeighting({"pde": 1.0, "bc": 0.1, "ic": 1.0}),
         "ReLoBRaLo (alpha 0.99, T 0.1, E[rho] 0.999)": ReLoBRaLoWeighting(
-            ["mse", "pde", "bc", "ic"], alpha=0.99),
+            ["mse", "pde", "bc", "ic"], alpha=0.99
+        ),
     }
     md.append("## Fisher-KPP physics-informed: static weights vs ReLoBRaLo\n")
     md.append(
@@ -156,8 +193,13 @@ def bench_fisher(s, md):
     for name, weighting in arms.items():
         torch.manual_seed(0)
         model = problem.default_model(train)
-        tr, seconds = fit(model, train, s["fisher_epochs"],
-                          hooks=[FisherResidual(n_collocation=256)], weighting=weighting)
+        tr, seconds = fit(
+            model,
+            train,
+            s["fisher_epochs"],
+            hooks=[FisherResidual(n_collocation=256)],
+            weighting=weighting,
+        )
         final = tr.weighting.weights(["mse", "pde", "bc", "ic"])
         shown = ", ".join(f"{k} {v:.2f}" for k, v in final.items())
         md.append(f"| {name} | {pct(errors(tr, test))} | {shown} | {seconds:.0f} s |")
@@ -171,16 +213,22 @@ def bench_zero_shot(s, md, darcy_models, sets):
     shapes = random_polygons(s["polygons"] + 10, seed=3, resolution=res)
     names = list(shapes)
     train_shapes = {k: shapes[k] for k in names[: s["polygons"]]}
-    new_shapes = {k: shapes[k] for k in names[s["polygons"]:]}
+    new_shapes = {k: shapes[k] for k in names[s["polygons"] :]}
     config = DarcyConfig(resolution=res)
     problem = DarcyProblem()
     n_train = s["polygons"] * s["per_polygon"]
-    train = problem.dataset(cached(
-        f"levers_polygons_{res}_{s['polygons']}_{n_train}",
-        lambda: generate_darcy(n_train, train_shapes, config, seed=200)))
-    fresh = problem.dataset(cached(
-        f"levers_polygons_new_{res}_{2 * len(new_shapes)}",
-        lambda: generate_darcy(2 * len(new_shapes), new_shapes, config, seed=201)))
+    train = problem.dataset(
+        cached(
+            f"levers_polygons_{res}_{s['polygons']}_{n_train}",
+            lambda: generate_darcy(n_train, train_shapes, config, seed=200),
+        )
+    )
+    fresh = problem.dataset(
+        cached(
+            f"levers_polygons_new_{res}_{2 * len(new_shapes)}",
+            lambda: generate_darcy(2 * len(new_shapes), new_shapes, config, seed=201),
+        )
+    )
     torch.manual_seed(0)
     model = problem.default_model(train)
     epochs = s["zero_epochs"]
@@ -197,10 +245,14 @@ def bench_zero_shot(s, md, darcy_models, sets):
     )
     md.append("| test set | polygon-trained, zero-shot | named-shape-trained |\n|---|---|---|")
     for g in HELD_OUT:
-        md.append(f"| {g} ({len(sets[g])} samples) | {pct(errors(tr, sets[g]))} | "
-                  f"{pct(errors(named, sets[g]))} |")
-    md.append(f"| {len(new_shapes)} new random polygons ({len(fresh)} samples) | "
-              f"{pct(errors(tr, fresh))} | {pct(errors(named, fresh))} |")
+        md.append(
+            f"| {g} ({len(sets[g])} samples) | {pct(errors(tr, sets[g]))} | "
+            f"{pct(errors(named, sets[g]))} |"
+        )
+    md.append(
+        f"| {len(new_shapes)} new random polygons ({len(fresh)} samples) | "
+        f"{pct(errors(tr, fresh))} | {pct(errors(named, fresh))} |"
+    )
     md.append("")
     print("\n".join(md[-5:]), flush=True)
 

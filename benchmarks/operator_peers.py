@@ -55,12 +55,33 @@ TRAIN_FAMILIES = ("logistic", "newell_whitehead", "exponential")
 SIZES = {
     # grid of the solve, subsample, train, test; Fisher samples per family (train, test)
     # Darcy on geometries: grid, samples per geometry (train, test)
-    "fast": dict(fno_res=41, fno_sub=2, fno_train=40, fno_test=10, fisher=(12, 6),
-                 darcy_res=21, darcy=(12, 6)),
-    "default": dict(fno_res=421, fno_sub=5, fno_train=1000, fno_test=100, fisher=(200, 50),
-                    darcy_res=50, darcy=(250, 50)),
-    "paper": dict(fno_res=421, fno_sub=5, fno_train=1000, fno_test=100, fisher=(1000, 200),
-                  darcy_res=100, darcy=(1800, 200)),
+    "fast": dict(
+        fno_res=41,
+        fno_sub=2,
+        fno_train=40,
+        fno_test=10,
+        fisher=(12, 6),
+        darcy_res=21,
+        darcy=(12, 6),
+    ),
+    "default": dict(
+        fno_res=421,
+        fno_sub=5,
+        fno_train=1000,
+        fno_test=100,
+        fisher=(200, 50),
+        darcy_res=50,
+        darcy=(250, 50),
+    ),
+    "paper": dict(
+        fno_res=421,
+        fno_sub=5,
+        fno_train=1000,
+        fno_test=100,
+        fisher=(1000, 200),
+        darcy_res=100,
+        darcy=(1800, 200),
+    ),
 }
 
 
@@ -94,7 +115,15 @@ def predict_sciml(model, data, batch: int = 50) -> tuple[np.ndarray, float]:
 
 
 def dde_deeponet(
-    train, test, budget: Budget, seconds: float, branch_sizes, trunk_sizes, *, batch, lr=1e-3,
+    train,
+    test,
+    budget: Budget,
+    seconds: float,
+    branch_sizes,
+    trunk_sizes,
+    *,
+    batch,
+    lr=1e-3,
     label="deepxde",
 ):
     """DeepXDE's ``DeepONetCartesianProd`` trained by its ``Model.train`` for ``seconds``.
@@ -197,7 +226,8 @@ def sciml_result(fit, test) -> dict:
     return {
         "err": rel_l2(pred, test.arrays["y"].numpy()),
         "seconds": fit.seconds,
-        "steps": f"{fit.epochs}" + (" (stopped at the budget)" if fit.stopped_by_budget else "")
+        "steps": f"{fit.epochs}"
+        + (" (stopped at the budget)" if fit.stopped_by_budget else "")
         + undertrained(fit.epochs),
         "params": n_params(fit.model),
         "ms": ms,
@@ -215,17 +245,20 @@ def darcy_fno_data(sizes: dict, n_train: int | None, n_test: int | None, partial
 
     cfg = DarcyFNOConfig(resolution=sizes["fno_res"], subsample=sizes["fno_sub"])
     start = time.perf_counter()
-    ds = cached_darcy_fno(sizes["fno_train"], sizes["fno_test"], cfg, seed=40, log=log,
-                          partial=partial)
+    ds = cached_darcy_fno(
+        sizes["fno_train"], sizes["fno_test"], cfg, seed=40, log=log, partial=partial
+    )
     log(f"darcy_fno data {ds.attrs['cache_key']} ready in {time.perf_counter() - start:.0f} s")
     data = DarcyProblem().dataset(ds)
     split = ds["split"].values
     train_idx, test_idx = np.flatnonzero(split == "train"), np.flatnonzero(split == "test")
     note = ""
     if not ds.attrs.get("complete", 1):
-        note = (f" **Partial data:** only the first {len(split)} of the "
-                f"{sizes['fno_train'] + sizes['fno_test']} samples had been generated when this "
-                "ran")
+        note = (
+            f" **Partial data:** only the first {len(split)} of the "
+            f"{sizes['fno_train'] + sizes['fno_test']} samples had been generated when this "
+            "ran"
+        )
         if len(test_idx) == 0:
             k = n_test or 50
             train_idx, test_idx = train_idx[:-k], train_idx[-k:]
@@ -256,8 +289,16 @@ def sciml_darcy_fno_model(data, options: dict):
 
 
 def bench_darcy_fno(
-    sizes: dict, budget: Budget, md: list[str], *, n_train=None, n_test=None, options=None,
-    max_epochs=None, partial=False, sciml_label="sciml DeepONet (CNN branch)",
+    sizes: dict,
+    budget: Budget,
+    md: list[str],
+    *,
+    n_train=None,
+    n_test=None,
+    options=None,
+    max_epochs=None,
+    partial=False,
+    sciml_label="sciml DeepONet (CNN branch)",
 ) -> dict:
     """The FNO Darcy table: sciml DeepONet, neuraloperator FNO, DeepXDE DeepONet."""
     from sciml.physics.operator.networks import MaskedFieldLoss
@@ -268,25 +309,46 @@ def bench_darcy_fno(
     results = {}
     torch.manual_seed(0)
     fit = fit_within(
-        sciml_darcy_fno_model(train, options or {}), MaskedFieldLoss("rel_l2"), train, budget,
-        batch=20, label="sciml DeepONet", log=log, max_epochs=max_epochs,
+        sciml_darcy_fno_model(train, options or {}),
+        MaskedFieldLoss("rel_l2"),
+        train,
+        budget,
+        batch=20,
+        label="sciml DeepONet",
+        log=log,
+        max_epochs=max_epochs,
     )
     results[sciml_label] = ("sciml Trainer", sciml_result(fit, test))
     torch.manual_seed(0)
     modes = min(12, side // 2)
     fno = NeuralOperatorFNO(train.branch_in, n_modes=(modes, modes), hidden_channels=32, n_layers=4)
     fit = fit_within(
-        fno, MaskedFieldLoss("rel_l2"), train, budget, batch=20, label="neuraloperator FNO",
-        log=log, max_epochs=max_epochs,
+        fno,
+        MaskedFieldLoss("rel_l2"),
+        train,
+        budget,
+        batch=20,
+        label="neuraloperator FNO",
+        log=log,
+        max_epochs=max_epochs,
     )
     results[f"neuraloperator FNO ({modes} modes, width 32, 4 layers)"] = (
-        "sciml Trainer", sciml_result(fit, test),
+        "sciml Trainer",
+        sciml_result(fit, test),
     )
     longest = max(r["seconds"] for _, r in results.values())
     results["DeepXDE DeepONetCartesianProd (MLP branch)"] = (
         "DeepXDE Model.train",
-        dde_deeponet(train, test, budget, longest, [128, 128, 128], [128, 128, 128], batch=20,
-                     label="DeepXDE DeepONet"),
+        dde_deeponet(
+            train,
+            test,
+            budget,
+            longest,
+            [128, 128, 128],
+            [128, 128, 128],
+            batch=20,
+            label="DeepXDE DeepONet",
+        ),
     )
     full = len(train) == sizes["fno_train"] and len(test) == sizes["fno_test"]
     md.append("## Standard FNO Darcy: peers at equal wall time\n")
@@ -324,12 +386,29 @@ def bench_fisher(sizes: dict, budget: Budget, md: list[str], *, max_epochs=None)
     torch.manual_seed(0)
     # mt_deeponet.py's Fisher design (chosen in operator_design.py): POD trunk, 256-wide branch.
     model = FisherProblem().default_model(
-        train, trunk="pod", p=min(64, len(train)), pod_points=len(data.coords), width=256)
-    fit = fit_within(model, MaskedFieldLoss("mse"), train, budget, batch=32,
-                     label="sciml MT-DeepONet", log=log, max_epochs=max_epochs)
+        train, trunk="pod", p=min(64, len(train)), pod_points=len(data.coords), width=256
+    )
+    fit = fit_within(
+        model,
+        MaskedFieldLoss("mse"),
+        train,
+        budget,
+        batch=32,
+        label="sciml MT-DeepONet",
+        log=log,
+        max_epochs=max_epochs,
+    )
     ours = sciml_result(fit, test)
-    theirs = dde_deeponet(train, test, budget, ours["seconds"], [128, 128, 300],
-                          [128, 128, 128, 300], batch=32, label="DeepXDE DeepONet")
+    theirs = dde_deeponet(
+        train,
+        test,
+        budget,
+        ours["seconds"],
+        [128, 128, 300],
+        [128, 128, 128, 300],
+        batch=32,
+        label="DeepXDE DeepONet",
+    )
     md.append("## Fisher-KPP: peers at equal wall time (three families pooled)\n")
     md.append(
         f"{n_tr} training and {n_te} test samples per family (64 x-points x 20 times); budget "
@@ -384,27 +463,58 @@ def bench_darcy_geometries(
     log(f"darcy geometries: {3 * (n + nt)} solves in {time.perf_counter() - start:.0f} s")
     pooled = OperatorDataset.concat([trains[g] for g in GEOMETRIES])
     torch.manual_seed(0)
-    kwargs = dict(p=150, branch="cnn", branch_hidden=(128,), trunk_hidden=(128, 128, 128),
-                  mask_channel=True, layer_norm=False)
+    kwargs = dict(
+        p=150,
+        branch="cnn",
+        branch_hidden=(128,),
+        trunk_hidden=(128, 128, 128),
+        mask_channel=True,
+        layer_norm=False,
+    )
     kwargs.update(options or {})
     fits = {
         "sciml MT-DeepONet (CNN branch, mask channel)": fit_within(
-            MTDeepONet(pooled.branch_in, 2, **kwargs), MaskedFieldLoss("mse"), pooled, budget,
-            batch=32, label="sciml MT-DeepONet", log=log, max_epochs=max_epochs,
+            MTDeepONet(pooled.branch_in, 2, **kwargs),
+            MaskedFieldLoss("mse"),
+            pooled,
+            budget,
+            batch=32,
+            label="sciml MT-DeepONet",
+            log=log,
+            max_epochs=max_epochs,
         ),
     }
     torch.manual_seed(0)
     modes = min(12, res // 2)
     fits[f"neuraloperator FNO ({modes} modes, width 32, mask channel)"] = fit_within(
-        NeuralOperatorFNO(pooled.branch_in, n_modes=(modes, modes), hidden_channels=32,
-                          n_layers=4, mask_channel=True, mask_output=True),
-        MaskedFieldLoss("mse"), pooled, budget, batch=32, label="neuraloperator FNO", log=log,
+        NeuralOperatorFNO(
+            pooled.branch_in,
+            n_modes=(modes, modes),
+            hidden_channels=32,
+            n_layers=4,
+            mask_channel=True,
+            mask_output=True,
+        ),
+        MaskedFieldLoss("mse"),
+        pooled,
+        budget,
+        batch=32,
+        label="neuraloperator FNO",
+        log=log,
         max_epochs=max_epochs,
     )
     rows = {name: {g: sciml_result(f, tests[g]) for g in GEOMETRIES} for name, f in fits.items()}
     longest = max(f.seconds for f in fits.values())
-    square = dde_deeponet(trains["square"], tests["square"], budget, longest, [128, 128, 128],
-                          [128, 128, 128], batch=32, label="DeepXDE DeepONet (square)")
+    square = dde_deeponet(
+        trains["square"],
+        tests["square"],
+        budget,
+        longest,
+        [128, 128, 128],
+        [128, 128, 128],
+        batch=32,
+        label="DeepXDE DeepONet (square)",
+    )
     md.append("## Darcy on three geometries: peers at equal wall time\n")
     md.append(
         f"{res} x {res} grid, K = exp(GRF), f = 1, u = 0 on the boundary; {n} training and "
@@ -419,13 +529,16 @@ def bench_darcy_geometries(
         "| model | parameters | epochs | train s | "
         + " | ".join(f"{g} rel. L2" for g in GEOMETRIES)
         + " | inference ms / sample |\n|---|---:|---|---:|"
-        + "---:|" * len(GEOMETRIES) + "---:|"
+        + "---:|" * len(GEOMETRIES)
+        + "---:|"
     )
     for name, per in rows.items():
         first = per[GEOMETRIES[0]]
         cells = " | ".join(f"{100 * float(np.mean(per[g]['err'])):.2f}%" for g in GEOMETRIES)
-        md.append(f"| {name} | {first['params']:,} | {first['steps']} | "
-                  f"{first['seconds']:.0f} | {cells} | {first['ms']:.2f} |")
+        md.append(
+            f"| {name} | {first['params']:,} | {first['steps']} | "
+            f"{first['seconds']:.0f} | {cells} | {first['ms']:.2f} |"
+        )
     md.append(
         f"| DeepXDE DeepONetCartesianProd (square only) | {square['params']:,} | "
         f"{square['steps']} | {square['seconds']:.0f} | "
@@ -445,31 +558,63 @@ TASKS = {
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
-    parser.add_argument("--budget-min", type=float, default=30.0,
-                        help="wall-time budget per model in minutes (default 30)")
+    parser.add_argument(
+        "--budget-min",
+        type=float,
+        default=30.0,
+        help="wall-time budget per model in minutes (default 30)",
+    )
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    parser.add_argument("--n-train", type=int, default=None,
-                        help="use only the first N training samples of the FNO Darcy data")
-    parser.add_argument("--n-test", type=int, default=None,
-                        help="use only the first N test samples of the FNO Darcy data")
-    parser.add_argument("--partial", action="store_true",
-                        help="FNO Darcy: use the samples generated so far (a generation still "
-                        "running elsewhere); labelled in the results")
-    parser.add_argument("--max-epochs", type=int, default=None,
-                        help="cap on epochs (default: as many as fit the budget)")
+    parser.add_argument(
+        "--n-train",
+        type=int,
+        default=None,
+        help="use only the first N training samples of the FNO Darcy data",
+    )
+    parser.add_argument(
+        "--n-test",
+        type=int,
+        default=None,
+        help="use only the first N test samples of the FNO Darcy data",
+    )
+    parser.add_argument(
+        "--partial",
+        action="store_true",
+        help="FNO Darcy: use the samples generated so far (a generation still "
+        "running elsewhere); labelled in the results",
+    )
+    parser.add_argument(
+        "--max-epochs",
+        type=int,
+        default=None,
+        help="cap on epochs (default: as many as fit the budget)",
+    )
     parser.add_argument("--paper", action="store_true", help="the papers' sizes (a GPU)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA if present)")
     parser.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16"))
-    parser.add_argument("--batch-scale", type=int, default=1,
-                        help="multiply every batch size (larger batches on a GPU)")
-    parser.add_argument("--sciml-options", default="{}",
-                        help="JSON of extra arguments of the sciml DeepONets (Darcy tasks)")
+    parser.add_argument(
+        "--batch-scale",
+        type=int,
+        default=1,
+        help="multiply every batch size (larger batches on a GPU)",
+    )
+    parser.add_argument(
+        "--sciml-options",
+        default="{}",
+        help="JSON of extra arguments of the sciml DeepONets (Darcy tasks)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "operator_peers.md")
-    parser.add_argument("--background", action="store_true",
-                        help="rerun this command in the background (nice) and return")
-    parser.add_argument("--log", type=Path, default=None,
-                        help="log file of a --background run "
-                        "(default: benchmarks/.cache/operator_peers.log)")
+    parser.add_argument(
+        "--background",
+        action="store_true",
+        help="rerun this command in the background (nice) and return",
+    )
+    parser.add_argument(
+        "--log",
+        type=Path,
+        default=None,
+        help="log file of a --background run (default: benchmarks/.cache/operator_peers.log)",
+    )
     return parser.parse_args(argv)
 
 
@@ -486,7 +631,9 @@ def main(argv=None) -> None:
         options = json.loads(args.sciml_options)
     except json.JSONDecodeError as exc:
         raise SystemExit(f"operator_peers.py: error: --sciml-options is not JSON: {exc}") from None
-    scale = "paper" if args.paper else ("fast" if os.environ.get("SCIML_FAST") == "1" else "default")
+    scale = (
+        "paper" if args.paper else ("fast" if os.environ.get("SCIML_FAST") == "1" else "default")
+    )
     sizes = SIZES[scale]
     budget = Budget(args.budget_min, args.threads, args.device, args.precision, args.batch_scale)
     torch.set_num_threads(budget.threads)
@@ -496,11 +643,18 @@ def main(argv=None) -> None:
         t0 = time.perf_counter()
         log(f"task {task}: {budget.describe()}")
         if task == "darcy_fno":
-            bench_darcy_fno(sizes, budget, md, n_train=args.n_train, n_test=args.n_test,
-                            options=options, max_epochs=args.max_epochs, partial=args.partial)
+            bench_darcy_fno(
+                sizes,
+                budget,
+                md,
+                n_train=args.n_train,
+                n_test=args.n_test,
+                options=options,
+                max_epochs=args.max_epochs,
+                partial=args.partial,
+            )
         elif task == "darcy_geometries":
-            bench_darcy_geometries(sizes, budget, md, options=options,
-                                   max_epochs=args.max_epochs)
+            bench_darcy_geometries(sizes, budget, md, options=options, max_epochs=args.max_epochs)
         else:
             TASKS[task](sizes, budget, md, max_epochs=args.max_epochs)
         log(f"task {task}: {time.perf_counter() - t0:.0f} s\n" + "\n".join(md[-12:]))

@@ -95,14 +95,34 @@ def _fit(work: Path, train_csv: Path, kind: str) -> Path:
     out = work / f"model_{kind}"
     if (out / "model.json").exists():
         return out
-    common = ["fit", "--train", str(train_csv), "--targets", "logp", "--out", str(out),
-              "--set", "n_jobs=1", "--set", "n_estimators=100"]
+    common = [
+        "fit",
+        "--train",
+        str(train_csv),
+        "--targets",
+        "logp",
+        "--out",
+        str(out),
+        "--set",
+        "n_jobs=1",
+        "--set",
+        "n_estimators=100",
+    ]
     if kind == "rf":
         cmd = _sciml(*common, "--model", "rf", "--set", "descriptor_cache=false")
     else:
         encoder = str(files("sciml.assets") / "demo_encoder.pt")
-        cmd = _sciml(*common, "--model", "transformer", "--pretrained", encoder,
-                     "--adapt", "none", "--head", "rf")
+        cmd = _sciml(
+            *common,
+            "--model",
+            "transformer",
+            "--pretrained",
+            encoder,
+            "--adapt",
+            "none",
+            "--head",
+            "rf",
+        )
     subprocess.run(cmd, check=True, env=_env())
     return out
 
@@ -136,8 +156,12 @@ def _measure(cmd: list[str], log: Path) -> dict[str, float]:
         raise SystemExit(f"{' '.join(cmd)} failed ({code}); see {log}")
     cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
-    return {"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mib": peak["main"] / 2**20,
-            "peak_rss_tree_mib": peak["tree"] / 2**20}
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "peak_rss_mib": peak["main"] / 2**20,
+        "peak_rss_tree_mib": peak["tree"] / 2**20,
+    }
 
 
 def _arguments(runs: list[dict], model: str) -> str:
@@ -154,8 +178,11 @@ def _write_report(runs: list[dict], pending: str) -> None:
         "--sizes N [N ...] --models rf|transformer`; each row below lists its own "
         "`sciml predict` command line, git commit, date and the load average when it started.",
         "The rows regenerate with: "
-        + "; ".join(f"`{_arguments(runs, model)}`"
-                    for model in sorted({r['model'] for r in runs}, reverse=True)) + ".",
+        + "; ".join(
+            f"`{_arguments(runs, model)}`"
+            for model in sorted({r["model"] for r in runs}, reverse=True)
+        )
+        + ".",
         "",
         "Input: distinct SMILES from MOSES `train.csv.gz` with an ID column; models fitted on "
         "2,000 other MOSES molecules (Crippen logP): `rf` (100 trees on RDKit descriptors) and "
@@ -178,11 +205,13 @@ def _write_report(runs: list[dict], pending: str) -> None:
     ]
     for r in runs:
         cpu = r.get("cpu_seconds")
-        cpu_cols = (f"{cpu:.0f} | {r['n'] / cpu:.0f}" if cpu else "- | -")
-        lines.append(f"| {r['model']} | {r['n']:,} | {r['seconds']:.0f} | "
-                     f"{r['n'] / r['seconds']:.0f} | {cpu_cols} | {r['peak_rss_mib']:.0f} | "
-                     f"{r['peak_rss_tree_mib']:.0f} | {r['commit']} | {r['date']} | "
-                     f"{r['load']} |")
+        cpu_cols = f"{cpu:.0f} | {r['n'] / cpu:.0f}" if cpu else "- | -"
+        lines.append(
+            f"| {r['model']} | {r['n']:,} | {r['seconds']:.0f} | "
+            f"{r['n'] / r['seconds']:.0f} | {cpu_cols} | {r['peak_rss_mib']:.0f} | "
+            f"{r['peak_rss_tree_mib']:.0f} | {r['commit']} | {r['date']} | "
+            f"{r['load']} |"
+        )
     lines += ["", "Commands:", ""]
     lines += [f"- {r['model']} {r['n']:,}: `{r['command']}`" for r in runs]
     if pending:
@@ -197,14 +226,19 @@ def _write_report(runs: list[dict], pending: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--models", nargs="+", default=["rf", "transformer"],
-                        choices=("rf", "transformer"))
+    parser.add_argument(
+        "--models", nargs="+", default=["rf", "transformer"], choices=("rf", "transformer")
+    )
     parser.add_argument("--work", type=Path, default=Path("/tmp/sciml_predict_memory"))
     parser.add_argument("--n-train", type=int, default=2000)
-    parser.add_argument("--note", default="",
-                        help="text appended to the report (e.g. which runs did not finish)")
-    parser.add_argument("--report-only", action="store_true",
-                        help="rewrite the markdown from the stored runs, run nothing")
+    parser.add_argument(
+        "--note", default="", help="text appended to the report (e.g. which runs did not finish)"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite the markdown from the stored runs, run nothing",
+    )
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     store = RESULTS / "predict_memory.json"
@@ -219,10 +253,23 @@ def main() -> None:
         model = _fit(args.work, train_csv, kind)
         for size in sorted(args.sizes):
             output = args.work / f"pred_{kind}_{size}.csv"
-            output.unlink(missing_ok=True)  # a result of an earlier run; predict refuses to overwrite
-            argv = ["predict", "--model", str(model), "--input", str(inputs[size]),
-                    "--out", str(output), "--std", "--errors", "nan",
-                    "--chunk-size", "10000"]
+            output.unlink(
+                missing_ok=True
+            )  # a result of an earlier run; predict refuses to overwrite
+            argv = [
+                "predict",
+                "--model",
+                str(model),
+                "--input",
+                str(inputs[size]),
+                "--out",
+                str(output),
+                "--std",
+                "--errors",
+                "nan",
+                "--chunk-size",
+                "10000",
+            ]
             load = " / ".join(f"{v:.2f}" for v in os.getloadavg())
             date = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
             print(f"{kind} {size}: running", flush=True)
@@ -234,9 +281,17 @@ def main() -> None:
             # Re-read: runs of another model may have been recorded by a parallel invocation.
             runs = json.loads(store.read_text()) if store.exists() else []
             runs = [r for r in runs if (r["model"], r["n"]) != (kind, size)]
-            runs.append({"model": kind, "n": size, **result, "commit": commit,
-                         "date": date, "load": load,
-                         "command": "sciml " + " ".join(argv)})
+            runs.append(
+                {
+                    "model": kind,
+                    "n": size,
+                    **result,
+                    "commit": commit,
+                    "date": date,
+                    "load": load,
+                    "command": "sciml " + " ".join(argv),
+                }
+            )
             runs.sort(key=lambda r: (r["model"], r["n"]))
             from sciml._io import atomic_write
 

@@ -26,12 +26,24 @@ def main() -> None:
     torch.set_num_threads(1)  # fastest for a tiny model on a small shared CPU
     corpus = load_dataset("chembl30_sample")["smiles"].tolist()
     start = time.perf_counter()
-    stage = pretrain(corpus, size="tiny", n_molecules=20_000, epochs=3, batch_size=128,
-                     lr=1e-3, seed=0, tokenizer=SmilesTokenizer.build_vocab(corpus),
-                     output=ASSET, progress=False, corpus_name="chembl30_sample")
+    stage = pretrain(
+        corpus,
+        size="tiny",
+        n_molecules=20_000,
+        epochs=3,
+        batch_size=128,
+        lr=1e-3,
+        seed=0,
+        tokenizer=SmilesTokenizer.build_vocab(corpus),
+        output=ASSET,
+        progress=False,
+        corpus_name="chembl30_sample",
+    )
     final = stage.info["stages"][-1]["final"]
-    print(f"wrote {ASSET} ({ASSET.stat().st_size / 1e6:.2f} MB) in "
-          f"{time.perf_counter() - start:.0f} s; final val MLM loss {final.get('val_mlm'):.3f}")
+    print(
+        f"wrote {ASSET} ({ASSET.stat().st_size / 1e6:.2f} MB) in "
+        f"{time.perf_counter() - start:.0f} s; final val MLM loss {final.get('val_mlm'):.3f}"
+    )
 
 
 if __name__ == "__main__":

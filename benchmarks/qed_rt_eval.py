@@ -24,8 +24,9 @@ PRIMERS = (0.2, 0.4, 0.6, 0.8)
 LEVELS = {"qed": (0.3, 0.8), "logp": (1.0, 4.0)}
 BEFORE = {  # the model this one replaces: benchmarks/results/demo_rt.md at commit bc8559e
     "source": "24K ChEMBL molecules, 0.57M parameters, 48 CPU-minutes "
-              "(benchmarks/results/demo_rt.md at commit bc8559e)",
-    "test_rmse": 0.0986, "test_pearson": 0.8720,
+    "(benchmarks/results/demo_rt.md at commit bc8559e)",
+    "test_rmse": 0.0986,
+    "test_pearson": 0.8720,
 }
 
 
@@ -88,17 +89,20 @@ def evaluate(rt, parts, args, log) -> dict:
             y = np.array([QED.qed(Chem.MolFromSmiles(x)) for x in chembl])
         ok = np.isfinite(pred)
         out["chembl"] = {
-            "n": int(ok.sum()), "of": len(chembl),
+            "n": int(ok.sum()),
+            "of": len(chembl),
             "rmse": float(metrics.rmse(y[ok, None], pred[ok, None], reduce="mean")),
             "pearson": float(metrics.pearson(y[ok, None], pred[ok, None], reduce="mean")),
-            "qed_std": float(y.std()), "moses_test_qed_std": float(test["qed"].std()),
+            "qed_std": float(y.std()),
+            "moses_test_qed_std": float(test["qed"].std()),
         }
         log(f"ChEMBL test: {out['chembl']}")
         grid = [{"qed": p} for p in PRIMERS]
     else:  # every pair of a low and a high primer per property
         levels = {name: LEVELS[name] for name in rt.property_names}
-        grid = [dict(zip(levels, combo, strict=True))
-                for combo in itertools.product(*levels.values())]
+        grid = [
+            dict(zip(levels, combo, strict=True)) for combo in itertools.product(*levels.values())
+        ]
     rows = []
     t0 = time.perf_counter()
     n_asked = 0
@@ -118,18 +122,24 @@ def evaluate(rt, parts, args, log) -> dict:
         gen["rdkit_logp"] = [Crippen.MolLogP(m) for m in mols]
     spearman, means = {}, {}
     for name in grid[0]:
-        spearman[name] = float(stats.spearmanr(gen[f"primer_{name}"],
-                                               gen[f"rdkit_{name}"]).statistic)
+        spearman[name] = float(
+            stats.spearmanr(gen[f"primer_{name}"], gen[f"rdkit_{name}"]).statistic
+        )
         means[name] = gen.groupby(f"primer_{name}")[f"rdkit_{name}"].mean().round(4).to_dict()
     # 0-Var: seeds whose outputs are the same set of molecules whatever the primer.
     zero_var = 0
     for seed in seeds:
-        sets = [frozenset(gen.loc[(gen["seed"] == seed) & (gen["target"] == str(t)), "smiles"])
-                for t in grid]
+        sets = [
+            frozenset(gen.loc[(gen["seed"] == seed) & (gen["target"] == str(t)), "smiles"])
+            for t in grid
+        ]
         zero_var += len(set(sets)) == 1
     last = rows[-1].attrs
     out["generation"] = {
-        "seeds": len(seeds), "targets": grid, "asked": n_asked, "returned": len(gen),
+        "seeds": len(seeds),
+        "targets": grid,
+        "asked": n_asked,
+        "returned": len(gen),
         "spearman": spearman,
         "zero_var_percent": 100 * zero_var / len(seeds),
         "radicals": int(sum(_radicals(s) for s in gen["smiles"])),
@@ -154,10 +164,14 @@ def rates(history: dict, n: int, epoch_size: int) -> tuple[float, int]:
 
 def _runs(record: dict) -> list[tuple[str, str]]:
     """``(key suffix, title)`` of each trained model in the record (QED first)."""
-    suffixes = sorted({k[len("train"):] for k in record if k.startswith("train")}
-                      | {k[len("eval"):] for k in record if k.startswith("eval")})
-    return [(x, "QED model" if not x else f"{'+'.join(x.strip('_').split('_'))} model")
-            for x in suffixes]
+    suffixes = sorted(
+        {k[len("train") :] for k in record if k.startswith("train")}
+        | {k[len("eval") :] for k in record if k.startswith("eval")}
+    )
+    return [
+        (x, "QED model" if not x else f"{'+'.join(x.strip('_').split('_'))} model")
+        for x in suffixes
+    ]
 
 
 def _run_sections(record: dict, suffix: str, title: str) -> list[str]:
@@ -165,8 +179,10 @@ def _run_sections(record: dict, suffix: str, title: str) -> list[str]:
     if "train" + suffix in record:
         tr = record["train" + suffix]
         lines += [
-            f"## Training: {title}", "",
-            f"Command: `{tr['command']}` (commit {tr['git_commit']}).", "",
+            f"## Training: {title}",
+            "",
+            f"Command: `{tr['command']}` (commit {tr['git_commit']}).",
+            "",
             f"- {tr['n_train']} canonical MOSES training molecules (RDKit "
             f"{'+'.join(tr['properties'])}); held-out molecules from the MOSES test file, "
             f"disjoint by canonical SMILES ({tr['dropped_test_overlap']} test molecules that "
@@ -181,40 +197,55 @@ def _run_sections(record: dict, suffix: str, title: str) -> list[str]:
             "end to end (median epoch, validation included).",
             f"- Best validation RMSE {tr['best_val_rmse']:.4f} (mean over properties; epoch "
             f"{tr['best_epoch']}).",
-            f"- Checkpoint size {tr['asset_bytes'] / 1e6:.2f} MB.", "",
+            f"- Checkpoint size {tr['asset_bytes'] / 1e6:.2f} MB.",
+            "",
         ]
     if "eval" + suffix in record:
         ev = record["eval" + suffix]
         exp, gr = ev["expected"]["scores"], ev["greedy"]["scores"]
         lines += [
-            f"## Held-out prediction: {title}", "",
-            f"Command: `{ev['command']}`; {ev['n_test']} test molecules.", "",
-            "| property | decoding | RMSE | Pearson | MAE |", "|---|---|---|---|---|",
+            f"## Held-out prediction: {title}",
+            "",
+            f"Command: `{ev['command']}`; {ev['n_test']} test molecules.",
+            "",
+            "| property | decoding | RMSE | Pearson | MAE |",
+            "|---|---|---|---|---|",
         ]
         for name in exp:
             for label, scores in (("expected", exp), ("greedy", gr)):
                 sc = scores[name]
-                lines.append(f"| {name} | {label} | {sc['rmse']:.4f} | {sc['pearson']:.4f} | "
-                             f"{sc['mae']:.4f} |")
+                lines.append(
+                    f"| {name} | {label} | {sc['rmse']:.4f} | {sc['pearson']:.4f} | "
+                    f"{sc['mae']:.4f} |"
+                )
         if not suffix:
-            lines += ["", f"Before (the model this one replaces, {BEFORE['source']}): QED RMSE "
-                      f"{BEFORE['test_rmse']}, Pearson {BEFORE['test_pearson']}, on ChEMBL "
-                      "molecules."]
+            lines += [
+                "",
+                f"Before (the model this one replaces, {BEFORE['source']}): QED RMSE "
+                f"{BEFORE['test_rmse']}, Pearson {BEFORE['test_pearson']}, on ChEMBL "
+                "molecules.",
+            ]
         if "chembl" in ev:
             c = ev["chembl"]
-            lines += ["", f"Like for like, on that model's own {c['of']} ChEMBL test molecules "
-                      f"(broader chemistry than MOSES, QED sd {c['qed_std']:.3f} vs "
-                      f"{c['moses_test_qed_std']:.3f} on the MOSES test molecules, so RMSE and "
-                      f"Pearson differ between the two sets): RMSE {c['rmse']:.4f}, Pearson "
-                      f"{c['pearson']:.4f} ({c['n']} predicted)."]
+            lines += [
+                "",
+                f"Like for like, on that model's own {c['of']} ChEMBL test molecules "
+                f"(broader chemistry than MOSES, QED sd {c['qed_std']:.3f} vs "
+                f"{c['moses_test_qed_std']:.3f} on the MOSES test molecules, so RMSE and "
+                f"Pearson differ between the two sets): RMSE {c['rmse']:.4f}, Pearson "
+                f"{c['pearson']:.4f} ({c['n']} predicted).",
+            ]
         lines.append("")
         if "generation" in ev:
             g = ev["generation"]
             lines += [
-                f"## Primed generation: {title}", "",
+                f"## Primed generation: {title}",
+                "",
                 f"{g['seeds']} test molecules as seeds, primers {g['targets']}, `generate(n=4)`"
-                " per seed and primer.", "",
-                "| measure | value |", "|---|---|",
+                " per seed and primer.",
+                "",
+                "| measure | value |",
+                "|---|---|",
             ]
             for name, rho in g["spearman"].items():
                 lines.append(f"| Spearman(primer, RDKit {name} of output) | {rho:.3f} |")
@@ -236,36 +267,45 @@ def write_report(record: dict, path: Path) -> None:
         lev = record["levers"]
         base = next(iter(lev["rows"].values()))["molecules_per_s"]
         lines += [
-            "## Training throughput", "",
+            "## Training throughput",
+            "",
             f"Command: `{lev['command']}` (commit {lev['git_commit']}). One epoch over the same "
             f"{lev['molecules']} MOSES molecules after a warm-up epoch, {lev['threads']} "
             "thread(s), end to end (batching, masking, forward, backward, AdamW). Goal: "
-            ">= 1000 molecules/s on 2 threads at 128x4.", "",
-            "| lever | molecules/s | tokens/s | vs. the first row |", "|---|---|---|---|",
+            ">= 1000 molecules/s on 2 threads at 128x4.",
+            "",
+            "| lever | molecules/s | tokens/s | vs. the first row |",
+            "|---|---|---|---|",
         ]
         for label, row in lev["rows"].items():
-            lines.append(f"| {label} | {row['molecules_per_s']:.0f} | {row['tokens_per_s']:.0f}"
-                         f" | {row['molecules_per_s'] / base:.2f}x |")
+            lines.append(
+                f"| {label} | {row['molecules_per_s']:.0f} | {row['tokens_per_s']:.0f}"
+                f" | {row['molecules_per_s'] / base:.2f}x |"
+            )
         lines.append("")
     if "select" in record:
         sel = record["select"]
         lines += [
-            "## Model size", "",
+            "## Model size",
+            "",
             f"Command: `{sel['command']}` (commit {sel['git_commit']}). Each size trained with "
             f"a {sel['minutes_each']:g}-minute budget on the same {sel['pool']} molecules (a pool "
             "disjoint from the validation and test molecules), epochs of "
             f"{sel['epoch_size']} molecules, bf16, same validation molecules. The budget is "
             "checked at the end of an epoch, so the slower size trained longer than the budget "
-            "(minutes column): compare validation RMSE per molecule seen and per minute.", "",
+            "(minutes column): compare validation RMSE per molecule seen and per minute.",
+            "",
             "| size (d_model x layers) | parameters | molecules/s (end to end) | "
             "molecules seen | minutes trained | best validation QED RMSE |",
             "|---|---|---|---|---|---|",
         ]
         for size, row in sel["sizes"].items():
             rate, seen = rates(row["history"], sel["pool"], sel["epoch_size"])
-            lines.append(f"| {size} | {row['n_parameters'] / 1e6:.2f}M | "
-                         f"{rate:.0f} | {seen} | {sum(row['history']['seconds']) / 60:.1f} | "
-                         f"{row['best_val_rmse']:.4f} |")
+            lines.append(
+                f"| {size} | {row['n_parameters'] / 1e6:.2f}M | "
+                f"{rate:.0f} | {seen} | {sum(row['history']['seconds']) / 60:.1f} | "
+                f"{row['best_val_rmse']:.4f} |"
+            )
         lines.append("")
     for suffix, title in _runs(record):
         lines += _run_sections(record, suffix, title)

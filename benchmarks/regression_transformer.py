@@ -46,39 +46,66 @@ from sciml.train import TrainConfig  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 ESOL_TARGET = "measured log solubility in mols per litre"
-GOALS = {"qed_rmse": 0.04, "qed_pearson": 0.97, "spearman": 0.5, "validity": 95.0,
-         "zero_var": 5.0, "throughput": 1000.0}
+GOALS = {
+    "qed_rmse": 0.04,
+    "qed_pearson": 0.97,
+    "spearman": 0.5,
+    "validity": 95.0,
+    "zero_var": 5.0,
+    "throughput": 1000.0,
+}
 DROPPED: dict[str, int] = {}
-BEFORE = {"qed_rmse": 0.099, "qed_pearson": 0.87, "esol_rmse": 1.31, "spearman": 0.14,
-          "validity": 90.8}
+BEFORE = {
+    "qed_rmse": 0.099,
+    "qed_pearson": 0.87,
+    "esol_rmse": 1.31,
+    "spearman": 0.14,
+    "validity": 90.8,
+}
 
 
 def parse_args() -> argparse.Namespace:
     fast = os.environ.get("SCIML_FAST") == "1"
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", type=Path, default=ROOT / "sciml" / "assets" / "demo_rt.pt",
-                   help="the pre-trained QED RT to fine-tune (default: the shipped one)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=ROOT / "sciml" / "assets" / "demo_rt.pt",
+        help="the pre-trained QED RT to fine-tune (default: the shipped one)",
+    )
     p.add_argument("--seeds", type=int, default=1 if fast else 3, help="seeds per set (3)")
-    p.add_argument("--rt-epochs", type=int, default=1 if fast else 15,
-                   help="RT fine-tuning epochs (default 15)")
-    p.add_argument("--gnn-epochs", type=int, default=1 if fast else 30,
-                   help="GNN epochs (default 30)")
-    p.add_argument("--limit", type=int, default=120 if fast else None,
-                   help="molecules per set (smoke runs)")
+    p.add_argument(
+        "--rt-epochs",
+        type=int,
+        default=1 if fast else 15,
+        help="RT fine-tuning epochs (default 15)",
+    )
+    p.add_argument(
+        "--gnn-epochs", type=int, default=1 if fast else 30, help="GNN epochs (default 30)"
+    )
+    p.add_argument(
+        "--limit", type=int, default=120 if fast else None, help="molecules per set (smoke runs)"
+    )
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     p.add_argument("--out", type=Path, default=RESULTS / "regression_transformer.md")
-    p.add_argument("--report-only", action="store_true",
-                   help="rebuild the markdown and figure from the stored per-seed CSV and "
-                        "qed_rt.json, without training")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rebuild the markdown and figure from the stored per-seed CSV and "
+        "qed_rt.json, without training",
+    )
     return p.parse_args()
 
 
 def score(name: str, y: np.ndarray, pred: np.ndarray) -> dict:
     ok = np.isfinite(pred)
     y, pred = y[ok].reshape(-1, 1), pred[ok].reshape(-1, 1)
-    return {"model": name, "n": int(ok.sum()),
-            "rmse": float(metrics.rmse(y, pred, reduce="mean")),
-            "pearson": float(metrics.pearson(y, pred, reduce="mean"))}
+    return {
+        "model": name,
+        "n": int(ok.sum()),
+        "rmse": float(metrics.rmse(y, pred, reduce="mean")),
+        "pearson": float(metrics.pearson(y, pred, reduce="mean")),
+    }
 
 
 @functools.lru_cache(maxsize=1)
@@ -130,7 +157,8 @@ def sets(args) -> dict:
         va, tr = order[:n_val], order[n_val:]
         s, v = train["smiles"].to_numpy(), train["Sol"].to_numpy()
         out["Biogen solubility"].append(
-            (s[tr], v[tr], s[va], v[va], test["smiles"].to_numpy(), test["Sol"].to_numpy()))
+            (s[tr], v[tr], s[va], v[va], test["smiles"].to_numpy(), test["Sol"].to_numpy())
+        )
     return out
 
 
@@ -142,13 +170,24 @@ def spec_for(name: str, y: np.ndarray) -> PropertySpec:
 def run_rt(init, spec, data, args, seed) -> tuple[np.ndarray, float]:
     tr_s, tr_y, va_s, va_y, te_s, _ = data
     t0 = time.perf_counter()
-    config = TrainConfig(max_epochs=args.rt_epochs, batch_size=32, lr=5e-4, warmup=0.1,
-                         progress=False, seed=seed, precision="bf16")
+    config = TrainConfig(
+        max_epochs=args.rt_epochs,
+        batch_size=32,
+        lr=5e-4,
+        warmup=0.1,
+        progress=False,
+        seed=seed,
+        precision="bf16",
+    )
     base = pretrained(args.model)
     rt = RegressionTransformer([spec], base.config).fit(
-        list(tr_s), pd.DataFrame({spec.name: tr_y}), val_smiles=list(va_s),
-        val_y=pd.DataFrame({spec.name: va_y}), train_config=config,
-        init_from=base if init else None)
+        list(tr_s),
+        pd.DataFrame({spec.name: tr_y}),
+        val_smiles=list(va_s),
+        val_y=pd.DataFrame({spec.name: va_y}),
+        train_config=config,
+        init_from=base if init else None,
+    )
     seconds = time.perf_counter() - t0
     return rt.predict(list(te_s), errors="nan")[spec.name].to_numpy(), seconds
 
@@ -162,8 +201,11 @@ def run_baseline(kind: str, data, args, seed) -> tuple[np.ndarray, float]:
         model = MODELS["rf"](seed=seed, n_jobs=1).fit(list(tr_s), pd.DataFrame({"y": tr_y}))
     else:
         model = MODELS["gnn"](seed=seed, epochs=args.gnn_epochs).fit(
-            list(tr_s), pd.DataFrame({"y": tr_y}), val_smiles=list(va_s),
-            val_y=pd.DataFrame({"y": va_y}))
+            list(tr_s),
+            pd.DataFrame({"y": tr_y}),
+            val_smiles=list(va_s),
+            val_y=pd.DataFrame({"y": va_y}),
+        )
     seconds = time.perf_counter() - t0
     return model.predict(list(te_s))["y"].to_numpy(), seconds
 
@@ -174,17 +216,26 @@ def finetune_table(args, log) -> pd.DataFrame:
         for seed, data in enumerate(splits):
             spec = spec_for(name, np.concatenate([data[1], data[3]]))
             arms = {
-                "RT fine-tuned from the QED model": lambda d=data, s=seed, p=spec:
-                    run_rt(True, p, d, args, s),
-                "RT from scratch (same size)": lambda d=data, s=seed, p=spec:
-                    run_rt(False, p, d, args, s),
+                "RT fine-tuned from the QED model": lambda d=data, s=seed, p=spec: run_rt(
+                    True, p, d, args, s
+                ),
+                "RT from scratch (same size)": lambda d=data, s=seed, p=spec: run_rt(
+                    False, p, d, args, s
+                ),
                 "RF-physchem": lambda d=data, s=seed: run_baseline("rf", d, args, s),
                 "GNN (D-MPNN)": lambda d=data, s=seed: run_baseline("gnn", d, args, s),
             }
             for arm, run in arms.items():
                 pred, seconds = run()
-                rows.append({"set": name, "seed": seed, **score(arm, data[5], pred),
-                             "seconds": seconds, "n_train": len(data[0])})
+                rows.append(
+                    {
+                        "set": name,
+                        "seed": seed,
+                        **score(arm, data[5], pred),
+                        "seconds": seconds,
+                        "n_train": len(data[0]),
+                    }
+                )
                 log(f"{name} seed {seed} {arm}: RMSE {rows[-1]['rmse']:.3f} ({seconds:.0f}s)")
     return pd.DataFrame(rows)
 
@@ -199,8 +250,7 @@ def moses_low_qed() -> float:
     from sciml.data import get_path
 
     limit = 20_000 if os.environ.get("SCIML_FAST") == "1" else 150_000
-    table = property_table(get_path("moses_train"), ("qed", "logp"), limit=limit,
-                           progress=False)
+    table = property_table(get_path("moses_train"), ("qed", "logp"), limit=limit, progress=False)
     return float(100 * (table["qed"] < 0.6).mean())
 
 
@@ -210,68 +260,119 @@ def goals_table(record: dict, finetune: pd.DataFrame) -> list[str]:
     gen = ev.get("generation", {})
     summary = finetune.groupby(["set", "model"])["rmse"].mean()
     esol_rt = summary.get(("ESOL", "RT fine-tuned from the QED model"), float("nan"))
-    esol_best = min(summary.get(("ESOL", "RF-physchem"), np.inf),
-                    summary.get(("ESOL", "GNN (D-MPNN)"), np.inf))
+    esol_best = min(
+        summary.get(("ESOL", "RF-physchem"), np.inf), summary.get(("ESOL", "GNN (D-MPNN)"), np.inf)
+    )
     levers = record.get("levers", {}).get("rows", {})
-    fastest = max((r["molecules_per_s"] for r in levers.values() if r["size"] == "128x4"),
-                  default=float("nan"))
+    fastest = max(
+        (r["molecules_per_s"] for r in levers.values() if r["size"] == "128x4"),
+        default=float("nan"),
+    )
 
     def verdict(ok: bool) -> str:
         return "met" if ok else "missed"
 
     attrs = gen.get("attrs", {})
-    fill_validity = (100 * (1 - attrs["n_invalid_fills"] / attrs["n_fills"])
-                     if attrs.get("n_fills") else float("nan"))
+    fill_validity = (
+        100 * (1 - attrs["n_invalid_fills"] / attrs["n_fills"])
+        if attrs.get("n_fills")
+        else float("nan")
+    )
     chembl = ev.get("chembl", {})
     scratch = summary.get(("ESOL", "RT from scratch (same size)"), float("nan"))
     rows = [
-        ("QED RMSE, held-out MOSES molecules", BEFORE["qed_rmse"], qed.get("rmse"),
-         f"<= {GOALS['qed_rmse']}", verdict(qed.get("rmse", 1) <= GOALS["qed_rmse"]), ""),
-        ("QED Pearson", BEFORE["qed_pearson"], qed.get("pearson"), f">= {GOALS['qed_pearson']}",
-         verdict(qed.get("pearson", 0) >= GOALS["qed_pearson"]),
-         f"MOSES QED is narrow (sd {chembl.get('moses_test_qed_std', float('nan')):.3f}), so a "
-         "small RMSE gives a modest Pearson; on the replaced model's ChEMBL test molecules "
-         f"(sd {chembl.get('qed_std', float('nan')):.3f}) RMSE "
-         f"{chembl.get('rmse', float('nan')):.3f}, Pearson {chembl.get('pearson', float('nan')):.3f}"
-         ": outside MOSES chemistry. Next lever: MOSES + ChEMBL (1.7M) as the corpus."),
-        ("ESOL RMSE, fine-tuned RT (mean of 3 seeds)", BEFORE["esol_rmse"], esol_rt,
-         f"within 10% of the best baseline ({esol_best:.3f})",
-         verdict(esol_rt <= 1.1 * esol_best),
-         f"pre-training pays (from scratch: {scratch:.3f}); the digit-token regression on "
-         "~900 molecules still trails descriptor and graph models. Next lever: more "
-         "fine-tuning epochs, chosen on the validation split."),
-        ("Spearman(primer, RDKit QED of output)", BEFORE["spearman"],
-         gen.get("spearman", {}).get("qed"), f">= {GOALS['spearman']}",
-         verdict(gen.get("spearman", {}).get("qed", 0) >= GOALS["spearman"]),
-         "half the primers (0.2, 0.4) lie where MOSES has almost no molecules "
-         f"({moses_low_qed():.1f}% of its first 150,000 training molecules have QED below 0.6); the fills do move with the primer "
-         "(`rt_primer_study.md`). Next lever: a corpus spanning the primers (MOSES + ChEMBL)."),
-        ("0-Var (seeds that ignore the primer), %", "5", gen.get("zero_var_percent"),
-         f"<= {GOALS['zero_var']}", verdict(gen.get("zero_var_percent", 100) <= GOALS["zero_var"]),
-         ""),
-        ("validity of one fill, %", BEFORE["validity"], fill_validity, f">= {GOALS['validity']}",
-         verdict(fill_validity >= GOALS["validity"]),
-         "invalid fills are refilled and new rounds made, so generate(n) still returned "
-         f"{gen.get('returned')} of {gen.get('asked')} molecules asked; the before figure was "
-         "with atom masks + repair + best of 8. Next lever: repair and atom masks with the new "
-         "model."),
-        ("radicals among generated molecules", "present", gen.get("radicals"), "0",
-         verdict(gen.get("radicals", 1) == 0), "filtered (sciml.rt.filters)"),
-        ("training throughput, 128x4, 2 threads, molecules/s", "~100 (1 thread)", fastest,
-         f">= {GOALS['throughput']:.0f}", verdict(fastest >= GOALS["throughput"]),
-         "levers in `qed_rt.md` (bf16, no dropout, batch size); next: the written-out CPU "
-         "attention now used in training (a lever row of that table, not yet rerun) and the "
-         "per-row masking in the collator."),
+        (
+            "QED RMSE, held-out MOSES molecules",
+            BEFORE["qed_rmse"],
+            qed.get("rmse"),
+            f"<= {GOALS['qed_rmse']}",
+            verdict(qed.get("rmse", 1) <= GOALS["qed_rmse"]),
+            "",
+        ),
+        (
+            "QED Pearson",
+            BEFORE["qed_pearson"],
+            qed.get("pearson"),
+            f">= {GOALS['qed_pearson']}",
+            verdict(qed.get("pearson", 0) >= GOALS["qed_pearson"]),
+            f"MOSES QED is narrow (sd {chembl.get('moses_test_qed_std', float('nan')):.3f}), so a "
+            "small RMSE gives a modest Pearson; on the replaced model's ChEMBL test molecules "
+            f"(sd {chembl.get('qed_std', float('nan')):.3f}) RMSE "
+            f"{chembl.get('rmse', float('nan')):.3f}, Pearson {chembl.get('pearson', float('nan')):.3f}"
+            ": outside MOSES chemistry. Next lever: MOSES + ChEMBL (1.7M) as the corpus.",
+        ),
+        (
+            "ESOL RMSE, fine-tuned RT (mean of 3 seeds)",
+            BEFORE["esol_rmse"],
+            esol_rt,
+            f"within 10% of the best baseline ({esol_best:.3f})",
+            verdict(esol_rt <= 1.1 * esol_best),
+            f"pre-training pays (from scratch: {scratch:.3f}); the digit-token regression on "
+            "~900 molecules still trails descriptor and graph models. Next lever: more "
+            "fine-tuning epochs, chosen on the validation split.",
+        ),
+        (
+            "Spearman(primer, RDKit QED of output)",
+            BEFORE["spearman"],
+            gen.get("spearman", {}).get("qed"),
+            f">= {GOALS['spearman']}",
+            verdict(gen.get("spearman", {}).get("qed", 0) >= GOALS["spearman"]),
+            "half the primers (0.2, 0.4) lie where MOSES has almost no molecules "
+            f"({moses_low_qed():.1f}% of its first 150,000 training molecules have QED below 0.6); the fills do move with the primer "
+            "(`rt_primer_study.md`). Next lever: a corpus spanning the primers (MOSES + ChEMBL).",
+        ),
+        (
+            "0-Var (seeds that ignore the primer), %",
+            "5",
+            gen.get("zero_var_percent"),
+            f"<= {GOALS['zero_var']}",
+            verdict(gen.get("zero_var_percent", 100) <= GOALS["zero_var"]),
+            "",
+        ),
+        (
+            "validity of one fill, %",
+            BEFORE["validity"],
+            fill_validity,
+            f">= {GOALS['validity']}",
+            verdict(fill_validity >= GOALS["validity"]),
+            "invalid fills are refilled and new rounds made, so generate(n) still returned "
+            f"{gen.get('returned')} of {gen.get('asked')} molecules asked; the before figure was "
+            "with atom masks + repair + best of 8. Next lever: repair and atom masks with the new "
+            "model.",
+        ),
+        (
+            "radicals among generated molecules",
+            "present",
+            gen.get("radicals"),
+            "0",
+            verdict(gen.get("radicals", 1) == 0),
+            "filtered (sciml.rt.filters)",
+        ),
+        (
+            "training throughput, 128x4, 2 threads, molecules/s",
+            "~100 (1 thread)",
+            fastest,
+            f">= {GOALS['throughput']:.0f}",
+            verdict(fastest >= GOALS["throughput"]),
+            "levers in `qed_rt.md` (bf16, no dropout, batch size); next: the written-out CPU "
+            "attention now used in training (a lever row of that table, not yet rerun) and the "
+            "per-row masking in the collator.",
+        ),
     ]
-    lines = ["| goal | before | now | target | | why, and the next lever |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| goal | before | now | target | | why, and the next lever |",
+        "|---|---|---|---|---|---|",
+    ]
     for label, before, now, target, status, why in rows:
         now_text = f"{now:.4g}" if isinstance(now, float) else str(now)
         lines.append(f"| {label} | {before} | {now_text} | {target} | {status} | {why} |")
-    lines += ["", f"QED model: {tr.get('n_train', '?')} MOSES molecules, size "
-              f"{tr.get('size', '?')}, {tr.get('molecules_seen', '?')} molecules seen in "
-              f"{tr.get('seconds_total', float('nan')) / 60:.0f} min; details, the throughput "
-              "levers, the size comparison and the generation study are in `qed_rt.md`."]
+    lines += [
+        "",
+        f"QED model: {tr.get('n_train', '?')} MOSES molecules, size "
+        f"{tr.get('size', '?')}, {tr.get('molecules_seen', '?')} molecules seen in "
+        f"{tr.get('seconds_total', float('nan')) / 60:.0f} min; details, the throughput "
+        "levers, the size comparison and the generation study are in `qed_rt.md`.",
+    ]
     return lines
 
 
@@ -290,11 +391,17 @@ def main() -> None:
         finetune = pd.read_csv(args.out.with_suffix(".csv"))
     else:
         finetune = finetune_table(args, log)
-    summary = (finetune.groupby(["set", "model"], sort=False)
-               .agg(rmse_mean=("rmse", "mean"), rmse_std=("rmse", "std"),
-                    pearson_mean=("pearson", "mean"), seconds_mean=("seconds", "mean"),
-                    n_train=("n_train", "mean"))
-               .reset_index())
+    summary = (
+        finetune.groupby(["set", "model"], sort=False)
+        .agg(
+            rmse_mean=("rmse", "mean"),
+            rmse_std=("rmse", "std"),
+            pearson_mean=("pearson", "mean"),
+            seconds_mean=("seconds", "mean"),
+            n_train=("n_train", "mean"),
+        )
+        .reset_index()
+    )
 
     import matplotlib
 
@@ -302,8 +409,9 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(summary["set"].unique()), figsize=(12, 4))
-    for ax, (name, group) in zip(np.atleast_1d(axes), summary.groupby("set", sort=False),
-                                 strict=True):
+    for ax, (name, group) in zip(
+        np.atleast_1d(axes), summary.groupby("set", sort=False), strict=True
+    ):
         ax.barh(group["model"], group["rmse_mean"], xerr=group["rmse_std"].fillna(0))
         ax.set(title=f"{name}: test RMSE (mean of {args.seeds} seeds)", xlabel="RMSE")
     fig.tight_layout()
@@ -313,13 +421,21 @@ def main() -> None:
     lines = ["# Regression Transformer", ""]
     if goals.is_file():  # issue 25's goals, measured by benchmarks/rt_goals.py
         body = goals.read_text().split("\n", 2)[2]
-        lines += ["## Goals of the drug-like RT issue (issue 25): SMILES and SELFIES", "",
-                  "From `benchmarks/rt_goals.py` (`rt_goals.json`, `rt_goals.md`):", "", body,
-                  ""]
+        lines += [
+            "## Goals of the drug-like RT issue (issue 25): SMILES and SELFIES",
+            "",
+            "From `benchmarks/rt_goals.py` (`rt_goals.json`, `rt_goals.md`):",
+            "",
+            body,
+            "",
+        ]
     lines += [
-        "## Goals of the RT-at-scale issue (the previous, MOSES-only model)", "",
-        *goals_table(record, finetune), "",
-        "## Fine-tuning on small property sets", "",
+        "## Goals of the RT-at-scale issue (the previous, MOSES-only model)",
+        "",
+        *goals_table(record, finetune),
+        "",
+        "## Fine-tuning on small property sets",
+        "",
         f"The shipped QED RT (`{args.model.relative_to(ROOT) if args.model.is_absolute() else args.model}`) "
         "fine-tuned on each set (its vocabulary grown by the new tokens, "
         f"`RegressionTransformer.fit(init_from=...)`, {args.rt_epochs} epochs, batch 32, "
@@ -328,22 +444,32 @@ def main() -> None:
         f"epochs); {args.seeds} seeds each, one run, {torch.get_num_threads()} threads. ESOL: "
         "random 80/10/10 splits; Biogen solubility: Fang et al.'s split (a tenth of its "
         "training molecules held out for the best epoch)."
-        + (" Rebuilt with `--report-only` from the per-seed CSV (`regression_transformer.csv`) "
-           "written by the run `python benchmarks/regression_transformer.py`."
-           if args.report_only else "")
+        + (
+            " Rebuilt with `--report-only` from the per-seed CSV (`regression_transformer.csv`) "
+            "written by the run `python benchmarks/regression_transformer.py`."
+            if args.report_only
+            else ""
+        )
         + " Molecules longer than the "
         "pre-trained RT's encoder takes (128 tokens with the property block) are left out of "
-        "every model's data: "
-        + ", ".join(f"{k} {v}" for k, v in DROPPED.items()) + ".", "",
+        "every model's data: " + ", ".join(f"{k} {v}" for k, v in DROPPED.items()) + ".",
+        "",
         "| set | model | training molecules | test RMSE (mean ± sd) | Pearson | seconds per fit |",
         "|---|---|---|---|---|---|",
     ]
     for _, row in summary.iterrows():
-        lines.append(f"| {row['set']} | {row['model']} | {row['n_train']:.0f} | "
-                     f"{row['rmse_mean']:.3f} ± {row['rmse_std']:.3f} | "
-                     f"{row['pearson_mean']:.3f} | {row['seconds_mean']:.0f} |")
-    lines += ["", "![fine-tuning](regression_transformer.png)", "",
-              machine_info(("numpy", "torch", "rdkit", "scikit-learn")), ""]
+        lines.append(
+            f"| {row['set']} | {row['model']} | {row['n_train']:.0f} | "
+            f"{row['rmse_mean']:.3f} ± {row['rmse_std']:.3f} | "
+            f"{row['pearson_mean']:.3f} | {row['seconds_mean']:.0f} |"
+        )
+    lines += [
+        "",
+        "![fine-tuning](regression_transformer.png)",
+        "",
+        machine_info(("numpy", "torch", "rdkit", "scikit-learn")),
+        "",
+    ]
     from sciml._io import atomic_write
 
     with atomic_write(args.out) as handle:

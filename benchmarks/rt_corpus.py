@@ -50,16 +50,23 @@ class CorpusSpec:
 
     @classmethod
     def fast(cls) -> CorpusSpec:
-        return cls(n_moses=6000, n_moses_test=3000, n_test=200, n_moses_test_draw=200, n_val=200,
-                   per_bin=600)
+        return cls(
+            n_moses=6000,
+            n_moses_test=3000,
+            n_test=200,
+            n_moses_test_draw=200,
+            n_val=200,
+            per_bin=600,
+        )
 
 
 def _table(name: str, limit: int | None, workers: int) -> pd.DataFrame:
     from sciml.chem.corpus import property_table
     from sciml.data import get_path
 
-    table = property_table(get_path(name), list(PROPERTIES), limit=limit, workers=workers,
-                           progress=sys.stderr.isatty())
+    table = property_table(
+        get_path(name), list(PROPERTIES), limit=limit, workers=workers, progress=sys.stderr.isatty()
+    )
     table = table[(table["canonical"] != "") & table[list(PROPERTIES)].notna().all(axis=1)]
     return table.drop_duplicates("canonical")[["canonical", *PROPERTIES]].reset_index(drop=True)
 
@@ -147,9 +154,11 @@ def summary(parts: dict[str, pd.DataFrame]) -> str:
     for name, frame in parts.items():
         q = frame["qed"]
         by_source = frame["source"].value_counts().to_dict()
-        lines.append(f"{name}: {len(frame)} molecules {by_source}, QED mean {q.mean():.3f}, "
-                     f"share below 0.6 {(q < 0.6).mean():.1%}, 0.2-0.95 quantiles "
-                     f"{q.quantile(0.02):.2f}-{q.quantile(0.98):.2f}")
+        lines.append(
+            f"{name}: {len(frame)} molecules {by_source}, QED mean {q.mean():.3f}, "
+            f"share below 0.6 {(q < 0.6).mean():.1%}, 0.2-0.95 quantiles "
+            f"{q.quantile(0.02):.2f}-{q.quantile(0.98):.2f}"
+        )
     return "\n".join(lines)
 
 

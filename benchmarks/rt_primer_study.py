@@ -63,18 +63,31 @@ ARMS = [  # in order of importance: an interrupted run keeps the first ones
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", default=str(ROOT / "sciml" / "assets" / "demo_rt.pt"),
-                   help="RT checkpoint with a 'qed' property (default: the shipped demo_rt.pt)")
+    p.add_argument(
+        "--model",
+        default=str(ROOT / "sciml" / "assets" / "demo_rt.pt"),
+        help="RT checkpoint with a 'qed' property (default: the shipped demo_rt.pt)",
+    )
     p.add_argument("--n-seeds", type=int, default=30, help="seed molecules (default 30)")
-    p.add_argument("--first-row", type=int, default=165_000,
-                   help="first MOSES test row of the seeds (default 165000)")
+    p.add_argument(
+        "--first-row",
+        type=int,
+        default=165_000,
+        help="first MOSES test row of the seeds (default 165000)",
+    )
     p.add_argument("--n", type=int, default=4, help="candidates per seed and primer (default 4)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--arms", nargs="*", help="only these arm names (default: all)")
-    p.add_argument("--report-only", action="store_true",
-                   help="rewrite the markdown from the .json next to --out, running nothing")
-    p.add_argument("--out", default=str(RESULTS / "rt_primer_study.md"),
-                   help="markdown report to write (a .json of the numbers goes next to it)")
+    p.add_argument(
+        "--report-only",
+        action="store_true",
+        help="rewrite the markdown from the .json next to --out, running nothing",
+    )
+    p.add_argument(
+        "--out",
+        default=str(RESULTS / "rt_primer_study.md"),
+        help="markdown report to write (a .json of the numbers goes next to it)",
+    )
     return p.parse_args(argv)
 
 
@@ -83,8 +96,7 @@ def load_seeds(first_row: int, n: int) -> list[str]:
     from sciml.chem.smiles import canonicalize_batch
     from sciml.data import get_path
 
-    frame = pd.read_csv(get_path("moses_test"), skiprows=range(1, first_row + 1),
-                        nrows=4 * n)
+    frame = pd.read_csv(get_path("moses_test"), skiprows=range(1, first_row + 1), nrows=4 * n)
     canon = canonicalize_batch(frame.iloc[:, 0].tolist(), errors="skip").values
     return list(dict.fromkeys(canon))[:n]
 
@@ -97,8 +109,14 @@ def run_arm(rt, seeds: list[str], settings: dict, n: int) -> dict:
 
     t0 = time.perf_counter()
     frames = []
-    totals = {"n_generated": 0, "n_invalid": 0, "n_filtered": 0, "n_duplicates": 0,
-              "n_unchanged": 0, "n_returned": 0}
+    totals = {
+        "n_generated": 0,
+        "n_invalid": 0,
+        "n_filtered": 0,
+        "n_duplicates": 0,
+        "n_unchanged": 0,
+        "n_returned": 0,
+    }
     import warnings
 
     for primer in PRIMERS:
@@ -114,8 +132,13 @@ def run_arm(rt, seeds: list[str], settings: dict, n: int) -> dict:
     pooled = stats.spearmanr(gen["primer"], gen["true_qed"]).statistic if len(gen) > 2 else np.nan
     delta = stats.spearmanr(gen["primer"], gen["delta"]).statistic if len(gen) > 2 else np.nan
     zero_var = sum(
-        len({frozenset(gen.loc[(gen["seed"] == s) & (gen["primer"] == p), "smiles"])
-             for p in PRIMERS}) == 1
+        len(
+            {
+                frozenset(gen.loc[(gen["seed"] == s) & (gen["primer"] == p), "smiles"])
+                for p in PRIMERS
+            }
+        )
+        == 1
         for s in seeds
     )
     return {
@@ -125,8 +148,9 @@ def run_arm(rt, seeds: list[str], settings: dict, n: int) -> dict:
         "valid_percent": 100 * (1 - totals["n_invalid"] / max(totals["n_generated"], 1)),
         "returned_percent": 100 * totals["n_returned"] / (n * len(seeds) * len(PRIMERS)),
         "unchanged_percent": 100 * totals["n_unchanged"] / max(totals["n_generated"], 1),
-        "mean_qed_per_primer": {str(p): round(float(v), 4)
-                                for p, v in gen.groupby("primer")["true_qed"].mean().items()},
+        "mean_qed_per_primer": {
+            str(p): round(float(v), 4) for p, v in gen.groupby("primer")["true_qed"].mean().items()
+        },
         "seconds": round(time.perf_counter() - t0, 1),
         **totals,
     }
@@ -134,28 +158,38 @@ def run_arm(rt, seeds: list[str], settings: dict, n: int) -> dict:
 
 def write_report(record: dict, path: Path) -> None:
     lines = [
-        "# Why the Regression Transformer's primer has little effect (issue 16)", "",
-        machine_info(("numpy", "torch", "rdkit"), command=record.get("command")), "",
+        "# Why the Regression Transformer's primer has little effect (issue 16)",
+        "",
+        machine_info(("numpy", "torch", "rdkit"), command=record.get("command")),
+        "",
         f"Model: `{record['model']}`. Seeds: {record['n_seeds']} MOSES test molecules from row "
         f"{record['first_row']} (not the test molecules of `benchmarks/qed_rt_eval.py`); each "
         f"primed with QED {', '.join(map(str, PRIMERS))}; `generate(n={record['n']}, "
-        "max_rounds=1, seed=0)` with the default chemistry filters.", "",
-        "## (a) Does the primer move the fill distribution?", "",
+        "max_rounds=1, seed=0)` with the default chemistry filters.",
+        "",
+        "## (a) Does the primer move the fill distribution?",
+        "",
         "First forward pass, the same mask under QED 0.2 and 0.8; total-variation distance "
-        "of the distribution over SMILES tokens at each masked position.", "",
+        "of the distribution over SMILES tokens at each masked position.",
+        "",
         "| mask | TV mean | TV median | argmax changed | peak probability | positions |",
         "|---|---|---|---|---|---|",
     ]
     for name, row in record["influence"].items():
-        lines.append(f"| {name} | {row['tv_mean']:.4f} | {row['tv_median']:.4f} | "
-                     f"{100 * row['argmax_changed']:.1f}% | {row['max_prob_mean']:.3f} | "
-                     f"{row['positions']} |")
+        lines.append(
+            f"| {name} | {row['tv_mean']:.4f} | {row['tv_median']:.4f} | "
+            f"{100 * row['argmax_changed']:.1f}% | {row['max_prob_mean']:.3f} | "
+            f"{row['positions']} |"
+        )
     lines += [
-        "", "## (b)-(e) Does the output follow the primer?", "",
+        "",
+        "## (b)-(e) Does the output follow the primer?",
+        "",
         "Spearman pooled: primer vs RDKit QED of the outputs, over all seeds (the issue's "
         "number). Spearman delta: primer vs (output QED - seed QED). 0-Var: seeds whose "
         "output set is the same for every primer. Valid: candidates with a valid, "
-        "unfiltered fill after the retries. Unchanged: fills that gave the seed back.", "",
+        "unfiltered fill after the retries. Unchanged: fills that gave the seed back.",
+        "",
         "| arm | Spearman pooled | Spearman delta | 0-Var | valid | returned of asked | "
         "unchanged | mean QED at primer 0.2 / 0.8 | s |",
         "|---|---|---|---|---|---|---|---|---|",
@@ -167,13 +201,17 @@ def write_report(record: dict, path: Path) -> None:
             f"{row['zero_var_percent']:.0f}% | {row['valid_percent']:.0f}% | "
             f"{row['returned_percent']:.0f}% | {row['unchanged_percent']:.0f}% | "
             f"{q.get('0.2', float('nan')):.3f} / {q.get('0.8', float('nan')):.3f} | "
-            f"{row['seconds']:.0f} |")
+            f"{row['seconds']:.0f} |"
+        )
     arms = {k: v for k, v in record["arms"].items() if np.isfinite(v["spearman_pooled"])}
     if arms:
         best = max(arms, key=lambda k: arms[k]["spearman_pooled"])
-        lines += ["", f"Highest pooled Spearman: **{best}** ({arms[best]['spearman_pooled']:.3f}; "
-                      f"{arms[best]['valid_percent']:.0f}% valid, 0-Var "
-                      f"{arms[best]['zero_var_percent']:.0f}%)."]
+        lines += [
+            "",
+            f"Highest pooled Spearman: **{best}** ({arms[best]['spearman_pooled']:.3f}; "
+            f"{arms[best]['valid_percent']:.0f}% valid, 0-Var "
+            f"{arms[best]['zero_var_percent']:.0f}%).",
+        ]
     missing = [name for name, _ in ARMS if name not in record["arms"]]
     if missing:
         lines += ["", f"Not run (stopped early or left out with --arms): {'; '.join(missing)}."]
@@ -198,14 +236,21 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     rt = RegressionTransformer.load(args.model, map_location="cpu")
     seeds = load_seeds(args.first_row, args.n_seeds)
-    record = {"command": command_line(), "model": os.path.relpath(args.model, ROOT),
-              "n_seeds": len(seeds),
-              "first_row": args.first_row, "n": args.n, "influence": {}, "arms": {}}
+    record = {
+        "command": command_line(),
+        "model": os.path.relpath(args.model, ROOT),
+        "n_seeds": len(seeds),
+        "first_row": args.first_row,
+        "n": args.n,
+        "influence": {},
+        "arms": {},
+    }
     out = Path(args.out)
     for mask, fraction in (("spans", 0.2), ("spans", 0.4), ("spans", 0.6), ("atoms", 0.4)):
         name = f"{mask} {fraction}"
         record["influence"][name] = primer_influence(
-            rt, seeds, {"qed": [0.2, 0.8]}, mask_fraction=fraction, mask=mask)
+            rt, seeds, {"qed": [0.2, 0.8]}, mask_fraction=fraction, mask=mask
+        )
         print(name, record["influence"][name], flush=True)
     for name, settings in ARMS:
         if args.arms and name not in args.arms:

@@ -48,8 +48,10 @@ def load_manifest(path: Path = MANIFEST) -> dict[str, dict[str, dict]]:
         try:
             import tomli as tomllib
         except ModuleNotFoundError:
-            raise SystemExit("run_manifest: error: reading manifest.toml needs Python 3.11+ "
-                             "or `pip install tomli`") from None
+            raise SystemExit(
+                "run_manifest: error: reading manifest.toml needs Python 3.11+ "
+                "or `pip install tomli`"
+            ) from None
     with open(path, "rb") as handle:
         manifest = tomllib.load(handle)
     for group in ("bench", "assets"):
@@ -76,10 +78,16 @@ def commands(entry: dict, report_only: bool = False) -> list[list[str]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="run_manifest", description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default="", help="comma-separated entry names")
-    parser.add_argument("--report-only", action="store_true",
-                        help="run each entry's no-training rebuild (entries without one: skip)")
-    parser.add_argument("--assets", action="store_true",
-                        help="run the [assets.*] entries (shipped checkpoints) instead")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run each entry's no-training rebuild (entries without one: skip)",
+    )
+    parser.add_argument(
+        "--assets",
+        action="store_true",
+        help="run the [assets.*] entries (shipped checkpoints) instead",
+    )
     parser.add_argument("--list", action="store_true", help="print the entries and exit")
     parser.add_argument("--dry-run", action="store_true", help="print the commands only")
     args = parser.parse_args(argv)
@@ -92,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             entry = entries[name]
             print(f"{name}: ~{entry['wall_minutes']} min, writes {', '.join(entry['writes'])}")
         return 0
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
+    }
     for name in wanted:
         entry = entries[name]
         runs = commands(entry, args.report_only)
@@ -101,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{name}] no report-only command; skipped", flush=True)
             continue
         if entry["data"] and not os.environ.get("SCIML_DATA_DIR") and not args.dry_run:
-            print(f"[{name}] note: SCIML_DATA_DIR is not set; the data come from the download "
-                  "cache", flush=True)
+            print(
+                f"[{name}] note: SCIML_DATA_DIR is not set; the data come from the download cache",
+                flush=True,
+            )
         start = time.perf_counter()
         for run in runs:
             shown = "python " + shlex.join(run)
@@ -111,15 +123,18 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             code = subprocess.run([sys.executable, *run], cwd=ROOT, env=env).returncode
             if code:
-                print(f"run_manifest: error: [{name}] `{shown}` exited with {code}",
-                      file=sys.stderr)
+                print(
+                    f"run_manifest: error: [{name}] `{shown}` exited with {code}", file=sys.stderr
+                )
                 return code
         if not args.dry_run:
             minutes = (time.perf_counter() - start) / 60
             expected = "" if args.report_only else f" (manifest: ~{entry['wall_minutes']} min)"
             wrote = entry["writes"][:1] if args.report_only else entry["writes"]
-            print(f"[{name}] done in {minutes:.1f} min{expected}; wrote {', '.join(wrote)}",
-                  flush=True)
+            print(
+                f"[{name}] done in {minutes:.1f} min{expected}; wrote {', '.join(wrote)}",
+                flush=True,
+            )
     return 0
 
 

@@ -44,8 +44,10 @@ FROZEN = ROOT.parent / "tests" / "data" / "biogen_adme_frozen.json"
 CACHE = ROOT / ".cache" / "ship_biogen_adme"
 ENDPOINTS = ["HLM", "RLM", "MDR1_ER", "Sol", "hPPB", "rPPB"]
 #: Size: a third of the trees of the GBM defaults, at a higher learning rate.
-SHIP_OPTIONS = {"gbm": {"learning_rate": 0.1, "n_estimators": 300},
-                "gbm_rich": {"learning_rate": 0.1, "n_estimators": 300}}
+SHIP_OPTIONS = {
+    "gbm": {"learning_rate": 0.1, "n_estimators": 300},
+    "gbm_rich": {"learning_rate": 0.1, "n_estimators": 300},
+}
 #: Approved drugs for the frozen predictions and the README example.
 DRUGS = {
     "caffeine": "Cn1c(=O)c2c(ncn2C)n(C)c1=O",
@@ -100,26 +102,31 @@ def main() -> None:
         provenance = {
             "name": "biogen-adme",
             "recipe": "sciml.chem.models.best_recipe(seed=0, threads=1, options="
-                      f"{SHIP_OPTIONS}) (LightGBM members at learning rate 0.1, 300 rounds, "
-                      "for size; the benchmarked recipe uses 0.03 and 1000)",
+            f"{SHIP_OPTIONS}) (LightGBM members at learning rate 0.1, 300 rounds, "
+            "for size; the benchmarked recipe uses 0.03 and 1000)",
             "data": "biogen_adme (bundled sciml/data/bundled/ADME_public_set_3521.csv.gz; Fang "
-                    "et al., J. Chem. Inf. Model. 2023, 63, 3263; MIT), all 3521 molecules, "
-                    "censored HLM/RLM values dropped",
-            "endpoints": {"HLM": "log10 HLM CLint (mL/min/kg)",
-                          "RLM": "log10 RLM CLint (mL/min/kg)",
-                          "MDR1_ER": "log10 MDR1-MDCK efflux ratio",
-                          "Sol": "log10 solubility at pH 6.8 (ug/mL)",
-                          "hPPB": "log10 human plasma protein binding (% unbound)",
-                          "rPPB": "log10 rat plasma protein binding (% unbound)"},
+            "et al., J. Chem. Inf. Model. 2023, 63, 3263; MIT), all 3521 molecules, "
+            "censored HLM/RLM values dropped",
+            "endpoints": {
+                "HLM": "log10 HLM CLint (mL/min/kg)",
+                "RLM": "log10 RLM CLint (mL/min/kg)",
+                "MDR1_ER": "log10 MDR1-MDCK efflux ratio",
+                "Sol": "log10 solubility at pH 6.8 (ug/mL)",
+                "hPPB": "log10 human plasma protein binding (% unbound)",
+                "rPPB": "log10 rat plasma protein binding (% unbound)",
+            },
             "labelled": {e: int(data[e].notna().sum()) for e in ENDPOINTS},
             "transforms": model.transforms.explain(),
             "weights": model.fit_info["weights"],
             "inner_r2": model.fit_info["inner_r2"],
             "intervals": "normalised cross-conformal from the 3 inner folds (difficulty: the "
-                         "members' disagreement); predict(interval=0.9)",
+            "members' disagreement); predict(interval=0.9)",
             "domain": "max Tanimoto similarity to the 3521 training molecules (in_domain, note)",
-            "command": command_line(), "git": git_commit(), "cpu_seconds": round(cpu, 1),
-            "wall_seconds": round(wall, 1), "load_at_end": load_average(),
+            "command": command_line(),
+            "git": git_commit(),
+            "cpu_seconds": round(cpu, 1),
+            "wall_seconds": round(wall, 1),
+            "load_at_end": load_average(),
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         }
         (folder / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
@@ -130,16 +137,21 @@ def main() -> None:
     shipped = load_model(ASSET)
     frame = shipped.predict(list(DRUGS.values()), interval=0.9, domain=True)
     frame.index = list(DRUGS)
-    record = {"smiles": DRUGS, "columns": list(frame.columns[:-3]),
-              "values": np.asarray(frame[frame.columns[:-3]], float).tolist(),
-              "in_domain": frame["in_domain"].astype(bool).tolist(),
-              "max_tanimoto": frame["max_tanimoto"].astype(float).tolist(),
-              "note": "made by benchmarks/ship_biogen_adme.py"}
+    record = {
+        "smiles": DRUGS,
+        "columns": list(frame.columns[:-3]),
+        "values": np.asarray(frame[frame.columns[:-3]], float).tolist(),
+        "in_domain": frame["in_domain"].astype(bool).tolist(),
+        "max_tanimoto": frame["max_tanimoto"].astype(float).tolist(),
+        "note": "made by benchmarks/ship_biogen_adme.py",
+    }
     FROZEN.write_text(json.dumps(record, indent=1) + "\n")
     size = sum(p.stat().st_size for p in ASSET.rglob("*") if p.is_file())
     print(frame.round(3).to_string())
-    print(f"shipped {ASSET} ({size / 1e6:.2f} MB) in {cpu:.0f} CPU-s, {wall:.0f} s wall; "
-          f"weights {model.fit_info['weights']}")
+    print(
+        f"shipped {ASSET} ({size / 1e6:.2f} MB) in {cpu:.0f} CPU-s, {wall:.0f} s wall; "
+        f"weights {model.fit_info['weights']}"
+    )
 
 
 if __name__ == "__main__":

@@ -93,8 +93,10 @@ def main() -> None:
     rows = [
         ("tokenize (regex, list of tokens)", _time(lambda: [tokenize_smiles(s) for s in smiles])),
         ("build_vocab", _time(lambda: SmilesTokenizer.build_vocab(smiles), 3)),
-        ("encode_batch -> (B, L) int64 + bool mask", _time(lambda: tokenizer.encode_batch(smiles),
-                                                          3)),
+        (
+            "encode_batch -> (B, L) int64 + bool mask",
+            _time(lambda: tokenizer.encode_batch(smiles), 3),
+        ),
         ("decode_batch", _time(lambda: tokenizer.decode_batch(encoded.input_ids), 3)),
     ]
     tokenize_best = min(rows[0][1])
@@ -115,10 +117,16 @@ def main() -> None:
         "|---|---|---|---|---|",
     ]
     for name, times in rows:
-        lines.append(f"| {name} | {min(times):.3f} | {statistics.median(times):.3f} | "
-                     f"{N_SMILES / min(times):,.0f} | {len(times)} |")
-    lines += ["", f"Load average at the end of the run: {load_average()}. A load above the "
-              "number of cores means other jobs shared the CPUs and inflated the times.", ""]
+        lines.append(
+            f"| {name} | {min(times):.3f} | {statistics.median(times):.3f} | "
+            f"{N_SMILES / min(times):,.0f} | {len(times)} |"
+        )
+    lines += [
+        "",
+        f"Load average at the end of the run: {load_average()}. A load above the "
+        "number of cores means other jobs shared the CPUs and inflated the times.",
+        "",
+    ]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("\n".join(lines))
     print("\n".join(lines))

@@ -67,57 +67,134 @@ def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     stage = p.add_mutually_exclusive_group()
     stage.add_argument("--select", action="store_true", help="compare model sizes (see above)")
-    stage.add_argument("--levers", action="store_true",
-                       help="training throughput of each speed lever, side by side")
+    stage.add_argument(
+        "--levers",
+        action="store_true",
+        help="training throughput of each speed lever, side by side",
+    )
     stage.add_argument("--eval-only", action="store_true", help="evaluate the saved model only")
-    p.add_argument("--properties", nargs="+", default=["qed"], choices=sorted(SPECS),
-                   help="properties of the RT (default: qed)")
-    p.add_argument("--size", default="128x4", metavar="DxL",
-                   help="d_model x layers of the trained model (default 128x4)")
-    p.add_argument("--sizes", default="128x4,256x4", metavar="DxL,...",
-                   help="sizes compared by --select (default 128x4,256x4)")
-    p.add_argument("--select-minutes", type=float, default=0.5 if fast else 6.0,
-                   help="training minutes per size in --select (default 6)")
-    p.add_argument("--n-train", type=int, default=3000 if fast else 1_584_663,
-                   help="MOSES training molecules, a prefix of the file (default: all)")
-    p.add_argument("--n-val", type=int, default=200 if fast else 2000,
-                   help="validation molecules (default 2000)")
-    p.add_argument("--n-test", type=int, default=200 if fast else 1000,
-                   help="test molecules (default 1000)")
-    p.add_argument("--epoch-size", type=int, default=1000 if fast else 100_000,
-                   help="molecules per epoch: checkpoint, validation, budget check (default 1e5)")
-    p.add_argument("--passes", type=float, default=1.0,
-                   help="passes over the training molecules; sets the LR schedule (default 1)")
+    p.add_argument(
+        "--properties",
+        nargs="+",
+        default=["qed"],
+        choices=sorted(SPECS),
+        help="properties of the RT (default: qed)",
+    )
+    p.add_argument(
+        "--size",
+        default="128x4",
+        metavar="DxL",
+        help="d_model x layers of the trained model (default 128x4)",
+    )
+    p.add_argument(
+        "--sizes",
+        default="128x4,256x4",
+        metavar="DxL,...",
+        help="sizes compared by --select (default 128x4,256x4)",
+    )
+    p.add_argument(
+        "--select-minutes",
+        type=float,
+        default=0.5 if fast else 6.0,
+        help="training minutes per size in --select (default 6)",
+    )
+    p.add_argument(
+        "--n-train",
+        type=int,
+        default=3000 if fast else 1_584_663,
+        help="MOSES training molecules, a prefix of the file (default: all)",
+    )
+    p.add_argument(
+        "--n-val",
+        type=int,
+        default=200 if fast else 2000,
+        help="validation molecules (default 2000)",
+    )
+    p.add_argument(
+        "--n-test", type=int, default=200 if fast else 1000, help="test molecules (default 1000)"
+    )
+    p.add_argument(
+        "--epoch-size",
+        type=int,
+        default=1000 if fast else 100_000,
+        help="molecules per epoch: checkpoint, validation, budget check (default 1e5)",
+    )
+    p.add_argument(
+        "--passes",
+        type=float,
+        default=1.0,
+        help="passes over the training molecules; sets the LR schedule (default 1)",
+    )
     p.add_argument("--batch-size", type=int, default=128, help="molecules per batch (default 128)")
     p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default 1e-3)")
-    p.add_argument("--precision", default="bf16", choices=["fp32", "bf16"],
-                   help="training precision (default bf16)")
-    p.add_argument("--max-minutes", type=float, default=1.0 if fast else 60.0,
-                   help="training time budget; the best weights so far are saved (default 60)")
+    p.add_argument(
+        "--precision",
+        default="bf16",
+        choices=["fp32", "bf16"],
+        help="training precision (default bf16)",
+    )
+    p.add_argument(
+        "--max-minutes",
+        type=float,
+        default=1.0 if fast else 60.0,
+        help="training time budget; the best weights so far are saved (default 60)",
+    )
     p.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
-    p.add_argument("--checkpoint-dir", type=Path, default=ROOT / ".checkpoints" / "qed_rt",
-                   help="per-epoch checkpoints (default .checkpoints/qed_rt)")
+    p.add_argument(
+        "--checkpoint-dir",
+        type=Path,
+        default=ROOT / ".checkpoints" / "qed_rt",
+        help="per-epoch checkpoints (default .checkpoints/qed_rt)",
+    )
     p.add_argument("--resume", action="store_true", help="continue from --checkpoint-dir")
-    p.add_argument("--workers", type=int, default=1,
-                   help="processes computing RDKit properties on first use (default 1)")
-    p.add_argument("--n-gen-seeds", type=int, default=8 if fast else 40,
-                   help="seed molecules of the generation check (default 40)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes computing RDKit properties on first use (default 1)",
+    )
+    p.add_argument(
+        "--n-gen-seeds",
+        type=int,
+        default=8 if fast else 40,
+        help="seed molecules of the generation check (default 40)",
+    )
     p.add_argument("--out", type=Path, default=ASSET, help=f"model path (default {ASSET})")
-    p.add_argument("--corpus", choices=["drug", "moses"], default="moses",
-                   help="moses: the MOSES training file (default; the previous model); drug: "
-                        "MOSES + ChEMBL 30 balanced over QED (benchmarks/rt_corpus.py, the "
-                        "shipped model of issue 25)")
-    p.add_argument("--language", choices=["smiles", "selfies"], default="smiles",
-                   help="molecule language of the trained model (default smiles)")
-    p.add_argument("--init-from", default=None, metavar="PATH|git:REV:PATH",
-                   help="start from this saved RT's weights (a git:REV:PATH is read from the "
-                        "repository's history, e.g. the previous demo_rt.pt)")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="training epochs of --epoch-size molecules: the budget in molecules "
-                        "(default: from --passes)")
-    p.add_argument("--record", type=Path, default=RECORD,
-                   help="JSON record of every stage; the markdown report goes next to it "
-                        "(default benchmarks/results/qed_rt.json)")
+    p.add_argument(
+        "--corpus",
+        choices=["drug", "moses"],
+        default="moses",
+        help="moses: the MOSES training file (default; the previous model); drug: "
+        "MOSES + ChEMBL 30 balanced over QED (benchmarks/rt_corpus.py, the "
+        "shipped model of issue 25)",
+    )
+    p.add_argument(
+        "--language",
+        choices=["smiles", "selfies"],
+        default="smiles",
+        help="molecule language of the trained model (default smiles)",
+    )
+    p.add_argument(
+        "--init-from",
+        default=None,
+        metavar="PATH|git:REV:PATH",
+        help="start from this saved RT's weights (a git:REV:PATH is read from the "
+        "repository's history, e.g. the previous demo_rt.pt)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="training epochs of --epoch-size molecules: the budget in molecules "
+        "(default: from --passes)",
+    )
+    p.add_argument(
+        "--record",
+        type=Path,
+        default=RECORD,
+        help="JSON record of every stage; the markdown report goes next to it "
+        "(default benchmarks/results/qed_rt.json)",
+    )
     return p.parse_args(argv)
 
 
@@ -138,8 +215,14 @@ def rt_config(size: str) -> RTConfig:
     d, layers = parse_size(size)
     return RTConfig(
         size="tiny",
-        encoder_overrides={"d_model": d, "n_layers": layers, "n_heads": 4, "d_ff": 4 * d,
-                           "dropout": 0.0, "max_len": 128},
+        encoder_overrides={
+            "d_model": d,
+            "n_layers": layers,
+            "n_heads": 4,
+            "d_ff": 4 * d,
+            "dropout": 0.0,
+            "max_len": 128,
+        },
         digit_distance=0.5,
         span_slack=0.5,
     )
@@ -182,8 +265,9 @@ def init_model(source: str | None):
         path = ROOT / ".checkpoints" / f"init-{rev}-{Path(inner).name}"
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
-            blob = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:{inner}"],
-                                  check=True, capture_output=True).stdout
+            blob = subprocess.run(
+                ["git", "-C", str(ROOT), "show", f"{rev}:{inner}"], check=True, capture_output=True
+            ).stdout
             path.write_bytes(blob)
     return RegressionTransformer.load(path, map_location="cpu")
 
@@ -194,8 +278,7 @@ def corpus(args, log) -> dict:
     from sciml.data import get_path
 
     props = ["qed", "logp"]  # one cache for every run: qed and logp together
-    train = property_table(get_path("moses_train"), props, limit=args.n_train,
-                           workers=args.workers)
+    train = property_table(get_path("moses_train"), props, limit=args.n_train, workers=args.workers)
     # Smoke runs read a prefix of the test file: no half-hour of RDKit on an empty cache.
     test_limit = 6000 if os.environ.get("SCIML_FAST") == "1" else None
     test = property_table(get_path("moses_test"), props, limit=test_limit, workers=args.workers)
@@ -210,34 +293,67 @@ def corpus(args, log) -> dict:
     if len(rest) < args.n_val + args.n_test:  # small (fast) runs
         pool, rest = test.iloc[: len(test) // 2], test.iloc[len(test) // 2 :]
     rest = rest.sample(frac=1.0, random_state=0)
-    parts = {"train": train, "select": pool, "val": rest.iloc[: args.n_val],
-             "test": rest.iloc[args.n_val : args.n_val + args.n_test]}
+    parts = {
+        "train": train,
+        "select": pool,
+        "val": rest.iloc[: args.n_val],
+        "test": rest.iloc[args.n_val : args.n_val + args.n_test],
+    }
     for a in parts:
         for b in parts:
             if a < b and a != "select" and b != "select":
                 shared = set(parts[a]["canonical"]) & set(parts[b]["canonical"])
                 if shared:
                     raise RuntimeError(f"{a} and {b} share {len(shared)} molecules")
-    log(f"molecules: train {len(train)}, selection pool {len(pool)}, val {args.n_val}, "
-        f"test {args.n_test}; {overlap} MOSES test molecules dropped (also in train)")
+    log(
+        f"molecules: train {len(train)}, selection pool {len(pool)}, val {args.n_val}, "
+        f"test {args.n_test}; {overlap} MOSES test molecules dropped (also in train)"
+    )
     parts["dropped_test_overlap"] = overlap
     return parts
 
 
-def fit(rt: RegressionTransformer, train, val, args, minutes: float, checkpoint_dir: Path,
-        resume: bool, epochs: int, init_from=None) -> dict:
+def fit(
+    rt: RegressionTransformer,
+    train,
+    val,
+    args,
+    minutes: float,
+    checkpoint_dir: Path,
+    resume: bool,
+    epochs: int,
+    init_from=None,
+) -> dict:
     names = list(args.properties)
     last = checkpoint_dir / "last.pt"
     config = TrainConfig(
-        max_epochs=epochs, batch_size=args.batch_size, lr=args.lr, warmup=0.02,
-        precision=args.precision, monitor="val_rmse", seed=0, checkpoint_dir=str(checkpoint_dir),
-        history_csv=str(checkpoint_dir / "history.csv"), max_minutes=minutes, on_budget="stop",
-        progress=sys.stderr.isatty() or os.environ.get("SCIML_PROGRESS") == "1")
+        max_epochs=epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        warmup=0.02,
+        precision=args.precision,
+        monitor="val_rmse",
+        seed=0,
+        checkpoint_dir=str(checkpoint_dir),
+        history_csv=str(checkpoint_dir / "history.csv"),
+        max_minutes=minutes,
+        on_budget="stop",
+        progress=sys.stderr.isatty() or os.environ.get("SCIML_PROGRESS") == "1",
+    )
     t0, cpu0 = time.perf_counter(), time.process_time()
-    rt.fit(train["canonical"].tolist(), train[names], val_smiles=val["canonical"].tolist(),
-           val_y=val[names], train_config=config, canonical=True, cache_tokens=True,
-           epoch_size=args.epoch_size, resume=last if resume and last.is_file() else None,
-           init_from=init_from, errors="skip")
+    rt.fit(
+        train["canonical"].tolist(),
+        train[names],
+        val_smiles=val["canonical"].tolist(),
+        val_y=val[names],
+        train_config=config,
+        canonical=True,
+        cache_tokens=True,
+        epoch_size=args.epoch_size,
+        resume=last if resume and last.is_file() else None,
+        init_from=init_from,
+        errors="skip",
+    )
     seconds = time.perf_counter() - t0
     cpu_seconds = time.process_time() - cpu0
     hist = rt.history
@@ -246,7 +362,8 @@ def fit(rt: RegressionTransformer, train, val, args, minutes: float, checkpoint_
 
     rate, seen = rates(hist.to_dict("list"), len(train), args.epoch_size)
     return {
-        "epochs_trained": int(trained), "epochs_planned": int(epochs),
+        "epochs_trained": int(trained),
+        "epochs_planned": int(epochs),
         "molecules_seen": seen,
         "stopped_by_budget": bool(rt.stopped_by_budget),
         "seconds_this_call": round(seconds, 1),
@@ -256,9 +373,15 @@ def fit(rt: RegressionTransformer, train, val, args, minutes: float, checkpoint_
         "best_val_rmse": float(hist["val_rmse"].min()),
         "best_epoch": int(hist["val_rmse"].idxmin()),
         "n_parameters": sum(p.numel() for p in rt.net.parameters()),
-        "history": hist[[c for c in hist.columns if c in
-                         ("epoch", "train_loss", "val_rmse", "val_pearson", "seconds")]]
-        .round(5).to_dict("list"),
+        "history": hist[
+            [
+                c
+                for c in hist.columns
+                if c in ("epoch", "train_loss", "val_rmse", "val_pearson", "seconds")
+            ]
+        ]
+        .round(5)
+        .to_dict("list"),
     }
 
 
@@ -267,13 +390,18 @@ _TOKENIZERS: dict = {}
 
 def build(args, parts, size: str) -> RegressionTransformer:
     if args.corpus == "drug":  # the vocabulary comes from the training molecules (fit)
-        return RegressionTransformer([SPECS[p] for p in args.properties], rt_config(size),
-                                     language=args.language)
+        return RegressionTransformer(
+            [SPECS[p] for p in args.properties], rt_config(size), language=args.language
+        )
     numbers = NumberTokenizer([SPECS[p] for p in args.properties])
     key = tuple(args.properties)
     if key not in _TOKENIZERS:  # one vocabulary per run: building it reads every molecule
-        every = [*parts["train"]["canonical"], *parts["select"]["canonical"],
-                 *parts["val"]["canonical"], *parts["test"]["canonical"]]
+        every = [
+            *parts["train"]["canonical"],
+            *parts["select"]["canonical"],
+            *parts["val"]["canonical"],
+            *parts["test"]["canonical"],
+        ]
         _TOKENIZERS[key] = build_tokenizer(every, numbers)
     tokenizer = _TOKENIZERS[key]
     return RegressionTransformer([SPECS[p] for p in args.properties], rt_config(size), tokenizer)
@@ -285,10 +413,11 @@ def write_heldout(test: list[str], n: int = 100) -> None:
 
     small = [s for s in test if Chem.MolFromSmiles(s).GetNumAtoms() < 40][:n]
     with atomic_write(HELDOUT) as handle:
-        handle.write("# Held-out test molecules of sciml/assets/demo_rt.pt (MOSES test file, "
-                     "disjoint from its training\n# molecules by canonical SMILES); written by "
-                     "benchmarks/train_qed_rt.py (MOSES, MIT licence).\n" + "\n".join(small)
-                     + "\n")
+        handle.write(
+            "# Held-out test molecules of sciml/assets/demo_rt.pt (MOSES test file, "
+            "disjoint from its training\n# molecules by canonical SMILES); written by "
+            "benchmarks/train_qed_rt.py (MOSES, MIT licence).\n" + "\n".join(small) + "\n"
+        )
 
 
 def stage_select(args, parts, record, log) -> None:
@@ -299,13 +428,21 @@ def stage_select(args, parts, record, log) -> None:
         rt = build(args, parts, size)
         log(f"size {size}: training {args.select_minutes:g} min on {len(pool)} molecules")
         # The LR schedule spans what the budget allows at this size: measured, not guessed.
-        rows[size] = fit(rt, pool, parts["val"], args, args.select_minutes, folder,
-                         resume=False, epochs=1000)
-        log(f"size {size}: {rows[size]['molecules_per_s']:.0f} mol/s, best val RMSE "
-            f"{rows[size]['best_val_rmse']:.4f}")
-    record["select"] = {"command": command_line(), "git_commit": git_commit(), "sizes": rows,
-                        "minutes_each": args.select_minutes, "pool": len(pool),
-                        "epoch_size": args.epoch_size}
+        rows[size] = fit(
+            rt, pool, parts["val"], args, args.select_minutes, folder, resume=False, epochs=1000
+        )
+        log(
+            f"size {size}: {rows[size]['molecules_per_s']:.0f} mol/s, best val RMSE "
+            f"{rows[size]['best_val_rmse']:.4f}"
+        )
+    record["select"] = {
+        "command": command_line(),
+        "git_commit": git_commit(),
+        "sizes": rows,
+        "minutes_each": args.select_minutes,
+        "pool": len(pool),
+        "epoch_size": args.epoch_size,
+    }
 
 
 LEVERS = (  # label, size, precision, batch size, dropout, CPU training attention
@@ -333,18 +470,34 @@ def stage_levers(args, parts, record, log) -> None:
         sciml.encoder.CPU_TRAINING_ATTENTION = attention
         if tokens is None:
             tokens = int(sum(len(rt.tokenizer.tokenize(s)) for s in pool["canonical"]))
-        config = TrainConfig(max_epochs=2, batch_size=batch, lr=args.lr, precision=precision,
-                             seed=0, progress=False)
-        rt.fit(pool["canonical"].tolist(), pool[list(args.properties)], train_config=config,
-               canonical=True, cache_tokens=True)
+        config = TrainConfig(
+            max_epochs=2, batch_size=batch, lr=args.lr, precision=precision, seed=0, progress=False
+        )
+        rt.fit(
+            pool["canonical"].tolist(),
+            pool[list(args.properties)],
+            train_config=config,
+            canonical=True,
+            cache_tokens=True,
+        )
         seconds = float(rt.history["seconds"].iloc[-1])
-        rows[label] = {"size": size, "precision": precision, "batch_size": batch,
-                       "dropout": dropout, "molecules_per_s": len(pool) / seconds,
-                       "tokens_per_s": tokens / seconds}
+        rows[label] = {
+            "size": size,
+            "precision": precision,
+            "batch_size": batch,
+            "dropout": dropout,
+            "molecules_per_s": len(pool) / seconds,
+            "tokens_per_s": tokens / seconds,
+        }
         log(f"{label}: {rows[label]['molecules_per_s']:.0f} mol/s")
     sciml.encoder.CPU_TRAINING_ATTENTION = "math"
-    record["levers"] = {"command": command_line(), "git_commit": git_commit(), "rows": rows,
-                        "molecules": len(pool), "threads": args.threads}
+    record["levers"] = {
+        "command": command_line(),
+        "git_commit": git_commit(),
+        "rows": rows,
+        "molecules": len(pool),
+        "threads": args.threads,
+    }
 
 
 def stage_train(args, parts, record, log) -> None:
@@ -354,17 +507,39 @@ def stage_train(args, parts, record, log) -> None:
     rt = build(args, parts, args.size)
     per_pass = -(-len(parts["train"]) // args.epoch_size)
     epochs = args.epochs or max(1, round(args.passes * per_pass))
-    log(f"training {args.size} ({args.language}) on {len(parts['train'])} molecules: {epochs} "
-        f"epochs of {args.epoch_size}, cap {args.max_minutes:g} min")
-    result = fit(rt, parts["train"], parts["val"], args, args.max_minutes, args.checkpoint_dir,
-                 args.resume, epochs, init_from=init_model(args.init_from))
+    log(
+        f"training {args.size} ({args.language}) on {len(parts['train'])} molecules: {epochs} "
+        f"epochs of {args.epoch_size}, cap {args.max_minutes:g} min"
+    )
+    result = fit(
+        rt,
+        parts["train"],
+        parts["val"],
+        args,
+        args.max_minutes,
+        args.checkpoint_dir,
+        args.resume,
+        epochs,
+        init_from=init_model(args.init_from),
+    )
     provenance = {
-        "corpus": _corpus_description(args, parts), "language": args.language,
-        "init_from": args.init_from, "molecules_seen": result["molecules_seen"],
-        "command": command_line(), "git_commit": git_commit(),
-        "training": {k: result[k] for k in ("epochs_trained", "seconds_total",
-                                            "cpu_seconds_this_call", "best_val_rmse",
-                                            "best_epoch", "history")},
+        "corpus": _corpus_description(args, parts),
+        "language": args.language,
+        "init_from": args.init_from,
+        "molecules_seen": result["molecules_seen"],
+        "command": command_line(),
+        "git_commit": git_commit(),
+        "training": {
+            k: result[k]
+            for k in (
+                "epochs_trained",
+                "seconds_total",
+                "cpu_seconds_this_call",
+                "best_val_rmse",
+                "best_epoch",
+                "history",
+            )
+        },
     }
     rt.save(args.out, provenance=provenance)
     if args.out == ASSET:
@@ -372,12 +547,21 @@ def stage_train(args, parts, record, log) -> None:
     log(f"saved {args.out} ({args.out.stat().st_size / 1e6:.2f} MB): {result['best_val_rmse']}")
     key = "train" + _suffix(args) + ("" if args.corpus == "moses" else f"_drug_{args.language}")
     record[key] = {
-        **result, "command": command_line(), "git_commit": git_commit(), "size": args.size,
-        "properties": args.properties, "n_train": len(parts["train"]),
-        "dropped_test_overlap": parts["dropped_test_overlap"], "threads": args.threads,
-        "precision": args.precision, "batch_size": args.batch_size, "lr": args.lr,
-        "asset_bytes": args.out.stat().st_size, "language": args.language,
-        "corpus": args.corpus, "init_from": args.init_from,
+        **result,
+        "command": command_line(),
+        "git_commit": git_commit(),
+        "size": args.size,
+        "properties": args.properties,
+        "n_train": len(parts["train"]),
+        "dropped_test_overlap": parts["dropped_test_overlap"],
+        "threads": args.threads,
+        "precision": args.precision,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "asset_bytes": args.out.stat().st_size,
+        "language": args.language,
+        "corpus": args.corpus,
+        "init_from": args.init_from,
     }
 
 
@@ -386,8 +570,10 @@ def _corpus_description(args, parts) -> str:
         return f"MOSES training file, {len(parts['train'])} molecules"
     spec = parts["corpus_spec"]
     counts = parts["train"]["source"].value_counts().to_dict()
-    return (f"benchmarks/rt_corpus.py {spec}: MOSES training prefix + ChEMBL 30 drug-like, "
-            f"balanced over QED bins; {len(parts['train'])} molecules {counts}")
+    return (
+        f"benchmarks/rt_corpus.py {spec}: MOSES training prefix + ChEMBL 30 drug-like, "
+        f"balanced over QED bins; {len(parts['train'])} molecules {counts}"
+    )
 
 
 def main(argv=None) -> None:

@@ -41,8 +41,15 @@ def asset_path(name: str) -> Path:
     'demo_rt.pt'
     """
     path = _ASSETS / name
-    if not name or Path(name).name != name or not (path.is_file() or (path / "model.json").is_file()):
-        shipped = sorted(p.name for p in _ASSETS.iterdir()
-                         if p.suffix in (".pt", ".smi") or (p / "model.json").is_file())
+    if (
+        not name
+        or Path(name).name != name
+        or not (path.is_file() or (path / "model.json").is_file())
+    ):
+        shipped = sorted(
+            p.name
+            for p in _ASSETS.iterdir()
+            if p.suffix in (".pt", ".smi") or (p / "model.json").is_file()
+        )
         raise FileNotFoundError(f"sciml ships no asset {name!r}; shipped: {', '.join(shipped)}")
     return path

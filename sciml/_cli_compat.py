@@ -13,8 +13,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-__all__ = ["add_deprecated", "add_deprecated_flag", "add_legacy_positionals",
-           "apply_legacy_positionals", "require"]
+__all__ = [
+    "add_deprecated",
+    "add_deprecated_flag",
+    "add_legacy_positionals",
+    "apply_legacy_positionals",
+    "require",
+]
 
 
 class _Deprecated(argparse.Action):
@@ -23,16 +28,27 @@ class _Deprecated(argparse.Action):
         super().__init__(option_strings, dest, **kwargs)
 
     def __call__(self, parser, namespace, values, option_string=None):
-        print(f"sciml: warning: {option_string} is deprecated and will be removed in the next "
-              f"release; use {self.new}", file=sys.stderr)
+        print(
+            f"sciml: warning: {option_string} is deprecated and will be removed in the next "
+            f"release; use {self.new}",
+            file=sys.stderr,
+        )
         setattr(namespace, self.dest, values)
 
 
-def add_deprecated(parser: argparse.ArgumentParser, old: str, new: str, dest: str,
-                   **kwargs) -> None:
+def add_deprecated(
+    parser: argparse.ArgumentParser, old: str, new: str, dest: str, **kwargs
+) -> None:
     """Accept ``old`` as a hidden alias of the option ``new`` (stored in ``dest``)."""
-    parser.add_argument(old, dest=dest, action=_Deprecated, new=new, help=argparse.SUPPRESS,
-                        default=argparse.SUPPRESS, **kwargs)
+    parser.add_argument(
+        old,
+        dest=dest,
+        action=_Deprecated,
+        new=new,
+        help=argparse.SUPPRESS,
+        default=argparse.SUPPRESS,
+        **kwargs,
+    )
 
 
 class _DeprecatedFlag(_Deprecated):
@@ -42,8 +58,15 @@ class _DeprecatedFlag(_Deprecated):
 
 def add_deprecated_flag(parser: argparse.ArgumentParser, old: str, new: str, dest: str) -> None:
     """Accept the switch ``old`` as a hidden alias of the switch ``new`` (``dest`` set True)."""
-    parser.add_argument(old, dest=dest, action=_DeprecatedFlag, new=new, nargs=0,
-                        help=argparse.SUPPRESS, default=argparse.SUPPRESS)
+    parser.add_argument(
+        old,
+        dest=dest,
+        action=_DeprecatedFlag,
+        new=new,
+        nargs=0,
+        help=argparse.SUPPRESS,
+        default=argparse.SUPPRESS,
+    )
 
 
 def add_legacy_positionals(parser: argparse.ArgumentParser, *names: str) -> None:
@@ -52,8 +75,9 @@ def add_legacy_positionals(parser: argparse.ArgumentParser, *names: str) -> None
         parser.add_argument(f"legacy_{name}", nargs="?", default=None, help=argparse.SUPPRESS)
 
 
-def apply_legacy_positionals(args: argparse.Namespace, command: str,
-                             mapping: dict[str, str]) -> None:
+def apply_legacy_positionals(
+    args: argparse.Namespace, command: str, mapping: dict[str, str]
+) -> None:
     """Move legacy positional values into their options (``{"model": "--model", ...}``)."""
     for name, option in mapping.items():
         value = getattr(args, f"legacy_{name}", None)
@@ -61,9 +85,12 @@ def apply_legacy_positionals(args: argparse.Namespace, command: str,
             continue
         if getattr(args, name, None) is not None:
             raise ValueError(f"{option} given twice: as {option} and as a positional argument")
-        print(f"sciml {command}: warning: giving the {name} as a positional argument is "
-              f"deprecated and will be removed in the next release; use {option} "
-              f"{value}", file=sys.stderr)
+        print(
+            f"sciml {command}: warning: giving the {name} as a positional argument is "
+            f"deprecated and will be removed in the next release; use {option} "
+            f"{value}",
+            file=sys.stderr,
+        )
         setattr(args, name, value)
 
 

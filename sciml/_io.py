@@ -169,14 +169,16 @@ def _probe_folder(folder: Path, target: Path, what: str) -> None:
     try:
         fd, probe = tempfile.mkstemp(prefix=".sciml-write-test-", dir=existing)
     except OSError as exc:
-        raise FileCheckError(f"cannot write {what} {target}: {existing} is not writable "
-                             f"({exc.strerror or exc})") from exc
+        raise FileCheckError(
+            f"cannot write {what} {target}: {existing} is not writable ({exc.strerror or exc})"
+        ) from exc
     os.close(fd)
     os.unlink(probe)
 
 
-def check_output_file(path: str | os.PathLike, what: str = "output", *,
-                      overwrite: bool = True) -> Path:
+def check_output_file(
+    path: str | os.PathLike, what: str = "output", *, overwrite: bool = True
+) -> Path:
     """Check, before any work, that a file can be written at ``path``.
 
     ``overwrite=False`` also refuses an existing file (commands pass their ``--overwrite``).
@@ -197,8 +199,13 @@ def check_output_file(path: str | os.PathLike, what: str = "output", *,
     return path
 
 
-def check_output_dir(path: str | os.PathLike, what: str = "output folder", *,
-                     overwrite: bool = True, marker: str | None = None) -> Path:
+def check_output_dir(
+    path: str | os.PathLike,
+    what: str = "output folder",
+    *,
+    overwrite: bool = True,
+    marker: str | None = None,
+) -> Path:
     """Check, before any work, that ``path`` is (or can become) a writable folder.
 
     ``overwrite=False`` also refuses a folder that already holds ``marker`` (e.g. the
@@ -240,11 +247,14 @@ def _csv_errors(path: Path, what: str):
         except pd.errors.EmptyDataError as exc:
             raise FileCheckError(f"{what} file {path} is empty (no header row)") from exc
         except UnicodeDecodeError as exc:
-            raise FileCheckError(f"{what} file {path} is not a UTF-8 text (CSV) file: "
-                                 f"{exc.reason} at byte {exc.start}") from exc
+            raise FileCheckError(
+                f"{what} file {path} is not a UTF-8 text (CSV) file: "
+                f"{exc.reason} at byte {exc.start}"
+            ) from exc
         except pd.errors.ParserError as exc:
-            raise FileCheckError(f"{what} file {path} is not a readable CSV file: "
-                                 f"{str(exc).strip()}") from exc
+            raise FileCheckError(
+                f"{what} file {path} is not a readable CSV file: {str(exc).strip()}"
+            ) from exc
 
     return guard()
 
@@ -268,19 +278,33 @@ def _checked_options(path: Path, what: str, kwargs: dict[str, Any]) -> dict[str,
 
     if kwargs.get("header", "infer") not in ("infer", 0) or kwargs.get("names") is not None:
         return kwargs
-    options = {k: v for k, v in kwargs.items()
-               if k in ("sep", "delimiter", "encoding", "quotechar", "skiprows", "comment")}
+    options = {
+        k: v
+        for k, v in kwargs.items()
+        if k in ("sep", "delimiter", "encoding", "quotechar", "skiprows", "comment")
+    }
     with _csv_errors(path, what):
-        head = pd.read_csv(path, compression=compression_of(path), header=None, nrows=1,
-                           dtype=str, keep_default_na=False, **options)
+        head = pd.read_csv(
+            path,
+            compression=compression_of(path),
+            header=None,
+            nrows=1,
+            dtype=str,
+            keep_default_na=False,
+            **options,
+        )
     fields = head.iloc[0].tolist() if len(head) else []
     if "sep" not in kwargs and "delimiter" not in kwargs:
         sep = sniff_separator(fields)
         if sep is not None:
             import warnings
 
-            warnings.warn(f"{path}: the header has no comma but {sep!r}; reading the file as "
-                          f"{sep!r}-separated", InputWarning, stacklevel=4)
+            warnings.warn(
+                f"{path}: the header has no comma but {sep!r}; reading the file as "
+                f"{sep!r}-separated",
+                InputWarning,
+                stacklevel=4,
+            )
             kwargs = {**kwargs, "sep": sep}
             return _checked_options(path, what, kwargs)
     check_header(fields, path)
@@ -308,13 +332,18 @@ def read_csv(path: str | os.PathLike, what: str = "input", **kwargs: Any):
         return pd.read_csv(path, compression=compression_of(path), **kwargs)
 
 
-def read_csv_chunks(path: str | os.PathLike, chunksize: int, what: str = "input",
-                    **kwargs: Any) -> Iterator:
+def read_csv_chunks(
+    path: str | os.PathLike, chunksize: int, what: str = "input", **kwargs: Any
+) -> Iterator:
     """Yield the file as DataFrames of at most ``chunksize`` rows (see :func:`read_csv`)."""
     import pandas as pd
 
     path = check_input_file(path, what)
     kwargs = _checked_options(path, what, kwargs)
-    with _csv_errors(path, what), pd.read_csv(path, compression=compression_of(path),
-                                              chunksize=chunksize, **kwargs) as reader:
+    with (
+        _csv_errors(path, what),
+        pd.read_csv(
+            path, compression=compression_of(path), chunksize=chunksize, **kwargs
+        ) as reader,
+    ):
         yield from reader

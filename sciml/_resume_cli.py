@@ -13,8 +13,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["add_resume_arguments", "checkpoints_from_args", "default_checkpoint_dir",
-           "stops_on_budget"]
+__all__ = [
+    "add_resume_arguments",
+    "checkpoints_from_args",
+    "default_checkpoint_dir",
+    "stops_on_budget",
+]
 
 
 def default_checkpoint_dir(out: str) -> Path:
@@ -25,19 +29,29 @@ def default_checkpoint_dir(out: str) -> Path:
 def add_resume_arguments(parser: argparse.ArgumentParser, default: str) -> None:
     """Add the checkpoint options; ``default`` says where checkpoints go by default."""
     parser.add_argument(
-        "--checkpoint-dir", metavar="DIR",
+        "--checkpoint-dir",
+        metavar="DIR",
         help=f"folder for the checkpoint written after every epoch (default: {default}); "
-             "removed once the result is saved")
+        "removed once the result is saved",
+    )
     parser.add_argument(
-        "--resume", nargs="?", const="", default=None, metavar="DIR",
+        "--resume",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="DIR",
         help="continue a killed or time-limited run from its last checkpoint: in the "
-             "--checkpoint-dir when given without DIR, else in DIR (a checkpoint folder, or "
-             "its last.pt). Give the same other options as the first run; the result is the "
-             "same as an uninterrupted run")
+        "--checkpoint-dir when given without DIR, else in DIR (a checkpoint folder, or "
+        "its last.pt). Give the same other options as the first run; the result is the "
+        "same as an uninterrupted run",
+    )
     parser.add_argument(
-        "--max-minutes", type=float, metavar="M",
+        "--max-minutes",
+        type=float,
+        metavar="M",
         help="time budget: stop after the first epoch that ends past M minutes, keep the "
-             "checkpoint and exit with status 3; continue later with --resume")
+        "checkpoint and exit with status 3; continue later with --resume",
+    )
 
 
 def checkpoints_from_args(args: argparse.Namespace, default_dir: str | Path):
@@ -56,8 +70,9 @@ def checkpoints_from_args(args: argparse.Namespace, default_dir: str | Path):
     if args.resume:
         given = Path(args.resume)
         directory = given.parent if given.is_file() else given
-    plan = Checkpoints.with_budget(directory, resume=args.resume is not None,
-                                   max_minutes=args.max_minutes)
+    plan = Checkpoints.with_budget(
+        directory, resume=args.resume is not None, max_minutes=args.max_minutes
+    )
     plan.check()
     return plan
 
@@ -77,14 +92,17 @@ def _resume_hint(args: argparse.Namespace) -> str:
         return f"the checkpoints of finished epochs are kept; continue with: {resume}"
     last = sorted(Path(folder).rglob("last.pt")) if Path(folder).is_dir() else []
     if not last:
-        return ("no epoch had finished, so no checkpoint was written; run the same command "
-                "again to start afresh")
+        return (
+            "no epoch had finished, so no checkpoint was written; run the same command "
+            "again to start afresh"
+        )
     where = last[0] if len(last) == 1 else folder
     return f"the last finished epoch is checkpointed in {where}; continue with: {resume}"
 
 
-def stops_on_budget(handler: Callable[[argparse.Namespace], int]
-                    ) -> Callable[[argparse.Namespace], int]:
+def stops_on_budget(
+    handler: Callable[[argparse.Namespace], int],
+) -> Callable[[argparse.Namespace], int]:
     """Wrap a training command: budget used up or Ctrl-C, one line instead of a traceback.
 
     A used-up ``--max-minutes`` exits with 3; Ctrl-C prints where the checkpoint is and the
@@ -95,13 +113,23 @@ def stops_on_budget(handler: Callable[[argparse.Namespace], int]
     def run(args: argparse.Namespace) -> int:
         from sciml.train import TimeBudgetReached
 
-        name = " ".join(filter(None, (args.command, getattr(args, "rt_command", None),
-                                      getattr(args, "pde_command", None))))
+        name = " ".join(
+            filter(
+                None,
+                (
+                    args.command,
+                    getattr(args, "rt_command", None),
+                    getattr(args, "pde_command", None),
+                ),
+            )
+        )
         try:
             return handler(args)
         except TimeBudgetReached as exc:
-            print(f"sciml {name}: stopped: {exc}; continue with the same command and --resume",
-                  file=sys.stderr)
+            print(
+                f"sciml {name}: stopped: {exc}; continue with the same command and --resume",
+                file=sys.stderr,
+            )
             return 3
         except KeyboardInterrupt:
             print(f"sciml {name}: interrupted; {_resume_hint(args)}", file=sys.stderr)

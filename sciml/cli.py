@@ -50,10 +50,16 @@ def _cmd_info(args: argparse.Namespace) -> int:
     # Versions from the installed metadata: importing deepxde would print its backend banner.
     from importlib import metadata
 
-    for module, dist in (("rdkit", "rdkit"), ("torch_geometric", "torch-geometric"),
-                         ("deepxde", "deepxde"), ("xarray", "xarray"), ("scipy", "scipy"),
-                         ("sklearn", "scikit-learn"), ("lightgbm", "lightgbm"),
-                         ("optuna", "optuna")):
+    for module, dist in (
+        ("rdkit", "rdkit"),
+        ("torch_geometric", "torch-geometric"),
+        ("deepxde", "deepxde"),
+        ("xarray", "xarray"),
+        ("scipy", "scipy"),
+        ("sklearn", "scikit-learn"),
+        ("lightgbm", "lightgbm"),
+        ("optuna", "optuna"),
+    ):
         try:
             lines[module] = metadata.version(dist)
         except metadata.PackageNotFoundError:

@@ -79,9 +79,14 @@ DEMO_ENCODER = "moses_mlm_small.pt"
 DEMO_ADAPT_EPOCHS = 10
 
 
-def demo_transformer(encoder: str = DEMO_ENCODER, adapt_epochs: int = DEMO_ADAPT_EPOCHS,
-                     precision: str = "fp32", n_estimators: int = 300, seed: int = 0,
-                     progress: bool = False):
+def demo_transformer(
+    encoder: str = DEMO_ENCODER,
+    adapt_epochs: int = DEMO_ADAPT_EPOCHS,
+    precision: str = "fp32",
+    n_estimators: int = 300,
+    seed: int = 0,
+    progress: bool = False,
+):
     """The demo's transformer (MTR-DA at 1e-3, random-forest head) for a given recipe.
 
     ``adapt_epochs=0`` skips domain adaptation. ``benchmarks/demo_recipe.py`` chooses the
@@ -89,10 +94,17 @@ def demo_transformer(encoder: str = DEMO_ENCODER, adapt_epochs: int = DEMO_ADAPT
     """
     from sciml.chem.models import TransformerModel
 
-    return TransformerModel(pretrained=encoder, adapt="mtr" if adapt_epochs else "none",
-                            adapt_epochs=max(adapt_epochs, 1), adapt_lr=1e-3, head="rf",
-                            n_estimators=n_estimators, seed=seed, progress=progress,
-                            precision=precision)
+    return TransformerModel(
+        pretrained=encoder,
+        adapt="mtr" if adapt_epochs else "none",
+        adapt_epochs=max(adapt_epochs, 1),
+        adapt_lr=1e-3,
+        head="rf",
+        n_estimators=n_estimators,
+        seed=seed,
+        progress=progress,
+        precision=precision,
+    )
 
 
 #: A few approved drugs for the shipped ADME predictor (some are Biogen molecules too).
@@ -157,20 +169,27 @@ def part_adme(out: Path, fast: bool, seed: int = 0) -> Section:
     shown = pd.DataFrame(index=pred.index)
     for target in ("HLM", "Sol", "MDR1_ER", "hPPB"):
         shown[f"{target} [90% interval]"] = [
-            f"{m:.2f} [{lo:.2f}, {hi:.2f}]" for m, lo, hi in
-            zip(pred[target], pred[f"{target}_lower"], pred[f"{target}_upper"], strict=True)]
+            f"{m:.2f} [{lo:.2f}, {hi:.2f}]"
+            for m, lo, hi in zip(
+                pred[target], pred[f"{target}_lower"], pred[f"{target}_upper"], strict=True
+            )
+        ]
     shown["in domain"] = pred["in_domain"].map({True: "yes", False: "no"})
     shown["nearest Tanimoto"] = pred["max_tanimoto"].map(lambda v: f"{v:.2f}")
     best = results_cell("adme_best.md", "best (stack)", "mean", section="Random folds")
-    gbm_gnn = results_cell("adme_best.md", "earlier: GBM + GNN plain average, same folds "
-                           "(adme_study_protocol_oof.csv.gz)", "mean")
-    da = results_cell("adme_domain_adaptation.md", "MLM-MOSES + MTR-DA", "mean",
-                      section="random split")
-    study_da = results_cell("adme_domain_adaptation.md",
-                            "study: MLM-30% + MTR-DA (BERT-base)", "mean")
+    gbm_gnn = results_cell(
+        "adme_best.md",
+        "earlier: GBM + GNN plain average, same folds (adme_study_protocol_oof.csv.gz)",
+        "mean",
+    )
+    da = results_cell(
+        "adme_domain_adaptation.md", "MLM-MOSES + MTR-DA", "mean", section="random split"
+    )
+    study_da = results_cell(
+        "adme_domain_adaptation.md", "study: MLM-30% + MTR-DA (BERT-base)", "mean"
+    )
     rf = results_cell("adme_domain_adaptation.md", "RF-physchem", "mean", section="random split")
-    frozen = results_cell("adme_domain_adaptation.md", "MLM-MOSES", "mean",
-                          section="random split")
+    frozen = results_cell("adme_domain_adaptation.md", "MLM-MOSES", "mean", section="random split")
     section.text = (
         "**The model to use: the shipped `biogen-adme` predictor** (no training): `sciml "
         "predict --model biogen-adme --input my.csv --out preds.csv`. It is the default recipe of "
@@ -179,7 +198,8 @@ def part_adme(out: Path, fast: bool, seed: int = 0) -> Section:
         "(Fang et al. 2023); log10 units, 90% conformal intervals whose width follows the "
         f"molecule, and the applicability domain. A few approved drugs ({cpu:.1f} CPU-s for "
         "loading and predicting; a nearest Tanimoto of 1.00 means the drug is one of the "
-        "training molecules):\n\n" + _table(shown)
+        "training molecules):\n\n"
+        + _table(shown)
         + "\n\nPlasma protein binding (hPPB) was measured for under 200 Biogen molecules: its "
         "intervals are the widest, and molecules unlike them are flagged."
     )
@@ -195,9 +215,11 @@ def part_adme(out: Path, fast: bool, seed: int = 0) -> Section:
             "transformer, and the boosted-tree stack is the stronger model."
         )
     else:
-        section.anchor = ("the recipe's cross-validated scores are in "
-                          "`benchmarks/results/adme_best.md` and the seed method's in "
-                          "`benchmarks/results/adme_domain_adaptation.md` (in the source tree).")
+        section.anchor = (
+            "the recipe's cross-validated scores are in "
+            "`benchmarks/results/adme_best.md` and the seed method's in "
+            "`benchmarks/results/adme_domain_adaptation.md` (in the source tree)."
+        )
     section.next = (
         "train on your own data: `sciml fit --train train.csv --targets HLM,RLM --out runs/adme` "
         "(the best recipe by default; `--threads 1` on a busy machine), then `sciml predict "
@@ -232,8 +254,10 @@ def _molecule_grid(generated, path: Path, n: int = 12) -> None:
 
     rows = generated.sort_values("target_qed").groupby("target_qed").head(n // 2)
     mols = [Chem.MolFromSmiles(s) for s in rows["smiles"]]
-    legends = [f"primer {t:.1f}: QED {q:.2f}" for t, q in zip(rows["target_qed"],
-                                                               rows["true_qed"], strict=True)]
+    legends = [
+        f"primer {t:.1f}: QED {q:.2f}"
+        for t, q in zip(rows["target_qed"], rows["true_qed"], strict=True)
+    ]
     Draw.MolsToGridImage(mols, molsPerRow=4, subImgSize=(260, 200), legends=legends).save(path)
 
 
@@ -244,10 +268,12 @@ def _primer_effect(summary) -> str:
     low, high = summary.iloc[0], summary.iloc[-1]
     shift = high["mean_true_qed"] - low["mean_true_qed"]
     verb = "raised" if shift > 0.02 else "lowered" if shift < -0.02 else "did not change"
-    return (f"The primer {verb} the RDKit QED of the outputs: primed {summary.index[0]:g}, "
-            f"mean {low['mean_true_qed']:.2f}; primed {summary.index[-1]:g}, mean "
-            f"{high['mean_true_qed']:.2f} (seeds {low['mean_seed_qed']:.2f}), a difference of "
-            f"{shift:+.2f}.")
+    return (
+        f"The primer {verb} the RDKit QED of the outputs: primed {summary.index[0]:g}, "
+        f"mean {low['mean_true_qed']:.2f}; primed {summary.index[-1]:g}, mean "
+        f"{high['mean_true_qed']:.2f} (seeds {low['mean_seed_qed']:.2f}), a difference of "
+        f"{shift:+.2f}."
+    )
 
 
 def _rt_goals_anchor() -> str:
@@ -262,13 +288,15 @@ def _rt_goals_anchor() -> str:
     res = record["models"].get(shipped) if shipped else None
     if res is None:
         return "(Its measured goals: `benchmarks/results/regression_transformer.md`.)"
-    return (f"The shipped model ({res['language']}) measured in `benchmarks/rt_goals.py`: QED "
-            f"RMSE {res['chembl']['rmse']:.3f} on 1000 held-out ChEMBL 30 molecules and "
-            f"{res['moses']['rmse']:.3f} on 2000 MOSES ones; Spearman(primer, RDKit QED of "
-            f"output) {res['drug_seeds']['spearman']:.2f} from drug-like seeds, "
-            f"{res['moses_seeds']['spearman']:.2f} from MOSES seeds; mean Tanimoto to the seed "
-            f"{res['drug_seeds']['tanimoto_mean']:.2f} "
-            "(`benchmarks/results/regression_transformer.md`).")
+    return (
+        f"The shipped model ({res['language']}) measured in `benchmarks/rt_goals.py`: QED "
+        f"RMSE {res['chembl']['rmse']:.3f} on 1000 held-out ChEMBL 30 molecules and "
+        f"{res['moses']['rmse']:.3f} on 2000 MOSES ones; Spearman(primer, RDKit QED of "
+        f"output) {res['drug_seeds']['spearman']:.2f} from drug-like seeds, "
+        f"{res['moses_seeds']['spearman']:.2f} from MOSES seeds; mean Tanimoto to the seed "
+        f"{res['drug_seeds']['tanimoto_mean']:.2f} "
+        "(`benchmarks/results/regression_transformer.md`)."
+    )
 
 
 def _demo_rt(fast: bool, seed: int):
@@ -314,8 +342,7 @@ def _demo_rt(fast: bool, seed: int):
     return rt, molecules, seen, origin
 
 
-def _demo_rt_generation(rt, seeds: list[str], out: Path, fast: bool, seed: int,
-                        figures: list[str]):
+def _demo_rt_generation(rt, seeds: list[str], out: Path, fast: bool, seed: int, figures: list[str]):
     """Generate from ``seeds`` primed low and high; the frame and the text summarising it."""
     from rdkit import Chem
     from rdkit.Chem import QED
@@ -334,16 +361,20 @@ def _demo_rt_generation(rt, seeds: list[str], out: Path, fast: bool, seed: int,
     else:
         _molecule_grid(generated, out / "rt_generated.png")
         figures.append("rt_generated.png")
-        summary = generated.assign(seed_qed=generated["seed"].map(seed_qed)).groupby(
-            "target_qed").agg(
-            molecules=("smiles", "size"),
-            mean_seed_qed=("seed_qed", "mean"),
-            mean_true_qed=("true_qed", "mean"),
-            mean_predicted_qed=("predicted_qed", "mean"),
+        summary = (
+            generated.assign(seed_qed=generated["seed"].map(seed_qed))
+            .groupby("target_qed")
+            .agg(
+                molecules=("smiles", "size"),
+                mean_seed_qed=("seed_qed", "mean"),
+                mean_true_qed=("true_qed", "mean"),
+                mean_predicted_qed=("predicted_qed", "mean"),
+            )
         )
         summary_text = (
             _table(summary)
-            + "\n\n" + _primer_effect(summary)
+            + "\n\n"
+            + _primer_effect(summary)
             + "\n\nExamples:\n\n"
             + _table(
                 generated.head(6).set_index("smiles")[
@@ -390,7 +421,8 @@ def part_rt(out: Path, fast: bool, seed: int = 0) -> Section:
         f"{n_total} candidates, {gen.attrs.get('n_invalid', 0)} invalid, "
         f"{gen.attrs.get('n_filtered', 0)} filtered"
         + (f", {shortfall} fewer molecules than asked" if shortfall > 0 else "")
-        + ". Mean RDKit QED of the new molecules per primer:\n\n" + summary_text
+        + ". Mean RDKit QED of the new molecules per primer:\n\n"
+        + summary_text
     )
     errors = (pred["qed"] - pred["RDKit QED"]).abs()
     section.anchor = (
@@ -457,15 +489,22 @@ def _any_shape_darcy(out: Path) -> tuple[str, float]:
         unlike_mask[middle, 12:-12] = unlike_mask[12:-12, middle] = False
         unlike = model.predict(unlike_mask, permeability=1.0)
     u_ref, mask = reference["u"].values[0], reference["mask"].values[0]
-    error = float(np.linalg.norm((np.nan_to_num(prediction.values) - u_ref)[mask])
-                  / np.linalg.norm(u_ref[mask]))
+    error = float(
+        np.linalg.norm((np.nan_to_num(prediction.values) - u_ref)[mask])
+        / np.linalg.norm(u_ref[mask])
+    )
     fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
     solver = np.where(mask, u_ref, np.nan)
-    for ax, (field, title) in zip(axes, ((solver, "cut-cell solver"),
-                                         (prediction.values, "shipped operator"),
-                                         (np.abs(prediction.values - solver), "|difference|")),
-                                  strict=True):
-        im = ax.imshow(field.T, origin="lower", extent=(0, 1, 0, 1))
+    for ax, (image, title) in zip(
+        axes,
+        (
+            (solver, "cut-cell solver"),
+            (prediction.values, "shipped operator"),
+            (np.abs(prediction.values - solver), "|difference|"),
+        ),
+        strict=True,
+    ):
+        im = ax.imshow(image.T, origin="lower", extent=(0, 1, 0, 1))
         ax.set_title(title, fontsize=9)
         fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
@@ -481,14 +520,17 @@ def _any_shape_darcy(out: Path) -> tuple[str, float]:
         f"{1e3 * solver_seconds:.0f} ms on the same {model.resolution}² grid. In the training "
         f"domain: {bool(prediction.in_domain)}. A shape unlike its training polygons (a square "
         f"plate with a thin cross cut out) gets in domain = {bool(unlike.in_domain)}"
-        + (f" ({reason})" if reason else "") + "."
+        + (f" ({reason})" if reason else "")
+        + "."
     )
     return text, error
 
 
 def part_deeponet(out: Path, fast: bool, seed: int = 0) -> Section:
-    """Operators: the shipped any-shape Darcy model, then one MT-DeepONet for two Fisher-KPP
-    source families, against the scipy solvers."""
+    """Operators: the shipped any-shape Darcy model, then a Fisher-KPP MT-DeepONet.
+
+    Both are compared with the project's scipy solvers.
+    """
     import matplotlib.pyplot as plt
     import numpy as np
     import torch
@@ -581,20 +623,24 @@ def part_deeponet(out: Path, fast: bool, seed: int = 0) -> Section:
     fig.savefig(out / "deeponet_fisher.png", dpi=110)
     plt.close(fig)
     section.figures.append("deeponet_fisher.png")
-    section.text = any_shape_text + "\n\n" + (
-        "**The seed method: a multi-task DeepONet** (Kumar et al. 2024), trained here. "
-        f"Fisher-KPP u_t = D u_xx + R(u) on a 64 x 20 (x, t) grid with Neumann boundaries; the "
-        f"branch sees the initial condition and the source coefficients on (u, u^2, u^3, u^4). "
-        f"{len(train_idx)} training and {len(test_idx)} test samples from the project's scipy "
-        f"solver; one MT-DeepONet trained for {trainer.config.max_epochs} epochs in "
-        f"{train_seconds:.0f} s.\n\n| family | test samples | mean relative L2 |\n|---|---|---|\n"
-        + "\n".join(rows)
-        + f"\n\nSpeed on this machine, like with like. A batch of {len(test_idx)} samples: the "
-        f"scipy solver needs {len(test_idx)} solves of {1e3 * solver_seconds:.1f} ms each (it "
-        f"solves one sample at a time), the operator {1e3 * operator_seconds:.2f} ms per sample "
-        f"in one batch: **{solver_seconds / operator_seconds:.0f}x faster**. One sample at a "
-        f"time: one solve {1e3 * solver_seconds:.1f} ms against one operator call "
-        f"{1e3 * single_seconds:.2f} ms (median of 5), {solver_seconds / single_seconds:.0f}x."
+    section.text = (
+        any_shape_text
+        + "\n\n"
+        + (
+            "**The seed method: a multi-task DeepONet** (Kumar et al. 2024), trained here. "
+            f"Fisher-KPP u_t = D u_xx + R(u) on a 64 x 20 (x, t) grid with Neumann boundaries; the "
+            f"branch sees the initial condition and the source coefficients on (u, u^2, u^3, u^4). "
+            f"{len(train_idx)} training and {len(test_idx)} test samples from the project's scipy "
+            f"solver; one MT-DeepONet trained for {trainer.config.max_epochs} epochs in "
+            f"{train_seconds:.0f} s.\n\n| family | test samples | mean relative L2 |\n|---|---|---|\n"
+            + "\n".join(rows)
+            + f"\n\nSpeed on this machine, like with like. A batch of {len(test_idx)} samples: the "
+            f"scipy solver needs {len(test_idx)} solves of {1e3 * solver_seconds:.1f} ms each (it "
+            f"solves one sample at a time), the operator {1e3 * operator_seconds:.2f} ms per sample "
+            f"in one batch: **{solver_seconds / operator_seconds:.0f}x faster**. One sample at a "
+            f"time: one solve {1e3 * solver_seconds:.1f} ms against one operator call "
+            f"{1e3 * single_seconds:.2f} ms (median of 5), {solver_seconds / single_seconds:.0f}x."
+        )
     )
     mean_l2 = 100 * float(errors.mean())
     section.anchor = (
@@ -657,13 +703,14 @@ def run_demo(
             section = PARTS[name](out, fast)
         except BaseException as exc:
             failed = f"part {name!r} stopped with {type(exc).__name__}: {exc}".rstrip(": ")
-            _write_report(report, sections, pending=[PARTS[n].__doc__ for n in names[k:]],
-                          note=failed)
+            _write_report(
+                report, sections, pending=[PARTS[n].__doc__ for n in names[k:]], note=failed
+            )
             raise
         section.seconds = time.perf_counter() - start
         section.cpu_seconds = _cpu_seconds() - cpu_start
         sections.append(section)
-        _write_report(report, sections, pending=[PARTS[n].__doc__ for n in names[k + 1:]])
+        _write_report(report, sections, pending=[PARTS[n].__doc__ for n in names[k + 1 :]])
     return report
 
 
@@ -676,8 +723,9 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _write_report(report: Path, sections: list[Section], pending: list[str | None],
-                  note: str | None = None) -> None:
+def _write_report(
+    report: Path, sections: list[Section], pending: list[str | None], note: str | None = None
+) -> None:
     """Atomically (re)write ``report`` with the finished sections and the parts still to come."""
     from sciml._io import atomic_write
 

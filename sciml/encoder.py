@@ -84,17 +84,20 @@ class EncoderLayer(nn.Module):
         self.ffn = nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), nn.Linear(d_ff, d_model))
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None,
-                queries: int | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, attn_mask: torch.Tensor | None, queries: int | None = None
+    ) -> torch.Tensor:
         """``x`` ``(B, L, d)``; ``attn_mask`` ``(B, 1, 1, L)`` bool, True on keys to attend.
 
         ``queries=n`` computes only the first ``n`` output positions ``(B, n, d)`` (every
         position is still attended to): the last layer of a [CLS]-pooled encoder needs one.
         """
         b, length, d = x.shape
-        q, k, v = (self.qkv(self.ln_attn(x))
-                   .view(b, length, 3, self.n_heads, d // self.n_heads)
-                   .permute(2, 0, 3, 1, 4))
+        q, k, v = (
+            self.qkv(self.ln_attn(x))
+            .view(b, length, 3, self.n_heads, d // self.n_heads)
+            .permute(2, 0, 3, 1, 4)
+        )
         if queries is not None:
             x, q = x[:, :queries], q[:, :, :queries]
         dropout = self.dropout if self.training else 0.0
@@ -128,20 +131,35 @@ class TransformerEncoder(nn.Module):
     can rebuild the encoder (or a model composing it).
     """
 
-    def __init__(self, vocab_size: int, d_model: int = 256, n_layers: int = 4, n_heads: int = 8,
-                 d_ff: int = 768, max_len: int = 256, dropout: float = 0.1, pad_id: int = 0):
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int = 256,
+        n_layers: int = 4,
+        n_heads: int = 8,
+        d_ff: int = 768,
+        max_len: int = 256,
+        dropout: float = 0.1,
+        pad_id: int = 0,
+    ):
         super().__init__()
         self.hparams: dict[str, Any] = {
-            "vocab_size": vocab_size, "d_model": d_model, "n_layers": n_layers,
-            "n_heads": n_heads, "d_ff": d_ff, "max_len": max_len, "dropout": dropout,
+            "vocab_size": vocab_size,
+            "d_model": d_model,
+            "n_layers": n_layers,
+            "n_heads": n_heads,
+            "d_ff": d_ff,
+            "max_len": max_len,
+            "dropout": dropout,
             "pad_id": pad_id,
         }
         self.d_model, self.max_len, self.pad_id = d_model, max_len, pad_id
         self.token_embedding = nn.Embedding(vocab_size, d_model, padding_idx=pad_id)
         self.position_embedding = nn.Embedding(max_len, d_model)
         self.embedding_dropout = nn.Dropout(dropout)
-        self.layers = nn.ModuleList(EncoderLayer(d_model, n_heads, d_ff, dropout)
-                                    for _ in range(n_layers))
+        self.layers = nn.ModuleList(
+            EncoderLayer(d_model, n_heads, d_ff, dropout) for _ in range(n_layers)
+        )
         self.final_norm = nn.LayerNorm(d_model)
         self.apply(_init_weights)
         # Residual projections scaled by depth (GPT-2), which keeps pre-LN training stable.
@@ -153,13 +171,18 @@ class TransformerEncoder(nn.Module):
     def from_size(cls, size: str, vocab_size: int, **overrides: Any) -> TransformerEncoder:
         """Build a named size from :data:`ENCODER_SIZES` (``overrides`` replace any field)."""
         if size not in ENCODER_SIZES:
-            raise ValueError(f"unknown encoder size {size!r}; "
-                             f"choose one of: {', '.join(ENCODER_SIZES)}")
+            raise ValueError(
+                f"unknown encoder size {size!r}; choose one of: {', '.join(ENCODER_SIZES)}"
+            )
         return cls(vocab_size=vocab_size, **{**ENCODER_SIZES[size], **overrides})
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                extra_embeddings: torch.Tensor | None = None,
-                first_only: bool = False) -> torch.Tensor:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        extra_embeddings: torch.Tensor | None = None,
+        first_only: bool = False,
+    ) -> torch.Tensor:
         """Encode a batch.
 
         Parameters
@@ -184,15 +207,18 @@ class TransformerEncoder(nn.Module):
         """
         b, length = input_ids.shape
         if length > self.max_len:
-            raise ValueError(f"sequence length {length} exceeds the encoder's "
-                             f"max_len={self.max_len}")
+            raise ValueError(
+                f"sequence length {length} exceeds the encoder's max_len={self.max_len}"
+            )
         if attention_mask is None:
             attention_mask = input_ids != self.pad_id
         x = self.token_embedding(input_ids)
         if extra_embeddings is not None:
             if extra_embeddings.shape != x.shape:
-                raise ValueError(f"extra_embeddings has shape {tuple(extra_embeddings.shape)}; "
-                                 f"expected {tuple(x.shape)} (B, L, d)")
+                raise ValueError(
+                    f"extra_embeddings has shape {tuple(extra_embeddings.shape)}; "
+                    f"expected {tuple(x.shape)} (B, L, d)"
+                )
             x = x + extra_embeddings.to(x.dtype)
         x = x + self.position_embedding(torch.arange(length, device=input_ids.device))
         x = self.embedding_dropout(x)
@@ -245,8 +271,13 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, how: str = "cls") -
     raise ValueError(f"unknown pooling {how!r}; choose 'cls' or 'mean'")
 
 
-def _attention_math(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                    attn_mask: torch.Tensor | None, dropout: float) -> torch.Tensor:
+def _attention_math(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    attn_mask: torch.Tensor | None,
+    dropout: float,
+) -> torch.Tensor:
     """``softmax(q k^T / sqrt(h) + mask) v`` written out, ``(B, H, L, h)``.
 
     What SDPA's math kernel computes. Training on a CPU uses it because SDPA picks its
@@ -311,9 +342,17 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
     [[1, 3], [2, 0]]
     """
 
-    def __init__(self, lengths: Sequence[int], batch_size: int, shuffle: bool = True,
-                 pool_batches: int = 50, seed: int = 0, drop_last: bool = False,
-                 max_tokens: int | None = None, epoch_size: int | None = None):
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        shuffle: bool = True,
+        pool_batches: int = 50,
+        seed: int = 0,
+        drop_last: bool = False,
+        max_tokens: int | None = None,
+        epoch_size: int | None = None,
+    ):
         if batch_size < 1:
             raise ValueError("batch_size must be >= 1")
         if epoch_size is not None and not 1 <= epoch_size:
@@ -321,8 +360,9 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
         self.lengths = np.asarray(lengths, dtype=np.int64)
         self.batch_size, self.shuffle, self.pool_batches = batch_size, shuffle, pool_batches
         self.seed, self.drop_last, self.max_tokens = seed, drop_last, max_tokens
-        self.epoch_size = None if epoch_size is None or epoch_size >= len(self.lengths) \
-            else int(epoch_size)
+        self.epoch_size = (
+            None if epoch_size is None or epoch_size >= len(self.lengths) else int(epoch_size)
+        )
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -338,12 +378,12 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
             order = order[part * self.epoch_size : (part + 1) * self.epoch_size]
             rng = np.random.default_rng((self.seed, self.epoch))
             pool = self.batch_size * self.pool_batches
-            pools = [order[i:i + pool] for i in range(0, len(order), pool)]
+            pools = [order[i : i + pool] for i in range(0, len(order), pool)]
         elif self.shuffle:
             rng = np.random.default_rng((self.seed, self.epoch))
             order = rng.permutation(n)
             pool = self.batch_size * self.pool_batches
-            pools = [order[i:i + pool] for i in range(0, len(order), pool)]
+            pools = [order[i : i + pool] for i in range(0, len(order), pool)]
         else:
             rng, pools = None, [np.arange(n)]
         batches: list[list[int]] = []
@@ -360,8 +400,10 @@ class LengthBucketBatchSampler(Sampler[list[int]]):
             stop = min(start + self.batch_size, len(members))
             if self.max_tokens is not None:
                 # Sorted ascending, so the last member is the longest of the batch.
-                while (stop - start > 1
-                       and (stop - start) * self.lengths[members[stop - 1]] > self.max_tokens):
+                while (
+                    stop - start > 1
+                    and (stop - start) * self.lengths[members[stop - 1]] > self.max_tokens
+                ):
                     stop -= 1
             batch = members[start:stop].tolist()
             if not (self.drop_last and len(batch) < self.batch_size and self.max_tokens is None):

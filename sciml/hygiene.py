@@ -124,8 +124,10 @@ def smiles_text_problem(text: str) -> str | None:
     name = unicodedata.name(char, "unnamed character")
     looks = unicodedata.normalize("NFKC", char)
     hint = f", which looks like {looks!r}" if looks != char and looks.isascii() else ""
-    return (f"non-ASCII character {char!r} ({name}, U+{ord(char):04X}) at position "
-            f"{position}{hint}; SMILES are plain ASCII")
+    return (
+        f"non-ASCII character {char!r} ({name}, U+{ord(char):04X}) at position "
+        f"{position}{hint}; SMILES are plain ASCII"
+    )
 
 
 def strip_isotopes(text: str, mol: Any) -> tuple[Any, str]:
@@ -149,8 +151,9 @@ def strip_isotopes(text: str, mol: Any) -> tuple[Any, str]:
     """
     if not _ISOTOPE_LABEL.search(text):
         return mol, ""
-    labels = collections.Counter(f"{atom.GetIsotope()}{atom.GetSymbol()}"
-                                 for atom in mol.GetAtoms() if atom.GetIsotope())
+    labels = collections.Counter(
+        f"{atom.GetIsotope()}{atom.GetSymbol()}" for atom in mol.GetAtoms() if atom.GetIsotope()
+    )
     if not labels:
         return mol, ""
     from rdkit import Chem
@@ -175,18 +178,24 @@ def check_header(fields: Sequence[object], source: str | os.PathLike) -> None:
     # 'Unnamed: 0' like pandas does. Any other empty name is a mistake.
     unnamed = [i + 1 for i, name in enumerate(names) if not name and i > 0]
     if unnamed:
-        raise FileCheckError(f"{os.fspath(source)}: column(s) {', '.join(map(str, unnamed))} of "
-                             "the header have no name (pandas would call them 'Unnamed: ...'); "
-                             "every column needs its own name")
+        raise FileCheckError(
+            f"{os.fspath(source)}: column(s) {', '.join(map(str, unnamed))} of "
+            "the header have no name (pandas would call them 'Unnamed: ...'); "
+            "every column needs its own name"
+        )
     seen = collections.defaultdict(list)
     for i, name in enumerate(names):
         seen[name].append(i)
     duplicated = {name: where for name, where in seen.items() if len(where) > 1}
     if duplicated:
-        parts = [f"{name!r} (columns {', '.join(str(i + 1) for i in where)})"
-                 for name, where in duplicated.items()]
-        raise FileCheckError(f"{os.fspath(source)}: duplicated column name(s) "
-                             f"{'; '.join(parts)}; every column needs its own name")
+        parts = [
+            f"{name!r} (columns {', '.join(str(i + 1) for i in where)})"
+            for name, where in duplicated.items()
+        ]
+        raise FileCheckError(
+            f"{os.fspath(source)}: duplicated column name(s) "
+            f"{'; '.join(parts)}; every column needs its own name"
+        )
 
 
 def sniff_separator(fields: Sequence[object]) -> str | None:
@@ -214,8 +223,12 @@ def corrupt_file_reason(exc: BaseException, compression: str | None) -> str | No
     import lzma
     import zlib
 
-    codec_errors: tuple[type[BaseException], ...] = (EOFError, zlib.error, gzip.BadGzipFile,
-                                                     lzma.LZMAError)
+    codec_errors: tuple[type[BaseException], ...] = (
+        EOFError,
+        zlib.error,
+        gzip.BadGzipFile,
+        lzma.LZMAError,
+    )
     if compression is None or not isinstance(exc, codec_errors + (OSError,)):
         return None
     if isinstance(exc, OSError) and not isinstance(exc, codec_errors) and exc.errno is not None:
@@ -225,13 +238,13 @@ def corrupt_file_reason(exc: BaseException, compression: str | None) -> str | No
 
 # ---------------------------------------------------------------------------- targets
 def _row_list(rows: Sequence[object], values: np.ndarray, limit: int = 10) -> str:
-    shown = ", ".join(f"row {r}: {v:g}" for r, v in zip(rows[:limit], values[:limit],
-                                                           strict=False))
+    shown = ", ".join(f"row {r}: {v:g}" for r, v in zip(rows[:limit], values[:limit], strict=False))
     return shown + (f" and {len(rows) - limit} more" if len(rows) > limit else "")
 
 
-def check_finite_targets(values: np.ndarray, columns: Sequence[object], source: str,
-                         rows: Sequence[object] | None = None) -> None:
+def check_finite_targets(
+    values: np.ndarray, columns: Sequence[object], source: str, rows: Sequence[object] | None = None
+) -> None:
     """Raise ``ValueError`` naming the rows of any ``inf``/``-inf`` target.
 
     Parameters
@@ -253,14 +266,19 @@ def check_finite_targets(values: np.ndarray, columns: Sequence[object], source: 
     parts = []
     for j in np.flatnonzero(infinite.any(axis=0)):
         where = np.flatnonzero(infinite[:, j])
-        parts.append(f"column {columns[j]!r} has {len(where)} infinite value(s) "
-                     f"({_row_list([labels[i] for i in where], values[where, j])})")
-    raise ValueError(f"{source}: {'; '.join(parts)}; a target is a finite number, or an empty "
-                     "cell when not measured")
+        parts.append(
+            f"column {columns[j]!r} has {len(where)} infinite value(s) "
+            f"({_row_list([labels[i] for i in where], values[where, j])})"
+        )
+    raise ValueError(
+        f"{source}: {'; '.join(parts)}; a target is a finite number, or an empty "
+        "cell when not measured"
+    )
 
 
-def check_training_targets(values: np.ndarray, columns: Sequence[object],
-                           what: str = "training") -> None:
+def check_training_targets(
+    values: np.ndarray, columns: Sequence[object], what: str = "training"
+) -> None:
     """Refuse training targets a model cannot learn from; warn when they are few.
 
     Raises
@@ -285,17 +303,25 @@ def check_training_targets(values: np.ndarray, columns: Sequence[object],
         elif len(column) < FEW_TRAIN_MOLECULES:
             small.append(f"{name!r} has {len(column)}")
     if few:
-        raise ValueError(f"{what} data: endpoint {', '.join(few)} labelled molecule(s); a model "
-                         f"needs at least {MIN_TRAIN_MOLECULES} per endpoint "
-                         f"(sciml.hygiene.MIN_TRAIN_MOLECULES)")
+        raise ValueError(
+            f"{what} data: endpoint {', '.join(few)} labelled molecule(s); a model "
+            f"needs at least {MIN_TRAIN_MOLECULES} per endpoint "
+            f"(sciml.hygiene.MIN_TRAIN_MOLECULES)"
+        )
     if constant:
-        raise ValueError(f"{what} data: endpoint {', '.join(constant)} molecules; a constant "
-                         "target teaches a model nothing (it would predict that value with "
-                         "no spread)")
+        raise ValueError(
+            f"{what} data: endpoint {', '.join(constant)} molecules; a constant "
+            "target teaches a model nothing (it would predict that value with "
+            "no spread)"
+        )
     if small:
-        warnings.warn(f"{what} data: endpoint {', '.join(small)} labelled molecules (fewer "
-                      f"than {FEW_TRAIN_MOLECULES}); expect predictions close to the mean and "
-                      "an unreliable spread", SmallDataWarning, stacklevel=3)
+        warnings.warn(
+            f"{what} data: endpoint {', '.join(small)} labelled molecules (fewer "
+            f"than {FEW_TRAIN_MOLECULES}); expect predictions close to the mean and "
+            "an unreliable spread",
+            SmallDataWarning,
+            stacklevel=3,
+        )
 
 
 # ------------------------------------------------------------------ stored configurations
@@ -323,7 +349,8 @@ def _matches(value: Any, hint: Any) -> bool:
             return False
         if origin is tuple and args and args[-1] is not Ellipsis:
             return len(value) == len(args) and all(
-                _matches(v, a) for v, a in zip(value, args, strict=True))
+                _matches(v, a) for v, a in zip(value, args, strict=True)
+            )
         return all(_matches(v, args[0]) for v in value) if args else True
     if origin in (dict, Mapping, collections.abc.Mapping) or hint is dict:
         if not isinstance(value, dict):
@@ -343,8 +370,7 @@ def _type_name(hint: Any) -> str:
     return text or str(hint).replace("typing.", "")
 
 
-def check_field_types(config_cls: type, data: Mapping[str, Any],
-                      source: str | os.PathLike) -> None:
+def check_field_types(config_cls: type, data: Mapping[str, Any], source: str | os.PathLike) -> None:
     """Raise ``ValueError`` unless every value in ``data`` fits its field's annotation.
 
     A stored configuration (``model.json``, a checkpoint's hparams) is data from a file a
@@ -357,21 +383,27 @@ def check_field_types(config_cls: type, data: Mapping[str, Any],
         if field.name not in data:
             continue
         value = data[field.name]
-        if field.default is not dataclasses.MISSING and value == field.default \
-                and type(value) is type(field.default):
+        if (
+            field.default is not dataclasses.MISSING
+            and value == field.default
+            and type(value) is type(field.default)
+        ):
             continue
         hint = hints.get(field.name, Any)
         if not _matches(value, hint):
-            problems.append(f"{field.name} must be {_type_name(hint)}, got "
-                            f"{type(value).__name__} {value!r}")
+            problems.append(
+                f"{field.name} must be {_type_name(hint)}, got {type(value).__name__} {value!r}"
+            )
     if problems:
-        raise ValueError(f"{os.fspath(source)}: wrong type in {config_cls.__name__}: "
-                         + "; ".join(problems))
+        raise ValueError(
+            f"{os.fspath(source)}: wrong type in {config_cls.__name__}: " + "; ".join(problems)
+        )
 
 
 # ------------------------------------------------------------------------ output paths
-def refuse_existing(path: str | os.PathLike, what: str, *, marker: str | None = None,
-                    flag: str = "--overwrite") -> None:
+def refuse_existing(
+    path: str | os.PathLike, what: str, *, marker: str | None = None, flag: str = "--overwrite"
+) -> None:
     """Raise :class:`FileCheckError` if ``path`` (or ``path / marker``) already exists.
 
     Commands call this unless the user asked to replace the output (``flag``).
@@ -380,8 +412,9 @@ def refuse_existing(path: str | os.PathLike, what: str, *, marker: str | None = 
     target = path / marker if marker else path
     if target.exists():
         kind = "a saved model" if marker else "a file"
-        raise FileCheckError(f"{what} {path} already holds {kind}; pass {flag} to replace it, "
-                             "or choose another name")
+        raise FileCheckError(
+            f"{what} {path} already holds {kind}; pass {flag} to replace it, or choose another name"
+        )
 
 
 # ---------------------------------------------------------------------------- PDE data
@@ -399,6 +432,8 @@ def require_variables(ds: Any, required: Sequence[str], problem: str) -> None:
     have = list(ds.data_vars) + list(ds.coords)
     missing = [name for name in required if name not in have]
     if missing:
-        raise ValueError(f"this {problem} data set has no variable(s) {', '.join(missing)}; a "
-                         f"{problem} data set needs {', '.join(required)} (it has: "
-                         f"{', '.join(map(str, ds.data_vars)) or 'no variables'})")
+        raise ValueError(
+            f"this {problem} data set has no variable(s) {', '.join(missing)}; a "
+            f"{problem} data set needs {', '.join(required)} (it has: "
+            f"{', '.join(map(str, ds.data_vars)) or 'no variables'})"
+        )

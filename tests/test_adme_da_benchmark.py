@@ -25,18 +25,44 @@ def test_moses_arms_smoke(shared_data, tmp_path, monkeypatch):
     monkeypatch.setenv("SCIML_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(bench, "FOLD_CACHE", tmp_path / "folds")
     smiles = load_dataset("biogen_adme")["smiles"].tolist()
-    pretrain(smiles[:200], size="tiny", epochs=1, progress=False, output=tmp_path / "tiny.pt",
-             vocab_smiles=smiles)
+    pretrain(
+        smiles[:200],
+        size="tiny",
+        epochs=1,
+        progress=False,
+        output=tmp_path / "tiny.pt",
+        vocab_smiles=smiles,
+    )
     out = tmp_path / "report.md"
-    argv = ["--arms", "moses", "--encoders", f"MLM-MOSES={tmp_path / 'tiny.pt'}",
-            "--limit", "60", "--folds", "2", "--adapt-epochs", "1", "--finetune-epochs",
-            "1", "--n-estimators", "5", "--output", str(out)]
+    argv = [
+        "--arms",
+        "moses",
+        "--encoders",
+        f"MLM-MOSES={tmp_path / 'tiny.pt'}",
+        "--limit",
+        "60",
+        "--folds",
+        "2",
+        "--adapt-epochs",
+        "1",
+        "--finetune-epochs",
+        "1",
+        "--n-estimators",
+        "5",
+        "--output",
+        str(out),
+    ]
     bench.main(argv)
     scores = pd.read_csv(tmp_path / "adme_domain_adaptation_scores.csv")
-    arms = {"MLM-MOSES", "MLM-MOSES + MTR-DA", "MLM-MOSES + MTR-DA + physchem",
-            "MLM-MOSES + MTR-DA + fine-tuning",
-            "ensemble: RF-physchem + MLM-MOSES + MTR-DA + physchem",
-            "ensemble: RF-physchem + MLM-MOSES + MTR-DA + fine-tuning", "RF-physchem"}
+    arms = {
+        "MLM-MOSES",
+        "MLM-MOSES + MTR-DA",
+        "MLM-MOSES + MTR-DA + physchem",
+        "MLM-MOSES + MTR-DA + fine-tuning",
+        "ensemble: RF-physchem + MLM-MOSES + MTR-DA + physchem",
+        "ensemble: RF-physchem + MLM-MOSES + MTR-DA + fine-tuning",
+        "RF-physchem",
+    }
     assert set(scores["method"]) == arms
     assert (scores.groupby("method")["fold"].nunique() == 2).all()
     assert (scores["seconds"] > 0).all()
@@ -47,9 +73,10 @@ def test_moses_arms_smoke(shared_data, tmp_path, monkeypatch):
     assert "**Time per arm (random split)**" in report
     assert "| MLM-MOSES + MTR-DA | MLM-MOSES |" in report  # the DA claim's corrected t-test
     assert "RM-ANOVA and Tukey HSD" in report
-    goals = report[report.index("## Issue 14's goals"):report.index("## Mean R²")]
-    assert "| DA gain (MLM-MOSES + MTR-DA vs MLM-MOSES) significant on >= 4 of 6 | random |" \
-        in goals
+    goals = report[report.index("## Issue 14's goals") : report.index("## Mean R²")]
+    assert (
+        "| DA gain (MLM-MOSES + MTR-DA vs MLM-MOSES) significant on >= 4 of 6 | random |" in goals
+    )
     assert "| best transformer arm, mean R² >= 0.4 | random |" in goals
 
     # Each finished fold is kept: a rerun (or a killed run's restart) trains nothing again.
@@ -57,10 +84,10 @@ def test_moses_arms_smoke(shared_data, tmp_path, monkeypatch):
     bench.main(argv)
     assert len(bench._AdaptedOnce.cache) == 0
     again = pd.read_csv(tmp_path / "adme_domain_adaptation_scores.csv")
-    pd.testing.assert_frame_equal(again.sort_values(["method", "endpoint", "fold"])
-                                  .reset_index(drop=True),
-                                  scores.sort_values(["method", "endpoint", "fold"])
-                                  .reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        again.sort_values(["method", "endpoint", "fold"]).reset_index(drop=True),
+        scores.sort_values(["method", "endpoint", "fold"]).reset_index(drop=True),
+    )
     # Another split merges in next to this one instead of replacing its rows.
     bench.main([*argv, "--split", "scaffold"])
     merged = pd.read_csv(tmp_path / "adme_domain_adaptation_scores.csv")

@@ -11,7 +11,7 @@ from sciml.demo import PARTS, run_demo
 def _table_after(text: str, title: str) -> list[list[str]]:
     """Body rows of the first markdown table after ``title``, as lists of cells."""
     rows = []
-    for line in text[text.index(title):].splitlines()[1:]:
+    for line in text[text.index(title) :].splitlines()[1:]:
         if line.startswith("|"):
             rows.append([c.strip() for c in line.strip().strip("|").split("|")])
         elif rows:
@@ -39,15 +39,19 @@ def check_fast_report(text: str, out: Path) -> None:
         assert row[5] in ("yes", "no")
     # its references come from the results files, not from the code
     best = results_cell("adme_best.md", "best (stack)", "mean", section="Random folds")
-    da = results_cell("adme_domain_adaptation.md", "MLM-MOSES + MTR-DA", "mean",
-                      section="random split")
+    da = results_cell(
+        "adme_domain_adaptation.md", "MLM-MOSES + MTR-DA", "mean", section="random split"
+    )
     assert best and da and f"mean R² {best}" in text and f"reaches {da}" in text
     # Operators: the shipped any-shape model within 10% of the solver on the drawn plate,
     # the unlike shape flagged, both Fisher families fitted within 60% and faster than the solver.
     error = float(re.search(r"cut-cell solver \*\*([\d.]+)%\*\*", text)[1])
     assert error < 10
     assert "gets in domain = False (" in text
-    l2 = {row[0]: float(row[2].rstrip("%")) for row in _table_after(text, "**The seed method: a multi-task DeepONet**")}
+    l2 = {
+        row[0]: float(row[2].rstrip("%"))
+        for row in _table_after(text, "**The seed method: a multi-task DeepONet**")
+    }
     assert set(l2) == {"logistic", "newell_whitehead"} and max(l2.values()) < 60
     speedup = re.search(r"\*\*(\d+)x faster\*\*", text)
     assert speedup and int(speedup[1]) > 1

@@ -35,7 +35,7 @@ def test_padding_invariance(encoder):
     ids = torch.randint(5, 40, (4, 9))
     ids[:, 0] = 2
     lengths = [9, 7, 5, 3]
-    alone = [encoder(ids[i:i + 1, :n])[0] for i, n in enumerate(lengths)]
+    alone = [encoder(ids[i : i + 1, :n])[0] for i, n in enumerate(lengths)]
     padded_ids = ids.clone()
     for i, n in enumerate(lengths):
         padded_ids[i, n:] = 0

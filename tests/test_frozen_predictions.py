@@ -54,8 +54,12 @@ OWN_FROZEN_TEST = {"darcy_any_shape": "tests/physics/test_any_shape_asset.py"}
 
 def test_every_shipped_checkpoint_is_frozen():
     shipped = {p.stem for p in Path(str(files("sciml") / "assets")).glob("*.pt")}
-    assert shipped - set(OWN_FROZEN_TEST) == set(FROZEN) - {"note", "torch", "smiles",
-                                                            "generation_seeds"}
+    assert shipped - set(OWN_FROZEN_TEST) == set(FROZEN) - {
+        "note",
+        "torch",
+        "smiles",
+        "generation_seeds",
+    }
     root = Path(__file__).resolve().parents[1]
     assert all((root / test).is_file() for test in OWN_FROZEN_TEST.values())
     assert FROZEN["smiles"] == make_frozen.SMILES
@@ -66,8 +70,9 @@ def test_demo_encoder_outputs_are_frozen():
     expected = FROZEN["demo_encoder"]
     assert out["input_ids"] == expected["input_ids"]
     np.testing.assert_allclose(out["embedding"], expected["embedding"], rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(out["mlm_logits_molecule_1"], expected["mlm_logits_molecule_1"],
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        out["mlm_logits_molecule_1"], expected["mlm_logits_molecule_1"], rtol=RTOL, atol=ATOL
+    )
 
 
 def test_moses_encoder_outputs_are_frozen():
@@ -75,8 +80,9 @@ def test_moses_encoder_outputs_are_frozen():
     expected = FROZEN["moses_mlm_small"]
     assert out["input_ids"] == expected["input_ids"]
     np.testing.assert_allclose(out["embedding"], expected["embedding"], rtol=RTOL, atol=ATOL)
-    np.testing.assert_allclose(out["mlm_logits_molecule_1"], expected["mlm_logits_molecule_1"],
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        out["mlm_logits_molecule_1"], expected["mlm_logits_molecule_1"], rtol=RTOL, atol=ATOL
+    )
 
 
 def test_demo_rt_outputs_are_frozen():
@@ -85,8 +91,9 @@ def test_demo_rt_outputs_are_frozen():
     for decoding in ("expected", "greedy"):
         np.testing.assert_allclose(out[decoding], expected[decoding], rtol=RTOL, atol=ATOL)
     assert out["generated_smiles"] == expected["generated_smiles"]
-    np.testing.assert_allclose(out["generated_predicted_qed"],
-                               expected["generated_predicted_qed"], rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(
+        out["generated_predicted_qed"], expected["generated_predicted_qed"], rtol=RTOL, atol=ATOL
+    )
 
 
 def test_frozen_encoder_check_catches_a_reordered_vocabulary():
@@ -97,15 +104,17 @@ def test_frozen_encoder_check_catches_a_reordered_vocabulary():
     out = make_frozen.encoder_outputs(swapped)
     assert out["input_ids"] != FROZEN["demo_encoder"]["input_ids"]
     with pytest.raises(AssertionError, match="Not equal to tolerance"):
-        np.testing.assert_allclose(out["embedding"], FROZEN["demo_encoder"]["embedding"],
-                                   rtol=RTOL, atol=ATOL)
+        np.testing.assert_allclose(
+            out["embedding"], FROZEN["demo_encoder"]["embedding"], rtol=RTOL, atol=ATOL
+        )
 
 
 def test_frozen_rt_check_catches_a_reordered_vocabulary():
     from sciml.rt import RegressionTransformer
 
-    rt = RegressionTransformer.load(str(files("sciml") / "assets" / "demo_rt.pt"),
-                                    map_location="cpu")
+    rt = RegressionTransformer.load(
+        str(files("sciml") / "assets" / "demo_rt.pt"), map_location="cpu"
+    )
     # Two frequent atom tokens of the model's language trade ids (SMILES C/c, SELFIES [C]/[=C]).
     pair = ("C", "c") if "C" in rt.tokenizer.vocab else ("[C]", "[=C]")
     rt.tokenizer = _swapped(rt.tokenizer, *pair)

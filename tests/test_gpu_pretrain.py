@@ -34,8 +34,15 @@ def test_dry_run_end_to_end(shared_data, tmp_path, monkeypatch):
     import gpu_pretrain
 
     monkeypatch.setenv("SCIML_CACHE_DIR", str(tmp_path / "cache"))
-    gpu_pretrain.main(["--dry-run", "--results", str(tmp_path / "results"), "--checkpoint",
-                       str(tmp_path / "tiny.pt")])
+    gpu_pretrain.main(
+        [
+            "--dry-run",
+            "--results",
+            str(tmp_path / "results"),
+            "--checkpoint",
+            str(tmp_path / "tiny.pt"),
+        ]
+    )
     report = (tmp_path / "results" / "gpu_pretrain.md").read_text()
     assert "| molecules seen |" in report and "CPU (dry run)" in report
     study = tmp_path / "results" / "gpu_tiny" / "adme_domain_adaptation.md"

@@ -19,8 +19,9 @@ def test_refuses_without_cuda(monkeypatch, capsys):
 
 
 def test_plan_trains_the_large_model_then_evaluates_it(tmp_path):
-    args = gpu_rt.parse_args(["--out", str(tmp_path / "rt.pt"), "--record",
-                              str(tmp_path / "r.json")])
+    args = gpu_rt.parse_args(
+        ["--out", str(tmp_path / "rt.pt"), "--record", str(tmp_path / "r.json")]
+    )
     train, evaluate = gpu_rt.plan(args)
     assert train[train.index("--size") + 1] == "512x8"
     assert train[train.index("--max-minutes") + 1] == "10.0"
@@ -29,8 +30,9 @@ def test_plan_trains_the_large_model_then_evaluates_it(tmp_path):
 
 def test_dry_run_writes_a_report(tmp_path, shared_data):
     record = tmp_path / "gpu_rt.json"
-    assert gpu_rt.main(["--dry-run", "--out", str(tmp_path / "rt.pt"), "--record",
-                        str(record)]) == 0
+    assert (
+        gpu_rt.main(["--dry-run", "--out", str(tmp_path / "rt.pt"), "--record", str(record)]) == 0
+    )
     data = json.loads(record.read_text())
     assert data["train"]["size"] == "32x2" and data["train"]["n_train"] == 2000
     assert data["eval"]["expected"]["scores"]["qed"]["n"] == 50

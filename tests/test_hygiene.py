@@ -60,8 +60,20 @@ def test_non_ascii_smiles_is_invalid_naming_character_and_position(rf, tmp_path,
     assert preds["in_domain"].isna().tolist() == [True, True, False]
     # The command: the same reason, naming the row.
     query = _csv(tmp_path / "q.csv", pd.DataFrame({"smiles": inputs}))
-    assert main(["predict", "--model", str(rf.save(tmp_path / "m")), "--input", str(query),
-                 "--out", str(tmp_path / "p.csv")]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(rf.save(tmp_path / "m")),
+                "--input",
+                str(query),
+                "--out",
+                str(tmp_path / "p.csv"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "[0] 'c1ccccc1Ｏ': non-ASCII character 'Ｏ'" in err and "[1] 'CCＯ'" in err
 
@@ -75,11 +87,24 @@ def test_errors_nan_puts_the_reason_in_the_note_column(rf_folder, rf, tmp_path):
     assert notes[2].startswith("invalid SMILES: non-ASCII character")
     assert notes[3].startswith("invalid SMILES: ") and "valence" in notes[3].lower()
     assert not notes[0].startswith("invalid")
-    query = _csv(tmp_path / "q.csv", pd.DataFrame({"id": ["a", "b", "c", "d"],
-                                                   "smiles": inputs}))
+    query = _csv(tmp_path / "q.csv", pd.DataFrame({"id": ["a", "b", "c", "d"], "smiles": inputs}))
     out = tmp_path / "p.csv"
-    assert main(["predict", "--model", str(rf_folder), "--input", str(query), "--out", str(out),
-                 "--errors", "nan"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(rf_folder),
+                "--input",
+                str(query),
+                "--out",
+                str(out),
+                "--errors",
+                "nan",
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(out, keep_default_na=False, dtype=str)
     assert table["note"].tolist()[1:] == notes[1:]
     assert table.loc[1, "logp"] == ""
@@ -115,14 +140,33 @@ def _help(argv):
 def test_fit_on_one_or_two_molecules_is_refused_and_few_warn(tmp_path, capsys):
     model = RandomForestModel(n_estimators=5, n_jobs=1, descriptor_cache=False)
     for n in (1, 2):
-        with pytest.raises(ValueError, match=rf"'y' has {n} labelled molecule\(s\); a model "
-                                             "needs at least 3 per endpoint"):
+        with pytest.raises(
+            ValueError,
+            match=rf"'y' has {n} labelled molecule\(s\); a model "
+            "needs at least 3 per endpoint",
+        ):
             model.fit(SMILES[:n], pd.DataFrame({"y": np.arange(n, dtype=float)}))
     with pytest.warns(SmallDataWarning, match="'y' has 5 labelled molecules"):
         model.fit(SMILES[:5], pd.DataFrame({"y": np.arange(5.0)}))
     train = _csv(tmp_path / "two.csv", _train_frame(2))
-    assert main(["fit", "--train", str(train), "--targets", "logp", "--model", "rf", "--out",
-                 str(tmp_path / "m"), "--set", "n_estimators=5"]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--train",
+                str(train),
+                "--targets",
+                "logp",
+                "--model",
+                "rf",
+                "--out",
+                str(tmp_path / "m"),
+                "--set",
+                "n_estimators=5",
+            ]
+        )
+        == 2
+    )
     assert "at least 3 per endpoint" in capsys.readouterr().err
     assert not (tmp_path / "m" / "model.json").exists()
 
@@ -131,8 +175,20 @@ def test_constant_target_is_an_error(tmp_path, capsys):
     with pytest.raises(ValueError, match="endpoint 'y' is 1.5 for all 10 molecules; a constant"):
         RandomForestModel(n_estimators=5).fit(SMILES[:10], pd.DataFrame({"y": [1.5] * 10}))
     frame = _train_frame(10).assign(logp=2.0)
-    assert main(["fit", "--train", str(_csv(tmp_path / "c.csv", frame)), "--targets", "logp",
-                 "--out", str(tmp_path / "m")]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--train",
+                str(_csv(tmp_path / "c.csv", frame)),
+                "--targets",
+                "logp",
+                "--out",
+                str(tmp_path / "m"),
+            ]
+        )
+        == 2
+    )
     assert "constant target" in capsys.readouterr().err
 
 
@@ -144,15 +200,22 @@ def test_infinite_targets_are_errors_naming_the_rows(tmp_path, capsys):
     path = _csv(tmp_path / "inf.csv", frame)
     from sciml.chem.datasets import load_csv
 
-    with pytest.raises(ValueError, match=r"column 'logp' has 2 infinite value\(s\) "
-                                         r"\(row 2: inf, row 5: -inf\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"column 'logp' has 2 infinite value\(s\) "
+        r"\(row 2: inf, row 5: -inf\)",
+    ):
         load_csv(path, target_cols=["logp"])
-    assert main(["fit", "--train", str(path), "--targets", "logp", "--out",
-                 str(tmp_path / "m")]) == 2
+    assert (
+        main(["fit", "--train", str(path), "--targets", "logp", "--out", str(tmp_path / "m")]) == 2
+    )
     assert "row 2: inf, row 5: -inf" in capsys.readouterr().err
     y = pd.DataFrame({"y": [1.0, np.inf, 2.0, 3.0, 4.0]})
-    with pytest.raises(ValueError, match=r"training data: column 'y' has 1 infinite value\(s\) "
-                                         r"\(row 1: inf\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"training data: column 'y' has 1 infinite value\(s\) "
+        r"\(row 1: inf\)",
+    ):
         RandomForestModel(n_estimators=5).fit(SMILES[:5], y)
 
 
@@ -164,12 +227,16 @@ def test_duplicated_column_names_are_errors_naming_them(rf_folder, tmp_path, cap
     name = header.split(",")[1] if header.startswith("smiles,smiles") else "logp"
     from sciml.chem.datasets import load_csv
 
-    with pytest.raises(FileCheckError, match=f"duplicated column name.*'{name}' "
-                                             r"\(columns \d, \d\)"):
+    with pytest.raises(
+        FileCheckError,
+        match=f"duplicated column name.*'{name}' "
+        r"\(columns \d, \d\)",
+    ):
         load_csv(path, target_cols=["logp"])
     out = tmp_path / "p.csv"
-    assert main(["predict", "--model", str(rf_folder), "--input", str(path), "--out",
-                 str(out)]) == 2
+    assert (
+        main(["predict", "--model", str(rf_folder), "--input", str(path), "--out", str(out)]) == 2
+    )
     assert f"'{name}'" in capsys.readouterr().err and not out.exists()
 
 
@@ -198,8 +265,22 @@ def test_truncated_or_corrupt_gzip_names_the_file(rf_folder, tmp_path, capsys):
         with pytest.raises(FileCheckError, match=f"{path} is a truncated or corrupt gzip file"):
             load_csv(path, target_cols=["logp"])
         out = tmp_path / "p.csv"
-        assert main(["predict", "--model", str(rf_folder), "--input", str(path), "--out",
-                     str(out), "--errors", "nan"]) == 2
+        assert (
+            main(
+                [
+                    "predict",
+                    "--model",
+                    str(rf_folder),
+                    "--input",
+                    str(path),
+                    "--out",
+                    str(out),
+                    "--errors",
+                    "nan",
+                ]
+            )
+            == 2
+        )
         err = capsys.readouterr().err
         assert err.startswith("sciml predict: error:") and str(path) in err
         assert "Traceback" not in err and not out.exists()
@@ -221,18 +302,20 @@ def test_semicolon_or_tab_separated_files_are_read_and_said(tmp_path):
     # An explicit sep that does not fit is obeyed, and the missing column gets the hint.
     with pytest.raises(KeyError) as info:
         load_csv(path, target_cols=["logp"], sep=",")
-    assert info.value.args[0].endswith("columns are ['smiles\\tlogp']; the file looks "
-                                       "'\\t'-separated")
+    assert info.value.args[0].endswith(
+        "columns are ['smiles\\tlogp']; the file looks '\\t'-separated"
+    )
 
 
 def test_cli_fit_and_predict_read_a_semicolon_file(rf_folder, tmp_path):
     path = tmp_path / "q.csv"
-    pd.DataFrame({"id": ["a", "b"], "smiles": ["CCO", "CCCO"]}).to_csv(path, sep=";",
-                                                                       index=False)
+    pd.DataFrame({"id": ["a", "b"], "smiles": ["CCO", "CCCO"]}).to_csv(path, sep=";", index=False)
     out = tmp_path / "p.csv"
     with pytest.warns(InputWarning):
-        assert main(["predict", "--model", str(rf_folder), "--input", str(path), "--out",
-                     str(out)]) == 0
+        assert (
+            main(["predict", "--model", str(rf_folder), "--input", str(path), "--out", str(out)])
+            == 0
+        )
     assert pd.read_csv(out).columns.tolist()[:3] == ["row", "id", "smiles"]
 
 
@@ -240,8 +323,21 @@ def test_cli_fit_and_predict_read_a_semicolon_file(rf_folder, tmp_path):
 def test_existing_outputs_are_replaced_only_with_overwrite(rf_folder, tmp_path, capsys):
     train = _csv(tmp_path / "train.csv", _train_frame())
     model_dir = tmp_path / "model"
-    fit = ["fit", "--train", str(train), "--targets", "logp", "--model", "rf", "--out", str(model_dir),
-           "--set", "n_estimators=5", "--set", "n_jobs=1"]
+    fit = [
+        "fit",
+        "--train",
+        str(train),
+        "--targets",
+        "logp",
+        "--model",
+        "rf",
+        "--out",
+        str(model_dir),
+        "--set",
+        "n_estimators=5",
+        "--set",
+        "n_jobs=1",
+    ]
     assert main(fit) == 0
     before = (model_dir / "model.json").read_text()
     assert main(fit) == 2
@@ -261,15 +357,25 @@ def test_existing_outputs_are_replaced_only_with_overwrite(rf_folder, tmp_path, 
 
 
 # ------------------------------------------------ predict interrupted: kept and resumable
-def test_interrupted_predict_keeps_finished_chunks_and_resumes(rf_folder, tmp_path,
-                                                               monkeypatch, capsys):
+def test_interrupted_predict_keeps_finished_chunks_and_resumes(
+    rf_folder, tmp_path, monkeypatch, capsys
+):
     from sciml.chem.models.base import MoleculeModel
 
-    query = _csv(tmp_path / "q.csv", pd.DataFrame({"id": [f"m{i:03d}" for i in range(40)],
-                                                   "smiles": SMILES}))
+    query = _csv(
+        tmp_path / "q.csv", pd.DataFrame({"id": [f"m{i:03d}" for i in range(40)], "smiles": SMILES})
+    )
     full = tmp_path / "full.csv"
-    argv = ["predict", "--model", str(rf_folder), "--input", str(query), "--chunk-size", "15",
-            "--std"]
+    argv = [
+        "predict",
+        "--model",
+        str(rf_folder),
+        "--input",
+        str(query),
+        "--chunk-size",
+        "15",
+        "--std",
+    ]
     assert main([*argv, "--out", str(full)]) == 0
 
     out = tmp_path / "p.csv"
@@ -304,13 +410,21 @@ def test_interrupted_predict_keeps_finished_chunks_and_resumes(rf_folder, tmp_pa
     assert "nothing to resume" in capsys.readouterr().err
 
 
-def test_resume_refuses_a_partial_file_of_other_options(rf_folder, tmp_path, monkeypatch,
-                                                        capsys):
+def test_resume_refuses_a_partial_file_of_other_options(rf_folder, tmp_path, monkeypatch, capsys):
     from sciml.chem.models.base import MoleculeModel
 
     query = _csv(tmp_path / "q.csv", pd.DataFrame({"smiles": SMILES}))
-    argv = ["predict", "--model", str(rf_folder), "--input", str(query), "--chunk-size", "10",
-            "--out", str(tmp_path / "p.csv")]
+    argv = [
+        "predict",
+        "--model",
+        str(rf_folder),
+        "--input",
+        str(query),
+        "--chunk-size",
+        "10",
+        "--out",
+        str(tmp_path / "p.csv"),
+    ]
     original = MoleculeModel.predict
     calls = []
 
@@ -330,15 +444,32 @@ def test_resume_refuses_a_partial_file_of_other_options(rf_folder, tmp_path, mon
 
 
 # ----------------------------------------------------------------- Ctrl-C during fit
-def test_ctrl_c_during_fit_names_the_checkpoint_and_the_resume_command(tmp_path, monkeypatch,
-                                                                       capsys):
+def test_ctrl_c_during_fit_names_the_checkpoint_and_the_resume_command(
+    tmp_path, monkeypatch, capsys
+):
     import sciml.train.trainer as trainer
 
     train = _csv(tmp_path / "train.csv", _train_frame())
     out = tmp_path / "gnn"
-    argv = ["fit", "--train", str(train), "--targets", "logp", "--model", "gnn", "--out",
-            str(out), "--epochs", "3", "--set", "hidden=8", "--set", "ffn_hidden=8",
-            "--set", "descriptors=false"]
+    argv = [
+        "fit",
+        "--train",
+        str(train),
+        "--targets",
+        "logp",
+        "--model",
+        "gnn",
+        "--out",
+        str(out),
+        "--epochs",
+        "3",
+        "--set",
+        "hidden=8",
+        "--set",
+        "ffn_hidden=8",
+        "--set",
+        "descriptors=false",
+    ]
     saved = []
     original = trainer.save_checkpoint
 
@@ -369,10 +500,26 @@ def test_ctrl_c_during_a_one_step_fit_says_nothing_was_saved(tmp_path, monkeypat
 
     monkeypatch.setattr(rf_module, "physchem_features", interrupt)
     train = _csv(tmp_path / "train.csv", _train_frame())
-    assert main(["fit", "--train", str(train), "--targets", "logp", "--model", "rf", "--out",
-                 str(tmp_path / "m")]) == 130
-    assert capsys.readouterr().err == ("sciml fit: interrupted; this model trains in one step "
-                                       "and writes no checkpoint; nothing was saved\n")
+    assert (
+        main(
+            [
+                "fit",
+                "--train",
+                str(train),
+                "--targets",
+                "logp",
+                "--model",
+                "rf",
+                "--out",
+                str(tmp_path / "m"),
+            ]
+        )
+        == 130
+    )
+    assert capsys.readouterr().err == (
+        "sciml fit: interrupted; this model trains in one step "
+        "and writes no checkpoint; nothing was saved\n"
+    )
 
 
 # ----------------------------------------------------------------- hostile checkpoints
@@ -398,8 +545,20 @@ def test_a_pickled_checkpoint_gets_our_message_only(rf_folder, tmp_path, capsys)
     meta["model"], meta["class"] = "gnn", "sciml.chem.models.gnn.GNNModel"
     (gbm_dir / "model.json").write_text(json.dumps(meta))
     query = _csv(tmp_path / "q.csv", pd.DataFrame({"smiles": ["CCO"]}))
-    assert main(["predict", "--model", str(gbm_dir), "--input", str(query), "--out",
-                 str(tmp_path / "p.csv")]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(gbm_dir),
+                "--input",
+                str(query),
+                "--out",
+                str(tmp_path / "p.csv"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert "weights_only=False" not in err and err.startswith("sciml predict: error:")
 
@@ -413,15 +572,34 @@ def test_wrong_typed_model_json_values_are_refused(rf_folder, tmp_path, capsys):
     meta = json.loads((folder / "model.json").read_text())
     meta["config"]["n_estimators"] = "300; rm -rf /"
     (folder / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(CheckpointError, match=r"wrong type in RandomForestConfig: n_estimators "
-                                              r"must be int, got str '300; rm -rf /'"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"wrong type in RandomForestConfig: n_estimators "
+        r"must be int, got str '300; rm -rf /'",
+    ):
         load_model(folder)
     query = _csv(tmp_path / "q.csv", pd.DataFrame({"smiles": ["CCO"]}))
-    assert main(["predict", "--model", str(folder), "--input", str(query), "--out",
-                 str(tmp_path / "p.csv")]) == 2
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(folder),
+                "--input",
+                str(query),
+                "--out",
+                str(tmp_path / "p.csv"),
+            ]
+        )
+        == 2
+    )
     assert "n_estimators must be int" in capsys.readouterr().err
-    for field, value in (("max_features", "sqrt"), ("max_depth", 2.5), ("n_jobs", True),
-                         ("descriptor_cache", "yes")):
+    for field, value in (
+        ("max_features", "sqrt"),
+        ("max_depth", 2.5),
+        ("n_jobs", True),
+        ("descriptor_cache", "yes"),
+    ):
         meta = json.loads((rf_folder / "model.json").read_text())
         meta["config"][field] = value
         (folder / "model.json").write_text(json.dumps(meta))
@@ -439,9 +617,12 @@ def test_a_model_folder_of_another_kind_says_what_it_holds(rf_folder, tmp_path):
 
     folder = tmp_path / "rf"
     shutil.copytree(rf_folder, folder)
-    with pytest.raises(CheckpointError, match=r"holds sciml.chem.models.rf.RandomForestModel "
-                                              r"\('rf'\), this loader expects "
-                                              r"sciml.chem.models.gbm.GBMModel \('gbm'\)"):
+    with pytest.raises(
+        CheckpointError,
+        match=r"holds sciml.chem.models.rf.RandomForestModel "
+        r"\('rf'\), this loader expects "
+        r"sciml.chem.models.gbm.GBMModel \('gbm'\)",
+    ):
         GBMModel.load(folder)
 
 
@@ -466,10 +647,23 @@ def test_predict_killed_outright_keeps_a_usable_file_and_resumes(rf_folder, tmp_
 
     query = _csv(tmp_path / "q.csv", pd.DataFrame({"id": range(600), "smiles": SMILES * 15}))
     out, full = tmp_path / "p.csv", tmp_path / "full.csv"
-    argv = [sys.executable, "-m", "sciml.cli", "predict", "--model", str(rf_folder), "--input",
-            str(query), "--chunk-size", "50"]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
-           "OMP_NUM_THREADS": "1"}
+    argv = [
+        sys.executable,
+        "-m",
+        "sciml.cli",
+        "predict",
+        "--model",
+        str(rf_folder),
+        "--input",
+        str(query),
+        "--chunk-size",
+        "50",
+    ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "OMP_NUM_THREADS": "1",
+    }
     child = subprocess.Popen([*argv, "--out", str(out)], env=env, stderr=subprocess.DEVNULL)
     progress = tmp_path / "p.csv.partial.json"
     deadline = time.monotonic() + 120
@@ -484,11 +678,12 @@ def test_predict_killed_outright_keeps_a_usable_file_and_resumes(rf_folder, tmp_
     state = json.loads(progress.read_text())
     # Whole chunks up to the recorded byte count (a chunk being written when the process was
     # killed may follow; --resume cuts it off).
-    kept = pd.read_csv(io.BytesIO((tmp_path / "p.csv.partial").read_bytes()[:state["bytes"]]))
+    kept = pd.read_csv(io.BytesIO((tmp_path / "p.csv.partial").read_bytes()[: state["bytes"]]))
     assert len(kept) == state["written"] == state["rows"] > 0
     assert kept["id"].tolist() == list(range(state["rows"]))
-    subprocess.run([*argv, "--out", str(out), "--resume"], env=env, check=True,
-                   stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [*argv, "--out", str(out), "--resume"], env=env, check=True, stderr=subprocess.DEVNULL
+    )
     subprocess.run([*argv, "--out", str(full)], env=env, check=True, stderr=subprocess.DEVNULL)
     pd.testing.assert_frame_equal(pd.read_csv(out), pd.read_csv(full))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["full.csv", "p.csv", "q.csv"]

@@ -22,11 +22,21 @@ from sciml.chem.models import RandomForestModel
 from sciml.cli import main
 from tests.chem._molecules import SMILES, synthetic_targets
 
-_VALID = ["CCO", "c1ccccc1", "CC(=O)O", "[2H]C([2H])([2H])O", "[14cH]1ccccc1", "CCN(CC)CC",
-          "C[C@H](N)C(=O)O", "CC(=O)[O-].[Na+]", "  CCCO  "]
+_VALID = [
+    "CCO",
+    "c1ccccc1",
+    "CC(=O)O",
+    "[2H]C([2H])([2H])O",
+    "[14cH]1ccccc1",
+    "CCN(CC)CC",
+    "C[C@H](N)C(=O)O",
+    "CC(=O)[O-].[Na+]",
+    "  CCCO  ",
+]
 _SMILES_CHARS = "CNOScnos()=#[]123+-@/\\.HBrl \t,;\"'\uff2f\u00e9\u200b"
-smiles_cells = st.one_of(st.sampled_from(_VALID),
-                         st.text(alphabet=_SMILES_CHARS, min_size=0, max_size=10))
+smiles_cells = st.one_of(
+    st.sampled_from(_VALID), st.text(alphabet=_SMILES_CHARS, min_size=0, max_size=10)
+)
 _NAME_CHARS = "abcXYZ_-.;é\"' 0123"
 column_names = st.one_of(
     st.sampled_from(["row", "note", "logp", "in_domain", "max_tanimoto", "id", "SMILES"]),
@@ -38,12 +48,15 @@ cells = st.text(alphabet="ab,;\"' \n0.5-NA\u00e9", min_size=0, max_size=6)
 @st.composite
 def tables(draw):
     n_rows = draw(st.integers(1, 5))
-    names = draw(st.lists(column_names.filter(lambda n: n != "smiles"), max_size=3,
-                          unique=True))
-    frame = pd.DataFrame({name: draw(st.lists(cells, min_size=n_rows, max_size=n_rows))
-                          for name in names})
-    frame.insert(draw(st.integers(0, len(names))), "smiles",
-                 draw(st.lists(smiles_cells, min_size=n_rows, max_size=n_rows)))
+    names = draw(st.lists(column_names.filter(lambda n: n != "smiles"), max_size=3, unique=True))
+    frame = pd.DataFrame(
+        {name: draw(st.lists(cells, min_size=n_rows, max_size=n_rows)) for name in names}
+    )
+    frame.insert(
+        draw(st.integers(0, len(names))),
+        "smiles",
+        draw(st.lists(smiles_cells, min_size=n_rows, max_size=n_rows)),
+    )
     return frame
 
 
@@ -54,23 +67,34 @@ def model_dir(tmp_path_factory):
     return model.save(tmp_path_factory.mktemp("fuzz_model"))
 
 
-@settings(max_examples=30, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(frame=tables())
 def test_every_row_comes_back_predicted_or_named(model_dir, tmp_path, capsys, frame):
     query, out = tmp_path / "q.csv", tmp_path / "p.csv"
     frame.to_csv(query, index=False)
-    argv = ["predict", "--model", str(model_dir), "--input", str(query), "--out", str(out),
-            "--overwrite"]
+    argv = [
+        "predict",
+        "--model",
+        str(model_dir),
+        "--input",
+        str(query),
+        "--out",
+        str(out),
+        "--overwrite",
+    ]
     assert main([*argv, "--errors", "nan"]) == 0
     capsys.readouterr()
     table = pd.read_csv(out, dtype=str, keep_default_na=False)
     given_columns = list(frame.columns)
     row_name = "row_pred" if "row" in given_columns else "row"
-    assert list(table.columns[:len(given_columns) + 1]) == [row_name, *given_columns]
+    assert list(table.columns[: len(given_columns) + 1]) == [row_name, *given_columns]
     assert table[row_name].tolist() == [str(i) for i in range(len(frame))]
-    pd.testing.assert_frame_equal(table[given_columns], frame.astype(str),
-                                  check_dtype=False)
+    pd.testing.assert_frame_equal(table[given_columns], frame.astype(str), check_dtype=False)
     prediction = "logp_pred" if "logp" in given_columns else "logp"
     note = "note_pred" if "note" in given_columns else "note"
     invalid = set()
@@ -88,8 +112,11 @@ def test_every_row_comes_back_predicted_or_named(model_dir, tmp_path, capsys, fr
     assert "Traceback" not in err
     if invalid:
         assert code == 2
-        named = {int(line.split("]")[0].strip(" [")) for line in err.splitlines()[1:]
-                 if line.startswith("  [")}
+        named = {
+            int(line.split("]")[0].strip(" ["))
+            for line in err.splitlines()[1:]
+            if line.startswith("  [")
+        }
         assert named == invalid, err
     else:
         assert code == 0

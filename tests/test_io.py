@@ -70,8 +70,10 @@ def test_output_checks(tmp_path, monkeypatch):
 
     from sciml._io import FileCheckError, check_output_dir, check_output_file
 
-    assert check_output_file(tmp_path / "new" / "deeper" / "out.csv") == \
-        tmp_path / "new" / "deeper" / "out.csv"
+    assert (
+        check_output_file(tmp_path / "new" / "deeper" / "out.csv")
+        == tmp_path / "new" / "deeper" / "out.csv"
+    )
     assert not (tmp_path / "new").exists()  # checking creates nothing
     assert list(tmp_path.iterdir()) == []  # and leaves no probe file
     with pytest.raises(FileCheckError, match="is an existing directory"):

@@ -43,8 +43,10 @@ def _model():
 
 def test_budget_checks_and_describes_itself():
     assert _budget.Budget().minutes == 30 and _budget.Budget().threads == 2
-    assert "0.5 min per model on cpu (1 threads, bf16)" in _budget.Budget(
-        0.5, 1, "cpu", "bf16").describe()
+    assert (
+        "0.5 min per model on cpu (1 threads, bf16)"
+        in _budget.Budget(0.5, 1, "cpu", "bf16").describe()
+    )
     with pytest.raises(ValueError, match="budget must be positive"):
         _budget.Budget(0)
     with pytest.raises(ValueError, match="threads and batch_scale"):
@@ -55,8 +57,9 @@ def test_fit_within_sizes_the_epochs_to_the_budget():
     data, lines = _data(), []
     budget = _budget.Budget(minutes=0.02, threads=1, device="cpu")  # 1.2 s
     start = time.perf_counter()
-    result = _budget.fit_within(_model(), MaskedFieldLoss("mse"), data, budget, batch=16,
-                                label="tiny", log=lines.append)
+    result = _budget.fit_within(
+        _model(), MaskedFieldLoss("mse"), data, budget, batch=16, label="tiny", log=lines.append
+    )
     assert time.perf_counter() - start < 30  # probe + run; generous for a loaded machine
     assert result.seconds < 2 * budget.seconds + 0.5
     assert 1 <= result.epochs <= result.planned_epochs
@@ -64,8 +67,9 @@ def test_fit_within_sizes_the_epochs_to_the_budget():
     assert any(line.startswith("  tiny: epoch 1/") for line in lines)
     assert "planned epochs" in lines[-1]
     # the epoch cap wins when it comes first; the cosine schedule then runs to its end
-    capped = _budget.fit_within(_model(), MaskedFieldLoss("mse"), data, budget, batch=16,
-                                max_epochs=2, log=lines.append)
+    capped = _budget.fit_within(
+        _model(), MaskedFieldLoss("mse"), data, budget, batch=16, max_epochs=2, log=lines.append
+    )
     assert (capped.epochs, capped.planned_epochs, capped.stopped_by_budget) == (2, 2, False)
     assert capped.trainer.history[-1]["lr"] == 0.0
 
@@ -73,8 +77,15 @@ def test_fit_within_sizes_the_epochs_to_the_budget():
 def test_fit_within_stops_at_the_budget_when_the_probe_was_optimistic(monkeypatch):
     monkeypatch.setattr(_budget, "_config", _slow_config(_budget._config))
     budget = _budget.Budget(minutes=0.01, threads=1, device="cpu")
-    result = _budget.fit_within(_model(), MaskedFieldLoss("mse"), _data(), budget, batch=16,
-                                max_epochs=10_000, log=lambda _: None)
+    result = _budget.fit_within(
+        _model(),
+        MaskedFieldLoss("mse"),
+        _data(),
+        budget,
+        batch=16,
+        max_epochs=10_000,
+        log=lambda _: None,
+    )
     assert result.stopped_by_budget and result.epochs < result.planned_epochs
 
 
@@ -116,14 +127,34 @@ def test_operator_peers_smoke_writes_both_tables_with_the_header(fast_env):
     from benchmarks import operator_peers
 
     out = fast_env / "peers.md"
-    operator_peers.main(["--budget-min", "0.005", "--threads", "1", "--device", "cpu",
-                         "--n-train", "12", "--n-test", "4", "--out", str(out)])
+    operator_peers.main(
+        [
+            "--budget-min",
+            "0.005",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+            "--n-train",
+            "12",
+            "--n-test",
+            "4",
+            "--out",
+            str(out),
+        ]
+    )
     text = out.read_text()
     assert [row for row in HEADER_ROWS if f"| {row}" not in text] == []
     assert "operator_peers.py --budget-min 0.005" in text
-    for name in ("sciml DeepONet (CNN branch)", "neuraloperator FNO", "DeepXDE DeepONetCartesianProd",
-                 "sciml MT-DeepONet", "| newell_whitehead |",
-                 "## Darcy on three geometries", "| DeepXDE DeepONetCartesianProd (square only) |"):
+    for name in (
+        "sciml DeepONet (CNN branch)",
+        "neuraloperator FNO",
+        "DeepXDE DeepONetCartesianProd",
+        "sciml MT-DeepONet",
+        "| newell_whitehead |",
+        "## Darcy on three geometries",
+        "| DeepXDE DeepONetCartesianProd (square only) |",
+    ):
         assert name in text
     assert "**12 training / 4 test samples** (a subset of the cached 40/10)" in text
     # a 0.3 s budget leaves the FNO a few epochs: the row and the table say so
@@ -145,8 +176,20 @@ def test_mt_deeponet_writes_the_shared_header_and_budget_table(fast_env):
     pytest.importorskip("neuralop")
     from benchmarks import mt_deeponet
 
-    mt_deeponet.main(["--only", "heat", "--budget-min", "0.01", "--threads", "1",
-                      "--device", "cpu", "--out", str(fast_env / "mt")])
+    mt_deeponet.main(
+        [
+            "--only",
+            "heat",
+            "--budget-min",
+            "0.01",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+            "--out",
+            str(fast_env / "mt"),
+        ]
+    )
     text = (fast_env / "mt" / "mt_deeponet.md").read_text()
     assert [row for row in HEADER_ROWS if f"| {row}" not in text] == []
     assert "mt_deeponet.py --only heat --budget-min 0.01" in text
@@ -163,8 +206,13 @@ def test_gpu_script_refuses_without_a_gpu(tmp_path):
 
 
 def test_gpu_plan_uses_bf16_large_batches_and_shares_the_total():
-    args = gpu_operators.argparse.Namespace(total_min=10.0, batch_scale=4, data_min=0.0,
-                                            dry_run=False, benchmarks=list(gpu_operators.MODELS))
+    args = gpu_operators.argparse.Namespace(
+        total_min=10.0,
+        batch_scale=4,
+        data_min=0.0,
+        dry_run=False,
+        benchmarks=list(gpu_operators.MODELS),
+    )
     steps = gpu_operators.plan(args, Path("/tmp/x"))
     assert [s[0] for s in steps] == ["operator_peers", "mt_deeponet"]
     for _, argv, _, _ in steps:
@@ -176,8 +224,9 @@ def test_gpu_plan_uses_bf16_large_batches_and_shares_the_total():
 def test_gpu_script_dry_run_on_the_cpu(fast_env):
     pytest.importorskip("neuralop")
     out = fast_env / "gpu.md"
-    gpu_operators.main(["--dry-run", "--benchmarks", "operator_peers", "--total-min", "0.02",
-                        "--out", str(out)])
+    gpu_operators.main(
+        ["--dry-run", "--benchmarks", "operator_peers", "--total-min", "0.02", "--out", str(out)]
+    )
     text = out.read_text()
     assert "on **CPU (dry run)**" in text and "Did not finish" not in text
     assert "## operator_peers (" in text and "### Standard FNO Darcy" in text
@@ -212,8 +261,9 @@ def test_mt_deeponet_keeps_every_section_and_states_the_goals(fast_env):
 
     out = fast_env / "mt"
     mt_deeponet.main(["--only", "dde", "--threads", "1", "--out", str(out)])
-    mt_deeponet.main(["--only", "heat", "--threads", "1", "--budget-min", "0.01",
-                      "--out", str(out)])
+    mt_deeponet.main(
+        ["--only", "heat", "--threads", "1", "--budget-min", "0.01", "--out", str(out)]
+    )
     text = (out / "mt_deeponet.md").read_text()
     assert "## PINN residual speed" in text and "## 3-D heat: predict 8 unseen" in text
     assert "`SCIML_FAST=1 python benchmarks/mt_deeponet.py --only dde" in text

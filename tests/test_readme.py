@@ -17,8 +17,9 @@ def _trainer_example() -> str:
 def test_readme_trainer_example_is_reproducible(tmp_path, monkeypatch):
     code = _trainer_example()
     assert "max_epochs=50" in code and 'checkpoint_dir="runs/mlp"' in code
-    code = code.replace("max_epochs=50", "max_epochs=2").replace("TrainConfig(",
-                                                                  "TrainConfig(progress=False, ")
+    code = code.replace("max_epochs=50", "max_epochs=2").replace(
+        "TrainConfig(", "TrainConfig(progress=False, "
+    )
     monkeypatch.chdir(tmp_path)
     preds = []
     for _ in range(2):

@@ -38,14 +38,12 @@ from _machine import HEADER_ROWS  # noqa: E402
 from run_manifest import load_manifest  # noqa: E402
 
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?")
-GOAL = re.compile(r"\b(?:target|goal|paper)s?\s*(?:of\s+)?[<>≤≥=~]*\s*-?\d[\d.,]*",
-                  re.IGNORECASE)
+GOAL = re.compile(r"\b(?:target|goal|paper)s?\s*(?:of\s+)?[<>≤≥=~]*\s*-?\d[\d.,]*", re.IGNORECASE)
 CITE = re.compile(r"<!--\s*cite:(.*?)-->", re.S)
 
 #: Results files written before the header recorded the command row and the git commit
 #: (issue 18); `make bench ONLY=<entry>` rewrites them with the full header.
-LEGACY_HEADER = {"regression_transformer", "pde_solvers",
-                 "adme_domain_adaptation"}
+LEGACY_HEADER = {"regression_transformer", "pde_solvers", "adme_domain_adaptation"}
 
 
 def _cells(line: str) -> list[str]:
@@ -65,8 +63,7 @@ def results_rows(readme: str) -> list[tuple[list[str], list[str]]]:
     for line in lines[2:]:  # the header row and the |---| row
         match = CITE.search(line)
         # Pipes inside the comment are escaped (\\|) so that the table keeps its cells.
-        cites = ([c.strip().replace("\\|", "|") for c in match.group(1).split(";")]
-                 if match else [])
+        cites = [c.strip().replace("\\|", "|") for c in match.group(1).split(";")] if match else []
         cells = [c.strip() for c in CITE.sub("", line).strip().strip("|").split("|")]
         rows.append((cells[1:-1], [c for c in cites if c]))
     return rows
@@ -136,8 +133,10 @@ def agrees(shown: str, value: str) -> bool:
     decimals = len(shown.split(".")[1]) if "." in shown else 0
     quantum = Decimal(1).scaleb(-decimals)
     exact = Decimal(value)
-    return Decimal(shown) in (exact.quantize(quantum, ROUND_HALF_UP),
-                              exact.quantize(quantum, ROUND_HALF_EVEN))
+    return Decimal(shown) in (
+        exact.quantize(quantum, ROUND_HALF_UP),
+        exact.quantize(quantum, ROUND_HALF_EVEN),
+    )
 
 
 def row_numbers(cells: list[str]) -> list[str]:
@@ -170,8 +169,9 @@ def test_results_summary_is_short_and_every_row_cites():
     assert all(cites for _, cites in README_ROWS), "a results row cites nothing"
 
 
-@pytest.mark.parametrize(("cells", "cites"), README_ROWS,
-                         ids=[c[0][:30] if c else "?" for c, _ in README_ROWS])
+@pytest.mark.parametrize(
+    ("cells", "cites"), README_ROWS, ids=[c[0][:30] if c else "?" for c, _ in README_ROWS]
+)
 def test_readme_numbers_equal_the_cells_they_cite(cells, cites):
     problems = check_row(cells, cites)
     assert not problems, problems
@@ -191,7 +191,8 @@ def test_changing_any_cited_readme_number_fails_the_check():
 def test_citation_lookup_on_a_small_results_file(tmp_path):
     (tmp_path / "r.md").write_text(
         "# R\n\n## A\n\n| model | AUROC | n |\n|---|---|---|\n| **gbm** | 0.8571 +- 0.01 | 10 |\n"
-        "| rf | 0.840 | 10 |\n\n## B\n\n| model | AUROC |\n|---|---|\n| gbm | 0.70 |\n")
+        "| rf | 0.840 | 10 |\n\n## B\n\n| model | AUROC |\n|---|---|\n| gbm | 0.70 |\n"
+    )
     (tmp_path / "r.json").write_text('{"tox21": {"best": [0.1234, 7]}}')
     assert cited_value("r.md | A > gbm | AUROC", tmp_path) == "0.8571"
     assert cited_value("r.json | tox21.best.1", tmp_path) == "7"
@@ -203,8 +204,10 @@ def test_citation_lookup_on_a_small_results_file(tmp_path):
     assert check_row(["gbm 0.857 vs rf 0.84 (goal 0.9)"], cites, tmp_path) == []
     assert check_row(["gbm 0.858 vs rf 0.84"], cites, tmp_path)
     assert check_row(["gbm 0.857"], cites, tmp_path)  # a number without its citation
-    rows = results_rows("x\n## Results\n\n| task | best | file |\n|---|---|---|\n"
-                        "| T | 0.86 | f <!-- cite: r.md \\| A > gbm \\| AUROC --> |\n\n## Next\n")
+    rows = results_rows(
+        "x\n## Results\n\n| task | best | file |\n|---|---|---|\n"
+        "| T | 0.86 | f <!-- cite: r.md \\| A > gbm \\| AUROC --> |\n\n## Next\n"
+    )
     assert rows == [(["0.86"], ["r.md | A > gbm | AUROC"])]
 
 
@@ -214,8 +217,11 @@ BENCH = MANIFEST["bench"]
 
 def test_every_results_file_has_a_manifest_entry():
     written = {w for group in MANIFEST.values() for e in group.values() for w in e["writes"]}
-    on_disk = {f"benchmarks/results/{p.name}" for p in RESULTS.iterdir()
-               if p.suffix in (".md", ".csv", ".json", ".png")}
+    on_disk = {
+        f"benchmarks/results/{p.name}"
+        for p in RESULTS.iterdir()
+        if p.suffix in (".md", ".csv", ".json", ".png")
+    }
     assert on_disk - written == set(), "results files no manifest entry writes"
     assert not [w for e in BENCH.values() for w in e["writes"] if w.startswith("sciml/assets")]
 
@@ -235,12 +241,16 @@ def test_results_file_names_its_command_and_machine(name):
 
 def test_manifest_rejects_a_bench_entry_that_writes_an_asset(tmp_path):
     bad = tmp_path / "manifest.toml"
-    bad.write_text('[bench.x]\nscript = "benchmarks/tokenizer_speed.py"\nruns = [[]]\n'
-                   'wall_minutes = 1\ndata = false\nwrites = ["sciml/assets/demo_rt.pt"]\n')
+    bad.write_text(
+        '[bench.x]\nscript = "benchmarks/tokenizer_speed.py"\nruns = [[]]\n'
+        'wall_minutes = 1\ndata = false\nwrites = ["sciml/assets/demo_rt.pt"]\n'
+    )
     with pytest.raises(ValueError, match=r"\[bench.x\] writes a shipped checkpoint"):
         load_manifest(bad)
-    bad.write_text('[bench.y]\nscript = "benchmarks/nope.py"\nruns = [[]]\n'
-                   'wall_minutes = 1\ndata = false\nwrites = []\n')
+    bad.write_text(
+        '[bench.y]\nscript = "benchmarks/nope.py"\nruns = [[]]\n'
+        "wall_minutes = 1\ndata = false\nwrites = []\n"
+    )
     with pytest.raises(ValueError, match="script benchmarks/nope.py does not exist"):
         load_manifest(bad)
 
@@ -249,12 +259,12 @@ def test_fang_split_overlaps_are_computed_and_disclosed(shared_data):
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "adme_baselines", ROOT / "benchmarks" / "adme_baselines.py")
+        "adme_baselines", ROOT / "benchmarks" / "adme_baselines.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     overlap = module.split_overlap()
-    assert overlap["within"] == {"HLM": 0, "RLM": 0, "MDR1_ER": 1, "Sol": 0, "hPPB": 3,
-                                 "rPPB": 5}
+    assert overlap["within"] == {"HLM": 0, "RLM": 0, "MDR1_ER": 1, "Sol": 0, "hPPB": 3, "rPPB": 5}
     assert (overlap["cross"], overlap["unique_test"]) == (1876, 2210)
     text = (RESULTS / "adme_baselines.md").read_text()
     assert "(MDR1_ER 1, hPPB 3, rPPB 5;" in text and "1876 of the 2210" in text

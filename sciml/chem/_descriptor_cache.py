@@ -51,8 +51,9 @@ class DescriptorCache:
         Cache folder; default ``sciml.data.cache_dir() / "descriptors"``.
     """
 
-    def __init__(self, columns: Sequence[str], rdkit_version: str,
-                 root: str | Path | None = None) -> None:
+    def __init__(
+        self, columns: Sequence[str], rdkit_version: str, root: str | Path | None = None
+    ) -> None:
         if root is None:
             from sciml.data import cache_dir
 

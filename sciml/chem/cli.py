@@ -41,8 +41,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MODEL_OPTIONS", "add_fit_arguments", "add_predict_arguments", "model_options",
-           "register"]
+__all__ = [
+    "MODEL_OPTIONS",
+    "add_fit_arguments",
+    "add_predict_arguments",
+    "model_options",
+    "register",
+]
 
 #: ``argparse`` destinations forwarded to the model's configuration when given
 #: (``--epochs`` is mapped to the model's :attr:`~MoleculeModel.epoch_fields`).
@@ -70,133 +75,251 @@ def _key_value(text: str) -> tuple[str, Any]:
 def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``sciml fit`` to ``parser``."""
     parser.add_argument("--train", required=True, metavar="FILE.csv", help="training CSV file")
-    parser.add_argument("--smiles-col", default="smiles", metavar="COL",
-                        help="column holding SMILES (default: smiles)")
-    parser.add_argument("--targets", required=True, type=_split_names, metavar="A,B",
-                        help="comma-separated endpoint columns; empty cells are missing "
-                             "labels, any other non-number (n/a, NA, nan, inf) is an error. "
-                             "Each endpoint needs at least 3 labelled molecules (fewer than 20 "
-                             "warn) and must not be constant. Isotope labels in the SMILES "
-                             "are stripped")
-    parser.add_argument("--model", default=None, metavar="NAME",
-                        help="model kind: best (default: LightGBM and a D-MPNN stacked by "
-                             "weights fitted on inner CV folds of the training data, with "
-                             "--transform auto), rf (random forest on RDKit descriptors), gbm "
-                             "(LightGBM on Morgan counts + descriptors), gnn (D-MPNN), "
-                             "transformer (SMILES encoder; see --pretrained, --adapt, --head) or "
-                             "ensemble (average of --members); or the model of "
-                             "--config. 'sciml fit --model NAME --help' lists NAME's options")
-    parser.add_argument("--threads", type=int, metavar="N",
-                        help="threads of every model and member: LightGBM's num_threads, "
-                             "descriptor workers, forests' n_jobs and torch threads (default: "
-                             "the libraries' own; 1 on a busy machine)")
-    parser.add_argument("--members", type=_split_names, metavar="A,B",
-                        help="--model ensemble: the kinds to average, e.g. rf,gbm,gnn "
-                             "(each with its default options and --seed)")
-    parser.add_argument("--config", metavar="FILE.json",
-                        help="model kind, options and transforms from 'sciml tune' "
-                             "(best_config.json); flags given here override it")
-    parser.add_argument("--transform", action="append", metavar="KIND|NAME=KIND",
-                        help="target transform, fitted on the training data and undone at "
-                             "prediction: none, log10, log1p, logit (fractions or "
-                             "percentages) or auto (log10 for positive targets spanning two "
-                             "decades or right-skewed, e.g. half-lives and clearances); KIND for "
-                             "every endpoint or NAME=KIND for one (repeatable); default: auto "
-                             "for --model best, none otherwise")
-    parser.add_argument("--calibration", type=float, metavar="FRACTION",
-                        help="hold out this fraction of the training molecules to calibrate "
-                             "conformal intervals ('sciml predict --interval 0.9'), e.g. 0.15; "
-                             "binary endpoints also get calibrated probabilities from it")
-    parser.add_argument("--task", action="append", default=[], metavar="NAME=KIND",
-                        help="endpoint kind, binary or regression (repeatable); by default a "
-                             "column holding only 0 and 1 (or two words such as active/"
-                             "inactive) is binary and is trained as a classifier")
-    parser.add_argument("--class-weight", choices=("none", "balanced"), default="none",
-                        help="binary endpoints: weight positive labels by n_negative/"
-                             "n_positive in training (balanced) for rare classes; calibrate "
-                             "(--calibration) when the probabilities matter (default none)")
+    parser.add_argument(
+        "--smiles-col",
+        default="smiles",
+        metavar="COL",
+        help="column holding SMILES (default: smiles)",
+    )
+    parser.add_argument(
+        "--targets",
+        required=True,
+        type=_split_names,
+        metavar="A,B",
+        help="comma-separated endpoint columns; empty cells are missing "
+        "labels, any other non-number (n/a, NA, nan, inf) is an error. "
+        "Each endpoint needs at least 3 labelled molecules (fewer than 20 "
+        "warn) and must not be constant. Isotope labels in the SMILES "
+        "are stripped",
+    )
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="NAME",
+        help="model kind: best (default: LightGBM and a D-MPNN stacked by "
+        "weights fitted on inner CV folds of the training data, with "
+        "--transform auto), rf (random forest on RDKit descriptors), gbm "
+        "(LightGBM on Morgan counts + descriptors), gnn (D-MPNN), "
+        "transformer (SMILES encoder; see --pretrained, --adapt, --head) or "
+        "ensemble (average of --members); or the model of "
+        "--config. 'sciml fit --model NAME --help' lists NAME's options",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="threads of every model and member: LightGBM's num_threads, "
+        "descriptor workers, forests' n_jobs and torch threads (default: "
+        "the libraries' own; 1 on a busy machine)",
+    )
+    parser.add_argument(
+        "--members",
+        type=_split_names,
+        metavar="A,B",
+        help="--model ensemble: the kinds to average, e.g. rf,gbm,gnn "
+        "(each with its default options and --seed)",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE.json",
+        help="model kind, options and transforms from 'sciml tune' "
+        "(best_config.json); flags given here override it",
+    )
+    parser.add_argument(
+        "--transform",
+        action="append",
+        metavar="KIND|NAME=KIND",
+        help="target transform, fitted on the training data and undone at "
+        "prediction: none, log10, log1p, logit (fractions or "
+        "percentages) or auto (log10 for positive targets spanning two "
+        "decades or right-skewed, e.g. half-lives and clearances); KIND for "
+        "every endpoint or NAME=KIND for one (repeatable); default: auto "
+        "for --model best, none otherwise",
+    )
+    parser.add_argument(
+        "--calibration",
+        type=float,
+        metavar="FRACTION",
+        help="hold out this fraction of the training molecules to calibrate "
+        "conformal intervals ('sciml predict --interval 0.9'), e.g. 0.15; "
+        "binary endpoints also get calibrated probabilities from it",
+    )
+    parser.add_argument(
+        "--task",
+        action="append",
+        default=[],
+        metavar="NAME=KIND",
+        help="endpoint kind, binary or regression (repeatable); by default a "
+        "column holding only 0 and 1 (or two words such as active/"
+        "inactive) is binary and is trained as a classifier",
+    )
+    parser.add_argument(
+        "--class-weight",
+        choices=("none", "balanced"),
+        default="none",
+        help="binary endpoints: weight positive labels by n_negative/"
+        "n_positive in training (balanced) for rare classes; calibrate "
+        "(--calibration) when the probabilities matter (default none)",
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="folder to save the model in")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace a model already saved in --out (without it, a folder "
-                             "holding a model.json is an error)")
-    parser.add_argument("--val", metavar="FILE.csv",
-                        help="validation CSV (same columns) for early stopping of neural models")
-    parser.add_argument("--epochs", type=int,
-                        help="training epochs of neural models: gnn's epochs; transformer's "
-                             "domain-adaptation and fine-tuning stages")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a model already saved in --out (without it, a folder "
+        "holding a model.json is an error)",
+    )
+    parser.add_argument(
+        "--val",
+        metavar="FILE.csv",
+        help="validation CSV (same columns) for early stopping of neural models",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        help="training epochs of neural models: gnn's epochs; transformer's "
+        "domain-adaptation and fine-tuning stages",
+    )
     parser.add_argument("--seed", type=int, help="random seed")
-    parser.add_argument("--val-fraction", type=float,
-                        help="fraction of the training set held out to pick the best epoch "
-                             "when --val is not given (neural models)")
+    parser.add_argument(
+        "--val-fraction",
+        type=float,
+        help="fraction of the training set held out to pick the best epoch "
+        "when --val is not given (neural models)",
+    )
     parser.add_argument("--ensemble", type=int, help="number of ensemble members (gnn)")
-    parser.add_argument("--pretrained", metavar="CKPT",
-                        help="transformer: the encoder to start from, a shipped name (e.g. "
-                             "moses_mlm_small.pt) or a 'sciml pretrain' checkpoint; 'none': "
-                             "a random encoder of --set size=... (default: "
-                             "moses_mlm_small.pt, pre-trained on 1M MOSES molecules)")
-    parser.add_argument("--adapt", choices=("mtr", "mlm", "both", "none"),
-                        help="transformer: domain adaptation on the training molecules")
-    parser.add_argument("--head", choices=("rf", "finetune"),
-                        help="transformer: frozen embeddings + random forest, or fine-tuning")
-    parser.add_argument("--set", dest="overrides", action="append", type=_key_value, default=[],
-                        metavar="FIELD=VALUE",
-                        help="set any configuration field of the model (repeatable), e.g. "
-                             "--set hidden=300 --set descriptors=false; for best and ensemble "
-                             "address a member: --set gnn.hidden=300 --set gbm.num_leaves=63")
-    parser.add_argument("--errors", choices=("raise", "skip"), default="raise",
-                        help="invalid SMILES in the training data: stop with a list of them "
-                             "(raise, default) or drop those rows (skip)")
+    parser.add_argument(
+        "--pretrained",
+        metavar="CKPT",
+        help="transformer: the encoder to start from, a shipped name (e.g. "
+        "moses_mlm_small.pt) or a 'sciml pretrain' checkpoint; 'none': "
+        "a random encoder of --set size=... (default: "
+        "moses_mlm_small.pt, pre-trained on 1M MOSES molecules)",
+    )
+    parser.add_argument(
+        "--adapt",
+        choices=("mtr", "mlm", "both", "none"),
+        help="transformer: domain adaptation on the training molecules",
+    )
+    parser.add_argument(
+        "--head",
+        choices=("rf", "finetune"),
+        help="transformer: frozen embeddings + random forest, or fine-tuning",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="FIELD=VALUE",
+        help="set any configuration field of the model (repeatable), e.g. "
+        "--set hidden=300 --set descriptors=false; for best and ensemble "
+        "address a member: --set gnn.hidden=300 --set gbm.num_leaves=63",
+    )
+    parser.add_argument(
+        "--errors",
+        choices=("raise", "skip"),
+        default="raise",
+        help="invalid SMILES in the training data: stop with a list of them "
+        "(raise, default) or drop those rows (skip)",
+    )
     from sciml._resume_cli import add_resume_arguments
 
-    add_resume_arguments(parser, "OUT/checkpoints; best, gnn and transformer models; "
-                              "for best, --max-minutes counts CPU minutes and is checked "
-                              "between member fits")
+    add_resume_arguments(
+        parser,
+        "OUT/checkpoints; best, gnn and transformer models; "
+        "for best, --max-minutes counts CPU minutes and is checked "
+        "between member fits",
+    )
 
 
 def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the options of ``sciml predict`` to ``parser``."""
-    parser.add_argument("--model", required=True, metavar="DIR|NAME",
-                        help="folder written by sciml fit, or a shipped model: biogen-adme "
-                             "(six Biogen ADME endpoints, log10 units, trained on 3521 "
-                             "molecules; gives 90%% intervals unless --interval says otherwise)")
+    parser.add_argument(
+        "--model",
+        required=True,
+        metavar="DIR|NAME",
+        help="folder written by sciml fit, or a shipped model: biogen-adme "
+        "(six Biogen ADME endpoints, log10 units, trained on 3521 "
+        "molecules; gives 90%% intervals unless --interval says otherwise)",
+    )
     parser.add_argument("--input", required=True, metavar="FILE.csv", help="CSV file with SMILES")
-    parser.add_argument("--smiles-col", default="smiles", metavar="COL",
-                        help="column holding SMILES (default: smiles)")
-    parser.add_argument("--out", metavar="FILE.csv",
-                        help="predictions CSV to write (the input's columns plus predictions)")
+    parser.add_argument(
+        "--smiles-col",
+        default="smiles",
+        metavar="COL",
+        help="column holding SMILES (default: smiles)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE.csv",
+        help="predictions CSV to write (the input's columns plus predictions)",
+    )
     from sciml._cli_compat import add_deprecated
 
     add_deprecated(parser, "--output", "--out", "out")
-    parser.add_argument("--targets", type=_split_names, metavar="A,B",
-                        help="endpoints to predict (default: all the model knows)")
-    parser.add_argument("--errors", choices=("raise", "skip", "nan"), default="raise",
-                        help="invalid SMILES (unparsable, non-ASCII characters): stop with a "
-                             "list of them (raise, default), leave their rows out (skip) or "
-                             "write empty predictions with the reason in the note column (nan). "
-                             "Isotope labels ([2H], [13C]) are stripped and noted: such a "
-                             "molecule is predicted as the unlabelled one")
-    parser.add_argument("--std", action="store_true",
-                        help="add <endpoint>_std columns (spread over trees or ensemble members)")
-    parser.add_argument("--chunk-size", type=int, default=10_000, metavar="N",
-                        help="rows read, predicted and written at a time (default 10000); "
-                             "memory does not grow with the file")
-    parser.add_argument("--precision", choices=("auto", "fp32", "bf16"),
-                        help="transformer models only: autocast of the encoder (auto: bf16 on "
-                             "CUDA, fp32 elsewhere; bf16 is faster on CPUs with AVX512-BF16)")
-    parser.add_argument("--interval", type=float, metavar="LEVEL",
-                        help="add <endpoint>_lower/_upper columns: a conformal interval of this "
-                             "coverage, e.g. 0.9 (needs a model fitted with --calibration); "
-                             "binary endpoints get a prediction set <endpoint>_set instead")
-    parser.add_argument("--threshold", type=float, metavar="P",
-                        help="binary endpoints: probability at or above which <endpoint>_class "
-                             "is the positive class (default 0.5)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace an existing --out file (without it, an existing file is "
-                             "an error)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue a killed or interrupted run: the finished chunks are "
-                             "in OUT.partial (a valid CSV) with progress in OUT.partial.json; "
-                             "give the same options as the first run")
+    parser.add_argument(
+        "--targets",
+        type=_split_names,
+        metavar="A,B",
+        help="endpoints to predict (default: all the model knows)",
+    )
+    parser.add_argument(
+        "--errors",
+        choices=("raise", "skip", "nan"),
+        default="raise",
+        help="invalid SMILES (unparsable, non-ASCII characters): stop with a "
+        "list of them (raise, default), leave their rows out (skip) or "
+        "write empty predictions with the reason in the note column (nan). "
+        "Isotope labels ([2H], [13C]) are stripped and noted: such a "
+        "molecule is predicted as the unlabelled one",
+    )
+    parser.add_argument(
+        "--std",
+        action="store_true",
+        help="add <endpoint>_std columns (spread over trees or ensemble members)",
+    )
+    parser.add_argument(
+        "--chunk-size",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="rows read, predicted and written at a time (default 10000); "
+        "memory does not grow with the file",
+    )
+    parser.add_argument(
+        "--precision",
+        choices=("auto", "fp32", "bf16"),
+        help="transformer models only: autocast of the encoder (auto: bf16 on "
+        "CUDA, fp32 elsewhere; bf16 is faster on CPUs with AVX512-BF16)",
+    )
+    parser.add_argument(
+        "--interval",
+        type=float,
+        metavar="LEVEL",
+        help="add <endpoint>_lower/_upper columns: a conformal interval of this "
+        "coverage, e.g. 0.9 (needs a model fitted with --calibration); "
+        "binary endpoints get a prediction set <endpoint>_set instead",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=float,
+        metavar="P",
+        help="binary endpoints: probability at or above which <endpoint>_class "
+        "is the positive class (default 0.5)",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing --out file (without it, an existing file is an error)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a killed or interrupted run: the finished chunks are "
+        "in OUT.partial (a valid CSV) with progress in OUT.partial.json; "
+        "give the same options as the first run",
+    )
 
 
 def model_options(args: argparse.Namespace, model_cls: type) -> dict[str, Any]:
@@ -210,19 +333,28 @@ def model_options(args: argparse.Namespace, model_cls: type) -> dict[str, Any]:
 
     fields = [f.name for f in dataclasses.fields(model_cls.config_cls)]
     options = dict(getattr(args, "config_options", {}))
-    options.update({dest: getattr(args, dest) for dest in MODEL_OPTIONS
-                    if getattr(args, dest, None) is not None})
+    options.update(
+        {
+            dest: getattr(args, dest)
+            for dest in MODEL_OPTIONS
+            if getattr(args, dest, None) is not None
+        }
+    )
     if getattr(args, "epochs", None) is not None:
         epoch_fields = model_cls.epoch_fields
         if not epoch_fields:
-            raise ValueError(f"model {args.model!r} is not trained in epochs; --epochs applies "
-                             "to gnn and transformer")
+            raise ValueError(
+                f"model {args.model!r} is not trained in epochs; --epochs applies "
+                "to gnn and transformer"
+            )
         options.update(dict.fromkeys(epoch_fields, args.epochs))
     options.update(dict(args.overrides))
     unknown = sorted(set(options) - set(fields))
     if unknown:
-        raise ValueError(f"model {args.model!r} has no option(s) {', '.join(unknown)}; "
-                         f"its options are: {', '.join(fields)}")
+        raise ValueError(
+            f"model {args.model!r} has no option(s) {', '.join(unknown)}; "
+            f"its options are: {', '.join(fields)}"
+        )
     return options
 
 
@@ -246,8 +378,10 @@ def _save_or_rescue(model, out: str) -> Path:
     except OSError as exc:
         rescue = Path(tempfile.mkdtemp(prefix="sciml-fit-"))
         model.save(rescue)
-        raise ValueError(f"could not save the model to {out} ({exc.strerror or exc}); "
-                         f"the fitted model is saved in {rescue} instead") from exc
+        raise ValueError(
+            f"could not save the model to {out} ({exc.strerror or exc}); "
+            f"the fitted model is saved in {rescue} instead"
+        ) from exc
 
 
 def _cmd_fit(args: argparse.Namespace) -> int:
@@ -288,8 +422,12 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     # an existing model there is only replaced when asked (a resumed run replaces nothing).
     from sciml.chem.models.base import META_FILE
 
-    check_output_dir(args.out, "--out folder", marker=META_FILE,
-                     overwrite=args.overwrite or bool(args.resume is not None))
+    check_output_dir(
+        args.out,
+        "--out folder",
+        marker=META_FILE,
+        overwrite=args.overwrite or bool(args.resume is not None),
+    )
     checkpoints = None
     if cls.trains_in_epochs:
         from pathlib import Path
@@ -302,8 +440,10 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         checkpoints = checkpoints_from_args(args, Path(args.out) / "checkpoints")
         args.checkpoint_folder = Path(checkpoints.directory)  # named if interrupted
     elif args.resume is not None or args.checkpoint_dir or args.max_minutes is not None:
-        raise ValueError(f"--resume, --checkpoint-dir and --max-minutes apply to models trained "
-                         f"in epochs and stacks (best, gnn, transformer), not {args.model!r}")
+        raise ValueError(
+            f"--resume, --checkpoint-dir and --max-minutes apply to models trained "
+            f"in epochs and stacks (best, gnn, transformer), not {args.model!r}"
+        )
     train = load_csv(args.train, args.smiles_col, args.targets)
     tasks = _fit_tasks(args, train)
     val_smiles = val_y = None
@@ -311,9 +451,17 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         val = load_csv(args.val, args.smiles_col, args.targets)
         val_smiles, val_y = val["smiles"].tolist(), val[args.targets]
     start = time.perf_counter()
-    model.fit(train["smiles"].tolist(), train[args.targets], val_smiles, val_y, errors=args.errors,
-              checkpoints=checkpoints, transforms=transforms, calibration=args.calibration,
-              tasks=tasks)
+    model.fit(
+        train["smiles"].tolist(),
+        train[args.targets],
+        val_smiles,
+        val_y,
+        errors=args.errors,
+        checkpoints=checkpoints,
+        transforms=transforms,
+        calibration=args.calibration,
+        tasks=tasks,
+    )
     seconds = time.perf_counter() - start
     _print_invalid(model.fit_info.get("invalid", []), args.train, "skipped")
     out = _save_or_rescue(model, args.out)
@@ -327,17 +475,24 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     elif not model.transforms.is_identity:
         extras.append(f"target transforms: {model.transforms.describe()}")
     if "weights" in model.fit_info:
-        print("stacking weights (fitted on inner folds of the training data): " + "; ".join(
-            f"{t}: " + ", ".join(f"{k} {w:.2f}" for k, w in ws.items())
-            for t, ws in model.fit_info["weights"].items()))
+        print(
+            "stacking weights (fitted on inner folds of the training data): "
+            + "; ".join(
+                f"{t}: " + ", ".join(f"{k} {w:.2f}" for k, w in ws.items())
+                for t, ws in model.fit_info["weights"].items()
+            )
+        )
     if "n_calibration" in model.fit_info:
-        extras.append(f"{model.fit_info['n_calibration']} molecules held out to calibrate "
-                      "intervals")
+        extras.append(
+            f"{model.fit_info['n_calibration']} molecules held out to calibrate intervals"
+        )
     elif model.conformal is not None:
         extras.append(f"intervals calibrated on {model.fit_info.get('conformal', 'held-out data')}")
-    print(f"fitted {cls.__name__} on {model.fit_info['n_train']} molecules "
-          f"({', '.join(model.targets)}) in {seconds:.1f} s; saved to {out}"
-          + "".join(f"; {e}" for e in extras))
+    print(
+        f"fitted {cls.__name__} on {model.fit_info['n_train']} molecules "
+        f"({', '.join(model.targets)}) in {seconds:.1f} s; saved to {out}"
+        + "".join(f"; {e}" for e in extras)
+    )
     return 0
 
 
@@ -363,10 +518,16 @@ def _fit_tasks(args: argparse.Namespace, train):
         tasks = Tasks(tuple(weighted))
     for task in tasks:
         if isinstance(task, BinaryTask):
-            detected = "" if task.name in kinds else (
-                f" (detected; --task {task.name}=regression to train a regressor)")
-            print(f"{task.name}: binary endpoint, training a classifier{detected}; "
-                  f"0 = {task.classes[0]!r}, 1 = {task.classes[1]!r}", file=sys.stderr)
+            detected = (
+                ""
+                if task.name in kinds
+                else (f" (detected; --task {task.name}=regression to train a regressor)")
+            )
+            print(
+                f"{task.name}: binary endpoint, training a classifier{detected}; "
+                f"0 = {task.classes[0]!r}, 1 = {task.classes[1]!r}",
+                file=sys.stderr,
+            )
     return tasks
 
 
@@ -386,8 +547,10 @@ def _read_config(args: argparse.Namespace):
     if not isinstance(config, dict) or not isinstance(config.get("options", {}), dict):
         raise ValueError(f"--config {args.config} is not a 'sciml tune' best_config.json")
     if args.model is not None and config.get("model") not in (None, args.model):
-        raise ValueError(f"--config {args.config} is for model {config.get('model')!r}, "
-                         f"not --model {args.model!r}")
+        raise ValueError(
+            f"--config {args.config} is for model {config.get('model')!r}, "
+            f"not --model {args.model!r}"
+        )
     args.model = args.model or config.get("model") or "best"
     args.config_options = dict(config.get("options", {}))
     return config.get("transforms")
@@ -399,8 +562,9 @@ def _ensemble(args: argparse.Namespace):
     from sciml.cli import resolve
 
     if not args.members or len(args.members) < 2:
-        raise ValueError("--model ensemble needs --members with at least two kinds, "
-                         "e.g. --members rf,gbm")
+        raise ValueError(
+            "--model ensemble needs --members with at least two kinds, e.g. --members rf,gbm"
+        )
     if args.config_options:
         raise ValueError("--config applies to single models, not to --model ensemble")
     per_member = _member_overrides(args.overrides, args.members, "ensemble")
@@ -418,8 +582,10 @@ def _ensemble(args: argparse.Namespace):
         fields = set(cls.config_cls.__dataclass_fields__)
         unknown = sorted(set(options) - fields)
         if unknown:
-            raise ValueError(f"ensemble member {kind!r} has no option(s) {', '.join(unknown)}; "
-                             f"its options are: {', '.join(sorted(fields))}")
+            raise ValueError(
+                f"ensemble member {kind!r} has no option(s) {', '.join(unknown)}; "
+                f"its options are: {', '.join(sorted(fields))}"
+            )
         members.append(cls(**options))
     return EnsembleModel(members=members)
 
@@ -435,11 +601,14 @@ def _member_overrides(overrides: list, labels: list[str], what: str) -> dict[str
     for key, value in overrides:
         label, dot, field = key.partition(".")
         if not dot or not field:
-            raise ValueError(f"--model {what}: --set {key}=... must name a member, e.g. "
-                             f"--set {labels[-1]}.{key}=...; members: {', '.join(labels)}")
+            raise ValueError(
+                f"--model {what}: --set {key}=... must name a member, e.g. "
+                f"--set {labels[-1]}.{key}=...; members: {', '.join(labels)}"
+            )
         if label not in labels:
-            raise ValueError(f"--model {what} has no member {label!r}; members: "
-                             f"{', '.join(labels)}")
+            raise ValueError(
+                f"--model {what} has no member {label!r}; members: {', '.join(labels)}"
+            )
         out.setdefault(label, {})[field] = value
     return out
 
@@ -453,13 +622,16 @@ def _best(args: argparse.Namespace):
         raise ValueError("--config applies to single models, not to --model best")
     for flag in ("val_fraction", "ensemble", "pretrained", "adapt", "head"):
         if getattr(args, flag, None) is not None:
-            raise ValueError(f"--{flag.replace('_', '-')} does not apply to --model best; "
-                             "set a member's option with --set gnn.FIELD=VALUE")
+            raise ValueError(
+                f"--{flag.replace('_', '-')} does not apply to --model best; "
+                "set a member's option with --set gnn.FIELD=VALUE"
+            )
     options = _member_overrides(args.overrides, list(BEST_MEMBERS), "best")
     if args.epochs is not None:
         options.setdefault("gnn", {}).setdefault("epochs", args.epochs)
-    return best_recipe(seed=0 if args.seed is None else args.seed, threads=args.threads,
-                       options=options)
+    return best_recipe(
+        seed=0 if args.seed is None else args.seed, threads=args.threads, options=options
+    )
 
 
 def _without_descriptor_cache(model) -> None:
@@ -488,19 +660,29 @@ def _output_columns(preds_columns: list[str], input_columns: list[str]) -> dict[
 def _partial_paths(out: str) -> tuple[Path, Path]:
     """``OUT.partial`` (the finished chunks, a valid CSV) and ``OUT.partial.json`` (progress)."""
     out_path = Path(out)
-    return (out_path.with_name(out_path.name + ".partial"),
-            out_path.with_name(out_path.name + ".partial.json"))
+    return (
+        out_path.with_name(out_path.name + ".partial"),
+        out_path.with_name(out_path.name + ".partial.json"),
+    )
 
 
 def _predict_run_key(args: argparse.Namespace) -> dict[str, Any]:
     """What a resumed ``sciml predict`` must share with the run it continues."""
     source = Path(args.input).resolve()
     stat = source.stat()
-    return {"input": str(source), "input_size": stat.st_size, "input_mtime_ns": stat.st_mtime_ns,
-            "model": str(Path(args.model).resolve()), "smiles_col": args.smiles_col,
-            "errors": args.errors, "targets": args.targets, "std": args.std,
-            "interval": args.interval, "precision": args.precision,
-            "threshold": getattr(args, "threshold", None)}
+    return {
+        "input": str(source),
+        "input_size": stat.st_size,
+        "input_mtime_ns": stat.st_mtime_ns,
+        "model": str(Path(args.model).resolve()),
+        "smiles_col": args.smiles_col,
+        "errors": args.errors,
+        "targets": args.targets,
+        "std": args.std,
+        "interval": args.interval,
+        "precision": args.precision,
+        "threshold": getattr(args, "threshold", None),
+    }
 
 
 def _resume_state(args: argparse.Namespace, partial: Path, progress: Path) -> dict[str, Any]:
@@ -508,22 +690,29 @@ def _resume_state(args: argparse.Namespace, partial: Path, progress: Path) -> di
     from sciml._io import FileCheckError
 
     if not (partial.is_file() and progress.is_file()):
-        raise FileNotFoundError(f"nothing to resume: no {partial} and {progress.name} from an "
-                                "interrupted 'sciml predict' (run without --resume)")
+        raise FileNotFoundError(
+            f"nothing to resume: no {partial} and {progress.name} from an "
+            "interrupted 'sciml predict' (run without --resume)"
+        )
     try:
         state = json.loads(progress.read_text())
     except json.JSONDecodeError as exc:
-        raise FileCheckError(f"{progress} is not valid JSON ({exc}); delete it and "
-                             f"{partial.name} to start afresh") from exc
+        raise FileCheckError(
+            f"{progress} is not valid JSON ({exc}); delete it and {partial.name} to start afresh"
+        ) from exc
     key = _predict_run_key(args)
     differs = sorted(k for k in key if state.get("key", {}).get(k) != key[k])
     if differs:
-        raise ValueError(f"--resume: {partial} was written by a run with other "
-                         f"{', '.join(differs)} (or the input changed since); give the same "
-                         f"options, or delete {partial} and {progress.name} to start afresh")
+        raise ValueError(
+            f"--resume: {partial} was written by a run with other "
+            f"{', '.join(differs)} (or the input changed since); give the same "
+            f"options, or delete {partial} and {progress.name} to start afresh"
+        )
     if partial.stat().st_size < state["bytes"]:
-        raise FileCheckError(f"{partial} is shorter than its progress file says; delete it and "
-                             f"{progress.name} to start afresh")
+        raise FileCheckError(
+            f"{partial} is shorter than its progress file says; delete it and "
+            f"{progress.name} to start afresh"
+        )
     with open(partial, "r+b") as handle:  # drop a chunk that was being written when killed
         handle.truncate(state["bytes"])
     return state
@@ -556,15 +745,17 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     else:
         check_output_file(args.out, "--out", overwrite=args.overwrite)
         if partial.exists() and not args.overwrite:
-            raise FileCheckError(f"{partial} holds the finished chunks of an interrupted "
-                                 "'sciml predict': continue with --resume, or pass --overwrite "
-                                 "to start afresh")
-        state = {"rows": 0, "bytes": 0, "written": 0, "outside": 0, "invalid": [],
-                 "n_invalid": 0}
+            raise FileCheckError(
+                f"{partial} holds the finished chunks of an interrupted "
+                "'sciml predict': continue with --resume, or pass --overwrite "
+                "to start afresh"
+            )
+        state = {"rows": 0, "bytes": 0, "written": 0, "outside": 0, "invalid": [], "n_invalid": 0}
     from sciml.chem.models import shipped_model_path
 
-    model = load_model(args.model, **({} if args.precision is None
-                                      else {"precision": args.precision}))
+    model = load_model(
+        args.model, **({} if args.precision is None else {"precision": args.precision})
+    )
     if args.interval is None and shipped_model_path(args.model) is not None:
         args.interval = 0.9  # a shipped model comes calibrated: intervals by default
     if args.threshold is not None:
@@ -577,9 +768,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     key = _predict_run_key(args)
     start = int(state["rows"])
     # Every cell read as text: ID columns keep leading zeros, and 'NA' stays 'NA'.
-    chunks = read_csv_chunks(args.input, args.chunk_size, "input", dtype=str,
-                             keep_default_na=False,
-                             **({"skiprows": range(1, start + 1)} if start else {}))
+    chunks = read_csv_chunks(
+        args.input,
+        args.chunk_size,
+        "input",
+        dtype=str,
+        keep_default_na=False,
+        **({"skiprows": range(1, start + 1)} if start else {}),
+    )
     invalid: list[InvalidSmiles] = [InvalidSmiles(*bad) for bad in state["invalid"]]
     n_invalid = int(state["n_invalid"])
     n_rows, n_written, n_outside = start, int(state["written"]), int(state["outside"])
@@ -590,8 +786,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         with open(partial, "a" if start else "w", newline="") as handle:
             for chunk in chunks:
                 if args.smiles_col not in chunk.columns:
-                    raise KeyError(f"{args.input} has no column {args.smiles_col!r}; columns "
-                                   f"are {list(chunk.columns)}")
+                    raise KeyError(
+                        f"{args.input} has no column {args.smiles_col!r}; columns "
+                        f"are {list(chunk.columns)}"
+                    )
                 row_name = "row" if "row" not in chunk.columns else "row_pred"
                 chunk.index = pd.RangeIndex(n_rows, n_rows + len(chunk), name=row_name)
                 smiles = chunk[args.smiles_col].str.strip()
@@ -602,10 +800,14 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                     continue
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DomainWarning)  # one summary at the end
-                    preds = model.predict(smiles, errors="nan" if args.errors == "raise"
-                                          else args.errors, targets=args.targets,
-                                          return_std=args.std, domain=True,
-                                          interval=args.interval)
+                    preds = model.predict(
+                        smiles,
+                        errors="nan" if args.errors == "raise" else args.errors,
+                        targets=args.targets,
+                        return_std=args.std,
+                        domain=True,
+                        interval=args.interval,
+                    )
                 bad = [InvalidSmiles(i + n_rows, v, r) for i, v, r in preds.attrs["invalid"]]
                 n_rows += len(chunk)
                 if bad and args.errors == "raise":
@@ -615,8 +817,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                 n_invalid += len(bad)
                 invalid = (invalid + bad)[:20]  # the ones printed at the end
                 n_outside += int((~preds["in_domain"].fillna(True)).sum())
-                preds = preds.rename(columns=_output_columns(list(preds.columns),
-                                                             list(chunk.columns)))
+                preds = preds.rename(
+                    columns=_output_columns(list(preds.columns), list(chunk.columns))
+                )
                 preds.index.name = row_name
                 out = chunk.loc[preds.index].join(preds)
                 # One write per chunk, then the progress file: a run killed at any moment
@@ -627,11 +830,18 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                 header_written = header_written or len(out.columns) > 0
                 n_written += len(out)
                 with atomic_write(progress) as state_file:
-                    json.dump({"key": key, "rows": n_rows, "bytes": handle.tell(),
-                               "written": n_written, "outside": n_outside,
-                               "n_invalid": n_invalid,
-                               "invalid": [[b.index, b.value, b.reason] for b in invalid]},
-                              state_file)
+                    json.dump(
+                        {
+                            "key": key,
+                            "rows": n_rows,
+                            "bytes": handle.tell(),
+                            "written": n_written,
+                            "outside": n_outside,
+                            "n_invalid": n_invalid,
+                            "invalid": [[b.index, b.value, b.reason] for b in invalid],
+                        },
+                        state_file,
+                    )
         if n_rows == 0:
             raise ValueError(f"input file {args.input} has a header but no rows")
         if failing:
@@ -643,8 +853,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         if not (n_written and progress.exists()):
             raise
         keep = True
-        print(f"sciml predict: interrupted after {n_written} rows; they are kept in "
-              f"{partial}; continue with: {_command_line('--resume')}", file=sys.stderr)
+        print(
+            f"sciml predict: interrupted after {n_written} rows; they are kept in "
+            f"{partial}; continue with: {_command_line('--resume')}",
+            file=sys.stderr,
+        )
         return 130
     finally:
         # An error leaves nothing behind; an interruption keeps the finished chunks. (A run
@@ -652,16 +865,23 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         if not finished and not keep:
             partial.unlink(missing_ok=True)
             progress.unlink(missing_ok=True)
-    _print_invalid([(b.index, b.value, b.reason) for b in invalid], args.input,
-                   "left out of the output" if args.errors == "skip"
-                   else "kept as rows with empty predictions (the note column says why)",
-                   total=n_invalid)
+    _print_invalid(
+        [(b.index, b.value, b.reason) for b in invalid],
+        args.input,
+        "left out of the output"
+        if args.errors == "skip"
+        else "kept as rows with empty predictions (the note column says why)",
+        total=n_invalid,
+    )
     names = model.targets if args.targets is None else args.targets
     print(f"wrote {n_written} predictions of {', '.join(names)} to {args.out}")
     if n_outside:
-        print(f"sciml predict: warning: {n_outside} of {n_written} molecules are outside the "
-              "model's applicability domain (in_domain=False; the note column says why); "
-              "their predictions are extrapolations", file=sys.stderr)
+        print(
+            f"sciml predict: warning: {n_outside} of {n_written} molecules are outside the "
+            "model's applicability domain (in_domain=False; the note column says why); "
+            "their predictions are extrapolations",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -669,8 +889,11 @@ def _command_line(extra: str) -> str:
     """The command being run, as typed, with ``extra`` appended (once)."""
     import shlex
 
-    argv = ["sciml", *sys.argv[1:]] if Path(sys.argv[0]).name in ("sciml", "__main__.py",
-                                                                  "cli.py") else ["sciml", "..."]
+    argv = (
+        ["sciml", *sys.argv[1:]]
+        if Path(sys.argv[0]).name in ("sciml", "__main__.py", "cli.py")
+        else ["sciml", "..."]
+    )
     if extra not in argv:
         argv.append(extra)
     return shlex.join(argv)
@@ -704,29 +927,40 @@ def model_help(name: str) -> str:
     from sciml.cli import resolve
 
     if name == "ensemble":
-        return ("\nensemble: the average of --members (e.g. rf,gbm,gnn), each with its defaults, "
-                "--seed, --epochs, --threads and --set KIND.FIELD=VALUE; its spread is the std "
-                "across members (--std).")
+        return (
+            "\nensemble: the average of --members (e.g. rf,gbm,gnn), each with its defaults, "
+            "--seed, --epochs, --threads and --set KIND.FIELD=VALUE; its spread is the std "
+            "across members (--std)."
+        )
     if name == "best":
         from sciml.chem.models.stack import BEST_MEMBERS
 
-        return ("\nbest: members " + ", ".join(f"{k} ({kind} {v or 'defaults'})"
-                                               for k, (kind, v) in BEST_MEMBERS.items())
-                + " stacked per endpoint by non-negative weights fitted on 3 inner CV folds of "
-                "the training data; --transform auto by default. Set a member's option with "
-                "--set gnn.hidden=300 or --set gbm_rich.fingerprints='[\"avalon\"]' (see "
-                "'sciml fit --model gnn --help'); --epochs sets "
-                "gnn.epochs; --threads reaches every member. Its spread (--std) is the weighted "
-                "std across members, and --calibration gives normalised conformal intervals "
-                "that widen where the members disagree.")
+        return (
+            "\nbest: members "
+            + ", ".join(f"{k} ({kind} {v or 'defaults'})" for k, (kind, v) in BEST_MEMBERS.items())
+            + " stacked per endpoint by non-negative weights fitted on 3 inner CV folds of "
+            "the training data; --transform auto by default. Set a member's option with "
+            "--set gnn.hidden=300 or --set gbm_rich.fingerprints='[\"avalon\"]' (see "
+            "'sciml fit --model gnn --help'); --epochs sets "
+            "gnn.epochs; --threads reaches every member. Its spread (--std) is the weighted "
+            "std across members, and --calibration gives normalised conformal intervals "
+            "that widen where the members disagree."
+        )
     cls = resolve("model", name, MODELS)
     docs = _field_docs(cls.config_cls)
-    lines = [f"\n{name} options ({cls.config_cls.__name__}; set with --set FIELD=VALUE"
-             + (f", --epochs sets {', '.join(cls.epoch_fields)}" if cls.epoch_fields else "")
-             + "):"]
+    lines = [
+        f"\n{name} options ({cls.config_cls.__name__}; set with --set FIELD=VALUE"
+        + (f", --epochs sets {', '.join(cls.epoch_fields)}" if cls.epoch_fields else "")
+        + "):"
+    ]
     for field in dataclasses.fields(cls.config_cls):
-        default = field.default if field.default is not dataclasses.MISSING else (
-            field.default_factory() if field.default_factory is not dataclasses.MISSING else "")
+        default = (
+            field.default
+            if field.default is not dataclasses.MISSING
+            else (
+                field.default_factory() if field.default_factory is not dataclasses.MISSING else ""
+            )
+        )
         text = docs.get(field.name, "")
         lines.append(f"  {field.name} = {default!r}" + (f": {text}" if text else ""))
     return "\n".join(lines)
@@ -735,35 +969,48 @@ def model_help(name: str) -> str:
 class _FitHelp(argparse.Action):
     """``-h/--help`` that also lists the options of the model named by an earlier ``--model``."""
 
-    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
-                 help=None):
+    def __init__(
+        self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None
+    ):
         super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
 
     def __call__(self, parser, namespace, values, option_string=None):
         parser.print_help()
         model = getattr(namespace, "model", None)
-        print(model_help(model) if model else
-              "\nEach model's own options: sciml fit --model NAME --help "
-              "(NAME: best, rf, gbm, gnn, transformer, ensemble)")
+        print(
+            model_help(model)
+            if model
+            else "\nEach model's own options: sciml fit --model NAME --help "
+            "(NAME: best, rf, gbm, gnn, transformer, ensemble)"
+        )
         parser.exit()
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``fit`` and ``predict`` to the ``sciml`` command line."""
     fit = subparsers.add_parser(
-        "fit", help="fit a molecular property model on a CSV file", add_help=False,
+        "fit",
+        help="fit a molecular property model on a CSV file",
+        add_help=False,
         description="Fit a molecular property model (best, the default: LightGBM and a "
-                    "D-MPNN stacked on inner CV folds; rf: random forest on RDKit descriptors; "
-                    "gbm: LightGBM; gnn: D-MPNN; transformer: SMILES encoder; ensemble: "
-                    "their average) on SMILES and endpoint columns of a CSV file, and save it.")
-    fit.add_argument("-h", "--help", action=_FitHelp,
-                     help="show this help; after --model NAME, also NAME's options")
+        "D-MPNN stacked on inner CV folds; rf: random forest on RDKit descriptors; "
+        "gbm: LightGBM; gnn: D-MPNN; transformer: SMILES encoder; ensemble: "
+        "their average) on SMILES and endpoint columns of a CSV file, and save it.",
+    )
+    fit.add_argument(
+        "-h",
+        "--help",
+        action=_FitHelp,
+        help="show this help; after --model NAME, also NAME's options",
+    )
     add_fit_arguments(fit)
     from sciml._resume_cli import stops_on_budget
 
     fit.set_defaults(handler=stops_on_budget(_cmd_fit))
     predict = subparsers.add_parser(
-        "predict", help="predict endpoints for the SMILES in a CSV file",
-        description="Predict endpoints (physical units) with a model saved by 'sciml fit'.")
+        "predict",
+        help="predict endpoints for the SMILES in a CSV file",
+        description="Predict endpoints (physical units) with a model saved by 'sciml fit'.",
+    )
     add_predict_arguments(predict)
     predict.set_defaults(handler=_cmd_predict)

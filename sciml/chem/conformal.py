@@ -42,8 +42,9 @@ BETA_FRACTION = 0.25
 def check_level(level: float) -> float:
     """``level`` as a float strictly between 0 and 1, or a ValueError."""
     if not isinstance(level, int | float) or not 0.0 < float(level) < 1.0:
-        raise ValueError(f"interval level must lie strictly between 0 and 1 (e.g. 0.9), "
-                         f"got {level!r}")
+        raise ValueError(
+            f"interval level must lie strictly between 0 and 1 (e.g. 0.9), got {level!r}"
+        )
     return float(level)
 
 
@@ -67,8 +68,13 @@ class ConformalScores:
         return self.beta is not None
 
     @classmethod
-    def from_residuals(cls, targets: list[str], y_true: np.ndarray,
-                       y_pred: np.ndarray, scale: np.ndarray | None = None) -> ConformalScores:
+    def from_residuals(
+        cls,
+        targets: list[str],
+        y_true: np.ndarray,
+        y_pred: np.ndarray,
+        scale: np.ndarray | None = None,
+    ) -> ConformalScores:
         """Scores from calibration targets and predictions, both ``(n, T)``; NaN skipped.
 
         ``scale`` ``(n, T)``: per-molecule difficulties; given, the scores of endpoints with
@@ -104,8 +110,9 @@ class ConformalScores:
         k = math.ceil((values.size + 1) * level)
         return float(values[k - 1]) if 0 < k <= values.size else math.inf
 
-    def halfwidths(self, targets: list[str], level: float,
-                   scale: np.ndarray | None = None) -> np.ndarray:
+    def halfwidths(
+        self, targets: list[str], level: float, scale: np.ndarray | None = None
+    ) -> np.ndarray:
         """Half-widths ``(T,)``, or ``(n, T)`` per molecule for normalised scores.
 
         Parameters
@@ -132,16 +139,20 @@ class ConformalScores:
     def to_dict(self) -> dict:
         """JSON-able form stored in ``model.json`` (full precision: a reload predicts the same)."""
         if self.normalised:
-            return {"method": "normalised", "beta": dict(self.beta),
-                    "scores": {t: s.tolist() for t, s in self.scores.items()}}
+            return {
+                "method": "normalised",
+                "beta": dict(self.beta),
+                "scores": {t: s.tolist() for t, s in self.scores.items()},
+            }
         return {"method": "split", "scores": {t: s.tolist() for t, s in self.scores.items()}}
 
     @classmethod
     def from_dict(cls, data: Mapping, source: str = "model.json") -> ConformalScores:
         """Rebuild from :meth:`to_dict`."""
         try:
-            scores = {str(t): np.sort(np.asarray(v, dtype=float))
-                      for t, v in dict(data["scores"]).items()}
+            scores = {
+                str(t): np.sort(np.asarray(v, dtype=float)) for t, v in dict(data["scores"]).items()
+            }
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"{source}: malformed conformal scores ({exc})") from exc
         if any((s < 0).any() or not np.isfinite(s).all() for s in scores.values()):
@@ -151,9 +162,12 @@ class ConformalScores:
             try:
                 beta = {str(t): float(v) for t, v in dict(data["beta"]).items()}
             except (KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"{source}: normalised conformal scores lack beta ({exc})") from exc
-            if not set(beta) <= set(scores) or not all(b > 0 and math.isfinite(b)
-                                                       for b in beta.values()):
+                raise ValueError(
+                    f"{source}: normalised conformal scores lack beta ({exc})"
+                ) from exc
+            if not set(beta) <= set(scores) or not all(
+                b > 0 and math.isfinite(b) for b in beta.values()
+            ):
                 raise ValueError(f"{source}: beta must be positive, one per normalised endpoint")
         elif data.get("method", "split") != "split":
             raise ValueError(f"{source}: unknown conformal method {data.get('method')!r}")
@@ -185,8 +199,7 @@ class IsotonicCalibration:
     knots: dict[str, tuple[np.ndarray, np.ndarray]]
 
     @classmethod
-    def fit(cls, targets: list[str], y_true: np.ndarray,
-            y_prob: np.ndarray) -> IsotonicCalibration:
+    def fit(cls, targets: list[str], y_true: np.ndarray, y_prob: np.ndarray) -> IsotonicCalibration:
         """Fit one map per endpoint on ``(n, T)`` 0/1 labels and probabilities (NaN skipped)."""
         from sklearn.isotonic import IsotonicRegression
 
@@ -195,8 +208,10 @@ class IsotonicCalibration:
             keep = np.isfinite(y_true[:, j]) & np.isfinite(y_prob[:, j])
             iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
             iso.fit(y_prob[keep, j], y_true[keep, j])
-            knots[target] = (np.asarray(iso.X_thresholds_, float),
-                             np.asarray(iso.y_thresholds_, float))
+            knots[target] = (
+                np.asarray(iso.X_thresholds_, float),
+                np.asarray(iso.y_thresholds_, float),
+            )
         return cls(knots)
 
     def apply(self, targets: list[str], prob: np.ndarray) -> np.ndarray:
@@ -212,20 +227,31 @@ class IsotonicCalibration:
 
     def to_dict(self) -> dict:
         """JSON-able form stored in ``model.json``."""
-        return {"method": "isotonic",
-                "knots": {t: [x.tolist(), y.tolist()] for t, (x, y) in self.knots.items()}}
+        return {
+            "method": "isotonic",
+            "knots": {t: [x.tolist(), y.tolist()] for t, (x, y) in self.knots.items()},
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping, source: str = "model.json") -> IsotonicCalibration:
         """Rebuild from :meth:`to_dict`."""
         try:
-            knots = {str(t): (np.asarray(v[0], float), np.asarray(v[1], float))
-                     for t, v in dict(data["knots"]).items()}
+            knots = {
+                str(t): (np.asarray(v[0], float), np.asarray(v[1], float))
+                for t, v in dict(data["knots"]).items()
+            }
         except (KeyError, TypeError, ValueError, IndexError) as exc:
             raise ValueError(f"{source}: malformed probability calibration ({exc})") from exc
         for t, (x, y) in knots.items():
-            if (x.shape != y.shape or x.size == 0 or np.any(np.diff(x) < 0)
-                    or np.any((y < 0) | (y > 1)) or not np.isfinite(x).all()):
-                raise ValueError(f"{source}: probability calibration of {t!r} is not a "
-                                 "non-decreasing map into [0, 1]")
+            if (
+                x.shape != y.shape
+                or x.size == 0
+                or np.any(np.diff(x) < 0)
+                or np.any((y < 0) | (y > 1))
+                or not np.isfinite(x).all()
+            ):
+                raise ValueError(
+                    f"{source}: probability calibration of {t!r} is not a "
+                    "non-decreasing map into [0, 1]"
+                )
         return cls(knots)

@@ -89,9 +89,7 @@ def _check_properties(properties: Sequence[str]) -> list[str]:
         raise ValueError("properties is empty; name at least one of " + ", ".join(PROPERTIES))
     unknown = [p for p in properties if p not in PROPERTIES]
     if unknown:
-        raise ValueError(
-            f"unknown properties {unknown}; known: {', '.join(PROPERTIES)}"
-        )
+        raise ValueError(f"unknown properties {unknown}; known: {', '.join(PROPERTIES)}")
     return properties
 
 
@@ -208,8 +206,9 @@ def property_table(
     frame = pd.read_csv(source, usecols=[smiles_col], dtype=str, nrows=limit)
     smiles = frame[smiles_col].fillna("").tolist()
     key = hashlib.sha256(
-        json.dumps([_file_key(source), smiles_col, rdkit.__version__, properties, chunk_size])
-        .encode()
+        json.dumps(
+            [_file_key(source), smiles_col, rdkit.__version__, properties, chunk_size]
+        ).encode()
     ).hexdigest()[:16]
     folder = Path(root) if root is not None else corpus_dir()
     folder = folder / f"properties-{source.name.split('.')[0]}-{key}"
@@ -227,8 +226,13 @@ def property_table(
         if not t.is_file()
     ]
     if jobs:
-        bar = tqdm(total=len(smiles), initial=len(smiles) - sum(len(j[1]) for j in jobs),
-                   unit="mol", desc=f"RDKit {'+'.join(properties)}", disable=not progress)
+        bar = tqdm(
+            total=len(smiles),
+            initial=len(smiles) - sum(len(j[1]) for j in jobs),
+            unit="mol",
+            desc=f"RDKit {'+'.join(properties)}",
+            disable=not progress,
+        )
         if workers == 1:
             for job in jobs:
                 _chunk_job(job)
@@ -332,10 +336,16 @@ class TokenCorpus:
         try:
             np.save(tmp / "ids.npy", flat)
             np.save(tmp / "offsets.npy", offsets)
-            (tmp / "meta.json").write_text(json.dumps({
-                "n": len(smiles), "n_valid": int((lengths > 0).sum()),
-                "tokens": int(offsets[-1]), "vocabulary": cls.vocabulary_key(tokenizer),
-            }))
+            (tmp / "meta.json").write_text(
+                json.dumps(
+                    {
+                        "n": len(smiles),
+                        "n_valid": int((lengths > 0).sum()),
+                        "tokens": int(offsets[-1]),
+                        "vocabulary": cls.vocabulary_key(tokenizer),
+                    }
+                )
+            )
             if folder.exists():  # built meanwhile by another process: keep theirs
                 shutil.rmtree(tmp)
             else:
@@ -346,8 +356,15 @@ class TokenCorpus:
         return cls(folder)
 
     @classmethod
-    def cached(cls, smiles: Sequence[str], tokenizer, name: str, *,
-               root: str | os.PathLike | None = None, progress: bool = True) -> TokenCorpus:
+    def cached(
+        cls,
+        smiles: Sequence[str],
+        tokenizer,
+        name: str,
+        *,
+        root: str | os.PathLike | None = None,
+        progress: bool = True,
+    ) -> TokenCorpus:
         """The corpus of ``smiles`` under ``tokenizer``, built on first use and reused after.
 
         The cache folder is keyed by ``name``, the tokenizer's vocabulary and a hash of the

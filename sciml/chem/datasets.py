@@ -142,24 +142,48 @@ _FANG_CITATION = (
     "Distribution, Metabolism, and Excretion Prediction: An Industrial Perspective. "
     "J. Chem. Inf. Model. 63, 3263-3274 (2023)."
 )
-_CHEMBL_CITATION = ("Mendez, D. et al. ChEMBL: towards direct deposition of bioassay data. "
-                    "Nucleic Acids Res. 47, D930 (2019).")
+_CHEMBL_CITATION = (
+    "Mendez, D. et al. ChEMBL: towards direct deposition of bioassay data. "
+    "Nucleic Acids Res. 47, D930 (2019)."
+)
 
 # The floors are the smallest value in each column of the 3521 file; 958 HLM and 346 RLM
 # rows sit exactly there (4.74 and 10.66 mL/min/kg).
 _BIOGEN_ENDPOINTS = (
-    Endpoint("HLM", "human liver microsomal intrinsic clearance", "mL/min/kg", 10,
-             "LOG HLM_CLint (mL/min/kg)", censor_floor=0.675686709),
-    Endpoint("RLM", "rat liver microsomal intrinsic clearance", "mL/min/kg", 10,
-             "LOG RLM_CLint (mL/min/kg)", censor_floor=1.027920136),
-    Endpoint("MDR1_ER", "MDR1-MDCK efflux ratio (B-A/A-B)", "ratio", 10,
-             "LOG MDR1-MDCK ER (B-A/A-B)"),
-    Endpoint("Sol", "aqueous solubility at pH 6.8", "ug/mL", 10,
-             "LOG SOLUBILITY PH 6.8 (ug/mL)"),
-    Endpoint("hPPB", "human plasma protein binding, fraction unbound", "% unbound", 10,
-             "LOG PLASMA PROTEIN BINDING (HUMAN) (% unbound)"),
-    Endpoint("rPPB", "rat plasma protein binding, fraction unbound", "% unbound", 10,
-             "LOG PLASMA PROTEIN BINDING (RAT) (% unbound)"),
+    Endpoint(
+        "HLM",
+        "human liver microsomal intrinsic clearance",
+        "mL/min/kg",
+        10,
+        "LOG HLM_CLint (mL/min/kg)",
+        censor_floor=0.675686709,
+    ),
+    Endpoint(
+        "RLM",
+        "rat liver microsomal intrinsic clearance",
+        "mL/min/kg",
+        10,
+        "LOG RLM_CLint (mL/min/kg)",
+        censor_floor=1.027920136,
+    ),
+    Endpoint(
+        "MDR1_ER", "MDR1-MDCK efflux ratio (B-A/A-B)", "ratio", 10, "LOG MDR1-MDCK ER (B-A/A-B)"
+    ),
+    Endpoint("Sol", "aqueous solubility at pH 6.8", "ug/mL", 10, "LOG SOLUBILITY PH 6.8 (ug/mL)"),
+    Endpoint(
+        "hPPB",
+        "human plasma protein binding, fraction unbound",
+        "% unbound",
+        10,
+        "LOG PLASMA PROTEIN BINDING (HUMAN) (% unbound)",
+    ),
+    Endpoint(
+        "rPPB",
+        "rat plasma protein binding, fraction unbound",
+        "% unbound",
+        10,
+        "LOG PLASMA PROTEIN BINDING (RAT) (% unbound)",
+    ),
 )
 
 _ESOL_TARGET = "measured log solubility in mols per litre"
@@ -168,13 +192,21 @@ _INFO: dict[str, DatasetInfo] = {
     "biogen_adme": DatasetInfo(
         "biogen_adme",
         "Biogen ADME set: 3521 molecules, six sparse log10 in-vitro ADME endpoints",
-        _BIOGEN_ENDPOINTS, _FANG_CITATION, "MIT", ("biogen_adme",), 3521),
+        _BIOGEN_ENDPOINTS,
+        _FANG_CITATION,
+        "MIT",
+        ("biogen_adme",),
+        3521,
+    ),
     "biogen_adme_fang": DatasetInfo(
         "biogen_adme_fang",
         "The Biogen authors' own 80/20 train/test split per endpoint (hPPB and rPPB also "
         "hold AstraZeneca ChEMBL PPB data)",
-        _BIOGEN_ENDPOINTS, _FANG_CITATION, "MIT",
-        tuple(f"biogen_adme_fang/{e}_{s}" for e in FANG_ENDPOINTS for s in ("train", "test"))),
+        _BIOGEN_ENDPOINTS,
+        _FANG_CITATION,
+        "MIT",
+        tuple(f"biogen_adme_fang/{e}_{s}" for e in FANG_ENDPOINTS for s in ("train", "test")),
+    ),
     "esol": DatasetInfo(
         "esol",
         "ESOL aqueous solubility (Delaney 2004), MoleculeNet's processed file",
@@ -182,51 +214,97 @@ _INFO: dict[str, DatasetInfo] = {
         "Delaney, J. S. ESOL: Estimating Aqueous Solubility Directly from Molecular Structure. "
         "J. Chem. Inf. Comput. Sci. 44, 1000 (2004); Wu, Z. et al. MoleculeNet: a benchmark "
         "for molecular machine learning. Chem. Sci. 9, 513 (2018).",
-        "public research data (MoleculeNet)", ("esol",), 1128),
+        "public research data (MoleculeNet)",
+        ("esol",),
+        1128,
+    ),
     "chembl30_sample": DatasetInfo(
         "chembl30_sample",
         "About 90.6K drug-like ChEMBL 30 SMILES (desalted, neutralised, canonical, "
         "deduplicated, at most 80 characters), unlabelled, for pre-training",
-        (), _CHEMBL_CITATION, "CC BY-SA 3.0 (attribute ChEMBL)",
-        ("chembl30_valid", "chembl30_test"), 90599),
+        (),
+        _CHEMBL_CITATION,
+        "CC BY-SA 3.0 (attribute ChEMBL)",
+        ("chembl30_valid", "chembl30_test"),
+        90599,
+    ),
     "guacamol": DatasetInfo(
         "guacamol",
         "GuacaMol v1 ChEMBL 24 SMILES, one per line (train split: 1,273,104), unlabelled; "
         "downloaded on first use",
-        (), "Brown, N. et al. GuacaMol: Benchmarking Models for de Novo Molecular Design. "
+        (),
+        "Brown, N. et al. GuacaMol: Benchmarking Models for de Novo Molecular Design. "
         "J. Chem. Inf. Model. 59, 1096 (2019).",
         "MIT (GuacaMol; molecules from ChEMBL, CC BY-SA 3.0)",
-        ("guacamol_train", "guacamol_valid", "guacamol_test", "guacamol_all")),
+        ("guacamol_train", "guacamol_valid", "guacamol_test", "guacamol_all"),
+    ),
     "moses": DatasetInfo(
         "moses",
         "MOSES benchmark molecules (ZINC Clean Leads, filtered; train split: 1,584,663, "
         "test: 176,074), unlabelled, lead-like; a GuacaMol-scale pre-training corpus",
-        (), "Polykovskiy, D. et al. Molecular Sets (MOSES): A Benchmarking Platform for "
+        (),
+        "Polykovskiy, D. et al. Molecular Sets (MOSES): A Benchmarking Platform for "
         "Molecular Generation Models. Front. Pharmacol. 11, 565644 (2020).",
-        "MIT", ("moses_train", "moses_test")),
+        "MIT",
+        ("moses_train", "moses_test"),
+    ),
 }
 
 
-_MOLECULENET_CITATION = ("Wu, Z. et al. MoleculeNet: a benchmark for molecular machine "
-                         "learning. Chem. Sci. 9, 513 (2018).")
+_MOLECULENET_CITATION = (
+    "Wu, Z. et al. MoleculeNet: a benchmark for molecular machine "
+    "learning. Chem. Sci. 9, 513 (2018)."
+)
 _MOLECULENET_LICENCE = "MoleculeNet research data (files from the chemprop repository, MIT)"
 #: MoleculeNet classification sets: registry file, SMILES column, label columns (None: all
 #: columns but the SMILES), molecules in the file, description.
 _MOLECULENET_CLS = {
-    "tox21": ("moleculenet_tox21", "smiles", None, 7831,
-              "Tox21: 12 nuclear-receptor and stress-response assays, binary, sparse"),
-    "clintox": ("moleculenet_clintox", "smiles", None, 1478,
-                "ClinTox: FDA approval and clinical-trial toxicity, binary"),
-    "sider": ("moleculenet_sider", "smiles", None, 1427,
-              "SIDER: 27 side-effect organ classes of marketed drugs, binary"),
-    "bace": ("moleculenet_bace", "mol", ("Class",), 1513,
-             "BACE: beta-secretase 1 inhibitors, binary (Class)"),
-    "hiv": ("moleculenet_hiv", "smiles", ("HIV_active",), 41127,
-            "HIV: inhibition of HIV replication, binary (HIV_active), about 3.5% positive"),
+    "tox21": (
+        "moleculenet_tox21",
+        "smiles",
+        None,
+        7831,
+        "Tox21: 12 nuclear-receptor and stress-response assays, binary, sparse",
+    ),
+    "clintox": (
+        "moleculenet_clintox",
+        "smiles",
+        None,
+        1478,
+        "ClinTox: FDA approval and clinical-trial toxicity, binary",
+    ),
+    "sider": (
+        "moleculenet_sider",
+        "smiles",
+        None,
+        1427,
+        "SIDER: 27 side-effect organ classes of marketed drugs, binary",
+    ),
+    "bace": (
+        "moleculenet_bace",
+        "mol",
+        ("Class",),
+        1513,
+        "BACE: beta-secretase 1 inhibitors, binary (Class)",
+    ),
+    "hiv": (
+        "moleculenet_hiv",
+        "smiles",
+        ("HIV_active",),
+        41127,
+        "HIV: inhibition of HIV replication, binary (HIV_active), about 3.5% positive",
+    ),
 }
 for _name, (_file, _col, _labels, _n, _text) in _MOLECULENET_CLS.items():
-    _INFO[_name] = DatasetInfo(_name, _text + " (MoleculeNet; 0/1 labels, empty = missing)",
-                               (), _MOLECULENET_CITATION, _MOLECULENET_LICENCE, (_file,), _n)
+    _INFO[_name] = DatasetInfo(
+        _name,
+        _text + " (MoleculeNet; 0/1 labels, empty = missing)",
+        (),
+        _MOLECULENET_CITATION,
+        _MOLECULENET_LICENCE,
+        (_file,),
+        _n,
+    )
 
 
 def dataset_names() -> list[str]:
@@ -271,8 +349,10 @@ def _flag_censored(frame: pd.DataFrame, drop_censored: bool) -> None:
 
 def _load_biogen_adme(*, drop_censored: bool = False) -> pd.DataFrame:
     raw = pd.read_csv(get_path("biogen_adme"))
-    frame = pd.DataFrame({"smiles": raw["SMILES"].str.strip().to_numpy()},
-                         index=pd.Index(raw["Internal ID"].to_numpy(), name="id"))
+    frame = pd.DataFrame(
+        {"smiles": raw["SMILES"].str.strip().to_numpy()},
+        index=pd.Index(raw["Internal ID"].to_numpy(), name="id"),
+    )
     for endpoint in _BIOGEN_ENDPOINTS:
         frame[endpoint.name] = raw[endpoint.source_column].astype(float).to_numpy()
     _flag_censored(frame, drop_censored)
@@ -283,9 +363,14 @@ def _fang_info(endpoint: str) -> DatasetInfo:
     if endpoint not in FANG_ENDPOINTS:
         raise KeyError(f"unknown Fang endpoint {endpoint!r}; endpoints: {FANG_ENDPOINTS}")
     base = _INFO["biogen_adme_fang"]
-    return DatasetInfo(f"biogen_adme_fang/{endpoint}", base.description,
-                       (base.endpoint(endpoint),), base.citation, base.licence,
-                       tuple(f"biogen_adme_fang/{endpoint}_{s}" for s in ("train", "test")))
+    return DatasetInfo(
+        f"biogen_adme_fang/{endpoint}",
+        base.description,
+        (base.endpoint(endpoint),),
+        base.citation,
+        base.licence,
+        tuple(f"biogen_adme_fang/{endpoint}_{s}" for s in ("train", "test")),
+    )
 
 
 def load_fang_split(endpoint: str, *, drop_censored: bool = False) -> FangSplit:
@@ -309,15 +394,17 @@ def load_fang_split(endpoint: str, *, drop_censored: bool = False) -> FangSplit:
     frames = []
     for split in ("train", "test"):
         raw = pd.read_csv(get_path(f"biogen_adme_fang/{endpoint}_{split}"))
-        frame = pd.DataFrame({"smiles": raw["smiles"].str.strip(),
-                              endpoint: raw["activity"].astype(float)})
+        frame = pd.DataFrame(
+            {"smiles": raw["smiles"].str.strip(), endpoint: raw["activity"].astype(float)}
+        )
         _flag_censored(frame, drop_censored)
         frames.append(_finish(frame, info))
     return FangSplit(*frames)
 
 
-def _load_biogen_adme_fang(*, endpoint: str | None = None,
-                           drop_censored: bool = False) -> pd.DataFrame:
+def _load_biogen_adme_fang(
+    *, endpoint: str | None = None, drop_censored: bool = False
+) -> pd.DataFrame:
     """All of the Fang split as one frame with a ``split`` column ("train"/"test").
 
     Each row carries one endpoint's value (NaN in the other endpoint columns); with
@@ -330,8 +417,12 @@ def _load_biogen_adme_fang(*, endpoint: str | None = None,
         for split, frame in zip(("train", "test"), split_frames, strict=True):
             parts.append(frame.assign(split=split))
     frame = pd.concat(parts, ignore_index=True)
-    ordered = ["smiles", *endpoints,
-               *[c for c in frame.columns if c.endswith("_censored")], "split"]
+    ordered = [
+        "smiles",
+        *endpoints,
+        *[c for c in frame.columns if c.endswith("_censored")],
+        "split",
+    ]
     frame = frame[ordered]
     for col in ordered:
         if col.endswith("_censored"):  # concat leaves NaN in other endpoints' rows
@@ -342,22 +433,30 @@ def _load_biogen_adme_fang(*, endpoint: str | None = None,
 
 def _load_esol() -> pd.DataFrame:
     raw = pd.read_csv(get_path("esol"))
-    frame = pd.DataFrame({
-        # MoleculeNet's file carries trailing spaces on some SMILES.
-        "smiles": raw["smiles"].str.strip().to_numpy(),
-        _ESOL_TARGET: raw[_ESOL_TARGET].astype(float).to_numpy(),
-    }, index=pd.Index(raw["Compound ID"].to_numpy(), name="name"))
+    frame = pd.DataFrame(
+        {
+            # MoleculeNet's file carries trailing spaces on some SMILES.
+            "smiles": raw["smiles"].str.strip().to_numpy(),
+            _ESOL_TARGET: raw[_ESOL_TARGET].astype(float).to_numpy(),
+        },
+        index=pd.Index(raw["Compound ID"].to_numpy(), name="name"),
+    )
     return _finish(frame, _INFO["esol"])
 
 
 def _load_chembl30_sample(*, part: str = "all") -> pd.DataFrame:
-    parts = {"valid": ("chembl30_valid",), "test": ("chembl30_test",),
-             "all": ("chembl30_valid", "chembl30_test")}
+    parts = {
+        "valid": ("chembl30_valid",),
+        "test": ("chembl30_test",),
+        "all": ("chembl30_valid", "chembl30_test"),
+    }
     if part not in parts:
         raise ValueError(f"part must be one of {sorted(parts)}, got {part!r}")
     raw = pd.concat([pd.read_csv(get_path(name)) for name in parts[part]], ignore_index=True)
-    frame = pd.DataFrame({"smiles": raw["SMILES"].str.strip().to_numpy()},
-                         index=pd.Index(raw["chembl_id"].to_numpy(), name="chembl_id"))
+    frame = pd.DataFrame(
+        {"smiles": raw["SMILES"].str.strip().to_numpy()},
+        index=pd.Index(raw["chembl_id"].to_numpy(), name="chembl_id"),
+    )
     return _finish(frame, _INFO["chembl30_sample"])
 
 
@@ -374,8 +473,10 @@ def _load_moses(*, split: str = "train", download: bool = True) -> pd.DataFrame:
     if split not in splits:
         raise ValueError(f"split must be one of {splits}, got {split!r}")
     names = ("moses_train", "moses_test") if split == "all" else (f"moses_{split}",)
-    raw = pd.concat([pd.read_csv(get_path(name, download=download), usecols=["SMILES"])
-                     for name in names], ignore_index=True)
+    raw = pd.concat(
+        [pd.read_csv(get_path(name, download=download), usecols=["SMILES"]) for name in names],
+        ignore_index=True,
+    )
     frame = pd.DataFrame({"smiles": raw["SMILES"].str.strip().to_numpy()})
     return _finish(frame, _INFO["moses"])
 
@@ -394,9 +495,15 @@ def _load_moleculenet_cls(name: str) -> pd.DataFrame:
     for col in labels:
         frame[col] = pd.to_numeric(raw[col], errors="raise").astype(float).to_numpy()
     info = _INFO[name]
-    info = DatasetInfo(info.name, info.description,
-                       tuple(Endpoint(c, f"{c} (binary)", "", None, c) for c in labels),
-                       info.citation, info.licence, info.files, info.n_rows)
+    info = DatasetInfo(
+        info.name,
+        info.description,
+        tuple(Endpoint(c, f"{c} (binary)", "", None, c) for c in labels),
+        info.citation,
+        info.licence,
+        info.files,
+        info.n_rows,
+    )
     return _finish(frame, info)
 
 
@@ -551,12 +658,15 @@ def load_csv(
     raw = read_csv(path, "data", **options)
     missing = [c for c in [smiles_col, *targets] if c not in raw.columns]
     if missing:
-        raise KeyError(f"{os.fspath(path)} has no column(s) {missing}; "
-                       f"columns are {list(raw.columns)}{_separator_hint(raw.columns)}")
+        raise KeyError(
+            f"{os.fspath(path)} has no column(s) {missing}; "
+            f"columns are {list(raw.columns)}{_separator_hint(raw.columns)}"
+        )
     if smiles_col in targets:
         raise ValueError(f"the SMILES column {smiles_col!r} cannot also be a target")
-    frame = pd.DataFrame({"smiles": raw[smiles_col].map(
-        lambda s: s.strip() if isinstance(s, str) else s)})
+    frame = pd.DataFrame(
+        {"smiles": raw[smiles_col].map(lambda s: s.strip() if isinstance(s, str) else s)}
+    )
     classes: dict[str, tuple[str, str]] = {}
     for col in targets:
         cells = raw[col].map(lambda v: v.strip() if isinstance(v, str) else v)
@@ -571,24 +681,51 @@ def load_csv(
         bad = raw.index[(numeric.isna() & ~empty) | text_nan]
         if len(bad):
             examples = ", ".join(f"row {i}: {raw.at[i, col]!r}" for i in bad[:10])
-            raise ValueError(f"{os.fspath(path)}: column {col!r} has {len(bad)} non-numeric "
-                             f"values ({examples}); only empty cells are read as "
-                             "missing labels")
-        check_finite_targets(numeric.to_numpy(dtype=float)[:, None], [col], os.fspath(path),
-                             rows=list(raw.index))
+            raise ValueError(
+                f"{os.fspath(path)}: column {col!r} has {len(bad)} non-numeric "
+                f"values ({examples}); only empty cells are read as "
+                "missing labels"
+            )
+        check_finite_targets(
+            numeric.to_numpy(dtype=float)[:, None], [col], os.fspath(path), rows=list(raw.index)
+        )
         frame[col] = numeric.astype(float)
-    info = DatasetInfo(Path(path).name, f"user data from {os.fspath(path)}",
-                       tuple(Endpoint(c, c, "", None, c) for c in targets), "", "")
+    info = DatasetInfo(
+        Path(path).name,
+        f"user data from {os.fspath(path)}",
+        tuple(Endpoint(c, c, "", None, c) for c in targets),
+        "",
+        "",
+    )
     frame = _finish(frame, info)
     frame.attrs["classes"] = classes
     return frame
 
 
 #: Labels read as class 0 when a column holds two words (the other word is class 1).
-_NEGATIVE_WORDS = frozenset({"0", "no", "n", "false", "f", "negative", "neg", "inactive",
-                             "non-toxic", "nontoxic", "non-inhibitor", "noninhibitor",
-                             "non-blocker", "nonblocker", "non-mutagen", "nonmutagen",
-                             "non-penetrating", "bbb-", "-"})
+_NEGATIVE_WORDS = frozenset(
+    {
+        "0",
+        "no",
+        "n",
+        "false",
+        "f",
+        "negative",
+        "neg",
+        "inactive",
+        "non-toxic",
+        "nontoxic",
+        "non-inhibitor",
+        "noninhibitor",
+        "non-blocker",
+        "nonblocker",
+        "non-mutagen",
+        "nonmutagen",
+        "non-penetrating",
+        "bbb-",
+        "-",
+    }
+)
 
 
 def _text_classes(cells: pd.Series) -> tuple[str, str] | None:

@@ -87,8 +87,11 @@ _SHARED = {
     "MolLogP": lambda mol: _crippen(mol)[0],
     "MolMR": lambda mol: _crippen(mol)[1],
 }
-_FUNCTIONS = [(name, _SHARED.get(name, fn)) for name, fn in Descriptors.descList
-              if name not in EXCLUDED_DESCRIPTORS]
+_FUNCTIONS = [
+    (name, _SHARED.get(name, fn))
+    for name, fn in Descriptors.descList
+    if name not in EXCLUDED_DESCRIPTORS
+]
 # Part of the descriptor cache's key: cached rows from before the AvgIpc cap are not reused.
 _SCHEME = f"avgipc-cap{AVGIPC_MAX_ATOMS}"
 # Below this many uncached molecules a process pool costs more than it saves.
@@ -126,8 +129,9 @@ def _descriptor_chunk(canonical: Sequence[str]) -> np.ndarray:
 
 
 def _resolve_jobs(n_jobs: int | None) -> int:
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-        os.cpu_count() or 1)
+    available = (
+        len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    )
     if n_jobs is None or n_jobs == -1:
         return available
     if n_jobs < 1:
@@ -136,7 +140,7 @@ def _resolve_jobs(n_jobs: int | None) -> int:
 
 
 def _compute(canonical: list[str], n_jobs: int, chunk_size: int, progress: bool) -> np.ndarray:
-    chunks = [canonical[i:i + chunk_size] for i in range(0, len(canonical), chunk_size)]
+    chunks = [canonical[i : i + chunk_size] for i in range(0, len(canonical), chunk_size)]
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(canonical), desc="RDKit descriptors", unit="mol", disable=not progress)
@@ -261,7 +265,8 @@ def morgan_fingerprints(
     check_errors_arg(errors)
     batch = parse_batch(smiles, errors=errors)
     generator = rdFingerprintGenerator.GetMorganGenerator(
-        radius=radius, fpSize=n_bits, includeChirality=chirality)
+        radius=radius, fpSize=n_bits, includeChirality=chirality
+    )
     as_numpy = generator.GetCountFingerprintAsNumPy if counts else generator.GetFingerprintAsNumPy
     dtype = np.uint32 if counts else np.uint8
     if batch.invalid and errors == "nan":

@@ -47,8 +47,14 @@ import pandas as pd
 from rdkit import Chem, rdBase
 from rdkit.Chem import Crippen, Descriptors, rdFingerprintGenerator, rdMolDescriptors
 
-__all__ = ["DOMAIN_DESCRIPTORS", "RANGE_MARGIN", "TANIMOTO_THRESHOLD", "DomainWarning",
-           "TrainingDomain", "domain_columns"]
+__all__ = [
+    "DOMAIN_DESCRIPTORS",
+    "RANGE_MARGIN",
+    "TANIMOTO_THRESHOLD",
+    "DomainWarning",
+    "TrainingDomain",
+    "domain_columns",
+]
 
 #: Nearest-neighbour Tanimoto similarity below which a molecule is out of domain.
 TANIMOTO_THRESHOLD = 0.3
@@ -100,13 +106,13 @@ def _max_tanimoto(query: np.ndarray, train: np.ndarray, block: int = 4096) -> np
     q_count = bit_count[query].sum(1).astype(np.float64)
     t_count = bit_count[train].sum(1).astype(np.float64)
     for t0 in range(0, len(train), block):
-        t_bits = np.unpackbits(train[t0:t0 + block], axis=1).astype(np.float32)
+        t_bits = np.unpackbits(train[t0 : t0 + block], axis=1).astype(np.float32)
         for q0 in range(0, len(query), block):
-            q_bits = np.unpackbits(query[q0:q0 + block], axis=1).astype(np.float32)
+            q_bits = np.unpackbits(query[q0 : q0 + block], axis=1).astype(np.float32)
             common = q_bits @ t_bits.T  # (bq, bt) shared on-bits, exact in float32
-            union = q_count[q0:q0 + block, None] + t_count[None, t0:t0 + block] - common
+            union = q_count[q0 : q0 + block, None] + t_count[None, t0 : t0 + block] - common
             sim = np.divide(common, union, out=np.ones_like(common), where=union > 0)
-            np.maximum(best[q0:q0 + block], sim.max(1), out=best[q0:q0 + block])
+            np.maximum(best[q0 : q0 + block], sim.max(1), out=best[q0 : q0 + block])
     return best
 
 
@@ -130,8 +136,14 @@ class TrainingDomain:
     threshold: float = TANIMOTO_THRESHOLD
 
     @classmethod
-    def fit(cls, smiles: Sequence[str], threshold: float = TANIMOTO_THRESHOLD, *,
-            max_reference: int | None = None, seed: int = 0) -> TrainingDomain:
+    def fit(
+        cls,
+        smiles: Sequence[str],
+        threshold: float = TANIMOTO_THRESHOLD,
+        *,
+        max_reference: int | None = None,
+        seed: int = 0,
+    ) -> TrainingDomain:
         """Describe the training molecules ``smiles`` (valid SMILES, e.g. canonical).
 
         With ``max_reference``, a seeded random sample of that many molecules stands for a
@@ -161,23 +173,34 @@ class TrainingDomain:
         best = _max_tanimoto(packed, self.fingerprints).round(4)
         notes = [[] for _ in smiles]
         for i in np.flatnonzero(best < self.threshold):
-            notes[i].append(f"nearest training molecule has Tanimoto {best[i]:.4g} "
-                            f"< {self.threshold:g}")
+            notes[i].append(
+                f"nearest training molecule has Tanimoto {best[i]:.4g} < {self.threshold:g}"
+            )
         for j, name in enumerate(DOMAIN_DESCRIPTORS):
             low, high = self.low[name], self.high[name]
             margin = RANGE_MARGIN * (high - low)
             outside = (values[:, j] < low - margin) | (values[:, j] > high + margin)
             for i in np.flatnonzero(outside):
-                notes[i].append(f"{name} {values[i, j]:.4g} outside training range "
-                                f"{low:.4g} to {high:.4g}")
-        return pd.DataFrame({"max_tanimoto": best,
-                             "in_domain": [not n for n in notes],
-                             "note": ["; ".join(n) for n in notes]})
+                notes[i].append(
+                    f"{name} {values[i, j]:.4g} outside training range {low:.4g} to {high:.4g}"
+                )
+        return pd.DataFrame(
+            {
+                "max_tanimoto": best,
+                "in_domain": [not n for n in notes],
+                "note": ["; ".join(n) for n in notes],
+            }
+        )
 
     def describe(self) -> dict[str, Any]:
         """Everything but the fingerprints, JSON-able (see :meth:`from_arrays`)."""
-        return {"radius": _RADIUS, "n_bits": _N_BITS, "low": self.low, "high": self.high,
-                "threshold": self.threshold}
+        return {
+            "radius": _RADIUS,
+            "n_bits": _N_BITS,
+            "low": self.low,
+            "high": self.high,
+            "threshold": self.threshold,
+        }
 
     @classmethod
     def from_arrays(cls, fingerprints: np.ndarray, meta: dict[str, Any]) -> TrainingDomain:
@@ -190,11 +213,16 @@ class TrainingDomain:
         """
         array = np.asarray(fingerprints)
         if array.dtype != np.uint8 or array.ndim != 2 or array.shape[1] != _N_BITS // 8:
-            raise ValueError(f"expected (N, {_N_BITS // 8}) uint8 packed fingerprints, got "
-                             f"{array.dtype} {array.shape}")
-        return cls(array, {k: float(v) for k, v in meta["low"].items()},
-                   {k: float(v) for k, v in meta["high"].items()},
-                   float(meta.get("threshold", TANIMOTO_THRESHOLD)))
+            raise ValueError(
+                f"expected (N, {_N_BITS // 8}) uint8 packed fingerprints, got "
+                f"{array.dtype} {array.shape}"
+            )
+        return cls(
+            array,
+            {k: float(v) for k, v in meta["low"].items()},
+            {k: float(v) for k, v in meta["high"].items()},
+            float(meta.get("threshold", TANIMOTO_THRESHOLD)),
+        )
 
     def save(self, directory: str | os.PathLike) -> dict[str, Any]:
         """Write the fingerprints into ``directory``; return the JSON part for ``model.json``."""
@@ -213,17 +241,22 @@ class TrainingDomain:
         directory = Path(directory)
         name = str(meta.get("fingerprints", ""))
         if Path(name).name != name or name in ("", ".", ".."):
-            raise ValueError(f"{directory}: domain fingerprint file {name!r} must be a plain "
-                             "file name inside the model folder")
+            raise ValueError(
+                f"{directory}: domain fingerprint file {name!r} must be a plain "
+                "file name inside the model folder"
+            )
         try:
             return cls.from_arrays(np.load(directory / name, allow_pickle=False), meta)
         except ValueError as exc:
             raise ValueError(f"{directory / name}: {exc}") from exc
 
 
-def domain_columns(domain: TrainingDomain | None, canonical: Sequence[str | None],
-                   stacklevel: int = 3,
-                   input_notes: Sequence[str] | None = None) -> pd.DataFrame:
+def domain_columns(
+    domain: TrainingDomain | None,
+    canonical: Sequence[str | None],
+    stacklevel: int = 3,
+    input_notes: Sequence[str] | None = None,
+) -> pd.DataFrame:
     """``max_tanimoto``, ``in_domain`` and ``note`` for rows of canonical SMILES.
 
     Rows that are ``None`` (invalid inputs) get NaN, NA and an empty note. Multi-fragment
@@ -260,16 +293,23 @@ def domain_columns(domain: TrainingDomain | None, canonical: Sequence[str | None
     for i, smi in zip(rows, valid, strict=True):
         n_fragments = smi.count(".") + 1
         if n_fragments > 1:
-            fragment_note = (f"{n_fragments} fragments, predicted as given (no largest-"
-                             "fragment selection, no neutralisation)")
+            fragment_note = (
+                f"{n_fragments} fragments, predicted as given (no largest-"
+                "fragment selection, no neutralisation)"
+            )
             notes[i] = f"{notes[i]}; {fragment_note}" if notes[i] else fragment_note
     if input_notes is not None:
-        notes = ["; ".join(filter(None, (first, rest)))
-                 for first, rest in zip(input_notes, notes, strict=True)]
+        notes = [
+            "; ".join(filter(None, (first, rest)))
+            for first, rest in zip(input_notes, notes, strict=True)
+        ]
     n_out = int((~inside.fillna(True)).sum())
     if n_out:
-        warnings.warn(f"{n_out} of {len(rows)} molecules are outside the model's "
-                      "applicability domain (in_domain=False; see the note column): "
-                      "their predictions are extrapolations", DomainWarning,
-                      stacklevel=stacklevel)
+        warnings.warn(
+            f"{n_out} of {len(rows)} molecules are outside the model's "
+            "applicability domain (in_domain=False; see the note column): "
+            "their predictions are extrapolations",
+            DomainWarning,
+            stacklevel=stacklevel,
+        )
     return pd.DataFrame({"max_tanimoto": best, "in_domain": inside, "note": notes})

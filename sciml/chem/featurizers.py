@@ -98,8 +98,14 @@ def atom_features(atom: Chem.Atom) -> np.ndarray:
         chiral tag, total hydrogen count and hybridisation (each with an "other" slot),
         then an aromaticity flag and the atomic mass in units of 100 Da.
     """
-    values = [atom.GetAtomicNum(), atom.GetTotalDegree(), atom.GetFormalCharge(),
-              atom.GetChiralTag(), atom.GetTotalNumHs(), atom.GetHybridization()]
+    values = [
+        atom.GetAtomicNum(),
+        atom.GetTotalDegree(),
+        atom.GetFormalCharge(),
+        atom.GetChiralTag(),
+        atom.GetTotalNumHs(),
+        atom.GetHybridization(),
+    ]
     features: list[float] = []
     for value, choices in zip(values, _ATOM_CHOICES, strict=True):
         features += _one_hot(value, choices)

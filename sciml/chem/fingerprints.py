@@ -40,6 +40,7 @@ def _generator_counts(make, n_bits: int) -> Callable[[Sequence[str]], np.ndarray
             if mol is not None:
                 out[i] = generator.GetCountFingerprintAsNumPy(mol)
         return out
+
     return compute
 
 
@@ -62,8 +63,9 @@ def avalon_counts(smiles: Sequence[str], n_bits: int = 1024) -> np.ndarray:
     out = np.zeros((len(smiles), n_bits), dtype=np.float32)
     for i, mol in enumerate(_mols(smiles)):
         if mol is not None:
-            for bit, count in pyAvalonTools.GetAvalonCountFP(mol, nBits=n_bits) \
-                    .GetNonzeroElements().items():
+            for bit, count in (
+                pyAvalonTools.GetAvalonCountFP(mol, nBits=n_bits).GetNonzeroElements().items()
+            ):
                 out[i, bit] = count
     return out
 
@@ -103,13 +105,15 @@ FINGERPRINTS: dict[str, Callable[[Sequence[str]], np.ndarray]] = {
 def check_fingerprint_names(names: Sequence[str], where: str = "fingerprints") -> tuple[str, ...]:
     """``names`` as a tuple, or a ValueError naming the unknown ones and the valid ones."""
     if isinstance(names, str):
-        raise ValueError(f"{where} must be a list of names, e.g. [\"avalon\", \"erg\"], "
-                         f"got the string {names!r}")
+        raise ValueError(
+            f'{where} must be a list of names, e.g. ["avalon", "erg"], got the string {names!r}'
+        )
     names = tuple(str(n) for n in names)
     unknown = [n for n in names if n not in FINGERPRINTS]
     if unknown:
-        raise ValueError(f"{where}: unknown fingerprint set(s) {unknown}; choose from "
-                         f"{', '.join(FINGERPRINTS)}")
+        raise ValueError(
+            f"{where}: unknown fingerprint set(s) {unknown}; choose from {', '.join(FINGERPRINTS)}"
+        )
     if len(set(names)) != len(names):
         raise ValueError(f"{where}: {list(names)} names a set twice")
     return names

@@ -34,8 +34,9 @@ class MolecularPropertyPredictor:
         self.model = model
 
     @classmethod
-    def load(cls, path: str | os.PathLike,
-             precision: str | None = None) -> MolecularPropertyPredictor:
+    def load(
+        cls, path: str | os.PathLike, precision: str | None = None
+    ) -> MolecularPropertyPredictor:
         """Load a model folder written by ``save`` (any registered molecular model kind).
 
         ``precision`` (``"auto"``, ``"fp32"`` or ``"bf16"``) overrides the inference precision
@@ -55,10 +56,17 @@ class MolecularPropertyPredictor:
         method = getattr(self.model, "uncertainty_method", None)
         return method or "spread over the model's ensemble members"
 
-    def predict(self, smiles: str | os.PathLike | Sequence[str] | pd.Series, *,
-                errors: str = "raise", endpoints: Sequence[str] | None = None,
-                uncertainty: bool = True, chunk_size: int = 10_000,
-                smiles_column: str = "smiles", domain: bool = False) -> pd.DataFrame:
+    def predict(
+        self,
+        smiles: str | os.PathLike | Sequence[str] | pd.Series,
+        *,
+        errors: str = "raise",
+        endpoints: Sequence[str] | None = None,
+        uncertainty: bool = True,
+        chunk_size: int = 10_000,
+        smiles_column: str = "smiles",
+        domain: bool = False,
+    ) -> pd.DataFrame:
         """Predict endpoints in physical units (plus ``<endpoint>_std`` uncertainty columns).
 
         Parameters
@@ -91,18 +99,22 @@ class MolecularPropertyPredictor:
         if endpoints is not None:
             unknown = [e for e in endpoints if e not in self.endpoints]
             if unknown:
-                raise KeyError(f"unknown endpoint(s) {unknown}; this model predicts "
-                               f"{self.endpoints}")
+                raise KeyError(
+                    f"unknown endpoint(s) {unknown}; this model predicts {self.endpoints}"
+                )
         frames, invalid, bad, offset = [], [], [], 0
         for chunk in _chunks(smiles, chunk_size, smiles_column):
             labelled = isinstance(smiles, pd.Series)
             try:
-                frame = self.model.predict(chunk if labelled else list(chunk), errors=errors,
-                                           targets=endpoints, return_std=uncertainty,
-                                           domain=domain)
+                frame = self.model.predict(
+                    chunk if labelled else list(chunk),
+                    errors=errors,
+                    targets=endpoints,
+                    return_std=uncertainty,
+                    domain=domain,
+                )
             except InvalidSmilesError as exc:
-                bad += [InvalidSmiles(b.index + offset, b.value, b.reason)
-                        for b in exc.invalid]
+                bad += [InvalidSmiles(b.index + offset, b.value, b.reason) for b in exc.invalid]
                 offset += len(chunk)
                 continue
             if not labelled:
@@ -153,8 +165,8 @@ def _chunks(source, size: int, column: str) -> Iterator[pd.Series]:
         return
     if isinstance(source, pd.Series):
         for start in range(0, len(source), size):
-            yield source.iloc[start:start + size]
+            yield source.iloc[start : start + size]
         return
     items = list(source)
     for start in range(0, len(items), size):
-        yield pd.Series(items[start:start + size])
+        yield pd.Series(items[start : start + size])

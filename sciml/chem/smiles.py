@@ -347,8 +347,9 @@ def parse_batch(
     InvalidSmilesError
         With ``errors="raise"``, listing every bad row.
     """
-    return _map_batch(smiles, lambda mol: mol, errors=errors, sanitize=sanitize,
-                      standardize=standardize)
+    return _map_batch(
+        smiles, lambda mol: mol, errors=errors, sanitize=sanitize, standardize=standardize
+    )
 
 
 def canonicalize_batch(
@@ -384,5 +385,11 @@ def canonicalize_batch(
     InvalidSmilesError
         With ``errors="raise"``, listing every bad row.
     """
-    return _map_batch(smiles, lambda mol: mol_to_smiles(mol, isomeric=isomeric), errors=errors,
-                      sanitize=True, standardize=standardize, isotopes=isotopes)
+    return _map_batch(
+        smiles,
+        lambda mol: mol_to_smiles(mol, isomeric=isomeric),
+        errors=errors,
+        sanitize=True,
+        standardize=standardize,
+        isotopes=isotopes,
+    )

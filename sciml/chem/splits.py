@@ -141,8 +141,9 @@ def group_split(
         k = int(fits[0]) if len(fits) else int(np.argmax(room))
         parts[k].append(members[g])
         filled[k] += size
-    return tuple(np.sort(np.concatenate(p)).astype(np.int64) if p else np.empty(0, np.int64)
-                 for p in parts)
+    return tuple(
+        np.sort(np.concatenate(p)).astype(np.int64) if p else np.empty(0, np.int64) for p in parts
+    )
 
 
 def largest_first_group_split(
@@ -177,12 +178,15 @@ def largest_first_group_split(
         size = len(members[g])
         # DeepChem's rule: the first part whose cumulative count stays within its bound
         # (a later, smaller group may still fit an earlier part).
-        k = next((k for k in range(len(bounds) - 1) if filled[:k + 1].sum() + size <= bounds[k]),
-                 len(bounds) - 1)
+        k = next(
+            (k for k in range(len(bounds) - 1) if filled[: k + 1].sum() + size <= bounds[k]),
+            len(bounds) - 1,
+        )
         parts[k].append(members[g])
         filled[k] += size
-    return tuple(np.sort(np.concatenate(p)).astype(np.int64) if p else np.empty(0, np.int64)
-                 for p in parts)
+    return tuple(
+        np.sort(np.concatenate(p)).astype(np.int64) if p else np.empty(0, np.int64) for p in parts
+    )
 
 
 def _group_members(groups: Sequence[object]) -> list[np.ndarray]:
@@ -283,8 +287,10 @@ def butina_clusters(
     mols = parse_batch(smiles, errors="raise").values
     n = len(mols)
     if n > _BUTINA_MAX:
-        raise ValueError(f"Butina clustering of {n} molecules needs {n * (n - 1) // 2} "
-                         f"distances; use at most {_BUTINA_MAX} or a scaffold split")
+        raise ValueError(
+            f"Butina clustering of {n} molecules needs {n * (n - 1) // 2} "
+            f"distances; use at most {_BUTINA_MAX} or a scaffold split"
+        )
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=radius, fpSize=n_bits)
     fps = [generator.GetFingerprint(mol) for mol in mols]
     distances = np.zeros((n, n))
@@ -412,8 +418,7 @@ def repeated_kfold(
 
 def _check_folds(n: int, n_splits: int) -> None:
     if not 2 <= n_splits <= n:
-        raise ValueError(f"n_splits must be between 2 and the number of rows ({n}), "
-                         f"got {n_splits}")
+        raise ValueError(f"n_splits must be between 2 and the number of rows ({n}), got {n_splits}")
 
 
 def _folds_from_parts(parts: list[np.ndarray], n: int) -> list[Fold]:

@@ -82,7 +82,7 @@ def _uncovered_message(pattern: re.Pattern[str], text: object) -> str:
     bad, pos = [], 0
     for match in pattern.finditer(text):
         if match.start() > pos:
-            bad.append((pos, text[pos:match.start()]))
+            bad.append((pos, text[pos : match.start()]))
         pos = match.end()
     if pos < len(text):
         bad.append((pos, text[pos:]))
@@ -241,19 +241,23 @@ class SmilesTokenizer:
                 counts.update(tokenize_smiles(smiles))
             except TokenizationError as exc:
                 raise TokenizationError(f"corpus row {i}: {exc}") from None
-        head = list(SPECIAL_TOKENS) + [t for t in dict.fromkeys(extra_tokens)
-                                       if t not in SPECIAL_TOKENS]
+        head = list(SPECIAL_TOKENS) + [
+            t for t in dict.fromkeys(extra_tokens) if t not in SPECIAL_TOKENS
+        ]
         # Frequency, then the token itself, so equal corpora give identical vocabularies
         # (and fingerprints) whatever their order.
-        ranked = sorted((t for t, c in counts.items() if c >= min_freq and t not in head),
-                        key=lambda t: (-counts[t], t))
+        ranked = sorted(
+            (t for t, c in counts.items() if c >= min_freq and t not in head),
+            key=lambda t: (-counts[t], t),
+        )
         vocab = head + ranked
         if max_size is not None:
             if max_size < len(head):
-                raise ValueError(f"max_size={max_size} is smaller than the {len(head)} "
-                                 "special and extra tokens")
+                raise ValueError(
+                    f"max_size={max_size} is smaller than the {len(head)} special and extra tokens"
+                )
             vocab = vocab[:max_size]
-        return cls(vocab, extra_tokens=head[len(SPECIAL_TOKENS):])
+        return cls(vocab, extra_tokens=head[len(SPECIAL_TOKENS) :])
 
     def add_tokens(self, tokens: Iterable[str]) -> int:
         """Add extra tokens (appended at the end; existing ids do not change).
@@ -318,8 +322,11 @@ class SmilesTokenizer:
         A model stores it and refuses a tokenizer whose fingerprint differs, because the
         same id would mean a different token.
         """
-        payload = json.dumps({"vocab": self._vocab, "extra": sorted(self._extra),
-                              "regex": SMILES_REGEX}, ensure_ascii=True, separators=(",", ":"))
+        payload = json.dumps(
+            {"vocab": self._vocab, "extra": sorted(self._extra), "regex": SMILES_REGEX},
+            ensure_ascii=True,
+            separators=(",", ":"),
+        )
         return hashlib.sha256(payload.encode()).hexdigest()
 
     def check_fingerprint(self, expected: str) -> None:
@@ -433,8 +440,10 @@ class SmilesTokenizer:
         if max_length is not None:
             too_long = [i for i, r in enumerate(rows) if len(r) > max_length]
             if too_long and not truncation:
-                raise ValueError(f"{len(too_long)} sequences exceed max_length={max_length} "
-                                 f"(rows {too_long[:20]}); pass truncation=True to cut them")
+                raise ValueError(
+                    f"{len(too_long)} sequences exceed max_length={max_length} "
+                    f"(rows {too_long[:20]}); pass truncation=True to cut them"
+                )
             for i in too_long:
                 tail = [self.sep_id] if add_special_tokens and max_length > 1 else []
                 rows[i] = rows[i][: max_length - len(tail)] + tail
@@ -514,5 +523,7 @@ class SmilesTokenizer:
     __hash__ = None  # mutable through add_tokens
 
     def __repr__(self) -> str:
-        return (f"SmilesTokenizer(vocab_size={self.vocab_size}, "
-                f"extra_tokens={len(self._extra)}, fingerprint={self.fingerprint[:12]})")
+        return (
+            f"SmilesTokenizer(vocab_size={self.vocab_size}, "
+            f"extra_tokens={len(self._extra)}, fingerprint={self.fingerprint[:12]})"
+        )

@@ -55,8 +55,8 @@ def _skewness(values: np.ndarray) -> float:
     if values.size < 3:
         return 0.0
     centred = values - values.mean()
-    spread = np.sqrt(np.mean(centred ** 2))
-    return float(np.mean(centred ** 3) / spread ** 3) if spread > 0 else 0.0
+    spread = np.sqrt(np.mean(centred**2))
+    return float(np.mean(centred**3) / spread**3) if spread > 0 else 0.0
 
 
 def auto_kind(values: np.ndarray) -> tuple[str, str]:
@@ -97,8 +97,9 @@ def auto_kind(values: np.ndarray) -> tuple[str, str]:
 
 def _check_kind(kind: object, target: str) -> str:
     if kind not in KINDS:
-        raise ValueError(f"unknown transform {kind!r} for endpoint {target!r}; "
-                         f"choose one of {', '.join(KINDS)}")
+        raise ValueError(
+            f"unknown transform {kind!r} for endpoint {target!r}; choose one of {', '.join(KINDS)}"
+        )
     return str(kind)
 
 
@@ -134,8 +135,14 @@ class TargetTransforms:
         return cls(names, dict.fromkeys(names, "none"), {}, dict.fromkeys(names, "none"))
 
     @classmethod
-    def fit(cls, spec: str | Mapping[str, str] | None, y: np.ndarray,
-            targets: Sequence[str], *, rows: np.ndarray | None = None) -> TargetTransforms:
+    def fit(
+        cls,
+        spec: str | Mapping[str, str] | None,
+        y: np.ndarray,
+        targets: Sequence[str],
+        *,
+        rows: np.ndarray | None = None,
+    ) -> TargetTransforms:
         """Resolve ``spec`` against training targets ``y`` ``(N, T)`` (NaN = missing).
 
         Parameters
@@ -164,8 +171,9 @@ class TargetTransforms:
         else:
             unknown = sorted(set(spec) - set(names) - {"*"})
             if unknown:
-                raise ValueError(f"transforms name endpoint(s) {unknown} that are not among "
-                                 f"the targets {names}")
+                raise ValueError(
+                    f"transforms name endpoint(s) {unknown} that are not among the targets {names}"
+                )
             default = spec.get("*", "none")
             requested = {t: _check_kind(spec.get(t, default), t) for t in names}
         y = np.asarray(y, dtype=np.float64)
@@ -186,11 +194,15 @@ class TargetTransforms:
                 upper[target] = 100.0 if values.size and values.max() > 1.0 else 1.0
                 bad = (column < 0) | (column > upper[target])
             if bad.any():
-                allowed = {"log10": "strictly positive", "log1p": "non-negative",
-                           "logit": f"within [0, {upper.get(target, 1.0):g}]"}[kind]
+                allowed = {
+                    "log10": "strictly positive",
+                    "log1p": "non-negative",
+                    "logit": f"within [0, {upper.get(target, 1.0):g}]",
+                }[kind]
                 raise ValueError(
                     f"endpoint {target!r}: the {kind} transform needs {allowed} values; "
-                    f"{int(bad.sum())} row(s) are not (rows {_rows_labels(labels, bad)})")
+                    f"{int(bad.sum())} row(s) are not (rows {_rows_labels(labels, bad)})"
+                )
             kinds[target] = kind
         return cls(names, kinds, upper, requested, reasons)
 
@@ -210,8 +222,9 @@ class TargetTransforms:
                     y[:, j] = np.log(p / (1 - p))
         return y
 
-    def inverse(self, z: np.ndarray, std: np.ndarray | None = None
-                ) -> tuple[np.ndarray, np.ndarray | None]:
+    def inverse(
+        self, z: np.ndarray, std: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Model units -> physical units for means ``(N, T)`` and optional spreads ``(N, T)``."""
         y = np.array(z, dtype=np.float64, copy=True)
         s = None if std is None else np.array(std, dtype=np.float64, copy=True)
@@ -243,8 +256,9 @@ class TargetTransforms:
         parts = []
         for t in self.targets:
             why = self.reasons.get(t)
-            note = f" (auto: {why})" if why else (" (auto)" if self.requested.get(t) == "auto"
-                                                  else "")
+            note = (
+                f" (auto: {why})" if why else (" (auto)" if self.requested.get(t) == "auto" else "")
+            )
             parts.append(f"{t}: {self.kinds[t]}{note}")
         return "; ".join(parts)
 
@@ -260,8 +274,13 @@ class TargetTransforms:
     # ---------------------------------------------------------- persistence
     def to_dict(self) -> dict:
         """JSON-able form stored in ``model.json``."""
-        return {"targets": self.targets, "kinds": self.kinds, "upper": self.upper,
-                "requested": self.requested, "reasons": self.reasons}
+        return {
+            "targets": self.targets,
+            "kinds": self.kinds,
+            "upper": self.upper,
+            "requested": self.requested,
+            "reasons": self.reasons,
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping, source: str = "model.json") -> TargetTransforms:

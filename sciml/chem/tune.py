@@ -61,8 +61,10 @@ SEARCH_SPACES: dict[str, dict[str, tuple[str, float, float, bool]]] = {
 def search_space(model: str) -> dict[str, tuple[str, float, float, bool]]:
     """The search space of a model kind, or a ValueError listing the tunable kinds."""
     if model not in SEARCH_SPACES:
-        raise ValueError(f"no search space for model {model!r}; tunable models: "
-                         f"{', '.join(sorted(SEARCH_SPACES))}")
+        raise ValueError(
+            f"no search space for model {model!r}; tunable models: "
+            f"{', '.join(sorted(SEARCH_SPACES))}"
+        )
     return SEARCH_SPACES[model]
 
 
@@ -105,8 +107,12 @@ class TuneResult:
 
     def config(self) -> dict[str, Any]:
         """The JSON that ``sciml fit --config`` reads."""
-        return {"model": self.model, "options": {**self.fixed, **self.best_params},
-                "transforms": self.transforms, "cv_r2": self.best_score}
+        return {
+            "model": self.model,
+            "options": {**self.fixed, **self.best_params},
+            "transforms": self.transforms,
+            "cv_r2": self.best_score,
+        }
 
     def save(self, directory: str | os.PathLike) -> Path:
         """Write ``best_config.json`` and ``trials.csv`` into ``directory``."""
@@ -119,31 +125,44 @@ class TuneResult:
         return directory
 
 
-def _cv_score(factory: Callable[[], Any], smiles: list[str], y: pd.DataFrame, folds: int,
-              seed: int, transforms: Any) -> float:
-    """Mean over K folds and endpoints of each endpoint's task score (R² for regression in
-    the model's training units, AUROC for binary endpoints)."""
+def _cv_score(
+    factory: Callable[[], Any],
+    smiles: list[str],
+    y: pd.DataFrame,
+    folds: int,
+    seed: int,
+    transforms: Any,
+) -> float:
+    """Mean over K folds and endpoints of each endpoint's task score.
+
+    R² for regression endpoints (in the model's training units), AUROC for binary ones.
+    """
     order = np.random.default_rng(seed).permutation(len(smiles))
     scores = []
     for k in range(folds):
         held = np.zeros(len(smiles), dtype=bool)
         held[order[k::folds]] = True
         model = factory()
-        model.fit([s for s, h in zip(smiles, held, strict=True) if not h], y[~held],
-                  transforms=transforms)
+        model.fit(
+            [s for s, h in zip(smiles, held, strict=True) if not h], y[~held], transforms=transforms
+        )
         held_smiles = [s for s, h in zip(smiles, held, strict=True) if h]
         table = model.evaluate(held_smiles, y[held], transformed=True)
         scores.append(float(np.nanmean(table["score"].to_numpy(dtype=float))))
     return float(np.mean(scores))
 
 
-def _defaults_in_space(cls, space: Mapping[str, tuple[str, float, float, bool]],
-                       fixed: Mapping[str, Any]) -> dict[str, Any]:
+def _defaults_in_space(
+    cls, space: Mapping[str, tuple[str, float, float, bool]], fixed: Mapping[str, Any]
+) -> dict[str, Any]:
     """The model's default value of each searched option, where it lies inside the range."""
     import dataclasses
 
-    defaults = {f.name: f.default for f in dataclasses.fields(cls.config_cls)
-                if f.default is not dataclasses.MISSING}
+    defaults = {
+        f.name: f.default
+        for f in dataclasses.fields(cls.config_cls)
+        if f.default is not dataclasses.MISSING
+    }
     out = {}
     for name, (_, low, high, _) in space.items():
         value = defaults.get(name)
@@ -152,11 +171,21 @@ def _defaults_in_space(cls, space: Mapping[str, tuple[str, float, float, bool]],
     return out
 
 
-def tune(smiles: Sequence[str], y: pd.DataFrame, model: str = "gbm", *, trials: int = 20,
-         folds: int = 3, seed: int = 0, transforms: Any = None,
-         fixed: Mapping[str, Any] | None = None, storage: str | None = None,
-         study_name: str | None = None, timeout: float | None = None,
-         progress: bool = True) -> TuneResult:
+def tune(
+    smiles: Sequence[str],
+    y: pd.DataFrame,
+    model: str = "gbm",
+    *,
+    trials: int = 20,
+    folds: int = 3,
+    seed: int = 0,
+    transforms: Any = None,
+    fixed: Mapping[str, Any] | None = None,
+    storage: str | None = None,
+    study_name: str | None = None,
+    timeout: float | None = None,
+    progress: bool = True,
+) -> TuneResult:
     """Search a model's options by K-fold cross-validation on the training data.
 
     Parameters
@@ -221,8 +250,12 @@ def tune(smiles: Sequence[str], y: pd.DataFrame, model: str = "gbm", *, trials: 
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
-        study_name=study_name or f"sciml-{model}", storage=storage, load_if_exists=True,
-        direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+        study_name=study_name or f"sciml-{model}",
+        storage=storage,
+        load_if_exists=True,
+        direction="maximize",
+        sampler=optuna.samplers.TPESampler(seed=seed),
+    )
     if not study.trials:
         # The first trial of a new study is the model's defaults (inside the space), so the
         # search never returns something worse on the inner folds than not tuning at all.
@@ -235,5 +268,6 @@ def tune(smiles: Sequence[str], y: pd.DataFrame, model: str = "gbm", *, trials: 
     frame.columns = [c.removeprefix("params_") for c in frame.columns]
     if "duration" in frame:
         frame["duration_s"] = frame.pop("duration").dt.total_seconds()
-    return TuneResult(model, dict(study.best_params), float(study.best_value), fixed,
-                      transforms, frame)
+    return TuneResult(
+        model, dict(study.best_params), float(study.best_value), fixed, transforms, frame
+    )

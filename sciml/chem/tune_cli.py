@@ -27,17 +27,27 @@ def _cmd_tune(args: argparse.Namespace) -> int:
 
     check_output_dir(args.out, "--out folder")  # before the search, not after it
     train = load_csv(args.train, args.smiles_col, args.targets)
-    result = tune(train["smiles"].tolist(), train[args.targets], args.model, trials=args.trials,
-                  folds=args.folds, seed=args.seed,
-                  transforms=parse_transform_options(args.transform) if args.transform else None,
-                  fixed=dict(args.overrides), storage=args.storage, study_name=args.study_name,
-                  timeout=None if args.max_minutes is None else 60 * args.max_minutes,
-                  progress=not args.no_progress)
+    result = tune(
+        train["smiles"].tolist(),
+        train[args.targets],
+        args.model,
+        trials=args.trials,
+        folds=args.folds,
+        seed=args.seed,
+        transforms=parse_transform_options(args.transform) if args.transform else None,
+        fixed=dict(args.overrides),
+        storage=args.storage,
+        study_name=args.study_name,
+        timeout=None if args.max_minutes is None else 60 * args.max_minutes,
+        progress=not args.no_progress,
+    )
     folder = result.save(args.out)
-    print(f"best mean {args.folds}-fold R² {result.best_score:.3f} over "
-          f"{len(result.trials)} trial(s) with {result.best_params}; wrote "
-          f"{folder / 'best_config.json'} (use: sciml fit --config {folder / 'best_config.json'}"
-          f" ...) and {folder / 'trials.csv'}")
+    print(
+        f"best mean {args.folds}-fold R² {result.best_score:.3f} over "
+        f"{len(result.trials)} trial(s) with {result.best_params}; wrote "
+        f"{folder / 'best_config.json'} (use: sciml fit --config {folder / 'best_config.json'}"
+        f" ...) and {folder / 'trials.csv'}"
+    )
     return 0
 
 
@@ -46,38 +56,75 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     from sciml.chem.cli import _key_value, _split_names
 
     p = subparsers.add_parser(
-        "tune", help="search a molecular model's options with Optuna (training folds only)",
+        "tune",
+        help="search a molecular model's options with Optuna (training folds only)",
         description="Search the options of a molecular model (rf, gbm, gnn) by K-fold "
-                    "cross-validation inside the training CSV (the test set is never used), "
-                    "and write the best configuration for 'sciml fit --config'.")
+        "cross-validation inside the training CSV (the test set is never used), "
+        "and write the best configuration for 'sciml fit --config'.",
+    )
     p.add_argument("--train", required=True, metavar="FILE.csv", help="training CSV file")
-    p.add_argument("--smiles-col", default="smiles", metavar="COL",
-                   help="column holding SMILES (default: smiles)")
-    p.add_argument("--targets", required=True, type=_split_names, metavar="A,B",
-                   help="comma-separated endpoint columns; empty cells are missing labels")
-    p.add_argument("--model", default="gbm", choices=("rf", "gbm", "gnn"),
-                   help="model kind to tune (default: gbm)")
-    p.add_argument("--trials", type=int, default=20,
-                   help="trials run by this process (default: 20)")
-    p.add_argument("--folds", type=int, default=3,
-                   help="cross-validation folds inside the training data (default: 3)")
-    p.add_argument("--transform", action="append", metavar="KIND|NAME=KIND",
-                   help="target transform used in every fold (see 'sciml fit --help')")
-    p.add_argument("--set", dest="overrides", action="append", type=_key_value, default=[],
-                   metavar="FIELD=VALUE",
-                   help="hold a model option fixed during the search (repeatable), "
-                        "e.g. --set n_jobs=1 --set epochs=20")
-    p.add_argument("--storage", metavar="URL",
-                   help="Optuna storage shared by parallel workers, e.g. sqlite:///tune.db "
-                        "(default: in memory, this process only)")
-    p.add_argument("--study-name", metavar="NAME",
-                   help="study name in --storage (default: sciml-MODEL); an existing study "
-                        "is continued")
+    p.add_argument(
+        "--smiles-col",
+        default="smiles",
+        metavar="COL",
+        help="column holding SMILES (default: smiles)",
+    )
+    p.add_argument(
+        "--targets",
+        required=True,
+        type=_split_names,
+        metavar="A,B",
+        help="comma-separated endpoint columns; empty cells are missing labels",
+    )
+    p.add_argument(
+        "--model",
+        default="gbm",
+        choices=("rf", "gbm", "gnn"),
+        help="model kind to tune (default: gbm)",
+    )
+    p.add_argument(
+        "--trials", type=int, default=20, help="trials run by this process (default: 20)"
+    )
+    p.add_argument(
+        "--folds",
+        type=int,
+        default=3,
+        help="cross-validation folds inside the training data (default: 3)",
+    )
+    p.add_argument(
+        "--transform",
+        action="append",
+        metavar="KIND|NAME=KIND",
+        help="target transform used in every fold (see 'sciml fit --help')",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        type=_key_value,
+        default=[],
+        metavar="FIELD=VALUE",
+        help="hold a model option fixed during the search (repeatable), "
+        "e.g. --set n_jobs=1 --set epochs=20",
+    )
+    p.add_argument(
+        "--storage",
+        metavar="URL",
+        help="Optuna storage shared by parallel workers, e.g. sqlite:///tune.db "
+        "(default: in memory, this process only)",
+    )
+    p.add_argument(
+        "--study-name",
+        metavar="NAME",
+        help="study name in --storage (default: sciml-MODEL); an existing study is continued",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the folds and the sampler")
-    p.add_argument("--max-minutes", type=float, metavar="M",
-                   help="start no new trial after M minutes")
-    p.add_argument("--out", required=True, metavar="DIR",
-                   help="folder for best_config.json and trials.csv")
+    p.add_argument(
+        "--max-minutes", type=float, metavar="M", help="start no new trial after M minutes"
+    )
+    p.add_argument(
+        "--out", required=True, metavar="DIR", help="folder for best_config.json and trials.csv"
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     from sciml._cli_compat import add_deprecated_flag
 

@@ -172,15 +172,25 @@ def _build() -> dict[str, RemoteFile]:
         )
     for name, sha in _MOLECULENET_CLS_SHA.items():
         files.append(
-            RemoteFile(f"moleculenet_{name.split('.')[0].lower()}", f"moleculenet_cls/{name}",
-                       f"{_CHEMPROP_DATA}/{name}", sha,
-                       "MoleculeNet research data (files from the chemprop repository, MIT)",
-                       _MOLECULENET_CITATION)
+            RemoteFile(
+                f"moleculenet_{name.split('.')[0].lower()}",
+                f"moleculenet_cls/{name}",
+                f"{_CHEMPROP_DATA}/{name}",
+                sha,
+                "MoleculeNet research data (files from the chemprop repository, MIT)",
+                _MOLECULENET_CITATION,
+            )
         )
     for split, sha in _MOSES_SHA.items():
         files.append(
-            RemoteFile(f"moses_{split}", f"moses/{split}.csv.gz", f"{_MOSES_REPO}/{split}.csv.gz",
-                       sha, "MIT", _MOSES_CITATION)
+            RemoteFile(
+                f"moses_{split}",
+                f"moses/{split}.csv.gz",
+                f"{_MOSES_REPO}/{split}.csv.gz",
+                sha,
+                "MIT",
+                _MOSES_CITATION,
+            )
         )
     return {f.name: f for f in files}
 

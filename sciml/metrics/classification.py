@@ -44,7 +44,13 @@ __all__ = [
 
 #: Per-task binary metrics by name (higher is better for the first three).
 CLASSIFICATION_METRIC_NAMES: tuple[str, ...] = (
-    "auroc", "auprc", "balanced_accuracy", "log_loss", "brier", "ece")
+    "auroc",
+    "auprc",
+    "balanced_accuracy",
+    "log_loss",
+    "brier",
+    "ece",
+)
 
 _EPS = 1e-15
 
@@ -57,8 +63,10 @@ def _pairs(y_true: Any, y_prob: Any) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"binary labels must be 0 or 1 (NaN = missing), got {bad.tolist()}")
     probs = yp[~np.isnan(yp)]
     if ((probs < 0) | (probs > 1)).any():
-        raise ValueError("predicted probabilities must lie in [0, 1]; got values from "
-                         f"{probs.min():.3g} to {probs.max():.3g}")
+        raise ValueError(
+            "predicted probabilities must lie in [0, 1]; got values from "
+            f"{probs.min():.3g} to {probs.max():.3g}"
+        )
     return yt, yp
 
 
@@ -108,8 +116,9 @@ def auprc(y_true: Any, y_prob: Any, *, reduce: Reduce = "none") -> np.ndarray | 
     return _per_task(_auprc, y_true, y_prob, reduce)
 
 
-def balanced_accuracy(y_true: Any, y_prob: Any, *, threshold: float = 0.5,
-                      reduce: Reduce = "none") -> np.ndarray | float:
+def balanced_accuracy(
+    y_true: Any, y_prob: Any, *, threshold: float = 0.5, reduce: Reduce = "none"
+) -> np.ndarray | float:
     """Mean of the recalls of both classes, with class 1 predicted where ``p >= threshold``."""
 
     def one(y, p):
@@ -135,8 +144,9 @@ def brier(y_true: Any, y_prob: Any, *, reduce: Reduce = "none") -> np.ndarray | 
     return _per_task(lambda y, p: float(np.mean((p - y) ** 2)), y_true, y_prob, reduce)
 
 
-def ece(y_true: Any, y_prob: Any, *, n_bins: int = 10,
-        reduce: Reduce = "none") -> np.ndarray | float:
+def ece(
+    y_true: Any, y_prob: Any, *, n_bins: int = 10, reduce: Reduce = "none"
+) -> np.ndarray | float:
     """Expected calibration error over ``n_bins`` equal-width probability bins."""
     if not isinstance(n_bins, int) or n_bins < 1:
         raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")

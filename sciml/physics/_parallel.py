@@ -9,6 +9,10 @@ import warnings
 
 from sciml.physics.data import _parallel as _moved
 
-warnings.warn("sciml.physics._parallel is deprecated and will be removed in the next release; "
-              "import sciml.physics.data._parallel instead", DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "sciml.physics._parallel is deprecated and will be removed in the next release; "
+    "import sciml.physics.data._parallel instead",
+    DeprecationWarning,
+    stacklevel=2,
+)
 sys.modules[__name__] = _moved

@@ -204,8 +204,16 @@ def fit_grid_operator(
         optimizer, max_lr=config.lr, total_steps=config.epochs * steps_per_epoch, pct_start=0.1
     )
     generator = torch.Generator().manual_seed(config.seed)
-    state = {"config": asdict(config), "epoch": 0, "history": [], "best_val": float("inf"), "best_epoch": -1,
-             "best_state": None, "cpu": 0.0, "wall": 0.0}
+    state = {
+        "config": asdict(config),
+        "epoch": 0,
+        "history": [],
+        "best_val": float("inf"),
+        "best_epoch": -1,
+        "best_state": None,
+        "cpu": 0.0,
+        "wall": 0.0,
+    }
     path = Path(checkpoint) if checkpoint else None
     if path is not None and path.is_file():
         saved = torch.load(path, weights_only=True)
@@ -247,8 +255,13 @@ def fit_grid_operator(
         state["cpu"] = time.process_time() - cpu0
         state["wall"] = time.perf_counter() - wall0
         state["history"].append(
-            {"epoch": state["epoch"], "train_rel_l2": total / n, "val_rel_l2": val_error,
-             "cpu_s": round(state["cpu"], 1), "wall_s": round(state["wall"], 1)}
+            {
+                "epoch": state["epoch"],
+                "train_rel_l2": total / n,
+                "val_rel_l2": val_error,
+                "cpu_s": round(state["cpu"], 1),
+                "wall_s": round(state["wall"], 1),
+            }
         )
         if val_error < state["best_val"]:
             state["best_val"], state["best_epoch"] = val_error, state["epoch"]
@@ -294,7 +307,9 @@ def evaluate_grid_operator(
     errors = []
     for start in range(0, len(data["channels"]), batch_size):
         sl = slice(start, start + batch_size)
-        errors.append(relative_l2(model(data["channels"][sl]), data["target"][sl], data["mask"][sl]))
+        errors.append(
+            relative_l2(model(data["channels"][sl]), data["target"][sl], data["mask"][sl])
+        )
     errors = torch.cat(errors).numpy()
     return errors if per_sample else float(errors.mean())
 
@@ -329,13 +344,24 @@ def shape_features(mask: np.ndarray, spacing: float) -> np.ndarray:
     rows = []
     for m in mask:
         padded = np.pad(m, 1)
-        links = np.count_nonzero(np.diff(padded, axis=0)) + np.count_nonzero(np.diff(padded, axis=1))
+        links = np.count_nonzero(np.diff(padded, axis=0)) + np.count_nonzero(
+            np.diff(padded, axis=1)
+        )
         area = m.sum() * spacing**2
         perimeter = links * spacing
         parts, holes = topology(m)
         d = boundary_distance(m, (axis, np.arange(m.shape[1]) * spacing))[m]
-        rows.append([area, perimeter, holes, parts, d.max(), d.mean(),
-                     4 * np.pi * area / max(perimeter, 1e-12) ** 2])
+        rows.append(
+            [
+                area,
+                perimeter,
+                holes,
+                parts,
+                d.max(),
+                d.mean(),
+                4 * np.pi * area / max(perimeter, 1e-12) ** 2,
+            ]
+        )
     return np.asarray(rows, dtype=float)
 
 
@@ -429,8 +455,13 @@ class ShapeDescriptor:
 
     def to_state(self) -> dict:
         """Weights-only-loadable form (JSON text and a packed boolean tensor)."""
-        meta = {"spacing": self.spacing, "lower": list(self.lower), "upper": list(self.upper),
-                "min_iou": self.min_iou, "mask_shape": list(self.masks.shape)}
+        meta = {
+            "spacing": self.spacing,
+            "lower": list(self.lower),
+            "upper": list(self.upper),
+            "min_iou": self.min_iou,
+            "mask_shape": list(self.masks.shape),
+        }
         packed = np.packbits(self.masks.reshape(-1))
         return {"meta": json.dumps(meta), "masks": torch.from_numpy(packed)}
 
@@ -440,8 +471,13 @@ class ShapeDescriptor:
         meta = json.loads(state["meta"])
         shape = tuple(meta["mask_shape"])
         bits = np.unpackbits(state["masks"].numpy())[: int(np.prod(shape))]
-        return cls(meta["spacing"], tuple(meta["lower"]), tuple(meta["upper"]),
-                   bits.reshape(shape).astype(bool), meta["min_iou"])
+        return cls(
+            meta["spacing"],
+            tuple(meta["lower"]),
+            tuple(meta["upper"]),
+            bits.reshape(shape).astype(bool),
+            meta["min_iou"],
+        )
 
 
 # --------------------------------------------------------------------------- the model
@@ -656,9 +692,14 @@ class AnyShapeDarcy:
             )
         axis = self.grid.axes[0]
         return xr.DataArray(
-            u, dims=("x", "y"), coords={"x": axis, "y": axis, "in_domain": ok}, name="u",
-            attrs={"domain_reason": "; ".join(reasons), "equation": "-div(K grad u) = 1, u = 0 "
-                   "on the boundary"},
+            u,
+            dims=("x", "y"),
+            coords={"x": axis, "y": axis, "in_domain": ok},
+            name="u",
+            attrs={
+                "domain_reason": "; ".join(reasons),
+                "equation": "-div(K grad u) = 1, u = 0 on the boundary",
+            },
         )
 
     # ----------------------------------------------------------------- adapt
@@ -747,7 +788,10 @@ class AnyShapeDarcy:
         matrix, unknown, channels, level, mask = self.residual_operator(geometry, permeability)
         coo = matrix.tocoo()
         a = torch.sparse_coo_tensor(
-            np.vstack([coo.row, coo.col]), coo.data, coo.shape, dtype=torch.float64,
+            np.vstack([coo.row, coo.col]),
+            coo.data,
+            coo.shape,
+            dtype=torch.float64,
             check_invariants=False,
         ).coalesce()
         inv_diag = torch.as_tensor(1.0 / matrix.diagonal())
@@ -770,13 +814,15 @@ class AnyShapeDarcy:
             if ref is not None:
                 with torch.no_grad():
                     u = model(x)[0].numpy() * _off_frame(mask)
-                entry["rel_l2"] = float(
-                    np.linalg.norm((u - ref)[mask]) / np.linalg.norm(ref[mask])
-                )
+                entry["rel_l2"] = float(np.linalg.norm((u - ref)[mask]) / np.linalg.norm(ref[mask]))
             history.append(entry)
             if log:
-                log(" ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
-                             for k, v in entry.items()))
+                log(
+                    " ".join(
+                        f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
+                        for k, v in entry.items()
+                    )
+                )
 
         n_nodes = mask.size
         source = torch.ones(len(index), dtype=torch.float64)
@@ -827,7 +873,9 @@ class AnyShapeDarcy:
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-        info = {**self.info, "adapted": {"steps": history[-1]["step"], "lr": lr,
-                                         "cpu_s": history[-1]["cpu_s"]}}
+        info = {
+            **self.info,
+            "adapted": {"steps": history[-1]["step"], "lr": lr, "cpu_s": history[-1]["cpu_s"]},
+        }
         adapted = AnyShapeDarcy(model.eval(), self.resolution, self.descriptor, self.contrast, info)
         return adapted, history

@@ -62,8 +62,9 @@ def _generate(args: argparse.Namespace) -> int:
         if args.random_polygons:
             from sciml.physics.data.geometry import random_polygons
 
-            geometries.update(random_polygons(
-                args.random_polygons, seed=args.seed, resolution=config.resolution))
+            geometries.update(
+                random_polygons(args.random_polygons, seed=args.seed, resolution=config.resolution)
+            )
         run["geometries"] = geometries
     elif args.geometry_file:  # heat: one plate cross-section or closed solid
         if len(args.geometry_file) > 1:

@@ -9,6 +9,10 @@ import warnings
 
 from sciml.physics.problems import darcy as _moved
 
-warnings.warn("sciml.physics.darcy is deprecated and will be removed in the next release; "
-              "import sciml.physics.problems.darcy instead", DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "sciml.physics.darcy is deprecated and will be removed in the next release; "
+    "import sciml.physics.problems.darcy instead",
+    DeprecationWarning,
+    stacklevel=2,
+)
 sys.modules[__name__] = _moved

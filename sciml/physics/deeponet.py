@@ -9,6 +9,10 @@ import warnings
 
 from sciml.physics.operator import networks as _moved
 
-warnings.warn("sciml.physics.deeponet is deprecated and will be removed in the next release; "
-              "import sciml.physics.operator.networks instead", DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "sciml.physics.deeponet is deprecated and will be removed in the next release; "
+    "import sciml.physics.operator.networks instead",
+    DeprecationWarning,
+    stacklevel=2,
+)
 sys.modules[__name__] = _moved

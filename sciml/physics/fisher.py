@@ -9,6 +9,10 @@ import warnings
 
 from sciml.physics.problems import fisher as _moved
 
-warnings.warn("sciml.physics.fisher is deprecated and will be removed in the next release; "
-              "import sciml.physics.problems.fisher instead", DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "sciml.physics.fisher is deprecated and will be removed in the next release; "
+    "import sciml.physics.problems.fisher instead",
+    DeprecationWarning,
+    stacklevel=2,
+)
 sys.modules[__name__] = _moved

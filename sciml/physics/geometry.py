@@ -9,6 +9,10 @@ import warnings
 
 from sciml.physics.data import geometry as _moved
 
-warnings.warn("sciml.physics.geometry is deprecated and will be removed in the next release; "
-              "import sciml.physics.data.geometry instead", DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "sciml.physics.geometry is deprecated and will be removed in the next release; "
+    "import sciml.physics.data.geometry instead",
+    DeprecationWarning,
+    stacklevel=2,
+)
 sys.modules[__name__] = _moved

@@ -9,6 +9,10 @@ import warnings
 
 from sciml.physics.data import grf as _moved
 
-warnings.warn("sciml.physics.grf is deprecated and will be removed in the next release; "
-              "import sciml.physics.data.grf instead", DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "sciml.physics.grf is deprecated and will be removed in the next release; "
+    "import sciml.physics.data.grf instead",
+    DeprecationWarning,
+    stacklevel=2,
+)
 sys.modules[__name__] = _moved

@@ -143,11 +143,17 @@ def _initial_model(args: argparse.Namespace, problem, data):
     """The network to train: the problem's default, or a source checkpoint (``--init``)."""
     if not args.init_from and args.freeze != "none":
         raise ValueError("--freeze applies to transfer: give the source model with --init-from")
-    explicit = [flag for flag, given in (
-        ("--boundary", args.boundary is not None), ("--wide-branch", args.wide_branch),
-        ("--fourier", bool(args.fourier)), ("--trunk", args.trunk != "mlp"),
-        ("--p", args.p is not None),
-    ) if given]
+    explicit = [
+        flag
+        for flag, given in (
+            ("--boundary", args.boundary is not None),
+            ("--wide-branch", args.wide_branch),
+            ("--fourier", bool(args.fourier)),
+            ("--trunk", args.trunk != "mlp"),
+            ("--p", args.p is not None),
+        )
+        if given
+    ]
     if args.init_from and explicit:
         raise ValueError(
             f"{', '.join(explicit)} cannot change a network loaded with --init-from {args.init_from}; "
@@ -201,9 +207,7 @@ def _predict_any_shape(args: argparse.Namespace) -> int:
         else AnyShapeDarcy.load(args.model)
     )
     if args.adapt_steps:
-        model, history = model.adapt(
-            args.geometry_file, args.permeability, steps=args.adapt_steps
-        )
+        model, history = model.adapt(args.geometry_file, args.permeability, steps=args.adapt_steps)
         print(
             f"adapted to {args.geometry_file} with the PDE residual only: {history[-1]['step']} "
             f"steps, {history[-1]['cpu_s']:.1f} CPU-s, residual {history[0]['loss']:.3g} -> "
@@ -216,14 +220,20 @@ def _predict_any_shape(args: argparse.Namespace) -> int:
         print(f"sciml pde predict: warning: {warning.message}", file=sys.stderr)
     out = field.to_dataset(name="u")
     out["mask"] = (("x", "y"), model.mask_of(args.geometry_file))
-    out.attrs.update({
-        "model": str(args.model), "geometry": str(Path(args.geometry_file)),
-        "permeability": args.permeability, "in_domain": int(bool(field.in_domain)),
-        "domain_reason": field.attrs["domain_reason"],
-    })
+    out.attrs.update(
+        {
+            "model": str(args.model),
+            "geometry": str(Path(args.geometry_file)),
+            "permeability": args.permeability,
+            "in_domain": int(bool(field.in_domain)),
+            "domain_reason": field.attrs["domain_reason"],
+        }
+    )
     out = out.drop_vars("in_domain")
     path = save_dataset(out, args.out)
-    state = "in domain" if bool(field.in_domain) else "OUT OF DOMAIN: " + field.attrs["domain_reason"]
+    state = (
+        "in domain" if bool(field.in_domain) else "OUT OF DOMAIN: " + field.attrs["domain_reason"]
+    )
     print(f"wrote u {dict(field.sizes)} to {path}; {state}")
     return 0
 
@@ -277,19 +287,30 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
     )
     from sciml._cli_compat import add_deprecated
 
-    train.add_argument("--train", dest="data", metavar="FILE.nc",
-                       help="training data set (.nc) from 'sciml pde generate'")
+    train.add_argument(
+        "--train",
+        dest="data",
+        metavar="FILE.nc",
+        help="training data set (.nc) from 'sciml pde generate'",
+    )
     add_deprecated(train, "--data", "--train", "data")
     train.add_argument("--out", required=True, help="model checkpoint to write (.pt)")
     train.add_argument("--epochs", type=int, default=50, help="training epochs (default: 50)")
-    train.add_argument("--batch-size", type=int, default=32,
-                       help="samples per batch (default: 32)")
-    train.add_argument("--lr", type=float, default=None,
-                       help="peak learning rate (default 1e-3; 3e-4 with --init-from)")
+    train.add_argument("--batch-size", type=int, default=32, help="samples per batch (default: 32)")
+    train.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="peak learning rate (default 1e-3; 3e-4 with --init-from)",
+    )
     train.add_argument("--p", type=int, default=None, help="latent width (fisher 300, darcy 150)")
     train.add_argument("--width", type=int, default=128, help="hidden width of the networks")
-    train.add_argument("--loss", choices=("mse", "rel_l2"), default="mse",
-                       help="data loss on the masked field: mse (default) or relative L2")
+    train.add_argument(
+        "--loss",
+        choices=("mse", "rel_l2"),
+        default="mse",
+        help="data loss on the masked field: mse (default) or relative L2",
+    )
     train.add_argument(
         "--physics",
         type=float,
@@ -303,38 +324,81 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
         help="plain DeepONet (no mask channel/mask-multiplied output)",
     )
     net = train.add_argument_group("network options (default: the problem's network)")
-    net.add_argument("--boundary", choices=("distance", "mask"), default=None,
-                     help="distance: u = 0 on the boundary exactly (output times tanh(d/0.05), "
-                     "d a trunk input; darcy's default); mask: learned boundary, output times "
-                     "the 0/1 mask (the default with --physics)")
-    net.add_argument("--wide-branch", action="store_true",
-                     help="darcy: wide CNN branch on log K (GELU, 32/64/128 filters, head 256, "
-                     "p = 200)")
-    net.add_argument("--fourier", type=int, default=0, metavar="M",
-                     help="M random Fourier features of the trunk coordinates (default: none)")
-    net.add_argument("--fourier-scale", type=float, default=1.0,
-                     help="standard deviation of the Fourier frequencies (default 1)")
-    net.add_argument("--trunk", choices=("mlp", "pod"), default="mlp",
-                     help="pod: POD-DeepONet, the trunk is the POD basis of the training "
-                     "fields (predicts on the training grid only)")
-    net.add_argument("--weighting", choices=("static", "relobralo"), default="static",
-                     help="weighting of the data and physics terms: static (--physics W) or "
-                     "relobralo (Bischof & Kraus 2021)")
-    net.add_argument("--relobralo-alpha", type=float, default=0.999,
-                     help="ReLoBRaLo memory alpha (default 0.999, the paper's)")
-    net.add_argument("--init-from", metavar="SOURCE.pt", default=None,
-                     help="transfer: start from this trained checkpoint of the same problem "
-                     "(fine-tunes every layer at lr 3e-4 unless --freeze partial)")
+    net.add_argument(
+        "--boundary",
+        choices=("distance", "mask"),
+        default=None,
+        help="distance: u = 0 on the boundary exactly (output times tanh(d/0.05), "
+        "d a trunk input; darcy's default); mask: learned boundary, output times "
+        "the 0/1 mask (the default with --physics)",
+    )
+    net.add_argument(
+        "--wide-branch",
+        action="store_true",
+        help="darcy: wide CNN branch on log K (GELU, 32/64/128 filters, head 256, p = 200)",
+    )
+    net.add_argument(
+        "--fourier",
+        type=int,
+        default=0,
+        metavar="M",
+        help="M random Fourier features of the trunk coordinates (default: none)",
+    )
+    net.add_argument(
+        "--fourier-scale",
+        type=float,
+        default=1.0,
+        help="standard deviation of the Fourier frequencies (default 1)",
+    )
+    net.add_argument(
+        "--trunk",
+        choices=("mlp", "pod"),
+        default="mlp",
+        help="pod: POD-DeepONet, the trunk is the POD basis of the training "
+        "fields (predicts on the training grid only)",
+    )
+    net.add_argument(
+        "--weighting",
+        choices=("static", "relobralo"),
+        default="static",
+        help="weighting of the data and physics terms: static (--physics W) or "
+        "relobralo (Bischof & Kraus 2021)",
+    )
+    net.add_argument(
+        "--relobralo-alpha",
+        type=float,
+        default=0.999,
+        help="ReLoBRaLo memory alpha (default 0.999, the paper's)",
+    )
+    net.add_argument(
+        "--init-from",
+        metavar="SOURCE.pt",
+        default=None,
+        help="transfer: start from this trained checkpoint of the same problem "
+        "(fine-tunes every layer at lr 3e-4 unless --freeze partial)",
+    )
     from sciml._cli_compat import add_deprecated
 
     add_deprecated(net, "--init", "--init-from", "init_from")
-    net.add_argument("--freeze", choices=("none", "partial"), default="none",
-                     help="with --init-from: none (default) trains every layer; partial trains "
-                     "the first and last branch layers, the last trunk layer and the bias")
-    train.add_argument("--val-fraction", type=float, default=0.1,
-                       help="share of the samples held out to pick the best epoch (default 0.1)")
-    train.add_argument("--seed", type=int, default=0,
-                       help="seeds the split, initialisation and batching (default: 0)")
+    net.add_argument(
+        "--freeze",
+        choices=("none", "partial"),
+        default="none",
+        help="with --init-from: none (default) trains every layer; partial trains "
+        "the first and last branch layers, the last trunk layer and the bias",
+    )
+    train.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.1,
+        help="share of the samples held out to pick the best epoch (default 0.1)",
+    )
+    train.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds the split, initialisation and batching (default: 0)",
+    )
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     from sciml._resume_cli import add_resume_arguments, stops_on_budget
 
@@ -350,31 +414,53 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
         "netCDF.",
     )
     predict.add_argument(
-        "--model", required=True,
+        "--model",
+        required=True,
         help="checkpoint from 'sciml pde train', or a shipped model: darcy-any-shape (Darcy "
         "on any 2-D shape; give --geometry-file)",
     )
     predict.add_argument(
-        "--geometry-file", default=None, metavar="FILE",
+        "--geometry-file",
+        default=None,
+        metavar="FILE",
         help="any-shape models: the domain in [0, 1]^2 (GeoJSON/CSV polygon with holes, PNG, "
         "npy or netCDF mask)",
     )
-    predict.add_argument("--permeability", type=float, default=1.0,
-                         help="any-shape models: constant K > 0 (default 1)")
-    predict.add_argument("--adapt-steps", type=int, default=0, metavar="N",
-                         help="any-shape models: first fine-tune N steps on the shape with the "
-                         "PDE residual only (no solver data; about 0.02 CPU-s a step; 100 is the setting chosen on validation shapes, see benchmarks/results/operators_any_shape.md)")
     predict.add_argument(
-        "--input", dest="data", metavar="FILE.nc",
-        help="inputs: a data set of the same problem (.nc)"
+        "--permeability",
+        type=float,
+        default=1.0,
+        help="any-shape models: constant K > 0 (default 1)",
+    )
+    predict.add_argument(
+        "--adapt-steps",
+        type=int,
+        default=0,
+        metavar="N",
+        help="any-shape models: first fine-tune N steps on the shape with the "
+        "PDE residual only (no solver data; about 0.02 CPU-s a step; 100 is the setting chosen on validation shapes, see benchmarks/results/operators_any_shape.md)",
+    )
+    predict.add_argument(
+        "--input",
+        dest="data",
+        metavar="FILE.nc",
+        help="inputs: a data set of the same problem (.nc)",
     )
     add_deprecated(predict, "--data", "--input", "data")
     predict.add_argument("--out", required=True, help="predictions to write (.nc)")
-    predict.add_argument("--sample-index", dest="samples", type=int, nargs="+", default=None,
-                         metavar="I", help="predict only these samples of --input (0-based)")
+    predict.add_argument(
+        "--sample-index",
+        dest="samples",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="I",
+        help="predict only these samples of --input (0-based)",
+    )
     from sciml._cli_compat import add_deprecated
 
     add_deprecated(predict, "--samples", "--sample-index", "samples", type=int, nargs="+")
-    predict.add_argument("--batch-size", type=int, default=256,
-                         help="samples per forward pass (default: 256)")
+    predict.add_argument(
+        "--batch-size", type=int, default=256, help="samples per forward pass (default: 256)"
+    )
     predict.set_defaults(handler=_predict)

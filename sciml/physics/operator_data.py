@@ -38,6 +38,10 @@ def heat_dataset(ds, indices=None) -> OperatorDataset:
     """3-D heat samples (:meth:`HeatProblem.dataset`)."""
     return HeatProblem().dataset(ds, indices)
 
-warnings.warn("sciml.physics.operator_data is deprecated and will be removed in the next release; "
-              "import from sciml.physics.operator.data and the Problem objects (get_problem(name).dataset) instead",
-              DeprecationWarning, stacklevel=2)
+
+warnings.warn(
+    "sciml.physics.operator_data is deprecated and will be removed in the next release; "
+    "import from sciml.physics.operator.data and the Problem objects (get_problem(name).dataset) instead",
+    DeprecationWarning,
+    stacklevel=2,
+)

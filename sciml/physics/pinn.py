@@ -7,7 +7,6 @@ This module keeps the old import path working. New code imports from
 :mod:`~sciml.physics.operator.inverse` (inverse problems).
 """
 
-
 import warnings
 
 from sciml.physics.operator.derivatives import field_derivatives, trunk_derivatives
@@ -33,6 +32,9 @@ __all__ = [
     "fit_fisher_inverse",
 ]
 
-warnings.warn("sciml.physics.pinn is deprecated and will be removed in the next release; "
-              "import from sciml.physics.operator (derivatives, residuals, pinn, inverse) instead",
-              DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "sciml.physics.pinn is deprecated and will be removed in the next release; "
+    "import from sciml.physics.operator (derivatives, residuals, pinn, inverse) instead",
+    DeprecationWarning,
+    stacklevel=2,
+)

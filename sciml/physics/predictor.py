@@ -185,11 +185,16 @@ class OperatorPredictor:
             if a is None:
                 from sciml.physics.problems.fisher import FAMILIES
 
-                formulas = "; ".join(f"{f}: R(u) = {FAMILIES[f].formula}"
-                                     for f in dict.fromkeys(families) if f in FAMILIES)
-                raise ValueError(f"family {', '.join(dict.fromkeys(families))} needs the "
-                                 f"amplitude a ({formulas or 'see FAMILIES'}); pass a=... "
-                                 "(one value or one per input), no default is assumed")
+                formulas = "; ".join(
+                    f"{f}: R(u) = {FAMILIES[f].formula}"
+                    for f in dict.fromkeys(families)
+                    if f in FAMILIES
+                )
+                raise ValueError(
+                    f"family {', '.join(dict.fromkeys(families))} needs the "
+                    f"amplitude a ({formulas or 'see FAMILIES'}); pass a=... "
+                    "(one value or one per input), no default is assumed"
+                )
             a = _per_sample("a", a, n)
             beta = _per_sample("beta", np.nan if beta is None else beta, n)
             coefficients = np.stack(

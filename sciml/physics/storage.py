@@ -9,6 +9,10 @@ import warnings
 
 from sciml.physics.data import storage as _moved
 
-warnings.warn("sciml.physics.storage is deprecated and will be removed in the next release; "
-              "import sciml.physics.data.storage instead", DeprecationWarning, stacklevel=2)
+warnings.warn(
+    "sciml.physics.storage is deprecated and will be removed in the next release; "
+    "import sciml.physics.data.storage instead",
+    DeprecationWarning,
+    stacklevel=2,
+)
 sys.modules[__name__] = _moved

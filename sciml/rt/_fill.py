@@ -49,8 +49,18 @@ def _allowed(table: torch.Tensor, classes: Sequence[np.ndarray], width: int) -> 
 
 
 @torch.no_grad()
-def fill_rows(rt, rows, *, temperature, generator, n_steps=None, batch_size=256, pad=False,
-              allowed=None, repair=False) -> tuple[list[str | None], int]:
+def fill_rows(
+    rt,
+    rows,
+    *,
+    temperature,
+    generator,
+    n_steps=None,
+    batch_size=256,
+    pad=False,
+    allowed=None,
+    repair=False,
+) -> tuple[list[str | None], int]:
     """See :meth:`sciml.rt.RegressionTransformer.fill`."""
     net = rt.net
     device = next(net.parameters()).device
@@ -64,10 +74,17 @@ def fill_rows(rt, rows, *, temperature, generator, n_steps=None, batch_size=256,
         idx = order[start : start + batch_size]
         ids, attention = pad_ids([rows[i] for i in idx], rt.tokenizer.pad_id)
         filled = iterative_unmask(
-            net, ids.to(device), attention.to(device), n_steps=n_steps,
-            temperature=temperature, generator=generator, syntax=rt.language.smiles_syntax,
-            alternatives=REPAIR_CANDIDATES if repair else 0, pad=pad,
-            allowed=None if table is None
+            net,
+            ids.to(device),
+            attention.to(device),
+            n_steps=n_steps,
+            temperature=temperature,
+            generator=generator,
+            syntax=rt.language.smiles_syntax,
+            alternatives=REPAIR_CANDIDATES if repair else 0,
+            pad=pad,
+            allowed=None
+            if table is None
             else _allowed(table, [allowed[i] for i in idx], ids.shape[1]).to(device),
         )
         filled, alt = (filled[0].cpu(), filled[1].cpu()) if repair else (filled.cpu(), None)

@@ -26,8 +26,9 @@ def _read_smiles_csv(path: str, column: str, what: str = "input", **kwargs):
     return frame
 
 
-def _legacy(args: argparse.Namespace, command: str, positionals: dict[str, str],
-            **required: str) -> None:
+def _legacy(
+    args: argparse.Namespace, command: str, positionals: dict[str, str], **required: str
+) -> None:
     from sciml._cli_compat import apply_legacy_positionals, require
 
     apply_legacy_positionals(args, command, positionals)
@@ -37,9 +38,12 @@ def _legacy(args: argparse.Namespace, command: str, positionals: dict[str, str],
 def _cmd_train(args: argparse.Namespace) -> int:
     _legacy(args, "rt train", {"train": "--train"}, train="--train", out="--out")
     if args.precision.isdigit():  # the old meaning: digits per property
-        print(f"sciml rt train: warning: --precision {args.precision} (digits) is deprecated "
-              f"and will be removed in the next release; use --decimals {args.precision} "
-              "(--precision now means fp32/bf16, as everywhere else)", file=sys.stderr)
+        print(
+            f"sciml rt train: warning: --precision {args.precision} (digits) is deprecated "
+            f"and will be removed in the next release; use --decimals {args.precision} "
+            "(--precision now means fp32/bf16, as everywhere else)",
+            file=sys.stderr,
+        )
         args.decimals, args.precision = int(args.precision), "auto"
     elif args.precision not in ("auto", "fp32", "bf16"):
         raise ValueError(f"--precision must be auto, fp32 or bf16, got {args.precision!r}")
@@ -75,20 +79,29 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise ValueError(f"--val-fraction must be in [0, 1), got {fraction}")
     if fraction > 0:
         frame, val = _hold_out(frame, args.smiles_col, fraction, args.seed)
-        print(f"sciml rt train: validating on {len(val)} held-out molecules "
-              f"({fraction:.0%}; --val-fraction 0 turns this off)", file=sys.stderr)
+        print(
+            f"sciml rt train: validating on {len(val)} held-out molecules "
+            f"({fraction:.0%}; --val-fraction 0 turns this off)",
+            file=sys.stderr,
+        )
     init = None
     if args.init_from:
         check_input_file(args.init_from, "--init-from checkpoint")
         init = RegressionTransformer.load(args.init_from)
         # The pre-trained model's architecture; the new properties' digits from --decimals.
-        config = replace(init.config, precision=args.decimals,
-                         self_consistency=args.self_consistency,
-                         language=args.language or init.config.language)
+        config = replace(
+            init.config,
+            precision=args.decimals,
+            self_consistency=args.self_consistency,
+            language=args.language or init.config.language,
+        )
     else:
-        config = RTConfig(size=size, precision=args.decimals,
-                          self_consistency=args.self_consistency,
-                          language=args.language or "smiles")
+        config = RTConfig(
+            size=size,
+            precision=args.decimals,
+            self_consistency=args.self_consistency,
+            language=args.language or "smiles",
+        )
     train_config = TrainConfig(
         max_epochs=args.epochs,
         batch_size=args.batch_size,
@@ -136,8 +149,14 @@ def _hold_out(frame, smiles_col: str, fraction: float, seed: int):
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    _legacy(args, "rt predict", {"model": "--model", "input": "--input"}, model="--model",
-            input="--input", out="--out")
+    _legacy(
+        args,
+        "rt predict",
+        {"model": "--model", "input": "--input"},
+        model="--model",
+        input="--input",
+        out="--out",
+    )
     import warnings
 
     from sciml._io import atomic_write, check_input_file, check_output_file
@@ -213,8 +232,14 @@ def _parse_exclude(items: list[str] | None, no_filters: bool) -> dict[str, str] 
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    _legacy(args, "rt generate", {"model": "--model", "seeds": "--seeds"}, model="--model",
-            seeds="--seeds", out="--out")
+    _legacy(
+        args,
+        "rt generate",
+        {"model": "--model", "seeds": "--seeds"},
+        model="--model",
+        seeds="--seeds",
+        out="--out",
+    )
     from sciml._io import check_input_file, check_output_file
     from sciml.rt.predictor import RegressionTransformer
 
@@ -227,14 +252,29 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         if args.seeds.endswith(".csv")
         else [args.seeds]
     )
-    options = dict(n=args.n, repair=args.repair, span_slack=args.span_slack, exclude=exclude,
-                   max_rounds=args.max_rounds, errors=args.errors,
-                   out_of_range=args.out_of_range, seed=args.seed)
+    options = dict(
+        n=args.n,
+        repair=args.repair,
+        span_slack=args.span_slack,
+        exclude=exclude,
+        max_rounds=args.max_rounds,
+        errors=args.errors,
+        out_of_range=args.out_of_range,
+        seed=args.seed,
+    )
     # Unset options keep GenerationConfig's defaults (one place for them).
-    options.update({k: v for k, v in (("mask_fraction", args.mask_fraction),
-                                      ("temperature", args.temperature),
-                                      ("best_of", args.best_of), ("mask", args.mask))
-                    if v is not None})
+    options.update(
+        {
+            k: v
+            for k, v in (
+                ("mask_fraction", args.mask_fraction),
+                ("temperature", args.temperature),
+                ("best_of", args.best_of),
+                ("mask", args.mask),
+            )
+            if v is not None
+        }
+    )
     out = rt.generate(seeds, _parse_targets(args.target), **options)
     out.to_csv(args.out, index=False)
     a = out.attrs
@@ -255,8 +295,11 @@ _ERRORS = {
     "vocabulary, named): stop with a list of them (raise, default), leave their rows "
     "out (skip) or keep them with empty values (nan)",
 }
-_SMILES_COL = {"default": "smiles", "metavar": "COL",
-               "help": "column holding SMILES (default: smiles)"}
+_SMILES_COL = {
+    "default": "smiles",
+    "metavar": "COL",
+    "help": "column holding SMILES (default: smiles)",
+}
 
 
 def _legacy_out(parser, out_help: str) -> None:
@@ -284,42 +327,77 @@ def _add_train(sub) -> None:
     from sciml._cli_compat import add_legacy_positionals
     from sciml._resume_cli import add_resume_arguments, stops_on_budget
 
-    train = sub.add_parser("train", help="train on a CSV of SMILES and property columns",
-                           description="Train a Regression Transformer on SMILES and property "
-                                       "columns of a CSV file and write a checkpoint.")
+    train = sub.add_parser(
+        "train",
+        help="train on a CSV of SMILES and property columns",
+        description="Train a Regression Transformer on SMILES and property "
+        "columns of a CSV file and write a checkpoint.",
+    )
     add_legacy_positionals(train, "train")
-    train.add_argument("--train", metavar="FILE.csv",
-                       help="training CSV with a SMILES column and one column per property")
-    train.add_argument("--properties", nargs="+", required=True, metavar="COL",
-                       help="property columns to learn (one or more)")
+    train.add_argument(
+        "--train",
+        metavar="FILE.csv",
+        help="training CSV with a SMILES column and one column per property",
+    )
+    train.add_argument(
+        "--properties",
+        nargs="+",
+        required=True,
+        metavar="COL",
+        help="property columns to learn (one or more)",
+    )
     _legacy_out(train, "checkpoint file to write (.pt)")
-    train.add_argument("--val", metavar="FILE.csv",
-                       help="validation CSV with the same columns (best epoch)")
-    train.add_argument("--val-fraction", type=float, default=None, metavar="F",
-                       help="without --val: hold out this fraction of the training molecules "
-                            "for validation, molecules with the same canonical SMILES on one "
-                            "side (default: 0.1 with at least 50 molecules, else none; 0: none)")
-    train.add_argument("--epoch-size", type=int, default=None, metavar="N",
-                       help="molecules per epoch for large sets: a checkpoint, a validation "
-                            "pass and the time-budget check every N molecules; every molecule "
-                            "is still seen once per pass (default: the whole set)")
-    train.add_argument("--size", default="small",
-                       help="encoder size: tiny, small or base (default: small)")
-    train.add_argument("--init-from", metavar="FILE.pt",
-                       help="fine-tune this RT checkpoint (e.g. sciml/assets/demo_rt.pt, the "
-                            "QED model trained on 1.6M MOSES molecules) instead of starting "
-                            "from random weights; its size and settings are kept and its "
-                            "vocabulary grows by the new tokens")
-    train.add_argument("--decimals", type=int, default=4, metavar="N",
-                       help="digits after the decimal point written per property value "
-                            "(default: 4)")
-    train.add_argument("--precision", default="auto", metavar="auto|fp32|bf16",
-                       help="training autocast: auto (bf16 on CUDA, fp32 elsewhere), fp32 or "
-                            "bf16 (also on CPUs with AVX-512 BF16; fp32 master weights). A "
-                            "number is the deprecated spelling of --decimals")
+    train.add_argument(
+        "--val", metavar="FILE.csv", help="validation CSV with the same columns (best epoch)"
+    )
+    train.add_argument(
+        "--val-fraction",
+        type=float,
+        default=None,
+        metavar="F",
+        help="without --val: hold out this fraction of the training molecules "
+        "for validation, molecules with the same canonical SMILES on one "
+        "side (default: 0.1 with at least 50 molecules, else none; 0: none)",
+    )
+    train.add_argument(
+        "--epoch-size",
+        type=int,
+        default=None,
+        metavar="N",
+        help="molecules per epoch for large sets: a checkpoint, a validation "
+        "pass and the time-budget check every N molecules; every molecule "
+        "is still seen once per pass (default: the whole set)",
+    )
+    train.add_argument(
+        "--size", default="small", help="encoder size: tiny, small or base (default: small)"
+    )
+    train.add_argument(
+        "--init-from",
+        metavar="FILE.pt",
+        help="fine-tune this RT checkpoint (e.g. sciml/assets/demo_rt.pt, the "
+        "QED model trained on 1.6M MOSES molecules) instead of starting "
+        "from random weights; its size and settings are kept and its "
+        "vocabulary grows by the new tokens",
+    )
+    train.add_argument(
+        "--decimals",
+        type=int,
+        default=4,
+        metavar="N",
+        help="digits after the decimal point written per property value (default: 4)",
+    )
+    train.add_argument(
+        "--precision",
+        default="auto",
+        metavar="auto|fp32|bf16",
+        help="training autocast: auto (bf16 on CUDA, fp32 elsewhere), fp32 or "
+        "bf16 (also on CPUs with AVX-512 BF16; fp32 master weights). A "
+        "number is the deprecated spelling of --decimals",
+    )
     train.add_argument("--epochs", type=int, default=20, help="training epochs (default: 20)")
-    train.add_argument("--batch-size", type=int, default=64,
-                       help="molecules per batch (default: 64)")
+    train.add_argument(
+        "--batch-size", type=int, default=64, help="molecules per batch (default: 64)"
+    )
     train.add_argument("--lr", type=float, default=5e-4, help="peak learning rate (default 5e-4)")
     train.add_argument(
         "--self-consistency",
@@ -327,12 +405,20 @@ def _add_train(sub) -> None:
         default=0.0,
         help="weight of the self-consistency term (0: off)",
     )
-    train.add_argument("--seed", type=int, default=0,
-                       help="seeds initialisation, batching and masking (default: 0)")
-    train.add_argument("--language", choices=("smiles", "selfies"), default=None,
-                       help="molecule language the model reads and writes: smiles or selfies "
-                            "(every generated SELFIES is a molecule); default smiles, or the "
-                            "--init-from model's")
+    train.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds initialisation, batching and masking (default: 0)",
+    )
+    train.add_argument(
+        "--language",
+        choices=("smiles", "selfies"),
+        default=None,
+        help="molecule language the model reads and writes: smiles or selfies "
+        "(every generated SELFIES is a molecule); default smiles, or the "
+        "--init-from model's",
+    )
     train.add_argument("--errors", **_ERRORS)
     train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     from sciml._cli_compat import add_deprecated_flag
@@ -345,11 +431,16 @@ def _add_train(sub) -> None:
 def _add_predict(sub) -> None:
     from sciml._cli_compat import add_legacy_positionals
 
-    predict = sub.add_parser("predict", help="predict properties of the molecules in a CSV",
-                             description="Predict properties with a Regression Transformer "
-                                         "checkpoint; the output keeps every input column.")
+    predict = sub.add_parser(
+        "predict",
+        help="predict properties of the molecules in a CSV",
+        description="Predict properties with a Regression Transformer "
+        "checkpoint; the output keeps every input column.",
+    )
     add_legacy_positionals(predict, "model", "input")
-    predict.add_argument("--model", metavar="FILE.pt", help="checkpoint written by 'sciml rt train'")
+    predict.add_argument(
+        "--model", metavar="FILE.pt", help="checkpoint written by 'sciml rt train'"
+    )
     predict.add_argument("--input", metavar="FILE.csv", help="CSV with a SMILES column")
     _legacy_out(predict, "CSV to write")
     predict.add_argument(
@@ -371,14 +462,18 @@ def _add_predict(sub) -> None:
 def _add_generate(sub) -> None:
     from sciml._cli_compat import add_legacy_positionals
 
-    generate = sub.add_parser("generate", help="edit seed molecules towards target property values",
-                              description="Generate molecules from seed molecules, primed with "
-                                          "target property values.")
+    generate = sub.add_parser(
+        "generate",
+        help="edit seed molecules towards target property values",
+        description="Generate molecules from seed molecules, primed with target property values.",
+    )
     add_legacy_positionals(generate, "model", "seeds")
-    generate.add_argument("--model", metavar="FILE.pt",
-                          help="checkpoint written by 'sciml rt train'")
-    generate.add_argument("--seeds", metavar="SMILES|FILE.csv",
-                          help="a seed SMILES, or a CSV with a SMILES column")
+    generate.add_argument(
+        "--model", metavar="FILE.pt", help="checkpoint written by 'sciml rt train'"
+    )
+    generate.add_argument(
+        "--seeds", metavar="SMILES|FILE.csv", help="a seed SMILES, or a CSV with a SMILES column"
+    )
     generate.add_argument(
         "--target",
         nargs="+",
@@ -387,16 +482,27 @@ def _add_generate(sub) -> None:
         help="target values, e.g. qed=0.8 or qed=0.2,0.5,0.8",
     )
     _legacy_out(generate, "CSV to write")
-    generate.add_argument("--n", type=int, default=10,
-                          help="distinct molecules wanted per seed and target (default: 10)")
+    generate.add_argument(
+        "--n",
+        type=int,
+        default=10,
+        help="distinct molecules wanted per seed and target (default: 10)",
+    )
     chosen = "see sciml.rt.generation.GenerationConfig"
-    generate.add_argument("--mask-fraction", type=float, default=None,
-                          help="share of the seed's tokens re-generated: the locality knob, "
-                               "small = local edits, large = more property change (default: "
-                               f"0.25, {chosen})")
-    generate.add_argument("--temperature", type=float, default=None,
-                          help=f"sampling temperature of the fills, 0 = greedy (default: 1.0, "
-                               f"{chosen})")
+    generate.add_argument(
+        "--mask-fraction",
+        type=float,
+        default=None,
+        help="share of the seed's tokens re-generated: the locality knob, "
+        "small = local edits, large = more property change (default: "
+        f"0.25, {chosen})",
+    )
+    generate.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help=f"sampling temperature of the fills, 0 = greedy (default: 1.0, {chosen})",
+    )
     generate.add_argument(
         "--mask",
         choices=("scaffold", "spans", "atoms"),
@@ -425,8 +531,11 @@ def _add_generate(sub) -> None:
         "see sciml.rt.filters). Molecules "
         "with radicals are always refused, unless --no-filters",
     )
-    generate.add_argument("--no-filters", action="store_true",
-                          help="keep every valid molecule: no group filter, radicals allowed")
+    generate.add_argument(
+        "--no-filters",
+        action="store_true",
+        help="keep every valid molecule: no group filter, radicals allowed",
+    )
     generate.add_argument(
         "--span-slack",
         type=float,
@@ -435,9 +544,12 @@ def _add_generate(sub) -> None:
         help="extra [MASK] slots (up to F x span length) after each masked span, so molecules "
         "can grow or shrink (default: the model's trained value; 0 for older models)",
     )
-    generate.add_argument("--max-rounds", type=int, default=4,
-                          help="rounds of new candidates while fewer than --n molecules were "
-                               "made (default: 4)")
+    generate.add_argument(
+        "--max-rounds",
+        type=int,
+        default=4,
+        help="rounds of new candidates while fewer than --n molecules were made (default: 4)",
+    )
     generate.add_argument(
         "--out-of-range",
         choices=("raise", "clip"),

@@ -240,16 +240,25 @@ class RTDataset(Dataset):
         else:
             if len(mol_ids) != len(self.smiles):
                 raise ValueError(f"mol_ids has {len(mol_ids)} rows for {len(self.smiles)} SMILES")
-            self._mol_lengths = np.fromiter((len(mol_ids[i]) for i in range(len(mol_ids))),
-                                            dtype=np.int64, count=len(mol_ids)) \
-                if not hasattr(mol_ids, "lengths") else np.asarray(mol_ids.lengths())
-            bad = [f"  [{i}] {self.smiles[i]!r}: no token ids (not encodable)"
-                   for i in np.flatnonzero(self._mol_lengths == 0)[:20]]
+            self._mol_lengths = (
+                np.fromiter(
+                    (len(mol_ids[i]) for i in range(len(mol_ids))),
+                    dtype=np.int64,
+                    count=len(mol_ids),
+                )
+                if not hasattr(mol_ids, "lengths")
+                else np.asarray(mol_ids.lengths())
+            )
+            bad = [
+                f"  [{i}] {self.smiles[i]!r}: no token ids (not encodable)"
+                for i in np.flatnonzero(self._mol_lengths == 0)[:20]
+            ]
             # Values out of range surface here, before training, not in the middle of it.
             for i in range(len(self.smiles)):
                 try:
-                    numbers.encode(dict(zip(numbers.names, values[i], strict=True)),
-                                   out_of_range=out_of_range)
+                    numbers.encode(
+                        dict(zip(numbers.names, values[i], strict=True)), out_of_range=out_of_range
+                    )
                 except ValueError as exc:
                     bad.append(f"  [{i}] {self.smiles[i]!r}: {exc}")
                     if len(bad) >= 20:
@@ -291,8 +300,9 @@ class RTDataset(Dataset):
         tok = self.tokenizer
         row = dict(zip(self.numbers.names, self.values[i], strict=True))
         block = tok.convert_tokens_to_ids(self.numbers.encode(row, out_of_range=self.out_of_range))
-        return np.concatenate([[tok.cls_id], block, np.asarray(self.mol_ids[i], dtype=np.int64),
-                               [tok.sep_id]]).astype(np.int64)
+        return np.concatenate(
+            [[tok.cls_id], block, np.asarray(self.mol_ids[i], dtype=np.int64), [tok.sep_id]]
+        ).astype(np.int64)
 
     def __getitem__(self, i: int) -> dict:
         return {"ids": self._sequence(i), "y": self.values[i]}
@@ -364,8 +374,7 @@ class RTDataset(Dataset):
             cursor = b
         inputs.append(seq[start + cursor :])
         labels.append(np.full(len(seq) - start - cursor, IGNORE_INDEX))
-        return (np.concatenate(inputs).astype(np.int64),
-                np.concatenate(labels).astype(np.int64))
+        return (np.concatenate(inputs).astype(np.int64), np.concatenate(labels).astype(np.int64))
 
     def _reveal_leading(self, ids: torch.Tensor, labels: torch.Tensor) -> None:
         """Unmask, in place, the leading value tokens of some rows (``reveal_digits``)."""

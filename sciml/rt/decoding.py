@@ -164,7 +164,15 @@ def iterative_unmask(
         fix = masked & (rank < k.unsqueeze(1))
         if syntax:
             _repair_syntax(
-                checker, net.mask_id, ids, attention_mask, fix, choice, probs, confidence, start,
+                checker,
+                net.mask_id,
+                ids,
+                attention_mask,
+                fix,
+                choice,
+                probs,
+                confidence,
+                start,
                 net.pad_id if pad else None,
             )
         ids = torch.where(fix, choice, ids)

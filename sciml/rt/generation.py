@@ -157,20 +157,29 @@ class GenerationConfig:
 
     def __post_init__(self):
         checks = [
-            (0 < self.mask_fraction <= 1, f"mask_fraction must be in (0, 1], got "
-                                          f"{self.mask_fraction}"),
+            (
+                0 < self.mask_fraction <= 1,
+                f"mask_fraction must be in (0, 1], got {self.mask_fraction}",
+            ),
             (self.n >= 1, f"n must be >= 1, got {self.n}"),
-            (self.n_steps is None or self.n_steps >= 1, f"n_steps must be >= 1, got "
-                                                        f"{self.n_steps}"),
+            (
+                self.n_steps is None or self.n_steps >= 1,
+                f"n_steps must be >= 1, got {self.n_steps}",
+            ),
             (self.max_retries >= 0, f"max_retries must be >= 0, got {self.max_retries}"),
             (self.best_of >= 1, f"best_of must be >= 1, got {self.best_of}"),
             (self.max_rounds >= 1, f"max_rounds must be >= 1, got {self.max_rounds}"),
             (self.mask in MASKS, f"mask must be one of {MASKS}, got {self.mask!r}"),
             (self.temperature >= 0, f"temperature must be >= 0, got {self.temperature}"),
-            (self.out_of_range in ("raise", "clip"),
-             f"out_of_range must be 'raise' or 'clip', got {self.out_of_range!r}"),
-            (self.span_slack is None or (self.span_slack >= 0 and math.isfinite(self.span_slack)),
-             f"span_slack must be >= 0, got {self.span_slack}"),
+            (
+                self.out_of_range in ("raise", "clip"),
+                f"out_of_range must be 'raise' or 'clip', got {self.out_of_range!r}",
+            ),
+            (
+                self.span_slack is None
+                or (self.span_slack >= 0 and math.isfinite(self.span_slack)),
+                f"span_slack must be >= 0, got {self.span_slack}",
+            ),
         ]
         for ok, message in checks:
             if not ok:
@@ -194,8 +203,9 @@ class GenerationConfig:
         return cls(**{**{k: getattr(base, k) for k in names}, **options})
 
 
-def target_rows(rt, targets: Mapping[str, float | Sequence[float]],
-                out_of_range: str) -> list[dict[str, float]]:
+def target_rows(
+    rt, targets: Mapping[str, float | Sequence[float]], out_of_range: str
+) -> list[dict[str, float]]:
     """One ``{property: value}`` per target (lists of several properties are zipped), checked."""
     if not targets:
         raise ValueError(
@@ -256,8 +266,9 @@ def scaffold_atoms(smiles: str) -> np.ndarray:
     return keep
 
 
-def _grow_spans(free: np.ndarray, k: int, rng: np.random.Generator,
-                max_spans: int = 2) -> np.ndarray:
+def _grow_spans(
+    free: np.ndarray, k: int, rng: np.random.Generator, max_spans: int = 2
+) -> np.ndarray:
     """``k`` masked positions: 1..max_spans spans inside the runs of ``free``, then grown."""
     n = len(free)
     edges = np.flatnonzero(np.diff(np.concatenate([[0], free.astype(int), [0]])))
@@ -298,7 +309,11 @@ class Masker:
         self.max_len = rt.net.encoder.max_len
         self.atom_class = atom_class_table(rt.net)[0]
         slack = rt.config.span_slack if config.span_slack is None else config.span_slack
-        if config.span_slack is None and config.mask == "scaffold" and not rt.language.smiles_syntax:
+        if (
+            config.span_slack is None
+            and config.mask == "scaffold"
+            and not rt.language.smiles_syntax
+        ):
             # A SELFIES branch writes its length in tokens: an inserted or dropped token would
             # move atoms in or out of it (and out of the scaffold's rings), so scaffold edits of
             # SELFIES keep the token count unless span_slack is given.
@@ -318,8 +333,9 @@ class Masker:
             raise RuntimeError(f"token count of {seed!r} changed: {len(free)} != {n_tokens}")
         return free
 
-    def __call__(self, base: np.ndarray, seed: str, s_idx: int,
-                 k: int) -> tuple[list[int], np.ndarray | None]:
+    def __call__(
+        self, base: np.ndarray, seed: str, s_idx: int, k: int
+    ) -> tuple[list[int], np.ndarray | None]:
         """The masked id row of candidate ``k`` and its atom classes (``mask="atoms"`` only)."""
         cfg, start = self.config, self.mol_start
         ids = base.copy()
@@ -334,17 +350,28 @@ class Masker:
             ids[start + masked] = self.mask_id
             return ids.tolist(), classes
         k_tokens = int(min(n_mol, max(1, round(cfg.mask_fraction * n_mol))))
-        spans = (_grow_spans(self.free_tokens(seed, n_mol), k_tokens, rng)
-                 if cfg.mask == "scaffold" else mask_molecule_spans(n_mol, cfg.mask_fraction, rng))
+        spans = (
+            _grow_spans(self.free_tokens(seed, n_mol), k_tokens, rng)
+            if cfg.mask == "scaffold"
+            else mask_molecule_spans(n_mol, cfg.mask_fraction, rng)
+        )
         ids[start + np.flatnonzero(spans)] = self.mask_id
         if self.slack > 0:
-            ids = _with_slack(ids, spans, start, self.slack, rng, self.max_len - len(ids),
-                              self.mask_id)
+            ids = _with_slack(
+                ids, spans, start, self.slack, rng, self.max_len - len(ids), self.mask_id
+            )
         return ids.tolist(), None
 
 
-def _with_slack(ids: np.ndarray, spans: np.ndarray, mol_start: int, slack: float,
-                rng: np.random.Generator, room: int, mask_id: int) -> np.ndarray:
+def _with_slack(
+    ids: np.ndarray,
+    spans: np.ndarray,
+    mol_start: int,
+    slack: float,
+    rng: np.random.Generator,
+    room: int,
+    mask_id: int,
+) -> np.ndarray:
     """``ids`` with ``0..ceil(slack * k)`` extra ``[MASK]`` slots after each masked span of ``k``.
 
     The layout of :meth:`sciml.rt.data.RTDataset._slack_row` in training, where the extra
@@ -363,8 +390,12 @@ def _with_slack(ids: np.ndarray, spans: np.ndarray, mol_start: int, slack: float
 
 
 # ---------------------------------------------------------------------- reranking
-def rerank(rt, fills: Sequence[Sequence[str | None]], targets: Sequence[Mapping[str, float]],
-           batch_size: int = 256) -> list[str | None]:
+def rerank(
+    rt,
+    fills: Sequence[Sequence[str | None]],
+    targets: Sequence[Mapping[str, float]],
+    batch_size: int = 256,
+) -> list[str | None]:
     """Per candidate, the valid fill whose *model-predicted* properties are closest to its targets.
 
     ``fills[j][i]`` is fill ``j`` of candidate ``i`` (None if invalid); distance in units of
@@ -440,8 +471,9 @@ class _Run:
             primer = {}
             for k, p in enumerate(names):
                 spec, value = rt.numbers.spec(p), float(pred[s_idx, k])
-                primer[p] = min(max(value, spec.vmin), spec.vmax) if np.isfinite(value) \
-                    else math.nan
+                primer[p] = (
+                    min(max(value, spec.vmin), spec.vmax) if np.isfinite(value) else math.nan
+                )
             primers.append({**primer, **self.goals[t_idx]})
         encoded = rt.encode([self.seeds[s] for s, _ in self.pairs], primers, errors="raise")
         return {pair: np.asarray(row) for pair, row in zip(self.pairs, encoded.ids, strict=True)}
@@ -450,9 +482,15 @@ class _Run:
         """One fill of each candidate: canonical SMILES, or None (invalid or filtered)."""
         cfg = self.config
         texts, n_repaired = self.rt.fill(
-            [self.rows[i] for i in indices], temperature=temperature, generator=self.generator,
-            n_steps=cfg.n_steps, batch_size=cfg.batch_size, pad=self.pad, repair=cfg.repair,
-            allowed=None if cfg.mask != "atoms" else [self.classes[i] for i in indices])
+            [self.rows[i] for i in indices],
+            temperature=temperature,
+            generator=self.generator,
+            n_steps=cfg.n_steps,
+            batch_size=cfg.batch_size,
+            pad=self.pad,
+            repair=cfg.repair,
+            allowed=None if cfg.mask != "atoms" else [self.classes[i] for i in indices],
+        )
         out = list(canonicalize_batch([t or "" for t in texts], errors="nan").values)
         self.counts["fills"] += len(out)
         self.counts["repaired"] += n_repaired
@@ -476,8 +514,11 @@ class _Run:
         resample = cfg.temperature or 1.0  # a greedy refill would repeat the same output
         fills = [self.fill(batch, cfg.temperature)]
         fills += [self.fill(batch, resample) for _ in range(cfg.best_of - 1)]
-        outputs = (rerank(self.rt, fills, [self.goals[self.jobs[i][1]] for i in batch],
-                          cfg.batch_size) if cfg.best_of > 1 else fills[0])
+        outputs = (
+            rerank(self.rt, fills, [self.goals[self.jobs[i][1]] for i in batch], cfg.batch_size)
+            if cfg.best_of > 1
+            else fills[0]
+        )
         outputs = dict(zip(batch, outputs, strict=True))
         for _ in range(cfg.max_retries):
             bad = [i for i in batch if outputs[i] is None]
@@ -523,21 +564,34 @@ class _Run:
 def _frame(run: _Run, seed_inputs: list[str], targets: Mapping) -> pd.DataFrame:
     """One row per accepted molecule, with the model's prediction and the RDKit value."""
     rt, names = run.rt, run.rt.property_names
-    columns = (["seed"] + [f"target_{p}" for p in targets] + ["smiles"]
-               + [f"predicted_{p}" for p in names] + [f"true_{p}" for p in names] + ["is_seed"])
+    columns = (
+        ["seed"]
+        + [f"target_{p}" for p in targets]
+        + ["smiles"]
+        + [f"predicted_{p}" for p in names]
+        + [f"true_{p}" for p in names]
+        + ["is_seed"]
+    )
     records = []
     for s_idx, t_idx in run.pairs:
         for smi in run.accepted[s_idx, t_idx]:
-            records.append({"seed": seed_inputs[s_idx],
-                            **{f"target_{p}": v for p, v in run.goals[t_idx].items()},
-                            "smiles": smi, "is_seed": smi == run.seeds[s_idx]})
+            records.append(
+                {
+                    "seed": seed_inputs[s_idx],
+                    **{f"target_{p}": v for p, v in run.goals[t_idx].items()},
+                    "smiles": smi,
+                    "is_seed": smi == run.seeds[s_idx],
+                }
+            )
     frame = pd.DataFrame.from_records(
-        records, columns=[c for c in columns if not c.startswith(("predicted_", "true_"))])
+        records, columns=[c for c in columns if not c.startswith(("predicted_", "true_"))]
+    )
     pred = rt.score(frame["smiles"].tolist(), batch_size=run.config.batch_size)
     for k, p in enumerate(names):
         frame[f"predicted_{p}"] = pred[:, k] if len(frame) else pd.Series(dtype=float)
-        frame[f"true_{p}"] = (true_property(p, frame["smiles"].tolist()) if len(frame)
-                              else pd.Series(dtype=float))
+        frame[f"true_{p}"] = (
+            true_property(p, frame["smiles"].tolist()) if len(frame) else pd.Series(dtype=float)
+        )
     return frame[columns]
 
 
@@ -550,27 +604,43 @@ def _attrs(run: _Run, seed_inputs: list[str], invalid: list, n_rounds: int) -> d
             if why != "invalid":
                 filtered_by[why] += count
     shortfall = [
-        {"seed": seed_inputs[s], **{f"target_{p}": v for p, v in run.goals[t].items()},
-         "returned": len(run.accepted[s, t]), **run.stats[s, t].describe()}
-        for s, t in run.pairs if len(run.accepted[s, t]) < n
+        {
+            "seed": seed_inputs[s],
+            **{f"target_{p}": v for p, v in run.goals[t].items()},
+            "returned": len(run.accepted[s, t]),
+            **run.stats[s, t].describe(),
+        }
+        for s, t in run.pairs
+        if len(run.accepted[s, t]) < n
     ]
     return dict(
-        n_asked=n * len(run.pairs), n_returned=sum(len(a) for a in run.accepted.values()),
-        n_rounds=n_rounds, n_generated=len(run.rows),
+        n_asked=n * len(run.pairs),
+        n_returned=sum(len(a) for a in run.accepted.values()),
+        n_rounds=n_rounds,
+        n_generated=len(run.rows),
         n_invalid=sum(s.rejected.get("invalid", 0) for s in stats),
-        n_filtered=sum(filtered_by.values()), filtered_by=filtered_by,
+        n_filtered=sum(filtered_by.values()),
+        filtered_by=filtered_by,
         n_duplicates=sum(s.duplicates for s in stats),
         n_unchanged=sum(s.unchanged for s in stats),
-        n_surplus=sum(s.surplus for s in stats), n_retried=run.counts["retried"],
-        n_fills=run.counts["fills"], n_invalid_fills=run.counts["invalid"],
-        n_filtered_fills=run.counts["filtered"], n_repaired_fills=run.counts["repaired"],
-        shortfall=shortfall, invalid_seeds=invalid,
+        n_surplus=sum(s.surplus for s in stats),
+        n_retried=run.counts["retried"],
+        n_fills=run.counts["fills"],
+        n_invalid_fills=run.counts["invalid"],
+        n_filtered_fills=run.counts["filtered"],
+        n_repaired_fills=run.counts["repaired"],
+        shortfall=shortfall,
+        invalid_seeds=invalid,
     )
 
 
 @torch.no_grad()
-def generate(rt, seed_smiles: Sequence[str], targets: Mapping[str, float | Sequence[float]],
-             config: GenerationConfig) -> pd.DataFrame:
+def generate(
+    rt,
+    seed_smiles: Sequence[str],
+    targets: Mapping[str, float | Sequence[float]],
+    config: GenerationConfig,
+) -> pd.DataFrame:
     """Make the molecules of :meth:`RegressionTransformer.generate` (see there)."""
     rt.net.eval()
     goals = target_rows(rt, targets, config.out_of_range)
@@ -602,7 +672,9 @@ def _warn_shortfall(shortfall: list[dict], n: int, n_rounds: int, n_pairs: int) 
     more = f"; and {len(shortfall) - 5} more" if len(shortfall) > 5 else ""
     warnings.warn(
         f"generate: {len(shortfall)} of {n_pairs} seed/target pairs got fewer than n={n} "
-        f"molecules after {n_rounds} round(s): " + "; ".join(lines) + more
+        f"molecules after {n_rounds} round(s): "
+        + "; ".join(lines)
+        + more
         + " (frame.attrs['shortfall'] lists them all; raise max_rounds or mask_fraction)",
         GenerationWarning,
         stacklevel=3,
@@ -610,9 +682,16 @@ def _warn_shortfall(shortfall: list[dict], n: int, n_rounds: int, n_pairs: int) 
 
 
 @torch.no_grad()
-def primer_influence(rt, seed_smiles: Sequence[str], primers: Mapping[str, Sequence[float]], *,
-                     mask_fraction: float = 0.3, mask: str = "spans", seed: int = 0,
-                     batch_size: int = 256) -> dict[str, float]:
+def primer_influence(
+    rt,
+    seed_smiles: Sequence[str],
+    primers: Mapping[str, Sequence[float]],
+    *,
+    mask_fraction: float = 0.3,
+    mask: str = "spans",
+    seed: int = 0,
+    batch_size: int = 256,
+) -> dict[str, float]:
     """How much the primer moves the model's first-pass fill distributions.
 
     Each seed gets one mask (as candidate 0 of :func:`generate`), written under the first
@@ -633,8 +712,9 @@ def primer_influence(rt, seed_smiles: Sequence[str], primers: Mapping[str, Seque
     if len(values) < 2:
         raise ValueError(f"primers needs at least two values of {name!r}, got {values}")
     net = rt.net.eval()
-    config = GenerationConfig(mask_fraction=mask_fraction, mask=mask, seed=seed,
-                              span_slack=0.0, batch_size=batch_size)
+    config = GenerationConfig(
+        mask_fraction=mask_fraction, mask=mask, seed=seed, span_slack=0.0, batch_size=batch_size
+    )
     seeds = [s for s in rt.encode(list(seed_smiles), errors="raise").canonical]
     run = _Run(rt, seeds, [{name: float(values[0])}, {name: float(values[-1])}], config)
     dists = []

@@ -90,10 +90,11 @@ class EncodedMolecules:
     canonical: list[str | None]
     ids: list[list[int] | None]
     invalid: list[InvalidSmiles]
+
+
 #: Training molecules whose fingerprints the applicability domain keeps (a seeded sample),
 #: so that a model trained on a million molecules stays a few megabytes.
 DOMAIN_REFERENCE = 10_000
-
 
 
 @dataclass(frozen=True)
@@ -167,8 +168,10 @@ def extend_tokenizer(
 
 
 def transfer_state(
-    source: torch.nn.Module, source_tokenizer: SmilesTokenizer,
-    target: torch.nn.Module, target_tokenizer: SmilesTokenizer,
+    source: torch.nn.Module,
+    source_tokenizer: SmilesTokenizer,
+    target: torch.nn.Module,
+    target_tokenizer: SmilesTokenizer,
 ) -> dict[str, torch.Tensor]:
     """``target``'s state dict with every weight ``source`` has in the same shape copied.
 
@@ -187,8 +190,12 @@ def transfer_state(
             continue
         if value.shape == state[key].shape and n_src == n_tgt:
             state[key] = value.clone()
-        elif value.dim() and value.shape[0] == n_src and state[key].shape[0] == n_tgt \
-                and value.shape[1:] == state[key].shape[1:]:
+        elif (
+            value.dim()
+            and value.shape[0] == n_src
+            and state[key].shape[0] == n_tgt
+            and value.shape[1:] == state[key].shape[1:]
+        ):
             state[key] = state[key].clone()
             state[key][tgt_rows] = value[src_rows]
         elif value.shape == state[key].shape:
@@ -351,17 +358,25 @@ class RegressionTransformer:
             ``self``, trained; :attr:`history` holds the per-epoch log.
         """
         train_config = train_config or TrainConfig(max_epochs=20, lr=5e-4)
-        texts, values, names, specs = self._training_data(smiles, y, errors, canonical,
-                                                          train_config.seed)
+        texts, values, names, specs = self._training_data(
+            smiles, y, errors, canonical, train_config.seed
+        )
         numbers = NumberTokenizer(specs)
         net = self._build_net(texts, specs, numbers, init_from, train_config.seed)
         texts, values = self._fit_lengths(texts, values, net, numbers, errors, "training")
         cfg = self.config
         mol_ids = TokenCorpus.cached(texts, self.tokenizer, "rt") if cache_tokens else None
         train_ds = RTDataset(
-            texts, values, numbers, self.tokenizer, mode="alternate",
-            mask_fraction=cfg.mask_fraction, reveal_digits=cfg.reveal_digits,
-            span_slack=cfg.span_slack, mol_ids=mol_ids, max_length=net.encoder.max_len,
+            texts,
+            values,
+            numbers,
+            self.tokenizer,
+            mode="alternate",
+            mask_fraction=cfg.mask_fraction,
+            reveal_digits=cfg.reveal_digits,
+            span_slack=cfg.span_slack,
+            mol_ids=mol_ids,
+            max_length=net.encoder.max_len,
         )
         val_ds = None
         if val_smiles is not None:
@@ -375,8 +390,14 @@ class RegressionTransformer:
         weighting = StaticWeighting(
             {"digit_distance": cfg.digit_distance, "self_consistency": cfg.self_consistency}
         )
-        trainer = Trainer(net, RTObjective(digit_distance=cfg.digit_distance > 0), train_config,
-                          weighting=weighting, extra_losses=hooks, unit="mol")
+        trainer = Trainer(
+            net,
+            RTObjective(digit_distance=cfg.digit_distance > 0),
+            train_config,
+            weighting=weighting,
+            extra_losses=hooks,
+            unit="mol",
+        )
         self.history = trainer.fit(train_loader, val_loader, resume=resume)
         #: True when training stopped at ``train_config.max_minutes`` (``on_budget="stop"``).
         self.stopped_by_budget = trainer.stopped_by_budget
@@ -402,15 +423,22 @@ class RegressionTransformer:
         if missing:
             raise KeyError(f"targets lack columns {missing}; got {list(frame.columns)}")
         specs = [
-            p if isinstance(p, PropertySpec)
+            p
+            if isinstance(p, PropertySpec)
             else _infer_spec(p, frame[p].to_numpy(), self.config.precision)
             for p in self.properties or names
         ]
         texts, values = self._language_texts(canon, frame[names].to_numpy(), errors, "training")
         return texts, values, names, specs
 
-    def _build_net(self, texts: list[str], specs: list[PropertySpec], numbers: NumberTokenizer,
-                   init_from: RegressionTransformer | None, seed: int) -> RegressionTransformerNet:
+    def _build_net(
+        self,
+        texts: list[str],
+        specs: list[PropertySpec],
+        numbers: NumberTokenizer,
+        init_from: RegressionTransformer | None,
+        seed: int,
+    ) -> RegressionTransformerNet:
         """The vocabulary (unless given) and the initial network, ``init_from``'s weights copied."""
         explicit_tokenizer = self.tokenizer is not None
         same_language = init_from is not None and init_from.language is self.language
@@ -437,24 +465,34 @@ class RegressionTransformer:
             )
         return net
 
-    def _validation_set(self, val_smiles, val_y, names: list[str], net, numbers,
-                        errors: str) -> RTDataset:
+    def _validation_set(
+        self, val_smiles, val_y, names: list[str], net, numbers, errors: str
+    ) -> RTDataset:
         v_canon, v_frame = self._clean(val_smiles, val_y, errors)
-        v_texts, v_values = self._language_texts(v_canon, v_frame[names].to_numpy(), errors,
-                                                 "validation")
-        v_texts, v_values = self._fit_lengths(v_texts, v_values, net, numbers, errors,
-                                              "validation")
-        return RTDataset(v_texts, v_values, numbers, self.tokenizer, mode="property",
-                         out_of_range="clip")
+        v_texts, v_values = self._language_texts(
+            v_canon, v_frame[names].to_numpy(), errors, "validation"
+        )
+        v_texts, v_values = self._fit_lengths(v_texts, v_values, net, numbers, errors, "validation")
+        return RTDataset(
+            v_texts, v_values, numbers, self.tokenizer, mode="property", out_of_range="clip"
+        )
 
-    def _loaders(self, train_ds: RTDataset, val_ds: RTDataset | None,
-                 train_config: TrainConfig, epoch_size: int | None):
+    def _loaders(
+        self,
+        train_ds: RTDataset,
+        val_ds: RTDataset | None,
+        train_config: TrainConfig,
+        epoch_size: int | None,
+    ):
         train_loader = DataLoader(
             train_ds,
             collate_fn=train_ds.collate,
             batch_sampler=LengthBucketBatchSampler(
-                train_ds.lengths(), train_config.batch_size, shuffle=True,
-                seed=train_config.seed, max_tokens=self.config.max_tokens,
+                train_ds.lengths(),
+                train_config.batch_size,
+                shuffle=True,
+                seed=train_config.seed,
+                max_tokens=self.config.max_tokens,
                 epoch_size=epoch_size,
             ),
         )
@@ -468,8 +506,9 @@ class RegressionTransformer:
             ),
         )
 
-    def _language_texts(self, canon: list[str], values: np.ndarray, errors: str,
-                        what: str) -> tuple[list[str], np.ndarray]:
+    def _language_texts(
+        self, canon: list[str], values: np.ndarray, errors: str, what: str
+    ) -> tuple[list[str], np.ndarray]:
         """The model texts of ``canon`` (:attr:`language`); unwritable molecules follow ``errors``."""
         if self.language.smiles_syntax:  # SMILES: the canonical SMILES are the texts
             return list(canon), values
@@ -481,15 +520,20 @@ class RegressionTransformer:
             except ValueError as err:
                 bad.append(f"  [{i}] {err}")
         if bad and errors == "raise":
-            raise ValueError(f"{len(bad)} {what} molecules cannot be written as "
-                             f"{self.language.name}:\n" + "\n".join(bad[:20]))
+            raise ValueError(
+                f"{len(bad)} {what} molecules cannot be written as "
+                f"{self.language.name}:\n" + "\n".join(bad[:20])
+            )
         if bad:
-            warnings.warn(f"{len(bad)} {what} molecules left out (not writable as "
-                          f"{self.language.name})", stacklevel=3)
+            warnings.warn(
+                f"{len(bad)} {what} molecules left out (not writable as {self.language.name})",
+                stacklevel=3,
+            )
         return texts, values[np.asarray(keep, dtype=int)]
 
-    def _fit_lengths(self, texts: list[str], values: np.ndarray, net, numbers, errors: str,
-                     what: str) -> tuple[list[str], np.ndarray]:
+    def _fit_lengths(
+        self, texts: list[str], values: np.ndarray, net, numbers, errors: str, what: str
+    ) -> tuple[list[str], np.ndarray]:
         """Molecules whose sequence fits ``max_len`` and the vocabulary; others follow ``errors``.
 
         Raises
@@ -511,15 +555,20 @@ class RegressionTransformer:
         if not problems:
             return texts, values
         if errors == "raise":
-            listed = "\n".join(f"  [{i}] {texts[i]!r}: {why}" for i, why in
-                               list(problems.items())[:20])
+            listed = "\n".join(
+                f"  [{i}] {texts[i]!r}: {why}" for i, why in list(problems.items())[:20]
+            )
             raise ValueError(
                 f"{len(problems)} {what} molecules do not fit the model (encoder max_len "
                 f"{net.encoder.max_len}, {self.tokenizer.vocab_size} tokens); drop them with "
-                f"errors='skip':\n{listed}")
+                f"errors='skip':\n{listed}"
+            )
         keep = np.array([i for i in range(len(texts)) if i not in problems], dtype=int)
-        warnings.warn(f"{len(problems)} {what} molecules left out (too long or holding a token "
-                      "outside the vocabulary)", stacklevel=3)
+        warnings.warn(
+            f"{len(problems)} {what} molecules left out (too long or holding a token "
+            "outside the vocabulary)",
+            stacklevel=3,
+        )
         return [texts[i] for i in keep], values[keep]
 
     def _clean(self, smiles, y, errors: str) -> tuple[list[str], pd.DataFrame]:
@@ -571,17 +620,23 @@ class RegressionTransformer:
                 invalid.append(InvalidSmiles(i, smiles[i], why))
                 canon[i] = None
                 continue
-            block = self.numbers.encode(primers[i] if primers is not None else {},
-                                        out_of_range=out_of_range)
-            rows[i] = [self.tokenizer.cls_id, *self.tokenizer.convert_tokens_to_ids(block),
-                       *(known[t] for t in tokens), self.tokenizer.sep_id]
+            block = self.numbers.encode(
+                primers[i] if primers is not None else {}, out_of_range=out_of_range
+            )
+            rows[i] = [
+                self.tokenizer.cls_id,
+                *self.tokenizer.convert_tokens_to_ids(block),
+                *(known[t] for t in tokens),
+                self.tokenizer.sep_id,
+            ]
         invalid.sort(key=lambda bad: bad.index)
         if invalid and errors == "raise":
             raise InvalidSmilesError(invalid, total=len(canon))
         return EncodedMolecules(canon, rows, invalid)
 
-    def _molecule_tokens(self, smi: str, known: Mapping[str, int],
-                         limit: int) -> tuple[str | None, list[str]]:
+    def _molecule_tokens(
+        self, smi: str, known: Mapping[str, int], limit: int
+    ) -> tuple[str | None, list[str]]:
         """Why ``smi`` cannot be encoded (None if it can) and its tokens."""
         try:
             tokens = self.tokenizer.tokenize(self.language.encode(smi))
@@ -589,9 +644,11 @@ class RegressionTransformer:
             return str(err), []
         unknown = [t for t in dict.fromkeys(tokens) if t not in known]
         if unknown:
-            return (f"token {unknown[0]!r} is not in the model's vocabulary"
-                    + (f" (nor {', '.join(map(repr, unknown[1:]))})" if unknown[1:] else ""),
-                    tokens)
+            return (
+                f"token {unknown[0]!r} is not in the model's vocabulary"
+                + (f" (nor {', '.join(map(repr, unknown[1:]))})" if unknown[1:] else ""),
+                tokens,
+            )
         if len(tokens) > limit:
             return f"longer than the model's maximum of {limit} tokens", tokens
         return None, tokens
@@ -607,7 +664,9 @@ class RegressionTransformer:
         encoded = self.encode(canonical, errors="nan")
         ok = [i for i, row in enumerate(encoded.ids) if row is not None]
         if ok:
-            out[ok] = self._predict_rows([encoded.ids[i] for i in ok], batch_size=batch_size)["pred"]
+            out[ok] = self._predict_rows([encoded.ids[i] for i in ok], batch_size=batch_size)[
+                "pred"
+            ]
         return out
 
     def fill(
@@ -645,9 +704,17 @@ class RegressionTransformer:
         """
         from sciml.rt._fill import fill_rows
 
-        return fill_rows(self, rows, temperature=temperature, generator=generator,
-                         n_steps=n_steps, batch_size=batch_size, pad=pad, allowed=allowed,
-                         repair=repair and self.language.smiles_syntax)
+        return fill_rows(
+            self,
+            rows,
+            temperature=temperature,
+            generator=generator,
+            n_steps=n_steps,
+            batch_size=batch_size,
+            pad=pad,
+            allowed=allowed,
+            repair=repair and self.language.smiles_syntax,
+        )
 
     @staticmethod
     def _pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -655,9 +722,14 @@ class RegressionTransformer:
 
     # -------------------------------------------------------------- predict
     @torch.no_grad()
-    def _predict_rows(self, rows: Sequence[Sequence[int]], n_samples: int = 0,
-                      batch_size: int = 256, seed: int = 0,
-                      decoding: str = "expected") -> dict[str, np.ndarray]:
+    def _predict_rows(
+        self,
+        rows: Sequence[Sequence[int]],
+        n_samples: int = 0,
+        batch_size: int = 256,
+        seed: int = 0,
+        decoding: str = "expected",
+    ) -> dict[str, np.ndarray]:
         check_decoding(decoding)
         net = self._require().eval()
         device = self._device()
@@ -806,12 +878,18 @@ class RegressionTransformer:
             of a single fill), ``n_repaired_fills``, ``shortfall`` and ``invalid_seeds``.
         """
         self._require()
-        return generation.generate(self, seed_smiles, targets,
-                                   GenerationConfig.from_options(config, options))
+        return generation.generate(
+            self, seed_smiles, targets, GenerationConfig.from_options(config, options)
+        )
 
     # ---------------------------------------------------------- persistence
-    def save(self, path: str | os.PathLike, *, provenance: Mapping | None = None,
-             dtype: torch.dtype | None = None) -> Path:
+    def save(
+        self,
+        path: str | os.PathLike,
+        *,
+        provenance: Mapping | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> Path:
         """Write a weights-only checkpoint holding the vocabulary, specs and config.
 
         Parameters
@@ -838,8 +916,9 @@ class RegressionTransformer:
             "config": json.dumps(config),
         }
         if provenance is not None or self.provenance is not None:
-            extra["provenance"] = json.dumps(provenance if provenance is not None
-                                             else self.provenance, default=float)
+            extra["provenance"] = json.dumps(
+                provenance if provenance is not None else self.provenance, default=float
+            )
         if self.domain is not None:
             # Packed fingerprints as a uint8 tensor: weights-only loadable, no pickle.
             extra["domain"] = json.dumps(self.domain.describe())

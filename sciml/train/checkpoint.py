@@ -207,8 +207,10 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
                 f"{path} is not a sciml checkpoint: it holds pickled Python objects{what}, "
                 "and sciml only loads tensors and plain data from checkpoints; refusing it"
             ) from None
-        raise CheckpointError(f"{path} is not a readable sciml checkpoint (a truncated, "
-                              f"corrupt or foreign file: {type(exc).__name__})") from None
+        raise CheckpointError(
+            f"{path} is not a readable sciml checkpoint (a truncated, "
+            f"corrupt or foreign file: {type(exc).__name__})"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a sciml checkpoint (no '{FORMAT}' format tag)")
     if payload.get("format_version") != FORMAT_VERSION:
@@ -241,7 +243,8 @@ def _check_hparams(cls: type[nn.Module], hparams: Any, where: str) -> dict[str, 
     params = inspect.signature(cls.__init__).parameters
     if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         named = {
-            n for n, p in params.items()
+            n
+            for n, p in params.items()
             if n != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
         }
         unknown = sorted(set(hparams) - named)
@@ -251,9 +254,12 @@ def _check_hparams(cls: type[nn.Module], hparams: Any, where: str) -> dict[str, 
                 f"it takes {', '.join(sorted(named))}"
             )
     missing = [
-        n for n, p in params.items()
-        if n != "self" and p.default is inspect.Parameter.empty
-        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and n not in hparams
+        n
+        for n, p in params.items()
+        if n != "self"
+        and p.default is inspect.Parameter.empty
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and n not in hparams
     ]
     if missing:
         raise CheckpointError(
@@ -351,6 +357,4 @@ def load_model(
     map_location: str | torch.device = "cpu",
 ) -> nn.Module:
     """Rebuild a model of one of the ``expected`` registered classes from a file, in eval mode."""
-    return rebuild_model(
-        load_checkpoint(path, map_location), expected=expected, source=path
-    ).eval()
+    return rebuild_model(load_checkpoint(path, map_location), expected=expected, source=path).eval()

@@ -9,8 +9,14 @@ import random
 import numpy as np
 import torch
 
-__all__ = ["PRECISIONS", "autocast", "cpu_has_fast_bf16", "default_device", "move_to_device",
-           "seed_everything"]
+__all__ = [
+    "PRECISIONS",
+    "autocast",
+    "cpu_has_fast_bf16",
+    "default_device",
+    "move_to_device",
+    "seed_everything",
+]
 
 
 def default_device(prefer: str | torch.device | None = None) -> torch.device:
@@ -37,8 +43,9 @@ def default_device(prefer: str | torch.device | None = None) -> torch.device:
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
-def autocast(device: torch.device, enabled: bool = True,
-             precision: str = "auto") -> contextlib.AbstractContextManager:
+def autocast(
+    device: torch.device, enabled: bool = True, precision: str = "auto"
+) -> contextlib.AbstractContextManager:
     """Autocast context for a forward pass.
 
     ``precision="auto"``: bf16 on CUDA where supported, else fp16, and fp32 elsewhere;

@@ -179,8 +179,10 @@ class Objective:
 
         flat_p = pred.reshape(-1, pred.shape[-1])
         flat_t = target.reshape(-1, target.shape[-1])
-        return {name: float(getattr(metrics, name)(flat_t, flat_p, reduce="mean"))
-                for name in ("rmse", "mae", "r2", "pearson")}
+        return {
+            name: float(getattr(metrics, name)(flat_t, flat_p, reduce="mean"))
+            for name in ("rmse", "mae", "r2", "pearson")
+        }
 
 
 def _select(outputs, key: str | None):
@@ -381,11 +383,19 @@ class MultiTaskObjective(MultiTaskRegression):
         As in :class:`MultiTaskRegression`.
     """
 
-    def __init__(self, tasks, loss: str = "mse", output_key: str | None = None,
-                 target_key: str = "y", prefix: str = ""):
+    def __init__(
+        self,
+        tasks,
+        loss: str = "mse",
+        output_key: str | None = None,
+        target_key: str = "y",
+        prefix: str = "",
+    ):
         if isinstance(loss, HLGauss):
-            raise ValueError("MultiTaskObjective takes an elementwise loss name; use "
-                             "MultiTaskRegression for an HL-Gauss head")
+            raise ValueError(
+                "MultiTaskObjective takes an elementwise loss name; use "
+                "MultiTaskRegression for an HL-Gauss head"
+            )
         super().__init__(tasks.names, loss, output_key, target_key, prefix)
         self.tasks = tasks
         self._plain = [j for j, t in enumerate(tasks) if not t.standardized]
@@ -402,8 +412,13 @@ class MultiTaskObjective(MultiTaskRegression):
                 scaler.std[j] = 1.0
 
     def _elementwise(self, pred: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        return torch.stack([task.loss_values(pred[..., j], z[..., j], self.loss)
-                            for j, task in enumerate(self.tasks)], dim=-1)
+        return torch.stack(
+            [
+                task.loss_values(pred[..., j], z[..., j], self.loss)
+                for j, task in enumerate(self.tasks)
+            ],
+            dim=-1,
+        )
 
     def terms(self, outputs, batch: dict, model: nn.Module) -> dict[str, torch.Tensor]:
         pred = _select(outputs, self.output_key).float()
@@ -426,8 +441,9 @@ class MultiTaskObjective(MultiTaskRegression):
         return result
 
     def metrics(self, target, pred) -> dict[str, float]:
-        return self.tasks.metrics(target.reshape(-1, target.shape[-1]),
-                                  pred.reshape(-1, pred.shape[-1]))
+        return self.tasks.metrics(
+            target.reshape(-1, target.shape[-1]), pred.reshape(-1, pred.shape[-1])
+        )
 
 
 class Combined(Objective):

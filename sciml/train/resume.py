@@ -51,8 +51,9 @@ class Checkpoints:
     _used: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     @classmethod
-    def with_budget(cls, directory: str | os.PathLike, resume: bool = False,
-                    max_minutes: float | None = None) -> Checkpoints:
+    def with_budget(
+        cls, directory: str | os.PathLike, resume: bool = False, max_minutes: float | None = None
+    ) -> Checkpoints:
         """A plan whose runs together stop after ``max_minutes`` (from now)."""
         if max_minutes is not None and not max_minutes > 0:
             raise ValueError(f"max_minutes must be > 0, got {max_minutes}")
@@ -77,11 +78,15 @@ class Checkpoints:
         top = Path(self.directory)
         found = top.is_dir() and any(top.rglob("last.pt"))
         if self.resume and not found:
-            raise FileNotFoundError(f"nothing to resume: {top} holds no last.pt checkpoint "
-                                    "(run without --resume to start afresh)")
+            raise FileNotFoundError(
+                f"nothing to resume: {top} holds no last.pt checkpoint "
+                "(run without --resume to start afresh)"
+            )
         if not self.resume and found:
-            raise ValueError(f"{top} holds the checkpoints of an unfinished run: continue it "
-                             f"with --resume, or delete {top} to start afresh")
+            raise ValueError(
+                f"{top} holds the checkpoints of an unfinished run: continue it "
+                f"with --resume, or delete {top} to start afresh"
+            )
 
     def finish(self) -> None:
         """Remove the ``last.pt``/``best.pt`` of the runs this plan handed out (result saved).

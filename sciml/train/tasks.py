@@ -69,8 +69,9 @@ class Task:
         """``(N,)`` labels in model form (float, NaN = missing), or ValueError naming rows."""
         return np.asarray(values, dtype=np.float64)
 
-    def loss_values(self, output: torch.Tensor, target: torch.Tensor,
-                    loss: str = "mse") -> torch.Tensor:
+    def loss_values(
+        self, output: torch.Tensor, target: torch.Tensor, loss: str = "mse"
+    ) -> torch.Tensor:
         """Unreduced loss of network ``output`` against ``target`` (same shape; NaN-free)."""
         raise NotImplementedError
 
@@ -98,8 +99,9 @@ class Task:
         """Prediction columns from ``(N,)`` predictions in physical units."""
         return {self.name: pred}
 
-    def interval_columns(self, pred: np.ndarray, lower: np.ndarray,
-                         upper: np.ndarray) -> dict[str, np.ndarray]:
+    def interval_columns(
+        self, pred: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    ) -> dict[str, np.ndarray]:
         """Uncertainty columns from a conformal band ``[lower, upper]`` around ``pred``."""
         return {f"{self.name}_lower": lower, f"{self.name}_upper": upper}
 
@@ -120,12 +122,15 @@ class RegressionTask(Task):
         infinite = np.flatnonzero(np.isinf(values))
         if infinite.size:
             rows = ", ".join(str(i) for i in infinite[:10])
-            raise ValueError(f"{where}endpoint {self.name!r} has inf at row(s) {rows}; "
-                             "use an empty cell for a missing label")
+            raise ValueError(
+                f"{where}endpoint {self.name!r} has inf at row(s) {rows}; "
+                "use an empty cell for a missing label"
+            )
         return values
 
-    def loss_values(self, output: torch.Tensor, target: torch.Tensor,
-                    loss: str = "mse") -> torch.Tensor:
+    def loss_values(
+        self, output: torch.Tensor, target: torch.Tensor, loss: str = "mse"
+    ) -> torch.Tensor:
         from sciml.train.losses import ELEMENTWISE_LOSSES
 
         return ELEMENTWISE_LOSSES[loss](output, target)
@@ -133,8 +138,10 @@ class RegressionTask(Task):
     def metrics(self, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
         from sciml import metrics
 
-        return {name: float(getattr(metrics, name)(y, pred, reduce="mean"))
-                for name in ("rmse", "mae", "r2", "pearson")}
+        return {
+            name: float(getattr(metrics, name)(y, pred, reduce="mean"))
+            for name in ("rmse", "mae", "r2", "pearson")
+        }
 
 
 @dataclass(frozen=True)
@@ -169,35 +176,48 @@ class BinaryTask(Task):
     def __post_init__(self):
         object.__setattr__(self, "classes", tuple(str(c) for c in self.classes))
         if len(self.classes) != 2 or self.classes[0] == self.classes[1]:
-            raise ValueError(f"binary task {self.name!r}: classes must be two distinct "
-                             f"labels, got {self.classes!r}")
+            raise ValueError(
+                f"binary task {self.name!r}: classes must be two distinct "
+                f"labels, got {self.classes!r}"
+            )
         if self.pos_weight is not None and not (
-                isinstance(self.pos_weight, int | float) and self.pos_weight > 0):
-            raise ValueError(f"binary task {self.name!r}: pos_weight must be positive, "
-                             f"got {self.pos_weight!r}")
+            isinstance(self.pos_weight, int | float) and self.pos_weight > 0
+        ):
+            raise ValueError(
+                f"binary task {self.name!r}: pos_weight must be positive, got {self.pos_weight!r}"
+            )
         if not isinstance(self.focal_gamma, int | float) or self.focal_gamma < 0:
-            raise ValueError(f"binary task {self.name!r}: focal_gamma must be >= 0, "
-                             f"got {self.focal_gamma!r}")
+            raise ValueError(
+                f"binary task {self.name!r}: focal_gamma must be >= 0, got {self.focal_gamma!r}"
+            )
         if not isinstance(self.threshold, int | float) or not 0.0 < self.threshold < 1.0:
-            raise ValueError(f"binary task {self.name!r}: threshold must lie in (0, 1), "
-                             f"got {self.threshold!r}")
+            raise ValueError(
+                f"binary task {self.name!r}: threshold must lie in (0, 1), got {self.threshold!r}"
+            )
 
     def check_labels(self, values: np.ndarray, where: str = "") -> np.ndarray:
         values = np.asarray(values, dtype=np.float64)
         bad = np.flatnonzero(~np.isnan(values) & ~np.isin(values, (0.0, 1.0)))
         if bad.size:
             shown = ", ".join(f"row {i}: {values[i]:g}" for i in bad[:10])
-            raise ValueError(f"{where}binary endpoint {self.name!r} holds values other than "
-                             f"0 and 1 ({shown}); declare it a regression endpoint "
-                             f"(--task {self.name}=regression) if it is a number")
+            raise ValueError(
+                f"{where}binary endpoint {self.name!r} holds values other than "
+                f"0 and 1 ({shown}); declare it a regression endpoint "
+                f"(--task {self.name}=regression) if it is a number"
+            )
         return values
 
-    def loss_values(self, output: torch.Tensor, target: torch.Tensor,
-                    loss: str = "mse") -> torch.Tensor:
-        weight = None if self.pos_weight is None else torch.as_tensor(
-            self.pos_weight, dtype=output.dtype, device=output.device)
-        values = F.binary_cross_entropy_with_logits(output, target, reduction="none",
-                                                    pos_weight=weight)
+    def loss_values(
+        self, output: torch.Tensor, target: torch.Tensor, loss: str = "mse"
+    ) -> torch.Tensor:
+        weight = (
+            None
+            if self.pos_weight is None
+            else torch.as_tensor(self.pos_weight, dtype=output.dtype, device=output.device)
+        )
+        values = F.binary_cross_entropy_with_logits(
+            output, target, reduction="none", pos_weight=weight
+        )
         if self.focal_gamma:
             prob = torch.sigmoid(output)
             p_true = torch.where(target > 0.5, prob, 1 - prob)
@@ -221,8 +241,10 @@ class BinaryTask(Task):
     def metrics(self, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
         from sciml.metrics import classification as cls
 
-        return {name: float(getattr(cls, name)(y, pred, reduce="mean"))
-                for name in ("auroc", "auprc", "balanced_accuracy", "log_loss", "brier", "ece")}
+        return {
+            name: float(getattr(cls, name)(y, pred, reduce="mean"))
+            for name in ("auroc", "auprc", "balanced_accuracy", "log_loss", "brier", "ece")
+        }
 
     def output_columns(self) -> list[str]:
         return [f"{self.name}_prob", f"{self.name}_class"]
@@ -230,18 +252,23 @@ class BinaryTask(Task):
     def value_columns(self, pred: np.ndarray) -> dict[str, np.ndarray]:
         return {f"{self.name}_prob": pred, f"{self.name}_class": self.label_of(pred)}
 
-    def interval_columns(self, pred: np.ndarray, lower: np.ndarray,
-                         upper: np.ndarray) -> dict[str, np.ndarray]:
-        """The conformal prediction set: class 1 where ``1 - p <= q`` (``upper >= 1``) and
-        class 0 where ``p <= q`` (``lower <= 0``), ``q`` the score quantile; written as
-        ``{inactive, active}``-style text (``{}``: neither class conforms)."""
+    def interval_columns(
+        self, pred: np.ndarray, lower: np.ndarray, upper: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        """The conformal prediction set of each molecule, as text.
+
+        Class 1 where ``1 - p <= q`` (``upper >= 1``) and class 0 where ``p <= q``
+        (``lower <= 0``), ``q`` the score quantile; written as ``{inactive, active}``-style
+        text (``{}``: neither class conforms).
+        """
         out = np.empty(len(pred), dtype=object)
         for i, (p, lo, hi) in enumerate(zip(pred, lower, upper, strict=True)):
             if np.isnan(p):
                 out[i] = None
                 continue
-            members = [c for c, keep in zip(self.classes, (lo <= 0.0, hi >= 1.0), strict=True)
-                       if keep]
+            members = [
+                c for c, keep in zip(self.classes, (lo <= 0.0, hi >= 1.0), strict=True) if keep
+            ]
             out[i] = "{" + ", ".join(members) + "}"
         return {f"{self.name}_set": out}
 
@@ -328,25 +355,32 @@ class Tasks:
                 continue
             for key, value in task.metrics(y[keep, j], pred[keep, j]).items():
                 per_metric.setdefault(key, []).append(value)
-        return {key: float(np.nanmean(v)) if not np.isnan(v).all() else math.nan
-                for key, v in per_metric.items()}
+        return {
+            key: float(np.nanmean(v)) if not np.isnan(v).all() else math.nan
+            for key, v in per_metric.items()
+        }
 
     def with_threshold(self, threshold: float) -> Tasks:
         """The same tasks with every binary endpoint's class threshold set to ``threshold``."""
         from dataclasses import fields, replace
 
-        return Tasks(tuple(replace(t, threshold=threshold)
-                           if "threshold" in {f.name for f in fields(t)} else t
-                           for t in self.tasks))
+        return Tasks(
+            tuple(
+                replace(t, threshold=threshold) if "threshold" in {f.name for f in fields(t)} else t
+                for t in self.tasks
+            )
+        )
 
     def describe(self) -> str:
         """One line per non-regression endpoint saying what its labels mean."""
         lines = []
         for task in self.tasks:
             if isinstance(task, BinaryTask):
-                lines.append(f"{task.name}: binary (0 = {task.classes[0]!r}, "
-                             f"1 = {task.classes[1]!r}); predicted as {task.name}_prob and "
-                             f"{task.name}_class")
+                lines.append(
+                    f"{task.name}: binary (0 = {task.classes[0]!r}, "
+                    f"1 = {task.classes[1]!r}); predicted as {task.name}_prob and "
+                    f"{task.name}_class"
+                )
         return "\n".join(lines)
 
     def to_dict(self) -> list[dict[str, Any]]:
@@ -361,8 +395,9 @@ class Tasks:
         tasks = []
         for item in data:
             if not isinstance(item, Mapping) or item.get("kind") not in TASK_KINDS:
-                raise ValueError(f"{source}: unknown task entry {item!r}; kinds are "
-                                 f"{', '.join(TASK_KINDS)}")
+                raise ValueError(
+                    f"{source}: unknown task entry {item!r}; kinds are {', '.join(TASK_KINDS)}"
+                )
             fields = {k: v for k, v in item.items() if k != "kind"}
             if isinstance(fields.get("classes"), list):
                 fields["classes"] = tuple(fields["classes"])
@@ -378,9 +413,12 @@ def _is_binary(values: np.ndarray) -> bool:
     return labels.size == 2 and set(labels.tolist()) == {0.0, 1.0}
 
 
-def infer_tasks(columns: Mapping[str, np.ndarray],
-                kinds: Mapping[str, str | Task] | None = None, *,
-                classes: Mapping[str, tuple[str, str]] | None = None) -> Tasks:
+def infer_tasks(
+    columns: Mapping[str, np.ndarray],
+    kinds: Mapping[str, str | Task] | None = None,
+    *,
+    classes: Mapping[str, tuple[str, str]] | None = None,
+) -> Tasks:
     """Detect each endpoint's kind: a column holding only 0 and 1 (both) is binary.
 
     Parameters
@@ -402,27 +440,33 @@ def infer_tasks(columns: Mapping[str, np.ndarray],
     kinds = dict(kinds or {})
     unknown = sorted(set(kinds) - set(columns))
     if unknown:
-        raise ValueError(f"task kind given for unknown endpoint(s) {unknown}; "
-                         f"endpoints are {list(columns)}")
+        raise ValueError(
+            f"task kind given for unknown endpoint(s) {unknown}; endpoints are {list(columns)}"
+        )
     tasks = []
     for name, values in columns.items():
         given = kinds.get(name)
         if isinstance(given, Task):
-            tasks.append(given if given.name == name else type(given)(
-                **{**asdict(given), "name": name}))
+            tasks.append(
+                given if given.name == name else type(given)(**{**asdict(given), "name": name})
+            )
             continue
         if given is not None and given not in TASK_KINDS:
-            raise ValueError(f"unknown task kind {given!r} for {name!r}; kinds are "
-                             f"{', '.join(TASK_KINDS)}")
+            raise ValueError(
+                f"unknown task kind {given!r} for {name!r}; kinds are {', '.join(TASK_KINDS)}"
+            )
         named = (classes or {}).get(name)
         if named is not None:
             if given not in (None, "binary"):
-                raise ValueError(f"endpoint {name!r} holds the text labels {named}; it can "
-                                 f"only be binary, not {given}")
+                raise ValueError(
+                    f"endpoint {name!r} holds the text labels {named}; it can "
+                    f"only be binary, not {given}"
+                )
             tasks.append(BinaryTask(str(name), classes=tuple(named)))
             continue
-        kind = given or ("binary" if _is_binary(np.asarray(values, dtype=np.float64))
-                         else "regression")
+        kind = given or (
+            "binary" if _is_binary(np.asarray(values, dtype=np.float64)) else "regression"
+        )
         tasks.append(TASK_KINDS[kind](str(name)))
     return Tasks(tuple(tasks))
 
@@ -433,7 +477,8 @@ def parse_task_options(items: Sequence[str]) -> dict[str, str]:
     for item in items:
         name, sep, kind = str(item).partition("=")
         if not sep or not name.strip() or kind.strip() not in TASK_KINDS:
-            raise ValueError(f"--task expects NAME=KIND with KIND one of "
-                             f"{', '.join(TASK_KINDS)}, got {item!r}")
+            raise ValueError(
+                f"--task expects NAME=KIND with KIND one of {', '.join(TASK_KINDS)}, got {item!r}"
+            )
         out[name.strip()] = kind.strip()
     return out

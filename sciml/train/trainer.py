@@ -55,8 +55,15 @@ class TimeBudgetReached(RuntimeError):
 
 
 # Fields a resumed run may change: they do not alter what is computed.
-_RESUME_MAY_CHANGE = ("progress", "checkpoint_dir", "history_csv", "device", "num_workers",
-                      "max_minutes", "on_budget")
+_RESUME_MAY_CHANGE = (
+    "progress",
+    "checkpoint_dir",
+    "history_csv",
+    "device",
+    "num_workers",
+    "max_minutes",
+    "on_budget",
+)
 
 
 @dataclass(frozen=True)
@@ -325,8 +332,9 @@ class Trainer:
             return True
         return value > best if name.endswith(_MAXIMISE) else value < best
 
-    def _training_state(self, optimizer, scheduler, grad_scaler, epoch: int, best,
-                        stopped: bool) -> dict:
+    def _training_state(
+        self, optimizer, scheduler, grad_scaler, epoch: int, best, stopped: bool
+    ) -> dict:
         return {
             "epoch": epoch,
             "stopped": stopped,
@@ -376,9 +384,13 @@ class Trainer:
 
         from tqdm.auto import tqdm
 
-        bar = tqdm(range(start_epoch, cfg.max_epochs), desc="train",
-                   disable=not (cfg.progress and run.main), initial=start_epoch,
-                   total=cfg.max_epochs)
+        bar = tqdm(
+            range(start_epoch, cfg.max_epochs),
+            desc="train",
+            disable=not (cfg.progress and run.main),
+            initial=start_epoch,
+            total=cfg.max_epochs,
+        )
         for epoch in bar:
             start = time.perf_counter()
             row = {"epoch": epoch, **self._train_epoch(run, epoch)}
@@ -425,12 +437,19 @@ class Trainer:
         use_amp = cfg.amp and self.device.type == "cuda" and cfg.precision == "auto"
         fp16 = use_amp and not torch.cuda.is_bf16_supported()
         return _Run(
-            model=model, params=params, optimizer=optimizer, scheduler=scheduler,
-            grad_scaler=torch.amp.GradScaler("cuda", enabled=fp16), generator=generator,
-            train_loader=train_loader, val_loader=val_loader,
+            model=model,
+            params=params,
+            optimizer=optimizer,
+            scheduler=scheduler,
+            grad_scaler=torch.amp.GradScaler("cuda", enabled=fp16),
+            generator=generator,
+            train_loader=train_loader,
+            val_loader=val_loader,
             ckpt_dir=Path(cfg.checkpoint_dir) if cfg.checkpoint_dir else None,
             monitor=self._monitor_name(val_loader is not None),
-            main=distributed.is_main_process(), fit_start=time.perf_counter())
+            main=distributed.is_main_process(),
+            fit_start=time.perf_counter(),
+        )
 
     def _restore(self, run: _Run, resume: str | Path) -> int:
         """Load the training state of ``resume`` into ``run``; returns the next epoch."""
@@ -464,9 +483,14 @@ class Trainer:
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}
         total_sum, n_batches = 0.0, 0
-        steps = tqdm(total=_loader_items(run.train_loader), desc=f"epoch {epoch + 1}",
-                     unit=self.unit, leave=False, disable=not (cfg.progress and run.main),
-                     unit_scale=True)
+        steps = tqdm(
+            total=_loader_items(run.train_loader),
+            desc=f"epoch {epoch + 1}",
+            unit=self.unit,
+            leave=False,
+            disable=not (cfg.progress and run.main),
+            unit_scale=True,
+        )
         for b, batch in enumerate(run.train_loader):
             steps.update(_batch_items(batch))
             terms, loss = self._step(run, move_to_device(batch, self.device), epoch, b)
@@ -515,7 +539,9 @@ class Trainer:
             raise KeyError(f"monitor {run.monitor!r} is not computed; available: {', '.join(row)}")
         if self._better(value, run.best["value"], run.monitor):
             run.best = {"value": float(value), "epoch": epoch}
-            run.best_state = {k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()}
+            run.best_state = {
+                k: v.detach().cpu().clone() for k, v in run.model.state_dict().items()
+            }
             run.stale = 0
             if run.ckpt_dir and run.main:
                 save_checkpoint(run.ckpt_dir / "best.pt", run.model)
@@ -523,8 +549,9 @@ class Trainer:
             run.stale += 1
         stop = cfg.patience is not None and run.stale >= cfg.patience
         if run.ckpt_dir and run.main:
-            training = self._training_state(run.optimizer, run.scheduler, run.grad_scaler,
-                                            epoch, run.best, stop)
+            training = self._training_state(
+                run.optimizer, run.scheduler, run.grad_scaler, epoch, run.best, stop
+            )
             save_checkpoint(run.ckpt_dir / "last.pt", run.model, training=training)
         if cfg.history_csv and run.main:
             with atomic_write(cfg.history_csv) as handle:
@@ -546,17 +573,22 @@ class Trainer:
         raise TimeBudgetReached(
             f"time budget of {cfg.max_minutes:g} min used up after epoch {epoch + 1} "
             f"of {cfg.max_epochs} ({minutes:.1f} min); the run resumes from "
-            f"{run.ckpt_dir / 'last.pt'}", run.ckpt_dir / "last.pt")
+            f"{run.ckpt_dir / 'last.pt'}",
+            run.ckpt_dir / "last.pt",
+        )
 
     def _check_resumable(self, resume, stored: dict) -> None:
         current = dataclasses.asdict(self.config)
-        changed = [f"{key}={stored[key]!r} there, {current[key]!r} here"
-                   for key in current
-                   if key in stored and key not in _RESUME_MAY_CHANGE
-                   and stored[key] != current[key]]
+        changed = [
+            f"{key}={stored[key]!r} there, {current[key]!r} here"
+            for key in current
+            if key in stored and key not in _RESUME_MAY_CHANGE and stored[key] != current[key]
+        ]
         if changed:
-            raise ValueError(f"{resume} was written by a run with other settings "
-                             f"({'; '.join(changed)}); resume with the same settings")
+            raise ValueError(
+                f"{resume} was written by a run with other settings "
+                f"({'; '.join(changed)}); resume with the same settings"
+            )
 
     # ------------------------------------------------------------- evaluate
     @torch.no_grad()
@@ -567,7 +599,6 @@ class Trainer:
         evaluated here. Returns ``{prefix + "loss", prefix + term, prefix + metric, ...}``
         (rmse, mae, r2, pearson for regression; auroc, auprc, ... for binary tasks).
         """
-
         loader = self._loader(data, shuffle=False)
         model = self.model
         model.eval()
@@ -596,8 +627,9 @@ class Trainer:
             target = torch.cat(targets).numpy()
             # The objective owns its metrics: regression by default, per task kind for
             # MultiTaskObjective, relative L2 of fields for operator networks.
-            result.update({f"{prefix}{k}": v
-                           for k, v in self.objective.metrics(target, pred).items()})
+            result.update(
+                {f"{prefix}{k}": v for k, v in self.objective.metrics(target, pred).items()}
+            )
         return result
 
     # -------------------------------------------------------------- predict

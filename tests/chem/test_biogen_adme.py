@@ -13,8 +13,9 @@ from sciml import asset_path
 from sciml.chem.models import StackedModel, load_model
 from sciml.cli import main
 
-FROZEN = json.loads((Path(__file__).resolve().parents[1] / "data"
-                     / "biogen_adme_frozen.json").read_text())
+FROZEN = json.loads(
+    (Path(__file__).resolve().parents[1] / "data" / "biogen_adme_frozen.json").read_text()
+)
 ENDPOINTS = ["HLM", "RLM", "MDR1_ER", "Sol", "hPPB", "rPPB"]
 
 
@@ -34,14 +35,17 @@ def _frozen_frame(model) -> pd.DataFrame:
 def test_shipped_predictor_predicts_its_frozen_numbers(model):
     assert isinstance(model, StackedModel) and model.targets == ENDPOINTS
     frame = _frozen_frame(model)
-    np.testing.assert_allclose(frame[FROZEN["columns"]].to_numpy(float), FROZEN["values"],
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        frame[FROZEN["columns"]].to_numpy(float), FROZEN["values"], rtol=1e-5, atol=1e-6
+    )
     assert frame["in_domain"].astype(bool).tolist() == FROZEN["in_domain"]
     # Intervals bracket the prediction and differ in width from molecule to molecule.
     for e in ENDPOINTS:
         assert (frame[f"{e}_lower"] < frame[e]).all() and (frame[e] < frame[f"{e}_upper"]).all()
-    widths = (frame[[f"{e}_upper" for e in ENDPOINTS]].to_numpy()
-              - frame[[f"{e}_lower" for e in ENDPOINTS]].to_numpy())
+    widths = (
+        frame[[f"{e}_upper" for e in ENDPOINTS]].to_numpy()
+        - frame[[f"{e}_lower" for e in ENDPOINTS]].to_numpy()
+    )
     assert np.ptp(widths, axis=0).min() > 1e-3
 
 
@@ -62,8 +66,7 @@ def test_shipped_folder_is_small_and_says_where_it_came_from():
 def test_predict_command_with_the_shipped_name(tmp_path, capsys):
     inp, out = tmp_path / "my.csv", tmp_path / "preds.csv"
     pd.DataFrame({"smiles": list(FROZEN["smiles"].values())[:3]}).to_csv(inp, index=False)
-    assert main(["predict", "--model", "biogen-adme", "--input", str(inp), "--out",
-                 str(out)]) == 0
+    assert main(["predict", "--model", "biogen-adme", "--input", str(inp), "--out", str(out)]) == 0
     frame = pd.read_csv(out)
     assert {"HLM", "HLM_lower", "HLM_upper", "in_domain", "max_tanimoto"} <= set(frame.columns)
     np.testing.assert_allclose(frame["HLM"], np.asarray(FROZEN["values"])[:3, 0], rtol=1e-5)

@@ -20,8 +20,7 @@ from sciml.train import BinaryTask
 
 from ._molecules import SMILES, synthetic_targets
 
-AROMATIC = [float(any(a.GetIsAromatic() for a in Chem.MolFromSmiles(s).GetAtoms()))
-            for s in SMILES]
+AROMATIC = [float(any(a.GetIsAromatic() for a in Chem.MolFromSmiles(s).GetAtoms())) for s in SMILES]
 QUERY = ["c1ccccc1CC", "CCCCCCCO", "not a smiles"]
 
 
@@ -35,17 +34,34 @@ def _mixed():
 FAMILIES = {
     "rf": lambda: RandomForestModel(n_estimators=20, n_jobs=1),
     "gbm": lambda: GBMModel(n_estimators=40, min_child_samples=2, n_jobs=1),
-    "gnn": lambda: GNNModel(epochs=40, batch_size=10, hidden=32, ffn_hidden=32,
-                            val_fraction=0.0, descriptors=False, lr=3e-3),
-    "transformer-rf": lambda: TransformerModel(pretrained=None, size="tiny", adapt="none",
-                                               n_estimators=20, n_jobs=1),
-    "transformer-finetune": lambda: TransformerModel(pretrained=None, size="tiny",
-                                                     adapt="none", head="finetune",
-                                                     finetune_epochs=30, batch_size=8,
-                                                     finetune_lr=1e-3, n_jobs=1),
-    "ensemble": lambda: EnsembleModel(members=[RandomForestModel(n_estimators=10, n_jobs=1),
-                                               GBMModel(n_estimators=30, min_child_samples=2,
-                                                        n_jobs=1)]),
+    "gnn": lambda: GNNModel(
+        epochs=40,
+        batch_size=10,
+        hidden=32,
+        ffn_hidden=32,
+        val_fraction=0.0,
+        descriptors=False,
+        lr=3e-3,
+    ),
+    "transformer-rf": lambda: TransformerModel(
+        pretrained=None, size="tiny", adapt="none", n_estimators=20, n_jobs=1
+    ),
+    "transformer-finetune": lambda: TransformerModel(
+        pretrained=None,
+        size="tiny",
+        adapt="none",
+        head="finetune",
+        finetune_epochs=30,
+        batch_size=8,
+        finetune_lr=1e-3,
+        n_jobs=1,
+    ),
+    "ensemble": lambda: EnsembleModel(
+        members=[
+            RandomForestModel(n_estimators=10, n_jobs=1),
+            GBMModel(n_estimators=30, min_child_samples=2, n_jobs=1),
+        ]
+    ),
 }
 
 
@@ -73,8 +89,9 @@ def test_mixed_model_predicts_both_kinds_with_probabilities_in_range(fitted):
     assert train_prob[labels == 1].mean() > train_prob[labels == 0].mean() + 0.2, name
     reloaded = load_model(folder)
     assert reloaded.tasks == model.tasks
-    pd.testing.assert_frame_equal(reloaded.predict(QUERY, errors="nan"),
-                                  model.predict(QUERY, errors="nan"))
+    pd.testing.assert_frame_equal(
+        reloaded.predict(QUERY, errors="nan"), model.predict(QUERY, errors="nan")
+    )
 
 
 def test_evaluate_reports_each_kind_with_its_metrics(fitted):
@@ -134,33 +151,91 @@ def test_conformal_sets_cover_at_the_nominal_level_on_synthetic_data():
     for level in (0.8, 0.9):
         q = scores.halfwidth("a", level)
         sets = task.interval_columns(p_test, p_test - q, p_test + q)["a_set"]
-        covered = np.array([task.classes[int(y)] in s.strip("{}").split(", ")
-                            for s, y in zip(sets, y_test, strict=True)])
+        covered = np.array(
+            [
+                task.classes[int(y)] in s.strip("{}").split(", ")
+                for s, y in zip(sets, y_test, strict=True)
+            ]
+        )
         assert covered.mean() == pytest.approx(level, abs=0.015)
 
 
 def test_cli_detects_a_binary_column_and_writes_prob_and_class(tmp_path, capsys):
-    frame = pd.DataFrame({"smiles": SMILES * 2,
-                          "herg": ["blocker" if a else "non-blocker" for a in AROMATIC] * 2})
+    frame = pd.DataFrame(
+        {"smiles": SMILES * 2, "herg": ["blocker" if a else "non-blocker" for a in AROMATIC] * 2}
+    )
     train = tmp_path / "train.csv"
     frame.to_csv(train, index=False)
     out = tmp_path / "model"
-    assert main(["fit", "--train", str(train), "--targets", "herg", "--model", "gbm",
-                 "--set", "n_jobs=1", "--set", "min_child_samples=2", "--out", str(out),
-                 "--calibration", "0.3"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--train",
+                str(train),
+                "--targets",
+                "herg",
+                "--model",
+                "gbm",
+                "--set",
+                "n_jobs=1",
+                "--set",
+                "min_child_samples=2",
+                "--out",
+                str(out),
+                "--calibration",
+                "0.3",
+            ]
+        )
+        == 0
+    )
     err = capsys.readouterr().err
     assert "herg: binary endpoint, training a classifier" in err
     assert "0 = 'non-blocker', 1 = 'blocker'" in err
     query = tmp_path / "query.csv"
     pd.DataFrame({"smiles": ["c1ccccc1O", "CCCCO"]}).to_csv(query, index=False)
     preds = tmp_path / "preds.csv"
-    assert main(["predict", "--model", str(out), "--input", str(query), "--out", str(preds),
-                 "--threshold", "0.3", "--interval", "0.9"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(out),
+                "--input",
+                str(query),
+                "--out",
+                str(preds),
+                "--threshold",
+                "0.3",
+                "--interval",
+                "0.9",
+            ]
+        )
+        == 0
+    )
     table = pd.read_csv(preds)
     assert {"herg_prob", "herg_class", "herg_set", "in_domain"} <= set(table.columns)
     assert set(table["herg_class"]) <= {"blocker", "non-blocker"}
     assert table["herg_prob"].between(0, 1).all()
     # --task overrides detection; a transform on a binary endpoint is refused at the CLI
-    assert main(["fit", "--train", str(train), "--targets", "herg", "--model", "gbm", "--out",
-                 str(tmp_path / "m2"), "--transform", "log10", "--set", "n_jobs=1"]) != 0
+    assert (
+        main(
+            [
+                "fit",
+                "--train",
+                str(train),
+                "--targets",
+                "herg",
+                "--model",
+                "gbm",
+                "--out",
+                str(tmp_path / "m2"),
+                "--transform",
+                "log10",
+                "--set",
+                "n_jobs=1",
+            ]
+        )
+        != 0
+    )
     assert "takes no target transform" in capsys.readouterr().err

@@ -29,11 +29,13 @@ def train_csv(tmp_path):
     return path
 
 
-QUERY = pd.DataFrame({
-    "compound_id": ["007", "008", "009", "010", "011"],
-    "smiles": ["CCCCCCCO", "CC O", "c1ccccc1C", "CC(=O)[O-].[Na+]", "C1CC"],
-    "logp": ["1.1", "NA", "", "0.2", "3"],  # a measured column with the endpoint's name
-})
+QUERY = pd.DataFrame(
+    {
+        "compound_id": ["007", "008", "009", "010", "011"],
+        "smiles": ["CCCCCCCO", "CC O", "c1ccccc1C", "CC(=O)[O-].[Na+]", "C1CC"],
+        "logp": ["1.1", "NA", "", "0.2", "3"],  # a measured column with the endpoint's name
+    }
+)
 
 
 def _query(tmp_path, frame=QUERY):
@@ -43,8 +45,9 @@ def _query(tmp_path, frame=QUERY):
 
 
 def _predict(rf_model, query, output, *extra):
-    return main(["predict", "--model", str(rf_model), "--input", str(query), "--out",
-                 str(output), *extra])
+    return main(
+        ["predict", "--model", str(rf_model), "--input", str(query), "--out", str(output), *extra]
+    )
 
 
 def _read(path):
@@ -57,8 +60,16 @@ def test_predict_keeps_every_input_column_and_row_order(rf_model, tmp_path, caps
     out = tmp_path / "pred.csv"
     assert _predict(rf_model, _query(tmp_path), out, "--errors", errors) == 0
     table = _read(out)
-    assert table.columns.tolist() == ["row", "compound_id", "smiles", "logp", "logp_pred",
-                                      "max_tanimoto", "in_domain", "note"]
+    assert table.columns.tolist() == [
+        "row",
+        "compound_id",
+        "smiles",
+        "logp",
+        "logp_pred",
+        "max_tanimoto",
+        "in_domain",
+        "note",
+    ]
     rows = [0, 1, 2, 3, 4] if errors == "nan" else [0, 2, 3]
     assert table["row"].tolist() == rows
     # ID columns come back exactly as given: leading zeros, 'NA' and empty cells.
@@ -74,8 +85,10 @@ def test_predict_nan_wording_says_rows_are_kept(rf_model, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "2 invalid SMILES kept as rows with empty predictions" in err
     assert "skipped" not in err
-    assert _predict(rf_model, _query(tmp_path), tmp_path / "p.csv", "--errors", "skip",
-                    "--overwrite") == 0
+    assert (
+        _predict(rf_model, _query(tmp_path), tmp_path / "p.csv", "--errors", "skip", "--overwrite")
+        == 0
+    )
     assert "2 invalid SMILES left out of the output" in capsys.readouterr().err
 
 
@@ -111,8 +124,9 @@ def test_predict_reports_applicability_domain(rf_model, tmp_path, capsys):
 def test_predict_streams_chunks_with_global_row_numbers(rf_model, tmp_path, capsys):
     whole, chunked = tmp_path / "whole.csv", tmp_path / "chunked.csv"
     assert _predict(rf_model, _query(tmp_path), whole, "--errors", "nan") == 0
-    assert _predict(rf_model, _query(tmp_path), chunked, "--errors", "nan",
-                    "--chunk-size", "2") == 0
+    assert (
+        _predict(rf_model, _query(tmp_path), chunked, "--errors", "nan", "--chunk-size", "2") == 0
+    )
     assert chunked.read_text() == whole.read_text()
     # errors=raise lists the bad rows of every chunk, by their row in the whole file, and
     # writes nothing.
@@ -135,8 +149,12 @@ def test_predict_uses_the_streaming_reader(rf_model, tmp_path, monkeypatch):
             yield chunk
 
     monkeypatch.setattr(sciml._io, "read_csv_chunks", spy)
-    assert _predict(rf_model, _query(tmp_path), tmp_path / "p.csv", "--errors", "skip",
-                    "--chunk-size", "2") == 0
+    assert (
+        _predict(
+            rf_model, _query(tmp_path), tmp_path / "p.csv", "--errors", "skip", "--chunk-size", "2"
+        )
+        == 0
+    )
     assert sizes == [2, 2, 1]
 
 
@@ -179,8 +197,7 @@ def test_read_only_output_is_refused_before_loading(rf_model, tmp_path, monkeypa
     out = tmp_path / "p.csv"
     assert _predict(rf_model, _query(tmp_path), out) == 2
     err = capsys.readouterr().err
-    assert f"cannot write --out {out}: {tmp_path} is not writable (Read-only file system)" \
-        in err
+    assert f"cannot write --out {out}: {tmp_path} is not writable (Read-only file system)" in err
 
 
 # ------------------------------------------------------------------------- sciml fit
@@ -189,17 +206,44 @@ def test_fit_checks_out_before_training(train_csv, tmp_path, monkeypatch, capsys
     monkeypatch.setattr(RandomForestModel, "fit", lambda self, *a, **k: calls.append(1))
     blocker = tmp_path / "a_file"
     blocker.write_text("x")
-    assert main(["fit", "--train", str(train_csv), "--targets", "logp", "--model", "rf",
-                 "--out", str(blocker / "model")]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--train",
+                str(train_csv),
+                "--targets",
+                "logp",
+                "--model",
+                "rf",
+                "--out",
+                str(blocker / "model"),
+            ]
+        )
+        == 2
+    )
     assert f"cannot write --out folder {blocker / 'model'}" in capsys.readouterr().err
-    assert main(["fit", "--train", str(train_csv), "--targets", "logp", "--model", "rf",
-                 "--out", str(blocker)]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--train",
+                str(train_csv),
+                "--targets",
+                "logp",
+                "--model",
+                "rf",
+                "--out",
+                str(blocker),
+            ]
+        )
+        == 2
+    )
     assert f"--out folder {blocker} is an existing file" in capsys.readouterr().err
     assert calls == []
 
 
-def test_fit_rescues_the_model_when_the_final_save_fails(train_csv, tmp_path, monkeypatch,
-                                                         capsys):
+def test_fit_rescues_the_model_when_the_final_save_fails(train_csv, tmp_path, monkeypatch, capsys):
     out = tmp_path / "model"
     original = RandomForestModel.save
 
@@ -209,8 +253,26 @@ def test_fit_rescues_the_model_when_the_final_save_fails(train_csv, tmp_path, mo
         return original(self, directory)
 
     monkeypatch.setattr(RandomForestModel, "save", flaky_save)
-    assert main(["fit", "--train", str(train_csv), "--targets", "logp", "--out", str(out),
-                 "--model", "rf", "--set", "n_estimators=5", "--set", "n_jobs=1"]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--train",
+                str(train_csv),
+                "--targets",
+                "logp",
+                "--out",
+                str(out),
+                "--model",
+                "rf",
+                "--set",
+                "n_estimators=5",
+                "--set",
+                "n_jobs=1",
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
     assert f"could not save the model to {out} (Permission denied)" in err
     rescue = err.split("the fitted model is saved in ")[1].split(" instead")[0]
@@ -238,8 +300,9 @@ def test_fit_names_non_empty_missing_markers(train_csv, tmp_path, capsys, cell):
     frame.loc[5, "logp"] = ""  # empty: a missing label, fine
     path = tmp_path / "marked.csv"
     frame.to_csv(path, index=False)
-    assert main(["fit", "--train", str(path), "--targets", "logp",
-                 "--out", str(tmp_path / "m")]) == 2
+    assert (
+        main(["fit", "--train", str(path), "--targets", "logp", "--out", str(tmp_path / "m")]) == 2
+    )
     err = capsys.readouterr().err
     assert f"column 'logp' has 1 non-numeric values (row 3: {cell!r})" in err
     assert "only empty cells are read as missing labels" in err
@@ -257,13 +320,24 @@ def test_pretrain_and_adapt_file_problems(tmp_path, capsys):
     empty.write_text("")
     assert main(["pretrain", "--corpus", str(empty), "--out", str(tmp_path / "p.pt")]) == 2
     assert f"corpus file {empty} is empty" in capsys.readouterr().err
-    assert main(["adapt", "--init-from", str(tmp_path), "--train", str(corpus),
-                 "--out", str(tmp_path / "a.pt")]) == 2
+    assert (
+        main(
+            [
+                "adapt",
+                "--init-from",
+                str(tmp_path),
+                "--train",
+                str(corpus),
+                "--out",
+                str(tmp_path / "a.pt"),
+            ]
+        )
+        == 2
+    )
     assert f"checkpoint {tmp_path} is a directory" in capsys.readouterr().err
 
 
-def test_a_failing_final_write_is_one_line_naming_the_path(rf_model, tmp_path, monkeypatch,
-                                                          capsys):
+def test_a_failing_final_write_is_one_line_naming_the_path(rf_model, tmp_path, monkeypatch, capsys):
     import sciml._io
 
     out = tmp_path / "p.csv"
@@ -274,8 +348,9 @@ def test_a_failing_final_write_is_one_line_naming_the_path(rf_model, tmp_path, m
     monkeypatch.setattr(sciml._io, "atomic_write", refuse)
     assert _predict(rf_model, _query(tmp_path), out, "--errors", "skip") == 2
     # The first write after a chunk (its progress file) fails; nothing is left behind.
-    assert capsys.readouterr().err == (f"sciml predict: error: Permission denied: "
-                                       f"{out}.partial.json\n")
+    assert capsys.readouterr().err == (
+        f"sciml predict: error: Permission denied: {out}.partial.json\n"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["query.csv"]
 
 

@@ -12,7 +12,6 @@ def test_overlap_finds_other_spellings_and_respects_stereo():
 
 
 def test_element_key_reads_atoms_not_bonds_or_hydrogens():
-    assert _element_key("[2H]C([2H])Oc1ccc(Cl)cc1Br") == (("Br", 1), ("C", 7), ("Cl", 1),
-                                                         ("O", 1))
+    assert _element_key("[2H]C([2H])Oc1ccc(Cl)cc1Br") == (("Br", 1), ("C", 7), ("Cl", 1), ("O", 1))
     assert _element_key("c1cc[nH]c1") == _element_key("C1=CNC=C1") == (("C", 4), ("N", 1))
     assert _element_key("C[Si](C)(C)OB(O)O") == (("B", 1), ("C", 3), ("O", 3), ("Si", 1))

@@ -19,8 +19,19 @@ ENDPOINTS = ["HLM", "RLM", "MDR1_ER", "Sol", "hPPB", "rPPB"]
 
 
 def test_names_and_unknown_name_lists_them():
-    assert dataset_names() == ["bace", "biogen_adme", "biogen_adme_fang", "chembl30_sample",
-                               "clintox", "esol", "guacamol", "hiv", "moses", "sider", "tox21"]
+    assert dataset_names() == [
+        "bace",
+        "biogen_adme",
+        "biogen_adme_fang",
+        "chembl30_sample",
+        "clintox",
+        "esol",
+        "guacamol",
+        "hiv",
+        "moses",
+        "sider",
+        "tox21",
+    ]
     with pytest.raises(UnknownDatasetError) as info:
         load_dataset("tox22")
     for name in dataset_names():
@@ -99,8 +110,7 @@ def test_fang_split(data_dir):
 
 def test_fang_stacked(data_dir):
     df = load_dataset("biogen_adme_fang")
-    assert df.columns.tolist() == ["smiles", *ENDPOINTS, "HLM_censored", "RLM_censored",
-                                   "split"]
+    assert df.columns.tolist() == ["smiles", *ENDPOINTS, "HLM_censored", "RLM_censored", "split"]
     assert (df[ENDPOINTS].notna().sum(axis=1) == 1).all()
     assert df["split"].value_counts().to_dict() == {"train": 10917, "test": 2732}
     assert df["HLM_censored"].dtype == bool
@@ -168,10 +178,9 @@ def test_load_smiles_file(tmp_path):
 
 def test_load_csv(tmp_path):
     path = tmp_path / "mine.csv"
-    path.write_text("id,SMILES,logD,pIC50,note\n"
-                    "a, CCO ,1.5,,x\n"
-                    "b,c1ccccc1,2.0,6.1,y\n"
-                    "c,CCN,,7.0,z\n")
+    path.write_text(
+        "id,SMILES,logD,pIC50,note\na, CCO ,1.5,,x\nb,c1ccccc1,2.0,6.1,y\nc,CCN,,7.0,z\n"
+    )
     df = load_csv(path, smiles_col="SMILES", target_cols=["logD", "pIC50"])
     assert df.columns.tolist() == ["smiles", "logD", "pIC50"]
     assert df["smiles"].tolist() == ["CCO", "c1ccccc1", "CCN"]

@@ -15,8 +15,12 @@ from sciml.chem.smiles import InvalidSmilesError
 
 def _cache_parts():
     root = os.path.join(os.environ["SCIML_CACHE_DIR"], "descriptors")
-    return sorted(p for d, _, files in os.walk(root) for p in
-                  (os.path.join(d, f) for f in files) if p.endswith(".npz"))
+    return sorted(
+        p
+        for d, _, files in os.walk(root)
+        for p in (os.path.join(d, f) for f in files)
+        if p.endswith(".npz")
+    )
 
 
 def test_columns_are_desclist_without_ipc():
@@ -53,9 +57,11 @@ def test_infinite_and_raising_descriptors_become_nan(monkeypatch):
     def boom(mol):
         raise ValueError("descriptor failed")
 
-    monkeypatch.setattr(desc_module, "_FUNCTIONS",
-                        [("inf", lambda m: float("inf")), ("boom", boom),
-                         ("atoms", lambda m: m.GetNumAtoms())])
+    monkeypatch.setattr(
+        desc_module,
+        "_FUNCTIONS",
+        [("inf", lambda m: float("inf")), ("boom", boom), ("atoms", lambda m: m.GetNumAtoms())],
+    )
     frame = compute_descriptors(["CCO"], cache=False)
     assert frame.columns.tolist() == ["inf", "boom", "atoms"]
     assert np.isnan(frame.loc[0, "inf"]) and np.isnan(frame.loc[0, "boom"])
@@ -180,8 +186,9 @@ def test_morgan_chirality_option():
 def test_morgan_error_modes():
     fps = morgan_fingerprints(["CCO", "C1CC", "CCN"], errors="nan", n_bits=64)
     assert fps.dtype == np.float32 and np.isnan(fps[1]).all() and not np.isnan(fps[[0, 2]]).any()
-    fps, index = morgan_fingerprints(["CCO", "C1CC", "CCN"], errors="skip", n_bits=64,
-                                     return_index=True)
+    fps, index = morgan_fingerprints(
+        ["CCO", "C1CC", "CCN"], errors="skip", n_bits=64, return_index=True
+    )
     assert fps.shape == (2, 64) and index.tolist() == [0, 2]
     with pytest.raises(InvalidSmilesError):
         morgan_fingerprints(["CCO", ""])

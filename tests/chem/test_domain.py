@@ -18,8 +18,10 @@ from tests.chem._molecules import SMILES, synthetic_targets
 def _rdkit_max_tanimoto(query, train):
     generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
     fps = [generator.GetFingerprint(parse_smiles(s)) for s in train]
-    return [max(DataStructs.BulkTanimotoSimilarity(generator.GetFingerprint(parse_smiles(q)),
-                                                   fps)) for q in query]
+    return [
+        max(DataStructs.BulkTanimotoSimilarity(generator.GetFingerprint(parse_smiles(q)), fps))
+        for q in query
+    ]
 
 
 def test_max_tanimoto_matches_rdkit_across_blocks():
@@ -58,12 +60,14 @@ def test_save_load_round_trip_and_refuses_paths(tmp_path):
 @pytest.fixture(scope="module")
 def forest():
     return RandomForestModel(n_estimators=5, n_jobs=1, descriptor_cache=False).fit(
-        SMILES, synthetic_targets())
+        SMILES, synthetic_targets()
+    )
 
 
 def test_every_model_reports_domain_and_warns(forest, tmp_path):
-    members = [RandomForestModel(n_estimators=5, n_jobs=1, seed=s, descriptor_cache=False)
-               for s in (0, 1)]
+    members = [
+        RandomForestModel(n_estimators=5, n_jobs=1, seed=s, descriptor_cache=False) for s in (0, 1)
+    ]
     ensemble = EnsembleModel(members=members).fit(SMILES, synthetic_targets())
     for model in (forest, ensemble):
         folder = model.save(tmp_path / model.name)

@@ -10,14 +10,20 @@ from sciml.chem.models import EnsembleModel, RandomForestModel, load_model
 from sciml.train.checkpoint import CheckpointError
 
 SMILES = ["CCO", "CCCO", "CCCCO", "CCCCCO", "c1ccccc1", "Cc1ccccc1", "CCc1ccccc1", "OCCO"] * 2
-Y = pd.DataFrame({"logp": [-0.3, 0.1, 0.9, 1.4, 2.1, 2.7, 3.1, -1.0] * 2,
-                  "other": [1.0, 2.0, np.nan, 4.0, 5.0, np.nan, 7.0, 8.0] * 2})
+Y = pd.DataFrame(
+    {
+        "logp": [-0.3, 0.1, 0.9, 1.4, 2.1, 2.7, 3.1, -1.0] * 2,
+        "other": [1.0, 2.0, np.nan, 4.0, 5.0, np.nan, 7.0, 8.0] * 2,
+    }
+)
 QUERY = ["CCCCCCO", "C1CC", "Cc1ccccc1C"]
 
 
 def _members():
-    return [RandomForestModel(n_estimators=10, n_jobs=1, seed=s, descriptor_cache=False)
-            for s in (0, 1, 2)]
+    return [
+        RandomForestModel(n_estimators=10, n_jobs=1, seed=s, descriptor_cache=False)
+        for s in (0, 1, 2)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +50,16 @@ def test_mean_and_std_across_members(fitted):
 def test_save_load_identical_predictions(fitted):
     model, folder = fitted
     assert sorted(p.name for p in folder.iterdir() if p.is_dir()) == [
-        "member_0", "member_1", "member_2"]
+        "member_0",
+        "member_1",
+        "member_2",
+    ]
     loaded = load_model(folder)
     assert isinstance(loaded, EnsembleModel) and loaded.config.members == model.config.members
-    pd.testing.assert_frame_equal(loaded.predict(QUERY, errors="nan", return_std=True),
-                                  model.predict(QUERY, errors="nan", return_std=True))
+    pd.testing.assert_frame_equal(
+        loaded.predict(QUERY, errors="nan", return_std=True),
+        model.predict(QUERY, errors="nan", return_std=True),
+    )
 
 
 def test_load_checks_members(fitted, tmp_path):

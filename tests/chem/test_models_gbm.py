@@ -8,8 +8,24 @@ from sciml.chem.models import GBMModel, load_model
 from sciml.chem.models.gbm import morgan_counts
 from sciml.train import CheckpointError
 
-SMILES = ["CCO", "CCCO", "CCCCO", "CCCCCO", "CCCCCCO", "c1ccccc1", "Cc1ccccc1", "CCc1ccccc1",
-          "CC(C)O", "CC(C)CO", "OCCO", "CCN", "CCCN", "c1ccncc1", "Oc1ccccc1", "CC(=O)O"] * 2
+SMILES = [
+    "CCO",
+    "CCCO",
+    "CCCCO",
+    "CCCCCO",
+    "CCCCCCO",
+    "c1ccccc1",
+    "Cc1ccccc1",
+    "CCc1ccccc1",
+    "CC(C)O",
+    "CC(C)CO",
+    "OCCO",
+    "CCN",
+    "CCCN",
+    "c1ccncc1",
+    "Oc1ccccc1",
+    "CC(=O)O",
+] * 2
 
 
 def _carbons(smiles):
@@ -37,8 +53,9 @@ def test_gbm_learns_a_structural_signal_and_roundtrips_as_text(tmp_path):
 
 def test_gbm_stops_early_on_validation_data():
     y = pd.DataFrame({"n_c": _carbons(SMILES)})
-    model = GBMModel(n_estimators=2000, early_stopping=10, min_child_samples=2, n_jobs=1,
-                     learning_rate=0.3).fit(SMILES[:20], y[:20], SMILES[20:], y[20:])
+    model = GBMModel(
+        n_estimators=2000, early_stopping=10, min_child_samples=2, n_jobs=1, learning_rate=0.3
+    ).fit(SMILES[:20], y[:20], SMILES[20:], y[20:])
     assert model.fit_info["best_rounds"]["n_c"] < 2000
 
 

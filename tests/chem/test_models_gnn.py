@@ -51,15 +51,19 @@ def test_ensemble_with_descriptors_round_trips(tmp_path):
 def test_validation_data_selects_best_epoch():
     y = synthetic_targets()
     model = GNNModel(epochs=4, descriptors=False, **SMALL).fit(
-        SMILES[:30], y[:30], SMILES[30:], y[30:])
+        SMILES[:30], y[:30], SMILES[30:], y[30:]
+    )
     history = model.histories[0]
     assert "val_loss" in history and len(history) == 4
     best = history["val_loss"].idxmin()
     # The restored weights are those of the best validation epoch.
     from sciml.train import MultiTaskRegression, TrainConfig, Trainer
 
-    trainer = Trainer(model.members[0], MultiTaskRegression(["logp", "mw"]),
-                      TrainConfig(progress=False, batch_size=64))
+    trainer = Trainer(
+        model.members[0],
+        MultiTaskRegression(["logp", "mw"]),
+        TrainConfig(progress=False, batch_size=64),
+    )
     val_ds = model._dataset(SMILES[30:], y[30:].to_numpy())
     assert trainer.evaluate(val_ds)["loss"] == pytest.approx(history["val_loss"][best], rel=1e-4)
 
@@ -120,8 +124,17 @@ def test_gine_architecture_trains_saves_and_loads_without_pyg_for_dmpnn(tmp_path
     from ._molecules import SMILES, synthetic_targets
 
     y = synthetic_targets()
-    model = GNNModel(architecture="gine", depth=2, hidden=32, ffn_hidden=32, epochs=30,
-                     batch_size=10, lr=3e-3, val_fraction=0.0, descriptors=False)
+    model = GNNModel(
+        architecture="gine",
+        depth=2,
+        hidden=32,
+        ffn_hidden=32,
+        epochs=30,
+        batch_size=10,
+        lr=3e-3,
+        val_fraction=0.0,
+        descriptors=False,
+    )
     model.fit(SMILES, y)
     pred = model.predict(SMILES)
     assert float(np.corrcoef(pred["logp"], y["logp"])[0, 1]) > 0.8
@@ -131,12 +144,15 @@ def test_gine_architecture_trains_saves_and_loads_without_pyg_for_dmpnn(tmp_path
     with pytest.raises(ValueError, match="architecture"):
         GNNModel(architecture="gat")
     # a D-MPNN model never imports torch-geometric (which loads torch._dynamo)
-    dmpnn = GNNModel(depth=2, hidden=16, ffn_hidden=16, epochs=1, val_fraction=0.0,
-                     descriptors=False).fit(SMILES, y)
+    dmpnn = GNNModel(
+        depth=2, hidden=16, ffn_hidden=16, epochs=1, val_fraction=0.0, descriptors=False
+    ).fit(SMILES, y)
     dmpnn.save(tmp_path / "dmpnn")
-    code = ("import sys; from sciml.chem.models import load_model; "
-            f"load_model({str(tmp_path / 'dmpnn')!r}).predict(['CCO']); "
-            "print('torch_geometric' in sys.modules)")
+    code = (
+        "import sys; from sciml.chem.models import load_model; "
+        f"load_model({str(tmp_path / 'dmpnn')!r}).predict(['CCO']); "
+        "print('torch_geometric' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -144,7 +160,15 @@ def test_gine_architecture_trains_saves_and_loads_without_pyg_for_dmpnn(tmp_path
 def test_gine_trains_on_a_batch_of_one_single_atom_molecule():
     from sciml.chem.models import GNNModel
 
-    model = GNNModel(architecture="gine", depth=2, hidden=8, ffn_hidden=8, epochs=1,
-                     batch_size=2, val_fraction=0.0, descriptors=False)
+    model = GNNModel(
+        architecture="gine",
+        depth=2,
+        hidden=8,
+        ffn_hidden=8,
+        epochs=1,
+        batch_size=2,
+        val_fraction=0.0,
+        descriptors=False,
+    )
     model.fit(["CCO", "CCN", "C"], pd.DataFrame({"y": [1.0, 2.0, 3.0]}))
     assert np.isfinite(model.predict(["C", "CCO"])["y"]).all()

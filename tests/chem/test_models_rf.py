@@ -17,7 +17,8 @@ from tests.chem._molecules import SMILES, synthetic_targets, with_missing
 @pytest.fixture(scope="module")
 def fitted():
     return RandomForestModel(n_estimators=30, n_jobs=1, descriptor_cache=False).fit(
-        SMILES, with_missing(synthetic_targets()))
+        SMILES, with_missing(synthetic_targets())
+    )
 
 
 def test_forest_arrays_reproduce_sklearn():
@@ -79,8 +80,10 @@ def test_errors_policies(fitted):
 
 def test_fit_errors_skip_drops_rows_and_reports():
     smiles = SMILES[:20] + ["C1CC"]
-    y = pd.concat([synthetic_targets(SMILES[:20]), pd.DataFrame({"logp": [1.0], "mw": [1.0]})],
-                  ignore_index=True)
+    y = pd.concat(
+        [synthetic_targets(SMILES[:20]), pd.DataFrame({"logp": [1.0], "mw": [1.0]})],
+        ignore_index=True,
+    )
     with pytest.raises(InvalidSmilesError):
         RandomForestModel(n_estimators=5, n_jobs=1).fit(smiles, y)
     model = RandomForestModel(n_estimators=5, n_jobs=1).fit(smiles, y, errors="skip")
@@ -117,14 +120,16 @@ def test_max_features_candidates_are_chosen_by_out_of_bag_r2(tmp_path):
     # a forest that tries 2% of them mostly does not, so 1.0 has the better out-of-bag R².
     target = compute_descriptors(SMILES, cache=False)["MolWt"].to_numpy()
     y = pd.DataFrame({"mw": target})
-    model = RandomForestModel(n_estimators=30, max_features=[0.02, 1.0], n_jobs=1,
-                              descriptor_cache=False).fit(SMILES, y)
+    model = RandomForestModel(
+        n_estimators=30, max_features=[0.02, 1.0], n_jobs=1, descriptor_cache=False
+    ).fit(SMILES, y)
     assert model.config.max_features == (0.02, 1.0)
     assert model.fit_info["max_features"] == {"mw": 1.0}
     assert 0.5 < model.fit_info["oob_r2"]["mw"] <= 1.0
     # The chosen forest is the one a single max_features=1.0 grows (same seed).
-    single = RandomForestModel(n_estimators=30, max_features=1.0, n_jobs=1,
-                               descriptor_cache=False).fit(SMILES, y)
+    single = RandomForestModel(
+        n_estimators=30, max_features=1.0, n_jobs=1, descriptor_cache=False
+    ).fit(SMILES, y)
     queries = ["CCCCCCCO", "c1ccc(O)cc1C"]
     pd.testing.assert_frame_equal(model.predict(queries), single.predict(queries))
     assert "max_features" not in single.fit_info

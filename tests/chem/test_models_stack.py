@@ -23,9 +23,32 @@ from sciml.cli import main
 from sciml.train import Checkpoints, TimeBudgetReached
 from sciml.train.checkpoint import CheckpointError
 
-SMILES = ["CCO", "CCCO", "CCCCO", "CCCCCO", "CCCCCCO", "c1ccccc1", "Cc1ccccc1", "CCc1ccccc1",
-          "CC(C)O", "CC(C)CO", "OCCO", "CCN", "CCCN", "c1ccncc1", "Oc1ccccc1", "CC(=O)O",
-          "CCOC", "CCCOC", "CC(C)C", "CCCCN", "c1ccc(O)cc1C", "CCCC(=O)O", "NCCO", "CCOCC"]
+SMILES = [
+    "CCO",
+    "CCCO",
+    "CCCCO",
+    "CCCCCO",
+    "CCCCCCO",
+    "c1ccccc1",
+    "Cc1ccccc1",
+    "CCc1ccccc1",
+    "CC(C)O",
+    "CC(C)CO",
+    "OCCO",
+    "CCN",
+    "CCCN",
+    "c1ccncc1",
+    "Oc1ccccc1",
+    "CC(=O)O",
+    "CCOC",
+    "CCCOC",
+    "CC(C)C",
+    "CCCCN",
+    "c1ccc(O)cc1C",
+    "CCCC(=O)O",
+    "NCCO",
+    "CCOCC",
+]
 
 
 def _y(smiles=SMILES) -> pd.DataFrame:
@@ -33,13 +56,16 @@ def _y(smiles=SMILES) -> pd.DataFrame:
     from rdkit.Chem import Crippen, Descriptors
 
     mols = [Chem.MolFromSmiles(s) for s in smiles]
-    return pd.DataFrame({"logp": [Crippen.MolLogP(m) for m in mols],
-                         "tpsa": [Descriptors.TPSA(m) for m in mols]})
+    return pd.DataFrame(
+        {"logp": [Crippen.MolLogP(m) for m in mols], "tpsa": [Descriptors.TPSA(m) for m in mols]}
+    )
 
 
 def _members():
-    return {"rf": RandomForestModel(n_estimators=10, n_jobs=1, seed=0),
-            "gbm": GBMModel(n_estimators=30, min_child_samples=2, n_bits=128, n_jobs=1)}
+    return {
+        "rf": RandomForestModel(n_estimators=10, n_jobs=1, seed=0),
+        "gbm": GBMModel(n_estimators=30, min_child_samples=2, n_bits=128, n_jobs=1),
+    }
 
 
 @dataclass(frozen=True)
@@ -79,8 +105,9 @@ def test_weights_come_from_inner_folds_not_from_the_training_fit():
     # fitted on in-sample predictions would give it everything; on inner folds, nothing.
     LookupModel.fits = []
     y = _y()
-    model = StackedModel(members={"lookup": LookupModel(), "rf": _members()["rf"]},
-                         inner_folds=3).fit(SMILES, y)
+    model = StackedModel(
+        members={"lookup": LookupModel(), "rf": _members()["rf"]}, inner_folds=3
+    ).fit(SMILES, y)
     for target in ("logp", "tpsa"):
         assert model.weights[target]["lookup"] < 0.2, model.weights
         assert model.weights[target]["rf"] > 0.8
@@ -144,19 +171,22 @@ def test_a_stopped_fit_resumes_to_the_same_model(tmp_path, monkeypatch):
 
     monkeypatch.setattr(GBMModel, "_fit", crashing)
     with pytest.raises(RuntimeError, match="killed"):
-        StackedModel(members=_members()).fit(SMILES, y, checkpoints=Checkpoints(plan_dir,
-                                                                                resume=True))
+        StackedModel(members=_members()).fit(
+            SMILES, y, checkpoints=Checkpoints(plan_dir, resume=True)
+        )
     done = torch.load(plan_dir / "last.pt", weights_only=True)["done"]
     assert done == ["inner0_rf", "inner0_gbm", "inner1_rf"]
     monkeypatch.setattr(GBMModel, "_fit", original)
     resumed = StackedModel(members=_members()).fit(
-        SMILES, y, checkpoints=Checkpoints(plan_dir, resume=True))
+        SMILES, y, checkpoints=Checkpoints(plan_dir, resume=True)
+    )
     query = ["CCCCCCCO", "c1ccccc1CC"]
     pd.testing.assert_frame_equal(reference.predict(query), resumed.predict(query))
     # Resuming with other settings is refused.
     with pytest.raises(ValueError, match="other settings"):
         StackedModel(members=_members(), seed=5).fit(
-            SMILES, y, checkpoints=Checkpoints(plan_dir, resume=True))
+            SMILES, y, checkpoints=Checkpoints(plan_dir, resume=True)
+        )
     resumed.clear_checkpoints(Checkpoints(plan_dir))
     assert not plan_dir.exists()
 
@@ -186,50 +216,135 @@ def train_csv(tmp_path):
     return path
 
 
-FAST = ["--set", "gnn.epochs=1", "--set", "gnn.hidden=16", "--set", "gnn.ffn_hidden=16",
-        "--set", "gbm.n_estimators=20", "--set", "gbm_rich.n_estimators=20",
-        "--set", "gbm.min_child_samples=2", "--set", "gbm_rich.min_child_samples=2",
-        "--set", "gbm.n_bits=128", "--set", "gbm_rich.n_bits=128"]
+FAST = [
+    "--set",
+    "gnn.epochs=1",
+    "--set",
+    "gnn.hidden=16",
+    "--set",
+    "gnn.ffn_hidden=16",
+    "--set",
+    "gbm.n_estimators=20",
+    "--set",
+    "gbm_rich.n_estimators=20",
+    "--set",
+    "gbm.min_child_samples=2",
+    "--set",
+    "gbm_rich.min_child_samples=2",
+    "--set",
+    "gbm.n_bits=128",
+    "--set",
+    "gbm_rich.n_bits=128",
+]
 
 
 def test_sciml_fit_defaults_to_the_best_recipe(train_csv, tmp_path, capsys):
     out = tmp_path / "model"
-    assert main(["fit", "--train", str(train_csv), "--targets", "logp,t_half", "--out",
-                 str(out), "--threads", "1", *FAST]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--train",
+                str(train_csv),
+                "--targets",
+                "logp,t_half",
+                "--out",
+                str(out),
+                "--threads",
+                "1",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
-    assert "target transforms: logp: none (auto: not strictly positive); t_half: log10 (auto" \
+    assert (
+        "target transforms: logp: none (auto: not strictly positive); t_half: log10 (auto"
         in printed
+    )
     assert "stacking weights (fitted on inner folds of the training data): logp: gbm" in printed
     model = load_model(out)
     assert isinstance(model, StackedModel) and model.transforms.kinds["t_half"] == "log10"
     assert model.members["gnn"].config.hidden == 16 and model.members["gbm"].config.n_jobs == 1
     assert not (out / "checkpoints").exists()  # removed once the model is saved
     preds = tmp_path / "p.csv"
-    assert main(["predict", "--model", str(out), "--input", str(train_csv), "--out", str(preds),
-                 "--interval", "0.9", "--std"]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                "--model",
+                str(out),
+                "--input",
+                str(train_csv),
+                "--out",
+                str(preds),
+                "--interval",
+                "0.9",
+                "--std",
+            ]
+        )
+        == 0
+    )
     frame = pd.read_csv(preds)
     assert (frame["t_half_lower"] < frame["t_half_pred"]).all()
     assert (frame["t_half_pred"] < frame["t_half_upper"]).all()
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["--set", "hidden=16"], "must name a member, e.g. --set gnn.hidden"),
-    (["--set", "rf.n_estimators=3"], "has no member 'rf'"),
-    (["--set", "gnn.width=3"], "member 'gnn' (gnn) has no option(s) width"),
-    (["--val-fraction", "0.2"], "--val-fraction does not apply to --model best"),
-    (["--threads", "0"], "--threads must be at least 1"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--set", "hidden=16"], "must name a member, e.g. --set gnn.hidden"),
+        (["--set", "rf.n_estimators=3"], "has no member 'rf'"),
+        (["--set", "gnn.width=3"], "member 'gnn' (gnn) has no option(s) width"),
+        (["--val-fraction", "0.2"], "--val-fraction does not apply to --model best"),
+        (["--threads", "0"], "--threads must be at least 1"),
+    ],
+)
 def test_best_options_are_checked(train_csv, tmp_path, capsys, argv, message):
-    assert main(["fit", "--train", str(train_csv), "--targets", "logp", "--out",
-                 str(tmp_path / "m"), *argv]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--train",
+                str(train_csv),
+                "--targets",
+                "logp",
+                "--out",
+                str(tmp_path / "m"),
+                *argv,
+            ]
+        )
+        == 2
+    )
     assert message in capsys.readouterr().err
 
 
 def test_ensemble_members_take_options(train_csv, tmp_path):
     out = tmp_path / "ens"
-    assert main(["fit", "--train", str(train_csv), "--targets", "logp", "--model", "ensemble",
-                 "--members", "rf,gbm", "--set", "rf.n_estimators=7", "--set",
-                 "gbm.n_estimators=9", "--threads", "1", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--train",
+                str(train_csv),
+                "--targets",
+                "logp",
+                "--model",
+                "ensemble",
+                "--members",
+                "rf,gbm",
+                "--set",
+                "rf.n_estimators=7",
+                "--set",
+                "gbm.n_estimators=9",
+                "--threads",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     model = load_model(out)
     assert model.members[0].config.n_estimators == 7 and model.members[1].config.n_estimators == 9
     assert model.members[0].config.n_jobs == 1 and model.members[1].config.n_jobs == 1
@@ -237,8 +352,9 @@ def test_ensemble_members_take_options(train_csv, tmp_path):
 
 def test_gbm_fingerprint_sets(tmp_path):
     y = _y()
-    model = GBMModel(n_estimators=10, min_child_samples=2, n_bits=64, n_jobs=1,
-                     fingerprints=["erg", "maccs"]).fit(SMILES, y)
+    model = GBMModel(
+        n_estimators=10, min_child_samples=2, n_bits=64, n_jobs=1, fingerprints=["erg", "maccs"]
+    ).fit(SMILES, y)
     assert model.config.fingerprints == ("erg", "maccs")
     assert model._features(SMILES[:2]).shape == (2, 64 + 315 + 167 + len(model.descriptor_names))
     loaded = load_model(model.save(tmp_path / "g"))
@@ -270,15 +386,25 @@ def test_stack_with_a_binary_endpoint_combines_probabilities(tmp_path):
     assert ((p >= 0) & (p <= 1)).all()
     assert model.conformal.normalised and "soluble" not in model.conformal.beta
     loaded = load_model(model.save(tmp_path / "m"))
-    pd.testing.assert_frame_equal(model.predict(SMILES[:4], interval=0.8),
-                                  loaded.predict(SMILES[:4], interval=0.8))
+    pd.testing.assert_frame_equal(
+        model.predict(SMILES[:4], interval=0.8), loaded.predict(SMILES[:4], interval=0.8)
+    )
 
 
-def test_best_stops_at_max_minutes_and_resumes_from_the_command_line(train_csv, tmp_path,
-                                                                       capsys):
+def test_best_stops_at_max_minutes_and_resumes_from_the_command_line(train_csv, tmp_path, capsys):
     out = tmp_path / "model"
-    base = ["fit", "--train", str(train_csv), "--targets", "logp", "--out", str(out),
-            "--threads", "1", *FAST]
+    base = [
+        "fit",
+        "--train",
+        str(train_csv),
+        "--targets",
+        "logp",
+        "--out",
+        str(out),
+        "--threads",
+        "1",
+        *FAST,
+    ]
     # A budget of a few CPU milliseconds: every call fits one member and stops, so the
     # 3 x (3 + 1) = 12 steps need 12 calls.
     assert main([*base, "--max-minutes", "0.00001"]) == 3

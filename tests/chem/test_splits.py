@@ -58,8 +58,9 @@ def test_bad_sizes(sizes):
 
 
 def test_murcko_scaffolds():
-    scaffolds = murcko_scaffolds(["c1ccccc1CCO", "Oc1ccccc1", "CCO", "C1CCNCC1C(=O)O",
-                                  "c1ccc2ccccc2c1C"])
+    scaffolds = murcko_scaffolds(
+        ["c1ccccc1CCO", "Oc1ccccc1", "CCO", "C1CCNCC1C(=O)O", "c1ccc2ccccc2c1C"]
+    )
     assert scaffolds.tolist() == ["c1ccccc1", "c1ccccc1", "", "C1CCNCC1", "c1ccc2ccccc2c1"]
     generic = murcko_scaffolds(["c1ccncc1C", "C1CCCCC1"], generic=True)
     assert generic[0] == generic[1] == "C1CCCCC1"
@@ -90,9 +91,15 @@ def test_butina_clusters_respect_similarity():
     from rdkit import DataStructs
     from rdkit.Chem import AllChem, rdFingerprintGenerator
 
-    smiles = ["CCCCCCCCO", "CCCCCCCCCO", "CCCCCCCCCCO",
-              "c1ccc2ccccc2c1", "Cc1ccc2ccccc2c1", "c1ccc2cc3ccccc3cc2c1",
-              "O=C(O)C(F)(F)F"]
+    smiles = [
+        "CCCCCCCCO",
+        "CCCCCCCCCO",
+        "CCCCCCCCCCO",
+        "c1ccc2ccccc2c1",
+        "Cc1ccc2ccccc2c1",
+        "c1ccc2cc3ccccc3cc2c1",
+        "O=C(O)C(F)(F)F",
+    ]
     labels = butina_clusters(smiles, cutoff=0.6)
     assert labels.shape == (7,) and labels.dtype == np.int64
     assert labels[0] == labels[1] == labels[2]
@@ -105,8 +112,10 @@ def test_butina_clusters_respect_similarity():
     for label in set(labels.tolist()):
         members = np.flatnonzero(labels == label)
         if len(members) > 1:
-            best = [max(DataStructs.TanimotoSimilarity(fps[i], fps[j]) for j in members if j != i)
-                    for i in members]
+            best = [
+                max(DataStructs.TanimotoSimilarity(fps[i], fps[j]) for j in members if j != i)
+                for i in members
+            ]
             assert min(best) >= 0.4
     # Tighter cutoff, more clusters.
     assert butina_clusters(smiles, cutoff=0.1).max() > labels.max()
@@ -153,8 +162,11 @@ def test_repeated_kfold_differs_between_repeats_and_is_reproducible(molecules):
         _assert_partition([t for _, t in folds], 50)
     assert not np.array_equal(reps[0][0][1], reps[1][0][1])
     again = repeated_kfold(50, n_splits=5, n_repeats=3, seed=0)
-    assert all(np.array_equal(a[1], b[1]) for r1, r2 in zip(reps, again, strict=True)
-               for a, b in zip(r1, r2, strict=True))
+    assert all(
+        np.array_equal(a[1], b[1])
+        for r1, r2 in zip(reps, again, strict=True)
+        for a, b in zip(r1, r2, strict=True)
+    )
     labels = butina_clusters(molecules[:200])
     grouped = repeated_kfold(200, n_splits=4, n_repeats=2, seed=0, groups=labels)
     for folds in grouped:
@@ -166,8 +178,11 @@ def test_repeated_kfold_differs_between_repeats_and_is_reproducible(molecules):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.integers(0, 12), min_size=4, max_size=60), st.integers(0, 2**32 - 1),
-       st.integers(2, 4))
+@given(
+    st.lists(st.integers(0, 12), min_size=4, max_size=60),
+    st.integers(0, 2**32 - 1),
+    st.integers(2, 4),
+)
 def test_group_kfold_property(groups, seed, n_splits):
     if len(set(groups)) < n_splits:
         return

@@ -83,9 +83,45 @@ _BRACKET = st.builds(
     st.sampled_from(["", "H", "H2", "H3"]),
     st.sampled_from(["", "+", "-", "+2", "-3"]),
 )
-_PLAIN = st.sampled_from(["C", "N", "O", "S", "P", "F", "I", "Cl", "Br", "B", "c", "n", "o",
-                          "s", "p", "b", "(", ")", ".", "=", "#", "-", "+", "\\", "/", ":",
-                          "~", "@", "*", "1", "2", "9", "%10", "%99", "%(123)"])
+_PLAIN = st.sampled_from(
+    [
+        "C",
+        "N",
+        "O",
+        "S",
+        "P",
+        "F",
+        "I",
+        "Cl",
+        "Br",
+        "B",
+        "c",
+        "n",
+        "o",
+        "s",
+        "p",
+        "b",
+        "(",
+        ")",
+        ".",
+        "=",
+        "#",
+        "-",
+        "+",
+        "\\",
+        "/",
+        ":",
+        "~",
+        "@",
+        "*",
+        "1",
+        "2",
+        "9",
+        "%10",
+        "%99",
+        "%(123)",
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -121,7 +157,9 @@ def test_min_freq_and_max_size():
     tokenizer = SmilesTokenizer.build_vocab(corpus, min_freq=2)
     assert "Br" not in tokenizer.vocab and "O" in tokenizer.vocab
     assert tokenizer.encode("CBr", add_special_tokens=False) == [
-        tokenizer.token_to_id["C"], tokenizer.unk_id]
+        tokenizer.token_to_id["C"],
+        tokenizer.unk_id,
+    ]
     assert len(SmilesTokenizer.build_vocab(corpus, max_size=6)) == 6
     with pytest.raises(ValueError, match="max_size"):
         SmilesTokenizer.build_vocab(corpus, max_size=3)
@@ -147,8 +185,9 @@ def test_encode_batch_shapes_masks_and_padding():
 
 def test_encode_batch_torch_and_max_length():
     tokenizer = SmilesTokenizer.build_vocab(["CCO", "c1ccccc1"])
-    batch = tokenizer.encode_batch(["CCO", "CC"], padding="max_length", max_length=8,
-                                   return_tensors="pt")
+    batch = tokenizer.encode_batch(
+        ["CCO", "CC"], padding="max_length", max_length=8, return_tensors="pt"
+    )
     assert isinstance(batch.input_ids, torch.Tensor)
     assert batch.input_ids.dtype == torch.int64 and batch.attention_mask.dtype == torch.bool
     assert tuple(batch.input_ids.shape) == (2, 8)
@@ -156,8 +195,12 @@ def test_encode_batch_torch_and_max_length():
     with pytest.raises(ValueError, match="exceed max_length=4"):
         tokenizer.encode_batch(["c1ccccc1"], max_length=4)
     cut = tokenizer.encode_batch(["c1ccccc1"], max_length=4, truncation=True).input_ids[0]
-    assert cut.tolist() == [tokenizer.cls_id, tokenizer.token_to_id["c"],
-                            tokenizer.token_to_id["1"], tokenizer.sep_id]
+    assert cut.tolist() == [
+        tokenizer.cls_id,
+        tokenizer.token_to_id["c"],
+        tokenizer.token_to_id["1"],
+        tokenizer.sep_id,
+    ]
 
 
 def test_encode_batch_lists_every_untokenizable_row():

@@ -21,10 +21,31 @@ def corpus(tmp_path):
 
 
 def _pretrain(corpus, out, *more):
-    return main(["pretrain", "--corpus", str(corpus), "--size", "tiny", "--batch-size", "16",
-                 "--epoch-size", "24", "--epochs", "3", "--dropout", "0", "--token-cache", "on",
-                 "--vocab-from", str(corpus.parent / "extra.smi"), "--out", str(out),
-                 "--no-progress", *more])
+    return main(
+        [
+            "pretrain",
+            "--corpus",
+            str(corpus),
+            "--size",
+            "tiny",
+            "--batch-size",
+            "16",
+            "--epoch-size",
+            "24",
+            "--epochs",
+            "3",
+            "--dropout",
+            "0",
+            "--token-cache",
+            "on",
+            "--vocab-from",
+            str(corpus.parent / "extra.smi"),
+            "--out",
+            str(out),
+            "--no-progress",
+            *more,
+        ]
+    )
 
 
 def test_pretrain_large_corpus_options(corpus, tmp_path, capsys):
@@ -45,8 +66,9 @@ def test_pretrain_resumes_to_the_same_weights(corpus, tmp_path, monkeypatch):
         with pytest.raises(Killed):
             _pretrain(corpus, tmp_path / "resumed.pt")
     assert _pretrain(corpus, tmp_path / "resumed.pt", "--resume") == 0
-    whole, resumed = (load_stage(tmp_path / f"{n}.pt").model.state_dict()
-                      for n in ("whole", "resumed"))
+    whole, resumed = (
+        load_stage(tmp_path / f"{n}.pt").model.state_dict() for n in ("whole", "resumed")
+    )
     for key, value in whole.items():
         torch.testing.assert_close(resumed[key], value)
 

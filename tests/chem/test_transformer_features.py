@@ -12,8 +12,12 @@ from sciml.chem.models import TransformerModel
 from sciml.train.checkpoint import CheckpointError
 
 SMILES = ["CCO", "CCCO", "CCCCO", "CCCCCO", "c1ccccc1", "Cc1ccccc1", "CCc1ccccc1", "OCCO"] * 2
-Y = pd.DataFrame({"logp": [-0.3, 0.1, 0.9, 1.4, 2.1, 2.7, 3.1, -1.0] * 2,
-                  "other": [1.0, 2.0, np.nan, 4.0, 5.0, np.nan, 7.0, 8.0] * 2})
+Y = pd.DataFrame(
+    {
+        "logp": [-0.3, 0.1, 0.9, 1.4, 2.1, 2.7, 3.1, -1.0] * 2,
+        "other": [1.0, 2.0, np.nan, 4.0, 5.0, np.nan, 7.0, 8.0] * 2,
+    }
+)
 QUERY = ["CCCCCCO", "C1CC", "Cc1ccccc1C"]
 
 
@@ -21,8 +25,14 @@ QUERY = ["CCCCCCO", "C1CC", "Cc1ccccc1C"]
 def fitted(tmp_path_factory):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    model = TransformerModel(pretrained=None, size="tiny", adapt="none", features="embedding+descriptors",
-                             n_estimators=20, n_jobs=1)
+    model = TransformerModel(
+        pretrained=None,
+        size="tiny",
+        adapt="none",
+        features="embedding+descriptors",
+        n_estimators=20,
+        n_jobs=1,
+    )
     model.fit(SMILES, Y)
     folder = tmp_path_factory.mktemp("emb_desc")
     model.save(folder)

@@ -18,8 +18,16 @@ from sciml.chem.transformer import (
 from sciml.chem.transformer.data import IGNORE_INDEX
 from sciml.train import CheckpointError
 
-MOLECULES = ["CCO", "c1ccccc1O", "CC(=O)Nc1ccc(O)cc1", "CCN(CC)CC", "OC(=O)c1ccccc1",
-             "CC(C)Cc1ccc(cc1)C(C)C(=O)O", "ClCCl", "CC(=O)OC1=CC=CC=C1C(=O)O"]
+MOLECULES = [
+    "CCO",
+    "c1ccccc1O",
+    "CC(=O)Nc1ccc(O)cc1",
+    "CCN(CC)CC",
+    "OC(=O)c1ccccc1",
+    "CC(C)Cc1ccc(cc1)C(C)C(=O)O",
+    "ClCCl",
+    "CC(=O)OC1=CC=CC=C1C(=O)O",
+]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -66,16 +74,25 @@ def test_dataset_collate_and_errors(tokenizer):
 
 
 def test_mlm_loss_decreases_when_overfitting():
-    stage = pretrain(MOLECULES * 8, size="tiny", epochs=25, lr=3e-3, batch_size=32,
-                     val_fraction=0.0, progress=False, seed=0)
+    stage = pretrain(
+        MOLECULES * 8,
+        size="tiny",
+        epochs=25,
+        lr=3e-3,
+        batch_size=32,
+        val_fraction=0.0,
+        progress=False,
+        seed=0,
+    )
     losses = stage.history["train_mlm"].to_numpy()
     assert losses[-3:].mean() < 0.6 * losses[:3].mean()
 
 
 def test_mtr_learns_a_descriptor(tokenizer):
     base = pretrain([], size="tiny", n_molecules=0, tokenizer=tokenizer, progress=False)
-    stage = adapt(base, MOLECULES * 6, objective="mtr", epochs=30, lr=3e-3, batch_size=16,
-                  progress=False)
+    stage = adapt(
+        base, MOLECULES * 6, objective="mtr", epochs=30, lr=3e-3, batch_size=16, progress=False
+    )
     model = stage.model
     assert len(model.descriptor_names) > 50 and model.descriptor_scaler.fitted
     losses = stage.history["train_mtr"].to_numpy()
@@ -92,8 +109,14 @@ def test_mtr_learns_a_descriptor(tokenizer):
 
 
 def test_checkpoint_round_trip_and_vocab_refusal(tmp_path, tokenizer):
-    stage = pretrain(MOLECULES, size="tiny", epochs=1, progress=False, tokenizer=tokenizer,
-                     output=tmp_path / "pre.pt")
+    stage = pretrain(
+        MOLECULES,
+        size="tiny",
+        epochs=1,
+        progress=False,
+        tokenizer=tokenizer,
+        output=tmp_path / "pre.pt",
+    )
     loaded = load_stage(tmp_path / "pre.pt")
     assert loaded.tokenizer == tokenizer
     assert loaded.info["stages"][0]["stage"] == "pretrain"
@@ -138,8 +161,14 @@ def test_embed_precision(tokenizer):
 
 
 def test_with_heads_keeps_encoder(tokenizer):
-    encoder = {"vocab_size": tokenizer.vocab_size, "d_model": 32, "n_layers": 1, "n_heads": 2,
-               "d_ff": 64, "max_len": 64}
+    encoder = {
+        "vocab_size": tokenizer.vocab_size,
+        "d_model": 32,
+        "n_layers": 1,
+        "n_heads": 2,
+        "d_ff": 64,
+        "max_len": 64,
+    }
     model = MolecularTransformer(encoder, descriptor_names=["a", "b"])
     grown = model.with_heads(endpoint_names=["y"])
     for key, value in model.encoder.state_dict().items():
@@ -169,8 +198,9 @@ def test_corpus_dataset_matches_smiles_dataset(tokenizer, tmp_path):
 def test_pretrain_token_cache_trains_the_same_model(tokenizer, tmp_path, monkeypatch):
     monkeypatch.setenv("SCIML_CACHE_DIR", str(tmp_path))
     corpus = MOLECULES * 6
-    kwargs = dict(size="tiny", epochs=2, tokenizer=tokenizer, progress=False, seed=3,
-                  corpus_name="same")
+    kwargs = dict(
+        size="tiny", epochs=2, tokenizer=tokenizer, progress=False, seed=3, corpus_name="same"
+    )
     plain = pretrain(corpus, **kwargs)
     cached = pretrain(corpus, token_cache=True, **kwargs)
     assert list((tmp_path / "corpus").glob("tokens-same-*"))  # the cache was used
@@ -180,13 +210,21 @@ def test_pretrain_token_cache_trains_the_same_model(tokenizer, tmp_path, monkeyp
 
 
 def test_pretrain_epoch_size_and_provenance(tokenizer):
-    stage = pretrain(MOLECULES * 6, size="tiny", epochs=3, epoch_size=10, tokenizer=tokenizer,
-                     progress=False, vocab_smiles=["C[N+](C)(C)C"])
+    stage = pretrain(
+        MOLECULES * 6,
+        size="tiny",
+        epochs=3,
+        epoch_size=10,
+        tokenizer=tokenizer,
+        progress=False,
+        vocab_smiles=["C[N+](C)(C)C"],
+    )
     assert len(stage.history) == 3
     last = stage.info["stages"][-1]
     assert last["molecules_seen"] == 30 and last["n_molecules"] == 48
-    built = pretrain(MOLECULES * 6, size="tiny", epochs=1, progress=False,
-                     vocab_smiles=["C[N+](C)(C)C"])
+    built = pretrain(
+        MOLECULES * 6, size="tiny", epochs=1, progress=False, vocab_smiles=["C[N+](C)(C)C"]
+    )
     assert "[N+]" in built.tokenizer.vocab  # vocabulary from the corpus and vocab_smiles
 
 

@@ -11,8 +11,12 @@ from sciml.chem.predictor import MolecularPropertyPredictor
 from sciml.chem.smiles import InvalidSmilesError
 
 SMILES = ["CCO", "CCCO", "CCCCO", "CCCCCO", "c1ccccc1", "Cc1ccccc1", "CCc1ccccc1", "OCCO"] * 2
-Y = pd.DataFrame({"logp": [-0.3, 0.1, 0.9, 1.4, 2.1, 2.7, 3.1, -1.0] * 2,
-                  "other": [1.0, 2.0, np.nan, 4.0, 5.0, np.nan, 7.0, 8.0] * 2})
+Y = pd.DataFrame(
+    {
+        "logp": [-0.3, 0.1, 0.9, 1.4, 2.1, 2.7, 3.1, -1.0] * 2,
+        "other": [1.0, 2.0, np.nan, 4.0, 5.0, np.nan, 7.0, 8.0] * 2,
+    }
+)
 QUERY = ["CCCCCCO", "C1CC", "Cc1ccccc1C"]
 
 
@@ -22,8 +26,17 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="module", params=["rf", "finetune"])
 def fitted(request, tmp_path_factory):
     torch.set_num_threads(1)
-    model = TransformerModel(pretrained=None, size="tiny", adapt="mtr", adapt_epochs=2, head=request.param,
-                             n_estimators=20, finetune_epochs=3, mc_samples=3, n_jobs=1)
+    model = TransformerModel(
+        pretrained=None,
+        size="tiny",
+        adapt="mtr",
+        adapt_epochs=2,
+        head=request.param,
+        n_estimators=20,
+        finetune_epochs=3,
+        mc_samples=3,
+        n_jobs=1,
+    )
     model.fit(SMILES, Y)
     folder = tmp_path_factory.mktemp(request.param)
     model.save(folder)
@@ -75,8 +88,9 @@ def test_predictor_inputs(fitted, tmp_path):
     for plain in (csv, smi):
         disguised = tmp_path / f"gz_{plain.name}"
         disguised.write_bytes(gzip.compress(plain.read_bytes()))
-        again = predictor.predict(disguised, errors="nan", smiles_column="SMILES",
-                                  uncertainty=False)
+        again = predictor.predict(
+            disguised, errors="nan", smiles_column="SMILES", uncertainty=False
+        )
         pd.testing.assert_frame_equal(again, from_csv)
     with_domain = predictor.predict(csv, errors="nan", smiles_column="SMILES", domain=True)
     assert list(with_domain.columns)[-3:] == ["max_tanimoto", "in_domain", "note"]
@@ -96,8 +110,7 @@ def test_predictor_errors(fitted):
 
 def test_predictor_precision(fitted, tmp_path):
     model, folder = fitted
-    fp32 = MolecularPropertyPredictor.load(folder).predict(QUERY, errors="nan",
-                                                          uncertainty=False)
+    fp32 = MolecularPropertyPredictor.load(folder).predict(QUERY, errors="nan", uncertainty=False)
     predictor = MolecularPropertyPredictor.load(folder, precision="bf16")
     assert predictor.model.config.precision == "bf16"
     bf16 = predictor.predict(QUERY, errors="nan", uncertainty=False)
@@ -188,17 +201,27 @@ def test_old_import_paths_give_the_moved_objects():
         package.Nope  # noqa: B018
 
 
-@pytest.mark.parametrize("first", ["sciml.chem.transformer", "sciml.chem.models.transformer",
-                                   "sciml.chem.predictor", "sciml.chem.transformer.predictor"])
+@pytest.mark.parametrize(
+    "first",
+    [
+        "sciml.chem.transformer",
+        "sciml.chem.models.transformer",
+        "sciml.chem.predictor",
+        "sciml.chem.transformer.predictor",
+    ],
+)
 def test_no_import_circle(first):
     """The transformer package (network and stages) does not import the model registry."""
     import subprocess
     import sys
 
-    code = (f"import sys, {first}; import sciml.chem.transformer; "
-            "print('sciml.chem.models' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+    code = (
+        f"import sys, {first}; import sciml.chem.transformer; "
+        "print('sciml.chem.models' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == ("False" if first == "sciml.chem.transformer" else "True")
 
 
@@ -212,8 +235,9 @@ def test_pretrained_names_a_shipped_encoder_or_a_file(tmp_path):
     assert resolve_pretrained(local) == local  # an existing file wins over the asset
     assert TransformerModel(pretrained="none").config.pretrained is None
     assert TransformerModel(pretrained="None").config.pretrained is None
-    with pytest.raises(FileNotFoundError, match="neither a file nor a shipped encoder.*"
-                       "moses_mlm_small.pt"):
+    with pytest.raises(
+        FileNotFoundError, match="neither a file nor a shipped encoder.*moses_mlm_small.pt"
+    ):
         resolve_pretrained("mosse_mlm_small.pt")
     with pytest.raises(FileNotFoundError, match="no such file"):
         resolve_pretrained(tmp_path / "missing" / "enc.pt")

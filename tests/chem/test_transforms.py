@@ -5,17 +5,37 @@ import pytest
 from sciml.chem.models import EnsembleModel, GBMModel, RandomForestModel, load_model
 from sciml.chem.transforms import TargetTransforms, parse_transform_options
 
-SMILES = ["CCO", "CCCO", "CCCCO", "CCCCCO", "CCCCCCO", "c1ccccc1", "Cc1ccccc1", "CCc1ccccc1",
-          "CC(C)O", "CC(C)CO", "OCCO", "CCN", "CCCN", "c1ccncc1", "Oc1ccccc1", "CC(=O)O"]
+SMILES = [
+    "CCO",
+    "CCCO",
+    "CCCCO",
+    "CCCCCO",
+    "CCCCCCO",
+    "c1ccccc1",
+    "Cc1ccccc1",
+    "CCc1ccccc1",
+    "CC(C)O",
+    "CC(C)CO",
+    "OCCO",
+    "CCN",
+    "CCCN",
+    "c1ccncc1",
+    "Oc1ccccc1",
+    "CC(=O)O",
+]
 # A half-life-like endpoint over four decades, with a monotone structure signal.
-T_HALF = np.array([0.05, 0.2, 1.0, 5.0, 30.0, 0.1, 0.4, 2.0, 0.08, 0.5, 0.03, 0.06, 0.3,
-                   0.15, 0.12, 0.02])
+T_HALF = np.array(
+    [0.05, 0.2, 1.0, 5.0, 30.0, 0.1, 0.4, 2.0, 0.08, 0.5, 0.03, 0.06, 0.3, 0.15, 0.12, 0.02]
+)
 
 
 @pytest.mark.parametrize("kind", ["log10", "log1p", "logit"])
 def test_forward_then_inverse_is_identity(kind):
-    y = np.array([[0.5], [3.0], [60.0], [np.nan]]) if kind != "logit" else \
-        np.array([[5.0], [50.0], [95.0], [np.nan]])
+    y = (
+        np.array([[0.5], [3.0], [60.0], [np.nan]])
+        if kind != "logit"
+        else np.array([[5.0], [50.0], [95.0], [np.nan]])
+    )
     t = TargetTransforms.fit(kind, y, ["a"])
     back, _ = t.inverse(t.forward(y))
     np.testing.assert_allclose(back, y, rtol=1e-12)
@@ -24,7 +44,9 @@ def test_forward_then_inverse_is_identity(kind):
 
 def test_logit_bound_is_fitted_from_the_data():
     assert TargetTransforms.fit("logit", np.array([[0.2], [0.9]]), ["fu"]).upper == {"fu": 1.0}
-    assert TargetTransforms.fit("logit", np.array([[20.0], [90.0]]), ["ppb"]).upper == {"ppb": 100.0}
+    assert TargetTransforms.fit("logit", np.array([[20.0], [90.0]]), ["ppb"]).upper == {
+        "ppb": 100.0
+    }
 
 
 def test_auto_picks_log10_only_for_positive_targets_spanning_decades():
@@ -63,12 +85,20 @@ def test_cli_spec_parsing():
         parse_transform_options(["a=sqrt"])
 
 
-@pytest.mark.parametrize("factory", [
-    lambda: RandomForestModel(n_estimators=30, n_jobs=1, seed=0),
-    lambda: GBMModel(n_estimators=60, min_child_samples=2, n_jobs=1, n_bits=256),
-    lambda: EnsembleModel(members=[RandomForestModel(n_estimators=10, n_jobs=1),
-                                   GBMModel(n_estimators=30, min_child_samples=2, n_jobs=1)]),
-], ids=["rf", "gbm", "ensemble"])
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda: RandomForestModel(n_estimators=30, n_jobs=1, seed=0),
+        lambda: GBMModel(n_estimators=60, min_child_samples=2, n_jobs=1, n_bits=256),
+        lambda: EnsembleModel(
+            members=[
+                RandomForestModel(n_estimators=10, n_jobs=1),
+                GBMModel(n_estimators=30, min_child_samples=2, n_jobs=1),
+            ]
+        ),
+    ],
+    ids=["rf", "gbm", "ensemble"],
+)
 def test_models_train_in_log_space_and_predict_physical_units(tmp_path, factory):
     y = pd.DataFrame({"t_half": T_HALF})
     raw = factory().fit(SMILES, y)
@@ -88,7 +118,8 @@ def test_validation_values_outside_the_transform_domain_are_refused():
     y = pd.DataFrame({"t_half": T_HALF})
     with pytest.raises(ValueError, match="validation data: 1 value"):
         RandomForestModel(n_estimators=5, n_jobs=1).fit(
-            SMILES, y, SMILES[:2], pd.DataFrame({"t_half": [0.0, 1.0]}), transforms="log10")
+            SMILES, y, SMILES[:2], pd.DataFrame({"t_half": [0.0, 1.0]}), transforms="log10"
+        )
 
 
 @pytest.mark.parametrize("p95_p5", [10.0, 20.0, 40.0, 60.0])
@@ -104,12 +135,16 @@ def test_auto_logs_small_spread_log_normal_targets(p95_p5, n):
         assert t.reasons["t_half"].startswith("positive")
 
 
-@pytest.mark.parametrize("make", [
-    lambda rng, n: rng.normal(5.0, 1.0, n),          # symmetric, positive
-    lambda rng, n: rng.uniform(1.0, 9.0, n),         # flat, positive
-    lambda rng, n: rng.normal(0.0, 1.0, n),          # symmetric, crosses zero
-    lambda rng, n: 3.0 - rng.lognormal(0.0, 0.5, n),  # left-skewed (log makes it worse)
-], ids=["normal", "uniform", "signed", "left-skewed"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda rng, n: rng.normal(5.0, 1.0, n),  # symmetric, positive
+        lambda rng, n: rng.uniform(1.0, 9.0, n),  # flat, positive
+        lambda rng, n: rng.normal(0.0, 1.0, n),  # symmetric, crosses zero
+        lambda rng, n: 3.0 - rng.lognormal(0.0, 0.5, n),  # left-skewed (log makes it worse)
+    ],
+    ids=["normal", "uniform", "signed", "left-skewed"],
+)
 def test_auto_leaves_symmetric_or_non_positive_targets_raw(make):
     for seed in range(5):
         y = make(np.random.default_rng(seed), 300)

@@ -10,15 +10,24 @@ from sciml.chem.tune import search_space, tune
 
 @pytest.fixture(scope="module")
 def data(nci_smiles):
-    rows = [(s, Crippen.MolLogP(m)) for s in nci_smiles[:120]
-            if (m := Chem.MolFromSmiles(s)) is not None]
+    rows = [
+        (s, Crippen.MolLogP(m))
+        for s in nci_smiles[:120]
+        if (m := Chem.MolFromSmiles(s)) is not None
+    ]
     return pd.DataFrame(rows, columns=["smiles", "logp"])
 
 
 def test_tuning_shares_a_study_and_writes_a_fit_config(tmp_path, data):
     storage = f"sqlite:///{tmp_path / 'tune.db'}"
-    kwargs = dict(model="rf", trials=2, folds=2, storage=storage, progress=False,
-                  fixed={"n_jobs": 1, "descriptor_cache": False})
+    kwargs = dict(
+        model="rf",
+        trials=2,
+        folds=2,
+        storage=storage,
+        progress=False,
+        fixed={"n_jobs": 1, "descriptor_cache": False},
+    )
     first = tune(data.smiles, data[["logp"]], **kwargs)
     second = tune(data.smiles, data[["logp"]], **kwargs)  # a second worker on the same study
     assert len(first.trials) == 2 and len(second.trials) == 4
@@ -26,8 +35,9 @@ def test_tuning_shares_a_study_and_writes_a_fit_config(tmp_path, data):
     defaults = {"n_estimators": 300, "max_features": 1 / 3, "min_samples_leaf": 1}
     row = second.trials.iloc[0]
     assert {k: row[k] for k in defaults} == pytest.approx(defaults)
-    assert not any(second.trials.iloc[i][list(defaults)].tolist() == list(defaults.values())
-                   for i in (2, 3))
+    assert not any(
+        second.trials.iloc[i][list(defaults)].tolist() == list(defaults.values()) for i in (2, 3)
+    )
     assert second.best_score == pytest.approx(second.trials.cv_r2.max())
     assert 0.3 < second.best_score <= 1.0
     assert set(second.best_params) == set(search_space("rf"))
@@ -62,7 +72,14 @@ def test_folds_are_inside_the_training_data(data, monkeypatch):
 
     monkeypatch.setattr(RandomForestModel, "fit", spy)
     train, test = data.iloc[:80], data.iloc[80:]
-    tune(train.smiles, train[["logp"]], model="rf", trials=1, folds=2, progress=False,
-         fixed={"n_jobs": 1, "descriptor_cache": False})
+    tune(
+        train.smiles,
+        train[["logp"]],
+        model="rf",
+        trials=1,
+        folds=2,
+        progress=False,
+        fixed={"n_jobs": 1, "descriptor_cache": False},
+    )
     assert seen and seen <= set(train.smiles)
     assert not seen & (set(test.smiles) - set(train.smiles))

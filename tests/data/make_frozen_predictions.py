@@ -41,9 +41,16 @@ GENERATION_SEEDS = SMILES[1:3]
 #: Generation settings of the frozen record, spelled out so that changing a default of
 #: ``generate`` does not change it: one round of ``n`` candidates, no chemistry filters, the
 #: seed kept when given back, spans of fixed length (the settings before issue 16).
-GENERATION_SETTINGS = {"mask": "spans", "mask_fraction": 0.3, "temperature": 1.0, "best_of": 1,
-                       "max_rounds": 1,
-                       "exclude": {}, "keep_seed": True, "span_slack": 0.0}
+GENERATION_SETTINGS = {
+    "mask": "spans",
+    "mask_fraction": 0.3,
+    "temperature": 1.0,
+    "best_of": 1,
+    "max_rounds": 1,
+    "exclude": {},
+    "keep_seed": True,
+    "span_slack": 0.0,
+}
 
 
 def setup() -> None:
@@ -63,9 +70,11 @@ def encoder_outputs(stage=None) -> dict:
     stage = stage or load_stage(asset("demo_encoder.pt"))
     encoded = stage.tokenizer.encode_batch(SMILES)
     with torch.no_grad():
-        batch = {"input_ids": torch.as_tensor(encoded.input_ids[1:2]),
-                 "attention_mask": torch.as_tensor(encoded.attention_mask[1:2]),
-                 "labels": torch.zeros_like(torch.as_tensor(encoded.input_ids[1:2]))}
+        batch = {
+            "input_ids": torch.as_tensor(encoded.input_ids[1:2]),
+            "attention_mask": torch.as_tensor(encoded.attention_mask[1:2]),
+            "labels": torch.zeros_like(torch.as_tensor(encoded.input_ids[1:2])),
+        }
         logits = stage.model(batch)["logits"][0]
     return {
         "input_ids": np.asarray(encoded.input_ids).tolist(),
@@ -86,10 +95,13 @@ def rt_outputs(rt=None) -> dict:
     from sciml.rt import RegressionTransformer
 
     rt = rt or RegressionTransformer.load(asset("demo_rt.pt"), map_location="cpu")
-    out = {decoding: rt.predict(SMILES, decoding=decoding)["qed"].tolist()
-           for decoding in ("expected", "greedy")}
-    gen = rt.generate(GENERATION_SEEDS, {"qed": [0.3, 0.8]}, n=3, seed=0, errors="skip",
-                      **GENERATION_SETTINGS)
+    out = {
+        decoding: rt.predict(SMILES, decoding=decoding)["qed"].tolist()
+        for decoding in ("expected", "greedy")
+    }
+    gen = rt.generate(
+        GENERATION_SEEDS, {"qed": [0.3, 0.8]}, n=3, seed=0, errors="skip", **GENERATION_SETTINGS
+    )
     out["generated_smiles"] = gen["smiles"].tolist()
     out["generated_predicted_qed"] = gen["predicted_qed"].tolist()
     return out
@@ -100,15 +112,20 @@ def main(argv=None) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["demo_encoder", "moses_mlm_small", "demo_rt"],
-                        help="recompute one checkpoint's record, keep the others as stored")
+    parser.add_argument(
+        "--only",
+        choices=["demo_encoder", "moses_mlm_small", "demo_rt"],
+        help="recompute one checkpoint's record, keep the others as stored",
+    )
     args = parser.parse_args(argv)
     setup()
     if args.only:
         record = json.loads(OUT.read_text())
-        record[args.only] = {"demo_encoder": encoder_outputs,
-                             "moses_mlm_small": lambda: encoder_outputs(moses_encoder()),
-                             "demo_rt": rt_outputs}[args.only]()
+        record[args.only] = {
+            "demo_encoder": encoder_outputs,
+            "moses_mlm_small": lambda: encoder_outputs(moses_encoder()),
+            "demo_rt": rt_outputs,
+        }[args.only]()
         OUT.write_text(json.dumps(record, indent=1) + "\n")
         print(f"rewrote {args.only} in {OUT}")
         return

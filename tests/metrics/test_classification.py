@@ -19,12 +19,13 @@ def _data(seed, n=200, ties=False):
 def test_each_metric_matches_sklearn(seed, ties):
     y, p = _data(seed, ties=ties)
     assert auroc(y, p, reduce="mean") == pytest.approx(skm.roc_auc_score(y, p), abs=1e-12)
-    assert auprc(y, p, reduce="mean") == pytest.approx(skm.average_precision_score(y, p),
-                                                       abs=1e-12)
+    assert auprc(y, p, reduce="mean") == pytest.approx(skm.average_precision_score(y, p), abs=1e-12)
     assert balanced_accuracy(y, p, reduce="mean") == pytest.approx(
-        skm.balanced_accuracy_score(y, p >= 0.5), abs=1e-12)
+        skm.balanced_accuracy_score(y, p >= 0.5), abs=1e-12
+    )
     assert log_loss(y, p, reduce="mean") == pytest.approx(
-        skm.log_loss(y, np.clip(p, 1e-15, 1 - 1e-15)), abs=1e-9)
+        skm.log_loss(y, np.clip(p, 1e-15, 1 - 1e-15)), abs=1e-9
+    )
     assert brier(y, p, reduce="mean") == pytest.approx(skm.brier_score_loss(y, p), abs=1e-12)
 
 

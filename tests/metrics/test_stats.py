@@ -189,6 +189,7 @@ def test_rm_anova_with_two_methods_is_the_paired_ttest():
 def test_rm_anova_matches_statsmodels(seed):
     # statsmodels is a test extra: a missing install fails here rather than skipping.
     from statsmodels.stats.anova import AnovaRM as anova_rm
+
     scores = long_scores(random_scores(seed))
     ref = anova_rm(scores, "score", "fold", within=["method"]).fit().anova_table.iloc[0]
     res = rm_anova(scores)

@@ -20,10 +20,12 @@ H = 1 / (N - 1)
 
 def disks(seed, n=20):
     rng = np.random.default_rng(seed)
-    return np.stack([
-        rasterize(Disk(list(rng.uniform(0.35, 0.65, 2)), float(rng.uniform(0.2, 0.33))), GRID)
-        for _ in range(n)
-    ])
+    return np.stack(
+        [
+            rasterize(Disk(list(rng.uniform(0.35, 0.65, 2)), float(rng.uniform(0.2, 0.33))), GRID)
+            for _ in range(n)
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -150,13 +152,31 @@ def test_training_resumes_and_refuses_other_settings(tmp_path):
     val = {k: v[2:] for k, v in arrays.items()}
     path = tmp_path / "fit.ckpt"
     torch.manual_seed(0)
-    first = fit_grid_operator(UNetOperator((4, 8)), train, val, FitConfig(epochs=2, batch_size=1),
-                              checkpoint=path, log=lambda m: None)
+    first = fit_grid_operator(
+        UNetOperator((4, 8)),
+        train,
+        val,
+        FitConfig(epochs=2, batch_size=1),
+        checkpoint=path,
+        log=lambda m: None,
+    )
     assert first["epochs_run"] == 2 and len(first["history"]) == 2
     assert first["best_val"] == min(h["val_rel_l2"] for h in first["history"])
-    again = fit_grid_operator(UNetOperator((4, 8)), train, val, FitConfig(epochs=2, batch_size=1),
-                              checkpoint=path, log=lambda m: None)
+    again = fit_grid_operator(
+        UNetOperator((4, 8)),
+        train,
+        val,
+        FitConfig(epochs=2, batch_size=1),
+        checkpoint=path,
+        log=lambda m: None,
+    )
     assert again["history"] == first["history"]  # resumed at the end: nothing retrained
     with pytest.raises(ValueError, match="resuming needs the same settings"):
-        fit_grid_operator(UNetOperator((4, 8)), train, val, FitConfig(epochs=3, batch_size=1),
-                          checkpoint=path, log=lambda m: None)
+        fit_grid_operator(
+            UNetOperator((4, 8)),
+            train,
+            val,
+            FitConfig(epochs=3, batch_size=1),
+            checkpoint=path,
+            log=lambda m: None,
+        )

@@ -21,8 +21,14 @@ FROZEN = Path(__file__).parents[1] / "data" / "frozen_any_shape.json"
 def test_asset_is_small_and_carries_its_provenance():
     assert ASSET.stat().st_size < 5e6
     info = AnyShapeDarcy.load_shipped().info
-    for key in ("made_by", "train_command", "data", "architecture_screen", "training",
-                "validation_rel_l2"):
+    for key in (
+        "made_by",
+        "train_command",
+        "data",
+        "architecture_screen",
+        "training",
+        "validation_rel_l2",
+    ):
         assert key in info
     assert info["validation_rel_l2"] < 0.1
     assert info["training"]["epochs_run"] >= 1
@@ -46,12 +52,29 @@ def test_cli_predicts_a_geojson_plate(tmp_path):
     outer = np.c_[0.5 + 0.4 * np.cos(angles), 0.5 + 0.4 * np.sin(angles)].tolist()
     hole = [[0.45, 0.45], [0.6, 0.45], [0.55, 0.58]]
     plate = tmp_path / "plate.geojson"
-    plate.write_text(json.dumps({"type": "Polygon", "coordinates": [outer + [outer[0]], hole + [hole[0]]]}))
+    plate.write_text(
+        json.dumps({"type": "Polygon", "coordinates": [outer + [outer[0]], hole + [hole[0]]]})
+    )
     out = tmp_path / "u.nc"
     run = subprocess.run(
-        [sys.executable, "-m", "sciml.cli", "pde", "predict", "--model", "darcy-any-shape",
-         "--geometry-file", str(plate), "--permeability", "2", "--out", str(out)],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "sciml.cli",
+            "pde",
+            "predict",
+            "--model",
+            "darcy-any-shape",
+            "--geometry-file",
+            str(plate),
+            "--permeability",
+            "2",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert run.returncode == 0, run.stderr
     assert "wrote u" in run.stdout
@@ -59,8 +82,19 @@ def test_cli_predicts_a_geojson_plate(tmp_path):
     assert ds["u"].shape == (64, 64) and ds.attrs["in_domain"] in (0, 1)
     assert np.isnan(ds["u"].values[0, 0]) and np.nanmax(ds["u"].values) > 0
     bad = subprocess.run(
-        [sys.executable, "-m", "sciml.cli", "pde", "predict", "--model", "darcy-any-shape",
-         "--out", str(tmp_path / "v.nc")],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "sciml.cli",
+            "pde",
+            "predict",
+            "--model",
+            "darcy-any-shape",
+            "--out",
+            str(tmp_path / "v.nc"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert bad.returncode != 0 and "needs --geometry-file" in bad.stderr

@@ -122,7 +122,10 @@ def test_generate_keeps_the_data_when_the_final_write_fails(tmp_path, capsys, mo
 # ----------------------------------------------------------------- sciml pde predict
 @pytest.mark.parametrize("index", ["-1", "6", "100000"])
 def test_predict_samples_out_of_range(files, tmp_path, capsys, index):
-    assert _predict(files, "fisher_model", files["fisher_data"], tmp_path, "--sample-index", index) == 2
+    assert (
+        _predict(files, "fisher_model", files["fisher_data"], tmp_path, "--sample-index", index)
+        == 2
+    )
     err = capsys.readouterr().err
     assert f"--sample-index {index} is out of range" in err and "numbered 0 to 5" in err
 

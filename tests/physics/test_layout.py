@@ -47,8 +47,11 @@ def test_package_code_imports_no_old_path():
         text = path.read_text()
         for name in old:
             package, _, leaf = name.rpartition(".")
-            if re.search(rf"(from {re.escape(package)} import [^\n]*\b{leaf}\b|"
-                         rf"import {re.escape(name)}\b|from {re.escape(name)} import)", text):
+            if re.search(
+                rf"(from {re.escape(package)} import [^\n]*\b{leaf}\b|"
+                rf"import {re.escape(name)}\b|from {re.escape(name)} import)",
+                text,
+            ):
                 offenders.append(f"{path.relative_to(root)}: {name}")
     assert not offenders, offenders
 

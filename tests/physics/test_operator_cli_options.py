@@ -20,8 +20,22 @@ def darcy_file(tmp_path_factory):
 
 
 def _train(data, out, *extra):
-    return main(["pde", "train", "--train", str(data), "--out", str(out), "--epochs", "1",
-                 "--width", "16", "--no-progress", *extra])
+    return main(
+        [
+            "pde",
+            "train",
+            "--train",
+            str(data),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--width",
+            "16",
+            "--no-progress",
+            *extra,
+        ]
+    )
 
 
 def test_darcy_default_is_the_exact_boundary_and_mask_keeps_the_old_one(tmp_path, darcy_file):
@@ -34,12 +48,16 @@ def test_darcy_default_is_the_exact_boundary_and_mask_keeps_the_old_one(tmp_path
 @pytest.mark.parametrize(
     ("flags", "check"),
     [
-        (["--wide-branch"], lambda m: m.p == 200 and m.log_input
-         and m.hparams["cnn_channels"] == [32, 64, 128]),
+        (
+            ["--wide-branch"],
+            lambda m: m.p == 200 and m.log_input and m.hparams["cnn_channels"] == [32, 64, 128],
+        ),
         (["--fourier", "4", "--p", "8"], lambda m: m.fourier_features == 4),
         (["--trunk", "pod", "--p", "4"], lambda m: m.trunk == "pod" and bool(m.pod_fitted)),
-        (["--physics", "0.1", "--weighting", "relobralo", "--p", "8"],
-         lambda m: not m.boundary_factor),
+        (
+            ["--physics", "0.1", "--weighting", "relobralo", "--p", "8"],
+            lambda m: not m.boundary_factor,
+        ),
     ],
 )
 def test_network_flags_reach_the_checkpoint(tmp_path, darcy_file, flags, check):
@@ -51,8 +69,17 @@ def test_transfer_from_a_source_checkpoint(tmp_path, darcy_file, capsys):
     source = tmp_path / "source.pt"
     assert _train(darcy_file, source, "--p", "8") == 0
     for freeze in ("none", "partial"):
-        assert _train(darcy_file, tmp_path / f"{freeze}.pt", "--init-from", str(source),
-                      "--freeze", freeze) == 0
+        assert (
+            _train(
+                darcy_file,
+                tmp_path / f"{freeze}.pt",
+                "--init-from",
+                str(source),
+                "--freeze",
+                freeze,
+            )
+            == 0
+        )
         assert OperatorPredictor.load(tmp_path / f"{freeze}.pt").model.p == 8
     capsys.readouterr()
     assert _train(darcy_file, tmp_path / "x.pt", "--init-from", str(source), "--fourier", "4") == 2
@@ -75,12 +102,45 @@ def test_generate_darcy_on_random_polygons(tmp_path, capsys):
     from sciml.physics.data.storage import load_dataset
 
     out = tmp_path / "poly.nc"
-    assert main(["pde", "generate", "darcy", "--n", "4", "--random-polygons", "2",
-                 "--resolution", "30", "--seed", "3", "--out", str(out), "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "pde",
+                "generate",
+                "darcy",
+                "--n",
+                "4",
+                "--random-polygons",
+                "2",
+                "--resolution",
+                "30",
+                "--seed",
+                "3",
+                "--out",
+                str(out),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     ds = load_dataset(out)
     assert list(ds["geometry"].values) == ["polygon_000", "polygon_001"] * 2
     assert not ds["mask"].values[0].all() and ds["mask"].values[0].any()
     capsys.readouterr()
-    assert main(["pde", "generate", "fisher", "--n", "2", "--random-polygons", "2",
-                 "--out", str(tmp_path / "f.nc")]) != 0
+    assert (
+        main(
+            [
+                "pde",
+                "generate",
+                "fisher",
+                "--n",
+                "2",
+                "--random-polygons",
+                "2",
+                "--out",
+                str(tmp_path / "f.nc"),
+            ]
+        )
+        != 0
+    )
     assert "error: --random-polygons applies to darcy, not fisher" in capsys.readouterr().err

@@ -40,10 +40,20 @@ def test_train_predict_generate(tmp_path, csv, trained_rt, capsys):
     assert model.is_file()
     trained = trained_rt.save(tmp_path / "trained.pt")
     out = tmp_path / "pred.csv"
-    assert main(["rt", "predict", "--model", str(trained), "--input", str(csv), "--out", str(out)]) == 0
+    assert (
+        main(["rt", "predict", "--model", str(trained), "--input", str(csv), "--out", str(out)])
+        == 0
+    )
     # The input's measured qed stays; the prediction is qed_pred; row numbers the input.
-    assert list(pd.read_csv(out).columns) == ["row", "smiles", "qed", "qed_pred",
-                                                  "max_tanimoto", "in_domain", "note"]
+    assert list(pd.read_csv(out).columns) == [
+        "row",
+        "smiles",
+        "qed",
+        "qed_pred",
+        "max_tanimoto",
+        "in_domain",
+        "note",
+    ]
     greedy = tmp_path / "greedy.csv"
     argv = ["rt", "predict", "--model", str(trained), "--input", str(csv), "--out", str(greedy)]
     assert main([*argv, "--decoding", "greedy"]) == 0
@@ -74,7 +84,20 @@ def test_train_predict_generate(tmp_path, csv, trained_rt, capsys):
     )
     assert "candidates in" in capsys.readouterr().out
     assert (
-        main(["rt", "generate", "--model", str(trained), "--seeds", "CCO", "--target", "logp=1", "--out", str(gen)])
+        main(
+            [
+                "rt",
+                "generate",
+                "--model",
+                str(trained),
+                "--seeds",
+                "CCO",
+                "--target",
+                "logp=1",
+                "--out",
+                str(gen),
+            ]
+        )
         == 2
     )
     assert "this model knows: qed" in capsys.readouterr().err
@@ -82,7 +105,20 @@ def test_train_predict_generate(tmp_path, csv, trained_rt, capsys):
 
 def test_bad_arguments(tmp_path, csv, capsys):
     assert (
-        main(["rt", "train", "--train", str(csv), "--properties", "qed", "--out", "x.pt", "--size", "huge"])
+        main(
+            [
+                "rt",
+                "train",
+                "--train",
+                str(csv),
+                "--properties",
+                "qed",
+                "--out",
+                "x.pt",
+                "--size",
+                "huge",
+            ]
+        )
         == 2
     )
     assert "choose one of: base, small, tiny" in capsys.readouterr().err
@@ -103,8 +139,15 @@ def test_predict_keeps_input_columns_rows_and_rejects_whitespace(tmp_path, train
     for errors, rows in (("nan", [0, 1, 2]), ("skip", [0, 2])):
         assert main([*argv, "--errors", errors]) == 0
         table = pd.read_csv(out, dtype={"id": str})
-        assert table.columns.tolist() == ["row", "id", "smiles", "qed", "max_tanimoto",
-                                          "in_domain", "note"]
+        assert table.columns.tolist() == [
+            "row",
+            "id",
+            "smiles",
+            "qed",
+            "max_tanimoto",
+            "in_domain",
+            "note",
+        ]
         assert table["row"].tolist() == rows
         assert table["id"].tolist() == [["001", "002", "003"][r] for r in rows]
         assert table["qed"].isna().tolist() == [r == 1 for r in rows]
@@ -113,14 +156,33 @@ def test_predict_keeps_input_columns_rows_and_rejects_whitespace(tmp_path, train
 
 def test_file_problems(tmp_path, csv, trained_rt, capsys):
     model = trained_rt.save(tmp_path / "rt.pt")
-    assert main(["rt", "predict", "--model", str(model), "--input", str(tmp_path), "--out", "p.csv"]) == 2
+    assert (
+        main(["rt", "predict", "--model", str(model), "--input", str(tmp_path), "--out", "p.csv"])
+        == 2
+    )
     assert f"input {tmp_path} is a directory" in capsys.readouterr().err
-    assert main(["rt", "predict", "--model", str(model), "--input", str(csv), "--out", str(tmp_path)]) == 2
+    assert (
+        main(["rt", "predict", "--model", str(model), "--input", str(csv), "--out", str(tmp_path)])
+        == 2
+    )
     assert f"--out {tmp_path} is an existing directory" in capsys.readouterr().err
     disguised = tmp_path / "gz.csv"
     disguised.write_bytes(gzip.compress(csv.read_bytes()))
-    assert main(["rt", "predict", "--model", str(model), "--input", str(disguised), "--out",
-                 str(tmp_path / "p.csv")]) == 0
+    assert (
+        main(
+            [
+                "rt",
+                "predict",
+                "--model",
+                str(model),
+                "--input",
+                str(disguised),
+                "--out",
+                str(tmp_path / "p.csv"),
+            ]
+        )
+        == 0
+    )
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     assert main(["rt", "train", "--train", str(empty), "--properties", "qed", "--out", "x.pt"]) == 2
@@ -128,8 +190,21 @@ def test_file_problems(tmp_path, csv, trained_rt, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("x")
     # The output is checked before training starts.
-    assert main(["rt", "train", "--train", str(csv), "--properties", "qed", "--out",
-                 str(blocker / "rt.pt")]) == 2
+    assert (
+        main(
+            [
+                "rt",
+                "train",
+                "--train",
+                str(csv),
+                "--properties",
+                "qed",
+                "--out",
+                str(blocker / "rt.pt"),
+            ]
+        )
+        == 2
+    )
     assert f"cannot write --out {blocker / 'rt.pt'}" in capsys.readouterr().err
 
 
@@ -138,7 +213,10 @@ def test_predict_reports_applicability_domain(tmp_path, trained_rt, molecules, c
     query = tmp_path / "query.csv"
     pd.DataFrame({"smiles": [molecules[0], "C" * 60]}).to_csv(query, index=False)
     out = tmp_path / "pred.csv"
-    assert main(["rt", "predict", "--model", str(model), "--input", str(query), "--out", str(out)]) == 0
+    assert (
+        main(["rt", "predict", "--model", str(model), "--input", str(query), "--out", str(out)])
+        == 0
+    )
     table = pd.read_csv(out)
     assert table["max_tanimoto"][0] == 1.0 and table["in_domain"].tolist() == [True, False]
     assert "heavy_atoms 60 outside training range" in table["note"][1]
@@ -154,11 +232,13 @@ def test_train_holds_out_a_validation_fraction_by_canonical_smiles(tmp_path, mol
     from sciml.rt.cli import _hold_out
 
     # Each molecule twice, once written differently: both spellings land on one side.
-    other = [Chem.MolToSmiles(Chem.MolFromSmiles(s), doRandom=True, canonical=False)
-             for s in molecules]
+    other = [
+        Chem.MolToSmiles(Chem.MolFromSmiles(s), doRandom=True, canonical=False) for s in molecules
+    ]
     smiles = [*molecules, *other] * 3
-    frame = pd.DataFrame({"smiles": smiles,
-                          "qed": [QED.qed(Chem.MolFromSmiles(s)) for s in smiles]})
+    frame = pd.DataFrame(
+        {"smiles": smiles, "qed": [QED.qed(Chem.MolFromSmiles(s)) for s in smiles]}
+    )
     train, val = _hold_out(frame, "smiles", 0.25, seed=0)
     canon = lambda col: {Chem.CanonSmiles(s) for s in col}  # noqa: E731
     assert not canon(train["smiles"]) & canon(val["smiles"])
@@ -166,8 +246,23 @@ def test_train_holds_out_a_validation_fraction_by_canonical_smiles(tmp_path, mol
     path = tmp_path / "train.csv"
     frame.to_csv(path, index=False)
     model = tmp_path / "rt.pt"
-    argv = ["rt", "train", "--train", str(path), "--properties", "qed", "--out", str(model),
-            "--size", "tiny", "--epochs", "1", "--batch-size", "16", "--no-progress"]
+    argv = [
+        "rt",
+        "train",
+        "--train",
+        str(path),
+        "--properties",
+        "qed",
+        "--out",
+        str(model),
+        "--size",
+        "tiny",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "16",
+        "--no-progress",
+    ]
     assert main([*argv, "--epoch-size", "24"]) == 0
     assert "validating on 6 held-out molecules (10%" in capsys.readouterr().err
     assert main([*argv, "--val", str(path), "--val-fraction", "0.2"]) == 2
@@ -176,8 +271,9 @@ def test_train_holds_out_a_validation_fraction_by_canonical_smiles(tmp_path, mol
     assert "--val-fraction must be in [0, 1)" in capsys.readouterr().err
 
 
-def test_train_init_from_fine_tunes_a_checkpoint_on_a_new_property(tmp_path, trained_rt,
-                                                                   molecules, capsys):
+def test_train_init_from_fine_tunes_a_checkpoint_on_a_new_property(
+    tmp_path, trained_rt, molecules, capsys
+):
     from rdkit import Chem
     from rdkit.Chem import Crippen
 
@@ -185,13 +281,30 @@ def test_train_init_from_fine_tunes_a_checkpoint_on_a_new_property(tmp_path, tra
 
     base = trained_rt.save(tmp_path / "qed.pt")
     path = tmp_path / "logp.csv"
-    pd.DataFrame({"smiles": molecules,
-                  "logp": [Crippen.MolLogP(Chem.MolFromSmiles(s)) for s in molecules]}
-                 ).to_csv(path, index=False)
+    pd.DataFrame(
+        {"smiles": molecules, "logp": [Crippen.MolLogP(Chem.MolFromSmiles(s)) for s in molecules]}
+    ).to_csv(path, index=False)
     out = tmp_path / "logp.pt"
-    argv = ["rt", "train", "--train", str(path), "--properties", "logp", "--out", str(out),
-            "--epochs", "1", "--batch-size", "12", "--val-fraction", "0", "--no-progress",
-            "--decimals", "1", "--init-from"]
+    argv = [
+        "rt",
+        "train",
+        "--train",
+        str(path),
+        "--properties",
+        "logp",
+        "--out",
+        str(out),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "12",
+        "--val-fraction",
+        "0",
+        "--no-progress",
+        "--decimals",
+        "1",
+        "--init-from",
+    ]
     assert main([*argv, str(base)]) == 0
     tuned = RegressionTransformer.load(out)
     assert tuned.property_names == ["logp"]
@@ -204,8 +317,22 @@ def test_train_init_from_fine_tunes_a_checkpoint_on_a_new_property(tmp_path, tra
 def test_generate_filters_from_the_command_line(tmp_path, trained_rt, capsys):
     trained = trained_rt.save(tmp_path / "trained.pt")
     gen = tmp_path / "gen.csv"
-    argv = ["rt", "generate", "--model", str(trained), "--seeds", "CC(=O)Nc1ccc(O)cc1",
-            "--target", "qed=0.5", "--n", "2", "--max-rounds", "1", "--out", str(gen)]
+    argv = [
+        "rt",
+        "generate",
+        "--model",
+        str(trained),
+        "--seeds",
+        "CC(=O)Nc1ccc(O)cc1",
+        "--target",
+        "qed=0.5",
+        "--n",
+        "2",
+        "--max-rounds",
+        "1",
+        "--out",
+        str(gen),
+    ]
     assert main([*argv, "--exclude", "carbonyl=[CX3]=O", "--span-slack", "0"]) == 0
     out = capsys.readouterr().out
     assert "of 2 molecules asked" in out and "filtered" in out
@@ -213,14 +340,24 @@ def test_generate_filters_from_the_command_line(tmp_path, trained_rt, capsys):
     assert main([*argv, "--no-filters"]) == 0
     assert main([*argv, "--exclude", "carbonyl"]) == 2
     assert "--exclude takes NAME=SMARTS" in capsys.readouterr().err
-    assert main([*argv, "--exclude", "x=C((", ]) == 2
+    assert (
+        main(
+            [
+                *argv,
+                "--exclude",
+                "x=C((",
+            ]
+        )
+        == 2
+    )
     assert "unwanted group 'x': RDKit cannot parse SMARTS 'C(('" in capsys.readouterr().err
     assert main([*argv, "--no-filters", "--exclude", "x=C"]) == 2
     assert "contradict" in capsys.readouterr().err
 
 
 def test_token_outside_the_vocabulary_follows_errors_in_predict_and_generate(
-        tmp_path, trained_rt, capsys):
+    tmp_path, trained_rt, capsys
+):
     model = trained_rt.save(tmp_path / "rt.pt")
     query = tmp_path / "query.csv"
     pd.DataFrame({"smiles": ["CCO", "C[Si](C)(C)C"]}).to_csv(query, index=False)
@@ -230,8 +367,20 @@ def test_token_outside_the_vocabulary_follows_errors_in_predict_and_generate(
     assert "token '[Si]' is not in the model's vocabulary" in capsys.readouterr().err
     assert main([*argv, "--errors", "nan"]) == 0
     assert pd.read_csv(out)["qed"].isna().tolist() == [False, True]
-    gen = ["rt", "generate", "--model", str(model), "--seeds", "C[Si](C)(C)C", "--target",
-           "qed=0.5", "--n", "1", "--out", str(tmp_path / "gen.csv")]
+    gen = [
+        "rt",
+        "generate",
+        "--model",
+        str(model),
+        "--seeds",
+        "C[Si](C)(C)C",
+        "--target",
+        "qed=0.5",
+        "--n",
+        "1",
+        "--out",
+        str(tmp_path / "gen.csv"),
+    ]
     assert main(gen) == 2
     assert "token '[Si]' is not in the model's vocabulary" in capsys.readouterr().err
     assert main([*gen, "--errors", "skip"]) == 0

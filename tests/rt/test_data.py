@@ -125,10 +125,19 @@ def test_slack_slots_never_make_a_row_longer_than_max_length():
     from sciml.rt.data import encode_sequence
 
     n = len(encode_sequence({"qed": 0.5}, smiles[0], numbers, tok))
-    capped = RTDataset(smiles, [[0.5]], numbers, tok, mode="generation", span_slack=4.0,
-                       mask_fraction=(1.0, 1.0), max_length=n + 3)
-    free = RTDataset(smiles, [[0.5]], numbers, tok, mode="generation", span_slack=4.0,
-                     mask_fraction=(1.0, 1.0))
+    capped = RTDataset(
+        smiles,
+        [[0.5]],
+        numbers,
+        tok,
+        mode="generation",
+        span_slack=4.0,
+        mask_fraction=(1.0, 1.0),
+        max_length=n + 3,
+    )
+    free = RTDataset(
+        smiles, [[0.5]], numbers, tok, mode="generation", span_slack=4.0, mask_fraction=(1.0, 1.0)
+    )
     torch.manual_seed(0)
     widths = [capped.collate([capped[0]])["input_ids"].shape[1] for _ in range(20)]
     assert max(widths) <= n + 3 and max(widths) > n  # slack used, up to the cap

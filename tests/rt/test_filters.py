@@ -32,7 +32,9 @@ def test_custom_and_empty_filters():
 
 
 def test_bad_smarts_names_the_group():
-    with pytest.raises(ValueError, match=r"unwanted group 'bad': RDKit cannot parse SMARTS 'C\(\('"):
+    with pytest.raises(
+        ValueError, match=r"unwanted group 'bad': RDKit cannot parse SMARTS 'C\(\('"
+    ):
         MoleculeFilter({"bad": "C(("})
     with pytest.raises(ValueError, match="not a valid SMILES"):
         MoleculeFilter().reason("C1CC")

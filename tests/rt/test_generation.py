@@ -33,8 +33,9 @@ def test_span_slack_lets_molecules_grow_and_shrink(trained_rt, molecules, monkey
     assert trained_rt.config.span_slack == 0.5
     seeds = [s for s in molecules if len(trained_rt.tokenizer.tokenize(s)) >= 8][:4]
     n_tokens = {s: len(trained_rt.tokenizer.tokenize(s)) for s in seeds}
-    kwargs = dict(n=4, mask_fraction=0.5, max_rounds=1, max_retries=0, exclude={},
-                  keep_seed=True, best_of=1)
+    kwargs = dict(
+        n=4, mask_fraction=0.5, max_rounds=1, max_retries=0, exclude={}, keep_seed=True, best_of=1
+    )
     lengths = {}
     for slack in (0.0, None):
         seen = _capture_fills(monkeypatch)
@@ -64,7 +65,7 @@ def test_pad_is_chosen_only_when_allowed(trained_rt, molecules):
     row = trained_rt.encode([seed], [{"qed": 0.5}]).ids[0]
     start = net.mol_start
     # A masked span of 4 followed by 4 slack slots, as the model saw in training.
-    masked = row[:start + 2] + [net.mask_id] * 8 + row[start + 6:]
+    masked = row[: start + 2] + [net.mask_id] * 8 + row[start + 6 :]
     ids, attention = trained_rt._pad([masked] * 16, trained_rt.tokenizer.pad_id)
     gen = torch.Generator().manual_seed(0)
     with_pad = iterative_unmask(net, ids, attention, temperature=1.0, generator=gen, pad=True)
@@ -92,8 +93,9 @@ def test_old_checkpoint_without_span_slack_still_generates(trained_rt, molecules
 def test_filtered_fills_are_refilled_and_counted(trained_rt, molecules):
     seeds = molecules[:6]
     carbonyl = {"carbonyl": "[CX3]=O"}
-    out = trained_rt.generate(seeds, {"qed": 0.5}, n=3, mask_fraction=0.5, exclude=carbonyl,
-                              max_rounds=2, best_of=1)
+    out = trained_rt.generate(
+        seeds, {"qed": 0.5}, n=3, mask_fraction=0.5, exclude=carbonyl, max_rounds=2, best_of=1
+    )
     a = out.attrs
     pattern = Chem.MolFromSmarts("[CX3]=O")
     assert not any(Chem.MolFromSmiles(s).HasSubstructMatch(pattern) for s in out["smiles"])
@@ -103,8 +105,9 @@ def test_filtered_fills_are_refilled_and_counted(trained_rt, molecules):
     # Every refused fill is refilled: more fills than candidates x (1 + retries used).
     assert a["n_fills"] == a["n_generated"] + a["n_retried"]
     assert a["n_retried"] >= a["n_filtered"]
-    free = trained_rt.generate(seeds, {"qed": 0.5}, n=3, mask_fraction=0.5, exclude={},
-                               max_rounds=2)
+    free = trained_rt.generate(
+        seeds, {"qed": 0.5}, n=3, mask_fraction=0.5, exclude={}, max_rounds=2
+    )
     assert free.attrs["filtered_by"] == {} and free.attrs["n_filtered_fills"] == 0
 
 
@@ -115,10 +118,19 @@ def test_generate_returns_n_distinct_molecules_per_seed_and_target(trained_rt, m
     sizes = out.groupby(["seed", "target_qed"]).size()
     assert (sizes <= 2).all()
     assert a["n_asked"] == 2 * len(seeds) * 2
-    assert a["n_returned"] == len(out) == a["n_asked"] - sum(
-        2 - row["returned"] for row in a["shortfall"])
-    assert a["n_generated"] == (a["n_returned"] + a["n_invalid"] + a["n_filtered"]
-                                + a["n_duplicates"] + a["n_unchanged"] + a["n_surplus"])
+    assert (
+        a["n_returned"]
+        == len(out)
+        == a["n_asked"] - sum(2 - row["returned"] for row in a["shortfall"])
+    )
+    assert a["n_generated"] == (
+        a["n_returned"]
+        + a["n_invalid"]
+        + a["n_filtered"]
+        + a["n_duplicates"]
+        + a["n_unchanged"]
+        + a["n_surplus"]
+    )
     assert not out["is_seed"].any() and not (out["smiles"] == out["seed"]).any()
     assert not out.duplicated(["seed", "target_qed", "smiles"]).any()
     # Rounds went on only while a pair was short.
@@ -127,18 +139,25 @@ def test_generate_returns_n_distinct_molecules_per_seed_and_target(trained_rt, m
 
 def test_shortfall_is_warned_with_reasons_and_recorded(trained_rt):
     # Ethanol has 3 tokens: far fewer than 40 distinct edits exist.
-    with pytest.warns(GenerationWarning, match=r"1 of 1 seed/target pairs got fewer than n=40 "
-                      r"molecules after 2 round\(s\): CCO \(qed=0.5\): \d+ of 40 from \d+ "
-                      r"candidates \(\d+ invalid, \d+ duplicates, \d+ the seed unchanged"):
+    with pytest.warns(
+        GenerationWarning,
+        match=r"1 of 1 seed/target pairs got fewer than n=40 "
+        r"molecules after 2 round\(s\): CCO \(qed=0.5\): \d+ of 40 from \d+ "
+        r"candidates \(\d+ invalid, \d+ duplicates, \d+ the seed unchanged",
+    ):
         out = trained_rt.generate(["CCO"], {"qed": 0.5}, n=40, max_rounds=2)
     (short,) = out.attrs["shortfall"]
     assert short["seed"] == "CCO" and short["target_qed"] == 0.5
     assert short["returned"] == len(out) < 40
     assert short["candidates"] == out.attrs["n_generated"] > 40  # a second round was made
     assert out.attrs["n_rounds"] == 2
-    assert short["candidates"] == (short["returned"] + short["invalid"]
-                                   + sum(short["filtered"].values()) + short["duplicates"]
-                                   + short["unchanged"])
+    assert short["candidates"] == (
+        short["returned"]
+        + short["invalid"]
+        + sum(short["filtered"].values())
+        + short["duplicates"]
+        + short["unchanged"]
+    )
     with pytest.raises(ValueError, match="max_rounds must be >= 1"):
         trained_rt.generate(["CCO"], {"qed": 0.5}, max_rounds=0)
     with pytest.raises(ValueError, match="span_slack must be >= 0"):

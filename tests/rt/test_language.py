@@ -55,8 +55,11 @@ def test_token_atoms_follow_the_atoms_and_the_scaffold():
     assert len(selfies_atoms) == len(selfies_tokens)
     assert set(selfies_atoms.tolist()) == set(range(11)) | {-1}
     # Branch and ring tokens place atoms: -1, never edited by a scaffold mask.
-    placing = [a for t, a in zip(selfies_tokens, selfies_atoms, strict=True)
-               if "Ring" in t or "Branch" in t]
+    placing = [
+        a
+        for t, a in zip(selfies_tokens, selfies_atoms, strict=True)
+        if "Ring" in t or "Branch" in t
+    ]
     assert placing and set(placing) == {-1}
 
 
@@ -65,27 +68,30 @@ def selfies_rt(molecules, qed_frame):
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        rt = RegressionTransformer(["qed"], RTConfig(size="tiny", precision=2),
-                                   language="selfies")
-        return rt.fit(molecules, qed_frame, train_config=TrainConfig(
-            max_epochs=40, batch_size=12, lr=3e-3, progress=False, seed=0))
+        rt = RegressionTransformer(["qed"], RTConfig(size="tiny", precision=2), language="selfies")
+        return rt.fit(
+            molecules,
+            qed_frame,
+            train_config=TrainConfig(max_epochs=40, batch_size=12, lr=3e-3, progress=False, seed=0),
+        )
     finally:
         torch.set_num_threads(threads)
 
 
 def test_selfies_model_predicts_generates_and_reloads(selfies_rt, molecules, tmp_path):
     assert selfies_rt.config.language == "selfies"
-    assert all(t.startswith("[") for t in selfies_rt.tokenizer.vocab[5:]
-               if not t.startswith(("<", "_", "|")))
+    assert all(
+        t.startswith("[")
+        for t in selfies_rt.tokenizer.vocab[5:]
+        if not t.startswith(("<", "_", "|"))
+    )
     pred = selfies_rt.predict(molecules)
     assert pred["qed"].between(0, 1).all()
-    out = selfies_rt.generate(molecules[2:4], {"qed": [0.3, 0.8]}, n=2, max_rounds=1,
-                              exclude={})
+    out = selfies_rt.generate(molecules[2:4], {"qed": [0.3, 0.8]}, n=2, max_rounds=1, exclude={})
     # Every SELFIES fill is a molecule: no invalid fill at all.
     assert out.attrs["n_fills"] > 0 and out.attrs["n_invalid_fills"] == 0
     assert all(Chem.MolFromSmiles(s) is not None for s in out["smiles"])
-    loaded = RegressionTransformer.load(selfies_rt.save(tmp_path / "s.pt",
-                                                        dtype=torch.bfloat16))
+    loaded = RegressionTransformer.load(selfies_rt.save(tmp_path / "s.pt", dtype=torch.bfloat16))
     assert loaded.language is SELFIES
     assert np.allclose(loaded.predict(molecules)["qed"], pred["qed"], atol=0.05)
 
@@ -102,16 +108,14 @@ def test_token_outside_the_vocabulary_is_named_and_follows_errors(trained_rt, mo
     assert trained_rt.predict([molecules[0], bad], errors="skip").index.tolist() == [0]
     with pytest.raises(InvalidSmilesError, match=r"\[se\]"):
         trained_rt.generate([bad], {"qed": 0.5}, n=1)
-    out = trained_rt.generate([bad, molecules[2]], {"qed": 0.5}, n=1, errors="skip",
-                              max_rounds=1)
+    out = trained_rt.generate([bad, molecules[2]], {"qed": 0.5}, n=1, errors="skip", max_rounds=1)
     assert set(out["seed"]) <= {molecules[2]} and len(out.attrs["invalid_seeds"]) == 1
 
 
 def test_generation_with_a_fixed_seed_is_reproducible(trained_rt, molecules):
     kwargs = dict(n=3, max_rounds=2, exclude={}, seed=7)
     a = trained_rt.generate(molecules[2:6], {"qed": [0.3, 0.8]}, **kwargs)
-    b = trained_rt.generate(molecules[2:6], {"qed": [0.3, 0.8]},
-                            GenerationConfig(**kwargs))
+    b = trained_rt.generate(molecules[2:6], {"qed": [0.3, 0.8]}, GenerationConfig(**kwargs))
     pd.testing.assert_frame_equal(a, b)
     c = trained_rt.generate(molecules[2:6], {"qed": [0.3, 0.8]}, **{**kwargs, "seed": 8})
     assert a["smiles"].tolist() != c["smiles"].tolist()

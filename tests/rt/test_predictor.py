@@ -51,8 +51,9 @@ def test_errors_policies(trained_rt):
 
 
 def test_generate_returns_valid_canonical_unique_molecules(trained_rt, molecules):
-    out = trained_rt.generate(molecules[:4], {"qed": [0.3, 0.8]}, n=6, mask_fraction=0.4,
-                              max_rounds=1, keep_seed=True)
+    out = trained_rt.generate(
+        molecules[:4], {"qed": [0.3, 0.8]}, n=6, mask_fraction=0.4, max_rounds=1, keep_seed=True
+    )
     assert list(out.columns) == [
         "seed",
         "target_qed",
@@ -121,8 +122,12 @@ def test_init_from_grows_the_vocabulary_for_a_new_property(trained_rt, molecules
     smiles = [*molecules, "CCBr", "BrCCO"]
     logp = [Crippen.MolLogP(Chem.MolFromSmiles(s)) for s in smiles]
     rt = RegressionTransformer([PropertySpec("logp", -3, 6, 1)], trained_rt.config)
-    rt.fit(smiles, pd.DataFrame({"logp": logp}), init_from=trained_rt,
-           train_config=TrainConfig(max_epochs=1, lr=1e-9, warmup=0, progress=False))
+    rt.fit(
+        smiles,
+        pd.DataFrame({"logp": logp}),
+        init_from=trained_rt,
+        train_config=TrainConfig(max_epochs=1, lr=1e-9, warmup=0, progress=False),
+    )
     old, new = trained_rt.tokenizer, rt.tokenizer
     assert new.vocab[: old.vocab_size] == old.vocab
     assert {"Br", "<logp>"} <= set(new.vocab) - set(old.vocab)
@@ -175,8 +180,15 @@ def test_atom_masking_keeps_the_skeleton(trained_rt, molecules):
     assert a["n_fills"] == a["n_generated"] + a["n_retried"]
     assert 0 <= a["n_repaired_fills"] <= a["n_fills"] - a["n_invalid_fills"]
     assert a["n_generated"] > 0
-    assert len(out) + a["n_invalid"] + a["n_filtered"] + a["n_duplicates"] + a["n_unchanged"] \
-        + a["n_surplus"] == a["n_generated"]
+    assert (
+        len(out)
+        + a["n_invalid"]
+        + a["n_filtered"]
+        + a["n_duplicates"]
+        + a["n_unchanged"]
+        + a["n_surplus"]
+        == a["n_generated"]
+    )
     # Atom tokens are replaced one for one; rings and branches stay.
     for seed, smi in zip(out["seed"], out["smiles"], strict=True):
         before, after = Chem.MolFromSmiles(seed), Chem.MolFromSmiles(smi)
@@ -206,10 +218,14 @@ def test_fit_names_or_skips_molecules_longer_than_the_encoder(molecules, qed_fra
     smiles = [*molecules, long]
     y = pd.DataFrame({"qed": [*qed_frame["qed"], 0.3]})
     train = TrainConfig(max_epochs=1, progress=False)
-    with pytest.raises(ValueError, match=r"(?s)1 training molecules do not fit the model.*"
-                                         r"'C{35}': 35 tokens, longer than the maximum of 32"):
+    with pytest.raises(
+        ValueError,
+        match=r"(?s)1 training molecules do not fit the model.*"
+        r"'C{35}': 35 tokens, longer than the maximum of 32",
+    ):
         RegressionTransformer(["qed"], config).fit(smiles, y, train_config=train)
     with pytest.warns(UserWarning, match=r"1 training molecules left out \(too long"):
-        rt = RegressionTransformer(["qed"], config).fit(smiles, y, train_config=train,
-                                                        errors="skip")
+        rt = RegressionTransformer(["qed"], config).fit(
+            smiles, y, train_config=train, errors="skip"
+        )
     assert rt.predict([long], errors="nan")["qed"].isna().all()

@@ -78,7 +78,10 @@ def test_classes_outside_sciml_are_not_imported(tmp_path):
     payload = torch.load(path, weights_only=True)
     payload["model"]["cls"] = "os.system"
     torch.save(payload, tmp_path / "os.pt")
-    with pytest.raises(CheckpointError, match="holds os.system, not a registered sciml model class; this loader expects "):
+    with pytest.raises(
+        CheckpointError,
+        match="holds os.system, not a registered sciml model class; this loader expects ",
+    ):
         load_model(tmp_path / "os.pt", expected=RegressionMLP)
 
 

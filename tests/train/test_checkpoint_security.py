@@ -72,7 +72,9 @@ def _assert_refused(exc_info, cls: str):
 @pytest.fixture(scope="module")
 def mlp_checkpoint(tmp_path_factory):
     torch.manual_seed(0)
-    return save_checkpoint(tmp_path_factory.mktemp("mlp") / "m.pt", RegressionMLP(3, 1, hidden=(4,)))
+    return save_checkpoint(
+        tmp_path_factory.mktemp("mlp") / "m.pt", RegressionMLP(3, 1, hidden=(4,))
+    )
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +84,9 @@ def operator_checkpoint(tmp_path_factory):
 
     torch.manual_seed(0)
     net = MTDeepONet(8, 2, p=4, branch_hidden=(8,), trunk_hidden=(8,), n_coefficients=4)
-    predictor = OperatorPredictor(net, "fisher", ("x", "t"), ("t", "x"),
-                                  (np.linspace(0, 1, 5), np.linspace(0, 1, 8)))
+    predictor = OperatorPredictor(
+        net, "fisher", ("x", "t"), ("t", "x"), (np.linspace(0, 1, 5), np.linspace(0, 1, 8))
+    )
     return predictor.save(tmp_path_factory.mktemp("op") / "op.pt")
 
 
@@ -95,15 +98,23 @@ def test_registry_holds_only_modules_and_the_shipped_model_classes():
     registry = registered_models()
     assert all(issubclass(c, torch.nn.Module) for c in registry.values())
     names = {c.__name__ for c in registry.values()}
-    assert {"RegressionMLP", "MPNNRegressor", "MolecularTransformer", "RegressionTransformerNet",
-            "DeepONet", "MTDeepONet", "FisherInverseDeepONet"} <= names
+    assert {
+        "RegressionMLP",
+        "MPNNRegressor",
+        "MolecularTransformer",
+        "RegressionTransformerNet",
+        "DeepONet",
+        "MTDeepONet",
+        "FisherInverseDeepONet",
+    } <= names
     with pytest.raises(TypeError, match="Module subclasses"):
         register_model(dict)
 
 
 @pytest.mark.parametrize(("cls", "target", "hparams"), HOSTILE, ids=IDS)
-def test_load_model_refuses_before_constructing(tmp_path, mlp_checkpoint, spies, cls, target,
-                                                hparams):
+def test_load_model_refuses_before_constructing(
+    tmp_path, mlp_checkpoint, spies, cls, target, hparams
+):
     path = _hostile_copy(mlp_checkpoint, tmp_path / "h.pt", cls, hparams)
     with pytest.raises(CheckpointError) as exc_info:
         load_model(path, expected=RegressionMLP)
@@ -121,7 +132,9 @@ def test_every_loader_must_say_what_it_expects(mlp_checkpoint):
 def test_a_registered_class_of_another_kind_is_refused(mlp_checkpoint):
     from sciml.physics.deeponet import DeepONet
 
-    with pytest.raises(CheckpointError, match="holds .*RegressionMLP; this loader expects .*DeepONet"):
+    with pytest.raises(
+        CheckpointError, match="holds .*RegressionMLP; this loader expects .*DeepONet"
+    ):
         load_model(mlp_checkpoint, expected=DeepONet)
 
 
@@ -153,9 +166,17 @@ def test_rt_and_encoder_loaders_refuse(tmp_path, spies, cls, target, hparams):
     from sciml.chem.transformer import load_stage
     from sciml.rt import RegressionTransformer
 
-    rt = _hostile_copy(ASSETS / "demo_rt.pt", tmp_path / "rt.pt", cls,
-                       {**hparams, "vocab": torch.load(ASSETS / "demo_rt.pt", weights_only=True)
-                        ["model"]["hparams"]["vocab"]})
+    rt = _hostile_copy(
+        ASSETS / "demo_rt.pt",
+        tmp_path / "rt.pt",
+        cls,
+        {
+            **hparams,
+            "vocab": torch.load(ASSETS / "demo_rt.pt", weights_only=True)["model"]["hparams"][
+                "vocab"
+            ],
+        },
+    )
     with pytest.raises(CheckpointError) as exc_info:
         RegressionTransformer.load(rt)
     _assert_refused(exc_info, cls)
@@ -176,8 +197,12 @@ def _gnn_folder(tmp_path: Path, member: Path, **meta_changes) -> Path:
     if member.parent != folder:
         (folder / "member_0.pt").write_bytes(member.read_bytes())
     meta = {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "model": "gnn",
-        "class": class_path(GNNModel), "config": {}, "targets": ["y"],
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": "gnn",
+        "class": class_path(GNNModel),
+        "config": {},
+        "targets": ["y"],
         "extra": {"members": ["member_0.pt"], "descriptor_names": descriptor_names()},
     }
     for key, value in meta_changes.items():
@@ -217,8 +242,9 @@ def test_rf_weights_path_outside_the_folder_is_refused(tmp_path):
     from sciml.chem.models import RandomForestModel
     from sciml.chem.models import load_model as load_folder
 
-    model = RandomForestModel(n_estimators=3).fit(["CCO", "CCCO", "CCCCO", "c1ccccc1"],
-                                                  pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0]}))
+    model = RandomForestModel(n_estimators=3).fit(
+        ["CCO", "CCCO", "CCCCO", "c1ccccc1"], pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0]})
+    )
     folder = model.save(tmp_path / "rf")
     meta = json.loads((folder / "model.json").read_text())
     (tmp_path / "weights.npz").write_bytes((folder / meta["extra"]["weights"]).read_bytes())
@@ -247,8 +273,11 @@ def test_unknown_config_key_is_a_clear_error(tmp_path):
     from sciml.chem.models import RandomForestModel
     from sciml.chem.models import load_model as load_folder
 
-    folder = RandomForestModel(n_estimators=3).fit(
-        ["CCO", "CCCO", "CCCCO"], pd.DataFrame({"y": [1.0, 2.0, 3.0]})).save(tmp_path / "rf")
+    folder = (
+        RandomForestModel(n_estimators=3)
+        .fit(["CCO", "CCCO", "CCCCO"], pd.DataFrame({"y": [1.0, 2.0, 3.0]}))
+        .save(tmp_path / "rf")
+    )
     meta = json.loads((folder / "model.json").read_text())
     meta["config"]["n_trees_typo"] = 5
     (folder / "model.json").write_text(json.dumps(meta))
@@ -263,8 +292,9 @@ def _cli(argv, capsys):
 
 
 @pytest.mark.parametrize(("cls", "target", "hparams"), HOSTILE[:2], ids=IDS[:2])
-def test_cli_commands_refuse_hostile_models(tmp_path, capsys, spies, mlp_checkpoint,
-                                            operator_checkpoint, cls, target, hparams):
+def test_cli_commands_refuse_hostile_models(
+    tmp_path, capsys, spies, mlp_checkpoint, operator_checkpoint, cls, target, hparams
+):
     victim = tmp_path / "victim.csv"
     victim.write_text("precious\n")
     molecules = tmp_path / "in.csv"
@@ -278,13 +308,23 @@ def test_cli_commands_refuse_hostile_models(tmp_path, capsys, spies, mlp_checkpo
     torch.save(payload, tmp_path / "member.pt")
     folder = _gnn_folder(tmp_path, tmp_path / "member.pt")
     commands = [
-        ["pde", "predict", "--model", operator, "--input", tmp_path / "none.nc",
-         "--out", victim],
+        ["pde", "predict", "--model", operator, "--input", tmp_path / "none.nc", "--out", victim],
         ["rt", "predict", rt, molecules, "--out", victim],
         ["rt", "generate", rt, "CCO", "--target", "qed=0.5", "--out", victim],
         ["predict", "--model", folder, "--input", molecules, "--out", victim, "--overwrite"],
-        ["fit", "--train", molecules, "--targets", "y", "--model", "transformer",
-         "--pretrained", encoder, "--out", tmp_path / "fit"],
+        [
+            "fit",
+            "--train",
+            molecules,
+            "--targets",
+            "y",
+            "--model",
+            "transformer",
+            "--pretrained",
+            encoder,
+            "--out",
+            tmp_path / "fit",
+        ],
         ["adapt", "--init-from", encoder, "--train", molecules, "--out", victim],
     ]
     for argv in commands:

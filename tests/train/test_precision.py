@@ -16,9 +16,13 @@ def _data(n=256):
 def test_bf16_autocast_trains_on_cpu_with_fp32_weights_and_outputs():
     torch.manual_seed(0)
     model = RegressionMLP(4, 1, hidden=(32,))
-    trainer = Trainer(model, MultiTaskRegression(["y"]),
-                      TrainConfig(max_epochs=15, batch_size=32, lr=3e-3, precision="bf16",
-                                  device="cpu", progress=False))
+    trainer = Trainer(
+        model,
+        MultiTaskRegression(["y"]),
+        TrainConfig(
+            max_epochs=15, batch_size=32, lr=3e-3, precision="bf16", device="cpu", progress=False
+        ),
+    )
     history = trainer.fit(_data())
     assert history["train_loss"].iloc[-1] < 0.2 * history["train_loss"].iloc[0]
     assert all(p.dtype == torch.float32 for p in model.parameters())

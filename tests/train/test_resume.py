@@ -49,8 +49,11 @@ def test_time_budget_stops_after_an_epoch_and_resume_finishes_identically(tmp_pa
 
 def test_time_budget_needs_a_checkpoint_dir():
     train, val = _data()
-    trainer = Trainer(RegressionMLP(8, 3), MultiTaskRegression(TASKS),
-                      TrainConfig(max_epochs=2, progress=False, max_minutes=1.0))
+    trainer = Trainer(
+        RegressionMLP(8, 3),
+        MultiTaskRegression(TASKS),
+        TrainConfig(max_epochs=2, progress=False, max_minutes=1.0),
+    )
     with pytest.raises(ValueError, match="max_minutes needs a checkpoint_dir"):
         trainer.fit(train, val)
     with pytest.raises(ValueError, match="max_minutes must be > 0"):
@@ -91,8 +94,11 @@ def test_checkpoints_plan_names_run_folders_and_removes_only_its_own_files(tmp_p
     assert plan.apply(TrainConfig(), "member_1")[1] == tmp_path / "member_1" / "last.pt"
     fresh = Checkpoints(tmp_path)
     assert fresh.apply(TrainConfig(), "member_1")[1] is None  # not resuming
-    with pytest.raises(ValueError, match="holds the checkpoints of an unfinished run: continue "
-                                         "it with --resume, or delete .* to start afresh"):
+    with pytest.raises(
+        ValueError,
+        match="holds the checkpoints of an unfinished run: continue "
+        "it with --resume, or delete .* to start afresh",
+    ):
         fresh.check()
     plan.finish()
     assert not (tmp_path / "member_1").exists()
@@ -118,8 +124,13 @@ def test_on_budget_stop_keeps_the_best_weights_and_resumes(tmp_path):
     full = _trainer(tmp_path / "full")
     full.fit(train, val)
     more = _trainer(tmp_path / "stop")
-    assert more.fit(train, val, resume=tmp_path / "stop" / "last.pt")["epoch"].tolist() == \
-        [0, 1, 2, 3, 4]
+    assert more.fit(train, val, resume=tmp_path / "stop" / "last.pt")["epoch"].tolist() == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
     assert not more.stopped_by_budget
     np.testing.assert_array_equal(more.predict(val)["pred"], full.predict(val)["pred"])
     with pytest.raises(ValueError, match="on_budget must be 'raise' or 'stop'"):

@@ -21,8 +21,12 @@ class _Net(torch.nn.Module):
 
 
 def test_detection_names_binary_columns_and_respects_overrides():
-    columns = {"herg": np.array([0, 1, np.nan, 1]), "logS": np.array([-1.0, 0.5, 2.0, 3.0]),
-               "count": np.array([0, 1, 1, 0.0]), "one": np.array([1, 1, 1.0])}
+    columns = {
+        "herg": np.array([0, 1, np.nan, 1]),
+        "logS": np.array([-1.0, 0.5, 2.0, 3.0]),
+        "count": np.array([0, 1, 1, 0.0]),
+        "one": np.array([1, 1, 1.0]),
+    }
     tasks = infer_tasks(columns, {"count": "regression"})
     assert tasks.kinds == ["binary", "regression", "regression", "regression"]
     with pytest.raises(ValueError, match="unknown endpoint"):
@@ -31,8 +35,7 @@ def test_detection_names_binary_columns_and_respects_overrides():
         infer_tasks(columns, {"herg": "ordinal"})
     named = infer_tasks({"a": np.array([0, 1.0])}, classes={"a": ("inactive", "active")})
     assert named[0].classes == ("inactive", "active")
-    assert parse_task_options(["a=binary", " b = regression"]) == {"a": "binary",
-                                                                  "b": "regression"}
+    assert parse_task_options(["a=binary", " b = regression"]) == {"a": "binary", "b": "regression"}
     with pytest.raises(ValueError, match="NAME=KIND"):
         parse_task_options(["a:binary"])
 
@@ -57,7 +60,8 @@ def test_bce_is_masked_for_missing_labels_and_mixed_with_regression():
     out = torch.tensor([[0.3, -1.0], [0.1, 9.0], [7.0, 2.0], [-0.2, 0.5]])
     terms = objective.terms(out, {"y": y}, net)
     expected_b = F.binary_cross_entropy_with_logits(
-        torch.tensor([-1.0, 2.0, 0.5]), torch.tensor([0.0, 1.0, 1.0]))
+        torch.tensor([-1.0, 2.0, 0.5]), torch.tensor([0.0, 1.0, 1.0])
+    )
     assert terms["b"].item() == pytest.approx(expected_b.item(), rel=1e-6)
     z = (torch.tensor([1.0, 3.0, 5.0]) - 3.0) / net.target_scaler.std[0].float()
     expected_r = ((torch.tensor([0.3, 0.1, -0.2]) - z) ** 2).mean()

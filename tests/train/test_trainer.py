@@ -114,8 +114,9 @@ def test_killed_run_resumes_exactly(tmp_path):
         train, val, tmp_path / "cut", epochs=6, resume=tmp_path / "cut" / "last.pt"
     )
     assert len(history) == 6 and history["epoch"].tolist() == list(range(6))
-    for a, b in zip(full.raw_model.state_dict().values(), resumed.raw_model.state_dict().values(),
-                    strict=True):
+    for a, b in zip(
+        full.raw_model.state_dict().values(), resumed.raw_model.state_dict().values(), strict=True
+    ):
         assert torch.equal(a, b)
     assert np.allclose(history["train_loss"], full_history["train_loss"])
     assert torch.equal(full.weighting.log_vars, resumed.weighting.log_vars)
@@ -146,7 +147,10 @@ def test_early_stopping_restores_the_best_weights():
     history = trainer.fit(train, val)
     best = history["val_loss"].min()
     assert trainer.evaluate(val)["loss"] == pytest.approx(best, rel=1e-5)
-    assert trainer.best == {"value": pytest.approx(best), "epoch": int(history["val_loss"].idxmin())}
+    assert trainer.best == {
+        "value": pytest.approx(best),
+        "epoch": int(history["val_loss"].idxmin()),
+    }
     if len(history) < 50:
         assert history["val_loss"].idxmin() == len(history) - 4
 

@@ -62,8 +62,11 @@ MODELS: dict[str, type[MoleculeModel]] = {
     "transformer": TransformerModel,
 }
 #: Kinds :func:`load_model` reads: the CLI's, plus those built from other models in Python.
-_LOADABLE: dict[str, type[MoleculeModel]] = {**MODELS, "ensemble": EnsembleModel,
-                                              "stack": StackedModel}
+_LOADABLE: dict[str, type[MoleculeModel]] = {
+    **MODELS,
+    "ensemble": EnsembleModel,
+    "stack": StackedModel,
+}
 
 
 #: Trained models shipped in ``sciml/assets``, by the name ``load_model`` and
@@ -109,12 +112,16 @@ def load_model(directory: str | os.PathLike, **inference_options: Any) -> Molecu
     meta = read_meta(directory)
     kind = meta.get("model")
     if kind not in _LOADABLE:
-        raise CheckpointError(f"{directory} holds a model of kind {kind!r}, which this sciml does "
-                              f"not know; known kinds: {', '.join(sorted(_LOADABLE))}")
+        raise CheckpointError(
+            f"{directory} holds a model of kind {kind!r}, which this sciml does "
+            f"not know; known kinds: {', '.join(sorted(_LOADABLE))}"
+        )
     cls = _LOADABLE[kind]
     unknown = sorted(set(inference_options) - set(cls.inference_options))
     if unknown:
         takers = sorted(k for k, c in _LOADABLE.items() if set(unknown) <= set(c.inference_options))
-        raise ValueError(f"{', '.join(unknown)} applies to {', '.join(takers) or 'no'} models; "
-                         f"{directory} holds a {kind!r} model")
+        raise ValueError(
+            f"{', '.join(unknown)} applies to {', '.join(takers) or 'no'} models; "
+            f"{directory} holds a {kind!r} model"
+        )
     return cls.load(directory).set_inference_options(**inference_options)

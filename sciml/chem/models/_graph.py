@@ -34,15 +34,20 @@ class GraphDataset(Dataset):
         ``(B, D)`` raw molecule-level features (scaled inside the model).
     """
 
-    def __init__(self, graphs: Sequence[MolGraph], y: np.ndarray | None = None,
-                 descriptors: np.ndarray | None = None):
+    def __init__(
+        self,
+        graphs: Sequence[MolGraph],
+        y: np.ndarray | None = None,
+        descriptors: np.ndarray | None = None,
+    ):
         self.graphs = list(graphs)
         for name, array in (("y", y), ("descriptors", descriptors)):
             if array is not None and len(array) != len(self.graphs):
                 raise ValueError(f"{name} has {len(array)} rows for {len(self.graphs)} molecules")
         self.y = None if y is None else torch.tensor(np.asarray(y, dtype=np.float32))
-        self.descriptors = (None if descriptors is None
-                            else torch.tensor(np.asarray(descriptors, dtype=np.float32)))
+        self.descriptors = (
+            None if descriptors is None else torch.tensor(np.asarray(descriptors, dtype=np.float32))
+        )
 
     def __len__(self) -> int:
         return len(self.graphs)
@@ -57,8 +62,11 @@ class GraphDataset(Dataset):
         offsets = np.concatenate([[0], np.cumsum(n_atoms)[:-1]])
         batch = {
             "atom_x": torch.from_numpy(np.concatenate([g.atom_features for g in graphs])),
-            "edge_index": torch.from_numpy(np.concatenate(
-                [g.edge_index + off for g, off in zip(graphs, offsets, strict=True)], axis=1)),
+            "edge_index": torch.from_numpy(
+                np.concatenate(
+                    [g.edge_index + off for g, off in zip(graphs, offsets, strict=True)], axis=1
+                )
+            ),
             "edge_attr": torch.from_numpy(np.concatenate([g.bond_features for g in graphs])),
             "atom_batch": torch.from_numpy(np.repeat(np.arange(len(graphs)), n_atoms)),
             "n_atoms": torch.from_numpy(n_atoms),

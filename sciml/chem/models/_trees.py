@@ -87,7 +87,7 @@ class ForestArrays:
         x = np.asarray(x, dtype=np.float32)
         out = np.empty((len(x), self.n_trees))
         for start in range(0, len(x), _CHUNK):
-            block = x[start:start + _CHUNK]
+            block = x[start : start + _CHUNK]
             rows = np.arange(len(block))[:, None]
             node = np.broadcast_to(self.roots, (len(block), self.n_trees)).copy()
             while True:
@@ -97,7 +97,7 @@ class ForestArrays:
                 go_left = block[rows, self.feature[node]] <= self.threshold[node]
                 child = np.where(go_left, self.left[node], self.right[node])
                 node = np.where(inner, child, node)
-            out[start:start + len(block)] = self.value[node]
+            out[start : start + len(block)] = self.value[node]
         return out
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

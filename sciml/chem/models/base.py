@@ -95,13 +95,19 @@ def _as_frame(y: pd.DataFrame | pd.Series) -> pd.DataFrame:
     if isinstance(y, pd.Series):
         return y.to_frame(name=y.name if y.name is not None else "y")
     if not isinstance(y, pd.DataFrame):
-        raise TypeError("y must be a pandas DataFrame (one column per endpoint), "
-                        f"got {type(y).__name__}")
+        raise TypeError(
+            f"y must be a pandas DataFrame (one column per endpoint), got {type(y).__name__}"
+        )
     return y
 
 
-def prepare_labelled(smiles: Iterable[object], y: pd.DataFrame | pd.Series, *,
-                     errors: Errors = "raise", what: str = "training") -> LabelledSet:
+def prepare_labelled(
+    smiles: Iterable[object],
+    y: pd.DataFrame | pd.Series,
+    *,
+    errors: Errors = "raise",
+    what: str = "training",
+) -> LabelledSet:
     """Validate SMILES and align targets; rows without any label are dropped.
 
     Parameters
@@ -134,20 +140,25 @@ def prepare_labelled(smiles: Iterable[object], y: pd.DataFrame | pd.Series, *,
     empty = [str(c) for c, n in zip(frame.columns, counts, strict=True) if n == 0]
     if empty:
         raise ValueError(f"{what} data has no value for endpoint(s) {', '.join(empty)}")
-    return LabelledSet([s for s, keep in zip(batch.values, labelled, strict=True) if keep],
-                       values[labelled], batch.index[labelled], list(batch.invalid))
+    return LabelledSet(
+        [s for s, keep in zip(batch.values, labelled, strict=True) if keep],
+        values[labelled],
+        batch.index[labelled],
+        list(batch.invalid),
+    )
 
 
-def _split_off(data: LabelledSet, fraction: float, seed: int
-               ) -> tuple[LabelledSet, LabelledSet]:
+def _split_off(data: LabelledSet, fraction: float, seed: int) -> tuple[LabelledSet, LabelledSet]:
     """Split a random ``fraction`` of the rows off ``data`` (training rest, calibration part)."""
     if not isinstance(fraction, int | float) or not 0.0 < fraction < 0.5:
         raise ValueError(f"calibration must be a fraction in (0, 0.5), got {fraction!r}")
     n = len(data.smiles)
     n_cal = int(round(fraction * n))
     if n_cal < 10 or n - n_cal < 10:
-        raise ValueError(f"calibration={fraction} of {n} molecules leaves {n_cal} for "
-                         "calibration; conformal intervals need at least 10 on each side")
+        raise ValueError(
+            f"calibration={fraction} of {n} molecules leaves {n_cal} for "
+            "calibration; conformal intervals need at least 10 on each side"
+        )
     order = np.random.default_rng(seed).permutation(n)
 
     def take(rows):
@@ -177,8 +188,10 @@ def read_meta(directory: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not a sciml molecular model (no '{FORMAT}' format tag)")
     if meta.get("format_version") != FORMAT_VERSION:
-        raise CheckpointError(f"{path} has format version {meta.get('format_version')}; "
-                              f"this sciml reads version {FORMAT_VERSION}")
+        raise CheckpointError(
+            f"{path} has format version {meta.get('format_version')}; "
+            f"this sciml reads version {FORMAT_VERSION}"
+        )
     return meta
 
 
@@ -201,8 +214,10 @@ def file_inside(directory: str | os.PathLike, name: Any, what: str = "file") -> 
     root = directory.resolve()
     target = (directory / name).resolve()
     if target == root or root not in target.parents:
-        raise CheckpointError(f"{where}: {what} {name!r} points outside the model folder "
-                              f"{directory}; refusing to follow it")
+        raise CheckpointError(
+            f"{where}: {what} {name!r} points outside the model folder "
+            f"{directory}; refusing to follow it"
+        )
     if not target.exists():
         raise CheckpointError(f"{where}: {what} {name!r} does not exist in {directory}")
     return target
@@ -214,13 +229,16 @@ def _check_classes(tasks: Tasks, y: np.ndarray) -> None:
         if isinstance(task, BinaryTask):
             labels = y[:, j][~np.isnan(y[:, j])]
             if np.unique(labels).size < 2:
-                raise ValueError(f"binary endpoint {task.name!r} has only class "
-                                 f"{labels[0]:g} in the training data; a classifier needs "
-                                 "examples of both classes")
+                raise ValueError(
+                    f"binary endpoint {task.name!r} has only class "
+                    f"{labels[0]:g} in the training data; a classifier needs "
+                    "examples of both classes"
+                )
 
 
-def _transforms_for_tasks(spec: str | Mapping[str, str] | None,
-                          tasks: Tasks) -> str | dict[str, str] | None:
+def _transforms_for_tasks(
+    spec: str | Mapping[str, str] | None, tasks: Tasks
+) -> str | dict[str, str] | None:
     """The transform spec with endpoints that take no transform (binary) set to none.
 
     ``"auto"`` (for all or for one endpoint) leaves such an endpoint raw; any other
@@ -235,8 +253,10 @@ def _transforms_for_tasks(spec: str | Mapping[str, str] | None,
             if not task.allows_transforms:
                 per[task.name] = "none"
             continue
-        raise ValueError(f"endpoint {task.name!r} is {task.kind}: it takes no target "
-                         f"transform, got {kind!r} (use none or auto)")
+        raise ValueError(
+            f"endpoint {task.name!r} is {task.kind}: it takes no target "
+            f"transform, got {kind!r} (use none or auto)"
+        )
     return per
 
 
@@ -271,8 +291,9 @@ class MoleculeModel:
     def __init__(self, config: Any = None, **overrides: Any):
         config = self.config_cls() if config is None else config
         if not isinstance(config, self.config_cls):
-            raise TypeError(f"config must be a {self.config_cls.__name__}, "
-                            f"got {type(config).__name__}")
+            raise TypeError(
+                f"config must be a {self.config_cls.__name__}, got {type(config).__name__}"
+            )
         unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(config)})
         if unknown:
             valid = ", ".join(f.name for f in dataclasses.fields(config))
@@ -297,8 +318,10 @@ class MoleculeModel:
         unknown = sorted(set(options) - set(self.inference_options))
         if unknown:
             have = ", ".join(self.inference_options) or "none"
-            raise ValueError(f"{type(self).__name__} ({self.name!r}) has no inference option(s) "
-                             f"{', '.join(unknown)}; its inference options: {have}")
+            raise ValueError(
+                f"{type(self).__name__} ({self.name!r}) has no inference option(s) "
+                f"{', '.join(unknown)}; its inference options: {have}"
+            )
         self.config = dataclasses.replace(self.config, **options)
         return self
 
@@ -308,14 +331,19 @@ class MoleculeModel:
         """Whether :meth:`fit` (or :meth:`load`) has run."""
         return bool(self.targets)
 
-    def fit(self, smiles: Sequence[object], y: pd.DataFrame | pd.Series,
-            val_smiles: Sequence[object] | None = None,
-            val_y: pd.DataFrame | pd.Series | None = None, *,
-            errors: Errors = "raise",
-            transforms: str | Mapping[str, str] | None = None,
-            calibration: float | None = None,
-            checkpoints: Checkpoints | None = None,
-            tasks: Mapping[str, str | Task] | Tasks | None = None) -> MoleculeModel:
+    def fit(
+        self,
+        smiles: Sequence[object],
+        y: pd.DataFrame | pd.Series,
+        val_smiles: Sequence[object] | None = None,
+        val_y: pd.DataFrame | pd.Series | None = None,
+        *,
+        errors: Errors = "raise",
+        transforms: str | Mapping[str, str] | None = None,
+        calibration: float | None = None,
+        checkpoints: Checkpoints | None = None,
+        tasks: Mapping[str, str | Task] | Tasks | None = None,
+    ) -> MoleculeModel:
         """Fit on SMILES and targets.
 
         Parameters
@@ -361,8 +389,10 @@ class MoleculeModel:
             ``self``.
         """
         if checkpoints is not None and not self.trains_in_epochs:
-            raise ValueError(f"model {self.name!r} does not train in epochs, so it has no "
-                             "checkpoints to write or resume from")
+            raise ValueError(
+                f"model {self.name!r} does not train in epochs, so it has no "
+                "checkpoints to write or resume from"
+            )
         train = prepare_labelled(smiles, y, errors=errors, what="training")
         targets = [str(c) for c in _as_frame(y).columns]
         if len(set(targets)) != len(targets):
@@ -375,8 +405,11 @@ class MoleculeModel:
             if [str(c) for c in val_frame.columns] != targets:
                 raise ValueError(f"val_y has columns {list(val_frame.columns)}; expected {targets}")
             val = prepare_labelled(val_smiles, val_frame, errors=errors, what="validation")
-        task_set = tasks if isinstance(tasks, Tasks) else infer_tasks(
-            {t: train.y[:, j] for j, t in enumerate(targets)}, tasks)
+        task_set = (
+            tasks
+            if isinstance(tasks, Tasks)
+            else infer_tasks({t: train.y[:, j] for j, t in enumerate(targets)}, tasks)
+        )
         if task_set.names != targets:
             raise ValueError(f"tasks are for {task_set.names}; the targets are {targets}")
         train = dataclasses.replace(train, y=task_set.check_labels(train.y, "training data: "))
@@ -392,8 +425,10 @@ class MoleculeModel:
             z = self.transforms.forward(val.y)
             bad = np.isfinite(val.y) & ~np.isfinite(z)
             if bad.any():
-                raise ValueError(f"validation data: {int(bad.sum())} value(s) lie outside the "
-                                 f"domain of the target transforms ({self.transforms.describe()})")
+                raise ValueError(
+                    f"validation data: {int(bad.sum())} value(s) lie outside the "
+                    f"domain of the target transforms ({self.transforms.describe()})"
+                )
             val = dataclasses.replace(val, y=z)
         cal = None
         if calibration is not None:
@@ -402,18 +437,21 @@ class MoleculeModel:
         self.conformal = None
         self.probability_calibration = None
         self.domain = TrainingDomain.fit(train.smiles)
-        self.fit_info = {"n_train": len(train.smiles),
-                         "invalid": [(b.index, b.value, b.reason) for b in train.invalid],
-                         "transforms": self.transforms.describe(),
-                         "tasks": dict(zip(targets, task_set.kinds, strict=True))}
+        self.fit_info = {
+            "n_train": len(train.smiles),
+            "invalid": [(b.index, b.value, b.reason) for b in train.invalid],
+            "transforms": self.transforms.describe(),
+            "tasks": dict(zip(targets, task_set.kinds, strict=True)),
+        }
         self._fit(train, val, checkpoints)
         if cal is not None:
             self._calibrate(cal)
             self.fit_info["n_calibration"] = len(cal.smiles)
         return self
 
-    def calibrate(self, smiles: Sequence[object], y: pd.DataFrame | pd.Series, *,
-                  errors: Errors = "raise") -> MoleculeModel:
+    def calibrate(
+        self, smiles: Sequence[object], y: pd.DataFrame | pd.Series, *, errors: Errors = "raise"
+    ) -> MoleculeModel:
         """Store conformal scores from molecules the model was not trained on.
 
         Parameters
@@ -433,8 +471,9 @@ class MoleculeModel:
         self._check_fitted()
         frame = _as_frame(y)
         if [str(c) for c in frame.columns] != self.targets:
-            raise ValueError(f"calibration data has columns {list(frame.columns)}; "
-                             f"expected {self.targets}")
+            raise ValueError(
+                f"calibration data has columns {list(frame.columns)}; expected {self.targets}"
+            )
         cal = prepare_labelled(smiles, frame, errors=errors, what="calibration")
         cal = dataclasses.replace(cal, y=self.tasks.check_labels(cal.y, "calibration data: "))
         self._calibrate(dataclasses.replace(cal, y=self.transforms.forward(cal.y)))
@@ -456,11 +495,13 @@ class MoleculeModel:
         if binary.any():
             half = np.zeros(len(cal.smiles), dtype=bool)
             order = np.random.default_rng(int(getattr(self.config, "seed", 0))).permutation(
-                len(cal.smiles))
+                len(cal.smiles)
+            )
             half[order[: len(order) // 2]] = True
             names = [t for t, b in zip(self.targets, binary, strict=True) if b]
             self.probability_calibration = IsotonicCalibration.fit(
-                names, y[half][:, binary], pred[half][:, binary])
+                names, y[half][:, binary], pred[half][:, binary]
+            )
             pred = self._calibrated(pred)
             y = y.copy()
             y[np.ix_(half, binary)] = np.nan  # the first half fitted the map
@@ -476,10 +517,17 @@ class MoleculeModel:
             return pred
         return self.probability_calibration.apply(self.targets, pred)
 
-    def predict(self, smiles: Sequence[object] | pd.Series, *, errors: Errors = "raise",
-                targets: Sequence[str] | None = None, return_std: bool = False,
-                interval: float | None = None, domain: bool = False,
-                calibrated: bool = True) -> pd.DataFrame:
+    def predict(
+        self,
+        smiles: Sequence[object] | pd.Series,
+        *,
+        errors: Errors = "raise",
+        targets: Sequence[str] | None = None,
+        return_std: bool = False,
+        interval: float | None = None,
+        domain: bool = False,
+        calibrated: bool = True,
+    ) -> pd.DataFrame:
         """Predict endpoints in physical units.
 
         Parameters
@@ -532,22 +580,28 @@ class MoleculeModel:
         if interval is not None:
             check_level(interval)
             if self.conformal is None:
-                raise ValueError("this model has no conformal calibration; fit it with "
-                                 "calibration=0.1 (sciml fit --calibration 0.1) or call "
-                                 "model.calibrate(smiles, y) before asking for intervals")
+                raise ValueError(
+                    "this model has no conformal calibration; fit it with "
+                    "calibration=0.1 (sciml fit --calibration 0.1) or call "
+                    "model.calibrate(smiles, y) before asking for intervals"
+                )
         columns = list(self.targets) if targets is None else [str(t) for t in targets]
         unknown = [t for t in columns if t not in self.targets]
         if unknown:
-            raise KeyError(f"the model was not fitted on endpoint(s) {unknown}; "
-                           f"it predicts {self.targets}")
+            raise KeyError(
+                f"the model was not fitted on endpoint(s) {unknown}; it predicts {self.targets}"
+            )
         check_errors_arg(errors)
         labels = smiles.index if isinstance(smiles, pd.Series) else None
         inputs = list(smiles)
         values, invalid, notes = self._screen(inputs)
         if invalid and errors == "raise":
             raise InvalidSmilesError(invalid, total=len(inputs))
-        kept = np.arange(len(inputs)) if errors == "nan" else np.flatnonzero(
-            [v is not None for v in values])
+        kept = (
+            np.arange(len(inputs))
+            if errors == "nan"
+            else np.flatnonzero([v is not None for v in values])
+        )
         canonical = [values[i] for i in kept]
         valid_rows = np.array([v is not None for v in canonical], dtype=bool)
         valid_smiles = [v for v in canonical if v is not None]
@@ -560,8 +614,10 @@ class MoleculeModel:
             m = self._calibrated(raw)
             if interval is not None:
                 width = self.conformal.halfwidths(
-                    self.targets, interval,
-                    self._difficulty(valid_smiles) if self.conformal.normalised else None)
+                    self.targets,
+                    interval,
+                    self._difficulty(valid_smiles) if self.conformal.normalised else None,
+                )
                 lower[valid_rows] = self.transforms.inverse(m - width)[0]
                 upper[valid_rows] = self.transforms.inverse(m + width)[0]
             m, s = self.transforms.inverse(m if calibrated else raw, s)
@@ -572,9 +628,14 @@ class MoleculeModel:
         index = labels[kept] if labels is not None else pd.Index(kept, name="row")
         # Each endpoint's task names its columns: the value for regression, the probability
         # and the class for a binary endpoint.
-        frame = pd.DataFrame({name: values for j in picked
-                              for name, values in self.tasks[j].value_columns(mean[:, j]).items()},
-                             index=index)
+        frame = pd.DataFrame(
+            {
+                name: values
+                for j in picked
+                for name, values in self.tasks[j].value_columns(mean[:, j]).items()
+            },
+            index=index,
+        )
         if return_std:
             for j, t in zip(picked, columns, strict=True):
                 frame[f"{t}_std"] = std[:, j]
@@ -594,8 +655,14 @@ class MoleculeModel:
         frame.attrs["notes"] = notes
         return frame
 
-    def evaluate(self, smiles: Sequence[object], y: pd.DataFrame | pd.Series, *,
-                 errors: Errors = "raise", transformed: bool = False) -> pd.DataFrame:
+    def evaluate(
+        self,
+        smiles: Sequence[object],
+        y: pd.DataFrame | pd.Series,
+        *,
+        errors: Errors = "raise",
+        transformed: bool = False,
+    ) -> pd.DataFrame:
         """Metrics per endpoint, each from its task (regression: rmse, r2, ...; binary: auroc, ...).
 
         Parameters
@@ -621,8 +688,9 @@ class MoleculeModel:
         names = [str(c) for c in frame.columns]
         unknown = [t for t in names if t not in self.targets]
         if unknown:
-            raise KeyError(f"the model was not fitted on endpoint(s) {unknown}; "
-                           f"it predicts {self.targets}")
+            raise KeyError(
+                f"the model was not fitted on endpoint(s) {unknown}; it predicts {self.targets}"
+            )
         data = prepare_labelled(smiles, frame, errors=errors, what="evaluation")
         values, invalid = self.check_inputs(data.smiles)
         if invalid and errors == "raise":
@@ -642,12 +710,17 @@ class MoleculeModel:
             task = self.tasks[j]
             labelled = ~np.isnan(truth[:, j]) & ~np.isnan(pred[:, j])
             found = task.metrics(truth[labelled, j], pred[labelled, j]) if labelled.any() else {}
-            rows[task.name] = {"kind": task.kind, "n": int(labelled.sum()),
-                               "score": found.get(task.score, np.nan), **found}
+            rows[task.name] = {
+                "kind": task.kind,
+                "n": int(labelled.sum()),
+                "score": found.get(task.score, np.nan),
+                **found,
+            }
         return pd.DataFrame.from_dict(rows, orient="index")
 
-    def check_inputs(self, inputs: Sequence[object]) -> tuple[list[str | None],
-                                                              list[InvalidSmiles]]:
+    def check_inputs(
+        self, inputs: Sequence[object]
+    ) -> tuple[list[str | None], list[InvalidSmiles]]:
         """Validate inputs as :meth:`predict` does, without predicting.
 
         Returns
@@ -661,8 +734,9 @@ class MoleculeModel:
         values, invalid, _ = self._screen(inputs)
         return values, invalid
 
-    def _screen(self, inputs: Sequence[object]) -> tuple[list[str | None], list[InvalidSmiles],
-                                                          dict[int, str]]:
+    def _screen(
+        self, inputs: Sequence[object]
+    ) -> tuple[list[str | None], list[InvalidSmiles], dict[int, str]]:
         """:meth:`check_inputs` plus the notes on changed rows (isotope labels stripped)."""
         inputs = list(inputs)
         batch = canonicalize_batch(inputs, errors="nan", isotopes=ISOTOPES)
@@ -701,8 +775,11 @@ class MoleculeModel:
             "fit_info": {"n_train": self.fit_info.get("n_train")},
             "transforms": self.transforms.to_dict(),
             "conformal": None if self.conformal is None else self.conformal.to_dict(),
-            "probability_calibration": (None if self.probability_calibration is None
-                                        else self.probability_calibration.to_dict()),
+            "probability_calibration": (
+                None
+                if self.probability_calibration is None
+                else self.probability_calibration.to_dict()
+            ),
             "versions": {"sciml": sciml.__version__, "rdkit": rdkit.__version__},
             "extra": extra,
         }
@@ -725,31 +802,43 @@ class MoleculeModel:
         if meta.get("class") not in (class_path(cls), *cls.former_class_paths):
             raise CheckpointError(
                 f"{directory} holds {meta.get('class')} ({meta.get('model')!r}), this loader "
-                f"expects {class_path(cls)} ({cls.name!r})")
-        model = cls(dataclass_from_dict(cls.config_cls, meta.get("config"), Path(directory) / META_FILE))
+                f"expects {class_path(cls)} ({cls.name!r})"
+            )
+        model = cls(
+            dataclass_from_dict(cls.config_cls, meta.get("config"), Path(directory) / META_FILE)
+        )
         targets = meta.get("targets")
         if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
             raise CheckpointError(f"{directory}: 'targets' in {META_FILE} is not a list of names")
         model.targets = list(targets)
         model.fit_info = dict(meta.get("fit_info", {}))
         try:  # models saved before tasks existed predict regression endpoints only
-            model.tasks = (Tasks.regression(model.targets) if meta.get("tasks") is None
-                           else Tasks.from_dict(meta["tasks"], str(Path(directory) / META_FILE)))
+            model.tasks = (
+                Tasks.regression(model.targets)
+                if meta.get("tasks") is None
+                else Tasks.from_dict(meta["tasks"], str(Path(directory) / META_FILE))
+            )
         except ValueError as exc:
             raise CheckpointError(str(exc)) from exc
         if model.tasks.names != model.targets:
-            raise CheckpointError(f"{directory}: tasks are for {model.tasks.names}, the model "
-                                  f"predicts {model.targets}")
+            raise CheckpointError(
+                f"{directory}: tasks are for {model.tasks.names}, the model "
+                f"predicts {model.targets}"
+            )
         if meta.get("probability_calibration") is not None:
             try:
                 model.probability_calibration = IsotonicCalibration.from_dict(
-                    meta["probability_calibration"], str(directory))
+                    meta["probability_calibration"], str(directory)
+                )
             except ValueError as exc:
                 raise CheckpointError(str(exc)) from exc
         stored = meta.get("transforms")
         try:
-            model.transforms = (TargetTransforms.identity(model.targets) if stored is None
-                                else TargetTransforms.from_dict(stored, str(directory)))
+            model.transforms = (
+                TargetTransforms.identity(model.targets)
+                if stored is None
+                else TargetTransforms.from_dict(stored, str(directory))
+            )
         except ValueError as exc:
             raise CheckpointError(str(exc)) from exc
         if meta.get("conformal") is not None:
@@ -760,16 +849,19 @@ class MoleculeModel:
             if sorted(model.conformal.scores) != sorted(model.targets):
                 raise CheckpointError(f"{directory}: conformal scores do not match the endpoints")
         if model.transforms.targets != model.targets:
-            raise CheckpointError(f"{directory}: target transforms are for "
-                                  f"{model.transforms.targets}, the model predicts {model.targets}")
+            raise CheckpointError(
+                f"{directory}: target transforms are for "
+                f"{model.transforms.targets}, the model predicts {model.targets}"
+            )
         model._load(Path(directory), meta.get("extra", {}))
         if "domain" in meta:  # models saved before sciml stored one have none
             model.domain = TrainingDomain.load(directory, meta["domain"])
         return model
 
     # ------------------------------------------------------- subclass hooks
-    def _fit(self, train: LabelledSet, val: LabelledSet | None,
-             checkpoints: Checkpoints | None = None) -> None:
+    def _fit(
+        self, train: LabelledSet, val: LabelledSet | None, checkpoints: Checkpoints | None = None
+    ) -> None:
         raise NotImplementedError
 
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:

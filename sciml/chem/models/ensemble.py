@@ -65,8 +65,9 @@ class EnsembleModel(MoleculeModel):
     name = "ensemble"
     config_cls = EnsembleConfig
 
-    def __init__(self, config: EnsembleConfig | None = None, *,
-                 members: Sequence[MoleculeModel] = ()):
+    def __init__(
+        self, config: EnsembleConfig | None = None, *, members: Sequence[MoleculeModel] = ()
+    ):
         members = list(members)
         if config is None:
             if len(members) < 2:
@@ -94,8 +95,9 @@ class EnsembleModel(MoleculeModel):
 
         val_args = (val.smiles, physical(val.y)) if val else ()
         for member in self.members:
-            member.fit(train.smiles, physical(train.y), *val_args, transforms=kinds,
-                       tasks=self.tasks)
+            member.fit(
+                train.smiles, physical(train.y), *val_args, transforms=kinds, tasks=self.tasks
+            )
 
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
         # (M, n, T): the members' own _predict in the shared transformed units, as the SMILES
@@ -119,18 +121,23 @@ class EnsembleModel(MoleculeModel):
 
         folders = list(extra.get("members", []))
         if len(folders) != len(self.config.members):
-            raise CheckpointError(f"{directory} lists {len(folders)} member folders for "
-                                  f"{len(self.config.members)} members")
+            raise CheckpointError(
+                f"{directory} lists {len(folders)} member folders for "
+                f"{len(self.config.members)} members"
+            )
         # file_inside refuses '.', '..' and absolute paths, so a member cannot be the ensemble
         # itself (endless recursion) or a folder elsewhere.
-        self.members = [load_model(file_inside(directory, folder, "member folder"))
-                        for folder in folders]
+        self.members = [
+            load_model(file_inside(directory, folder, "member folder")) for folder in folders
+        ]
         for folder, member, kind in zip(folders, self.members, self.config.members, strict=True):
             if member.name != kind or member.targets != self.targets:
                 raise CheckpointError(
                     f"{directory / folder} holds a {member.name!r} model of {member.targets}; "
-                    f"the ensemble expects a {kind!r} model of {self.targets}")
+                    f"the ensemble expects a {kind!r} model of {self.targets}"
+                )
             if member.transforms.kinds != self.transforms.kinds:
                 raise CheckpointError(
                     f"{directory / folder} was trained with target transforms "
-                    f"{member.transforms.kinds}; the ensemble uses {self.transforms.kinds}")
+                    f"{member.transforms.kinds}; the ensemble uses {self.transforms.kinds}"
+                )

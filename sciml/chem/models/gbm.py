@@ -107,8 +107,9 @@ class GBMConfig:
         from sciml.chem.fingerprints import check_fingerprint_names
 
         # JSON and --set give a list; a tuple keeps the configuration hashable.
-        object.__setattr__(self, "fingerprints",
-                           check_fingerprint_names(self.fingerprints, "GBM fingerprints"))
+        object.__setattr__(
+            self, "fingerprints", check_fingerprint_names(self.fingerprints, "GBM fingerprints")
+        )
 
 
 class GBMModel(MoleculeModel):
@@ -140,8 +141,9 @@ class GBMModel(MoleculeModel):
 
             parts.append(fingerprint_matrix(smiles, self.config.fingerprints))
         if self.config.descriptors:
-            values = physchem_features(smiles, n_jobs=self.config.n_jobs,
-                                       cache=self.config.descriptor_cache)
+            values = physchem_features(
+                smiles, n_jobs=self.config.n_jobs, cache=self.config.descriptor_cache
+            )
             values = np.where(np.isfinite(values), values, np.nan)
             # float32 overflows for a few unbounded descriptors (e.g. Ipc); clip, keep NaN.
             limit = np.finfo(np.float32).max / 10
@@ -154,11 +156,17 @@ class GBMModel(MoleculeModel):
         c = self.config
         return {
             "learning_rate": c.learning_rate,
-            "num_leaves": c.num_leaves, "min_child_samples": c.min_child_samples,
-            "bagging_fraction": c.subsample, "bagging_freq": 1 if c.subsample < 1 else 0,
-            "feature_fraction": c.colsample_bytree, "lambda_l2": c.reg_lambda,
-            "seed": c.seed, "deterministic": True, "force_row_wise": True,
-            "num_threads": 0 if c.n_jobs is None else c.n_jobs, "verbosity": -1,
+            "num_leaves": c.num_leaves,
+            "min_child_samples": c.min_child_samples,
+            "bagging_fraction": c.subsample,
+            "bagging_freq": 1 if c.subsample < 1 else 0,
+            "feature_fraction": c.colsample_bytree,
+            "lambda_l2": c.reg_lambda,
+            "seed": c.seed,
+            "deterministic": True,
+            "force_row_wise": True,
+            "num_threads": 0 if c.n_jobs is None else c.n_jobs,
+            "verbosity": -1,
         }
 
     def _fit(self, train: LabelledSet, val: LabelledSet | None, checkpoints=None) -> None:
@@ -178,16 +186,23 @@ class GBMModel(MoleculeModel):
                 valid_sets = [lgb.Dataset(x_val[keep], val.y[keep, t], reference=data)]
                 callbacks = [lgb.early_stopping(self.config.early_stopping, verbose=False)]
             params = {**self._params(), **self.tasks[t].lightgbm_params()}
-            booster = lgb.train(params, data, num_boost_round=self.config.n_estimators,
-                                valid_sets=valid_sets, callbacks=callbacks)
+            booster = lgb.train(
+                params,
+                data,
+                num_boost_round=self.config.n_estimators,
+                valid_sets=valid_sets,
+                callbacks=callbacks,
+            )
             self.boosters[target] = booster
             best_rounds[target] = int(booster.best_iteration or booster.current_iteration())
         self.fit_info["best_rounds"] = best_rounds
 
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
         if return_std:
-            raise ValueError("a single gradient-boosted model gives no spread; use an ensemble "
-                             "(e.g. --model ensemble --members rf,gbm) for a standard deviation")
+            raise ValueError(
+                "a single gradient-boosted model gives no spread; use an ensemble "
+                "(e.g. --model ensemble --members rf,gbm) for a standard deviation"
+            )
         x = self._features(smiles)
         mean = np.empty((len(smiles), len(self.targets)))
         for t, target in enumerate(self.targets):
@@ -212,7 +227,8 @@ class GBMModel(MoleculeModel):
         if self.config.descriptors and names != descriptor_names():
             raise CheckpointError(
                 f"{directory} was fitted on {len(names)} RDKit descriptors that differ from this "
-                f"RDKit's {len(descriptor_names())}; refit the model with this RDKit version")
+                f"RDKit's {len(descriptor_names())}; refit the model with this RDKit version"
+            )
         self.descriptor_names = names
         files = extra.get("boosters")
         if not isinstance(files, list) or len(files) != len(self.targets):

@@ -37,31 +37,45 @@ class GINEMessagePassing(nn.Module):
         Dropout after each layer.
     """
 
-    def __init__(self, atom_dim: int, bond_dim: int, hidden: int = 300, depth: int = 5,
-                 dropout: float = 0.0):
+    def __init__(
+        self, atom_dim: int, bond_dim: int, hidden: int = 300, depth: int = 5, dropout: float = 0.0
+    ):
         super().__init__()
         try:
             from torch_geometric.nn import GINEConv
         except ImportError as exc:  # pragma: no cover - torch-geometric is a dependency
-            raise ImportError("architecture='gine' needs torch-geometric: "
-                              "pip install torch-geometric") from exc
+            raise ImportError(
+                "architecture='gine' needs torch-geometric: pip install torch-geometric"
+            ) from exc
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
         self.embed = nn.Linear(atom_dim, hidden)
         self.virtual = nn.Parameter(torch.zeros(hidden))
         self.convs = nn.ModuleList(
-            GINEConv(nn.Sequential(nn.Linear(hidden, 2 * hidden),
-                                   nn.ReLU(), nn.Linear(2 * hidden, hidden)),
-                     train_eps=True, edge_dim=bond_dim)
-            for _ in range(depth))
+            GINEConv(
+                nn.Sequential(
+                    nn.Linear(hidden, 2 * hidden), nn.ReLU(), nn.Linear(2 * hidden, hidden)
+                ),
+                train_eps=True,
+                edge_dim=bond_dim,
+            )
+            for _ in range(depth)
+        )
         self.norms = nn.ModuleList(nn.BatchNorm1d(hidden) for _ in range(depth))
         self.virtual_mlps = nn.ModuleList(
             nn.Sequential(nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, hidden))
-            for _ in range(depth - 1))
+            for _ in range(depth - 1)
+        )
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, atom_x: torch.Tensor, edge_index: torch.Tensor, edge_attr: torch.Tensor,
-                atom_batch: torch.Tensor, n_molecules: int) -> torch.Tensor:
+    def forward(
+        self,
+        atom_x: torch.Tensor,
+        edge_index: torch.Tensor,
+        edge_attr: torch.Tensor,
+        atom_batch: torch.Tensor,
+        n_molecules: int,
+    ) -> torch.Tensor:
         """Atoms ``(N, F_a)``, edges ``(2, E)``, bonds ``(E, F_b)`` to atom states ``(N, H)``."""
         h = self.embed(atom_x)
         v = self.virtual.expand(n_molecules, -1)

@@ -156,12 +156,21 @@ class GNNModel(MoleculeModel):
         from sciml.train import TrainConfig
 
         c = self.config
-        return TrainConfig(max_epochs=c.epochs, batch_size=c.batch_size, lr=c.lr,
-                           weight_decay=c.weight_decay, warmup=c.warmup, schedule="cosine",
-                           min_lr_ratio=0.1, grad_clip=10.0,
-                           monitor="val_loss" if has_val else "train_loss",
-                           patience=c.patience if has_val else None, seed=c.seed + member,
-                           device=c.device, progress=c.progress)
+        return TrainConfig(
+            max_epochs=c.epochs,
+            batch_size=c.batch_size,
+            lr=c.lr,
+            weight_decay=c.weight_decay,
+            warmup=c.warmup,
+            schedule="cosine",
+            min_lr_ratio=0.1,
+            grad_clip=10.0,
+            monitor="val_loss" if has_val else "train_loss",
+            patience=c.patience if has_val else None,
+            seed=c.seed + member,
+            device=c.device,
+            progress=c.progress,
+        )
 
     # ---------------------------------------------------------------- fit
     def _fit(self, train: LabelledSet, val: LabelledSet | None, checkpoints=None) -> None:
@@ -176,8 +185,9 @@ class GNNModel(MoleculeModel):
             val_ds = self._dataset(val.smiles, val.y)
             fit_ds = train_ds
         elif c.val_fraction > 0 and len(train.smiles) >= 10:
-            fit_idx, val_idx = random_split(len(train.smiles), (1 - c.val_fraction, c.val_fraction),
-                                            seed=c.seed)
+            fit_idx, val_idx = random_split(
+                len(train.smiles), (1 - c.val_fraction, c.val_fraction), seed=c.seed
+            )
             fit_ds, val_ds = Subset(train_ds, fit_idx.tolist()), Subset(train_ds, val_idx.tolist())
             fit_ds.collate = val_ds.collate = train_ds.collate
         else:
@@ -186,8 +196,18 @@ class GNNModel(MoleculeModel):
         self.members, self.histories = [], []
         for k in range(c.ensemble):
             seed_everything(c.seed + k)  # the initial weights, not only the batch order
-            net = MPNNRegressor(ATOM_FDIM, BOND_FDIM, len(self.targets), c.hidden, c.depth,
-                                c.dropout, c.ffn_hidden, c.ffn_layers, n_desc, c.architecture)
+            net = MPNNRegressor(
+                ATOM_FDIM,
+                BOND_FDIM,
+                len(self.targets),
+                c.hidden,
+                c.depth,
+                c.dropout,
+                c.ffn_hidden,
+                c.ffn_layers,
+                n_desc,
+                c.architecture,
+            )
             if n_desc:
                 rows = fit_ds.indices if isinstance(fit_ds, Subset) else slice(None)
                 net.fit_descriptor_scaler(train_ds.descriptors.numpy()[rows])
@@ -223,8 +243,10 @@ class GNNModel(MoleculeModel):
             path = directory / f"member_{k}.pt"
             save_checkpoint(path, net, extra={"targets": list(self.targets)})
             files.append(path.name)
-        return {"members": files,
-                "descriptor_names": descriptor_names() if self.config.descriptors else []}
+        return {
+            "members": files,
+            "descriptor_names": descriptor_names() if self.config.descriptors else [],
+        }
 
     def _load(self, directory: Path, extra: dict[str, Any]) -> None:
         from sciml.chem.models.mpnn import MPNNRegressor
@@ -234,12 +256,16 @@ class GNNModel(MoleculeModel):
         if self.config.descriptors and names != descriptor_names():
             raise CheckpointError(
                 f"{directory} was trained on {len(names)} RDKit descriptors that differ from "
-                f"this RDKit's {len(descriptor_names())}; retrain with this RDKit version")
+                f"this RDKit's {len(descriptor_names())}; retrain with this RDKit version"
+            )
         self.members = []
         for name in extra.get("members") or []:
             payload = load_checkpoint(file_inside(directory, name, "member"))
             if payload["extra"].get("targets") != self.targets:
-                raise CheckpointError(f"{directory / name} predicts "
-                                      f"{payload['extra'].get('targets')}, not {self.targets}")
+                raise CheckpointError(
+                    f"{directory / name} predicts "
+                    f"{payload['extra'].get('targets')}, not {self.targets}"
+                )
             self.members.append(
-                rebuild_model(payload, expected=MPNNRegressor, source=directory / name).eval())
+                rebuild_model(payload, expected=MPNNRegressor, source=directory / name).eval()
+            )

@@ -51,8 +51,9 @@ class BondMessagePassing(nn.Module):
         Dropout on the bond states and atom embeddings.
     """
 
-    def __init__(self, atom_dim: int, bond_dim: int, hidden: int = 300, depth: int = 3,
-                 dropout: float = 0.0):
+    def __init__(
+        self, atom_dim: int, bond_dim: int, hidden: int = 300, depth: int = 3, dropout: float = 0.0
+    ):
         super().__init__()
         if depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
@@ -62,9 +63,14 @@ class BondMessagePassing(nn.Module):
         self.W_o = nn.Linear(atom_dim + hidden, hidden)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, atom_x: torch.Tensor, edge_index: torch.Tensor,
-                edge_attr: torch.Tensor, atom_batch: torch.Tensor | None = None,
-                n_molecules: int | None = None) -> torch.Tensor:
+    def forward(
+        self,
+        atom_x: torch.Tensor,
+        edge_index: torch.Tensor,
+        edge_attr: torch.Tensor,
+        atom_batch: torch.Tensor | None = None,
+        n_molecules: int | None = None,
+    ) -> torch.Tensor:
         """Atoms ``(N, F_a)``, paired edges ``(2, E)``, bonds ``(E, F_b)`` to ``(N, H)``.
 
         ``atom_batch`` and ``n_molecules`` are unused: the block's signature is shared with
@@ -113,14 +119,31 @@ class MPNNRegressor(nn.Module):
     ``target_scaler`` (a :class:`~sciml.train.Standardizer`) maps them to physical units.
     """
 
-    def __init__(self, atom_dim: int, bond_dim: int, n_tasks: int, hidden: int = 300,
-                 depth: int = 3, dropout: float = 0.0, ffn_hidden: int = 300,
-                 ffn_layers: int = 1, n_descriptors: int = 0, architecture: str = "dmpnn"):
+    def __init__(
+        self,
+        atom_dim: int,
+        bond_dim: int,
+        n_tasks: int,
+        hidden: int = 300,
+        depth: int = 3,
+        dropout: float = 0.0,
+        ffn_hidden: int = 300,
+        ffn_layers: int = 1,
+        n_descriptors: int = 0,
+        architecture: str = "dmpnn",
+    ):
         super().__init__()
-        self.hparams = {"atom_dim": atom_dim, "bond_dim": bond_dim, "n_tasks": n_tasks,
-                        "hidden": hidden, "depth": depth, "dropout": dropout,
-                        "ffn_hidden": ffn_hidden, "ffn_layers": ffn_layers,
-                        "n_descriptors": n_descriptors}
+        self.hparams = {
+            "atom_dim": atom_dim,
+            "bond_dim": bond_dim,
+            "n_tasks": n_tasks,
+            "hidden": hidden,
+            "depth": depth,
+            "dropout": dropout,
+            "ffn_hidden": ffn_hidden,
+            "ffn_layers": ffn_layers,
+            "n_descriptors": n_descriptors,
+        }
         if architecture == "gine":
             from sciml.chem.models.gine import GINEMessagePassing
 
@@ -140,8 +163,9 @@ class MPNNRegressor(nn.Module):
         """Fit the descriptor z-scoring on training descriptors ``(B, D)`` (NaN ignored)."""
         d = np.asarray(descriptors, dtype=np.float64)
         if d.ndim != 2 or d.shape[1] != self.hparams["n_descriptors"]:
-            raise ValueError(f"descriptors have shape {d.shape}; "
-                             f"expected (B, {self.hparams['n_descriptors']})")
+            raise ValueError(
+                f"descriptors have shape {d.shape}; expected (B, {self.hparams['n_descriptors']})"
+            )
         with np.errstate(all="ignore"):
             mean = np.nan_to_num(np.nanmean(d, axis=0))
             std = np.nan_to_num(np.nanstd(d, axis=0))
@@ -156,8 +180,13 @@ class MPNNRegressor(nn.Module):
     def embed(self, batch: dict) -> torch.Tensor:
         """Molecule embeddings ``(B, H [+ D])`` fed to the head."""
         n_atoms = batch["n_atoms"]
-        atoms = self.message_passing(batch["atom_x"], batch["edge_index"], batch["edge_attr"],
-                                     batch["atom_batch"], n_atoms.shape[0])
+        atoms = self.message_passing(
+            batch["atom_x"],
+            batch["edge_index"],
+            batch["edge_attr"],
+            batch["atom_batch"],
+            n_atoms.shape[0],
+        )
         mol = _sum_into(atoms, batch["atom_batch"], n_atoms.shape[0])
         mol = mol / n_atoms.clamp(min=1).unsqueeze(1).to(mol.dtype)
         if self.hparams["n_descriptors"]:

@@ -40,8 +40,13 @@ __all__ = ["RandomForestConfig", "RandomForestModel", "physchem_features", "trai
 _WEIGHTS = "forests.npz"
 
 
-def physchem_features(smiles: list[str], medians: np.ndarray | None = None, *,
-                      n_jobs: int | None = None, cache: bool = True) -> np.ndarray:
+def physchem_features(
+    smiles: list[str],
+    medians: np.ndarray | None = None,
+    *,
+    n_jobs: int | None = None,
+    cache: bool = True,
+) -> np.ndarray:
     """``(n, D)`` RDKit descriptors; undefined values set to ``medians`` when given."""
     x = compute_descriptors(smiles, n_jobs=n_jobs, cache=cache).to_numpy(dtype=np.float64)
     if medians is not None and medians.size:
@@ -94,11 +99,16 @@ class RandomForestConfig:
         if isinstance(self.max_features, (list, tuple)):
             # model.json and --set store a list; the frozen config keeps a tuple.
             object.__setattr__(self, "max_features", tuple(self.max_features))
-        bad = [f for f in self.candidate_max_features
-               if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= 1]
+        bad = [
+            f
+            for f in self.candidate_max_features
+            if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 < f <= 1
+        ]
         if bad or not self.candidate_max_features:
-            raise ValueError(f"max_features must be a fraction in (0, 1] or a non-empty tuple "
-                             f"of them, got {self.max_features!r}")
+            raise ValueError(
+                f"max_features must be a fraction in (0, 1] or a non-empty tuple "
+                f"of them, got {self.max_features!r}"
+            )
 
     @property
     def candidate_max_features(self) -> tuple[float, ...]:
@@ -130,8 +140,9 @@ class RandomForestModel(MoleculeModel):
 
     def _features(self, smiles: list[str]) -> np.ndarray:
         """``(n, D)`` descriptors with undefined values set to the training medians."""
-        return physchem_features(smiles, self.medians, n_jobs=self.config.n_jobs,
-                                 cache=self.config.descriptor_cache)
+        return physchem_features(
+            smiles, self.medians, n_jobs=self.config.n_jobs, cache=self.config.descriptor_cache
+        )
 
     def _fit(self, train: LabelledSet, val: LabelledSet | None, checkpoints=None) -> None:
         from sklearn.ensemble import RandomForestRegressor
@@ -149,13 +160,19 @@ class RandomForestModel(MoleculeModel):
             best = None
             for fraction in candidates:
                 forest = RandomForestRegressor(
-                    n_estimators=self.config.n_estimators, max_features=float(fraction),
+                    n_estimators=self.config.n_estimators,
+                    max_features=float(fraction),
                     min_samples_leaf=self.config.min_samples_leaf,
-                    max_depth=self.config.max_depth, random_state=self.config.seed,
+                    max_depth=self.config.max_depth,
+                    random_state=self.config.seed,
                     n_jobs=-1 if self.config.n_jobs is None else self.config.n_jobs,
-                    oob_score=len(candidates) > 1)
-                forest.fit(x[labelled], train.y[labelled, t],
-                           sample_weight=self.tasks[t].sample_weight(train.y[labelled, t]))
+                    oob_score=len(candidates) > 1,
+                )
+                forest.fit(
+                    x[labelled],
+                    train.y[labelled, t],
+                    sample_weight=self.tasks[t].sample_weight(train.y[labelled, t]),
+                )
                 if len(candidates) == 1:
                     best = forest
                 elif best is None or forest.oob_score_ > oob[target]:
@@ -188,11 +205,15 @@ class RandomForestModel(MoleculeModel):
         if names != descriptor_names():
             raise CheckpointError(
                 f"{directory} was fitted on {len(names)} RDKit descriptors that differ from this "
-                f"RDKit's {len(descriptor_names())}; refit the model with this RDKit version")
+                f"RDKit's {len(descriptor_names())}; refit the model with this RDKit version"
+            )
         self.descriptor_names = names
         self.fit_info.update(extra.get("chosen", {}))
-        with np.load(file_inside(directory, extra.get("weights"), "weights"),
-                     allow_pickle=False) as arrays:
+        with np.load(
+            file_inside(directory, extra.get("weights"), "weights"), allow_pickle=False
+        ) as arrays:
             self.medians = np.asarray(arrays["medians"])
-            self.forests = {target: ForestArrays.from_dict(arrays, f"t{t}_")
-                            for t, target in enumerate(self.targets)}
+            self.forests = {
+                target: ForestArrays.from_dict(arrays, f"t{t}_")
+                for t, target in enumerate(self.targets)
+            }

@@ -90,7 +90,7 @@ def simplex_weights(preds: np.ndarray, y: np.ndarray) -> np.ndarray:
     if m == 1:
         return np.ones(1)
     # Sum-to-one as a heavily weighted extra equation (exact up to ~1e-9), then renormalise.
-    scale = 1e4 * max(1.0, float(np.sqrt(np.mean(preds ** 2))), float(np.sqrt(len(y))))
+    scale = 1e4 * max(1.0, float(np.sqrt(np.mean(preds**2))), float(np.sqrt(len(y))))
     a = np.vstack([preds, np.full((1, m), scale)])
     b = np.append(y, scale)
     w, _ = nnls(a, b, maxiter=50 * m)
@@ -180,9 +180,15 @@ class StackedModel(MoleculeModel):
     trains_in_epochs = True  # takes a checkpoint plan: every step is a checkpoint
     epoch_fields = ()
 
-    def __init__(self, config: StackConfig | None = None, *,
-                 members: Mapping[str, MoleculeModel] | None = None, inner_folds: int = 3,
-                 seed: int = 0, threads: int | None = None):
+    def __init__(
+        self,
+        config: StackConfig | None = None,
+        *,
+        members: Mapping[str, MoleculeModel] | None = None,
+        inner_folds: int = 3,
+        seed: int = 0,
+        threads: int | None = None,
+    ):
         members = dict(members or {})
         if config is None:
             if len(members) < 2:
@@ -190,8 +196,9 @@ class StackedModel(MoleculeModel):
             bad = [type(m).__name__ for m in members.values() if not isinstance(m, MoleculeModel)]
             if bad:
                 raise TypeError(f"members must be MoleculeModel instances, got {bad}")
-            config = StackConfig(tuple(members), tuple(m.name for m in members.values()),
-                                 inner_folds, seed, threads)
+            config = StackConfig(
+                tuple(members), tuple(m.name for m in members.values()), inner_folds, seed, threads
+            )
         super().__init__(config)
         self.members: dict[str, MoleculeModel] = members
         self.weights: dict[str, dict[str, float]] = {}
@@ -205,12 +212,17 @@ class StackedModel(MoleculeModel):
     # ---------------------------------------------------------------- fit
     def _fingerprint(self) -> str:
         """The stack and member settings, to refuse resuming another run's checkpoints."""
-        return json.dumps({"stack": asdict(self.config), "targets": self.targets,
-                           "tasks": self.tasks.kinds,
-                           "transforms": self.transforms.kinds,
-                           "members": {k: [m.name, asdict(m.config)]
-                                       for k, m in self.members.items()}},
-                          sort_keys=True, default=str)
+        return json.dumps(
+            {
+                "stack": asdict(self.config),
+                "targets": self.targets,
+                "tasks": self.tasks.kinds,
+                "transforms": self.transforms.kinds,
+                "members": {k: [m.name, asdict(m.config)] for k, m in self.members.items()},
+            },
+            sort_keys=True,
+            default=str,
+        )
 
     def _fit(self, train: LabelledSet, val: LabelledSet | None, checkpoints=None) -> None:
         from sciml.chem.splits import kfold
@@ -240,9 +252,15 @@ class StackedModel(MoleculeModel):
                         if not (~y.isna()).any().all():
                             raise ValueError(
                                 f"inner fold {k} of the stack leaves an endpoint without "
-                                "training values; use fewer inner_folds or more molecules")
-                        member.fit(smiles, y, transforms=kinds, tasks=self.tasks,
-                                   checkpoints=progress.plan(step, member))
+                                "training values; use fewer inner_folds or more molecules"
+                            )
+                        member.fit(
+                            smiles,
+                            y,
+                            transforms=kinds,
+                            tasks=self.tasks,
+                            checkpoints=progress.plan(step, member),
+                        )
                         pred = member._predict([train.smiles[i] for i in inner_test], False)[0]
                         progress.save_array(step, pred)
                     oof[m, inner_test] = pred
@@ -256,8 +274,10 @@ class StackedModel(MoleculeModel):
                 self.weights[target] = dict(zip(labels, w.tolist(), strict=True))
                 # The task's own score: R² (regression), AUROC (binary: the weights combine
                 # probabilities, fitted by least squares, i.e. the Brier score).
-                inner_r2[target] = {label: self._score(t, train.y[rows, t], oof[m, rows, t])
-                                    for m, label in enumerate(labels)}
+                inner_r2[target] = {
+                    label: self._score(t, train.y[rows, t], oof[m, rows, t])
+                    for m, label in enumerate(labels)
+                }
                 inner_r2[target]["stack"] = self._score(t, train.y[rows, t], w @ oof[:, rows, t])
             self._calibrate_on_inner_folds(train, oof)
             for label in labels:
@@ -266,8 +286,13 @@ class StackedModel(MoleculeModel):
                 if fitted is None:
                     progress.check_budget(step)
                     fitted = type(self.members[label])(self.members[label].config)
-                    fitted.fit(train.smiles, physical(train.y), transforms=kinds,
-                               tasks=self.tasks, checkpoints=progress.plan(step, fitted))
+                    fitted.fit(
+                        train.smiles,
+                        physical(train.y),
+                        transforms=kinds,
+                        tasks=self.tasks,
+                        checkpoints=progress.plan(step, fitted),
+                    )
                     progress.save_model(step, fitted)
                 self.members[label] = fitted
         self.fit_info["weights"] = self.weights
@@ -300,20 +325,21 @@ class StackedModel(MoleculeModel):
         from sciml.train.tasks import BinaryTask
 
         spread[:, self.tasks.mask(BinaryTask)] = np.nan  # binary endpoints: plain scores
-        self.conformal = ConformalScores.from_residuals(self.targets, train.y, mean,
-                                                        scale=spread)
+        self.conformal = ConformalScores.from_residuals(self.targets, train.y, mean, scale=spread)
         self.fit_info["conformal"] = "inner folds (cross-conformal)"
 
     # ------------------------------------------------------------ predict
     def _draws(self, smiles: list[str]) -> np.ndarray:
         """``(M, n, T)`` member predictions in model units."""
         with _TorchThreads(self.config.threads):
-            return np.stack([self.members[label]._predict(smiles, False)[0]
-                             for label in self.config.members])
+            return np.stack(
+                [self.members[label]._predict(smiles, False)[0] for label in self.config.members]
+            )
 
     def _combine(self, draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        w = np.array([[self.weights[t][label] for t in self.targets]
-                      for label in self.config.members])[:, None, :]  # (M, 1, T)
+        w = np.array(
+            [[self.weights[t][label] for t in self.targets] for label in self.config.members]
+        )[:, None, :]  # (M, 1, T)
         w = np.where(np.isfinite(draws), w, 0.0)  # a member that cannot read a molecule
         total = w.sum(axis=0)
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
@@ -353,9 +379,12 @@ class StackedModel(MoleculeModel):
         for label in self.config.members:
             self.members[label].save(directory / f"member_{label}")
             folders[label] = f"member_{label}"
-        return {"members": folders, "weights": self.weights,
-                "inner_r2": self.fit_info.get("inner_r2", {}),
-                "uncertainty": self.uncertainty_method}
+        return {
+            "members": folders,
+            "weights": self.weights,
+            "inner_r2": self.fit_info.get("inner_r2", {}),
+            "uncertainty": self.uncertainty_method,
+        }
 
     def _load(self, directory: Path, extra: dict[str, Any]) -> None:
         from sciml.chem.models import load_model
@@ -363,11 +392,15 @@ class StackedModel(MoleculeModel):
         folders = dict(extra.get("members", {}))
         weights = extra.get("weights", {})
         if sorted(folders) != sorted(self.config.members):
-            raise CheckpointError(f"{directory} lists member folders {sorted(folders)} for "
-                                  f"members {list(self.config.members)}")
+            raise CheckpointError(
+                f"{directory} lists member folders {sorted(folders)} for "
+                f"members {list(self.config.members)}"
+            )
         try:
-            self.weights = {t: {label: float(weights[t][label]) for label in self.config.members}
-                            for t in self.targets}
+            self.weights = {
+                t: {label: float(weights[t][label]) for label in self.config.members}
+                for t in self.targets
+            }
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{directory}: malformed stacking weights ({exc})") from exc
         self.members = {}
@@ -377,11 +410,13 @@ class StackedModel(MoleculeModel):
             if member.name != kind or member.targets != self.targets:
                 raise CheckpointError(
                     f"{directory / folder} holds a {member.name!r} model of {member.targets}; "
-                    f"the stack expects a {kind!r} model of {self.targets}")
+                    f"the stack expects a {kind!r} model of {self.targets}"
+                )
             if member.transforms.kinds != self.transforms.kinds:
                 raise CheckpointError(
                     f"{directory / folder} was trained with target transforms "
-                    f"{member.transforms.kinds}; the stack uses {self.transforms.kinds}")
+                    f"{member.transforms.kinds}; the stack uses {self.transforms.kinds}"
+                )
             self.members[label] = member
         self.fit_info["inner_r2"] = extra.get("inner_r2", {})
 
@@ -412,8 +447,10 @@ class _Progress:
         self.steps_this_call = 0
         if checkpoints is None:
             if max_cpu_minutes is not None:
-                raise ValueError("a CPU budget for a stacked fit needs a checkpoint plan, "
-                                 "so that the stopped fit can resume")
+                raise ValueError(
+                    "a CPU budget for a stacked fit needs a checkpoint plan, "
+                    "so that the stopped fit can resume"
+                )
             return
         self.top = Path(checkpoints.folder())
         state = self.top / _PROGRESS
@@ -422,8 +459,10 @@ class _Progress:
 
             payload = torch.load(state, weights_only=True)
             if payload.get("fingerprint") != fingerprint:
-                raise ValueError(f"{self.top} holds the checkpoints of a stacked fit with other "
-                                 "settings or data; resume with the same options, or delete it")
+                raise ValueError(
+                    f"{self.top} holds the checkpoints of a stacked fit with other "
+                    "settings or data; resume with the same options, or delete it"
+                )
             self.done = list(payload.get("done", []))
             self.cpu_before = float(payload.get("cpu_seconds", 0.0))
         self.top.mkdir(parents=True, exist_ok=True)
@@ -438,8 +477,14 @@ class _Progress:
         from sciml._io import atomic_write
 
         with atomic_write(self.top / _PROGRESS, "wb") as handle:
-            torch.save({"fingerprint": self.fingerprint, "done": self.done,
-                        "cpu_seconds": self.cpu_seconds()}, handle)
+            torch.save(
+                {
+                    "fingerprint": self.fingerprint,
+                    "done": self.done,
+                    "cpu_seconds": self.cpu_seconds(),
+                },
+                handle,
+            )
 
     def check_budget(self, step: str) -> None:
         from sciml.train import TimeBudgetReached
@@ -453,7 +498,9 @@ class _Progress:
             self._write()
             raise TimeBudgetReached(
                 f"time budget used ({used / 60:.1f} CPU minutes) before step {step}; "
-                f"{len(self.done)} steps are saved", self.top / _PROGRESS)
+                f"{len(self.done)} steps are saved",
+                self.top / _PROGRESS,
+            )
 
     def plan(self, step: str, member: MoleculeModel):
         """A checkpoint plan for a member trained in epochs (None otherwise)."""
@@ -465,8 +512,11 @@ class _Progress:
         if self.budget is not None:
             left = 60 * self.budget - self.cpu_seconds()
             deadline = min(deadline or np.inf, time.monotonic() + max(left, 1.0))
-        return Checkpoints(self.top / step / "train", resume=self.plan_.resume,
-                           deadline=None if deadline == np.inf else deadline)
+        return Checkpoints(
+            self.top / step / "train",
+            resume=self.plan_.resume,
+            deadline=None if deadline == np.inf else deadline,
+        )
 
     def load_array(self, step: str) -> np.ndarray | None:
         if self.plan_ is None or step not in self.done:
@@ -506,9 +556,13 @@ BEST_MEMBERS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-def best_recipe(*, seed: int = 0, threads: int | None = None,
-                options: Mapping[str, Mapping[str, Any]] | None = None,
-                inner_folds: int = 3) -> StackedModel:
+def best_recipe(
+    *,
+    seed: int = 0,
+    threads: int | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+    inner_folds: int = 3,
+) -> StackedModel:
     """The default model of ``sciml fit``: two LightGBMs and a D-MPNN stacked on inner CV folds.
 
     Members (:data:`BEST_MEMBERS`):
@@ -558,7 +612,9 @@ def best_recipe(*, seed: int = 0, threads: int | None = None,
         given = options.get(label, {})
         bad = sorted(set(given) - fields)
         if bad:
-            raise ValueError(f"member {label!r} ({cls.name}) has no option(s) {', '.join(bad)}; "
-                             f"its options are: {', '.join(sorted(fields))}")
+            raise ValueError(
+                f"member {label!r} ({cls.name}) has no option(s) {', '.join(bad)}; "
+                f"its options are: {', '.join(sorted(fields))}"
+            )
         members[label] = cls(**{**chosen, **given})
     return StackedModel(members=members, inner_folds=inner_folds, seed=seed, threads=threads)

@@ -139,15 +139,17 @@ class TransformerConfig:
         if isinstance(self.pretrained, str) and self.pretrained.strip().lower() in ("", "none"):
             object.__setattr__(self, "pretrained", None)
         if self.precision not in PRECISIONS:
-            raise ValueError(f"unknown precision {self.precision!r}; choose one of: "
-                             f"{', '.join(PRECISIONS)}")
+            raise ValueError(
+                f"unknown precision {self.precision!r}; choose one of: {', '.join(PRECISIONS)}"
+            )
         if self.head not in HEADS:
             raise ValueError(f"unknown head {self.head!r}; choose one of: {', '.join(HEADS)}")
         if self.adapt not in _ADAPT:
             raise ValueError(f"unknown adapt {self.adapt!r}; choose one of: {', '.join(_ADAPT)}")
         if self.features not in FEATURES:
-            raise ValueError(f"unknown features {self.features!r}; choose one of: "
-                             f"{', '.join(FEATURES)}")
+            raise ValueError(
+                f"unknown features {self.features!r}; choose one of: {', '.join(FEATURES)}"
+            )
         if self.features != "embedding" and self.head != "rf":
             raise ValueError(f"features={self.features!r} needs head='rf'")
 
@@ -214,17 +216,33 @@ class TransformerModel(MoleculeModel):
         cfg = self.config
         if cfg.pretrained is not None:
             return load_stage(resolve_pretrained(cfg.pretrained))
-        return pretrain([], size=cfg.size, n_molecules=0, seed=cfg.seed, progress=False,
-                        tokenizer=SmilesTokenizer.build_vocab(smiles))
+        return pretrain(
+            [],
+            size=cfg.size,
+            n_molecules=0,
+            seed=cfg.seed,
+            progress=False,
+            tokenizer=SmilesTokenizer.build_vocab(smiles),
+        )
 
     def _fit(self, train: LabelledSet, val: LabelledSet | None, checkpoints=None) -> None:
         cfg = self.config
         stage = self._start(train.smiles)
         if cfg.adapt != "none":
-            stage = adapt(stage, train.smiles, objective=cfg.adapt, epochs=cfg.adapt_epochs,
-                          lr=cfg.adapt_lr, batch_size=cfg.batch_size, seed=cfg.seed,
-                          progress=cfg.progress, n_jobs=cfg.n_jobs, checkpoints=checkpoints,
-                          run="adapt", precision=cfg.precision)
+            stage = adapt(
+                stage,
+                train.smiles,
+                objective=cfg.adapt,
+                epochs=cfg.adapt_epochs,
+                lr=cfg.adapt_lr,
+                batch_size=cfg.batch_size,
+                seed=cfg.seed,
+                progress=cfg.progress,
+                n_jobs=cfg.n_jobs,
+                checkpoints=checkpoints,
+                run="adapt",
+                precision=cfg.precision,
+            )
         if cfg.head == "rf":
             self._fit_forests(stage, train)
         else:
@@ -239,41 +257,59 @@ class TransformerModel(MoleculeModel):
         usable = ~np.isnan(x).any(1)
         self.medians = np.empty(0)
         if cfg.features == "embedding+descriptors":
-            descriptors = physchem_features(train.smiles, n_jobs=cfg.n_jobs,
-                                            cache=cfg.descriptor_cache)
+            descriptors = physchem_features(
+                train.smiles, n_jobs=cfg.n_jobs, cache=cfg.descriptor_cache
+            )
             self.medians = training_medians(descriptors[usable])
             x = np.hstack([x, np.where(np.isnan(descriptors), self.medians, descriptors)])
         self.forests = {}
         for t, target in enumerate(self.targets):
             rows = usable & ~np.isnan(train.y[:, t])
             forest = RandomForestRegressor(
-                n_estimators=cfg.n_estimators, max_features=cfg.max_features,
-                min_samples_leaf=cfg.min_samples_leaf, random_state=cfg.seed, n_jobs=cfg.n_jobs)
-            forest.fit(x[rows], train.y[rows, t],
-                       sample_weight=self.tasks[t].sample_weight(train.y[rows, t]))
+                n_estimators=cfg.n_estimators,
+                max_features=cfg.max_features,
+                min_samples_leaf=cfg.min_samples_leaf,
+                random_state=cfg.seed,
+                n_jobs=cfg.n_jobs,
+            )
+            forest.fit(
+                x[rows],
+                train.y[rows, t],
+                sample_weight=self.tasks[t].sample_weight(train.y[rows, t]),
+            )
             self.forests[target] = ForestArrays.from_sklearn(forest)
 
-    def _finetune(self, stage: Stage, train: LabelledSet, val: LabelledSet | None,
-                  checkpoints=None) -> Stage:
+    def _finetune(
+        self, stage: Stage, train: LabelledSet, val: LabelledSet | None, checkpoints=None
+    ) -> Stage:
         cfg = self.config
         model = stage.model.with_heads(endpoint_names=self.targets)
         max_len = model.encoder.max_len
 
         def loader(data: LabelledSet, shuffle: bool):
-            ds = SmilesTokenDataset(data.smiles, stage.tokenizer, max_len, targets=data.y,
-                                    errors="skip")
+            ds = SmilesTokenDataset(
+                data.smiles, stage.tokenizer, max_len, targets=data.y, errors="skip"
+            )
             return make_loader(ds, cfg.batch_size, shuffle=shuffle, seed=cfg.seed)
 
-        config = TrainConfig(max_epochs=cfg.finetune_epochs, batch_size=cfg.batch_size,
-                             lr=cfg.finetune_lr, weight_decay=0.01, warmup=0.1, seed=cfg.seed,
-                             progress=cfg.progress, patience=10 if val is not None else None,
-                             precision=cfg.precision)
+        config = TrainConfig(
+            max_epochs=cfg.finetune_epochs,
+            batch_size=cfg.batch_size,
+            lr=cfg.finetune_lr,
+            weight_decay=0.01,
+            warmup=0.1,
+            seed=cfg.seed,
+            progress=cfg.progress,
+            patience=10 if val is not None else None,
+            precision=cfg.precision,
+        )
         resume = None
         if checkpoints is not None:
             config, resume = checkpoints.apply(config, "finetune")
         trainer = Trainer(model, self._objective(), config)
-        history = trainer.fit(loader(train, True), loader(val, False) if val else None,
-                              resume=resume)
+        history = trainer.fit(
+            loader(train, True), loader(val, False) if val else None, resume=resume
+        )
         self.fit_info["finetune_epochs_run"] = len(history)
         return Stage(model.cpu().eval(), stage.tokenizer, stage.info, history)
 
@@ -288,8 +324,9 @@ class TransformerModel(MoleculeModel):
                 problems[i] = str(exc)
                 continue
             if n_tokens > max_len:
-                problems[i] = (f"{n_tokens} tokens, longer than the model's maximum of "
-                               f"{max_len} tokens")
+                problems[i] = (
+                    f"{n_tokens} tokens, longer than the model's maximum of {max_len} tokens"
+                )
         return problems
 
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -303,19 +340,29 @@ class TransformerModel(MoleculeModel):
             return mean, std if return_std else None
         pad = stage.tokenizer.pad_id
         if self.config.head == "rf":
-            x = run_batches(stage.model, kept, 256, pad_id=pad,
-                            precision=self.config.precision)["embedding"]
+            x = run_batches(stage.model, kept, 256, pad_id=pad, precision=self.config.precision)[
+                "embedding"
+            ]
             if self.config.features == "embedding+descriptors":
                 valid = [s for s, keep in zip(smiles, ok, strict=True) if keep]
-                x = np.hstack([x, physchem_features(valid, self.medians,
-                                                    n_jobs=self.config.n_jobs,
-                                                    cache=self.config.descriptor_cache)])
+                x = np.hstack(
+                    [
+                        x,
+                        physchem_features(
+                            valid,
+                            self.medians,
+                            n_jobs=self.config.n_jobs,
+                            cache=self.config.descriptor_cache,
+                        ),
+                    ]
+                )
             for t, target in enumerate(self.targets):
                 mean[ok, t], std[ok, t] = self.forests[target].predict(x)
         else:
             model = stage.model
-            z = run_batches(model, kept, 256, keys=("endpoints",), pad_id=pad,
-                            precision=self.config.precision)["endpoints"]
+            z = run_batches(
+                model, kept, 256, keys=("endpoints",), pad_id=pad, precision=self.config.precision
+            )["endpoints"]
             mean[ok] = self._decode(z)
             if return_std:
                 std[ok] = self._mc_dropout_std(kept, pad)
@@ -338,8 +385,15 @@ class TransformerModel(MoleculeModel):
         try:
             for _ in range(self.config.mc_samples):
                 model.train()  # dropout on; no batch statistics exist to disturb
-                z = run_batches(model, ids, 256, keys=("endpoints",), pad_id=pad, train=True,
-                                precision=self.config.precision)
+                z = run_batches(
+                    model,
+                    ids,
+                    256,
+                    keys=("endpoints",),
+                    pad_id=pad,
+                    train=True,
+                    precision=self.config.precision,
+                )
                 draws.append(self._decode(z["endpoints"]))
         finally:
             model.eval()
@@ -370,13 +424,19 @@ class TransformerModel(MoleculeModel):
                 if extra.get("descriptor_names") != descriptor_names():
                     raise CheckpointError(
                         f"{directory} was fitted on RDKit descriptors that differ from this "
-                        f"RDKit's {len(descriptor_names())}; refit the model")
-            with np.load(file_inside(directory, extra["forests"], "forests"),
-                         allow_pickle=False) as arrays:
-                self.forests = {target: ForestArrays.from_dict(arrays, f"t{t}_")
-                                for t, target in enumerate(self.targets)}
+                        f"RDKit's {len(descriptor_names())}; refit the model"
+                    )
+            with np.load(
+                file_inside(directory, extra["forests"], "forests"), allow_pickle=False
+            ) as arrays:
+                self.forests = {
+                    target: ForestArrays.from_dict(arrays, f"t{t}_")
+                    for t, target in enumerate(self.targets)
+                }
                 self.medians = np.asarray(arrays.get("medians", np.empty(0)))
         elif self.stage.model.endpoint_names != self.targets:
-            raise CheckpointError(f"{directory}: the network predicts "
-                                  f"{self.stage.model.endpoint_names}, "
-                                  f"model.json says {self.targets}")
+            raise CheckpointError(
+                f"{directory}: the network predicts "
+                f"{self.stage.model.endpoint_names}, "
+                f"model.json says {self.targets}"
+            )

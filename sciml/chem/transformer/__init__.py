@@ -55,10 +55,12 @@ __all__ = [
 ]
 
 #: Names that moved out of this package, importable from here as before: module by name.
-_MOVED = {"HEADS": "sciml.chem.models.transformer",
-          "TransformerConfig": "sciml.chem.models.transformer",
-          "TransformerModel": "sciml.chem.models.transformer",
-          "MolecularPropertyPredictor": "sciml.chem.predictor"}
+_MOVED = {
+    "HEADS": "sciml.chem.models.transformer",
+    "TransformerConfig": "sciml.chem.models.transformer",
+    "TransformerModel": "sciml.chem.models.transformer",
+    "MolecularPropertyPredictor": "sciml.chem.predictor",
+}
 
 
 def __getattr__(name: str):

@@ -37,7 +37,10 @@ IGNORE_INDEX = -100
 
 
 def encode_smiles(
-    smiles: Sequence[object], tokenizer: SmilesTokenizer, max_len: int, errors: str = "raise",
+    smiles: Sequence[object],
+    tokenizer: SmilesTokenizer,
+    max_len: int,
+    errors: str = "raise",
 ) -> tuple[list[np.ndarray], np.ndarray, list[InvalidSmiles]]:
     """Encode strings to ``[CLS] ... [SEP]`` id arrays, applying an ``errors`` policy.
 
@@ -66,8 +69,7 @@ def encode_smiles(
         try:
             row = np.asarray(tokenizer.encode(value), dtype=np.int64)
             if len(row) > max_len:
-                reason = (f"{len(row)} tokens, longer than the model's maximum of "
-                          f"{max_len} tokens")
+                reason = f"{len(row)} tokens, longer than the model's maximum of {max_len} tokens"
         except TokenizationError as exc:
             reason = str(exc)
         if reason is None:
@@ -83,9 +85,13 @@ def encode_smiles(
     return ids, np.asarray(index, dtype=np.int64), invalid
 
 
-def mask_tokens(input_ids: torch.Tensor, attention_mask: torch.Tensor, tokenizer: SmilesTokenizer,
-                mask_prob: float = 0.15,
-                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def mask_tokens(
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    tokenizer: SmilesTokenizer,
+    mask_prob: float = 0.15,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """BERT masking: choose ``mask_prob`` of the real, non-special tokens; 80/10/10.
 
     Parameters
@@ -120,8 +126,9 @@ def mask_tokens(input_ids: torch.Tensor, attention_mask: torch.Tensor, tokenizer
     masked[chosen & (action < 0.8)] = tokenizer.mask_id
     swap = chosen & (action >= 0.8) & (action < 0.9)
     if swap.any():
-        masked[swap] = torch.randint(n_special, tokenizer.vocab_size, (int(swap.sum()),),
-                                     generator=generator)
+        masked[swap] = torch.randint(
+            n_special, tokenizer.vocab_size, (int(swap.sum()),), generator=generator
+        )
     return masked, labels
 
 
@@ -148,9 +155,18 @@ class SmilesTokenDataset(Dataset):
         What to do with rows that cannot be encoded (training cannot keep them).
     """
 
-    def __init__(self, smiles: Sequence[str], tokenizer: SmilesTokenizer, max_len: int, *,
-                 descriptors: np.ndarray | None = None, targets: np.ndarray | None = None,
-                 mlm: bool = False, mask_prob: float = 0.15, errors: str = "raise"):
+    def __init__(
+        self,
+        smiles: Sequence[str],
+        tokenizer: SmilesTokenizer,
+        max_len: int,
+        *,
+        descriptors: np.ndarray | None = None,
+        targets: np.ndarray | None = None,
+        mlm: bool = False,
+        mask_prob: float = 0.15,
+        errors: str = "raise",
+    ):
         if errors not in ("raise", "skip"):
             raise ValueError(f"errors must be 'raise' or 'skip' for training data, got {errors!r}")
         self.tokenizer, self.mlm, self.mask_prob = tokenizer, mlm, mask_prob
@@ -186,15 +202,17 @@ class SmilesTokenDataset(Dataset):
 
     def collate(self, samples: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
         """Pad to the longest sequence; stack targets; mask tokens for MLM."""
-        input_ids, attention_mask = pad_ids([s["input_ids"] for s in samples],
-                                            self.tokenizer.pad_id)
+        input_ids, attention_mask = pad_ids(
+            [s["input_ids"] for s in samples], self.tokenizer.pad_id
+        )
         batch = {"input_ids": input_ids, "attention_mask": attention_mask}
         for key in ("descriptors", "y"):
             if key in samples[0]:
                 batch[key] = torch.stack([s[key] for s in samples])
         if self.mlm:
             batch["input_ids"], batch["labels"] = mask_tokens(
-                input_ids, attention_mask, self.tokenizer, self.mask_prob)
+                input_ids, attention_mask, self.tokenizer, self.mask_prob
+            )
         return batch
 
 
@@ -219,12 +237,13 @@ class CorpusTokenDataset(Dataset):
         MLM masking fraction.
     """
 
-    def __init__(self, corpus, tokenizer: SmilesTokenizer, max_len: int,
-                 mask_prob: float = 0.15):
+    def __init__(self, corpus, tokenizer: SmilesTokenizer, max_len: int, mask_prob: float = 0.15):
         if corpus.meta["vocabulary"] != corpus.vocabulary_key(tokenizer):
-            raise ValueError(f"{corpus.folder} was tokenised with another vocabulary "
-                             f"({corpus.meta['vocabulary']}) than the model's "
-                             f"({corpus.vocabulary_key(tokenizer)})")
+            raise ValueError(
+                f"{corpus.folder} was tokenised with another vocabulary "
+                f"({corpus.meta['vocabulary']}) than the model's "
+                f"({corpus.vocabulary_key(tokenizer)})"
+            )
         self.corpus, self.tokenizer, self.mask_prob = corpus, tokenizer, mask_prob
         raw = corpus.lengths()
         #: Corpus rows in this data set, ``(N,)``.
@@ -247,14 +266,16 @@ class CorpusTokenDataset(Dataset):
 
     def collate(self, samples: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
         """Pad to the longest sequence and mask tokens (``input_ids``, ``labels``)."""
-        input_ids, attention_mask = pad_ids([s["input_ids"] for s in samples],
-                                            self.tokenizer.pad_id)
+        input_ids, attention_mask = pad_ids(
+            [s["input_ids"] for s in samples], self.tokenizer.pad_id
+        )
         masked, labels = mask_tokens(input_ids, attention_mask, self.tokenizer, self.mask_prob)
         return {"input_ids": masked, "attention_mask": attention_mask, "labels": labels}
 
 
-def make_loader(dataset: SmilesTokenDataset, batch_size: int, *, shuffle: bool,
-                seed: int = 0) -> DataLoader:
+def make_loader(
+    dataset: SmilesTokenDataset, batch_size: int, *, shuffle: bool, seed: int = 0
+) -> DataLoader:
     """A DataLoader over length buckets (the Trainer calls its ``set_epoch``)."""
     sampler = LengthBucketBatchSampler(dataset.lengths, batch_size, shuffle=shuffle, seed=seed)
     return DataLoader(dataset, batch_sampler=sampler, collate_fn=dataset.collate)

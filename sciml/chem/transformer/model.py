@@ -49,13 +49,24 @@ class MolecularTransformer(nn.Module):
     exist.
     """
 
-    def __init__(self, encoder: dict[str, Any], descriptor_names: Sequence[str] = (),
-                 endpoint_names: Sequence[str] = (), tie_mlm: bool = True,
-                 head_dropout: float = 0.1, pooling: str = "cls"):
+    def __init__(
+        self,
+        encoder: dict[str, Any],
+        descriptor_names: Sequence[str] = (),
+        endpoint_names: Sequence[str] = (),
+        tie_mlm: bool = True,
+        head_dropout: float = 0.1,
+        pooling: str = "cls",
+    ):
         super().__init__()
-        self.hparams = {"encoder": dict(encoder), "descriptor_names": list(descriptor_names),
-                        "endpoint_names": list(endpoint_names), "tie_mlm": tie_mlm,
-                        "head_dropout": head_dropout, "pooling": pooling}
+        self.hparams = {
+            "encoder": dict(encoder),
+            "descriptor_names": list(descriptor_names),
+            "endpoint_names": list(endpoint_names),
+            "tie_mlm": tie_mlm,
+            "head_dropout": head_dropout,
+            "pooling": pooling,
+        }
         self.encoder = TransformerEncoder(**encoder)
         d, vocab = self.encoder.d_model, encoder["vocab_size"]
         self.mlm_head = MaskedLMHead(d, vocab, self.encoder.token_embedding if tie_mlm else None)
@@ -66,8 +77,9 @@ class MolecularTransformer(nn.Module):
             self.descriptor_head = nn.Linear(d, len(self.descriptor_names))
             self.descriptor_scaler = Standardizer(len(self.descriptor_names))
         if self.endpoint_names:
-            self.endpoint_head = MLP(d, len(self.endpoint_names), hidden=(d,), activation="gelu",
-                                     dropout=head_dropout)
+            self.endpoint_head = MLP(
+                d, len(self.endpoint_names), hidden=(d,), activation="gelu", dropout=head_dropout
+            )
             self.target_scaler = Standardizer(len(self.endpoint_names))
 
     @property
@@ -96,8 +108,12 @@ class MolecularTransformer(nn.Module):
             out["endpoints"] = self.endpoint_head(embedding)
         return out
 
-    def with_heads(self, *, descriptor_names: Sequence[str] | None = None,
-                   endpoint_names: Sequence[str] | None = None) -> MolecularTransformer:
+    def with_heads(
+        self,
+        *,
+        descriptor_names: Sequence[str] | None = None,
+        endpoint_names: Sequence[str] | None = None,
+    ) -> MolecularTransformer:
         """A new model with these heads, sharing copies of every weight that still fits.
 
         ``None`` keeps the current names. A head whose names change starts fresh, with an
@@ -114,8 +130,11 @@ class MolecularTransformer(nn.Module):
             keep.append("descriptor_")
         if hparams["endpoint_names"] == self.endpoint_names:
             keep += ["endpoint_head", "target_scaler"]
-        state = {k: v for k, v in self.state_dict().items()
-                 if k.startswith(("encoder.", "mlm_head.", *keep))}
+        state = {
+            k: v
+            for k, v in self.state_dict().items()
+            if k.startswith(("encoder.", "mlm_head.", *keep))
+        }
         missing, unexpected = model.load_state_dict(state, strict=False)
         assert not unexpected, unexpected
         return model
@@ -131,16 +150,19 @@ class DescriptorRegression(MultiTaskRegression):
     """
 
     def __init__(self, descriptor_names: Sequence[str], loss: str = "huber", name: str = "mtr"):
-        super().__init__(descriptor_names, loss=loss, output_key="descriptors",
-                         target_key="descriptors")
+        super().__init__(
+            descriptor_names, loss=loss, output_key="descriptors", target_key="descriptors"
+        )
         self.name = name
 
     @staticmethod
     def _scaler(model: nn.Module) -> Standardizer:
         scaler = getattr(model, "descriptor_scaler", None)
         if scaler is None:
-            raise AttributeError("the model has no descriptor head (descriptor_scaler); build it "
-                                 "with descriptor_names=...")
+            raise AttributeError(
+                "the model has no descriptor head (descriptor_scaler); build it "
+                "with descriptor_names=..."
+            )
         return scaler
 
     def terms(self, outputs, batch: dict, model: nn.Module) -> dict[str, torch.Tensor]:

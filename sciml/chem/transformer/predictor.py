@@ -13,5 +13,10 @@ from sciml.chem.models.transformer import (
 )
 from sciml.chem.predictor import MolecularPropertyPredictor
 
-__all__ = ["FEATURES", "HEADS", "MolecularPropertyPredictor", "TransformerConfig",
-           "TransformerModel"]
+__all__ = [
+    "FEATURES",
+    "HEADS",
+    "MolecularPropertyPredictor",
+    "TransformerConfig",
+    "TransformerModel",
+]

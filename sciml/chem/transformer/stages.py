@@ -94,8 +94,10 @@ class Stage:
 
 def save_stage(stage: Stage, path: str | os.PathLike) -> Path:
     """Write ``stage`` as a weights-only checkpoint (tokenizer vocabulary included)."""
-    extra = {"tokenizer": json.dumps(stage.tokenizer.to_dict()),
-             "info": json.dumps(stage.info, default=str)}
+    extra = {
+        "tokenizer": json.dumps(stage.tokenizer.to_dict()),
+        "info": json.dumps(stage.info, default=str),
+    }
     stage.path = save_checkpoint(path, stage.model, extra=extra)
     return stage.path
 
@@ -121,8 +123,9 @@ def load_stage(path: str | os.PathLike, tokenizer: SmilesTokenizer | None = None
     payload = load_checkpoint(path)
     extra = payload.get("extra") or {}
     if "tokenizer" not in extra:
-        raise CheckpointError(f"{path} has no tokenizer vocabulary; it was not written by "
-                              "sciml.chem.transformer")
+        raise CheckpointError(
+            f"{path} has no tokenizer vocabulary; it was not written by sciml.chem.transformer"
+        )
     stored = SmilesTokenizer.from_dict(json.loads(extra["tokenizer"]))
     if tokenizer is not None and tokenizer.fingerprint != stored.fingerprint:
         raise VocabularyMismatchError(
@@ -133,14 +136,17 @@ def load_stage(path: str | os.PathLike, tokenizer: SmilesTokenizer | None = None
         )
     model = rebuild_model(payload, expected=MolecularTransformer, source=path).eval()
     if model.hparams["encoder"]["vocab_size"] != stored.vocab_size:
-        raise CheckpointError(f"{path}: the encoder has {model.hparams['encoder']['vocab_size']} "
-                              f"token embeddings but the stored vocabulary {stored.vocab_size}")
+        raise CheckpointError(
+            f"{path}: the encoder has {model.hparams['encoder']['vocab_size']} "
+            f"token embeddings but the stored vocabulary {stored.vocab_size}"
+        )
     info = json.loads(extra.get("info", "{}"))
     return Stage(model=model, tokenizer=stored, info=info, path=Path(path))
 
 
-def _as_stage(stage_or_path: Stage | str | os.PathLike,
-              tokenizer: SmilesTokenizer | None = None) -> Stage:
+def _as_stage(
+    stage_or_path: Stage | str | os.PathLike, tokenizer: SmilesTokenizer | None = None
+) -> Stage:
     if isinstance(stage_or_path, Stage):
         if tokenizer is not None and tokenizer.fingerprint != stage_or_path.tokenizer.fingerprint:
             raise VocabularyMismatchError("the given tokenizer differs from the model's vocabulary")
@@ -165,8 +171,9 @@ def select_corpus(smiles: Sequence[str], size: int | float | None, seed: int = 0
     return [smiles[i] for i in np.sort(order)]
 
 
-def descriptor_targets(smiles: Sequence[str], n_jobs: int | None = None
-                       ) -> tuple[np.ndarray, list[str]]:
+def descriptor_targets(
+    smiles: Sequence[str], n_jobs: int | None = None
+) -> tuple[np.ndarray, list[str]]:
     """RDKit descriptors ``(N, D)`` for MTR, dropping columns constant or empty here.
 
     Unparsable molecules get NaN rows (no MTR label). Columns without spread in these
@@ -198,11 +205,24 @@ def _objective(objective: str, descriptor_names: Sequence[str]):
     return parts[0] if len(parts) == 1 else Combined(*parts)
 
 
-def _train(stage: Stage, smiles: Sequence[str], objective: str, *, epochs: int, batch_size: int,
-           lr: float, val_fraction: float, seed: int, progress: bool, n_jobs: int | None,
-           checkpoints: Checkpoints | None, run: str = "", precision: str = "auto",
-           token_cache: str | None = None, epoch_size: int | None = None
-           ) -> tuple[MolecularTransformer, pd.DataFrame, int]:
+def _train(
+    stage: Stage,
+    smiles: Sequence[str],
+    objective: str,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    val_fraction: float,
+    seed: int,
+    progress: bool,
+    n_jobs: int | None,
+    checkpoints: Checkpoints | None,
+    run: str = "",
+    precision: str = "auto",
+    token_cache: str | None = None,
+    epoch_size: int | None = None,
+) -> tuple[MolecularTransformer, pd.DataFrame, int]:
     descriptors, names = (None, None)
     model = stage.model
     seed_everything(seed)  # new heads' initial weights: the same run twice gives the same model
@@ -219,8 +239,14 @@ def _train(stage: Stage, smiles: Sequence[str], objective: str, *, epochs: int, 
         corpus = TokenCorpus.cached(smiles, stage.tokenizer, token_cache, progress=progress)
         dataset = CorpusTokenDataset(corpus, stage.tokenizer, max_len)
     else:
-        dataset = SmilesTokenDataset(smiles, stage.tokenizer, max_len, descriptors=descriptors,
-                                     mlm=objective != "mtr", errors="skip")
+        dataset = SmilesTokenDataset(
+            smiles,
+            stage.tokenizer,
+            max_len,
+            descriptors=descriptors,
+            mlm=objective != "mtr",
+            errors="skip",
+        )
     if len(dataset) == 0:
         raise ValueError("no molecule of the training set could be encoded")
     order = np.random.default_rng(seed).permutation(len(dataset))
@@ -228,18 +254,33 @@ def _train(stage: Stage, smiles: Sequence[str], objective: str, *, epochs: int, 
     train_ds = torch.utils.data.Subset(dataset, order[n_val:].tolist())
     lengths = dataset.lengths
     train = torch.utils.data.DataLoader(
-        train_ds, collate_fn=dataset.collate,
-        batch_sampler=LengthBucketBatchSampler(lengths[order[n_val:]], batch_size, seed=seed,
-                                               epoch_size=epoch_size))
+        train_ds,
+        collate_fn=dataset.collate,
+        batch_sampler=LengthBucketBatchSampler(
+            lengths[order[n_val:]], batch_size, seed=seed, epoch_size=epoch_size
+        ),
+    )
     val = None
     if n_val:
         val = torch.utils.data.DataLoader(
-            torch.utils.data.Subset(dataset, order[:n_val].tolist()), collate_fn=dataset.collate,
-            batch_sampler=LengthBucketBatchSampler(lengths[order[:n_val]], batch_size,
-                                                   shuffle=False))
-    config = TrainConfig(max_epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=0.01,
-                         warmup=0.05, schedule="cosine", grad_clip=1.0, seed=seed,
-                         progress=progress, precision=precision)
+            torch.utils.data.Subset(dataset, order[:n_val].tolist()),
+            collate_fn=dataset.collate,
+            batch_sampler=LengthBucketBatchSampler(
+                lengths[order[:n_val]], batch_size, shuffle=False
+            ),
+        )
+    config = TrainConfig(
+        max_epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        weight_decay=0.01,
+        warmup=0.05,
+        schedule="cosine",
+        grad_clip=1.0,
+        seed=seed,
+        progress=progress,
+        precision=precision,
+    )
     resume = None
     if checkpoints is not None:
         config, resume = checkpoints.apply(config, run)
@@ -248,23 +289,45 @@ def _train(stage: Stage, smiles: Sequence[str], objective: str, *, epochs: int, 
     return model.cpu().eval(), history, len(dataset)
 
 
-def _record(info: dict, name: str, objective: str, n: int, epochs: int,
-            history: pd.DataFrame, **more: Any) -> dict:
+def _record(
+    info: dict, name: str, objective: str, n: int, epochs: int, history: pd.DataFrame, **more: Any
+) -> dict:
     last = {k: float(v) for k, v in history.iloc[-1].items()} if len(history) else {}
-    entry = {"stage": name, "objective": objective, "n_molecules": n, "epochs": epochs,
-             "final": last, "date": _dt.datetime.now().isoformat(timespec="seconds"), **more}
+    entry = {
+        "stage": name,
+        "objective": objective,
+        "n_molecules": n,
+        "epochs": epochs,
+        "final": last,
+        "date": _dt.datetime.now().isoformat(timespec="seconds"),
+        **more,
+    }
     return {**info, "stages": [*info.get("stages", []), entry]}
 
 
-def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: str = "mlm",
-             n_molecules: int | float | None = None, tokenizer: SmilesTokenizer | None = None,
-             epochs: int = 5, batch_size: int = 128, lr: float = 5e-4, val_fraction: float = 0.02,
-             seed: int = 0, encoder_overrides: dict[str, Any] | None = None,
-             output: str | os.PathLike | None = None, progress: bool = True,
-             n_jobs: int | None = None, corpus_name: str = "",
-             checkpoints: Checkpoints | None = None, precision: str = "auto",
-             vocab_smiles: Sequence[str] | None = None, token_cache: bool = False,
-             epoch_size: int | None = None) -> Stage:
+def pretrain(
+    corpus_smiles: Sequence[str],
+    *,
+    size: str = "small",
+    objective: str = "mlm",
+    n_molecules: int | float | None = None,
+    tokenizer: SmilesTokenizer | None = None,
+    epochs: int = 5,
+    batch_size: int = 128,
+    lr: float = 5e-4,
+    val_fraction: float = 0.02,
+    seed: int = 0,
+    encoder_overrides: dict[str, Any] | None = None,
+    output: str | os.PathLike | None = None,
+    progress: bool = True,
+    n_jobs: int | None = None,
+    corpus_name: str = "",
+    checkpoints: Checkpoints | None = None,
+    precision: str = "auto",
+    vocab_smiles: Sequence[str] | None = None,
+    token_cache: bool = False,
+    epoch_size: int | None = None,
+) -> Stage:
     """Pre-train an encoder on a SMILES corpus (stage 1).
 
     Parameters
@@ -328,23 +391,47 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
             raise ValueError("an empty corpus needs an explicit tokenizer")
         tokenizer = SmilesTokenizer.build_vocab([*corpus, *(vocab_smiles or ())])
     torch.manual_seed(seed)
-    encoder = {**ENCODER_SIZES[size], **(encoder_overrides or {}),
-               "vocab_size": tokenizer.vocab_size, "pad_id": tokenizer.pad_id}
+    encoder = {
+        **ENCODER_SIZES[size],
+        **(encoder_overrides or {}),
+        "vocab_size": tokenizer.vocab_size,
+        "pad_id": tokenizer.pad_id,
+    }
     stage = Stage(MolecularTransformer(encoder), tokenizer)
     history = pd.DataFrame()
     if corpus:
-        stage.model, history, n = _train(stage, corpus, objective, epochs=epochs,
-                                         batch_size=batch_size, lr=lr, val_fraction=val_fraction,
-                                         seed=seed, progress=progress, n_jobs=n_jobs,
-                                         checkpoints=checkpoints, precision=precision,
-                                         token_cache=(corpus_name or "corpus") if token_cache
-                                         else None, epoch_size=epoch_size)
+        stage.model, history, n = _train(
+            stage,
+            corpus,
+            objective,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            val_fraction=val_fraction,
+            seed=seed,
+            progress=progress,
+            n_jobs=n_jobs,
+            checkpoints=checkpoints,
+            precision=precision,
+            token_cache=(corpus_name or "corpus") if token_cache else None,
+            epoch_size=epoch_size,
+        )
     else:
         n, epochs = 0, 0
     per_epoch = epoch_size or (n - int(round(val_fraction * n)) if n >= 20 else n)
-    stage.info = _record({"size": size}, "pretrain", objective, n, epochs, history,
-                         corpus=corpus_name, molecules_seen=int(per_epoch * len(history)),
-                         batch_size=batch_size, lr=lr, precision=precision)
+    stage.info = _record(
+        {"size": size},
+        "pretrain",
+        objective,
+        n,
+        epochs,
+        history,
+        corpus=corpus_name,
+        molecules_seen=int(per_epoch * len(history)),
+        batch_size=batch_size,
+        lr=lr,
+        precision=precision,
+    )
     stage.history = history
     stage.model.eval()
     if output is not None:
@@ -352,12 +439,24 @@ def pretrain(corpus_smiles: Sequence[str], *, size: str = "small", objective: st
     return stage
 
 
-def adapt(checkpoint: Stage | str | os.PathLike, smiles: Sequence[str], *, objective: str = "mtr",
-          epochs: int = 30, batch_size: int = 64, lr: float = 1e-3, val_fraction: float = 0.0,
-          seed: int = 0, output: str | os.PathLike | None = None, progress: bool = True,
-          n_jobs: int | None = None, tokenizer: SmilesTokenizer | None = None,
-          checkpoints: Checkpoints | None = None, run: str = "",
-          precision: str = "auto") -> Stage:
+def adapt(
+    checkpoint: Stage | str | os.PathLike,
+    smiles: Sequence[str],
+    *,
+    objective: str = "mtr",
+    epochs: int = 30,
+    batch_size: int = 64,
+    lr: float = 1e-3,
+    val_fraction: float = 0.0,
+    seed: int = 0,
+    output: str | os.PathLike | None = None,
+    progress: bool = True,
+    n_jobs: int | None = None,
+    tokenizer: SmilesTokenizer | None = None,
+    checkpoints: Checkpoints | None = None,
+    run: str = "",
+    precision: str = "auto",
+) -> Stage:
     """Domain adaptation on a data set's own training molecules (stage 2).
 
     Parameters
@@ -388,12 +487,21 @@ def adapt(checkpoint: Stage | str | os.PathLike, smiles: Sequence[str], *, objec
     base = _as_stage(checkpoint, tokenizer)
     _check_objective(objective)
     stage = Stage(base.model, base.tokenizer, dict(base.info))
-    stage.model, stage.history, n = _train(stage, list(smiles), objective, epochs=epochs,
-                                           batch_size=batch_size, lr=lr,
-                                           val_fraction=val_fraction, seed=seed,
-                                           progress=progress, n_jobs=n_jobs,
-                                           checkpoints=checkpoints, run=run,
-                                           precision=precision)
+    stage.model, stage.history, n = _train(
+        stage,
+        list(smiles),
+        objective,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        val_fraction=val_fraction,
+        seed=seed,
+        progress=progress,
+        n_jobs=n_jobs,
+        checkpoints=checkpoints,
+        run=run,
+        precision=precision,
+    )
     stage.info = _record(stage.info, "adapt", objective, n, epochs, stage.history)
     if output is not None:
         save_stage(stage, output)
@@ -408,8 +516,7 @@ PRECISIONS = ("auto", "fp32", "bf16")
 def _precision_context(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
     """The autocast context of an inference ``precision`` (one of :data:`PRECISIONS`)."""
     if precision not in PRECISIONS:
-        raise ValueError(f"unknown precision {precision!r}; choose one of: "
-                         f"{', '.join(PRECISIONS)}")
+        raise ValueError(f"unknown precision {precision!r}; choose one of: {', '.join(PRECISIONS)}")
     if precision == "auto":
         return autocast(device)
     if precision == "fp32":
@@ -418,10 +525,16 @@ def _precision_context(device: torch.device, precision: str) -> contextlib.Abstr
 
 
 @torch.no_grad()
-def run_batches(model: MolecularTransformer, ids: Sequence[np.ndarray], batch_size: int,
-                keys: Sequence[str] = ("embedding",), device: str | None = None,
-                pad_id: int = 0, train: bool = False,
-                precision: str = "auto") -> dict[str, np.ndarray]:
+def run_batches(
+    model: MolecularTransformer,
+    ids: Sequence[np.ndarray],
+    batch_size: int,
+    keys: Sequence[str] = ("embedding",),
+    device: str | None = None,
+    pad_id: int = 0,
+    train: bool = False,
+    precision: str = "auto",
+) -> dict[str, np.ndarray]:
     """Forward encoded rows in length-sorted batches; outputs ``(N, ...)`` float32 in input order.
 
     ``train=True`` keeps dropout active (MC-dropout sampling); gradients are never kept.
@@ -445,9 +558,15 @@ def run_batches(model: MolecularTransformer, ids: Sequence[np.ndarray], batch_si
     return out
 
 
-def embed(model: Stage | str | os.PathLike, smiles: Sequence[object], *, batch_size: int = 256,
-          errors: str = "raise", device: str | None = None,
-          precision: str = "auto") -> np.ndarray:
+def embed(
+    model: Stage | str | os.PathLike,
+    smiles: Sequence[object],
+    *,
+    batch_size: int = 256,
+    errors: str = "raise",
+    device: str | None = None,
+    precision: str = "auto",
+) -> np.ndarray:
     """Frozen pooled ([CLS]) embeddings ``(N, d)``.
 
     Parameters
@@ -468,12 +587,18 @@ def embed(model: Stage | str | os.PathLike, smiles: Sequence[object], *, batch_s
     check_errors_arg(errors)
     stage = _as_stage(model)
     smiles = list(smiles)
-    ids, index, invalid = encode_smiles(smiles, stage.tokenizer, stage.model.encoder.max_len,
-                                        errors)
+    ids, index, invalid = encode_smiles(
+        smiles, stage.tokenizer, stage.model.encoder.max_len, errors
+    )
     valid = [k for k, r in enumerate(ids) if len(r)]
     result = np.full((len(ids), stage.model.d_model), np.nan, dtype=np.float32)
     if valid:
-        result[valid] = run_batches(stage.model, [ids[k] for k in valid], batch_size,
-                                    device=device, pad_id=stage.tokenizer.pad_id,
-                                    precision=precision)["embedding"]
+        result[valid] = run_batches(
+            stage.model,
+            [ids[k] for k in valid],
+            batch_size,
+            device=device,
+            pad_id=stage.tokenizer.pad_id,
+            precision=precision,
+        )["embedding"]
     return result

@@ -10,8 +10,13 @@ from scipy.sparse import linalg as spla
 
 from sciml.physics.errors import SolverError
 
-__all__ = ["assemble_diffusion", "laplacian_1d_neumann", "solve_sparse", "solve_spd",
-           "sparse_from_parts"]
+__all__ = [
+    "assemble_diffusion",
+    "laplacian_1d_neumann",
+    "solve_sparse",
+    "solve_spd",
+    "sparse_from_parts",
+]
 
 
 def laplacian_1d_neumann(n: int, h: float) -> sp.csr_matrix:
@@ -119,8 +124,9 @@ def assemble_diffusion(
     return sparse_from_parts(rows, cols, vals, diagonal, n), rhs
 
 
-def sparse_from_parts(rows: list, cols: list, vals: list, diagonal: np.ndarray,
-                      n: int) -> sp.csr_matrix:
+def sparse_from_parts(
+    rows: list, cols: list, vals: list, diagonal: np.ndarray, n: int
+) -> sp.csr_matrix:
     """CSR matrix ``(n, n)`` from off-diagonal triplet parts plus the diagonal."""
     rows = [*rows, np.arange(n)]
     cols = [*cols, np.arange(n)]
@@ -174,10 +180,10 @@ def solve_sparse(
         diagonal = matrix.diagonal()
         preconditioner = spla.LinearOperator(matrix.shape, matvec=lambda r: r / diagonal)
         limit = maxiter if maxiter is not None else 10 * matrix.shape[0]
-        solver, name = (spla.cg, "conjugate gradients") if symmetric else (spla.bicgstab,
-                                                                           "BiCGSTAB")
-        solution, info = solver(matrix, rhs, rtol=rtol, atol=0.0, maxiter=limit,
-                                M=preconditioner)
+        solver, name = (
+            (spla.cg, "conjugate gradients") if symmetric else (spla.bicgstab, "BiCGSTAB")
+        )
+        solution, info = solver(matrix, rhs, rtol=rtol, atol=0.0, maxiter=limit, M=preconditioner)
         if info != 0:
             residual = np.linalg.norm(rhs - matrix @ solution) / max(np.linalg.norm(rhs), 1e-300)
             raise SolverError(

@@ -486,15 +486,13 @@ def boundary_distance(mask: np.ndarray, axes: Sequence[np.ndarray]) -> np.ndarra
     return np.where(mask, np.maximum(distance - 0.5 * min(spacing), 0.0), 0.0)
 
 
-def grid_values_at(values: np.ndarray, axes: Sequence[np.ndarray], coords: np.ndarray) -> np.ndarray:
+def grid_values_at(
+    values: np.ndarray, axes: Sequence[np.ndarray], coords: np.ndarray
+) -> np.ndarray:
     """Bilinear interpolation of grid values ``(S, H, W)`` at points ``(N, 2)``: ``(S, N)``."""
     values = np.asarray(values, dtype=float)
-    index = [
-        np.interp(coords[:, k], axis, np.arange(len(axis))) for k, axis in enumerate(axes)
-    ]
-    return np.stack(
-        [ndimage.map_coordinates(v, index, order=1, mode="nearest") for v in values]
-    )
+    index = [np.interp(coords[:, k], axis, np.arange(len(axis))) for k, axis in enumerate(axes)]
+    return np.stack([ndimage.map_coordinates(v, index, order=1, mode="nearest") for v in values])
 
 
 def _star_polygon(

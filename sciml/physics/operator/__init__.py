@@ -16,5 +16,12 @@ Prediction with a trained network needs the Problem of its data, so it sits one 
 """
 
 __all__ = [
-    "data", "derivatives", "grid", "inverse", "networks", "peers", "pinn", "residuals",
+    "data",
+    "derivatives",
+    "grid",
+    "inverse",
+    "networks",
+    "peers",
+    "pinn",
+    "residuals",
 ]

@@ -597,9 +597,13 @@ class MaskedFieldLoss(MultiTaskRegression):
         return {self.name: (num / den).sqrt().mean()}
 
     def metrics(self, target, pred) -> dict[str, float]:
-        """Validation metrics of fields ``(S, N, K)``: mean relative L2 per sample, then the
-        regression metrics over points."""
+        """Validation metrics of fields ``(S, N, K)``.
+
+        The mean relative L2 per sample, then the regression metrics over points.
+        """
         from sciml.metrics import relative_l2
 
-        return {"rel_l2": float(relative_l2(target, pred, reduce="mean")),
-                **super().metrics(target, pred)}
+        return {
+            "rel_l2": float(relative_l2(target, pred, reduce="mean")),
+            **super().metrics(target, pred),
+        }

@@ -114,8 +114,7 @@ class Problem:
                 else "a 2-D cross-section or a 3-D solid (STL, 3-D mask)"
             )
             raise GeometryError(
-                f"{path}: a {dim}-D geometry, but the {self.name} problem is {wanted}; give "
-                f"{hint}"
+                f"{path}: a {dim}-D geometry, but the {self.name} problem is {wanted}; give {hint}"
             )
 
     def split(

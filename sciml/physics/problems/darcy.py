@@ -513,8 +513,11 @@ def cached_darcy_fno(
         {**asdict(config), "n_train": n_train, "n_test": n_test},
         sample_darcy_fno,
         lambda stacked: _darcy_fno_dataset(
-            stacked, config, min(n_train, len(stacked["K"])),
-            max(0, len(stacked["K"]) - n_train), seed
+            stacked,
+            config,
+            min(n_train, len(stacked["K"])),
+            max(0, len(stacked["K"]) - n_train),
+            seed,
         ),
         n_train + n_test,
         seed=seed,
@@ -527,6 +530,7 @@ def cached_darcy_fno(
         partial=partial,
         config=config,
     )
+
 
 WIDE_BRANCH = {
     "cnn_channels": (32, 64, 128),
@@ -650,8 +654,13 @@ class DarcyProblem(Problem):
         usable = np.isfinite(k) & (k > 0)
         fill = np.nan if scheme == "shortley-weller" else float(np.exp(np.log(k[mask]).mean()))
         u, _ = solve_dirichlet(
-            geometry, grid, np.where(usable, k, fill), values["source"],
-            boundary_value=boundary_value, scheme=scheme, face_average=face_average,
+            geometry,
+            grid,
+            np.where(usable, k, fill),
+            values["source"],
+            boundary_value=boundary_value,
+            scheme=scheme,
+            face_average=face_average,
             check=False,
         )
         x = grid.axes[0]

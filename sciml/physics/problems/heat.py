@@ -701,9 +701,11 @@ class HeatProblem(Problem):
         except GeometryError:
             # The holes keep a gap of two voxels, so a coarse grid leaves no room for them.
             least = next(r for r in range(resolution + 1, 4097) if _fits_at(r))
-            raise GeometryError(f"resolution {resolution} is too coarse for this design (holes "
-                                f"of radius up to {HeatConfig.hole_radius[1]} kept two voxels "
-                                f"apart); use a resolution of at least {least}") from None
+            raise GeometryError(
+                f"resolution {resolution} is too coarse for this design (holes "
+                f"of radius up to {HeatConfig.hole_radius[1]} kept two voxels "
+                f"apart); use a resolution of at least {least}"
+            ) from None
 
     def generate(self, n: int, config: HeatConfig | None = None, geometry=None, **run: Any):
         """``geometry``: a fixed user plate (2-D cross-section or 3-D solid) instead of holes."""

@@ -400,8 +400,7 @@ def test_heat_predictions_are_nan_outside_a_user_geometry():
 
     torch.manual_seed(0)
     n_features = len(HEAT_DESIGN_FEATURES) + 2 * 3
-    net = MTDeepONet(n_features, 3, p=4, branch_hidden=(8,), trunk_hidden=(8,),
-                     mask_output=True)
+    net = MTDeepONet(n_features, 3, p=4, branch_hidden=(8,), trunk_hidden=(8,), mask_output=True)
     axes = (np.linspace(0, 1, 12), np.linspace(0, 1, 12), np.linspace(0, 0.1, 3))
     predictor = OperatorPredictor(net, "heat", ("x", "y", "z"), ("x", "y", "z"), axes)
     design = np.full(n_features, -1.0)

@@ -54,7 +54,9 @@ def test_real_second_part_is_still_refused():
     # Two disks joined by a bar thinner than a node spacing: a coarse grid splits them.
     from sciml.physics.data.geometry import Disk, Rectangle, union
 
-    shape = union(Disk([0.3, 0.5], 0.15), Disk([0.7, 0.5], 0.15), Rectangle([0.3, 0.49], [0.7, 0.51]))
+    shape = union(
+        Disk([0.3, 0.5], 0.15), Disk([0.7, 0.5], 0.15), Rectangle([0.3, 0.49], [0.7, 0.51])
+    )
     with pytest.raises(ResolutionError, match="too coarse"):
         rasterize(shape, Grid.uniform((20, 20)))
 
@@ -105,9 +107,23 @@ def test_darcy_refuses_a_3d_file_before_loading(tmp_path, stl_file):
 
 def test_cli_refuses_stl_for_darcy_at_once(tmp_path, stl_file):
     run = subprocess.run(
-        [sys.executable, "-m", "sciml.cli", "pde", "generate", "darcy", "--n", "2",
-         "--geometry-file", str(stl_file), "--out", str(tmp_path / "d.nc")],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "sciml.cli",
+            "pde",
+            "generate",
+            "darcy",
+            "--n",
+            "2",
+            "--geometry-file",
+            str(stl_file),
+            "--out",
+            str(tmp_path / "d.nc"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert run.returncode != 0
     assert "3-D geometry, but the darcy problem is 2-D" in run.stderr
@@ -117,8 +133,9 @@ def test_cli_refuses_stl_for_darcy_at_once(tmp_path, stl_file):
 def test_source_and_boundary_values_through_the_problem():
     darcy = get_problem("darcy")
     # Harmonic data: u = x + 2y solves -div(grad u) = 0 exactly, also on a curved boundary.
-    ds = darcy.solve("annulus", resolution=33, source=0.0,
-                     boundary_value=lambda p: p[:, 0] + 2 * p[:, 1])
+    ds = darcy.solve(
+        "annulus", resolution=33, source=0.0, boundary_value=lambda p: p[:, 0] + 2 * p[:, 1]
+    )
     x, y = np.meshgrid(ds["x"], ds["y"], indexing="ij")
     inside = ds["mask"].values[0]
     np.testing.assert_allclose(ds["u"].values[0][inside], (x + 2 * y)[inside], atol=1e-10)

@@ -134,4 +134,10 @@ def test_outputs_are_standardised_and_decoded_to_physical_units():
     standardised = (batch["y"] - 12.0) / 2.0
     torch.testing.assert_close(loss.terms(z, batch, net)["mse"], ((z - standardised) ** 2).mean())
     arrays = {k: v.detach().numpy() for k, v in decoded.items()}
-    assert set(loss.metrics(arrays["target"], arrays["pred"])) == {"rel_l2", "rmse", "mae", "r2", "pearson"}
+    assert set(loss.metrics(arrays["target"], arrays["pred"])) == {
+        "rel_l2",
+        "rmse",
+        "mae",
+        "r2",
+        "pearson",
+    }

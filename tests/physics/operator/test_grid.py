@@ -29,13 +29,20 @@ def test_channels_and_exact_boundary():
 
 def test_channels_refuse_empty_masks():
     with pytest.raises(ValueError, match=r"sample\(s\) \[1\] is empty"):
-        shape_channels(np.stack([disk_mask()[0], np.zeros((16, 16), bool)]), np.zeros((2, 16, 16)), 0.1)
+        shape_channels(
+            np.stack([disk_mask()[0], np.zeros((16, 16), bool)]), np.zeros((2, 16, 16)), 0.1
+        )
     with pytest.raises(ValueError, match="expected"):
         UNetOperator((4,))(torch.zeros(1, 3, 8, 8))
 
 
-@pytest.mark.parametrize("cls, kwargs", [(UNetOperator, {"widths": (4, 8)}),
-                                          (FNOOperator, {"n_modes": (4, 4), "hidden_channels": 8, "n_layers": 2})])
+@pytest.mark.parametrize(
+    "cls, kwargs",
+    [
+        (UNetOperator, {"widths": (4, 8)}),
+        (FNOOperator, {"n_modes": (4, 4), "hidden_channels": 8, "n_layers": 2}),
+    ],
+)
 def test_checkpoint_round_trip(tmp_path, cls, kwargs):
     pytest.importorskip("neuralop") if cls is FNOOperator else None
     torch.manual_seed(0)

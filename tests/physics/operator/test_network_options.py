@@ -107,8 +107,16 @@ def test_distance_is_a_trunk_input_and_the_trunk_is_per_sample():
 def test_old_checkpoints_keep_the_learned_boundary(tmp_path):
     net = _cnn()
     hparams = dict(net.hparams)
-    for key in ("boundary_factor", "boundary_width", "branch_activation", "log_input",
-                "fourier_features", "fourier_scale", "trunk", "pod_points"):
+    for key in (
+        "boundary_factor",
+        "boundary_width",
+        "branch_activation",
+        "log_input",
+        "fourier_features",
+        "fourier_scale",
+        "trunk",
+        "pod_points",
+    ):
         hparams.pop(key)
     net.hparams = hparams  # as written before the options existed
     path = save_checkpoint(tmp_path / "old.pt", net)
@@ -152,8 +160,9 @@ def test_log_input_standardises_log_k():
     logk = torch.log(k)[data.arrays["mask_grid"][:, None]]
     assert net.input_scaler.mean.item() == pytest.approx(logk.mean().item(), rel=1e-6)
     # float32 log(e) is 1 within an ulp (0.99999994 on some CPUs' vectorised log)
-    torch.testing.assert_close(net.prepare_branch(torch.tensor([[-1.0, 0.0, np.e]])),
-                               torch.tensor([[0.0, 0.0, 1.0]]))
+    torch.testing.assert_close(
+        net.prepare_branch(torch.tensor([[-1.0, 0.0, np.e]])), torch.tensor([[0.0, 0.0, 1.0]])
+    )
 
 
 def test_wide_branch_is_gelu_with_a_256_head():
@@ -259,8 +268,9 @@ def test_predictor_uses_the_distance_on_and_off_the_grid(tmp_path):
     field = predictor.predict(k, mask=mask).values
     with torch.no_grad():
         direct = model.to_physical(model(_batch(data, slice(0, 1))))[0, :, 0].numpy()
-    assert np.allclose(np.where(mask.ravel(), direct, np.nan), field.ravel(), equal_nan=True,
-                       atol=1e-5)
+    assert np.allclose(
+        np.where(mask.ravel(), direct, np.nan), field.ravel(), equal_nan=True, atol=1e-5
+    )
     points = predictor.grid_coords()[[30, 31, 70]]
     at = predictor.predict(k, mask=mask, coords=points).values
     assert np.allclose(at, field.ravel()[[30, 31, 70]], atol=1e-5, equal_nan=True)

@@ -16,8 +16,10 @@ from sciml.physics.problems.fisher import FisherConfig, generate_fisher
 from sciml.physics.problems.heat import HeatConfig, generate_heat
 
 # The old operator_data path is deprecated; these tests keep its builders working until removal.
-pytestmark = [pytest.mark.usefixtures("one_thread"),
-              pytest.mark.filterwarnings("ignore:sciml.physics.operator_data:DeprecationWarning")]
+pytestmark = [
+    pytest.mark.usefixtures("one_thread"),
+    pytest.mark.filterwarnings("ignore:sciml.physics.operator_data:DeprecationWarning"),
+]
 
 
 @pytest.fixture(scope="module")

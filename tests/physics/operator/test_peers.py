@@ -69,8 +69,14 @@ def test_trained_by_the_sciml_trainer_and_checkpointed_weights_only(tmp_path):
 
 
 def test_mask_channel_and_masked_output():
-    net = NeuralOperatorFNO((1, 8, 8), n_modes=(3, 3), hidden_channels=4, n_layers=1,
-                            mask_channel=True, mask_output=True)
+    net = NeuralOperatorFNO(
+        (1, 8, 8),
+        n_modes=(3, 3),
+        hidden_channels=4,
+        n_layers=1,
+        mask_channel=True,
+        mask_output=True,
+    )
     mask = torch.zeros(2, 8, 8, dtype=torch.bool)
     mask[:, 2:6, 2:6] = True
     z = net({"branch": torch.rand(2, 1, 8, 8), "mask_grid": mask, "coords": torch.rand(64, 2)})
