@@ -19,7 +19,7 @@ Examples
 >>> import numpy as np
 >>> y = np.array([0, 0, 1, 1, np.nan])
 >>> p = np.array([0.1, 0.4, 0.35, 0.8, 0.5])
->>> float(auroc(y, p))
+>>> auroc(y, p, reduce="mean")
 0.75
 """
 
