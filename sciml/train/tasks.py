@@ -12,7 +12,8 @@ task owns what would otherwise be ``if kind == "binary"`` scattered over the mod
 - :attr:`Task.standardized`: whether networks see the label z-scored;
 - :meth:`Task.metrics` and :attr:`Task.score`: the validation metrics and the one a tuner
   maximises;
-- :meth:`Task.output_columns`: the columns ``predict`` writes.
+- :meth:`Task.value_columns` and :meth:`Task.interval_columns`: the columns ``predict``
+  writes.
 
 "Model units" are what models predict internally: the transformed value for regression,
 the probability of class 1 for binary. :class:`Tasks` is the ordered collection a model
@@ -90,10 +91,6 @@ class Task:
     def metrics(self, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
         """Metrics of ``(N,)`` labels against ``(N,)`` predictions in model units."""
         raise NotImplementedError
-
-    def output_columns(self) -> list[str]:
-        """Columns :meth:`~sciml.chem.models.MoleculeModel.predict` writes for this endpoint."""
-        return [self.name]
 
     def value_columns(self, pred: np.ndarray) -> dict[str, np.ndarray]:
         """Prediction columns from ``(N,)`` predictions in physical units."""
@@ -246,9 +243,6 @@ class BinaryTask(Task):
             for name in ("auroc", "auprc", "balanced_accuracy", "log_loss", "brier", "ece")
         }
 
-    def output_columns(self) -> list[str]:
-        return [f"{self.name}_prob", f"{self.name}_class"]
-
     def value_columns(self, pred: np.ndarray) -> dict[str, np.ndarray]:
         return {f"{self.name}_prob": pred, f"{self.name}_class": self.label_of(pred)}
 
@@ -370,18 +364,6 @@ class Tasks:
                 for t in self.tasks
             )
         )
-
-    def describe(self) -> str:
-        """One line per non-regression endpoint saying what its labels mean."""
-        lines = []
-        for task in self.tasks:
-            if isinstance(task, BinaryTask):
-                lines.append(
-                    f"{task.name}: binary (0 = {task.classes[0]!r}, "
-                    f"1 = {task.classes[1]!r}); predicted as {task.name}_prob and "
-                    f"{task.name}_class"
-                )
-        return "\n".join(lines)
 
     def to_dict(self) -> list[dict[str, Any]]:
         """JSON-able list of task dictionaries."""

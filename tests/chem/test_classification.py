@@ -125,7 +125,6 @@ def test_labels_other_than_0_1_and_one_class_are_errors():
 
 
 def test_calibration_gives_isotonic_probabilities_and_prediction_sets():
-    rng = np.random.default_rng(0)
     smiles = SMILES * 4
     y = pd.DataFrame({"a": AROMATIC * 4})
     model = GBMModel(n_estimators=30, min_child_samples=2, n_jobs=1)
@@ -138,7 +137,6 @@ def test_calibration_gives_isotonic_probabilities_and_prediction_sets():
     calibrated = model.predict(smiles)["a_prob"].to_numpy()
     knots = model.probability_calibration.knots["a"]
     np.testing.assert_allclose(calibrated, np.interp(raw, *knots))
-    del rng
 
 
 def test_conformal_sets_cover_at_the_nominal_level_on_synthetic_data():

@@ -248,15 +248,14 @@ def _transforms_for_tasks(
         return spec
     per = dict.fromkeys(tasks.names, spec) if isinstance(spec, str) else dict(spec)
     for task in tasks:
-        kind = per.get(task.name)
-        if task.allows_transforms or kind in (None, "none", "auto"):
-            if not task.allows_transforms:
-                per[task.name] = "none"
+        if task.allows_transforms:
             continue
-        raise ValueError(
-            f"endpoint {task.name!r} is {task.kind}: it takes no target "
-            f"transform, got {kind!r} (use none or auto)"
-        )
+        if per.get(task.name) not in (None, "none", "auto"):
+            raise ValueError(
+                f"endpoint {task.name!r} is {task.kind}: it takes no target "
+                f"transform, got {per[task.name]!r} (use none or auto)"
+            )
+        per[task.name] = "none"
     return per
 
 
