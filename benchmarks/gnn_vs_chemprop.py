@@ -14,9 +14,15 @@ its own environment next to ``.venv``::
 
     python3 -m venv .venv-chemprop && .venv-chemprop/bin/pip install -c constraints.txt chemprop
 
-Regenerate with (from the repository root)::
+Each endpoint runs ``--repeats`` times per tool (3 by default), interleaved and with the
+order reversed every other repeat; the report gives medians, ranges and the ratio of the
+medians, in wall seconds and in CPU seconds (user + sys of the command and its children).
+Both tools get ``--threads`` threads (1 by default). Every finished run is stored in the
+CSV at once, so a killed run resumes where it stopped.
 
-    SCIML_DATA_DIR=../shared/data .venv/bin/python benchmarks/gnn_vs_chemprop.py [--epochs 30]
+Regenerate with (from the repository root; about 45 minutes on one core)::
+
+    SCIML_DATA_DIR=../shared/data .venv/bin/python benchmarks/gnn_vs_chemprop.py [--repeats 3]
 
 Writes ``benchmarks/results/gnn_vs_chemprop.md`` and ``gnn_vs_chemprop.csv``.
 """
@@ -25,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -39,6 +46,7 @@ ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks._machine import machine_info  # noqa: E402
+from sciml._io import atomic_write  # noqa: E402
 from sciml.chem import load_fang_split  # noqa: E402
 from sciml.data import FANG_ENDPOINTS  # noqa: E402
 from sciml.metrics import pearson, rmse  # noqa: E402
@@ -46,18 +54,29 @@ from sciml.metrics import pearson, rmse  # noqa: E402
 RESULTS = ROOT / "results"
 BIN = Path(sys.executable).parent
 CHEMPROP_BIN = ROOT.parent / ".venv-chemprop" / "bin"
+# Both tools get the same thread count (set in main); torch reads it at start.
+_ENV = dict(os.environ)
 
 
-def _run(argv: list[str]) -> float:
+def _run(argv: list[str]) -> tuple[float, float]:
+    """Run one command; its wall seconds and CPU seconds (user + sys of it and its children)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True)
+    done = subprocess.run(argv, capture_output=True, text=True, env=_ENV)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stderr[-3000:]}")
-    return time.perf_counter() - start
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
-def run_sciml(train: Path, test: Path, target: str, work: Path, args) -> tuple[float, np.ndarray]:
+def run_sciml(
+    train: Path, test: Path, target: str, work: Path, args
+) -> tuple[tuple[float, float], np.ndarray]:
     model = work / "sciml_model"
+    if model.exists():
+        shutil.rmtree(model)
     seconds = _run(
         [
             str(BIN / "sciml"),
@@ -110,8 +129,10 @@ def run_sciml(train: Path, test: Path, target: str, work: Path, args) -> tuple[f
 
 def run_chemprop(
     train: Path, test: Path, target: str, work: Path, args
-) -> tuple[float, np.ndarray]:
+) -> tuple[tuple[float, float], np.ndarray]:
     out_dir = work / "chemprop_model"
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
     seconds = _run(
         [
             str(CHEMPROP_BIN / "chemprop"),
@@ -177,12 +198,138 @@ def run_chemprop(
     return seconds, pd.read_csv(preds)[target].to_numpy()
 
 
+def _row(endpoint, name, n_train, rep, order, timed, pred, truth, epochs) -> dict:
+    (wall, cpu), load = timed
+    return {
+        "endpoint": endpoint,
+        "model": name,
+        "repeat": rep,
+        "order": order,
+        "n_train": n_train,
+        "train_s": wall,
+        "train_cpu_s": cpu,
+        "mol_epochs_per_s": n_train * epochs / wall,
+        "pearson": float(pearson(truth, pred, reduce="mean")),
+        "rmse": float(rmse(truth, pred, reduce="mean")),
+        "load_1min": load,
+    }
+
+
+def run_all(args, done: pd.DataFrame, csv: Path) -> pd.DataFrame:
+    """Every (repeat, endpoint) pair not in ``done``; each row is saved as it ends (resume)."""
+    rows = done.to_dict("records")
+    runners = (("sciml gnn", run_sciml), ("chemprop", run_chemprop))
+    for rep in range(args.repeats):
+        for endpoint in args.endpoints.split(","):
+            have = {(r["model"]) for r in rows if r["repeat"] == rep and r["endpoint"] == endpoint}
+            # Interleaved, and the order alternates between repeats so that neither tool
+            # always runs first (a warm file cache or a load spike favours one order).
+            order = runners if rep % 2 == 0 else runners[::-1]
+            if all(name in have for name, _ in order):
+                continue
+            split = load_fang_split(endpoint)
+            with tempfile.TemporaryDirectory() as tmp:
+                work = Path(tmp)
+                train, test = work / "train.csv", work / "test.csv"
+                split.train[["smiles", endpoint]].to_csv(train, index=False)
+                split.test[["smiles", endpoint]].to_csv(test, index=False)
+                truth = split.test[endpoint].to_numpy()
+                for position, (name, runner) in enumerate(order):
+                    if name in have:
+                        continue
+                    load = os.getloadavg()[0]
+                    times, pred = runner(train, test, endpoint, work, args)
+                    rows.append(
+                        _row(
+                            endpoint,
+                            name,
+                            len(split.train),
+                            rep,
+                            position,
+                            (times, load),
+                            pred,
+                            truth,
+                            args.epochs,
+                        )
+                    )
+                    print(rows[-1], flush=True)
+                    with atomic_write(csv, "w") as handle:
+                        pd.DataFrame(rows).to_csv(handle, index=False)
+    return pd.DataFrame(rows)
+
+
+def _spread(values: pd.Series) -> str:
+    return f"{values.median():.0f} ({values.min():.0f}-{values.max():.0f})"
+
+
+def report(frame: pd.DataFrame, args, command: str | None = None) -> str:
+    """Medians over repeats, with the range, and the ratio chemprop / sciml of the medians."""
+    reps = int(frame["repeat"].nunique())
+    lines = [
+        "# sciml D-MPNN vs chemprop v2 (same data, settings and run)",
+        "",
+        f"Settings: {args.epochs} epochs, batch {args.batch_size}, hidden {args.hidden}, "
+        f"depth {args.depth}, no descriptors, one model, 10% of training held out for the "
+        f"best epoch, {args.threads} thread(s) for both (`OMP_NUM_THREADS`). Times are whole "
+        "training commands (import, featurisation, training, saving): wall seconds, and CPU "
+        "seconds (user + sys of the command and its children, which a shared machine "
+        "disturbs less). Each endpoint ran "
+        f"{reps} time(s) per tool, interleaved (sciml then chemprop, then the reverse order "
+        "in the next repeat); cells give the median and, in brackets, the range.",
+        "",
+        machine_info(("torch", "rdkit"), command=command)
+        + f"\nchemprop: {_chemprop_version()} (own venv)\n",
+        "| endpoint | n train | sciml Pearson | chemprop Pearson | sciml wall s | chemprop "
+        "wall s | wall ratio (chemprop / sciml) | sciml CPU s | chemprop CPU s | CPU ratio |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    ratios = []
+    for endpoint, part in frame.groupby("endpoint", sort=False):
+        s, c = part[part.model == "sciml gnn"], part[part.model == "chemprop"]
+        wall = c.train_s.median() / s.train_s.median()
+        cpu = c.train_cpu_s.median() / s.train_cpu_s.median()
+        ratios.append((endpoint, wall, cpu))
+        lines.append(
+            f"| {endpoint} | {int(part.n_train.iloc[0])} | {s.pearson.median():.3f} | "
+            f"{c.pearson.median():.3f} | {_spread(s.train_s)} | {_spread(c.train_s)} | "
+            f"{wall:.2f} | {_spread(s.train_cpu_s)} | {_spread(c.train_cpu_s)} | {cpu:.2f} |"
+        )
+    totals = frame.groupby(["model", "repeat"])[["train_s", "train_cpu_s"]].sum()
+    per_rep = {m: totals.loc[m] for m in ("sciml gnn", "chemprop")}
+    wall_ratios = per_rep["chemprop"].train_s / per_rep["sciml gnn"].train_s
+    cpu_ratios = per_rep["chemprop"].train_cpu_s / per_rep["sciml gnn"].train_cpu_s
+    med = frame.groupby(["endpoint", "model"]).pearson.median().unstack()
+    better = int((med["sciml gnn"] >= med["chemprop"]).sum())
+    faster = sum(1 for _, w, c in ratios if w > 1 and c > 1)
+    lines += [
+        "",
+        f"Total training time per repeat (all endpoints), median (range) over {reps} repeat(s): "
+        f"sciml {_spread(per_rep['sciml gnn'].train_s)} s wall, "
+        f"{_spread(per_rep['sciml gnn'].train_cpu_s)} CPU-s; chemprop "
+        f"{_spread(per_rep['chemprop'].train_s)} s wall, "
+        f"{_spread(per_rep['chemprop'].train_cpu_s)} CPU-s.",
+        "",
+        f"Ratio chemprop / sciml of the totals: wall {wall_ratios.median():.2f} (range "
+        f"{wall_ratios.min():.2f}-{wall_ratios.max():.2f}), CPU {cpu_ratios.median():.2f} "
+        f"(range {cpu_ratios.min():.2f}-{cpu_ratios.max():.2f}). sciml is faster by both "
+        f"measures on {faster} of {len(ratios)} endpoints; its median Pearson is at least "
+        f"chemprop's on {better} of {len(med)} endpoints (both train with fixed seeds, so "
+        "repeats differ in time, not in predictions, unless a kernel is nondeterministic).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20, help="training epochs (both)")
     parser.add_argument("--batch-size", type=int, default=64, help="molecules per batch (both)")
     parser.add_argument("--hidden", type=int, default=300, help="hidden width (both)")
     parser.add_argument("--depth", type=int, default=3, help="message-passing steps (both)")
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="timed runs of each tool per endpoint (interleaved)"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="threads for both tools")
     parser.add_argument(
         "--endpoints", default=",".join(FANG_ENDPOINTS), help="comma-separated Fang endpoints"
     )
@@ -191,81 +338,40 @@ def main() -> None:
         default=str(RESULTS / "gnn_vs_chemprop"),
         help="results stem (writes STEM.md and STEM.csv)",
     )
-    args = parser.parse_args()
-    if shutil.which("chemprop", path=str(CHEMPROP_BIN)) is None:
-        sys.exit(
-            f"chemprop is not installed in {CHEMPROP_BIN.parent}: python3 -m venv "
-            ".venv-chemprop && .venv-chemprop/bin/pip install -c constraints.txt chemprop"
-        )
-    rows = []
-    for endpoint in args.endpoints.split(","):
-        split = load_fang_split(endpoint)
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            train, test = work / "train.csv", work / "test.csv"
-            split.train[["smiles", endpoint]].to_csv(train, index=False)
-            split.test[["smiles", endpoint]].to_csv(test, index=False)
-            truth = split.test[endpoint].to_numpy()
-            for name, runner in (("sciml gnn", run_sciml), ("chemprop", run_chemprop)):
-                load = os.getloadavg()[0]
-                seconds, pred = runner(train, test, endpoint, work, args)
-                rows.append(
-                    {
-                        "endpoint": endpoint,
-                        "model": name,
-                        "n_train": len(split.train),
-                        "train_s": seconds,
-                        "mol_epochs_per_s": len(split.train) * args.epochs / seconds,
-                        "pearson": float(pearson(truth, pred, reduce="mean")),
-                        "rmse": float(rmse(truth, pred, reduce="mean")),
-                        "load_1min": load,
-                    }
-                )
-                print(rows[-1], flush=True)
-    frame = pd.DataFrame(rows)
-    stem = Path(args.out)
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(stem.with_suffix(".csv"), index=False)
-    wide = frame.pivot(
-        index="endpoint", columns="model", values=["pearson", "train_s", "mol_epochs_per_s"]
+    parser.add_argument(
+        "--report-only", action="store_true", help="rebuild STEM.md from STEM.csv (no training)"
     )
-    lines = [
-        "# sciml D-MPNN vs chemprop v2 (same data, settings and run)",
-        "",
-        f"Settings: {args.epochs} epochs, batch {args.batch_size}, hidden {args.hidden}, "
-        f"depth {args.depth}, no descriptors, one model, 10% of training held out for the "
-        "best epoch. Times are whole commands (import, featurisation, training, saving).",
-        "",
-        machine_info(("torch", "rdkit")) + f"\nchemprop: {_chemprop_version()} (own venv)\n",
-        "| endpoint | n train | sciml Pearson | chemprop Pearson | sciml s | chemprop s | "
-        "speed ratio (chemprop s / sciml s) |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for endpoint in wide.index:
-        p_s, p_c = (
-            wide.loc[endpoint, ("pearson", "sciml gnn")],
-            wide.loc[endpoint, ("pearson", "chemprop")],
-        )
-        t_s, t_c = (
-            wide.loc[endpoint, ("train_s", "sciml gnn")],
-            wide.loc[endpoint, ("train_s", "chemprop")],
-        )
-        n = int(frame[frame.endpoint == endpoint].n_train.iloc[0])
-        lines.append(
-            f"| {endpoint} | {n} | {p_s:.3f} | {p_c:.3f} | {t_s:.0f} | {t_c:.0f} | "
-            f"{t_c / t_s:.2f} |"
-        )
-    sums = frame.groupby("model")["train_s"].sum()
-    better = int((wide[("pearson", "sciml gnn")] >= wide[("pearson", "chemprop")]).sum())
-    lines += [
-        "",
-        f"Total training time: sciml {sums['sciml gnn']:.0f} s, chemprop "
-        f"{sums['chemprop']:.0f} s (ratio {sums['chemprop'] / sums['sciml gnn']:.2f}). "
-        f"sciml's Pearson is at least chemprop's on {better} of {len(wide)} endpoints.",
-        "",
-    ]
-    stem.with_suffix(".md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    parser.add_argument(
+        "--fresh", action="store_true", help="ignore the runs already stored in STEM.csv"
+    )
+    args = parser.parse_args()
+    if args.repeats < 1 or args.threads < 1:
+        parser.error("--repeats and --threads must be at least 1")
+    stem = Path(args.out)
+    csv = stem.with_suffix(".csv")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    done = pd.DataFrame()
+    if csv.is_file() and not args.fresh:
+        done = pd.read_csv(csv)
+        if "repeat" not in done.columns:  # a single-run file of the earlier script
+            done = pd.DataFrame()
+    if args.report_only:
+        if done.empty:
+            sys.exit(f"{csv} holds no repeated runs: run without --report-only first")
+        frame = done
+    else:
+        if shutil.which("chemprop", path=str(CHEMPROP_BIN)) is None:
+            sys.exit(
+                f"chemprop is not installed in {CHEMPROP_BIN.parent}: python3 -m venv "
+                ".venv-chemprop && .venv-chemprop/bin/pip install -c constraints.txt chemprop"
+            )
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            _ENV[var] = str(args.threads)
+        frame = run_all(args, done, csv)
+    text = report(frame, args)
+    with atomic_write(stem.with_suffix(".md"), "w") as handle:
+        handle.write(text)
+    print(text)
 
 
 def _chemprop_version() -> str:
