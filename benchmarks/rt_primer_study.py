@@ -47,6 +47,10 @@ PRIMERS = (0.2, 0.4, 0.6, 0.8)
 #: (arm name, generate() settings); the first arm is the reference the others vary.
 _BASE = {"temperature": 1.0, "best_of": 1}
 ARMS = [  # in order of importance: an interrupted run keeps the first ones
+    # The generation defaults since issue 25 (scaffold-keeping masks, best_of 4 reranking).
+    ("defaults (scaffold 0.25, best_of 4)", {"mask": "scaffold", "mask_fraction": 0.25}),
+    ("scaffold 0.25", {**_BASE, "mask": "scaffold", "mask_fraction": 0.25}),
+    ("scaffold 0.5", {**_BASE, "mask": "scaffold", "mask_fraction": 0.5}),
     ("spans 0.2", {**_BASE, "mask": "spans", "mask_fraction": 0.2}),
     ("spans 0.4", {**_BASE, "mask": "spans", "mask_fraction": 0.4}),
     ("spans 0.6", {**_BASE, "mask": "spans", "mask_fraction": 0.6}),
@@ -162,7 +166,7 @@ def write_report(record: dict, path: Path) -> None:
         "",
         machine_info(("numpy", "torch", "rdkit"), command=record.get("command")),
         "",
-        f"Model: `{record['model']}`. Seeds: {record['n_seeds']} MOSES test molecules from row "
+        f"Model: `{record['model']}` ({record.get('language', 'smiles')}). Seeds: {record['n_seeds']} MOSES test molecules from row "
         f"{record['first_row']} (not the test molecules of `benchmarks/qed_rt_eval.py`); each "
         f"primed with QED {', '.join(map(str, PRIMERS))}; `generate(n={record['n']}, "
         "max_rounds=1, seed=0)` with the default chemistry filters.",
@@ -170,7 +174,7 @@ def write_report(record: dict, path: Path) -> None:
         "## (a) Does the primer move the fill distribution?",
         "",
         "First forward pass, the same mask under QED 0.2 and 0.8; total-variation distance "
-        "of the distribution over SMILES tokens at each masked position.",
+        "of the distribution over the model's molecule tokens at each masked position.",
         "",
         "| mask | TV mean | TV median | argmax changed | peak probability | positions |",
         "|---|---|---|---|---|---|",
@@ -212,7 +216,14 @@ def write_report(record: dict, path: Path) -> None:
             f"{arms[best]['valid_percent']:.0f}% valid, 0-Var "
             f"{arms[best]['zero_var_percent']:.0f}%).",
         ]
-    missing = [name for name, _ in ARMS if name not in record["arms"]]
+    skipped = record.get("skipped", [])
+    if skipped:
+        lines += [
+            "",
+            f"Left out: {'; '.join(skipped)} (atom masks refill SMILES atom tokens; this "
+            f"model's language is {record.get('language', 'not SMILES')}).",
+        ]
+    missing = [name for name, _ in ARMS if name not in record["arms"] and name not in skipped]
     if missing:
         lines += ["", f"Not run (stopped early or left out with --arms): {'; '.join(missing)}."]
     if record.get("note"):
@@ -246,7 +257,17 @@ def main(argv=None) -> int:
         "arms": {},
     }
     out = Path(args.out)
-    for mask, fraction in (("spans", 0.2), ("spans", 0.4), ("spans", 0.6), ("atoms", 0.4)):
+    smiles_model = rt.language.smiles_syntax
+    record["language"] = rt.language.name
+    for mask, fraction in (
+        ("scaffold", 0.25),
+        ("spans", 0.2),
+        ("spans", 0.4),
+        ("spans", 0.6),
+        ("atoms", 0.4),
+    ):
+        if mask == "atoms" and not smiles_model:
+            continue  # atom masks need SMILES syntax
         name = f"{mask} {fraction}"
         record["influence"][name] = primer_influence(
             rt, seeds, {"qed": [0.2, 0.8]}, mask_fraction=fraction, mask=mask
@@ -254,6 +275,9 @@ def main(argv=None) -> int:
         print(name, record["influence"][name], flush=True)
     for name, settings in ARMS:
         if args.arms and name not in args.arms:
+            continue
+        if settings.get("mask") == "atoms" and not smiles_model:
+            record.setdefault("skipped", []).append(name)
             continue
         record["arms"][name] = run_arm(rt, seeds, settings, args.n)
         print(name, record["arms"][name], flush=True)
