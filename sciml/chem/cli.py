@@ -734,7 +734,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     )
     from sciml.chem.models import load_model
     from sciml.chem.models.base import DomainWarning
-    from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError
+    from sciml.chem.predictor import predict_chunks
+    from sciml.chem.smiles import InvalidSmiles
 
     require(args, out="--out")
     check_input_file(args.input, "input")
@@ -780,47 +781,47 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     n_invalid = int(state["n_invalid"])
     n_rows, n_written, n_outside = start, int(state["written"]), int(state["outside"])
     header_written = start > 0 and state["bytes"] > 0
-    failing = False  # errors=raise and a bad row seen: only validate the rest, to list all
+    # The input chunk being predicted, with all its columns: predict_chunks yields a chunk's
+    # predictions before it reads the next one.
+    current: list[pd.DataFrame] = []
+
+    def smiles_chunks():
+        rows = start
+        for chunk in chunks:
+            if args.smiles_col not in chunk.columns:
+                raise KeyError(
+                    f"{args.input} has no column {args.smiles_col!r}; columns "
+                    f"are {list(chunk.columns)}"
+                )
+            row_name = "row" if "row" not in chunk.columns else "row_pred"
+            chunk.index = pd.RangeIndex(rows, rows + len(chunk), name=row_name)
+            rows += len(chunk)
+            current[:] = [chunk]
+            yield chunk[args.smiles_col].str.strip()
+
     finished = keep = False
     try:
-        with open(partial, "a" if start else "w", newline="") as handle:
-            for chunk in chunks:
-                if args.smiles_col not in chunk.columns:
-                    raise KeyError(
-                        f"{args.input} has no column {args.smiles_col!r}; columns "
-                        f"are {list(chunk.columns)}"
-                    )
-                row_name = "row" if "row" not in chunk.columns else "row_pred"
-                chunk.index = pd.RangeIndex(n_rows, n_rows + len(chunk), name=row_name)
-                smiles = chunk[args.smiles_col].str.strip()
-                if failing:
-                    bad = model.check_inputs(smiles.tolist())[1]
-                    invalid += [InvalidSmiles(b.index + n_rows, b.value, b.reason) for b in bad]
-                    n_rows += len(chunk)
-                    continue
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", DomainWarning)  # one summary at the end
-                    preds = model.predict(
-                        smiles,
-                        errors="nan" if args.errors == "raise" else args.errors,
-                        targets=args.targets,
-                        return_std=args.std,
-                        domain=True,
-                        interval=args.interval,
-                    )
-                bad = [InvalidSmiles(i + n_rows, v, r) for i, v, r in preds.attrs["invalid"]]
-                n_rows += len(chunk)
-                if bad and args.errors == "raise":
-                    invalid += bad
-                    failing = True
-                    continue
-                n_invalid += len(bad)
-                invalid = (invalid + bad)[:20]  # the ones printed at the end
+        with open(partial, "a" if start else "w", newline="") as handle, warnings.catch_warnings():
+            warnings.simplefilter("ignore", DomainWarning)  # one summary at the end
+            for done in predict_chunks(
+                model,
+                smiles_chunks(),
+                errors=args.errors,
+                targets=args.targets,
+                return_std=args.std,
+                interval=args.interval,
+                domain=True,
+                start=start,
+            ):
+                chunk, preds = current[0], done.frame
+                n_rows = done.start + done.size
+                n_invalid += len(done.invalid)
+                invalid = (invalid + done.invalid)[:20]  # the ones printed at the end
                 n_outside += int((~preds["in_domain"].fillna(True)).sum())
                 preds = preds.rename(
                     columns=_output_columns(list(preds.columns), list(chunk.columns))
                 )
-                preds.index.name = row_name
+                preds.index.name = chunk.index.name
                 out = chunk.loc[preds.index].join(preds)
                 # One write per chunk, then the progress file: a run killed at any moment
                 # leaves whole chunks in OUT.partial up to the byte count recorded.
@@ -844,8 +845,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                     )
         if n_rows == 0:
             raise ValueError(f"input file {args.input} has a header but no rows")
-        if failing:
-            raise InvalidSmilesError(invalid, total=n_rows)
         os.replace(partial, args.out)
         progress.unlink(missing_ok=True)
         finished = True
