@@ -329,9 +329,9 @@ def model_options(args: argparse.Namespace, model_cls: type) -> dict[str, Any]:
     (when given), ``--epochs`` mapped to the model's ``epoch_fields``, and ``--set`` pairs.
     A flag or field the configuration lacks raises ``ValueError`` naming the valid fields.
     """
-    import dataclasses
+    from sciml.chem.models.options import option_sources
 
-    fields = [f.name for f in dataclasses.fields(model_cls.config_cls)]
+    fields = list(option_sources(model_cls.config_cls))
     options = dict(getattr(args, "config_options", {}))
     options.update(
         {
@@ -559,6 +559,7 @@ def _read_config(args: argparse.Namespace):
 def _ensemble(args: argparse.Namespace):
     """``--model ensemble --members a,b``: an average of default models of those kinds."""
     from sciml.chem.models import MODELS, EnsembleModel
+    from sciml.chem.models.options import option_sources
     from sciml.cli import resolve
 
     if not args.members or len(args.members) < 2:
@@ -571,15 +572,15 @@ def _ensemble(args: argparse.Namespace):
     members = []
     for kind in args.members:
         cls = resolve("ensemble member", kind, MODELS)
+        fields = set(option_sources(cls.config_cls))
         options = {}
-        if args.seed is not None and "seed" in cls.config_cls.__dataclass_fields__:
+        if args.seed is not None and "seed" in fields:
             options["seed"] = args.seed
         if args.epochs is not None:
             options.update(dict.fromkeys(cls.epoch_fields, args.epochs))
         if args.threads is not None and _threads_field(cls, kind):
             options[_threads_field(cls, kind)] = args.threads
         options.update(per_member.get(kind, {}))
-        fields = set(cls.config_cls.__dataclass_fields__)
         unknown = sorted(set(options) - fields)
         if unknown:
             raise ValueError(
@@ -592,7 +593,9 @@ def _ensemble(args: argparse.Namespace):
 
 def _threads_field(cls: type, name: str) -> str | None:
     """The configuration field that sets a model's threads (``n_jobs``), if it has one."""
-    return "n_jobs" if "n_jobs" in cls.config_cls.__dataclass_fields__ else None
+    from sciml.chem.models.options import option_sources
+
+    return "n_jobs" if "n_jobs" in option_sources(cls.config_cls) else None
 
 
 def _member_overrides(overrides: list, labels: list[str], what: str) -> dict[str, dict]:
@@ -640,11 +643,11 @@ def _without_descriptor_cache(model) -> None:
     A prediction file's molecules are usually seen once; caching them would make the cache
     (and the memory its merges need) grow with the file.
     """
-    import dataclasses
-
-    if "descriptor_cache" in {f.name for f in dataclasses.fields(model.config)}:
-        model.config = dataclasses.replace(model.config, descriptor_cache=False)
     from sciml.chem.models import MoleculeModel
+    from sciml.chem.models.options import option_sources, with_options
+
+    if "descriptor_cache" in option_sources(type(model.config)):
+        model.config = with_options(model.config, descriptor_cache=False)
 
     # An ensemble's members are models; a GNN's are its networks, which have no cache.
     for member in getattr(model, "members", []):
@@ -920,9 +923,8 @@ def _field_docs(config_cls: type) -> dict[str, str]:
 
 def model_help(name: str) -> str:
     """The options of model kind ``name`` with their defaults, for ``fit --model NAME --help``."""
-    import dataclasses
-
     from sciml.chem.models import MODELS
+    from sciml.chem.models.options import option_defaults, option_sources
     from sciml.cli import resolve
 
     if name == "ensemble":
@@ -952,16 +954,12 @@ def model_help(name: str) -> str:
         + (f", --epochs sets {', '.join(cls.epoch_fields)}" if cls.epoch_fields else "")
         + "):"
     ]
-    for field in dataclasses.fields(cls.config_cls):
-        default = (
-            field.default
-            if field.default is not dataclasses.MISSING
-            else (
-                field.default_factory() if field.default_factory is not dataclasses.MISSING else ""
-            )
-        )
-        text = docs.get(field.name, "")
-        lines.append(f"  {field.name} = {default!r}" + (f": {text}" if text else ""))
+    defaults = option_defaults(cls.config_cls)
+    for option, (owner, field_name) in option_sources(cls.config_cls).items():
+        # A composed option (the GNN's epochs) is described where it is defined (TrainConfig),
+        # unless the model's own configuration says more about it.
+        text = docs.get(option) or _field_docs(owner).get(field_name, "")
+        lines.append(f"  {option} = {defaults.get(option, '')!r}" + (f": {text}" if text else ""))
     return "\n".join(lines)
 
 
