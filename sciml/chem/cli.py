@@ -329,9 +329,9 @@ def model_options(args: argparse.Namespace, model_cls: type) -> dict[str, Any]:
     (when given), ``--epochs`` mapped to the model's ``epoch_fields``, and ``--set`` pairs.
     A flag or field the configuration lacks raises ``ValueError`` naming the valid fields.
     """
-    import dataclasses
+    from sciml.chem.models.options import option_sources
 
-    fields = [f.name for f in dataclasses.fields(model_cls.config_cls)]
+    fields = list(option_sources(model_cls.config_cls))
     options = dict(getattr(args, "config_options", {}))
     options.update(
         {
@@ -559,6 +559,7 @@ def _read_config(args: argparse.Namespace):
 def _ensemble(args: argparse.Namespace):
     """``--model ensemble --members a,b``: an average of default models of those kinds."""
     from sciml.chem.models import MODELS, EnsembleModel
+    from sciml.chem.models.options import option_sources
     from sciml.cli import resolve
 
     if not args.members or len(args.members) < 2:
@@ -571,15 +572,15 @@ def _ensemble(args: argparse.Namespace):
     members = []
     for kind in args.members:
         cls = resolve("ensemble member", kind, MODELS)
+        fields = set(option_sources(cls.config_cls))
         options = {}
-        if args.seed is not None and "seed" in cls.config_cls.__dataclass_fields__:
+        if args.seed is not None and "seed" in fields:
             options["seed"] = args.seed
         if args.epochs is not None:
             options.update(dict.fromkeys(cls.epoch_fields, args.epochs))
         if args.threads is not None and _threads_field(cls, kind):
             options[_threads_field(cls, kind)] = args.threads
         options.update(per_member.get(kind, {}))
-        fields = set(cls.config_cls.__dataclass_fields__)
         unknown = sorted(set(options) - fields)
         if unknown:
             raise ValueError(
@@ -592,7 +593,9 @@ def _ensemble(args: argparse.Namespace):
 
 def _threads_field(cls: type, name: str) -> str | None:
     """The configuration field that sets a model's threads (``n_jobs``), if it has one."""
-    return "n_jobs" if "n_jobs" in cls.config_cls.__dataclass_fields__ else None
+    from sciml.chem.models.options import option_sources
+
+    return "n_jobs" if "n_jobs" in option_sources(cls.config_cls) else None
 
 
 def _member_overrides(overrides: list, labels: list[str], what: str) -> dict[str, dict]:
@@ -640,11 +643,11 @@ def _without_descriptor_cache(model) -> None:
     A prediction file's molecules are usually seen once; caching them would make the cache
     (and the memory its merges need) grow with the file.
     """
-    import dataclasses
-
-    if "descriptor_cache" in {f.name for f in dataclasses.fields(model.config)}:
-        model.config = dataclasses.replace(model.config, descriptor_cache=False)
     from sciml.chem.models import MoleculeModel
+    from sciml.chem.models.options import option_sources, with_options
+
+    if "descriptor_cache" in option_sources(type(model.config)):
+        model.config = with_options(model.config, descriptor_cache=False)
 
     # An ensemble's members are models; a GNN's are its networks, which have no cache.
     for member in getattr(model, "members", []):
@@ -734,7 +737,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     )
     from sciml.chem.models import load_model
     from sciml.chem.models.base import DomainWarning
-    from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError
+    from sciml.chem.predictor import predict_chunks
+    from sciml.chem.smiles import InvalidSmiles
 
     require(args, out="--out")
     check_input_file(args.input, "input")
@@ -780,47 +784,47 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     n_invalid = int(state["n_invalid"])
     n_rows, n_written, n_outside = start, int(state["written"]), int(state["outside"])
     header_written = start > 0 and state["bytes"] > 0
-    failing = False  # errors=raise and a bad row seen: only validate the rest, to list all
+    # The input chunk being predicted, with all its columns: predict_chunks yields a chunk's
+    # predictions before it reads the next one.
+    current: list[pd.DataFrame] = []
+
+    def smiles_chunks():
+        rows = start
+        for chunk in chunks:
+            if args.smiles_col not in chunk.columns:
+                raise KeyError(
+                    f"{args.input} has no column {args.smiles_col!r}; columns "
+                    f"are {list(chunk.columns)}"
+                )
+            row_name = "row" if "row" not in chunk.columns else "row_pred"
+            chunk.index = pd.RangeIndex(rows, rows + len(chunk), name=row_name)
+            rows += len(chunk)
+            current[:] = [chunk]
+            yield chunk[args.smiles_col].str.strip()
+
     finished = keep = False
     try:
-        with open(partial, "a" if start else "w", newline="") as handle:
-            for chunk in chunks:
-                if args.smiles_col not in chunk.columns:
-                    raise KeyError(
-                        f"{args.input} has no column {args.smiles_col!r}; columns "
-                        f"are {list(chunk.columns)}"
-                    )
-                row_name = "row" if "row" not in chunk.columns else "row_pred"
-                chunk.index = pd.RangeIndex(n_rows, n_rows + len(chunk), name=row_name)
-                smiles = chunk[args.smiles_col].str.strip()
-                if failing:
-                    bad = model.check_inputs(smiles.tolist())[1]
-                    invalid += [InvalidSmiles(b.index + n_rows, b.value, b.reason) for b in bad]
-                    n_rows += len(chunk)
-                    continue
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", DomainWarning)  # one summary at the end
-                    preds = model.predict(
-                        smiles,
-                        errors="nan" if args.errors == "raise" else args.errors,
-                        targets=args.targets,
-                        return_std=args.std,
-                        domain=True,
-                        interval=args.interval,
-                    )
-                bad = [InvalidSmiles(i + n_rows, v, r) for i, v, r in preds.attrs["invalid"]]
-                n_rows += len(chunk)
-                if bad and args.errors == "raise":
-                    invalid += bad
-                    failing = True
-                    continue
-                n_invalid += len(bad)
-                invalid = (invalid + bad)[:20]  # the ones printed at the end
+        with open(partial, "a" if start else "w", newline="") as handle, warnings.catch_warnings():
+            warnings.simplefilter("ignore", DomainWarning)  # one summary at the end
+            for done in predict_chunks(
+                model,
+                smiles_chunks(),
+                errors=args.errors,
+                targets=args.targets,
+                return_std=args.std,
+                interval=args.interval,
+                domain=True,
+                start=start,
+            ):
+                chunk, preds = current[0], done.frame
+                n_rows = done.start + done.size
+                n_invalid += len(done.invalid)
+                invalid = (invalid + done.invalid)[:20]  # the ones printed at the end
                 n_outside += int((~preds["in_domain"].fillna(True)).sum())
                 preds = preds.rename(
                     columns=_output_columns(list(preds.columns), list(chunk.columns))
                 )
-                preds.index.name = row_name
+                preds.index.name = chunk.index.name
                 out = chunk.loc[preds.index].join(preds)
                 # One write per chunk, then the progress file: a run killed at any moment
                 # leaves whole chunks in OUT.partial up to the byte count recorded.
@@ -844,8 +848,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                     )
         if n_rows == 0:
             raise ValueError(f"input file {args.input} has a header but no rows")
-        if failing:
-            raise InvalidSmilesError(invalid, total=n_rows)
         os.replace(partial, args.out)
         progress.unlink(missing_ok=True)
         finished = True
@@ -921,9 +923,8 @@ def _field_docs(config_cls: type) -> dict[str, str]:
 
 def model_help(name: str) -> str:
     """The options of model kind ``name`` with their defaults, for ``fit --model NAME --help``."""
-    import dataclasses
-
     from sciml.chem.models import MODELS
+    from sciml.chem.models.options import option_defaults, option_sources
     from sciml.cli import resolve
 
     if name == "ensemble":
@@ -953,16 +954,12 @@ def model_help(name: str) -> str:
         + (f", --epochs sets {', '.join(cls.epoch_fields)}" if cls.epoch_fields else "")
         + "):"
     ]
-    for field in dataclasses.fields(cls.config_cls):
-        default = (
-            field.default
-            if field.default is not dataclasses.MISSING
-            else (
-                field.default_factory() if field.default_factory is not dataclasses.MISSING else ""
-            )
-        )
-        text = docs.get(field.name, "")
-        lines.append(f"  {field.name} = {default!r}" + (f": {text}" if text else ""))
+    defaults = option_defaults(cls.config_cls)
+    for option, (owner, field_name) in option_sources(cls.config_cls).items():
+        # A composed option (the GNN's epochs) is described where it is defined (TrainConfig),
+        # unless the model's own configuration says more about it.
+        text = docs.get(option) or _field_docs(owner).get(field_name, "")
+        lines.append(f"  {option} = {defaults.get(option, '')!r}" + (f": {text}" if text else ""))
     return "\n".join(lines)
 
 

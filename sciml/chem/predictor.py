@@ -1,14 +1,16 @@
 """Predict with any saved molecular model, in bounded memory.
 
-:class:`MolecularPropertyPredictor` wraps a fitted :class:`~sciml.chem.models.MoleculeModel`
-of any kind and predicts lists, Series or files in chunks, so memory does not grow with
-the input.
+:func:`predict_chunks` is the one chunked prediction loop: it predicts an input chunk by
+chunk, numbers rows and invalid SMILES by their position in the whole input, and applies
+the ``errors`` policy across chunks. :class:`MolecularPropertyPredictor` (lists, Series or
+files, in Python) and ``sciml predict`` (CSV files, with resume) both run it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,7 +18,108 @@ import pandas as pd
 from sciml.chem.models import MoleculeModel, load_model
 from sciml.chem.smiles import InvalidSmiles, InvalidSmilesError, check_errors_arg
 
-__all__ = ["MolecularPropertyPredictor"]
+__all__ = ["MolecularPropertyPredictor", "PredictedChunk", "predict_chunks"]
+
+
+@dataclass(frozen=True)
+class PredictedChunk:
+    """The predictions of one input chunk (see :func:`predict_chunks`).
+
+    Attributes
+    ----------
+    start : int
+        Position of the chunk's first molecule in the whole input.
+    size : int
+        Molecules in the chunk (invalid ones included).
+    frame : pandas.DataFrame
+        :meth:`MoleculeModel.predict`'s output for the chunk. Index: the chunk's labels when
+        it is a Series, else positions in the whole input (named ``row``).
+    invalid : list of InvalidSmiles
+        The chunk's invalid rows (kept as NaN rows or left out, as ``errors`` says), with
+        positions in the whole input.
+    """
+
+    start: int
+    size: int
+    frame: pd.DataFrame
+    invalid: list[InvalidSmiles]
+
+
+def predict_chunks(
+    model: MoleculeModel,
+    chunks: Iterable[pd.Series | Sequence[object]],
+    *,
+    errors: str = "raise",
+    targets: Sequence[str] | None = None,
+    return_std: bool = False,
+    interval: float | None = None,
+    domain: bool = False,
+    start: int = 0,
+) -> Iterator[PredictedChunk]:
+    """Predict an input chunk by chunk: the loop behind every bulk prediction in sciml.
+
+    Each chunk is predicted by ``model.predict`` with the options given here, and its
+    :class:`PredictedChunk` is yielded before the next chunk is read, so memory holds one
+    chunk at a time and a caller can pair each result with data of its own for that chunk.
+
+    Parameters
+    ----------
+    model : MoleculeModel
+        A fitted model.
+    chunks : iterable of pandas.Series or sequences
+        Consecutive parts of the input. A Series' index labels its output rows; otherwise
+        rows are labelled by their position in the whole input.
+    errors : {"raise", "skip", "nan"}
+        Invalid SMILES: ``"raise"`` stops yielding at the first chunk with one, only checks
+        the chunks after it, and then raises :class:`~sciml.chem.smiles.InvalidSmilesError`
+        listing every invalid row of the input; ``"skip"`` drops their rows; ``"nan"`` keeps
+        them as NaN rows.
+    targets, return_std, interval, domain
+        As in :meth:`MoleculeModel.predict`.
+    start : int
+        Position of the first chunk's first molecule (a resumed run's rows already done).
+
+    Yields
+    ------
+    PredictedChunk
+        One per chunk, in input order (none after an invalid SMILES under ``"raise"``).
+
+    Raises
+    ------
+    InvalidSmilesError
+        With ``errors="raise"``, after the last chunk, when any row is invalid; its
+        positions and total count the whole input.
+    """
+    check_errors_arg(errors)
+    offset, failed = start, []
+    for chunk in chunks:
+        labelled = isinstance(chunk, pd.Series)
+        size = len(chunk)
+        if failed:  # errors="raise" and an invalid SMILES seen: check the rest, to list all
+            bad = model.check_inputs(list(chunk))[1]
+            failed += [InvalidSmiles(b.index + offset, b.value, b.reason) for b in bad]
+            offset += size
+            continue
+        try:
+            frame = model.predict(
+                chunk if labelled else list(chunk),
+                errors=errors,
+                targets=targets,
+                return_std=return_std,
+                interval=interval,
+                domain=domain,
+            )
+        except InvalidSmilesError as exc:
+            failed = [InvalidSmiles(b.index + offset, b.value, b.reason) for b in exc.invalid]
+            offset += size
+            continue
+        if not labelled:
+            frame.index = pd.Index(frame.index + offset, name="row")
+        invalid = [InvalidSmiles(i + offset, v, r) for i, v, r in frame.attrs.get("invalid", [])]
+        yield PredictedChunk(offset, size, frame, invalid)
+        offset += size
+    if failed:
+        raise InvalidSmilesError(failed, total=offset)
 
 
 class MolecularPropertyPredictor:
@@ -66,6 +169,7 @@ class MolecularPropertyPredictor:
         chunk_size: int = 10_000,
         smiles_column: str = "smiles",
         domain: bool = False,
+        interval: float | None = None,
     ) -> pd.DataFrame:
         """Predict endpoints in physical units (plus ``<endpoint>_std`` uncertainty columns).
 
@@ -88,6 +192,10 @@ class MolecularPropertyPredictor:
         domain : bool
             Add the applicability-domain columns ``max_tanimoto``, ``in_domain`` and
             ``note`` (:meth:`MoleculeModel.predict`).
+        interval : float, optional
+            Add conformal ``<endpoint>_lower``/``_upper`` columns of this coverage (e.g.
+            0.9), as ``sciml predict --interval`` does; needs a calibrated model
+            (:meth:`MoleculeModel.predict`).
 
         Returns
         -------
@@ -102,28 +210,19 @@ class MolecularPropertyPredictor:
                 raise KeyError(
                     f"unknown endpoint(s) {unknown}; this model predicts {self.endpoints}"
                 )
-        frames, invalid, bad, offset = [], [], [], 0
-        for chunk in _chunks(smiles, chunk_size, smiles_column):
-            labelled = isinstance(smiles, pd.Series)
-            try:
-                frame = self.model.predict(
-                    chunk if labelled else list(chunk),
-                    errors=errors,
-                    targets=endpoints,
-                    return_std=uncertainty,
-                    domain=domain,
-                )
-            except InvalidSmilesError as exc:
-                bad += [InvalidSmiles(b.index + offset, b.value, b.reason) for b in exc.invalid]
-                offset += len(chunk)
-                continue
-            if not labelled:
-                frame.index = pd.Index(frame.index + offset, name="row")
-            invalid += [(i + offset, v, r) for i, v, r in frame.attrs.get("invalid", [])]
-            frames.append(frame)
-            offset += len(chunk)
-        if bad:
-            raise InvalidSmilesError(bad, total=offset)
+        chunks = predict_chunks(
+            self.model,
+            _chunks(smiles, chunk_size, smiles_column),
+            errors=errors,
+            targets=endpoints,
+            return_std=uncertainty,
+            interval=interval,
+            domain=domain,
+        )
+        frames, invalid = [], []
+        for done in chunks:
+            frames.append(done.frame)
+            invalid += [(b.index, b.value, b.reason) for b in done.invalid]
         columns = list(endpoints or self.endpoints)
         if uncertainty:
             columns += [f"{c}_std" for c in columns]
@@ -133,8 +232,11 @@ class MolecularPropertyPredictor:
         return result
 
 
-def _chunks(source, size: int, column: str) -> Iterator[pd.Series]:
-    """Yield the input as Series of at most ``size`` SMILES (files are read lazily)."""
+def _chunks(source, size: int, column: str) -> Iterator[pd.Series | list]:
+    """Yield the input in parts of at most ``size`` SMILES (files are read lazily).
+
+    A Series comes as Series (its index labels the rows); anything else as lists.
+    """
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
@@ -146,7 +248,7 @@ def _chunks(source, size: int, column: str) -> Iterator[pd.Series]:
         if name.endswith((".csv", ".tsv")):
             sep = "\t" if name.endswith(".tsv") else ","
             for part in read_csv_chunks(path, size, sep=sep, usecols=[column]):
-                yield part[column].reset_index(drop=True)
+                yield list(part[column])
             return
         import gzip
 
@@ -158,10 +260,10 @@ def _chunks(source, size: int, column: str) -> Iterator[pd.Series]:
                 if fields:
                     buffer.append(fields[0])
                 if len(buffer) == size:
-                    yield pd.Series(buffer)
+                    yield buffer
                     buffer = []
         if buffer:
-            yield pd.Series(buffer)
+            yield buffer
         return
     if isinstance(source, pd.Series):
         for start in range(0, len(source), size):
@@ -169,4 +271,4 @@ def _chunks(source, size: int, column: str) -> Iterator[pd.Series]:
         return
     items = list(source)
     for start in range(0, len(items), size):
-        yield pd.Series(items[start : start + size])
+        yield items[start : start + size]

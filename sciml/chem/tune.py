@@ -156,13 +156,9 @@ def _defaults_in_space(
     cls, space: Mapping[str, tuple[str, float, float, bool]], fixed: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The model's default value of each searched option, where it lies inside the range."""
-    import dataclasses
+    from sciml.chem.models.options import option_defaults
 
-    defaults = {
-        f.name: f.default
-        for f in dataclasses.fields(cls.config_cls)
-        if f.default is not dataclasses.MISSING
-    }
+    defaults = option_defaults(cls.config_cls)
     out = {}
     for name, (_, low, high, _) in space.items():
         value = defaults.get(name)

@@ -10,7 +10,7 @@ Public API
   :class:`UncertaintyWeighting`, :class:`DWAWeighting`, :class:`ReLoBRaLoWeighting`
 - label kinds (:mod:`sciml.train.tasks`): :class:`Task`, :class:`RegressionTask`,
   :class:`BinaryTask`, :class:`Tasks`, :func:`infer_tasks`
-- :class:`Standardizer`; data: :class:`ArrayDataset`, :class:`RegressionMLP`
+- :class:`Standardizer`, :func:`masked_moments`; data: :class:`ArrayDataset`, :class:`RegressionMLP`
 - checkpoints: :func:`save_checkpoint`, :func:`load_checkpoint`, :func:`load_model`, :func:`register_model`,
   :class:`CheckpointError`
 """
@@ -37,7 +37,7 @@ from sciml.train.losses import (
     TokenCrossEntropy,
     masked_task_mean,
 )
-from sciml.train.normalize import Standardizer
+from sciml.train.normalize import Standardizer, masked_moments
 from sciml.train.resume import Checkpoints
 from sciml.train.tasks import BinaryTask, RegressionTask, Task, Tasks, infer_tasks
 from sciml.train.trainer import NonFiniteLossError, TimeBudgetReached, TrainConfig, Trainer
@@ -84,6 +84,7 @@ __all__ = [
     "load_checkpoint",
     "dataclass_from_dict",
     "load_model",
+    "masked_moments",
     "masked_task_mean",
     "rebuild_model",
     "register_model",

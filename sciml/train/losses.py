@@ -254,15 +254,9 @@ class MultiTaskRegression(Objective):
             return
         ys, masks = [], []
         for batch in train_batches():
-            y = batch[self.target_key]
-            ys.append(torch.as_tensor(y).detach().cpu().double())
-            if "mask" in batch:
-                masks.append(torch.as_tensor(batch["mask"]).cpu().bool())
-        if not ys:
-            raise ValueError("the training data set is empty")
-        y = torch.cat([v.reshape(-1, v.shape[-1]) if v.ndim > 1 else v[:, None] for v in ys])
-        mask = torch.cat([m.reshape(-1) for m in masks]) if masks else None
-        scaler.fit(y, mask=mask, task_names=self.task_names)
+            ys.append(batch[self.target_key])
+            masks.append(batch.get("mask"))
+        scaler.fit_batches(ys, masks, task_names=self.task_names)
 
     def _check(self, pred: torch.Tensor, y: torch.Tensor) -> None:
         expected = tuple(y.shape) + ((self.loss.n_bins,) if isinstance(self.loss, HLGauss) else ())

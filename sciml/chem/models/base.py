@@ -31,6 +31,12 @@ import pandas as pd
 from sciml._io import atomic_write
 from sciml.chem.conformal import ConformalScores, IsotonicCalibration, check_level
 from sciml.chem.domain import DomainWarning, TrainingDomain, domain_columns
+from sciml.chem.models.options import (
+    config_from_options,
+    option_sources,
+    options_dict,
+    with_options,
+)
 from sciml.chem.smiles import (
     Errors,
     InvalidSmiles,
@@ -40,7 +46,7 @@ from sciml.chem.smiles import (
 )
 from sciml.chem.transforms import TargetTransforms
 from sciml.hygiene import ISOTOPES, check_finite_targets, check_training_targets
-from sciml.train.checkpoint import CheckpointError, class_path, dataclass_from_dict
+from sciml.train.checkpoint import CheckpointError, class_path
 from sciml.train.tasks import BinaryTask, Task, Tasks, infer_tasks
 
 if TYPE_CHECKING:
@@ -263,7 +269,8 @@ class MoleculeModel:
     """Base class: SMILES in, endpoint frame in physical units out.
 
     Subclasses set :attr:`name` (the registry key) and :attr:`config_cls` (a frozen
-    dataclass of hyper-parameters) and implement ``_fit``, ``_predict``, ``_save`` and
+    dataclass of hyper-parameters, whose options may be composed from another
+    configuration: :mod:`sciml.chem.models.options`) and implement ``_fit``, ``_predict``, ``_save`` and
     ``_load``; validation, alignment, the ``errors=`` policy and the metadata file live
     here, once.
 
@@ -272,7 +279,7 @@ class MoleculeModel:
     config : dataclass, optional
         Hyper-parameters (defaults of :attr:`config_cls` if omitted).
     **overrides
-        Fields of the configuration to change, e.g. ``GNNModel(epochs=10)``.
+        Options of the configuration to change, e.g. ``GNNModel(epochs=10)``.
     """
 
     name: ClassVar[str] = ""
@@ -293,11 +300,11 @@ class MoleculeModel:
             raise TypeError(
                 f"config must be a {self.config_cls.__name__}, got {type(config).__name__}"
             )
-        unknown = sorted(set(overrides) - {f.name for f in dataclasses.fields(config)})
+        unknown = sorted(set(overrides) - set(option_sources(self.config_cls)))
         if unknown:
-            valid = ", ".join(f.name for f in dataclasses.fields(config))
+            valid = ", ".join(option_sources(self.config_cls))
             raise TypeError(f"{type(self).__name__} has no option(s) {unknown}; options: {valid}")
-        self.config = dataclasses.replace(config, **overrides)
+        self.config = with_options(config, **overrides)
         self.targets: list[str] = []
         self.fit_info: dict[str, Any] = {}
         self.transforms = TargetTransforms.identity([])
@@ -321,7 +328,7 @@ class MoleculeModel:
                 f"{type(self).__name__} ({self.name!r}) has no inference option(s) "
                 f"{', '.join(unknown)}; its inference options: {have}"
             )
-        self.config = dataclasses.replace(self.config, **options)
+        self.config = with_options(self.config, **options)
         return self
 
     # ----------------------------------------------------------- interface
@@ -768,7 +775,7 @@ class MoleculeModel:
             "format_version": FORMAT_VERSION,
             "model": self.name,
             "class": class_path(self),
-            "config": dataclasses.asdict(self.config),
+            "config": options_dict(self.config),
             "targets": self.targets,
             "tasks": self.tasks.to_dict(),
             "fit_info": {"n_train": self.fit_info.get("n_train")},
@@ -804,7 +811,7 @@ class MoleculeModel:
                 f"expects {class_path(cls)} ({cls.name!r})"
             )
         model = cls(
-            dataclass_from_dict(cls.config_cls, meta.get("config"), Path(directory) / META_FILE)
+            config_from_options(cls.config_cls, meta.get("config"), Path(directory) / META_FILE)
         )
         targets = meta.get("targets")
         if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):

@@ -20,9 +20,9 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -33,13 +33,38 @@ from sciml.chem.models.base import LabelledSet, MoleculeModel, file_inside
 from sciml.chem.smiles import parse_batch
 from sciml.chem.splits import random_split
 from sciml.train.checkpoint import CheckpointError
+from sciml.train.trainer import TrainConfig
 
-__all__ = ["GNNConfig", "GNNModel"]
+__all__ = ["GNNConfig", "GNNModel", "gnn_training"]
+
+
+def gnn_training() -> TrainConfig:
+    """The D-MPNN's training defaults (close to chemprop's).
+
+    50 epochs of 50 molecules, AdamW at 1e-3 without weight decay, 4% linear warm-up then
+    cosine decay to 0.1 x lr, gradient norm clipped at 10, no progress bars.
+    """
+    return TrainConfig(
+        max_epochs=50,
+        batch_size=50,
+        lr=1e-3,
+        weight_decay=0.0,
+        warmup=0.04,
+        schedule="cosine",
+        min_lr_ratio=0.1,
+        grad_clip=10.0,
+        progress=False,
+    )
 
 
 @dataclass(frozen=True)
 class GNNConfig:
     """Hyper-parameters of :class:`GNNModel` (defaults close to chemprop's).
+
+    The training options are those of :class:`sciml.train.TrainConfig`, held in ``train``
+    and set by flat names: ``epochs`` (``max_epochs``), ``batch_size``, ``lr``,
+    ``weight_decay``, ``warmup``, ``patience``, ``seed``, ``device`` and ``progress``, e.g.
+    ``GNNModel(epochs=30, lr=5e-4)`` or ``--set epochs=30``; ``config.epochs`` reads them.
 
     Attributes
     ----------
@@ -57,26 +82,38 @@ class GNNConfig:
         Concatenate z-scored RDKit descriptors to the molecule embedding.
     ensemble : int
         Independently seeded members (>1 enables ``return_std``).
-    epochs, batch_size : int
-        Training length and molecules per batch.
-    lr, weight_decay, warmup : float
-        AdamW settings; warm-up as a fraction of all steps, then cosine decay.
+    train : TrainConfig
+        Training options (defaults: :func:`gnn_training`), set by the flat names above;
+        two of them mean more here:
+    seed : int
+        ``train.seed``: seed of member 0 (member k uses ``seed + k``, for its initial
+        weights and batch order) and of the validation split.
+    patience : int or None
+        ``train.patience``: early stopping on the validation loss (only with validation
+        data; the best epoch's weights are kept either way).
     loss : {"mse", "mae", "huber"}
         Elementwise loss on standardised regression targets (binary endpoints: BCE).
     val_fraction : float
         Without explicit validation data, hold out this random fraction of the training
         molecules to pick the best epoch (0: train on all, keep the last epoch).
-    patience : int or None
-        Early stopping on the validation loss.
-    seed : int
-        Seed of member 0 (member k uses ``seed + k``) and of the validation split.
-    device : str or None
-        Torch device (None: CUDA, MPS, else CPU; ``$SCIML_DEVICE`` overrides).
-    progress : bool
-        Show progress bars.
     descriptor_cache : bool
         Use the on-disk descriptor cache.
     """
+
+    #: Flat option names of the ``train`` fields (:mod:`sciml.chem.models.options`).
+    composed: ClassVar[dict[str, dict[str, str]]] = {
+        "train": {
+            "epochs": "max_epochs",
+            "batch_size": "batch_size",
+            "lr": "lr",
+            "weight_decay": "weight_decay",
+            "warmup": "warmup",
+            "patience": "patience",
+            "seed": "seed",
+            "device": "device",
+            "progress": "progress",
+        }
+    }
 
     hidden: int = 300
     depth: int = 3
@@ -86,17 +123,9 @@ class GNNConfig:
     ffn_layers: int = 1
     descriptors: bool = True
     ensemble: int = 1
-    epochs: int = 50
-    batch_size: int = 50
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    warmup: float = 0.04
+    train: TrainConfig = field(default_factory=gnn_training)
     loss: str = "mse"
     val_fraction: float = 0.1
-    patience: int | None = None
-    seed: int = 0
-    device: str | None = None
-    progress: bool = False
     descriptor_cache: bool = True
 
     def __post_init__(self):
@@ -106,6 +135,13 @@ class GNNConfig:
             raise ValueError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
         if self.architecture not in ("dmpnn", "gine"):
             raise ValueError(f"architecture must be 'dmpnn' or 'gine', got {self.architecture!r}")
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for names that are not attributes: the flat training options.
+        target = self.composed["train"].get(name)
+        if target is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(self.train, target)
 
 
 class GNNModel(MoleculeModel):
@@ -152,24 +188,12 @@ class GNNModel(MoleculeModel):
 
         return MultiTaskObjective(self.tasks, loss=self.config.loss)
 
-    def _train_config(self, member: int, has_val: bool):
-        from sciml.train import TrainConfig
-
-        c = self.config
-        return TrainConfig(
-            max_epochs=c.epochs,
-            batch_size=c.batch_size,
-            lr=c.lr,
-            weight_decay=c.weight_decay,
-            warmup=c.warmup,
-            schedule="cosine",
-            min_lr_ratio=0.1,
-            grad_clip=10.0,
+    def _train_config(self, member: int, has_val: bool) -> TrainConfig:
+        train = self.config.train
+        return train.replace(
             monitor="val_loss" if has_val else "train_loss",
-            patience=c.patience if has_val else None,
-            seed=c.seed + member,
-            device=c.device,
-            progress=c.progress,
+            patience=train.patience if has_val else None,
+            seed=train.seed + member,
         )
 
     # ---------------------------------------------------------------- fit
@@ -186,7 +210,7 @@ class GNNModel(MoleculeModel):
             fit_ds = train_ds
         elif c.val_fraction > 0 and len(train.smiles) >= 10:
             fit_idx, val_idx = random_split(
-                len(train.smiles), (1 - c.val_fraction, c.val_fraction), seed=c.seed
+                len(train.smiles), (1 - c.val_fraction, c.val_fraction), seed=c.train.seed
             )
             fit_ds, val_ds = Subset(train_ds, fit_idx.tolist()), Subset(train_ds, val_idx.tolist())
             fit_ds.collate = val_ds.collate = train_ds.collate
@@ -195,7 +219,7 @@ class GNNModel(MoleculeModel):
         n_desc = train_ds.descriptors.shape[1] if train_ds.descriptors is not None else 0
         self.members, self.histories = [], []
         for k in range(c.ensemble):
-            seed_everything(c.seed + k)  # the initial weights, not only the batch order
+            seed_everything(c.train.seed + k)  # the initial weights, not only the batch order
             net = MPNNRegressor(
                 ATOM_FDIM,
                 BOND_FDIM,

@@ -14,7 +14,7 @@ from torch import nn
 
 from sciml.nn import MLP
 from sciml.train.checkpoint import register_model
-from sciml.train.normalize import Standardizer
+from sciml.train.normalize import Standardizer, masked_moments
 
 __all__ = ["BondMessagePassing", "MPNNRegressor"]
 
@@ -160,17 +160,22 @@ class MPNNRegressor(nn.Module):
 
     @torch.no_grad()
     def fit_descriptor_scaler(self, descriptors: np.ndarray) -> None:
-        """Fit the descriptor z-scoring on training descriptors ``(B, D)`` (NaN ignored)."""
+        """Fit the descriptor z-scoring on training descriptors ``(B, D)`` (NaN ignored).
+
+        The statistics of every sciml scaler (:func:`~sciml.train.normalize.masked_moments`),
+        kept in this model's ``descriptor_mean`` and ``descriptor_std`` buffers.
+        """
         d = np.asarray(descriptors, dtype=np.float64)
         if d.ndim != 2 or d.shape[1] != self.hparams["n_descriptors"]:
             raise ValueError(
                 f"descriptors have shape {d.shape}; expected (B, {self.hparams['n_descriptors']})"
             )
-        with np.errstate(all="ignore"):
-            mean = np.nan_to_num(np.nanmean(d, axis=0))
-            std = np.nan_to_num(np.nanstd(d, axis=0))
-        self.descriptor_mean.copy_(torch.from_numpy(mean))
-        self.descriptor_std.copy_(torch.from_numpy(np.where(std > 1e-8, std, 1.0)))
+        mean, std, _ = masked_moments(d)
+        std = torch.nan_to_num(std)
+        # A descriptor without values, or constant on the training split, passes unscaled
+        # (its z-score is then 0 on the training molecules) instead of dividing by ~0.
+        self.descriptor_mean.copy_(torch.nan_to_num(mean))
+        self.descriptor_std.copy_(torch.where(std > 1e-8, std, torch.ones_like(std)))
 
     def scaled_descriptors(self, descriptors: torch.Tensor) -> torch.Tensor:
         """Raw ``(B, D)`` descriptors to z-scores (NaN -> 0, clipped to +-5)."""

@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from sciml.chem.models.base import LabelledSet, MoleculeModel, file_inside
+from sciml.chem.models.options import option_sources, options_dict
 from sciml.train.checkpoint import CheckpointError
 
 __all__ = ["StackConfig", "StackedModel", "best_recipe", "simplex_weights"]
@@ -218,7 +219,7 @@ class StackedModel(MoleculeModel):
                 "targets": self.targets,
                 "tasks": self.tasks.kinds,
                 "transforms": self.transforms.kinds,
-                "members": {k: [m.name, asdict(m.config)] for k, m in self.members.items()},
+                "members": {k: [m.name, options_dict(m.config)] for k, m in self.members.items()},
             },
             sort_keys=True,
             default=str,
@@ -605,7 +606,7 @@ def best_recipe(
     members = {}
     for label, (kind, defaults) in BEST_MEMBERS.items():
         cls = MODELS[kind]
-        fields = set(cls.config_cls.__dataclass_fields__)
+        fields = set(option_sources(cls.config_cls))
         chosen = {**defaults, "seed": seed}
         if threads is not None and "n_jobs" in fields:
             chosen["n_jobs"] = threads

@@ -166,17 +166,16 @@ def fit_scalers(model: torch.nn.Module, batches: Iterable[dict], *, refit: bool 
     for batch in batches:
         v = prepare(batch["branch"].detach().float()).double().cpu()
         if v.ndim == 4:  # (B, C, H, W) -> (B, H*W, C), statistics per channel
-            branches.append(v.flatten(2).transpose(1, 2).reshape(-1, v.shape[1]))
-            if "mask_grid" in batch:
-                branch_masks.append(batch["mask_grid"].bool().cpu().reshape(-1))
+            branches.append(v.flatten(2).transpose(1, 2))
+            branch_masks.append(batch.get("mask_grid"))
         else:
             branches.append(v)
+            branch_masks.append(None)
         if "coefficients" in batch:
-            coefficients.append(batch["coefficients"].detach().double().cpu())
+            coefficients.append(batch["coefficients"].detach())
         y = batch["y"].detach().double().cpu()
-        targets.append(y.reshape(-1, y.shape[-1]))
-        if "mask" in batch:
-            target_masks.append(batch["mask"].bool().cpu().reshape(-1))
+        targets.append(y)
+        target_masks.append(batch.get("mask"))
         if getattr(model, "trunk", "mlp") == "pod":
             fields.append(y[..., 0])
             field_masks.append(batch["mask"].bool().cpu() if "mask" in batch else None)
@@ -188,12 +187,9 @@ def fit_scalers(model: torch.nn.Module, batches: Iterable[dict], *, refit: bool 
         (model.target_scaler, targets, target_masks),
     ]
     if getattr(model, "n_coefficients", 0):
-        plan.append((model.coef_scaler, coefficients, []))
+        plan.append((model.coef_scaler, coefficients, None))
     for scaler, values, masks in plan:
-        if bool(scaler.fitted) and not refit:
-            continue
-        mask = torch.cat(masks) if masks and len(masks) == len(values) else None
-        scaler.fit(torch.cat(values), mask=mask)
+        scaler.fit_batches(values, masks, refit=refit)
     if fields and (refit or not bool(model.pod_fitted)):
         fit_pod(model, torch.cat(fields), _cat_masks(field_masks), coords)
 
