@@ -420,3 +420,28 @@ def test_best_stops_at_max_minutes_and_resumes_from_the_command_line(train_csv, 
     fresh = tmp_path / "fresh"
     assert main([*base[:6], str(fresh), *base[7:]]) == 0
     pd.testing.assert_frame_equal(resumed, load_model(fresh).predict(SMILES[:5]))
+
+
+def test_select_best_gives_each_endpoint_to_its_best_inner_member():
+    # The lookup table is useless on held-out molecules; the forest is not. Weights would mix
+    # a little; select_best must put all weight on the member with the best inner score.
+    y = _y()
+    model = StackedModel(
+        members={"lookup": LookupModel(), "rf": _members()["rf"]}, inner_folds=3, select_best=True
+    ).fit(SMILES, y)
+    assert model.config.select_best
+    for target in ("logp", "tpsa"):
+        inner = model.fit_info["inner_r2"][target]
+        best = max(("lookup", "rf"), key=lambda label: inner[label])
+        assert model.weights[target] == {label: float(label == best) for label in ("lookup", "rf")}
+        assert inner["stack"] == pytest.approx(inner[best])
+
+
+def test_best_recipe_keeps_the_members_asked_for():
+    model = best_recipe(members=("gbm_rich", "gbm"), select_best=True, inner_folds=5)
+    assert list(model.members) == ["gbm", "gbm_rich"]  # the recipe's order
+    assert model.config.select_best and model.config.inner_folds == 5
+    with pytest.raises(ValueError, match="distinct labels of the best recipe"):
+        best_recipe(members=("gbm", "rf"))
+    with pytest.raises(ValueError, match="at least two members"):
+        best_recipe(members=("gbm",))
