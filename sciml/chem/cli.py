@@ -123,7 +123,8 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
         "--config",
         metavar="FILE.json",
         help="model kind, options and transforms from 'sciml tune' "
-        "(best_config.json); flags given here override it",
+        "(best_config.json; for --model best, the stack's options and its members' "
+        "under their labels); flags given here override it",
     )
     parser.add_argument(
         "--transform",
