@@ -42,7 +42,10 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         trials=args.trials,
         folds=args.folds,
         seed=args.seed,
-        transforms=parse_transform_options(args.transform) if args.transform else None,
+        # As 'sciml fit': --model best transforms targets by the auto rule unless told.
+        transforms=parse_transform_options(args.transform)
+        if args.transform
+        else ("auto" if args.model == "best" else None),
         fixed=fixed,
         storage=args.storage,
         study_name=args.study_name,
@@ -114,7 +117,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--transform",
         action="append",
         metavar="KIND|NAME=KIND",
-        help="target transform used in every fold (see 'sciml fit --help')",
+        help="target transform used in every fold (see 'sciml fit --help'; default: "
+        "auto for best, as 'sciml fit' does, none otherwise)",
     )
     p.add_argument(
         "--set",

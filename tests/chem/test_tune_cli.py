@@ -88,7 +88,7 @@ def test_tune_best_writes_a_config_that_fit_reproduces(tmp_path, nci_smiles, cap
     options = config["options"]
     assert options["members"] == ["gbm", "gbm_rich"] and options["inner_folds"] == 3
     assert options["gbm_rich"]["fingerprints"] == ["avalon", "erg", "maccs"]  # trial 0
-    assert config["searched"]["gbm_rich.features"] == "rich"
+    assert config["searched"]["gbm_rich.features"] == "rich" and config["transforms"] == "auto"
     # A flag given to fit changes the tuned configuration.
     fit = ["fit", "--train", str(train), "--targets", "logp", "--out", str(tmp_path / "m")]
     fit += ["--config", str(tmp_path / "t" / "best_config.json"), "--set", "gbm.n_estimators=25"]
