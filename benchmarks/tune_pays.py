@@ -154,6 +154,11 @@ def _tuned(model: str, data, train, test, endpoints, trials, fixed, space=None, 
     }
 
 
+#: Called after each unit is stored (``main`` rewrites the results file: a run stopped at any
+#: point leaves the table of what it finished).
+AFTER_UNIT: list = []
+
+
 def _unit(name: str, compute) -> dict:
     path = CACHE / f"{name}.json"
     if path.is_file():
@@ -164,6 +169,8 @@ def _unit(name: str, compute) -> dict:
     with atomic_write(path, "w") as handle:
         json.dump(out, handle, indent=1, default=str)
     print(f"[tune_pays] {name}: {out.get('r2')} ({out.get('cpu_s', 0):.0f} CPU-s)", flush=True)
+    for callback in AFTER_UNIT:
+        callback()
     return out
 
 
@@ -424,16 +431,19 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     command = command_line()
     trials = {"small": args.small_trials, "full": args.full_trials, "stack": args.stack_trials}
+
+    def write() -> None:
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        with atomic_write(RESULTS / f"{STEM}.md", "w") as handle:
+            handle.write(report(command, trials))
+
     if not args.report_only:
+        AFTER_UNIT.append(write)
         data = _data()
         parts = {"small": part_small, "full": part_full, "stack": part_stack}
         for part in args.parts:
             parts[part](data, trials[part])
-            RESULTS.mkdir(parents=True, exist_ok=True)
-            with atomic_write(RESULTS / f"{STEM}.md", "w") as handle:
-                handle.write(report(command, trials))
-    with atomic_write(RESULTS / f"{STEM}.md", "w") as handle:
-        handle.write(report(command, trials))
+    write()
     print(f"wrote {RESULTS / f'{STEM}.md'}")
     return 0
 
