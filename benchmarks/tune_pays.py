@@ -420,7 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         "--parts", nargs="+", default=["full", "small", "stack"], choices=("small", "full", "stack")
     )
     parser.add_argument("--small-trials", type=int, default=12, help="trials per small search")
-    parser.add_argument("--full-trials", type=int, default=5, help="trials per full-data search")
+    parser.add_argument("--full-trials", type=int, default=8, help="trials per full-data search")
     parser.add_argument("--stack-trials", type=int, default=4, help="trials of the stack search")
     parser.add_argument(
         "--report-only", action="store_true", help="rebuild the markdown from stored units"
