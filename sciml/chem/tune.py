@@ -540,7 +540,8 @@ class TuneResult:
     transforms : str or dict
         Target transforms used during the search.
     trials : pandas.DataFrame
-        One row per trial: number, state, score, duration and searched values.
+        One row per trial: number, state, score (``cv_r2``, the mean over endpoints),
+        each endpoint's score (``cv_<endpoint>``), duration and searched values.
     options : dict
         The best trial's model options, fixed ones included, as ``sciml fit --config``
         reads them (feature sets spelt out as fields; for ``best``, members' fields nested
@@ -593,12 +594,14 @@ def _held_masks(n: int, folds: int, seed: int) -> list[np.ndarray]:
     return masks
 
 
-def _cv_score(factory, smiles: list[str], y: pd.DataFrame, held_masks, transforms: Any) -> float:
-    """Mean over K folds and endpoints of each endpoint's task score.
+def _cv_score(
+    factory, smiles: list[str], y: pd.DataFrame, held_masks, transforms: Any
+) -> tuple[float, dict[str, float]]:
+    """Mean over K folds and endpoints of each endpoint's task score, and each endpoint's mean.
 
     R² for regression endpoints (in the model's training units), AUROC for binary ones.
     """
-    scores = []
+    scores, per_endpoint = [], {}
     for held in held_masks:
         model = factory()
         model.fit(
@@ -607,7 +610,9 @@ def _cv_score(factory, smiles: list[str], y: pd.DataFrame, held_masks, transform
         held_smiles = [s for s, h in zip(smiles, held, strict=True) if h]
         table = model.evaluate(held_smiles, y[held], transformed=True)
         scores.append(float(np.nanmean(table["score"].to_numpy(dtype=float))))
-    return float(np.mean(scores))
+        for endpoint, score in table["score"].items():
+            per_endpoint.setdefault(str(endpoint), []).append(float(score))
+    return float(np.mean(scores)), {e: float(np.mean(v)) for e, v in per_endpoint.items()}
 
 
 def tune(
@@ -701,7 +706,12 @@ def tune(
     def objective(trial) -> float:
         params = {name: dim.suggest(trial, name) for name, dim in space.items()}
         options = tunable.options(fixed, _decode(space, params))
-        return _cv_score(lambda: tunable.build(options), smiles, y, masks, transforms)
+        score, per_endpoint = _cv_score(
+            lambda: tunable.build(options), smiles, y, masks, transforms
+        )
+        for endpoint, value in per_endpoint.items():  # the trials table's cv_<endpoint>
+            trial.set_user_attr(f"cv_{endpoint}", value)
+        return score
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
@@ -716,9 +726,11 @@ def tune(
         # so the search never returns something worse on the inner folds than not tuning.
         study.enqueue_trial(_trial_zero(space, tunable.defaults()))
     study.optimize(objective, n_trials=trials, timeout=timeout, show_progress_bar=progress)
-    frame = study.trials_dataframe(attrs=("number", "state", "value", "duration", "params"))
+    frame = study.trials_dataframe(
+        attrs=("number", "state", "value", "duration", "params", "user_attrs")
+    )
     frame = frame.rename(columns={"value": "cv_r2"})
-    frame.columns = [c.removeprefix("params_") for c in frame.columns]
+    frame.columns = [c.removeprefix("params_").removeprefix("user_attrs_") for c in frame.columns]
     if "duration" in frame:
         frame["duration_s"] = frame.pop("duration").dt.total_seconds()
     best = dict(study.best_params)

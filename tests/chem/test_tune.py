@@ -149,6 +149,8 @@ def test_on_60_molecules_no_trial_asks_for_more_leaves_than_the_bound(data):
     assert first["learning_rate"] == pytest.approx(0.03) and first["features"] == "default"
     assert result.best_score >= first["cv_r2"]
     assert result.best_score > 0.3
+    # One endpoint: its own column equals the mean over endpoints.
+    assert result.trials["cv_logp"].tolist() == pytest.approx(result.trials["cv_r2"].tolist())
 
 
 def test_leaves_sized_for_big_data_collapse_on_60_molecules(data):
