@@ -43,7 +43,7 @@ import pandas as pd  # noqa: E402
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from benchmarks._machine import command_line, machine_info  # noqa: E402
+from benchmarks._machine import command_line, git_commit, machine_info  # noqa: E402
 from sciml._io import atomic_write  # noqa: E402
 
 RESULTS = ROOT / "results"
@@ -283,6 +283,80 @@ def _mean(r2: dict) -> float:
     return float(np.mean(list(r2.values())))
 
 
+def _run_line() -> list[str]:
+    """Which run computed the stored units (the header names the command that wrote the file)."""
+    run = _load("run")
+    if not run:
+        return []
+    return [
+        f"Units computed by `{run['command']}` at commit {run['commit']}, started "
+        f"{run['started']} UTC.",
+        "",
+    ]
+
+
+def _verdict(trials: dict) -> list[str]:
+    """The answer in numbers, from the stored units (parts not run are left out)."""
+    out = []
+    pairs = [
+        (_load(f"full_{k}_default"), _load(f"full_{k}_scaled_t{trials['full']}"))
+        for k in FULL_FOLDS
+    ]
+    pairs = [(d, t) for d, t in pairs if d and t]
+    if pairs:
+        diffs = [_mean(t["r2"]) - _mean(d["r2"]) for d, t in pairs]
+        per_endpoint = {
+            e: float(np.mean([t["r2"][e] - d["r2"][e] for d, t in pairs])) for e in ENDPOINTS
+        }
+        out.append(
+            f"- **All data (GBM)**: mean test R² {np.mean([_mean(d['r2']) for d, _ in pairs]):.3f} "
+            f"(defaults) → {np.mean([_mean(t['r2']) for _, t in pairs]):.3f} (tuned), "
+            f"{np.mean(diffs):+.3f} on average over {len(pairs)} outer folds "
+            f"(per fold {', '.join(f'{x:+.3f}' for x in diffs)}; better on "
+            f"{sum(x > 0 for x in diffs)} of {len(diffs)}); better on "
+            f"{sum(v > 0 for v in per_endpoint.values())} of {len(ENDPOINTS)} endpoints on "
+            f"average. Search + refit cost {np.mean([t['cpu_s'] for _, t in pairs]):.0f} CPU-s "
+            f"per fold against {np.mean([d['cpu_s'] for d, _ in pairs]):.0f} for the default fit."
+        )
+    small = []
+    for size in SMALL_SIZES:
+        for r in range(SMALL_REPEATS):
+            key = f"small_{size}_{r}"
+            units = [
+                _load(f"{key}_default"),
+                _load(f"{key}_fixed_t{trials['small']}"),
+                _load(f"{key}_scaled_t{trials['small']}"),
+            ]
+            if all(units):
+                small.append(units)
+    if small:
+        n_trials = sum(f["trials"] for _, f, _ in small)
+        out.append(
+            f"- **Small data ({len(small)} subsets of {', '.join(map(str, SMALL_SIZES))} "
+            f"molecules)**: trials with an endpoint LightGBM cannot split: fixed ranges "
+            f"{sum(f['unsplittable'] for _, f, _ in small)} of {n_trials}, scaled "
+            f"{sum(s['unsplittable'] for _, _, s in small)} of "
+            f"{sum(s['trials'] for _, _, s in small)}. Mean test R²: defaults "
+            f"{np.mean([_mean(d['r2']) for d, _, _ in small]):.3f}, tuned in the fixed ranges "
+            f"{np.mean([_mean(f['r2']) for _, f, _ in small]):.3f}, in the scaled space "
+            f"{np.mean([_mean(s['r2']) for _, _, s in small]):.3f}; scaled beats the defaults "
+            f"on {sum(_mean(s['r2']) > _mean(d['r2']) for d, _, s in small)} of {len(small)} "
+            f"subsets and the fixed ranges on "
+            f"{sum(_mean(s['r2']) > _mean(f['r2']) for _, f, s in small)}."
+        )
+    default, tuned = _load("stack_default"), _load(f"stack_tuned_t{trials['stack']}")
+    if default and tuned:
+        out.append(
+            f"- **Stack (no GNN), 150 molecules**: mean test R² {_mean(default['r2']):.3f} → "
+            f"{_mean(tuned['r2']):.3f}; the best of {tuned['trials']} trials on the inner folds "
+            f"was trial 0 (the defaults, clipped)"
+            if tuned["cv_best"] == tuned["cv_default"]
+            else f"- **Stack (no GNN), 150 molecules**: mean test R² {_mean(default['r2']):.3f} "
+            f"→ {_mean(tuned['r2']):.3f}."
+        )
+    return ["## Verdict", "", *out, ""] if out else []
+
+
 def report(command: str, trials: dict) -> str:
     lines = [
         "# Does tuning pay? Defaults against `sciml tune` on held-out folds (Biogen ADME)",
@@ -293,6 +367,8 @@ def report(command: str, trials: dict) -> str:
         "(the Biogen endpoints are log10 already; `--transform auto` keeps them). One thread. "
         f"Trials: small {trials['small']}, full {trials['full']}, stack {trials['stack']}.",
         "",
+        *_run_line(),
+        *_verdict(trials),
     ]
     # ---- small data
     rows = []
@@ -438,6 +514,12 @@ def main(argv: list[str] | None = None) -> int:
             handle.write(report(command, trials))
 
     if not args.report_only:
+        import datetime
+
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with atomic_write(CACHE / "run.json", "w") as handle:
+            started = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
+            json.dump({"command": command, "commit": git_commit(), "started": started}, handle)
         AFTER_UNIT.append(write)
         data = _data()
         parts = {"small": part_small, "full": part_full, "stack": part_stack}
