@@ -123,7 +123,8 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
         "--config",
         metavar="FILE.json",
         help="model kind, options and transforms from 'sciml tune' "
-        "(best_config.json); flags given here override it",
+        "(best_config.json; for --model best, the stack's options and its members' "
+        "under their labels); flags given here override it",
     )
     parser.add_argument(
         "--transform",
@@ -618,11 +619,9 @@ def _member_overrides(overrides: list, labels: list[str], what: str) -> dict[str
 
 def _best(args: argparse.Namespace):
     """``--model best``: :func:`~sciml.chem.models.best_recipe` with the flags' options."""
-    from sciml.chem.models import best_recipe
     from sciml.chem.models.stack import BEST_MEMBERS
+    from sciml.chem.tune import best_from_options
 
-    if args.config_options:
-        raise ValueError("--config applies to single models, not to --model best")
     for flag in ("val_fraction", "ensemble", "pretrained", "adapt", "head"):
         if getattr(args, flag, None) is not None:
             raise ValueError(
@@ -632,9 +631,16 @@ def _best(args: argparse.Namespace):
     options = _member_overrides(args.overrides, list(BEST_MEMBERS), "best")
     if args.epochs is not None:
         options.setdefault("gnn", {}).setdefault("epochs", args.epochs)
-    return best_recipe(
-        seed=0 if args.seed is None else args.seed, threads=args.threads, options=options
-    )
+    # A 'sciml tune --model best' result (stack options, members' options under their
+    # label) first; the flags change it.
+    config = dict(args.config_options)
+    for label, fields in options.items():
+        config[label] = {**dict(config.get(label, {})), **fields}
+    if args.seed is not None:
+        config["seed"] = args.seed
+    if args.threads is not None:
+        config["threads"] = args.threads
+    return best_from_options(config)
 
 
 def _without_descriptor_cache(model) -> None:

@@ -5,8 +5,11 @@
     sciml tune --train train.csv --smiles-col SMILES --targets HLM,RLM --model gbm \
         --trials 30 --folds 3 --out runs/tune-gbm [--storage sqlite:///tune.db] \
         [--study-name NAME] [--transform auto] [--set n_jobs=1] [--max-minutes 60]
+    sciml tune --train train.csv --targets HLM,RLM --model best --members gbm,gbm_rich \
+        --set threads=1 --set gnn.epochs=5 --trials 10 --out runs/tune-best
 
-Writes ``OUT/best_config.json`` (read by ``sciml fit --config``) and ``OUT/trials.csv``.
+The search space scales with the training part of the folds (see
+:func:`sciml.chem.tune.search_space`); the first trial is the model's defaults. Writes ``OUT/best_config.json`` (read by ``sciml fit --config``) and ``OUT/trials.csv``.
 Several processes given the same ``--storage`` and ``--study-name`` work on one study in
 parallel (SQLite on one machine; an RDB URL such as ``postgresql://...`` across machines).
 """
@@ -26,6 +29,11 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     from sciml.chem.tune import tune
 
     check_output_dir(args.out, "--out folder")  # before the search, not after it
+    fixed = dict(args.overrides)
+    if args.members is not None:
+        if args.model != "best":
+            raise ValueError(f"--members applies to --model best, not --model {args.model}")
+        fixed["members"] = args.members
     train = load_csv(args.train, args.smiles_col, args.targets)
     result = tune(
         train["smiles"].tolist(),
@@ -34,8 +42,11 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         trials=args.trials,
         folds=args.folds,
         seed=args.seed,
-        transforms=parse_transform_options(args.transform) if args.transform else None,
-        fixed=dict(args.overrides),
+        # As 'sciml fit': --model best transforms targets by the auto rule unless told.
+        transforms=parse_transform_options(args.transform)
+        if args.transform
+        else ("auto" if args.model == "best" else None),
+        fixed=fixed,
         storage=args.storage,
         study_name=args.study_name,
         timeout=None if args.max_minutes is None else 60 * args.max_minutes,
@@ -58,9 +69,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "tune",
         help="search a molecular model's options with Optuna (training folds only)",
-        description="Search the options of a molecular model (rf, gbm, gnn) by K-fold "
-        "cross-validation inside the training CSV (the test set is never used), "
-        "and write the best configuration for 'sciml fit --config'.",
+        description="Search the options of a molecular model (rf, gbm, gnn, or best: the "
+        "stack of 'sciml fit') by K-fold cross-validation inside the training CSV (the "
+        "test set is never used), starting from the model's defaults, with ranges scaled "
+        "to the number of molecules, and write the best configuration for "
+        "'sciml fit --config'.",
     )
     p.add_argument("--train", required=True, metavar="FILE.csv", help="training CSV file")
     p.add_argument(
@@ -79,8 +92,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         default="gbm",
-        choices=("rf", "gbm", "gnn"),
-        help="model kind to tune (default: gbm)",
+        choices=("rf", "gbm", "gnn", "best"),
+        help="model kind to tune (default: gbm). gbm searches its feature set too; best "
+        "searches its members, inner folds (3 or 5), weights or best member per endpoint, "
+        "and its LightGBM members' feature sets, learning rates and leaf sizes",
+    )
+    p.add_argument(
+        "--members",
+        type=_split_names,
+        metavar="A,B",
+        help="--model best: the members to stack (from gbm, gbm_rich, gnn), held fixed; "
+        "default: which members is searched too",
     )
     p.add_argument(
         "--trials", type=int, default=20, help="trials run by this process (default: 20)"
@@ -95,7 +117,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--transform",
         action="append",
         metavar="KIND|NAME=KIND",
-        help="target transform used in every fold (see 'sciml fit --help')",
+        help="target transform used in every fold (see 'sciml fit --help'; default: "
+        "auto for best, as 'sciml fit' does, none otherwise)",
     )
     p.add_argument(
         "--set",
@@ -105,7 +128,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=[],
         metavar="FIELD=VALUE",
         help="hold a model option fixed during the search (repeatable), "
-        "e.g. --set n_jobs=1 --set epochs=20",
+        "e.g. --set n_jobs=1 --set epochs=20; for best, stack options (threads, seed, "
+        "inner_folds, select_best) or a member's as LABEL.FIELD, e.g. --set gnn.epochs=5",
     )
     p.add_argument(
         "--storage",

@@ -420,3 +420,54 @@ def test_best_stops_at_max_minutes_and_resumes_from_the_command_line(train_csv, 
     fresh = tmp_path / "fresh"
     assert main([*base[:6], str(fresh), *base[7:]]) == 0
     pd.testing.assert_frame_equal(resumed, load_model(fresh).predict(SMILES[:5]))
+
+
+@dataclass(frozen=True)
+class NoisyConfig:
+    seed: int = 0
+    noise: float = 1.0
+
+
+class NoisyOracle(MoleculeModel):
+    """The true labels plus fixed per-molecule noise: two of them are best averaged."""
+
+    name = "noisy"
+    config_cls = NoisyConfig
+
+    def _fit(self, train, val, checkpoints=None):
+        pass
+
+    def _predict(self, smiles, return_std):
+        import zlib
+
+        truth = _y(smiles).to_numpy()
+        noise = [
+            np.random.default_rng([zlib.crc32(s.encode()), self.config.seed]).normal(size=2)
+            for s in smiles
+        ]
+        return truth + self.config.noise * np.array(noise) * truth.std(axis=0), None
+
+
+def test_select_best_gives_each_endpoint_to_its_best_inner_member():
+    # Two oracles with independent noise: weights mix them (about half each), select_best
+    # gives each endpoint wholly to the one with the better inner-fold score.
+    members = {"a": NoisyOracle(seed=1, noise=0.5), "b": NoisyOracle(seed=2, noise=0.6)}
+    mixed = StackedModel(members=dict(members), inner_folds=3).fit(SMILES, _y())
+    assert all(0.1 < w["a"] < 0.9 for w in mixed.weights.values()), mixed.weights
+    model = StackedModel(members=dict(members), inner_folds=3, select_best=True).fit(SMILES, _y())
+    assert model.config.select_best
+    for target in ("logp", "tpsa"):
+        inner = model.fit_info["inner_r2"][target]
+        best = max(("a", "b"), key=lambda label: inner[label])
+        assert model.weights[target] == {label: float(label == best) for label in ("a", "b")}
+        assert inner["stack"] == pytest.approx(inner[best])
+
+
+def test_best_recipe_keeps_the_members_asked_for():
+    model = best_recipe(members=("gbm_rich", "gbm"), select_best=True, inner_folds=5)
+    assert list(model.members) == ["gbm", "gbm_rich"]  # the recipe's order
+    assert model.config.select_best and model.config.inner_folds == 5
+    with pytest.raises(ValueError, match="distinct labels of the best recipe"):
+        best_recipe(members=("gbm", "rf"))
+    with pytest.raises(ValueError, match="at least two members"):
+        best_recipe(members=("gbm",))

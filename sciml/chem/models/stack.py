@@ -99,6 +99,16 @@ def simplex_weights(preds: np.ndarray, y: np.ndarray) -> np.ndarray:
     return w / total if total > 0 else np.full(m, 1.0 / m)
 
 
+def _one_hot_best(scores: list[float]) -> np.ndarray:
+    """Weight 1 on the member with the highest score (NaN scores lose; all NaN: the average)."""
+    values = np.array(scores, dtype=np.float64)
+    if not np.isfinite(values).any():
+        return np.full(len(values), 1.0 / len(values))
+    w = np.zeros(len(values))
+    w[int(np.argmax(np.where(np.isfinite(values), values, -np.inf)))] = 1.0
+    return w
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """What :class:`StackedModel` stores about its members and their combination.
@@ -116,6 +126,10 @@ class StackConfig:
     threads : int or None
         Torch threads while fitting and predicting (None: leave torch's setting); tree
         members get their own ``n_jobs`` from :func:`best_recipe` / ``--threads``.
+    select_best : bool
+        Instead of fitting weights, give each endpoint wholly to the member with the best
+        inner-fold score on it (a choice :func:`sciml.chem.tune.tune` can make on
+        validation folds; the weights are the default).
     """
 
     members: tuple[str, ...] = ()
@@ -123,6 +137,7 @@ class StackConfig:
     inner_folds: int = 3
     seed: int = 0
     threads: int | None = None
+    select_best: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "members", tuple(self.members))  # JSON gives a list
@@ -162,7 +177,7 @@ class StackedModel(MoleculeModel):
         Set by :meth:`load`; leave it out and pass ``members``.
     members : mapping of str to MoleculeModel
         Label -> unfitted model, at least two. Each is refitted ``inner_folds + 1`` times.
-    inner_folds, seed, threads
+    inner_folds, seed, threads, select_best
         See :class:`StackConfig`.
 
     Attributes
@@ -189,6 +204,7 @@ class StackedModel(MoleculeModel):
         inner_folds: int = 3,
         seed: int = 0,
         threads: int | None = None,
+        select_best: bool = False,
     ):
         members = dict(members or {})
         if config is None:
@@ -198,7 +214,12 @@ class StackedModel(MoleculeModel):
             if bad:
                 raise TypeError(f"members must be MoleculeModel instances, got {bad}")
             config = StackConfig(
-                tuple(members), tuple(m.name for m in members.values()), inner_folds, seed, threads
+                tuple(members),
+                tuple(m.name for m in members.values()),
+                inner_folds,
+                seed,
+                threads,
+                select_best,
             )
         super().__init__(config)
         self.members: dict[str, MoleculeModel] = members
@@ -268,7 +289,14 @@ class StackedModel(MoleculeModel):
             self.weights, inner_r2 = {}, {}
             for t, target in enumerate(self.targets):
                 rows = ~np.isnan(train.y[:, t]) & np.isfinite(oof[:, :, t]).all(axis=0)
-                if rows.sum() >= 10:
+                if rows.sum() >= 10 and self.config.select_best:
+                    w = _one_hot_best(
+                        [
+                            self._score(t, train.y[rows, t], oof[m, rows, t])
+                            for m in range(len(labels))
+                        ]
+                    )
+                elif rows.sum() >= 10:
                     w = simplex_weights(oof[:, rows, t].T, train.y[rows, t])
                 else:  # too few labelled molecules to weigh: the plain average
                     w = np.full(len(labels), 1.0 / len(labels))
@@ -563,6 +591,8 @@ def best_recipe(
     threads: int | None = None,
     options: Mapping[str, Mapping[str, Any]] | None = None,
     inner_folds: int = 3,
+    members: tuple[str, ...] | None = None,
+    select_best: bool = False,
 ) -> StackedModel:
     """The default model of ``sciml fit``: two LightGBMs and a D-MPNN stacked on inner CV folds.
 
@@ -591,11 +621,17 @@ def best_recipe(
         Member label -> configuration fields to change, e.g. ``{"gnn": {"hidden": 300}}``.
     inner_folds : int
         Folds whose out-of-fold predictions fit the weights.
+    members : tuple of str, optional
+        The members to keep (at least two labels of :data:`BEST_MEMBERS`, in any order;
+        default all), e.g. ``("gbm", "gbm_rich")`` for a stack without the GNN.
+    select_best : bool
+        Give each endpoint to its best member on the inner folds instead of weighting
+        (:class:`StackConfig`).
 
     Raises
     ------
     ValueError
-        ``options`` names a member or a field the recipe does not have.
+        ``options`` or ``members`` names a member or a field the recipe does not have.
     """
     from sciml.chem.models import MODELS
 
@@ -603,8 +639,16 @@ def best_recipe(
     unknown = sorted(set(options) - set(BEST_MEMBERS))
     if unknown:
         raise ValueError(f"the best recipe has members {list(BEST_MEMBERS)}, not {unknown}")
+    kept = list(BEST_MEMBERS) if members is None else list(members)
+    bad_members = sorted(set(kept) - set(BEST_MEMBERS))
+    if bad_members or len(set(kept)) != len(kept):
+        raise ValueError(
+            f"members {kept} must be distinct labels of the best recipe {list(BEST_MEMBERS)}"
+        )
     members = {}
     for label, (kind, defaults) in BEST_MEMBERS.items():
+        if label not in kept:
+            continue
         cls = MODELS[kind]
         fields = set(option_sources(cls.config_cls))
         chosen = {**defaults, "seed": seed}
@@ -618,4 +662,10 @@ def best_recipe(
                 f"its options are: {', '.join(sorted(fields))}"
             )
         members[label] = cls(**{**chosen, **given})
-    return StackedModel(members=members, inner_folds=inner_folds, seed=seed, threads=threads)
+    return StackedModel(
+        members=members,
+        inner_folds=inner_folds,
+        seed=seed,
+        threads=threads,
+        select_best=select_best,
+    )
