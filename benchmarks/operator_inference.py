@@ -5,9 +5,12 @@ For each grid (50^2, 99^2, 197^2) on the disk geometry: the default Darcy MT-Dee
 through :class:`~sciml.physics.predictor.OperatorPredictor`, against
 :func:`~sciml.physics.problems.darcy.solve_darcy` (second-order Shortley-Weller boundary,
 SuperLU). Latency does not depend on the trained weights, so the network is untrained (its
-scalers fitted on two samples). Timings are medians over repeated calls on one thread:
+scalers fitted on two samples). Timings are medians over repeated calls on one thread; the
+model's cached, batched and solver calls take turns (one of each per repeat), so a change
+of load on the shared machine hits them alike:
 
-- *model, training grid*: ``predict(K, mask=...)``; the trunk features of the grid and the
+- *model, training grid*: ``predict(K, mask=...)``; the trunk features of the grid, folded
+  with the output scaling and the boundary factor at the mask's inside nodes, and the
   boundary distances of the mask are cached from the previous call;
 - *model, new points*: ``N = n^2`` fresh random query points every call (one trunk
   evaluation per call);
@@ -15,7 +18,7 @@ scalers fitted on two samples). Timings are medians over repeated calls on one t
 - *solver*: assembly and solve for a new ``K`` on a known geometry (``solve`` column), and
   with the geometry's boundary crossings computed too (``geometry + solve``).
 
-Run: ``python benchmarks/operator_inference.py --repeats 7 --batch 16`` (about a minute). Writes
+Run: ``python benchmarks/operator_inference.py --repeats 15 --batch 16`` (about a minute). Writes
 ``benchmarks/results/operator_inference.md``.
 """
 
@@ -50,13 +53,20 @@ from sciml.physics.problems.darcy import (  # noqa: E402
 
 
 def median_seconds(fn, repeats: int) -> float:
-    fn()  # warm-up (and fills the caches the cached rows rely on)
-    times = []
+    return interleaved_medians({"fn": fn}, repeats)["fn"]
+
+
+def interleaved_medians(fns: dict, repeats: int) -> dict:
+    """Median seconds per call of each function, the functions taking turns each repeat."""
+    for fn in fns.values():
+        fn()  # warm-up (and fills the caches the cached rows rely on)
+    times: dict = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def measure(res: int, repeats: int, batch: int) -> dict:
@@ -82,16 +92,22 @@ def measure(res: int, repeats: int, batch: int) -> dict:
 
     ks = np.repeat(k[None], batch, 0)
     masks = np.repeat(mask[None], batch, 0)
-    return {
-        "cached": median_seconds(lambda: predictor.predict(k, mask=mask), repeats),
-        "new points": median_seconds(
-            lambda: predictor.predict(k, mask=mask, coords=rng.random((res * res, 2))), repeats
-        ),
-        "batch": median_seconds(lambda: predictor.predict(ks, mask=masks), max(2, repeats // 4))
-        / batch,
-        "solve": median_seconds(lambda: solve_darcy(k, unknown, h, cut=cut), repeats),
-        "geometry + solve": median_seconds(full_solve, repeats),
-    }
+    # Side by side: the cached model call, the solver and the batch take turns (the batch
+    # shares the cached grid and geometry; new points would evict them, so they come after).
+    times = interleaved_medians(
+        {
+            "cached": lambda: predictor.predict(k, mask=mask),
+            "solve": lambda: solve_darcy(k, unknown, h, cut=cut),
+            "geometry + solve": full_solve,
+            "batch": lambda: predictor.predict(ks, mask=masks),
+        },
+        repeats,
+    )
+    times["batch"] /= batch
+    times["new points"] = median_seconds(
+        lambda: predictor.predict(k, mask=mask, coords=rng.random((res * res, 2))), repeats
+    )
+    return times
 
 
 def main() -> None:
@@ -143,7 +159,10 @@ def main() -> None:
         )
     md.append("")
     out = ROOT / "results" / "operator_inference.md"
-    out.write_text("\n".join(md))
+    from sciml._io import atomic_write
+
+    with atomic_write(out) as handle:
+        handle.write("\n".join(md))
     print(f"wrote {out}")
 
 

@@ -86,7 +86,7 @@ class OperatorPredictor:
         self.grid_axes = tuple(np.asarray(a, dtype=float) for a in grid_axes)
         self.output_name = output_name
         self.domain = domain
-        self._readout_cache: tuple[tuple, tuple[torch.Tensor, torch.Tensor]] | None = None
+        self._readout_cache: tuple[tuple, tuple] | None = None
         self._distance_cache: tuple[bytes, np.ndarray] | None = None
         self._grid_coords: np.ndarray | None = None
         # Convolutions run faster on one sample with channels-last weights (oneDNN picks
@@ -333,16 +333,17 @@ class OperatorPredictor:
 
     # ----------------------------------------------------------------- predict
     def _readout(
-        self, key: tuple, coords: np.ndarray, distance: np.ndarray | None, rows: np.ndarray | None
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+        self, key: tuple, coords: np.ndarray, distance: np.ndarray | None, inside: np.ndarray | None
+    ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray | None]:
         """Trunk features folded with the output scaling: ``u = b @ W.T + c`` at ``coords``.
 
         ``W`` ``(M, p)`` and ``c`` ``(M,)`` hold the trunk features times the target scaler's
         standard deviation and the boundary factor ``phi`` (``u = phi * decode(z)``, as
         :meth:`DeepONet.apply_boundary`), with the bias and mean in ``c``; ``M`` counts the
-        points ``rows`` (all points when ``None``). They depend only on the query points and
-        the geometry, so they are cached under ``key`` (the last one): repeated calls on the
-        same points and domain cost one matrix-vector product per sample.
+        points where ``inside`` is True (all points when ``None``), whose indexes come third
+        (``None`` for all). They depend only on the query points and the geometry, so they
+        are cached under ``key`` (the last one): repeated calls on the same points and
+        domain cost one matrix-vector product per sample.
         """
         if self._readout_cache is not None and self._readout_cache[0] == key:
             return self._readout_cache[1]
@@ -358,9 +359,10 @@ class OperatorPredictor:
         std = model.target_scaler.std[0].double()
         shift = std * model.bias[0].double() + model.target_scaler.mean[0].double()
         weights, offset = trunk.double() * (scale * std)[:, None], scale * shift
+        rows = None if inside is None else np.flatnonzero(inside)
         if rows is not None:
             weights, offset = weights[rows], offset[rows]
-        readout = (weights.float().contiguous(), offset.float())
+        readout = (weights.float().contiguous(), offset.float(), rows)
         self._readout_cache = (key, readout)
         return readout
 
@@ -392,7 +394,7 @@ class OperatorPredictor:
             batch["coefficients"] = torch.as_tensor(coeffs[idx], dtype=torch.float32)
         if grid_mask is not None:
             batch["mask_grid"] = torch.as_tensor(grid_mask[idx])
-        weights, offset = readout
+        weights, offset, _ = readout
         branch = self.model.branch_features(batch)[:, 0]  # the first output's coefficients
         return torch.addmm(offset, branch, weights.T).numpy()
 
@@ -495,17 +497,20 @@ class OperatorPredictor:
                 members.setdefault(row.tobytes(), []).append(i)
             groups = []
             for key, m in members.items():
-                rows = np.flatnonzero(inside[m[0]]) if on_mask_nodes else None
-                groups.append((np.asarray(m), distance[m[0]], rows, (where, key, rows is None)))
+                nodes = inside[m[0]] if on_mask_nodes else None
+                groups.append((np.asarray(m), distance[m[0]], nodes, (where, key, on_mask_nodes)))
         out = np.full((n, len(query)), np.nan, dtype=np.float32)
-        for members, row, rows, key in groups:
-            readout = self._readout(key, query, row, rows)
+        for members, row, nodes, key in groups:
+            readout = self._readout(key, query, row, nodes)
+            rows = readout[2]
             for start in range(0, len(members), batch_size):
                 idx = members[start : start + batch_size]
                 values = self._forward(inputs[idx], coeffs, grid_mask, idx, readout)
                 check_finite_output(values, f"the {self.problem.name} operator network")
                 if rows is None:
                     out[idx] = values
+                elif len(idx) == 1:
+                    out[idx[0], rows] = values[0]
                 else:
                     out[idx[:, None], rows] = values
         if inside is not None and not on_mask_nodes:
