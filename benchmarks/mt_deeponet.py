@@ -1389,8 +1389,12 @@ def assemble(out: Path, store: Path, scale: str) -> Path:
     figures = sorted({f for rec in records.values() for f in rec["figures"]})
     head = [
         "# Multi-task DeepONet benchmark (Kumar et al. 2024)\n",
-        f"Regenerate everything: `python benchmarks/mt_deeponet.py --threads 1` "
-        f"(the **{scale}** scale; a section alone: `--only SECTION`). Every model trains for "
+        "Regenerate everything (`make bench ONLY=mt_deeponet`): `python "
+        "benchmarks/mt_deeponet.py --threads 1 --only fisher physics` beside `python "
+        "benchmarks/mt_deeponet.py --threads 1 --only darcy zero_shot fno heat dde inverse "
+        "speed` on the 2 cores, then `--threads 1 --only zero_shot` and `--threads 1 --only "
+        f"speed` again on a quieter machine (the **{scale}** scale; a section alone: `--only "
+        "SECTION`; the table below names the command each section ran). Every model trains for "
         "stated epochs, not for a wall time (at the default scale those a former 10-minute "
         "wall budget reached, see `SCALES`), so a rerun on a loaded machine trains the same "
         "models; the table at the end states each model's samples, epochs, CPU and wall "
