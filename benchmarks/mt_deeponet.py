@@ -67,7 +67,7 @@ RESULTS = ROOT / "results"
 CACHE = ROOT / ".cache"
 
 from benchmarks._budget import Budget, cached_dataset, fit_within, run_detached  # noqa: E402
-from benchmarks._machine import command_line, git_commit, machine_info  # noqa: E402
+from benchmarks._machine import _cpu_model, command_line, git_commit, machine_info  # noqa: E402
 from benchmarks.operator_peers import bench_darcy_fno  # noqa: E402
 from sciml._io import atomic_write  # noqa: E402
 from sciml.physics.data.geometry import (  # noqa: E402
@@ -1287,10 +1287,11 @@ def records_from_results(path: Path) -> dict[str, dict]:
     file shows them; runs without a CPU time (before it was recorded) keep ``None``.
     """
     lines = path.read_text().splitlines()
+    cpu = next((_cells(x)[1] for x in lines if x.startswith("| CPU |")), "")
     records: dict[str, dict] = {}
     for line in lines:  # the provenance table
         cells = _cells(line)
-        if len(cells) in (7, 8) and cells[0] in SECTIONS and cells[1].startswith("`"):
+        if len(cells) in (7, 9) and cells[0] in SECTIONS and cells[1].startswith("`"):
             old = len(cells) == 7
             records[cells[0]] = {
                 "md": [],
@@ -1304,6 +1305,8 @@ def records_from_results(path: Path) -> dict[str, dict]:
                 "seconds": 60 * float(cells[4 if old else 5]),
                 "load": cells[5 if old else 6],
                 "budget": cells[-1] + (" (wall time)" if old else ""),
+                # a file from before the column: every section ran on the header's machine
+                "cpu": cpu if old else cells[-2],
             }
     starts = {}
     for i, line in enumerate(lines):
@@ -1387,7 +1390,7 @@ def assemble(out: Path, store: Path, scale: str) -> Path:
         prov.append(
             f"| {name} | `{rec['command']}` | {rec['commit']} | {rec['date']} | "
             f"{'-' if cpu is None else f'{cpu / 60:.1f}'} | {rec['seconds'] / 60:.1f} | "
-            f"{rec['load']} | {rec['budget']} |"
+            f"{rec['load']} | {rec.get('cpu', '')} | {rec['budget']} |"
         )
     figures = sorted({f for rec in records.values() for f in rec["figures"]})
     head = [
@@ -1407,8 +1410,8 @@ def assemble(out: Path, store: Path, scale: str) -> Path:
         machine_info(("numpy", "scipy", "torch", "deepxde", "neuraloperator")),
         "Sections and the runs that produced them (the load is the 1/5/15-minute load average "
         "when the section ended; the machine has 2 cores):\n",
-        "| section | command | commit | date (UTC) | CPU min | wall min | load | budget per "
-        "model |\n|---|---|---|---|---|---|---|---|",
+        "| section | command | commit | date (UTC) | CPU min | wall min | load | CPU | budget "
+        "per model |\n|---|---|---|---|---|---|---|---|---|",
         *prov,
         "",
         *goals_table(measured_all),
@@ -1490,6 +1493,7 @@ def main(argv=None) -> None:
             "seconds": seconds,
             "cpu_seconds": cpu_seconds,
             "load": " / ".join(f"{x:.2f}" for x in os.getloadavg()),
+            "cpu": _cpu_model(),
             "budget": BUDGET.describe(),
         }
         _write_atomic(store / f"{name}.json", json.dumps(record, indent=1))
