@@ -435,7 +435,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         from sciml._resume_cli import checkpoints_from_args
 
         if args.model == "best":  # either budget: CPU minutes, checked between member fits
-            cpu = args.max_cpu_minutes
+            cpu = getattr(args, "max_cpu_minutes", None)
             model.max_cpu_minutes = args.max_minutes if cpu is None else cpu
             args = argparse.Namespace(
                 **{**vars(args), "max_minutes": None, "max_cpu_minutes": None}
@@ -446,7 +446,7 @@ def _cmd_fit(args: argparse.Namespace) -> int:
         args.resume is not None
         or args.checkpoint_dir
         or args.max_minutes is not None
-        or args.max_cpu_minutes is not None
+        or getattr(args, "max_cpu_minutes", None) is not None
     ):
         raise ValueError(
             f"--resume, --checkpoint-dir and --max-minutes (or --max-cpu-minutes) apply to models trained "
