@@ -64,7 +64,6 @@ def test_fit_within_sizes_the_epochs_to_the_cpu_budget():
     )
     assert time.perf_counter() - start < 30  # probe + run; generous for a loaded machine
     assert result.cpu_seconds < 2 * budget.cpu_seconds + 0.5
-    assert result.cpu_seconds <= result.seconds + 0.05  # one thread: CPU never exceeds wall
     assert 1 <= result.epochs <= result.planned_epochs
     assert result.epochs == len(result.trainer.history)
     assert any(line.startswith("  tiny: epoch 1/") for line in lines)

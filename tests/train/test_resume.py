@@ -166,7 +166,7 @@ def test_cpu_budget_counts_cpu_time_not_wall_time(tmp_path, monkeypatch):
     history = slow.fit(train, val)
     assert time.perf_counter() - start > 2.5
     assert len(history) == 5 and not slow.stopped_by_budget
-    assert (history["cpu_seconds"] < history["seconds"]).all()
+    assert history["cpu_seconds"].sum() < 1.5 and (history["cpu_seconds"] >= 0).all()
     # CPU time running out does stop it: a fake CPU clock that jumps a minute per call.
     clock = iter(range(0, 10_000, 60))
     monkeypatch.setattr(time, "process_time", lambda: float(next(clock)))
