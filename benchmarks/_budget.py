@@ -1,9 +1,13 @@
-"""Wall-time budgets, progress logs and background runs for the operator benchmarks.
+"""Epoch and CPU-time budgets, progress logs and background runs for the operator benchmarks.
 
-Every model of ``mt_deeponet.py`` and ``operator_peers.py`` trains under a per-model budget
-(:class:`Budget`, 30 minutes on 2 threads by default): :func:`fit_within` times a few
-steps, sets the number of epochs so that the whole learning-rate schedule fits in the budget,
-and stops at the budget anyway (restoring the best weights) if the estimate was short.
+Every model of ``mt_deeponet.py`` and ``operator_peers.py`` trains for a stated number of
+epochs, or under a per-model budget in CPU time of this process (:class:`Budget`:
+``time.process_time``, every thread of the process, nothing of other processes), so that a
+rerun on a loaded machine trains the same model. With a CPU budget, :func:`fit_within`
+times a few steps in CPU seconds, sets the number of epochs so that the whole learning-rate
+schedule fits in the budget, and stops at the budget anyway (restoring the best weights) if
+the estimate was short. Wall time is measured and reported next to CPU time, never used to
+stop.
 :func:`run_detached` restarts a benchmark in the background (``nice``, own session) with its
 output in a log file, which :class:`Progress` fills with one line per epoch.
 """
@@ -67,10 +71,12 @@ class Budget:
 
     Attributes
     ----------
-    minutes : float
-        Wall-time budget per model (training only; data generation and evaluation excluded).
+    cpu_minutes : float or None
+        CPU-time budget per model (this process's CPU time over all its threads; training
+        only: data generation and evaluation excluded). ``None``: no time budget, every
+        model trains exactly the epochs its caller states.
     threads : int
-        ``torch.set_num_threads``: the budget is "minutes on this many threads".
+        ``torch.set_num_threads``.
     device : str or None
         ``None``: the Trainer's default (CUDA when present).
     precision : str
@@ -80,26 +86,32 @@ class Budget:
         square root.
     """
 
-    minutes: float = 30.0
+    cpu_minutes: float | None = None
     threads: int = 2
     device: str | None = None
     precision: str = "auto"
     batch_scale: int = 1
 
     def __post_init__(self) -> None:
-        if not self.minutes > 0:
-            raise ValueError(f"the budget must be positive, got {self.minutes} minutes")
+        if self.cpu_minutes is not None and not self.cpu_minutes > 0:
+            raise ValueError(f"the budget must be positive, got {self.cpu_minutes} CPU minutes")
         if self.threads < 1 or self.batch_scale < 1:
             raise ValueError("threads and batch_scale must be >= 1")
 
     @property
-    def seconds(self) -> float:
-        return 60.0 * self.minutes
+    def cpu_seconds(self) -> float | None:
+        """The budget in CPU seconds (``None`` without one)."""
+        return None if self.cpu_minutes is None else 60.0 * self.cpu_minutes
 
     def describe(self) -> str:
         where = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
         extra = f", {self.precision}" if self.precision != "auto" else ""
-        return f"{self.minutes:g} min per model on {where} ({self.threads} threads{extra})"
+        what = (
+            "the stated epochs per model"
+            if self.cpu_minutes is None
+            else f"{self.cpu_minutes:g} CPU-min per model"
+        )
+        return f"{what} on {where} ({self.threads} threads{extra})"
 
 
 class Progress:
@@ -117,7 +129,7 @@ class Progress:
 
     def __init__(self, label: str, log=print, every: float = 30.0):
         self.label, self.log, self.every = label, log, every
-        self.start = time.perf_counter()
+        self.start, self.start_cpu = time.perf_counter(), time.process_time()
         self.last = -math.inf
 
     def __call__(self, trainer, epoch: int, row: dict) -> None:
@@ -131,16 +143,21 @@ class Progress:
         )
         self.log(
             f"  {self.label}: epoch {epoch + 1}/{trainer.config.max_epochs} "
-            f"{now - self.start:.0f} s {shown}"
+            f"{now - self.start:.0f} s ({time.process_time() - self.start_cpu:.0f} CPU-s) {shown}"
         )
 
 
 @dataclass
 class FitResult:
-    """A trained model and how its budget was used."""
+    """A trained model and how its budget was used.
+
+    ``seconds`` is wall time, ``cpu_seconds`` this process's CPU time of the training run;
+    ``seconds_per_epoch`` is the CPU-second estimate of the probe (NaN without a budget).
+    """
 
     trainer: object
     seconds: float
+    cpu_seconds: float
     epochs: int
     planned_epochs: int
     seconds_per_epoch: float
@@ -181,40 +198,53 @@ def fit_within(
     log=print,
     probe_batches: int = 3,
 ) -> FitResult:
-    """Train ``model`` with :class:`~sciml.train.Trainer` in at most ``budget.minutes``.
+    """Train ``model`` with :class:`~sciml.train.Trainer` for ``max_epochs`` or the CPU budget.
 
-    A copy of the model first trains two epochs on ``probe_batches`` batches; the second
-    epoch's time gives the seconds per step, hence the epochs that fit the budget (at most
-    ``max_epochs``), so the cosine schedule runs to its end. The run also stops at the
-    budget (``TrainConfig.max_minutes``) and keeps its best weights if the estimate was
-    short. Returns the trainer with the model's best weights and the times.
+    Without a CPU budget (``budget.cpu_minutes is None``) the model trains exactly
+    ``max_epochs`` epochs. With one, a copy of the model first trains two epochs on
+    ``probe_batches`` batches; the second epoch's CPU time gives the CPU seconds per step,
+    hence the epochs that fit the budget (at most ``max_epochs``), so the cosine schedule
+    runs to its end. The run also stops at the budget (``TrainConfig.max_cpu_minutes``)
+    and keeps its best weights if the estimate was short. Returns the trainer with the
+    model's best weights, and its wall and CPU times.
+
+    Raises
+    ------
+    ValueError
+        Neither a CPU budget nor ``max_epochs``: nothing says when to stop.
     """
-    from sciml.train import StaticWeighting, TimeBudgetReached, Trainer
-    from sciml.train.checkpoint import load_checkpoint
+    from sciml.train import StaticWeighting, Trainer
 
+    if budget.cpu_minutes is None and max_epochs is None:
+        raise ValueError(
+            f"{label}: no CPU budget and no max_epochs; give the epochs to train or a budget"
+        )
     batch = batch * budget.batch_scale
     lr = lr * math.sqrt(budget.batch_scale)
     weighting = StaticWeighting(weighting) if isinstance(weighting, dict) else weighting
-    # A POD trunk fits its basis on the probe's fields: it needs at least p of them.
-    pod_fields = model.p + 1 if getattr(model, "trunk", "mlp") == "pod" else 0
-    n_probe = min(len(train), max(probe_batches * batch, pod_fields))
-    probe_data = train.subset(np.arange(n_probe))
-    probe = Trainer(
-        copy.deepcopy(model),
-        copy.deepcopy(objective),
-        _config(budget, max_epochs=2, batch_size=batch, lr=lr, seed=seed),
-        extra_losses=list(hooks),
-        weighting=copy.deepcopy(weighting),
-    )
-    history = probe.fit(probe_data)
-    steps_probe = math.ceil(n_probe / batch)
-    per_step = float(history["seconds"].iloc[-1]) / steps_probe
-    steps = math.ceil(len(train) / batch)
-    per_epoch = per_step * steps
-    if val is not None:
-        per_epoch *= 1.0 + len(val) / (3.0 * len(train))  # evaluation: a forward pass only
-    fits = max(1, int(0.9 * budget.seconds / max(per_epoch, 1e-9)))
-    epochs = fits if max_epochs is None else min(max_epochs, fits)
+    if budget.cpu_minutes is None:
+        epochs, per_epoch = int(max_epochs), math.nan
+    else:
+        # A POD trunk fits its basis on the probe's fields: it needs at least p of them.
+        pod_fields = model.p + 1 if getattr(model, "trunk", "mlp") == "pod" else 0
+        n_probe = min(len(train), max(probe_batches * batch, pod_fields))
+        probe_data = train.subset(np.arange(n_probe))
+        probe = Trainer(
+            copy.deepcopy(model),
+            copy.deepcopy(objective),
+            _config(budget, max_epochs=2, batch_size=batch, lr=lr, seed=seed),
+            extra_losses=list(hooks),
+            weighting=copy.deepcopy(weighting),
+        )
+        history = probe.fit(probe_data)
+        steps_probe = math.ceil(n_probe / batch)
+        per_step = float(history["cpu_seconds"].iloc[-1]) / steps_probe
+        steps = math.ceil(len(train) / batch)
+        per_epoch = per_step * steps
+        if val is not None:
+            per_epoch *= 1.0 + len(val) / (3.0 * len(train))  # evaluation: a forward pass only
+        fits = max(1, int(0.9 * budget.cpu_seconds / max(per_epoch, 1e-9)))
+        epochs = fits if max_epochs is None else min(max_epochs, fits)
     with tempfile.TemporaryDirectory(prefix="sciml-budget-") as tmp:
         cfg = _config(
             budget,
@@ -224,7 +254,8 @@ def fit_within(
             seed=seed,
             monitor="val_rel_l2" if val is not None else None,
             checkpoint_dir=tmp,
-            max_minutes=1.02 * budget.minutes,
+            max_cpu_minutes=None if budget.cpu_minutes is None else 1.02 * budget.cpu_minutes,
+            on_budget="stop",
         )
         trainer = Trainer(
             model,
@@ -234,47 +265,67 @@ def fit_within(
             weighting=weighting,
             callbacks=[Progress(label, log)],
         )
-        start = time.perf_counter()
-        stopped = False
-        try:
-            trainer.fit(train, val)
-        except TimeBudgetReached:
-            stopped = True
-            trainer.raw_model.load_state_dict(
-                load_checkpoint(Path(tmp) / "best.pt", map_location="cpu")["state_dict"]
-            )
-        seconds = time.perf_counter() - start
+        start, start_cpu = time.perf_counter(), time.process_time()
+        trainer.fit(train, val)
+        seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - start_cpu
+    stopped = bool(trainer.stopped_by_budget)
     done = len(trainer.history)
+    probe_note = "" if math.isnan(per_epoch) else f" (probe {per_epoch:.2f} CPU-s/epoch)"
     log(
-        f"  {label}: {done} of {epochs} planned epochs in {seconds:.0f} s "
-        f"(probe {per_epoch:.2f} s/epoch){' - stopped at the budget' if stopped else ''}"
+        f"  {label}: {done} of {epochs} planned epochs in {cpu_seconds:.0f} CPU-s, "
+        f"{seconds:.0f} s wall{probe_note}{' - stopped at the CPU budget' if stopped else ''}"
     )
-    return FitResult(trainer, seconds, done, epochs, per_epoch, stopped)
+    return FitResult(trainer, seconds, cpu_seconds, done, epochs, per_epoch, stopped)
 
 
-def timed_rounds(step_round, budget_s: float, *, first: int = 10, log=None, label: str = ""):
-    """Call ``step_round(k)`` (k iterations) until ``budget_s`` is used; return iterations.
+def timed_rounds(
+    step_round,
+    cpu_budget_s: float | None = None,
+    *,
+    iterations: int | None = None,
+    first: int = 10,
+    log=None,
+    label: str = "",
+):
+    """Call ``step_round(k)`` (k iterations) for ``iterations`` or until ``cpu_budget_s``.
 
-    For libraries with their own training loop (DeepXDE's ``Model.train``): a first round
-    of ``first`` iterations measures the speed, then rounds of about a tenth of the budget
-    follow until the next round would overrun it.
+    For libraries with their own training loop (DeepXDE's ``Model.train``). With
+    ``iterations``, exactly that many run (in rounds of about a tenth, for the log). With a
+    CPU budget (this process's CPU seconds), a first round of ``first`` iterations
+    measures the CPU per iteration, then rounds of about a tenth of the budget follow until
+    the next round would overrun it. Returns ``(iterations, wall seconds, CPU seconds)``.
     """
-    start = time.perf_counter()
+    if (iterations is None) == (cpu_budget_s is None):
+        raise ValueError("give exactly one of iterations and cpu_budget_s")
+    start, start_cpu = time.perf_counter(), time.process_time()
+
+    def cpu() -> float:
+        return time.process_time() - start_cpu
+
+    if iterations is not None:
+        done, size = 0, max(1, int(iterations) // 10)
+        while done < iterations:
+            k = min(size, iterations - done)
+            step_round(k)
+            done += k
+            if log is not None:
+                log(f"  {label}: {done}/{iterations} iterations {cpu():.0f} CPU-s")
+        return done, time.perf_counter() - start, cpu()
     step_round(first)
     done = first
-    per_iter = (time.perf_counter() - start) / first
+    per_iter = cpu() / first
     while True:
-        left = budget_s - (time.perf_counter() - start)
-        k = int(min(left, budget_s / 10) / max(per_iter, 1e-9))
+        left = cpu_budget_s - cpu()
+        k = int(min(left, cpu_budget_s / 10) / max(per_iter, 1e-9))
         if k < 1:
             break
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         step_round(k)
         done += k
-        per_iter = (time.perf_counter() - t0) / k
+        per_iter = (time.process_time() - t0) / k
         if log is not None:
-            log(f"  {label}: {done} iterations {time.perf_counter() - start:.0f} s")
-    return done, time.perf_counter() - start
+            log(f"  {label}: {done} iterations {cpu():.0f} CPU-s")
+    return done, time.perf_counter() - start, cpu()
 
 
 def run_detached(argv: list[str], log_path: str | os.PathLike) -> int:

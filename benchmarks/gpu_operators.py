@@ -2,8 +2,11 @@
 
 Runs ``benchmarks/operator_peers.py --paper`` (the FNO Darcy and Fisher-KPP peer tables) and
 ``benchmarks/mt_deeponet.py --paper`` (every MT-DeepONet section) with bf16 autocast, batches
-``--batch-scale`` times larger (learning rates scaled by its square root) and one wall-time
-budget per model, so that all models together train in ``--total-min`` minutes. The two
+``--batch-scale`` times larger (learning rates scaled by its square root) and one budget per
+model in CPU minutes of the benchmark's process (``--cpu-budget-min``; on a GPU the host's
+Python loop keeps about one core busy, so CPU minutes track its wall minutes, and unlike
+them do not shrink when other jobs load the CPU), so that all models together train in
+about ``--total-min`` minutes. The two
 results are collected, with the GPU's name and the header of every results file, into
 ``benchmarks/results/gpu_operators.md``. A benchmark that overruns its share is stopped and
 named in the file.
@@ -55,7 +58,7 @@ def plan(args: argparse.Namespace, work: Path) -> list[tuple[str, list[str], Pat
     total_models = sum(MODELS[name] for name in args.benchmarks)
     per_model = 0.9 * args.total_min / total_models
     if args.dry_run:
-        common = ["--threads", "1", "--device", "cpu", "--budget-min", f"{per_model:.4g}"]
+        common = ["--threads", "1", "--device", "cpu", "--cpu-budget-min", f"{per_model:.4g}"]
     else:
         common = [
             "--threads",
@@ -66,7 +69,7 @@ def plan(args: argparse.Namespace, work: Path) -> list[tuple[str, list[str], Pat
             "bf16",
             "--batch-scale",
             str(args.batch_scale),
-            "--budget-min",
+            "--cpu-budget-min",
             f"{per_model:.4g}",
         ]
     paper = [] if args.dry_run else ["--paper"]

@@ -1,7 +1,11 @@
-"""Operator peers at equal wall time: sciml's DeepONet, neuraloperator's FNO, DeepXDE's DeepONet.
+"""Operator peers at equal CPU time: sciml's DeepONet, neuraloperator's FNO, DeepXDE's DeepONet.
 
-One table per task, every model with the same training budget (``--budget-min`` of wall time
-per model on ``--threads`` threads, 30 min on 2 by default), the same data and split:
+One table per task, every model with the same training budget (``--cpu-budget-min`` of CPU
+time of this process per model on ``--threads`` threads, 30 CPU-min on 2 by default), the
+same data and split. ``--epochs TASK.MODEL=N`` trains a model for exactly N epochs (DeepXDE:
+N iterations) instead, whatever its budget: the manifest pins the epochs of the recorded
+runs, so a rerun on a loaded machine trains the same models. Wall and CPU seconds are both
+reported; wall time never stops a model.
 
 - ``darcy_fno``: the standard FNO Darcy benchmark (Li et al. 2021): K in {3, 12}, solved on
   421 x 421 and subsampled to 85 x 85, 1000 training / 100 test samples, generated once and
@@ -11,7 +15,7 @@ per model on ``--threads`` threads, 30 min on 2 by default), the same data and s
   both trained by ``sciml.train.Trainer`` with the relative-L2 loss, batch 20, AdamW at
   1e-3 with a cosine schedule sized to the budget; DeepXDE's ``DeepONetCartesianProd``
   (MLP branch on the flattened K) trained by DeepXDE's own ``Model.train`` (Adam 1e-3, MSE
-  on standardised u) for the same wall time.
+  on standardised u) for the same CPU time.
 - ``darcy_geometries``: Darcy with K = exp(GRF) on the square, circle and triangle, pooled:
   sciml's MT-DeepONet and the FNO, both with the geometry mask as an input channel; DeepXDE's
   DeepONet (no mask input) on the square alone.
@@ -20,8 +24,8 @@ per model on ``--threads`` threads, 30 min on 2 by default), the same data and s
   [u0, coefficients]. The FNO does not apply as is: its output lives on its input grid,
   and here a 1-D input maps to a 2-D space-time field.
 
-Run: ``python benchmarks/operator_peers.py [--tasks darcy_fno darcy_geometries fisher] [--budget-min 30]
-[--threads 2] [--n-train N] [--n-test N] [--background --log FILE]``; ``SCIML_FAST=1`` is a
+Run: ``python benchmarks/operator_peers.py [--tasks darcy_fno darcy_geometries fisher]
+[--cpu-budget-min 30] [--epochs fisher.sciml=258 fisher.deepxde=5513 ...] [--threads 2] [--n-train N] [--n-test N] [--background --log FILE]``; ``SCIML_FAST=1`` is a
 smoke test (41^2 solve, tens of samples, seconds per model); ``--paper`` uses the papers'
 sizes and no sample limit (for a GPU: ``--device cuda --precision bf16 --batch-scale 4``).
 ``--sciml-options '{"...": ...}'`` passes extra arguments to the sciml DeepONet (e.g. the
@@ -45,6 +49,8 @@ import torch
 
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
+
+import dataclasses  # noqa: E402
 
 from benchmarks._budget import Budget, fit_within, run_detached, timed_rounds  # noqa: E402
 from benchmarks._machine import machine_info  # noqa: E402
@@ -118,20 +124,23 @@ def dde_deeponet(
     train,
     test,
     budget: Budget,
-    seconds: float,
+    cpu_seconds: float,
     branch_sizes,
     trunk_sizes,
     *,
     batch,
     lr=1e-3,
     label="deepxde",
+    iterations: int | None = None,
 ):
-    """DeepXDE's ``DeepONetCartesianProd`` trained by its ``Model.train`` for ``seconds``.
+    """DeepXDE's ``DeepONetCartesianProd`` trained by its ``Model.train``.
 
-    ``seconds`` is the longest training time of the table's other models, capped at the
-    budget (a model whose one epoch overran it gives DeepXDE no extra time), so every model of
-    a table trains for about the same wall time. Inputs and targets are standardised with training-set statistics (as
-    the sciml models do internally); errors are computed in physical units.
+    For ``iterations`` when given (the pinned count of a recorded run), else for
+    ``cpu_seconds`` of CPU time: the longest CPU time of the table's other models, capped at
+    the budget (a model whose one epoch overran it gives DeepXDE no extra time), so every
+    model of a table trains for about the same CPU time. Inputs and targets are standardised
+    with training-set statistics (as the sciml models do internally); errors are computed in
+    physical units.
     """
     os.environ.setdefault("DDE_BACKEND", "pytorch")
     with contextlib.redirect_stdout(io.StringIO()):
@@ -170,8 +179,15 @@ def dde_deeponet(
         with contextlib.redirect_stdout(io.StringIO()):
             model.train(iterations=k, batch_size=batch, verbose=0, display_every=max(k, 1))
 
-    seconds = min(seconds, budget.seconds)
-    iterations, seconds = timed_rounds(train_round, seconds, log=log, label=label)
+    if iterations is None and budget.cpu_seconds is not None:
+        cpu_seconds = min(cpu_seconds, budget.cpu_seconds)
+    iterations, seconds, cpu = timed_rounds(
+        train_round,
+        None if iterations is not None else cpu_seconds,
+        iterations=iterations,
+        log=log,
+        label=label,
+    )
     start = time.perf_counter()
     pred = model.predict(data.test_x) * y_std + y_mean
     ms = 1e3 * (time.perf_counter() - start) / len(y_te)
@@ -180,6 +196,7 @@ def dde_deeponet(
     return {
         "err": err,
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "steps": f"{iterations} iterations ({epochs:.0f} epochs)" + undertrained(epochs),
         "params": n_params(net),
         "ms": ms,
@@ -190,13 +207,15 @@ def row(name: str, trainer: str, result: dict) -> str:
     err = result["err"]
     return (
         f"| {name} | {trainer} | {result['params']:,} | {result['steps']} | "
-        f"{result['seconds']:.0f} | **{100 * float(np.mean(err)):.2f}%** | "
+        f"{result['cpu_seconds']:.0f} / {result['seconds']:.0f} | "
+        f"**{100 * float(np.mean(err)):.2f}%** | "
         f"{100 * float(np.max(err)):.2f}% | {result['ms']:.2f} |"
     )
 
 
 TABLE_HEAD = (
-    "| model | trained by | parameters | epochs | train s | test rel. L2 (mean) | worst sample "
+    "| model | trained by | parameters | epochs | train CPU-s / wall s | test rel. L2 (mean) "
+    "| worst sample "
     "| inference ms / sample |\n|---|---|---:|---|---:|---:|---:|---:|"
 )
 
@@ -206,7 +225,7 @@ MIN_EPOCHS = 10
 UNDERTRAINED_NOTE = (
     "Rows marked *undertrained* ran fewer than {n} epochs in their budget on this machine: "
     "their errors say more about its load than about the architecture; rerun with a larger "
-    "`--budget-min` (or on a GPU) before comparing them.\n"
+    "`--cpu-budget-min` or more `--epochs` (or on a GPU) before comparing them.\n"
 )
 
 
@@ -226,12 +245,30 @@ def sciml_result(fit, test) -> dict:
     return {
         "err": rel_l2(pred, test.arrays["y"].numpy()),
         "seconds": fit.seconds,
+        "cpu_seconds": fit.cpu_seconds,
         "steps": f"{fit.epochs}"
         + (" (stopped at the budget)" if fit.stopped_by_budget else "")
         + undertrained(fit.epochs),
         "params": n_params(fit.model),
         "ms": ms,
     }
+
+
+def pinned_note(epochs: dict | None) -> str:
+    """``; pinned: sciml 157 epochs, ...`` for a table's text (empty when nothing is)."""
+    if not epochs:
+        return ""
+    unit = {"deepxde": "iterations"}
+    return "; pinned (the epochs of the recorded run, whatever the budget): " + ", ".join(
+        f"{k} {v} {unit.get(k, 'epochs')}" for k, v in epochs.items()
+    )
+
+
+def pinned(budget: Budget, epochs: dict | None, model: str, max_epochs):
+    """The budget and epoch count of ``model``: its pinned epochs (no time budget), if any."""
+    if epochs and model in epochs:
+        return dataclasses.replace(budget, cpu_minutes=None), int(epochs[model])
+    return budget, max_epochs
 
 
 # ---------------------------------------------------------------------------------- Darcy FNO
@@ -299,8 +336,12 @@ def bench_darcy_fno(
     max_epochs=None,
     partial=False,
     sciml_label="sciml DeepONet (CNN branch)",
+    epochs: dict | None = None,
 ) -> dict:
-    """The FNO Darcy table: sciml DeepONet, neuraloperator FNO, DeepXDE DeepONet."""
+    """The FNO Darcy table: sciml DeepONet, neuraloperator FNO, DeepXDE DeepONet.
+
+    ``epochs`` pins models (``"sciml"``, ``"fno"``: epochs, ``"deepxde"``: iterations).
+    """
     from sciml.physics.operator.networks import MaskedFieldLoss
     from sciml.physics.operator.peers import NeuralOperatorFNO
 
@@ -312,11 +353,11 @@ def bench_darcy_fno(
         sciml_darcy_fno_model(train, options or {}),
         MaskedFieldLoss("rel_l2"),
         train,
-        budget,
+        pinned(budget, epochs, "sciml", max_epochs)[0],
         batch=20,
         label="sciml DeepONet",
         log=log,
-        max_epochs=max_epochs,
+        max_epochs=pinned(budget, epochs, "sciml", max_epochs)[1],
     )
     results[sciml_label] = ("sciml Trainer", sciml_result(fit, test))
     torch.manual_seed(0)
@@ -326,17 +367,17 @@ def bench_darcy_fno(
         fno,
         MaskedFieldLoss("rel_l2"),
         train,
-        budget,
+        pinned(budget, epochs, "fno", max_epochs)[0],
         batch=20,
         label="neuraloperator FNO",
         log=log,
-        max_epochs=max_epochs,
+        max_epochs=pinned(budget, epochs, "fno", max_epochs)[1],
     )
     results[f"neuraloperator FNO ({modes} modes, width 32, 4 layers)"] = (
         "sciml Trainer",
         sciml_result(fit, test),
     )
-    longest = max(r["seconds"] for _, r in results.values())
+    longest = max(r["cpu_seconds"] for _, r in results.values())
     results["DeepXDE DeepONetCartesianProd (MLP branch)"] = (
         "DeepXDE Model.train",
         dde_deeponet(
@@ -348,18 +389,21 @@ def bench_darcy_fno(
             [128, 128, 128],
             batch=20,
             label="DeepXDE DeepONet",
+            iterations=(epochs or {}).get("deepxde"),
         ),
     )
     full = len(train) == sizes["fno_train"] and len(test) == sizes["fno_test"]
-    md.append("## Standard FNO Darcy: peers at equal wall time\n")
+    md.append("## Standard FNO Darcy: peers at equal CPU time or pinned epochs\n")
     md.append(
         f"K in {{3, 12}} (the FNO paper's data), solved on {cfg.resolution} x {cfg.resolution}, "
         f"subsampled every {cfg.subsample} to {side} x {side}; **{len(train)} training / "
         f"{len(test)} test samples**"
         + ("" if full else f" (a subset of the cached {sizes['fno_train']}/{sizes['fno_test']})")
-        + f"; data file `{key}.nc`.{note} Budget: {budget.describe()}; DeepXDE trains as long as "
-        "the longest of the other two. Relative-L2 loss for the "
-        "Trainer models (batch 20, AdamW 1e-3, cosine schedule sized to the budget); DeepXDE "
+        + f"; data file `{key}.nc`.{note} Budget: {budget.describe()}"
+        + pinned_note(epochs)
+        + "; DeepXDE trains as much CPU time as the longest of the other two unless pinned. "
+        "Relative-L2 loss for the Trainer models (batch 20, AdamW 1e-3, cosine schedule "
+        "over the epochs trained); DeepXDE "
         "trains with its own loop (Adam 1e-3, MSE on standardised u, batch 20). FNO paper: "
         "1.08% at 85 x 85 after 500 epochs; goal for the best sciml model: 2%.\n"
     )
@@ -372,7 +416,9 @@ def bench_darcy_fno(
 
 
 # ------------------------------------------------------------------------------------- Fisher
-def bench_fisher(sizes: dict, budget: Budget, md: list[str], *, max_epochs=None) -> dict:
+def bench_fisher(
+    sizes: dict, budget: Budget, md: list[str], *, max_epochs=None, epochs: dict | None = None
+) -> dict:
     """The Fisher-KPP table: sciml MT-DeepONet vs DeepXDE DeepONet, per family."""
     from sciml.physics.operator.networks import MaskedFieldLoss
     from sciml.physics.problems.fisher import FisherConfig, FisherProblem, generate_fisher
@@ -392,27 +438,29 @@ def bench_fisher(sizes: dict, budget: Budget, md: list[str], *, max_epochs=None)
         model,
         MaskedFieldLoss("mse"),
         train,
-        budget,
+        pinned(budget, epochs, "sciml", max_epochs)[0],
         batch=32,
         label="sciml MT-DeepONet",
         log=log,
-        max_epochs=max_epochs,
+        max_epochs=pinned(budget, epochs, "sciml", max_epochs)[1],
     )
     ours = sciml_result(fit, test)
     theirs = dde_deeponet(
         train,
         test,
         budget,
-        ours["seconds"],
+        ours["cpu_seconds"],
         [128, 128, 300],
         [128, 128, 128, 300],
         batch=32,
         label="DeepXDE DeepONet",
+        iterations=(epochs or {}).get("deepxde"),
     )
-    md.append("## Fisher-KPP: peers at equal wall time (three families pooled)\n")
+    md.append("## Fisher-KPP: peers at equal CPU time or pinned epochs (three families pooled)\n")
     md.append(
         f"{n_tr} training and {n_te} test samples per family (64 x-points x 20 times); budget "
-        f"{budget.describe()}, DeepXDE as long as sciml. sciml: MT POD-DeepONet (branch MLP "
+        f"{budget.describe()}{pinned_note(epochs)}; DeepXDE as much CPU time as sciml unless "
+        "pinned. sciml: MT POD-DeepONet (branch MLP "
         "[256,256]+LayerNorm on u0 and the reaction coefficients, trunk = 64 POD modes of the "
         "training fields and their mean, MSE, batch 32; `mt_deeponet.py`'s design). DeepXDE: "
         "DeepONetCartesianProd with branch [128,128,300] on [u0, coefficients] and trunk "
@@ -440,12 +488,19 @@ GEOMETRIES = ("square", "circle", "triangle")
 
 
 def bench_darcy_geometries(
-    sizes: dict, budget: Budget, md: list[str], *, options=None, max_epochs=None
+    sizes: dict,
+    budget: Budget,
+    md: list[str],
+    *,
+    options=None,
+    max_epochs=None,
+    epochs: dict | None = None,
 ) -> dict:
     """Darcy on three geometries pooled: sciml MT-DeepONet vs the FNO with a mask channel.
 
     DeepXDE's DeepONet has no geometry mask, so it applies to one geometry: it trains on the
-    square's samples only (the same wall time) and is scored on the square.
+    square's samples only (the same CPU time, or its pinned iterations) and is scored on the
+    square.
     """
     from sciml.physics.data.geometry import SHAPES
     from sciml.physics.operator.data import OperatorDataset
@@ -477,11 +532,11 @@ def bench_darcy_geometries(
             MTDeepONet(pooled.branch_in, 2, **kwargs),
             MaskedFieldLoss("mse"),
             pooled,
-            budget,
+            pinned(budget, epochs, "sciml", max_epochs)[0],
             batch=32,
             label="sciml MT-DeepONet",
             log=log,
-            max_epochs=max_epochs,
+            max_epochs=pinned(budget, epochs, "sciml", max_epochs)[1],
         ),
     }
     torch.manual_seed(0)
@@ -497,14 +552,14 @@ def bench_darcy_geometries(
         ),
         MaskedFieldLoss("mse"),
         pooled,
-        budget,
+        pinned(budget, epochs, "fno", max_epochs)[0],
         batch=32,
         label="neuraloperator FNO",
         log=log,
-        max_epochs=max_epochs,
+        max_epochs=pinned(budget, epochs, "fno", max_epochs)[1],
     )
     rows = {name: {g: sciml_result(f, tests[g]) for g in GEOMETRIES} for name, f in fits.items()}
-    longest = max(f.seconds for f in fits.values())
+    longest = max(f.cpu_seconds for f in fits.values())
     square = dde_deeponet(
         trains["square"],
         tests["square"],
@@ -514,19 +569,21 @@ def bench_darcy_geometries(
         [128, 128, 128],
         batch=32,
         label="DeepXDE DeepONet (square)",
+        iterations=(epochs or {}).get("deepxde"),
     )
-    md.append("## Darcy on three geometries: peers at equal wall time\n")
+    md.append("## Darcy on three geometries: peers at equal CPU time or pinned epochs\n")
     md.append(
         f"{res} x {res} grid, K = exp(GRF), f = 1, u = 0 on the boundary; {n} training and "
-        f"{nt} test samples per geometry, pooled; budget {budget.describe()}, DeepXDE as long "
-        "as the longest of the other two. sciml MT-DeepONet and the FNO see K and the "
+        f"{nt} test samples per geometry, pooled; budget {budget.describe()}"
+        f"{pinned_note(epochs)}; DeepXDE as much CPU time as the longest of the other two "
+        "unless pinned. sciml MT-DeepONet and the FNO see K and the "
         "geometry mask (MSE inside the mask, batch 32); DeepXDE's DeepONet has no mask input, "
         "so it trains on the square's samples only and is scored there (MLP branch on the "
         "flattened K, Adam 1e-3).\n"
     )
     start = len(md)
     md.append(
-        "| model | parameters | epochs | train s | "
+        "| model | parameters | epochs | train CPU-s / wall s | "
         + " | ".join(f"{g} rel. L2" for g in GEOMETRIES)
         + " | inference ms / sample |\n|---|---:|---|---:|"
         + "---:|" * len(GEOMETRIES)
@@ -537,11 +594,11 @@ def bench_darcy_geometries(
         cells = " | ".join(f"{100 * float(np.mean(per[g]['err'])):.2f}%" for g in GEOMETRIES)
         md.append(
             f"| {name} | {first['params']:,} | {first['steps']} | "
-            f"{first['seconds']:.0f} | {cells} | {first['ms']:.2f} |"
+            f"{first['cpu_seconds']:.0f} / {first['seconds']:.0f} | {cells} | {first['ms']:.2f} |"
         )
     md.append(
         f"| DeepXDE DeepONetCartesianProd (square only) | {square['params']:,} | "
-        f"{square['steps']} | {square['seconds']:.0f} | "
+        f"{square['steps']} | {square['cpu_seconds']:.0f} / {square['seconds']:.0f} | "
         f"{100 * float(np.mean(square['err'])):.2f}% | - | - | {square['ms']:.2f} |"
     )
     close_table(md, start)
@@ -559,10 +616,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", nargs="+", choices=list(TASKS), default=list(TASKS))
     parser.add_argument(
-        "--budget-min",
+        "--cpu-budget-min",
         type=float,
         default=30.0,
-        help="wall-time budget per model in minutes (default 30)",
+        help="CPU-time budget per model in CPU minutes of this process (default 30)",
+    )
+    parser.add_argument(
+        "--epochs",
+        nargs="+",
+        default=[],
+        metavar="TASK.MODEL=N",
+        help="train MODEL (sciml, fno; deepxde: iterations) of TASK for exactly N epochs "
+        "whatever the budget, e.g. fisher.sciml=258 fisher.deepxde=5513",
     )
     parser.add_argument("--threads", type=int, default=2, help="torch threads (default 2)")
     parser.add_argument(
@@ -587,7 +652,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--max-epochs",
         type=int,
         default=None,
-        help="cap on epochs (default: as many as fit the budget)",
+        help="cap on epochs of models not pinned by --epochs (default: as many as fit the budget)",
     )
     parser.add_argument("--paper", action="store_true", help="the papers' sizes (a GPU)")
     parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA if present)")
@@ -618,6 +683,29 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def parse_epochs(items: list[str]) -> dict[str, dict[str, int]]:
+    """``["fisher.sciml=258", ...]`` to ``{"fisher": {"sciml": 258}}``.
+
+    Raises
+    ------
+    SystemExit
+        An item that is not ``TASK.MODEL=N`` with a known task and model and N >= 1.
+    """
+    pins: dict[str, dict[str, int]] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        task, _, model = key.partition(".")
+        if task not in TASKS or model not in ("sciml", "fno", "deepxde") or not value.isdigit():
+            raise SystemExit(
+                f"operator_peers.py: error: --epochs {item!r}: expected TASK.MODEL=N with TASK "
+                f"in {sorted(TASKS)}, MODEL in sciml, fno, deepxde and N a positive integer"
+            )
+        if int(value) < 1:
+            raise SystemExit(f"operator_peers.py: error: --epochs {item!r}: N must be >= 1")
+        pins.setdefault(task, {})[model] = int(value)
+    return pins
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -635,9 +723,12 @@ def main(argv=None) -> None:
         "paper" if args.paper else ("fast" if os.environ.get("SCIML_FAST") == "1" else "default")
     )
     sizes = SIZES[scale]
-    budget = Budget(args.budget_min, args.threads, args.device, args.precision, args.batch_scale)
+    pins = parse_epochs(args.epochs)
+    budget = Budget(
+        args.cpu_budget_min, args.threads, args.device, args.precision, args.batch_scale
+    )
     torch.set_num_threads(budget.threads)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     md: list[str] = []
     for task in args.tasks:
         t0 = time.perf_counter()
@@ -652,25 +743,38 @@ def main(argv=None) -> None:
                 options=options,
                 max_epochs=args.max_epochs,
                 partial=args.partial,
+                epochs=pins.get(task),
             )
         elif task == "darcy_geometries":
-            bench_darcy_geometries(sizes, budget, md, options=options, max_epochs=args.max_epochs)
+            bench_darcy_geometries(
+                sizes,
+                budget,
+                md,
+                options=options,
+                max_epochs=args.max_epochs,
+                epochs=pins.get(task),
+            )
         else:
-            TASKS[task](sizes, budget, md, max_epochs=args.max_epochs)
+            TASKS[task](sizes, budget, md, max_epochs=args.max_epochs, epochs=pins.get(task))
         log(f"task {task}: {time.perf_counter() - t0:.0f} s\n" + "\n".join(md[-12:]))
     from benchmarks._machine import command_line
 
     command = command_line([__file__, *argv])
     head = [
-        "# Operator peers at equal wall time: sciml, neuraloperator, DeepXDE\n",
+        "# Operator peers at equal CPU time: sciml, neuraloperator, DeepXDE\n",
         f"Generated by `{command}` at the **{scale}** scale in "
-        f"{(time.perf_counter() - start) / 60:.1f} min. Every model of a table trains for the "
-        "same wall time on the same data; the load average below says how busy the shared "
-        "machine was (other jobs slow every model alike only roughly).\n",
+        f"{(time.perf_counter() - start) / 60:.1f} min wall, "
+        f"{(time.process_time() - start_cpu) / 60:.1f} CPU-min. Every model of a table trains "
+        "for the same CPU time of this process on the same data, or for the epochs pinned by "
+        "`--epochs` (those of a recorded run), so the load of the machine changes the wall "
+        "time, not the model; the tables give CPU and wall seconds.\n",
         machine_info(("numpy", "scipy", "torch", "neuraloperator", "deepxde"), command=command),
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text("\n".join(head + md) + "\n")
+    from sciml._io import atomic_write
+
+    with atomic_write(args.out) as handle:
+        handle.write("\n".join(head + md) + "\n")
     log(f"wrote {args.out}")
 
 

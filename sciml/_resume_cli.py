@@ -1,8 +1,9 @@
-"""The ``--checkpoint-dir``, ``--resume`` and ``--max-minutes`` options of every training command.
+"""The checkpoint, resume and time-budget options of every training command.
 
 ``sciml fit`` (neural models), ``pretrain``, ``adapt``, ``rt train`` and ``pde train``
-write a checkpoint after every epoch and take the same three options with the same
-meaning; :func:`checkpoints_from_args` turns them into a :class:`sciml.train.Checkpoints`.
+write a checkpoint after every epoch and take the same options with the same meaning:
+``--checkpoint-dir``, ``--resume``, ``--max-minutes`` (wall clock) and ``--max-cpu-minutes``
+(this process's CPU time, the budget that reproduces on a loaded machine); :func:`checkpoints_from_args` turns them into a :class:`sciml.train.Checkpoints`.
 """
 
 from __future__ import annotations
@@ -49,8 +50,16 @@ def add_resume_arguments(parser: argparse.ArgumentParser, default: str) -> None:
         "--max-minutes",
         type=float,
         metavar="M",
-        help="time budget: stop after the first epoch that ends past M minutes, keep the "
-        "checkpoint and exit with status 3; continue later with --resume",
+        help="time budget (wall clock): stop after the first epoch that ends past M minutes, keep "
+        "the checkpoint and exit with status 3; continue later with --resume. On a loaded "
+        "machine it trains fewer epochs: --max-cpu-minutes (or fewer epochs) reproduces",
+    )
+    parser.add_argument(
+        "--max-cpu-minutes",
+        type=float,
+        metavar="M",
+        help="CPU budget: as --max-minutes, but counting this process's CPU time (every "
+        "thread of it), so a rerun on a loaded machine trains the same epochs",
     )
 
 
@@ -71,7 +80,10 @@ def checkpoints_from_args(args: argparse.Namespace, default_dir: str | Path):
         given = Path(args.resume)
         directory = given.parent if given.is_file() else given
     plan = Checkpoints.with_budget(
-        directory, resume=args.resume is not None, max_minutes=args.max_minutes
+        directory,
+        resume=args.resume is not None,
+        max_minutes=args.max_minutes,
+        max_cpu_minutes=getattr(args, "max_cpu_minutes", None),
     )
     plan.check()
     return plan
@@ -105,7 +117,7 @@ def stops_on_budget(
 ) -> Callable[[argparse.Namespace], int]:
     """Wrap a training command: budget used up or Ctrl-C, one line instead of a traceback.
 
-    A used-up ``--max-minutes`` exits with 3; Ctrl-C prints where the checkpoint is and the
+    A used-up ``--max-minutes`` or ``--max-cpu-minutes`` exits with 3; Ctrl-C prints where the checkpoint is and the
     ``--resume`` command, and exits with 130.
     """
 

@@ -42,30 +42,32 @@ def _model():
 
 
 def test_budget_checks_and_describes_itself():
-    assert _budget.Budget().minutes == 30 and _budget.Budget().threads == 2
+    assert _budget.Budget().cpu_minutes is None and _budget.Budget().threads == 2
     assert (
-        "0.5 min per model on cpu (1 threads, bf16)"
+        "0.5 CPU-min per model on cpu (1 threads, bf16)"
         in _budget.Budget(0.5, 1, "cpu", "bf16").describe()
     )
+    assert "the stated epochs per model on cpu" in _budget.Budget(None, 1, "cpu").describe()
+    assert _budget.Budget(0.5).cpu_seconds == 30 and _budget.Budget().cpu_seconds is None
     with pytest.raises(ValueError, match="budget must be positive"):
         _budget.Budget(0)
     with pytest.raises(ValueError, match="threads and batch_scale"):
         _budget.Budget(1, threads=0)
 
 
-def test_fit_within_sizes_the_epochs_to_the_budget():
+def test_fit_within_sizes_the_epochs_to_the_cpu_budget():
     data, lines = _data(), []
-    budget = _budget.Budget(minutes=0.02, threads=1, device="cpu")  # 1.2 s
+    budget = _budget.Budget(cpu_minutes=0.02, threads=1, device="cpu")  # 1.2 CPU-s
     start = time.perf_counter()
     result = _budget.fit_within(
         _model(), MaskedFieldLoss("mse"), data, budget, batch=16, label="tiny", log=lines.append
     )
     assert time.perf_counter() - start < 30  # probe + run; generous for a loaded machine
-    assert result.seconds < 2 * budget.seconds + 0.5
+    assert result.cpu_seconds < 2 * budget.cpu_seconds + 0.5
     assert 1 <= result.epochs <= result.planned_epochs
     assert result.epochs == len(result.trainer.history)
     assert any(line.startswith("  tiny: epoch 1/") for line in lines)
-    assert "planned epochs" in lines[-1]
+    assert "planned epochs in" in lines[-1] and "CPU-s" in lines[-1]
     # the epoch cap wins when it comes first; the cosine schedule then runs to its end
     capped = _budget.fit_within(
         _model(), MaskedFieldLoss("mse"), data, budget, batch=16, max_epochs=2, log=lines.append
@@ -74,9 +76,52 @@ def test_fit_within_sizes_the_epochs_to_the_budget():
     assert capped.trainer.history[-1]["lr"] == 0.0
 
 
-def test_fit_within_stops_at_the_budget_when_the_probe_was_optimistic(monkeypatch):
+def test_fit_within_without_a_budget_trains_exactly_the_epochs(monkeypatch):
+    # No time budget: the stated epochs run whatever the clocks say; a wall clock that
+    # jumps an hour per call (a loaded machine) changes nothing.
+    clock = iter(range(0, 10**7, 3600))
+    monkeypatch.setattr(time, "perf_counter", lambda: float(next(clock)))
+    budget = _budget.Budget(None, threads=1, device="cpu")
+    result = _budget.fit_within(
+        _model(), MaskedFieldLoss("mse"), _data(), budget, batch=16, max_epochs=7, log=print
+    )
+    assert (result.epochs, result.planned_epochs, result.stopped_by_budget) == (7, 7, False)
+    assert np.isnan(result.seconds_per_epoch) and result.trainer.history[-1]["lr"] == 0.0
+    with pytest.raises(ValueError, match="no CPU budget and no max_epochs"):
+        _budget.fit_within(_model(), MaskedFieldLoss("mse"), _data(), budget, log=print)
+
+
+def test_fit_within_cpu_budget_ignores_wall_time_without_cpu(monkeypatch):
+    # Epochs that sleep (wall time, no CPU) do not use up a CPU budget: all planned run.
+    budget = _budget.Budget(cpu_minutes=0.05, threads=1, device="cpu")  # 3 CPU-s
+    result = _budget.fit_within(
+        _model(),
+        MaskedFieldLoss("mse"),
+        _data(),
+        budget,
+        batch=16,
+        max_epochs=6,
+        log=lambda _: None,
+        hooks=[_Sleep(0.1)],
+    )
+    assert (result.epochs, result.stopped_by_budget) == (6, False)
+    assert result.seconds > 6 * 4 * 0.1 * 0.9 and result.cpu_seconds < result.seconds / 2
+
+
+class _Sleep:
+    """An extra loss term of zero that sleeps ``seconds`` per step (wall time, no CPU)."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def __call__(self, model, batch, outputs):
+        time.sleep(self.seconds)
+        return {}
+
+
+def test_fit_within_stops_at_the_cpu_budget_when_the_probe_was_optimistic(monkeypatch):
     monkeypatch.setattr(_budget, "_config", _slow_config(_budget._config))
-    budget = _budget.Budget(minutes=0.01, threads=1, device="cpu")
+    budget = _budget.Budget(cpu_minutes=0.01, threads=1, device="cpu")
     result = _budget.fit_within(
         _model(),
         MaskedFieldLoss("mse"),
@@ -87,6 +132,7 @@ def test_fit_within_stops_at_the_budget_when_the_probe_was_optimistic(monkeypatc
         log=lambda _: None,
     )
     assert result.stopped_by_budget and result.epochs < result.planned_epochs
+    assert result.cpu_seconds < 4 * budget.cpu_seconds
 
 
 def _slow_config(make):
@@ -99,16 +145,28 @@ def _slow_config(make):
     return config
 
 
-def test_timed_rounds_fill_the_budget():
+def _spin(seconds):
+    end = time.process_time() + seconds
+    while time.process_time() < end:
+        pass
+
+
+def test_timed_rounds_fill_the_cpu_budget_not_the_wall_time():
     calls = []
 
-    def rounds(k):
+    def rounds(k):  # each iteration: 2 ms of CPU and 2 ms of sleep
         calls.append(k)
+        _spin(0.002 * k)
         time.sleep(0.002 * k)
 
-    done, seconds = _budget.timed_rounds(rounds, 0.3, first=5)
+    done, wall, cpu = _budget.timed_rounds(rounds, 0.3, first=5)
     assert done == sum(calls) and calls[0] == 5
-    assert 0.2 < seconds < 0.5 and 60 < done <= 160
+    assert 0.2 < cpu < 0.5 and 60 < done <= 160 and wall > 1.5 * cpu
+    calls.clear()
+    done, _, _ = _budget.timed_rounds(rounds, iterations=23)
+    assert done == 23 == sum(calls)
+    with pytest.raises(ValueError, match="exactly one of iterations and cpu_budget_s"):
+        _budget.timed_rounds(rounds, 0.3, iterations=3)
 
 
 def test_run_detached_writes_the_log(tmp_path):
@@ -129,7 +187,7 @@ def test_operator_peers_smoke_writes_both_tables_with_the_header(fast_env):
     out = fast_env / "peers.md"
     operator_peers.main(
         [
-            "--budget-min",
+            "--cpu-budget-min",
             "0.005",
             "--threads",
             "1",
@@ -145,7 +203,8 @@ def test_operator_peers_smoke_writes_both_tables_with_the_header(fast_env):
     )
     text = out.read_text()
     assert [row for row in HEADER_ROWS if f"| {row}" not in text] == []
-    assert "operator_peers.py --budget-min 0.005" in text
+    assert "operator_peers.py --cpu-budget-min 0.005" in text
+    assert "train CPU-s / wall s" in text and "CPU-min. Every model of a table" in text
     for name in (
         "sciml DeepONet (CNN branch)",
         "neuraloperator FNO",
@@ -180,7 +239,7 @@ def test_mt_deeponet_writes_the_shared_header_and_budget_table(fast_env):
         [
             "--only",
             "heat",
-            "--budget-min",
+            "--cpu-budget-min",
             "0.01",
             "--threads",
             "1",
@@ -192,10 +251,11 @@ def test_mt_deeponet_writes_the_shared_header_and_budget_table(fast_env):
     )
     text = (fast_env / "mt" / "mt_deeponet.md").read_text()
     assert [row for row in HEADER_ROWS if f"| {row}" not in text] == []
-    assert "mt_deeponet.py --only heat --budget-min 0.01" in text
+    assert "mt_deeponet.py --only heat --cpu-budget-min 0.01" in text
     assert "## Budgets and sizes of every trained model" in text
     assert "| heat: MT-DeepONet, 8 designs | 8 |" in text
-    assert "0.01 min per model on cpu (1 threads)" in text
+    assert "0.01 CPU-min per model on cpu (1 threads)" in text
+    assert "| train CPU-s | train wall s |" in text
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the refusal on a CPU machine")
@@ -217,7 +277,7 @@ def test_gpu_plan_uses_bf16_large_batches_and_shares_the_total():
     assert [s[0] for s in steps] == ["operator_peers", "mt_deeponet"]
     for _, argv, _, _ in steps:
         assert {"--paper", "--precision", "bf16", "--batch-scale", "4", "cuda"} <= set(argv)
-        assert argv[argv.index("--budget-min") + 1] == f"{0.9 * 10 / 41:.4g}"
+        assert argv[argv.index("--cpu-budget-min") + 1] == f"{0.9 * 10 / 41:.4g}"
     assert sum(s[3] for s in steps) < 15 * 60
 
 
@@ -262,7 +322,7 @@ def test_mt_deeponet_keeps_every_section_and_states_the_goals(fast_env):
     out = fast_env / "mt"
     mt_deeponet.main(["--only", "dde", "--threads", "1", "--out", str(out)])
     mt_deeponet.main(
-        ["--only", "heat", "--threads", "1", "--budget-min", "0.01", "--out", str(out)]
+        ["--only", "heat", "--threads", "1", "--cpu-budget-min", "0.01", "--out", str(out)]
     )
     text = (out / "mt_deeponet.md").read_text()
     assert "## PINN residual speed" in text and "## 3-D heat: predict 8 unseen" in text
@@ -284,3 +344,60 @@ def test_mt_deeponet_rejects_an_unknown_section():
 
     with pytest.raises(SystemExit):
         mt_deeponet.main(["--only", "darcyy"])
+
+
+def test_mt_deeponet_default_epochs_are_those_of_the_recorded_run():
+    # The pinned epochs reproduce the recorded results: each matches the budget table.
+    from benchmarks import mt_deeponet
+
+    records = mt_deeponet.records_from_results(ROOT / "benchmarks" / "results" / "mt_deeponet.md")
+    ran = {r["label"]: r["epochs"] for rec in records.values() for r in rec["runs"]}
+    s = mt_deeponet.SCALES["default"]
+    assert ran["fisher: MT-DeepONet"] == s["fisher_mt_epochs"]
+    assert ran["darcy: MT POD-DeepONet"] == s["darcy_pod_epochs"]
+    assert ran["darcy: MT distance + Fourier"] == s["darcy_dist_epochs"]
+    assert ran["zero_shot: MT distance + Fourier on random polygons"] == s["zero_epochs_run"]
+    assert ran["heat: MT-DeepONet, 200 designs"] == s["heat_train_epochs"]
+    fno = "\n".join(records["fno"]["md"])
+    pins = s["fno_pins"]
+    assert f"| {pins['sciml']} |" in fno and f"| {pins['fno']} *undertrained* |" in fno
+    assert f"| {pins['deepxde']} iterations" in fno
+
+
+def test_mt_deeponet_takes_over_sections_from_an_existing_results_file(tmp_path):
+    # A checkout without the section store: the sections come back from the results file,
+    # so --only SECTION replaces one section and keeps the others as they were.
+    from benchmarks import mt_deeponet
+
+    source = ROOT / "benchmarks" / "results" / "mt_deeponet.md"
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "mt_deeponet.md").write_text(source.read_text())
+    store = tmp_path / "store"
+    store.mkdir()
+    assert mt_deeponet.seed_store(tmp_path / "out", store) == list(mt_deeponet.SECTIONS)
+    assert mt_deeponet.seed_store(tmp_path / "out", store) == []  # kept, not overwritten
+    text = mt_deeponet.assemble(tmp_path / "out", store, "default").read_text()
+    old = source.read_text()
+    for heading in ("## Goals", "## Fisher-KPP", "## Speed:"):
+        part = old[old.index(heading) :].split("\n## ")[0]
+        assert part in text
+    speed = old[old.index("## Speed:") :].split("\n## ")[0]
+    assert text.count(speed) == 1
+    assert "| darcy: MT POD-DeepONet | 1800 | 1,756,961 | 184 / 1000 | - | 614 | yes |" in text
+    assert "10 min per model on cpu (1 threads) (wall time) |" in text
+
+
+def test_operator_peers_pins_epochs_per_task_and_model():
+    from benchmarks import operator_peers
+
+    pins = operator_peers.parse_epochs(["fisher.sciml=258", "fisher.deepxde=5513"])
+    assert pins == {"fisher": {"sciml": 258, "deepxde": 5513}}
+    budget = _budget.Budget(5.0, 1, "cpu")
+    assert operator_peers.pinned(budget, pins["fisher"], "sciml", 99) == (
+        _budget.Budget(None, 1, "cpu"),
+        258,
+    )
+    assert operator_peers.pinned(budget, pins["fisher"], "fno", 99) == (budget, 99)
+    for bad in ("fisher.heat=3", "darcy.sciml=3", "fisher.sciml=x", "fisher.sciml=0"):
+        with pytest.raises(SystemExit, match="--epochs"):
+            operator_peers.parse_epochs([bad])

@@ -302,6 +302,17 @@ def test_time_budget_exits_3_and_an_explicit_resume_path_continues(files, tmp_pa
         torch.testing.assert_close(resumed[key], straight[key], rtol=0, atol=1e-6)
 
 
+def test_cpu_budget_exits_3_and_resumes(files, tmp_path, capsys):
+    ckpt = tmp_path / "cpu-checkpoints"
+    argv = _pde(files, tmp_path / "m.pt", "--checkpoint-dir", str(ckpt), "--max-cpu-minutes")
+    assert main([*argv, "1e-9"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("sciml pde train: stopped: CPU budget of ")
+    assert "CPU-min used up after epoch 1 of 3" in err and (ckpt / "last.pt").is_file()
+    assert main(_pde(files, tmp_path / "m.pt", "--resume", str(ckpt))) == 0
+    assert (tmp_path / "m.pt").is_file()
+
+
 def test_resume_without_checkpoints_is_a_one_line_error(files, tmp_path, capsys):
     assert main(_pde(files, tmp_path / "m.pt", "--resume")) == 2
     err = capsys.readouterr().err
@@ -331,7 +342,8 @@ def test_resume_options_are_refused_for_the_random_forest(files, tmp_path, capsy
         == 2
     )
     assert (
-        "--resume, --checkpoint-dir and --max-minutes apply to models trained in epochs "
+        "--resume, --checkpoint-dir and --max-minutes (or --max-cpu-minutes) apply to models "
+        "trained in epochs "
         "and stacks (best, gnn, transformer), not 'rf'" in capsys.readouterr().err
     )
     assert not (tmp_path / "rf").exists()
@@ -346,4 +358,5 @@ def test_every_training_command_documents_the_same_options(command, capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "--resume [DIR] continue a killed or time-limited run from its last checkpoint" in text
     assert "--checkpoint-dir DIR folder for the checkpoint written after every epoch" in text
-    assert "--max-minutes M time budget" in text
+    assert "--max-minutes M time budget (wall clock)" in text
+    assert "--max-cpu-minutes M CPU budget" in text

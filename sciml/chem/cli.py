@@ -435,14 +435,22 @@ def _cmd_fit(args: argparse.Namespace) -> int:
 
         from sciml._resume_cli import checkpoints_from_args
 
-        if args.model == "best":  # --max-minutes: CPU minutes, checked between member fits
-            model.max_cpu_minutes = args.max_minutes
-            args = argparse.Namespace(**{**vars(args), "max_minutes": None})
+        if args.model == "best":  # either budget: CPU minutes, checked between member fits
+            cpu = getattr(args, "max_cpu_minutes", None)
+            model.max_cpu_minutes = args.max_minutes if cpu is None else cpu
+            args = argparse.Namespace(
+                **{**vars(args), "max_minutes": None, "max_cpu_minutes": None}
+            )
         checkpoints = checkpoints_from_args(args, Path(args.out) / "checkpoints")
         args.checkpoint_folder = Path(checkpoints.directory)  # named if interrupted
-    elif args.resume is not None or args.checkpoint_dir or args.max_minutes is not None:
+    elif (
+        args.resume is not None
+        or args.checkpoint_dir
+        or args.max_minutes is not None
+        or getattr(args, "max_cpu_minutes", None) is not None
+    ):
         raise ValueError(
-            f"--resume, --checkpoint-dir and --max-minutes apply to models trained "
+            f"--resume, --checkpoint-dir and --max-minutes (or --max-cpu-minutes) apply to models trained "
             f"in epochs and stacks (best, gnn, transformer), not {args.model!r}"
         )
     train = load_csv(args.train, args.smiles_col, args.targets)

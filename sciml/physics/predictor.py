@@ -5,7 +5,12 @@ metadata of its problem (coordinate names, the training grid, the trained coordi
 saves both in one weights-only checkpoint, and predicts under ``torch.inference_mode``:
 
 - only the requested points are evaluated (the trunk runs once per call on ``coords``, not
-  per sample, and the branch once per sample);
+  per sample, and the branch once per sample); on the training grid with a mask, only the
+  nodes inside it;
+- the trunk features, folded with the output scaling and the boundary factor, are cached
+  per query grid and geometry, so a repeated call costs the branch and one matrix-vector
+  product per sample (one Darcy sample at 99^2 in about a tenth of the solver's time, see
+  ``benchmarks/results/mt_deeponet.md``);
 - samples go through in batches of ``batch_size``;
 - points outside the geometry are NaN;
 - bad input raises ``ValueError`` naming the expected form: coordinates outside the trained
@@ -81,9 +86,14 @@ class OperatorPredictor:
         self.grid_axes = tuple(np.asarray(a, dtype=float) for a in grid_axes)
         self.output_name = output_name
         self.domain = domain
-        self._trunk_cache: tuple[bytes, torch.Tensor] | None = None
+        self._readout_cache: tuple[tuple, tuple] | None = None
         self._distance_cache: tuple[bytes, np.ndarray] | None = None
-        self._phi_cache: tuple[bytes, torch.Tensor] | None = None
+        self._grid_coords: np.ndarray | None = None
+        # Convolutions run faster on one sample with channels-last weights (oneDNN picks
+        # its direct kernels; the same values to float32 rounding).
+        for module in self.model.modules():
+            if isinstance(module, torch.nn.Conv2d):
+                module.to(memory_format=torch.channels_last)
         # One sample on the default grid: an empty result per in_domain value, copied with
         # new data (building coordinates and their indexes cost as much as the network).
         self._grid_templates: dict = {}
@@ -138,9 +148,13 @@ class OperatorPredictor:
     # ------------------------------------------------------------------ checks
     def grid_coords(self) -> np.ndarray:
         """The default output grid as ``(N, d)`` coordinates in ``coord_names`` order."""
-        mesh = np.meshgrid(*self.grid_axes, indexing="ij")
-        by_name = {dim: m.ravel() for dim, m in zip(self.grid_dims, mesh, strict=False)}
-        return np.stack([by_name[name] for name in self.coord_names], axis=-1)
+        if self._grid_coords is None:
+            mesh = np.meshgrid(*self.grid_axes, indexing="ij")
+            by_name = {dim: m.ravel() for dim, m in zip(self.grid_dims, mesh, strict=False)}
+            coords = np.stack([by_name[name] for name in self.coord_names], axis=-1)
+            coords.setflags(write=False)  # cached: handed out, never changed in place
+            self._grid_coords = coords
+        return self._grid_coords
 
     def _check_coords(self, coords) -> np.ndarray:
         coords = np.asarray(coords, dtype=float)
@@ -318,22 +332,39 @@ class OperatorPredictor:
         return ok
 
     # ----------------------------------------------------------------- predict
-    def _trunk(self, coords: np.ndarray, distance: np.ndarray | None = None) -> torch.Tensor:
-        """Trunk features at ``coords``, cached per query grid (and boundary distances).
+    def _readout(
+        self, key: tuple, coords: np.ndarray, distance: np.ndarray | None, inside: np.ndarray | None
+    ) -> tuple[torch.Tensor, torch.Tensor, np.ndarray | None]:
+        """Trunk features folded with the output scaling: ``u = b @ W.T + c`` at ``coords``.
 
-        Repeated calls on the same points (the default grid, or any fixed set) reuse them;
-        new points cost one trunk evaluation per call, shared by every sample of the call.
+        ``W`` ``(M, p)`` and ``c`` ``(M,)`` hold the trunk features times the target scaler's
+        standard deviation and the boundary factor ``phi`` (``u = phi * decode(z)``, as
+        :meth:`DeepONet.apply_boundary`), with the bias and mean in ``c``; ``M`` counts the
+        points where ``inside`` is True (all points when ``None``), whose indexes come third
+        (``None`` for all). They depend only on the query points and the geometry, so they
+        are cached under ``key`` (the last one): repeated calls on the same points and
+        domain cost one matrix-vector product per sample.
         """
-        key = coords.tobytes() + (b"" if distance is None else distance.tobytes())
-        if self._trunk_cache is None or self._trunk_cache[0] != key:
-            self._trunk_cache = (
-                key,
-                self.model.trunk_features(
-                    torch.as_tensor(coords, dtype=torch.float32),
-                    None if distance is None else torch.as_tensor(distance, dtype=torch.float32),
-                ),
-            )
-        return self._trunk_cache[1]
+        if self._readout_cache is not None and self._readout_cache[0] == key:
+            return self._readout_cache[1]
+        model = self.model
+        points = torch.tensor(coords, dtype=torch.float32)
+        if distance is None:
+            trunk = model.trunk_features(points)
+            scale = torch.ones(len(coords), dtype=torch.float64)
+        else:
+            d = torch.as_tensor(distance, dtype=torch.float32)
+            trunk = model.trunk_features(points, d[None])[0]
+            scale = model.boundary_phi(d).double()
+        std = model.target_scaler.std[0].double()
+        shift = std * model.bias[0].double() + model.target_scaler.mean[0].double()
+        weights, offset = trunk.double() * (scale * std)[:, None], scale * shift
+        rows = None if inside is None else np.flatnonzero(inside)
+        if rows is not None:
+            weights, offset = weights[rows], offset[rows]
+        readout = (weights.float().contiguous(), offset.float(), rows)
+        self._readout_cache = (key, readout)
+        return readout
 
     def _distance(self, query: np.ndarray, on_grid: bool, grid_mask) -> np.ndarray | None:
         """Boundary distance ``(S, N)`` at the query points, for a boundary-factor model."""
@@ -356,26 +387,16 @@ class OperatorPredictor:
             return on_nodes.reshape(len(grid_mask), -1)
         return grid_values_at(on_nodes, axes, query[:, :2])
 
-    def _forward(self, inputs, coeffs, grid_mask, idx, trunk, distance) -> np.ndarray:
-        """Physical outputs ``(B, N)`` of samples ``idx`` on shared trunk features ``(N, p)``."""
+    def _forward(self, inputs, coeffs, grid_mask, idx, readout) -> np.ndarray:
+        """Physical outputs ``(B, M)`` of samples ``idx`` on a folded readout (:meth:`_readout`)."""
         batch = {"branch": torch.as_tensor(self.problem.branch(inputs), dtype=torch.float32)}
         if coeffs is not None:
             batch["coefficients"] = torch.as_tensor(coeffs[idx], dtype=torch.float32)
         if grid_mask is not None:
             batch["mask_grid"] = torch.as_tensor(grid_mask[idx])
-        z = self.model.combine(self.model.branch_features(batch), trunk)
-        u = self.model.to_physical(z)[..., 0]
-        if distance is not None:
-            # u = phi * decode(z), as DeepONet.apply_boundary, with phi (N,) cached per geometry.
-            u = u * self._phi(distance)
-        return u.numpy()
-
-    def _phi(self, distance: np.ndarray) -> torch.Tensor:
-        key = distance.tobytes()
-        if self._phi_cache is None or self._phi_cache[0] != key:
-            phi = self.model.boundary_phi(torch.as_tensor(distance, dtype=torch.float32))
-            self._phi_cache = (key, phi)
-        return self._phi_cache[1]
+        weights, offset, _ = readout
+        branch = self.model.branch_features(batch)[:, 0]  # the first output's coefficients
+        return torch.addmm(offset, branch, weights.T).numpy()
 
     @torch.inference_mode()
     def predict(
@@ -451,7 +472,8 @@ class OperatorPredictor:
             )
         on_grid = coords is None
         query = self.grid_coords() if on_grid else self._check_coords(coords)
-        if on_grid and geometry is None and grid_mask is not None and item_ndim == 2:
+        on_mask_nodes = on_grid and geometry is None and grid_mask is not None and item_ndim == 2
+        if on_mask_nodes:
             inside = grid_mask.reshape(n, -1)  # the query points are the mask's nodes
         else:
             inside = self._inside(query, n, geometry, grid_mask, inputs)
@@ -463,23 +485,35 @@ class OperatorPredictor:
             )
         in_domain = self._in_domain(inputs, coeffs, family, grid_mask)
         distance = self._distance(query, on_grid, grid_mask)
-        out = np.empty((n, len(query)), dtype=np.float32)
+        where = b"grid" if on_grid else query.tobytes()
         if distance is None:
-            groups = [(np.arange(n), None)]
+            groups = [(np.arange(n), None, None, (where,))]
         else:
-            # Samples on the same geometry share one trunk evaluation (and its cache entry);
-            # rows are grouped by their bytes (np.unique(axis=0) is slow on long rows).
+            # Samples on the same geometry share one trunk evaluation (and its cache entry).
+            # The distances come from the mask, so its (short) rows key the groups; on the
+            # mask's own nodes only the points inside are computed, the rest is NaN anyway.
             members: dict[bytes, list[int]] = {}
-            for i, row in enumerate(distance):
+            for i, row in enumerate(grid_mask.reshape(n, -1)):
                 members.setdefault(row.tobytes(), []).append(i)
-            groups = [(np.asarray(m), distance[m[0]]) for m in members.values()]
-        for members, row in groups:
-            trunk = self._trunk(query) if row is None else self._trunk(query, row[None])[0]
+            groups = []
+            for key, m in members.items():
+                nodes = inside[m[0]] if on_mask_nodes else None
+                groups.append((np.asarray(m), distance[m[0]], nodes, (where, key, on_mask_nodes)))
+        out = np.full((n, len(query)), np.nan, dtype=np.float32)
+        for members, row, nodes, key in groups:
+            readout = self._readout(key, query, row, nodes)
+            rows = readout[2]
             for start in range(0, len(members), batch_size):
                 idx = members[start : start + batch_size]
-                out[idx] = self._forward(inputs[idx], coeffs, grid_mask, idx, trunk, row)
-        check_finite_output(out, f"the {self.problem.name} operator network")
-        if inside is not None:
+                values = self._forward(inputs[idx], coeffs, grid_mask, idx, readout)
+                check_finite_output(values, f"the {self.problem.name} operator network")
+                if rows is None:
+                    out[idx] = values
+                elif len(idx) == 1:
+                    out[idx[0], rows] = values[0]
+                else:
+                    out[idx[:, None], rows] = values
+        if inside is not None and not on_mask_nodes:
             out = np.where(inside, out, np.nan)
         # One DataArray built once (no assign_coords / isel afterwards): for a single sample
         # the xarray bookkeeping would otherwise cost as much as the network.

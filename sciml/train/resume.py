@@ -43,22 +43,38 @@ class Checkpoints:
     deadline : float or None
         ``time.monotonic()`` value by which the whole command should stop; each run gets
         the time left as its ``TrainConfig.max_minutes``.
+    cpu_deadline : float or None
+        The same in CPU time of this process (``time.process_time()``): each run gets the
+        CPU time left as its ``TrainConfig.max_cpu_minutes``.
     """
 
     directory: str | os.PathLike
     resume: bool = False
     deadline: float | None = None
+    cpu_deadline: float | None = None
     _used: list = field(default_factory=list, init=False, repr=False, compare=False)
 
     @classmethod
     def with_budget(
-        cls, directory: str | os.PathLike, resume: bool = False, max_minutes: float | None = None
+        cls,
+        directory: str | os.PathLike,
+        resume: bool = False,
+        max_minutes: float | None = None,
+        max_cpu_minutes: float | None = None,
     ) -> Checkpoints:
-        """A plan whose runs together stop after ``max_minutes`` (from now)."""
-        if max_minutes is not None and not max_minutes > 0:
-            raise ValueError(f"max_minutes must be > 0, got {max_minutes}")
+        """A plan whose runs together stop after a budget (from now).
+
+        ``max_minutes`` counts wall-clock time, ``max_cpu_minutes`` this process's CPU
+        time; whichever is used up first stops the run.
+        """
+        for name, value in (("max_minutes", max_minutes), ("max_cpu_minutes", max_cpu_minutes)):
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be > 0, got {value}")
         deadline = None if max_minutes is None else time.monotonic() + 60 * max_minutes
-        return cls(directory, resume, deadline)
+        cpu_deadline = (
+            None if max_cpu_minutes is None else time.process_time() + 60 * max_cpu_minutes
+        )
+        return cls(directory, resume, deadline, cpu_deadline)
 
     def folder(self, name: str = "") -> Path:
         """The checkpoint folder of run ``name`` (the top folder for ``""``)."""
@@ -102,7 +118,8 @@ class Checkpoints:
     def apply(self, config: TrainConfig, name: str = "") -> tuple[TrainConfig, Path | None]:
         """``config`` writing into run ``name``'s folder, and the ``last.pt`` to resume from.
 
-        With a deadline, the run gets the time left as ``max_minutes``; a run that starts
+        With a deadline, the run gets the time left as ``max_minutes`` (and the CPU time
+        left as ``max_cpu_minutes``); a run that starts
         after the deadline still trains one epoch, so every call makes progress.
         """
         folder = self.folder(name)
@@ -111,4 +128,7 @@ class Checkpoints:
         changes: dict = {"checkpoint_dir": str(folder)}
         if self.deadline is not None:
             changes["max_minutes"] = max(1e-6, (self.deadline - time.monotonic()) / 60)
+        if self.cpu_deadline is not None:
+            left = (self.cpu_deadline - time.process_time()) / 60
+            changes["max_cpu_minutes"] = max(1e-6, left)
         return config.replace(**changes), (last if self.resume and last.is_file() else None)

@@ -41,7 +41,7 @@ class NonFiniteLossError(FloatingPointError):
 
 
 class TimeBudgetReached(RuntimeError):
-    """Training stopped at ``TrainConfig.max_minutes``; ``last.pt`` resumes it.
+    """Training stopped at ``TrainConfig.max_minutes`` or ``max_cpu_minutes``; ``last.pt`` resumes it.
 
     Attributes
     ----------
@@ -62,6 +62,7 @@ _RESUME_MAY_CHANGE = (
     "device",
     "num_workers",
     "max_minutes",
+    "max_cpu_minutes",
     "on_budget",
 )
 
@@ -114,9 +115,14 @@ class TrainConfig:
     max_minutes : float or None
         Time budget: after the first epoch that ends past it, :meth:`Trainer.fit` raises
         :class:`TimeBudgetReached` (``last.pt`` is written first, so ``resume=`` continues
-        the run). Needs ``checkpoint_dir``.
+        the run). Needs ``checkpoint_dir``. Wall-clock time: on a loaded machine the
+        same budget trains fewer epochs.
+    max_cpu_minutes : float or None
+        The same in CPU time of this process (``time.process_time``: every thread of
+        it, not other processes), so a loaded machine trains the same epochs in it.
+        Needs ``checkpoint_dir``. Either budget, whichever is used up first, stops the run.
     on_budget : {"raise", "stop"}
-        At ``max_minutes``: raise :class:`TimeBudgetReached` (the default), or stop like
+        At ``max_minutes`` or ``max_cpu_minutes``: raise :class:`TimeBudgetReached` (the default), or stop like
         early stopping, keeping the best weights (``Trainer.stopped_by_budget`` is then
         True; ``last.pt`` still resumes the run with more time).
     """
@@ -141,6 +147,7 @@ class TrainConfig:
     num_workers: int = 0
     max_minutes: float | None = None
     on_budget: str = "raise"
+    max_cpu_minutes: float | None = None
 
     def __post_init__(self):
         if self.schedule not in ("cosine", "linear", "constant"):
@@ -153,6 +160,8 @@ class TrainConfig:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise ValueError(f"max_minutes must be > 0, got {self.max_minutes}")
+        if self.max_cpu_minutes is not None and not self.max_cpu_minutes > 0:
+            raise ValueError(f"max_cpu_minutes must be > 0, got {self.max_cpu_minutes}")
         if self.on_budget not in ("raise", "stop"):
             raise ValueError(f"on_budget must be 'raise' or 'stop', got {self.on_budget!r}")
 
@@ -196,6 +205,7 @@ class _Run:
     monitor: str
     main: bool
     fit_start: float
+    fit_start_cpu: float = 0.0
     best: dict = dataclasses.field(default_factory=lambda: {"value": None, "epoch": None})
     best_state: dict | None = None
     stale: int = 0
@@ -371,8 +381,9 @@ class Trainer:
             One row per epoch: losses per term, validation metrics, learning rate, time.
         """
         cfg = self.config
-        if cfg.max_minutes is not None and not cfg.checkpoint_dir:
-            raise ValueError("max_minutes needs a checkpoint_dir to resume from")
+        for name in ("max_minutes", "max_cpu_minutes"):
+            if getattr(cfg, name) is not None and not cfg.checkpoint_dir:
+                raise ValueError(f"{name} needs a checkpoint_dir to resume from")
         run = self._start_run(train, val)
         start_epoch = self._restore(run, resume) if resume is not None else 0
         if distributed.is_distributed():
@@ -392,12 +403,13 @@ class Trainer:
             total=cfg.max_epochs,
         )
         for epoch in bar:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             row = {"epoch": epoch, **self._train_epoch(run, epoch)}
             if run.val_loader is not None:
                 row.update(self.evaluate(run.val_loader, prefix="val_"))
             row["lr"] = run.scheduler.get_last_lr()[0]
             row["seconds"] = time.perf_counter() - start
+            row["cpu_seconds"] = time.process_time() - start_cpu
             self.history.append(row)
             stop = self._end_epoch(run, epoch, row)
             bar.set_postfix({k: f"{row[k]:.4g}" for k in ("train_loss", run.monitor) if k in row})
@@ -449,6 +461,7 @@ class Trainer:
             monitor=self._monitor_name(val_loader is not None),
             main=distributed.is_main_process(),
             fit_start=time.perf_counter(),
+            fit_start_cpu=time.process_time(),
         )
 
     def _restore(self, run: _Run, resume: str | Path) -> int:
@@ -561,19 +574,29 @@ class Trainer:
         return stop
 
     def _out_of_time(self, run: _Run, epoch: int, bar) -> bool:
-        """Whether ``max_minutes`` is used up: True to stop (``on_budget="stop"``), else raise."""
+        """Whether a time budget is used up: True to stop (``on_budget="stop"``), else raise.
+
+        ``max_minutes`` counts wall-clock time, ``max_cpu_minutes`` this process's CPU time.
+        """
         cfg = self.config
+        if epoch + 1 >= cfg.max_epochs:
+            return False
+        used = None
         minutes = (time.perf_counter() - run.fit_start) / 60
-        if cfg.max_minutes is None or minutes <= cfg.max_minutes or epoch + 1 >= cfg.max_epochs:
+        if cfg.max_minutes is not None and minutes > cfg.max_minutes:
+            used = f"time budget of {cfg.max_minutes:g} min used up"
+        cpu = (time.process_time() - run.fit_start_cpu) / 60
+        if used is None and cfg.max_cpu_minutes is not None and cpu > cfg.max_cpu_minutes:
+            used = f"CPU budget of {cfg.max_cpu_minutes:g} CPU-min used up"
+        if used is None:
             return False
         if cfg.on_budget == "stop":
             self.stopped_by_budget = True
             return True
         bar.close()
         raise TimeBudgetReached(
-            f"time budget of {cfg.max_minutes:g} min used up after epoch {epoch + 1} "
-            f"of {cfg.max_epochs} ({minutes:.1f} min); the run resumes from "
-            f"{run.ckpt_dir / 'last.pt'}",
+            f"{used} after epoch {epoch + 1} of {cfg.max_epochs} ({minutes:.1f} min, "
+            f"{cpu:.1f} CPU-min); the run resumes from {run.ckpt_dir / 'last.pt'}",
             run.ckpt_dir / "last.pt",
         )
 

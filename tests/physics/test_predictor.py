@@ -125,3 +125,85 @@ def test_non_finite_network_output_raises(value):
     predictor = OperatorPredictor(net, "darcy", ("x", "y"), ("x", "y"), (AXIS, AXIS))
     with pytest.raises(NonFiniteOutputError, match=r"returned \d+ NaN or infinite value\(s\)"):
         predictor.predict(np.ones((N, N)), geometry="square")
+
+
+@pytest.fixture(scope="module")
+def darcy_distance():
+    """A boundary-factor Darcy model (the default design) with fitted output scaling."""
+    torch.manual_seed(0)
+    net = MTDeepONet(
+        (1, N, N),
+        2,
+        p=8,
+        branch="cnn",
+        branch_hidden=(8,),
+        cnn_channels=(4, 4),
+        trunk_hidden=(8,),
+        boundary_factor=True,
+    )
+    net.target_scaler.fit(3.0 * torch.rand(20, 1) + 1.0)
+    with torch.no_grad():
+        net.bias.fill_(0.3)
+    return net
+
+
+def _reference(net, k, mask):
+    """The model's own forward pass (branch, trunk, combine, boundary factor, units)."""
+    from sciml.physics.data.geometry import boundary_distance
+
+    coords = np.stack(np.meshgrid(AXIS, AXIS, indexing="ij"), -1).reshape(-1, 2)
+    distance = boundary_distance(mask[None], (AXIS, AXIS)).reshape(1, -1)
+    batch = {
+        "branch": torch.as_tensor(k[None, None], dtype=torch.float32),
+        "mask_grid": torch.as_tensor(mask[None]),
+        "coords": torch.as_tensor(coords, dtype=torch.float32),
+        "distance": torch.as_tensor(distance, dtype=torch.float32),
+    }
+    with torch.no_grad():
+        u = net.to_physical(net(batch))[0, :, 0].numpy()
+    return np.where(mask.ravel(), u, np.nan).reshape(N, N)
+
+
+def test_folded_readout_matches_the_model_forward(darcy_distance):
+    # predict folds the output scaling and the boundary factor into cached trunk features
+    # and computes only the mask's inside nodes: the same field as the model's forward.
+    predictor = OperatorPredictor(darcy_distance, "darcy", ("x", "y"), ("x", "y"), (AXIS, AXIS))
+    rng = np.random.default_rng(3)
+    x, y = np.meshgrid(AXIS, AXIS, indexing="ij")
+    disk = (x - 0.5) ** 2 + (y - 0.5) ** 2 < 0.16
+    ring = disk & ((x - 0.5) ** 2 + (y - 0.5) ** 2 > 0.02)
+    k = np.exp(rng.standard_normal((2, N, N)))
+    for kk, mask in ((k[0], disk), (k[1], ring), (k[0], disk)):
+        got = predictor.predict(kk, mask=mask).values
+        want = _reference(darcy_distance, kk, mask)
+        assert np.array_equal(np.isnan(got), ~mask)
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-6 * np.nanmax(np.abs(want)))
+    # a batch on two geometries: one readout per geometry, each sample as alone
+    both = predictor.predict(k, mask=np.stack([disk, ring])).values
+    np.testing.assert_allclose(both[0], _reference(darcy_distance, k[0], disk), rtol=2e-5)
+    np.testing.assert_allclose(both[1], _reference(darcy_distance, k[1], ring), rtol=2e-5)
+    # explicit query points (every point computed, NaN outside afterwards) agree too
+    points = predictor.predict(k[1], mask=ring, coords=[[AXIS[8], AXIS[3]], [AXIS[0], AXIS[0]]])
+    np.testing.assert_allclose(points.values[0], both[1][8, 3], rtol=2e-5)
+    assert np.isnan(points.values[1])
+
+
+def test_readout_is_cached_per_query_grid_and_geometry(darcy_distance, monkeypatch):
+    predictor = OperatorPredictor(darcy_distance, "darcy", ("x", "y"), ("x", "y"), (AXIS, AXIS))
+    calls = []
+    trunk = darcy_distance.trunk_features
+    monkeypatch.setattr(
+        darcy_distance, "trunk_features", lambda *a, **kw: calls.append(1) or trunk(*a, **kw)
+    )
+    k = np.exp(np.random.default_rng(4).standard_normal((N, N)))
+    square = np.zeros((N, N), bool)
+    square[2:-2, 2:-2] = True
+    predictor.predict(k, mask=square)
+    predictor.predict(2 * k, mask=square)
+    assert len(calls) == 1  # same grid, same geometry: the trunk ran once
+    predictor.predict(k, mask=~square & np.roll(square, 1, 0))
+    assert len(calls) == 2  # another geometry: evaluated again
+    coords = predictor.grid_coords()
+    assert coords is predictor.grid_coords() and not coords.flags.writeable
+    convs = [m for m in darcy_distance.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert convs and all(m.weight.is_contiguous(memory_format=torch.channels_last) for m in convs)

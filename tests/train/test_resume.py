@@ -151,3 +151,42 @@ def test_epoch_size_slices_one_permutation_per_pass():
     assert sorted(i for batch in sampler for i in batch) != seen[0]
     with pytest.raises(ValueError, match="epoch_size must be >= 1"):
         LengthBucketBatchSampler([1, 2], batch_size=1, epoch_size=0)
+
+
+def test_cpu_budget_counts_cpu_time_not_wall_time(tmp_path, monkeypatch):
+    import time
+
+    train, val = _data()
+    _trainer(tmp_path / "warm-up").fit(train, val)  # one-off costs out of the way
+    # Sleeping costs wall time but no CPU: a 1.5 CPU-s budget lets all 5 epochs run although
+    # they take well over 1.5 s of wall time (a loaded machine must train the same epochs).
+    slow = _trainer(tmp_path / "sleepy", max_cpu_minutes=1.5 / 60, on_budget="stop")
+    slow.callbacks.append(lambda trainer, epoch, row: time.sleep(0.5))
+    start = time.perf_counter()
+    history = slow.fit(train, val)
+    assert time.perf_counter() - start > 2.5
+    assert len(history) == 5 and not slow.stopped_by_budget
+    assert history["cpu_seconds"].sum() < 1.5 and (history["cpu_seconds"] >= 0).all()
+    # CPU time running out does stop it: a fake CPU clock that jumps a minute per call.
+    clock = iter(range(0, 10_000, 60))
+    monkeypatch.setattr(time, "process_time", lambda: float(next(clock)))
+    cut = _trainer(tmp_path / "cut", max_cpu_minutes=1.5)
+    with pytest.raises(TimeBudgetReached, match=r"CPU budget of 1.5 CPU-min used up after epoch"):
+        cut.fit(train, val)
+    assert (tmp_path / "cut" / "last.pt").is_file()
+    with pytest.raises(ValueError, match="max_cpu_minutes must be > 0"):
+        TrainConfig(max_cpu_minutes=0)
+    with pytest.raises(ValueError, match="max_cpu_minutes needs a checkpoint_dir"):
+        Trainer(
+            RegressionMLP(8, 3),
+            MultiTaskRegression(TASKS),
+            TrainConfig(max_epochs=2, progress=False, max_cpu_minutes=1.0),
+        ).fit(train, val)
+
+
+def test_budget_plan_gives_each_run_the_cpu_time_left():
+    plan = Checkpoints.with_budget("ckpt", max_cpu_minutes=10)
+    config, _ = plan.apply(TrainConfig())
+    assert 9.9 < config.max_cpu_minutes <= 10 and config.max_minutes is None
+    with pytest.raises(ValueError, match="max_cpu_minutes must be > 0"):
+        Checkpoints.with_budget("ckpt", max_cpu_minutes=-1)
