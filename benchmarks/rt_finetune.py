@@ -1,0 +1,328 @@
+"""The RT fine-tuning recipe against RF and GBM on user properties, in one run.
+
+Issue 25, item 5: a fine-tuning recipe (:mod:`sciml.rt.finetune`) that makes the
+Regression Transformer competitive as a regressor; goal: test RMSE within 10% of GBM's in
+the same run. Sets (random 80/20 splits, seed 0):
+
+- ESOL (Delaney log solubility, 1128 molecules);
+- Biogen solubility (the ``Sol`` endpoint of ``biogen_adme``, 2173 molecules).
+
+MoleculeNet Lipophilicity, the set of the issue's table, is not in the data registry
+(``sciml.data``) nor on this offline machine, so it is not run.
+
+For each set, RF and GBM (``sciml.chem.models``, defaults, seed 0) train on the 80%; the
+RT recipe holds ``--val-fraction`` of the 80% out as validation molecules, which choose
+between the candidate recipes (with and without RDKit context properties), each model's
+best epoch and nothing else; the 20% test molecules are only predicted. Molecules too long
+for the pre-trained RT's encoder (with the largest property block) are left out of every
+model's data (counted in the results). Everything runs on one thread.
+
+Writes ``benchmarks/results/rt_finetune.md`` and ``.csv``. Trained RT models are kept in
+``--work-dir``: a killed run resumes where it stopped when started again.
+
+    SCIML_DATA_DIR=../shared/data .venv/bin/python benchmarks/rt_finetune.py
+
+``SCIML_FAST=1`` shrinks everything to a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks._machine import machine_info  # noqa: E402
+from sciml.chem import load_dataset, random_split  # noqa: E402
+from sciml.rt import RegressionTransformer  # noqa: E402
+from sciml.rt.finetune import FineTuneRecipe, fine_tune, fine_tune_select, fits  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results"
+ESOL_TARGET = "measured log solubility in mols per litre"
+GOAL = 1.10  # RT RMSE / GBM RMSE
+CONTEXT = ("logp", "tpsa", "qed")
+#: Epochs and randomised SMILES per molecule per set: sized so that the run fits
+#: ~25 CPU-minutes (Biogen molecules are twice as long and twice as many as ESOL's).
+BUDGET = {"ESOL": (12, 3), "Biogen solubility": (10, 1)}
+
+
+def parse_args() -> argparse.Namespace:
+    fast = os.environ.get("SCIML_FAST") == "1"
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--model",
+        type=Path,
+        default=ROOT / "sciml" / "assets" / "demo_rt.pt",
+        help="the pre-trained RT to fine-tune (default: the shipped SELFIES QED RT)",
+    )
+    p.add_argument("--limit", type=int, default=150 if fast else None, help="molecules per set")
+    p.add_argument(
+        "--epochs-scale",
+        type=float,
+        default=0.1 if fast else 1.0,
+        help="multiply the per-set epochs (smoke runs)",
+    )
+    p.add_argument("--models", type=int, default=2 if fast else 3, help="RT ensemble size (3)")
+    p.add_argument("--tta", type=int, default=8, help="encodings per test molecule (8)")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (1e-3)")
+    p.add_argument("--val-fraction", type=float, default=0.1)
+    p.add_argument("--sets", nargs="+", default=list(BUDGET), help="sets to run")
+    p.add_argument(
+        "--work-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / ("sciml_rt_finetune" + ("_fast" if fast else "")),
+        help="trained RT models (a rerun resumes from them)",
+    )
+    p.add_argument("--out", type=Path, default=RESULTS / "rt_finetune.md")
+    return p.parse_args()
+
+
+def load_set(name: str, limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+    if name == "ESOL":
+        frame = load_dataset("esol")
+        smiles, y = frame["smiles"].to_numpy(), frame[ESOL_TARGET].to_numpy(dtype=float)
+    else:
+        frame = load_dataset("biogen_adme")
+        frame = frame[frame["Sol"].notna()].reset_index(drop=True)
+        smiles, y = frame["smiles"].to_numpy(), frame["Sol"].to_numpy(dtype=float)
+    if limit:
+        smiles, y = smiles[:limit], y[:limit]
+    return smiles, y
+
+
+def scores(y: np.ndarray, pred: np.ndarray) -> dict:
+    ok = np.isfinite(pred)
+    y, pred = y[ok], pred[ok]
+    rmse = float(np.sqrt(np.mean((pred - y) ** 2)))
+    r2 = float(1 - np.sum((pred - y) ** 2) / np.sum((y - y.mean()) ** 2))
+    return {
+        "n_test": int(ok.sum()),
+        "rmse": rmse,
+        "r2": r2,
+        "pearson": float(np.corrcoef(y, pred)[0, 1]),
+    }
+
+
+def timed(fn):
+    cpu, wall = time.process_time(), time.perf_counter()
+    out = fn()
+    return out, time.process_time() - cpu, time.perf_counter() - wall
+
+
+def run_set(name: str, args, base, log) -> tuple[list[dict], dict]:
+    from sciml.chem.models import MODELS
+
+    smiles, y = load_set(name, args.limit)
+    epochs, augment = BUDGET[name]
+    recipe = FineTuneRecipe(
+        epochs=max(1, round(epochs * args.epochs_scale)),
+        lrs=(args.lr,),
+        n_models=args.models,
+        augment=augment,
+        tta=args.tta,
+        val_fraction=args.val_fraction,
+        precision="bf16",
+        seed=0,
+    )
+    candidates = [recipe, replace(recipe, context=CONTEXT)]
+    keep = fits(smiles, "y", candidates[-1], init_from=base)
+    dropped = int((~keep).sum())
+    smiles, y = smiles[keep], y[keep]
+    train, test = random_split(len(smiles), (0.8, 0.2), seed=0)
+    tr_s, tr_y, te_s, te_y = list(smiles[train]), y[train], list(smiles[test]), y[test]
+    rows = []
+    for kind in ("rf", "gbm"):
+        model, cpu, wall = timed(
+            lambda k=kind: MODELS[k](seed=0, n_jobs=1).fit(tr_s, pd.DataFrame({"y": tr_y}))
+        )
+        pred = model.predict(te_s)["y"].to_numpy()
+        rows.append(
+            {"set": name, "model": kind, **scores(te_y, pred), "cpu_s": cpu, "wall_s": wall}
+        )
+        log(f"{name} {kind}: RMSE {rows[-1]['rmse']:.3f} ({cpu:.0f} CPU-s)")
+    work = args.work_dir / name.replace(" ", "_")
+    model, cpu, wall = timed(
+        lambda: fine_tune_select(
+            tr_s, tr_y, "y", candidates, init_from=base, checkpoint_dir=work, log=log
+        )
+    )
+    pred, p_cpu, p_wall = timed(lambda: model.predict(te_s, errors="nan")["y"].to_numpy())
+    # A test molecule the RT cannot read (a token outside its vocabulary) gets the training
+    # mean: every model is scored on every test molecule.
+    unread = int(np.isnan(pred).sum())
+    pred = np.where(np.isnan(pred), tr_y.mean(), pred)
+    rows.append(
+        {
+            "set": name,
+            "model": "rt",
+            **scores(te_y, pred),
+            "cpu_s": cpu + p_cpu,
+            "wall_s": wall + p_wall,
+        }
+    )
+    log(f"{name} rt: RMSE {rows[-1]['rmse']:.3f} ({cpu + p_cpu:.0f} CPU-s)")
+    # Ablations on the test set, reported only (nothing below chooses anything).
+    ablation = {
+        "rt, canonical encoding only (tta 1)": model.predict(te_s, tta=1, errors="nan")[
+            "y"
+        ].to_numpy()
+    }
+    per = model.predict_variants(te_s)
+    ablation["rt, first model only"] = np.nanmean(per[0], axis=1)
+    chosen = model.selection["chosen"]
+    for i, cand in enumerate(candidates):
+        # The candidate's first model, read back from its checkpoint (not retrained).
+        first = fine_tune(
+            tr_s,
+            tr_y,
+            "y",
+            init_from=base,
+            recipe=replace(cand, n_models=1),
+            checkpoint_dir=work / f"candidate_{i}",
+        )
+        label = "with context" if cand.context else "molecule only"
+        ablation[f"rt candidate {i} ({label}), one model"] = first.predict(te_s, errors="nan")[
+            "y"
+        ].to_numpy()
+    for label, p in ablation.items():
+        rows.append(
+            {"set": name, "model": label, **scores(te_y, p), "cpu_s": np.nan, "wall_s": np.nan}
+        )
+    info = {
+        "n": len(smiles),
+        "dropped": dropped,
+        "n_train": len(tr_s),
+        "n_test": len(te_s),
+        "rt_unread": unread,
+        "recipe": recipe.to_dict(),
+        "selection": model.selection,
+        "chosen": chosen,
+    }
+    return rows, info
+
+
+def report(table: pd.DataFrame, infos: dict, args) -> str:
+    lines = [
+        "# Fine-tuning the Regression Transformer as a regressor (issue 25, item 5)",
+        "",
+        "Goal: the RT's test RMSE within 10% of GBM's in the same run (RT / GBM <= 1.10). "
+        "Random 80/20 splits, seed 0; RF and GBM are `sciml.chem.models` defaults. "
+        "MoleculeNet Lipophilicity (the set of the issue's table: RT 0.852, RF 0.700, GBM "
+        "0.618) is not in the data registry and this machine is offline, so it is not run.",
+        "",
+        "| set | model | test molecules | RMSE | R² | Pearson | CPU s | wall s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    main = table[table["model"].isin(["rf", "gbm", "rt"])]
+    for _, r in main.iterrows():
+        lines.append(
+            f"| {r['set']} | {r['model']} | {r['n_test']} | {r['rmse']:.3f} | {r['r2']:.3f} | "
+            f"{r['pearson']:.3f} | {r['cpu_s']:.0f} | {r['wall_s']:.0f} |"
+        )
+    for name, info in infos.items():
+        if info["rt_unread"]:
+            lines.append(
+                f"\n{name}: {info['rt_unread']} test molecules hold a token outside the RT's "
+                "vocabulary; the RT row predicts the training mean for them (the ablations "
+                "below leave them out)."
+            )
+    lines += ["", "| set | RT RMSE / GBM RMSE | goal | verdict |", "|---|---|---|---|"]
+    for name in infos:
+        sub = main[main["set"] == name].set_index("model")
+        ratio = sub.loc["rt", "rmse"] / sub.loc["gbm", "rmse"]
+        verdict = "met" if ratio <= GOAL else f"missed (RT {100 * (ratio - 1):.0f}% above GBM)"
+        lines.append(f"| {name} | {ratio:.3f} | <= {GOAL:.2f} | {verdict} |")
+    lines += [
+        "",
+        "## What the validation molecules chose",
+        "",
+        "The recipe (`sciml.rt.finetune`, `fine_tune_select`): the shipped SELFIES QED RT, "
+        "target scaled onto [0, 1] in the QED digit notation, regression-only objective, "
+        "randomised-SMILES enumeration, best epoch per model on validation, test-time "
+        "augmentation and an ensemble. Candidates: the molecule alone, or with RDKit "
+        f"{', '.join(CONTEXT)} written (visible) into the property block.",
+        "",
+        "| set | molecules (left out: too long) | training / validation | epochs x (1 + augment) | "
+        "candidate validation RMSE (molecule only / with context) | chosen | best epochs | "
+        "ensemble validation RMSE |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, info in infos.items():
+        sel = info["selection"]
+        cands = " / ".join(f"{c['val_rmse']:.3f}" for c in sel["candidates"])
+        chosen = (
+            "with context"
+            if sel["candidates"][sel["chosen"]]["recipe"]["context"]
+            else "molecule only"
+        )
+        epochs = ", ".join(str(m["best_epoch"]) for m in sel["models"])
+        r = info["recipe"]
+        lines.append(
+            f"| {name} | {info['n']} ({info['dropped']}) | {sel['n_train']} / {sel['n_val']} | "
+            f"{r['epochs']} x {1 + r['augment']} | {cands} | {chosen} | {epochs} | "
+            f"{sel['val_rmse_ensemble']:.3f} |"
+        )
+    lines += [
+        "",
+        "Settings not chosen on validation (fixed by the CPU budget): learning rate "
+        f"{args.lr:g} with 10% warm-up, batch 32, dropout 0.1, bf16 autocast, "
+        f"{args.models} models, {args.tta} encodings per test molecule; epochs and "
+        "augmentation per set as in the table (`BUDGET` in the script).",
+        "",
+        "## Ablations (test set; reported, never used to choose)",
+        "",
+        "| set | variant | RMSE | R² | Pearson |",
+        "|---|---|---|---|---|",
+    ]
+    for _, r in table[~table["model"].isin(["rf", "gbm", "rt"])].iterrows():
+        lines.append(
+            f"| {r['set']} | {r['model']} | {r['rmse']:.3f} | {r['r2']:.3f} | {r['pearson']:.3f} |"
+        )
+    lines += [
+        "",
+        machine_info(("numpy", "torch", "rdkit", "selfies", "scikit-learn", "lightgbm")),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(1)
+
+    def log(line: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {line}", flush=True)
+
+    base = RegressionTransformer.load(args.model)
+    rows, infos = [], {}
+    for name in args.sets:
+        set_rows, info = run_set(name, args, base, log)
+        rows += set_rows
+        infos[name] = info
+    table = pd.DataFrame(rows)
+    text = report(table, infos, args)
+    from sciml._io import atomic_write
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(args.out) as handle:
+        handle.write(text)
+    with atomic_write(args.out.with_suffix(".csv")) as handle:
+        table.to_csv(handle, index=False)
+    with atomic_write(args.out.with_suffix(".json")) as handle:
+        handle.write(json.dumps(infos, indent=1, default=float))
+    log(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
