@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._machine import machine_info  # noqa: E402
 from sciml.chem import load_dataset, random_split  # noqa: E402
+from sciml.chem.models import MODELS  # noqa: E402
 from sciml.rt import RegressionTransformer  # noqa: E402
 from sciml.rt.finetune import FineTuneRecipe, fine_tune, fine_tune_select, fits  # noqa: E402
 
@@ -121,8 +122,6 @@ def timed(fn):
 
 
 def run_set(name: str, args, base, log) -> tuple[list[dict], dict]:
-    from sciml.chem.models import MODELS
-
     smiles, y = load_set(name, args.limit)
     epochs, augment = BUDGET[name]
     recipe = FineTuneRecipe(
@@ -212,7 +211,7 @@ def run_set(name: str, args, base, log) -> tuple[list[dict], dict]:
     return rows, info
 
 
-def report(table: pd.DataFrame, infos: dict, args) -> str:
+def report(table: pd.DataFrame, infos: dict, args, header: str) -> str:
     lines = [
         "# Fine-tuning the Regression Transformer as a regressor (issue 25, item 5)",
         "",
@@ -298,8 +297,13 @@ def report(table: pd.DataFrame, infos: dict, args) -> str:
 
 
 def main() -> None:
+    import sciml.rt.generation  # noqa: F401  (every module imported before the long run)
+    import sciml.rt.predictor  # noqa: F401
+
     args = parse_args()
     torch.set_num_threads(1)
+    # The header at the start: the commit that ran (the load average is the start's too).
+    header = machine_info(("numpy", "torch", "rdkit", "selfies", "scikit-learn", "lightgbm"))
 
     def log(line: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {line}", flush=True)
@@ -311,7 +315,7 @@ def main() -> None:
         rows += set_rows
         infos[name] = info
     table = pd.DataFrame(rows)
-    text = report(table, infos, args)
+    text = report(table, infos, args, header)
     from sciml._io import atomic_write
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
