@@ -50,11 +50,14 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from sciml.chem.smiles import Errors, InvalidSmilesError, canonicalize_batch, check_errors_arg
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from sciml.chem.smiles import Errors
 
 __all__ = [
     "FineTuneRecipe",
@@ -68,6 +71,9 @@ __all__ = [
 
 _FORMAT = "sciml.rt.FineTunedRT"
 _META = "finetune.json"
+#: Properties a recipe may give as context: those of :data:`sciml.rt.generation.RDKIT_PROPERTIES`
+#: (named here so that reading a recipe does not import torch; a test checks they agree).
+_CONTEXT_PROPERTIES = ("logp", "qed", "tpsa")
 
 
 @dataclass(frozen=True)
@@ -147,13 +153,11 @@ class FineTuneRecipe:
             raise ValueError("margin must be in [0, 1) and val_fraction in (0, 1)")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}")
-        from sciml.rt.generation import RDKIT_PROPERTIES
-
-        unknown = [c for c in self.context if c not in RDKIT_PROPERTIES]
+        unknown = [c for c in self.context if c not in _CONTEXT_PROPERTIES]
         if unknown:
             raise ValueError(
                 f"context properties {unknown} are not RDKit properties; known: "
-                f"{sorted(RDKIT_PROPERTIES)}"
+                f"{sorted(_CONTEXT_PROPERTIES)}"
             )
 
     def to_dict(self) -> dict:
@@ -182,7 +186,8 @@ def randomized_smiles(smiles: Sequence[str], k: int, seed: int = 0) -> list[list
         Encodings per molecule (>= 1). A molecule with fewer distinct SMILES (e.g.
         ``C``) repeats them.
     seed : int
-        Seed of RDKit's random atom orders (row ``i`` uses ``seed + i``).
+        Seed of RDKit's random atom orders (row ``i`` uses ``seed + i + 1``: RDKit reads 0 as
+        unseeded).
 
     Returns
     -------
@@ -207,7 +212,8 @@ def randomized_smiles(smiles: Sequence[str], k: int, seed: int = 0) -> list[list
         canon = Chem.MolToSmiles(mol)
         variants = [canon]
         if k > 1:
-            drawn = list(Chem.MolToRandomSmilesVect(mol, 2 * k, randomSeed=seed + i))
+            # RDKit reads randomSeed=0 as "unseeded": shift by one.
+            drawn = list(Chem.MolToRandomSmilesVect(mol, 2 * k, randomSeed=seed + i + 1))
             fresh = [s for s in dict.fromkeys(drawn) if s != canon]
             variants += (fresh or [canon]) * k
         out.append(variants[:k])
@@ -246,6 +252,10 @@ def _clean_targets(
     smiles: Sequence[str], y, name: str, errors: Errors, what: str
 ) -> tuple[list[str], np.ndarray]:
     """Canonical SMILES and finite float targets; bad rows raise or are dropped (``errors``)."""
+    import pandas as pd
+
+    from sciml.chem.smiles import InvalidSmilesError, canonicalize_batch, check_errors_arg
+
     check_errors_arg(errors)
     smiles = list(smiles)
     values = np.asarray(y[name] if isinstance(y, pd.DataFrame) else y, dtype=float).reshape(-1)
@@ -363,6 +373,10 @@ class FineTunedRT:
             members' values: an uncertainty), one row per input (``errors="skip"``: per
             valid input).
         """
+        import pandas as pd
+
+        from sciml.chem.smiles import InvalidSmilesError, check_errors_arg
+
         check_errors_arg(errors)
         smiles = list(smiles)
         # The first member's encode names invalid molecules and out-of-vocabulary tokens.
@@ -504,6 +518,8 @@ def fine_tune(
         The ensemble; ``selection`` records the validation RMSE per learning rate, the
         best epoch per model and the CPU seconds spent.
     """
+    import pandas as pd
+
     from sciml.rt.predictor import RegressionTransformer, RTConfig
 
     log = log or (lambda _line: None)
@@ -754,6 +770,7 @@ def fits(smiles: Sequence[str], name: str, recipe: FineTuneRecipe, init_from=Non
     numpy.ndarray
         ``(N,)`` bool.
     """
+    from sciml.chem.smiles import canonicalize_batch
     from sciml.chem.tokenizer import tokenize_smiles
     from sciml.rt.numbers import NumberTokenizer, PropertySpec
 
