@@ -518,168 +518,183 @@ def fine_tune(
         The ensemble; ``selection`` records the validation RMSE per learning rate, the
         best epoch per model and the CPU seconds spent.
     """
-    import pandas as pd
-
-    from sciml.rt.predictor import RegressionTransformer, RTConfig
-
     log = log or (lambda _line: None)
+    if name in recipe.context:
+        raise ValueError(f"the target {name!r} cannot also be a context property")
     canon, values = _clean_targets(smiles, y, name, errors, "training data")
     if val_smiles is None:
-        rng = np.random.default_rng(recipe.seed)
-        order = rng.permutation(len(canon))
-        n_val = max(1, int(round(recipe.val_fraction * len(canon))))
-        if len(canon) - n_val < 2:
-            raise ValueError(f"{len(canon)} training molecules are too few to hold out validation")
-        val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
-        val_canon, val_values = [canon[i] for i in val_idx], values[val_idx]
-        canon, values = [canon[i] for i in train_idx], values[train_idx]
+        (canon, values), (val_canon, val_values) = _hold_out(canon, values, recipe)
     else:
         val_canon, val_values = _clean_targets(val_smiles, val_y, name, errors, "validation data")
     if init_from is None:
         from sciml import asset_path
+        from sciml.rt.predictor import RegressionTransformer
 
         init_from = RegressionTransformer.load(asset_path("demo_rt.pt"))
-    base = init_from or None
-    span = float(values.max() - values.min()) or 1.0
-    low = float(values.min() - recipe.margin * span)
-    high = float(values.max() + recipe.margin * span)
-
-    def scaled(v: np.ndarray) -> np.ndarray:
-        return np.clip((v - low) / (high - low), 0.0, 1.0)
-
-    from sciml.rt.numbers import NumberTokenizer, PropertySpec
-
-    if name in recipe.context:
-        raise ValueError(f"the target {name!r} cannot also be a context property")
-    # The target first: its block sits where the pre-trained model's QED block was.
-    specs = [PropertySpec(name, 0.0, 1.0, recipe.decimals)]
-    specs += _context_specs(canon, recipe.context, recipe.margin)
-
-    def frame(rows: list[str], targets: np.ndarray) -> pd.DataFrame:
-        columns = {name: scaled(targets)}
-        known = context_values(rows, recipe.context)
-        for c in recipe.context:
-            columns[c] = [k[c] for k in known]
-        return pd.DataFrame(columns)
-
-    train_context = frame(canon, values)
-    val_frame = frame(val_canon, val_values)
-    if base is not None:
-        overrides = {**dict(base.config.encoder_overrides), "dropout": recipe.dropout}
-        config = replace(
-            base.config,
-            objective=recipe.objective,
-            encoder_overrides=overrides,
-            context=tuple(recipe.context),
-        )
-    else:
-        config = RTConfig(
-            size="tiny",
-            encoder_overrides={
-                "d_model": 128,
-                "n_layers": 4,
-                "n_heads": 4,
-                "d_ff": 512,
-                "dropout": recipe.dropout,
-                "max_len": 128,
-            },
-            language="selfies",
-            objective=recipe.objective,
-            context=tuple(recipe.context),
-        )
-    from sciml.rt.language import resolve_language
-
-    language = resolve_language(config.language)
-    max_len = int(config.encoder_overrides.get("max_len") or base.net.encoder.max_len)
-    limit = max_len - 2 - NumberTokenizer(specs).block_length
-    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
-
-    def train(lr: float, seed: int) -> tuple[RegressionTransformer, dict]:
-        tag = f"lr{lr:g}_seed{seed}"
-        saved = folder / f"{tag}.pt" if folder is not None else None
-        record_path = folder / f"{tag}.json" if folder is not None else None
-        if saved is not None and saved.is_file() and record_path.is_file():
-            return RegressionTransformer.load(saved), json.loads(record_path.read_text())
-        from sciml.train import TrainConfig
-
-        texts, source = _augmented(canon, language, limit, recipe, seed)
-        run_dir = folder / f"{tag}.checkpoints" if folder is not None else None
-        train_config = TrainConfig(
-            max_epochs=recipe.epochs,
-            batch_size=recipe.batch_size,
-            lr=lr,
-            warmup=recipe.warmup,
-            progress=False,
-            seed=seed,
-            precision=recipe.precision,
-            monitor="val_rmse",
-            checkpoint_dir=str(run_dir) if run_dir is not None else None,
-        )
-        resume = (
-            run_dir / "last.pt" if run_dir is not None and (run_dir / "last.pt").is_file() else None
-        )
-        cpu0 = time.process_time()
-        rt = RegressionTransformer(specs, config).fit(
-            texts,
-            train_context.iloc[source].reset_index(drop=True),
-            val_smiles=val_canon,
-            val_y=val_frame,
-            train_config=train_config,
-            init_from=base,
-            canonical=True,
-            errors=errors,
-            resume=resume,
-        )
-        history = rt.history
-        best = int(history["val_rmse"].idxmin()) if "val_rmse" in history else -1
-        record = {
-            "lr": lr,
-            "seed": seed,
-            "best_epoch": int(history.loc[best, "epoch"]) if best >= 0 else None,
-            "epochs": int(len(history)),
-            "train_sequences": len(texts),
-            "cpu_seconds": time.process_time() - cpu0,
-        }
-        if saved is not None:
-            from sciml._io import atomic_write
-
-            rt.save(saved)
-            with atomic_write(record_path) as handle:
-                handle.write(json.dumps(record))
-        return rt, record
-
-    def val_rmse(members: list) -> float:
-        model = FineTunedRT(name, members, low, high, recipe)
-        pred = model.predict(val_canon, errors="nan")[name].to_numpy()
-        return float(np.sqrt(np.nanmean((pred - val_values) ** 2)))
-
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
+    run = _Run(name, recipe, init_from or None, canon, values, val_canon, val_values, errors)
+    run.folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    if run.folder is not None:
+        run.folder.mkdir(parents=True, exist_ok=True)
     trials = []
     for lr in recipe.lrs:
-        rt, record = train(lr, recipe.seed)
-        record["val_rmse"] = val_rmse([rt])
+        rt, record = run.train(lr, recipe.seed)
+        record["val_rmse"] = run.val_rmse([rt])
         trials.append((record["val_rmse"], lr, rt, record))
         log(f"lr {lr:g} seed {recipe.seed}: validation RMSE {record['val_rmse']:.4f}")
     _, best_lr, first, first_record = min(trials, key=lambda t: t[0])
     members, records = [first], [first_record]
     for i in range(1, recipe.n_models):
-        rt, record = train(best_lr, recipe.seed + i)
+        rt, record = run.train(best_lr, recipe.seed + i)
         members.append(rt)
         records.append(record)
         log(f"lr {best_lr:g} seed {recipe.seed + i}: trained ({record['cpu_seconds']:.0f} CPU-s)")
+    others = [t[3] for t in trials if t[1] != best_lr]
     selection = {
         "lr_val_rmse": {f"{lr:g}": rec["val_rmse"] for _, lr, _, rec in trials},
         "lr": best_lr,
-        "models": records + [t[3] for t in trials if t[1] != best_lr],
-        "val_rmse_ensemble": val_rmse(members),
+        "models": records + others,
+        "val_rmse_ensemble": run.val_rmse(members),
         "n_train": len(canon),
         "n_val": len(val_canon),
-        "cpu_seconds": float(sum(r["cpu_seconds"] for r in records))
-        + float(sum(t[3]["cpu_seconds"] for t in trials if t[1] != best_lr)),
+        "cpu_seconds": float(sum(r["cpu_seconds"] for r in records + others)),
     }
     log(f"ensemble of {len(members)}: validation RMSE {selection['val_rmse_ensemble']:.4f}")
-    return FineTunedRT(name, members, low, high, recipe, selection)
+    return FineTunedRT(name, members, run.low, run.high, recipe, selection)
+
+
+def _hold_out(canon: list[str], values: np.ndarray, recipe: FineTuneRecipe):
+    """``(train_canon, train_values), (val_canon, val_values)``: ``recipe.val_fraction`` held out."""
+    order = np.random.default_rng(recipe.seed).permutation(len(canon))
+    n_val = max(1, int(round(recipe.val_fraction * len(canon))))
+    if len(canon) - n_val < 2:
+        raise ValueError(f"{len(canon)} training molecules are too few to hold out validation")
+    val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+    return (
+        ([canon[i] for i in train_idx], values[train_idx]),
+        ([canon[i] for i in val_idx], values[val_idx]),
+    )
+
+
+def _config(base, recipe: FineTuneRecipe):
+    """The :class:`~sciml.rt.RTConfig` of the fine-tuned models (``base``'s, or a tiny SELFIES RT)."""
+    from sciml.rt.predictor import RTConfig
+
+    if base is not None:
+        overrides = {**dict(base.config.encoder_overrides), "dropout": recipe.dropout}
+        return replace(
+            base.config,
+            objective=recipe.objective,
+            encoder_overrides=overrides,
+            context=tuple(recipe.context),
+        )
+    shape = {"d_model": 128, "n_layers": 4, "n_heads": 4, "d_ff": 512, "max_len": 128}
+    return RTConfig(
+        size="tiny",
+        encoder_overrides={**shape, "dropout": recipe.dropout},
+        language="selfies",
+        objective=recipe.objective,
+        context=tuple(recipe.context),
+    )
+
+
+class _Run:
+    """What the models of one :func:`fine_tune` call share: data, scale, specs and config."""
+
+    def __init__(self, name, recipe, base, canon, values, val_canon, val_values, errors):
+        from sciml.rt.language import resolve_language
+        from sciml.rt.numbers import NumberTokenizer, PropertySpec
+
+        self.name, self.recipe, self.base, self.errors = name, recipe, base, errors
+        self.canon, self.val_canon, self.val_values = canon, val_canon, val_values
+        self.folder: Path | None = None
+        span = float(values.max() - values.min()) or 1.0
+        self.low = float(values.min() - recipe.margin * span)
+        self.high = float(values.max() + recipe.margin * span)
+        # The target first: its block sits where the pre-trained model's QED block was.
+        self.specs = [PropertySpec(name, 0.0, 1.0, recipe.decimals)]
+        self.specs += _context_specs(canon, recipe.context, recipe.margin)
+        self.config = _config(base, recipe)
+        self.language = resolve_language(self.config.language)
+        max_len = self.config.encoder_overrides.get("max_len") or base.net.encoder.max_len
+        self.limit = int(max_len) - 2 - NumberTokenizer(self.specs).block_length
+        self.train_frame = self.frame(canon, values)
+        self.val_frame = self.frame(val_canon, val_values)
+
+    def frame(self, rows: list[str], targets: np.ndarray) -> pd.DataFrame:
+        """Scaled targets and the context properties' RDKit values of ``rows``."""
+        import pandas as pd
+
+        scaled = np.clip((targets - self.low) / (self.high - self.low), 0.0, 1.0)
+        columns = {self.name: scaled}
+        known = context_values(rows, self.recipe.context)
+        for c in self.recipe.context:
+            columns[c] = [k[c] for k in known]
+        return pd.DataFrame(columns)
+
+    def train(self, lr: float, seed: int):
+        """One model (read back when ``folder`` holds it finished) and its record."""
+        from sciml.rt.predictor import RegressionTransformer
+
+        tag = f"lr{lr:g}_seed{seed}"
+        folder = self.folder
+        if folder is not None and (folder / f"{tag}.pt").is_file():
+            if (folder / f"{tag}.json").is_file():
+                record = json.loads((folder / f"{tag}.json").read_text())
+                return RegressionTransformer.load(folder / f"{tag}.pt"), record
+        texts, source = _augmented(self.canon, self.language, self.limit, self.recipe, seed)
+        run_dir = folder / f"{tag}.checkpoints" if folder is not None else None
+        last = run_dir / "last.pt" if run_dir is not None else None
+        cpu0 = time.process_time()
+        rt = RegressionTransformer(self.specs, self.config).fit(
+            texts,
+            self.train_frame.iloc[source].reset_index(drop=True),
+            val_smiles=self.val_canon,
+            val_y=self.val_frame,
+            train_config=self._train_config(lr, seed, run_dir),
+            init_from=self.base,
+            canonical=True,
+            errors=self.errors,
+            resume=last if last is not None and last.is_file() else None,
+        )
+        history = rt.history
+        best = int(history["val_rmse"].idxmin()) if "val_rmse" in history else None
+        record = {
+            "lr": lr,
+            "seed": seed,
+            "best_epoch": int(history.loc[best, "epoch"]) if best is not None else None,
+            "epochs": int(len(history)),
+            "train_sequences": len(texts),
+            "cpu_seconds": time.process_time() - cpu0,  # of this process (a resumed run: the rest)
+        }
+        if folder is not None:
+            from sciml._io import atomic_write
+
+            rt.save(folder / f"{tag}.pt")
+            with atomic_write(folder / f"{tag}.json") as handle:
+                handle.write(json.dumps(record))
+        return rt, record
+
+    def _train_config(self, lr: float, seed: int, run_dir: Path | None):
+        from sciml.train import TrainConfig
+
+        r = self.recipe
+        return TrainConfig(
+            max_epochs=r.epochs,
+            batch_size=r.batch_size,
+            lr=lr,
+            warmup=r.warmup,
+            progress=False,
+            seed=seed,
+            precision=r.precision,
+            monitor="val_rmse",
+            checkpoint_dir=str(run_dir) if run_dir is not None else None,
+        )
+
+    def val_rmse(self, members: list) -> float:
+        """Validation RMSE (physical units) of an ensemble of ``members``, with TTA."""
+        model = FineTunedRT(self.name, members, self.low, self.high, self.recipe)
+        pred = model.predict(self.val_canon, errors="nan")[self.name].to_numpy()
+        return float(np.sqrt(np.nanmean((pred - self.val_values) ** 2)))
 
 
 def fine_tune_select(

@@ -152,7 +152,9 @@ def test_bad_input_follows_errors(tuned, trained_rt, molecules, logp):
 def test_context_is_given_not_predicted(trained_rt, molecules, logp, tmp_path):
     numbers = NumberTokenizer([PropertySpec("y", 0, 1, 3), PropertySpec("logp", -5, 10, 2)])
     tok = build_tokenizer(molecules, numbers)
-    ds = RTDataset(molecules, np.c_[np.full(12, 0.5), logp], numbers, tok, mode="property", given=[1])
+    ds = RTDataset(
+        molecules, np.c_[np.full(12, 0.5), logp], numbers, tok, mode="property", given=[1]
+    )
     batch = ds.collate([ds[i] for i in range(4)])
     labelled = (batch["property_labels"] != -100).any(dim=0).nonzero().flatten().tolist()
     assert labelled == ds.property_positions[0].tolist()  # only the target's slots
@@ -183,9 +185,7 @@ def test_select_chooses_on_validation(trained_rt, molecules, logp, tmp_path):
     assert len(model.members) == 2
     assert (tmp_path / "candidate_0").is_dir() and (tmp_path / "candidate_1").is_dir()
     with pytest.raises(ValueError, match="share seed"):
-        fine_tune_select(
-            molecules, logp, "y", [base, FineTuneRecipe(seed=1)], init_from=trained_rt
-        )
+        fine_tune_select(molecules, logp, "y", [base, FineTuneRecipe(seed=1)], init_from=trained_rt)
 
 
 def test_fits_names_molecules_too_long(trained_rt):
@@ -216,3 +216,12 @@ def test_cli_finetune_then_predict(tmp_path, molecules, logp, trained_rt, capsys
     assert np.isfinite(frame["logp"][0]) and np.isnan(frame["logp"][1])
     assert main(predict) != 0  # errors=raise on 'nope'
     assert "nope" in capsys.readouterr().err
+
+
+def test_from_scratch_builds_a_tiny_selfies_rt(molecules, logp):
+    recipe = FineTuneRecipe(epochs=1, n_models=1, augment=1, tta=2, val_fraction=0.25)
+    model = fine_tune(molecules, logp, "y", init_from=False, recipe=recipe)
+    member = model.members[0]
+    assert member.config.language == "selfies" and member.config.objective == "property"
+    assert member.net.encoder.max_len == 128
+    assert np.isfinite(model.predict(molecules[:3])["y"]).all()
