@@ -13,6 +13,7 @@ from sciml.rt.finetune import (
     _CONTEXT_PROPERTIES,
     FineTunedRT,
     FineTuneRecipe,
+    context_values,
     fine_tune,
     fine_tune_select,
     fits,
@@ -168,6 +169,22 @@ def test_context_is_given_not_predicted(trained_rt, molecules, logp, tmp_path):
     member = model.members[0]
     assert member.config.context == ("qed",) and member.property_names == ["logp_y", "qed"]
     assert np.isfinite(model.predict(molecules)["logp_y"]).all()
+    # Validation scores the target only: the given column's targets are NaN (not scored).
+    from sciml.rt.model import RTObjective
+
+    qed = [v["qed"] for v in context_values(molecules, ["qed"])]
+    val = RTDataset(
+        molecules,  # the fixture model writes SMILES
+        np.c_[np.full(12, 0.5), qed],
+        member.numbers,
+        member.tokenizer,
+        mode="property",
+        given=[1],
+    )
+    batch = val.collate([val[i] for i in range(5)])
+    decoded = RTObjective().decode(member.net(batch), batch, member.net)
+    assert torch.isnan(decoded["target"][:, 1]).all()
+    assert torch.isfinite(decoded["target"][:, 0]).all()
     model.save(tmp_path / "ctx")
     assert FineTunedRT.load(tmp_path / "ctx").members[0].config.context == ("qed",)
     with pytest.raises(ValueError, match="cannot also be a context"):
