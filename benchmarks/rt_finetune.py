@@ -291,12 +291,32 @@ def report(table: pd.DataFrame, infos: dict, args, header: str) -> str:
         lines.append(
             f"| {r['set']} | {r['model']} | {r['rmse']:.3f} | {r['r2']:.3f} | {r['pearson']:.3f} |"
         )
-    lines += [
-        "",
-        machine_info(("numpy", "torch", "rdkit", "selfies", "scikit-learn", "lightgbm")),
-        "",
-    ]
+    lines += ["", header, ""]
     return "\n".join(lines)
+
+
+_START = (time.process_time(), time.perf_counter())
+
+
+def write(table: pd.DataFrame, infos: dict, args, header: str, pending: list[str]) -> None:
+    from sciml._io import atomic_write
+
+    cpu, wall = time.process_time() - _START[0], time.perf_counter() - _START[1]
+    totals = f"Whole run: {cpu:.0f} CPU-s, {wall:.0f} s wall (one thread).\n\n"
+    text = report(table, infos, args, totals + header)
+    if pending:
+        text = text.replace(
+            "\n## What the validation",
+            f"\n**Not yet run in this file: {', '.join(pending)}.**\n\n## What the validation",
+            1,
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(args.out) as handle:
+        handle.write(text)
+    with atomic_write(args.out.with_suffix(".csv")) as handle:
+        table.to_csv(handle, index=False)
+    with atomic_write(args.out.with_suffix(".json")) as handle:
+        handle.write(json.dumps(infos, indent=1, default=float))
 
 
 def main() -> None:
@@ -317,17 +337,8 @@ def main() -> None:
         set_rows, info = run_set(name, args, base, log)
         rows += set_rows
         infos[name] = info
-    table = pd.DataFrame(rows)
-    text = report(table, infos, args, header)
-    from sciml._io import atomic_write
-
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(args.out) as handle:
-        handle.write(text)
-    with atomic_write(args.out.with_suffix(".csv")) as handle:
-        table.to_csv(handle, index=False)
-    with atomic_write(args.out.with_suffix(".json")) as handle:
-        handle.write(json.dumps(infos, indent=1, default=float))
+        # Written after every set: a run stopped later still leaves the finished sets.
+        write(pd.DataFrame(rows), infos, args, header, pending=args.sets[len(infos) :])
     log(f"wrote {args.out}")
 
 
