@@ -77,7 +77,7 @@ def parse_args() -> argparse.Namespace:
     )
     p.add_argument("--models", type=int, default=2 if fast else 3, help="RT ensemble size (3)")
     p.add_argument("--tta", type=int, default=8, help="encodings per test molecule (8)")
-    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (1e-3)")
+    p.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (2e-3)")
     p.add_argument("--val-fraction", type=float, default=0.1)
     p.add_argument("--sets", nargs="+", default=list(BUDGET), help="sets to run")
     p.add_argument(
@@ -277,8 +277,11 @@ def report(table: pd.DataFrame, infos: dict, args, header: str) -> str:
         )
     lines += [
         "",
-        "Settings not chosen on validation (fixed by the CPU budget): learning rate "
-        f"{args.lr:g} with 10% warm-up, batch 32, dropout 0.1, bf16 autocast, "
+        f"Learning rate {args.lr:g}: chosen before this run on the validation part of "
+        "ESOL's training 80% (the same held-out 10%), one model with context, 6 epochs, "
+        "2 randomised SMILES per molecule: validation RMSE 0.761 at 1e-3, 0.712 at 2e-3, "
+        "0.709 at 4e-3 (the test molecules were not predicted). Fixed by the CPU budget, "
+        "not chosen: 10% warm-up, batch 32, dropout 0.1, bf16 autocast, "
         f"{args.models} models, {args.tta} encodings per test molecule; epochs and "
         "augmentation per set as in the table (`BUDGET` in the script).",
         "",

@@ -125,7 +125,7 @@ class FineTuneRecipe:
     """
 
     epochs: int = 20
-    lrs: tuple[float, ...] = (5e-4,)
+    lrs: tuple[float, ...] = (2e-3,)
     n_models: int = 3
     batch_size: int = 32
     augment: int = 4
@@ -169,7 +169,7 @@ class FineTuneRecipe:
     @classmethod
     def from_dict(cls, data: dict) -> FineTuneRecipe:
         data = dict(data)
-        data["lrs"] = tuple(data.get("lrs", (5e-4,)))
+        data["lrs"] = tuple(data.get("lrs", (2e-3,)))
         data["context"] = tuple(data.get("context", ()))
         return cls(**data)
 

@@ -99,7 +99,7 @@ def test_fine_tune_trains_saves_reloads_and_predicts_the_same(tuned, molecules, 
 
 def test_a_rerun_resumes_from_the_checkpoint_folder(tuned, trained_rt, molecules, logp):
     model, folder = tuned
-    assert sorted(p.name for p in folder.glob("*.pt")) == ["lr0.0005_seed0.pt", "lr0.0005_seed1.pt"]
+    assert sorted(p.name for p in folder.glob("*.pt")) == ["lr0.002_seed0.pt", "lr0.002_seed1.pt"]
     again = fine_tune(
         molecules, logp, "logp_y", init_from=trained_rt, recipe=TINY, checkpoint_dir=folder
     )
