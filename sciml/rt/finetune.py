@@ -131,7 +131,7 @@ class FineTuneRecipe:
     augment: int = 4
     tta: int = 8
     objective: str = "property"
-    dropout: float = 0.1
+    dropout: float = 0.0
     margin: float = 0.05
     decimals: int = 3
     val_fraction: float = 0.1
