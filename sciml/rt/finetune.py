@@ -316,7 +316,10 @@ class FineTunedRT:
         Parameters
         ----------
         smiles : sequence of str
-            Valid SMILES (see :meth:`predict` for invalid ones).
+            Valid SMILES (see :meth:`predict` for invalid ones). The randomised encodings
+            are drawn from the molecule as written here (RDKit's random atom orders start
+            from its atom order); :meth:`predict` passes canonical SMILES, so its encodings
+            do not depend on how a molecule was written.
         tta : int, optional
             Encodings per molecule (default: the recipe's).
         seed : int
