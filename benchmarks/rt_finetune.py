@@ -17,8 +17,11 @@ best epoch and nothing else; the 20% test molecules are only predicted. Molecule
 for the pre-trained RT's encoder (with the largest property block) are left out of every
 model's data (counted in the results). Everything runs on one thread.
 
-Writes ``benchmarks/results/rt_finetune.md`` and ``.csv``. Trained RT models are kept in
-``--work-dir``: a killed run resumes where it stopped when started again.
+Writes ``benchmarks/results/rt_finetune.md``, ``.csv`` and ``.json``. Trained RT models are
+kept in ``--work-dir``: a killed run resumes where it stopped when started again. Two more
+modes (each its own manifest entry): ``--settings-study`` (the validation-only study of the
+learning rate, dropout and batch size, ``rt_finetune_settings.md``) and ``--previous-recipe``
+(the RT fine-tuned as before this recipe on the same splits, ``rt_finetune_previous.md``).
 
     SCIML_DATA_DIR=../shared/data .venv/bin/python benchmarks/rt_finetune.py
 
