@@ -79,11 +79,18 @@ def add_finetune(sub, errors_help: dict, smiles_col: dict) -> None:
         default=d.val_fraction,
         help=f"training molecules held out for validation ({d.val_fraction})",
     )
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument(
+        "--batch-size", type=int, default=d.batch_size, help=f"sequences per batch ({d.batch_size})"
+    )
     p.add_argument(
         "--precision", choices=("auto", "fp32", "bf16"), default=d.precision, help="autocast"
     )
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seeds the validation split, the enumeration and the first model (0)",
+    )
     p.add_argument("--errors", **errors_help)
     p.set_defaults(handler=_cmd_finetune)
 
