@@ -781,7 +781,8 @@ def fits(smiles: Sequence[str], name: str, recipe: FineTuneRecipe, init_from=Non
 
     A molecule's sequence is ``[CLS]``, the property block (the target and ``recipe.context``,
     with ranges from these molecules) and its tokens in the model's language, ``[SEP]``; it
-    must fit the encoder of ``init_from`` (default: the shipped RT, 128 tokens).
+    must fit the encoder of ``init_from`` (default: the shipped RT, 128 tokens; ``False``: the
+    from-scratch RT of :func:`fine_tune`, SELFIES, 128 tokens).
 
     Returns
     -------
@@ -801,13 +802,20 @@ def fits(smiles: Sequence[str], name: str, recipe: FineTuneRecipe, init_from=Non
     valid = [c for c in canon if c is not None]
     specs = [PropertySpec(name, 0.0, 1.0, recipe.decimals)]
     specs += _context_specs(valid, recipe.context, recipe.margin) if valid else []
-    limit = init_from.net.encoder.max_len - 2 - NumberTokenizer(specs).block_length
+    if init_from is False:
+        from sciml.rt.language import resolve_language
+
+        config = _config(None, recipe)
+        max_len, language = config.encoder_overrides["max_len"], resolve_language(config.language)
+    else:
+        max_len, language = init_from.net.encoder.max_len, init_from.language
+    limit = max_len - 2 - NumberTokenizer(specs).block_length
     out = np.zeros(len(canon), dtype=bool)
     for i, c in enumerate(canon):
         if c is None:
             continue
         try:
-            out[i] = len(tokenize_smiles(init_from.language.encode(c))) <= limit
+            out[i] = len(tokenize_smiles(language.encode(c))) <= limit
         except ValueError:
             out[i] = False
     return out

@@ -209,6 +209,8 @@ def test_fits_names_molecules_too_long(trained_rt):
     long = "C" * trained_rt.net.encoder.max_len  # no room left for the property block
     ok = fits(["CCO", long, "xyz"], "y", FineTuneRecipe(), init_from=trained_rt)
     assert ok.tolist() == [True, False, False]
+    scratch = fits(["CCO", "C" * 120], "y", FineTuneRecipe(), init_from=False)  # SELFIES, 128
+    assert scratch.tolist() == [True, False]
 
 
 def test_cli_finetune_then_predict(tmp_path, molecules, logp, trained_rt, capsys):
