@@ -305,6 +305,30 @@ def _fmt(x, digits=3) -> str:
     return "–" if x is None or (isinstance(x, float) and not np.isfinite(x)) else f"{x:.{digits}f}"
 
 
+def _finetune_row(res: dict) -> tuple[str, str, str, bool | None]:
+    """The fine-tuning goal from ``rt_finetune.csv`` (``benchmarks/rt_finetune.py``).
+
+    That benchmark fine-tunes the shipped (SELFIES) model; MoleculeNet Lipophilicity is not
+    available offline, so ESOL and Biogen solubility stand in for it.
+    """
+    goal = "fine-tuned on a user property (Lipophilicity not offline: ESOL, Biogen Sol), test RMSE"
+    path = RESULTS / "rt_finetune.csv"
+    if res["language"] != "selfies" or not path.is_file():
+        return (
+            goal,
+            "not run (`rt_finetune.md` fine-tunes the shipped SELFIES RT)",
+            "within 10% of GBM",
+            None,
+        )
+    table = pd.read_csv(path).set_index(["set", "model"])
+    cells, ratios = [], []
+    for name in dict.fromkeys(s for s, _ in table.index):
+        rt, gbm = table.loc[(name, "rt"), "rmse"], table.loc[(name, "gbm"), "rmse"]
+        ratios.append(rt / gbm)
+        cells.append(f"{name} {rt:.3f} vs GBM {gbm:.3f} ({rt / gbm:.2f}x)")
+    return goal, "; ".join(cells) + " (`rt_finetune.md`)", "within 10% of GBM", max(ratios) <= 1.10
+
+
 def goals_rows(res: dict) -> list[tuple[str, str, str, bool | None]]:
     """(goal, measured, target, met) of one model."""
     c, m, v = res["chembl"], res["moses"], res["vocabulary"]
@@ -372,12 +396,7 @@ def goals_rows(res: dict) -> list[tuple[str, str, str, bool | None]]:
             "≥ 0.5, and a documented knob",
             locality >= 0.5,
         ),
-        (
-            "fine-tuned on Lipophilicity, test RMSE",
-            "not run in this round",
-            "within 10% of GBM",
-            None,
-        ),
+        _finetune_row(res),
         (
             "generation cost, drug-like seeds",
             f"{ds['cpu_seconds_per_200']:.0f} CPU-s per 200 "

@@ -36,7 +36,11 @@ Laid out by pipeline stage:
 - :mod:`sciml.rt.filters` -- chemistry filters of generated molecules (radicals, groups);
 - :mod:`sciml.rt.predictor` -- the user-facing :class:`RegressionTransformer`
   (``fit``, ``predict``, ``generate``, ``save``, ``load``);
-- :mod:`sciml.rt.cli` -- ``sciml rt train|predict|generate``.
+- :mod:`sciml.rt.finetune` -- the recipe that fine-tunes an RT into a regressor of one
+  property (:func:`fine_tune`, :class:`FineTuneRecipe`, :class:`FineTunedRT`): target
+  scaling, regression-only objective, SMILES enumeration, test-time augmentation, an
+  ensemble, choices on validation molecules;
+- :mod:`sciml.rt.cli` -- ``sciml rt train|predict|generate|finetune``.
 
 Only :mod:`sciml.rt.numbers` is imported eagerly; the torch parts load on first use.
 """
@@ -51,6 +55,8 @@ from sciml.rt.numbers import (
 
 __all__ = [
     "DecodedNumber",
+    "FineTuneRecipe",
+    "FineTunedRT",
     "NumberTokenizer",
     "PropertySpec",
     "RTConfig",
@@ -58,9 +64,13 @@ __all__ = [
     "RegressionTransformerNet",
     "UnknownPropertyError",
     "decode_number",
+    "fine_tune",
 ]
 
 _LAZY = {
+    "FineTuneRecipe": "sciml.rt.finetune",
+    "FineTunedRT": "sciml.rt.finetune",
+    "fine_tune": "sciml.rt.finetune",
     "RTConfig": "sciml.rt.predictor",
     "RegressionTransformer": "sciml.rt.predictor",
     "RegressionTransformerNet": "sciml.rt.model",

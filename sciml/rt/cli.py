@@ -1,4 +1,7 @@
-"""``sciml rt train|predict|generate``: the Regression Transformer from the command line.
+"""``sciml rt train|predict|generate|finetune``: the Regression Transformer from the command line.
+
+``sciml rt finetune`` (:mod:`sciml.rt.finetune_cli`) runs the fine-tuning recipe of
+:mod:`sciml.rt.finetune`; ``sciml rt predict --model`` reads the folder it writes.
 
 ``sciml rt predict`` keeps every input column and the input row order, and adds a ``row``
 column (the 0-based data row of the input; with ``--errors skip`` the numbers of the
@@ -161,8 +164,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     from sciml._io import atomic_write, check_input_file, check_output_file
     from sciml.chem.domain import DomainWarning
+    from sciml.rt.finetune import FineTunedRT
     from sciml.rt.predictor import RegressionTransformer
 
+    if FineTunedRT.is_saved(args.model):  # a folder written by 'sciml rt finetune'
+        from sciml.rt.finetune_cli import predict_fine_tuned
+
+        return predict_fine_tuned(args)
     check_input_file(args.model, "model")
     check_input_file(args.input, "input")
     check_output_file(args.out, "--out")
@@ -321,6 +329,9 @@ def register(subparsers) -> None:
     _add_train(sub)
     _add_predict(sub)
     _add_generate(sub)
+    from sciml.rt.finetune_cli import add_finetune
+
+    add_finetune(sub, _ERRORS, _SMILES_COL)
 
 
 def _add_train(sub) -> None:
@@ -439,7 +450,9 @@ def _add_predict(sub) -> None:
     )
     add_legacy_positionals(predict, "model", "input")
     predict.add_argument(
-        "--model", metavar="FILE.pt", help="checkpoint written by 'sciml rt train'"
+        "--model",
+        metavar="FILE.pt",
+        help="checkpoint written by 'sciml rt train', or folder written by 'sciml rt finetune'",
     )
     predict.add_argument("--input", metavar="FILE.csv", help="CSV with a SMILES column")
     _legacy_out(predict, "CSV to write")
@@ -469,7 +482,9 @@ def _add_generate(sub) -> None:
     )
     add_legacy_positionals(generate, "model", "seeds")
     generate.add_argument(
-        "--model", metavar="FILE.pt", help="checkpoint written by 'sciml rt train'"
+        "--model",
+        metavar="FILE.pt",
+        help="checkpoint written by 'sciml rt train', or folder written by 'sciml rt finetune'",
     )
     generate.add_argument(
         "--seeds", metavar="SMILES|FILE.csv", help="a seed SMILES, or a CSV with a SMILES column"

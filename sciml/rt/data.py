@@ -181,6 +181,11 @@ class RTDataset(Dataset):
         :class:`~sciml.chem.corpus.TokenCorpus`, memory-mapped); then ``smiles`` are not
         tokenised again and sequences are assembled per item, so a corpus of millions
         costs no more memory than its ids.
+    given : sequence of int
+        Indices (in ``numbers.specs``) of context properties: their values stay visible in
+        property-mode batches and are never labelled, so the model learns to predict the
+        other properties *given* them (e.g. an RDKit logP given with every molecule,
+        :class:`~sciml.rt.RTConfig` ``context``).
     """
 
     def __init__(
@@ -196,6 +201,7 @@ class RTDataset(Dataset):
         span_slack: float = 0.0,
         mol_ids: Sequence[np.ndarray] | None = None,
         max_length: int | None = None,
+        given: Sequence[int] = (),
     ) -> None:
         if mode not in ("alternate", *MODES):
             raise ValueError(f"mode must be 'alternate', 'property' or 'generation', got {mode!r}")
@@ -282,6 +288,16 @@ class RTDataset(Dataset):
             n_slots = len(spec.value_slots())
             self.property_positions.append(self.value_positions[start : start + n_slots])
             start += n_slots
+        given = sorted({int(g) for g in given})
+        if any(not 0 <= g < len(numbers.specs) for g in given) or len(given) == len(numbers.specs):
+            raise ValueError(
+                f"given must index some but not all of {len(numbers.specs)} properties, got {given}"
+            )
+        self.given = given
+        #: Value positions masked and labelled in property mode (all but the given ones).
+        self.target_positions = np.concatenate(
+            [p for t, p in enumerate(self.property_positions) if t not in given]
+        ).astype(np.int64)
         self.mol_start = 1 + block
         self._modes = itertools.cycle(MODES)
 
@@ -329,7 +345,7 @@ class RTDataset(Dataset):
         ids, attention = pad_ids([s["ids"] for s in samples], tok.pad_id)
         labels = torch.full_like(ids, IGNORE_INDEX)
         if mode == "property":
-            pos = torch.as_tensor(self.value_positions)
+            pos = torch.as_tensor(self.target_positions)
             original = ids[:, pos]
             # Missing properties are already [MASK] in the input and stay unlabelled.
             labels[:, pos] = torch.where(original == tok.mask_id, IGNORE_INDEX, original)
@@ -379,8 +395,8 @@ class RTDataset(Dataset):
     def _reveal_leading(self, ids: torch.Tensor, labels: torch.Tensor) -> None:
         """Unmask, in place, the leading value tokens of some rows (``reveal_digits``)."""
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ())))
-        for positions in self.property_positions:
-            if len(positions) < 2:
+        for t, positions in enumerate(self.property_positions):
+            if len(positions) < 2 or t in self.given:
                 continue
             for i in np.flatnonzero(rng.random(len(ids)) < self.reveal_digits):
                 shown = torch.as_tensor(positions[: rng.integers(1, len(positions))])

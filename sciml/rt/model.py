@@ -389,7 +389,13 @@ class RTObjective(Objective):
         if "property_labels" not in batch:
             return None
         pred = model.decode_values(outputs["logits"], decoding=self.decoding)["pred"]
-        return {"pred": torch.as_tensor(pred), "target": batch["y"].double().cpu()}
+        target = batch["y"].double().cpu()
+        # A property with no labelled slot in a row (a given context value) is not scored.
+        labelled = (batch["property_labels"][:, model.value_positions] != IGNORE_INDEX).cpu()
+        owner = model.slot_owner.cpu()
+        for t in range(target.shape[1]):
+            target[~labelled[:, owner == t].any(dim=1), t] = float("nan")
+        return {"pred": torch.as_tensor(pred), "target": target}
 
 
 class SelfConsistency:

@@ -131,6 +131,17 @@ class RTConfig:
     language : {"smiles", "selfies"}
         The molecule language the model reads and writes (:mod:`sciml.rt.language`);
         inputs and outputs are SMILES either way.
+    objective : {"alternate", "property"}
+        What :meth:`RegressionTransformer.fit` trains: ``"alternate"`` switches between the
+        regression and the generation objective batch by batch (the RT's two tasks);
+        ``"property"`` trains regression only (predict-only fine-tuning,
+        :func:`sciml.rt.finetune.fine_tune`), so generation is not trained further.
+    context : tuple of str
+        Properties the model is always given, never asked for: their values stay visible
+        in regression training (and validation scores only the others), so the model
+        learns to predict the other properties given them; at prediction they are passed
+        as primers (:meth:`RegressionTransformer.score`), e.g. RDKit-computed logP
+        (:func:`sciml.rt.finetune.fine_tune` ``context=``).
     """
 
     size: str = "small"
@@ -144,6 +155,8 @@ class RTConfig:
     reveal_digits: float = 0.0
     span_slack: float = 0.5
     language: str = "smiles"
+    objective: str = "alternate"
+    context: tuple[str, ...] = ()
 
 
 def extend_tokenizer(
@@ -371,12 +384,13 @@ class RegressionTransformer:
             values,
             numbers,
             self.tokenizer,
-            mode="alternate",
+            mode=cfg.objective,
             mask_fraction=cfg.mask_fraction,
             reveal_digits=cfg.reveal_digits,
             span_slack=cfg.span_slack,
             mol_ids=mol_ids,
             max_length=net.encoder.max_len,
+            given=self._given(names),
         )
         val_ds = None
         if val_smiles is not None:
@@ -474,8 +488,21 @@ class RegressionTransformer:
         )
         v_texts, v_values = self._fit_lengths(v_texts, v_values, net, numbers, errors, "validation")
         return RTDataset(
-            v_texts, v_values, numbers, self.tokenizer, mode="property", out_of_range="clip"
+            v_texts,
+            v_values,
+            numbers,
+            self.tokenizer,
+            mode="property",
+            out_of_range="clip",
+            given=self._given(names),
         )
+
+    def _given(self, names: list[str]) -> list[int]:
+        """Indices of the context properties (:attr:`RTConfig.context`) among ``names``."""
+        missing = [c for c in self.config.context if c not in names]
+        if missing:
+            raise KeyError(f"context properties {missing} are not among the properties {names}")
+        return [names.index(c) for c in self.config.context]
 
     def _loaders(
         self,
@@ -587,6 +614,7 @@ class RegressionTransformer:
         *,
         errors: Errors = "raise",
         out_of_range: str = "raise",
+        canonicalize: bool = True,
     ) -> EncodedMolecules:
         """Canonicalise molecules and write them as id rows ``[CLS] block molecule [SEP]``.
 
@@ -602,6 +630,10 @@ class RegressionTransformer:
             slots); default: every value masked (the prediction input).
         out_of_range : {"raise", "clip"}
             Primer values outside a property's range.
+        canonicalize : bool
+            Write each molecule from its RDKit canonical SMILES (default). False writes the
+            SMILES as given, e.g. the randomised SMILES of test-time augmentation
+            (:mod:`sciml.rt.finetune`); unparsable ones are still invalid.
         """
         check_errors_arg(errors)
         net = self._require()
@@ -609,6 +641,8 @@ class RegressionTransformer:
         batch = canonicalize_batch(smiles, errors="nan")
         canon = list(batch.values)
         invalid = list(batch.invalid)
+        if not canonicalize:
+            canon = [s if c is not None else None for s, c in zip(smiles, canon, strict=True)]
         limit = net.encoder.max_len - 1 - self.numbers.block_length - 1
         known = self.tokenizer.token_to_id
         rows: list[list[int] | None] = [None] * len(smiles)
@@ -653,15 +687,30 @@ class RegressionTransformer:
             return f"longer than the model's maximum of {limit} tokens", tokens
         return None, tokens
 
-    def score(self, canonical: Sequence[str], *, batch_size: int = 256) -> np.ndarray:
+    def score(
+        self,
+        canonical: Sequence[str],
+        *,
+        batch_size: int = 256,
+        canonicalize: bool = True,
+        primers: Sequence[Mapping[str, float]] | None = None,
+    ) -> np.ndarray:
         """The model's predicted properties ``(N, T)`` of SMILES (expected decoding).
 
         The self-consistency score of generation: how the model itself reads a molecule.
         Rows the model cannot read (e.g. a generated molecule whose canonical SMILES holds a
-        token outside the vocabulary) are NaN.
+        token outside the vocabulary) are NaN. ``canonicalize=False`` reads the SMILES as
+        given (:meth:`encode`); ``primers`` gives known values per molecule (the
+        :attr:`RTConfig.context` properties), clipped into their ranges.
         """
         out = np.full((len(canonical), len(self.property_names)), np.nan)
-        encoded = self.encode(canonical, errors="nan")
+        encoded = self.encode(
+            canonical,
+            primers,
+            errors="nan",
+            canonicalize=canonicalize,
+            out_of_range="clip",
+        )
         ok = [i for i, row in enumerate(encoded.ids) if row is not None]
         if ok:
             out[ok] = self._predict_rows([encoded.ids[i] for i in ok], batch_size=batch_size)[
@@ -909,6 +958,7 @@ class RegressionTransformer:
         config = asdict(self.config)
         config["encoder_overrides"] = dict(config["encoder_overrides"])
         config["mask_fraction"] = list(config["mask_fraction"])
+        config["context"] = list(config["context"])
         extra = {
             "format": _FORMAT,
             "tokenizer": json.dumps(self.tokenizer.to_dict()),
@@ -957,6 +1007,8 @@ class RegressionTransformer:
         config = json.loads(extra["config"])
         if isinstance(config, dict) and "mask_fraction" in config:
             config["mask_fraction"] = tuple(config["mask_fraction"])
+        if isinstance(config, dict) and "context" in config:
+            config["context"] = tuple(config["context"])
         if isinstance(config, dict):
             # Saved before span slack existed: trained without [PAD] slots, so generation
             # must not offer them (the dataclass default is for new training runs).
