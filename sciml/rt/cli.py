@@ -162,8 +162,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     )
     import warnings
 
-    from sciml._io import atomic_write, check_input_file, check_output_file
+    from sciml._io import check_input_file, check_output_file
     from sciml.chem.domain import DomainWarning
+    from sciml.rt._cli_output import write_predictions
     from sciml.rt.finetune import FineTunedRT
     from sciml.rt.predictor import RegressionTransformer
 
@@ -186,19 +187,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             decoding=args.decoding,
             domain=True,
         ).drop(columns="smiles")
-    row = "row" if "row" not in frame.columns else "row_pred"
-    preds = preds.rename(columns={c: f"{c}_pred" for c in preds.columns if c in frame.columns})
-    out = frame.loc[preds.index].join(preds)
-    out.index.name = row
-    with atomic_write(args.out, "w", newline="") as handle:
-        out.to_csv(handle)
-    invalid = preds.attrs.get("invalid", [])
-    if invalid:
-        action = "left out of the output" if args.errors == "skip" else "kept with empty values"
-        print(f"{args.input}: {len(invalid)} invalid SMILES {action}:", file=sys.stderr)
-        for bad in invalid[:20]:
-            print(f"  row {bad.index}: {bad.value!r}: {bad.reason}", file=sys.stderr)
-    print(f"wrote {len(out)} predictions to {args.out}")
+    out = write_predictions(frame, preds, args)
     n_out = int((~preds["in_domain"].fillna(True)).sum()) if "in_domain" in preds else 0
     if n_out:
         print(

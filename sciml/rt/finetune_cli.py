@@ -175,7 +175,8 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
 
 def predict_fine_tuned(args: argparse.Namespace) -> int:
     """``sciml rt predict --model DIR`` for a folder written by ``sciml rt finetune``."""
-    from sciml._io import atomic_write, check_input_file, check_output_file, read_csv
+    from sciml._io import check_input_file, check_output_file, read_csv
+    from sciml.rt._cli_output import write_predictions
     from sciml.rt.finetune import FineTunedRT
 
     check_input_file(args.input, "input")
@@ -194,17 +195,5 @@ def predict_fine_tuned(args: argparse.Namespace) -> int:
     preds = model.predict(frame[args.smiles_col].str.strip().tolist(), errors=args.errors).drop(
         columns="smiles"
     )
-    row = "row" if "row" not in frame.columns else "row_pred"
-    preds = preds.rename(columns={c: f"{c}_pred" for c in preds.columns if c in frame.columns})
-    out = frame.loc[preds.index].join(preds)
-    out.index.name = row
-    with atomic_write(args.out, "w", newline="") as handle:
-        out.to_csv(handle)
-    invalid = preds.attrs.get("invalid", [])
-    if invalid:
-        action = "left out of the output" if args.errors == "skip" else "kept with empty values"
-        print(f"{args.input}: {len(invalid)} invalid SMILES {action}:", file=sys.stderr)
-        for bad in invalid[:20]:
-            print(f"  row {bad.index}: {bad.value!r}: {bad.reason}", file=sys.stderr)
-    print(f"wrote {len(out)} predictions to {args.out}")
+    write_predictions(frame, preds, args)
     return 0
