@@ -252,6 +252,27 @@ def report(folds: list[dict], command: str) -> str:
             f"at least 4 of 6 endpoints by the corrected t-test: {verdict} "
             f"({'met' if wins >= 4 and len(folds) == FOLDS else 'not met' if len(folds) == FOLDS else 'undecided'}).",
         ]
+        m = mean.mean(axis=1)
+        lines += [
+            "",
+            f"Reading: adding the frozen MLM embedding changes the trees' mean R² by "
+            f"{m['rich + MLM'] - m['rich']:+.3f}, the domain-adapted one by "
+            f"{m['rich + DA'] - m['rich']:+.3f}; domain adaptation "
+            + (
+                "makes the embedding more useful than the frozen one"
+                if m["rich + DA"] > m["rich + MLM"]
+                else "does not make the embedding more useful than the frozen one"
+            )
+            + (
+                ", and the trees are better with it: the seed's transformer earns its place "
+                "as a feature."
+                if m["rich + DA"] > m["rich"]
+                else ", but the trees are better without it: the seed's transformer stays out "
+                "of the default recipe (its contribution is measured here and in "
+                "`adme_domain_adaptation.md`, where averaged with a forest it added to the "
+                "forest)."
+            ),
+        ]
     cpu = [f["cpu_s"] for f in folds]
     adapt_cpu = [f["adapt_cpu_s"] for f in folds]
     lines += [
