@@ -268,3 +268,29 @@ def test_fang_split_overlaps_are_computed_and_disclosed(shared_data):
     assert (overlap["cross"], overlap["unique_test"]) == (1876, 2210)
     text = (RESULTS / "adme_baselines.md").read_text()
     assert "(MDR1_ER 1, hPPB 3, rPPB 5;" in text and "1876 of the 2210" in text
+
+
+def _long_table_misses(text: str, results: Path) -> list[str]:
+    """Decimal numbers of each ``benchmarks/README.md`` row's headline cell that appear in
+    none of the results files named in its first cell (a loose check: the long table quotes
+    files in prose, so a number is looked up as text, not bound to a cell)."""
+    misses = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if not line.startswith("| ") or len(cells) < 3 or cells[0] in ("what", "---"):
+            continue
+        names = re.findall(r"`([\w.-]+\.(?:md|json|csv))`", cells[0])
+        body = "".join((results / n).read_text() for n in names if (results / n).is_file())
+        misses += [
+            f"{names}: {n}" for n in re.findall(r"(?<![\w.])\d+\.\d+", cells[2]) if n not in body
+        ]
+    return misses
+
+
+def test_long_table_numbers_appear_in_their_results_files(tmp_path):
+    text = (ROOT / "benchmarks" / "README.md").read_text()
+    assert _long_table_misses(text, RESULTS) == []
+    # ... and the check can fail: a number the named file does not hold is reported.
+    (tmp_path / "x.md").write_text("mean R² 0.464\n")
+    row = "| a thing (`x.md`) | `cmd` | mean 0.464, then 0.467 |"
+    assert _long_table_misses(row, tmp_path) == ["['x.md']: 0.467"]
