@@ -201,6 +201,39 @@ def read_meta(directory: str | os.PathLike) -> dict[str, Any]:
     return meta
 
 
+def load_member(
+    directory: str | os.PathLike, folder: Any, kind: str, owner: MoleculeModel, role: str
+) -> MoleculeModel:
+    """Load a member model saved in ``folder`` inside a combined model's ``directory``.
+
+    The member must be a ``kind`` model of the owner's targets, trained with the owner's
+    target transforms (``role`` names the owner in messages: "ensemble", "stack").
+    ``file_inside`` refuses '.', '..' and absolute paths, so a member cannot be the owner
+    itself (endless recursion) or a folder elsewhere.
+
+    Raises
+    ------
+    CheckpointError
+        The folder is not inside ``directory``, or holds another kind of model, other
+        targets or other transforms.
+    """
+    from sciml.chem.models import load_model
+
+    member = load_model(file_inside(directory, folder, "member folder"))
+    where = Path(directory) / str(folder)
+    if member.name != kind or member.targets != owner.targets:
+        raise CheckpointError(
+            f"{where} holds a {member.name!r} model of {member.targets}; "
+            f"the {role} expects a {kind!r} model of {owner.targets}"
+        )
+    if member.transforms.kinds != owner.transforms.kinds:
+        raise CheckpointError(
+            f"{where} was trained with target transforms "
+            f"{member.transforms.kinds}; the {role} uses {owner.transforms.kinds}"
+        )
+    return member
+
+
 def file_inside(directory: str | os.PathLike, name: Any, what: str = "file") -> Path:
     """The path of ``name`` (from ``model.json``) inside a saved model folder.
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sciml.chem.models.base import LabelledSet, MoleculeModel, file_inside
+from sciml.chem.models.base import LabelledSet, MoleculeModel, load_member
 from sciml.train.checkpoint import CheckpointError
 
 __all__ = ["EnsembleConfig", "EnsembleModel"]
@@ -117,7 +117,6 @@ class EnsembleModel(MoleculeModel):
         return {"members": folders, "uncertainty": self.uncertainty_method}
 
     def _load(self, directory: Path, extra: dict[str, Any]) -> None:
-        from sciml.chem.models import load_model
 
         folders = list(extra.get("members", []))
         if len(folders) != len(self.config.members):
@@ -125,19 +124,7 @@ class EnsembleModel(MoleculeModel):
                 f"{directory} lists {len(folders)} member folders for "
                 f"{len(self.config.members)} members"
             )
-        # file_inside refuses '.', '..' and absolute paths, so a member cannot be the ensemble
-        # itself (endless recursion) or a folder elsewhere.
         self.members = [
-            load_model(file_inside(directory, folder, "member folder")) for folder in folders
+            load_member(directory, folder, kind, self, "ensemble")
+            for folder, kind in zip(folders, self.config.members, strict=True)
         ]
-        for folder, member, kind in zip(folders, self.members, self.config.members, strict=True):
-            if member.name != kind or member.targets != self.targets:
-                raise CheckpointError(
-                    f"{directory / folder} holds a {member.name!r} model of {member.targets}; "
-                    f"the ensemble expects a {kind!r} model of {self.targets}"
-                )
-            if member.transforms.kinds != self.transforms.kinds:
-                raise CheckpointError(
-                    f"{directory / folder} was trained with target transforms "
-                    f"{member.transforms.kinds}; the ensemble uses {self.transforms.kinds}"
-                )

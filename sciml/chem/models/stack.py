@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sciml.chem.models.base import LabelledSet, MoleculeModel, file_inside
+from sciml.chem.models.base import LabelledSet, MoleculeModel, load_member
 from sciml.chem.models.options import option_sources, options_dict
 from sciml.train.checkpoint import CheckpointError
 
@@ -416,7 +416,6 @@ class StackedModel(MoleculeModel):
         }
 
     def _load(self, directory: Path, extra: dict[str, Any]) -> None:
-        from sciml.chem.models import load_model
 
         folders = dict(extra.get("members", {}))
         weights = extra.get("weights", {})
@@ -434,19 +433,7 @@ class StackedModel(MoleculeModel):
             raise CheckpointError(f"{directory}: malformed stacking weights ({exc})") from exc
         self.members = {}
         for label, kind in zip(self.config.members, self.config.kinds, strict=True):
-            folder = folders[label]
-            member = load_model(file_inside(directory, folder, "member folder"))
-            if member.name != kind or member.targets != self.targets:
-                raise CheckpointError(
-                    f"{directory / folder} holds a {member.name!r} model of {member.targets}; "
-                    f"the stack expects a {kind!r} model of {self.targets}"
-                )
-            if member.transforms.kinds != self.transforms.kinds:
-                raise CheckpointError(
-                    f"{directory / folder} was trained with target transforms "
-                    f"{member.transforms.kinds}; the stack uses {self.transforms.kinds}"
-                )
-            self.members[label] = member
+            self.members[label] = load_member(directory, folders[label], kind, self, "stack")
         self.fit_info["inner_r2"] = extra.get("inner_r2", {})
 
     def clear_checkpoints(self, checkpoints) -> None:
