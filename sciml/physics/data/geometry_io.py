@@ -702,6 +702,26 @@ def check_geometry(
     return mask
 
 
+def _geometry_file(path: str | Path) -> tuple[Path, str]:
+    """``(path, lower-case suffix)`` of an existing geometry file of a known type.
+
+    Raises
+    ------
+    GeometryError
+        Unknown file type (listing the known ones), or no such file.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in GEOMETRY_SUFFIXES:
+        raise GeometryError(
+            f"{path}: unknown geometry file type {suffix or '(none)'!r}; use one of "
+            f"{', '.join(GEOMETRY_SUFFIXES)}"
+        )
+    if not path.is_file():
+        raise GeometryError(f"{path}: no such geometry file")
+    return path, suffix
+
+
 def geometry_file_dim(path: str | Path, variable: str | None = None) -> int:
     """Spatial dimension of a geometry file (2 or 3), read without building the geometry.
 
@@ -715,15 +735,7 @@ def geometry_file_dim(path: str | Path, variable: str | None = None) -> int:
     GeometryError
         If the file is missing, of an unknown type, or unreadable.
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in GEOMETRY_SUFFIXES:
-        raise GeometryError(
-            f"{path}: unknown geometry file type {suffix or '(none)'!r}; use one of "
-            f"{', '.join(GEOMETRY_SUFFIXES)}"
-        )
-    if not path.is_file():
-        raise GeometryError(f"{path}: no such geometry file")
+    path, suffix = _geometry_file(path)
     if suffix == ".stl":
         return 3
     if suffix == ".npy":
@@ -775,15 +787,7 @@ def load_geometry(
         If the file is missing, of an unknown type, or fails its checks (the message names
         the file).
     """
-    path = Path(path)
-    suffix = path.suffix.lower()
-    if suffix not in GEOMETRY_SUFFIXES:
-        raise GeometryError(
-            f"{path}: unknown geometry file type {suffix or '(none)'!r}; use one of "
-            f"{', '.join(GEOMETRY_SUFFIXES)}"
-        )
-    if not path.is_file():
-        raise GeometryError(f"{path}: no such geometry file")
+    path, suffix = _geometry_file(path)
     if suffix in (".geojson", ".json"):
         geometry = load_polygon_geojson(path)
     elif suffix == ".csv":
