@@ -49,6 +49,26 @@ SMILES = [
     "C=CC=C",
 ]
 
+# 16 small molecules (alcohols, aromatics, amines, an acid) for the quick model tests.
+SMALL_SMILES = [
+    "CCO",
+    "CCCO",
+    "CCCCO",
+    "CCCCCO",
+    "CCCCCCO",
+    "c1ccccc1",
+    "Cc1ccccc1",
+    "CCc1ccccc1",
+    "CC(C)O",
+    "CC(C)CO",
+    "OCCO",
+    "CCN",
+    "CCCN",
+    "c1ccncc1",
+    "Oc1ccccc1",
+    "CC(=O)O",
+]
+
 
 def synthetic_targets(smiles=SMILES) -> pd.DataFrame:
     """Two endpoints computable from structure: Crippen logP and molecular weight / 100."""

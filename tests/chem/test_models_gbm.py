@@ -7,25 +7,9 @@ import pytest
 from sciml.chem.models import GBMModel, load_model
 from sciml.chem.models.gbm import morgan_counts
 from sciml.train import CheckpointError
+from tests.chem._molecules import SMALL_SMILES
 
-SMILES = [
-    "CCO",
-    "CCCO",
-    "CCCCO",
-    "CCCCCO",
-    "CCCCCCO",
-    "c1ccccc1",
-    "Cc1ccccc1",
-    "CCc1ccccc1",
-    "CC(C)O",
-    "CC(C)CO",
-    "OCCO",
-    "CCN",
-    "CCCN",
-    "c1ccncc1",
-    "Oc1ccccc1",
-    "CC(=O)O",
-] * 2
+SMILES = SMALL_SMILES * 2
 
 
 def _carbons(smiles):

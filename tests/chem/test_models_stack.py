@@ -22,24 +22,10 @@ from sciml.chem.models.stack import simplex_weights
 from sciml.cli import main
 from sciml.train import Checkpoints, TimeBudgetReached
 from sciml.train.checkpoint import CheckpointError
+from tests.chem._molecules import SMALL_SMILES
 
 SMILES = [
-    "CCO",
-    "CCCO",
-    "CCCCO",
-    "CCCCCO",
-    "CCCCCCO",
-    "c1ccccc1",
-    "Cc1ccccc1",
-    "CCc1ccccc1",
-    "CC(C)O",
-    "CC(C)CO",
-    "OCCO",
-    "CCN",
-    "CCCN",
-    "c1ccncc1",
-    "Oc1ccccc1",
-    "CC(=O)O",
+    *SMALL_SMILES,
     "CCOC",
     "CCCOC",
     "CC(C)C",

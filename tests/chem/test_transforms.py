@@ -4,25 +4,9 @@ import pytest
 
 from sciml.chem.models import EnsembleModel, GBMModel, RandomForestModel, load_model
 from sciml.chem.transforms import TargetTransforms, parse_transform_options
+from tests.chem._molecules import SMALL_SMILES
 
-SMILES = [
-    "CCO",
-    "CCCO",
-    "CCCCO",
-    "CCCCCO",
-    "CCCCCCO",
-    "c1ccccc1",
-    "Cc1ccccc1",
-    "CCc1ccccc1",
-    "CC(C)O",
-    "CC(C)CO",
-    "OCCO",
-    "CCN",
-    "CCCN",
-    "c1ccncc1",
-    "Oc1ccccc1",
-    "CC(=O)O",
-]
+SMILES = list(SMALL_SMILES)
 # A half-life-like endpoint over four decades, with a monotone structure signal.
 T_HALF = np.array(
     [0.05, 0.2, 1.0, 5.0, 30.0, 0.1, 0.4, 2.0, 0.08, 0.5, 0.03, 0.06, 0.3, 0.15, 0.12, 0.02]
