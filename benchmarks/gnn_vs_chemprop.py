@@ -45,7 +45,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))
 
-from benchmarks._machine import machine_info  # noqa: E402
+from benchmarks._machine import git_commit, machine_info  # noqa: E402
 from sciml._io import atomic_write  # noqa: E402
 from sciml.chem import load_fang_split  # noqa: E402
 from sciml.data import FANG_ENDPOINTS  # noqa: E402
@@ -212,6 +212,7 @@ def _row(endpoint, name, n_train, rep, order, timed, pred, truth, epochs) -> dic
         "pearson": float(pearson(truth, pred, reduce="mean")),
         "rmse": float(rmse(truth, pred, reduce="mean")),
         "load_1min": load,
+        "git": git_commit(),
     }
 
 
@@ -278,6 +279,11 @@ def report(frame: pd.DataFrame, args, command: str | None = None) -> str:
         "in the next repeat); cells give the median and, in brackets, the range.",
         "",
         machine_info(("torch", "rdkit"), command=command)
+        + (
+            f"\nThe runs ran at commit(s) {', '.join(sorted(set(frame['git'].astype(str))))}.\n"
+            if "git" in frame
+            else ""
+        )
         + f"\nchemprop: {_chemprop_version()} (own venv)\n",
         "| endpoint | n train | sciml Pearson | chemprop Pearson | sciml wall s | chemprop "
         "wall s | wall ratio (chemprop / sciml) | sciml CPU s | chemprop CPU s | CPU ratio |",
