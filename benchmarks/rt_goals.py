@@ -74,9 +74,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument(
         "--models",
         nargs="+",
-        default=[f"smiles={ck / 'rt_drug_smiles.pt'}", f"selfies={ck / 'rt_drug_selfies.pt'}"],
+        default=[
+            f"smiles={ck / 'rt_drug_smiles.pt'}",
+            f"selfies={ck / 'rt_drug_selfies.pt'}",
+            f"selfies_long={ck / 'rt_drug_selfies_long.pt'}",
+        ],
         metavar="NAME=PATH",
-        help="models to measure (default: the two candidates)",
+        help="models to measure (default: the three candidates of [assets.demo_rt])",
     )
     p.add_argument(
         "--n-seeds",
@@ -242,7 +246,8 @@ def evaluate(rt, parts, args, log) -> dict:
 def choose(models: dict) -> tuple[str, str]:
     """The model to ship, decided on **validation** molecules only, and why.
 
-    Each of four validation measures gives a point to the better model: the training run's
+    Each of four validation measures gives a point to the best model (to each of them on a
+    tie; until 2026-12-06 a tie went to the first-listed model, see ``rt_goals.md``): the training run's
     best validation RMSE (ChEMBL + MOSES validation molecules), and at the default mask
     fraction on the ChEMBL validation seeds: Spearman(primer, QED), single-fill validity,
     Tanimoto to the seed. Most points wins; a tie goes to SELFIES (the paper's choice).
@@ -264,8 +269,10 @@ def choose(models: dict) -> tuple[str, str]:
     table = {n: measures(models[n]) for n in names}
     points = dict.fromkeys(names, 0)
     for key in table[names[0]]:
-        best = max(names, key=lambda n: np.nan_to_num(table[n][key], nan=-np.inf))
-        points[best] += 1
+        values = {n: np.nan_to_num(table[n][key], nan=-np.inf) for n in names}
+        top = max(values.values())
+        for n in names:  # a tie gives the point to every model that reaches the best value
+            points[n] += bool(np.isclose(values[n], top, rtol=0, atol=1e-9))
     top = max(points.values())
     leaders = [n for n in names if points[n] == top]
     chosen = next((n for n in leaders if models[n]["language"] == "selfies"), leaders[0])
@@ -286,9 +293,20 @@ def ship(path: str, parts, record: dict) -> None:
     asset = ROOT / "sciml" / "assets" / "demo_rt.pt"
     provenance = {
         **(rt.provenance or {}),
-        "shipped_by": record["command"],
+        "shipped_by": record["command"]
+        + (" (choice remade by --report-only --ship)" if record.get("earlier_choices") else ""),
         "chosen": record["shipped_why"],
     }
+    start = Path(str(provenance.get("init_from", "")))
+    if start.is_file():  # a continued run: keep the provenance of the model it started from
+        earlier = RegressionTransformer.load(start, map_location="cpu").provenance or {}
+        earlier = {k: v for k, v in earlier.items() if k != "training"} | {
+            "training": {k: v for k, v in (earlier.get("training") or {}).items() if k != "history"}
+        }
+        provenance["started_from"] = earlier
+        provenance["molecules_seen_all_runs"] = provenance.get("molecules_seen", 0) + earlier.get(
+            "molecules_seen", 0
+        )
     rt.save(asset, provenance=provenance, dtype=torch.bfloat16)
     test = parts["chembl_test"]["canonical"].tolist()
     small = [s for s in test if Chem.MolFromSmiles(s).GetNumAtoms() < 40][:100]
@@ -451,6 +469,19 @@ def main(argv=None) -> None:
 
     if args.report_only:
         record = json.loads(args.out.read_text())
+        shipped, why = choose(record["models"])
+        if (shipped, why) != (record["shipped"], record["shipped_why"]):
+            # The rule changed after the measurements: keep the earlier choice in the record.
+            record.setdefault("earlier_choices", []).append(
+                {"shipped": record["shipped"], "why": record["shipped_why"]}
+            )
+            record["shipped"], record["shipped_why"] = shipped, why
+            log(f"chosen again from the stored measures: {shipped} ({why})")
+        if args.ship:
+            parts, _ = corpus()
+            ship(record["models"][record["shipped"]]["path"], parts, record)
+        with atomic_write(args.out) as handle:
+            handle.write(json.dumps(record, indent=1, default=float))
     else:
         parts, spec = corpus()
         record = {
@@ -487,7 +518,16 @@ def main(argv=None) -> None:
         f"seed and primer, default `GenerationConfig` ({GenerationConfig()}).\n\n"
         f"**Shipped as `sciml/assets/demo_rt.pt`: {record['shipped']}**, chosen on "
         f"validation molecules only (`choose()` in the script): {record['shipped_why']}.\n\n"
-        f"{record['machine']}\n"
+        + "".join(
+            f"Earlier choice from the same measurements, under the rule before it was "
+            f"corrected: **{c['shipped']}** ({c['why']}); that rule gave a tied measure "
+            "(here single-fill validity 1.000 for both SELFIES models) to the first-listed "
+            "model only. It was corrected after this run (a tie now gives the point to every "
+            "tied model) and the choice remade from the stored measures with "
+            "`--report-only --ship`; nothing was measured again.\n\n"
+            for c in record.get("earlier_choices", [])
+        )
+        + f"{record['machine']}\n"
     )
     with atomic_write(args.out.with_suffix(".md")) as handle:
         handle.write(text)
