@@ -97,14 +97,27 @@ def _member_predictions(model, smiles: list[str]) -> dict[str, np.ndarray]:
     }
 
 
-def run_fold(data: pd.DataFrame, split: str, k: int, threads: int) -> None:
-    """Fit the declared recipe on one training fold; store test predictions in the cache."""
+def run_fold(
+    data: pd.DataFrame,
+    split: str,
+    k: int,
+    threads: int,
+    *,
+    members: tuple[str, ...] | None = None,
+    cache: Path | None = None,
+) -> None:
+    """Fit the declared recipe on one training fold; store test predictions in the cache.
+
+    ``members`` and ``cache`` let another benchmark fit a variant of the recipe on the same
+    folds (``adme_catboost.py``) without touching this one's stored folds.
+    """
+    cache = cache or CACHE
     from sciml.chem.conformal import ConformalScores
     from sciml.chem.models import best_recipe
     from sciml.chem.splits import random_split
     from sciml.train import Checkpoints
 
-    done = CACHE / f"{split}_fold{k}.json"
+    done = cache / f"{split}_fold{k}.json"
     if done.is_file():
         _log(f"{split} fold {k}: stored ({done.name})")
         return
@@ -114,8 +127,8 @@ def run_fold(data: pd.DataFrame, split: str, k: int, threads: int) -> None:
     if split == "scaffold":  # hold out a calibration part of the training fold
         fit_part, cal_part = random_split(len(train), (1 - CALIBRATION, CALIBRATION), seed=0)
         train, cal = train[np.sort(fit_part)], train[np.sort(cal_part)]
-    model = best_recipe(seed=0, threads=threads)
-    plan_dir = CACHE / f"{split}_fold{k}_checkpoints"
+    model = best_recipe(seed=0, threads=threads, members=members)
+    plan_dir = cache / f"{split}_fold{k}_checkpoints"
     plan = Checkpoints(plan_dir, resume=plan_dir.is_dir())
     cpu0, wall0 = time.process_time(), time.perf_counter()
     model.fit(
@@ -159,7 +172,7 @@ def run_fold(data: pd.DataFrame, split: str, k: int, threads: int) -> None:
         load_at_end=load_average(),
         date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     )
-    CACHE.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
     with atomic_write(done, "w") as handle:
         json.dump(out, handle)
     model.clear_checkpoints(plan)
@@ -173,19 +186,26 @@ FANG_GOALS = {"HLM": 0.72, "RLM": 0.75, "MDR1_ER": 0.81, "Sol": 0.66, "hPPB": 0.
 GOAL_FANG_MEAN = 0.75
 
 
-def run_fang(endpoint: str, threads: int) -> None:
+def run_fang(
+    endpoint: str,
+    threads: int,
+    *,
+    members: tuple[str, ...] | None = None,
+    cache: Path | None = None,
+) -> None:
     """Fit the declared recipe on the authors' training set of one Fang endpoint."""
+    cache = cache or CACHE
     from sciml.chem import load_fang_split
     from sciml.chem.models import best_recipe
     from sciml.train import Checkpoints
 
-    done = CACHE / f"fang_{endpoint}.json"
+    done = cache / f"fang_{endpoint}.json"
     if done.is_file():
         _log(f"fang {endpoint}: stored ({done.name})")
         return
     split = load_fang_split(endpoint)
-    model = best_recipe(seed=0, threads=threads)
-    plan_dir = CACHE / f"fang_{endpoint}_checkpoints"
+    model = best_recipe(seed=0, threads=threads, members=members)
+    plan_dir = cache / f"fang_{endpoint}_checkpoints"
     plan = Checkpoints(plan_dir, resume=plan_dir.is_dir())
     cpu0, wall0 = time.process_time(), time.perf_counter()
     model.fit(
@@ -218,7 +238,7 @@ def run_fang(endpoint: str, threads: int) -> None:
         "load_at_end": load_average(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    CACHE.mkdir(parents=True, exist_ok=True)
+    cache.mkdir(parents=True, exist_ok=True)
     with atomic_write(done, "w") as handle:
         json.dump(out, handle)
     model.clear_checkpoints(plan)

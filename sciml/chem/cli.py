@@ -99,7 +99,8 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
         help="model kind: best (default: LightGBM and a D-MPNN stacked by "
         "weights fitted on inner CV folds of the training data, with "
         "--transform auto), rf (random forest on RDKit descriptors), gbm "
-        "(LightGBM on Morgan counts + descriptors), gnn (D-MPNN), "
+        "(LightGBM on Morgan counts + descriptors), catboost (CatBoost on "
+        "the same features), gnn (D-MPNN), "
         "transformer (SMILES encoder; see --pretrained, --adapt, --head) or "
         "ensemble (average of --members); or the model of "
         "--config. 'sciml fit --model NAME --help' lists NAME's options",
@@ -117,7 +118,9 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
         type=_split_names,
         metavar="A,B",
         help="--model ensemble: the kinds to average, e.g. rf,gbm,gnn "
-        "(each with its default options and --seed)",
+        "(each with its default options and --seed); --model best: the "
+        "labels of the stack's members (default gbm,gbm_rich,gnn; add "
+        "catboost_rich for CatBoost on the rich features)",
     )
     parser.add_argument(
         "--config",
@@ -395,8 +398,8 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     transforms = _read_config(args)
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be at least 1, got {args.threads}")
-    if args.model != "ensemble" and args.members:
-        raise ValueError("--members applies to --model ensemble")
+    if args.model not in ("ensemble", "best", None) and args.members:
+        raise ValueError("--members applies to --model ensemble and --model best")
     if args.model == "ensemble":
         model = _ensemble(args)
         cls = type(model)
@@ -607,6 +610,19 @@ def _threads_field(cls: type, name: str) -> str | None:
     return "n_jobs" if "n_jobs" in option_sources(cls.config_cls) else None
 
 
+def _member_with(field: str, labels: list[str], what: str) -> str:
+    """The first member label whose model has option ``field`` (else the first label)."""
+    from sciml.chem.models import MODELS
+    from sciml.chem.models.options import option_sources
+    from sciml.chem.models.stack import BEST_MEMBERS
+
+    for label in labels:
+        kind = BEST_MEMBERS[label][0] if what == "best" and label in BEST_MEMBERS else label
+        if kind in MODELS and field in option_sources(MODELS[kind].config_cls):
+            return label
+    return labels[0]
+
+
 def _member_overrides(overrides: list, labels: list[str], what: str) -> dict[str, dict]:
     """``--set LABEL.FIELD=VALUE`` pairs -> {label: {field: value}}; bare fields refused."""
     out: dict[str, dict] = {}
@@ -615,7 +631,8 @@ def _member_overrides(overrides: list, labels: list[str], what: str) -> dict[str
         if not dot or not field:
             raise ValueError(
                 f"--model {what}: --set {key}=... must name a member, e.g. "
-                f"--set {labels[-1]}.{key}=...; members: {', '.join(labels)}"
+                f"--set {_member_with(key, labels, what)}.{key}=...; members: "
+                f"{', '.join(labels)}"
             )
         if label not in labels:
             raise ValueError(
@@ -648,6 +665,8 @@ def _best(args: argparse.Namespace):
         config["seed"] = args.seed
     if args.threads is not None:
         config["threads"] = args.threads
+    if args.members:
+        config["members"] = list(args.members)
     return best_from_options(config)
 
 
@@ -953,6 +972,7 @@ def model_help(name: str) -> str:
         return (
             "\nbest: members "
             + ", ".join(f"{k} ({kind} {v or 'defaults'})" for k, (kind, v) in BEST_MEMBERS.items())
+            + " (the last only with --members gbm,gbm_rich,gnn,catboost_rich)"
             + " stacked per endpoint by non-negative weights fitted on 3 inner CV folds of "
             "the training data; --transform auto by default. Set a member's option with "
             "--set gnn.hidden=300 or --set gbm_rich.fingerprints='[\"avalon\"]' (see "
@@ -1005,7 +1025,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add_help=False,
         description="Fit a molecular property model (best, the default: LightGBM and a "
         "D-MPNN stacked on inner CV folds; rf: random forest on RDKit descriptors; "
-        "gbm: LightGBM; gnn: D-MPNN; transformer: SMILES encoder; ensemble: "
+        "gbm: LightGBM; catboost: CatBoost; gnn: D-MPNN; transformer: SMILES encoder; ensemble: "
         "their average) on SMILES and endpoint columns of a CSV file, and save it.",
     )
     fit.add_argument(

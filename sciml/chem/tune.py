@@ -292,12 +292,13 @@ class _BestRecipe:
         return n - math.ceil(n / 3), n_sparsest - math.ceil(n_sparsest / 3)
 
     def space(self, n: int, n_sparsest: int) -> dict[str, Dimension]:
-        from sciml.chem.models.stack import BEST_MEMBERS
+        from sciml.chem.models.stack import DEFAULT_BEST_MEMBERS
 
-        labels = list(BEST_MEMBERS)
+        labels = list(DEFAULT_BEST_MEMBERS)
         subsets = [
             [label for label in labels if label != left_out] for left_out in labels
-        ]  # every pair (the recipe has three members)
+        ]  # every pair of the default members
+        subsets.append([*labels, "catboost_rich"])  # and the default plus CatBoost
         space: dict[str, Dimension] = {
             "members": Choice(
                 {"+".join(labels): {"members": labels}}

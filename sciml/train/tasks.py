@@ -88,6 +88,10 @@ class Task:
         """LightGBM's objective (and its options) for this kind of label."""
         return {"objective": "regression"}
 
+    def catboost_params(self) -> dict[str, Any]:
+        """CatBoost's loss function (and its options) for this kind of label."""
+        return {"loss_function": "RMSE"}
+
     def metrics(self, y: np.ndarray, pred: np.ndarray) -> dict[str, float]:
         """Metrics of ``(N,)`` labels against ``(N,)`` predictions in model units."""
         raise NotImplementedError
@@ -231,6 +235,12 @@ class BinaryTask(Task):
 
     def lightgbm_params(self) -> dict[str, Any]:
         params: dict[str, Any] = {"objective": "binary"}
+        if self.pos_weight is not None:
+            params["scale_pos_weight"] = float(self.pos_weight)
+        return params
+
+    def catboost_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = {"loss_function": "Logloss"}
         if self.pos_weight is not None:
             params["scale_pos_weight"] = float(self.pos_weight)
         return params

@@ -457,3 +457,21 @@ def test_best_recipe_keeps_the_members_asked_for():
         best_recipe(members=("gbm", "rf"))
     with pytest.raises(ValueError, match="at least two members"):
         best_recipe(members=("gbm",))
+
+
+def test_best_recipe_keeps_catboost_opt_in_and_members_reach_the_cli(tmp_path, capsys):
+    from sciml.chem.models import CatBoostModel, best_recipe
+    from sciml.cli import main
+
+    assert list(best_recipe().members) == ["gbm", "gbm_rich", "gnn"]
+    model = best_recipe(members=("gbm", "catboost_rich"), threads=1)
+    cat = model.members["catboost_rich"]
+    assert isinstance(cat, CatBoostModel) and cat.config.fingerprints == ("avalon", "erg", "maccs")
+    assert cat.config.n_jobs == 1
+    with pytest.raises(ValueError, match="distinct labels of the best recipe"):
+        best_recipe(members=("gbm", "catboost"))
+    train = tmp_path / "t.csv"
+    train.write_text("smiles,y\n" + "".join(f"{'C' * (i % 7 + 1)}O,{i % 7}\n" for i in range(24)))
+    argv = ["fit", "--train", str(train), "--targets", "y", "--model", "rf"]
+    assert main([*argv, "--members", "gbm,gnn", "--out", str(tmp_path / "m")]) == 2
+    assert "--members applies to --model ensemble and --model best" in capsys.readouterr().err

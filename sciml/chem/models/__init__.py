@@ -7,6 +7,7 @@ rebuilds whichever model a folder holds. :data:`MODELS` maps the CLI names to cl
 
 - :class:`RandomForestModel` (``"rf"``): RDKit descriptors, one forest per endpoint;
 - :class:`GBMModel` (``"gbm"``): LightGBM on Morgan count fingerprints + RDKit descriptors;
+- :class:`CatBoostModel` (``"catboost"``): CatBoost on the same features;
 - :class:`GNNModel` (``"gnn"``): D-MPNN with optional descriptor concatenation and
   ensembling, trained by :class:`sciml.train.Trainer`;
 - :class:`TransformerModel` (``"transformer"``): SMILES encoder from
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sciml.chem.models.base import MoleculeModel, NotFittedError, read_meta
+from sciml.chem.models.catboost import CatBoostConfig, CatBoostModel
 from sciml.chem.models.ensemble import EnsembleConfig, EnsembleModel
 from sciml.chem.models.gbm import GBMConfig, GBMModel
 from sciml.chem.models.gnn import GNNConfig, GNNModel
@@ -34,6 +36,8 @@ from sciml.train.checkpoint import CheckpointError
 
 __all__ = [
     "MODELS",
+    "CatBoostConfig",
+    "CatBoostModel",
     "EnsembleConfig",
     "EnsembleModel",
     "GBMConfig",
@@ -58,6 +62,7 @@ __all__ = [
 MODELS: dict[str, type[MoleculeModel]] = {
     "rf": RandomForestModel,
     "gbm": GBMModel,
+    "catboost": CatBoostModel,
     "gnn": GNNModel,
     "transformer": TransformerModel,
 }

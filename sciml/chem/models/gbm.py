@@ -220,9 +220,8 @@ class GBMModel(MoleculeModel):
             files.append(name)
         return {"boosters": files, "descriptor_names": self.descriptor_names}
 
-    def _load(self, directory: Path, extra: dict[str, Any]) -> None:
-        import lightgbm as lgb
-
+    def _check_descriptor_names(self, directory: Path, extra: dict[str, Any]) -> None:
+        """Refuse a model fitted on other RDKit descriptors than this RDKit computes."""
         names = list(extra.get("descriptor_names", []))
         if self.config.descriptors and names != descriptor_names():
             raise CheckpointError(
@@ -230,6 +229,11 @@ class GBMModel(MoleculeModel):
                 f"RDKit's {len(descriptor_names())}; refit the model with this RDKit version"
             )
         self.descriptor_names = names
+
+    def _load(self, directory: Path, extra: dict[str, Any]) -> None:
+        import lightgbm as lgb
+
+        self._check_descriptor_names(directory, extra)
         files = extra.get("boosters")
         if not isinstance(files, list) or len(files) != len(self.targets):
             raise CheckpointError(f"{directory}: model.json lists no booster per endpoint")

@@ -569,7 +569,11 @@ BEST_MEMBERS: dict[str, tuple[str, dict[str, Any]]] = {
     "gbm": ("gbm", {}),
     "gbm_rich": ("gbm", {"fingerprints": ("avalon", "erg", "maccs")}),
     "gnn": ("gnn", {"hidden": 128, "ffn_hidden": 128, "epochs": 30}),
+    "catboost_rich": ("catboost", {"fingerprints": ("avalon", "erg", "maccs")}),
 }
+#: The members :func:`best_recipe` keeps unless told otherwise (``catboost_rich`` is opt-in:
+#: ``members=(..., "catboost_rich")``, ``sciml fit --members gbm,gbm_rich,gnn,catboost_rich``).
+DEFAULT_BEST_MEMBERS: tuple[str, ...] = ("gbm", "gbm_rich", "gnn")
 
 
 def best_recipe(
@@ -590,7 +594,9 @@ def best_recipe(
     - ``gbm_rich``: the same plus Avalon counts, ErG and MACCS keys (the feature mix of
       MapLight, the leading boosted-tree ADMET model);
     - ``gnn``: the D-MPNN with descriptors at width 128, 30 epochs (the GNN of the
-      study-protocol benchmark).
+      study-protocol benchmark);
+    - ``catboost_rich`` (not in :data:`DEFAULT_BEST_MEMBERS`; add it with ``members``):
+      CatBoost on ``gbm_rich``'s features (``benchmarks/adme_catboost.py`` measures it).
 
     GBM + GNN was the best arm of ``benchmarks/adme_study_protocol.py``; the stack replaces
     its plain average by weights fitted per endpoint on inner folds of the training data,
@@ -610,7 +616,8 @@ def best_recipe(
         Folds whose out-of-fold predictions fit the weights.
     members : tuple of str, optional
         The members to keep (at least two labels of :data:`BEST_MEMBERS`, in any order;
-        default all), e.g. ``("gbm", "gbm_rich")`` for a stack without the GNN.
+        default :data:`DEFAULT_BEST_MEMBERS`), e.g. ``("gbm", "gbm_rich")`` for a stack
+        without the GNN.
     select_best : bool
         Give each endpoint to its best member on the inner folds instead of weighting
         (:class:`StackConfig`).
@@ -626,7 +633,7 @@ def best_recipe(
     unknown = sorted(set(options) - set(BEST_MEMBERS))
     if unknown:
         raise ValueError(f"the best recipe has members {list(BEST_MEMBERS)}, not {unknown}")
-    kept = list(BEST_MEMBERS) if members is None else list(members)
+    kept = list(DEFAULT_BEST_MEMBERS) if members is None else list(members)
     bad_members = sorted(set(kept) - set(BEST_MEMBERS))
     if bad_members or len(set(kept)) != len(kept):
         raise ValueError(
