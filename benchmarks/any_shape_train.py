@@ -62,7 +62,7 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def dataset(workdir: Path, name: str, n_geometries: int, k: int, seed: int):
+def dataset(workdir: Path, name: str, n_geometries: int, k: int, seed: int, shapes: str):
     from sciml.physics.data.storage import load_dataset, save_dataset
 
     path = workdir / f"{name}.nc"
@@ -70,7 +70,7 @@ def dataset(workdir: Path, name: str, n_geometries: int, k: int, seed: int):
         log(f"reusing {path}")
         return load_dataset(path)
     cpu, wall = time.process_time(), time.perf_counter()
-    ds = generate_any_shape(n_geometries, k, seed=seed)
+    ds = generate_any_shape(n_geometries, k, seed=seed, shapes=shapes, progress=True)
     ds.attrs["generation_cpu_s"] = round(time.process_time() - cpu, 1)
     ds.attrs["generation_wall_s"] = round(time.perf_counter() - wall, 1)
     save_dataset(ds, path)
@@ -95,6 +95,28 @@ def main(argv=None) -> int:
         help="multiply SCREEN_EPOCHS and FINAL_EPOCHS (smoke tests)",
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--shapes",
+        choices=["polygons", "mixed"],
+        default="polygons",
+        help="training and validation shapes: star polygons, or polygons, unions of "
+        "rectangles and plates in turn (sciml.physics.data.geometry.random_shapes)",
+    )
+    parser.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="start the final model from this checkpoint (its architecture; no screen)",
+    )
+    parser.add_argument(
+        "--final-epochs",
+        type=int,
+        default=None,
+        help="epochs of the final model (default: FINAL_EPOCHS)",
+    )
+    parser.add_argument(
+        "--lr", type=float, default=None, help="peak learning rate of the final model"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     args.workdir.mkdir(parents=True, exist_ok=True)
@@ -102,8 +124,9 @@ def main(argv=None) -> int:
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     summary["command"] = " ".join(["python", *sys.argv])
 
-    train_ds = dataset(args.workdir, "train", args.train_geometries, 2, 1000)
-    val_ds = dataset(args.workdir, "val", args.val_geometries, 1, 2000)
+    train_ds = dataset(args.workdir, "train", args.train_geometries, 2, 1000, args.shapes)
+    val_ds = dataset(args.workdir, "val", args.val_geometries, 1, 2000, args.shapes)
+    summary["shapes"] = args.shapes
     summary["data"] = {
         name: {
             "samples": int(ds.sizes["sample"]),
@@ -116,6 +139,8 @@ def main(argv=None) -> int:
     screen = {k: v[: args.screen_samples] for k, v in train.items()}
 
     summary.setdefault("screen", {})
+    if args.init_from is not None:
+        return _final_from(args, summary, summary_path, train, val)
     for name, (cls, hparams) in CANDIDATES.items():
         if name in summary["screen"]:
             continue
@@ -173,6 +198,48 @@ def main(argv=None) -> int:
     with atomic_write(summary_path) as handle:
         json.dump(summary, handle, indent=1)
     log(f"final {winner}: validation relative L2 {result['best_val']:.4f}; wrote final.pt")
+    return 0
+
+
+def _final_from(args, summary: dict, summary_path: Path, train: dict, val: dict) -> int:
+    """The final model started from ``--init-from`` (its registered architecture)."""
+    from sciml.train import load_checkpoint, rebuild_model, save_checkpoint
+    from sciml.train.checkpoint import model_hparams
+
+    torch.manual_seed(args.seed)
+    expected = tuple(cls for cls, _ in CANDIDATES.values())
+    model = rebuild_model(load_checkpoint(args.init_from), expected=expected, source=args.init_from)
+    name = next(n for n, (cls, _) in CANDIDATES.items() if isinstance(model, cls))
+    defaults = FitConfig()
+    config = FitConfig(
+        epochs=_epochs(args.final_epochs or 40, args),
+        seed=args.seed,
+        lr=args.lr if args.lr is not None else defaults.lr,
+    )
+    result = fit_grid_operator(
+        model,
+        train,
+        val,
+        config,
+        checkpoint=args.workdir / "final.ckpt",
+        log=lambda m: log(f"final {name} from {args.init_from.name}: {m}"),
+    )
+    save_checkpoint(args.workdir / "final.pt", model)
+    summary["final"] = {
+        "architecture": name,
+        "hparams": model_hparams(model),
+        "init_from": str(args.init_from),
+        "config": config.__dict__,
+        "val_rel_l2": result["best_val"],
+        "best_epoch": result["best_epoch"],
+        "epochs_run": result["epochs_run"],
+        "cpu_s": round(result["cpu_s"], 1),
+        "wall_s": round(result["wall_s"], 1),
+        "history": result["history"],
+    }
+    with atomic_write(summary_path) as handle:
+        json.dump(summary, handle, indent=1)
+    log(f"final: validation relative L2 {result['best_val']:.4f}; wrote final.pt")
     return 0
 
 

@@ -66,26 +66,30 @@ def generate_any_shape(
     resolution: int = 64,
     seed: int = 0,
     max_holes: int = 3,
+    shapes: str = "polygons",
     progress: bool = False,
 ) -> xr.Dataset:
-    """Darcy solutions on ``n_geometries`` random polygons, ``k_per_geometry`` ``K`` fields each.
+    """Darcy solutions on ``n_geometries`` random shapes, ``k_per_geometry`` ``K`` fields each.
 
-    Geometries come from :func:`~sciml.physics.data.geometry.random_polygons` (seed
-    ``seed``, 0 to ``max_holes`` holes, resolved on the grid); the solutions from
+    Geometries come from :func:`~sciml.physics.data.geometry.random_polygons`
+    (``shapes="polygons"``) or :func:`~sciml.physics.data.geometry.random_shapes`
+    (``shapes="mixed"``: star polygons, unions of rectangles and plates in turn), seed
+    ``seed``, 0 to ``max_holes`` holes, resolved on the grid; the solutions from
     :func:`~sciml.physics.problems.darcy.generate_darcy` (``K = exp(GRF)``, ``f = 1``,
     Shortley--Weller boundary, seed ``seed + 1``), sample ``i`` on geometry
     ``i % n_geometries``.
     """
-    from sciml.physics.data.geometry import random_polygons
+    from sciml.physics.data.geometry import random_polygons, random_shapes
     from sciml.physics.problems.darcy import DarcyConfig, generate_darcy
 
     if n_geometries < 1 or k_per_geometry < 1:
         raise ValueError(
             f"need n_geometries, k_per_geometry >= 1, got {n_geometries}, {k_per_geometry}"
         )
-    geometries = random_polygons(
-        n_geometries, seed=seed, max_holes=max_holes, resolution=resolution
-    )
+    makers = {"polygons": random_polygons, "mixed": random_shapes}
+    if shapes not in makers:
+        raise ValueError(f"unknown shapes {shapes!r}; choose one of {', '.join(makers)}")
+    geometries = makers[shapes](n_geometries, seed=seed, max_holes=max_holes, resolution=resolution)
     return generate_darcy(
         n_geometries * k_per_geometry,
         geometries,

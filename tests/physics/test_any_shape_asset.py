@@ -32,6 +32,13 @@ def test_asset_is_small_and_carries_its_provenance():
         assert key in info
     assert info["validation_rel_l2"] < 0.1
     assert info["training"]["epochs_run"] >= 1
+    # every training run, first to last, each with its data and budget
+    stages = info["stages"]
+    assert stages[0]["init_from"] is None and all(s["init_from"] for s in stages[1:])
+    assert info["training_cpu_s_all_stages"] == pytest.approx(
+        sum(s["cpu_s"] for s in stages), abs=1
+    )
+    assert "random_shapes" in stages[-1]["data"]["train"]["description"]
 
 
 def test_frozen_predictions():

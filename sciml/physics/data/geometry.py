@@ -76,6 +76,9 @@ __all__ = [
     "grid_values_at",
     "random_polygon",
     "random_polygons",
+    "random_shape",
+    "random_shapes",
+    "SHAPE_KINDS",
     "square",
     "circle",
     "triangle",
@@ -585,6 +588,143 @@ def random_polygon(
     raise GeometryError(
         f"no valid random polygon with {holes} hole(s) on a {resolution}^2 grid in 100 draws"
     )
+
+
+SHAPE_KINDS = ("polygon", "blocks", "plate")
+"""Outer-shape kinds of :func:`random_shape`."""
+
+
+def _slot(rng: np.random.Generator, centre: np.ndarray, half_length: float) -> Geometry:
+    """A rectangle (a slot) of half-length ``half_length`` about ``centre``, often rotated."""
+    half_width = half_length * rng.uniform(0.2, 0.6)
+    angle = rng.choice([0.0, np.pi / 2]) if rng.random() < 0.5 else rng.uniform(0, np.pi)
+    along = np.array([np.cos(angle), np.sin(angle)])
+    across = np.array([-along[1], along[0]])
+    corners = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
+    vertices = np.array(
+        [centre + a * half_length * along + b * half_width * across for a, b in corners]
+    )
+    if Rectangle.is_valid(vertices):
+        return Rectangle(vertices.min(axis=0).tolist(), vertices.max(axis=0).tolist())
+    return Polygon(vertices.tolist())
+
+
+def _blocks(rng: np.random.Generator) -> Geometry:
+    """A union of 2 to 4 overlapping axis-aligned rectangles inside the unit square."""
+    lo = rng.uniform(0.0, 0.15, 2)
+    hi = lo + rng.uniform(0.35, 0.85, 2)
+    boxes = [(lo, np.minimum(hi, 1.0))]
+    for _ in range(int(rng.integers(1, 4))):
+        b_lo, b_hi = boxes[int(rng.integers(len(boxes)))]
+        anchor = rng.uniform(b_lo + 0.1 * (b_hi - b_lo), b_hi - 0.1 * (b_hi - b_lo))
+        size = rng.uniform(0.2, 0.6, 2)
+        new_lo = np.clip(anchor - rng.uniform(0.1, 0.9, 2) * size, 0.0, 0.9)
+        boxes.append((new_lo, np.minimum(new_lo + size, 1.0)))
+    return union(*(Rectangle(a.tolist(), b.tolist()) for a, b in boxes))
+
+
+def _plate(rng: np.random.Generator) -> Geometry:
+    """A rectangle filling most of the unit square, some corners cut."""
+    lo = rng.uniform(0.0, 0.12, 2)
+    hi = 1.0 - rng.uniform(0.0, 0.12, 2)
+    corners = [lo, np.array([hi[0], lo[1]]), hi, np.array([lo[0], hi[1]])]
+    vertices = []
+    for i, corner in enumerate(corners):
+        cut = rng.uniform(0.05, 0.25) if rng.random() < 0.4 else 0.0
+        if cut == 0.0:
+            vertices.append(corner)
+            continue
+        previous, following = corners[i - 1], corners[(i + 1) % 4]
+        vertices.append(corner + cut * (previous - corner) / np.linalg.norm(previous - corner))
+        vertices.append(corner + cut * (following - corner) / np.linalg.norm(following - corner))
+    if len(vertices) == 4:
+        return Rectangle(lo.tolist(), hi.tolist())
+    return _polygon(np.array(vertices))
+
+
+def random_shape(
+    rng: np.random.Generator,
+    *,
+    kind: str | None = None,
+    holes: int | None = None,
+    max_holes: int = 3,
+    resolution: int = 50,
+) -> Geometry:
+    """A random 2-D shape inside the unit square, of one of :data:`SHAPE_KINDS`, with holes.
+
+    - ``"polygon"``: :func:`random_polygon` (star-shaped, cut at the square);
+    - ``"blocks"``: a union of 2 to 4 overlapping axis-aligned rectangles (re-entrant corners);
+    - ``"plate"``: a rectangle covering 58-100% of the square, some corners chamfered.
+
+    Holes of ``"blocks"`` and ``"plate"`` are disks, small star polygons or slots (rotated
+    rectangles up to six times longer than wide), kept two grid nodes clear of the boundary
+    and of each other. Drawn again until :func:`rasterize` accepts it on a ``resolution`` grid.
+
+    Parameters
+    ----------
+    rng
+        Source of randomness.
+    kind
+        One of :data:`SHAPE_KINDS`; default a uniform draw.
+    holes, max_holes, resolution
+        As for :func:`random_polygon`.
+    """
+    if kind is None:
+        kind = str(rng.choice(SHAPE_KINDS))
+    if kind not in SHAPE_KINDS:
+        raise GeometryError(f"unknown shape kind {kind!r}; known: {', '.join(SHAPE_KINDS)}")
+    if kind == "polygon":
+        return random_polygon(rng, holes=holes, max_holes=max_holes, resolution=resolution)
+    if holes is not None and holes < 0:
+        raise GeometryError(f"holes must be >= 0, got {holes}")
+    grid = Grid.uniform((resolution, resolution))
+    gap = 2.5 / (resolution - 1)
+    circle = np.stack(
+        [np.cos(np.linspace(0, 2 * np.pi, 16)), np.sin(np.linspace(0, 2 * np.pi, 16))], axis=1
+    )
+    for _ in range(100):
+        base = _blocks(rng) if kind == "blocks" else _plate(rng)
+        n_holes = int(rng.integers(0, max_holes + 1)) if holes is None else holes
+        cut: list[tuple[np.ndarray, float]] = []
+        for _ in range(n_holes):
+            for _ in range(50):
+                r = rng.uniform(0.05, 0.2)
+                c = rng.uniform(0.1, 0.9, 2)
+                clear = all(np.hypot(*(c - c2)) > r + r2 + gap for c2, r2 in cut)
+                if clear and bool(np.all(base.inside(c + (r + gap) * circle))):
+                    cut.append((c, r))
+                    break
+        if len(cut) != n_holes:
+            continue
+        shapes = []
+        for c, r in cut:
+            draw = rng.random()
+            if draw < 0.3:
+                shapes.append(Disk(c.tolist(), min(r, 0.12)))
+            elif draw < 0.6:
+                shapes.append(_polygon(_star_polygon(rng, c, r, int(rng.integers(3, 7)), 0.3)))
+            else:
+                shapes.append(_slot(rng, c, r))
+        geometry = difference(base, *shapes) if shapes else base
+        try:
+            rasterize(geometry, grid)
+        except (GeometryError, ResolutionError):
+            continue
+        return geometry
+    raise GeometryError(f"no valid random {kind} shape on a {resolution}^2 grid in 100 draws")
+
+
+def random_shapes(
+    n: int, *, seed: int = 0, max_holes: int = 3, resolution: int = 50, family: str = "shape"
+) -> dict[str, Geometry]:
+    """``n`` seeded random shapes (:func:`random_shape`, kinds in turn), ``family_000``, ...."""
+    rng = np.random.default_rng(seed)
+    return {
+        f"{family}_{i:03d}": random_shape(
+            rng, kind=SHAPE_KINDS[i % len(SHAPE_KINDS)], max_holes=max_holes, resolution=resolution
+        )
+        for i in range(n)
+    }
 
 
 def random_polygons(

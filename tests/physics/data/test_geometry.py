@@ -158,3 +158,34 @@ def test_random_polygon_with_an_exact_number_of_holes():
         assert _count_components(mask) == (1, holes)
     with pytest.raises(GeometryError, match="holes must be >= 0"):
         random_polygon(rng, holes=-1)
+
+
+def test_random_shapes_mix_kinds_seeded_valid_and_with_exact_holes():
+    from sciml.physics.data.geometry import (
+        SHAPE_KINDS,
+        _count_components,
+        random_shape,
+        random_shapes,
+    )
+
+    grid = Grid.uniform((48, 48))
+    first = random_shapes(9, seed=2, resolution=48)
+    again = random_shapes(9, seed=2, resolution=48)
+    assert list(first) == [f"shape_{i:03d}" for i in range(9)]
+    areas = []
+    for name, geometry in first.items():
+        mask = rasterize(geometry, grid)
+        assert np.array_equal(mask, rasterize(again[name], grid))
+        parts, holes = _count_components(mask)
+        assert parts == 1 and 0 <= holes <= 3
+        areas.append(mask.mean())
+    # plates (kind 3 of 3) fill most of the square; polygons and blocks less
+    assert min(areas[2::3]) > 0.5 and min(areas) < 0.5
+    rng = np.random.default_rng(1)
+    for kind in SHAPE_KINDS:
+        mask = rasterize(random_shape(rng, kind=kind, holes=2, resolution=48), grid)
+        assert _count_components(mask) == (1, 2), kind
+    with pytest.raises(GeometryError, match="unknown shape kind 'blob'"):
+        random_shape(rng, kind="blob")
+    with pytest.raises(GeometryError, match="holes must be >= 0"):
+        random_shape(rng, kind="plate", holes=-1)
