@@ -31,6 +31,7 @@ learning rate, dropout and batch size, ``rt_finetune_settings.md``) and ``--prev
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import sys
@@ -170,7 +171,9 @@ def run_set(name: str, args, base, log) -> tuple[list[dict], dict]:
             {"set": name, "model": kind, **scores(te_y, pred), "cpu_s": cpu, "wall_s": wall}
         )
         log(f"{name} {kind}: RMSE {rows[-1]['rmse']:.3f} ({cpu:.0f} CPU-s)")
-    work = args.work_dir / name.replace(" ", "_")
+    # Keyed by the pre-trained model's bytes: a rerun from another base model starts afresh.
+    base_key = hashlib.sha256(Path(args.model).read_bytes()).hexdigest()[:12]
+    work = args.work_dir / base_key / name.replace(" ", "_")
     model, cpu, wall = timed(
         lambda: fine_tune_select(
             tr_s, tr_y, "y", candidates, init_from=base, checkpoint_dir=work, log=log

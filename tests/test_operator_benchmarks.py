@@ -401,3 +401,40 @@ def test_operator_peers_pins_epochs_per_task_and_model():
     for bad in ("fisher.heat=3", "darcy.sciml=3", "fisher.sciml=x", "fisher.sciml=0"):
         with pytest.raises(SystemExit, match="--epochs"):
             operator_peers.parse_epochs([bad])
+
+
+def test_fno_darcy_unet_smoke_writes_its_goal_row_and_record(fast_env):
+    import importlib
+    import json
+
+    script = importlib.import_module("benchmarks.fno_darcy_unet")
+    out = fast_env / "fno_darcy_unet.md"
+    assert script.main(["--workdir", str(fast_env / "w"), "--out", str(out), "--epochs", "2"]) == 0
+    text = out.read_text()
+    assert "| FNO Darcy 421 -> 85, best sciml model at <= 30 CPU-min | 3.81%" in text
+    assert "| command |" in text and "validation samples" in text
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["epochs_run"] == 2 and record["data"]["train"] + record["data"]["val"] == 40
+    assert 0 < record["test_rel_l2_mean"] <= record["test_rel_l2_worst"]
+
+
+def test_heat_unet_checks_z_independence_and_writes_its_goal_row(fast_env):
+    import importlib
+    import json
+
+    import xarray as xr
+
+    script = importlib.import_module("benchmarks.heat_unet")
+    out = fast_env / "heat_unet.md"
+    assert script.main(["--out", str(out), "--epochs", "2"]) == 0
+    assert "| 3-D heat, unseen designs | 25.01%" in out.read_text()
+    record = json.loads(out.with_suffix(".json").read_text())
+    assert record["designs"] == {"train": 16, "test": 8, "shape": [16, 16, 4]}
+    ds = xr.Dataset(
+        {
+            "mask": (("sample", "x", "y", "z"), np.ones((1, 4, 4, 2), bool)),
+            "T": (("sample", "x", "y", "z"), np.arange(32.0).reshape(1, 4, 4, 2)),
+        }
+    )
+    with pytest.raises(ValueError, match="varies over z"):
+        script.arrays(ds)

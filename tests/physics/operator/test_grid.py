@@ -52,3 +52,30 @@ def test_checkpoint_round_trip(tmp_path, cls, kwargs):
     again = load_model(path, expected=cls)
     torch.testing.assert_close(again(x), net(x))
     assert len(net.head_parameters()) == 2
+
+
+def test_superposition_unet_is_linear_in_its_scalars_and_roundtrips(tmp_path):
+    from sciml.physics.operator.grid import SuperpositionUNet
+    from sciml.train import load_checkpoint, rebuild_model, save_checkpoint
+
+    torch.manual_seed(0)
+    net = SuperpositionUNet(in_channels=3, n_terms=3, widths=(4, 8)).eval()
+    geometry = torch.rand(2, 3, 12, 12)
+    s1, s2 = torch.rand(2, 3), torch.rand(2, 3)
+    with torch.no_grad():
+        combined = net(geometry, 2.0 * s1 - 0.5 * s2)
+        separate = 2.0 * net(geometry, s1) - 0.5 * net(geometry, s2)
+        assert combined.shape == (2, 12, 12)
+        torch.testing.assert_close(combined, separate, rtol=1e-5, atol=1e-6)
+        unit = net(geometry, torch.tensor([[0.0, 1.0, 0.0]] * 2))
+        torch.testing.assert_close(unit, net.fields(geometry)[:, 1])
+    path = save_checkpoint(tmp_path / "net.pt", net)
+    again = rebuild_model(load_checkpoint(path), expected=SuperpositionUNet, source=path).eval()
+    with torch.no_grad():
+        torch.testing.assert_close(again(geometry, s1), net(geometry, s1))
+    with pytest.raises(ValueError, match=r"expected \(B, 3, H, W\)"):
+        net(torch.rand(2, 4, 12, 12), s1)
+    with pytest.raises(ValueError, match=r"scalars have shape \(2, 2\); expected \(2, 3\)"):
+        net(geometry, torch.rand(2, 2))
+    with pytest.raises(ValueError, match="positive widths"):
+        SuperpositionUNet(n_terms=0)
