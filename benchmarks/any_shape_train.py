@@ -62,7 +62,15 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def dataset(workdir: Path, name: str, n_geometries: int, k: int, seed: int, shapes: str):
+def dataset(
+    workdir: Path,
+    name: str,
+    n_geometries: int,
+    k: int,
+    seed: int,
+    shapes: str,
+    hole_radius: tuple[float, float] = (0.05, 0.2),
+):
     from sciml.physics.data.storage import load_dataset, save_dataset
 
     path = workdir / f"{name}.nc"
@@ -70,7 +78,9 @@ def dataset(workdir: Path, name: str, n_geometries: int, k: int, seed: int, shap
         log(f"reusing {path}")
         return load_dataset(path)
     cpu, wall = time.process_time(), time.perf_counter()
-    ds = generate_any_shape(n_geometries, k, seed=seed, shapes=shapes, progress=True)
+    ds = generate_any_shape(
+        n_geometries, k, seed=seed, shapes=shapes, hole_radius=hole_radius, progress=True
+    )
     ds.attrs["generation_cpu_s"] = round(time.process_time() - cpu, 1)
     ds.attrs["generation_wall_s"] = round(time.perf_counter() - wall, 1)
     save_dataset(ds, path)
@@ -103,6 +113,14 @@ def main(argv=None) -> int:
         "rectangles and plates in turn (sciml.physics.data.geometry.random_shapes)",
     )
     parser.add_argument(
+        "--hole-radius",
+        type=float,
+        nargs=2,
+        default=(0.05, 0.2),
+        metavar=("LOW", "HIGH"),
+        help="--shapes mixed: range of the holes' size (default 0.05 0.2)",
+    )
+    parser.add_argument(
         "--init-from",
         type=Path,
         default=None,
@@ -124,9 +142,12 @@ def main(argv=None) -> int:
     summary = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
     summary["command"] = " ".join(["python", *sys.argv])
 
-    train_ds = dataset(args.workdir, "train", args.train_geometries, 2, 1000, args.shapes)
-    val_ds = dataset(args.workdir, "val", args.val_geometries, 1, 2000, args.shapes)
+    radius = tuple(args.hole_radius)
+    train_ds = dataset(args.workdir, "train", args.train_geometries, 2, 1000, args.shapes, radius)
+    val_ds = dataset(args.workdir, "val", args.val_geometries, 1, 2000, args.shapes, radius)
     summary["shapes"] = args.shapes
+    if args.shapes == "mixed":
+        summary["hole_radius"] = list(radius)
     summary["data"] = {
         name: {
             "samples": int(ds.sizes["sample"]),

@@ -137,6 +137,8 @@ SHAPE_WORDS = {
 def _stage(folder: Path, summary: dict) -> dict:
     """One training run of the shipped model, as its summary.json recorded it."""
     shapes = SHAPE_WORDS[summary.get("shapes", "polygons")]
+    if "hole_radius" in summary:
+        shapes += f" of size {summary['hole_radius'][0]:g}-{summary['hole_radius'][1]:g}"
     data = summary["data"]
     final = summary["final"]
     return {

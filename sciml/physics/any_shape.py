@@ -67,14 +67,16 @@ def generate_any_shape(
     seed: int = 0,
     max_holes: int = 3,
     shapes: str = "polygons",
+    hole_radius: tuple[float, float] = (0.05, 0.2),
     progress: bool = False,
 ) -> xr.Dataset:
     """Darcy solutions on ``n_geometries`` random shapes, ``k_per_geometry`` ``K`` fields each.
 
     Geometries come from :func:`~sciml.physics.data.geometry.random_polygons`
     (``shapes="polygons"``) or :func:`~sciml.physics.data.geometry.random_shapes`
-    (``shapes="mixed"``: star polygons, unions of rectangles and plates in turn), seed
-    ``seed``, 0 to ``max_holes`` holes, resolved on the grid; the solutions from
+    (``shapes="mixed"``: star polygons, unions of rectangles and plates in turn, holes of
+    size ``hole_radius``), seed ``seed``, 0 to ``max_holes`` holes, resolved on the grid; the
+    solutions from
     :func:`~sciml.physics.problems.darcy.generate_darcy` (``K = exp(GRF)``, ``f = 1``,
     Shortley--Weller boundary, seed ``seed + 1``), sample ``i`` on geometry
     ``i % n_geometries``.
@@ -86,10 +88,20 @@ def generate_any_shape(
         raise ValueError(
             f"need n_geometries, k_per_geometry >= 1, got {n_geometries}, {k_per_geometry}"
         )
-    makers = {"polygons": random_polygons, "mixed": random_shapes}
-    if shapes not in makers:
-        raise ValueError(f"unknown shapes {shapes!r}; choose one of {', '.join(makers)}")
-    geometries = makers[shapes](n_geometries, seed=seed, max_holes=max_holes, resolution=resolution)
+    if shapes == "polygons":
+        geometries = random_polygons(
+            n_geometries, seed=seed, max_holes=max_holes, resolution=resolution
+        )
+    elif shapes == "mixed":
+        geometries = random_shapes(
+            n_geometries,
+            seed=seed,
+            max_holes=max_holes,
+            resolution=resolution,
+            hole_radius=hole_radius,
+        )
+    else:
+        raise ValueError(f"unknown shapes {shapes!r}; choose one of polygons, mixed")
     return generate_darcy(
         n_geometries * k_per_geometry,
         geometries,

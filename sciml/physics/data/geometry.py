@@ -649,6 +649,7 @@ def random_shape(
     holes: int | None = None,
     max_holes: int = 3,
     resolution: int = 50,
+    hole_radius: tuple[float, float] = (0.05, 0.2),
 ) -> Geometry:
     """A random 2-D shape inside the unit square, of one of :data:`SHAPE_KINDS`, with holes.
 
@@ -668,6 +669,9 @@ def random_shape(
         One of :data:`SHAPE_KINDS`; default a uniform draw.
     holes, max_holes, resolution
         As for :func:`random_polygon`.
+    hole_radius
+        Range of a hole's size (the radius of a circle around it) for ``"blocks"`` and
+        ``"plate"``; disks are at most ``0.6 * hole_radius[1]`` in radius.
     """
     if kind is None:
         kind = str(rng.choice(SHAPE_KINDS))
@@ -677,6 +681,8 @@ def random_shape(
         return random_polygon(rng, holes=holes, max_holes=max_holes, resolution=resolution)
     if holes is not None and holes < 0:
         raise GeometryError(f"holes must be >= 0, got {holes}")
+    if not 0 < hole_radius[0] <= hole_radius[1] < 0.5:
+        raise GeometryError(f"hole_radius must satisfy 0 < low <= high < 0.5, got {hole_radius}")
     grid = Grid.uniform((resolution, resolution))
     gap = 2.5 / (resolution - 1)
     circle = np.stack(
@@ -688,7 +694,7 @@ def random_shape(
         cut: list[tuple[np.ndarray, float]] = []
         for _ in range(n_holes):
             for _ in range(50):
-                r = rng.uniform(0.05, 0.2)
+                r = rng.uniform(*hole_radius)
                 c = rng.uniform(0.1, 0.9, 2)
                 clear = all(np.hypot(*(c - c2)) > r + r2 + gap for c2, r2 in cut)
                 if clear and bool(np.all(base.inside(c + (r + gap) * circle))):
@@ -700,7 +706,7 @@ def random_shape(
         for c, r in cut:
             draw = rng.random()
             if draw < 0.3:
-                shapes.append(Disk(c.tolist(), min(r, 0.12)))
+                shapes.append(Disk(c.tolist(), min(r, 0.6 * hole_radius[1])))
             elif draw < 0.6:
                 shapes.append(_polygon(_star_polygon(rng, c, r, int(rng.integers(3, 7)), 0.3)))
             else:
@@ -715,13 +721,23 @@ def random_shape(
 
 
 def random_shapes(
-    n: int, *, seed: int = 0, max_holes: int = 3, resolution: int = 50, family: str = "shape"
+    n: int,
+    *,
+    seed: int = 0,
+    max_holes: int = 3,
+    resolution: int = 50,
+    family: str = "shape",
+    hole_radius: tuple[float, float] = (0.05, 0.2),
 ) -> dict[str, Geometry]:
     """``n`` seeded random shapes (:func:`random_shape`, kinds in turn), ``family_000``, ...."""
     rng = np.random.default_rng(seed)
     return {
         f"{family}_{i:03d}": random_shape(
-            rng, kind=SHAPE_KINDS[i % len(SHAPE_KINDS)], max_holes=max_holes, resolution=resolution
+            rng,
+            kind=SHAPE_KINDS[i % len(SHAPE_KINDS)],
+            max_holes=max_holes,
+            resolution=resolution,
+            hole_radius=hole_radius,
         )
         for i in range(n)
     }

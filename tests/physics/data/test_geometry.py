@@ -189,3 +189,15 @@ def test_random_shapes_mix_kinds_seeded_valid_and_with_exact_holes():
         random_shape(rng, kind="blob")
     with pytest.raises(GeometryError, match="holes must be >= 0"):
         random_shape(rng, kind="plate", holes=-1)
+
+
+def test_random_shapes_hole_radius_widens_the_holes_and_is_checked():
+    from sciml.physics.data.geometry import random_shape, random_shapes
+
+    grid = Grid.uniform((48, 48))
+    default = random_shapes(3, seed=2, resolution=48)
+    same = random_shapes(3, seed=2, resolution=48, hole_radius=(0.05, 0.2))
+    for name in default:  # the default is the range the shipped model's second run used
+        assert np.array_equal(rasterize(default[name], grid), rasterize(same[name], grid))
+    with pytest.raises(GeometryError, match="hole_radius must satisfy"):
+        random_shape(np.random.default_rng(0), kind="plate", hole_radius=(0.3, 0.1))
