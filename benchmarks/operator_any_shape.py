@@ -446,10 +446,16 @@ def write(
         f"{'flagged' if not cross_ok else 'not flagged'}: {'; '.join(cross_reasons)} | flagged, "
         f"with the reason | {verdict(not cross_ok)} |"
     )
-    md.append(
-        "| 3-D heat, unseen designs | 25.01% (`mt_deeponet.md`, 200 designs; no new lever "
-        "measured this round) | <= 5% | missed |"
-    )
+    heat = RESULTS.parent / "heat_unet.json"
+    if heat.is_file():
+        r = json.loads(heat.read_text())
+        md.append(
+            f"| 3-D heat, unseen designs | {pct(r['test_rel_l2_mean'])} (SuperpositionUNet, "
+            f"{r['designs']['train']} designs, `heat_unet.md`; before 25.01%) | <= 5% | "
+            f"{verdict(r['test_rel_l2_mean'] <= 0.05)} |"
+        )
+    else:
+        md.append("| 3-D heat, unseen designs | 25.01% (`mt_deeponet.md`) | <= 5% | missed |")
     fno = RESULTS.parent / "fno_darcy_unet.json"
     if fno.is_file():
         r = json.loads(fno.read_text())
