@@ -85,6 +85,13 @@ ADAPT_SETTINGS = {
     "head only, multilevel-L2 loss, lr 1e-3": dict(
         parameters="head", loss_kind="multilevel-l2", lr=1e-3
     ),
+    # Session 3: a trust region around the zero-shot prediction (AnyShapeDarcy.adapt(anchor=)).
+    "all weights, multilevel-L2 loss + anchor 1, lr 3e-5": dict(
+        parameters="all", loss_kind="multilevel-l2", lr=3e-5, anchor=1.0
+    ),
+    "all weights, multilevel-L2 loss + anchor 1, lr 1e-4": dict(
+        parameters="all", loss_kind="multilevel-l2", lr=1e-4, anchor=1.0
+    ),
 }
 N_ADAPT_VAL = 2 if FAST else 3
 

@@ -752,6 +752,7 @@ class AnyShapeDarcy:
         log: Callable[[str], None] | None = None,
         loss_kind: str = "multilevel-l2",
         parameters: str = "all",
+        anchor: float = 0.0,
     ) -> tuple[AnyShapeDarcy, list[dict]]:
         """Fine-tune a copy of the network on one shape with the PDE residual alone.
 
@@ -784,6 +785,11 @@ class AnyShapeDarcy:
             ``"multilevel-l2"``, ``"multilevel"`` or ``"jacobi"``.
         parameters
             ``"head"``: only the last (1 x 1 convolution) layer; ``"all"``: every weight.
+        anchor
+            Weight of a trust region around the zero-shot prediction ``u0``: ``anchor *
+            mean((u - u0)^2) / mean(u0^2)`` is added to the loss (on the residual's scale, a
+            10% change costs what a 10% error does at ``anchor = 1``). It keeps what the
+            residual does not see from drifting; 0 (the default) adds nothing.
         cpu_seconds
             Stop when this much process CPU time is spent (the budget), if before ``steps``.
         reference
@@ -863,7 +869,12 @@ class AnyShapeDarcy:
             raise ValueError(
                 f"loss_kind must be 'multilevel', 'multilevel-l2' or 'jacobi', got {loss_kind!r}"
             )
+        if not (np.isfinite(anchor) and anchor >= 0):
+            raise ValueError(f"anchor must be a finite number >= 0, got {anchor!r}")
         multilevel = loss_kind.startswith("multilevel")
+        with torch.no_grad():
+            start = model(x)[0].reshape(-1)[index].double()
+        start_scale = (start**2).mean().clamp_min(1e-30)
         diag = matrix.diagonal()
         row_scale = torch.as_tensor(np.median(diag) / diag)
         scale = multilevel_norm(source * row_scale) if multilevel else None
@@ -880,6 +891,8 @@ class AnyShapeDarcy:
                 if scale is None:  # fixed: the starting prediction's mean square
                     scale = (u.detach() ** 2).mean().clamp_min(1e-30)
                 loss = ((inv_diag * residual) ** 2).mean() / scale
+            if anchor:
+                loss = loss + anchor * ((u - start) ** 2).mean() / start_scale
             if step % 25 == 0 or step == steps:
                 record(step, float(loss.detach()))
             if step == steps or time.process_time() - cpu0 >= cpu_seconds:
@@ -891,7 +904,12 @@ class AnyShapeDarcy:
             optimizer.step()
         info = {
             **self.info,
-            "adapted": {"steps": history[-1]["step"], "lr": lr, "cpu_s": history[-1]["cpu_s"]},
+            "adapted": {
+                "steps": history[-1]["step"],
+                "lr": lr,
+                "anchor": anchor,
+                "cpu_s": history[-1]["cpu_s"],
+            },
         }
         adapted = AnyShapeDarcy(model.eval(), self.resolution, self.descriptor, self.contrast, info)
         return adapted, history

@@ -121,6 +121,14 @@ def test_adaptation_lowers_the_residual_and_leaves_the_model(model):
     assert adapted.info["adapted"]["steps"] == 30
     with pytest.raises(ValueError, match="loss_kind must be"):
         model.adapt(shape, steps=1, loss_kind="l1")
+    # a trust region keeps the adapted prediction nearer the zero-shot one
+    anchored, _ = model.adapt(shape, steps=30, lr=1e-2, parameters="all", anchor=100.0)
+    inside = ~np.isnan(before)
+    moved = np.abs(adapted.predict(shape).values - before)[inside].mean()
+    moved_anchored = np.abs(anchored.predict(shape).values - before)[inside].mean()
+    assert moved_anchored < moved and anchored.info["adapted"]["anchor"] == 100.0
+    with pytest.raises(ValueError, match="anchor must be a finite number"):
+        model.adapt(shape, steps=1, anchor=-1.0)
 
 
 def test_multilevel_loss_is_zero_at_the_solver_solution(model):
