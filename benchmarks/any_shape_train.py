@@ -194,62 +194,44 @@ def main(argv=None) -> int:
     torch.manual_seed(args.seed)
     model = cls(**hparams)
     config = FitConfig(epochs=_epochs(FINAL_EPOCHS[winner], args), seed=args.seed)
-    result = fit_grid_operator(
-        model,
-        train,
-        val,
-        config,
-        checkpoint=args.workdir / "final.ckpt",
-        log=lambda m: log(f"final {winner}: {m}"),
-    )
-    from sciml.train import save_checkpoint
-
-    save_checkpoint(args.workdir / "final.pt", model)
-    summary["final"] = {
-        "architecture": winner,
-        "hparams": hparams,
-        "config": config.__dict__,
-        "val_rel_l2": result["best_val"],
-        "best_epoch": result["best_epoch"],
-        "epochs_run": result["epochs_run"],
-        "cpu_s": round(result["cpu_s"], 1),
-        "wall_s": round(result["wall_s"], 1),
-        "history": result["history"],
-    }
-    with atomic_write(summary_path) as handle:
-        json.dump(summary, handle, indent=1)
-    log(f"final {winner}: validation relative L2 {result['best_val']:.4f}; wrote final.pt")
-    return 0
+    return _train_final(args, summary, summary_path, model, winner, config, train, val, {})
 
 
 def _final_from(args, summary: dict, summary_path: Path, train: dict, val: dict) -> int:
     """The final model started from ``--init-from`` (its registered architecture)."""
-    from sciml.train import load_checkpoint, rebuild_model, save_checkpoint
-    from sciml.train.checkpoint import model_hparams
+    from sciml.train import load_checkpoint, rebuild_model
 
     torch.manual_seed(args.seed)
     expected = tuple(cls for cls, _ in CANDIDATES.values())
     model = rebuild_model(load_checkpoint(args.init_from), expected=expected, source=args.init_from)
     name = next(n for n, (cls, _) in CANDIDATES.items() if isinstance(model, cls))
-    defaults = FitConfig()
     config = FitConfig(
         epochs=_epochs(args.final_epochs or 40, args),
         seed=args.seed,
-        lr=args.lr if args.lr is not None else defaults.lr,
+        lr=args.lr if args.lr is not None else FitConfig().lr,
     )
+    extra = {"init_from": str(args.init_from)}
+    return _train_final(args, summary, summary_path, model, name, config, train, val, extra)
+
+
+def _train_final(args, summary, summary_path, model, name, config, train, val, extra) -> int:
+    """Train the final model, save ``final.pt`` and record it in the summary."""
+    from sciml.train import save_checkpoint
+    from sciml.train.checkpoint import model_hparams
+
     result = fit_grid_operator(
         model,
         train,
         val,
         config,
         checkpoint=args.workdir / "final.ckpt",
-        log=lambda m: log(f"final {name} from {args.init_from.name}: {m}"),
+        log=lambda m: log(f"final {name}: {m}"),
     )
     save_checkpoint(args.workdir / "final.pt", model)
     summary["final"] = {
         "architecture": name,
         "hparams": model_hparams(model),
-        "init_from": str(args.init_from),
+        **extra,
         "config": config.__dict__,
         "val_rel_l2": result["best_val"],
         "best_epoch": result["best_epoch"],
@@ -260,7 +242,7 @@ def _final_from(args, summary: dict, summary_path: Path, train: dict, val: dict)
     }
     with atomic_write(summary_path) as handle:
         json.dump(summary, handle, indent=1)
-    log(f"final: validation relative L2 {result['best_val']:.4f}; wrote final.pt")
+    log(f"final {name}: validation relative L2 {result['best_val']:.4f}; wrote final.pt")
     return 0
 
 

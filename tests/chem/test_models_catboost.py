@@ -33,6 +33,16 @@ def test_catboost_learns_a_structural_signal_and_roundtrips_without_pickle(tmp_p
     assert isinstance(again, CatBoostModel)
     pd.testing.assert_frame_equal(again.predict(SMILES), model.predict(SMILES))
     assert not (tmp_path / "catboost_info").exists()
+    # a gzipped booster (as in shipped folders) loads the same
+    import gzip
+
+    meta = json.loads((folder / "model.json").read_text())
+    for name in files:
+        (folder / f"{name}.gz").write_bytes(gzip.compress((folder / name).read_bytes()))
+        (folder / name).unlink()
+    meta["extra"]["boosters"] = [f"{name}.gz" for name in files]
+    (folder / "model.json").write_text(json.dumps(meta))
+    pd.testing.assert_frame_equal(load_model(folder).predict(SMILES), model.predict(SMILES))
 
 
 def test_catboost_binary_endpoint_gives_probabilities():

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sciml.chem.models.base import LabelledSet, file_inside
+from sciml.chem.models.base import LabelledSet
 from sciml.chem.models.gbm import GBMModel
 from sciml.train.checkpoint import CheckpointError
 
@@ -179,16 +179,11 @@ class CatBoostModel(GBMModel):
     def _load(self, directory: Path, extra: dict[str, Any]) -> None:
         import catboost
 
-        self._check_descriptor_names(directory, extra)
-        files = extra.get("boosters")
-        if not isinstance(files, list) or len(files) != len(self.targets):
-            raise CheckpointError(f"{directory}: model.json lists no CatBoost model per endpoint")
         self.boosters = {}
-        for target, name in zip(self.targets, files, strict=True):
-            path = file_inside(directory, name, "CatBoost model")
+        for target, path, data in self._booster_bytes(directory, extra, "CatBoost"):
             booster = catboost.CatBoost()
             try:
-                booster.load_model(str(path), format="cbm")
-            except (catboost.CatBoostError, OSError) as exc:
+                booster.load_model(blob=data)
+            except catboost.CatBoostError as exc:
                 raise CheckpointError(f"{path} is not a CatBoost model: {exc}") from exc
             self.boosters[target] = booster

@@ -230,23 +230,29 @@ class GBMModel(MoleculeModel):
             )
         self.descriptor_names = names
 
-    def _load(self, directory: Path, extra: dict[str, Any]) -> None:
-        import lightgbm as lgb
+    def _booster_bytes(self, directory: Path, extra: dict[str, Any], library: str):
+        """``(target, path, bytes)`` of each endpoint's saved booster (gunzipped if ``.gz``)."""
+        import gzip
 
         self._check_descriptor_names(directory, extra)
         files = extra.get("boosters")
         if not isinstance(files, list) or len(files) != len(self.targets):
-            raise CheckpointError(f"{directory}: model.json lists no booster per endpoint")
-        self.boosters = {}
+            raise CheckpointError(f"{directory}: model.json lists no {library} model per endpoint")
         for target, name in zip(self.targets, files, strict=True):
-            path = file_inside(directory, name, "booster")
+            path = file_inside(directory, name, f"{library} model")
             try:
-                if path.suffix == ".gz":  # shipped models store their boosters gzipped
-                    import gzip
+                data = path.read_bytes()
+                # shipped models store their boosters gzipped
+                yield target, path, gzip.decompress(data) if path.suffix == ".gz" else data
+            except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                raise CheckpointError(f"{path} is not a {library} model: {exc}") from exc
 
-                    text = gzip.decompress(path.read_bytes()).decode()
-                else:
-                    text = path.read_text()
-                self.boosters[target] = lgb.Booster(model_str=text)
-            except (lgb.basic.LightGBMError, OSError, UnicodeDecodeError, EOFError) as exc:
+    def _load(self, directory: Path, extra: dict[str, Any]) -> None:
+        import lightgbm as lgb
+
+        self.boosters = {}
+        for target, path, data in self._booster_bytes(directory, extra, "LightGBM"):
+            try:
+                self.boosters[target] = lgb.Booster(model_str=data.decode())
+            except (lgb.basic.LightGBMError, UnicodeDecodeError) as exc:
                 raise CheckpointError(f"{path} is not a LightGBM model: {exc}") from exc
