@@ -438,3 +438,25 @@ def test_heat_unet_checks_z_independence_and_writes_its_goal_row(fast_env):
     )
     with pytest.raises(ValueError, match="varies over z"):
         script.arrays(ds)
+
+
+def test_operator_any_shape_levers_rewrites_only_the_lever_rows(tmp_path):
+    import importlib
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    script = importlib.import_module("operator_any_shape")
+    out = tmp_path / "goals.md"
+    out.write_text(
+        "| goal | now | target | verdict |\n"
+        "| 3-D heat, unseen designs | old | <= 5% | missed |\n"
+        "| FNO Darcy 421 -> 85, best sciml model at <= 30 CPU-min | old | <= 2% | missed |\n"
+        "| something else | kept | - | - |\n"
+    )
+    script.refresh_levers(out)
+    lines = out.read_text().splitlines()
+    assert lines[0] == "| goal | now | target | verdict |" and lines[3].startswith(
+        "| something else"
+    )
+    for line, stem in zip(lines[1:3], ("heat_unet", "fno_darcy_unet"), strict=True):
+        assert "old" not in line and f"`{stem}.md`" in line
+        assert line.endswith(("| met |", "| missed |"))
