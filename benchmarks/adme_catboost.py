@@ -148,7 +148,6 @@ def random_rows(data: pd.DataFrame) -> tuple[list[str], dict]:
     summary = {
         "wins": wins,
         "member_wins": member_wins,
-        "default_changed": False,
         "folds": len(common),
         "inner": inner,
         "test": test,
@@ -200,6 +199,7 @@ def fang_rows(summary: dict | None = None) -> list[str]:
 
 def report(data: pd.DataFrame) -> None:
     random_md, summary = random_rows(data)
+    stored = list(_load(CACHE, "*.json").values())
     md = [
         "# CatBoost in the default ADME stack (issue 27, item 3)\n",
         "Variant: `best_recipe(members=('gbm', 'gbm_rich', 'gnn', 'catboost_rich'))` -- the "
@@ -212,11 +212,8 @@ def report(data: pd.DataFrame) -> None:
         machine_info(("numpy", "scikit-learn", "lightgbm", "catboost", "torch", "rdkit")),
         "",
         "Stored runs made by: "
-        + ", ".join(
-            f"`{c}`"
-            for c in sorted({r.get("command", "?") for r in _load(CACHE, "*.json").values()})
-        )
-        + f" (commit(s) {', '.join(sorted({r.get('git', '?') for r in _load(CACHE, '*.json').values()}))}).\n",
+        + ", ".join(f"`{c}`" for c in sorted({r.get("command", "?") for r in stored}))
+        + f" (commit(s) {', '.join(sorted({r.get('git', '?') for r in stored}))}).\n",
         *random_md,
         *fang_rows(summary),
     ]
@@ -228,7 +225,6 @@ def report(data: pd.DataFrame) -> None:
                 "command": command_line(),
                 "wins": summary.get("wins"),
                 "member_wins": summary.get("member_wins"),
-                "default_changed": summary.get("default_changed"),
                 "folds": summary.get("folds"),
                 "fang_pearson": summary.get("fang", {}),
                 "member_gap": summary.get("member_gap", {}),

@@ -203,6 +203,21 @@ MIXED_RUN = [
 ]
 
 
+def _runs(workdir: Path) -> list[tuple[Path, dict]]:
+    """``(folder, summary)`` of every training run behind ``workdir``, first to last.
+
+    A run started ``--init-from`` another run's ``final.pt`` follows that run.
+    """
+    runs, folder = [], workdir
+    while True:
+        summary = json.loads((folder / "summary.json").read_text())
+        runs.insert(0, (folder, summary))
+        start = summary["final"].get("init_from")
+        if not start:
+            return runs
+        folder = Path(start).parent
+
+
 def decide(workdir: Path) -> dict:
     """This run's final model against the run it started from, on every run's validation set.
 
@@ -214,16 +229,9 @@ def decide(workdir: Path) -> dict:
     from sciml.physics.operator.grid import FNOOperator, UNetOperator
     from sciml.train import load_checkpoint, rebuild_model
 
-    summary = json.loads((workdir / "summary.json").read_text())
-    start = Path(summary["final"]["init_from"])
-    folders, folder = [], workdir
-    while True:  # every run's folder, this one first
-        folders.append(folder)
-        earlier = json.loads((folder / "summary.json").read_text())["final"].get("init_from")
-        if not earlier:
-            break
-        folder = Path(earlier).parent
-    sets = {str(f): training_arrays(load_dataset(f / "val.nc")) for f in reversed(folders)}
+    runs = _runs(workdir)
+    start = Path(runs[-1][1]["final"]["init_from"])
+    sets = {str(f): training_arrays(load_dataset(f / "val.nc")) for f, _ in runs}
     out = {}
     for name, path in (("previous run", start), ("this run", workdir / "final.pt")):
         model = rebuild_model(load_checkpoint(path), expected=(UNetOperator, FNOOperator))
@@ -251,15 +259,7 @@ def ship(workdir: Path, out: Path) -> None:
     spacing = 1.0 / (train["mask"].shape[-1] - 1)
     descriptor = ShapeDescriptor.fit(train["mask"], spacing).calibrate(val["mask"])
     contrast = train["channels"][:, 3][train["mask"]]
-    stages = []  # the training runs, first to last (a run started --init-from another)
-    folder, stage = workdir, summary
-    while True:
-        stages.insert(0, _stage(folder, stage))
-        start = stage["final"].get("init_from")
-        if not start:
-            break
-        folder = Path(start).parent
-        stage = json.loads((folder / "summary.json").read_text())
+    stages = [_stage(folder, stage) for folder, stage in _runs(workdir)]
     final = summary["final"]
     info = {
         "made_by": "python benchmarks/any_shape_train.py --workdir W [--init-from W0/final.pt "
