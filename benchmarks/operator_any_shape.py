@@ -49,7 +49,12 @@ sys.path.insert(0, str(ROOT))
 from _machine import machine_info  # noqa: E402
 
 from sciml._io import atomic_write  # noqa: E402
-from sciml.physics.any_shape import AnyShapeDarcy, ShapeDescriptor, training_arrays  # noqa: E402
+from sciml.physics.any_shape import (  # noqa: E402
+    AnyShapeDarcy,
+    ShapeDescriptor,
+    amg_preconditioner,
+    training_arrays,
+)
 from sciml.physics.data.geometry import (  # noqa: E402
     SHAPES,
     Disk,
@@ -91,6 +96,17 @@ ADAPT_SETTINGS = {
     ),
     "all weights, multilevel-L2 loss + anchor 1, lr 1e-4": dict(
         parameters="all", loss_kind="multilevel-l2", lr=1e-4, anchor=1.0
+    ),
+    # Session 4: the residual preconditioned by one AMG V-cycle (pyamg), whose norm tracks the
+    # L2 norm of the error within 0.89-0.98 (AnyShapeDarcy.adapt(loss_kind="amg")).
+    "all weights, AMG-preconditioned loss, lr 3e-5": dict(
+        parameters="all", loss_kind="amg", lr=3e-5
+    ),
+    "all weights, AMG-preconditioned loss, lr 1e-4": dict(
+        parameters="all", loss_kind="amg", lr=1e-4
+    ),
+    "all weights, AMG-preconditioned loss, lr 3e-4": dict(
+        parameters="all", loss_kind="amg", lr=3e-4
     ),
 }
 N_ADAPT_VAL = 2 if FAST else 3
@@ -408,6 +424,14 @@ def _lever_row(goal: str, stem: str, model_name: str, limit: float, before: floa
     )
 
 
+def vcycle_error(model: AnyShapeDarcy, shape, k: np.ndarray, u_ref: np.ndarray) -> float:
+    """Relative L2 error of one AMG V-cycle applied to f alone (no network)."""
+    matrix, unknown, _, level, _ = model.residual_operator(shape, k)
+    guess = amg_preconditioner(matrix) @ np.ones(matrix.shape[0])
+    exact = u_ref[unknown] * np.exp(level)
+    return float(np.linalg.norm(guess - exact) / np.linalg.norm(exact))
+
+
 def evaluate(out: Path) -> None:
     torch.set_num_threads(1)
     cpu0, wall0 = time.process_time(), time.perf_counter()
@@ -455,7 +479,7 @@ def evaluate(out: Path) -> None:
             after = rel_l2(
                 np.nan_to_num(adapted.predict(shape, permeability=k).values), u_ref, mask
             )
-        adapt_rows.append((family, before, after, history))
+        adapt_rows.append((family, before, after, history, vcycle_error(model, shape, k, u_ref)))
         log(
             f"{family}: adaptation {100 * before:.2f}% -> {100 * after:.2f}% "
             f"({history[-1]['step']} steps, {history[-1]['cpu_s']:.0f} CPU-s, residual "
@@ -631,13 +655,19 @@ def write(
     )
     md.append("## Physics-only adaptation\n")
     md.append(
-        "Loss: the residual r = A u - f of the Shortley-Weller equations on the shape (each "
-        "row divided by its weight relative to an ordinary row), in a multilevel norm "
-        "h^2 sum_l w^l |S_l r|^2 (S_l: sums over 2^l x 2^l blocks): w = 1 approximates the "
-        "energy norm of the error (BPX), w = 4 its L2 norm; normalised so that 1.1 x the "
-        "solution scores 0.01 and the solver's solution 1e-31 (checked). The boundary "
-        "condition is exact by construction. No solver solution enters: the reference is "
-        "used only to report the error.\n"
+        "Loss: the residual r = A u - f of the Shortley-Weller equations on the shape, in one "
+        "of two norms. **Multilevel** (session 3): each row divided by its weight relative to "
+        "an ordinary row, then h^2 sum_l w^l |S_l r|^2 (S_l: sums over 2^l x 2^l blocks; w = 4 "
+        "meant to approximate the L2 norm of the error), normalised so that 1.1 x the solution "
+        "scores 0.01. **AMG-preconditioned** (session 4): |B r|^2 / |B f|^2 with B one "
+        "smoothed-aggregation V-cycle of pyamg (`sciml.physics.any_shape.amg_preconditioner`), "
+        "so the loss is about the squared relative L2 error itself (|B A e| / |e| within "
+        "0.89-0.98 on the validation shapes). The multilevel loss fell 100-1000x in session 3 "
+        "while the error rose on 3 of 7 families: it does not track the error; the AMG one "
+        "does. Both are zero at the solver's solution; the boundary condition is exact by "
+        "construction. No solution of A u = f is computed: the reference is used only to "
+        "report the error, and B applied to f alone (one V-cycle, what the loss knows of the "
+        "solution without the network) is reported beside the result.\n"
     )
     md.append(
         f"**Setting and step count chosen on validation shapes** ({', '.join(adapt_scores['shapes'])}"
@@ -676,14 +706,14 @@ def write(
         f"{adapt_steps} steps (or {ADAPT_CPU:.0f} CPU-s) with the chosen setting:\n"
     )
     md.append(
-        "| family | before | after | steps | CPU s | residual before -> after |\n"
-        "|---|---|---|---|---|---|"
+        "| family | before | after | steps | CPU s | loss before -> after | one V-cycle on f "
+        "alone |\n|---|---|---|---|---|---|---|"
     )
-    for family, before, after_, history in adapt_rows:
+    for family, before, after_, history, vcycle in adapt_rows:
         md.append(
             f"| {family} | {pct(before)} | {pct(after_)} | {history[-1]['step']} | "
             f"{history[-1]['cpu_s']:.0f} | {history[0]['loss']:.3g} -> "
-            f"{history[-1]['loss']:.3g} |"
+            f"{history[-1]['loss']:.3g} | {pct(vcycle)} |"
         )
     md.append("")
     md.append("## Out-of-domain flag\n")

@@ -210,8 +210,9 @@ def _predict_any_shape(args: argparse.Namespace) -> int:
         model, history = model.adapt(args.geometry_file, args.permeability, steps=args.adapt_steps)
         print(
             f"adapted to {args.geometry_file} with the PDE residual only: {history[-1]['step']} "
-            f"steps, {history[-1]['cpu_s']:.1f} CPU-s, residual {history[0]['loss']:.3g} -> "
-            f"{history[-1]['loss']:.3g}"
+            f"steps, {history[-1]['cpu_s']:.1f} CPU-s, estimated error "
+            f"{100 * history[0]['estimated_rel_l2']:.2f}% -> "
+            f"{100 * history[-1]['estimated_rel_l2']:.2f}%"
         )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -229,12 +230,17 @@ def _predict_any_shape(args: argparse.Namespace) -> int:
             "domain_reason": field.attrs["domain_reason"],
         }
     )
+    estimate = model.estimate_error(args.geometry_file, args.permeability)
+    out.attrs["estimated_rel_l2"] = estimate
     out = out.drop_vars("in_domain")
     path = save_dataset(out, args.out)
     state = (
         "in domain" if bool(field.in_domain) else "OUT OF DOMAIN: " + field.attrs["domain_reason"]
     )
-    print(f"wrote u {dict(field.sizes)} to {path}; {state}")
+    print(
+        f"wrote u {dict(field.sizes)} to {path}; {state}; estimated relative L2 error "
+        f"{100 * estimate:.2f}% (from the PDE residual, no solver)"
+    )
     return 0
 
 
@@ -438,7 +444,9 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
         default=0,
         metavar="N",
         help="any-shape models: first fine-tune N steps on the shape with the "
-        "PDE residual only (no solver data; about 0.02 CPU-s a step; 100 is the setting chosen on validation shapes, see benchmarks/results/operators_any_shape.md)",
+        "AMG-preconditioned PDE residual only (no solver data; about 0.02 CPU-s a step; "
+        "the step count chosen on validation shapes is the default of AnyShapeDarcy.adapt, "
+        "see benchmarks/results/operators_any_shape.md)",
     )
     predict.add_argument(
         "--input",

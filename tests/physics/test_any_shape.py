@@ -144,6 +144,39 @@ def test_multilevel_loss_is_zero_at_the_solver_solution(model):
     assert np.abs(residual).max() < 1e-8
 
 
+def test_amg_loss_estimates_the_error_and_adaptation_lowers_it(monkeypatch):
+    # The AMG-preconditioned residual is the relative L2 error to within ~10%, without a
+    # solver: the estimate must track the solver's error before and after adaptation.
+    from sciml.physics import any_shape
+    from sciml.physics.problems.darcy import DarcyProblem
+
+    shipped = AnyShapeDarcy.load_shipped("darcy-any-shape")
+    shape = Disk([0.45, 0.52], 0.33)
+    res = shipped.resolution
+    k = np.exp(0.5 * np.random.default_rng(2).standard_normal((res, res)))
+    ref = DarcyProblem().solve(shape, permeability=k, resolution=res)
+    u_ref, mask = ref["u"].values[0], ref["mask"].values[0]
+
+    def error(m):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pred = np.nan_to_num(m.predict(shape, permeability=k).values)
+        return np.linalg.norm((pred - u_ref)[mask]) / np.linalg.norm(u_ref[mask])
+
+    before, estimate = error(shipped), shipped.estimate_error(shape, k)
+    assert 0.8 < estimate / before < 1.25, (estimate, before)
+    adapted, history = shipped.adapt(shape, k, steps=50, reference=u_ref)
+    assert history[0]["rel_l2"] == pytest.approx(before, rel=1e-3)
+    assert error(adapted) < 0.9 * before
+    assert 0.8 < history[-1]["estimated_rel_l2"] / error(adapted) < 1.25
+    assert adapted.estimate_error(shape, k) == pytest.approx(
+        history[-1]["estimated_rel_l2"], rel=0.05
+    )
+    monkeypatch.setattr(any_shape, "_AMG_DENSE_MAX", 10)
+    with pytest.raises(ValueError, match="at most 10 unknowns"):
+        shipped.adapt(shape, k, steps=1)
+
+
 def test_training_resumes_and_refuses_other_settings(tmp_path):
     from sciml.physics.any_shape import (
         FitConfig,
