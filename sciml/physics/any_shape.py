@@ -639,29 +639,34 @@ class AnyShapeDarcy:
         rasterised with the resolution check of the solver.
         """
         from sciml.physics.data.geometry import rasterize
-        from sciml.physics.errors import GeometryError
 
-        if isinstance(geometry, np.ndarray):
-            mask = geometry.astype(bool)
-            if mask.shape != self.grid.shape:
-                raise ValueError(
-                    f"mask has shape {mask.shape}; the model's grid is {self.grid.shape} (pass "
-                    "the file or geometry instead, to rasterise it on the model's grid)"
-                )
-            if not mask.any():
-                raise GeometryError("the mask is empty: no node lies inside the domain")
-            return mask
-        shape = self.geometry(geometry)
-        if shape.dim != 2:
-            raise GeometryError(f"a {shape.dim}-D geometry; this model is 2-D")
-        return rasterize(shape, self.grid)
+        return rasterize(self.geometry(geometry), self.grid)
 
     @staticmethod
     def geometry(geometry):
-        """A DeepXDE geometry from a name, a file or a geometry (files checked for 2-D first)."""
-        from sciml.physics.problems import get_problem
+        """A 2-D DeepXDE geometry from a mask array, a name, a file or a geometry.
 
-        return get_problem("darcy")._geometry(geometry)[0]
+        A mask array (nonzero inside; node values of a grid over the unit square, any size)
+        gets the checks a mask file gets; a 3-D file or array is refused before any work.
+        """
+        from sciml.physics.errors import GeometryError
+
+        if isinstance(geometry, np.ndarray):
+            from sciml.physics.data.geometry_io import mask_from_values
+
+            if geometry.ndim != 2:
+                raise GeometryError(
+                    f"the mask array has {geometry.ndim} dimension(s) {geometry.shape}; this "
+                    "model is 2-D: give mask[i, j] at (x_i, y_j)"
+                )
+            shape = mask_from_values(geometry, "the mask array")
+        else:
+            from sciml.physics.problems import get_problem
+
+            shape = get_problem("darcy")._geometry(geometry)[0]
+        if shape.dim != 2:
+            raise GeometryError(f"a {shape.dim}-D geometry; this model is 2-D")
+        return shape
 
     def channels(self, mask: np.ndarray, permeability) -> tuple[np.ndarray, float, np.ndarray]:
         """Network input ``(1, 4, H, W)``, the ``log K`` level and ``K`` on the grid."""
@@ -759,15 +764,11 @@ class AnyShapeDarcy:
         network input, the ``log K`` level and the mask. Assembling ``A`` solves nothing.
         """
         from sciml.physics.data._cutcell import assemble_cut_cell, cut_cells, interior_nodes
+        from sciml.physics.data.geometry import rasterize
 
-        shape = self.geometry(geometry) if not isinstance(geometry, np.ndarray) else None
-        mask = self.mask_of(geometry)
+        shape = self.geometry(geometry)
+        mask = rasterize(shape, self.grid)
         channels, level, k = self.channels(mask, permeability)
-        if shape is None:
-            from sciml.physics.data.geometry_io import MaskGeometry
-
-            h = self.spacing
-            shape = MaskGeometry(mask, [-h / 2] * 2, [1 + h / 2] * 2)
         unknown = interior_nodes(shape, self.grid, check=False)
         cut = cut_cells(shape, self.grid, unknown)
         matrix, _ = assemble_cut_cell(k / np.exp(level), unknown, (self.spacing,) * 2, cut)
@@ -860,6 +861,10 @@ class AnyShapeDarcy:
         """
         import copy
 
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
+            raise ValueError(f"steps must be a whole number >= 0, got {steps!r}")
+        if not (np.isfinite(lr) and lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
         matrix, unknown, channels, level, mask = self.residual_operator(geometry, permeability)
         coo = matrix.tocoo()
         a = torch.sparse_coo_tensor(

@@ -18,6 +18,17 @@ import sys
 __all__ = ["register_operator_commands", "build_model"]
 
 
+def non_negative_int(text: str) -> int:
+    """A whole number >= 0 (an argparse type)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {value}")
+    return value
+
+
 def build_model(
     problem,
     data,
@@ -218,7 +229,9 @@ def _predict_any_shape(args: argparse.Namespace) -> int:
         warnings.simplefilter("always")
         field = model.predict(args.geometry_file, args.permeability)
     for warning in caught:
-        print(f"sciml pde predict: warning: {warning.message}", file=sys.stderr)
+        # sciml's own warnings (out of domain); dependencies' deprecation notes are noise here
+        if not issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
+            print(f"sciml pde predict: warning: {warning.message}", file=sys.stderr)
     out = field.to_dataset(name="u")
     out["mask"] = (("x", "y"), model.mask_of(args.geometry_file))
     out.attrs.update(
@@ -440,7 +453,7 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
     )
     predict.add_argument(
         "--adapt-steps",
-        type=int,
+        type=non_negative_int,
         default=0,
         metavar="N",
         help="any-shape models: first fine-tune N steps on the shape with the "

@@ -7,8 +7,20 @@ import pytest
 import torch
 
 from sciml.physics.any_shape import AnyShapeDarcy, ShapeDescriptor, shape_features
-from sciml.physics.data.geometry import SHAPES, Disk, Grid, random_polygons, rasterize
-from sciml.physics.errors import GeometryError, NonFiniteOutputError, OutOfDomainWarning
+from sciml.physics.data.geometry import (
+    SHAPES,
+    Disk,
+    Grid,
+    difference,
+    random_polygons,
+    rasterize,
+)
+from sciml.physics.errors import (
+    GeometryError,
+    NonFiniteOutputError,
+    OutOfDomainWarning,
+    ResolutionError,
+)
 from sciml.physics.operator.grid import UNetOperator
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -87,8 +99,17 @@ def test_bad_inputs(model, tmp_path):
         model.predict("circle", -1.0)
     with pytest.raises(ValueError, match="permeability has shape"):
         model.predict("circle", np.ones((5, 5)))
-    with pytest.raises(ValueError, match="the model's grid is"):
-        model.predict(np.ones((N + 1, N), bool))
+    # a mask array gets the checks a mask file gets
+    with pytest.raises(GeometryError, match="the mask array: the mask holds NaN"):
+        model.predict(np.full((N, N), np.nan))
+    with pytest.raises(GeometryError, match="mask array has 3 dimension"):
+        model.predict(np.ones((N, N, 2), bool))
+    bar = np.zeros((N, N), bool)
+    bar[4:-4, N // 2 : N // 2 + 2] = True  # two nodes thick
+    with pytest.raises(ResolutionError):
+        model.predict(bar)
+    with pytest.raises(ValueError, match="steps must be a whole number >= 0, got -5"):
+        model.adapt("circle", steps=-5)
     np.save(tmp_path / "v.npy", np.ones((8, 8, 4)))
     with pytest.raises(GeometryError, match="3-D geometry, but the darcy problem is 2-D"):
         model.predict(str(tmp_path / "v.npy"))
@@ -97,6 +118,28 @@ def test_bad_inputs(model, tmp_path):
         broken.model.body.head.bias.fill_(float("nan"))
     with pytest.raises(NonFiniteOutputError, match="any-shape Darcy network returned"):
         broken.predict("circle")
+
+
+def test_one_mask_is_one_domain_from_an_array_npy_or_netcdf(model, tmp_path):
+    # A 2-D array holds node values of the grid, however it is given: the same domain, the
+    # same equations (the solver, the error estimate and adaptation read them).
+    import xarray as xr
+
+    from sciml.physics.data.geometry import Polygon
+
+    mask = rasterize(
+        difference(
+            Polygon([[0.1, 0.2], [0.9, 0.1], [0.8, 0.8], [0.3, 0.9]]), Disk([0.55, 0.4], 0.1)
+        ),
+        GRID,
+    )
+    np.save(tmp_path / "m.npy", mask)
+    xr.Dataset({"mask": (("x", "y"), mask)}).to_netcdf(tmp_path / "m.nc")
+    reference, *_ = model.residual_operator(mask)
+    for path in (tmp_path / "m.npy", tmp_path / "m.nc"):
+        np.testing.assert_array_equal(model.mask_of(str(path)), mask)
+        matrix, *_ = model.residual_operator(str(path))
+        assert (matrix != reference).nnz == 0, path.suffix
 
 
 def test_save_load_round_trip(model, tmp_path):

@@ -76,6 +76,8 @@ def test_cli_predicts_a_geojson_plate(tmp_path):
             str(plate),
             "--permeability",
             "2",
+            "--adapt-steps",
+            "10",
             "--out",
             str(out),
         ],
@@ -84,9 +86,13 @@ def test_cli_predicts_a_geojson_plate(tmp_path):
         timeout=300,
     )
     assert run.returncode == 0, run.stderr
-    assert "wrote u" in run.stdout
+    assert "wrote u" in run.stdout and "with the PDE residual only: 10 steps" in run.stdout
+    assert "Deprecation" not in run.stderr  # dependencies' notes do not bury sciml's warnings
     ds = xr.open_dataset(out)
     assert ds["u"].shape == (64, 64) and ds.attrs["in_domain"] in (0, 1)
+    # the error estimated from the residual (no solver) is stored and printed
+    assert 0 < ds.attrs["estimated_rel_l2"] < 0.2
+    assert f"estimated relative L2 error {100 * ds.attrs['estimated_rel_l2']:.2f}%" in run.stdout
     assert np.isnan(ds["u"].values[0, 0]) and np.nanmax(ds["u"].values) > 0
     bad = subprocess.run(
         [
@@ -105,3 +111,13 @@ def test_cli_predicts_a_geojson_plate(tmp_path):
         timeout=300,
     )
     assert bad.returncode != 0 and "needs --geometry-file" in bad.stderr
+
+
+def test_cli_refuses_a_negative_step_count(tmp_path, capsys):
+    from sciml.cli import main
+
+    argv = ["pde", "predict", "--model", "darcy-any-shape", "--geometry-file", "circle"]
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--adapt-steps", "-5", "--out", str(tmp_path / "u.nc")])
+    assert exit_.value.code == 2
+    assert "--adapt-steps: expected a whole number >= 0, got -5" in capsys.readouterr().err

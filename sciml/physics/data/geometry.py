@@ -278,23 +278,30 @@ def check_resolution(
     checks only the topology (the heat plates, whose thin webs between holes conduct). Thin bars and small holes that a coarse grid
     misses fail this check instead of silently producing a different domain.
     """
+    name = getattr(geometry, "name", None)
+    prefix = f"{name}: " if isinstance(name, str) and name else ""
     mask = _inside(geometry, grid)
     fine = _inside(geometry, grid.refined(factor))
     coarse_topology = _count_components(mask)
     fine_topology = _count_components(fine)
+    if not mask.any():
+        raise ResolutionError(
+            f"{prefix}grid {grid.shape} is too coarse for the geometry: no node lies inside "
+            "it (it is thinner than the grid spacing everywhere)"
+        )
     if coarse_topology != fine_topology:
         raise ResolutionError(
-            f"grid {grid.shape} is too coarse for the geometry: it shows "
+            f"{prefix}grid {grid.shape} is too coarse for the geometry: it shows "
             f"{coarse_topology[0]} part(s) and {coarse_topology[1]} hole(s), a {factor}x finer "
             f"grid shows {fine_topology[0]} part(s) and {fine_topology[1]} hole(s)"
         )
     if not ndimage.binary_erosion(mask).any():
         raise ResolutionError(
-            f"grid {grid.shape} is too coarse for the geometry: no point of the mask has all "
-            "its neighbours inside, so no interior unknowns remain"
+            f"{prefix}grid {grid.shape} is too coarse for the geometry: no point of the mask "
+            "has all its neighbours inside, so no interior unknowns remain"
         )
     if min_width >= 3:
-        check_thickness(mask, min_nodes=min_width)
+        check_thickness(mask, min_nodes=min_width, source=name or None)
 
 
 def check_thickness(mask: np.ndarray, *, min_nodes: int = 3, source: str | None = None) -> None:

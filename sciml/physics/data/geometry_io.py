@@ -22,8 +22,13 @@ finer grid, at least ``min_nodes`` nodes across its thinnest part, and enough un
 Errors are :class:`~sciml.physics.errors.GeometryError` (a ``ValueError``) naming the file.
 
 Coordinates: 2-D domains live in the unit square ``[0, 1]^2`` of the Darcy grid; arrays
-are indexed ``mask[i, j]`` at ``(x_i, y_j)`` (the grids' ``"ij"`` convention), images are
-read as shown (row 0 at the top, ``y = 1``). STL coordinates are used as they are.
+are indexed ``mask[i, j]`` at ``(x_i, y_j)`` (the grids' ``"ij"`` convention). A 2-D array
+(``.npy``, or netCDF without ``x``/``y`` coordinates) holds node values of a uniform grid
+over the unit square, ``x_i = i / (n - 1)``, like the Darcy grid and a numpy mask given to
+a model, so one mask means one domain whichever way it comes; a 3-D array covers the unit
+cube with cells (the heat problem's cell-centred grid). Images cover the unit square with
+their pixels and are read as shown (row 0 at the top, ``y = 1``). STL coordinates are used
+as they are.
 
 Examples
 --------
@@ -68,6 +73,7 @@ __all__ = [
     "load_mask_image",
     "load_mask_array",
     "load_mask_netcdf",
+    "mask_from_values",
     "load_stl",
     "load_geometry",
     "geometry_file_dim",
@@ -452,15 +458,26 @@ def load_mask_array(path: str | Path, **kwargs: Any) -> MaskGeometry:
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as exc:
         raise GeometryError(f"{path}: not a readable .npy array ({exc})") from exc
-    return _mask_from_values(array, str(path), **kwargs)
+    return mask_from_values(array, str(path), **kwargs)
 
 
-def _mask_from_values(array: np.ndarray, name: str, **kwargs: Any) -> MaskGeometry:
+def mask_from_values(array: np.ndarray, name: str, **kwargs: Any) -> MaskGeometry:
+    """A :class:`MaskGeometry` from an array (nonzero is inside), checked like a file's.
+
+    ``name`` goes into the messages. A 2-D array holds node values of the unit square's
+    grid (see the module notes on coordinates); ``lower`` / ``upper`` override that.
+    """
     array = np.asarray(array)
     if array.dtype.kind not in "biuf":
         raise GeometryError(f"{name}: a mask must be numeric or boolean, got dtype {array.dtype}")
     if array.dtype.kind == "f" and np.isnan(array).any():
         raise GeometryError(f"{name}: the mask holds NaN; use 0 outside and 1 inside")
+    if array.ndim == 2 and "lower" not in kwargs and min(array.shape) > 1:
+        # Node values of the 2-D (Darcy) grid over the unit square, x_i = i / (n - 1): each
+        # node's cell extends half a spacing around it, as for a numpy array or a netCDF
+        # mask with coordinates, so the same mask gives the same domain however it comes.
+        half = 0.5 / (np.asarray(array.shape) - 1)
+        kwargs["lower"], kwargs["upper"] = -half, 1 + half
     return MaskGeometry(array != 0, name=name, **kwargs)
 
 
@@ -514,7 +531,7 @@ def load_mask_netcdf(
                     kwargs["lower"] = [a[0] - h for a, h in zip(axes, half, strict=True)]
                     kwargs["upper"] = [a[-1] + h for a, h in zip(axes, half, strict=True)]
         values = np.asarray(data.values)
-    return _mask_from_values(values, f"{path}:{variable}", **kwargs)
+    return mask_from_values(values, f"{path}:{variable}", **kwargs)
 
 
 def load_mask_image(path: str | Path, *, threshold: float = 0.5, **kwargs: Any) -> MaskGeometry:
