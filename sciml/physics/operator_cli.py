@@ -18,6 +18,10 @@ import sys
 __all__ = ["register_operator_commands", "build_model"]
 
 
+#: Estimated error above which ``sciml pde predict`` suggests ``--adapt-steps``.
+ADAPT_HINT = 0.02
+
+
 def non_negative_int(text: str) -> int:
     """A whole number >= 0 (an argparse type)."""
     try:
@@ -254,6 +258,11 @@ def _predict_any_shape(args: argparse.Namespace) -> int:
         f"wrote u {dict(field.sizes)} to {path}; {state}; estimated relative L2 error "
         f"{100 * estimate:.2f}% (from the PDE residual, no solver)"
     )
+    if not args.adapt_steps and estimate > ADAPT_HINT:
+        print(
+            "to lower it, fine-tune on this shape with the PDE residual only: --adapt-steps "
+            "1000 (about 20 CPU-s; see benchmarks/results/operators_any_shape.md)"
+        )
     return 0
 
 
