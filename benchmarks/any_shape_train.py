@@ -107,10 +107,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--shapes",
-        choices=["polygons", "mixed"],
+        choices=["polygons", "mixed", "channels"],
         default="polygons",
-        help="training and validation shapes: star polygons, or polygons, unions of "
-        "rectangles and plates in turn (sciml.physics.data.geometry.random_shapes)",
+        help="training and validation shapes: star polygons; mixed: polygons, unions of "
+        "rectangles and plates in turn (sciml.physics.data.geometry.random_shapes); "
+        "channels: those and bent channels, four kinds in turn",
     )
     parser.add_argument(
         "--hole-radius",
@@ -118,7 +119,7 @@ def main(argv=None) -> int:
         nargs=2,
         default=(0.05, 0.2),
         metavar=("LOW", "HIGH"),
-        help="--shapes mixed: range of the holes' size (default 0.05 0.2)",
+        help="--shapes mixed or channels: range of the holes' size (default 0.05 0.2)",
     )
     parser.add_argument(
         "--init-from",
@@ -146,7 +147,7 @@ def main(argv=None) -> int:
     train_ds = dataset(args.workdir, "train", args.train_geometries, 2, 1000, args.shapes, radius)
     val_ds = dataset(args.workdir, "val", args.val_geometries, 1, 2000, args.shapes, radius)
     summary["shapes"] = args.shapes
-    if args.shapes == "mixed":
+    if args.shapes in ("mixed", "channels"):
         summary["hole_radius"] = list(radius)
     summary["data"] = {
         name: {

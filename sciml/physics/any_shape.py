@@ -75,13 +75,19 @@ def generate_any_shape(
     Geometries come from :func:`~sciml.physics.data.geometry.random_polygons`
     (``shapes="polygons"``) or :func:`~sciml.physics.data.geometry.random_shapes`
     (``shapes="mixed"``: star polygons, unions of rectangles and plates in turn, holes of
-    size ``hole_radius``), seed ``seed``, 0 to ``max_holes`` holes, resolved on the grid; the
+    size ``hole_radius``; ``shapes="channels"``: the same and bent channels, four kinds in
+    turn), seed ``seed``, 0 to ``max_holes`` holes, resolved on the grid; the
     solutions from
     :func:`~sciml.physics.problems.darcy.generate_darcy` (``K = exp(GRF)``, ``f = 1``,
     Shortley--Weller boundary, seed ``seed + 1``), sample ``i`` on geometry
     ``i % n_geometries``.
     """
-    from sciml.physics.data.geometry import random_polygons, random_shapes
+    from sciml.physics.data.geometry import (
+        ALL_SHAPE_KINDS,
+        SHAPE_KINDS,
+        random_polygons,
+        random_shapes,
+    )
     from sciml.physics.problems.darcy import DarcyConfig, generate_darcy
 
     if n_geometries < 1 or k_per_geometry < 1:
@@ -92,16 +98,17 @@ def generate_any_shape(
         geometries = random_polygons(
             n_geometries, seed=seed, max_holes=max_holes, resolution=resolution
         )
-    elif shapes == "mixed":
+    elif shapes in ("mixed", "channels"):
         geometries = random_shapes(
             n_geometries,
             seed=seed,
             max_holes=max_holes,
             resolution=resolution,
             hole_radius=hole_radius,
+            kinds=SHAPE_KINDS if shapes == "mixed" else ALL_SHAPE_KINDS,
         )
     else:
-        raise ValueError(f"unknown shapes {shapes!r}; choose one of polygons, mixed")
+        raise ValueError(f"unknown shapes {shapes!r}; choose one of polygons, mixed, channels")
     return generate_darcy(
         n_geometries * k_per_geometry,
         geometries,

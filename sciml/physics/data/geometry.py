@@ -598,7 +598,10 @@ def random_polygon(
 
 
 SHAPE_KINDS = ("polygon", "blocks", "plate")
-"""Outer-shape kinds of :func:`random_shape`."""
+"""Outer-shape kinds that :func:`random_shapes` cycles through by default."""
+
+ALL_SHAPE_KINDS = (*SHAPE_KINDS, "channel")
+"""Every outer-shape kind of :func:`random_shape` (``"channel"``: thick bent strokes)."""
 
 
 def _slot(rng: np.random.Generator, centre: np.ndarray, half_length: float) -> Geometry:
@@ -628,6 +631,27 @@ def _blocks(rng: np.random.Generator) -> Geometry:
         new_lo = np.clip(anchor - rng.uniform(0.1, 0.9, 2) * size, 0.0, 0.9)
         boxes.append((new_lo, np.minimum(new_lo + size, 1.0)))
     return union(*(Rectangle(a.tolist(), b.tolist()) for a, b in boxes))
+
+
+def _channel(rng: np.random.Generator) -> Geometry:
+    """A thick path of 2 to 4 axis-aligned strokes turning by 90 degrees (U, L, Z, S, ...)."""
+    width = rng.uniform(0.12, 0.3)
+    margin = 0.03 + width / 2
+    point = rng.uniform(margin, 1 - margin, 2)
+    heading = int(rng.integers(4))
+    steps = np.array([[1, 0], [0, 1], [-1, 0], [0, -1]], dtype=float)
+    boxes = []
+    for _ in range(int(rng.integers(2, 5))):
+        end = np.clip(point + steps[heading] * rng.uniform(0.35, 0.85), margin, 1 - margin)
+        boxes.append(
+            Rectangle(
+                (np.minimum(point, end) - width / 2).tolist(),
+                (np.maximum(point, end) + width / 2).tolist(),
+            )
+        )
+        point = end
+        heading = (heading + int(rng.choice([1, 3]))) % 4
+    return union(*boxes)
 
 
 def _plate(rng: np.random.Generator) -> Geometry:
@@ -662,9 +686,11 @@ def random_shape(
 
     - ``"polygon"``: :func:`random_polygon` (star-shaped, cut at the square);
     - ``"blocks"``: a union of 2 to 4 overlapping axis-aligned rectangles (re-entrant corners);
-    - ``"plate"``: a rectangle covering 58-100% of the square, some corners chamfered.
+    - ``"plate"``: a rectangle covering 58-100% of the square, some corners chamfered;
+    - ``"channel"``: a stroke 0.12-0.3 wide along 2 to 4 axis-aligned segments, each turning
+      by 90 degrees (U-, L-, Z-, S-shaped channels; without holes unless ``holes`` asks).
 
-    Holes of ``"blocks"`` and ``"plate"`` are disks, small star polygons or slots (rotated
+    Holes of ``"blocks"``, ``"plate"`` and ``"channel"`` are disks, small star polygons or slots (rotated
     rectangles up to six times longer than wide), kept two grid nodes clear of the boundary
     and of each other. Drawn again until :func:`rasterize` accepts it on a ``resolution`` grid.
 
@@ -673,7 +699,7 @@ def random_shape(
     rng
         Source of randomness.
     kind
-        One of :data:`SHAPE_KINDS`; default a uniform draw.
+        One of :data:`ALL_SHAPE_KINDS`; default a uniform draw from :data:`SHAPE_KINDS`.
     holes, max_holes, resolution
         As for :func:`random_polygon`.
     hole_radius
@@ -682,8 +708,8 @@ def random_shape(
     """
     if kind is None:
         kind = str(rng.choice(SHAPE_KINDS))
-    if kind not in SHAPE_KINDS:
-        raise GeometryError(f"unknown shape kind {kind!r}; known: {', '.join(SHAPE_KINDS)}")
+    if kind not in ALL_SHAPE_KINDS:
+        raise GeometryError(f"unknown shape kind {kind!r}; known: {', '.join(ALL_SHAPE_KINDS)}")
     if kind == "polygon":
         return random_polygon(rng, holes=holes, max_holes=max_holes, resolution=resolution)
     if holes is not None and holes < 0:
@@ -696,8 +722,11 @@ def random_shape(
         [np.cos(np.linspace(0, 2 * np.pi, 16)), np.sin(np.linspace(0, 2 * np.pi, 16))], axis=1
     )
     for _ in range(100):
-        base = _blocks(rng) if kind == "blocks" else _plate(rng)
-        n_holes = int(rng.integers(0, max_holes + 1)) if holes is None else holes
+        base = {"blocks": _blocks, "plate": _plate, "channel": _channel}[kind](rng)
+        if holes is not None:
+            n_holes = holes
+        else:
+            n_holes = 0 if kind == "channel" else int(rng.integers(0, max_holes + 1))
         cut: list[tuple[np.ndarray, float]] = []
         for _ in range(n_holes):
             for _ in range(50):
@@ -735,13 +764,14 @@ def random_shapes(
     resolution: int = 50,
     family: str = "shape",
     hole_radius: tuple[float, float] = (0.05, 0.2),
+    kinds: Sequence[str] = SHAPE_KINDS,
 ) -> dict[str, Geometry]:
-    """``n`` seeded random shapes (:func:`random_shape`, kinds in turn), ``family_000``, ...."""
+    """``n`` seeded random shapes (:func:`random_shape`, ``kinds`` in turn), ``family_000``, ...."""
     rng = np.random.default_rng(seed)
     return {
         f"{family}_{i:03d}": random_shape(
             rng,
-            kind=SHAPE_KINDS[i % len(SHAPE_KINDS)],
+            kind=kinds[i % len(kinds)],
             max_holes=max_holes,
             resolution=resolution,
             hole_radius=hole_radius,
