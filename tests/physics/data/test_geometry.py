@@ -201,3 +201,31 @@ def test_random_shapes_hole_radius_widens_the_holes_and_is_checked():
         assert np.array_equal(rasterize(default[name], grid), rasterize(same[name], grid))
     with pytest.raises(GeometryError, match="hole_radius must satisfy"):
         random_shape(np.random.default_rng(0), kind="plate", hole_radius=(0.3, 0.1))
+
+
+def test_channels_are_bent_strokes_and_opt_in():
+    from sciml.physics.data.geometry import (
+        ALL_SHAPE_KINDS,
+        SHAPE_KINDS,
+        _count_components,
+        random_shape,
+        random_shapes,
+    )
+
+    grid = Grid.uniform((64, 64))
+    rng = np.random.default_rng(3)
+    for _ in range(8):
+        mask = rasterize(random_shape(rng, kind="channel", resolution=64), grid)
+        # one thick path: thinner than the square, at least 3 nodes across everywhere
+        assert _count_components(mask)[0] == 1 and 0.03 < mask.mean() < 0.6
+    # opt-in: the default cycle (and every data set made with it) is unchanged
+    assert "channel" not in SHAPE_KINDS and ALL_SHAPE_KINDS[-1] == "channel"
+    plain = random_shapes(4, seed=5, resolution=48)
+    assert list(plain) == list(random_shapes(4, seed=5, resolution=48, kinds=SHAPE_KINDS))
+    with_channels = random_shapes(4, seed=5, resolution=48, kinds=ALL_SHAPE_KINDS)
+    small = Grid.uniform((48, 48))
+    for name in list(plain)[:3]:  # the same draws until the first channel
+        assert np.array_equal(rasterize(plain[name], small), rasterize(with_channels[name], small))
+    assert not np.array_equal(
+        rasterize(plain["shape_003"], small), rasterize(with_channels["shape_003"], small)
+    )
