@@ -22,6 +22,50 @@ __all__ = ["register_operator_commands", "build_model"]
 ADAPT_HINT = 0.02
 
 
+def permeability_arg(text: str) -> float | str:
+    """A constant K (a number), or the path of a K field file (an argparse type)."""
+    try:
+        return float(text)
+    except ValueError:
+        from pathlib import Path
+
+        if not Path(text).is_file():
+            raise argparse.ArgumentTypeError(
+                f"expected a number or a .npy / .nc file of K, got {text!r} (no such file)"
+            ) from None
+        return text
+
+
+def _permeability(value: float | str):
+    """``--permeability``: a number as it is; a file read as a K field on the grid."""
+    if not isinstance(value, str):
+        return value
+    from pathlib import Path
+
+    import numpy as np
+
+    path = Path(value)
+    if path.suffix.lower() == ".npy":
+        return np.load(path, allow_pickle=False)
+    if path.suffix.lower() == ".nc":
+        import xarray as xr
+
+        with xr.open_dataset(path) as ds:
+            names = [n for n in ("K", "permeability") if n in ds]
+            if not names:
+                raise ValueError(
+                    f"{path}: no variable 'K' or 'permeability'; variables are "
+                    f"{sorted(map(str, ds.data_vars))}"
+                )
+            field = ds[names[0]]
+            if "sample" in field.dims:
+                field = field.isel(sample=0)
+            if {"x", "y"} <= set(field.dims):
+                field = field.transpose("x", "y")
+            return np.asarray(field.values, dtype=float)
+    raise ValueError(f"{path}: --permeability reads .npy or .nc files, not {path.suffix!r}")
+
+
 def non_negative_int(text: str) -> int:
     """A whole number >= 0 (an argparse type)."""
     try:
@@ -205,6 +249,8 @@ def _predict_any_shape(args: argparse.Namespace) -> int:
     import warnings
     from pathlib import Path
 
+    import numpy as np
+
     from sciml.physics.any_shape import SHIPPED_MODELS, AnyShapeDarcy
     from sciml.physics.data.storage import check_writable, save_dataset
 
@@ -216,13 +262,14 @@ def _predict_any_shape(args: argparse.Namespace) -> int:
     if args.geometry_file is None:
         raise ValueError(f"--model {args.model} needs --geometry-file (GeoJSON, CSV, PNG, npy, nc)")
     check_writable(args.out)
+    permeability = _permeability(args.permeability)
     model = (
         AnyShapeDarcy.load_shipped(args.model)
         if args.model in SHIPPED_MODELS
         else AnyShapeDarcy.load(args.model)
     )
     if args.adapt_steps:
-        model, history = model.adapt(args.geometry_file, args.permeability, steps=args.adapt_steps)
+        model, history = model.adapt(args.geometry_file, permeability, steps=args.adapt_steps)
         print(
             f"adapted to {args.geometry_file} with the PDE residual only: {history[-1]['step']} "
             f"steps, {history[-1]['cpu_s']:.1f} CPU-s, estimated error "
@@ -231,23 +278,24 @@ def _predict_any_shape(args: argparse.Namespace) -> int:
         )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        field = model.predict(args.geometry_file, args.permeability)
+        field = model.predict(args.geometry_file, permeability)
     for warning in caught:
         # sciml's own warnings (out of domain); dependencies' deprecation notes are noise here
         if not issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
             print(f"sciml pde predict: warning: {warning.message}", file=sys.stderr)
     out = field.to_dataset(name="u")
     out["mask"] = (("x", "y"), model.mask_of(args.geometry_file))
+    out["K"] = (("x", "y"), np.broadcast_to(np.asarray(permeability, float), out["mask"].shape))
     out.attrs.update(
         {
             "model": str(args.model),
             "geometry": str(Path(args.geometry_file)),
-            "permeability": args.permeability,
+            "permeability": str(args.permeability),
             "in_domain": int(bool(field.in_domain)),
             "domain_reason": field.attrs["domain_reason"],
         }
     )
-    estimate = model.estimate_error(args.geometry_file, args.permeability)
+    estimate = model.estimate_error(args.geometry_file, permeability)
     out.attrs["estimated_rel_l2"] = estimate
     out = out.drop_vars("in_domain")
     path = save_dataset(out, args.out)
@@ -456,9 +504,12 @@ def register_operator_commands(pde_subparsers: argparse._SubParsersAction) -> No
     )
     predict.add_argument(
         "--permeability",
-        type=float,
+        type=permeability_arg,
         default=1.0,
-        help="any-shape models: constant K > 0 (default 1)",
+        metavar="K|FILE",
+        help="any-shape models: a constant K > 0 (default 1), or a K field on the model's "
+        "grid (64 x 64, K[i, j] at (x_i, y_j)) in a .npy file or a netCDF file's variable "
+        "'K' or 'permeability'",
     )
     predict.add_argument(
         "--adapt-steps",

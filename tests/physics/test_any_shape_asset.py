@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import warnings
 from importlib.resources import files
 from pathlib import Path
 
@@ -121,3 +122,42 @@ def test_cli_refuses_a_negative_step_count(tmp_path, capsys):
         main([*argv, "--adapt-steps", "-5", "--out", str(tmp_path / "u.nc")])
     assert exit_.value.code == 2
     assert "--adapt-steps: expected a whole number >= 0, got -5" in capsys.readouterr().err
+
+
+def test_cli_reads_a_permeability_field_from_a_file(tmp_path, capsys):
+    from sciml.cli import main
+
+    x = np.linspace(0, 1, 64)
+    k = np.exp(0.5 * np.sin(3 * x)[:, None] * np.cos(2 * x)[None, :])
+    np.save(tmp_path / "k.npy", k)
+    xr.Dataset({"K": (("y", "x"), k.T)}).to_netcdf(tmp_path / "k.nc")  # transposed on disk
+    argv = ["pde", "predict", "--model", "darcy-any-shape", "--geometry-file", "circle"]
+    fields = []
+    for source in ("k.npy", "k.nc"):
+        assert (
+            main(
+                [
+                    *argv,
+                    "--permeability",
+                    str(tmp_path / source),
+                    "--out",
+                    str(tmp_path / f"u_{source}.nc"),
+                ]
+            )
+            == 0
+        )
+        ds = xr.open_dataset(tmp_path / f"u_{source}.nc")
+        np.testing.assert_allclose(ds["K"].values, k)
+        fields.append(ds["u"].values)
+    np.testing.assert_allclose(fields[0], fields[1])
+    shipped = AnyShapeDarcy.load_shipped("darcy-any-shape")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        np.testing.assert_allclose(fields[0], shipped.predict("circle", k).values, rtol=1e-6)
+    with pytest.raises(SystemExit):
+        main([*argv, "--permeability", "nofile.npy", "--out", str(tmp_path / "v.nc")])
+    assert "expected a number or a .npy / .nc file of K" in capsys.readouterr().err
+    np.save(tmp_path / "bad.npy", np.ones((5, 5)))
+    bad = [*argv, "--permeability", str(tmp_path / "bad.npy"), "--out", str(tmp_path / "w.nc")]
+    assert main(bad) != 0
+    assert "permeability has shape (5, 5)" in capsys.readouterr().err
