@@ -383,7 +383,8 @@ def test_mt_deeponet_takes_over_sections_from_an_existing_results_file(tmp_path)
         assert part in text
     speed = old[old.index("## Speed:") :].split("\n## ")[0]
     assert text.count(speed) == 1
-    assert "| darcy: MT POD-DeepONet | 1800 | 1,756,961 | 184 / 1000 | - | 614 | yes |" in text
+    row = next(line for line in old.splitlines() if line.startswith("| darcy: MT POD-DeepONet |"))
+    assert row.startswith("| darcy: MT POD-DeepONet | 1800 | 1,756,961 | 184 / ") and row in text
     assert "10 min per model on cpu (1 threads) (wall time) |" in text
 
 
