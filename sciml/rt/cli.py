@@ -267,6 +267,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                 ("mask_fraction", args.mask_fraction),
                 ("temperature", args.temperature),
                 ("best_of", args.best_of),
+                ("n_steps", args.n_steps),
                 ("mask", args.mask),
             )
             if v is not None
@@ -519,7 +520,14 @@ def _add_generate(sub) -> None:
         type=int,
         default=None,
         help="fills per candidate; keep the one the model predicts closest to the target "
-        f"(default: 4, {chosen})",
+        f"(default: auto, 32 for SELFIES models and 4 for SMILES ones; {chosen})",
+    )
+    generate.add_argument(
+        "--n-steps",
+        type=int,
+        default=None,
+        help="unmasking passes per fill (default: auto, one pass for SELFIES models and one "
+        f"token per pass for SMILES ones; {chosen})",
     )
     generate.add_argument(
         "--repair",

@@ -50,6 +50,7 @@ GENERATION_SETTINGS = {
     "exclude": {},
     "keep_seed": True,
     "span_slack": 0.0,
+    "n_steps": None,  # one token per pass (the default before "auto")
 }
 
 

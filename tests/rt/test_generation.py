@@ -190,3 +190,19 @@ def test_molecule_filter_matches_generate_default(trained_rt):
     out = trained_rt.generate(["CC(=O)Nc1ccc(O)cc1"], {"qed": 0.5}, n=1, max_rounds=1)
     assert list(out.attrs["filtered_by"]) == MoleculeFilter().names
     assert np.isfinite(out["true_qed"]).all()
+
+
+def test_auto_settings_follow_the_language_and_explicit_ones_stay():
+    from sciml.rt.generation import AUTO_SETTINGS, GenerationConfig
+
+    auto = GenerationConfig()
+    assert (auto.n_steps, auto.best_of) == ("auto", "auto")
+    selfies = auto.for_language("selfies")
+    assert (selfies.n_steps, selfies.best_of) == (1, AUTO_SETTINGS["selfies"]["best_of"])
+    assert (auto.for_language("smiles").n_steps, auto.for_language("smiles").best_of) == (None, 4)
+    mine = GenerationConfig(n_steps=3, best_of=2).for_language("selfies")
+    assert (mine.n_steps, mine.best_of) == (3, 2)
+    with pytest.raises(ValueError, match="best_of must be 'auto' or >= 1"):
+        GenerationConfig(best_of=0)
+    with pytest.raises(ValueError, match="n_steps must be None, 'auto' or >= 1"):
+        GenerationConfig(n_steps="fast")
