@@ -78,9 +78,10 @@ def parse_args(argv=None) -> argparse.Namespace:
             f"smiles={ck / 'rt_drug_smiles.pt'}",
             f"selfies={ck / 'rt_drug_selfies.pt'}",
             f"selfies_long={ck / 'rt_drug_selfies_long.pt'}",
+            f"selfies_long2={ck / 'rt_drug_selfies_long2.pt'}",
         ],
         metavar="NAME=PATH",
-        help="models to measure (default: the three candidates of [assets.demo_rt])",
+        help="models to measure (default: the four candidates of [assets.demo_rt])",
     )
     p.add_argument(
         "--n-seeds",
@@ -459,6 +460,64 @@ def report(record: dict) -> str:
     return "\n".join(lines + knob)
 
 
+def _previous_runs(path: Path) -> list[dict]:
+    """The stored runs' key measures, kept when a new run replaces ``path``."""
+    if not path.is_file():
+        return []
+    old = json.loads(path.read_text())
+    summary = {
+        "git_commit": old.get("git_commit"),
+        "date": _date_of(old.get("machine", "")),
+        "generation_config": old.get(
+            "generation_config", "token by token, best_of 4 (the defaults before 'auto')"
+        ),
+        "shipped": old.get("shipped"),
+        "models": {
+            name: {
+                "chembl_rmse": m["chembl"]["rmse"],
+                "moses_rmse": m["moses"]["rmse"],
+                "spearman_moses_seeds": m["moses_seeds"]["spearman"],
+                "spearman_drug_seeds": m["drug_seeds"]["spearman"],
+                "tanimoto_drug_seeds": m["drug_seeds"]["tanimoto_mean"],
+                "cpu_s_per_200_drug_seeds": m["drug_seeds"]["cpu_seconds_per_200"],
+            }
+            for name, m in old["models"].items()
+        },
+    }
+    return [*old.get("previous_runs", []), summary]
+
+
+def _date_of(machine: str) -> str | None:
+    for line in machine.splitlines():
+        if line.startswith("| date (UTC) |"):
+            return line.split("|")[2].strip()
+    return None
+
+
+def _previous_text(record: dict) -> str:
+    runs = record.get("previous_runs", [])
+    if not runs:
+        return ""
+    lines = ["## Earlier runs of this command (kept when a rerun replaced them)\n"]
+    for run in runs:
+        lines.append(
+            f"Run at {run['git_commit']} ({run['date']}; generation: {run['generation_config']}; "
+            f"shipped: {run['shipped']}):\n"
+        )
+        lines.append(
+            "| model | QED RMSE ChEMBL | QED RMSE MOSES | Spearman MOSES seeds | Spearman drug "
+            "seeds | Tanimoto drug seeds | CPU-s per 200 (drug seeds) |\n|---|---|---|---|---|---|---|"
+        )
+        for name, m in run["models"].items():
+            lines.append(
+                f"| {name} | {m['chembl_rmse']:.3f} | {m['moses_rmse']:.3f} | "
+                f"{m['spearman_moses_seeds']:.3f} | {m['spearman_drug_seeds']:.3f} | "
+                f"{m['tanimoto_drug_seeds']:.2f} | {m['cpu_s_per_200_drug_seeds']:.0f} |"
+            )
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -492,7 +551,9 @@ def main(argv=None) -> None:
             "n_per_seed": args.n,
             "n_knob_seeds": args.n_knob_seeds,
             "threads": args.threads,
+            "generation_config": str(GenerationConfig()),
             "models": {},
+            "previous_runs": _previous_runs(args.out),
         }
         cpu0 = time.process_time()
         for item in args.models:
@@ -515,7 +576,8 @@ def main(argv=None) -> None:
         f"thread(s); {record['cpu_seconds']:.0f} CPU-s, {record['wall_seconds']:.0f} s wall "
         f"for every model. Held-out molecules: random draws of {record['corpus']}. "
         f"Generation: {record['n_seeds']} seeds per set, {record['n_per_seed']} molecules per "
-        f"seed and primer, default `GenerationConfig` ({GenerationConfig()}).\n\n"
+        f"seed and primer, default `GenerationConfig` "
+        f"({record.get('generation_config', GenerationConfig())}).\n\n"
         f"**Shipped as `sciml/assets/demo_rt.pt`: {record['shipped']}**, chosen on "
         f"validation molecules only (`choose()` in the script): {record['shipped_why']}.\n\n"
         + "".join(
@@ -527,6 +589,7 @@ def main(argv=None) -> None:
             "`--report-only --ship`; nothing was measured again.\n\n"
             for c in record.get("earlier_choices", [])
         )
+        + _previous_text(record)
         + f"{record['machine']}\n"
     )
     with atomic_write(args.out.with_suffix(".md")) as handle:
