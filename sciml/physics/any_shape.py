@@ -832,7 +832,7 @@ class AnyShapeDarcy:
 
         The defaults (every weight, ``"amg"``, lr 3e-4, 1000 steps: about 20-30 CPU-s on one
         thread) were chosen on validation shapes in ``benchmarks/operator_any_shape.py``,
-        where they took the mean error from 3.45% to 0.50% (100 steps: 0.85%);
+        where they took the mean error from 3.62% to 0.42% (100 steps: 0.76%);
         ``benchmarks/results/operators_any_shape.md`` reports the unseen families before and
         after, against the reference solver.
 
