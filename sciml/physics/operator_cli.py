@@ -268,8 +268,9 @@ def _predict_any_shape(args: argparse.Namespace) -> int:
         if args.model in SHIPPED_MODELS
         else AnyShapeDarcy.load(args.model)
     )
+    shape = model.geometry(args.geometry_file)  # read and checked once, used by every step
     if args.adapt_steps:
-        model, history = model.adapt(args.geometry_file, permeability, steps=args.adapt_steps)
+        model, history = model.adapt(shape, permeability, steps=args.adapt_steps)
         print(
             f"adapted to {args.geometry_file} with the PDE residual only: {history[-1]['step']} "
             f"steps, {history[-1]['cpu_s']:.1f} CPU-s, estimated error "
@@ -278,13 +279,13 @@ def _predict_any_shape(args: argparse.Namespace) -> int:
         )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        field = model.predict(args.geometry_file, permeability)
+        field = model.predict(shape, permeability)
     for warning in caught:
         # sciml's own warnings (out of domain); dependencies' deprecation notes are noise here
         if not issubclass(warning.category, (DeprecationWarning, PendingDeprecationWarning)):
             print(f"sciml pde predict: warning: {warning.message}", file=sys.stderr)
     out = field.to_dataset(name="u")
-    out["mask"] = (("x", "y"), model.mask_of(args.geometry_file))
+    out["mask"] = (("x", "y"), np.isfinite(field.values))  # predict leaves NaN outside
     out["K"] = (("x", "y"), np.broadcast_to(np.asarray(permeability, float), out["mask"].shape))
     out.attrs.update(
         {
@@ -295,7 +296,7 @@ def _predict_any_shape(args: argparse.Namespace) -> int:
             "domain_reason": field.attrs["domain_reason"],
         }
     )
-    estimate = model.estimate_error(args.geometry_file, permeability)
+    estimate = model.estimate_error(shape, permeability)
     out.attrs["estimated_rel_l2"] = estimate
     out = out.drop_vars("in_domain")
     path = save_dataset(out, args.out)
