@@ -526,7 +526,7 @@ def _add_generate(sub) -> None:
         "--n-steps",
         type=int,
         default=None,
-        help="unmasking passes per fill (default: auto, two passes for SELFIES models and one "
+        help="unmasking passes per fill (default: auto, one pass for SELFIES models and one "
         f"token per pass for SMILES ones; {chosen})",
     )
     generate.add_argument(

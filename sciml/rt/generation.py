@@ -85,14 +85,14 @@ def true_property(name: str, smiles: Sequence[str]) -> np.ndarray:
     return out
 
 
-#: What ``"auto"`` means in :class:`GenerationConfig`, per molecule language. SELFIES: two
-#: fill passes and 32 fills per candidate, chosen for the shipped RT on validation seeds
-#: (``moses_val``, ``chembl_val``; ``benchmarks/results/rt_generation_settings.md``): the
-#: primer's Spearman rose from 0.28 / 0.17 (token by token, 4 fills) to 0.56 / 0.41, for 26-34
-#: CPU-s per 200 molecules (15-55 before). SMILES: one token per pass (a SMILES fill in few
-#: passes is seldom valid).
+#: What ``"auto"`` means in :class:`GenerationConfig`, per molecule language. SELFIES: one
+#: fill pass and 32 fills per candidate, chosen on validation seeds by the rule of
+#: ``benchmarks/rt_generation_settings.py`` for the RT shipped before the current one; its
+#: results file compares every setting on the current RT (the primer steers several times
+#: more than token-by-token filling with 4 fills) and says why the default was not moved
+#: to two passes there. SMILES: one token per pass (a one-pass SMILES fill is seldom valid).
 AUTO_SETTINGS = {
-    "selfies": {"n_steps": 2, "best_of": 32},
+    "selfies": {"n_steps": 1, "best_of": 32},
     "smiles": {"n_steps": None, "best_of": 4},
 }
 
@@ -121,7 +121,7 @@ class GenerationConfig:
         ``mask_fraction`` of the atom tokens, each refilled with an atom of its aromaticity.
     n_steps : int, None or "auto"
         Unmasking passes; None: one token per pass. ``"auto"`` (default): the setting chosen
-        for the model's language (:data:`AUTO_SETTINGS`: SELFIES in two passes, since every
+        for the model's language (:data:`AUTO_SETTINGS`: SELFIES in one pass, since every
         SELFIES string is a molecule; SMILES one token per pass).
     temperature : float
         Sampling temperature of the first fill (0 = greedy).
@@ -129,7 +129,7 @@ class GenerationConfig:
         Fills per candidate; among the valid ones the one whose property *as the model
         itself predicts it* is closest to the target is kept (self-consistency reranking,
         on by default; 1 turns it off). ``"auto"`` (default): :data:`AUTO_SETTINGS` for the
-        model's language (more fills for SELFIES, whose few-pass fills are cheap: the
+        model's language (more fills for SELFIES, whose one-pass fills are cheap: the
         primer then steers the output much more, see
         ``benchmarks/results/rt_generation_settings.md``).
     max_retries : int

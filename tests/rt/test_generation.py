@@ -198,7 +198,7 @@ def test_auto_settings_follow_the_language_and_explicit_ones_stay():
     auto = GenerationConfig()
     assert (auto.n_steps, auto.best_of) == ("auto", "auto")
     selfies = auto.for_language("selfies")
-    assert (selfies.n_steps, selfies.best_of) == (2, AUTO_SETTINGS["selfies"]["best_of"])
+    assert (selfies.n_steps, selfies.best_of) == (1, AUTO_SETTINGS["selfies"]["best_of"])
     assert (auto.for_language("smiles").n_steps, auto.for_language("smiles").best_of) == (None, 4)
     mine = GenerationConfig(n_steps=3, best_of=2).for_language("selfies")
     assert (mine.n_steps, mine.best_of) == (3, 2)
