@@ -7,6 +7,15 @@ primer, and for every setting in :data:`CONFIGS`: Spearman(primer, RDKit QED of 
 with its p value, mean RDKit QED per primer, mean Tanimoto (Morgan r=2) of output to seed,
 single-fill validity and CPU seconds per 200 molecules (the measures of ``rt_goals.py``).
 
+The rule that picks ``GenerationConfig.similarity`` (:func:`choose_similarity`, written down
+in session 5 before any setting with a similarity weight was measured): among the settings
+of :data:`SIMILARITY_SWEEP` (one pass, 32 fills, similarity 0 / 0.1 / 0.3 / 1), those whose
+mean Tanimoto to the seed reaches 0.5 (the issue's locality goal) on both validation seed
+sets and whose min(Spearman MOSES, Spearman ChEMBL) is at least 0.3 qualify, and the one
+with the highest min Spearman wins; if none qualifies, the one with the highest min
+Tanimoto among those whose min Spearman is at least 0.9 times that of similarity 0 (a
+locality gain that costs little steering).
+
 The rule that picks ``sciml.rt.generation.AUTO_SETTINGS["selfies"]`` (:func:`choose`, written
 down before the last three settings were measured): the mask fraction stays at its default
 0.25; among those settings, the highest min(Spearman on MOSES seeds, Spearman on ChEMBL seeds)
@@ -45,7 +54,20 @@ CONFIGS = {
     "steps1_best32": dict(n_steps=1, best_of=32),
     "steps1_best64": dict(n_steps=1, best_of=64),
     "steps1_best64_mf015": dict(n_steps=1, best_of=64, mask_fraction=0.15),
+    # Session 5: similarity to the seed in the reranking (GenerationConfig.similarity).
+    "steps1_best32_sim01": dict(n_steps=1, best_of=32, similarity=0.1),
+    "steps1_best32_sim03": dict(n_steps=1, best_of=32, similarity=0.3),
+    "steps1_best32_sim1": dict(n_steps=1, best_of=32, similarity=1.0),
 }
+#: The settings whose ``similarity`` :func:`choose_similarity` compares (0 first).
+SIMILARITY_SWEEP = (
+    "steps1_best32",
+    "steps1_best32_sim01",
+    "steps1_best32_sim03",
+    "steps1_best32_sim1",
+)
+LOCALITY_GOAL = 0.5  # mean Tanimoto to seed, issue 25
+SPEARMAN_FLOOR = 0.3
 SEED_SETS = ("moses_val", "chembl_val")
 #: Why the default differs from this record's choice (session 4).
 DEFAULT_NOTE = (
@@ -130,7 +152,7 @@ def choose(results: dict) -> str | None:
     best, best_score = None, -np.inf
     for name, config in CONFIGS.items():
         rows = [results.get(f"{name}/{s}") for s in SEED_SETS]
-        if "mask_fraction" in config or any(r is None for r in rows):
+        if "mask_fraction" in config or "similarity" in config or any(r is None for r in rows):
             continue
         if max(r["cpu_seconds_per_200"] for r in rows) > MAX_COST:
             continue
@@ -138,6 +160,40 @@ def choose(results: dict) -> str | None:
         if score > best_score:
             best, best_score = name, score
     return best
+
+
+def choose_similarity(results: dict) -> str | None:
+    """The similarity rule of the module docstring; None until the whole sweep is measured."""
+    rows = {n: [results.get(f"{n}/{s}") for s in SEED_SETS] for n in SIMILARITY_SWEEP}
+    if any(r is None for v in rows.values() for r in v):
+        return None
+    rho = {n: min(r["spearman"] for r in v) for n, v in rows.items()}
+    tani = {n: min(r["tanimoto_mean"] for r in v) for n, v in rows.items()}
+    qualified = [
+        n for n in SIMILARITY_SWEEP if tani[n] >= LOCALITY_GOAL and rho[n] >= SPEARMAN_FLOOR
+    ]
+    if qualified:
+        return max(qualified, key=lambda n: rho[n])
+    cheap = [n for n in SIMILARITY_SWEEP if rho[n] >= 0.9 * rho[SIMILARITY_SWEEP[0]]]
+    return max(cheap, key=lambda n: tani[n])
+
+
+def _similarity_line(results: dict) -> str:
+    from sciml.rt.generation import GenerationConfig
+
+    chosen = choose_similarity(results)
+    if chosen is None:
+        return "The similarity sweep (`GenerationConfig.similarity`) has not been measured."
+    value = CONFIGS[chosen].get("similarity", 0.0)
+    default = GenerationConfig().similarity
+    return (
+        f"**Similarity to the seed in the reranking** (rule in the script's docstring: "
+        f"Tanimoto >= {LOCALITY_GOAL} on both seed sets with min Spearman >= {SPEARMAN_FLOOR}, "
+        f"the highest min Spearman; else the most local setting that keeps 90% of the "
+        f"steering of similarity 0): **{chosen}** (similarity {value:g}). The default "
+        f"(`GenerationConfig.similarity`) is **{default:g}**"
+        + (" (the same)." if value == default else " (not the rule's choice).")
+    )
 
 
 def report(record: dict) -> str:
@@ -184,6 +240,8 @@ def report(record: dict) -> str:
         + (" (the same)." if chosen == default else f": {DEFAULT_NOTE}")
         + " Settings over the cost cap steer more but are not eligible. A smaller mask "
         "fraction (the locality knob) keeps outputs nearer their seeds and steers less.",
+        "",
+        _similarity_line(results),
         "",
         f"Command: `{record['command']}` at {record['git_commit']}.",
         "",

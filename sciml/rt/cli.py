@@ -267,6 +267,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                 ("mask_fraction", args.mask_fraction),
                 ("temperature", args.temperature),
                 ("best_of", args.best_of),
+                ("similarity", args.similarity),
                 ("n_steps", args.n_steps),
                 ("mask", args.mask),
             )
@@ -521,6 +522,14 @@ def _add_generate(sub) -> None:
         default=None,
         help="fills per candidate; keep the one the model predicts closest to the target "
         f"(default: auto, 32 for SELFIES models and 4 for SMILES ones; {chosen})",
+    )
+    generate.add_argument(
+        "--similarity",
+        type=float,
+        default=None,
+        help="weight of the Tanimoto similarity to the seed when the best of the fills is "
+        "kept: the second locality knob, 0 = the predicted property alone, larger = outputs "
+        f"nearer their seeds (default: 0.0, {chosen})",
     )
     generate.add_argument(
         "--n-steps",

@@ -212,6 +212,23 @@ def test_best_of_keeps_the_fill_predicted_closest_to_the_target(trained_rt, mole
         trained_rt.generate(molecules[:2], {"qed": 0.5}, mask="bonds")
 
 
+def test_similarity_reranks_towards_the_seed_and_never_keeps_the_seed(trained_rt):
+    seed, near, far = "CCOc1ccccc1", "CCCOc1ccccc1", "O=C(O)C1CCNCC1"
+    pred = dict(zip([near, far], trained_rt.predict([near, far])["qed"], strict=True))
+    # A target exactly at the far molecule's prediction: property alone keeps it.
+    target = [{"qed": float(pred[far])}]
+    fills = [[seed], [far], [near]]
+    assert generation.rerank(trained_rt, fills, target, seeds=[seed]) == [far]
+    # The seed itself is passed over even when it is the only fill.
+    assert generation.rerank(trained_rt, [[seed]], target, seeds=[seed]) == [None]
+    # Weighting similarity enough keeps the near analogue instead (gap < 1 range unit).
+    assert generation.rerank(trained_rt, fills, target, seeds=[seed], similarity=5.0) == [near]
+    sims = generation._seed_similarity([[near, None]], [seed, seed])
+    assert 0.2 < sims[0, 0] < 1 and sims[0, 1] == 0
+    with pytest.raises(ValueError, match="similarity must be a finite number >= 0"):
+        trained_rt.generate([seed], {"qed": 0.5}, similarity=-1)
+
+
 def test_fit_names_or_skips_molecules_longer_than_the_encoder(molecules, qed_frame):
     config = RTConfig(size="tiny", precision=2, encoder_overrides={"max_len": 40})
     long = "C" * 35
