@@ -40,6 +40,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -504,6 +505,18 @@ def stage_train(args, parts, record, log) -> None:
     from sciml._io import check_output_file
 
     check_output_file(args.out, "--out")
+    parts = dict(parts)
+    for name in ("train", "val"):
+        frame = parts[name]
+        inside = np.ones(len(frame), bool)
+        for p in args.properties:
+            inside &= frame[p].between(SPECS[p].vmin, SPECS[p].vmax).to_numpy()
+        if not inside.all():
+            # ChEMBL holds molecules beyond the digit range of a property (logP > 9): they
+            # cannot be written in the property block, so they leave the corpus, counted.
+            log(f"{name}: {int((~inside).sum())} molecules outside the properties' ranges left out")
+            record.setdefault("left_out_of_range", {})[name] = int((~inside).sum())
+            parts[name] = frame[inside].reset_index(drop=True)
     rt = build(args, parts, args.size)
     per_pass = -(-len(parts["train"]) // args.epoch_size)
     epochs = args.epochs or max(1, round(args.passes * per_pass))
