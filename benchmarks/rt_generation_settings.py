@@ -204,21 +204,22 @@ def choose_similarity(results: dict) -> str | None:
 
 
 def _similarity_line(results: dict) -> str:
-    from sciml.rt.generation import GenerationConfig
+    from sciml.rt.generation import AUTO_SETTINGS, GenerationConfig
 
     chosen = choose_similarity(results)
     if chosen is None:
         return "The similarity sweep (`GenerationConfig.similarity`) has not been measured."
     value = CONFIGS[chosen].get("similarity", 0.0)
     fraction = CONFIGS[chosen].get("mask_fraction", 0.25)
-    default = GenerationConfig().similarity
+    default = AUTO_SETTINGS["selfies"]["similarity"]
     same = value == default and fraction == GenerationConfig().mask_fraction
     return (
         f"**Similarity to the seed in the reranking** (rule in the script's docstring: "
         f"Tanimoto >= {LOCALITY_GOAL} on both seed sets with min Spearman >= {SPEARMAN_FLOOR}, "
         f"the highest min Spearman; else the most local setting that keeps 90% of the "
         f"steering of similarity 0): **{chosen}** (similarity {value:g}, mask fraction "
-        f"{fraction:g}). The defaults (`GenerationConfig.similarity`, `mask_fraction`) are "
+        f"{fraction:g}). The defaults for a SELFIES model (`AUTO_SETTINGS['selfies']` "
+        f"similarity, `GenerationConfig.mask_fraction`) are "
         f"**{default:g}**, **{GenerationConfig().mask_fraction:g}**"
         + (" (the same)." if same else " (not the rule's choice).")
     )
@@ -231,7 +232,7 @@ def report(record: dict) -> str:
     chosen = choose(results)
     auto = AUTO_SETTINGS["selfies"]
     default = next(
-        (n for n, c in CONFIGS.items() if c == auto),
+        (n for n, c in CONFIGS.items() if c == {k: auto[k] for k in ("n_steps", "best_of")}),
         f"n_steps {auto['n_steps']}, best_of {auto['best_of']}",
     )
     lines = [

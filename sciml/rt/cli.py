@@ -529,7 +529,8 @@ def _add_generate(sub) -> None:
         default=None,
         help="weight of the Tanimoto similarity to the seed when the best of the fills is "
         "kept: the second locality knob, 0 = the predicted property alone, larger = outputs "
-        f"nearer their seeds (default: 0.0, {chosen})",
+        f"nearer their seeds (default: auto, 1.0 for SELFIES models and 0 for SMILES ones; "
+        f"{chosen})",
     )
     generate.add_argument(
         "--n-steps",

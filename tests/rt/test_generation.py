@@ -200,6 +200,10 @@ def test_auto_settings_follow_the_language_and_explicit_ones_stay():
     selfies = auto.for_language("selfies")
     assert (selfies.n_steps, selfies.best_of) == (1, AUTO_SETTINGS["selfies"]["best_of"])
     assert (auto.for_language("smiles").n_steps, auto.for_language("smiles").best_of) == (None, 4)
+    assert (selfies.similarity, auto.for_language("smiles").similarity) == (1.0, 0.0)
+    assert GenerationConfig(similarity=0.5).for_language("selfies").similarity == 0.5
+    with pytest.raises(ValueError, match="similarity must be"):
+        GenerationConfig(similarity=float("nan"))
     mine = GenerationConfig(n_steps=3, best_of=2).for_language("selfies")
     assert (mine.n_steps, mine.best_of) == (3, 2)
     with pytest.raises(ValueError, match="best_of must be 'auto' or >= 1"):

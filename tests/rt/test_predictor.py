@@ -225,7 +225,7 @@ def test_similarity_reranks_towards_the_seed_and_never_keeps_the_seed(trained_rt
     assert generation.rerank(trained_rt, fills, target, seeds=[seed], similarity=5.0) == [near]
     sims = generation._seed_similarity([[near, None]], [seed, seed])
     assert 0.2 < sims[0, 0] < 1 and sims[0, 1] == 0
-    with pytest.raises(ValueError, match="similarity must be a finite number >= 0"):
+    with pytest.raises(ValueError, match="similarity must be .auto. or a finite number >= 0"):
         trained_rt.generate([seed], {"qed": 0.5}, similarity=-1)
 
 
