@@ -40,16 +40,7 @@ def _legacy(
 
 def _cmd_train(args: argparse.Namespace) -> int:
     _legacy(args, "rt train", {"train": "--train"}, train="--train", out="--out")
-    if args.precision.isdigit():  # the old meaning: digits per property
-        print(
-            f"sciml rt train: warning: --precision {args.precision} (digits) is deprecated "
-            f"and will be removed in the next release; use --decimals {args.precision} "
-            "(--precision now means fp32/bf16, as everywhere else)",
-            file=sys.stderr,
-        )
-        args.decimals, args.precision = int(args.precision), "auto"
-    elif args.precision not in ("auto", "fp32", "bf16"):
-        raise ValueError(f"--precision must be auto, fp32 or bf16, got {args.precision!r}")
+    _resolve_precision(args)
     from dataclasses import replace
 
     from sciml._io import check_input_file, check_output_file
@@ -70,23 +61,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.train} has no column(s) {missing}; columns: {', '.join(frame.columns)}"
         )
-    if args.val and args.val_fraction:
-        raise ValueError("give --val or --val-fraction, not both")
     if args.epoch_size is not None and args.epoch_size < 1:
         raise ValueError(f"--epoch-size must be >= 1, got {args.epoch_size}")
-    val = _read_smiles_csv(args.val, args.smiles_col, "validation data") if args.val else None
-    fraction = args.val_fraction
-    if fraction is None:
-        fraction = 0.1 if val is None and len(frame) >= 50 else 0.0
-    if not 0 <= fraction < 1:
-        raise ValueError(f"--val-fraction must be in [0, 1), got {fraction}")
-    if fraction > 0:
-        frame, val = _hold_out(frame, args.smiles_col, fraction, args.seed)
-        print(
-            f"sciml rt train: validating on {len(val)} held-out molecules "
-            f"({fraction:.0%}; --val-fraction 0 turns this off)",
-            file=sys.stderr,
-        )
+    frame, val = _validation_part(args, frame)
     init = None
     if args.init_from:
         check_input_file(args.init_from, "--init-from checkpoint")
@@ -130,6 +107,40 @@ def _cmd_train(args: argparse.Namespace) -> int:
     checkpoints.finish()
     print(f"saved {rt!r} to {path}")
     return 0
+
+
+def _resolve_precision(args: argparse.Namespace) -> None:
+    """``--precision``: fp32/bf16/auto; the deprecated digit count moves to ``--decimals``."""
+    if args.precision.isdigit():  # the old meaning: digits per property
+        print(
+            f"sciml rt train: warning: --precision {args.precision} (digits) is deprecated "
+            f"and will be removed in the next release; use --decimals {args.precision} "
+            "(--precision now means fp32/bf16, as everywhere else)",
+            file=sys.stderr,
+        )
+        args.decimals, args.precision = int(args.precision), "auto"
+    elif args.precision not in ("auto", "fp32", "bf16"):
+        raise ValueError(f"--precision must be auto, fp32 or bf16, got {args.precision!r}")
+
+
+def _validation_part(args: argparse.Namespace, frame):
+    """The training rows and the validation rows: ``--val``, or ``--val-fraction`` held out."""
+    if args.val and args.val_fraction:
+        raise ValueError("give --val or --val-fraction, not both")
+    val = _read_smiles_csv(args.val, args.smiles_col, "validation data") if args.val else None
+    fraction = args.val_fraction
+    if fraction is None:
+        fraction = 0.1 if val is None and len(frame) >= 50 else 0.0
+    if not 0 <= fraction < 1:
+        raise ValueError(f"--val-fraction must be in [0, 1), got {fraction}")
+    if fraction > 0:
+        frame, val = _hold_out(frame, args.smiles_col, fraction, args.seed)
+        print(
+            f"sciml rt train: validating on {len(val)} held-out molecules "
+            f"({fraction:.0%}; --val-fraction 0 turns this off)",
+            file=sys.stderr,
+        )
+    return frame, val
 
 
 def _hold_out(frame, smiles_col: str, fraction: float, seed: int):
@@ -370,6 +381,18 @@ def _add_train(sub) -> None:
         "pass and the time-budget check every N molecules; every molecule "
         "is still seen once per pass (default: the whole set)",
     )
+    _add_train_model(train)
+    train.add_argument("--errors", **_ERRORS)
+    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    from sciml._cli_compat import add_deprecated_flag
+
+    add_deprecated_flag(train, "--quiet", "--no-progress", "no_progress")
+    add_resume_arguments(train, "OUT with the suffix .checkpoints, e.g. rt.checkpoints")
+    train.set_defaults(handler=stops_on_budget(_cmd_train))
+
+
+def _add_train_model(train) -> None:
+    """The model and optimisation options of ``sciml rt train``."""
     train.add_argument(
         "--size", default="small", help="encoder size: tiny, small or base (default: small)"
     )
@@ -421,13 +444,6 @@ def _add_train(sub) -> None:
         "(every generated SELFIES is a molecule); default smiles, or the "
         "--init-from model's",
     )
-    train.add_argument("--errors", **_ERRORS)
-    train.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    from sciml._cli_compat import add_deprecated_flag
-
-    add_deprecated_flag(train, "--quiet", "--no-progress", "no_progress")
-    add_resume_arguments(train, "OUT with the suffix .checkpoints, e.g. rt.checkpoints")
-    train.set_defaults(handler=stops_on_budget(_cmd_train))
 
 
 def _add_predict(sub) -> None:
@@ -494,6 +510,53 @@ def _add_generate(sub) -> None:
         default=10,
         help="distinct molecules wanted per seed and target (default: 10)",
     )
+    _add_generate_knobs(generate)
+    generate.add_argument(
+        "--repair",
+        action="store_true",
+        help="swap generated atoms for other model candidates until the molecule sanitizes",
+    )
+    generate.add_argument(
+        "--exclude",
+        nargs="+",
+        metavar="NAME=SMARTS",
+        help="unwanted groups, e.g. peroxide=[OX2][OX2]; replaces the default list (peroxide, "
+        "acyl_halide, cumulene, azide, epoxide_aziridine, large_ring, strained_alkene_3/4; "
+        "see sciml.rt.filters). Molecules "
+        "with radicals are always refused, unless --no-filters",
+    )
+    generate.add_argument(
+        "--no-filters",
+        action="store_true",
+        help="keep every valid molecule: no group filter, radicals allowed",
+    )
+    generate.add_argument(
+        "--span-slack",
+        type=float,
+        default=None,
+        metavar="F",
+        help="extra [MASK] slots (up to F x span length) after each masked span, so molecules "
+        "can grow or shrink (default: the model's trained value; 0 for older models)",
+    )
+    generate.add_argument(
+        "--max-rounds",
+        type=int,
+        default=4,
+        help="rounds of new candidates while fewer than --n molecules were made (default: 4)",
+    )
+    generate.add_argument(
+        "--out-of-range",
+        choices=("raise", "clip"),
+        default="raise",
+        help="targets beyond the trained range: refuse (default) or clip",
+    )
+    generate.add_argument("--seed", type=int, default=0, help="seeds the sampling (default: 0)")
+    generate.add_argument("--errors", **_ERRORS)
+    generate.set_defaults(handler=_cmd_generate)
+
+
+def _add_generate_knobs(generate) -> None:
+    """The options of ``sciml rt generate`` that default to :class:`GenerationConfig`'s."""
     chosen = "see sciml.rt.generation.GenerationConfig"
     generate.add_argument(
         "--mask-fraction",
@@ -539,45 +602,3 @@ def _add_generate(sub) -> None:
         help="unmasking passes per fill (default: auto, one pass for SELFIES models and one "
         f"token per pass for SMILES ones; {chosen})",
     )
-    generate.add_argument(
-        "--repair",
-        action="store_true",
-        help="swap generated atoms for other model candidates until the molecule sanitizes",
-    )
-    generate.add_argument(
-        "--exclude",
-        nargs="+",
-        metavar="NAME=SMARTS",
-        help="unwanted groups, e.g. peroxide=[OX2][OX2]; replaces the default list (peroxide, "
-        "acyl_halide, cumulene, azide, epoxide_aziridine, large_ring, strained_alkene_3/4; "
-        "see sciml.rt.filters). Molecules "
-        "with radicals are always refused, unless --no-filters",
-    )
-    generate.add_argument(
-        "--no-filters",
-        action="store_true",
-        help="keep every valid molecule: no group filter, radicals allowed",
-    )
-    generate.add_argument(
-        "--span-slack",
-        type=float,
-        default=None,
-        metavar="F",
-        help="extra [MASK] slots (up to F x span length) after each masked span, so molecules "
-        "can grow or shrink (default: the model's trained value; 0 for older models)",
-    )
-    generate.add_argument(
-        "--max-rounds",
-        type=int,
-        default=4,
-        help="rounds of new candidates while fewer than --n molecules were made (default: 4)",
-    )
-    generate.add_argument(
-        "--out-of-range",
-        choices=("raise", "clip"),
-        default="raise",
-        help="targets beyond the trained range: refuse (default) or clip",
-    )
-    generate.add_argument("--seed", type=int, default=0, help="seeds the sampling (default: 0)")
-    generate.add_argument("--errors", **_ERRORS)
-    generate.set_defaults(handler=_cmd_generate)

@@ -232,46 +232,62 @@ class RTDataset(Dataset):
         self.out_of_range = out_of_range
         self.ids: list[np.ndarray] | None = None
         self.mol_ids = mol_ids
-        bad = []
-        if mol_ids is None:
-            self.ids = []
-            for i, s in enumerate(self.smiles):
-                row = dict(zip(numbers.names, values[i], strict=True))
-                try:
-                    self.ids.append(
-                        np.asarray(encode_sequence(row, s, numbers, tokenizer, out_of_range))
-                    )
-                except (TokenizationError, ValueError) as exc:
-                    bad.append(f"  [{i}] {s!r}: {exc}")
-        else:
-            if len(mol_ids) != len(self.smiles):
-                raise ValueError(f"mol_ids has {len(mol_ids)} rows for {len(self.smiles)} SMILES")
-            self._mol_lengths = (
-                np.fromiter(
-                    (len(mol_ids[i]) for i in range(len(mol_ids))),
-                    dtype=np.int64,
-                    count=len(mol_ids),
-                )
-                if not hasattr(mol_ids, "lengths")
-                else np.asarray(mol_ids.lengths())
-            )
-            bad = [
-                f"  [{i}] {self.smiles[i]!r}: no token ids (not encodable)"
-                for i in np.flatnonzero(self._mol_lengths == 0)[:20]
-            ]
-            # Values out of range surface here, before training, not in the middle of it.
-            for i in range(len(self.smiles)):
-                try:
-                    numbers.encode(
-                        dict(zip(numbers.names, values[i], strict=True)), out_of_range=out_of_range
-                    )
-                except ValueError as exc:
-                    bad.append(f"  [{i}] {self.smiles[i]!r}: {exc}")
-                    if len(bad) >= 20:
-                        break
+        bad = self._encode_rows() if mol_ids is None else self._check_mol_ids()
         if bad:
             raise ValueError(f"{len(bad)} rows cannot be encoded:\n" + "\n".join(bad[:20]))
-        block = numbers.block_length
+        self._set_positions(given)
+        self.mol_start = 1 + numbers.block_length
+        self._modes = itertools.cycle(MODES)
+
+    def _encode_rows(self) -> list[str]:
+        """Token ids of every row (``self.ids``); the rows that cannot be encoded, named."""
+        numbers, tokenizer, values = self.numbers, self.tokenizer, self.values
+        bad = []
+        self.ids = []
+        for i, s in enumerate(self.smiles):
+            row = dict(zip(numbers.names, values[i], strict=True))
+            try:
+                self.ids.append(
+                    np.asarray(encode_sequence(row, s, numbers, tokenizer, self.out_of_range))
+                )
+            except (TokenizationError, ValueError) as exc:
+                bad.append(f"  [{i}] {s!r}: {exc}")
+        return bad
+
+    def _check_mol_ids(self) -> list[str]:
+        """Lengths of the given molecule ids; rows without ids or with values out of range."""
+        mol_ids, numbers, values = self.mol_ids, self.numbers, self.values
+        if len(mol_ids) != len(self.smiles):
+            raise ValueError(f"mol_ids has {len(mol_ids)} rows for {len(self.smiles)} SMILES")
+        self._mol_lengths = (
+            np.fromiter(
+                (len(mol_ids[i]) for i in range(len(mol_ids))),
+                dtype=np.int64,
+                count=len(mol_ids),
+            )
+            if not hasattr(mol_ids, "lengths")
+            else np.asarray(mol_ids.lengths())
+        )
+        bad = [
+            f"  [{i}] {self.smiles[i]!r}: no token ids (not encodable)"
+            for i in np.flatnonzero(self._mol_lengths == 0)[:20]
+        ]
+        # Values out of range surface here, before training, not in the middle of it.
+        for i in range(len(self.smiles)):
+            try:
+                numbers.encode(
+                    dict(zip(numbers.names, values[i], strict=True)),
+                    out_of_range=self.out_of_range,
+                )
+            except ValueError as exc:
+                bad.append(f"  [{i}] {self.smiles[i]!r}: {exc}")
+                if len(bad) >= 20:
+                    break
+        return bad
+
+    def _set_positions(self, given: Sequence[int]) -> None:
+        """Value-token positions: all, per property, and the labelled ones (not ``given``)."""
+        numbers = self.numbers
         # Absolute positions of the value tokens: after [CLS], at each spec's offset + slot.
         self.value_positions = np.asarray(
             [
@@ -298,8 +314,6 @@ class RTDataset(Dataset):
         self.target_positions = np.concatenate(
             [p for t, p in enumerate(self.property_positions) if t not in given]
         ).astype(np.int64)
-        self.mol_start = 1 + block
-        self._modes = itertools.cycle(MODES)
 
     def __len__(self) -> int:
         return len(self.smiles)

@@ -154,7 +154,14 @@ class RegressionTransformerNet(nn.Module):
             else torch.zeros(len(vocab), d_model)
         )
         self.register_buffer("ne_table", table, persistent=False)
+        self._register_slots(ids)
+        self._register_token_kinds(ids)
+        self.mask_id = SPECIAL_TOKENS.index("[MASK]")
+        self.pad_id = SPECIAL_TOKENS.index("[PAD]")
 
+    def _register_slots(self, ids: Mapping[str, int]) -> None:
+        """Buffers of the value slots: positions, allowed tokens, owner, place value, sign."""
+        vocab = self.vocab
         # Value slots: absolute positions (after [CLS]), the tokens allowed at each, and
         # which property each belongs to.
         positions, allowed, owner = [], [], []
@@ -183,6 +190,10 @@ class RegressionTransformerNet(nn.Module):
             "slot_place_value", torch.tensor(place_value, dtype=torch.float64), persistent=False
         )
         self.register_buffer("slot_is_sign", torch.tensor(is_sign), persistent=False)
+
+    def _register_token_kinds(self, ids: Mapping[str, int]) -> None:
+        """Buffers over the vocabulary: digit value, sign and whether a token is molecular."""
+        vocab = self.vocab
         # Digit value of each id (-1 for non-digits), for the digit-distance term.
         digits = torch.full((len(vocab),), -1, dtype=torch.long)
         for i, token in enumerate(vocab):
@@ -199,8 +210,6 @@ class RegressionTransformerNet(nn.Module):
             [i >= len(SPECIAL_TOKENS) and not _is_number_token(t) for i, t in enumerate(vocab)]
         )
         self.register_buffer("molecule_tokens", molecule, persistent=False)
-        self.mask_id = SPECIAL_TOKENS.index("[MASK]")
-        self.pad_id = SPECIAL_TOKENS.index("[PAD]")
 
     @property
     def mol_start(self) -> int:
