@@ -183,10 +183,17 @@ def _run_sections(record: dict, suffix: str, title: str) -> list[str]:
             "",
             f"Command: `{tr['command']}` (commit {tr['git_commit']}).",
             "",
-            f"- {tr['n_train']} canonical MOSES training molecules (RDKit "
-            f"{'+'.join(tr['properties'])}); held-out molecules from the MOSES test file, "
-            f"disjoint by canonical SMILES ({tr['dropped_test_overlap']} test molecules that "
-            "are also training molecules were dropped).",
+            (
+                f"- {tr['n_train']} canonical MOSES training molecules (RDKit "
+                f"{'+'.join(tr['properties'])}); held-out molecules from the MOSES test file, "
+                f"disjoint by canonical SMILES ({tr['dropped_test_overlap']} test molecules "
+                "that are also training molecules were dropped)."
+                if tr.get("corpus", "moses") == "moses"
+                else f"- {tr['n_train']} canonical training molecules of the drug-like corpus "
+                f"(MOSES + ChEMBL 30 balanced over QED, `benchmarks/rt_corpus.py`; RDKit "
+                f"{'+'.join(tr['properties'])}), {tr.get('language', 'smiles')}; held-out "
+                "ChEMBL and MOSES parts disjoint by canonical SMILES."
+            ),
             f"- Size {tr['size']}, {tr['n_parameters'] / 1e6:.2f}M parameters, {tr['precision']},"
             f" batch {tr['batch_size']}, peak LR {tr['lr']:g}, {tr['threads']} thread(s), no "
             "dropout (one pass over a million molecules does not overfit).",

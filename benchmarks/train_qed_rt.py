@@ -611,7 +611,7 @@ def main(argv=None) -> None:
     elif args.eval_only:
         from benchmarks.qed_rt_eval import evaluate
 
-        key = "eval" + _suffix(args)
+        key = "eval" + _suffix(args) + ("" if args.corpus == "moses" else f"_drug_{args.language}")
         record[key] = evaluate(RegressionTransformer.load(args.out), parts, args, log)
         record[key]["command"] = command_line()
     else:
