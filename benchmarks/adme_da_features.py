@@ -96,11 +96,36 @@ def _boost(x_train, y_train, x_test, threads: int) -> np.ndarray:
     return pred
 
 
+def adapted_stage(base, train_smiles: list[str], k: int, threads: int, precision: str):
+    """MTR-DA of ``base`` on fold ``k``'s training molecules, checkpointed in the cache.
+
+    A finished adaptation is read back from its checkpoints without training again.
+    """
+    from sciml.chem.models.transformer import TransformerConfig
+    from sciml.chem.transformer import adapt
+    from sciml.train import Checkpoints
+
+    cfg = TransformerConfig()
+    plan_dir = CACHE / f"fold{k}_adapt"
+    return adapt(
+        base,
+        train_smiles,
+        objective="mtr",
+        epochs=cfg.adapt_epochs,
+        lr=cfg.adapt_lr,
+        batch_size=cfg.batch_size,
+        seed=0,
+        progress=False,
+        n_jobs=threads,
+        checkpoints=Checkpoints(plan_dir, resume=plan_dir.is_dir()),
+        precision=precision,
+    )
+
+
 def run_fold(data: pd.DataFrame, k: int, threads: int, rich: np.ndarray) -> dict:
     from sciml.chem.models.transformer import TransformerConfig, resolve_pretrained
     from sciml.chem.splits import kfold
-    from sciml.chem.transformer import adapt, embed, load_stage
-    from sciml.train import Checkpoints
+    from sciml.chem.transformer import embed, load_stage
 
     done = CACHE / f"fold{k}.json"
     if done.is_file():
@@ -114,20 +139,7 @@ def run_fold(data: pd.DataFrame, k: int, threads: int, rich: np.ndarray) -> dict
     cpu0, wall0 = time.process_time(), time.perf_counter()
     base = load_stage(resolve_pretrained(cfg.pretrained))
     mlm = embed(base, smiles, errors="nan", precision=precision)
-    plan_dir = CACHE / f"fold{k}_adapt"
-    stage = adapt(
-        base,
-        [smiles[i] for i in train],
-        objective="mtr",
-        epochs=cfg.adapt_epochs,
-        lr=cfg.adapt_lr,
-        batch_size=cfg.batch_size,
-        seed=0,
-        progress=False,
-        n_jobs=threads,
-        checkpoints=Checkpoints(plan_dir, resume=plan_dir.is_dir()),
-        precision=precision,
-    )
+    stage = adapted_stage(base, [smiles[i] for i in train], k, threads, precision)
     adapt_cpu = time.process_time() - cpu0
     da = embed(stage, smiles, errors="nan", precision=precision)
     features = {
