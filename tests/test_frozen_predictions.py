@@ -96,6 +96,18 @@ def test_demo_rt_outputs_are_frozen():
     )
 
 
+def test_rt_qed_logp_outputs_are_frozen():
+    out = make_frozen.rt_qed_logp_outputs()
+    expected = FROZEN["rt_qed_logp"]
+    assert set(out["expected"]) == {"qed", "logp"}
+    for decoding in ("expected", "greedy"):
+        for name, values in expected[decoding].items():
+            np.testing.assert_allclose(out[decoding][name], values, rtol=RTOL, atol=ATOL)
+    assert out["generated_smiles"] == expected["generated_smiles"]
+    for name, values in expected["generated_predicted"].items():
+        np.testing.assert_allclose(out["generated_predicted"][name], values, rtol=RTOL, atol=ATOL)
+
+
 def test_frozen_encoder_check_catches_a_reordered_vocabulary():
     from sciml.chem.transformer import Stage, load_stage
 

@@ -108,6 +108,31 @@ def rt_outputs(rt=None) -> dict:
     return out
 
 
+def rt_qed_logp_outputs(rt=None) -> dict:
+    """The QED + logP RT: both properties by both decodings, and generation primed on both."""
+    from sciml.rt import RegressionTransformer
+
+    rt = rt or RegressionTransformer.load(asset("rt_qed_logp.pt"), map_location="cpu")
+    out = {
+        decoding: {
+            name: values.tolist()
+            for name, values in rt.predict(SMILES, decoding=decoding)[rt.property_names].items()
+        }
+        for decoding in ("expected", "greedy")
+    }
+    gen = rt.generate(
+        GENERATION_SEEDS,
+        {"qed": [0.3, 0.8], "logp": [1.0, 4.0]},
+        n=3,
+        seed=0,
+        errors="skip",
+        **GENERATION_SETTINGS,
+    )
+    out["generated_smiles"] = gen["smiles"].tolist()
+    out["generated_predicted"] = {p: gen[f"predicted_{p}"].tolist() for p in rt.property_names}
+    return out
+
+
 def main(argv=None) -> None:
     """Write every checkpoint's record, or with ``--only NAME`` rewrite only that one."""
     import argparse
@@ -115,7 +140,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only",
-        choices=["demo_encoder", "moses_mlm_small", "demo_rt"],
+        choices=["demo_encoder", "moses_mlm_small", "demo_rt", "rt_qed_logp"],
         help="recompute one checkpoint's record, keep the others as stored",
     )
     args = parser.parse_args(argv)
@@ -126,6 +151,7 @@ def main(argv=None) -> None:
             "demo_encoder": encoder_outputs,
             "moses_mlm_small": lambda: encoder_outputs(moses_encoder()),
             "demo_rt": rt_outputs,
+            "rt_qed_logp": rt_qed_logp_outputs,
         }[args.only]()
         OUT.write_text(json.dumps(record, indent=1) + "\n")
         print(f"rewrote {args.only} in {OUT}")
@@ -138,6 +164,7 @@ def main(argv=None) -> None:
         "demo_encoder": encoder_outputs(),
         "moses_mlm_small": encoder_outputs(moses_encoder()),
         "demo_rt": rt_outputs(),
+        "rt_qed_logp": rt_qed_logp_outputs(),
     }
     OUT.write_text(json.dumps(record, indent=1) + "\n")
     print(f"wrote {OUT} ({OUT.stat().st_size / 1e3:.0f} kB)")
