@@ -172,6 +172,20 @@ def run_fold(data: pd.DataFrame, k: int, threads: int, rich: np.ndarray) -> dict
     return out
 
 
+def endpoint_table(frame: pd.DataFrame, rows, label: str) -> list[str]:
+    """Markdown rows of ``frame`` (index: ``rows``; columns: the endpoints) with their mean."""
+    lines = [
+        f"| {label} | " + " | ".join(ENDPOINTS) + " | mean |",
+        "|---" * (len(ENDPOINTS) + 2) + "|",
+    ]
+    for name in rows:
+        row = frame.loc[name, ENDPOINTS]
+        lines.append(
+            f"| {name} | " + " | ".join(f"{v:.3f}" for v in row) + f" | **{row.mean():.3f}** |"
+        )
+    return lines
+
+
 def _table(folds: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(
         [
@@ -235,14 +249,8 @@ def report(folds: list[dict], command: str) -> str:
         "",
         f"## Mean R² over {len(folds)} test fold(s)",
         "",
-        "| arm | " + " | ".join(ENDPOINTS) + " | mean |",
-        "|---" * (len(ENDPOINTS) + 2) + "|",
+        *endpoint_table(mean, ARMS, "arm"),
     ]
-    for arm in ARMS:
-        row = mean.loc[arm]
-        lines.append(
-            f"| {arm} | " + " | ".join(f"{v:.3f}" for v in row) + f" | **{row.mean():.3f}** |"
-        )
     if len(folds) >= 2:
         rows, verdict = goal_rows(table)
         lines += [

@@ -189,14 +189,8 @@ def report(table: pd.DataFrame, command: str) -> str:
         "descriptors; the `rich` arm of `adme_da_features.md`). An R² near or below 0 on "
         "the residual means the features carry nothing about what the trees get wrong.",
         "",
-        "| features -> what | " + " | ".join(ENDPOINTS) + " | mean |",
-        "|---" * (len(ENDPOINTS) + 2) + "|",
+        *da.endpoint_table(per, order, "features -> what"),
     ]
-    for what in order:
-        row = per.loc[what]
-        lines.append(
-            f"| {what} | " + " | ".join(f"{v:.3f}" for v in row) + f" | **{row.mean():.3f}** |"
-        )
     da_red, mlm_red = red["descriptors -> DA embedding"], red["descriptors -> MLM embedding"]
     resid = per.loc["DA -> gbm_rich residual"].mean()
     target = per.loc["DA -> target"].mean()
