@@ -36,7 +36,8 @@ def add_finetune(sub, errors_help: dict, smiles_col: dict) -> None:
         "--init-from",
         metavar="FILE.pt",
         default=None,
-        help="pre-trained RT checkpoint (default: sciml/assets/demo_rt.pt)",
+        help="pre-trained RT checkpoint (default: sciml/assets/rt_qed_logp.pt, the QED + logP "
+        "model, chosen on validation molecules)",
     )
     p.add_argument(
         "--scratch", action="store_true", help="start from random weights instead (for comparison)"
