@@ -486,26 +486,22 @@ def rerank(
 
 def _seed_similarity(fills: Sequence[Sequence[str | None]], seeds: Sequence[str]) -> np.ndarray:
     """Tanimoto similarity (Morgan r=2, 2048 bits) of ``fills[j][i]`` to ``seeds[i]``; 0 if None."""
-    from rdkit import Chem, DataStructs
-    from rdkit.Chem import rdFingerprintGenerator
+    from sciml.chem.descriptors import morgan_fingerprints
 
-    generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
-    cache: dict[str, object] = {}
-
-    def fingerprint(smiles: str):
-        if smiles not in cache:
-            mol = Chem.MolFromSmiles(smiles)
-            cache[smiles] = None if mol is None else generator.GetFingerprint(mol)
-        return cache[smiles]
-
+    distinct = sorted({*seeds, *(smi for row in fills for smi in row if smi is not None)})
+    bits = morgan_fingerprints(distinct, errors="nan")
+    valid = ~np.isnan(bits).any(axis=1)
+    bits = np.nan_to_num(bits) > 0
+    where = {smi: k for k, smi in enumerate(distinct)}
     out = np.zeros((len(fills), len(seeds)))
     for i, seed in enumerate(seeds):
-        reference = fingerprint(seed)
-        if reference is None:
-            continue
+        a = where[seed]
         for j, row in enumerate(fills):
-            if row[i] is not None and (fp := fingerprint(row[i])) is not None:
-                out[j, i] = DataStructs.TanimotoSimilarity(reference, fp)
+            if row[i] is None or not (valid[a] and valid[b := where[row[i]]]):
+                continue
+            common = np.count_nonzero(bits[a] & bits[b])
+            union = np.count_nonzero(bits[a]) + np.count_nonzero(bits[b]) - common
+            out[j, i] = common / union if union else 1.0
     return out
 
 
