@@ -56,9 +56,11 @@ def _ridge_cv_r2(x: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from sciml.metrics import r2
+
     model = make_pipeline(StandardScaler(), RidgeCV(alphas=ALPHAS))
     pred = cross_val_predict(model, x, y, cv=KFold(5, shuffle=True, random_state=seed))
-    return float(1 - np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2))
+    return float(r2(y, pred, reduce="mean"))
 
 
 def _explained(x_train, z_train, x_test, z_test) -> float:

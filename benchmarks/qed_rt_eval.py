@@ -55,6 +55,23 @@ def _radicals(smiles: str) -> bool:
     return mol is not None and any(a.GetNumRadicalElectrons() for a in mol.GetAtoms())
 
 
+def prediction_scores(rt, frame, names, decoding: str = "expected") -> dict:
+    """RMSE, Pearson and MAE of each property in ``names`` on ``frame`` (its ``canonical``)."""
+    pred = rt.predict(frame["canonical"].tolist(), errors="nan", decoding=decoding)
+    scores = {}
+    for name in names:
+        y, p = frame[name].to_numpy(), pred[name].to_numpy()
+        ok = np.isfinite(p)
+        y, p = y[ok].reshape(-1, 1), p[ok].reshape(-1, 1)
+        scores[name] = {
+            "n": int(ok.sum()),
+            "rmse": float(metrics.rmse(y, p, reduce="mean")),
+            "pearson": float(metrics.pearson(y, p, reduce="mean")),
+            "mae": float(metrics.mae(y, p, reduce="mean")),
+        }
+    return scores
+
+
 def evaluate(rt, parts, args, log) -> dict:
     """Prediction and generation metrics of ``rt`` on ``parts["test"]``."""
     from rdkit import Chem, rdBase
@@ -66,19 +83,8 @@ def evaluate(rt, parts, args, log) -> dict:
     out: dict = {"n_test": len(test)}
     for decoding in ("expected", "greedy"):
         t0 = time.perf_counter()
-        pred = rt.predict(test["canonical"].tolist(), errors="nan", decoding=decoding)
+        scores = prediction_scores(rt, test, names, decoding)
         seconds = time.perf_counter() - t0
-        scores = {}
-        for name in names:
-            y, p = test[name].to_numpy(), pred[name].to_numpy()
-            ok = np.isfinite(p)
-            y, p = y[ok].reshape(-1, 1), p[ok].reshape(-1, 1)
-            scores[name] = {
-                "n": int(ok.sum()),
-                "rmse": float(metrics.rmse(y, p, reduce="mean")),
-                "pearson": float(metrics.pearson(y, p, reduce="mean")),
-                "mae": float(metrics.mae(y, p, reduce="mean")),
-            }
         out[decoding] = {"scores": scores, "molecules_per_s": len(test) / seconds}
         log(f"{decoding}: {scores}")
     seeds = test["canonical"].tolist()[: args.n_gen_seeds]

@@ -22,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -54,23 +53,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--workers", type=int, default=1, help="RDKit processes (default 1)")
     return p.parse_args(argv)
-
-
-def moses_scores(rt, frame) -> dict:
-    """RMSE and Pearson of every property on the MOSES test part."""
-    from sciml import metrics
-
-    pred = rt.predict(frame["canonical"].tolist(), errors="nan")
-    out = {}
-    for name in rt.property_names:
-        y, p = frame[name].to_numpy(), pred[name].to_numpy()
-        ok = np.isfinite(p) & np.isfinite(y)
-        out[name] = {
-            "n": int(ok.sum()),
-            "rmse": float(metrics.rmse(y[ok, None], p[ok, None], reduce="mean")),
-            "pearson": float(metrics.pearson(y[ok, None], p[ok, None], reduce="mean")),
-        }
-    return out
 
 
 def report(record: dict) -> str:
@@ -126,7 +108,7 @@ def main(argv=None) -> None:
     rt = RegressionTransformer.load(args.model, map_location="cpu")
     ev = qed_rt_eval.evaluate(rt, {"test": parts["chembl_test"]}, corpus_args, log)
     ev["scores_chembl"] = ev["expected"]["scores"]
-    ev["scores_moses"] = moses_scores(rt, parts["moses_test"])
+    ev["scores_moses"] = qed_rt_eval.prediction_scores(rt, parts["moses_test"], rt.property_names)
     ev["command"] = command_line(argv)
     record = {
         "train" + KEY: trained,
