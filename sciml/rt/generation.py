@@ -448,14 +448,16 @@ def rerank(
     *,
     seeds: Sequence[str] | None = None,
     similarity: float = 0.0,
+    keep_seed: bool = False,
 ) -> list[str | None]:
     """Per candidate, the valid fill whose *model-predicted* properties are closest to its targets.
 
     ``fills[j][i]`` is fill ``j`` of candidate ``i`` (None if invalid); distance in units of
     each property's range, summed over the targeted properties; ties keep the earliest fill.
-    With ``seeds`` (the canonical seed of each candidate), a fill equal to its seed is passed
-    over and ``similarity`` times its Tanimoto similarity to the seed is taken off its
-    distance (:attr:`GenerationConfig.similarity`).
+    With ``seeds`` (the canonical seed of each candidate), ``similarity`` times a fill's
+    Tanimoto similarity to its seed is taken off its distance
+    (:attr:`GenerationConfig.similarity`), and a fill equal to its seed is passed over
+    unless ``keep_seed``.
     """
     distinct = sorted({smi for row in fills for smi in row if smi is not None})
     if not distinct:
@@ -473,7 +475,7 @@ def rerank(
     for i, target in enumerate(targets):
         best, best_distance = None, math.inf
         for j, row in enumerate(fills):
-            if row[i] is None or (seeds is not None and row[i] == seeds[i]):
+            if row[i] is None or (seeds is not None and not keep_seed and row[i] == seeds[i]):
                 continue
             values = pred[where[row[i]]]
             distance = sum(abs(values[names.index(p)] - v) / spans[p] for p, v in target.items())
@@ -603,8 +605,9 @@ class _Run:
                 fills,
                 [self.goals[self.jobs[i][1]] for i in batch],
                 cfg.batch_size,
-                seeds=None if cfg.keep_seed else [self.seeds[self.jobs[i][0]] for i in batch],
+                seeds=[self.seeds[self.jobs[i][0]] for i in batch],
                 similarity=cfg.similarity,
+                keep_seed=cfg.keep_seed,
             )
             if cfg.best_of > 1
             else fills[0]

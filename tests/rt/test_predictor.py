@@ -219,8 +219,12 @@ def test_similarity_reranks_towards_the_seed_and_never_keeps_the_seed(trained_rt
     target = [{"qed": float(pred[far])}]
     fills = [[seed], [far], [near]]
     assert generation.rerank(trained_rt, fills, target, seeds=[seed]) == [far]
-    # The seed itself is passed over even when it is the only fill.
+    # The seed itself is passed over even when it is the only fill, unless it may be kept.
     assert generation.rerank(trained_rt, [[seed]], target, seeds=[seed]) == [None]
+    kept = generation.rerank(
+        trained_rt, fills, target, seeds=[seed], similarity=5.0, keep_seed=True
+    )
+    assert kept == [seed]
     # Weighting similarity enough keeps the near analogue instead (gap < 1 range unit).
     assert generation.rerank(trained_rt, fills, target, seeds=[seed], similarity=5.0) == [near]
     sims = generation._seed_similarity([[near, None]], [seed, seed])
