@@ -20,6 +20,15 @@ of the sweep reaches Tanimoto 0.5, :data:`LOCAL_SWEEP` (mask fraction 0.1 or 0.1
 similarity 1 or 3; the mask fraction then becomes part of the default) joins the candidates
 and the same rule picks from the union.
 
+The rule that picks ``GenerationConfig.min_similarity`` (:func:`choose_min_similarity`,
+written down in session 6 before any setting with a bound was measured): the settings of
+:data:`BOUND_SWEEP` (a hard bound of 0.4 or 0.5 on the Tanimoto similarity of every fill to
+its seed, 32 or 64 fills, mask fraction 0.25) and the current default (``steps1_best32_sim1``)
+qualify when, on both validation seed sets, their mean Tanimoto to the seed is at least 0.5,
+their Spearman at least 0.3, their cost at most 60 CPU-s per 200 molecules (the issue's cost
+goal) and they return at least 90% of the molecules asked; the one with the highest
+min(Spearman MOSES, Spearman ChEMBL) wins. If none qualifies the default stays as it is.
+
 The rule that picks ``sciml.rt.generation.AUTO_SETTINGS["selfies"]`` (:func:`choose`, written
 down before the last three settings were measured): the mask fraction stays at its default
 0.25; among those settings, the highest min(Spearman on MOSES seeds, Spearman on ChEMBL seeds)
@@ -66,6 +75,12 @@ CONFIGS = {
     "steps1_best32_sim3_mf015": dict(n_steps=1, best_of=32, similarity=3.0, mask_fraction=0.15),
     "steps1_best32_sim1_mf01": dict(n_steps=1, best_of=32, similarity=1.0, mask_fraction=0.1),
     "steps1_best32_sim3_mf01": dict(n_steps=1, best_of=32, similarity=3.0, mask_fraction=0.1),
+    # Session 6: a hard similarity bound (GenerationConfig.min_similarity).
+    "steps1_best32_min04": dict(n_steps=1, best_of=32, similarity=0.0, min_similarity=0.4),
+    "steps1_best32_min05": dict(n_steps=1, best_of=32, similarity=0.0, min_similarity=0.5),
+    "steps1_best64_min04": dict(n_steps=1, best_of=64, similarity=0.0, min_similarity=0.4),
+    "steps1_best64_min05": dict(n_steps=1, best_of=64, similarity=0.0, min_similarity=0.5),
+    "steps1_best64_sim1_min04": dict(n_steps=1, best_of=64, similarity=1.0, min_similarity=0.4),
 }
 #: The settings whose ``similarity`` :func:`choose_similarity` compares (0 first).
 SIMILARITY_SWEEP = (
@@ -81,6 +96,18 @@ LOCAL_SWEEP = (
     "steps1_best32_sim1_mf01",
     "steps1_best32_sim3_mf01",
 )
+#: The settings with a hard similarity bound that :func:`choose_min_similarity` compares.
+BOUND_SWEEP = (
+    "steps1_best32_min04",
+    "steps1_best32_min05",
+    "steps1_best64_min04",
+    "steps1_best64_min05",
+    "steps1_best64_sim1_min04",
+)
+#: The default before the bound (session 5's choice), the bound sweep's incumbent.
+BOUND_INCUMBENT = "steps1_best32_sim1"
+BOUND_MAX_COST = 60.0  # CPU-s per 200 molecules: the issue's generation cost goal
+MIN_RETURNED = 0.9  # share of the molecules asked
 LOCALITY_GOAL = 0.5  # mean Tanimoto to seed, issue 25
 SPEARMAN_FLOOR = 0.3
 SEED_SETS = ("moses_val", "chembl_val")
@@ -167,7 +194,12 @@ def choose(results: dict) -> str | None:
     best, best_score = None, -np.inf
     for name, config in CONFIGS.items():
         rows = [results.get(f"{name}/{s}") for s in SEED_SETS]
-        if "mask_fraction" in config or "similarity" in config or any(r is None for r in rows):
+        if (
+            "mask_fraction" in config
+            or "similarity" in config
+            or "min_similarity" in config
+            or any(r is None for r in rows)
+        ):
             continue
         if max(r["cpu_seconds_per_200"] for r in rows) > MAX_COST:
             continue
@@ -201,6 +233,48 @@ def choose_similarity(results: dict) -> str | None:
         return max(qualified, key=lambda n: rho[n])
     cheap = [n for n in table if rho[n] >= 0.9 * rho[SIMILARITY_SWEEP[0]]]
     return max(cheap, key=lambda n: tani[n])
+
+
+def choose_min_similarity(results: dict) -> str | None:
+    """The bound rule of the module docstring; None until its sweep is measured."""
+    names = (BOUND_INCUMBENT, *BOUND_SWEEP)
+    table = {n: [results.get(f"{n}/{s}") for s in SEED_SETS] for n in names}
+    if any(r is None for v in table.values() for r in v):
+        return None
+
+    def ok(r):
+        return (
+            r["tanimoto_mean"] >= LOCALITY_GOAL
+            and r["spearman"] >= SPEARMAN_FLOOR
+            and r["cpu_seconds_per_200"] <= BOUND_MAX_COST
+            and r["n_returned"] >= MIN_RETURNED * r["n_asked"]
+        )
+
+    qualified = [n for n, v in table.items() if all(ok(r) for r in v)]
+    if not qualified:
+        return BOUND_INCUMBENT
+    return max(qualified, key=lambda n: min(r["spearman"] for r in table[n]))
+
+
+def _bound_line(results: dict) -> str:
+    from sciml.rt.generation import AUTO_SETTINGS
+
+    chosen = choose_min_similarity(results)
+    if chosen is None:
+        return "The bound sweep (`GenerationConfig.min_similarity`) has not been measured."
+    auto = AUTO_SETTINGS["selfies"]
+    config = {"similarity": 0.0, "min_similarity": 0.0, **CONFIGS[chosen]}
+    same = all(auto[k] == config[k] for k in ("best_of", "similarity", "min_similarity"))
+    return (
+        f"**A hard similarity bound** (rule in the script's docstring, written before the "
+        f"bound was measured: mean Tanimoto >= {LOCALITY_GOAL}, Spearman >= {SPEARMAN_FLOOR}, "
+        f"at most {BOUND_MAX_COST:.0f} CPU-s per 200 molecules and at least "
+        f"{MIN_RETURNED:.0%} of the molecules asked, on both seed sets; the highest min "
+        f"Spearman; none qualifying: `{BOUND_INCUMBENT}` stays): **{chosen}**. The defaults "
+        f"for a SELFIES model (`AUTO_SETTINGS['selfies']` best_of, similarity, "
+        f"min_similarity) are **{auto['best_of']}, {auto['similarity']:g}, "
+        f"{auto['min_similarity']:g}**" + (" (the same)." if same else " (not the rule's choice).")
+    )
 
 
 def _similarity_line(results: dict) -> str:
@@ -243,8 +317,8 @@ def report(record: dict) -> str:
         "`n_steps`: fill passes (None: one token per pass); `best_of`: fills per candidate, "
         "the one the model predicts closest to the primer kept.\n",
         "| setting | seeds | Spearman (p) | mean RDKit QED at 0.3 / 0.5 / 0.7 / 0.9 | "
-        "Tanimoto to seed | single-fill validity | CPU-s per 200 |",
-        "|---|---|---|---|---|---|---|",
+        "Tanimoto to seed | single-fill validity | CPU-s per 200 | returned / asked |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for name, config in CONFIGS.items():
         for set_name in SEED_SETS:
@@ -258,7 +332,8 @@ def report(record: dict) -> str:
             lines.append(
                 f"| {name}{mark} `{config}` | {set_name} | {r['spearman']:.3f} "
                 f"({r['spearman_p']:.1g}) | {by} | {r['tanimoto_mean']:.2f} | "
-                f"{r['single_fill_validity']:.2f} | {r['cpu_seconds_per_200']:.1f} |"
+                f"{r['single_fill_validity']:.2f} | {r['cpu_seconds_per_200']:.1f} | "
+                f"{r['n_returned']} / {r['n_asked']} |"
             )
     lines += [
         "",
@@ -271,6 +346,8 @@ def report(record: dict) -> str:
         "fraction (the locality knob) keeps outputs nearer their seeds and steers less.",
         "",
         _similarity_line(results),
+        "",
+        _bound_line(results),
         "",
         f"Command: `{record['command']}` at {record['git_commit']}.",
         "",

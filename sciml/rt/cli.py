@@ -279,6 +279,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                 ("temperature", args.temperature),
                 ("best_of", args.best_of),
                 ("similarity", args.similarity),
+                ("min_similarity", args.min_similarity),
                 ("n_steps", args.n_steps),
                 ("mask", args.mask),
             )
@@ -593,6 +594,14 @@ def _add_generate_knobs(generate) -> None:
         help="weight of the Tanimoto similarity to the seed when the best of the fills is "
         "kept: the second locality knob, 0 = the predicted property alone, larger = outputs "
         f"nearer their seeds (default: auto, 1.0 for SELFIES models and 0 for SMILES ones; "
+        f"{chosen})",
+    )
+    generate.add_argument(
+        "--min-similarity",
+        type=float,
+        default=None,
+        help="refuse fills whose Tanimoto similarity (Morgan r=2) to their seed is below "
+        "this, in [0, 1): a hard locality bound, e.g. 0.4 (default: auto, "
         f"{chosen})",
     )
     generate.add_argument(

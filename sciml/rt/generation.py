@@ -95,8 +95,8 @@ def true_property(name: str, smiles: Sequence[str]) -> np.ndarray:
 #: seeds by the rule of that script (the setting that moves outputs nearest their seeds while
 #: the primer keeps steering on both seed sets); SMILES models keep 0 (not measured).
 AUTO_SETTINGS = {
-    "selfies": {"n_steps": 1, "best_of": 32, "similarity": 1.0},
-    "smiles": {"n_steps": None, "best_of": 4, "similarity": 0.0},
+    "selfies": {"n_steps": 1, "best_of": 32, "similarity": 1.0, "min_similarity": 0.0},
+    "smiles": {"n_steps": None, "best_of": 4, "similarity": 0.0, "min_similarity": 0.0},
 }
 
 
@@ -146,6 +146,14 @@ class GenerationConfig:
         ``benchmarks/results/rt_generation_settings.md``. Fills that give the seed back are
         never kept by the reranking (unless ``keep_seed``). ``"auto"`` (default):
         :data:`AUTO_SETTINGS` for the model's language (1.0 for SELFIES, 0 for SMILES).
+    min_similarity : float or "auto"
+        **A hard locality bound**, in [0, 1): a fill whose Tanimoto similarity (Morgan r=2,
+        2048 bits) to its seed is below it is refused like a filtered one (counted as
+        ``min_similarity`` in ``attrs["filtered_by"]``), in the reranking and in the
+        refills, so every output is at least this similar to its seed (the constrained
+        optimisation of the molecule-optimisation literature, e.g. Tanimoto >= 0.4). Fewer
+        fills survive a high bound, so more candidates may be needed (``max_rounds``).
+        0: no bound. ``"auto"`` (default): :data:`AUTO_SETTINGS` for the model's language.
     max_retries : int
         Refills of a candidate whose fills are all invalid or filtered.
     max_rounds : int
@@ -176,6 +184,7 @@ class GenerationConfig:
     temperature: float = 1.0
     best_of: int | Literal["auto"] = "auto"
     similarity: float | Literal["auto"] = "auto"
+    min_similarity: float | Literal["auto"] = "auto"
     max_retries: int = 3
     max_rounds: int = 4
     repair: bool = False
@@ -212,6 +221,11 @@ class GenerationConfig:
                     and math.isfinite(self.similarity)
                 ),
                 f"similarity must be 'auto' or a finite number >= 0, got {self.similarity!r}",
+            ),
+            (
+                self.min_similarity == "auto"
+                or (isinstance(self.min_similarity, int | float) and 0 <= self.min_similarity < 1),
+                f"min_similarity must be 'auto' or in [0, 1), got {self.min_similarity!r}",
             ),
             (self.max_rounds >= 1, f"max_rounds must be >= 1, got {self.max_rounds}"),
             (self.mask in MASKS, f"mask must be one of {MASKS}, got {self.mask!r}"),
@@ -487,23 +501,36 @@ def rerank(
 
 
 def _seed_similarity(fills: Sequence[Sequence[str | None]], seeds: Sequence[str]) -> np.ndarray:
-    """Tanimoto similarity (Morgan r=2, 2048 bits) of ``fills[j][i]`` to ``seeds[i]``; 0 if None."""
+    """Tanimoto similarity of ``fills[j][i]`` to ``seeds[i]``, ``(len(fills), len(seeds))``."""
+    return np.stack([tanimoto_to(seeds, row) for row in fills]) if fills else np.zeros((0, len(seeds)))
+
+
+def tanimoto_to(references: Sequence[str], smiles: Sequence[str | None]) -> np.ndarray:
+    """Tanimoto similarity (Morgan r=2, 2048 bits) of ``smiles[i]`` to ``references[i]``.
+
+    0 where either is None or does not parse.
+
+    Examples
+    --------
+    >>> tanimoto_to(["CCO", "c1ccccc1"], ["CCO", None]).tolist()
+    [1.0, 0.0]
+    """
     from sciml.chem.descriptors import morgan_fingerprints
 
-    distinct = sorted({*seeds, *(smi for row in fills for smi in row if smi is not None)})
-    bits = morgan_fingerprints(distinct, errors="nan")
+    if len(references) != len(smiles):
+        raise ValueError(f"{len(references)} references for {len(smiles)} molecules")
+    distinct = sorted({*references, *(smi for smi in smiles if smi is not None)})
+    bits = morgan_fingerprints(distinct, errors="nan") if distinct else np.zeros((0, 1))
     valid = ~np.isnan(bits).any(axis=1)
     bits = np.nan_to_num(bits) > 0
     where = {smi: k for k, smi in enumerate(distinct)}
-    out = np.zeros((len(fills), len(seeds)))
-    for i, seed in enumerate(seeds):
-        a = where[seed]
-        for j, row in enumerate(fills):
-            if row[i] is None or not (valid[a] and valid[b := where[row[i]]]):
-                continue
-            common = np.count_nonzero(bits[a] & bits[b])
-            union = np.count_nonzero(bits[a]) + np.count_nonzero(bits[b]) - common
-            out[j, i] = common / union if union else 1.0
+    out = np.zeros(len(smiles))
+    for i, (ref, smi) in enumerate(zip(references, smiles, strict=True)):
+        if smi is None or not (valid[a := where[ref]] and valid[b := where[smi]]):
+            continue
+        common = np.count_nonzero(bits[a] & bits[b])
+        union = np.count_nonzero(bits[a]) + np.count_nonzero(bits[b]) - common
+        out[i] = common / union if union else 1.0
     return out
 
 
@@ -579,8 +606,16 @@ class _Run:
         out = list(canonicalize_batch([t or "" for t in texts], errors="nan").values)
         self.counts["fills"] += len(out)
         self.counts["repaired"] += n_repaired
+        bound = cfg.min_similarity
+        sims = (
+            tanimoto_to([self.seeds[self.jobs[i][0]] for i in indices], out)
+            if bound > 0
+            else np.ones(len(out))
+        )
         for j, (i, smi) in enumerate(zip(indices, out, strict=True)):
             why = "invalid" if smi is None else self.filter.reason(smi)
+            if why is None and sims[j] < bound:
+                why = "min_similarity"
             if why is not None:
                 self.counts["invalid" if smi is None else "filtered"] += 1
                 self.reasons[i], out[j] = why, None
@@ -692,6 +727,8 @@ def _attrs(run: _Run, seed_inputs: list[str], invalid: list, n_rounds: int) -> d
     """The counts of :meth:`RegressionTransformer.generate`'s ``attrs``."""
     stats, n = run.stats.values(), run.config.n
     filtered_by = dict.fromkeys(run.filter.names, 0)
+    if run.config.min_similarity > 0:
+        filtered_by["min_similarity"] = 0
     for stat in stats:
         for why, count in stat.rejected.items():
             if why != "invalid":
