@@ -284,7 +284,7 @@ class _BestRecipe:
     """
 
     kind = "best"
-    stack_fields = ("inner_folds", "select_best", "members", "threads", "seed")
+    stack_fields = ("inner_folds", "select_best", "cross_endpoint", "members", "threads", "seed")
 
     def fit_size(self, n: int, n_sparsest: int) -> tuple[int, int]:
         # Members are fitted on the stack's inner folds: at most 3 (the fewest searched),
@@ -400,7 +400,8 @@ def best_from_options(options: Mapping[str, Any]):
     Parameters
     ----------
     options : mapping
-        Stack fields (``inner_folds``, ``select_best``, ``members``, ``threads``, ``seed``)
+        Stack fields (``inner_folds``, ``select_best``, ``cross_endpoint``, ``members``,
+        ``threads``, ``seed``)
         and, under a member's label, that member's fields.
 
     Returns
@@ -427,6 +428,7 @@ def best_from_options(options: Mapping[str, Any]):
         inner_folds=int(options.get("inner_folds", 3)),
         members=None if kept is None else tuple(kept),
         select_best=bool(options.get("select_best", False)),
+        cross_endpoint=bool(options.get("cross_endpoint", True)),
     )
 
 

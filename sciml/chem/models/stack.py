@@ -13,7 +13,15 @@ out-of-fold predictions of the *training* data:
 3. each member is refitted on all training molecules; predictions are the weighted sum.
 
 Since a single member is a feasible weighting, the combination is at least as good as
-the best member on the inner folds; the test data are never used. The spread across
+the best member on the inner folds; the test data are never used.
+
+4. With ``cross_endpoint`` (on in :func:`best_recipe`), an endpoint's weighted prediction is
+   corrected by a ridge regression on it and on every member's predictions of the *other*
+   endpoints (related assays inform each other: human and rat plasma protein binding, human
+   and rat microsomal clearance), fitted on the same out-of-fold predictions. The correction
+   is kept for an endpoint only when a nested 5-fold cross-validation over those
+   predictions scores it at least :data:`CROSS_MIN_GAIN` R² above the weights alone, so an
+   endpoint that its neighbours do not inform keeps the plain weighting. The spread across
 members (weighted standard deviation) is the uncertainty (``return_std``) and the
 per-molecule difficulty of normalised conformal intervals (:mod:`sciml.chem.conformal`).
 
@@ -57,6 +65,14 @@ from sciml.chem.models.options import option_sources, options_dict
 from sciml.train.checkpoint import CheckpointError
 
 __all__ = ["StackConfig", "StackedModel", "best_recipe", "simplex_weights"]
+
+#: Least labelled molecules (with every member's out-of-fold prediction) for an endpoint's
+#: cross-endpoint correction.
+CROSS_MIN_ROWS = 50
+#: Least gain in nested cross-validated R² for which a cross-endpoint correction is kept.
+CROSS_MIN_GAIN = 0.005
+#: Ridge penalties searched (generalised cross-validation) on standardised predictions.
+CROSS_ALPHAS = tuple(np.logspace(-2, 4, 25).tolist())
 
 #: Progress file of a stacked fit inside its checkpoint folder (weights-only torch file).
 _PROGRESS = "last.pt"
@@ -130,6 +146,10 @@ class StackConfig:
         Instead of fitting weights, give each endpoint wholly to the member with the best
         inner-fold score on it (a choice :func:`sciml.chem.tune.tune` can make on
         validation folds; the weights are the default).
+    cross_endpoint : bool
+        Correct each regression endpoint's combination by a ridge on the members'
+        predictions of the other endpoints, where nested cross-validation on the inner
+        folds says it helps (module docstring, step 4).
     """
 
     members: tuple[str, ...] = ()
@@ -138,6 +158,7 @@ class StackConfig:
     seed: int = 0
     threads: int | None = None
     select_best: bool = False
+    cross_endpoint: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "members", tuple(self.members))  # JSON gives a list
@@ -177,13 +198,16 @@ class StackedModel(MoleculeModel):
         Set by :meth:`load`; leave it out and pass ``members``.
     members : mapping of str to MoleculeModel
         Label -> unfitted model, at least two. Each is refitted ``inner_folds + 1`` times.
-    inner_folds, seed, threads, select_best
+    inner_folds, seed, threads, select_best, cross_endpoint
         See :class:`StackConfig`.
 
     Attributes
     ----------
     weights : dict
         Endpoint -> {label: weight} after :meth:`fit` or :meth:`load`.
+    cross : dict
+        Endpoint -> its cross-endpoint correction (standardisation, ridge coefficients,
+        penalty), for the endpoints where it was kept.
     max_cpu_minutes : float or None
         Budget in CPU minutes of this process (all threads) for :meth:`fit`, checked
         between steps (every call fits at least one step, so repeated resumes always finish);
@@ -205,6 +229,7 @@ class StackedModel(MoleculeModel):
         seed: int = 0,
         threads: int | None = None,
         select_best: bool = False,
+        cross_endpoint: bool = False,
     ):
         members = dict(members or {})
         if config is None:
@@ -220,10 +245,12 @@ class StackedModel(MoleculeModel):
                 seed,
                 threads,
                 select_best,
+                cross_endpoint,
             )
         super().__init__(config)
         self.members: dict[str, MoleculeModel] = members
         self.weights: dict[str, dict[str, float]] = {}
+        self.cross: dict[str, dict[str, Any]] = {}
         self.max_cpu_minutes: float | None = None
 
     @property
@@ -289,17 +316,7 @@ class StackedModel(MoleculeModel):
             self.weights, inner_r2 = {}, {}
             for t, target in enumerate(self.targets):
                 rows = ~np.isnan(train.y[:, t]) & np.isfinite(oof[:, :, t]).all(axis=0)
-                if rows.sum() >= 10 and self.config.select_best:
-                    w = _one_hot_best(
-                        [
-                            self._score(t, train.y[rows, t], oof[m, rows, t])
-                            for m in range(len(labels))
-                        ]
-                    )
-                elif rows.sum() >= 10:
-                    w = simplex_weights(oof[:, rows, t].T, train.y[rows, t])
-                else:  # too few labelled molecules to weigh: the plain average
-                    w = np.full(len(labels), 1.0 / len(labels))
+                w = self._weigh(t, oof[:, rows, t], train.y[rows, t])
                 self.weights[target] = dict(zip(labels, w.tolist(), strict=True))
                 # The task's own score: R² (regression), AUROC (binary: the weights combine
                 # probabilities, fitted by least squares, i.e. the Brier score).
@@ -308,7 +325,10 @@ class StackedModel(MoleculeModel):
                     for m, label in enumerate(labels)
                 }
                 inner_r2[target]["stack"] = self._score(t, train.y[rows, t], w @ oof[:, rows, t])
-            self._calibrate_on_inner_folds(train, oof)
+            self.cross, cv_mean = {}, None
+            if self.config.cross_endpoint:
+                cv_mean = self._fit_cross(train.y, oof)
+            self._calibrate_on_inner_folds(train, oof, cv_mean)
             for label in labels:
                 step = f"full_{label}"
                 fitted = progress.load_model(step)
@@ -327,6 +347,52 @@ class StackedModel(MoleculeModel):
         self.fit_info["weights"] = self.weights
         self.fit_info["inner_r2"] = inner_r2
 
+    def _weigh(self, t: int, preds: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Endpoint ``t``'s member weights from ``(M, n)`` out-of-fold predictions."""
+        m = preds.shape[0]
+        if len(y) < 10:  # too few labelled molecules to weigh: the plain average
+            return np.full(m, 1.0 / m)
+        if self.config.select_best:
+            return _one_hot_best([self._score(t, y, preds[k]) for k in range(m)])
+        return simplex_weights(preds.T, y)
+
+    def _fit_cross(self, y: np.ndarray, oof: np.ndarray) -> np.ndarray:
+        """Fit the cross-endpoint corrections worth keeping (step 4 of the module docstring).
+
+        Returns the ``(n, T)`` combined out-of-fold predictions, corrected by the
+        cross-validated corrections where one is kept (for the conformal scores).
+        """
+        from sciml.chem.splits import kfold
+        from sciml.train.tasks import BinaryTask
+
+        mean, _ = self._combine(oof)
+        n_tasks = len(self.targets)
+        report = {}
+        finite = np.isfinite(oof).all(axis=(0, 2))
+        for t, target in enumerate(self.targets):
+            idx = np.flatnonzero(~np.isnan(y[:, t]) & finite)
+            if n_tasks < 2 or isinstance(self.tasks[t], BinaryTask) or len(idx) < CROSS_MIN_ROWS:
+                continue
+            base, corrected = np.empty(len(idx)), np.empty(len(idx))
+            for a, b in kfold(len(idx), 5, seed=self.config.seed):
+                ra, rb = idx[a], idx[b]
+                w = self._weigh(t, oof[:, ra, t], y[ra, t])
+                base[b] = w @ oof[:, rb, t]
+                fit = _ridge(_cross_features(w @ oof[:, ra, t], oof[:, ra], t), y[ra, t])
+                corrected[b] = _apply_ridge(fit, _cross_features(base[b], oof[:, rb], t))
+            r2_base = self._score(t, y[idx, t], base)
+            r2_cross = self._score(t, y[idx, t], corrected)
+            kept = bool(np.isfinite(r2_cross) and r2_cross >= r2_base + CROSS_MIN_GAIN)
+            report[target] = {"cv_r2_weights": r2_base, "cv_r2_cross": r2_cross, "kept": kept}
+            if kept:
+                self.cross[target] = _ridge(
+                    _cross_features(mean[idx, t], oof[:, idx], t), y[idx, t]
+                )
+                report[target]["alpha"] = self.cross[target]["alpha"]
+                mean[idx, t] = corrected
+        self.fit_info["cross_endpoint"] = report
+        return mean
+
     def _score(self, t: int, y: np.ndarray, pred: np.ndarray) -> float:
         """Endpoint ``t``'s task score (R² or AUROC) of model-unit predictions; NaN if undefined."""
         task = self.tasks[t]
@@ -335,7 +401,9 @@ class StackedModel(MoleculeModel):
         except (ValueError, ZeroDivisionError, FloatingPointError):
             return float("nan")
 
-    def _calibrate_on_inner_folds(self, train: LabelledSet, oof: np.ndarray) -> None:
+    def _calibrate_on_inner_folds(
+        self, train: LabelledSet, oof: np.ndarray, mean: np.ndarray | None = None
+    ) -> None:
         """Normalised conformal scores from the inner folds' out-of-fold residuals.
 
         Every training molecule was predicted by members that did not see it, so intervals
@@ -347,7 +415,8 @@ class StackedModel(MoleculeModel):
         """
         from sciml.chem.conformal import ConformalScores
 
-        mean, _ = self._combine(oof)
+        if mean is None:
+            mean, _ = self._combine(oof)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             spread = np.nanstd(oof, axis=0)
@@ -382,7 +451,13 @@ class StackedModel(MoleculeModel):
         return mean, std
 
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        mean, std = self._combine(self._draws(smiles))
+        draws = self._draws(smiles)
+        mean, std = self._combine(draws)
+        for t, target in enumerate(self.targets):
+            if target in self.cross:
+                x = _cross_features(mean[:, t], draws, t)
+                ok = np.isfinite(x).all(axis=1)  # else: the weights alone
+                mean[ok, t] = _apply_ridge(self.cross[target], x[ok])
         return mean, (std if return_std else None)
 
     def _difficulty(self, smiles: list[str]) -> np.ndarray:
@@ -411,6 +486,8 @@ class StackedModel(MoleculeModel):
         return {
             "members": folders,
             "weights": self.weights,
+            "cross": self.cross,
+            "cross_endpoint": self.fit_info.get("cross_endpoint", {}),
             "inner_r2": self.fit_info.get("inner_r2", {}),
             "uncertainty": self.uncertainty_method,
         }
@@ -431,6 +508,10 @@ class StackedModel(MoleculeModel):
             }
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(f"{directory}: malformed stacking weights ({exc})") from exc
+        self.cross = _checked_cross(
+            extra.get("cross", {}), self.targets, len(self.config.members), directory
+        )
+        self.fit_info["cross_endpoint"] = extra.get("cross_endpoint", {})
         self.members = {}
         for label, kind in zip(self.config.members, self.config.kinds, strict=True):
             self.members[label] = load_member(directory, folders[label], kind, self, "stack")
@@ -448,6 +529,56 @@ class StackedModel(MoleculeModel):
         (top / _PROGRESS).unlink(missing_ok=True)
         if top.is_dir() and not any(top.iterdir()):
             top.rmdir()
+
+
+def _cross_features(stacked: np.ndarray, draws: np.ndarray, t: int) -> np.ndarray:
+    """``(n, 1 + M (T - 1))``: endpoint ``t``'s combination, then every member's other endpoints."""
+    others = [s for s in range(draws.shape[2]) if s != t]
+    rest = draws[:, :, others].transpose(1, 0, 2).reshape(draws.shape[1], -1)
+    return np.column_stack([stacked, rest])
+
+
+def _ridge(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    """Ridge on standardised ``x`` with its penalty by generalised cross-validation."""
+    from sklearn.linear_model import RidgeCV
+
+    center, scale = x.mean(axis=0), x.std(axis=0)
+    scale = np.where(scale > 0, scale, 1.0)
+    fit = RidgeCV(alphas=CROSS_ALPHAS).fit((x - center) / scale, y)
+    return {
+        "center": center.tolist(),
+        "scale": scale.tolist(),
+        "coef": np.asarray(fit.coef_).tolist(),
+        "intercept": float(fit.intercept_),
+        "alpha": float(fit.alpha_),
+    }
+
+
+def _apply_ridge(fit: Mapping[str, Any], x: np.ndarray) -> np.ndarray:
+    center, scale = np.asarray(fit["center"]), np.asarray(fit["scale"])
+    return ((x - center) / scale) @ np.asarray(fit["coef"]) + fit["intercept"]
+
+
+def _checked_cross(
+    cross: Any, targets: list[str], n_members: int, directory: Path
+) -> dict[str, dict[str, Any]]:
+    """The stored cross-endpoint corrections, refusing malformed ones (numbers only)."""
+    width = 1 + n_members * (len(targets) - 1)
+    out: dict[str, dict[str, Any]] = {}
+    try:
+        for target, fit in dict(cross).items():
+            if target not in targets:
+                raise ValueError(f"unknown endpoint {target!r}")
+            vectors = {k: [float(v) for v in fit[k]] for k in ("center", "scale", "coef")}
+            scalars = {k: float(fit[k]) for k in ("intercept", "alpha")}
+            if any(len(v) != width for v in vectors.values()):
+                raise ValueError(f"{target}: {width} coefficients expected")
+            if not all(np.isfinite(v).all() for v in (*vectors.values(), [*scalars.values()])):
+                raise ValueError(f"{target}: non-finite values")
+            out[target] = {**vectors, **scalars}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{directory}: malformed cross-endpoint corrections ({exc})") from exc
+    return out
 
 
 class _Progress:
@@ -584,6 +715,7 @@ def best_recipe(
     inner_folds: int = 3,
     members: tuple[str, ...] | None = None,
     select_best: bool = False,
+    cross_endpoint: bool = True,
 ) -> StackedModel:
     """The default model of ``sciml fit``: two LightGBMs and a D-MPNN stacked on inner CV folds.
 
@@ -621,6 +753,10 @@ def best_recipe(
     select_best : bool
         Give each endpoint to its best member on the inner folds instead of weighting
         (:class:`StackConfig`).
+    cross_endpoint : bool
+        Correct each endpoint by the members' predictions of the other endpoints where
+        nested cross-validation on the inner folds says it helps (:class:`StackConfig`;
+        added in session 6 on inner-fold evidence, ``benchmarks/results/adme_best.md``).
 
     Raises
     ------
@@ -662,4 +798,5 @@ def best_recipe(
         seed=seed,
         threads=threads,
         select_best=select_best,
+        cross_endpoint=cross_endpoint,
     )
