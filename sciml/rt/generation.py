@@ -502,7 +502,9 @@ def rerank(
 
 def _seed_similarity(fills: Sequence[Sequence[str | None]], seeds: Sequence[str]) -> np.ndarray:
     """Tanimoto similarity of ``fills[j][i]`` to ``seeds[i]``, ``(len(fills), len(seeds))``."""
-    return np.stack([tanimoto_to(seeds, row) for row in fills]) if fills else np.zeros((0, len(seeds)))
+    return (
+        np.stack([tanimoto_to(seeds, row) for row in fills]) if fills else np.zeros((0, len(seeds)))
+    )
 
 
 def tanimoto_to(references: Sequence[str], smiles: Sequence[str | None]) -> np.ndarray:
@@ -805,7 +807,7 @@ def _warn_shortfall(shortfall: list[dict], n: int, n_rounds: int, n_pairs: int) 
         f"molecules after {n_rounds} round(s): "
         + "; ".join(lines)
         + more
-        + " (frame.attrs['shortfall'] lists them all; raise max_rounds or mask_fraction)",
+        + " (frame.attrs['shortfall'] lists them all; raise max_rounds or mask_fraction, or lower min_similarity)",
         GenerationWarning,
         stacklevel=3,
     )

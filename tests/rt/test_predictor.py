@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -231,6 +233,37 @@ def test_similarity_reranks_towards_the_seed_and_never_keeps_the_seed(trained_rt
     assert 0.2 < sims[0, 0] < 1 and sims[0, 1] == 0
     with pytest.raises(ValueError, match="similarity must be .auto. or a finite number >= 0"):
         trained_rt.generate([seed], {"qed": 0.5}, similarity=-1)
+
+
+def test_min_similarity_bounds_every_output_and_counts_what_it_refused(trained_rt, molecules):
+    seeds = molecules[:3]
+    kwargs = dict(n=3, mask_fraction=0.5, max_rounds=2, best_of=4, exclude={})
+    bound = 0.45
+    with warnings.catch_warnings():  # the tiny RT falls short of n: not under test here
+        warnings.simplefilter("ignore", generation.GenerationWarning)
+        free = trained_rt.generate(seeds, {"qed": [0.3, 0.8]}, **kwargs)
+        out = trained_rt.generate(seeds, {"qed": [0.3, 0.8]}, min_similarity=bound, **kwargs)
+    canon = dict(zip(seeds, trained_rt.encode(seeds).canonical, strict=True))
+    sims = generation.tanimoto_to([canon[s] for s in out["seed"]], out["smiles"].tolist())
+    assert len(out) and (sims >= bound).all()
+    free_sims = generation.tanimoto_to([canon[s] for s in free["seed"]], free["smiles"].tolist())
+    assert (free_sims < bound).any()  # the bound had something to refuse
+    a = out.attrs
+    assert "min_similarity" in a["filtered_by"]
+    assert (
+        len(out)
+        + a["n_invalid"]
+        + a["n_filtered"]
+        + a["n_duplicates"]
+        + a["n_unchanged"]
+        + a["n_surplus"]
+        == a["n_generated"]
+    )
+    with pytest.raises(ValueError, match=r"min_similarity must be 'auto' or in \[0, 1\)"):
+        trained_rt.generate(seeds, {"qed": 0.5}, min_similarity=1.0)
+    assert generation.tanimoto_to(["CCO"], ["not a smiles"]).tolist() == [0.0]
+    with pytest.raises(ValueError, match="2 references for 1 molecules"):
+        generation.tanimoto_to(["CCO", "CCN"], ["CCO"])
 
 
 def test_fit_names_or_skips_molecules_longer_than_the_encoder(molecules, qed_frame):
