@@ -475,3 +475,102 @@ def test_best_recipe_keeps_catboost_opt_in_and_members_reach_the_cli(tmp_path, c
     argv = ["fit", "--train", str(train), "--targets", "y", "--model", "rf"]
     assert main([*argv, "--members", "gbm,gnn", "--out", str(tmp_path / "m")]) == 2
     assert "--members applies to --model ensemble and --model best" in capsys.readouterr().err
+
+
+XE_SMILES = [f"{'C' * k}{tail}" for k in range(1, 28) for tail in ("O", "N", "Cl")]
+
+
+def _xe_truth(smiles) -> np.ndarray:
+    """Endpoint a: heavy atoms (with a fixed per-molecule wiggle); b = 2 a + 1, less wiggle."""
+    import zlib
+
+    from rdkit import Chem
+
+    a = np.array(
+        [
+            Chem.MolFromSmiles(s).GetNumHeavyAtoms()
+            + np.random.default_rng(zlib.crc32(s.encode())).normal()
+            for s in smiles
+        ]
+    )
+    return np.column_stack([a, 2 * a + 1])
+
+
+@dataclass(frozen=True)
+class BlindConfig:
+    seed: int = 0
+
+
+class HalfBlindOracle(MoleculeModel):
+    """Predicts endpoint a with noise and knows nothing of b (noise around b's mean)."""
+
+    name = "half_blind"
+    config_cls = BlindConfig
+
+    def _fit(self, train, val, checkpoints=None):
+        self.mean_b = float(np.nanmean(train.y[:, 1]))
+
+    def _save(self, directory):
+        return {"mean_b": self.mean_b}
+
+    def _load(self, directory, extra):
+        self.mean_b = float(extra["mean_b"])
+
+    def _predict(self, smiles, return_std):
+        import zlib
+
+        truth = _xe_truth(smiles)
+        noise = np.array(
+            [
+                np.random.default_rng([zlib.crc32(s.encode()), self.config.seed]).normal(size=2)
+                for s in smiles
+            ]
+        )
+        return np.column_stack(
+            [truth[:, 0] + 0.5 * noise[:, 0], self.mean_b + 3 * noise[:, 1]]
+        ), None
+
+
+def test_cross_endpoint_correction_learns_an_endpoint_from_its_neighbour(tmp_path, monkeypatch):
+    # b is a linear function of a, which the members predict well; they know nothing of b.
+    # The correction must be kept for b (nested CV on inner folds), learn b from the
+    # members' predictions of a, survive a round trip, and refuse tampered coefficients.
+    truth = _xe_truth(XE_SMILES)
+    y = pd.DataFrame({"a": truth[:, 0], "b": truth[:, 1]})
+    y.loc[::5, "b"] = np.nan  # b has fewer labels (65 of 81)
+    members = {"x": HalfBlindOracle(seed=1), "z": HalfBlindOracle(seed=2)}
+    plain = StackedModel(members=dict(members), inner_folds=3).fit(XE_SMILES, y)
+    model = StackedModel(members=dict(members), inner_folds=3, cross_endpoint=True).fit(
+        XE_SMILES, y
+    )
+    report = model.fit_info["cross_endpoint"]
+    assert report["b"]["kept"] and "b" in model.cross
+    assert report["b"]["cv_r2_cross"] > report["b"]["cv_r2_weights"] + 0.5, report
+    assert plain.cross == {} and "cross_endpoint" not in plain.fit_info
+    query = [f"{'C' * k}Br" for k in range(2, 20)]
+    want = _xe_truth(query)[:, 1]
+    r2 = {
+        name: 1 - np.sum((m.predict(query)["b"] - want) ** 2) / np.sum((want - want.mean()) ** 2)
+        for name, m in (("plain", plain), ("cross", model))
+    }
+    assert r2["plain"] < 0.1 and r2["cross"] > 0.8, r2
+    # Endpoints without labels enough for nested CV, and best_recipe's default.
+    assert (
+        best_recipe().config.cross_endpoint
+        and not best_recipe(cross_endpoint=False).config.cross_endpoint
+    )
+    before = model.predict(query, return_std=True, interval=0.8)
+    import sciml.chem.models as registry
+
+    monkeypatch.setitem(registry._LOADABLE, "half_blind", HalfBlindOracle)  # a test member
+    loaded = load_model(model.save(tmp_path / "xe"))
+    pd.testing.assert_frame_equal(before, loaded.predict(query, return_std=True, interval=0.8))
+    meta = json.loads((tmp_path / "xe" / "model.json").read_text())
+    meta["extra"]["cross"]["b"]["coef"] = meta["extra"]["cross"]["b"]["coef"][:-1]
+    (tmp_path / "xe" / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="malformed cross-endpoint corrections"):
+        load_model(tmp_path / "xe")
+    meta["extra"]["cross"]["b"]["coef"] = "os.system"
+    (tmp_path / "xe" / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="malformed cross-endpoint corrections"):
+        load_model(tmp_path / "xe")
