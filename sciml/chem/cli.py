@@ -13,8 +13,11 @@
 
 The default model is ``best`` (:func:`sciml.chem.models.best_recipe`): LightGBM on two
 feature sets and a D-MPNN, stacked per endpoint by weights fitted on inner CV folds of the
-training data, with ``--transform auto``; it checkpoints every member fit, so ``--resume``
-continues a killed fit and ``--max-minutes`` (CPU minutes) stops it cleanly.
+training data, with ``--transform auto``; with several endpoints, each is corrected by the
+members' predictions of the others where nested CV on those folds says it helps
+(``cross_endpoint``; the ``--config`` file ``{"model": "best", "options":
+{"cross_endpoint": false}}`` turns it off). It checkpoints every member fit, so
+``--resume`` continues a killed fit and ``--max-minutes`` (CPU minutes) stops it cleanly.
 
 ``sciml predict`` streams: it reads, predicts and writes ``--chunk-size`` rows at a time,
 so memory does not grow with the file. The output keeps every input column and the input
@@ -492,6 +495,16 @@ def _cmd_fit(args: argparse.Namespace) -> int:
             + "; ".join(
                 f"{t}: " + ", ".join(f"{k} {w:.2f}" for k, w in ws.items())
                 for t, ws in model.fit_info["weights"].items()
+            )
+        )
+    if model.fit_info.get("cross_endpoint"):
+        print(
+            "cross-endpoint correction (nested CV R² on inner folds, weights alone -> "
+            "corrected; kept when it gains >= 0.005): "
+            + "; ".join(
+                f"{t}: {r['cv_r2_weights']:.3f} -> {r['cv_r2_cross']:.3f} "
+                + ("kept" if r["kept"] else "not kept")
+                for t, r in model.fit_info["cross_endpoint"].items()
             )
         )
     if "n_calibration" in model.fit_info:

@@ -251,6 +251,9 @@ def test_sciml_fit_defaults_to_the_best_recipe(train_csv, tmp_path, capsys):
     assert "stacking weights (fitted on inner folds of the training data): logp: gbm" in printed
     model = load_model(out)
     assert isinstance(model, StackedModel) and model.transforms.kinds["t_half"] == "log10"
+    assert model.config.cross_endpoint  # the default recipe corrects across endpoints
+    if model.fit_info["cross_endpoint"]:  # endpoints with labels enough for nested CV
+        assert "cross-endpoint correction (nested CV" in printed
     assert model.members["gnn"].config.hidden == 16 and model.members["gbm"].config.n_jobs == 1
     assert not (out / "checkpoints").exists()  # removed once the model is saved
     preds = tmp_path / "p.csv"
@@ -554,7 +557,11 @@ def test_cross_endpoint_correction_learns_an_endpoint_from_its_neighbour(tmp_pat
         for name, m in (("plain", plain), ("cross", model))
     }
     assert r2["plain"] < 0.1 and r2["cross"] > 0.8, r2
-    # Endpoints without labels enough for nested CV, and best_recipe's default.
+    # best_recipe's default, and the --config switch (a 'sciml tune'-style options dict).
+    from sciml.chem.tune import best_from_options
+
+    assert not best_from_options({"cross_endpoint": False}).config.cross_endpoint
+    assert best_from_options({}).config.cross_endpoint
     assert (
         best_recipe().config.cross_endpoint
         and not best_recipe(cross_endpoint=False).config.cross_endpoint
