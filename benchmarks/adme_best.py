@@ -227,9 +227,19 @@ def run_fang(
         transforms="auto",
         checkpoints=plan,
     )
+    out = _fang_record(model, split, endpoint, cpu0, wall0, n_train=len(split.train))
+    cache.mkdir(parents=True, exist_ok=True)
+    with atomic_write(done, "w") as handle:
+        json.dump(out, handle)
+    model.clear_checkpoints(plan)
+    _log(f"fang {endpoint}: {out['cpu_s']:.0f} CPU-s, {out['wall_s']:.0f} s wall")
+
+
+def _fang_record(model, split, endpoint: str, cpu0: float, wall0: float, **extra) -> dict:
+    """A fitted Fang model's test predictions, members, intervals and provenance."""
     test_smiles = split.test["smiles"].tolist()
     frame = model.predict(test_smiles, interval=LEVEL, domain=True)
-    out = {
+    return {
         "endpoint": endpoint,
         "truth": split.test[endpoint].tolist(),
         "pred": frame[endpoint].tolist(),
@@ -243,7 +253,7 @@ def run_fang(
         "weights": model.fit_info["weights"][endpoint],
         "inner_r2": model.fit_info["inner_r2"][endpoint],
         "transform": model.transforms.explain(),
-        "n_train": len(split.train),
+        **extra,
         "cpu_s": time.process_time() - cpu0,
         "wall_s": time.perf_counter() - wall0,
         "command": command_line(),
@@ -251,11 +261,6 @@ def run_fang(
         "load_at_end": load_average(),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
     }
-    cache.mkdir(parents=True, exist_ok=True)
-    with atomic_write(done, "w") as handle:
-        json.dump(out, handle)
-    model.clear_checkpoints(plan)
-    _log(f"fang {endpoint}: {out['cpu_s']:.0f} CPU-s, {out['wall_s']:.0f} s wall")
 
 
 def _fang_pool(exclude: set[str]) -> pd.DataFrame:
@@ -306,33 +311,18 @@ def run_fang_multi(endpoint: str, threads: int) -> None:
         transforms="auto",
         checkpoints=plan,
     )
-    frame = model.predict(test_smiles, interval=LEVEL, domain=True)
-    out = {
-        "endpoint": endpoint,
-        "protocol": "all six endpoints' training sets in one fit, this endpoint's test "
+    out = _fang_record(
+        model,
+        split,
+        endpoint,
+        cpu0,
+        wall0,
+        protocol="all six endpoints' training sets in one fit, this endpoint's test "
         "molecules removed",
-        "truth": split.test[endpoint].tolist(),
-        "pred": frame[endpoint].tolist(),
-        "members": {
-            label: member.predict(test_smiles)[endpoint].tolist()
-            for label, member in model.members.items()
-        },
-        "lower": frame[f"{endpoint}_lower"].tolist(),
-        "upper": frame[f"{endpoint}_upper"].tolist(),
-        "in_domain": frame["in_domain"].astype(bool).tolist(),
-        "weights": model.fit_info["weights"][endpoint],
-        "inner_r2": model.fit_info["inner_r2"][endpoint],
-        "cross_endpoint": model.fit_info.get("cross_endpoint", {}),
-        "transform": model.transforms.explain(),
-        "n_train": int(pool[endpoint].notna().sum()),
-        "n_molecules": len(pool),
-        "cpu_s": time.process_time() - cpu0,
-        "wall_s": time.perf_counter() - wall0,
-        "command": command_line(),
-        "git": git_commit(),
-        "load_at_end": load_average(),
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-    }
+        cross_endpoint=model.fit_info.get("cross_endpoint", {}),
+        n_train=int(pool[endpoint].notna().sum()),
+        n_molecules=len(pool),
+    )
     CACHE.mkdir(parents=True, exist_ok=True)
     with atomic_write(done, "w") as handle:
         json.dump(out, handle)
@@ -998,23 +988,25 @@ def report(data: pd.DataFrame, command: str) -> str:
             lines.append(
                 f"| {name} | " + " | ".join(f"{v:.3f}" for v in m) + f" | **{m.mean():.3f}** |"
             )
-        v1 = _v1_recipe(data, split)
-        if v1 is not None:
-            lines.append(
-                "| earlier: the session-5 recipe (no correction; members before later "
-                "descriptor changes), same folds (adme_best_v1_preds.csv.gz) | "
-                + " | ".join(f"{v:.3f}" for v in v1)
-                + f" | {v1.mean():.3f} |"
+        earlier_rows = [
+            (
+                "earlier: the session-5 recipe (no correction; members before later "
+                "descriptor changes), same folds (adme_best_v1_preds.csv.gz)",
+                _v1_recipe(data, split),
             )
+        ]
         if split == "random":
-            earlier = _earlier_average(data, [f for f in folds if f["split"] == "random"])
-            if earlier is not None:
-                lines.append(
-                    "| earlier: GBM + GNN plain average, same folds "
-                    "(adme_study_protocol_oof.csv.gz) | "
-                    + " | ".join(f"{v:.3f}" for v in earlier)
-                    + f" | {earlier.mean():.3f} |"
+            earlier_rows.append(
+                (
+                    "earlier: GBM + GNN plain average, same folds (adme_study_protocol_oof.csv.gz)",
+                    _earlier_average(data, [f for f in folds if f["split"] == "random"]),
                 )
+            )
+        lines += [
+            f"| {label} | " + " | ".join(f"{v:.3f}" for v in row) + f" | {row.mean():.3f} |"
+            for label, row in earlier_rows
+            if row is not None
+        ]
         lines.append("")
         lines += _correction_lines(table, folds, split)
         part = [f for f in folds if f["split"] == split]
