@@ -1107,10 +1107,11 @@ def report(data: pd.DataFrame, command: str) -> str:
             f"| {f['split']} | {f['fold']} | `{f['command']}` | {f['git']} | {f['date']} "
             f"| {f['load_at_end']} |"
         )
-    for e, f in _stored_fang().items():
-        lines.append(
-            f"| fang | {e} | `{f['command']}` | {f['git']} | {f['date']} | {f['load_at_end']} |"
-        )
+    for part, prefix in (("fang", "fang"), ("fang_multi", "fangmulti")):
+        lines += [
+            f"| {part} | {e} | `{f['command']}` | {f['git']} | {f['date']} | {f['load_at_end']} |"
+            for e, f in _stored_fang(prefix).items()
+        ]
     if predictor is not None:
         lines.append(
             f"| predictor | - | `{predictor['command']}` | {predictor['git']} | "
