@@ -13,7 +13,7 @@ reasons on the same random folds (``kfold(n, 5, seed=0)``), with the adapted enc
    variance), for the DA embedding and for the frozen MLM embedding.
 2. **No new signal about the trees' errors.** Does the embedding predict what the trees get
    wrong? The residuals of ``gbm_rich`` on each test fold (its predictions are
-   ``adme_best_preds.csv.gz``'s, the same model as ``adme_da_features``' ``rich`` arm) are
+   ``adme_best_v1_preds.csv.gz``'s, the same model as ``adme_da_features``' ``rich`` arm) are
    regressed on the embedding by ridge with 5-fold cross-validation inside the test fold;
    the same for the target itself (the embedding's own signal) and, as a control, for the
    descriptors. A diagnostic only: nothing here chooses a model.
@@ -21,7 +21,8 @@ reasons on the same random folds (``kfold(n, 5, seed=0)``), with the adapted enc
     SCIML_DATA_DIR=../shared/data python benchmarks/adme_da_why.py
 
 Needs ``benchmarks/.cache/adme_da_features/fold*_adapt`` (``adme_da_features.py``'s
-adaptation checkpoints; loading them does not train again) and ``adme_best_preds.csv.gz``.
+adaptation checkpoints; loading them does not train again) and ``adme_best_v1_preds.csv.gz``
+(the session-5 ``adme_best`` predictions it was measured with).
 Writes ``benchmarks/results/adme_da_why.md`` and ``adme_da_why.csv`` (every R², per fold);
 ``--report-only`` rebuilds the markdown from the CSV.
 """
@@ -96,7 +97,9 @@ def measure() -> pd.DataFrame:
     y = data[ENDPOINTS].to_numpy(float)
     desc = compute_descriptors(smiles, n_jobs=1, errors="nan", progress=False).to_numpy(float)
     desc = np.nan_to_num(desc, nan=0.0, posinf=0.0, neginf=0.0)
-    preds = pd.read_csv(ROOT / "results" / "adme_best_preds.csv.gz")
+    # The gbm_rich predictions this diagnostic was measured with (session 5's adme_best run,
+    # kept as adme_best_v1_preds.csv.gz when session 6 reran adme_best with a new recipe).
+    preds = pd.read_csv(ROOT / "results" / "adme_best_v1_preds.csv.gz")
     preds = preds[preds["split"] == "random"]
     cfg = TransformerConfig()
     precision = da._precision()
