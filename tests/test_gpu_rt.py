@@ -26,6 +26,11 @@ def test_plan_trains_the_large_model_then_evaluates_it(tmp_path):
     assert train[train.index("--size") + 1] == "512x8"
     assert train[train.index("--max-minutes") + 1] == "10.0"
     assert evaluate[0] == "--eval-only" and "--record" in evaluate
+    for stage in (train, evaluate):  # issue 25's model: the drug corpus, SELFIES
+        assert stage[stage.index("--corpus") + 1] == "drug"
+        assert stage[stage.index("--language") + 1] == "selfies"
+    smoke = gpu_rt.plan(gpu_rt.parse_args(["--dry-run"]))[0]
+    assert smoke[smoke.index("--corpus") + 1] == "moses"
 
 
 def test_dry_run_writes_a_report(tmp_path, shared_data):
