@@ -15,8 +15,7 @@ The default model is ``best`` (:func:`sciml.chem.models.best_recipe`): LightGBM 
 feature sets and a D-MPNN, stacked per endpoint by weights fitted on inner CV folds of the
 training data, with ``--transform auto``; with several endpoints, each is corrected by the
 members' predictions of the others where nested CV on those folds says it helps
-(``cross_endpoint``; the ``--config`` file ``{"model": "best", "options":
-{"cross_endpoint": false}}`` turns it off). It checkpoints every member fit, so
+(``cross_endpoint``; ``--set cross_endpoint=false`` turns it off). It checkpoints every member fit, so
 ``--resume`` continues a killed fit and ``--max-minutes`` (CPU minutes) stops it cleanly.
 
 ``sciml predict`` streams: it reads, predicts and writes ``--chunk-size`` rows at a time,
@@ -221,7 +220,8 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FIELD=VALUE",
         help="set any configuration field of the model (repeatable), e.g. "
         "--set hidden=300 --set descriptors=false; for best and ensemble "
-        "address a member: --set gnn.hidden=300 --set gbm.num_leaves=63",
+        "address a member: --set gnn.hidden=300 --set gbm.num_leaves=63; best's own "
+        "options are bare: --set cross_endpoint=false --set inner_folds=5",
     )
     parser.add_argument(
         "--errors",
@@ -646,6 +646,11 @@ def _member_overrides(overrides: list, labels: list[str], what: str) -> dict[str
                 f"--model {what}: --set {key}=... must name a member, e.g. "
                 f"--set {_member_with(key, labels, what)}.{key}=...; members: "
                 f"{', '.join(labels)}"
+                + (
+                    f" (the stack's own options are bare: {', '.join(STACK_SET_FIELDS)})"
+                    if what == "best"
+                    else ""
+                )
             )
         if label not in labels:
             raise ValueError(
@@ -653,6 +658,10 @@ def _member_overrides(overrides: list, labels: list[str], what: str) -> dict[str
             )
         out.setdefault(label, {})[field] = value
     return out
+
+
+#: Options of the best stack itself that ``--set KEY=VALUE`` takes without a member label.
+STACK_SET_FIELDS = ("inner_folds", "select_best", "cross_endpoint")
 
 
 def _best(args: argparse.Namespace):
@@ -666,7 +675,12 @@ def _best(args: argparse.Namespace):
                 f"--{flag.replace('_', '-')} does not apply to --model best; "
                 "set a member's option with --set gnn.FIELD=VALUE"
             )
-    options = _member_overrides(args.overrides, list(BEST_MEMBERS), "best")
+    # Bare --set keys that are the stack's own options (inner_folds, select_best,
+    # cross_endpoint); LABEL.FIELD keys reach a member.
+    stack_sets = {k: v for k, v in args.overrides if k in STACK_SET_FIELDS}
+    options = _member_overrides(
+        [(k, v) for k, v in args.overrides if k not in STACK_SET_FIELDS], list(BEST_MEMBERS), "best"
+    )
     if args.epochs is not None:
         options.setdefault("gnn", {}).setdefault("epochs", args.epochs)
     # A 'sciml tune --model best' result (stack options, members' options under their
@@ -680,6 +694,7 @@ def _best(args: argparse.Namespace):
         config["threads"] = args.threads
     if args.members:
         config["members"] = list(args.members)
+    config.update(stack_sets)
     return best_from_options(config)
 
 

@@ -419,6 +419,15 @@ def best_from_options(options: Mapping[str, Any]):
             f"best configuration has unknown option(s) {unknown}; stack options: "
             f"{', '.join(_BestRecipe.stack_fields)}, members: {', '.join(BEST_MEMBERS)}"
         )
+    for key in ("select_best", "cross_endpoint"):
+        if key in options and not isinstance(options[key], bool):
+            raise ValueError(f"best option {key} must be true or false, got {options[key]!r}")
+    if "inner_folds" in options and (
+        isinstance(options["inner_folds"], bool) or not isinstance(options["inner_folds"], int)
+    ):
+        raise ValueError(
+            f"best option inner_folds must be an integer, got {options['inner_folds']!r}"
+        )
     kept = options.get("members")
     kept = None if kept is None else _member_list(kept)
     return best_recipe(

@@ -287,6 +287,8 @@ def test_sciml_fit_defaults_to_the_best_recipe(train_csv, tmp_path, capsys):
         (["--set", "gnn.width=3"], "member 'gnn' (gnn) has no option(s) width"),
         (["--val-fraction", "0.2"], "--val-fraction does not apply to --model best"),
         (["--threads", "0"], "--threads must be at least 1"),
+        (["--set", "cross_endpoint=maybe"], "best option cross_endpoint must be true or false"),
+        (["--set", "inner_folds=2.5"], "best option inner_folds must be an integer"),
     ],
 )
 def test_best_options_are_checked(train_csv, tmp_path, capsys, argv, message):
@@ -581,3 +583,30 @@ def test_cross_endpoint_correction_learns_an_endpoint_from_its_neighbour(tmp_pat
     (tmp_path / "xe" / "model.json").write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="malformed cross-endpoint corrections"):
         load_model(tmp_path / "xe")
+
+
+def test_bare_set_keys_reach_the_best_stack_and_member_keys_its_members():
+    from sciml.chem import cli as chem_cli
+    from sciml.cli import build_parser
+
+    args = build_parser().parse_args(
+        [
+            "fit",
+            "--train",
+            "t.csv",
+            "--targets",
+            "logp",
+            "--out",
+            "m",
+            "--set",
+            "cross_endpoint=false",
+            "--set",
+            "inner_folds=5",
+            "--set",
+            "gnn.hidden=16",
+        ]
+    )
+    args.config_options = {}
+    model = chem_cli._best(args)
+    assert not model.config.cross_endpoint and model.config.inner_folds == 5
+    assert model.members["gnn"].config.hidden == 16
