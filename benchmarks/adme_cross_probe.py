@@ -95,8 +95,8 @@ def nested_scores(oof: np.ndarray, y: np.ndarray) -> list[dict]:
             {
                 "endpoint": e,
                 "n": len(idx),
-                "weights": float(r2(y[idx, t], base_pred)),
-                "corrected": float(r2(y[idx, t], corrected)),
+                "weights": float(r2(y[idx, t], base_pred, reduce="mean")),
+                "corrected": float(r2(y[idx, t], corrected, reduce="mean")),
             }
         )
     return rows
