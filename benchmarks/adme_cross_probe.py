@@ -136,15 +136,14 @@ def report(results: dict, command: str) -> str:
         )
     lines += [
         "",
-        "Session 6 decided on an exploratory version of this probe (scikit-learn's `KFold` "
-        "for the 5-fold split and a variant without the member weights inside the ridge; "
-        "HLM +0.016, RLM +0.010, MDR1_ER +0.002, Sol +0.001, hPPB -0.002, rPPB +0.058), "
-        "written into the session's decision record before any test fold was scored with the "
-        "correction; this file reruns the procedure the stack itself uses. The test-fold "
-        "effect of the correction is in `adme_best.md`.",
+        "Session 6 decided on an exploratory version of this probe (the same ridge, with "
+        "scikit-learn's shuffled `KFold` for the 5-fold split instead of "
+        "`sciml.chem.splits.kfold`), before any test fold was scored with the correction; "
+        "this file reruns the procedure the stack itself uses. The test-fold effect of the "
+        "correction is in `adme_best.md`.",
         "",
-        f"Cost: {results['cpu_s']:.0f} CPU-s for the out-of-fold predictions of this run "
-        "(0 when they were stored).",
+        f"Cost: {results['cpu_s']:.0f} CPU-s in this run (out-of-fold predictions stored by "
+        "an earlier, interrupted run of the same command are read, not recomputed).",
         "",
     ]
     return "\n".join(lines)
