@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._machine import command_line, git_commit, machine_info  # noqa: E402
 from sciml._io import atomic_write  # noqa: E402
 from sciml.rt import RegressionTransformer  # noqa: E402
-from sciml.rt.generation import GenerationConfig, GenerationWarning  # noqa: E402
+from sciml.rt.generation import GenerationConfig, GenerationWarning, tanimoto_to  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -150,17 +150,6 @@ def vocabulary(rt, frame: pd.DataFrame) -> dict:
     }
 
 
-def tanimoto(a: list[str], b: list[str]) -> np.ndarray:
-    from rdkit import Chem, DataStructs
-    from rdkit.Chem import rdFingerprintGenerator
-
-    gen = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
-    fp = {s: gen.GetFingerprint(Chem.MolFromSmiles(s)) for s in set(a) | set(b)}
-    return np.array(
-        [DataStructs.TanimotoSimilarity(fp[x], fp[y]) for x, y in zip(a, b, strict=True)]
-    )
-
-
 def strained_share(smiles: list[str]) -> float:
     from rdkit import Chem
 
@@ -184,7 +173,7 @@ def generation(rt, seeds: list[str], n: int, **options) -> dict:
     a = out.attrs
     rho, p = spearmanr(out["target_qed"], out["true_qed"]) if len(out) > 2 else (np.nan, np.nan)
     canon = dict(zip(seeds, rt.encode(seeds, errors="nan").canonical, strict=True))
-    sims = tanimoto(out["smiles"].tolist(), [canon[s] for s in out["seed"]]) if len(out) else []
+    sims = tanimoto_to([canon[s] for s in out["seed"]], out["smiles"].tolist()) if len(out) else []
     by_primer = out.groupby("target_qed")["true_qed"].mean()
     strained_fills = sum(a["filtered_by"].get(k, 0) for k in STRAINED)
     return {

@@ -15,8 +15,9 @@ The default model is ``best`` (:func:`sciml.chem.models.best_recipe`): LightGBM 
 feature sets and a D-MPNN, stacked per endpoint by weights fitted on inner CV folds of the
 training data, with ``--transform auto``; with several endpoints, each is corrected by the
 members' predictions of the others where nested CV on those folds says it helps
-(``cross_endpoint``; ``--set cross_endpoint=false`` turns it off). It checkpoints every member fit, so
-``--resume`` continues a killed fit and ``--max-minutes`` (CPU minutes) stops it cleanly.
+(``cross_endpoint``; ``--set cross_endpoint=false`` turns it off). It checkpoints every
+member fit, so ``--resume`` continues a killed fit and ``--max-minutes`` (CPU minutes) stops
+it cleanly.
 
 ``sciml predict`` streams: it reads, predicts and writes ``--chunk-size`` rows at a time,
 so memory does not grow with the file. The output keeps every input column and the input

@@ -41,6 +41,7 @@ __all__ = [
     "rerank",
     "scaffold_atoms",
     "target_rows",
+    "tanimoto_to",
     "true_property",
 ]
 
@@ -502,9 +503,10 @@ def rerank(
 
 def _seed_similarity(fills: Sequence[Sequence[str | None]], seeds: Sequence[str]) -> np.ndarray:
     """Tanimoto similarity of ``fills[j][i]`` to ``seeds[i]``, ``(len(fills), len(seeds))``."""
-    return (
-        np.stack([tanimoto_to(seeds, row) for row in fills]) if fills else np.zeros((0, len(seeds)))
+    flat = tanimoto_to(
+        [seed for _ in fills for seed in seeds], [smi for row in fills for smi in row]
     )
+    return flat.reshape(len(fills), len(seeds))  # one fingerprint pass over every molecule
 
 
 def tanimoto_to(references: Sequence[str], smiles: Sequence[str | None]) -> np.ndarray:
@@ -807,7 +809,8 @@ def _warn_shortfall(shortfall: list[dict], n: int, n_rounds: int, n_pairs: int) 
         f"molecules after {n_rounds} round(s): "
         + "; ".join(lines)
         + more
-        + " (frame.attrs['shortfall'] lists them all; raise max_rounds or mask_fraction, or lower min_similarity)",
+        + " (frame.attrs['shortfall'] lists them all; raise max_rounds or mask_fraction, "
+        "or lower min_similarity)",
         GenerationWarning,
         stacklevel=3,
     )
