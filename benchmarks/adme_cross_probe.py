@@ -12,7 +12,7 @@ can be rerun:
 2. per endpoint, a 5-fold cross-validation over those predictions (``kfold(n, 5, seed=0)``,
    as ``StackedModel._fit_cross``) scores the simplex weights alone against the weights plus
    the ridge correction on the members' predictions of the other endpoints
-   (``sciml.chem.models.stack._cross_features`` / ``_ridge``).
+   (``sciml.chem.models.stack.cross_cv_predictions``, the function the stack decides with).
 
 The stack keeps a correction for an endpoint when this nested score gains at least
 ``CROSS_MIN_GAIN`` (0.005) R²; the table shows how often that would happen here.
@@ -76,21 +76,16 @@ def out_of_fold(k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def nested_scores(oof: np.ndarray, y: np.ndarray) -> list[dict]:
     """Per endpoint: nested-CV R² of the weights alone and with the correction."""
-    from sciml.chem.models.stack import _apply_ridge, _cross_features, _ridge, simplex_weights
-    from sciml.chem.splits import kfold
+    from sciml.chem.models.stack import cross_cv_predictions, simplex_weights
     from sciml.metrics import r2
 
     rows = []
     finite = np.isfinite(oof).all(axis=(0, 2))
     for t, e in enumerate(ENDPOINTS):
         idx = np.flatnonzero(~np.isnan(y[:, t]) & finite)
-        base_pred, corrected = np.empty(len(idx)), np.empty(len(idx))
-        for a, b in kfold(len(idx), 5, seed=0):
-            ra, rb = idx[a], idx[b]
-            w = simplex_weights(oof[:, ra, t].T, y[ra, t])
-            base_pred[b] = w @ oof[:, rb, t]
-            fit = _ridge(_cross_features(w @ oof[:, ra, t], oof[:, ra], t), y[ra, t])
-            corrected[b] = _apply_ridge(fit, _cross_features(base_pred[b], oof[:, rb], t))
+        base_pred, corrected = cross_cv_predictions(
+            oof, y, t, idx, lambda p, v: simplex_weights(p.T, v), seed=0
+        )
         rows.append(
             {
                 "endpoint": e,

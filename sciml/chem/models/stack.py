@@ -362,7 +362,6 @@ class StackedModel(MoleculeModel):
         Returns the ``(n, T)`` combined out-of-fold predictions, corrected by the
         cross-validated corrections where one is kept (for the conformal scores).
         """
-        from sciml.chem.splits import kfold
         from sciml.train.tasks import BinaryTask
 
         mean, _ = self._combine(oof)
@@ -373,13 +372,9 @@ class StackedModel(MoleculeModel):
             idx = np.flatnonzero(~np.isnan(y[:, t]) & finite)
             if n_tasks < 2 or isinstance(self.tasks[t], BinaryTask) or len(idx) < CROSS_MIN_ROWS:
                 continue
-            base, corrected = np.empty(len(idx)), np.empty(len(idx))
-            for a, b in kfold(len(idx), 5, seed=self.config.seed):
-                ra, rb = idx[a], idx[b]
-                w = self._weigh(t, oof[:, ra, t], y[ra, t])
-                base[b] = w @ oof[:, rb, t]
-                fit = _ridge(_cross_features(w @ oof[:, ra, t], oof[:, ra], t), y[ra, t])
-                corrected[b] = _apply_ridge(fit, _cross_features(base[b], oof[:, rb], t))
+            base, corrected = cross_cv_predictions(
+                oof, y, t, idx, lambda p, v, t=t: self._weigh(t, p, v), seed=self.config.seed
+            )
             r2_base = self._score(t, y[idx, t], base)
             r2_cross = self._score(t, y[idx, t], corrected)
             kept = bool(np.isfinite(r2_cross) and r2_cross >= r2_base + CROSS_MIN_GAIN)
@@ -529,6 +524,28 @@ class StackedModel(MoleculeModel):
         (top / _PROGRESS).unlink(missing_ok=True)
         if top.is_dir() and not any(top.iterdir()):
             top.rmdir()
+
+
+def cross_cv_predictions(
+    oof: np.ndarray, y: np.ndarray, t: int, idx: np.ndarray, weigh, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Nested 5-fold CV predictions of endpoint ``t`` over out-of-fold rows ``idx``.
+
+    ``oof`` is ``(M, n, T)``, ``y`` ``(n, T)``; ``weigh(preds (M, k), y (k,))`` gives member
+    weights. Returns the weights-alone and the cross-endpoint-corrected predictions of
+    ``y[idx, t]``, each fitted without the rows it predicts (what decides whether the
+    correction is kept).
+    """
+    from sciml.chem.splits import kfold
+
+    base, corrected = np.empty(len(idx)), np.empty(len(idx))
+    for a, b in kfold(len(idx), 5, seed=seed):
+        ra, rb = idx[a], idx[b]
+        w = weigh(oof[:, ra, t], y[ra, t])
+        base[b] = w @ oof[:, rb, t]
+        fit = _ridge(_cross_features(w @ oof[:, ra, t], oof[:, ra], t), y[ra, t])
+        corrected[b] = _apply_ridge(fit, _cross_features(base[b], oof[:, rb], t))
+    return base, corrected
 
 
 def _cross_features(stacked: np.ndarray, draws: np.ndarray, t: int) -> np.ndarray:
