@@ -64,6 +64,7 @@ sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks._machine import command_line, git_commit, load_average, machine_info  # noqa: E402
 from sciml._io import atomic_write  # noqa: E402
+from sciml.chem.models.stack import DEFAULT_BEST_MEMBERS  # noqa: E402
 
 RESULTS = ROOT / "results"
 CACHE = ROOT / ".cache" / "adme_best"
@@ -72,7 +73,7 @@ ENDPOINTS = ["HLM", "RLM", "MDR1_ER", "Sol", "hPPB", "rPPB"]
 FOLDS = 5
 LEVEL = 0.9
 CALIBRATION = 0.15
-MEMBERS = ("gbm", "gbm_rich", "gnn")
+MEMBERS = DEFAULT_BEST_MEMBERS
 #: Issue 27's goals.
 GOAL_RANDOM, GOAL_SCAFFOLD, GOAL_MEMBER_GAP, GOAL_COVERAGE_OUT, GOAL_PREDICT_S = (
     0.48,

@@ -8,6 +8,8 @@ rebuilds whichever model a folder holds. :data:`MODELS` maps the CLI names to cl
 - :class:`RandomForestModel` (``"rf"``): RDKit descriptors, one forest per endpoint;
 - :class:`GBMModel` (``"gbm"``): LightGBM on Morgan count fingerprints + RDKit descriptors;
 - :class:`CatBoostModel` (``"catboost"``): CatBoost on the same features;
+- :class:`KernelModel` (``"kernel"``): kernel ridge regression (the Gaussian-process mean)
+  on a MinMax kernel of Morgan counts mixed with an RBF kernel of RDKit descriptors;
 - :class:`GNNModel` (``"gnn"``): D-MPNN with optional descriptor concatenation and
   ensembling, trained by :class:`sciml.train.Trainer`;
 - :class:`TransformerModel` (``"transformer"``): SMILES encoder from
@@ -29,6 +31,7 @@ from sciml.chem.models.catboost import CatBoostConfig, CatBoostModel
 from sciml.chem.models.ensemble import EnsembleConfig, EnsembleModel
 from sciml.chem.models.gbm import GBMConfig, GBMModel
 from sciml.chem.models.gnn import GNNConfig, GNNModel
+from sciml.chem.models.kernel import KernelConfig, KernelModel
 from sciml.chem.models.rf import RandomForestConfig, RandomForestModel
 from sciml.chem.models.stack import StackConfig, StackedModel, best_recipe
 from sciml.chem.models.transformer import TransformerConfig, TransformerModel
@@ -44,6 +47,8 @@ __all__ = [
     "GBMModel",
     "GNNConfig",
     "GNNModel",
+    "KernelConfig",
+    "KernelModel",
     "MoleculeModel",
     "NotFittedError",
     "RandomForestConfig",
@@ -64,6 +69,7 @@ MODELS: dict[str, type[MoleculeModel]] = {
     "gbm": GBMModel,
     "catboost": CatBoostModel,
     "gnn": GNNModel,
+    "kernel": KernelModel,
     "transformer": TransformerModel,
 }
 #: Kinds :func:`load_model` reads: the CLI's, plus those built from other models in Python.

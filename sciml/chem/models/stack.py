@@ -718,10 +718,11 @@ BEST_MEMBERS: dict[str, tuple[str, dict[str, Any]]] = {
     "gbm_rich": ("gbm", {"fingerprints": ("avalon", "erg", "maccs")}),
     "gnn": ("gnn", {"hidden": 128, "ffn_hidden": 128, "epochs": 30}),
     "catboost_rich": ("catboost", {"fingerprints": ("avalon", "erg", "maccs")}),
+    "kernel": ("kernel", {}),
 }
 #: The members :func:`best_recipe` keeps unless told otherwise (``catboost_rich`` is opt-in:
 #: ``members=(..., "catboost_rich")``, ``sciml fit --members gbm,gbm_rich,gnn,catboost_rich``).
-DEFAULT_BEST_MEMBERS: tuple[str, ...] = ("gbm", "gbm_rich", "gnn")
+DEFAULT_BEST_MEMBERS: tuple[str, ...] = ("gbm", "gbm_rich", "gnn", "kernel")
 
 
 def best_recipe(
@@ -734,7 +735,7 @@ def best_recipe(
     select_best: bool = False,
     cross_endpoint: bool = True,
 ) -> StackedModel:
-    """The default model of ``sciml fit``: two LightGBMs and a D-MPNN stacked on inner CV folds.
+    """The default model of ``sciml fit``: two LightGBMs, a D-MPNN and a kernel ridge, stacked.
 
     Members (:data:`BEST_MEMBERS`):
 
@@ -744,6 +745,11 @@ def best_recipe(
       MapLight, the leading boosted-tree ADMET model);
     - ``gnn``: the D-MPNN with descriptors at width 128, 30 epochs (the GNN of the
       study-protocol benchmark);
+    - ``kernel``: kernel ridge regression, the Gaussian-process mean, on a MinMax kernel
+      of Morgan counts mixed with an RBF kernel of RDKit descriptors
+      (:class:`~sciml.chem.models.KernelModel` defaults; added in session 7 on inner-fold
+      evidence: it matched ``gbm_rich`` alone and raised the stack's nested-CV R² on the
+      training folds, ``benchmarks/results/adme_best.md``);
     - ``catboost_rich`` (not in :data:`DEFAULT_BEST_MEMBERS`; add it with ``members``):
       CatBoost on ``gbm_rich``'s features (``benchmarks/adme_catboost.py`` measures it).
 
