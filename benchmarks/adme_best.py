@@ -15,6 +15,12 @@ every fold also reports the same fitted members combined by the weights alone (t
 correction's own effect). The Fang part fits one endpoint per model, where the correction
 cannot act, so its stored fits stand.
 
+Session 7 added a fourth member, ``kernel`` (:class:`sciml.chem.models.KernelModel`), chosen
+the same way on training folds only (``adme_kernel_probe.py``, rule declared in its
+docstring). The random, scaffold and ``fang_multi`` parts were rerun with it; the session-6
+recipe's test predictions stay in ``results/adme_best_v2_preds.csv.gz`` and
+``results/adme_best_v2_fang.csv.gz`` and in the report's tables.
+
 Parts (``--parts``; each resumes: finished folds are kept in ``benchmarks/.cache/adme_best``
 and every stacked fit checkpoints its steps there):
 
@@ -410,11 +416,20 @@ def fang_section(
         "| model | " + " | ".join(table.index) + " | mean |",
         "|---" * (len(table) + 2) + "|",
     ]
-    for method in ("best", *MEMBERS):
+    for method in ("best", *[m for m in MEMBERS if m in table]):
         name = "**best (stack)**" if method == "best" else f"member {method} alone"
         col = table[method]
         lines.append(
             f"| {name} | " + " | ".join(f"{v:.3f}" for v in col) + f" | **{col.mean():.3f}** |"
+        )
+    archived = _archived_fang()
+    if multi and archived:
+        v2 = [archived.get(e, np.nan) for e in table.index]
+        lines.append(
+            "| earlier: best, all endpoints in one fit, the session-6 recipe (no kernel "
+            "member; adme_best_v2_fang.csv.gz) | "
+            + " | ".join(f"{v:.3f}" for v in v2)
+            + f" | {np.mean(v2):.3f} |"
         )
     if multi:
         single = [
@@ -610,7 +625,11 @@ def corrected(f: dict) -> list[str]:
     return [e for j, e in enumerate(ENDPOINTS) if not np.allclose(plain[:, j], pred[:, j])]
 
 
+#: Test predictions of earlier recipes, kept when the recipe changed: session 5 (no
+#: correction), session 6 (the correction; members gbm, gbm_rich, gnn, before the kernel).
 V1_PREDS = RESULTS / "adme_best_v1_preds.csv.gz"
+V2_PREDS = RESULTS / "adme_best_v2_preds.csv.gz"
+V2_FANG = RESULTS / "adme_best_v2_fang.csv.gz"
 
 
 def scores(data: pd.DataFrame, folds: list[dict]) -> pd.DataFrame:
@@ -738,11 +757,11 @@ def _earlier_average(data: pd.DataFrame, folds: list[dict]) -> pd.Series | None:
     return pd.Series(np.mean(rows, axis=0), index=ENDPOINTS)
 
 
-def _v1_recipe(data: pd.DataFrame, split: str) -> pd.Series | None:
-    """Mean test R² per endpoint of the session-5 recipe (no correction) on the same folds."""
-    if not V1_PREDS.is_file():
+def _archived_recipe(path: Path, data: pd.DataFrame, split: str) -> pd.Series | None:
+    """Mean test R² per endpoint of an earlier recipe's stored test predictions, same folds."""
+    if not path.is_file():
         return None
-    stored = pd.read_csv(V1_PREDS)
+    stored = pd.read_csv(path)
     stored = stored[stored["split"] == split]
     truth = data[ENDPOINTS].to_numpy()
     per_fold = [
@@ -753,6 +772,14 @@ def _v1_recipe(data: pd.DataFrame, split: str) -> pd.Series | None:
         for _, part in stored.groupby("fold")
     ]
     return pd.Series(np.mean(per_fold, axis=0), index=ENDPOINTS) if per_fold else None
+
+
+def _archived_fang() -> dict[str, float]:
+    """Test Pearson per endpoint of the session-6 recipe's Fang fits (all endpoints in one fit)."""
+    if not V2_FANG.is_file():
+        return {}
+    stored = pd.read_csv(V2_FANG)
+    return {e: _pearson(g["truth"], g["best"]) for e, g in stored.groupby("endpoint")}
 
 
 def _correction_lines(table: pd.DataFrame, folds: list[dict], split: str) -> list[str]:
@@ -964,7 +991,10 @@ def report(data: pd.DataFrame, command: str) -> str:
         "out-of-fold predictions of 3 inner folds of the training fold, then (session 6, "
         "chosen on the training parts of outer folds 0-2 before any test fold was scored with "
         "it) per endpoint a ridge correction on the members' predictions of the other "
-        "endpoints where nested CV on those inner folds gains at least 0.005 R²; "
+        "endpoints where nested CV on those inner folds gains at least 0.005 R²; and "
+        "(session 7, chosen the same way, `adme_kernel_probe.md`) a fourth member `kernel` "
+        "(kernel ridge on a MinMax kernel of Morgan counts mixed with an RBF kernel of RDKit "
+        "descriptors, penalty by leave-one-out); "
         "`--transform auto` "
         "(these endpoints are log10 values already; auto keeps every one as it is: HLM and RLM "
         "are positive but neither span two decades nor skewed, the others are not positive). "
@@ -991,10 +1021,15 @@ def report(data: pd.DataFrame, command: str) -> str:
             )
         earlier_rows = [
             (
+                "earlier: the session-6 recipe (gbm, gbm_rich, gnn with the correction; no "
+                "kernel member), same folds (adme_best_v2_preds.csv.gz)",
+                _archived_recipe(V2_PREDS, data, split),
+            ),
+            (
                 "earlier: the session-5 recipe (no correction; members before later "
                 "descriptor changes), same folds (adme_best_v1_preds.csv.gz)",
-                _v1_recipe(data, split),
-            )
+                _archived_recipe(V1_PREDS, data, split),
+            ),
         ]
         if split == "random":
             earlier_rows.append(

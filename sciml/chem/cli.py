@@ -99,11 +99,13 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         default=None,
         metavar="NAME",
-        help="model kind: best (default: LightGBM and a D-MPNN stacked by "
-        "weights fitted on inner CV folds of the training data, with "
-        "--transform auto), rf (random forest on RDKit descriptors), gbm "
-        "(LightGBM on Morgan counts + descriptors), catboost (CatBoost on "
-        "the same features), gnn (D-MPNN), "
+        help="model kind: best (default: two LightGBMs, a D-MPNN and a kernel "
+        "ridge stacked by weights fitted on inner CV folds of the training "
+        "data, with --transform auto), rf (random forest on RDKit "
+        "descriptors), gbm (LightGBM on Morgan counts + descriptors), "
+        "catboost (CatBoost on the same features), kernel (kernel ridge, the "
+        "Gaussian-process mean, on Morgan-count and descriptor similarity), "
+        "gnn (D-MPNN), "
         "transformer (SMILES encoder; see --pretrained, --adapt, --head) or "
         "ensemble (average of --members); or the model of "
         "--config. 'sciml fit --model NAME --help' lists NAME's options",
@@ -122,7 +124,7 @@ def add_fit_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="A,B",
         help="--model ensemble: the kinds to average, e.g. rf,gbm,gnn "
         "(each with its default options and --seed); --model best: the "
-        "labels of the stack's members (default gbm,gbm_rich,gnn; add "
+        "labels of the stack's members (default gbm,gbm_rich,gnn,kernel; add "
         "catboost_rich for CatBoost on the rich features)",
     )
     parser.add_argument(
@@ -1001,7 +1003,7 @@ def model_help(name: str) -> str:
         return (
             "\nbest: members "
             + ", ".join(f"{k} ({kind} {v or 'defaults'})" for k, (kind, v) in BEST_MEMBERS.items())
-            + " (the last only with --members gbm,gbm_rich,gnn,catboost_rich)"
+            + " (catboost_rich only with --members gbm,gbm_rich,gnn,kernel,catboost_rich)"
             + " stacked per endpoint by non-negative weights fitted on 3 inner CV folds of "
             "the training data; --transform auto by default. Set a member's option with "
             "--set gnn.hidden=300 or --set gbm_rich.fingerprints='[\"avalon\"]' (see "
@@ -1052,9 +1054,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "fit",
         help="fit a molecular property model on a CSV file",
         add_help=False,
-        description="Fit a molecular property model (best, the default: LightGBM and a "
-        "D-MPNN stacked on inner CV folds; rf: random forest on RDKit descriptors; "
-        "gbm: LightGBM; catboost: CatBoost; gnn: D-MPNN; transformer: SMILES encoder; ensemble: "
+        description="Fit a molecular property model (best, the default: LightGBMs, a "
+        "D-MPNN and a kernel ridge stacked on inner CV folds; rf: random forest on RDKit "
+        "descriptors; gbm: LightGBM; catboost: CatBoost; kernel: kernel ridge (GP mean); "
+        "gnn: D-MPNN; transformer: SMILES encoder; ensemble: "
         "their average) on SMILES and endpoint columns of a CSV file, and save it.",
     )
     fit.add_argument(

@@ -228,6 +228,16 @@ def _gnn_space(n: int, n_sparsest: int) -> dict[str, Dimension]:
     }
 
 
+def _kernel_space(n: int, n_sparsest: int) -> dict[str, Dimension]:
+    # The ridge penalty is chosen per endpoint by leave-one-out inside the fit; what is
+    # left is the kernel itself: the fingerprint/descriptor mix, the RBF width, the radius.
+    return {
+        "descriptor_weight": FloatRange(0.0, 1.0),
+        "length_scale": FloatRange(0.3, 3.0, True),
+        "radius": IntRange(1, 3),
+    }
+
+
 # ------------------------------------------------------------------ tunable models
 class _SingleModel:
     """A registered model kind: its options are flat configuration fields."""
@@ -297,7 +307,7 @@ class _BestRecipe:
         labels = list(DEFAULT_BEST_MEMBERS)
         subsets = [
             [label for label in labels if label != left_out] for left_out in labels
-        ]  # every pair of the default members
+        ]  # the default members with one left out
         subsets.append([*labels, "catboost_rich"])  # and the default plus CatBoost
         space: dict[str, Dimension] = {
             "members": Choice(
@@ -316,6 +326,10 @@ class _BestRecipe:
             gbm = _gbm_ranges(n, n_sparsest)
             space[f"{label}.learning_rate"] = gbm["learning_rate"]
             space[f"{label}.min_child_samples"] = gbm["min_child_samples"]
+        # the kernel's mix of fingerprint and descriptor similarity, and the RBF width
+        for name, dim in _kernel_space(n, n_sparsest).items():
+            if name != "radius":
+                space[f"kernel.{name}"] = dim
         return space
 
     def defaults(self) -> dict[str, Any]:
@@ -452,6 +466,7 @@ TUNABLE: dict[str, Any] = {
         },
     ),
     "gnn": _SingleModel("gnn", _gnn_space),
+    "kernel": _SingleModel("kernel", _kernel_space),
     "best": _BestRecipe(),
 }
 

@@ -69,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "tune",
         help="search a molecular model's options with Optuna (training folds only)",
-        description="Search the options of a molecular model (rf, gbm, gnn, or best: the "
+        description="Search the options of a molecular model (rf, gbm, gnn, kernel, or best: the "
         "stack of 'sciml fit') by K-fold cross-validation inside the training CSV (the "
         "test set is never used), starting from the model's defaults, with ranges scaled "
         "to the number of molecules, and write the best configuration for "
@@ -92,16 +92,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--model",
         default="gbm",
-        choices=("rf", "gbm", "gnn", "best"),
-        help="model kind to tune (default: gbm). gbm searches its feature set too; best "
+        choices=("rf", "gbm", "gnn", "kernel", "best"),
+        help="model kind to tune (default: gbm). gbm searches its feature set too; kernel "
+        "its fingerprint/descriptor mix, RBF width and Morgan radius; best "
         "searches its members, inner folds (3 or 5), weights or best member per endpoint, "
-        "and its LightGBM members' feature sets, learning rates and leaf sizes",
+        "its LightGBM members' feature sets, learning rates and leaf sizes, and the kernel "
+        "member's mix and width",
     )
     p.add_argument(
         "--members",
         type=_split_names,
         metavar="A,B",
-        help="--model best: the members to stack (from gbm, gbm_rich, gnn), held fixed; "
+        help="--model best: the members to stack (from gbm, gbm_rich, gnn, kernel, "
+        "catboost_rich), held fixed; "
         "default: which members is searched too",
     )
     p.add_argument(

@@ -11,6 +11,7 @@ from sciml.chem.models import (
     EnsembleModel,
     GBMModel,
     GNNModel,
+    KernelModel,
     RandomForestModel,
     TransformerModel,
     load_model,
@@ -33,6 +34,7 @@ def _mixed():
 
 FAMILIES = {
     "rf": lambda: RandomForestModel(n_estimators=20, n_jobs=1),
+    "kernel": lambda: KernelModel(n_jobs=1),
     "gbm": lambda: GBMModel(n_estimators=40, min_child_samples=2, n_jobs=1),
     "gnn": lambda: GNNModel(
         epochs=40,

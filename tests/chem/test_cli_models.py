@@ -241,3 +241,34 @@ def test_gnn_and_gnn_ensembles_predict_from_the_command_line(tmp_path, train_csv
     )
     alone = pd.read_csv(member)["P_pred"]
     assert (alone > 0).all() and 0.1 < np.median(alone / frame["P_pred"]) < 10
+
+
+def test_kernel_model_from_the_command_line(tmp_path, train_csv, capsys):
+    code, out = _fit(
+        tmp_path,
+        train_csv,
+        "--model",
+        "kernel",
+        "--set",
+        "descriptor_weight=0.3",
+        "--threads",
+        "1",
+        "--transform",
+        "auto",
+        "--calibration",
+        "0.2",
+    )
+    assert code == 0, capsys.readouterr().err
+    model = load_model(out)
+    assert model.name == "kernel" and model.config.descriptor_weight == 0.3
+    assert model.config.n_jobs == 1 and model.transforms.kinds == {"P": "log10"}
+    assert model.fit_info["kernel"]["P"]["alpha"] in model.config.alphas
+    inp, preds = tmp_path / "q.csv", tmp_path / "p.csv"
+    pd.DataFrame({"SMILES": ["CCCCO", "c1ccccc1O"]}).to_csv(inp, index=False)
+    argv = ["predict", "--model", str(out), "--input", str(inp), "--smiles-col", "SMILES"]
+    assert main([*argv, "--out", str(preds), "--interval", "0.9"]) == 0
+    frame = pd.read_csv(preds)
+    assert (frame["P_lower"] < frame["P"]).all() and (frame["P"] < frame["P_upper"]).all()
+    # no spread of its own: --std is refused with a message naming the model
+    assert main([*argv, "--out", str(tmp_path / "s.csv"), "--std"]) == 2
+    assert "the kernel model gives no spread" in capsys.readouterr().err

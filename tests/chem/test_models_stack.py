@@ -178,8 +178,13 @@ def test_a_stopped_fit_resumes_to_the_same_model(tmp_path, monkeypatch):
 
 
 def test_best_recipe_options_and_threads():
-    model = best_recipe(threads=1, options={"gnn": {"hidden": 32}, "gbm": {"num_leaves": 7}})
-    assert list(model.members) == ["gbm", "gbm_rich", "gnn"]
+    model = best_recipe(
+        threads=1,
+        options={"gnn": {"hidden": 32}, "gbm": {"num_leaves": 7}, "kernel": {"count_cap": 8}},
+    )
+    assert list(model.members) == ["gbm", "gbm_rich", "gnn", "kernel"]
+    assert model.members["kernel"].config.count_cap == 8
+    assert model.members["kernel"].config.n_jobs == 1
     assert model.members["gnn"].config.hidden == 32
     assert model.members["gbm"].config.num_leaves == 7
     assert model.members["gbm"].config.n_jobs == 1 and model.members["gbm_rich"].config.n_jobs == 1
@@ -397,15 +402,15 @@ def test_best_stops_at_max_minutes_and_resumes_from_the_command_line(train_csv, 
         *FAST,
     ]
     # A budget of a few CPU milliseconds: every call fits one member and stops, so the
-    # 3 x (3 + 1) = 12 steps need 12 calls.
+    # 4 x (3 + 1) = 16 steps need 16 calls.
     assert main([*base, "--max-minutes", "0.00001"]) == 3
     assert "continue with the same command and --resume" in capsys.readouterr().err
     assert (out / "checkpoints" / "last.pt").is_file() and not (out / "model.json").exists()
     codes = []
     while not codes or (codes[-1] == 3 and len(codes) < 20):
         codes.append(main([*base, "--max-minutes", "0.00001", "--resume"]))
-    # 12 steps, one per call: 11 resumed calls after the first.
-    assert codes == [3] * 10 + [0] and (out / "model.json").is_file()
+    # 16 steps, one per call: 15 resumed calls after the first.
+    assert codes == [3] * 14 + [0] and (out / "model.json").is_file()
     assert not (out / "checkpoints").exists()
     resumed = load_model(out).predict(SMILES[:5])
     fresh = tmp_path / "fresh"
@@ -468,7 +473,7 @@ def test_best_recipe_keeps_catboost_opt_in_and_members_reach_the_cli(tmp_path, c
     from sciml.chem.models import CatBoostModel, best_recipe
     from sciml.cli import main
 
-    assert list(best_recipe().members) == ["gbm", "gbm_rich", "gnn"]
+    assert list(best_recipe().members) == ["gbm", "gbm_rich", "gnn", "kernel"]
     model = best_recipe(members=("gbm", "catboost_rich"), threads=1)
     cat = model.members["catboost_rich"]
     assert isinstance(cat, CatBoostModel) and cat.config.fingerprints == ("avalon", "erg", "maccs")

@@ -118,6 +118,11 @@ def test_search_space_scales_with_the_molecules():
     assert set(search_space("gbm", 40)["features"].choices) == set(GBM_FEATURE_SETS)
     # best: its members see the inner folds' training part, 2/3 of the stack's molecules.
     assert search_space("best", 60)["gbm.min_child_samples"].high == 10
+    # the kernel's penalty is chosen inside its fit; its kernel is searched, alone or in best
+    assert set(search_space("kernel", 60)) == {"descriptor_weight", "length_scale", "radius"}
+    best = search_space("best", 60)
+    assert {"kernel.descriptor_weight", "kernel.length_scale"} <= set(best)
+    assert "kernel" in best["members"].default.split("+")
     with pytest.raises(ValueError, match="n_sparsest <= n_molecules"):
         search_space("gbm", 10, n_sparsest=20)
     with pytest.raises(ValueError, match="n_sparsest <= n_molecules"):

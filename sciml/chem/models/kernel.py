@@ -188,7 +188,7 @@ class KernelModel(MoleculeModel):
         super().__init__(config, **overrides)
         self.descriptor_names: list[str] = []
         self._train_counts = None  # scipy CSR (n, n_bits), integer counts <= count_cap
-        self._train_desc = np.empty((0, 0))  # (n, D) scaled descriptors
+        self._train_desc = np.empty((0, 0), dtype=np.float32)  # (n, D) scaled descriptors
         self._medians = np.empty(0)
         self._center = np.empty(0)
         self._scale = np.empty(0)
@@ -227,6 +227,7 @@ class KernelModel(MoleculeModel):
         return k
 
     def _rbf(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        a, b = a.astype(np.float64), b.astype(np.float64)
         d2 = (a**2).sum(1)[:, None] + (b**2).sum(1)[None] - 2 * a @ b.T
         width = 2 * self.config.length_scale**2 * max(a.shape[1], 1)
         return np.exp(-np.maximum(d2, 0) / width)
@@ -249,7 +250,8 @@ class KernelModel(MoleculeModel):
         self._keep = np.flatnonzero(spread > 0)
         self._center = logged[:, self._keep].mean(axis=0)
         self._scale = spread[self._keep]
-        self._train_desc = self._scaled(raw)
+        # float32, as saved: a loaded model predicts exactly what the fitted one did
+        self._train_desc = self._scaled(raw).astype(np.float32)
         self._train_counts = self._counts(train.smiles)
 
         rng = np.random.default_rng(self.config.seed)
@@ -318,7 +320,9 @@ class KernelModel(MoleculeModel):
                     fit = self._fits[target]
                     key = (fit["weight"], fit["rows"].tobytes())
                     if key not in cache:
-                        cache[key] = self._kernel(counts[part], desc[part], fit["rows"], fit["weight"])
+                        cache[key] = self._kernel(
+                            counts[part], desc[part], fit["rows"], fit["weight"]
+                        )
                     value = fit["offset"] + cache[key] @ fit["coef"]
                     if self.tasks[t].kind == "binary":
                         value = np.clip(value, 0.0, 1.0)
@@ -332,7 +336,7 @@ class KernelModel(MoleculeModel):
             "counts_indptr": c.indptr.astype(np.int64),
             "counts_indices": c.indices.astype(np.int32),
             "counts_data": c.data.astype(np.uint8),
-            "descriptors": self._train_desc.astype(np.float64),
+            "descriptors": self._train_desc.astype(np.float32),
             "medians": self._medians,
             "center": self._center,
             "scale": self._scale,
@@ -392,7 +396,7 @@ class KernelModel(MoleculeModel):
             raise ValueError("descriptor statistics do not match this RDKit's descriptors")
         if not desc.shape[1] == len(keep) == len(a["center"]) == len(a["scale"]):
             raise ValueError("descriptor columns and statistics differ in length")
-        self._train_desc, self._medians, self._keep = desc, a["medians"], keep
+        self._train_desc, self._medians, self._keep = desc.astype(np.float32), a["medians"], keep
         self._center, self._scale = a["center"], a["scale"]
         self._fits = {}
         for t, target in enumerate(self.targets):
