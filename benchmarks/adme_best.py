@@ -1057,8 +1057,12 @@ def report(data: pd.DataFrame, command: str) -> str:
             "the training data, what the weights were fitted on; this is also the "
             "measurement of the richer feature set, `gbm_rich` vs `gbm`):",
             "",
-            "| endpoint | w gbm | w gbm_rich | w gnn | inner R² gbm | gbm_rich | gnn | stack |",
-            "|---|---|---|---|---|---|---|---|",
+            "| endpoint | "
+            + " | ".join(f"w {m}" for m in MEMBERS)
+            + " | "
+            + " | ".join(f"inner R² {m}" for m in MEMBERS)
+            + " | inner R² stack |",
+            "|---" * (2 * len(MEMBERS) + 2) + "|",
         ]
         for e in ENDPOINTS:
             lines.append(
@@ -1074,7 +1078,7 @@ def report(data: pd.DataFrame, command: str) -> str:
             "",
             f"Cost per fold: {np.mean(cpu):.0f} CPU-s (process time), {np.mean(wall):.0f}"
             f" s wall on average ({len(part)} folds; 3 inner fits + 1 full fit of each of "
-            "3 members).",
+            f"{len(MEMBERS)} members).",
             "",
         ]
     if not cover.empty:

@@ -144,8 +144,13 @@ def report(results: dict, command: str) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def probe_main(argv, out: Path, description: str, compute, write_report) -> None:
+    """The command line of a training-fold probe: ``compute(k)`` per outer fold, JSON, markdown.
+
+    ``--folds`` picks the outer folds; ``--report-only`` rebuilds ``out`` from the stored
+    ``out.with_suffix(".json")``.
+    """
+    p = argparse.ArgumentParser(description=description)
     p.add_argument(
         "--folds", type=int, nargs="+", default=[0, 1, 2], help="outer folds (default 0 1 2)"
     )
@@ -153,18 +158,28 @@ def main(argv: list[str] | None = None) -> None:
         "--report-only", action="store_true", help="rebuild the markdown from the stored JSON"
     )
     args = p.parse_args(argv)
-    record = OUT.with_suffix(".json")
+    record = out.with_suffix(".json")
     if args.report_only:
         results = json.loads(record.read_text())
     else:
         cpu0 = time.process_time()
-        folds = {str(k): nested_scores(*out_of_fold(k)) for k in args.folds}
+        folds = {str(k): compute(k) for k in args.folds}
         results = {"folds": folds, "cpu_s": time.process_time() - cpu0, "command": command_line()}
         with atomic_write(record, "w") as handle:
             json.dump(results, handle, indent=1)
-    with atomic_write(OUT, "w") as handle:
-        handle.write(report(results, results["command"]))
-    print(OUT.read_text())
+    with atomic_write(out, "w") as handle:
+        handle.write(write_report(results, results["command"]))
+    print(out.read_text())
+
+
+def main(argv: list[str] | None = None) -> None:
+    probe_main(
+        argv,
+        OUT,
+        __doc__.splitlines()[0],
+        lambda k: nested_scores(*out_of_fold(k)),
+        report,
+    )
 
 
 if __name__ == "__main__":

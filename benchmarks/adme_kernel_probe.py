@@ -32,10 +32,7 @@ markdown.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +43,7 @@ sys.path.insert(0, str(ROOT.parent))
 
 from benchmarks import adme_best as base  # noqa: E402
 from benchmarks import adme_cross_probe as cross  # noqa: E402
-from benchmarks._machine import command_line, machine_info  # noqa: E402
+from benchmarks._machine import machine_info  # noqa: E402
 from sciml._io import atomic_write  # noqa: E402
 
 CACHE = ROOT / ".cache" / "adme_kernel_probe"
@@ -204,29 +201,10 @@ def report(results: dict, command: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument(
-        "--folds", type=int, nargs="+", default=[0, 1, 2], help="outer folds (default 0 1 2)"
-    )
-    p.add_argument(
-        "--report-only", action="store_true", help="rebuild the markdown from the stored JSON"
-    )
-    args = p.parse_args(argv)
-    record = OUT.with_suffix(".json")
-    if args.report_only:
-        results = json.loads(record.read_text())
-    else:
-        import torch
+    import torch
 
-        torch.set_num_threads(1)
-        cpu0 = time.process_time()
-        folds = {str(k): fold_scores(k) for k in args.folds}
-        results = {"folds": folds, "cpu_s": time.process_time() - cpu0, "command": command_line()}
-        with atomic_write(record, "w") as handle:
-            json.dump(results, handle, indent=1)
-    with atomic_write(OUT, "w") as handle:
-        handle.write(report(results, results["command"]))
-    print(OUT.read_text())
+    torch.set_num_threads(1)
+    cross.probe_main(argv, OUT, __doc__.splitlines()[0], fold_scores, report)
 
 
 if __name__ == "__main__":

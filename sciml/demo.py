@@ -193,7 +193,8 @@ def part_adme(out: Path, fast: bool, seed: int = 0) -> Section:
     section.text = (
         "**The model to use: the shipped `biogen-adme` predictor** (no training): `sciml "
         "predict --model biogen-adme --input my.csv --out preds.csv`. It is the default recipe of "
-        "`sciml fit` (`--model best`: LightGBM on two feature sets and a D-MPNN, stacked per "
+        "`sciml fit` (`--model best`: LightGBM on two feature sets, a D-MPNN and a kernel "
+        "ridge on Tanimoto and descriptor similarity, stacked per "
         "endpoint by weights fitted on inner folds, each endpoint corrected by the members' "
         "predictions of the others where that helps on those folds) trained on all 3,521 "
         "Biogen molecules "

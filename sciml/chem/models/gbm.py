@@ -30,7 +30,7 @@ import numpy as np
 
 from sciml.chem.descriptors import descriptor_names
 from sciml.chem.models.base import LabelledSet, MoleculeModel, file_inside
-from sciml.chem.models.rf import physchem_features
+from sciml.chem.models.rf import checked_descriptor_names, physchem_features
 from sciml.train.checkpoint import CheckpointError
 
 __all__ = ["GBMConfig", "GBMModel", "morgan_counts"]
@@ -222,13 +222,11 @@ class GBMModel(MoleculeModel):
 
     def _check_descriptor_names(self, directory: Path, extra: dict[str, Any]) -> None:
         """Refuse a model fitted on other RDKit descriptors than this RDKit computes."""
-        names = list(extra.get("descriptor_names", []))
-        if self.config.descriptors and names != descriptor_names():
-            raise CheckpointError(
-                f"{directory} was fitted on {len(names)} RDKit descriptors that differ from this "
-                f"RDKit's {len(descriptor_names())}; refit the model with this RDKit version"
-            )
-        self.descriptor_names = names
+        self.descriptor_names = (
+            checked_descriptor_names(directory, extra)
+            if self.config.descriptors
+            else list(extra.get("descriptor_names", []))
+        )
 
     def _booster_bytes(self, directory: Path, extra: dict[str, Any], library: str):
         """``(target, path, bytes)`` of each endpoint's saved booster (gunzipped if ``.gz``)."""

@@ -19,6 +19,7 @@ Per endpoint, the ridge penalty (the GP's noise-to-signal ratio) is chosen from
 ``alphas`` by the exact leave-one-out error, which one eigendecomposition of the kernel
 gives for every penalty at once; with several ``descriptor_weight`` candidates the pair
 with the lowest leave-one-out error is kept (``fit_info["kernel"]`` records the choice).
+Validation data passed to ``fit`` is not needed and not used.
 The cost grows as the cube of the labelled molecules: an endpoint with more than
 ``max_train`` labels is fitted on a random subset of that size (the subset-of-data
 Gaussian process), which ``fit_info`` reports.
@@ -50,7 +51,7 @@ import numpy as np
 from sciml.chem.descriptors import descriptor_names
 from sciml.chem.models.base import LabelledSet, MoleculeModel, file_inside
 from sciml.chem.models.gbm import morgan_counts
-from sciml.chem.models.rf import physchem_features, training_medians
+from sciml.chem.models.rf import checked_descriptor_names, physchem_features, training_medians
 from sciml.train.checkpoint import CheckpointError
 
 __all__ = ["KernelConfig", "KernelModel", "minmax_kernel"]
@@ -355,13 +356,7 @@ class KernelModel(MoleculeModel):
         }
 
     def _load(self, directory: Path, extra: dict[str, Any]) -> None:
-        names = list(extra.get("descriptor_names", []))
-        if names != descriptor_names():
-            raise CheckpointError(
-                f"{directory} was fitted on {len(names)} RDKit descriptors that differ from this "
-                f"RDKit's {len(descriptor_names())}; refit the model with this RDKit version"
-            )
-        self.descriptor_names = names
+        self.descriptor_names = checked_descriptor_names(directory, extra)
         if isinstance(extra.get("kernel"), dict):
             self.fit_info["kernel"] = extra["kernel"]
         path = file_inside(directory, extra.get("weights"), "weights")

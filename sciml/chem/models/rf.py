@@ -35,7 +35,13 @@ from sciml.chem.models._trees import ForestArrays
 from sciml.chem.models.base import LabelledSet, MoleculeModel, file_inside
 from sciml.train.checkpoint import CheckpointError
 
-__all__ = ["RandomForestConfig", "RandomForestModel", "physchem_features", "training_medians"]
+__all__ = [
+    "RandomForestConfig",
+    "RandomForestModel",
+    "checked_descriptor_names",
+    "physchem_features",
+    "training_medians",
+]
 
 _WEIGHTS = "forests.npz"
 
@@ -52,6 +58,23 @@ def physchem_features(
     if medians is not None and medians.size:
         x = np.where(np.isnan(x), medians, x)
     return x
+
+
+def checked_descriptor_names(directory: Path, extra: dict[str, Any]) -> list[str]:
+    """The RDKit descriptor names a saved model lists in ``model.json``'s extras.
+
+    Raises
+    ------
+    CheckpointError
+        They differ from the descriptors this RDKit computes (the model must be refitted).
+    """
+    names = list(extra.get("descriptor_names", []))
+    if names != descriptor_names():
+        raise CheckpointError(
+            f"{directory} was fitted on {len(names)} RDKit descriptors that differ from this "
+            f"RDKit's {len(descriptor_names())}; refit the model with this RDKit version"
+        )
+    return names
 
 
 def training_medians(x: np.ndarray) -> np.ndarray:
@@ -201,13 +224,7 @@ class RandomForestModel(MoleculeModel):
         return extra
 
     def _load(self, directory: Path, extra: dict[str, Any]) -> None:
-        names = list(extra.get("descriptor_names", []))
-        if names != descriptor_names():
-            raise CheckpointError(
-                f"{directory} was fitted on {len(names)} RDKit descriptors that differ from this "
-                f"RDKit's {len(descriptor_names())}; refit the model with this RDKit version"
-            )
-        self.descriptor_names = names
+        self.descriptor_names = checked_descriptor_names(directory, extra)
         self.fit_info.update(extra.get("chosen", {}))
         with np.load(
             file_inside(directory, extra.get("weights"), "weights"), allow_pickle=False
