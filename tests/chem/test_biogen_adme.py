@@ -57,7 +57,7 @@ def test_shipped_predictor_survives_save_and_reload(model, tmp_path):
 def test_shipped_folder_is_small_and_says_where_it_came_from():
     folder = asset_path("biogen_adme")
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-    assert size < 6e6, f"{size / 1e6:.1f} MB"
+    assert size < 7e6, f"{size / 1e6:.1f} MB"  # four members: 6.2 MB in session 7
     provenance = json.loads((folder / "provenance.json").read_text())
     assert provenance["name"] == "biogen-adme" and "3521" in provenance["data"]
     assert set(provenance["weights"]) == set(ENDPOINTS)
