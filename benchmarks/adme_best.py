@@ -401,8 +401,9 @@ def fang_section(
         "endpoints** (the way `sciml fit` is used with several endpoints; the cross-endpoint "
         "correction can act), with that endpoint's test molecules removed from the pool, "
         "scored on that endpoint's test set (declared in session 6 before any such fit ran; "
-        "no test label of any endpoint is used); the session-5 fits of one endpoint each "
-        "stay below as the earlier row"
+        "no test label of any endpoint is used; rerun in session 7 with the kernel member); "
+        "the session-6 recipe's fits of the same protocol and the session-5 fits of one "
+        "endpoint each stay below as earlier rows"
         if multi
         else "one stacked fit per endpoint on its training set (the declared recipe; "
         "weights from 3 inner folds of that training set)"
@@ -582,11 +583,13 @@ def _catboost_note() -> list[str]:
             + f"; {met} of 6 endpoint goals met)"
         )
     return [
-        "**CatBoost (issue item 3), measured by `adme_catboost.py`:** the recipe above plus "
-        "`catboost_rich` (CatBoost on gbm_rich's features), same folds: "
+        "**CatBoost (issue item 3), measured by `adme_catboost.py` in session 5:** the "
+        "session-5 recipe (gbm, gbm_rich, gnn) plus `catboost_rich` (CatBoost on gbm_rich's "
+        "features), on that session's folds: "
         + "; ".join(parts)
-        + ". It is opt-in (`--members gbm,gbm_rich,gnn,catboost_rich`), not the default: "
-        "`adme_catboost.md` says why. Scaffold folds and intervals were not run with it.",
+        + ". It is opt-in (`--members gbm,gbm_rich,gnn,kernel,catboost_rich`), not the "
+        "default: `adme_catboost.md` says why. It was not rerun with the kernel member; "
+        "scaffold folds and intervals were not run with it.",
         "",
     ]
 
