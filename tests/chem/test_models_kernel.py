@@ -133,6 +133,7 @@ def test_subset_above_max_train_and_descriptor_weight_candidates():
     ).fit(SMILES, y)
     entry = model.fit_info["kernel"]["logp"]
     assert entry["n_train"] == 20 and entry["subset"] is True
+    assert model._train_desc.shape[0] == 20  # only the fitted molecules are kept
     assert entry["descriptor_weight"] in (0.0, 1.0)
     assert np.isfinite(model.predict(SMILES[:5]).to_numpy()).all()
 
