@@ -335,7 +335,7 @@ def test_helpful_errors(train_csv, tmp_path, capsys):
     ]
     assert main(base + ["--model", "svm"]) == 2
     err = capsys.readouterr().err
-    assert "unknown model 'svm'; choose one of: " in err and "gnn, rf" in err
+    assert "unknown model 'svm'; choose one of: " in err and "gnn, kernel, rf" in err
     assert main(base + ["--model", "rf", "--epochs", "3"]) == 2
     assert "not trained in epochs" in capsys.readouterr().err
     assert main(base[:-1] + [str(tmp_path / "m"), "--targets", "nope"]) == 2

@@ -58,7 +58,7 @@ def test_tuning_shares_a_study_and_writes_a_fit_config(tmp_path, data):
 
 
 def test_bad_requests_are_named(data):
-    with pytest.raises(ValueError, match="tunable models: best, gbm, gnn, rf"):
+    with pytest.raises(ValueError, match="tunable models: best, gbm, gnn, kernel, rf"):
         tune(data.smiles, data[["logp"]], model="svm")
     with pytest.raises(ValueError, match="has no option\\(s\\) max_feature;"):
         tune(data.smiles, data[["logp"]], model="rf", fixed={"max_feature": 0.3})
