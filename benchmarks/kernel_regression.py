@@ -175,14 +175,17 @@ def plot(records: list[dict], path: Path) -> None:
     arms = [a for a in ARMS if a in set(table["arm"])]
     fig, ax = plt.subplots(figsize=(7, 3.5))
     width = 0.8 / len(MODELS)
+    low = 1.0
     for j, m in enumerate(MODELS):
         sub = table[table["model"] == m].groupby("arm")["r2"]
-        mean, sd = sub.mean().reindex(arms), sub.std().reindex(arms)
+        mean, sd = sub.mean().reindex(arms), sub.std().reindex(arms).fillna(0)
         ax.bar(np.arange(len(arms)) + j * width, mean, width, yerr=sd, label=m, capsize=2)
+        low = min(low, float((mean - sd).min()))
+    ax.set_ylim(max(0.0, low - 0.05), 1.0)  # the differences, not the bars' common base
     ax.set_xticks(np.arange(len(arms)) + width * (len(MODELS) - 1) / 2, arms)
     ax.set_ylabel("test R² (mean ± sd over folds)")
     ax.set_title("ESOL: kernel ridge beside the trees and the default stack")
-    ax.legend(ncol=len(MODELS), fontsize=8, loc="lower right")
+    ax.legend(ncol=len(MODELS), fontsize=8, loc="upper right")
     fig.tight_layout()
     with atomic_write(path, "wb") as handle:
         fig.savefig(handle, format="png", dpi=120)
