@@ -99,7 +99,9 @@ def measure() -> pd.DataFrame:
     desc = np.nan_to_num(desc, nan=0.0, posinf=0.0, neginf=0.0)
     # The gbm_rich predictions this diagnostic was measured with (session 5's adme_best run,
     # kept as adme_best_v1_preds.csv.gz when session 6 reran adme_best with a new recipe).
-    preds = pd.read_csv(ROOT / "results" / "adme_best_v1_preds.csv.gz")
+    from benchmarks.adme_best import V1_PREDS
+
+    preds = pd.read_csv(V1_PREDS)
     preds = preds[preds["split"] == "random"]
     cfg = TransformerConfig()
     precision = da._precision()

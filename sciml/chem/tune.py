@@ -327,9 +327,9 @@ class _BestRecipe:
             space[f"{label}.learning_rate"] = gbm["learning_rate"]
             space[f"{label}.min_child_samples"] = gbm["min_child_samples"]
         # the kernel's mix of fingerprint and descriptor similarity, and the RBF width
-        for name, dim in _kernel_space(n, n_sparsest).items():
-            if name != "radius":
-                space[f"kernel.{name}"] = dim
+        kernel = _kernel_space(n, n_sparsest)
+        for name in ("descriptor_weight", "length_scale"):
+            space[f"kernel.{name}"] = kernel[name]
         return space
 
     def defaults(self) -> dict[str, Any]:

@@ -42,6 +42,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -217,15 +218,13 @@ class KernelModel(MoleculeModel):
         z = (np.sign(x) * np.log1p(np.abs(x)) - self._center) / self._scale
         return np.clip(z, -_CLIP, _CLIP)
 
-    def _kernel(self, counts, desc: np.ndarray, rows: np.ndarray, weight: float) -> np.ndarray:
-        """``(n, len(rows))`` mixed kernel of query features against training ``rows``."""
-        k = np.zeros((desc.shape[0], len(rows)))
+    def _mix(self, counts_a, desc_a: np.ndarray, counts_b, desc_b: np.ndarray, weight: float):
+        """``(len(a), len(b))`` kernel: MinMax of counts and RBF of descriptors, mixed."""
+        k = np.zeros((desc_a.shape[0], desc_b.shape[0]))
         if weight < 1:
-            k += (1 - weight) * minmax_kernel(
-                counts, self._train_counts[rows], self.config.count_cap
-            )
+            k += (1 - weight) * minmax_kernel(counts_a, counts_b, self.config.count_cap)
         if weight > 0:
-            k += weight * self._rbf(desc, self._train_desc[rows])
+            k += weight * self._rbf(desc_a, desc_b)
         return k
 
     def _rbf(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -272,8 +271,7 @@ class KernelModel(MoleculeModel):
         shared = len(used) <= self.config.max_train
         grams = {}
         if shared:
-            every = np.arange(len(used))
-            grams = {w: self._gram(every, w) for w in self.config.candidate_weights}
+            grams = {w: self._gram(None, w) for w in self.config.candidate_weights}
         self._fits, report = {}, {}
         for t, target in enumerate(self.targets):
             rows = chosen[target]
@@ -301,9 +299,12 @@ class KernelModel(MoleculeModel):
             }
         self.fit_info["kernel"] = report
 
-    def _gram(self, rows: np.ndarray, weight: float) -> np.ndarray:
-        """``(len(rows), len(rows))`` kernel among training ``rows``."""
-        return self._kernel(self._train_counts[rows], self._train_desc[rows], rows, weight)
+    def _gram(self, rows: np.ndarray | None, weight: float) -> np.ndarray:
+        """Kernel among training ``rows`` (None: all stored molecules)."""
+        counts, desc = self._train_counts, self._train_desc
+        if rows is not None:
+            counts, desc = counts[rows], desc[rows]
+        return self._mix(counts, desc, counts, desc, weight)
 
     # ------------------------------------------------------------ prediction
     def _predict(self, smiles: list[str], return_std: bool) -> tuple[np.ndarray, np.ndarray | None]:
@@ -316,7 +317,6 @@ class KernelModel(MoleculeModel):
         with _blas_threads(self.config.n_jobs):
             desc = self._descriptors(smiles)
             counts = self._counts(smiles)
-            every = np.arange(self._train_desc.shape[0])
             for start in range(0, len(smiles), _CHUNK):
                 part = slice(start, start + _CHUNK)
                 # one kernel against every stored molecule per descriptor weight
@@ -324,8 +324,12 @@ class KernelModel(MoleculeModel):
                 for t, target in enumerate(self.targets):
                     fit = self._fits[target]
                     if fit["weight"] not in cache:
-                        cache[fit["weight"]] = self._kernel(
-                            counts[part], desc[part], every, fit["weight"]
+                        cache[fit["weight"]] = self._mix(
+                            counts[part],
+                            desc[part],
+                            self._train_counts,
+                            self._train_desc,
+                            fit["weight"],
                         )
                     value = fit["offset"] + cache[fit["weight"]][:, fit["rows"]] @ fit["coef"]
                     if self.tasks[t].kind == "binary":
@@ -442,19 +446,10 @@ def _loo_ridge(
     return {"coef": coef, "offset": offset, "alpha": alpha, "loo_mse": loo}
 
 
-class _blas_threads:
-    """Limit BLAS threads to ``n`` inside the block (no limit for None)."""
+def _blas_threads(n: int | None):
+    """A context limiting BLAS to ``n`` threads (no limit for None or a non-positive n)."""
+    if n is None or n <= 0:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
 
-    def __init__(self, n: int | None):
-        self.n, self.limiter = n, None
-
-    def __enter__(self):
-        if self.n is not None and self.n > 0:
-            from threadpoolctl import threadpool_limits
-
-            self.limiter = threadpool_limits(limits=self.n, user_api="blas")
-        return self
-
-    def __exit__(self, *exc):
-        if self.limiter is not None:
-            self.limiter.restore_original_limits()
+    return threadpool_limits(limits=n, user_api="blas")
