@@ -3,7 +3,7 @@
 ``--parts fang_multi`` fits each Fang endpoint from the authors' training sets of all six
 endpoints; the endpoint being scored must not see its test molecules (under any notation),
 and no test label of any endpoint may enter the pool. The report's weights-only combination
-is the members' weighted sum.
+is the members' weighted sum. ``adme_kernel_probe``'s declared rule decides as written.
 """
 
 import sys
@@ -54,3 +54,21 @@ def test_weights_only_is_the_weighted_sum_of_the_members():
     assert bench.corrected(fold) == ["HLM"]  # the stored decisions win when present
     with pytest.raises(KeyError):
         bench.weights_only({"members": fold["members"], "weights": {}})
+
+
+def test_kernel_probe_rule_needs_a_mean_gain_and_no_endpoint_losing():
+    import adme_kernel_probe as probe
+    import pandas as pd
+
+    def table(gains):
+        return pd.DataFrame(
+            [
+                {"fold": 0, "endpoint": e, "without kept": 0.4, "with kernel kept": 0.4 + g}
+                for e, g in zip(probe.ENDPOINTS, gains, strict=True)
+            ]
+        )
+
+    met, gain = probe.decide(table([0.01] * 6))
+    assert met and gain.mean() == pytest.approx(0.01)
+    assert not probe.decide(table([0.004] * 6))[0]  # mean gain below 0.005
+    assert not probe.decide(table([0.03, 0.03, 0.03, 0.03, 0.03, -0.006]))[0]  # one loses
