@@ -190,6 +190,13 @@ def parse_args(argv=None) -> argparse.Namespace:
         "(default: from --passes)",
     )
     p.add_argument(
+        "--augment",
+        type=int,
+        default=0,
+        help="randomised SMILES per training molecule added as extra training rows, "
+        "written in the model's language (SMILES enumeration; default 0: canonical only)",
+    )
+    p.add_argument(
         "--record",
         type=Path,
         default=RECORD,
@@ -517,6 +524,8 @@ def stage_train(args, parts, record, log) -> None:
             log(f"{name}: {int((~inside).sum())} molecules outside the properties' ranges left out")
             record.setdefault("left_out_of_range", {})[name] = int((~inside).sum())
             parts[name] = frame[inside].reset_index(drop=True)
+    if args.augment > 0:
+        parts["train"] = augmented(parts["train"], args.augment, log)
     rt = build(args, parts, args.size)
     per_pass = -(-len(parts["train"]) // args.epoch_size)
     epochs = args.epochs or max(1, round(args.passes * per_pass))
@@ -578,14 +587,46 @@ def stage_train(args, parts, record, log) -> None:
     }
 
 
+def augmented(train, k: int, log):
+    """``train`` with ``k`` randomised SMILES of each molecule appended as rows (same values).
+
+    The ``canonical`` column then holds the text written for the model (RDKit random atom
+    orders, seeded per molecule by :func:`sciml.rt.finetune.randomized_smiles`); the
+    canonical rows come first, and ``variant`` counts 0 (canonical) to ``k``.
+    """
+    import pandas as pd
+
+    from sciml.rt.finetune import randomized_smiles
+
+    t0 = time.perf_counter()
+    rows = randomized_smiles(train["canonical"].tolist(), k + 1, seed=0)
+    frames = []
+    for j in range(k + 1):
+        frame = train.copy()
+        frame["canonical"] = [r[j] for r in rows]
+        frame["variant"] = j
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    log(f"augmented: {len(train)} molecules x {k + 1} encodings ({time.perf_counter() - t0:.0f} s)")
+    return out
+
+
 def _corpus_description(args, parts) -> str:
     if args.corpus == "moses":
         return f"MOSES training file, {len(parts['train'])} molecules"
     spec = parts["corpus_spec"]
-    counts = parts["train"]["source"].value_counts().to_dict()
+    train = parts["train"]
+    if "variant" in train:
+        train = train[train["variant"] == 0]
+    counts = train["source"].value_counts().to_dict()
+    extra = (
+        f", each also written as {args.augment} randomised SMILES (--augment)"
+        if args.augment
+        else ""
+    )
     return (
         f"benchmarks/rt_corpus.py {spec}: MOSES training prefix + ChEMBL 30 drug-like, "
-        f"balanced over QED bins; {len(parts['train'])} molecules {counts}"
+        f"balanced over QED bins; {len(train)} molecules {counts}{extra}"
     )
 
 
