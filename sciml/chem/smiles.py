@@ -51,6 +51,7 @@ __all__ = [
     "mol_to_smiles",
     "parse_batch",
     "parse_smiles",
+    "randomized_smiles",
     "standardize_mol",
 ]
 
@@ -393,3 +394,47 @@ def canonicalize_batch(
         standardize=standardize,
         isotopes=isotopes,
     )
+
+
+def randomized_smiles(smiles: Sequence[str], k: int, seed: int = 0) -> list[list[str]]:
+    """``k`` encodings of each molecule: its canonical SMILES, then ``k - 1`` randomised ones.
+
+    Parameters
+    ----------
+    smiles : sequence of str
+        Valid SMILES (e.g. canonical ones); an unparsable one raises ``ValueError``
+        naming it.
+    k : int
+        Encodings per molecule (>= 1). A molecule with fewer distinct SMILES (e.g.
+        ``C``) repeats them.
+    seed : int
+        Seed of RDKit's random atom orders (row ``i`` uses ``seed + i + 1``: RDKit reads 0 as
+        unseeded).
+
+    Returns
+    -------
+    list of list of str
+        ``N`` rows of ``k`` SMILES each, the canonical SMILES first.
+
+    Examples
+    --------
+    >>> rows = randomized_smiles(["CCO", "c1ccccc1O"], 3)
+    >>> [len(r) for r in rows], rows[0][0], rows[1][0]
+    ([3, 3], 'CCO', 'Oc1ccccc1')
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    out = []
+    for i, smi in enumerate(smiles):
+        mol = Chem.MolFromSmiles(smi)
+        if mol is None:
+            raise ValueError(f"[{i}] {smi!r} is not a valid SMILES")
+        canon = Chem.MolToSmiles(mol)
+        variants = [canon]
+        if k > 1:
+            # RDKit reads randomSeed=0 as "unseeded": shift by one.
+            drawn = list(Chem.MolToRandomSmilesVect(mol, 2 * k, randomSeed=seed + i + 1))
+            fresh = [s for s in dict.fromkeys(drawn) if s != canon]
+            variants += (fresh or [canon]) * k
+        out.append(variants[:k])
+    return out

@@ -197,6 +197,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             n_samples=args.samples,
             decoding=args.decoding,
             domain=True,
+            tta=args.tta,
         ).drop(columns="smiles")
     out = write_predictions(frame, preds, args)
     n_out = int((~preds["in_domain"].fillna(True)).sum()) if "in_domain" in preds else 0
@@ -475,6 +476,15 @@ def _add_predict(sub) -> None:
         choices=("expected", "greedy", "sequential"),
         default="expected",
         help="how values are read from the digit tokens (see RegressionTransformer.predict)",
+    )
+    predict.add_argument(
+        "--tta",
+        type=int,
+        default=None,
+        metavar="K",
+        help="test-time augmentation: average the values read from K encodings of each "
+        "molecule, its canonical SMILES and K-1 randomised ones (default: the model's own "
+        "setting, RTConfig.tta; a fine-tuned folder: its recipe's tta)",
     )
     predict.add_argument("--errors", **_ERRORS)
     predict.set_defaults(handler=_cmd_predict)

@@ -193,8 +193,8 @@ def predict_fine_tuned(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.input} has no column {args.smiles_col!r}; columns: {', '.join(frame.columns)}"
         )
-    preds = model.predict(frame[args.smiles_col].str.strip().tolist(), errors=args.errors).drop(
-        columns="smiles"
-    )
+    preds = model.predict(
+        frame[args.smiles_col].str.strip().tolist(), errors=args.errors, tta=args.tta
+    ).drop(columns="smiles")
     write_predictions(frame, preds, args)
     return 0

@@ -37,6 +37,7 @@ from sciml.chem.smiles import (
     InvalidSmilesError,
     canonicalize_batch,
     check_errors_arg,
+    randomized_smiles,
 )
 from sciml.chem.tokenizer import SmilesTokenizer, VocabularyMismatchError, pad_ids
 from sciml.encoder import LengthBucketBatchSampler
@@ -142,6 +143,12 @@ class RTConfig:
         learns to predict the other properties given them; at prediction they are passed
         as primers (:meth:`RegressionTransformer.score`), e.g. RDKit-computed logP
         (:func:`sciml.rt.finetune.fine_tune` ``context=``).
+    tta : int
+        Encodings of a molecule that :meth:`RegressionTransformer.predict` averages by
+        default (test-time augmentation): its canonical SMILES and ``tta - 1`` randomised
+        ones (:func:`sciml.chem.smiles.randomized_smiles`). 1 (default) reads the canonical
+        SMILES only; more helps a model trained on randomised SMILES too
+        (``benchmarks/train_qed_rt.py --augment``), which sets it from validation molecules.
     """
 
     size: str = "small"
@@ -157,6 +164,11 @@ class RTConfig:
     language: str = "smiles"
     objective: str = "alternate"
     context: tuple[str, ...] = ()
+    tta: int = 1
+
+    def __post_init__(self):
+        if not isinstance(self.tta, int) or isinstance(self.tta, bool) or self.tta < 1:
+            raise ValueError(f"tta must be an integer >= 1, got {self.tta!r}")
 
 
 def extend_tokenizer(
@@ -810,6 +822,7 @@ class RegressionTransformer:
         seed: int = 0,
         decoding: str = "expected",
         domain: bool = False,
+        tta: int | None = None,
     ) -> pd.DataFrame:
         """Predict every property by decoding its digit tokens.
 
@@ -838,6 +851,14 @@ class RegressionTransformer:
         domain : bool
             Add ``max_tanimoto``, ``in_domain`` and ``note`` (applicability domain, see
             :mod:`sciml.chem.domain`) and warn when a molecule is out of domain.
+        tta : int, optional
+            Test-time augmentation: average the values decoded from this many encodings of
+            each molecule, its canonical SMILES and ``tta - 1`` randomised ones (seeded by
+            ``seed``; an encoding the model cannot read, e.g. one longer than the model, is
+            left out of the mean). Default: the model's :attr:`RTConfig.tta` (1 unless the
+            model was trained on randomised SMILES and the value chosen on validation
+            molecules). With ``n_samples`` the mean and standard deviation are those of
+            the samples pooled over the encodings.
 
         Returns
         -------
@@ -845,6 +866,9 @@ class RegressionTransformer:
             Index: input row; columns ``smiles`` (as given) and one per property (plus
             the domain columns).
         """
+        tta = self.config.tta if tta is None else tta
+        if not isinstance(tta, int | np.integer) or isinstance(tta, bool) or tta < 1:
+            raise ValueError(f"tta must be an integer >= 1, got {tta!r}")
         smiles = list(smiles)
         encoded = self.encode(smiles, errors=errors)
         canon, invalid = encoded.canonical, encoded.invalid
@@ -855,6 +879,10 @@ class RegressionTransformer:
             parts = self._predict_rows(
                 [encoded.ids[i] for i in ok], n_samples, batch_size, seed, decoding
             )
+            if tta > 1:
+                parts = self._augmented_parts(
+                    [canon[i] for i in ok], parts, int(tta), n_samples, batch_size, seed, decoding
+                )
         for t, name in enumerate(names):
             frame[name] = np.nan
             if ok:
@@ -872,6 +900,39 @@ class RegressionTransformer:
             frame = frame.loc[ok]
         frame.attrs["invalid"] = invalid
         return frame
+
+    def _augmented_parts(
+        self,
+        canonical: list[str],
+        first: dict[str, np.ndarray],
+        tta: int,
+        n_samples: int,
+        batch_size: int,
+        seed: int,
+        decoding: str,
+    ) -> dict[str, np.ndarray]:
+        """``first`` (the canonical encodings' values) averaged with ``tta - 1`` randomised ones."""
+        variants = randomized_smiles(canonical, tta, seed=seed)
+        stacks = {key: [value] for key, value in first.items()}
+        for j in range(1, tta):
+            encoded = self.encode([row[j] for row in variants], errors="nan", canonicalize=False)
+            readable = [i for i, row in enumerate(encoded.ids) if row is not None]
+            for key, value in first.items():
+                stacks[key].append(np.full_like(value, np.nan))
+            if readable:
+                decoded = self._predict_rows(
+                    [encoded.ids[i] for i in readable], n_samples, batch_size, seed + j, decoding
+                )
+                for key, value in decoded.items():
+                    stacks[key][-1][readable] = value
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
+            out = {key: np.nanmean(np.stack(v), axis=0) for key, v in stacks.items()}
+            if "std" in stacks:  # the samples pooled over encodings: a mixture's spread
+                means, stds = np.stack(stacks["mean"]), np.stack(stacks["std"])
+                second = np.nanmean(stds**2 + means**2, axis=0)
+                out["std"] = np.sqrt(np.maximum(second - out["mean"] ** 2, 0.0))
+        return out
 
     # ------------------------------------------------------------- generate
     def generate(

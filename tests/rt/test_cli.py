@@ -385,3 +385,16 @@ def test_token_outside_the_vocabulary_follows_errors_in_predict_and_generate(
     assert "token '[Si]' is not in the model's vocabulary" in capsys.readouterr().err
     assert main([*gen, "--errors", "skip"]) == 0
     assert pd.read_csv(tmp_path / "gen.csv").empty
+
+
+def test_predict_tta_option_matches_the_api(tmp_path, trained_rt, molecules):
+    model = trained_rt.save(tmp_path / "rt.pt")
+    query = tmp_path / "query.csv"
+    pd.DataFrame({"smiles": molecules[:5]}).to_csv(query, index=False)
+    out = tmp_path / "pred.csv"
+    argv = ["rt", "predict", "--model", str(model), "--input", str(query), "--out", str(out)]
+    assert main([*argv, "--tta", "3"]) == 0
+    np.testing.assert_allclose(
+        pd.read_csv(out)["qed"], trained_rt.predict(molecules[:5], tta=3)["qed"], atol=1e-6
+    )
+    assert main([*argv, "--tta", "0"]) == 2

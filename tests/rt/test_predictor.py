@@ -274,3 +274,41 @@ def test_fit_names_or_skips_molecules_longer_than_the_encoder(molecules, qed_fra
             smiles, y, train_config=train, errors="skip"
         )
     assert rt.predict([long], errors="nan")["qed"].isna().all()
+
+
+def test_tta_averages_the_canonical_and_randomised_encodings(trained_rt, molecules):
+    from sciml.chem.smiles import randomized_smiles
+
+    smiles = molecules[2:7]
+    variants = randomized_smiles(smiles, 3, seed=0)
+    by_hand = np.stack(
+        [trained_rt.score([row[j] for row in variants], canonicalize=False)[:, 0] for j in range(3)]
+    )
+    assert not np.allclose(by_hand[0], by_hand[1])  # the encodings really differ
+    pred = trained_rt.predict(smiles, tta=3)["qed"].to_numpy()
+    np.testing.assert_allclose(pred, by_hand.mean(axis=0), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(
+        trained_rt.predict(smiles, tta=1)["qed"], by_hand[0], rtol=0, atol=1e-6
+    )
+    sampled = trained_rt.predict(smiles, tta=3, n_samples=16)
+    assert sampled[["qed_mean", "qed_std"]].notna().all().all()
+    assert (sampled["qed_std"] >= 0).all()
+
+
+def test_tta_default_comes_from_the_config_and_survives_save_load(trained_rt, molecules, tmp_path):
+    from dataclasses import replace
+
+    rt = RegressionTransformer.load(trained_rt.save(tmp_path / "rt.pt"))
+    rt.config = replace(rt.config, tta=4)
+    reloaded = RegressionTransformer.load(rt.save(tmp_path / "tta.pt"))
+    assert reloaded.config.tta == 4
+    pd.testing.assert_frame_equal(reloaded.predict(molecules), rt.predict(molecules, tta=4))
+    assert not np.allclose(reloaded.predict(molecules)["qed"], rt.predict(molecules, tta=1)["qed"])
+
+
+@pytest.mark.parametrize("tta", [0, -1, 1.5, True])
+def test_tta_must_be_a_positive_integer(trained_rt, tta):
+    with pytest.raises(ValueError, match="tta must be an integer >= 1"):
+        trained_rt.predict(["CCO"], tta=tta)
+    with pytest.raises(ValueError, match="tta must be an integer >= 1"):
+        RTConfig(tta=tta)
