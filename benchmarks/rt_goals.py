@@ -467,6 +467,28 @@ def report(record: dict) -> str:
                 f"| {name} | {frac} | {_fmt(r['tanimoto_mean'], 2)} | "
                 f"{_fmt(r['qed_change_mean'], 3)} | {_fmt(r['spearman'], 2)} |"
             )
+    tta = [
+        (name, models[name]["provenance"]["tta"])
+        for name in names
+        if "tta" in (models[name].get("provenance") or {})
+    ]
+    if tta:
+        choices = list(tta[0][1]["validation_rmse"])
+        knob += [
+            "",
+            "Test-time augmentation (`RTConfig.tta`, chosen by `benchmarks/train_qed_rt.py "
+            "--choose-tta`: a larger value must lower the RMSE by at least 1%), QED RMSE on "
+            "the ChEMBL + MOSES **validation** molecules:",
+            "",
+            "| model | " + " | ".join(f"tta {k}" for k in choices) + " | chosen |",
+            "|---|" + "---|" * (len(choices) + 1),
+        ]
+        for name, info in tta:
+            knob.append(
+                f"| {name} | "
+                + " | ".join(_fmt(info["validation_rmse"].get(k), 4) for k in choices)
+                + f" | {info['chosen']} |"
+            )
     return "\n".join(lines + knob)
 
 
