@@ -621,18 +621,26 @@ def choose_tta(rmse: dict[int, float]) -> int:
 
 
 def stage_choose_tta(args, parts, record, log) -> None:
-    """Score ``--out`` on the validation molecules at every ``tta`` and save the choice in it."""
+    """Score ``--out`` on the validation molecules at every ``tta`` and save the choice in it.
+
+    The score is the RMSE of each property in units of its range, averaged over the
+    properties (for the QED model: the QED RMSE itself).
+    """
     from dataclasses import replace
 
     rt = RegressionTransformer.load(args.out, map_location="cpu")
     val = parts["val"]
-    y = val["qed"].to_numpy()
     table = {}
     for k in TTA_CHOICES:
-        pred = rt.predict(val["canonical"].tolist(), errors="nan", tta=k)["qed"].to_numpy()
-        ok = np.isfinite(pred)
-        table[k] = float(np.sqrt(np.mean((pred[ok] - y[ok]) ** 2)))
-        log(f"tta {k}: validation RMSE {table[k]:.4f} ({int(ok.sum())} molecules)")
+        pred = rt.predict(val["canonical"].tolist(), errors="nan", tta=k)
+        errors = []
+        for name in rt.property_names:  # in units of each property's range (QED: its own)
+            spec = rt.numbers.spec(name)
+            diff = (pred[name] - val[name]).to_numpy()
+            diff = diff[np.isfinite(diff)]
+            errors.append(np.sqrt(np.mean(diff**2)) / (spec.vmax - spec.vmin))
+        table[k] = float(np.mean(errors))
+        log(f"tta {k}: validation RMSE {table[k]:.4f} (of each property's range, mean)")
     chosen = choose_tta(table)
     rt.config = replace(rt.config, tta=chosen)
     provenance = dict(rt.provenance or {})
