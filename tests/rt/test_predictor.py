@@ -312,3 +312,19 @@ def test_tta_must_be_a_positive_integer(trained_rt, tta):
         trained_rt.predict(["CCO"], tta=tta)
     with pytest.raises(ValueError, match="tta must be an integer >= 1"):
         RTConfig(tta=tta)
+
+
+@pytest.mark.parametrize("bad", [0, "8", 2.5])
+def test_a_stored_tta_that_is_no_positive_integer_is_a_checkpoint_error(trained_rt, tmp_path, bad):
+    import json
+
+    from sciml.train.checkpoint import CheckpointError
+
+    path = trained_rt.save(tmp_path / "rt.pt")
+    payload = torch.load(path, weights_only=True)
+    config = json.loads(payload["extra"]["config"])
+    config["tta"] = bad
+    payload["extra"]["config"] = json.dumps(config)
+    torch.save(payload, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match=r"bad\.pt.*tta"):
+        RegressionTransformer.load(tmp_path / "bad.pt")
