@@ -628,18 +628,16 @@ def stage_choose_tta(args, parts, record, log) -> None:
     """
     from dataclasses import replace
 
+    from sciml.metrics import rmse
+
     rt = RegressionTransformer.load(args.out, map_location="cpu")
-    val = parts["val"]
+    val, names = parts["val"], rt.property_names
+    ranges = np.array([rt.numbers.spec(n).vmax - rt.numbers.spec(n).vmin for n in names])
     table = {}
     for k in TTA_CHOICES:
-        pred = rt.predict(val["canonical"].tolist(), errors="nan", tta=k)
-        errors = []
-        for name in rt.property_names:  # in units of each property's range (QED: its own)
-            spec = rt.numbers.spec(name)
-            diff = (pred[name] - val[name]).to_numpy()
-            diff = diff[np.isfinite(diff)]
-            errors.append(np.sqrt(np.mean(diff**2)) / (spec.vmax - spec.vmin))
-        table[k] = float(np.mean(errors))
+        pred = rt.predict(val["canonical"].tolist(), errors="nan", tta=k)[names]
+        # In units of each property's range (QED: its own), averaged over the properties.
+        table[k] = float(np.mean(rmse(val[names].to_numpy(), pred.to_numpy()) / ranges))
         log(f"tta {k}: validation RMSE {table[k]:.4f} (of each property's range, mean)")
     chosen = choose_tta(table)
     rt.config = replace(rt.config, tta=chosen)

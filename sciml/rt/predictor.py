@@ -167,8 +167,14 @@ class RTConfig:
     tta: int = 1
 
     def __post_init__(self):
-        if not isinstance(self.tta, int) or isinstance(self.tta, bool) or self.tta < 1:
-            raise ValueError(f"tta must be an integer >= 1, got {self.tta!r}")
+        object.__setattr__(self, "tta", _checked_tta(self.tta))  # a plain int, JSON-writable
+
+
+def _checked_tta(value) -> int:
+    """``value`` as an int if it is a test-time augmentation count (an integer >= 1)."""
+    if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"tta must be an integer >= 1, got {value!r}")
+    return int(value)
 
 
 def extend_tokenizer(
@@ -866,9 +872,7 @@ class RegressionTransformer:
             Index: input row; columns ``smiles`` (as given) and one per property (plus
             the domain columns).
         """
-        tta = self.config.tta if tta is None else tta
-        if not isinstance(tta, int | np.integer) or isinstance(tta, bool) or tta < 1:
-            raise ValueError(f"tta must be an integer >= 1, got {tta!r}")
+        tta = self.config.tta if tta is None else _checked_tta(tta)
         smiles = list(smiles)
         encoded = self.encode(smiles, errors=errors)
         canon, invalid = encoded.canonical, encoded.invalid
@@ -876,13 +880,14 @@ class RegressionTransformer:
         names = self.property_names
         frame = pd.DataFrame({"smiles": smiles})
         if ok:
-            parts = self._predict_rows(
-                [encoded.ids[i] for i in ok], n_samples, batch_size, seed, decoding
-            )
-            if tta > 1:
-                parts = self._augmented_parts(
-                    [canon[i] for i in ok], parts, int(tta), n_samples, batch_size, seed, decoding
+            rows = [encoded.ids[i] for i in ok]
+            parts = (
+                self._augmented_parts(
+                    [canon[i] for i in ok], rows, tta, n_samples, batch_size, seed, decoding
                 )
+                if tta > 1
+                else self._predict_rows(rows, n_samples, batch_size, seed, decoding)
+            )
         for t, name in enumerate(names):
             frame[name] = np.nan
             if ok:
@@ -904,34 +909,37 @@ class RegressionTransformer:
     def _augmented_parts(
         self,
         canonical: list[str],
-        first: dict[str, np.ndarray],
+        rows: list[list[int]],
         tta: int,
         n_samples: int,
         batch_size: int,
         seed: int,
         decoding: str,
     ) -> dict[str, np.ndarray]:
-        """``first`` (the canonical encodings' values) averaged with ``tta - 1`` randomised ones."""
+        """Values of ``tta`` encodings per molecule, its canonical ``rows`` first, averaged.
+
+        Every encoding goes through one :meth:`_predict_rows` call; randomised ones the model
+        cannot read are left out of the mean (the canonical one always can be).
+        """
         variants = randomized_smiles(canonical, tta, seed=seed)
-        stacks = {key: [value] for key, value in first.items()}
-        for j in range(1, tta):
-            encoded = self.encode([row[j] for row in variants], errors="nan", canonicalize=False)
-            readable = [i for i, row in enumerate(encoded.ids) if row is not None]
-            for key, value in first.items():
-                stacks[key].append(np.full_like(value, np.nan))
-            if readable:
-                decoded = self._predict_rows(
-                    [encoded.ids[i] for i in readable], n_samples, batch_size, seed + j, decoding
-                )
-                for key, value in decoded.items():
-                    stacks[key][-1][readable] = value
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
-            out = {key: np.nanmean(np.stack(v), axis=0) for key, v in stacks.items()}
-            if "std" in stacks:  # the samples pooled over encodings: a mixture's spread
-                means, stds = np.stack(stacks["mean"]), np.stack(stacks["std"])
-                second = np.nanmean(stds**2 + means**2, axis=0)
-                out["std"] = np.sqrt(np.maximum(second - out["mean"] ** 2, 0.0))
+        extra = self.encode(
+            [s for row in variants for s in row[1:]], errors="nan", canonicalize=False
+        ).ids
+        k = tta - 1  # randomised encodings per molecule, after its canonical one
+        every = [r for i, first in enumerate(rows) for r in (first, *extra[i * k : (i + 1) * k])]
+        readable = [j for j, row in enumerate(every) if row is not None]
+        decoded = self._predict_rows(
+            [every[j] for j in readable], n_samples, batch_size, seed, decoding
+        )
+        stacks = {}
+        for key, value in decoded.items():
+            full = np.full((len(every), value.shape[1]), np.nan)
+            full[readable] = value
+            stacks[key] = full.reshape(len(rows), tta, value.shape[1])
+        out = {key: np.nanmean(value, axis=1) for key, value in stacks.items()}
+        if "std" in stacks:  # the samples pooled over encodings: a mixture's spread
+            second = np.nanmean(stacks["std"] ** 2 + stacks["mean"] ** 2, axis=1)
+            out["std"] = np.sqrt(np.maximum(second - out["mean"] ** 2, 0.0))
         return out
 
     # ------------------------------------------------------------- generate

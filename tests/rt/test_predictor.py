@@ -314,6 +314,11 @@ def test_tta_must_be_a_positive_integer(trained_rt, tta):
         RTConfig(tta=tta)
 
 
+def test_a_numpy_integer_tta_is_stored_as_a_plain_int():
+    config = RTConfig(tta=np.int64(4))
+    assert config.tta == 4 and type(config.tta) is int  # JSON-writable in a checkpoint
+
+
 @pytest.mark.parametrize("bad", [0, "8", 2.5])
 def test_a_stored_tta_that_is_no_positive_integer_is_a_checkpoint_error(trained_rt, tmp_path, bad):
     import json
