@@ -29,6 +29,18 @@ their Spearman at least 0.3, their cost at most 60 CPU-s per 200 molecules (the 
 goal) and they return at least 90% of the molecules asked; the one with the highest
 min(Spearman MOSES, Spearman ChEMBL) wins. If none qualifies the default stays as it is.
 
+The rule that picks ``GenerationConfig.pool`` (:func:`choose_pool`, written down in session 9
+before any setting with a pool was measured): the settings of :data:`POOL_SWEEP` (2, 4 or 8
+candidates per molecule asked, 64 fills per molecule asked in all, similarity 0.3 or 1, mask
+fraction 0.25 or 0.15) and the incumbent default (``steps1_best32_sim1``, pool 1, measured
+again in the same run) qualify when, on both validation seed sets, they cost at most 60 CPU-s
+per 200 molecules (the issue's cost goal) and return at least 90% of the molecules asked.
+The winner has the highest *goal score*: the smallest of Spearman / 0.5 and mean Tanimoto /
+0.5 over both seed sets (the issue asks for Spearman >= 0.5 and Tanimoto >= 0.5, from MOSES
+and from drug-like seeds, so a score of 1 meets all four); scores within 0.01 of the best go
+to the cheapest. The winner's pool, fills, similarity weight and mask fraction become the
+SELFIES defaults (``AUTO_SETTINGS["selfies"]``, ``GenerationConfig.mask_fraction``).
+
 The rule that picks ``sciml.rt.generation.AUTO_SETTINGS["selfies"]`` (:func:`choose`, written
 down before the last three settings were measured): the mask fraction stays at its default
 0.25; among those settings, the highest min(Spearman on MOSES seeds, Spearman on ChEMBL seeds)
@@ -81,6 +93,20 @@ CONFIGS = {
     "steps1_best64_min04": dict(n_steps=1, best_of=64, similarity=0.0, min_similarity=0.4),
     "steps1_best64_min05": dict(n_steps=1, best_of=64, similarity=0.0, min_similarity=0.5),
     "steps1_best64_sim1_min04": dict(n_steps=1, best_of=64, similarity=1.0, min_similarity=0.4),
+    # Session 9: several masks per molecule asked, the best kept (GenerationConfig.pool).
+    "pool2_best32_sim1": dict(n_steps=1, best_of=32, similarity=1.0, pool=2),
+    "pool4_best16_sim1": dict(n_steps=1, best_of=16, similarity=1.0, pool=4),
+    "pool4_best16_sim03": dict(n_steps=1, best_of=16, similarity=0.3, pool=4),
+    "pool8_best8_sim1": dict(n_steps=1, best_of=8, similarity=1.0, pool=8),
+    "pool4_best16_sim1_mf015": dict(
+        n_steps=1, best_of=16, similarity=1.0, pool=4, mask_fraction=0.15
+    ),
+    "pool4_best16_sim03_mf015": dict(
+        n_steps=1, best_of=16, similarity=0.3, pool=4, mask_fraction=0.15
+    ),
+    "pool8_best8_sim03_mf015": dict(
+        n_steps=1, best_of=8, similarity=0.3, pool=8, mask_fraction=0.15
+    ),
 }
 #: The settings whose ``similarity`` :func:`choose_similarity` compares (0 first).
 SIMILARITY_SWEEP = (
@@ -104,6 +130,17 @@ BOUND_SWEEP = (
     "steps1_best64_min05",
     "steps1_best64_sim1_min04",
 )
+#: The settings with several candidates per molecule asked that :func:`choose_pool` compares.
+POOL_SWEEP = (
+    "pool2_best32_sim1",
+    "pool4_best16_sim1",
+    "pool4_best16_sim03",
+    "pool8_best8_sim1",
+    "pool4_best16_sim1_mf015",
+    "pool4_best16_sim03_mf015",
+    "pool8_best8_sim03_mf015",
+)
+SCORE_TIE = 0.01  # goal scores this close count as equal (the cheaper wins)
 #: The default before the bound (session 5's choice), the bound sweep's incumbent.
 BOUND_INCUMBENT = "steps1_best32_sim1"
 BOUND_MAX_COST = 60.0  # CPU-s per 200 molecules: the issue's generation cost goal
@@ -256,6 +293,64 @@ def choose_min_similarity(results: dict) -> str | None:
     return max(qualified, key=lambda n: min(r["spearman"] for r in table[n]))
 
 
+def goal_score(rows: list[dict]) -> float:
+    """The smallest of Spearman / 0.5 and Tanimoto / 0.5 over ``rows`` (1: both goals met)."""
+    return min(
+        min(r["spearman"], r["tanimoto_mean"]) / LOCALITY_GOAL
+        if np.isfinite(r["spearman"])
+        else -np.inf
+        for r in rows
+    )
+
+
+def choose_pool(results: dict) -> str | None:
+    """The pool rule of the module docstring; None until its sweep is measured."""
+    names = (BOUND_INCUMBENT, *POOL_SWEEP)
+    table = {n: [results.get(f"{n}/{s}") for s in SEED_SETS] for n in names}
+    if any(r is None for v in table.values() for r in v):
+        return None
+    qualified = [
+        n
+        for n, rows in table.items()
+        if all(
+            r["cpu_seconds_per_200"] <= BOUND_MAX_COST
+            and r["n_returned"] >= MIN_RETURNED * r["n_asked"]
+            for r in rows
+        )
+    ]
+    if not qualified:
+        return BOUND_INCUMBENT
+    score = {n: goal_score(table[n]) for n in qualified}
+    best = max(score.values())
+    tied = [n for n in qualified if score[n] >= best - SCORE_TIE]
+    return min(tied, key=lambda n: max(r["cpu_seconds_per_200"] for r in table[n]))
+
+
+def _pool_line(results: dict) -> str:
+    from sciml.rt.generation import AUTO_SETTINGS, GenerationConfig
+
+    chosen = choose_pool(results)
+    if chosen is None:
+        return "The pool sweep (`GenerationConfig.pool`) has not been measured."
+    config = {"pool": 1, "mask_fraction": 0.25, **CONFIGS[chosen]}
+    auto = {**AUTO_SETTINGS["selfies"], "mask_fraction": GenerationConfig().mask_fraction}
+    same = all(auto[k] == config[k] for k in ("pool", "best_of", "similarity", "mask_fraction"))
+    scores = ", ".join(
+        f"{n} {goal_score([results[f'{n}/{s}'] for s in SEED_SETS]):.2f}"
+        for n in (BOUND_INCUMBENT, *POOL_SWEEP)
+    )
+    return (
+        f"**Several candidates per molecule asked** (`GenerationConfig.pool`; rule in the "
+        f"script's docstring, written before any pool was measured: at most "
+        f"{BOUND_MAX_COST:.0f} CPU-s per 200 molecules and at least {MIN_RETURNED:.0%} of the "
+        f"molecules asked on both seed sets; the highest goal score, min(Spearman, Tanimoto) "
+        f"/ {LOCALITY_GOAL} over both seed sets, 1 meeting both goals; goal scores: {scores}): "
+        f"**{chosen}**. The defaults for a SELFIES model (pool, best_of, similarity, mask "
+        f"fraction) are **{auto['pool']}, {auto['best_of']}, {auto['similarity']:g}, "
+        f"{auto['mask_fraction']:g}**" + (" (the same)." if same else " (not the rule's choice).")
+    )
+
+
 def _bound_line(results: dict) -> str:
     from sciml.rt.generation import AUTO_SETTINGS
 
@@ -348,6 +443,8 @@ def report(record: dict) -> str:
         _similarity_line(results),
         "",
         _bound_line(results),
+        "",
+        _pool_line(results),
         "",
         f"Command: `{record['command']}` at {record['git_commit']}.",
         "",

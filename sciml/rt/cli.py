@@ -281,6 +281,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                 ("best_of", args.best_of),
                 ("similarity", args.similarity),
                 ("min_similarity", args.min_similarity),
+                ("pool", args.pool),
                 ("n_steps", args.n_steps),
                 ("mask", args.mask),
             )
@@ -613,6 +614,14 @@ def _add_generate_knobs(generate) -> None:
         help="refuse fills whose Tanimoto similarity (Morgan r=2) to their seed is below "
         "this, in [0, 1): a hard locality bound, e.g. 0.4 (default: auto, "
         f"{chosen})",
+    )
+    generate.add_argument(
+        "--pool",
+        type=int,
+        default=None,
+        help="candidates (each with its own mask) per molecule asked for; the N that score "
+        "best are kept, so the primer also chooses where the seed is edited, at POOL times "
+        f"the cost (default: auto, {chosen})",
     )
     generate.add_argument(
         "--n-steps",

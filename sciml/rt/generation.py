@@ -96,8 +96,8 @@ def true_property(name: str, smiles: Sequence[str]) -> np.ndarray:
 #: seeds by the rule of that script (the setting that moves outputs nearest their seeds while
 #: the primer keeps steering on both seed sets); SMILES models keep 0 (not measured).
 AUTO_SETTINGS = {
-    "selfies": {"n_steps": 1, "best_of": 32, "similarity": 1.0, "min_similarity": 0.0},
-    "smiles": {"n_steps": None, "best_of": 4, "similarity": 0.0, "min_similarity": 0.0},
+    "selfies": {"n_steps": 1, "best_of": 32, "similarity": 1.0, "min_similarity": 0.0, "pool": 1},
+    "smiles": {"n_steps": None, "best_of": 4, "similarity": 0.0, "min_similarity": 0.0, "pool": 1},
 }
 
 
@@ -155,6 +155,16 @@ class GenerationConfig:
         optimisation of the molecule-optimisation literature, e.g. Tanimoto >= 0.4). Fewer
         fills survive a high bound, so more candidates may be needed (``max_rounds``).
         0: no bound. ``"auto"`` (default): :data:`AUTO_SETTINGS` for the model's language.
+    pool : int or "auto"
+        **Candidates per molecule asked for**, each with its own mask: ``generate(n=...)``
+        makes ``pool * n`` candidates per seed and target, each keeps its best fill (the
+        reranking above), and the ``n`` whose fills score best (the same score: distance
+        of the predicted properties from the targets minus ``similarity`` times the
+        Tanimoto similarity to the seed) are returned. Which part of the seed is masked
+        decides how far an edit can move the property, so a pool lets the primer choose
+        where to edit as well as what to write; it costs ``pool`` times the fills. 1: every
+        candidate that passes is returned, in the order made. ``"auto"`` (default):
+        :data:`AUTO_SETTINGS` for the model's language.
     max_retries : int
         Refills of a candidate whose fills are all invalid or filtered.
     max_rounds : int
@@ -186,6 +196,7 @@ class GenerationConfig:
     best_of: int | Literal["auto"] = "auto"
     similarity: float | Literal["auto"] = "auto"
     min_similarity: float | Literal["auto"] = "auto"
+    pool: int | Literal["auto"] = "auto"
     max_retries: int = 3
     max_rounds: int = 4
     repair: bool = False
@@ -227,6 +238,15 @@ class GenerationConfig:
                 self.min_similarity == "auto"
                 or (isinstance(self.min_similarity, int | float) and 0 <= self.min_similarity < 1),
                 f"min_similarity must be 'auto' or in [0, 1), got {self.min_similarity!r}",
+            ),
+            (
+                self.pool == "auto"
+                or (
+                    isinstance(self.pool, int)
+                    and not isinstance(self.pool, bool)
+                    and self.pool >= 1
+                ),
+                f"pool must be 'auto' or an integer >= 1, got {self.pool!r}",
             ),
             (self.max_rounds >= 1, f"max_rounds must be >= 1, got {self.max_rounds}"),
             (self.mask in MASKS, f"mask must be one of {MASKS}, got {self.mask!r}"),
@@ -474,9 +494,25 @@ def rerank(
     (:attr:`GenerationConfig.similarity`), and a fill equal to its seed is passed over
     unless ``keep_seed``.
     """
+    return scored_rerank(
+        rt, fills, targets, batch_size, seeds=seeds, similarity=similarity, keep_seed=keep_seed
+    )[0]
+
+
+def scored_rerank(
+    rt,
+    fills: Sequence[Sequence[str | None]],
+    targets: Sequence[Mapping[str, float]],
+    batch_size: int = 256,
+    *,
+    seeds: Sequence[str] | None = None,
+    similarity: float = 0.0,
+    keep_seed: bool = False,
+) -> tuple[list[str | None], np.ndarray]:
+    """:func:`rerank` and the score of each kept fill (lower is better; inf where none)."""
     distinct = sorted({smi for row in fills for smi in row if smi is not None})
     if not distinct:
-        return [None] * len(targets)
+        return [None] * len(targets), np.full(len(targets), math.inf)
     pred = rt.score(distinct, batch_size=batch_size)
     names = rt.property_names
     spans = {p: rt.numbers.spec(p).vmax - rt.numbers.spec(p).vmin for p in names}
@@ -486,7 +522,7 @@ def rerank(
         if seeds is not None and similarity > 0
         else np.zeros((len(fills), len(targets)))
     )
-    out = []
+    out, scores = [], []
     for i, target in enumerate(targets):
         best, best_distance = None, math.inf
         for j, row in enumerate(fills):
@@ -498,7 +534,8 @@ def rerank(
             if best is None or distance < best_distance:
                 best, best_distance = row[i], distance
         out.append(best)
-    return out
+        scores.append(best_distance)
+    return out, np.asarray(scores, dtype=float)
 
 
 def _seed_similarity(fills: Sequence[Sequence[str | None]], seeds: Sequence[str]) -> np.ndarray:
@@ -638,8 +675,8 @@ class _Run:
         resample = cfg.temperature or 1.0  # a greedy refill would repeat the same output
         fills = [self.fill(batch, cfg.temperature)]
         fills += [self.fill(batch, resample) for _ in range(cfg.best_of - 1)]
-        outputs = (
-            rerank(
+        if cfg.best_of > 1 or cfg.pool > 1:
+            kept, scores = scored_rerank(
                 self.rt,
                 fills,
                 [self.goals[self.jobs[i][1]] for i in batch],
@@ -648,17 +685,20 @@ class _Run:
                 similarity=cfg.similarity,
                 keep_seed=cfg.keep_seed,
             )
-            if cfg.best_of > 1
-            else fills[0]
-        )
-        outputs = dict(zip(batch, outputs, strict=True))
+        else:
+            kept, scores = fills[0], np.zeros(len(batch))
+        outputs = dict(zip(batch, kept, strict=True))
         for _ in range(cfg.max_retries):
             bad = [i for i in batch if outputs[i] is None]
             if not bad:
                 break
             self.counts["retried"] += len(bad)
             outputs.update(zip(bad, self.fill(bad, resample), strict=True))
-        for i in batch:
+        # Best-scoring candidates first (a refill has no score: last), so that a pool keeps
+        # the best n of each seed and target; the sort is stable, so pool 1 keeps the order.
+        order = np.argsort(np.where(np.isfinite(scores), scores, np.inf), kind="stable")
+        for j in order if cfg.pool > 1 else range(len(batch)):
+            i = batch[j]
             self._sort_out(self.jobs[i], outputs[i], i)
 
     def _sort_out(self, pair: tuple[int, int], smi: str | None, i: int) -> None:
@@ -677,17 +717,18 @@ class _Run:
 
     def run(self) -> int:
         """Rounds until every seed and target has ``n`` molecules or ``max_rounds``."""
-        n = self.config.n
-        todo = [(pair, k) for pair in self.pairs for k in range(n)]
-        next_k = dict.fromkeys(self.pairs, n)
+        n, pool = self.config.n, self.config.pool
+        todo = [(pair, k) for pair in self.pairs for k in range(pool * n)]
+        next_k = dict.fromkeys(self.pairs, pool * n)
         n_rounds = 0
         while todo and n_rounds < self.config.max_rounds:
             n_rounds += 1
             self.round(todo)
             todo = []
             for pair in self.pairs:
-                # Duplicates and failures are common: ask for twice the shortfall.
-                need = 2 * (n - len(self.accepted[pair]))
+                # Duplicates and failures are common: ask for twice the shortfall (or a
+                # pool's worth of candidates for each molecule missing, if more).
+                need = max(2, pool) * (n - len(self.accepted[pair]))
                 todo += [(pair, k) for k in range(next_k[pair], next_k[pair] + need)]
                 next_k[pair] += need
         return n_rounds

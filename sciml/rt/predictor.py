@@ -958,7 +958,8 @@ class RegressionTransformer:
         scaffold: :class:`~sciml.rt.generation.Masker`), the property block is set to the
         target (properties not in ``targets`` get the model's prediction for the seed), and
         the masks are filled. Each candidate is filled ``best_of`` times and keeps the fill
-        the model itself predicts closest to the target (self-consistency reranking); a
+        the model itself predicts closest to the target (self-consistency reranking; with
+        ``pool`` > 1, ``pool * n`` candidates are made and the ``n`` best kept); a
         candidate with no valid fill (RDKit cannot parse it, or a chemistry filter refuses
         it) is filled again up to ``max_retries`` times. While a seed and target have fewer
         than ``n`` distinct accepted molecules, further rounds make new candidates, up to
