@@ -398,3 +398,15 @@ def test_predict_tta_option_matches_the_api(tmp_path, trained_rt, molecules):
         pd.read_csv(out)["qed"], trained_rt.predict(molecules[:5], tta=3)["qed"], atol=1e-6
     )
     assert main([*argv, "--tta", "0"]) == 2
+
+
+def test_generate_pool_option_matches_the_api(tmp_path, trained_rt, capsys):
+    model = trained_rt.save(tmp_path / "rt.pt")
+    out = tmp_path / "gen.csv"
+    argv = ["rt", "generate", "--model", str(model), "--seeds", "CCOc1ccccc1", "--target"]
+    argv += ["qed=0.3,0.8", "--n", "2", "--best-of", "2", "--out", str(out)]
+    assert main([*argv, "--pool", "3"]) == 0
+    api = trained_rt.generate(["CCOc1ccccc1"], {"qed": [0.3, 0.8]}, n=2, best_of=2, pool=3)
+    assert pd.read_csv(out)["smiles"].tolist() == api["smiles"].tolist()
+    assert main([*argv, "--pool", "0"]) == 2
+    assert "pool must be 'auto' or an integer >= 1, got 0" in capsys.readouterr().err

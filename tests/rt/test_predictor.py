@@ -333,3 +333,66 @@ def test_a_stored_tta_that_is_no_positive_integer_is_a_checkpoint_error(trained_
     torch.save(payload, tmp_path / "bad.pt")
     with pytest.raises(CheckpointError, match=r"bad\.pt.*tta"):
         RegressionTransformer.load(tmp_path / "bad.pt")
+
+
+def test_pool_keeps_the_best_scoring_candidates_of_each_seed_and_target(
+    trained_rt, molecules, monkeypatch
+):
+    seeds, n, pool = molecules[:3], 2, 3
+    calls = []
+    sort_out = generation._Run._sort_out
+
+    def spy(self, pair, smi, i):
+        calls.append((pair, smi))
+        return sort_out(self, pair, smi, i)
+
+    monkeypatch.setattr(generation._Run, "_sort_out", spy)
+    kwargs = dict(n=n, max_rounds=1, max_retries=0, best_of=2, similarity=0.0, exclude={})
+    with warnings.catch_warnings():  # the tiny RT may fall short of n: counted, not tested
+        warnings.simplefilter("ignore", generation.GenerationWarning)
+        out = trained_rt.generate(seeds, {"qed": [0.2, 0.9]}, pool=pool, **kwargs)
+    a = out.attrs
+    assert a["n_generated"] == pool * n * len(seeds) * 2  # one round: pool * n per pair
+    assert _accounted(out) == a["n_generated"]
+    span = trained_rt.numbers.spec("qed").vmax - trained_rt.numbers.spec("qed").vmin
+    made = sorted({smi for _, smi in calls if smi is not None})
+    pred = dict(zip(made, trained_rt.score(made)[:, 0], strict=True))
+    canon = trained_rt.encode(seeds).canonical
+    targets = (0.2, 0.9)
+    for s_idx, seed in enumerate(canon):
+        for t_idx, target in enumerate(targets):
+            order = [smi for pair, smi in calls if pair == (s_idx, t_idx) and smi is not None]
+            distance = [abs(pred[smi] - target) / span for smi in order]
+            assert distance == sorted(distance)  # best-scoring candidates are sorted out first
+            kept = [smi for smi in dict.fromkeys(order) if smi != seed][:n]
+            rows = out[(out["seed"] == seeds[s_idx]) & (out["target_qed"] == target)]
+            assert rows["smiles"].tolist() == kept
+    # pool 1 sorts out the candidates in the order they were made
+    calls.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", generation.GenerationWarning)
+        one = trained_rt.generate(seeds, {"qed": 0.5}, pool=1, **kwargs)
+    assert one.attrs["n_generated"] == n * len(seeds)
+    for bad in (0, -1, 1.5, True, "many"):
+        with pytest.raises(ValueError, match="pool must be 'auto' or an integer >= 1"):
+            trained_rt.generate(seeds, {"qed": 0.5}, pool=bad)
+
+
+def test_scored_rerank_scores_are_the_distance_less_the_similarity_bonus(trained_rt):
+    seed, near, far = "CCOc1ccccc1", "CCCOc1ccccc1", "O=C(O)C1CCNCC1"
+    span = trained_rt.numbers.spec("qed").vmax - trained_rt.numbers.spec("qed").vmin
+    pred = dict(zip([near, far], trained_rt.score([near, far])[:, 0], strict=True))
+    kept, scores = generation.scored_rerank(
+        trained_rt,
+        [[near, None], [far, None]],
+        [{"qed": 0.5}, {"qed": 0.5}],
+        seeds=[seed, seed],
+        similarity=0.7,
+    )
+    sims = generation.tanimoto_to([seed, seed], [near, far])
+    expected = {
+        s: abs(pred[s] - 0.5) / span - 0.7 * t for s, t in zip([near, far], sims, strict=True)
+    }
+    assert kept[0] == min(expected, key=expected.get)
+    assert scores[0] == pytest.approx(expected[kept[0]])
+    assert kept[1] is None and scores[1] == np.inf
