@@ -357,13 +357,13 @@ def choose_pool(results: dict) -> str | None:
 
 
 def _pool_line(results: dict) -> str:
-    from sciml.rt.generation import AUTO_SETTINGS, GenerationConfig
+    from sciml.rt.generation import AUTO_SETTINGS
 
     chosen = choose_pool(results)
     if chosen is None:
         return "The pool sweep (`GenerationConfig.pool`) has not been measured."
     config = {"pool": 1, "mask_fraction": 0.25, **CONFIGS[chosen]}
-    auto = {**AUTO_SETTINGS["selfies"], "mask_fraction": GenerationConfig().mask_fraction}
+    auto = AUTO_SETTINGS["selfies"]
     same = all(auto[k] == config[k] for k in ("pool", "best_of", "similarity", "mask_fraction"))
     scores = ", ".join(
         f"{n} {goal_score([results[f'{n}/{s}'] for s in SEED_SETS]):.2f}"
@@ -403,7 +403,7 @@ def _bound_line(results: dict) -> str:
 
 
 def _similarity_line(results: dict) -> str:
-    from sciml.rt.generation import AUTO_SETTINGS, GenerationConfig
+    from sciml.rt.generation import AUTO_SETTINGS
 
     chosen = choose_similarity(results)
     if chosen is None:
@@ -411,15 +411,16 @@ def _similarity_line(results: dict) -> str:
     value = CONFIGS[chosen].get("similarity", 0.0)
     fraction = CONFIGS[chosen].get("mask_fraction", 0.25)
     default = AUTO_SETTINGS["selfies"]["similarity"]
-    same = value == default and fraction == GenerationConfig().mask_fraction
+    default_fraction = AUTO_SETTINGS["selfies"]["mask_fraction"]
+    same = value == default and fraction == default_fraction
     return (
         f"**Similarity to the seed in the reranking** (rule in the script's docstring: "
         f"Tanimoto >= {LOCALITY_GOAL} on both seed sets with min Spearman >= {SPEARMAN_FLOOR}, "
         f"the highest min Spearman; else the most local setting that keeps 90% of the "
         f"steering of similarity 0): **{chosen}** (similarity {value:g}, mask fraction "
         f"{fraction:g}). The defaults for a SELFIES model (`AUTO_SETTINGS['selfies']` "
-        f"similarity, `GenerationConfig.mask_fraction`) are "
-        f"**{default:g}**, **{GenerationConfig().mask_fraction:g}**"
+        f"similarity, mask_fraction) are "
+        f"**{default:g}**, **{default_fraction:g}**"
         + (" (the same)." if same else " (not the rule's choice).")
     )
 

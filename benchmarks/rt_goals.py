@@ -259,7 +259,8 @@ def choose(models: dict) -> tuple[str, str]:
         return names[0], "the only model measured"
 
     def measures(res):
-        default = res["knob"][f"{GenerationConfig().mask_fraction:g}"]
+        fraction = GenerationConfig().for_language(res["language"]).mask_fraction
+        default = res["knob"][f"{fraction:g}"]
         val = (res.get("validation") or {}).get("rmse")
         if val is None:  # runs before 2026-12-07 kept only the training record's value
             val = (res.get("provenance") or {}).get("training", {}).get("best_val_rmse", np.nan)

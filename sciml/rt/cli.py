@@ -575,8 +575,8 @@ def _add_generate_knobs(generate) -> None:
         type=float,
         default=None,
         help="share of the seed's tokens re-generated: the locality knob, "
-        "small = local edits, large = more property change (default: "
-        f"0.25, {chosen})",
+        "small = local edits, large = more property change (default: auto, 0.2 for SELFIES "
+        f"models and 0.25 for SMILES ones; {chosen})",
     )
     generate.add_argument(
         "--temperature",
@@ -596,7 +596,7 @@ def _add_generate_knobs(generate) -> None:
         type=int,
         default=None,
         help="fills per candidate; keep the one the model predicts closest to the target "
-        f"(default: auto, 32 for SELFIES models and 4 for SMILES ones; {chosen})",
+        f"(default: auto, 4 for SELFIES models and SMILES ones; {chosen})",
     )
     generate.add_argument(
         "--similarity",
@@ -604,7 +604,7 @@ def _add_generate_knobs(generate) -> None:
         default=None,
         help="weight of the Tanimoto similarity to the seed when the best of the fills is "
         "kept: the second locality knob, 0 = the predicted property alone, larger = outputs "
-        f"nearer their seeds (default: auto, 1.0 for SELFIES models and 0 for SMILES ones; "
+        f"nearer their seeds (default: auto, 0.5 for SELFIES models and 0 for SMILES ones; "
         f"{chosen})",
     )
     generate.add_argument(
@@ -621,7 +621,7 @@ def _add_generate_knobs(generate) -> None:
         default=None,
         help="candidates (each with its own mask) per molecule asked for; the N that score "
         "best are kept, so the primer also chooses where the seed is edited, at POOL times "
-        f"the cost (default: auto, {chosen})",
+        f"the cost (default: auto, 16 for SELFIES models and 1 for SMILES ones; {chosen})",
     )
     generate.add_argument(
         "--n-steps",

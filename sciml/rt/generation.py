@@ -86,18 +86,33 @@ def true_property(name: str, smiles: Sequence[str]) -> np.ndarray:
     return out
 
 
-#: What ``"auto"`` means in :class:`GenerationConfig`, per molecule language. SELFIES: one
-#: fill pass and 32 fills per candidate, chosen on validation seeds by the rule of
-#: ``benchmarks/rt_generation_settings.py`` for the RT shipped before the current one; its
-#: results file compares every setting on the current RT (the primer steers several times
-#: more than token-by-token filling with 4 fills) and says why the default was not moved
-#: to two passes there. SMILES: one token per pass (a one-pass SMILES fill is seldom valid).
-#: The similarity weight of the reranking (SELFIES 1.0) was chosen on the same validation
-#: seeds by the rule of that script (the setting that moves outputs nearest their seeds while
-#: the primer keeps steering on both seed sets); SMILES models keep 0 (not measured).
+#: What ``"auto"`` means in :class:`GenerationConfig`, per molecule language, each chosen on
+#: validation seeds by a rule of ``benchmarks/rt_generation_settings.py`` written down before
+#: its settings were measured (its results file compares them all). SELFIES: one fill pass
+#: (every SELFIES string is a molecule); 16 candidates per molecule asked, each masking 20% of
+#: the seed's tokens and filled 4 times, the fill kept by its predicted property less 0.5 times
+#: its Tanimoto similarity to the seed, and the best 16th of the candidates returned (session
+#: 9's pool rule: the primer steers more *and* the outputs stay nearer their seeds than with
+#: one candidate of 32 fills, mask fraction 0.25 and similarity 1, the setting before it).
+#: SMILES: one token per pass (a one-pass SMILES fill is seldom valid), 4 fills, the property
+#: alone, one candidate per molecule asked, mask fraction 0.25 (not re-measured since).
 AUTO_SETTINGS = {
-    "selfies": {"n_steps": 1, "best_of": 32, "similarity": 1.0, "min_similarity": 0.0, "pool": 1},
-    "smiles": {"n_steps": None, "best_of": 4, "similarity": 0.0, "min_similarity": 0.0, "pool": 1},
+    "selfies": {
+        "mask_fraction": 0.2,
+        "n_steps": 1,
+        "best_of": 4,
+        "similarity": 0.5,
+        "min_similarity": 0.0,
+        "pool": 16,
+    },
+    "smiles": {
+        "mask_fraction": 0.25,
+        "n_steps": None,
+        "best_of": 4,
+        "similarity": 0.0,
+        "min_similarity": 0.0,
+        "pool": 1,
+    },
 }
 
 
@@ -110,13 +125,14 @@ class GenerationConfig:
     n : int
         Molecules wanted per seed and target: distinct, valid, passing the filters, and
         not the seed itself (unless ``keep_seed``).
-    mask_fraction : float
+    mask_fraction : float or "auto"
         **The locality knob**: fraction of the seed's tokens re-generated, in (0, 1]. With
         ``mask="scaffold"`` the masked spans lie in the side chains while they have room
         and grow into the scaffold only beyond that, so a small fraction makes local edits
         (high Tanimoto to the seed) and a large one lets the primer change more of the
         molecule (more property change, less similarity); measured in
-        ``benchmarks/results/regression_transformer.md``.
+        ``benchmarks/results/regression_transformer.md``. ``"auto"`` (default):
+        :data:`AUTO_SETTINGS` for the model's language.
     mask : {"scaffold", "spans", "atoms"}
         ``"scaffold"`` (default): one or two contiguous spans inside the seed's side
         chains (atoms outside its Murcko scaffold), grown into the scaffold only when the
@@ -133,8 +149,8 @@ class GenerationConfig:
         Fills per candidate; among the valid ones the one whose property *as the model
         itself predicts it* is closest to the target is kept (self-consistency reranking,
         on by default; 1 turns it off). ``"auto"`` (default): :data:`AUTO_SETTINGS` for the
-        model's language (more fills for SELFIES, whose one-pass fills are cheap: the
-        primer then steers the output much more, see
+        model's language (4 for SMILES and for SELFIES, where 16 candidates per molecule
+        asked, ``pool``, make 64 fills in all; see
         ``benchmarks/results/rt_generation_settings.md``).
     similarity : float or "auto"
         **The second locality knob**, for the reranking of ``best_of`` fills: each fill is
@@ -146,7 +162,7 @@ class GenerationConfig:
         and let the primer move the property less; measured in
         ``benchmarks/results/rt_generation_settings.md``. Fills that give the seed back are
         never kept by the reranking (unless ``keep_seed``). ``"auto"`` (default):
-        :data:`AUTO_SETTINGS` for the model's language (1.0 for SELFIES, 0 for SMILES).
+        :data:`AUTO_SETTINGS` for the model's language (0.5 for SELFIES, 0 for SMILES).
     min_similarity : float or "auto"
         **A hard locality bound**, in [0, 1): a fill whose Tanimoto similarity (Morgan r=2,
         2048 bits) to its seed is below it is refused like a filtered one (counted as
@@ -189,7 +205,7 @@ class GenerationConfig:
     """
 
     n: int = 10
-    mask_fraction: float = 0.25
+    mask_fraction: float | Literal["auto"] = "auto"
     mask: Literal["scaffold", "spans", "atoms"] = "scaffold"
     n_steps: int | None | Literal["auto"] = "auto"
     temperature: float = 1.0
@@ -211,8 +227,13 @@ class GenerationConfig:
     def __post_init__(self):
         checks = [
             (
-                0 < self.mask_fraction <= 1,
-                f"mask_fraction must be in (0, 1], got {self.mask_fraction}",
+                self.mask_fraction == "auto"
+                or (
+                    isinstance(self.mask_fraction, int | float)
+                    and not isinstance(self.mask_fraction, bool)
+                    and 0 < self.mask_fraction <= 1
+                ),
+                f"mask_fraction must be 'auto' or in (0, 1], got {self.mask_fraction!r}",
             ),
             (self.n >= 1, f"n must be >= 1, got {self.n}"),
             (

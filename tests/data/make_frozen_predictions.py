@@ -51,6 +51,7 @@ GENERATION_SETTINGS = {
     "keep_seed": True,
     "span_slack": 0.0,
     "n_steps": None,  # one token per pass (the default before "auto")
+    "pool": 1,  # one candidate per molecule asked (the default before session 9)
 }
 
 

@@ -410,3 +410,26 @@ def test_generate_pool_option_matches_the_api(tmp_path, trained_rt, capsys):
     assert pd.read_csv(out)["smiles"].tolist() == api["smiles"].tolist()
     assert main([*argv, "--pool", "0"]) == 2
     assert "pool must be 'auto' or an integer >= 1, got 0" in capsys.readouterr().err
+
+
+def test_generate_help_states_the_auto_settings(capsys):
+    from sciml.rt.generation import AUTO_SETTINGS
+
+    with pytest.raises(SystemExit):
+        main(["rt", "generate", "--help"])
+    text = " ".join(capsys.readouterr().out.split()).split(" options: ")[1]
+    for option, key in (
+        ("--mask-fraction", "mask_fraction"),
+        ("--best-of", "best_of"),
+        ("--similarity", "similarity"),
+        ("--pool", "pool"),
+    ):
+        selfies = AUTO_SETTINGS["selfies"][key]
+        smiles = AUTO_SETTINGS["smiles"][key]
+        metavar = option[2:].upper().replace("-", "_")
+        help_text = text.split(f"{option} {metavar} ")[1].split(" --")[0]
+        assert f"{selfies:g} for SELFIES" in help_text, (option, help_text)
+        assert (
+            f"{smiles:g} for SMILES" in help_text
+            or f"{smiles:g} for SELFIES models and SMILES" in help_text
+        ), (option, help_text)

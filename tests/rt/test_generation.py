@@ -200,12 +200,23 @@ def test_auto_settings_follow_the_language_and_explicit_ones_stay():
     selfies = auto.for_language("selfies")
     assert (selfies.n_steps, selfies.best_of) == (1, AUTO_SETTINGS["selfies"]["best_of"])
     assert (auto.for_language("smiles").n_steps, auto.for_language("smiles").best_of) == (None, 4)
-    assert (selfies.similarity, auto.for_language("smiles").similarity) == (1.0, 0.0)
-    assert GenerationConfig(similarity=0.5).for_language("selfies").similarity == 0.5
+    assert (selfies.similarity, auto.for_language("smiles").similarity) == (0.5, 0.0)
+    assert GenerationConfig(similarity=0.2).for_language("selfies").similarity == 0.2
     with pytest.raises(ValueError, match="similarity must be"):
         GenerationConfig(similarity=float("nan"))
     mine = GenerationConfig(n_steps=3, best_of=2).for_language("selfies")
     assert (mine.n_steps, mine.best_of) == (3, 2)
+    for language in ("selfies", "smiles"):  # every "auto" field resolves to a value
+        resolved = auto.for_language(language)
+        assert (resolved.mask_fraction, resolved.pool) == (
+            AUTO_SETTINGS[language]["mask_fraction"],
+            AUTO_SETTINGS[language]["pool"],
+        )
+        assert "auto" not in vars(resolved).values()
+    assert GenerationConfig(mask_fraction=0.4, pool=3).for_language("selfies").mask_fraction == 0.4
+    for bad in (0, 1.5, True, "half"):
+        with pytest.raises(ValueError, match="mask_fraction must be 'auto' or in"):
+            GenerationConfig(mask_fraction=bad)
     with pytest.raises(ValueError, match="best_of must be 'auto' or >= 1"):
         GenerationConfig(best_of=0)
     with pytest.raises(ValueError, match="n_steps must be None, 'auto' or >= 1"):

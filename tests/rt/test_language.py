@@ -126,5 +126,5 @@ def test_generation_options_are_checked_once():
         GenerationConfig.from_options(None, {"mask_fractoin": 0.3})
     with pytest.raises(ValueError, match="mask must be one of"):
         GenerationConfig(mask="rings")
-    with pytest.raises(ValueError, match="mask_fraction must be in"):
+    with pytest.raises(ValueError, match="mask_fraction must be .auto. or in"):
         GenerationConfig(mask_fraction=0)
