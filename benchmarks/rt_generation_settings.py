@@ -72,6 +72,14 @@ from benchmarks._machine import command_line, git_commit, machine_info  # noqa: 
 from sciml._io import atomic_write  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "rt_generation_settings.json"
+
+
+def _pooled(pool: int, best_of: int, similarity: float, mask_fraction: float | None = None):
+    """A one-pass setting with ``pool`` candidates per molecule asked (session 9's sweeps)."""
+    out = dict(n_steps=1, best_of=best_of, similarity=similarity, pool=pool)
+    return out if mask_fraction is None else {**out, "mask_fraction": mask_fraction}
+
+
 #: Settings measured (GenerationConfig fields); "default" is the setting before this study
 #: (token-by-token fills, 4 fills per candidate).
 CONFIGS = {
@@ -99,35 +107,19 @@ CONFIGS = {
     "steps1_best64_min05": dict(n_steps=1, best_of=64, similarity=0.0, min_similarity=0.5),
     "steps1_best64_sim1_min04": dict(n_steps=1, best_of=64, similarity=1.0, min_similarity=0.4),
     # Session 9: several masks per molecule asked, the best kept (GenerationConfig.pool).
-    "pool2_best32_sim1": dict(n_steps=1, best_of=32, similarity=1.0, pool=2),
-    "pool4_best16_sim1": dict(n_steps=1, best_of=16, similarity=1.0, pool=4),
-    "pool4_best16_sim03": dict(n_steps=1, best_of=16, similarity=0.3, pool=4),
-    "pool8_best8_sim1": dict(n_steps=1, best_of=8, similarity=1.0, pool=8),
-    "pool4_best16_sim1_mf015": dict(
-        n_steps=1, best_of=16, similarity=1.0, pool=4, mask_fraction=0.15
-    ),
-    "pool4_best16_sim03_mf015": dict(
-        n_steps=1, best_of=16, similarity=0.3, pool=4, mask_fraction=0.15
-    ),
-    "pool8_best8_sim03_mf015": dict(
-        n_steps=1, best_of=8, similarity=0.3, pool=8, mask_fraction=0.15
-    ),
-    "pool16_best4_sim03_mf015": dict(
-        n_steps=1, best_of=4, similarity=0.3, pool=16, mask_fraction=0.15
-    ),
-    "pool8_best8_sim01_mf015": dict(
-        n_steps=1, best_of=8, similarity=0.1, pool=8, mask_fraction=0.15
-    ),
-    "pool16_best4_sim01_mf015": dict(
-        n_steps=1, best_of=4, similarity=0.1, pool=16, mask_fraction=0.15
-    ),
-    "pool8_best8_sim05_mf015": dict(
-        n_steps=1, best_of=8, similarity=0.5, pool=8, mask_fraction=0.15
-    ),
-    "pool8_best8_sim03_mf02": dict(n_steps=1, best_of=8, similarity=0.3, pool=8, mask_fraction=0.2),
-    "pool16_best4_sim05_mf02": dict(
-        n_steps=1, best_of=4, similarity=0.5, pool=16, mask_fraction=0.2
-    ),
+    "pool2_best32_sim1": _pooled(2, 32, 1.0),
+    "pool4_best16_sim1": _pooled(4, 16, 1.0),
+    "pool4_best16_sim03": _pooled(4, 16, 0.3),
+    "pool8_best8_sim1": _pooled(8, 8, 1.0),
+    "pool4_best16_sim1_mf015": _pooled(4, 16, 1.0, 0.15),
+    "pool4_best16_sim03_mf015": _pooled(4, 16, 0.3, 0.15),
+    "pool8_best8_sim03_mf015": _pooled(8, 8, 0.3, 0.15),
+    "pool16_best4_sim03_mf015": _pooled(16, 4, 0.3, 0.15),
+    "pool8_best8_sim01_mf015": _pooled(8, 8, 0.1, 0.15),
+    "pool16_best4_sim01_mf015": _pooled(16, 4, 0.1, 0.15),
+    "pool8_best8_sim05_mf015": _pooled(8, 8, 0.5, 0.15),
+    "pool8_best8_sim03_mf02": _pooled(8, 8, 0.3, 0.2),
+    "pool16_best4_sim05_mf02": _pooled(16, 4, 0.5, 0.2),
 }
 #: The settings whose ``similarity`` :func:`choose_similarity` compares (0 first).
 SIMILARITY_SWEEP = (

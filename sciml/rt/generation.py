@@ -501,23 +501,18 @@ def rerank(
     fills: Sequence[Sequence[str | None]],
     targets: Sequence[Mapping[str, float]],
     batch_size: int = 256,
-    *,
-    seeds: Sequence[str] | None = None,
-    similarity: float = 0.0,
-    keep_seed: bool = False,
+    **options,
 ) -> list[str | None]:
     """Per candidate, the valid fill whose *model-predicted* properties are closest to its targets.
 
     ``fills[j][i]`` is fill ``j`` of candidate ``i`` (None if invalid); distance in units of
     each property's range, summed over the targeted properties; ties keep the earliest fill.
-    With ``seeds`` (the canonical seed of each candidate), ``similarity`` times a fill's
-    Tanimoto similarity to its seed is taken off its distance
-    (:attr:`GenerationConfig.similarity`), and a fill equal to its seed is passed over
-    unless ``keep_seed``.
+    ``options`` (keywords of :func:`scored_rerank`): with ``seeds`` (the canonical seed of
+    each candidate), ``similarity`` times a fill's Tanimoto similarity to its seed is taken
+    off its distance (:attr:`GenerationConfig.similarity`), and a fill equal to its seed is
+    passed over unless ``keep_seed``.
     """
-    return scored_rerank(
-        rt, fills, targets, batch_size, seeds=seeds, similarity=similarity, keep_seed=keep_seed
-    )[0]
+    return scored_rerank(rt, fills, targets, batch_size, **options)[0]
 
 
 def scored_rerank(
