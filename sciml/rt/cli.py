@@ -263,6 +263,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     )
     options = dict(
         n=args.n,
+        progress=False if args.no_progress else "auto",
         repair=args.repair,
         span_slack=args.span_slack,
         exclude=exclude,
@@ -564,6 +565,11 @@ def _add_generate(sub) -> None:
     )
     generate.add_argument("--seed", type=int, default=0, help="seeds the sampling (default: 0)")
     generate.add_argument("--errors", **_ERRORS)
+    generate.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="hide the progress bar (shown by default for rounds of many fills)",
+    )
     generate.set_defaults(handler=_cmd_generate)
 
 

@@ -212,7 +212,7 @@ def test_auto_settings_follow_the_language_and_explicit_ones_stay():
             AUTO_SETTINGS[language]["mask_fraction"],
             AUTO_SETTINGS[language]["pool"],
         )
-        assert "auto" not in vars(resolved).values()
+        assert all(getattr(resolved, k) != "auto" for k in AUTO_SETTINGS[language])
     assert GenerationConfig(mask_fraction=0.4, pool=3).for_language("selfies").mask_fraction == 0.4
     for bad in (0, 1.5, True, "half"):
         with pytest.raises(ValueError, match="mask_fraction must be 'auto' or in"):
@@ -221,3 +221,18 @@ def test_auto_settings_follow_the_language_and_explicit_ones_stay():
         GenerationConfig(best_of=0)
     with pytest.raises(ValueError, match="n_steps must be None, 'auto' or >= 1"):
         GenerationConfig(n_steps="fast")
+
+
+def test_progress_bar_follows_the_option(trained_rt, capsys):
+    from sciml.rt.generation import GenerationConfig
+
+    kwargs = dict(n=1, best_of=2, max_rounds=1, exclude={})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trained_rt.generate(["CCOc1ccccc1"], {"qed": 0.5}, progress=True, **kwargs)
+        assert "generate: 1 candidates" in capsys.readouterr().err
+        trained_rt.generate(["CCOc1ccccc1"], {"qed": 0.5}, **kwargs)  # "auto": a small round
+        trained_rt.generate(["CCOc1ccccc1"], {"qed": 0.5}, progress=False, **kwargs)
+        assert "generate:" not in capsys.readouterr().err
+    with pytest.raises(ValueError, match="progress must be True, False or 'auto', got 'yes'"):
+        GenerationConfig(progress="yes")
