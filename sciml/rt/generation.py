@@ -724,7 +724,7 @@ class _Run:
                 keep_seed=cfg.keep_seed,
             )
         else:
-            kept, scores = fills[0], np.zeros(len(batch))
+            kept, scores = fills[0], None
         outputs = dict(zip(batch, kept, strict=True))
         for _ in range(cfg.max_retries):
             bad = [i for i in batch if outputs[i] is None]
@@ -732,10 +732,10 @@ class _Run:
                 break
             self.counts["retried"] += len(bad)
             outputs.update(zip(bad, self.fill(bad, resample), strict=True))
-        # Best-scoring candidates first (a refill has no score: last), so that a pool keeps
-        # the best n of each seed and target; the sort is stable, so pool 1 keeps the order.
-        order = np.argsort(np.where(np.isfinite(scores), scores, np.inf), kind="stable")
-        for j in order if cfg.pool > 1 else range(len(batch)):
+        # A pool keeps the best n of each seed and target: its best-scoring candidates are
+        # sorted out first (a refilled one scored inf: last). Otherwise: the order made.
+        order = np.argsort(scores, kind="stable") if cfg.pool > 1 else range(len(batch))
+        for j in order:
             i = batch[j]
             self._sort_out(self.jobs[i], outputs[i], i)
 
